@@ -1,0 +1,76 @@
+// Thin RAII wrappers over the SQLite C API: a connection and prepared statements with
+// absl::Status errors. Not thread-safe; the Store serializes access.
+#ifndef GRAPHMILL_COORDINATOR_STORE_SQLITE_H_
+#define GRAPHMILL_COORDINATOR_STORE_SQLITE_H_
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace graphmill::coordinator {
+
+class SqliteStatement;
+
+class SqliteDatabase {
+ public:
+  // Opens (creating if needed) the database file in WAL mode with foreign keys on.
+  static absl::StatusOr<std::unique_ptr<SqliteDatabase>> Open(const std::string& path);
+  ~SqliteDatabase();
+  SqliteDatabase(const SqliteDatabase&) = delete;
+  SqliteDatabase& operator=(const SqliteDatabase&) = delete;
+
+  // Runs one or more statements without results.
+  absl::Status Execute(absl::string_view sql);
+  // Compiles a statement; the statement must not outlive the database.
+  absl::StatusOr<SqliteStatement> Prepare(absl::string_view sql);
+
+  // Rows changed by the last INSERT/UPDATE/DELETE.
+  int64_t changes() const;
+  int64_t last_insert_rowid() const;
+  sqlite3* handle() { return db_; }
+
+ private:
+  explicit SqliteDatabase(sqlite3* db) : db_(db) {}
+  sqlite3* db_;
+};
+
+class SqliteStatement {
+ public:
+  SqliteStatement(SqliteStatement&& other) noexcept;
+  SqliteStatement& operator=(SqliteStatement&& other) noexcept;
+  ~SqliteStatement();
+
+  // Bind by 1-based index. Text and blobs are copied (SQLITE_TRANSIENT).
+  SqliteStatement& Bind(int index, int64_t value);
+  SqliteStatement& Bind(int index, absl::string_view text);
+  SqliteStatement& BindBlob(int index, absl::string_view bytes);
+  SqliteStatement& BindNull(int index);
+
+  // Advances: true with a row, false when done. Errors carry SQLite's message.
+  absl::StatusOr<bool> Step();
+  // Steps to completion, ignoring rows.
+  absl::Status Run();
+  // Resets for re-execution and clears bindings.
+  void Reset();
+
+  int64_t ColumnInt(int column) const;
+  std::string ColumnText(int column) const;
+  std::string ColumnBlob(int column) const;
+  bool ColumnIsNull(int column) const;
+
+ private:
+  friend class SqliteDatabase;
+  SqliteStatement(sqlite3* db, sqlite3_stmt* statement) : db_(db), statement_(statement) {}
+  sqlite3* db_;
+  sqlite3_stmt* statement_;
+};
+
+}  // namespace graphmill::coordinator
+
+#endif  // GRAPHMILL_COORDINATOR_STORE_SQLITE_H_

@@ -1,0 +1,947 @@
+// Implementation of coordinator/store/store.h on SQLite.
+#include "coordinator/store/store.h"
+
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "common/status_macros.h"
+
+namespace graphmill::coordinator {
+namespace {
+
+constexpr int kSchemaVersion = 1;
+
+constexpr char kSchema[] = R"sql(
+CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS integrations (
+  name TEXT PRIMARY KEY, version TEXT NOT NULL, definition BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS instances (
+  id TEXT PRIMARY KEY, integration TEXT NOT NULL, config BLOB NOT NULL,
+  created_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS runs (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, instance_id TEXT NOT NULL,
+  status INTEGER NOT NULL, created_ms INTEGER NOT NULL, ended_ms INTEGER NOT NULL DEFAULT 0,
+  error TEXT NOT NULL DEFAULT '', definition BLOB NOT NULL,
+  created_count INTEGER NOT NULL DEFAULT 0, updated_count INTEGER NOT NULL DEFAULT 0,
+  deleted_count INTEGER NOT NULL DEFAULT 0);
+-- At most one active (VALIDATING=1, RUNNING=2) run per instance, enforced here.
+CREATE UNIQUE INDEX IF NOT EXISTS runs_one_active ON runs(instance_id) WHERE status IN (1, 2);
+CREATE INDEX IF NOT EXISTS runs_by_instance ON runs(instance_id, id);
+CREATE TABLE IF NOT EXISTS steps (
+  run_id INTEGER NOT NULL, step_id TEXT NOT NULL, position INTEGER NOT NULL,
+  name TEXT NOT NULL, status INTEGER NOT NULL, started_ms INTEGER NOT NULL DEFAULT 0,
+  ended_ms INTEGER NOT NULL DEFAULT 0, error TEXT NOT NULL DEFAULT '',
+  tasks_total INTEGER NOT NULL DEFAULT 0, partial_types TEXT NOT NULL DEFAULT '',
+  PRIMARY KEY (run_id, step_id)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS step_type_counts (
+  run_id INTEGER NOT NULL, step_id TEXT NOT NULL, type TEXT NOT NULL, count INTEGER NOT NULL,
+  PRIMARY KEY (run_id, step_id, type)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS tasks (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, run_id INTEGER NOT NULL, step_id TEXT NOT NULL,
+  kind INTEGER NOT NULL, shard BLOB NOT NULL, attempt INTEGER NOT NULL DEFAULT 0,
+  state INTEGER NOT NULL DEFAULT 0, worker_id TEXT NOT NULL DEFAULT '',
+  lease_expires_ms INTEGER NOT NULL DEFAULT 0, error TEXT NOT NULL DEFAULT '');
+CREATE INDEX IF NOT EXISTS tasks_by_state ON tasks(state, id);
+CREATE INDEX IF NOT EXISTS tasks_by_run ON tasks(run_id, step_id);
+-- Objects of a task attempt not yet ended (object: 0 entity, 1 relationship).
+CREATE TABLE IF NOT EXISTS attempt_objects (
+  task_id INTEGER NOT NULL, attempt INTEGER NOT NULL, object INTEGER NOT NULL,
+  key TEXT NOT NULL, type TEXT NOT NULL, classes TEXT NOT NULL, from_key TEXT NOT NULL,
+  to_key TEXT NOT NULL, data BLOB NOT NULL,
+  PRIMARY KEY (task_id, attempt, object, key)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS attempt_events (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, task_id INTEGER NOT NULL, attempt INTEGER NOT NULL,
+  time_ms INTEGER NOT NULL, level INTEGER NOT NULL, name TEXT NOT NULL,
+  description TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS attempt_events_by_task ON attempt_events(task_id, attempt);
+-- A run's collected objects, from ended attempts.
+CREATE TABLE IF NOT EXISTS staged_objects (
+  run_id INTEGER NOT NULL, object INTEGER NOT NULL, key TEXT NOT NULL, type TEXT NOT NULL,
+  classes TEXT NOT NULL, from_key TEXT NOT NULL, to_key TEXT NOT NULL, data BLOB NOT NULL,
+  PRIMARY KEY (run_id, object, key)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS staged_by_type ON staged_objects(run_id, object, type, key);
+-- Each instance's finalized graph.
+CREATE TABLE IF NOT EXISTS graph_objects (
+  instance_id TEXT NOT NULL, object INTEGER NOT NULL, key TEXT NOT NULL, type TEXT NOT NULL,
+  classes TEXT NOT NULL, from_key TEXT NOT NULL, to_key TEXT NOT NULL, data BLOB NOT NULL,
+  PRIMARY KEY (instance_id, object, key)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS graph_by_type ON graph_objects(instance_id, object, type, key);
+-- The change log (change: 1 created, 2 updated, 3 deleted).
+CREATE TABLE IF NOT EXISTS changes (
+  sequence INTEGER PRIMARY KEY AUTOINCREMENT, instance_id TEXT NOT NULL,
+  run_id INTEGER NOT NULL, change INTEGER NOT NULL, object INTEGER NOT NULL,
+  key TEXT NOT NULL, type TEXT NOT NULL, data BLOB, previous BLOB, time_ms INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS changes_by_run ON changes(run_id, object, change, key);
+CREATE TABLE IF NOT EXISTS events (
+  sequence INTEGER PRIMARY KEY AUTOINCREMENT, run_id INTEGER NOT NULL,
+  time_ms INTEGER NOT NULL, level INTEGER NOT NULL, name TEXT NOT NULL,
+  description TEXT NOT NULL, step_id TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS events_by_run ON events(run_id, sequence);
+)sql";
+
+constexpr int kEntityObject = 0;
+constexpr int kRelationshipObject = 1;
+
+// Classes are stored as "|A|B|" so a class filter is a LIKE '%|C|%'.
+std::string JoinClasses(const google::protobuf::RepeatedPtrField<std::string>& classes) {
+  return absl::StrCat("|", absl::StrJoin(classes, "|"), "|");
+}
+
+template <typename T>
+absl::StatusOr<T> Parse(const std::string& bytes, absl::string_view what) {
+  T message;
+  if (!message.ParseFromString(bytes)) {
+    return absl::DataLossError(absl::StrCat("store: corrupt ", what));
+  }
+  return message;
+}
+
+
+}  // namespace
+
+std::string SerializeDeterministic(const google::protobuf::Message& message) {
+  std::string bytes;
+  {
+    google::protobuf::io::StringOutputStream stream(&bytes);
+    google::protobuf::io::CodedOutputStream coded(&stream);
+    coded.SetSerializationDeterministic(true);
+    message.SerializeToCodedStream(&coded);
+  }
+  return bytes;
+}
+
+absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path) {
+  GM_ASSIGN_OR_RETURN(std::unique_ptr<SqliteDatabase> db, SqliteDatabase::Open(path));
+  std::unique_ptr<Store> store(new Store(std::move(db)));
+  GM_RETURN_IF_ERROR(store->Migrate());
+  return store;
+}
+
+absl::Status Store::Migrate() {
+  absl::MutexLock lock(&mu_);
+  GM_RETURN_IF_ERROR(db_->Execute(kSchema));
+  GM_ASSIGN_OR_RETURN(SqliteStatement select,
+                      db_->Prepare("SELECT version FROM schema_version"));
+  GM_ASSIGN_OR_RETURN(bool has_row, select.Step());
+  if (!has_row) {
+    return db_->Execute(absl::StrCat("INSERT INTO schema_version VALUES (", kSchemaVersion, ")"));
+  }
+  if (select.ColumnInt(0) != kSchemaVersion) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "store schema version ", select.ColumnInt(0), " is not supported (want ",
+        kSchemaVersion, ")"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Store::Transaction(const std::function<absl::Status()>& body) {
+  GM_RETURN_IF_ERROR(db_->Execute("BEGIN IMMEDIATE"));
+  absl::Status status = body();
+  if (status.ok()) {
+    status = db_->Execute("COMMIT");
+    if (status.ok()) return status;
+  }
+  db_->Execute("ROLLBACK").IgnoreError();
+  return status;
+}
+
+// --- Integrations ---
+
+absl::Status Store::PutIntegration(const v1::IntegrationDefinition& definition) {
+  absl::MutexLock lock(&mu_);
+  GM_ASSIGN_OR_RETURN(SqliteStatement insert,
+                      db_->Prepare("INSERT INTO integrations VALUES (?, ?, ?) "
+                                   "ON CONFLICT(name) DO UPDATE SET version = excluded.version,"
+                                   " definition = excluded.definition"));
+  insert.Bind(1, definition.name()).Bind(2, definition.version());
+  insert.BindBlob(3, SerializeDeterministic(definition));
+  return insert.Run();
+}
+
+absl::StatusOr<v1::IntegrationDefinition> Store::GetIntegration(const std::string& name) {
+  absl::MutexLock lock(&mu_);
+  GM_ASSIGN_OR_RETURN(SqliteStatement select,
+                      db_->Prepare("SELECT definition FROM integrations WHERE name = ?"));
+  select.Bind(1, name);
+  GM_ASSIGN_OR_RETURN(bool found, select.Step());
+  if (!found) {
+    return absl::NotFoundError(absl::StrCat(
+        "unknown integration '", name, "' (no connected worker has advertised it)"));
+  }
+  return Parse<v1::IntegrationDefinition>(select.ColumnBlob(0), "integration definition");
+}
+
+absl::StatusOr<std::vector<v1::IntegrationDefinition>> Store::ListIntegrations() {
+  absl::MutexLock lock(&mu_);
+  GM_ASSIGN_OR_RETURN(SqliteStatement select,
+                      db_->Prepare("SELECT definition FROM integrations ORDER BY name"));
+  std::vector<v1::IntegrationDefinition> result;
+  while (true) {
+    GM_ASSIGN_OR_RETURN(bool row, select.Step());
+    if (!row) break;
+    GM_ASSIGN_OR_RETURN(v1::IntegrationDefinition definition,
+                        Parse<v1::IntegrationDefinition>(select.ColumnBlob(0), "definition"));
+    result.push_back(std::move(definition));
+  }
+  return result;
+}
+
+// --- Instances ---
+
+absl::Status Store::CreateInstance(const v1::Instance& instance) {
+  absl::MutexLock lock(&mu_);
+  GM_ASSIGN_OR_RETURN(SqliteStatement insert,
+                      db_->Prepare("INSERT INTO instances VALUES (?, ?, ?, ?, ?)"));
+  v1::Instance config_only;
+  *config_only.mutable_config() = instance.config();
+  insert.Bind(1, instance.id()).Bind(2, instance.integration());
+  insert.BindBlob(3, SerializeDeterministic(config_only));
+  insert.Bind(4, instance.created_at_ms()).Bind(5, instance.updated_at_ms());
+  absl::Status status = insert.Run();
+  if (absl::IsAlreadyExists(status)) {
+    return absl::AlreadyExistsError(
+        absl::StrCat("instance '", instance.id(), "' already exists"));
+  }
+  return status;
+}
+
+namespace {
+
+absl::StatusOr<v1::Instance> InstanceFromRow(const SqliteStatement& row) {
+  GM_ASSIGN_OR_RETURN(v1::Instance instance,
+                      Parse<v1::Instance>(row.ColumnBlob(2), "instance config"));
+  instance.set_id(row.ColumnText(0));
+  instance.set_integration(row.ColumnText(1));
+  instance.set_created_at_ms(row.ColumnInt(3));
+  instance.set_updated_at_ms(row.ColumnInt(4));
+  return instance;
+}
+
+}  // namespace
+
+absl::StatusOr<v1::Instance> Store::GetInstance(const std::string& id) {
+  absl::MutexLock lock(&mu_);
+  GM_ASSIGN_OR_RETURN(SqliteStatement select,
+                      db_->Prepare("SELECT id, integration, config, created_ms, updated_ms "
+                                   "FROM instances WHERE id = ?"));
+  select.Bind(1, id);
+  GM_ASSIGN_OR_RETURN(bool found, select.Step());
+  if (!found) return absl::NotFoundError(absl::StrCat("instance '", id, "' not found"));
+  return InstanceFromRow(select);
+}
+
+absl::StatusOr<std::vector<v1::Instance>> Store::ListInstances() {
+  absl::MutexLock lock(&mu_);
+  GM_ASSIGN_OR_RETURN(SqliteStatement select,
+                      db_->Prepare("SELECT id, integration, config, created_ms, updated_ms "
+                                   "FROM instances ORDER BY id"));
+  std::vector<v1::Instance> result;
+  while (true) {
+    GM_ASSIGN_OR_RETURN(bool row, select.Step());
+    if (!row) break;
+    GM_ASSIGN_OR_RETURN(v1::Instance instance, InstanceFromRow(select));
+    result.push_back(std::move(instance));
+  }
+  return result;
+}
+
+// --- Runs ---
+
+absl::StatusOr<int64_t> Store::CreateRun(const std::string& instance_id,
+                                         const v1::IntegrationDefinition& definition,
+                                         int64_t now_ms) {
+  absl::MutexLock lock(&mu_);
+  int64_t run_id = 0;
+  absl::Status status = Transaction([&]() -> absl::Status {
+    GM_ASSIGN_OR_RETURN(SqliteStatement active,
+                        db_->Prepare("SELECT id FROM runs WHERE instance_id = ? AND "
+                                     "status IN (1, 2)"));
+    active.Bind(1, instance_id);
+    GM_ASSIGN_OR_RETURN(bool busy, active.Step());
+    if (busy) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "instance '", instance_id, "' already has an active run ", active.ColumnInt(0)));
+    }
+    GM_ASSIGN_OR_RETURN(SqliteStatement insert,
+                        db_->Prepare("INSERT INTO runs (instance_id, status, created_ms, "
+                                     "definition) VALUES (?, ?, ?, ?)"));
+    insert.Bind(1, instance_id).Bind(2, int64_t{v1::RUN_STATUS_VALIDATING}).Bind(3, now_ms);
+    insert.BindBlob(4, SerializeDeterministic(definition));
+    GM_RETURN_IF_ERROR(insert.Run());
+    run_id = db_->last_insert_rowid();
+    GM_ASSIGN_OR_RETURN(SqliteStatement step,
+                        db_->Prepare("INSERT INTO steps (run_id, step_id, position, name, "
+                                     "status) VALUES (?, ?, ?, ?, ?)"));
+    int position = 0;
+    for (const v1::StepDefinition& definition_step : definition.steps()) {
+      step.Reset();
+      step.Bind(1, run_id).Bind(2, definition_step.id()).Bind(3, int64_t{position++});
+      step.Bind(4, definition_step.name()).Bind(5, int64_t{v1::STEP_STATUS_PENDING});
+      GM_RETURN_IF_ERROR(step.Run());
+    }
+    GM_ASSIGN_OR_RETURN(SqliteStatement task,
+                        db_->Prepare("INSERT INTO tasks (run_id, step_id, kind, shard) "
+                                     "VALUES (?, '', ?, ?)"));
+    task.Bind(1, run_id).Bind(2, int64_t{v1::TASK_KIND_VALIDATE_INVOCATION}).BindBlob(3, "");
+    return task.Run();
+  });
+  if (!status.ok()) return status;
+  return run_id;
+}
+
+absl::StatusOr<v1::Run> Store::GetRun(int64_t run_id) {
+  absl::MutexLock lock(&mu_);
+  GM_ASSIGN_OR_RETURN(SqliteStatement select,
+                      db_->Prepare("SELECT instance_id, status, created_ms, ended_ms, error, "
+                                   "created_count, updated_count, deleted_count FROM runs "
+                                   "WHERE id = ?"));
+  select.Bind(1, run_id);
+  GM_ASSIGN_OR_RETURN(bool found, select.Step());
+  if (!found) return absl::NotFoundError(absl::StrCat("run ", run_id, " not found"));
+  v1::Run run;
+  run.set_id(run_id);
+  run.set_instance_id(select.ColumnText(0));
+  run.set_status(static_cast<v1::RunStatus>(select.ColumnInt(1)));
+  run.set_created_at_ms(select.ColumnInt(2));
+  run.set_ended_at_ms(select.ColumnInt(3));
+  run.set_error(select.ColumnText(4));
+  run.set_created_count(select.ColumnInt(5));
+  run.set_updated_count(select.ColumnInt(6));
+  run.set_deleted_count(select.ColumnInt(7));
+
+  GM_ASSIGN_OR_RETURN(
+      SqliteStatement steps,
+      db_->Prepare("SELECT s.step_id, s.name, s.status, s.started_ms, s.ended_ms, s.error, "
+                   "s.tasks_total, (SELECT COUNT(*) FROM tasks t WHERE t.run_id = s.run_id "
+                   "AND t.step_id = s.step_id AND t.state IN (2, 3)) FROM steps s "
+                   "WHERE s.run_id = ? ORDER BY s.position"));
+  steps.Bind(1, run_id);
+  while (true) {
+    GM_ASSIGN_OR_RETURN(bool row, steps.Step());
+    if (!row) break;
+    v1::StepRun* step = run.add_steps();
+    step->set_step_id(steps.ColumnText(0));
+    step->set_name(steps.ColumnText(1));
+    step->set_status(static_cast<v1::StepStatus>(steps.ColumnInt(2)));
+    step->set_started_at_ms(steps.ColumnInt(3));
+    step->set_ended_at_ms(steps.ColumnInt(4));
+    step->set_error(steps.ColumnText(5));
+    step->set_tasks_total(static_cast<int32_t>(steps.ColumnInt(6)));
+    step->set_tasks_done(static_cast<int32_t>(steps.ColumnInt(7)));
+  }
+  GM_ASSIGN_OR_RETURN(SqliteStatement counts,
+                      db_->Prepare("SELECT step_id, type, count FROM step_type_counts "
+                                   "WHERE run_id = ?"));
+  counts.Bind(1, run_id);
+  while (true) {
+    GM_ASSIGN_OR_RETURN(bool row, counts.Step());
+    if (!row) break;
+    const std::string step_id = counts.ColumnText(0);
+    for (v1::StepRun& step : *run.mutable_steps()) {
+      if (step.step_id() == step_id) {
+        (*step.mutable_type_counts())[counts.ColumnText(1)] = counts.ColumnInt(2);
+      }
+    }
+  }
+  return run;
+}
+
+absl::StatusOr<std::vector<v1::Run>> Store::ListRuns(const std::string& instance_id,
+                                                     int limit) {
+  std::vector<int64_t> ids;
+  {
+    absl::MutexLock lock(&mu_);
+    GM_ASSIGN_OR_RETURN(SqliteStatement select,
+                        db_->Prepare("SELECT id FROM runs WHERE (?1 = '' OR instance_id = ?1) "
+                                     "ORDER BY id DESC LIMIT ?2"));
+    select.Bind(1, instance_id).Bind(2, int64_t{limit});
+    while (true) {
+      GM_ASSIGN_OR_RETURN(bool row, select.Step());
+      if (!row) break;
+      ids.push_back(select.ColumnInt(0));
+    }
+  }
+  std::vector<v1::Run> runs;
+  for (int64_t id : ids) {
+    GM_ASSIGN_OR_RETURN(v1::Run run, GetRun(id));
+    runs.push_back(std::move(run));
+  }
+  return runs;
+}
+
+absl::StatusOr<std::vector<int64_t>> Store::ActiveRunIds() {
+  absl::MutexLock lock(&mu_);
+  GM_ASSIGN_OR_RETURN(SqliteStatement select,
+                      db_->Prepare("SELECT id FROM runs WHERE status IN (1, 2) ORDER BY id"));
+  std::vector<int64_t> ids;
+  while (true) {
+    GM_ASSIGN_OR_RETURN(bool row, select.Step());
+    if (!row) break;
+    ids.push_back(select.ColumnInt(0));
+  }
+  return ids;
+}
+
+absl::StatusOr<v1::IntegrationDefinition> Store::GetRunDefinition(int64_t run_id) {
+  absl::MutexLock lock(&mu_);
+  GM_ASSIGN_OR_RETURN(SqliteStatement select,
+                      db_->Prepare("SELECT definition FROM runs WHERE id = ?"));
+  select.Bind(1, run_id);
+  GM_ASSIGN_OR_RETURN(bool found, select.Step());
+  if (!found) return absl::NotFoundError(absl::StrCat("run ", run_id, " not found"));
+  return Parse<v1::IntegrationDefinition>(select.ColumnBlob(0), "run definition");
+}
+
+absl::Status Store::SetRunStatus(int64_t run_id, v1::RunStatus status,
+                                 const std::string& error, int64_t now_ms) {
+  absl::MutexLock lock(&mu_);
+  const bool ended = status != v1::RUN_STATUS_VALIDATING && status != v1::RUN_STATUS_RUNNING;
+  GM_ASSIGN_OR_RETURN(SqliteStatement update,
+                      db_->Prepare("UPDATE runs SET status = ?, error = ?, ended_ms = ? "
+                                   "WHERE id = ?"));
+  update.Bind(1, int64_t{status}).Bind(2, error).Bind(3, ended ? now_ms : 0).Bind(4, run_id);
+  return update.Run();
+}
+
+absl::StatusOr<std::vector<StepRecord>> Store::GetSteps(int64_t run_id) {
+  absl::MutexLock lock(&mu_);
+  GM_ASSIGN_OR_RETURN(SqliteStatement select,
+                      db_->Prepare("SELECT step_id, status, partial_types FROM steps "
+                                   "WHERE run_id = ? ORDER BY position"));
+  select.Bind(1, run_id);
+  std::vector<StepRecord> steps;
+  while (true) {
+    GM_ASSIGN_OR_RETURN(bool row, select.Step());
+    if (!row) break;
+    StepRecord step;
+    step.step_id = select.ColumnText(0);
+    step.status = static_cast<v1::StepStatus>(select.ColumnInt(1));
+    for (absl::string_view type :
+         absl::StrSplit(select.ColumnText(2), ',', absl::SkipEmpty())) {
+      step.partial_types.insert(std::string(type));
+    }
+    steps.push_back(std::move(step));
+  }
+  return steps;
+}
+
+absl::Status Store::SetStepStatus(int64_t run_id, const std::string& step_id,
+                                  v1::StepStatus status, const std::string& error,
+                                  int64_t now_ms) {
+  absl::MutexLock lock(&mu_);
+  // started_ms is set when the step leaves PENDING, ended_ms when it settles.
+  GM_ASSIGN_OR_RETURN(
+      SqliteStatement update,
+      db_->Prepare("UPDATE steps SET status = ?1, error = ?2, "
+                   "started_ms = CASE WHEN started_ms = 0 AND ?1 != 1 THEN ?3 ELSE started_ms END, "
+                   "ended_ms = CASE WHEN ?1 >= 3 THEN ?3 ELSE 0 END "
+                   "WHERE run_id = ?4 AND step_id = ?5"));
+  update.Bind(1, int64_t{status}).Bind(2, error).Bind(3, now_ms).Bind(4, run_id).Bind(5, step_id);
+  return update.Run();
+}
+
+// --- Tasks ---
+
+absl::StatusOr<int64_t> Store::CreateTask(int64_t run_id, const std::string& step_id,
+                                          v1::TaskKind kind, const v1::Shard& shard) {
+  absl::MutexLock lock(&mu_);
+  GM_ASSIGN_OR_RETURN(SqliteStatement insert,
+                      db_->Prepare("INSERT INTO tasks (run_id, step_id, kind, shard) "
+                                   "VALUES (?, ?, ?, ?)"));
+  insert.Bind(1, run_id).Bind(2, step_id).Bind(3, int64_t{kind});
+  insert.BindBlob(4, SerializeDeterministic(shard));
+  GM_RETURN_IF_ERROR(insert.Run());
+  return db_->last_insert_rowid();
+}
+
+absl::Status Store::SetStepTaskTotal(int64_t run_id, const std::string& step_id, int total) {
+  absl::MutexLock lock(&mu_);
+  GM_ASSIGN_OR_RETURN(SqliteStatement update,
+                      db_->Prepare("UPDATE steps SET tasks_total = ? WHERE run_id = ? AND "
+                                   "step_id = ?"));
+  update.Bind(1, int64_t{total}).Bind(2, run_id).Bind(3, step_id);
+  return update.Run();
+}
+
+namespace {
+
+constexpr char kTaskColumns[] =
+    "id, run_id, step_id, kind, shard, attempt, state, worker_id, lease_expires_ms, error";
+
+absl::StatusOr<TaskRecord> TaskFromRow(const SqliteStatement& row) {
+  TaskRecord task;
+  task.id = row.ColumnInt(0);
+  task.run_id = row.ColumnInt(1);
+  task.step_id = row.ColumnText(2);
+  task.kind = static_cast<v1::TaskKind>(row.ColumnInt(3));
+  GM_ASSIGN_OR_RETURN(task.shard, Parse<v1::Shard>(row.ColumnBlob(4), "task shard"));
+  task.attempt = static_cast<int32_t>(row.ColumnInt(5));
+  task.state = static_cast<TaskState>(row.ColumnInt(6));
+  task.worker_id = row.ColumnText(7);
+  task.lease_expires_ms = row.ColumnInt(8);
+  task.error = row.ColumnText(9);
+  return task;
+}
+
+absl::StatusOr<std::vector<TaskRecord>> CollectTasks(SqliteStatement& select) {
+  std::vector<TaskRecord> tasks;
+  while (true) {
+    GM_ASSIGN_OR_RETURN(bool row, select.Step());
+    if (!row) break;
+    GM_ASSIGN_OR_RETURN(TaskRecord task, TaskFromRow(select));
+    tasks.push_back(std::move(task));
+  }
+  return tasks;
+}
+
+}  // namespace
+
+absl::StatusOr<TaskRecord> Store::GetTaskLocked(int64_t task_id) {
+  GM_ASSIGN_OR_RETURN(SqliteStatement select,
+                      db_->Prepare(absl::StrCat("SELECT ", kTaskColumns,
+                                                " FROM tasks WHERE id = ?")));
+  select.Bind(1, task_id);
+  GM_ASSIGN_OR_RETURN(bool found, select.Step());
+  if (!found) return absl::NotFoundError(absl::StrCat("task ", task_id, " not found"));
+  return TaskFromRow(select);
+}
+
+absl::StatusOr<TaskRecord> Store::GetTask(int64_t task_id) {
+  absl::MutexLock lock(&mu_);
+  return GetTaskLocked(task_id);
+}
+
+absl::StatusOr<std::vector<TaskRecord>> Store::TasksOfRun(int64_t run_id) {
+  absl::MutexLock lock(&mu_);
+  GM_ASSIGN_OR_RETURN(SqliteStatement select,
+                      db_->Prepare(absl::StrCat("SELECT ", kTaskColumns,
+                                                " FROM tasks WHERE run_id = ? ORDER BY id")));
+  select.Bind(1, run_id);
+  return CollectTasks(select);
+}
+
+absl::StatusOr<std::vector<TaskRecord>> Store::PendingTasks(int limit) {
+  absl::MutexLock lock(&mu_);
+  GM_ASSIGN_OR_RETURN(SqliteStatement select,
+                      db_->Prepare(absl::StrCat("SELECT ", kTaskColumns,
+                                                " FROM tasks WHERE state = 0 ORDER BY id "
+                                                "LIMIT ?")));
+  select.Bind(1, int64_t{limit});
+  return CollectTasks(select);
+}
+
+absl::StatusOr<int32_t> Store::LeaseTask(int64_t task_id, const std::string& worker_id,
+                                         int64_t lease_expires_ms) {
+  absl::MutexLock lock(&mu_);
+  GM_ASSIGN_OR_RETURN(SqliteStatement update,
+                      db_->Prepare("UPDATE tasks SET state = 1, attempt = attempt + 1, "
+                                   "worker_id = ?, lease_expires_ms = ? WHERE id = ? AND "
+                                   "state = 0 RETURNING attempt"));
+  update.Bind(1, worker_id).Bind(2, lease_expires_ms).Bind(3, task_id);
+  GM_ASSIGN_OR_RETURN(bool leased, update.Step());
+  if (!leased) {
+    return absl::FailedPreconditionError(absl::StrCat("task ", task_id, " is not pending"));
+  }
+  const int32_t attempt = static_cast<int32_t>(update.ColumnInt(0));
+  GM_RETURN_IF_ERROR(update.Run());
+  return attempt;
+}
+
+absl::Status Store::RenewLease(int64_t task_id, int32_t attempt, const std::string& worker_id,
+                               int64_t lease_expires_ms) {
+  absl::MutexLock lock(&mu_);
+  GM_ASSIGN_OR_RETURN(SqliteStatement update,
+                      db_->Prepare("UPDATE tasks SET lease_expires_ms = ? WHERE id = ? AND "
+                                   "attempt = ? AND worker_id = ? AND state = 1"));
+  update.Bind(1, lease_expires_ms).Bind(2, task_id).Bind(3, int64_t{attempt}).Bind(4, worker_id);
+  return update.Run();
+}
+
+absl::StatusOr<std::vector<TaskRecord>> Store::LeasedTasks(int64_t expired_before_ms,
+                                                          const std::string& worker_id) {
+  absl::MutexLock lock(&mu_);
+  GM_ASSIGN_OR_RETURN(
+      SqliteStatement select,
+      db_->Prepare(absl::StrCat("SELECT ", kTaskColumns,
+                                " FROM tasks WHERE state = 1 AND (lease_expires_ms < ?1 OR "
+                                "(?2 != '' AND worker_id = ?2)) ORDER BY id")));
+  select.Bind(1, expired_before_ms).Bind(2, worker_id);
+  return CollectTasks(select);
+}
+
+absl::Status Store::ReleaseTask(int64_t task_id, int32_t attempt, int max_attempts,
+                                const std::string& error) {
+  absl::MutexLock lock(&mu_);
+  return Transaction([&]() -> absl::Status {
+    GM_ASSIGN_OR_RETURN(SqliteStatement update,
+                        db_->Prepare("UPDATE tasks SET state = CASE WHEN attempt >= ?1 THEN 3 "
+                                     "ELSE 0 END, error = ?2, worker_id = '' WHERE id = ?3 AND "
+                                     "attempt = ?4 AND state = 1"));
+    update.Bind(1, int64_t{max_attempts}).Bind(2, error).Bind(3, task_id).Bind(4, int64_t{attempt});
+    GM_RETURN_IF_ERROR(update.Run());
+    for (const char* table : {"attempt_objects", "attempt_events"}) {
+      GM_ASSIGN_OR_RETURN(SqliteStatement discard,
+                          db_->Prepare(absl::StrCat("DELETE FROM ", table,
+                                                    " WHERE task_id = ? AND attempt = ?")));
+      discard.Bind(1, task_id).Bind(2, int64_t{attempt});
+      GM_RETURN_IF_ERROR(discard.Run());
+    }
+    return absl::OkStatus();
+  });
+}
+
+// --- Results ---
+
+absl::Status Store::CheckCurrentAttempt(const v1::TaskAttempt& attempt, TaskRecord* task) {
+  GM_ASSIGN_OR_RETURN(*task, GetTaskLocked(attempt.task_id()));
+  if (task->state != TaskState::kLeased || task->attempt != attempt.attempt()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("task ", attempt.task_id(), " attempt ", attempt.attempt(),
+                     " is no longer current (current attempt ", task->attempt, ")"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Store::StageBatch(const v1::TaskAttempt& attempt, const v1::ResultBatch& batch,
+                               int64_t now_ms) {
+  absl::MutexLock lock(&mu_);
+  return Transaction([&]() -> absl::Status {
+    TaskRecord task;
+    GM_RETURN_IF_ERROR(CheckCurrentAttempt(attempt, &task));
+    GM_ASSIGN_OR_RETURN(SqliteStatement insert,
+                        db_->Prepare("INSERT OR IGNORE INTO attempt_objects VALUES "
+                                     "(?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+    auto stage = [&](int object, const std::string& key, const std::string& type,
+                     const std::string& classes, const std::string& from_key,
+                     const std::string& to_key, const std::string& data) {
+      insert.Reset();
+      insert.Bind(1, attempt.task_id()).Bind(2, int64_t{attempt.attempt()});
+      insert.Bind(3, int64_t{object}).Bind(4, key).Bind(5, type).Bind(6, classes);
+      insert.Bind(7, from_key).Bind(8, to_key).BindBlob(9, data);
+      return insert.Run();
+    };
+    for (const v1::Entity& entity : batch.entities()) {
+      GM_RETURN_IF_ERROR(stage(kEntityObject, entity.key(), entity.type(),
+                               JoinClasses(entity.classes()), "", "",
+                               SerializeDeterministic(entity)));
+    }
+    for (const v1::Relationship& relationship : batch.relationships()) {
+      GM_RETURN_IF_ERROR(stage(kRelationshipObject, relationship.key(), relationship.type(),
+                               absl::StrCat("|", relationship.class_name(), "|"),
+                               relationship.from_entity_key(), relationship.to_entity_key(),
+                               SerializeDeterministic(relationship)));
+    }
+    GM_ASSIGN_OR_RETURN(SqliteStatement event,
+                        db_->Prepare("INSERT INTO attempt_events (task_id, attempt, time_ms, "
+                                     "level, name, description) VALUES (?, ?, ?, ?, ?, ?)"));
+    for (const v1::Event& e : batch.events()) {
+      event.Reset();
+      event.Bind(1, attempt.task_id()).Bind(2, int64_t{attempt.attempt()});
+      event.Bind(3, e.time_ms() ? e.time_ms() : now_ms).Bind(4, int64_t{e.level()});
+      event.Bind(5, e.name()).Bind(6, e.description());
+      GM_RETURN_IF_ERROR(event.Run());
+    }
+    return absl::OkStatus();
+  });
+}
+
+absl::Status Store::CommitAttempt(const v1::TaskAttempt& attempt, bool succeeded,
+                                  const std::string& error,
+                                  const std::vector<std::string>& partial_types) {
+  absl::MutexLock lock(&mu_);
+  return Transaction([&]() -> absl::Status {
+    TaskRecord task;
+    GM_RETURN_IF_ERROR(CheckCurrentAttempt(attempt, &task));
+    const int64_t task_id = attempt.task_id();
+    const int64_t attempt_number = attempt.attempt();
+    GM_ASSIGN_OR_RETURN(
+        SqliteStatement stage,
+        db_->Prepare("INSERT OR IGNORE INTO staged_objects SELECT ?1, object, key, type, "
+                     "classes, from_key, to_key, data FROM attempt_objects WHERE task_id = ?2 "
+                     "AND attempt = ?3 ORDER BY object, key"));
+    stage.Bind(1, task.run_id).Bind(2, task_id).Bind(3, attempt_number);
+    GM_RETURN_IF_ERROR(stage.Run());
+    GM_ASSIGN_OR_RETURN(
+        SqliteStatement counts,
+        db_->Prepare("INSERT INTO step_type_counts SELECT ?1, ?2, type, COUNT(*) FROM "
+                     "attempt_objects WHERE task_id = ?3 AND attempt = ?4 GROUP BY type "
+                     "ON CONFLICT(run_id, step_id, type) DO UPDATE SET "
+                     "count = count + excluded.count"));
+    counts.Bind(1, task.run_id).Bind(2, task.step_id).Bind(3, task_id).Bind(4, attempt_number);
+    GM_RETURN_IF_ERROR(counts.Run());
+    GM_ASSIGN_OR_RETURN(
+        SqliteStatement events,
+        db_->Prepare("INSERT INTO events (run_id, time_ms, level, name, description, step_id) "
+                     "SELECT ?1, time_ms, level, name, description, ?2 FROM attempt_events "
+                     "WHERE task_id = ?3 AND attempt = ?4 ORDER BY id"));
+    events.Bind(1, task.run_id).Bind(2, task.step_id).Bind(3, task_id).Bind(4, attempt_number);
+    GM_RETURN_IF_ERROR(events.Run());
+    for (const char* table : {"attempt_objects", "attempt_events"}) {
+      GM_ASSIGN_OR_RETURN(SqliteStatement discard,
+                          db_->Prepare(absl::StrCat("DELETE FROM ", table,
+                                                    " WHERE task_id = ? AND attempt = ?")));
+      discard.Bind(1, task_id).Bind(2, attempt_number);
+      GM_RETURN_IF_ERROR(discard.Run());
+    }
+    if (!partial_types.empty() && !task.step_id.empty()) {
+      GM_ASSIGN_OR_RETURN(SqliteStatement select,
+                          db_->Prepare("SELECT partial_types FROM steps WHERE run_id = ? AND "
+                                       "step_id = ?"));
+      select.Bind(1, task.run_id).Bind(2, task.step_id);
+      GM_ASSIGN_OR_RETURN(bool found, select.Step());
+      std::set<std::string> types;
+      if (found) {
+        for (absl::string_view t : absl::StrSplit(select.ColumnText(0), ',', absl::SkipEmpty())) {
+          types.insert(std::string(t));
+        }
+      }
+      types.insert(partial_types.begin(), partial_types.end());
+      GM_ASSIGN_OR_RETURN(SqliteStatement update,
+                          db_->Prepare("UPDATE steps SET partial_types = ? WHERE run_id = ? "
+                                       "AND step_id = ?"));
+      update.Bind(1, absl::StrJoin(types, ",")).Bind(2, task.run_id).Bind(3, task.step_id);
+      GM_RETURN_IF_ERROR(update.Run());
+    }
+    GM_ASSIGN_OR_RETURN(SqliteStatement end,
+                        db_->Prepare("UPDATE tasks SET state = ?, error = ?, worker_id = '' "
+                                     "WHERE id = ?"));
+    end.Bind(1, int64_t{succeeded ? 2 : 3}).Bind(2, error).Bind(3, task_id);
+    return end.Run();
+  });
+}
+
+absl::Status Store::ForEachStagedEntity(
+    int64_t run_id, const std::string& type, const std::string& first_key,
+    const std::string& last_key, int page_size,
+    const std::function<absl::Status(const v1::Entity&)>& visit) {
+  // Keyset pagination: the lock is held for one page at a time, never across `visit`.
+  std::string after = first_key;
+  bool inclusive = true;
+  while (true) {
+    std::vector<v1::Entity> page;
+    {
+      absl::MutexLock lock(&mu_);
+      GM_ASSIGN_OR_RETURN(
+          SqliteStatement select,
+          db_->Prepare(absl::StrCat(
+              "SELECT data FROM staged_objects WHERE run_id = ?1 AND object = 0 AND "
+              "type = ?2 AND key ", inclusive ? ">=" : ">",
+              " ?3 AND (?4 = '' OR key <= ?4) ORDER BY key LIMIT ?5")));
+      select.Bind(1, run_id).Bind(2, type).Bind(3, after).Bind(4, last_key);
+      select.Bind(5, int64_t{page_size});
+      while (true) {
+        GM_ASSIGN_OR_RETURN(bool row, select.Step());
+        if (!row) break;
+        GM_ASSIGN_OR_RETURN(v1::Entity entity,
+                            Parse<v1::Entity>(select.ColumnBlob(0), "staged entity"));
+        page.push_back(std::move(entity));
+      }
+    }
+    for (const v1::Entity& entity : page) GM_RETURN_IF_ERROR(visit(entity));
+    if (static_cast<int>(page.size()) < page_size) return absl::OkStatus();
+    after = page.back().key();
+    inclusive = false;
+  }
+}
+
+absl::Status Store::ForEachStagedKey(int64_t run_id, const std::string& type,
+                                     const std::function<void(const std::string&)>& visit) {
+  absl::MutexLock lock(&mu_);
+  GM_ASSIGN_OR_RETURN(SqliteStatement select,
+                      db_->Prepare("SELECT key FROM staged_objects WHERE run_id = ? AND "
+                                   "object = 0 AND type = ? ORDER BY key"));
+  select.Bind(1, run_id).Bind(2, type);
+  while (true) {
+    GM_ASSIGN_OR_RETURN(bool row, select.Step());
+    if (!row) return absl::OkStatus();
+    visit(select.ColumnText(0));
+  }
+}
+
+// --- Finalize ---
+
+absl::StatusOr<FinalizeCounts> Store::Finalize(int64_t run_id, const std::string& instance_id,
+                                               const std::set<std::string>& protected_types,
+                                               int64_t now_ms) {
+  absl::MutexLock lock(&mu_);
+  FinalizeCounts counts;
+  absl::Status status = Transaction([&]() -> absl::Status {
+    GM_RETURN_IF_ERROR(db_->Execute(
+        "CREATE TEMP TABLE IF NOT EXISTS protected_types (type TEXT PRIMARY KEY);"
+        "DELETE FROM protected_types;"));
+    GM_ASSIGN_OR_RETURN(SqliteStatement protect,
+                        db_->Prepare("INSERT OR IGNORE INTO protected_types VALUES (?)"));
+    for (const std::string& type : protected_types) {
+      protect.Reset();
+      protect.Bind(1, type);
+      GM_RETURN_IF_ERROR(protect.Run());
+    }
+    // The diff goes into the change log first; the graph is then updated from it, so the
+    // log and the graph cannot disagree.
+    const char* kDiff[] = {
+        // created
+        "INSERT INTO changes (instance_id, run_id, change, object, key, type, data, previous, "
+        "time_ms) SELECT ?1, ?2, 1, s.object, s.key, s.type, s.data, NULL, ?3 "
+        "FROM staged_objects s WHERE s.run_id = ?2 AND NOT EXISTS (SELECT 1 FROM "
+        "graph_objects g WHERE g.instance_id = ?1 AND g.object = s.object AND g.key = s.key) "
+        "ORDER BY s.object, s.key",
+        // updated
+        "INSERT INTO changes (instance_id, run_id, change, object, key, type, data, previous, "
+        "time_ms) SELECT ?1, ?2, 2, s.object, s.key, s.type, s.data, g.data, ?3 "
+        "FROM staged_objects s JOIN graph_objects g ON g.instance_id = ?1 AND "
+        "g.object = s.object AND g.key = s.key WHERE s.run_id = ?2 AND g.data != s.data "
+        "ORDER BY s.object, s.key",
+        // deleted: absent from the run, and not of a protected type
+        "INSERT INTO changes (instance_id, run_id, change, object, key, type, data, previous, "
+        "time_ms) SELECT ?1, ?2, 3, g.object, g.key, g.type, NULL, g.data, ?3 "
+        "FROM graph_objects g WHERE g.instance_id = ?1 AND g.type NOT IN "
+        "(SELECT type FROM protected_types) AND NOT EXISTS (SELECT 1 FROM staged_objects s "
+        "WHERE s.run_id = ?2 AND s.object = g.object AND s.key = g.key) "
+        "ORDER BY g.object DESC, g.key",
+    };
+    int64_t* targets[] = {&counts.created, &counts.updated, &counts.deleted};
+    for (int i = 0; i < 3; ++i) {
+      GM_ASSIGN_OR_RETURN(SqliteStatement diff, db_->Prepare(kDiff[i]));
+      diff.Bind(1, instance_id).Bind(2, run_id).Bind(3, now_ms);
+      GM_RETURN_IF_ERROR(diff.Run());
+      *targets[i] = db_->changes();
+    }
+    GM_ASSIGN_OR_RETURN(
+        SqliteStatement upsert,
+        db_->Prepare("INSERT INTO graph_objects SELECT ?1, object, key, type, classes, "
+                     "from_key, to_key, data FROM staged_objects WHERE run_id = ?2 "
+                     "ON CONFLICT(instance_id, object, key) DO UPDATE SET type = excluded.type, "
+                     "classes = excluded.classes, from_key = excluded.from_key, "
+                     "to_key = excluded.to_key, data = excluded.data "
+                     "WHERE data != excluded.data"));
+    upsert.Bind(1, instance_id).Bind(2, run_id);
+    GM_RETURN_IF_ERROR(upsert.Run());
+    GM_ASSIGN_OR_RETURN(
+        SqliteStatement remove,
+        db_->Prepare("DELETE FROM graph_objects WHERE instance_id = ?1 AND (object, key) IN "
+                     "(SELECT object, key FROM changes WHERE run_id = ?2 AND change = 3)"));
+    remove.Bind(1, instance_id).Bind(2, run_id);
+    GM_RETURN_IF_ERROR(remove.Run());
+    GM_ASSIGN_OR_RETURN(SqliteStatement record,
+                        db_->Prepare("UPDATE runs SET created_count = ?, updated_count = ?, "
+                                     "deleted_count = ? WHERE id = ?"));
+    record.Bind(1, counts.created).Bind(2, counts.updated).Bind(3, counts.deleted);
+    record.Bind(4, run_id);
+    GM_RETURN_IF_ERROR(record.Run());
+    // Staged objects of earlier runs are no longer needed; this run's stay for its upload.
+    GM_ASSIGN_OR_RETURN(SqliteStatement prune,
+                        db_->Prepare("DELETE FROM staged_objects WHERE run_id IN (SELECT id "
+                                     "FROM runs WHERE instance_id = ? AND id < ?)"));
+    prune.Bind(1, instance_id).Bind(2, run_id);
+    return prune.Run();
+  });
+  if (!status.ok()) return status;
+  return counts;
+}
+
+// --- Events ---
+
+absl::Status Store::AddEvent(int64_t run_id, v1::EventLevel level, const std::string& name,
+                             const std::string& description, const std::string& step_id,
+                             int64_t now_ms) {
+  absl::MutexLock lock(&mu_);
+  GM_ASSIGN_OR_RETURN(SqliteStatement insert,
+                      db_->Prepare("INSERT INTO events (run_id, time_ms, level, name, "
+                                   "description, step_id) VALUES (?, ?, ?, ?, ?, ?)"));
+  insert.Bind(1, run_id).Bind(2, now_ms).Bind(3, int64_t{level}).Bind(4, name);
+  insert.Bind(5, description).Bind(6, step_id);
+  return insert.Run();
+}
+
+absl::StatusOr<std::vector<v1::Event>> Store::ListEvents(int64_t run_id,
+                                                        int64_t after_sequence) {
+  absl::MutexLock lock(&mu_);
+  GM_ASSIGN_OR_RETURN(SqliteStatement select,
+                      db_->Prepare("SELECT sequence, time_ms, level, name, description, "
+                                   "step_id FROM events WHERE run_id = ? AND sequence > ? "
+                                   "ORDER BY sequence"));
+  select.Bind(1, run_id).Bind(2, after_sequence);
+  std::vector<v1::Event> events;
+  while (true) {
+    GM_ASSIGN_OR_RETURN(bool row, select.Step());
+    if (!row) break;
+    v1::Event& event = events.emplace_back();
+    event.set_run_id(run_id);
+    event.set_sequence(select.ColumnInt(0));
+    event.set_time_ms(select.ColumnInt(1));
+    event.set_level(static_cast<v1::EventLevel>(select.ColumnInt(2)));
+    event.set_name(select.ColumnText(3));
+    event.set_description(select.ColumnText(4));
+    event.set_step_id(select.ColumnText(5));
+  }
+  return events;
+}
+
+// --- Graph reads ---
+
+namespace {
+
+constexpr char kGraphFilter[] =
+    "instance_id = ?1 AND object = ?2 AND (?3 = '' OR type = ?3) AND "
+    "(?4 = '' OR classes LIKE '%|' || ?4 || '|%') AND key > ?5 ORDER BY key LIMIT ?6";
+
+}  // namespace
+
+absl::StatusOr<std::vector<v1::Entity>> Store::ListEntities(const v1::GraphFilter& filter,
+                                                           const std::string& after_key,
+                                                           int limit) {
+  absl::MutexLock lock(&mu_);
+  GM_ASSIGN_OR_RETURN(SqliteStatement select,
+                      db_->Prepare(absl::StrCat("SELECT data FROM graph_objects WHERE ",
+                                                kGraphFilter)));
+  select.Bind(1, filter.instance_id()).Bind(2, int64_t{kEntityObject}).Bind(3, filter.type());
+  select.Bind(4, filter.class_name()).Bind(5, after_key).Bind(6, int64_t{limit});
+  std::vector<v1::Entity> result;
+  while (true) {
+    GM_ASSIGN_OR_RETURN(bool row, select.Step());
+    if (!row) break;
+    GM_ASSIGN_OR_RETURN(v1::Entity entity, Parse<v1::Entity>(select.ColumnBlob(0), "entity"));
+    result.push_back(std::move(entity));
+  }
+  return result;
+}
+
+absl::StatusOr<std::vector<v1::Relationship>> Store::ListRelationships(
+    const v1::GraphFilter& filter, const std::string& after_key, int limit) {
+  absl::MutexLock lock(&mu_);
+  GM_ASSIGN_OR_RETURN(SqliteStatement select,
+                      db_->Prepare(absl::StrCat("SELECT data FROM graph_objects WHERE ",
+                                                kGraphFilter)));
+  select.Bind(1, filter.instance_id()).Bind(2, int64_t{kRelationshipObject});
+  select.Bind(3, filter.type()).Bind(4, filter.class_name()).Bind(5, after_key);
+  select.Bind(6, int64_t{limit});
+  std::vector<v1::Relationship> result;
+  while (true) {
+    GM_ASSIGN_OR_RETURN(bool row, select.Step());
+    if (!row) break;
+    GM_ASSIGN_OR_RETURN(v1::Relationship relationship,
+                        Parse<v1::Relationship>(select.ColumnBlob(0), "relationship"));
+    result.push_back(std::move(relationship));
+  }
+  return result;
+}
+
+absl::StatusOr<v1::Entity> Store::GetEntity(const std::string& instance_id,
+                                           const std::string& key) {
+  absl::MutexLock lock(&mu_);
+  GM_ASSIGN_OR_RETURN(SqliteStatement select,
+                      db_->Prepare("SELECT data FROM graph_objects WHERE instance_id = ? AND "
+                                   "object = 0 AND key = ?"));
+  select.Bind(1, instance_id).Bind(2, key);
+  GM_ASSIGN_OR_RETURN(bool found, select.Step());
+  if (!found) {
+    return absl::NotFoundError(
+        absl::StrCat("entity '", key, "' not found in instance '", instance_id, "'"));
+  }
+  return Parse<v1::Entity>(select.ColumnBlob(0), "entity");
+}
+
+}  // namespace graphmill::coordinator

@@ -1,0 +1,184 @@
+// The coordinator's durable state in one SQLite file (WAL): integration definitions,
+// instances, runs and their steps, tasks with attempts and leases, staged task results, each
+// instance's finalized graph and the change log. Everything that must survive a restart lives
+// here. Thread-safe: calls are serialized on one connection.
+#ifndef GRAPHMILL_COORDINATOR_STORE_STORE_H_
+#define GRAPHMILL_COORDINATOR_STORE_STORE_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "coordinator/store/sqlite.h"
+#include "graphmill/v1/graph.pb.h"
+#include "graphmill/v1/integration.pb.h"
+#include "graphmill/v1/run.pb.h"
+#include "graphmill/v1/worker.pb.h"
+
+namespace graphmill::coordinator {
+
+namespace v1 = ::graphmill::v1;
+
+enum class TaskState { kPending = 0, kLeased = 1, kSucceeded = 2, kFailed = 3 };
+
+// A task row.
+struct TaskRecord {
+  int64_t id = 0;
+  int64_t run_id = 0;
+  std::string step_id;  // empty for validation tasks
+  v1::TaskKind kind = v1::TASK_KIND_UNSPECIFIED;
+  v1::Shard shard;  // parent_type empty: not sharded
+  int32_t attempt = 0;  // 0: never leased
+  TaskState state = TaskState::kPending;
+  std::string worker_id;
+  int64_t lease_expires_ms = 0;
+  std::string error;
+};
+
+// A step row as the engine needs it.
+struct StepRecord {
+  std::string step_id;
+  v1::StepStatus status = v1::STEP_STATUS_PENDING;
+  std::set<std::string> partial_types;  // reported by tasks
+};
+
+// Objects changed by a finalize.
+struct FinalizeCounts {
+  int64_t created = 0;
+  int64_t updated = 0;
+  int64_t deleted = 0;
+};
+
+class Store {
+ public:
+  // Opens or creates the store at `path` (":memory:" for tests) and migrates the schema.
+  static absl::StatusOr<std::unique_ptr<Store>> Open(const std::string& path);
+
+  // --- Integrations (as last advertised by a worker) ---
+  absl::Status PutIntegration(const v1::IntegrationDefinition& definition);
+  // NOT_FOUND naming the integration.
+  absl::StatusOr<v1::IntegrationDefinition> GetIntegration(const std::string& name);
+  absl::StatusOr<std::vector<v1::IntegrationDefinition>> ListIntegrations();
+
+  // --- Instances; config is returned as stored (unmasked): callers mask ---
+  // ALREADY_EXISTS naming the id.
+  absl::Status CreateInstance(const v1::Instance& instance);
+  // NOT_FOUND naming the id.
+  absl::StatusOr<v1::Instance> GetInstance(const std::string& id);
+  absl::StatusOr<std::vector<v1::Instance>> ListInstances();
+
+  // --- Runs ---
+  // Creates a run in VALIDATING with one PENDING step row per definition step and the
+  // validation task. FAILED_PRECONDITION naming the active run if the instance has one.
+  absl::StatusOr<int64_t> CreateRun(const std::string& instance_id,
+                                    const v1::IntegrationDefinition& definition,
+                                    int64_t now_ms);
+  // The run with steps and per-step type counts (no events).
+  absl::StatusOr<v1::Run> GetRun(int64_t run_id);
+  absl::StatusOr<std::vector<v1::Run>> ListRuns(const std::string& instance_id, int limit);
+  // Runs in VALIDATING or RUNNING.
+  absl::StatusOr<std::vector<int64_t>> ActiveRunIds();
+  // The definition snapshot the run was planned with.
+  absl::StatusOr<v1::IntegrationDefinition> GetRunDefinition(int64_t run_id);
+  absl::Status SetRunStatus(int64_t run_id, v1::RunStatus status, const std::string& error,
+                            int64_t now_ms);
+  absl::StatusOr<std::vector<StepRecord>> GetSteps(int64_t run_id);
+  absl::Status SetStepStatus(int64_t run_id, const std::string& step_id,
+                             v1::StepStatus status, const std::string& error,
+                             int64_t now_ms);
+
+  // --- Tasks ---
+  absl::StatusOr<int64_t> CreateTask(int64_t run_id, const std::string& step_id,
+                                     v1::TaskKind kind, const v1::Shard& shard);
+  // Records how many tasks a step was split into.
+  absl::Status SetStepTaskTotal(int64_t run_id, const std::string& step_id, int total);
+  absl::StatusOr<TaskRecord> GetTask(int64_t task_id);
+  absl::StatusOr<std::vector<TaskRecord>> TasksOfRun(int64_t run_id);
+  // Up to `limit` pending tasks of active runs, oldest first.
+  absl::StatusOr<std::vector<TaskRecord>> PendingTasks(int limit);
+  // PENDING -> LEASED with attempt+1. Returns the new attempt.
+  absl::StatusOr<int32_t> LeaseTask(int64_t task_id, const std::string& worker_id,
+                                    int64_t lease_expires_ms);
+  // Extends the lease if `attempt` is current and leased to `worker_id`.
+  absl::Status RenewLease(int64_t task_id, int32_t attempt, const std::string& worker_id,
+                          int64_t lease_expires_ms);
+  // LEASED tasks whose lease expired before `now_ms`, or held by `worker_id` if not empty.
+  absl::StatusOr<std::vector<TaskRecord>> LeasedTasks(int64_t expired_before_ms,
+                                                     const std::string& worker_id);
+  // Takes the lease back: staged rows of the attempt are dropped; the task becomes PENDING,
+  // or FAILED with `error` if it has had `max_attempts` attempts.
+  absl::Status ReleaseTask(int64_t task_id, int32_t attempt, int max_attempts,
+                           const std::string& error);
+
+  // --- Results ---
+  // Stages a batch of the current attempt. FAILED_PRECONDITION if the attempt is not current.
+  absl::Status StageBatch(const v1::TaskAttempt& attempt, const v1::ResultBatch& batch,
+                          int64_t now_ms);
+  // Ends the attempt: its staged objects join the run (first one wins on a duplicate key),
+  // its events join the run's events, type counts are added to the step, and the task ends
+  // SUCCEEDED or FAILED. One transaction. FAILED_PRECONDITION if the attempt is stale.
+  absl::Status CommitAttempt(const v1::TaskAttempt& attempt, bool succeeded,
+                             const std::string& error,
+                             const std::vector<std::string>& partial_types);
+  // Visits the run's staged entities of `type` with first_key <= key <= last_key (empty
+  // bounds: open), in key order, in pages of `page_size`. Stops at the first non-OK visit.
+  absl::Status ForEachStagedEntity(int64_t run_id, const std::string& type,
+                                   const std::string& first_key, const std::string& last_key,
+                                   int page_size,
+                                   const std::function<absl::Status(const v1::Entity&)>& visit);
+  // Visits the keys of the run's staged entities of `type`, in key order.
+  absl::Status ForEachStagedKey(int64_t run_id, const std::string& type,
+                                const std::function<void(const std::string&)>& visit);
+
+  // --- Finalize ---
+  // One transaction: diff the run's staged objects against the instance's graph; objects of
+  // `protected_types` are never deleted; apply; append each change to the change log.
+  absl::StatusOr<FinalizeCounts> Finalize(int64_t run_id, const std::string& instance_id,
+                                          const std::set<std::string>& protected_types,
+                                          int64_t now_ms);
+
+  // --- Events ---
+  absl::Status AddEvent(int64_t run_id, v1::EventLevel level, const std::string& name,
+                        const std::string& description, const std::string& step_id,
+                        int64_t now_ms);
+  // Events of the run with sequence > after_sequence, in order.
+  absl::StatusOr<std::vector<v1::Event>> ListEvents(int64_t run_id, int64_t after_sequence);
+
+  // --- Graph reads (finalized graph) ---
+  // Entities with key > after_key matching the filter, key order, at most `limit`.
+  absl::StatusOr<std::vector<v1::Entity>> ListEntities(const v1::GraphFilter& filter,
+                                                      const std::string& after_key,
+                                                      int limit);
+  absl::StatusOr<std::vector<v1::Relationship>> ListRelationships(
+      const v1::GraphFilter& filter, const std::string& after_key, int limit);
+  // NOT_FOUND naming the key.
+  absl::StatusOr<v1::Entity> GetEntity(const std::string& instance_id, const std::string& key);
+
+ private:
+  explicit Store(std::unique_ptr<SqliteDatabase> db) : db_(std::move(db)) {}
+  absl::Status Migrate();
+  // Runs `body` in a transaction, committing on OK and rolling back otherwise.
+  absl::Status Transaction(const std::function<absl::Status()>& body)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::StatusOr<TaskRecord> GetTaskLocked(int64_t task_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status CheckCurrentAttempt(const v1::TaskAttempt& attempt, TaskRecord* task)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  absl::Mutex mu_;
+  std::unique_ptr<SqliteDatabase> db_ ABSL_GUARDED_BY(mu_);
+};
+
+// Deterministic serialization (map entries sorted), so equal objects have equal bytes and
+// finalize can compare content by bytes.
+std::string SerializeDeterministic(const google::protobuf::Message& message);
+
+}  // namespace graphmill::coordinator
+
+#endif  // GRAPHMILL_COORDINATOR_STORE_STORE_H_

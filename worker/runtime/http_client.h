@@ -1,9 +1,11 @@
-// The provider HTTP client shared by all integrations: libcurl with connection reuse, a
-// per-request timeout, retries with exponential backoff and jitter on 429/5xx/timeouts/resets,
-// Retry-After honoured (seconds or HTTP date; never a quota header), errors classified.
+// The provider HTTP client shared by all integrations: libcurl with connection
+// reuse, a per-request timeout, retries with exponential backoff and jitter on
+// 429/5xx/timeouts/resets, Retry-After honoured (seconds or HTTP date; never a
+// quota header), errors classified.
 #ifndef GRAPHMILL_WORKER_RUNTIME_HTTP_CLIENT_H_
 #define GRAPHMILL_WORKER_RUNTIME_HTTP_CLIENT_H_
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -29,28 +31,34 @@ struct HttpResponse {
   std::optional<std::string> Header(absl::string_view name) const;
 };
 
-// Why a request failed. Carried in the absl::Status (see HttpErrorKindOf) so steps can map
-// errors to outcomes without parsing messages.
+// Why a request failed. Carried in the absl::Status (see HttpErrorKindOf) so
+// steps can map errors to outcomes without parsing messages.
 enum class HttpErrorKind {
   kNone,
-  kAuth,          // 401 -> UNAUTHENTICATED
-  kPermission,    // 403 -> PERMISSION_DENIED
-  kNotFound,      // 404 -> NOT_FOUND
-  kRateLimited,   // 429 after retries -> RESOURCE_EXHAUSTED
-  kServer,        // 5xx after retries -> UNAVAILABLE
-  kNetwork,       // connect/reset/timeout after retries -> UNAVAILABLE
-  kMalformedBody, // body does not parse (set by callers via MalformedBodyError)
-  kClient,        // other 4xx -> FAILED_PRECONDITION
+  kAuth,           // 401 -> UNAUTHENTICATED
+  kPermission,     // 403 -> PERMISSION_DENIED
+  kNotFound,       // 404 -> NOT_FOUND
+  kRateLimited,    // 429 after retries -> RESOURCE_EXHAUSTED
+  kServer,         // 5xx after retries -> UNAVAILABLE
+  kNetwork,        // connect/reset/timeout after retries -> UNAVAILABLE
+  kMalformedBody,  // body too large or unparsable (MalformedBodyError)
+  kClient,         // other 3xx/4xx -> FAILED_PRECONDITION; bad request ->
+                   // INVALID_ARGUMENT
 };
 
-// The classification of a status returned by HttpClient (kNone for OK or foreign statuses).
+// The classification of a status returned by HttpClient (kNone for OK or
+// foreign statuses).
 HttpErrorKind HttpErrorKindOf(const absl::Status& status);
 // The HTTP status code behind an error (0 if none, e.g. network errors).
 int HttpStatusOf(const absl::Status& status);
-// A DATA_LOSS status of kind kMalformedBody for a response body that does not parse.
-absl::Status MalformedBodyError(absl::string_view url, absl::string_view detail);
+// A DATA_LOSS status of kind kMalformedBody for a response body that does not
+// parse. `url` goes into the message as is: pass it through HttpClient::Redact
+// first.
+absl::Status MalformedBodyError(absl::string_view url,
+                                absl::string_view detail);
 
-// Time and sleeping, injectable so tests of retries and backoff never sleep for real.
+// Time and sleeping, injectable so tests of retries and backoff never sleep for
+// real.
 class Clock {
  public:
   virtual ~Clock() = default;
@@ -60,24 +68,38 @@ class Clock {
 };
 
 struct HttpClientOptions {
-  absl::Duration request_timeout = absl::Seconds(30);
+  absl::Duration request_timeout =
+      absl::Seconds(30);  // one attempt, connect included
   absl::Duration connect_timeout = absl::Seconds(10);
-  int max_attempts = 6;                          // first try included
+  int max_attempts = 6;  // first try included; values below 1 mean 1
+  // Backoff before retry n (n = 1, 2, ...) is full jitter: a uniform draw from
+  // [0, min(max_backoff, initial_backoff * 2^(n-1))].
   absl::Duration initial_backoff = absl::Milliseconds(500);
-  absl::Duration max_backoff = absl::Seconds(30);  // cap of one wait
-  absl::Duration total_budget = absl::Minutes(5);  // all waits and attempts of one request
-  // Strings never to appear in logs or error messages (the API token).
+  absl::Duration max_backoff = absl::Seconds(30);  // cap of one computed wait
+  // All waits and attempts of one Get. A retry whose wait would end past the
+  // budget is not made: the last error is returned. Each attempt's timeout is
+  // also cut to what remains.
+  absl::Duration total_budget = absl::Minutes(5);
+  // Largest response body accepted; a larger one fails with kMalformedBody (no
+  // retry).
+  int64_t max_response_bytes = int64_t{256} << 20;
+  // Strings never to appear in logs or error messages (the API token). Their
+  // URL-encoded forms are redacted too.
   std::vector<std::string> redact;
   Clock* clock = Clock::Real();
-  // Called before each attempt (rate budget hook); may block. Null: no throttling.
+  // Jitter source: returns a value in [0, 1]. Null: a random draw. Tests pin it
+  // to make the backoff deterministic.
+  std::function<double()> random_fraction;
+  // Called before each attempt (rate budget hook); may block. Null: no
+  // throttling.
   std::function<void()> before_request;
-  // Called after each response with its status and headers (e.g. to read RateLimit-Remaining
-  // or report a 429 to the coordinator). Null: nothing.
+  // Called after each response with its status and headers (e.g. to read
+  // RateLimit-Remaining or report a 429 to the coordinator). Null: nothing.
   std::function<void(const HttpResponse&)> after_response;
 };
 
-// Thread-safe: one client may serve many concurrent requests (each thread gets a reused curl
-// handle from a pool, so connections are kept alive).
+// Thread-safe: one client may serve many concurrent requests (each thread gets
+// a reused curl handle from a pool, so connections are kept alive).
 class HttpClient {
  public:
   explicit HttpClient(HttpClientOptions options);
@@ -85,25 +107,43 @@ class HttpClient {
   HttpClient(const HttpClient&) = delete;
   HttpClient& operator=(const HttpClient&) = delete;
 
-  // GET `url` with `headers`. Returns the response for 2xx (and 3xx is not followed: error).
-  // Retries 429, 5xx, timeouts and connection failures per the options; other statuses
-  // return at once. Error messages name the method, the URL (redacted) and the status.
-  absl::StatusOr<HttpResponse> Get(const std::string& url, const HttpHeaders& headers);
+  // GET `url` with `headers` (no redirects followed). Returns the response for
+  // 2xx. Retries 429, 5xx, timeouts and connection failures (refused, reset,
+  // empty reply, truncated body) per the options; a positive Retry-After
+  // replaces the computed wait (not capped by max_backoff, but by the total
+  // budget). Other statuses return at once:
+  //   401 UNAUTHENTICATED (kAuth), 403 PERMISSION_DENIED (kPermission), 404
+  //   NOT_FOUND (kNotFound), other 3xx/4xx FAILED_PRECONDITION (kClient); after
+  //   the retries, 429 RESOURCE_EXHAUSTED (kRateLimited), 5xx UNAVAILABLE
+  //   (kServer), network UNAVAILABLE (kNetwork). A header holding CR or LF is
+  //   INVALID_ARGUMENT (kClient).
+  // Error messages name the method, the URL and the status (plus the provider's
+  // JSON `message`, shortened), all redacted; never the request headers.
+  absl::StatusOr<HttpResponse> Get(const std::string& url,
+                                   const HttpHeaders& headers);
+
+  // `text` with every options.redact string (and its URL-encoded form) replaced
+  // by
+  // "[REDACTED]", e.g. for a URL that callers put in their own messages.
+  std::string Redact(absl::string_view text) const;
 
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
 
-// Parses a Retry-After value: delta-seconds ("5") or an HTTP date relative to `now`.
-// nullopt when absent, unparsable, or not positive.
-std::optional<absl::Duration> ParseRetryAfter(absl::string_view value, absl::Time now);
+// Parses a Retry-After value: delta-seconds ("5") or an HTTP date relative to
+// `now`. nullopt when absent, unparsable, or not positive.
+std::optional<absl::Duration> ParseRetryAfter(absl::string_view value,
+                                              absl::Time now);
 
-// Appends `name=value` to `url` with '?' or '&' as the URL needs; both URL-encoded.
+// Appends `name=value` to `url` with '?' or '&' as the URL needs; both
+// URL-encoded.
 std::string AppendQueryParameter(absl::string_view url, absl::string_view name,
                                  absl::string_view value);
 
-// Percent-encodes everything but unreserved characters (RFC 3986), e.g. '/' -> "%2F".
+// Percent-encodes everything but unreserved characters (RFC 3986), e.g. '/' ->
+// "%2F".
 std::string UrlEncode(absl::string_view text);
 
 }  // namespace graphmill::worker

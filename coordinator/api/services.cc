@@ -1,0 +1,324 @@
+// Implementation of coordinator/api/services.h.
+#include "coordinator/api/services.h"
+
+#include <algorithm>
+#include <mutex>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/grpc_status.h"
+#include "common/log.h"
+#include "common/status_macros.h"
+#include "coordinator/definitions.h"
+
+namespace graphmill::coordinator {
+namespace {
+
+constexpr int kDefaultPageSize = 500;
+constexpr int kMaxPageSize = 5000;
+
+grpc::Status Invalid(const std::string& message) {
+  return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, message);
+}
+
+// Page tokens are the last key of the previous page, web-safe base64 encoded.
+std::string EncodePageToken(const std::string& last_key) {
+  return absl::WebSafeBase64Escape(last_key);
+}
+
+absl::StatusOr<std::string> DecodePageToken(const std::string& token) {
+  std::string key;
+  if (!absl::WebSafeBase64Unescape(token, &key)) {
+    return absl::InvalidArgumentError(absl::StrCat("page_token '", token, "' is not valid"));
+  }
+  return key;
+}
+
+absl::StatusOr<int> PageSize(int requested) {
+  if (requested < 0 || requested > kMaxPageSize) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("page_size must be between 0 and ", kMaxPageSize, ", got ", requested));
+  }
+  return requested == 0 ? kDefaultPageSize : requested;
+}
+
+absl::Status CheckFilter(const v1::GraphFilter& filter) {
+  if (filter.instance_id().empty()) {
+    return absl::InvalidArgumentError("filter.instance_id is required");
+  }
+  return absl::OkStatus();
+}
+
+bool IsActive(v1::RunStatus status) {
+  return status == v1::RUN_STATUS_VALIDATING || status == v1::RUN_STATUS_RUNNING;
+}
+
+}  // namespace
+
+// --- Admin ---
+
+absl::StatusOr<v1::Instance> AdminService::MaskedInstance(v1::Instance instance) {
+  absl::StatusOr<v1::IntegrationDefinition> definition =
+      store_->GetIntegration(instance.integration());
+  ConfigMap config(instance.config().begin(), instance.config().end());
+  instance.clear_config();
+  if (!definition.ok()) {
+    // Without the definition we cannot tell secrets apart: mask everything.
+    for (auto& [name, value] : config) (*instance.mutable_config())[name] = kMaskedSecret;
+    return instance;
+  }
+  for (const auto& [name, value] : Masked(*definition, std::move(config))) {
+    (*instance.mutable_config())[name] = value;
+  }
+  return instance;
+}
+
+grpc::Status AdminService::ListIntegrations(grpc::ServerContext*,
+                                            const v1::ListIntegrationsRequest*,
+                                            v1::ListIntegrationsResponse* response) {
+  absl::StatusOr<std::vector<v1::IntegrationDefinition>> list = store_->ListIntegrations();
+  if (!list.ok()) return ToGrpcStatus(list.status());
+  for (auto& definition : *list) *response->add_integrations() = std::move(definition);
+  return grpc::Status::OK;
+}
+
+grpc::Status AdminService::CreateInstance(grpc::ServerContext*,
+                                          const v1::CreateInstanceRequest* request,
+                                          v1::Instance* response) {
+  v1::Instance instance = request->instance();
+  if (!IsValidInstanceId(instance.id())) {
+    return Invalid(absl::StrCat("instance id '", instance.id(),
+                                "' is not valid: use 1-63 lower-case letters, digits and "
+                                "'-', starting with a letter or digit"));
+  }
+  if (instance.integration().empty()) {
+    return Invalid(absl::StrCat("instance '", instance.id(), "': integration is required"));
+  }
+  absl::StatusOr<v1::IntegrationDefinition> definition =
+      store_->GetIntegration(instance.integration());
+  if (!definition.ok()) {
+    return Invalid(absl::StrCat("instance '", instance.id(), "': ",
+                                definition.status().message()));
+  }
+  ConfigMap config(instance.config().begin(), instance.config().end());
+  absl::Status valid = ValidateConfig(*definition, instance.id(), config);
+  if (!valid.ok()) return ToGrpcStatus(valid);
+  const int64_t now = absl::ToUnixMillis(absl::Now());
+  instance.set_created_at_ms(now);
+  instance.set_updated_at_ms(now);
+  absl::Status created = store_->CreateInstance(instance);
+  if (!created.ok()) return ToGrpcStatus(created);
+  LogInfo("instance '", instance.id(), "' created (", instance.integration(), ")");
+  absl::StatusOr<v1::Instance> masked = MaskedInstance(std::move(instance));
+  if (!masked.ok()) return ToGrpcStatus(masked.status());
+  *response = std::move(*masked);
+  return grpc::Status::OK;
+}
+
+grpc::Status AdminService::GetInstance(grpc::ServerContext*,
+                                       const v1::GetInstanceRequest* request,
+                                       v1::Instance* response) {
+  absl::StatusOr<v1::Instance> instance = store_->GetInstance(request->instance_id());
+  if (!instance.ok()) return ToGrpcStatus(instance.status());
+  absl::StatusOr<v1::Instance> masked = MaskedInstance(std::move(*instance));
+  if (!masked.ok()) return ToGrpcStatus(masked.status());
+  *response = std::move(*masked);
+  return grpc::Status::OK;
+}
+
+grpc::Status AdminService::ListInstances(grpc::ServerContext*, const v1::ListInstancesRequest*,
+                                         v1::ListInstancesResponse* response) {
+  absl::StatusOr<std::vector<v1::Instance>> instances = store_->ListInstances();
+  if (!instances.ok()) return ToGrpcStatus(instances.status());
+  for (auto& instance : *instances) {
+    absl::StatusOr<v1::Instance> masked = MaskedInstance(std::move(instance));
+    if (!masked.ok()) return ToGrpcStatus(masked.status());
+    *response->add_instances() = std::move(*masked);
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status AdminService::StartRun(grpc::ServerContext*, const v1::StartRunRequest* request,
+                                    v1::Run* response) {
+  if (request->instance_id().empty()) return Invalid("instance_id is required");
+  absl::StatusOr<v1::Run> run = engine_->StartRun(request->instance_id());
+  if (!run.ok()) return ToGrpcStatus(run.status());
+  *response = std::move(*run);
+  return grpc::Status::OK;
+}
+
+grpc::Status AdminService::GetRun(grpc::ServerContext*, const v1::GetRunRequest* request,
+                                  v1::GetRunResponse* response) {
+  absl::StatusOr<v1::Run> run = store_->GetRun(request->run_id());
+  if (!run.ok()) return ToGrpcStatus(run.status());
+  absl::StatusOr<std::vector<v1::Event>> events = store_->ListEvents(request->run_id(), 0);
+  if (!events.ok()) return ToGrpcStatus(events.status());
+  *response->mutable_run() = std::move(*run);
+  for (auto& event : *events) *response->add_events() = std::move(event);
+  return grpc::Status::OK;
+}
+
+grpc::Status AdminService::ListRuns(grpc::ServerContext*, const v1::ListRunsRequest* request,
+                                    v1::ListRunsResponse* response) {
+  if (request->limit() < 0) return Invalid("limit must not be negative");
+  absl::StatusOr<std::vector<v1::Run>> runs =
+      store_->ListRuns(request->instance_id(), request->limit() == 0 ? 50 : request->limit());
+  if (!runs.ok()) return ToGrpcStatus(runs.status());
+  for (auto& run : *runs) *response->add_runs() = std::move(run);
+  return grpc::Status::OK;
+}
+
+grpc::Status AdminService::WatchRun(grpc::ServerContext* context,
+                                    const v1::WatchRunRequest* request,
+                                    grpc::ServerWriter<v1::RunUpdate>* writer) {
+  int64_t seen_version = -1;
+  int64_t last_event = 0;
+  std::string last_sent;
+  while (!context->IsCancelled()) {
+    const int64_t version = engine_->WaitForChange(seen_version, absl::Seconds(1));
+    seen_version = version;
+    absl::StatusOr<v1::Run> run = store_->GetRun(request->run_id());
+    if (!run.ok()) return ToGrpcStatus(run.status());
+    absl::StatusOr<std::vector<v1::Event>> events =
+        store_->ListEvents(request->run_id(), last_event);
+    if (!events.ok()) return ToGrpcStatus(events.status());
+    const std::string snapshot = SerializeDeterministic(*run);
+    if (snapshot == last_sent && events->empty()) continue;
+    v1::RunUpdate update;
+    *update.mutable_run() = *run;
+    for (auto& event : *events) {
+      last_event = event.sequence();
+      *update.add_new_events() = std::move(event);
+    }
+    if (!writer->Write(update)) return grpc::Status::OK;
+    last_sent = snapshot;
+    if (!IsActive(run->status())) return grpc::Status::OK;
+  }
+  return grpc::Status::OK;
+}
+
+// --- Graph ---
+
+grpc::Status GraphService::ListEntities(grpc::ServerContext*,
+                                        const v1::ListEntitiesRequest* request,
+                                        v1::ListEntitiesResponse* response) {
+  absl::Status valid = CheckFilter(request->filter());
+  if (!valid.ok()) return ToGrpcStatus(valid);
+  absl::StatusOr<int> page_size = PageSize(request->page_size());
+  if (!page_size.ok()) return ToGrpcStatus(page_size.status());
+  absl::StatusOr<std::string> after = DecodePageToken(request->page_token());
+  if (!after.ok()) return ToGrpcStatus(after.status());
+  // One extra row tells whether another page exists.
+  absl::StatusOr<std::vector<v1::Entity>> entities =
+      store_->ListEntities(request->filter(), *after, *page_size + 1);
+  if (!entities.ok()) return ToGrpcStatus(entities.status());
+  const bool more = static_cast<int>(entities->size()) > *page_size;
+  if (more) entities->pop_back();
+  for (auto& entity : *entities) *response->add_entities() = std::move(entity);
+  if (more) response->set_next_page_token(EncodePageToken(entities->back().key()));
+  return grpc::Status::OK;
+}
+
+grpc::Status GraphService::ListRelationships(grpc::ServerContext*,
+                                             const v1::ListRelationshipsRequest* request,
+                                             v1::ListRelationshipsResponse* response) {
+  absl::Status valid = CheckFilter(request->filter());
+  if (!valid.ok()) return ToGrpcStatus(valid);
+  absl::StatusOr<int> page_size = PageSize(request->page_size());
+  if (!page_size.ok()) return ToGrpcStatus(page_size.status());
+  absl::StatusOr<std::string> after = DecodePageToken(request->page_token());
+  if (!after.ok()) return ToGrpcStatus(after.status());
+  absl::StatusOr<std::vector<v1::Relationship>> relationships =
+      store_->ListRelationships(request->filter(), *after, *page_size + 1);
+  if (!relationships.ok()) return ToGrpcStatus(relationships.status());
+  const bool more = static_cast<int>(relationships->size()) > *page_size;
+  if (more) relationships->pop_back();
+  for (auto& relationship : *relationships) {
+    *response->add_relationships() = std::move(relationship);
+  }
+  if (more) response->set_next_page_token(EncodePageToken(relationships->back().key()));
+  return grpc::Status::OK;
+}
+
+grpc::Status GraphService::GetEntity(grpc::ServerContext*, const v1::GetEntityRequest* request,
+                                     v1::Entity* response) {
+  if (request->instance_id().empty()) return Invalid("instance_id is required");
+  absl::StatusOr<v1::Entity> entity = store_->GetEntity(request->instance_id(), request->key());
+  if (!entity.ok()) return ToGrpcStatus(entity.status());
+  *response = std::move(*entity);
+  return grpc::Status::OK;
+}
+
+// --- WorkerGateway ---
+
+grpc::Status WorkerGatewayService::Connect(
+    grpc::ServerContext* context,
+    grpc::ServerReaderWriter<v1::CoordinatorMessage, v1::WorkerMessage>* stream) {
+  v1::WorkerMessage message;
+  if (!stream->Read(&message)) return grpc::Status::OK;
+  if (!message.has_hello()) return Invalid("the first message on Connect must be a hello");
+  // Writes come from the engine's threads; gRPC allows one writer at a time.
+  auto write_mutex = std::make_shared<std::mutex>();
+  auto send = [stream, write_mutex, context](const v1::CoordinatorMessage& out) {
+    std::lock_guard<std::mutex> lock(*write_mutex);
+    if (context->IsCancelled()) return false;
+    return stream->Write(out);
+  };
+  absl::StatusOr<int64_t> session = engine_->ConnectWorker(message.hello(), send);
+  if (!session.ok()) {
+    LogWarn("rejected worker: ", session.status().ToString());
+    return ToGrpcStatus(session.status());
+  }
+  while (stream->Read(&message)) {
+    if (message.has_heartbeat()) {
+      engine_->Heartbeat(*session, message.heartbeat());
+    } else if (message.has_draining()) {
+      engine_->Drain(*session);
+    }
+  }
+  engine_->DisconnectWorker(*session);
+  // Wait for any write in progress before the stream object goes away.
+  std::lock_guard<std::mutex> lock(*write_mutex);
+  return grpc::Status::OK;
+}
+
+grpc::Status WorkerGatewayService::SubmitResults(grpc::ServerContext*,
+                                                 grpc::ServerReader<v1::TaskResultMessage>* reader,
+                                                 v1::SubmitResultsResponse* response) {
+  v1::TaskResultMessage message;
+  if (!reader->Read(&message) || !message.has_attempt()) {
+    return Invalid("SubmitResults must start with the task attempt");
+  }
+  const v1::TaskAttempt attempt = message.attempt();
+  int64_t accepted = 0;
+  while (reader->Read(&message)) {
+    if (message.has_batch()) {
+      absl::Status status = engine_->AcceptBatch(attempt, message.batch());
+      if (!status.ok()) return ToGrpcStatus(status);
+      accepted += message.batch().entities_size() + message.batch().relationships_size();
+    } else if (message.has_outcome()) {
+      absl::Status status = engine_->FinishAttempt(attempt, message.outcome());
+      if (!status.ok()) return ToGrpcStatus(status);
+      response->set_accepted(accepted);
+      return grpc::Status::OK;
+    } else {
+      return Invalid("SubmitResults: expected a batch or the outcome");
+    }
+  }
+  // The stream ended without an outcome: the worker went away; the lease will lapse.
+  return grpc::Status(grpc::StatusCode::ABORTED,
+                      absl::StrCat("task ", attempt.task_id(), " attempt ", attempt.attempt(),
+                                   ": results ended without an outcome"));
+}
+
+grpc::Status WorkerGatewayService::ReadEntities(grpc::ServerContext* context,
+                                                const v1::ReadEntitiesRequest* request,
+                                                grpc::ServerWriter<v1::EntityBatch>* writer) {
+  absl::Status status = engine_->ReadEntities(*request, [&](const v1::EntityBatch& batch) {
+    return !context->IsCancelled() && writer->Write(batch);
+  });
+  return ToGrpcStatus(status);
+}
+
+}  // namespace graphmill::coordinator

@@ -1,0 +1,554 @@
+// Implementation of coordinator/engine.h.
+#include "coordinator/engine.h"
+
+#include <algorithm>
+#include <limits>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "common/log.h"
+#include "common/status_macros.h"
+#include "coordinator/definitions.h"
+
+namespace graphmill::coordinator {
+namespace {
+
+int64_t NowMs() { return absl::ToUnixMillis(absl::Now()); }
+
+bool IsSettled(v1::StepStatus status) {
+  return status == v1::STEP_STATUS_SUCCESS || status == v1::STEP_STATUS_FAILURE ||
+         status == v1::STEP_STATUS_PARTIAL || status == v1::STEP_STATUS_DISABLED;
+}
+
+const char* StepStatusName(v1::StepStatus status) {
+  switch (status) {
+    case v1::STEP_STATUS_SUCCESS:
+      return "success";
+    case v1::STEP_STATUS_FAILURE:
+      return "failure";
+    case v1::STEP_STATUS_PARTIAL:
+      return "partial (a dependency failed)";
+    case v1::STEP_STATUS_DISABLED:
+      return "disabled";
+    default:
+      return "pending";
+  }
+}
+
+}  // namespace
+
+Engine::Engine(Store* store, EngineOptions options) : store_(store), options_(options) {}
+
+Engine::~Engine() { Stop(); }
+
+void Engine::Start() {
+  {
+    absl::MutexLock lock(&mu_);
+    // Leases granted by a previous process: their workers are gone or will reconnect, and
+    // a reconnecting worker's old attempt is fenced. A restart does not count as an attempt.
+    auto leased = store_->LeasedTasks(std::numeric_limits<int64_t>::max(), "");
+    if (leased.ok()) {
+      ReleaseLeases(*leased, "the coordinator restarted",
+                    std::numeric_limits<int>::max());
+    }
+  }
+  ticker_ = std::thread([this] { TickLoop(); });
+}
+
+void Engine::Stop() {
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopping_) return;
+    stopping_ = true;
+    changed_.SignalAll();
+  }
+  if (ticker_.joinable()) ticker_.join();
+}
+
+void Engine::TickLoop() {
+  while (true) {
+    {
+      absl::MutexLock lock(&mu_);
+      if (stopping_) return;
+      changed_.WaitWithTimeout(&mu_, options_.tick);
+      if (stopping_) return;
+    }
+    Pump();
+  }
+}
+
+int64_t Engine::WaitForChange(int64_t seen, absl::Duration timeout) {
+  absl::MutexLock lock(&mu_);
+  const absl::Time deadline = absl::Now() + timeout;
+  while (change_version_ <= seen && !stopping_) {
+    if (changed_.WaitWithDeadline(&mu_, deadline)) break;
+  }
+  return change_version_;
+}
+
+void Engine::NotifyChange() {
+  ++change_version_;
+  changed_.SignalAll();
+}
+
+void Engine::Event(int64_t run_id, v1::EventLevel level, const std::string& name,
+                   const std::string& description, const std::string& step_id) {
+  absl::Status status = store_->AddEvent(run_id, level, name, description, step_id, NowMs());
+  if (!status.ok()) LogError("run ", run_id, ": cannot record event: ", status.ToString());
+}
+
+absl::StatusOr<v1::Run> Engine::StartRun(const std::string& instance_id) {
+  GM_ASSIGN_OR_RETURN(v1::Instance instance, store_->GetInstance(instance_id));
+  GM_ASSIGN_OR_RETURN(v1::IntegrationDefinition definition,
+                      store_->GetIntegration(instance.integration()));
+  GM_ASSIGN_OR_RETURN(int64_t run_id, store_->CreateRun(instance_id, definition, NowMs()));
+  LogInfo("run ", run_id, " started for instance '", instance_id, "'");
+  Event(run_id, v1::EVENT_LEVEL_INFO, "run_start",
+        absl::StrCat("run started for instance '", instance_id, "' (", definition.name(), " ",
+                     definition.version(), ")"),
+        "");
+  Pump();
+  return store_->GetRun(run_id);
+}
+
+absl::StatusOr<int64_t> Engine::ConnectWorker(const v1::WorkerHello& hello, SendFn send) {
+  if (hello.worker_id().empty()) {
+    return absl::InvalidArgumentError("worker hello: worker_id is required");
+  }
+  if (hello.capacity() <= 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("worker '", hello.worker_id(), "': capacity must be positive"));
+  }
+  WorkerSession session;
+  session.worker_id = hello.worker_id();
+  session.capacity = hello.capacity();
+  session.send = std::move(send);
+  for (const v1::IntegrationDefinition& definition : hello.integrations()) {
+    absl::StatusOr<std::vector<std::string>> order = ValidateDefinition(definition);
+    if (!order.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "worker '", hello.worker_id(), "': ", order.status().message()));
+    }
+    GM_RETURN_IF_ERROR(store_->PutIntegration(definition));
+    session.integrations.emplace(definition.name(), definition.version());
+  }
+  int64_t id;
+  {
+    absl::MutexLock lock(&mu_);
+    id = next_session_++;
+    sessions_[id] = std::move(session);
+  }
+  LogInfo("worker '", hello.worker_id(), "' connected (capacity ", hello.capacity(), ")");
+  Pump();
+  return id;
+}
+
+void Engine::DisconnectWorker(int64_t session) {
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = sessions_.find(session);
+    if (it == sessions_.end()) return;
+    const std::string worker_id = it->second.worker_id;
+    std::vector<TaskRecord> held;
+    for (int64_t task_id : it->second.running) {
+      absl::StatusOr<TaskRecord> task = store_->GetTask(task_id);
+      if (task.ok() && task->state == TaskState::kLeased && task->worker_id == worker_id) {
+        held.push_back(*task);
+      }
+    }
+    sessions_.erase(it);
+    ReleaseLeases(held, absl::StrCat("worker '", worker_id, "' disconnected"),
+                  options_.max_task_attempts);
+    LogInfo("worker '", worker_id, "' disconnected; ", held.size(),
+            " task(s) offered again");
+  }
+  Pump();
+}
+
+void Engine::Heartbeat(int64_t session, const v1::Heartbeat& heartbeat) {
+  absl::MutexLock lock(&mu_);
+  auto it = sessions_.find(session);
+  if (it == sessions_.end()) return;
+  const int64_t expires = NowMs() + absl::ToInt64Milliseconds(options_.lease);
+  for (const v1::TaskAttempt& attempt : heartbeat.running()) {
+    absl::Status status = store_->RenewLease(attempt.task_id(), attempt.attempt(),
+                                             it->second.worker_id, expires);
+    if (!status.ok()) LogWarn("lease renewal failed: ", status.ToString());
+  }
+}
+
+void Engine::Drain(int64_t session) {
+  absl::MutexLock lock(&mu_);
+  auto it = sessions_.find(session);
+  if (it == sessions_.end()) return;
+  it->second.draining = true;
+  LogInfo("worker '", it->second.worker_id, "' is draining");
+}
+
+absl::Status Engine::AcceptBatch(const v1::TaskAttempt& attempt,
+                                 const v1::ResultBatch& batch) {
+  return store_->StageBatch(attempt, batch, NowMs());
+}
+
+absl::Status Engine::FinishAttempt(const v1::TaskAttempt& attempt,
+                                   const v1::TaskOutcome& outcome) {
+  GM_ASSIGN_OR_RETURN(TaskRecord task, store_->GetTask(attempt.task_id()));
+  const bool succeeded = outcome.status() == v1::TASK_OUTCOME_STATUS_SUCCEEDED;
+  std::string error = outcome.error();
+  if (!succeeded && error.empty()) error = "the task failed without an error message";
+  if (outcome.status() == v1::TASK_OUTCOME_STATUS_INVALID_CONFIG) {
+    error = absl::StrCat("invalid config: ", error);
+  }
+  std::vector<std::string> partial(outcome.partial_types().begin(),
+                                   outcome.partial_types().end());
+  GM_RETURN_IF_ERROR(store_->CommitAttempt(attempt, succeeded, error, partial));
+  {
+    absl::MutexLock lock(&mu_);
+    for (auto& [id, session] : sessions_) session.running.erase(attempt.task_id());
+  }
+  if (!succeeded && task.kind == v1::TASK_KIND_STEP) {
+    LogWarn("run ", task.run_id, " step '", task.step_id, "' task ", task.id,
+            " failed: ", error);
+  }
+  Pump();
+  return absl::OkStatus();
+}
+
+absl::Status Engine::ReadEntities(const v1::ReadEntitiesRequest& request,
+                                  const std::function<bool(const v1::EntityBatch&)>& send) {
+  GM_ASSIGN_OR_RETURN(TaskRecord task, store_->GetTask(request.attempt().task_id()));
+  if (task.state != TaskState::kLeased || task.attempt != request.attempt().attempt()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("task ", task.id, " attempt ", request.attempt().attempt(),
+                     " is no longer current"));
+  }
+  if (request.type().empty()) return absl::InvalidArgumentError("type is required");
+  const bool shard = !task.shard.parent_type().empty() &&
+                     task.shard.parent_type() == request.type();
+  v1::EntityBatch batch;
+  bool stream_ok = true;
+  GM_RETURN_IF_ERROR(store_->ForEachStagedEntity(
+      task.run_id, request.type(), shard ? task.shard.first_key() : "",
+      shard ? task.shard.last_key() : "", options_.read_batch_size,
+      [&](const v1::Entity& entity) -> absl::Status {
+        *batch.add_entities() = entity;
+        if (batch.entities_size() >= options_.read_batch_size) {
+          stream_ok = send(batch);
+          batch.Clear();
+          if (!stream_ok) return absl::CancelledError("reader went away");
+        }
+        return absl::OkStatus();
+      }));
+  if (batch.entities_size() > 0 && !send(batch)) {
+    return absl::CancelledError("reader went away");
+  }
+  return absl::OkStatus();
+}
+
+void Engine::Pump() {
+  absl::MutexLock lock(&mu_);
+  if (stopping_) return;
+  PumpLocked();
+}
+
+void Engine::PumpLocked() {
+  // 1. Leases that lapsed.
+  absl::StatusOr<std::vector<TaskRecord>> expired = store_->LeasedTasks(NowMs(), "");
+  if (expired.ok() && !expired->empty()) {
+    for (const TaskRecord& task : *expired) {
+      for (auto& [id, session] : sessions_) session.running.erase(task.id);
+    }
+    ReleaseLeases(*expired, "lease lapsed", options_.max_task_attempts);
+  }
+  // 2. Runs.
+  absl::StatusOr<std::vector<int64_t>> active = store_->ActiveRunIds();
+  if (!active.ok()) {
+    LogError("cannot list active runs: ", active.status().ToString());
+    return;
+  }
+  for (int64_t run_id : *active) {
+    absl::Status status = AdvanceRun(run_id);
+    if (!status.ok()) {
+      LogError("run ", run_id, ": ", status.ToString());
+      store_->SetRunStatus(run_id, v1::RUN_STATUS_FAILED,
+                           absl::StrCat("internal error: ", status.message()), NowMs())
+          .IgnoreError();
+      runs_.erase(run_id);
+    }
+  }
+  // 3. Tasks.
+  Dispatch();
+  NotifyChange();
+}
+
+void Engine::ReleaseLeases(const std::vector<TaskRecord>& tasks, const std::string& why,
+                           int max_attempts) {
+  for (const TaskRecord& task : tasks) {
+    const std::string error =
+        absl::StrCat("task ", task.id, " attempt ", task.attempt, " on worker '",
+                     task.worker_id, "' did not finish: ", why);
+    absl::Status status = store_->ReleaseTask(task.id, task.attempt, max_attempts, error);
+    if (!status.ok()) {
+      LogError("cannot release task ", task.id, ": ", status.ToString());
+      continue;
+    }
+    const bool retried = task.attempt < max_attempts;
+    Event(task.run_id, v1::EVENT_LEVEL_WARN, retried ? "task_retry" : "task_failure",
+          retried ? absl::StrCat(error, "; offering it again") : error, task.step_id);
+  }
+}
+
+absl::StatusOr<const Engine::RunInfo*> Engine::GetRunInfo(int64_t run_id) {
+  auto it = runs_.find(run_id);
+  if (it != runs_.end()) return it->second.get();
+  auto info = std::make_unique<RunInfo>();
+  GM_ASSIGN_OR_RETURN(info->definition, store_->GetRunDefinition(run_id));
+  GM_ASSIGN_OR_RETURN(info->order, ValidateDefinition(info->definition));
+  GM_ASSIGN_OR_RETURN(v1::Run run, store_->GetRun(run_id));
+  info->instance_id = run.instance_id();
+  const RunInfo* result = info.get();
+  runs_[run_id] = std::move(info);
+  return result;
+}
+
+absl::Status Engine::AdvanceRun(int64_t run_id) {
+  GM_ASSIGN_OR_RETURN(const RunInfo* info, GetRunInfo(run_id));
+  GM_ASSIGN_OR_RETURN(v1::Run run, store_->GetRun(run_id));
+  GM_ASSIGN_OR_RETURN(std::vector<TaskRecord> tasks, store_->TasksOfRun(run_id));
+  const int64_t now = NowMs();
+
+  if (run.status() == v1::RUN_STATUS_VALIDATING) {
+    for (const TaskRecord& task : tasks) {
+      if (task.kind != v1::TASK_KIND_VALIDATE_INVOCATION) continue;
+      if (task.state == TaskState::kFailed) {
+        const std::string error = absl::StrCat("invocation validation failed: ", task.error);
+        Event(run_id, v1::EVENT_LEVEL_ERROR, "validation_failure", error, "");
+        GM_RETURN_IF_ERROR(store_->SetRunStatus(run_id, v1::RUN_STATUS_FAILED, error, now));
+        LogWarn("run ", run_id, ": ", error);
+        runs_.erase(run_id);
+        return absl::OkStatus();
+      }
+      if (task.state != TaskState::kSucceeded) return absl::OkStatus();
+      Event(run_id, v1::EVENT_LEVEL_INFO, "validation_success",
+            "the provider accepted the credentials", "");
+      GM_RETURN_IF_ERROR(store_->SetRunStatus(run_id, v1::RUN_STATUS_RUNNING, "", now));
+    }
+  }
+
+  absl::flat_hash_map<std::string, v1::StepStatus> status;
+  for (const v1::StepRun& step : run.steps()) status[step.step_id()] = step.status();
+  absl::flat_hash_map<std::string, std::vector<const TaskRecord*>> step_tasks;
+  for (const TaskRecord& task : tasks) {
+    if (task.kind == v1::TASK_KIND_STEP) step_tasks[task.step_id].push_back(&task);
+  }
+  absl::flat_hash_map<std::string, const v1::StepDefinition*> steps;
+  for (const v1::StepDefinition& step : info->definition.steps()) steps[step.id()] = &step;
+
+  bool all_settled = true;
+  for (const std::string& step_id : info->order) {
+    const v1::StepDefinition& step = *steps.at(step_id);
+    v1::StepStatus& current = status[step_id];
+    bool dependency_disabled = false;
+    bool dependency_failed = false;
+    bool dependencies_settled = true;
+    for (const std::string& dependency : step.depends_on()) {
+      const v1::StepStatus dependency_status = status[dependency];
+      dependencies_settled &= IsSettled(dependency_status);
+      dependency_disabled |= dependency_status == v1::STEP_STATUS_DISABLED;
+      dependency_failed |= dependency_status == v1::STEP_STATUS_FAILURE ||
+                           dependency_status == v1::STEP_STATUS_PARTIAL;
+    }
+    if (current == v1::STEP_STATUS_PENDING && dependencies_settled) {
+      if (dependency_disabled) {
+        current = v1::STEP_STATUS_DISABLED;
+        GM_RETURN_IF_ERROR(store_->SetStepStatus(run_id, step_id, current, "", now));
+        Event(run_id, v1::EVENT_LEVEL_INFO, "step_skip",
+              "step disabled because a dependency is disabled", step_id);
+      } else {
+        int created = 0;
+        GM_RETURN_IF_ERROR(PlanStep(run_id, step, &created));
+        current = v1::STEP_STATUS_RUNNING;
+        GM_RETURN_IF_ERROR(store_->SetStepStatus(run_id, step_id, current, "", now));
+        Event(run_id, v1::EVENT_LEVEL_INFO, "step_start",
+              absl::StrCat("step '", step.name(), "' started with ", created, " task(s)"),
+              step_id);
+        // Tasks just planned are not in `tasks`; a step with none settles below.
+        if (created > 0) {
+          all_settled = false;
+          continue;
+        }
+      }
+    }
+    if (current == v1::STEP_STATUS_RUNNING) {
+      const std::vector<const TaskRecord*>& mine = step_tasks[step_id];
+      const TaskRecord* failed = nullptr;
+      bool done = true;
+      for (const TaskRecord* task : mine) {
+        done &= task->state == TaskState::kSucceeded || task->state == TaskState::kFailed;
+        if (task->state == TaskState::kFailed && failed == nullptr) failed = task;
+      }
+      if (done) {
+        current = failed != nullptr ? v1::STEP_STATUS_FAILURE
+                  : dependency_failed ? v1::STEP_STATUS_PARTIAL
+                                      : v1::STEP_STATUS_SUCCESS;
+        const std::string error = failed != nullptr ? failed->error : "";
+        GM_RETURN_IF_ERROR(store_->SetStepStatus(run_id, step_id, current, error, now));
+        Event(run_id,
+              current == v1::STEP_STATUS_FAILURE ? v1::EVENT_LEVEL_ERROR : v1::EVENT_LEVEL_INFO,
+              current == v1::STEP_STATUS_FAILURE ? "step_failure" : "step_end",
+              absl::StrCat("step '", step.name(), "' ended: ", StepStatusName(current),
+                           error.empty() ? "" : absl::StrCat(": ", error)),
+              step_id);
+      }
+    }
+    all_settled &= IsSettled(current);
+  }
+  if (all_settled) return FinalizeRun(run_id, *info);
+  return absl::OkStatus();
+}
+
+absl::Status Engine::PlanStep(int64_t run_id, const v1::StepDefinition& step,
+                              int* tasks_created) {
+  int created = 0;
+  if (step.parent_type().empty()) {
+    GM_RETURN_IF_ERROR(
+        store_->CreateTask(run_id, step.id(), v1::TASK_KIND_STEP, v1::Shard()).status());
+    created = 1;
+  } else {
+    // Shards are contiguous key ranges over the run's parent entities, in key order.
+    std::vector<v1::Shard> shards;
+    int in_shard = 0;
+    GM_RETURN_IF_ERROR(store_->ForEachStagedKey(
+        run_id, step.parent_type(), [&](const std::string& key) {
+          if (in_shard == 0) {
+            v1::Shard& shard = shards.emplace_back();
+            shard.set_parent_type(step.parent_type());
+            shard.set_first_key(key);
+          }
+          shards.back().set_last_key(key);
+          if (++in_shard == options_.shard_size) in_shard = 0;
+        }));
+    for (const v1::Shard& shard : shards) {
+      GM_RETURN_IF_ERROR(
+          store_->CreateTask(run_id, step.id(), v1::TASK_KIND_STEP, shard).status());
+    }
+    created = static_cast<int>(shards.size());
+  }
+  GM_RETURN_IF_ERROR(store_->SetStepTaskTotal(run_id, step.id(), created));
+  *tasks_created = created;
+  return absl::OkStatus();
+}
+
+absl::Status Engine::FinalizeRun(int64_t run_id, const RunInfo& info) {
+  GM_ASSIGN_OR_RETURN(std::vector<StepRecord> steps, store_->GetSteps(run_id));
+  absl::flat_hash_map<std::string, const StepRecord*> records;
+  for (const StepRecord& step : steps) records[step.step_id] = &step;
+  // Types never deleted: those of steps that did not fully succeed, those declared partial,
+  // and those a task reported as partly collected.
+  std::set<std::string> protected_types;
+  bool degraded = false;
+  for (const v1::StepDefinition& step : info.definition.steps()) {
+    const StepRecord& record = *records.at(step.id());
+    const bool succeeded = record.status == v1::STEP_STATUS_SUCCESS;
+    degraded |= record.status == v1::STEP_STATUS_FAILURE ||
+                record.status == v1::STEP_STATUS_PARTIAL;
+    for (const v1::DeclaredEntityType& type : step.entities()) {
+      if (!succeeded || type.partial()) protected_types.insert(type.type());
+    }
+    for (const v1::DeclaredRelationshipType& type : step.relationships()) {
+      if (!succeeded || type.partial()) protected_types.insert(type.type());
+    }
+    protected_types.insert(record.partial_types.begin(), record.partial_types.end());
+  }
+  const int64_t now = NowMs();
+  GM_ASSIGN_OR_RETURN(FinalizeCounts counts,
+                      store_->Finalize(run_id, info.instance_id, protected_types, now));
+  const v1::RunStatus final_status =
+      degraded ? v1::RUN_STATUS_PARTIAL : v1::RUN_STATUS_SUCCEEDED;
+  const std::string summary = absl::StrCat(
+      "graph finalized: ", counts.created, " created, ", counts.updated, " updated, ",
+      counts.deleted, " deleted",
+      protected_types.empty()
+          ? ""
+          : absl::StrCat("; not deleted from (partial): ", absl::StrJoin(protected_types, ", ")));
+  Event(run_id, v1::EVENT_LEVEL_INFO, "run_finalized", summary, "");
+  GM_RETURN_IF_ERROR(store_->SetRunStatus(
+      run_id, final_status, degraded ? "some steps failed or were partial" : "", now));
+  LogInfo("run ", run_id, " ended ", degraded ? "partial" : "succeeded", "; ", summary);
+  runs_.erase(run_id);
+  return absl::OkStatus();
+}
+
+void Engine::Dispatch() {
+  int free_slots = 0;
+  for (const auto& [id, session] : sessions_) {
+    if (!session.draining) {
+      free_slots += std::max(0, session.capacity - static_cast<int>(session.running.size()));
+    }
+  }
+  if (free_slots == 0) return;
+  absl::StatusOr<std::vector<TaskRecord>> pending = store_->PendingTasks(free_slots * 8 + 64);
+  if (!pending.ok() || pending->empty()) return;
+  // Round-robin across runs (one active run per instance), so one large instance does not
+  // starve the others.
+  std::map<int64_t, std::vector<const TaskRecord*>> by_run;
+  for (const TaskRecord& task : *pending) by_run[task.run_id].push_back(&task);
+  std::vector<const TaskRecord*> order;
+  for (size_t round = 0; order.size() < pending->size(); ++round) {
+    for (auto& [run_id, queue] : by_run) {
+      if (round < queue.size()) order.push_back(queue[round]);
+    }
+  }
+  const int64_t lease_ms = absl::ToInt64Milliseconds(options_.lease);
+  for (const TaskRecord* task : order) {
+    absl::StatusOr<const RunInfo*> info = GetRunInfo(task->run_id);
+    if (!info.ok()) continue;
+    const v1::IntegrationDefinition& definition = (*info)->definition;
+    // The session with the most free slots that implements this integration version.
+    WorkerSession* chosen = nullptr;
+    int chosen_free = 0;
+    for (auto& [id, session] : sessions_) {
+      const int free = session.capacity - static_cast<int>(session.running.size());
+      if (session.draining || free <= chosen_free ||
+          !session.integrations.contains({definition.name(), definition.version()})) {
+        continue;
+      }
+      chosen = &session;
+      chosen_free = free;
+    }
+    if (chosen == nullptr) continue;
+    absl::StatusOr<v1::Instance> instance = store_->GetInstance((*info)->instance_id);
+    if (!instance.ok()) continue;
+    absl::StatusOr<int32_t> attempt =
+        store_->LeaseTask(task->id, chosen->worker_id, NowMs() + lease_ms);
+    if (!attempt.ok()) continue;
+    v1::CoordinatorMessage message;
+    v1::TaskAssignment& assignment = *message.mutable_assignment();
+    assignment.mutable_attempt()->set_task_id(task->id);
+    assignment.mutable_attempt()->set_attempt(*attempt);
+    assignment.set_kind(task->kind);
+    assignment.set_run_id(task->run_id);
+    assignment.set_instance_id((*info)->instance_id);
+    assignment.set_integration(definition.name());
+    assignment.set_integration_version(definition.version());
+    assignment.set_step_id(task->step_id);
+    ConfigMap config(instance->config().begin(), instance->config().end());
+    for (const auto& [name, value] : WithDefaults(definition, std::move(config))) {
+      (*assignment.mutable_config())[name] = value;
+    }
+    if (!task->shard.parent_type().empty()) *assignment.mutable_shard() = task->shard;
+    assignment.set_lease_ms(lease_ms);
+    chosen->running.insert(task->id);
+    if (!chosen->send(message)) {
+      chosen->running.erase(task->id);
+      TaskRecord leased = *task;
+      leased.attempt = *attempt;
+      leased.worker_id = chosen->worker_id;
+      ReleaseLeases({leased}, "its worker's stream broke", std::numeric_limits<int>::max());
+    }
+  }
+}
+
+}  // namespace graphmill::coordinator

@@ -1,0 +1,125 @@
+// The run engine: plans each run's step DAG into tasks, leases tasks to connected workers,
+// takes leases back when they lapse or a worker goes away, advances steps as tasks end, and
+// finalizes a run when every step has settled. All decisions are re-derived from the store,
+// so a restarted coordinator continues where the previous one stopped.
+#ifndef GRAPHMILL_COORDINATOR_ENGINE_H_
+#define GRAPHMILL_COORDINATOR_ENGINE_H_
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "coordinator/store/store.h"
+#include "graphmill/v1/worker.pb.h"
+
+namespace graphmill::coordinator {
+
+struct EngineOptions {
+  // A task's lease lapses unless a heartbeat renews it within this time.
+  absl::Duration lease = absl::Seconds(30);
+  // Attempts (leases) per task before its step fails.
+  int max_task_attempts = 3;
+  // Parent entities per task for steps that iterate a parent type.
+  int shard_size = 200;
+  // How often leases are checked and runs advanced without any other trigger.
+  absl::Duration tick = absl::Milliseconds(250);
+  // Entities per message when a task reads its ancestors' entities.
+  int read_batch_size = 500;
+};
+
+// Thread-safe.
+class Engine {
+ public:
+  // Writes one message to a worker's stream; false if the stream is broken.
+  using SendFn = std::function<bool(const v1::CoordinatorMessage&)>;
+
+  Engine(Store* store, EngineOptions options);
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // Takes back leases held before a restart and starts the background tick.
+  void Start();
+  void Stop();
+
+  // Starts a run of the instance. NOT_FOUND for an unknown instance or integration;
+  // FAILED_PRECONDITION naming the active run if there is one.
+  absl::StatusOr<v1::Run> StartRun(const std::string& instance_id);
+
+  // A worker's stream opened with `hello`. Returns a session id for the other calls;
+  // INVALID_ARGUMENT if the hello or a definition is invalid (naming the step or field).
+  absl::StatusOr<int64_t> ConnectWorker(const v1::WorkerHello& hello, SendFn send);
+  // The stream closed: the worker's leases are taken back and its tasks offered again.
+  void DisconnectWorker(int64_t session);
+  void Heartbeat(int64_t session, const v1::Heartbeat& heartbeat);
+  // The worker takes no new tasks.
+  void Drain(int64_t session);
+
+  // Results of the current attempt of a task; FAILED_PRECONDITION for a stale attempt.
+  absl::Status AcceptBatch(const v1::TaskAttempt& attempt, const v1::ResultBatch& batch);
+  absl::Status FinishAttempt(const v1::TaskAttempt& attempt, const v1::TaskOutcome& outcome);
+  // Entities of `type` the task may read (its shard, for the step's parent type), in batches.
+  absl::Status ReadEntities(const v1::ReadEntitiesRequest& request,
+                            const std::function<bool(const v1::EntityBatch&)>& send);
+
+  // A counter that increases whenever a run may have changed; WaitForChange blocks until it
+  // exceeds `seen` or `timeout` passes, and returns the current value.
+  int64_t WaitForChange(int64_t seen, absl::Duration timeout);
+
+ private:
+  struct WorkerSession {
+    std::string worker_id;
+    int capacity = 0;
+    std::set<std::pair<std::string, std::string>> integrations;  // (name, version)
+    SendFn send;
+    std::set<int64_t> running;  // task ids leased to this session
+    bool draining = false;
+  };
+  struct RunInfo {
+    std::string instance_id;
+    v1::IntegrationDefinition definition;
+    std::vector<std::string> order;  // topological step order
+  };
+
+  void TickLoop();
+  // Expires leases, advances every active run, dispatches pending tasks.
+  void Pump();
+  void PumpLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::StatusOr<const RunInfo*> GetRunInfo(int64_t run_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status AdvanceRun(int64_t run_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status PlanStep(int64_t run_id, const v1::StepDefinition& step, int* tasks_created)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status FinalizeRun(int64_t run_id, const RunInfo& info)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Dispatch() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ReleaseLeases(const std::vector<TaskRecord>& tasks, const std::string& why,
+                     int max_attempts) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Event(int64_t run_id, v1::EventLevel level, const std::string& name,
+             const std::string& description, const std::string& step_id);
+  void NotifyChange() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  Store* const store_;
+  const EngineOptions options_;
+
+  absl::Mutex mu_;
+  absl::CondVar changed_;
+  int64_t change_version_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t next_session_ ABSL_GUARDED_BY(mu_) = 1;
+  std::map<int64_t, WorkerSession> sessions_ ABSL_GUARDED_BY(mu_);
+  std::map<int64_t, std::unique_ptr<RunInfo>> runs_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread ticker_;
+};
+
+}  // namespace graphmill::coordinator
+
+#endif  // GRAPHMILL_COORDINATOR_ENGINE_H_

@@ -1,0 +1,116 @@
+// graphmill-coordinator: holds instances and runs, plans and dispatches tasks to workers,
+// merges results into each instance's graph, and serves the Admin, Graph and WorkerGateway
+// gRPC services.
+#include <grpcpp/grpcpp.h>
+#include <signal.h>
+
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/str_cat.h"
+#include "common/log.h"
+#include "coordinator/api/services.h"
+#include "coordinator/engine.h"
+#include "coordinator/store/store.h"
+
+ABSL_FLAG(std::string, listen, "127.0.0.1:7400",
+          "host:port to serve gRPC on (port 0 picks a free port; see --port_file)");
+ABSL_FLAG(std::string, store, "graphmill.db", "SQLite store file (created if missing)");
+ABSL_FLAG(std::string, port_file, "",
+          "if set, the chosen port is written to this file once serving");
+ABSL_FLAG(int, lease_seconds, 30, "task lease; a worker's heartbeats renew it");
+ABSL_FLAG(int, max_task_attempts, 3, "leases per task before its step fails");
+ABSL_FLAG(int, shard_size, 200, "parent entities per task for steps that iterate parents");
+
+namespace {
+
+// Waits for SIGINT/SIGTERM on a dedicated thread (no work in a signal handler).
+int WaitForShutdownSignal() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  int signal_number = 0;
+  sigwait(&signals, &signal_number);
+  return signal_number;
+}
+
+bool WritePortFile(const std::string& path, int port) {
+  const std::string temporary = path + ".tmp";
+  {
+    std::ofstream out(temporary);
+    out << port << "\n";
+    if (!out) return false;
+  }
+  return std::rename(temporary.c_str(), path.c_str()) == 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage("graphmill coordinator: graphmill-coordinator [flags]");
+  absl::ParseCommandLine(argc, argv);
+  graphmill::SetLogProgramName("coordinator");
+
+  // Block the shutdown signals before any thread starts, so only sigwait sees them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  auto store = graphmill::coordinator::Store::Open(absl::GetFlag(FLAGS_store));
+  if (!store.ok()) {
+    graphmill::LogError(store.status().message());
+    return 1;
+  }
+  graphmill::coordinator::EngineOptions options;
+  options.lease = absl::Seconds(absl::GetFlag(FLAGS_lease_seconds));
+  options.max_task_attempts = absl::GetFlag(FLAGS_max_task_attempts);
+  options.shard_size = absl::GetFlag(FLAGS_shard_size);
+  if (options.max_task_attempts < 1 || options.shard_size < 1 ||
+      absl::GetFlag(FLAGS_lease_seconds) < 1) {
+    graphmill::LogError("--lease_seconds, --max_task_attempts and --shard_size must be >= 1");
+    return 64;
+  }
+  graphmill::coordinator::Engine engine(store->get(), options);
+  graphmill::coordinator::AdminService admin(store->get(), &engine);
+  graphmill::coordinator::GraphService graph(store->get());
+  graphmill::coordinator::WorkerGatewayService gateway(&engine);
+
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort(absl::GetFlag(FLAGS_listen), grpc::InsecureServerCredentials(),
+                           &port);
+  builder.RegisterService(&admin);
+  builder.RegisterService(&graph);
+  builder.RegisterService(&gateway);
+  // Notice dead workers promptly even if they stop sending heartbeats without closing.
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 10000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 5000);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 5000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr || port == 0) {
+    graphmill::LogError("cannot listen on ", absl::GetFlag(FLAGS_listen));
+    return 1;
+  }
+  engine.Start();
+  graphmill::LogInfo("serving on port ", port, " with store ", absl::GetFlag(FLAGS_store));
+  if (!absl::GetFlag(FLAGS_port_file).empty() &&
+      !WritePortFile(absl::GetFlag(FLAGS_port_file), port)) {
+    graphmill::LogError("cannot write ", absl::GetFlag(FLAGS_port_file));
+    return 1;
+  }
+  const int signal_number = WaitForShutdownSignal();
+  graphmill::LogInfo("signal ", signal_number, ": shutting down");
+  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  engine.Stop();
+  return 0;
+}

@@ -1,0 +1,972 @@
+// Tests of the provider HTTP client against real local servers (cpp-httplib,
+// and a raw TCP listener for broken connections), with a fake clock so retries
+// never sleep.
+#include "worker/runtime/http_client.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <atomic>
+#include <chrono>
+#include <set>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "httplib.h"
+
+namespace graphmill::worker {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+// Records sleeps instead of sleeping; Now advances only by what was "slept".
+class FakeClock : public Clock {
+ public:
+  absl::Time Now() override {
+    absl::MutexLock lock(&mutex_);
+    return now_;
+  }
+  void Sleep(absl::Duration duration) override {
+    absl::MutexLock lock(&mutex_);
+    sleeps_.push_back(duration);
+    now_ += duration;
+  }
+  std::vector<absl::Duration> sleeps() {
+    absl::MutexLock lock(&mutex_);
+    return sleeps_;
+  }
+
+ private:
+  absl::Mutex mutex_;
+  absl::Time now_ = absl::FromUnixSeconds(1'700'000'000);
+  std::vector<absl::Duration> sleeps_;
+};
+
+// A cpp-httplib server on 127.0.0.1 with an ephemeral port: register handlers
+// on `http`, then Start(). Counts requests.
+class TestServer {
+ public:
+  TestServer() {
+    // Keep-alive connections each hold a worker thread; leave room for the
+    // 8-thread test.
+    http.new_task_queue = [] { return new httplib::ThreadPool(32); };
+    http.set_keep_alive_max_count(1000);
+    // httplib writes headers and body separately: without this, Nagle and
+    // delayed ACKs add 40 ms to each response.
+    http.set_tcp_nodelay(true);
+  }
+  ~TestServer() {
+    http.stop();
+    if (thread_.joinable()) thread_.join();
+  }
+
+  void Start() {
+    port_ = http.bind_to_any_port("127.0.0.1");
+    ASSERT_GT(port_, 0);
+    thread_ = std::thread([this] { http.listen_after_bind(); });
+    // stop() is a no-op until the listen loop runs, so wait for it.
+    for (int i = 0; i < 500 && !http.is_running(); ++i)
+      absl::SleepFor(absl::Milliseconds(2));
+    ASSERT_TRUE(http.is_running());
+  }
+
+  std::string Url(absl::string_view path) const {
+    return absl::StrCat("http://127.0.0.1:", port_, path);
+  }
+
+  httplib::Server http;
+  std::atomic<int> requests{0};
+
+ private:
+  int port_ = 0;
+  std::thread thread_;
+};
+
+// A TCP listener that answers every connection with fixed bytes, then closes it
+// (with a reset if asked). For the failures a well-behaved HTTP server cannot
+// produce.
+class RawServer {
+ public:
+  RawServer(std::string response, bool reset)
+      : response_(std::move(response)), reset_(reset) {
+    listener_ = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    address.sin_port = 0;
+    socklen_t length = sizeof(address);
+    if (bind(listener_, reinterpret_cast<sockaddr*>(&address),
+             sizeof(address)) != 0 ||
+        listen(listener_, 16) != 0 ||
+        getsockname(listener_, reinterpret_cast<sockaddr*>(&address),
+                    &length) != 0) {
+      ADD_FAILURE() << "raw server cannot listen";
+      return;
+    }
+    port_ = ntohs(address.sin_port);
+    thread_ = std::thread([this] { Serve(); });
+  }
+  ~RawServer() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+    close(listener_);
+  }
+
+  std::string Url(absl::string_view path) const {
+    return absl::StrCat("http://127.0.0.1:", port_, path);
+  }
+  int connections() const { return connections_; }
+
+ private:
+  void Serve() {
+    while (!stop_) {
+      pollfd listening{listener_, POLLIN, 0};
+      if (poll(&listening, 1, 20) <= 0) continue;
+      const int connection = accept(listener_, nullptr, nullptr);
+      if (connection < 0) continue;
+      ++connections_;
+      ReadRequestHead(connection);
+      if (!response_.empty()) {
+        [[maybe_unused]] ssize_t sent =
+            send(connection, response_.data(), response_.size(), MSG_NOSIGNAL);
+      }
+      if (reset_) {
+        linger abort_on_close{1, 0};  // close() then sends RST instead of FIN
+        setsockopt(connection, SOL_SOCKET, SO_LINGER, &abort_on_close,
+                   sizeof(abort_on_close));
+      }
+      close(connection);
+    }
+  }
+
+  static void ReadRequestHead(int connection) {
+    std::string received;
+    char buffer[4096];
+    while (received.find("\r\n\r\n") == std::string::npos) {
+      pollfd readable{connection, POLLIN, 0};
+      if (poll(&readable, 1, 2000) <= 0) return;
+      const ssize_t bytes = recv(connection, buffer, sizeof(buffer), 0);
+      if (bytes <= 0) return;
+      received.append(buffer, static_cast<size_t>(bytes));
+    }
+  }
+
+  const std::string response_;
+  const bool reset_;
+  int listener_ = -1;
+  int port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> connections_{0};
+  std::thread thread_;
+};
+
+// Fast, deterministic options: backoff 100 ms doubling to 1 s, jitter pinned to
+// the top.
+HttpClientOptions TestOptions(FakeClock* clock) {
+  HttpClientOptions options;
+  options.clock = clock;
+  options.request_timeout = absl::Seconds(5);
+  options.connect_timeout = absl::Seconds(2);
+  options.max_attempts = 4;
+  options.initial_backoff = absl::Milliseconds(100);
+  options.max_backoff = absl::Seconds(1);
+  options.total_budget = absl::Minutes(1);
+  options.random_fraction = [] { return 1.0; };
+  return options;
+}
+
+// A port nobody listens on: bound, then closed.
+int ClosedPort() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof(address);
+  bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address));
+  getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+  close(fd);
+  return ntohs(address.sin_port);
+}
+
+std::string Gzip(absl::string_view text) {
+  z_stream stream{};
+  deflateInit2(&stream, Z_BEST_COMPRESSION, Z_DEFLATED, 15 + 16, 8,
+               Z_DEFAULT_STRATEGY);
+  std::string out(deflateBound(&stream, text.size()) + 32, '\0');
+  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(text.data()));
+  stream.avail_in = static_cast<uInt>(text.size());
+  stream.next_out = reinterpret_cast<Bytef*>(out.data());
+  stream.avail_out = static_cast<uInt>(out.size());
+  deflate(&stream, Z_FINISH);
+  out.resize(stream.total_out);
+  deflateEnd(&stream);
+  return out;
+}
+
+TEST(HttpClientTest, ReturnsBodyAndHeadersAndSendsRequestHeaders) {
+  TestServer server;
+  std::string seen_token, seen_accept_encoding, seen_user_agent;
+  server.http.Get("/api/v2/me", [&](const httplib::Request& request,
+                                    httplib::Response& response) {
+    seen_token = request.get_header_value("Circle-Token");
+    seen_accept_encoding = request.get_header_value("Accept-Encoding");
+    seen_user_agent = request.get_header_value("User-Agent");
+    response.set_header("X-Request-Thing", "abc");
+    response.set_content(R"({"id":"u1"})", "application/json");
+  });
+  server.Start();
+  FakeClock clock;
+  HttpClient client(TestOptions(&clock));
+
+  absl::StatusOr<HttpResponse> response =
+      client.Get(server.Url("/api/v2/me"),
+                 {{"Circle-Token", "t0k"}, {"User-Agent", "graphmill-test"}});
+
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(response->status, 200);
+  EXPECT_EQ(response->body, R"({"id":"u1"})");
+  EXPECT_EQ(response->Header("x-request-thing"), "abc");
+  EXPECT_EQ(response->Header("X-REQUEST-THING"), "abc");
+  EXPECT_EQ(response->Header("content-type"), "application/json");
+  EXPECT_EQ(response->Header("X-Absent"), std::nullopt);
+  EXPECT_EQ(seen_token, "t0k");
+  EXPECT_EQ(seen_user_agent, "graphmill-test");
+  EXPECT_THAT(seen_accept_encoding, HasSubstr("gzip"));
+  EXPECT_TRUE(clock.sleeps().empty());
+}
+
+TEST(HttpClientTest, DecodesGzipBody) {
+  TestServer server;
+  const std::string body = std::string(5000, 'x') + "end";
+  server.http.Get("/z",
+                  [&](const httplib::Request&, httplib::Response& response) {
+                    response.set_header("Content-Encoding", "gzip");
+                    response.set_content(Gzip(body), "application/json");
+                  });
+  server.Start();
+  FakeClock clock;
+  HttpClient client(TestOptions(&clock));
+
+  absl::StatusOr<HttpResponse> response = client.Get(server.Url("/z"), {});
+
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(response->body, body);
+}
+
+TEST(HttpClientTest, PartialContentIsSuccess) {
+  TestServer server;
+  server.http.Get("/apps",
+                  [&](const httplib::Request&, httplib::Response& response) {
+                    response.status = 206;
+                    response.set_header("Next-Range", "id ]abc..; max=1000");
+                    response.set_content("[]", "application/json");
+                  });
+  server.Start();
+  FakeClock clock;
+  HttpClient client(TestOptions(&clock));
+
+  absl::StatusOr<HttpResponse> response = client.Get(server.Url("/apps"), {});
+
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(response->status, 206);
+  EXPECT_EQ(response->Header("next-range"), "id ]abc..; max=1000");
+}
+
+TEST(HttpClientTest, RetryAfterSecondsIsHonouredAndHooksSeeEveryAttempt) {
+  TestServer server;
+  server.http.Get(
+      "/p", [&](const httplib::Request&, httplib::Response& response) {
+        if (++server.requests == 1) {
+          response.status = 429;
+          response.set_header("Retry-After", "2");
+          response.set_header("x-ratelimit-limit", "51");
+          response.set_content(R"({"message":"Rate limit exceeded."})",
+                               "application/json");
+          return;
+        }
+        response.set_content("ok", "text/plain");
+      });
+  server.Start();
+  FakeClock clock;
+  HttpClientOptions options = TestOptions(&clock);
+  int before_calls = 0;
+  std::vector<int> seen_statuses;
+  options.before_request = [&] { ++before_calls; };
+  options.after_response = [&](const HttpResponse& r) {
+    seen_statuses.push_back(r.status);
+  };
+  HttpClient client(options);
+
+  absl::StatusOr<HttpResponse> response = client.Get(server.Url("/p"), {});
+
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(response->body, "ok");
+  EXPECT_THAT(clock.sleeps(), ElementsAre(absl::Seconds(2)));
+  EXPECT_EQ(server.requests, 2);
+  EXPECT_EQ(before_calls, 2);
+  EXPECT_THAT(seen_statuses, ElementsAre(429, 200));
+}
+
+TEST(HttpClientTest, RetryAfterHttpDateIsHonoured) {
+  TestServer server;
+  FakeClock clock;
+  const std::string date =
+      absl::FormatTime("%a, %d %b %Y %H:%M:%S GMT",
+                       clock.Now() + absl::Seconds(7), absl::UTCTimeZone());
+  server.http.Get("/p",
+                  [&](const httplib::Request&, httplib::Response& response) {
+                    if (++server.requests == 1) {
+                      response.status = 503;
+                      response.set_header("Retry-After", date);
+                      return;
+                    }
+                    response.set_content("ok", "text/plain");
+                  });
+  server.Start();
+  HttpClient client(TestOptions(&clock));
+
+  absl::StatusOr<HttpResponse> response = client.Get(server.Url("/p"), {});
+
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_THAT(clock.sleeps(), ElementsAre(absl::Seconds(7)));
+}
+
+TEST(HttpClientTest, QuotaHeaderIsNeverUsedAsAWait) {
+  TestServer server;
+  server.http.Get("/p",
+                  [&](const httplib::Request&, httplib::Response& response) {
+                    if (++server.requests == 1) {
+                      response.status = 429;
+                      response.set_header("x-ratelimit-limit", "51");
+                      response.set_header("ratelimit-limit", "51");
+                      return;
+                    }
+                    response.set_content("ok", "text/plain");
+                  });
+  server.Start();
+  FakeClock clock;
+  HttpClient client(TestOptions(&clock));
+
+  ASSERT_TRUE(client.Get(server.Url("/p"), {}).ok());
+  EXPECT_THAT(clock.sleeps(), ElementsAre(absl::Milliseconds(100)));
+}
+
+TEST(HttpClientTest, RetryAfterZeroOrInvalidFallsBackToBackoff) {
+  TestServer server;
+  server.http.Get("/p",
+                  [&](const httplib::Request&, httplib::Response& response) {
+                    const int n = ++server.requests;
+                    if (n <= 2) {
+                      response.status = 429;
+                      response.set_header("Retry-After", n == 1 ? "0" : "soon");
+                      return;
+                    }
+                    response.set_content("ok", "text/plain");
+                  });
+  server.Start();
+  FakeClock clock;
+  HttpClient client(TestOptions(&clock));
+
+  ASSERT_TRUE(client.Get(server.Url("/p"), {}).ok());
+  EXPECT_THAT(clock.sleeps(),
+              ElementsAre(absl::Milliseconds(100), absl::Milliseconds(200)));
+}
+
+TEST(HttpClientTest, RateLimitedAfterAllAttempts) {
+  TestServer server;
+  server.http.Get(
+      "/p", [&](const httplib::Request&, httplib::Response& response) {
+        ++server.requests;
+        response.status = 429;
+        response.set_content(R"({"message":"Rate limit exceeded."})",
+                             "application/json");
+      });
+  server.Start();
+  FakeClock clock;
+  HttpClient client(TestOptions(&clock));
+
+  absl::StatusOr<HttpResponse> response = client.Get(server.Url("/p"), {});
+
+  EXPECT_EQ(response.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(HttpErrorKindOf(response.status()), HttpErrorKind::kRateLimited);
+  EXPECT_EQ(HttpStatusOf(response.status()), 429);
+  EXPECT_EQ(response.status().message(),
+            absl::StrCat("GET ", server.Url("/p"),
+                         ": HTTP 429 (Rate limit exceeded.) after 4 attempts"));
+  EXPECT_EQ(server.requests, 4);
+}
+
+TEST(HttpClientTest, ServerErrorsBackOffExponentiallyUpToTheCap) {
+  TestServer server;
+  server.http.Get(
+      "/p", [&](const httplib::Request&, httplib::Response& response) {
+        ++server.requests;
+        response.status = 500;
+        response.set_content(R"({"message":"Internal server error."})",
+                             "application/json");
+      });
+  server.Start();
+  FakeClock clock;
+  HttpClientOptions options = TestOptions(&clock);
+  options.max_attempts = 6;
+  options.max_backoff = absl::Milliseconds(300);
+  HttpClient client(options);
+
+  absl::StatusOr<HttpResponse> response = client.Get(server.Url("/p"), {});
+
+  EXPECT_EQ(response.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(HttpErrorKindOf(response.status()), HttpErrorKind::kServer);
+  EXPECT_EQ(HttpStatusOf(response.status()), 500);
+  EXPECT_THAT(response.status().message(),
+              HasSubstr("HTTP 500 (Internal server error.) after 6 attempts"));
+  EXPECT_EQ(server.requests, 6);
+  EXPECT_THAT(clock.sleeps(),
+              ElementsAre(absl::Milliseconds(100), absl::Milliseconds(200),
+                          absl::Milliseconds(300), absl::Milliseconds(300),
+                          absl::Milliseconds(300)));
+}
+
+TEST(HttpClientTest, RandomJitterStaysWithinTheExponentialBound) {
+  TestServer server;
+  server.http.Get("/p",
+                  [&](const httplib::Request&, httplib::Response& response) {
+                    response.status = 502;
+                  });
+  server.Start();
+  FakeClock clock;
+  HttpClientOptions options = TestOptions(&clock);
+  options.random_fraction = nullptr;
+  options.max_attempts = 8;
+  options.max_backoff = absl::Milliseconds(800);
+  HttpClient client(options);
+
+  EXPECT_EQ(HttpErrorKindOf(client.Get(server.Url("/p"), {}).status()),
+            HttpErrorKind::kServer);
+
+  const std::vector<absl::Duration> sleeps = clock.sleeps();
+  ASSERT_EQ(sleeps.size(), 7u);
+  absl::Duration bound = absl::Milliseconds(100);
+  int below_bound = 0;
+  for (const absl::Duration sleep : sleeps) {
+    EXPECT_GE(sleep, absl::ZeroDuration());
+    EXPECT_LE(sleep, bound);
+    if (sleep < bound) ++below_bound;
+    bound = std::min(bound * 2, absl::Milliseconds(800));
+  }
+  EXPECT_GT(below_bound, 0) << "waits are not jittered";
+}
+
+TEST(HttpClientTest, TotalBudgetStopsRetriesEarly) {
+  TestServer server;
+  server.http.Get("/p",
+                  [&](const httplib::Request&, httplib::Response& response) {
+                    ++server.requests;
+                    response.status = 504;
+                  });
+  server.Start();
+  FakeClock clock;
+  HttpClientOptions options = TestOptions(&clock);
+  options.max_attempts = 10;
+  options.max_backoff = absl::Seconds(10);
+  options.total_budget = absl::Seconds(1);
+  HttpClient client(options);
+
+  absl::StatusOr<HttpResponse> response = client.Get(server.Url("/p"), {});
+
+  EXPECT_EQ(HttpErrorKindOf(response.status()), HttpErrorKind::kServer);
+  EXPECT_THAT(response.status().message(), HasSubstr("after 4 attempts"));
+  EXPECT_THAT(response.status().message(), HasSubstr("retry budget"));
+  // 100 + 200 + 400 ms spent; the next 800 ms wait would end past 1 s.
+  EXPECT_THAT(clock.sleeps(),
+              ElementsAre(absl::Milliseconds(100), absl::Milliseconds(200),
+                          absl::Milliseconds(400)));
+  EXPECT_EQ(server.requests, 4);
+}
+
+TEST(HttpClientTest, TimeBlockedInBeforeRequestIsNotCountedInTheBudget) {
+  TestServer server;
+  server.http.Get("/p",
+                  [&](const httplib::Request&, httplib::Response& response) {
+                    if (++server.requests <= 2) {
+                      response.status = 503;
+                      return;
+                    }
+                    response.set_content("ok", "text/plain");
+                  });
+  server.Start();
+  FakeClock clock;
+  HttpClientOptions options = TestOptions(&clock);
+  options.total_budget = absl::Seconds(1);
+  options.before_request = [&] {
+    clock.Sleep(absl::Seconds(10));
+  };  // a rate budget wait
+  HttpClient client(options);
+
+  ASSERT_TRUE(client.Get(server.Url("/p"), {}).ok());
+  EXPECT_THAT(
+      clock.sleeps(),
+      ElementsAre(absl::Seconds(10), absl::Milliseconds(100), absl::Seconds(10),
+                  absl::Milliseconds(200), absl::Seconds(10)));
+}
+
+TEST(HttpClientTest, RetryAfterBeyondTheBudgetStopsAtOnce) {
+  TestServer server;
+  server.http.Get("/p",
+                  [&](const httplib::Request&, httplib::Response& response) {
+                    ++server.requests;
+                    response.status = 429;
+                    response.set_header("Retry-After", "3600");
+                  });
+  server.Start();
+  FakeClock clock;
+  HttpClient client(TestOptions(&clock));
+
+  absl::StatusOr<HttpResponse> response = client.Get(server.Url("/p"), {});
+
+  EXPECT_EQ(HttpErrorKindOf(response.status()), HttpErrorKind::kRateLimited);
+  EXPECT_EQ(server.requests, 1);
+  EXPECT_TRUE(clock.sleeps().empty());
+}
+
+struct NonRetryableCase {
+  int http_status;
+  absl::StatusCode code;
+  HttpErrorKind kind;
+};
+
+class NonRetryableStatusTest
+    : public ::testing::TestWithParam<NonRetryableCase> {};
+
+TEST_P(NonRetryableStatusTest, ReturnsAtOnceWithItsClassification) {
+  const NonRetryableCase& test_case = GetParam();
+  TestServer server;
+  std::atomic<int> target_requests{0};
+  server.http.Get("/api/v2/me",
+                  [&](const httplib::Request&, httplib::Response& response) {
+                    ++server.requests;
+                    response.status = test_case.http_status;
+                    response.set_header("Location", "/target");
+                    response.set_content(R"({"message":"Provider says no."})",
+                                         "application/json");
+                  });
+  server.http.Get("/target",
+                  [&](const httplib::Request&, httplib::Response& response) {
+                    ++target_requests;
+                    response.set_content("redirected", "text/plain");
+                  });
+  server.Start();
+  FakeClock clock;
+  HttpClient client(TestOptions(&clock));
+
+  absl::StatusOr<HttpResponse> response =
+      client.Get(server.Url("/api/v2/me"), {});
+
+  EXPECT_EQ(response.status().code(), test_case.code);
+  EXPECT_EQ(HttpErrorKindOf(response.status()), test_case.kind);
+  EXPECT_EQ(HttpStatusOf(response.status()), test_case.http_status);
+  EXPECT_EQ(response.status().message(),
+            absl::StrCat("GET ", server.Url("/api/v2/me"), ": HTTP ",
+                         test_case.http_status, " (Provider says no.)"));
+  EXPECT_EQ(server.requests, 1);
+  EXPECT_EQ(target_requests, 0);
+  EXPECT_TRUE(clock.sleeps().empty());
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Statuses, NonRetryableStatusTest,
+    ::testing::Values(NonRetryableCase{401, absl::StatusCode::kUnauthenticated,
+                                       HttpErrorKind::kAuth},
+                      NonRetryableCase{403, absl::StatusCode::kPermissionDenied,
+                                       HttpErrorKind::kPermission},
+                      NonRetryableCase{404, absl::StatusCode::kNotFound,
+                                       HttpErrorKind::kNotFound},
+                      NonRetryableCase{400,
+                                       absl::StatusCode::kFailedPrecondition,
+                                       HttpErrorKind::kClient},
+                      NonRetryableCase{302,
+                                       absl::StatusCode::kFailedPrecondition,
+                                       HttpErrorKind::kClient}),
+    [](const ::testing::TestParamInfo<NonRetryableCase>& info) {
+      return absl::StrCat("Http", info.param.http_status);
+    });
+
+TEST(HttpClientTest, LongProviderMessageIsShortenedToOneLine) {
+  TestServer server;
+  server.http.Get(
+      "/p", [&](const httplib::Request&, httplib::Response& response) {
+        response.status = 403;
+        response.set_content(
+            absl::StrCat(R"({"id":"forbidden","message":"first\nsecond )",
+                         std::string(1000, 'y'), R"("})"),
+            "application/json");
+      });
+  server.Start();
+  FakeClock clock;
+  HttpClient client(TestOptions(&clock));
+
+  const absl::Status status = client.Get(server.Url("/p"), {}).status();
+
+  EXPECT_THAT(status.message(), HasSubstr("(first second yyy"));
+  EXPECT_THAT(status.message(), HasSubstr("yyy...)"));
+  EXPECT_THAT(status.message(), Not(HasSubstr("\n")));
+  EXPECT_LT(status.message().size(), server.Url("/p").size() + 240);
+}
+
+TEST(HttpClientTest, PlainTextErrorBodyIsQuotedAndHtmlIsNot) {
+  TestServer server;
+  server.http.Get(
+      "/text", [&](const httplib::Request&, httplib::Response& response) {
+        response.status = 401;
+        response.set_content("Invalid token provided.", "text/plain");
+      });
+  server.http.Get(
+      "/html", [&](const httplib::Request&, httplib::Response& response) {
+        response.status = 400;
+        response.set_content("<html>bad gateway page</html>", "text/html");
+      });
+  server.Start();
+  FakeClock clock;
+  HttpClient client(TestOptions(&clock));
+
+  EXPECT_EQ(client.Get(server.Url("/text"), {}).status().message(),
+            absl::StrCat("GET ", server.Url("/text"),
+                         ": HTTP 401 (Invalid token provided.)"));
+  EXPECT_EQ(client.Get(server.Url("/html"), {}).status().message(),
+            absl::StrCat("GET ", server.Url("/html"), ": HTTP 400"));
+}
+
+TEST(HttpClientTest, ServerErrorThenNotFoundCountsAttempts) {
+  TestServer server;
+  server.http.Get("/p",
+                  [&](const httplib::Request&, httplib::Response& response) {
+                    response.status = ++server.requests == 1 ? 500 : 404;
+                  });
+  server.Start();
+  FakeClock clock;
+  HttpClient client(TestOptions(&clock));
+
+  const absl::Status status = client.Get(server.Url("/p"), {}).status();
+
+  EXPECT_EQ(HttpErrorKindOf(status), HttpErrorKind::kNotFound);
+  EXPECT_THAT(status.message(), HasSubstr("HTTP 404 after 2 attempts"));
+  EXPECT_EQ(server.requests, 2);
+}
+
+TEST(HttpClientTest, ConnectionResetIsRetriedThenNetworkError) {
+  RawServer server("", /*reset=*/true);
+  FakeClock clock;
+  HttpClientOptions options = TestOptions(&clock);
+  options.max_attempts = 3;
+  HttpClient client(options);
+
+  const absl::Status status = client.Get(server.Url("/p"), {}).status();
+
+  EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(HttpErrorKindOf(status), HttpErrorKind::kNetwork);
+  EXPECT_EQ(HttpStatusOf(status), 0);
+  EXPECT_THAT(status.message(), HasSubstr("after 3 attempts"));
+  EXPECT_EQ(server.connections(), 3);
+  EXPECT_EQ(clock.sleeps().size(), 2u);
+}
+
+TEST(HttpClientTest, TruncatedBodyIsRetriedThenNetworkError) {
+  RawServer server("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nshort",
+                   /*reset=*/false);
+  FakeClock clock;
+  HttpClientOptions options = TestOptions(&clock);
+  options.max_attempts = 3;
+  HttpClient client(options);
+
+  const absl::Status status = client.Get(server.Url("/p"), {}).status();
+
+  EXPECT_EQ(HttpErrorKindOf(status), HttpErrorKind::kNetwork);
+  EXPECT_THAT(status.message(), HasSubstr("after 3 attempts"));
+  EXPECT_EQ(server.connections(), 3);
+}
+
+TEST(HttpClientTest, ConnectionRefusedIsNetworkError) {
+  FakeClock clock;
+  HttpClientOptions options = TestOptions(&clock);
+  options.max_attempts = 2;
+  HttpClient client(options);
+
+  const absl::Status status =
+      client.Get(absl::StrCat("http://127.0.0.1:", ClosedPort(), "/p"), {})
+          .status();
+
+  EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(HttpErrorKindOf(status), HttpErrorKind::kNetwork);
+  EXPECT_THAT(clock.sleeps(), ElementsAre(absl::Milliseconds(100)));
+}
+
+TEST(HttpClientTest, SlowResponseTimesOutAndIsRetried) {
+  TestServer server;
+  server.http.Get("/slow",
+                  [&](const httplib::Request&, httplib::Response& response) {
+                    ++server.requests;
+                    std::this_thread::sleep_for(std::chrono::milliseconds(600));
+                    response.set_content("late", "text/plain");
+                  });
+  server.Start();
+  FakeClock clock;
+  HttpClientOptions options = TestOptions(&clock);
+  options.request_timeout = absl::Milliseconds(150);
+  options.max_attempts = 2;
+  HttpClient client(options);
+
+  const absl::Time start = absl::Now();
+  const absl::Status status = client.Get(server.Url("/slow"), {}).status();
+
+  EXPECT_LT(absl::Now() - start, absl::Milliseconds(550));
+  EXPECT_EQ(HttpErrorKindOf(status), HttpErrorKind::kNetwork);
+  EXPECT_THAT(status.message(), HasSubstr("after 2 attempts"));
+  EXPECT_EQ(server.requests, 2);
+}
+
+TEST(HttpClientTest, TokensNeverAppearInMessagesOrLogs) {
+  // '/' and '+' make the URL-encoded form differ from the raw one.
+  const std::string token = "tok-S3CRET/42+x";
+  const std::string encoded_token = UrlEncode(token);
+  ASSERT_NE(token, encoded_token);
+  TestServer server;
+  server.http.Get(
+      "/p", [&](const httplib::Request&, httplib::Response& response) {
+        response.status = ++server.requests % 2 == 1 ? 500 : 401;
+        response.set_content(
+            absl::StrCat(R"({"message":"token )", token, R"( is invalid"})"),
+            "application/json");
+      });
+  server.Start();
+  FakeClock clock;
+  HttpClientOptions options = TestOptions(&clock);
+  options.redact = {token};
+  HttpClient client(options);
+  const HttpHeaders headers = {{"Circle-Token", token}};
+
+  ::testing::internal::CaptureStderr();
+  const absl::Status raw =
+      client.Get(server.Url("/p?circle-token=" + token), headers).status();
+  const absl::Status encoded =
+      client
+          .Get(AppendQueryParameter(server.Url("/p"), "circle-token", token),
+               headers)
+          .status();
+  const absl::Status refused =
+      client
+          .Get(absl::StrCat("http://127.0.0.1:", ClosedPort(), "/p?t=", token),
+               headers)
+          .status();
+  const std::string logs = ::testing::internal::GetCapturedStderr();
+
+  EXPECT_THAT(logs, HasSubstr("WARN"));
+  EXPECT_THAT(logs, HasSubstr("[REDACTED]"));
+  for (const absl::Status& status : {raw, encoded, refused}) {
+    EXPECT_FALSE(status.ok());
+    EXPECT_THAT(status.message(), HasSubstr("[REDACTED]"));
+    EXPECT_THAT(status.message(), Not(HasSubstr(token)));
+    EXPECT_THAT(status.message(), Not(HasSubstr(encoded_token)));
+  }
+  EXPECT_THAT(logs, Not(HasSubstr(token)));
+  EXPECT_THAT(logs, Not(HasSubstr(encoded_token)));
+  EXPECT_EQ(client.Redact("a " + token + " b " + encoded_token),
+            "a [REDACTED] b [REDACTED]");
+}
+
+TEST(HttpClientTest, SequentialRequestsReuseOneConnection) {
+  TestServer server;
+  absl::Mutex mutex;
+  std::set<int> client_ports;
+  server.http.Get(
+      "/p", [&](const httplib::Request& request, httplib::Response& response) {
+        absl::MutexLock lock(&mutex);
+        client_ports.insert(request.remote_port);
+        response.set_content("ok", "text/plain");
+      });
+  server.Start();
+  FakeClock clock;
+  HttpClient client(TestOptions(&clock));
+
+  for (int i = 0; i < 20; ++i)
+    ASSERT_TRUE(client.Get(server.Url("/p"), {}).ok());
+
+  absl::MutexLock lock(&mutex);
+  EXPECT_EQ(client_ports.size(), 1u);
+}
+
+TEST(HttpClientTest, ConcurrentGetsAllSucceed) {
+  TestServer server;
+  absl::Mutex mutex;
+  std::set<int> client_ports;
+  server.http.Get(R"(/echo/(\d+)/(\d+))", [&](const httplib::Request& request,
+                                              httplib::Response& response) {
+    {
+      absl::MutexLock lock(&mutex);
+      client_ports.insert(request.remote_port);
+    }
+    response.set_content(request.path, "text/plain");
+  });
+  server.Start();
+  FakeClock clock;
+  HttpClient client(TestOptions(&clock));
+  constexpr int kThreads = 8;
+  constexpr int kRequestsPerThread = 25;
+  std::atomic<int> successes{0};
+
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kRequestsPerThread; ++i) {
+        const std::string path = absl::StrCat("/echo/", t, "/", i);
+        absl::StatusOr<HttpResponse> response =
+            client.Get(server.Url(path), {});
+        if (response.ok() && response->body == path) ++successes;
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+
+  EXPECT_EQ(successes, kThreads * kRequestsPerThread);
+  absl::MutexLock lock(&mutex);
+  EXPECT_LE(client_ports.size(), static_cast<size_t>(kThreads));
+}
+
+TEST(HttpClientTest, MalformedRequestHeaderIsRejectedWithoutSending) {
+  TestServer server;
+  server.http.Get("/p", [&](const httplib::Request&, httplib::Response&) {
+    ++server.requests;
+  });
+  server.Start();
+  FakeClock clock;
+  HttpClient client(TestOptions(&clock));
+
+  const absl::Status status =
+      client.Get(server.Url("/p"), {{"Circle-Token", "abc\r\nX-Injected: 1"}})
+          .status();
+
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(status.message(), HasSubstr("Circle-Token"));
+  EXPECT_THAT(status.message(), Not(HasSubstr("abc")));
+  EXPECT_EQ(server.requests, 0);
+}
+
+TEST(HttpClientTest, UnusableUrlIsInvalidArgumentWithoutRetry) {
+  FakeClock clock;
+  HttpClient client(TestOptions(&clock));
+
+  for (const std::string url : {"", "ftp://127.0.0.1/file", "http://[::1"}) {
+    const absl::Status status = client.Get(url, {}).status();
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument)
+        << url << ": " << status;
+    EXPECT_EQ(HttpErrorKindOf(status), HttpErrorKind::kClient) << url;
+  }
+  EXPECT_TRUE(clock.sleeps().empty());
+}
+
+TEST(HttpClientTest, OversizedBodyFailsWithoutRetry) {
+  TestServer server;
+  server.http.Get("/big",
+                  [&](const httplib::Request&, httplib::Response& response) {
+                    ++server.requests;
+                    response.set_content(std::string(10000, 'b'), "text/plain");
+                  });
+  server.Start();
+  FakeClock clock;
+  HttpClientOptions options = TestOptions(&clock);
+  options.max_response_bytes = 1000;
+  HttpClient client(options);
+
+  const absl::Status status = client.Get(server.Url("/big"), {}).status();
+
+  EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(HttpErrorKindOf(status), HttpErrorKind::kMalformedBody);
+  EXPECT_EQ(server.requests, 1);
+}
+
+TEST(HttpErrorTest, ForeignAndOkStatusesHaveNoKind) {
+  EXPECT_EQ(HttpErrorKindOf(absl::OkStatus()), HttpErrorKind::kNone);
+  EXPECT_EQ(HttpErrorKindOf(absl::NotFoundError("x")), HttpErrorKind::kNone);
+  EXPECT_EQ(HttpStatusOf(absl::NotFoundError("x")), 0);
+  const absl::Status malformed =
+      MalformedBodyError("http://h/x", "missing 'items'");
+  EXPECT_EQ(malformed.code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(HttpErrorKindOf(malformed), HttpErrorKind::kMalformedBody);
+  EXPECT_THAT(malformed.message(), HasSubstr("http://h/x"));
+  EXPECT_THAT(malformed.message(), HasSubstr("missing 'items'"));
+}
+
+TEST(ParseRetryAfterTest, DeltaSeconds) {
+  const absl::Time now = absl::FromUnixSeconds(1'445'412'480);
+  EXPECT_EQ(ParseRetryAfter("5", now), absl::Seconds(5));
+  EXPECT_EQ(ParseRetryAfter(" 120 ", now), absl::Seconds(120));
+  EXPECT_EQ(ParseRetryAfter("0", now), std::nullopt);
+  EXPECT_EQ(ParseRetryAfter("-3", now), std::nullopt);
+  EXPECT_EQ(ParseRetryAfter("1.5", now), std::nullopt);
+  EXPECT_EQ(ParseRetryAfter("", now), std::nullopt);
+  EXPECT_EQ(ParseRetryAfter("soon", now), std::nullopt);
+  EXPECT_EQ(ParseRetryAfter("99999999999999999999999", now), std::nullopt);
+}
+
+TEST(ParseRetryAfterTest, HttpDates) {
+  // Wed, 21 Oct 2015 07:28:00 GMT is 1445412480.
+  const absl::Time now = absl::FromUnixSeconds(1'445'412'480 - 30);
+  EXPECT_EQ(ParseRetryAfter("Wed, 21 Oct 2015 07:28:00 GMT", now),
+            absl::Seconds(30));
+  EXPECT_EQ(ParseRetryAfter("Wednesday, 21-Oct-15 07:28:00 GMT", now),
+            absl::Seconds(30));
+  EXPECT_EQ(ParseRetryAfter("Wed Oct 21 07:28:00 2015", now),
+            absl::Seconds(30));
+  EXPECT_EQ(
+      ParseRetryAfter("Wed Oct  1 07:28:00 2015", now - absl::Hours(24 * 30)),
+      absl::Seconds(30) + absl::Hours(24 * 10));
+  // Past or present dates are no wait.
+  EXPECT_EQ(ParseRetryAfter("Wed, 21 Oct 2015 07:27:00 GMT", now),
+            std::nullopt);
+  EXPECT_EQ(ParseRetryAfter("Wed, 21 Oct 2015 07:27:30 GMT", now),
+            std::nullopt);
+  EXPECT_EQ(ParseRetryAfter("Wed, 21 Oct 2015 07:28:00 PST", now),
+            std::nullopt);
+}
+
+TEST(UrlEncodeTest, KeepsOnlyUnreservedCharacters) {
+  EXPECT_EQ(UrlEncode("AZaz09-._~"), "AZaz09-._~");
+  EXPECT_EQ(UrlEncode("gh/org name"), "gh%2Forg%20name");
+  EXPECT_EQ(UrlEncode("a+b=c&d?e#f%"), "a%2Bb%3Dc%26d%3Fe%23f%25");
+  EXPECT_EQ(UrlEncode("\xC3\xA9"), "%C3%A9");
+  EXPECT_EQ(UrlEncode(""), "");
+}
+
+TEST(AppendQueryParameterTest, ChoosesTheSeparator) {
+  EXPECT_EQ(AppendQueryParameter("https://h/api/v2/pipeline/1/workflow",
+                                 "page-token", "a/b"),
+            "https://h/api/v2/pipeline/1/workflow?page-token=a%2Fb");
+  EXPECT_EQ(AppendQueryParameter("https://h/pipeline?org-slug=gh%2Fo",
+                                 "page-token", "x y"),
+            "https://h/pipeline?org-slug=gh%2Fo&page-token=x%20y");
+  EXPECT_EQ(AppendQueryParameter("https://h/p?", "a b", "1"),
+            "https://h/p?a%20b=1");
+  EXPECT_EQ(AppendQueryParameter("https://h/p?x=1&", "y", ""),
+            "https://h/p?x=1&y=");
+  EXPECT_EQ(AppendQueryParameter("https://h/p#top", "y", "2"),
+            "https://h/p?y=2#top");
+}
+
+TEST(ClockTest, RealClockSleeps) {
+  Clock* clock = Clock::Real();
+  const absl::Time start = clock->Now();
+  clock->Sleep(absl::Milliseconds(5));
+  EXPECT_GE(clock->Now() - start, absl::Milliseconds(5));
+  EXPECT_EQ(Clock::Real(), clock);
+}
+
+}  // namespace
+}  // namespace graphmill::worker

@@ -227,6 +227,7 @@ absl::Status Engine::ReadEntities(const v1::ReadEntitiesRequest& request,
   if (request.type().empty()) return absl::InvalidArgumentError("type is required");
   const bool shard = !task.shard.parent_type().empty() &&
                      task.shard.parent_type() == request.type();
+  if (shard && task.shard.first_key().empty()) return absl::OkStatus();  // no parents
   v1::EntityBatch batch;
   bool stream_ok = true;
   GM_RETURN_IF_ERROR(store_->ForEachStagedEntity(
@@ -430,6 +431,11 @@ absl::Status Engine::PlanStep(int64_t run_id, const v1::StepDefinition& step,
           shards.back().set_last_key(key);
           if (++in_shard == options_.shard_size) in_shard = 0;
         }));
+    if (shards.empty()) {
+      // Still one task: a step may have work beyond its parents (e.g. configured extra
+      // project slugs). Its shard has no keys, so it reads no parents.
+      shards.emplace_back().set_parent_type(step.parent_type());
+    }
     for (const v1::Shard& shard : shards) {
       GM_RETURN_IF_ERROR(
           store_->CreateTask(run_id, step.id(), v1::TASK_KIND_STEP, shard).status());

@@ -1,0 +1,399 @@
+// Implementation of client/cli.h: one function per command, each printing to
+// `out` and returning an exit status or an error for RunCli to print.
+#include "client/cli.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <iostream>
+#include <limits>
+#include <optional>
+#include <set>
+#include <thread>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
+#include "client/coordinator_client.h"
+#include "client/render.h"
+#include "client/run_watch.h"
+#include "common/graph_json.h"
+
+namespace graphmill::cli {
+namespace {
+
+// Largest page the CLI asks for (the server's default).
+constexpr int32_t kGraphPageSize = 500;
+
+// Everything a command needs.
+struct Invocation {
+  const CommandLine& line;
+  CoordinatorClient& client;
+  std::ostream& out;
+  std::ostream& err;
+  const CliEnvironment& environment;
+
+  bool json() const { return line.output == OutputFormat::kJson; }
+};
+
+void PrintError(std::ostream& err, absl::string_view message) {
+  // One line, whatever the server put in its message.
+  std::string text =
+      absl::StrReplaceAll(message, {{"\r\n", " "}, {"\n", " "}, {"\r", " "}});
+  if (text.empty()) text = "unknown error";
+  err << "graphmill: " << text << "\n";
+  err.flush();
+}
+
+absl::StatusOr<int> IntegrationList(const Invocation& call) {
+  absl::StatusOr<v1::ListIntegrationsResponse> response =
+      call.client.ListIntegrations();
+  if (!response.ok()) return response.status();
+  if (call.json()) {
+    for (const auto& integration : response->integrations()) {
+      call.out << MessageToJsonLine(integration);
+    }
+  } else {
+    call.out << RenderIntegrations(*response);
+  }
+  return kExitSuccess;
+}
+
+void PrintInstance(const Invocation& call, const v1::Instance& instance) {
+  call.out << (call.json() ? MessageToJsonLine(instance)
+                           : RenderInstance(instance));
+}
+
+absl::StatusOr<int> InstanceCreate(const Invocation& call) {
+  v1::Instance instance;
+  instance.set_id(call.line.instance_id);
+  instance.set_integration(call.line.integration);
+  for (const auto& [key, value] : call.line.config)
+    (*instance.mutable_config())[key] = value;
+  absl::StatusOr<v1::Instance> created = call.client.CreateInstance(instance);
+  if (!created.ok()) return created.status();
+  PrintInstance(call, *created);
+  return kExitSuccess;
+}
+
+absl::StatusOr<int> InstanceList(const Invocation& call) {
+  absl::StatusOr<v1::ListInstancesResponse> response =
+      call.client.ListInstances();
+  if (!response.ok()) return response.status();
+  if (call.json()) {
+    for (const auto& instance : response->instances())
+      call.out << MessageToJsonLine(instance);
+  } else {
+    call.out << RenderInstances(*response);
+  }
+  return kExitSuccess;
+}
+
+absl::StatusOr<int> InstanceGet(const Invocation& call) {
+  absl::StatusOr<v1::Instance> instance =
+      call.client.GetInstance(call.line.instance_id);
+  if (!instance.ok()) return instance.status();
+  PrintInstance(call, *instance);
+  return kExitSuccess;
+}
+
+// The relationship types of the run's integration, so progress can tell
+// entities from relationships. Best effort: nullopt when the coordinator will
+// not say.
+std::optional<std::set<std::string>> RelationshipTypes(
+    CoordinatorClient& client, const std::string& instance_id) {
+  absl::StatusOr<v1::Instance> instance = client.GetInstance(instance_id);
+  if (!instance.ok()) return std::nullopt;
+  absl::StatusOr<v1::ListIntegrationsResponse> integrations =
+      client.ListIntegrations();
+  if (!integrations.ok()) return std::nullopt;
+  for (const v1::IntegrationDefinition& integration :
+       integrations->integrations()) {
+    if (integration.name() != instance->integration()) continue;
+    std::set<std::string> types;
+    for (const v1::StepDefinition& step : integration.steps()) {
+      for (const v1::DeclaredRelationshipType& type : step.relationships()) {
+        types.insert(type.type());
+      }
+    }
+    return types;
+  }
+  return std::nullopt;
+}
+
+// Redraws the progress line every `interval` until destroyed.
+class ProgressTicker {
+ public:
+  ProgressTicker(RunWatchPrinter& printer, const CliEnvironment& environment) {
+    thread_ = std::thread([this, &printer, &environment] {
+      while (!stop_.WaitForNotificationWithTimeout(environment.tick_interval)) {
+        printer.Tick(environment.now_ms());
+      }
+    });
+  }
+  ~ProgressTicker() {
+    stop_.Notify();
+    thread_.join();
+  }
+
+ private:
+  absl::Notification stop_;
+  std::thread thread_;
+};
+
+absl::StatusOr<int> WatchRun(const Invocation& call, int64_t run_id) {
+  const bool terminal = call.environment.out_is_terminal && !call.json();
+  RunWatchPrinter printer(call.out, terminal);
+  std::optional<v1::Run> last_run;
+  absl::Status status;
+  {
+    std::optional<ProgressTicker> ticker;
+    if (terminal) ticker.emplace(printer, call.environment);
+    status = call.client.WatchRun(run_id, [&](const v1::RunUpdate& update) {
+      if (call.json()) {
+        call.out << MessageToJsonLine(update);
+        call.out.flush();
+      } else {
+        if (!last_run.has_value()) {
+          std::optional<std::set<std::string>> types =
+              RelationshipTypes(call.client, update.run().instance_id());
+          if (types.has_value())
+            printer.SetRelationshipTypes(*std::move(types));
+        }
+        printer.OnUpdate(update, call.environment.now_ms());
+      }
+      last_run = update.run();
+    });
+  }
+  printer.Finish();
+  if (!status.ok()) return status;
+  if (!last_run.has_value() || !IsFinished(last_run->status())) {
+    return absl::UnavailableError(absl::StrCat(
+        "watch of run ", run_id, " ended before the run did (last status ",
+        last_run.has_value() ? RunStatusName(last_run->status()) : "unknown",
+        ")"));
+  }
+  switch (last_run->status()) {
+    case v1::RUN_STATUS_SUCCEEDED:
+    case v1::RUN_STATUS_PARTIAL:
+      if (!call.json()) call.out << RenderRunEndLine(*last_run) << "\n";
+      return last_run->status() == v1::RUN_STATUS_SUCCEEDED ? kExitSuccess
+                                                            : kExitPartial;
+    default:
+      return absl::AbortedError(RenderRunEndLine(*last_run));
+  }
+}
+
+absl::StatusOr<int> RunStart(const Invocation& call) {
+  absl::StatusOr<v1::Run> run = call.client.StartRun(call.line.instance_id);
+  if (!run.ok()) return run.status();
+  call.out << (call.json() ? MessageToJsonLine(*run) : RenderRunStarted(*run));
+  call.out.flush();
+  if (!call.line.watch) return kExitSuccess;
+  return WatchRun(call, run->id());
+}
+
+absl::StatusOr<int> RunShow(const Invocation& call) {
+  absl::StatusOr<v1::GetRunResponse> response =
+      call.client.GetRun(call.line.run_id);
+  if (!response.ok()) return response.status();
+  call.out << (call.json()
+                   ? MessageToJsonLine(*response)
+                   : RenderRunSummary(*response, call.environment.now_ms()));
+  return kExitSuccess;
+}
+
+absl::StatusOr<int> RunList(const Invocation& call) {
+  v1::ListRunsRequest request;
+  request.set_instance_id(call.line.instance_id);
+  request.set_limit(static_cast<int32_t>(
+      std::min<int64_t>(call.line.limit, std::numeric_limits<int32_t>::max())));
+  absl::StatusOr<v1::ListRunsResponse> response = call.client.ListRuns(request);
+  if (!response.ok()) return response.status();
+  if (call.json()) {
+    for (const v1::Run& run : response->runs())
+      call.out << MessageToJsonLine(run);
+  } else {
+    call.out << RenderRuns(*response, call.environment.now_ms());
+  }
+  return kExitSuccess;
+}
+
+v1::GraphFilter Filter(const CommandLine& line) {
+  v1::GraphFilter filter;
+  filter.set_instance_id(line.instance_id);
+  filter.set_type(line.type);
+  filter.set_class_name(line.class_name);
+  return filter;
+}
+
+// Pages through a Graph list call until the last page or --limit. `fetch` gets
+// the page size and token and returns the page's objects plus the next token;
+// `emit` takes each object.
+template <typename Object, typename Fetch, typename Emit>
+absl::Status ForEachGraphObject(const CommandLine& line, Fetch fetch,
+                                Emit emit) {
+  int64_t emitted = 0;
+  std::string token;
+  do {
+    const int64_t remaining =
+        line.limit == 0 ? kGraphPageSize : line.limit - emitted;
+    const int32_t page_size =
+        static_cast<int32_t>(std::min<int64_t>(kGraphPageSize, remaining));
+    absl::StatusOr<std::pair<std::vector<Object>, std::string>> page =
+        fetch(page_size, token);
+    if (!page.ok()) return page.status();
+    for (Object& object : page->first) {
+      if (line.limit != 0 && emitted >= line.limit) break;
+      emit(std::move(object));
+      ++emitted;
+    }
+    if (!page->second.empty() && page->second == token) {
+      return absl::InternalError(
+          absl::StrCat("coordinator returned page token '", token, "' twice"));
+    }
+    token = std::move(page->second);
+  } while (!token.empty() && (line.limit == 0 || emitted < line.limit));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int> GraphEntities(const Invocation& call) {
+  std::vector<v1::Entity> rows;
+  absl::Status status = ForEachGraphObject<v1::Entity>(
+      call.line,
+      [&](int32_t page_size, const std::string& token)
+          -> absl::StatusOr<std::pair<std::vector<v1::Entity>, std::string>> {
+        v1::ListEntitiesRequest request;
+        *request.mutable_filter() = Filter(call.line);
+        request.set_page_size(page_size);
+        request.set_page_token(token);
+        absl::StatusOr<v1::ListEntitiesResponse> response =
+            call.client.ListEntities(request);
+        if (!response.ok()) return response.status();
+        return std::make_pair(
+            std::vector<v1::Entity>(response->entities().begin(),
+                                    response->entities().end()),
+            response->next_page_token());
+      },
+      [&](v1::Entity entity) {
+        if (call.json()) {
+          call.out << EntityToJson(entity, call.line.raw) << "\n";
+        } else {
+          rows.push_back(std::move(entity));
+        }
+      });
+  // Print what was read even when a later page failed, then report the failure.
+  if (!call.json()) call.out << RenderEntities(rows);
+  if (!status.ok()) return status;
+  return kExitSuccess;
+}
+
+absl::StatusOr<int> GraphRelationships(const Invocation& call) {
+  std::vector<v1::Relationship> rows;
+  absl::Status status = ForEachGraphObject<v1::Relationship>(
+      call.line,
+      [&](int32_t page_size, const std::string& token)
+          -> absl::StatusOr<
+              std::pair<std::vector<v1::Relationship>, std::string>> {
+        v1::ListRelationshipsRequest request;
+        *request.mutable_filter() = Filter(call.line);
+        request.set_page_size(page_size);
+        request.set_page_token(token);
+        absl::StatusOr<v1::ListRelationshipsResponse> response =
+            call.client.ListRelationships(request);
+        if (!response.ok()) return response.status();
+        return std::make_pair(
+            std::vector<v1::Relationship>(response->relationships().begin(),
+                                          response->relationships().end()),
+            response->next_page_token());
+      },
+      [&](v1::Relationship relationship) {
+        if (call.json()) {
+          call.out << RelationshipToJson(relationship) << "\n";
+        } else {
+          rows.push_back(std::move(relationship));
+        }
+      });
+  if (!call.json()) call.out << RenderRelationships(rows);
+  if (!status.ok()) return status;
+  return kExitSuccess;
+}
+
+absl::StatusOr<int> GraphEntity(const Invocation& call) {
+  absl::StatusOr<v1::Entity> entity =
+      call.client.GetEntity(call.line.instance_id, call.line.entity_key);
+  if (!entity.ok()) return entity.status();
+  call.out << (call.json() ? EntityToJson(*entity, call.line.raw) + "\n"
+                           : RenderEntity(*entity, call.line.raw));
+  return kExitSuccess;
+}
+
+absl::StatusOr<int> Dispatch(const Invocation& call) {
+  switch (call.line.command) {
+    case Command::kIntegrationList:
+      return IntegrationList(call);
+    case Command::kInstanceCreate:
+      return InstanceCreate(call);
+    case Command::kInstanceList:
+      return InstanceList(call);
+    case Command::kInstanceGet:
+      return InstanceGet(call);
+    case Command::kRunStart:
+      return RunStart(call);
+    case Command::kRunWatch:
+      return WatchRun(call, call.line.run_id);
+    case Command::kRunShow:
+      return RunShow(call);
+    case Command::kRunList:
+      return RunList(call);
+    case Command::kGraphEntities:
+      return GraphEntities(call);
+    case Command::kGraphRelationships:
+      return GraphRelationships(call);
+    case Command::kGraphEntity:
+      return GraphEntity(call);
+  }
+  return absl::InternalError("unhandled command");
+}
+
+}  // namespace
+
+int RunCli(const std::vector<std::string>& args, std::ostream& out,
+           std::ostream& err, const CliEnvironment& environment) {
+  absl::StatusOr<CommandLine> line = ParseCommandLine(args, environment.env);
+  if (!line.ok()) {
+    PrintError(err, line.status().message());
+    return kExitUsage;
+  }
+  if (line->help) {
+    out << UsageText(line->help_topic);
+    return kExitSuccess;
+  }
+  CoordinatorClient client(
+      CreateCoordinatorChannel(line->server),
+      {.server = line->server, .timeout = line->timeout, .token = line->token});
+  absl::StatusOr<int> exit_status =
+      Dispatch({*line, client, out, err, environment});
+  out.flush();
+  if (!exit_status.ok()) {
+    PrintError(err, exit_status.status().message());
+    return kExitFailure;
+  }
+  return *exit_status;
+}
+
+int RunCli(int argc, char** argv, std::ostream& out, std::ostream& err) {
+  std::vector<std::string> args(argv + std::min(argc, 1), argv + argc);
+  CliEnvironment environment{
+      .env = ProcessEnvironment(),
+      .out_is_terminal = &out == &std::cout && isatty(STDOUT_FILENO) == 1,
+      .now_ms = [] { return absl::ToUnixMillis(absl::Now()); },
+  };
+  return RunCli(args, out, err, environment);
+}
+
+}  // namespace graphmill::cli

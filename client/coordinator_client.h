@@ -1,0 +1,86 @@
+// The CLI's connection to the coordinator: Admin and Graph calls with a
+// deadline, the bearer token, and errors worded for one line of output.
+#ifndef GRAPHMILL_CLIENT_COORDINATOR_CLIENT_H_
+#define GRAPHMILL_CLIENT_COORDINATOR_CLIENT_H_
+
+#include <grpcpp/channel.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "graphmill/v1/admin.grpc.pb.h"
+#include "graphmill/v1/graph.grpc.pb.h"
+
+namespace graphmill::cli {
+
+// A plaintext channel to `server` (HOST:PORT or any gRPC target). Connects
+// lazily.
+std::shared_ptr<grpc::Channel> CreateCoordinatorChannel(
+    const std::string& server);
+
+// Errors returned by every method keep the gRPC code and read as the line to
+// print after "graphmill: ": "<CODE>: <server's message>" (e.g. "NOT_FOUND:
+// instance 'x' not found"), or "cannot reach coordinator at <server>: <detail>"
+// (UNAVAILABLE) when no connection could be made. Thread-compatible: one caller
+// at a time, except that unary calls may be made from inside a WatchRun
+// callback.
+class CoordinatorClient {
+ public:
+  struct Options {
+    // Named in connection errors.
+    std::string server;
+    // Deadline of each unary call; WatchRun has none.
+    absl::Duration timeout = absl::Seconds(30);
+    // Sent as "authorization: Bearer <token>" when not empty.
+    std::string token;
+  };
+
+  CoordinatorClient(std::shared_ptr<grpc::Channel> channel, Options options);
+  CoordinatorClient(const CoordinatorClient&) = delete;
+  CoordinatorClient& operator=(const CoordinatorClient&) = delete;
+
+  absl::StatusOr<v1::ListIntegrationsResponse> ListIntegrations();
+  absl::StatusOr<v1::Instance> CreateInstance(const v1::Instance& instance);
+  absl::StatusOr<v1::Instance> GetInstance(const std::string& instance_id);
+  absl::StatusOr<v1::ListInstancesResponse> ListInstances();
+  absl::StatusOr<v1::Run> StartRun(const std::string& instance_id);
+  absl::StatusOr<v1::GetRunResponse> GetRun(int64_t run_id);
+  absl::StatusOr<v1::ListRunsResponse> ListRuns(
+      const v1::ListRunsRequest& request);
+  absl::StatusOr<v1::ListEntitiesResponse> ListEntities(
+      const v1::ListEntitiesRequest& request);
+  absl::StatusOr<v1::ListRelationshipsResponse> ListRelationships(
+      const v1::ListRelationshipsRequest& request);
+  absl::StatusOr<v1::Entity> GetEntity(const std::string& instance_id,
+                                       const std::string& key);
+
+  // Calls `on_update` for each update of the run until the server ends the
+  // stream; OK when it ends cleanly (the run ended), an error otherwise ("lost
+  // connection to coordinator at ..." when the connection broke after the first
+  // update).
+  absl::Status WatchRun(
+      int64_t run_id,
+      const std::function<void(const v1::RunUpdate&)>& on_update);
+
+ private:
+  // A context with the token and, for unary calls, the deadline.
+  void Prepare(grpc::ClientContext& context, bool unary) const;
+  // See the class comment. `connected` is true once the call has received a
+  // message.
+  absl::Status ToCliError(const grpc::Status& status,
+                          bool connected = false) const;
+
+  std::shared_ptr<grpc::Channel> channel_;
+  Options options_;
+  std::unique_ptr<v1::Admin::Stub> admin_;
+  std::unique_ptr<v1::Graph::Stub> graph_;
+};
+
+}  // namespace graphmill::cli
+
+#endif  // GRAPHMILL_CLIENT_COORDINATOR_CLIENT_H_

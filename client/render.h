@@ -1,0 +1,95 @@
+// Pure renderers from Admin/Graph messages to the CLI's text: tables, detail
+// blocks, run summaries, progress lines and JSON lines. No I/O; times are
+// passed in for testability.
+#ifndef GRAPHMILL_CLIENT_RENDER_H_
+#define GRAPHMILL_CLIENT_RENDER_H_
+
+#include <cstdint>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "google/protobuf/message.h"
+#include "graphmill/v1/admin.pb.h"
+#include "graphmill/v1/graph.pb.h"
+#include "graphmill/v1/run.pb.h"
+
+namespace graphmill::cli {
+
+// Enum names without their prefix: "SUCCEEDED", "RUNNING", "WARN".
+std::string RunStatusName(v1::RunStatus status);
+std::string StepStatusName(v1::StepStatus status);
+std::string EventLevelName(v1::EventLevel level);
+
+// True once a run can change no more (SUCCEEDED, PARTIAL, FAILED, CANCELLED).
+bool IsFinished(v1::RunStatus status);
+// True once a step has settled (SUCCESS, FAILURE, PARTIAL, DISABLED).
+bool IsSettled(v1::StepStatus status);
+
+// A message as one line of proto3 JSON (lowerCamelCase names, enums by name,
+// zero values included), ending in '\n'.
+std::string MessageToJsonLine(const google::protobuf::Message& message);
+
+// A property value for a table cell: strings as they are, anything else as
+// JSON.
+std::string ValueToText(const v1::Value& value);
+
+// NAME, VERSION, DISPLAY NAME, STEPS.
+std::string RenderIntegrations(const v1::ListIntegrationsResponse& response);
+
+// ID, INTEGRATION, CREATED, UPDATED.
+std::string RenderInstances(const v1::ListInstancesResponse& response);
+
+// One instance as "name  value" lines, config keys sorted as "config.<key>".
+// Prints the values the server returned, so secrets show as the server's mask.
+std::string RenderInstance(const v1::Instance& instance);
+
+// "run 12 started for instance ci-prod\n".
+std::string RenderRunStarted(const v1::Run& run);
+
+// ID, INSTANCE, STATUS, STARTED, DURATION, STEPS, CHANGES, ERROR. Durations of
+// active runs run to `now_ms`.
+std::string RenderRuns(const v1::ListRunsResponse& response, int64_t now_ms);
+
+// Status, instance, times, error, changes, a step table (STEP, STATUS,
+// DURATION, TASKS, COUNTS), step errors, then the events table (TIME, LEVEL,
+// NAME, STEP, DESCRIPTION).
+std::string RenderRunSummary(const v1::GetRunResponse& response,
+                             int64_t now_ms);
+
+// The live progress line of `run watch`, without a newline:
+// "run 12 RUNNING [######--------------] 3/10 steps  1234 entities  56
+// relationships  1m04s". Type counts are split into entities and relationships
+// with `relationship_types` (the integration's declared relationship types);
+// when it is null they are shown as "objects".
+std::string RenderProgressLine(const v1::Run& run,
+                               const std::set<std::string>* relationship_types,
+                               int64_t now_ms);
+
+// "10:00:02Z WARN warn_missing_permission [fetch-envvars] description".
+std::string RenderEventLine(const v1::Event& event);
+
+// A step's new status, for `run watch` on a non-terminal:
+// "10:00:03Z step fetch-users SUCCESS 1.2s tasks 3/3 objects 120" (": error"
+// when failed).
+std::string RenderStepChangeLine(const v1::StepRun& step, int64_t now_ms);
+
+// The last line of `run watch`:
+// "run 12 SUCCEEDED in 3m04s: 120 created, 3 updated, 0 deleted" (": <error>"
+// when failed).
+std::string RenderRunEndLine(const v1::Run& run);
+
+// KEY, TYPE, CLASS, DISPLAY NAME.
+std::string RenderEntities(const std::vector<v1::Entity>& entities);
+
+// KEY, TYPE, CLASS, FROM, TO.
+std::string RenderRelationships(
+    const std::vector<v1::Relationship>& relationships);
+
+// One entity as "name  value" lines: _key, _type, _class, properties by name,
+// and with `include_raw_data` one "_rawData.<name>" line per raw object.
+std::string RenderEntity(const v1::Entity& entity, bool include_raw_data);
+
+}  // namespace graphmill::cli
+
+#endif  // GRAPHMILL_CLIENT_RENDER_H_

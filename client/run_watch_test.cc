@@ -1,0 +1,143 @@
+// Tests of client/run_watch.h: plain lines for pipes, in-place progress for
+// terminals.
+#include "client/run_watch.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <sstream>
+
+namespace graphmill::cli {
+namespace {
+
+using ::testing::EndsWith;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+constexpr int64_t kStartMs = 1711015200000;  // 2024-03-21T10:00:00Z
+
+v1::RunUpdate Update(v1::RunStatus status, v1::StepStatus users,
+                     v1::StepStatus projects) {
+  v1::RunUpdate update;
+  v1::Run& run = *update.mutable_run();
+  run.set_id(12);
+  run.set_instance_id("ci-prod");
+  run.set_status(status);
+  run.set_created_at_ms(kStartMs);
+  v1::StepRun& first = *run.add_steps();
+  first.set_step_id("fetch-users");
+  first.set_status(users);
+  if (users != v1::STEP_STATUS_PENDING)
+    first.set_started_at_ms(kStartMs + 1'000);
+  if (users == v1::STEP_STATUS_SUCCESS) {
+    first.set_ended_at_ms(kStartMs + 2'500);
+    first.set_tasks_total(1);
+    first.set_tasks_done(1);
+    (*first.mutable_type_counts())["circleci_user"] = 3;
+    (*first.mutable_type_counts())["circleci_account_has_user"] = 3;
+  }
+  v1::StepRun& second = *run.add_steps();
+  second.set_step_id("fetch-projects");
+  second.set_status(projects);
+  if (projects == v1::STEP_STATUS_FAILURE) {
+    second.set_started_at_ms(kStartMs + 2'500);
+    second.set_ended_at_ms(kStartMs + 4'000);
+    second.set_error("HTTP 500");
+  }
+  return update;
+}
+
+v1::Event Warning() {
+  v1::Event event;
+  event.set_time_ms(kStartMs + 2'000);
+  event.set_level(v1::EVENT_LEVEL_WARN);
+  event.set_name("warn_missing_permission");
+  event.set_step_id("fetch-users");
+  event.set_description("403 on team");
+  return event;
+}
+
+TEST(RunWatchPrinter, PlainModePrintsOneLinePerChangeAndEvent) {
+  std::ostringstream out;
+  RunWatchPrinter printer(out, /*terminal=*/false);
+  printer.OnUpdate(Update(v1::RUN_STATUS_VALIDATING, v1::STEP_STATUS_PENDING,
+                          v1::STEP_STATUS_PENDING),
+                   kStartMs);
+  printer.OnUpdate(Update(v1::RUN_STATUS_RUNNING, v1::STEP_STATUS_RUNNING,
+                          v1::STEP_STATUS_PENDING),
+                   kStartMs + 1'000);
+  v1::RunUpdate with_warning = Update(
+      v1::RUN_STATUS_RUNNING, v1::STEP_STATUS_SUCCESS, v1::STEP_STATUS_PENDING);
+  *with_warning.add_new_events() = Warning();
+  printer.OnUpdate(with_warning, kStartMs + 2'600);
+  // Nothing changed: nothing printed.
+  printer.OnUpdate(Update(v1::RUN_STATUS_RUNNING, v1::STEP_STATUS_SUCCESS,
+                          v1::STEP_STATUS_PENDING),
+                   kStartMs + 2'700);
+  printer.OnUpdate(Update(v1::RUN_STATUS_PARTIAL, v1::STEP_STATUS_SUCCESS,
+                          v1::STEP_STATUS_FAILURE),
+                   kStartMs + 4'100);
+  printer.Finish();
+  EXPECT_EQ(out.str(),
+            "run 12 VALIDATING for instance ci-prod\n"
+            "run 12 RUNNING\n"
+            "10:00:01Z step fetch-users RUNNING\n"
+            "10:00:02Z WARN warn_missing_permission [fetch-users] 403 on team\n"
+            "10:00:02Z step fetch-users SUCCESS 1.5s tasks 1/1 objects 6\n"
+            "10:00:04Z step fetch-projects FAILURE 1.5s tasks - objects 0: "
+            "HTTP 500\n");
+}
+
+TEST(RunWatchPrinter, TerminalModeRedrawsProgressInPlace) {
+  std::ostringstream out;
+  RunWatchPrinter printer(out, /*terminal=*/true);
+  printer.SetRelationshipTypes({"circleci_account_has_user"});
+  printer.OnUpdate(Update(v1::RUN_STATUS_RUNNING, v1::STEP_STATUS_RUNNING,
+                          v1::STEP_STATUS_PENDING),
+                   kStartMs + 1'000);
+  EXPECT_EQ(out.str(),
+            "run 12 RUNNING [--------------------] 0/2 steps  0 entities  0 "
+            "relationships  1.0s");
+  printer.Tick(kStartMs + 1'500);
+  EXPECT_THAT(out.str(),
+              EndsWith("\r\033[Krun 12 RUNNING [--------------------] 0/2 "
+                       "steps  0 entities  "
+                       "0 relationships  1.5s"));
+
+  out.str("");
+  v1::RunUpdate update = Update(v1::RUN_STATUS_RUNNING, v1::STEP_STATUS_SUCCESS,
+                                v1::STEP_STATUS_PENDING);
+  *update.add_new_events() = Warning();
+  printer.OnUpdate(update, kStartMs + 3'000);
+  EXPECT_EQ(out.str(),
+            "\r\033[K"
+            "\033[33m10:00:02Z WARN warn_missing_permission [fetch-users] 403 "
+            "on team\033[0m\n"
+            "10:00:02Z step fetch-users SUCCESS 1.5s tasks 1/1 objects 6\n"
+            "run 12 RUNNING [##########----------] 1/2 steps  3 entities  3 "
+            "relationships  "
+            "3.0s");
+
+  out.str("");
+  printer.Finish();
+  EXPECT_EQ(out.str(), "\r\033[K");
+  // Once erased, ticks draw nothing until the next update.
+  printer.Tick(kStartMs + 9'000);
+  EXPECT_EQ(out.str(), "\r\033[K");
+}
+
+TEST(RunWatchPrinter, PlainModeNeverWritesEscapes) {
+  std::ostringstream out;
+  RunWatchPrinter printer(out, /*terminal=*/false);
+  v1::RunUpdate update = Update(v1::RUN_STATUS_RUNNING, v1::STEP_STATUS_SUCCESS,
+                                v1::STEP_STATUS_FAILURE);
+  *update.add_new_events() = Warning();
+  printer.OnUpdate(update, kStartMs);
+  printer.Tick(kStartMs + 1'000);
+  printer.Finish();
+  EXPECT_THAT(out.str(), Not(HasSubstr("\033")));
+  EXPECT_THAT(out.str(), Not(HasSubstr("\r")));
+}
+
+}  // namespace
+}  // namespace graphmill::cli

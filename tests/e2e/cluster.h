@@ -1,0 +1,65 @@
+// A graphmill deployment for multi-process tests: a fake CircleCI API, a coordinator with a
+// SQLite store in a temporary directory, N workers, and the CLI, all real processes on
+// loopback ephemeral ports.
+#ifndef GRAPHMILL_TESTS_E2E_CLUSTER_H_
+#define GRAPHMILL_TESTS_E2E_CLUSTER_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "tests/e2e/process.h"
+
+namespace graphmill::testing {
+
+struct ClusterOptions {
+  int workers = 2;
+  // Extra flags for the fake CircleCI server (e.g. sizes, --fault).
+  std::vector<std::string> circleci_flags;
+  std::vector<std::string> coordinator_flags;
+  std::string circleci_token = "e2e-token-5f2c9a71";
+};
+
+class Cluster {
+ public:
+  explicit Cluster(ClusterOptions options);
+  ~Cluster();
+
+  // Starts the fake, the coordinator and the workers; waits until a worker has advertised
+  // the circleci integration.
+  absl::Status Start();
+
+  absl::Status StartCoordinator();
+  // SIGTERM (or `signal`) and wait.
+  void StopCoordinator(int signal);
+  absl::Status StartWorker(int index);
+
+  // Runs the CLI against the coordinator.
+  CommandResult Cli(std::vector<std::string> args);
+  // Runs the CLI and returns one parsed line per JSON object printed (--output json).
+  std::vector<std::string> CliJsonLines(std::vector<std::string> args);
+
+  const std::string& dir() const { return dir_; }
+  std::string circleci_base_url() const;
+  const ClusterOptions& options() const { return options_; }
+  Process* coordinator() { return coordinator_.get(); }
+  std::vector<std::unique_ptr<Process>>& workers() { return workers_; }
+  // Every log of every process started so far, for failure messages and secret checks.
+  std::string AllLogs() const;
+
+ private:
+  ClusterOptions options_;
+  std::string dir_;
+  int circleci_port_ = 0;
+  int coordinator_port_ = 0;
+  int coordinator_starts_ = 0;
+  std::unique_ptr<Process> circleci_;
+  std::unique_ptr<Process> coordinator_;
+  std::vector<std::unique_ptr<Process>> workers_;
+  std::vector<std::string> logs_;
+};
+
+}  // namespace graphmill::testing
+
+#endif  // GRAPHMILL_TESTS_E2E_CLUSTER_H_

@@ -1,0 +1,657 @@
+// Implementation of fake_circleci.h: the HTTP front (auth, counters, faults,
+// control endpoints) over GeneratedApi or HarReplay.
+#include "tests/fakes/circleci/fake_circleci.h"
+
+#include <dirent.h>
+#include <httplib.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <cstdlib>
+#include <thread>
+#include <utility>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "common/log.h"
+#include "rapidjson/document.h"
+#include "rapidjson/stringbuffer.h"
+#include "rapidjson/writer.h"
+#include "tests/fakes/circleci/generated_api.h"
+#include "tests/fakes/circleci/har_replay.h"
+#include "tests/fakes/circleci/routes.h"
+#include "tests/fakes/circleci/url_util.h"
+
+namespace graphmill::fakes {
+namespace {
+
+constexpr char kApiPrefix[] = "/api/v2";
+constexpr char kControlPrefix[] = "/_control/";
+constexpr int kRouteCount = sizeof(kRouteNames) / sizeof(kRouteNames[0]);
+constexpr int kUnmatchedIndex = kRouteCount;
+constexpr int kTotalIndex = kRouteCount + 1;
+// A body that is cut in the middle of an object: no JSON parser accepts it.
+constexpr char kMalformedBody[] =
+    "{\"next_page_token\":null,\"items\":[{\"id\":";
+
+using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
+
+int RouteIndex(absl::string_view name) {
+  for (int i = 0; i < kRouteCount; ++i) {
+    if (name == kRouteNames[i]) return i;
+  }
+  if (name == "unmatched") return kUnmatchedIndex;
+  if (name == "total") return kTotalIndex;
+  return -1;
+}
+
+std::string DefaultMessage(int status, absl::string_view route) {
+  switch (status) {
+    case 401:
+      return "Invalid token provided.";
+    case 403:
+      return "Permission denied.";
+    case 404:
+      if (route == "project" || route == "envvar") return "Project not found";
+      if (route == "restrictions" || route == "context-envvar") {
+        return "Context not found.";
+      }
+      return "Not Found";
+    case 429:
+      return "Rate limit exceeded.";
+    case 500:
+      return "Internal server error.";
+    default:
+      return absl::StrCat("Injected fault (status ", status, ").");
+  }
+}
+
+// Resets the server side of the connection that carried `req` (RST, no
+// response). httplib gives handlers no socket, so the socket is found by its
+// address pair; the descriptor is then replaced by an unconnected socket, so
+// httplib's own write and close hit that instead.
+bool ResetConnection(const httplib::Request& req) {
+  DIR* dir = opendir("/proc/self/fd");
+  if (dir == nullptr) return false;
+  int found = -1;
+  while (dirent* entry = readdir(dir)) {
+    const int fd = std::atoi(entry->d_name);
+    if (fd <= 2 || fd == dirfd(dir)) continue;
+    sockaddr_in local{};
+    sockaddr_in peer{};
+    socklen_t local_size = sizeof(local);
+    socklen_t peer_size = sizeof(peer);
+    if (getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_size) !=
+            0 ||
+        local.sin_family != AF_INET ||
+        getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &peer_size) != 0) {
+      continue;
+    }
+    if (ntohs(local.sin_port) == req.local_port &&
+        ntohs(peer.sin_port) == req.remote_port) {
+      found = fd;
+      break;
+    }
+  }
+  closedir(dir);
+  if (found < 0) return false;
+  const linger abort_on_close{1, 0};
+  setsockopt(found, SOL_SOCKET, SO_LINGER, &abort_on_close,
+             sizeof(abort_on_close));
+  const int placeholder = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (placeholder < 0) return false;
+  const bool replaced = dup2(placeholder, found) >= 0;
+  close(placeholder);
+  return replaced;
+}
+
+// Replaces the body's next_page_token (a paginated reply) with `token`; other
+// bodies are returned unchanged.
+std::string WithNextPageToken(const std::string& body,
+                              const std::string& token) {
+  rapidjson::Document doc;
+  doc.Parse(body.c_str(), body.size());
+  if (doc.HasParseError() || !doc.IsObject() ||
+      !doc.HasMember("next_page_token")) {
+    return body;
+  }
+  doc["next_page_token"].SetString(
+      token.c_str(), static_cast<rapidjson::SizeType>(token.size()),
+      doc.GetAllocator());
+  rapidjson::StringBuffer buffer;
+  JsonWriter writer(buffer);
+  doc.Accept(writer);
+  return std::string(buffer.GetString(), buffer.GetSize());
+}
+
+std::string JsonValueText(const rapidjson::Value& value) {
+  if (value.IsString())
+    return std::string(value.GetString(), value.GetStringLength());
+  if (value.IsInt64()) return absl::StrCat(value.GetInt64());
+  if (value.IsBool()) return value.GetBool() ? "true" : "false";
+  return "";
+}
+
+// One fault from its JSON form: a string in the text syntax, or an object whose
+// members are the text syntax's route, kind and parameters.
+absl::StatusOr<Fault> FaultFromJson(const rapidjson::Value& value) {
+  if (value.IsString()) return ParseFault(value.GetString());
+  if (!value.IsObject() || !value.HasMember("kind")) {
+    return absl::InvalidArgumentError(
+        "a fault must be a string or an object with a \"kind\"");
+  }
+  Fault fault;
+  bool has_ms = false;
+  for (const auto& member : value.GetObject()) {
+    const absl::string_view key(member.name.GetString(),
+                                member.name.GetStringLength());
+    has_ms = has_ms || key == "ms";
+    if (absl::Status status =
+            SetFaultParam(fault, key, JsonValueText(member.value));
+        !status.ok()) {
+      return status;
+    }
+  }
+  if (fault.kind == FaultKind::kLatency && !has_ms) {
+    return absl::InvalidArgumentError("latency fault needs \"ms\"");
+  }
+  return fault;
+}
+
+}  // namespace
+
+class FakeCircleCi::Impl {
+ public:
+  explicit Impl(FakeCircleCiOptions options) : options_(std::move(options)) {}
+
+  ~Impl() {
+    server_.stop();
+    if (thread_.joinable()) thread_.join();
+  }
+
+  absl::Status Init() {
+    if (options_.token.empty()) {
+      return absl::InvalidArgumentError(
+          "fake CircleCI option 'token' must not be empty");
+    }
+    if (options_.page_size < 1) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("fake CircleCI option 'page_size' must be >= 1, got ",
+                       options_.page_size));
+    }
+    if (options_.mode == FakeMode::kGenerated) {
+      absl::StatusOr<Dataset> data = GenerateDataset(options_.generator);
+      if (!data.ok()) return data.status();
+      dataset_ = *std::move(data);
+      generated_ = std::make_unique<GeneratedApi>(
+          dataset_, options_.page_size, options_.pipeline_page_overlap);
+    } else {
+      if (options_.recordings.empty()) {
+        return absl::InvalidArgumentError(
+            "fake CircleCI replay mode needs at least one recordings path");
+      }
+      absl::StatusOr<std::unique_ptr<HarReplay>> replay =
+          HarReplay::Load(options_.recordings);
+      if (!replay.ok()) return replay.status();
+      replay_ = *std::move(replay);
+    }
+    for (const Fault& fault : options_.faults) faults_.Add(fault);
+    request_id_prefix_ = absl::StrFormat(
+        "%08x", static_cast<uint32_t>(absl::ToUnixNanos(absl::Now())));
+    return StartServer();
+  }
+
+  int port() const { return port_; }
+  const Dataset& dataset() const { return dataset_; }
+  FaultTable& faults() { return faults_; }
+
+  int64_t Count(int index) const { return counters_[index].load(); }
+  void ResetCounters() {
+    for (auto& counter : counters_) counter.store(0);
+  }
+  std::map<std::string, int64_t> Counters() const {
+    std::map<std::string, int64_t> out;
+    for (int i = 0; i < kRouteCount; ++i) out[kRouteNames[i]] = Count(i);
+    out["unmatched"] = Count(kUnmatchedIndex);
+    out["total"] = Count(kTotalIndex);
+    return out;
+  }
+
+ private:
+  absl::Status StartServer() {
+    const int threads = std::max(1, options_.threads);
+    server_.new_task_queue = [threads] {
+      return new httplib::ThreadPool(threads);
+    };
+    auto handler = [this](const httplib::Request& req, httplib::Response& res) {
+      Handle(req, res);
+    };
+    server_.Get(".*", handler);
+    server_.Post(".*", handler);
+    server_.Put(".*", handler);
+    server_.Patch(".*", handler);
+    server_.Delete(".*", handler);
+    server_.set_exception_handler([](const httplib::Request&,
+                                     httplib::Response& res,
+                                     std::exception_ptr) {
+      res.status = 500;
+      res.set_content(ErrorBody("Internal server error."), "application/json");
+    });
+    if (options_.port == 0) {
+      port_ = server_.bind_to_any_port("127.0.0.1");
+    } else if (server_.bind_to_port("127.0.0.1", options_.port)) {
+      port_ = options_.port;
+    } else {
+      port_ = -1;
+    }
+    if (port_ <= 0) {
+      return absl::UnavailableError(
+          absl::StrCat("fake CircleCI cannot bind 127.0.0.1:", options_.port));
+    }
+    thread_ = std::thread([this] {
+      server_.listen_after_bind();
+      listen_returned_.store(true);
+    });
+    // stop() is a no-op until the accept loop runs, so wait for it before
+    // handing out a server whose destructor must be able to stop it.
+    while (!server_.is_running()) {
+      if (listen_returned_.load()) {
+        return absl::UnavailableError(absl::StrCat(
+            "fake CircleCI could not listen on 127.0.0.1:", port_));
+      }
+      absl::SleepFor(absl::Milliseconds(1));
+    }
+    return absl::OkStatus();
+  }
+
+  void Handle(const httplib::Request& req, httplib::Response& res) {
+    auto [raw_path, raw_query] = SplitTarget(req.target);
+    if (absl::StartsWith(raw_path, kControlPrefix)) {
+      HandleControl(req, raw_path.substr(sizeof(kControlPrefix) - 1), res);
+      return;
+    }
+    counters_[kTotalIndex].fetch_add(1);
+    if (raw_path != kApiPrefix && !absl::StartsWith(raw_path, "/api/v2/")) {
+      counters_[kUnmatchedIndex].fetch_add(1);
+      Send(ErrorReply(404, "Not Found"), "", res);
+      return;
+    }
+    QueryParams query = ParseQuery(raw_query);
+    ResolveRepeatAlias(raw_path, raw_query, query);
+    const RouteMatch route = ClassifyRoute(
+        req.method, raw_path.substr(sizeof(kApiPrefix) - 1), query);
+    if (!route.name.empty()) counters_[RouteIndex(route.name)].fetch_add(1);
+
+    if (req.get_header_value("Circle-Token") != options_.token) {
+      if (route.name.empty()) counters_[kUnmatchedIndex].fetch_add(1);
+      Send(ErrorReply(401, "Invalid token provided."), route.template_path,
+           res);
+      return;
+    }
+
+    const FaultDecision decision = faults_.Decide(route.name, route.resource);
+    if (decision.delay_ms > 0)
+      absl::SleepFor(absl::Milliseconds(decision.delay_ms));
+    const Fault* fault =
+        decision.response.has_value() ? &*decision.response : nullptr;
+    if (fault != nullptr) {
+      switch (fault->kind) {
+        case FaultKind::kStatus: {
+          ApiReply reply = ErrorReply(
+              fault->status, DefaultMessage(fault->status, route.name));
+          if (fault->status == 429 && fault->retry_after_seconds >= 0) {
+            reply.headers.emplace_back(
+                "Retry-After", absl::StrCat(fault->retry_after_seconds));
+          }
+          if (fault->status == 429 && fault->ratelimit_limit >= 0) {
+            reply.headers.emplace_back("x-ratelimit-limit",
+                                       absl::StrCat(fault->ratelimit_limit));
+          }
+          Send(reply, route.template_path, res);
+          return;
+        }
+        case FaultKind::kMalformedBody:
+          Send(OkReply(kMalformedBody), route.template_path, res);
+          return;
+        case FaultKind::kConnectionReset:
+          if (!ResetConnection(req)) {
+            LogWarn(
+                "fake CircleCI: could not find the socket to reset; answering "
+                "500");
+            Send(ErrorReply(500, "Internal server error."), route.template_path,
+                 res);
+          }
+          return;
+        case FaultKind::kLatency:
+        case FaultKind::kTruncatedBody:
+        case FaultKind::kRepeatPageToken:
+          break;  // applied to the normal reply below
+      }
+    }
+
+    ApiReply reply = Answer(req.method, raw_path, raw_query, route, query);
+    if (!reply.matched) counters_[kUnmatchedIndex].fetch_add(1);
+    if (fault != nullptr && fault->kind == FaultKind::kRepeatPageToken &&
+        reply.status == 200) {
+      reply.body =
+          WithNextPageToken(reply.body, RepeatAlias(raw_path, raw_query));
+    }
+    if (fault != nullptr && fault->kind == FaultKind::kTruncatedBody) {
+      SendTruncated(reply, route.template_path, res);
+      return;
+    }
+    Send(reply, route.template_path, res);
+  }
+
+  ApiReply Answer(const std::string& method, const std::string& raw_path,
+                  const std::string& raw_query, const RouteMatch& route,
+                  const QueryParams& query) {
+    if (generated_ != nullptr) {
+      if (route.name.empty()) {
+        ApiReply reply = ErrorReply(404, "Not Found");
+        reply.matched = false;
+        return reply;
+      }
+      return generated_->Serve(route, query);
+    }
+    const RecordedResponse* recorded =
+        replay_->Find(method, raw_path, raw_query);
+    if (recorded == nullptr) {
+      ApiReply reply = ErrorReply(404, "Not Found");
+      reply.matched = false;
+      return reply;
+    }
+    ApiReply reply = OkReply(recorded->body);
+    reply.status = recorded->status;
+    for (const auto& [name, value] : recorded->headers) {
+      if (absl::EqualsIgnoreCase(name, "content-type")) {
+        reply.content_type = value;
+      } else {
+        reply.headers.emplace_back(name, value);
+      }
+    }
+    return reply;
+  }
+
+  // The stable token a repeat_token fault hands out for a page: requesting it
+  // serves the same page again (see ResolveRepeatAlias).
+  std::string RepeatAlias(const std::string& raw_path,
+                          const std::string& raw_query) {
+    const std::string page = absl::StrCat(raw_path, "?", raw_query);
+    absl::MutexLock lock(&alias_mutex_);
+    auto it = alias_by_page_.find(page);
+    if (it != alias_by_page_.end()) return it->second;
+    const std::string token = absl::WebSafeBase64Escape(
+        absl::StrCat("repeat:", alias_by_page_.size(), ":", raw_path));
+    alias_by_page_[page] = token;
+    page_by_alias_[token] = {raw_path, raw_query};
+    return token;
+  }
+
+  // A request whose page-token is a repeat alias for this path is rewritten to
+  // the page the alias stands for.
+  void ResolveRepeatAlias(const std::string& raw_path, std::string& raw_query,
+                          QueryParams& query) {
+    const std::string* token = FindParam(query, "page-token");
+    if (token == nullptr) return;
+    absl::MutexLock lock(&alias_mutex_);
+    auto it = page_by_alias_.find(*token);
+    if (it == page_by_alias_.end() || it->second.first != raw_path) return;
+    raw_query = it->second.second;
+    query = ParseQuery(raw_query);
+  }
+
+  void AddCommonHeaders(absl::string_view template_path,
+                        httplib::Response& res) {
+    if (!res.has_header("x-request-id")) {
+      res.set_header(
+          "x-request-id",
+          absl::StrFormat("%s-0000-4000-8000-%012x", request_id_prefix_,
+                          request_sequence_.fetch_add(1)));
+    }
+    if (!template_path.empty() && !res.has_header("x-route")) {
+      res.set_header("x-route", std::string(template_path));
+    }
+  }
+
+  void Send(const ApiReply& reply, absl::string_view template_path,
+            httplib::Response& res) {
+    res.status = reply.status;
+    for (const auto& [name, value] : reply.headers) res.set_header(name, value);
+    AddCommonHeaders(template_path, res);
+    res.set_content(reply.body, reply.content_type);
+  }
+
+  // Declares the full length, sends half, then closes (the provider reports
+  // failure).
+  void SendTruncated(const ApiReply& reply, absl::string_view template_path,
+                     httplib::Response& res) {
+    res.status = reply.status;
+    for (const auto& [name, value] : reply.headers) res.set_header(name, value);
+    AddCommonHeaders(template_path, res);
+    auto body =
+        std::make_shared<std::string>(reply.body.empty() ? "{}" : reply.body);
+    res.set_content_provider(body->size(), reply.content_type,
+                             [body](size_t, size_t, httplib::DataSink& sink) {
+                               sink.write(body->data(), body->size() / 2);
+                               return false;
+                             });
+  }
+
+  void SendJson(int status, std::string body, httplib::Response& res) {
+    res.status = status;
+    res.set_content(std::move(body), "application/json");
+  }
+
+  void HandleControl(const httplib::Request& req, absl::string_view path,
+                     httplib::Response& res) {
+    const std::string& method = req.method;
+    if (path == "health" && method == "GET") {
+      SendJson(200, "{\"status\":\"ok\"}", res);
+    } else if (path == "counters" && method == "GET") {
+      SendJson(200, CountersJson(), res);
+    } else if (path == "counters" && method == "DELETE") {
+      ResetCounters();
+      SendJson(200, CountersJson(), res);
+    } else if (path == "faults" && method == "GET") {
+      SendJson(200, FaultsJson(), res);
+    } else if (path == "faults" && method == "DELETE") {
+      faults_.Clear();
+      SendJson(200, FaultsJson(), res);
+    } else if (path == "faults" && method == "POST") {
+      absl::Status status = AddFaultsFromJson(req.body);
+      if (!status.ok()) {
+        SendJson(400, ErrorBody(status.message()), res);
+        return;
+      }
+      SendJson(200, FaultsJson(), res);
+    } else if (path == "dataset-summary" && method == "GET") {
+      SendJson(200, SummaryJson(), res);
+    } else {
+      SendJson(404, ErrorBody("Not Found"), res);
+    }
+  }
+
+  absl::Status AddFaultsFromJson(const std::string& body) {
+    rapidjson::Document doc;
+    doc.Parse(body.c_str(), body.size());
+    if (doc.HasParseError()) {
+      return absl::InvalidArgumentError("fault request body is not JSON");
+    }
+    std::vector<Fault> parsed;
+    auto add = [&](const rapidjson::Value& value) -> absl::Status {
+      absl::StatusOr<Fault> fault = FaultFromJson(value);
+      if (!fault.ok()) return fault.status();
+      parsed.push_back(*std::move(fault));
+      return absl::OkStatus();
+    };
+    if (doc.IsObject() && doc.HasMember("faults") && doc["faults"].IsArray()) {
+      for (const rapidjson::Value& value : doc["faults"].GetArray()) {
+        if (absl::Status status = add(value); !status.ok()) return status;
+      }
+    } else if (doc.IsObject() && doc.HasMember("spec") &&
+               doc["spec"].IsString()) {
+      absl::StatusOr<std::vector<Fault>> faults =
+          ParseFaultList(doc["spec"].GetString());
+      if (!faults.ok()) return faults.status();
+      parsed = *std::move(faults);
+    } else if (absl::Status status = add(doc); !status.ok()) {
+      return status;
+    }
+    for (Fault& fault : parsed) faults_.Add(std::move(fault));
+    return absl::OkStatus();
+  }
+
+  std::string CountersJson() const {
+    rapidjson::StringBuffer buffer;
+    JsonWriter w(buffer);
+    w.StartObject();
+    for (const auto& [name, count] : Counters()) {
+      w.Key(name.c_str());
+      w.Int64(count);
+    }
+    w.EndObject();
+    return std::string(buffer.GetString(), buffer.GetSize());
+  }
+
+  std::string FaultsJson() const {
+    rapidjson::StringBuffer buffer;
+    JsonWriter w(buffer);
+    w.StartObject();
+    w.Key("faults");
+    w.StartArray();
+    for (const FaultTable::Entry& entry : faults_.Snapshot()) {
+      w.StartObject();
+      w.Key("spec");
+      w.String(FaultToString(entry.fault).c_str());
+      w.Key("fired");
+      w.Int64(entry.fired);
+      w.EndObject();
+    }
+    w.EndArray();
+    w.EndObject();
+    return std::string(buffer.GetString(), buffer.GetSize());
+  }
+
+  std::string SummaryJson() const {
+    rapidjson::StringBuffer buffer;
+    JsonWriter w(buffer);
+    auto count = [&w](const char* key, int64_t value) {
+      w.Key(key);
+      w.Int64(value);
+    };
+    w.StartObject();
+    w.Key("mode");
+    if (replay_ == nullptr) {
+      w.String("generated");
+      count("seed", static_cast<int64_t>(options_.generator.seed));
+      count("page_size", options_.page_size);
+      count("users", 1);
+      count("orgs", dataset_.orgs.size());
+      count("projects", dataset_.projects.size());
+      count("pipelines", dataset_.pipelines.size());
+      count("workflows", dataset_.workflows.size());
+      count("jobs", dataset_.jobs.size());
+      count("project_env_vars", dataset_.project_env_vars.size());
+      count("contexts", dataset_.contexts.size());
+      count("restrictions", dataset_.restrictions.size());
+      count("context_env_vars", dataset_.context_env_vars.size());
+    } else {
+      w.String("replay");
+      count("files", replay_->files().size());
+      count("entries", replay_->entry_count());
+      count("shadowed", replay_->shadowed_count());
+      std::map<std::string, int64_t> per_route;
+      for (const std::string& raw_path : replay_->raw_paths()) {
+        const std::string api_path =
+            absl::StartsWith(raw_path, "/api/v2")
+                ? raw_path.substr(sizeof(kApiPrefix) - 1)
+                : raw_path;
+        const RouteMatch route = ClassifyRoute("GET", api_path, {});
+        ++per_route[route.name.empty() ? "unmatched" : route.name];
+      }
+      w.Key("routes");
+      w.StartObject();
+      for (const auto& [name, routes] : per_route) count(name.c_str(), routes);
+      w.EndObject();
+    }
+    w.EndObject();
+    return std::string(buffer.GetString(), buffer.GetSize());
+  }
+
+  FakeCircleCiOptions options_;
+  Dataset dataset_;
+  std::unique_ptr<GeneratedApi> generated_;
+  std::unique_ptr<HarReplay> replay_;
+  FaultTable faults_;
+  std::array<std::atomic<int64_t>, kRouteCount + 2> counters_{};
+  std::string request_id_prefix_;
+  std::atomic<uint64_t> request_sequence_{0};
+
+  absl::Mutex alias_mutex_;
+  absl::flat_hash_map<std::string, std::string> alias_by_page_
+      ABSL_GUARDED_BY(alias_mutex_);
+  absl::flat_hash_map<std::string, std::pair<std::string, std::string>>
+      page_by_alias_ ABSL_GUARDED_BY(alias_mutex_);
+
+  httplib::Server server_;
+  std::thread thread_;
+  std::atomic<bool> listen_returned_{false};
+  int port_ = -1;
+};
+
+absl::StatusOr<std::unique_ptr<FakeCircleCi>> FakeCircleCi::Start(
+    FakeCircleCiOptions options) {
+  auto impl = std::make_unique<Impl>(std::move(options));
+  if (absl::Status status = impl->Init(); !status.ok()) return status;
+  return std::unique_ptr<FakeCircleCi>(new FakeCircleCi(std::move(impl)));
+}
+
+FakeCircleCi::FakeCircleCi(std::unique_ptr<Impl> impl)
+    : impl_(std::move(impl)) {}
+FakeCircleCi::~FakeCircleCi() = default;
+
+int FakeCircleCi::port() const { return impl_->port(); }
+std::string FakeCircleCi::root_url() const {
+  return absl::StrCat("http://127.0.0.1:", impl_->port());
+}
+std::string FakeCircleCi::base_url() const {
+  return absl::StrCat(root_url(), kApiPrefix);
+}
+const Dataset& FakeCircleCi::dataset() const { return impl_->dataset(); }
+
+void FakeCircleCi::AddFault(Fault fault) {
+  impl_->faults().Add(std::move(fault));
+}
+absl::Status FakeCircleCi::AddFault(absl::string_view spec) {
+  absl::StatusOr<Fault> fault = ParseFault(spec);
+  if (!fault.ok()) return fault.status();
+  impl_->faults().Add(*std::move(fault));
+  return absl::OkStatus();
+}
+void FakeCircleCi::ClearFaults() { impl_->faults().Clear(); }
+std::vector<FaultTable::Entry> FakeCircleCi::Faults() const {
+  return impl_->faults().Snapshot();
+}
+
+int64_t FakeCircleCi::RequestCount(absl::string_view name) const {
+  const int index = RouteIndex(name);
+  return index < 0 ? 0 : impl_->Count(index);
+}
+std::map<std::string, int64_t> FakeCircleCi::Counters() const {
+  return impl_->Counters();
+}
+void FakeCircleCi::ResetCounters() { impl_->ResetCounters(); }
+
+}  // namespace graphmill::fakes

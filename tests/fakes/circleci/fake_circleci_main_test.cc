@@ -1,0 +1,166 @@
+// Tests of the fake_circleci binary as a process: flags, the port file, replay
+// from flags, bad flags, and a clean exit on SIGTERM and SIGINT.
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+#include "tests/fakes/circleci/test_util.h"
+
+extern char** environ;
+
+namespace graphmill::fakes {
+namespace {
+
+using testing::Get;
+using testing::MakeClient;
+using testing::ParseJson;
+
+std::string BinaryPath() {
+  return absl::StrCat(std::getenv("TEST_SRCDIR"), "/",
+                      std::getenv("TEST_WORKSPACE"),
+                      "/tests/fakes/circleci/fake_circleci");
+}
+
+std::string TempPath(const std::string& name) {
+  const char* dir = std::getenv("TEST_TMPDIR");
+  return absl::StrCat(dir ? dir : "/tmp", "/", name);
+}
+
+pid_t Spawn(const std::vector<std::string>& args) {
+  std::vector<char*> argv;
+  const std::string binary = BinaryPath();
+  argv.push_back(const_cast<char*>(binary.c_str()));
+  for (const std::string& arg : args)
+    argv.push_back(const_cast<char*>(arg.c_str()));
+  argv.push_back(nullptr);
+  pid_t pid = -1;
+  if (posix_spawn(&pid, binary.c_str(), nullptr, nullptr, argv.data(),
+                  environ) != 0) {
+    return -1;
+  }
+  return pid;
+}
+
+// Waits up to `timeout` for the process to exit; returns its wait status or -1.
+int WaitFor(pid_t pid, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    int status = 0;
+    if (waitpid(pid, &status, WNOHANG) == pid) return status;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  kill(pid, SIGKILL);
+  waitpid(pid, nullptr, 0);
+  return -1;
+}
+
+// Polls the port file the binary writes once listening.
+int ReadPort(const std::string& path, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::ifstream in(path);
+    int port = 0;
+    if (in >> port && port > 0) return port;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return -1;
+}
+
+TEST(FakeCircleCiMainTest, ServesGeneratedDataAndExitsOnSigterm) {
+  const std::string port_file = TempPath("generated.port");
+  std::remove(port_file.c_str());
+  const pid_t pid =
+      Spawn({"--port=0", "--port_file=" + port_file, "--token=secret-1",
+             "--login=octo", "--orgs=1", "--projects_per_org=3",
+             "--pipelines_per_project=7", "--page_size=5", "--seed=42",
+             "--fault=me:500:times=1,context:403:times=1", "--fault",
+             "collaborations:429:times=1"});
+  ASSERT_GT(pid, 0);
+  const int port = ReadPort(port_file, std::chrono::seconds(10));
+  ASSERT_GT(port, 0);
+  auto client = MakeClient(port);
+
+  httplib::Result failed = Get(*client, "/api/v2/me", "secret-1");
+  ASSERT_TRUE(failed);
+  EXPECT_EQ(failed->status, 500);
+  httplib::Result me = Get(*client, "/api/v2/me", "secret-1");
+  ASSERT_TRUE(me);
+  EXPECT_EQ(me->status, 200);
+  EXPECT_STREQ(ParseJson(me->body)["login"].GetString(), "octo");
+  httplib::Result limited =
+      Get(*client, "/api/v2/me/collaborations", "secret-1");
+  ASSERT_TRUE(limited);
+  EXPECT_EQ(limited->status, 429);
+  httplib::Result forbidden =
+      Get(*client, "/api/v2/context?owner-slug=gh%2Fx", "secret-1");
+  ASSERT_TRUE(forbidden);
+  EXPECT_EQ(forbidden->status, 403);
+  httplib::Result wrong = Get(*client, "/api/v2/me", "test-token");
+  ASSERT_TRUE(wrong);
+  EXPECT_EQ(wrong->status, 401);
+
+  httplib::Result summary = client->Get("/_control/dataset-summary");
+  ASSERT_TRUE(summary);
+  rapidjson::Document doc = ParseJson(summary->body);
+  EXPECT_EQ(doc["pipelines"].GetInt64(), 21);
+  EXPECT_EQ(doc["page_size"].GetInt64(), 5);
+  EXPECT_EQ(doc["seed"].GetInt64(), 42);
+
+  ASSERT_EQ(kill(pid, SIGTERM), 0);
+  const int status = WaitFor(pid, std::chrono::seconds(10));
+  ASSERT_NE(status, -1) << "did not exit on SIGTERM";
+  EXPECT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+}
+
+TEST(FakeCircleCiMainTest, ReplaysRecordingsFromFlagsAndExitsOnSigint) {
+  const std::string port_file = TempPath("replay.port");
+  std::remove(port_file.c_str());
+  const pid_t pid =
+      Spawn({"--mode=replay", "--port_file=" + port_file,
+             "--recordings=" + testing::TestDataPath("fetch-pipelines.har")});
+  ASSERT_GT(pid, 0);
+  const int port = ReadPort(port_file, std::chrono::seconds(10));
+  ASSERT_GT(port, 0);
+  auto client = MakeClient(port);
+  testing::WalkResult walk = testing::WalkPages(
+      *client, "/api/v2/pipeline?org-slug=circleci%2FP41trZB78zFveRJerr7hfw",
+      "id");
+  EXPECT_TRUE(walk.ok);
+  EXPECT_EQ(walk.ids.size(), 21u);
+
+  ASSERT_EQ(kill(pid, SIGINT), 0);
+  const int status = WaitFor(pid, std::chrono::seconds(10));
+  ASSERT_NE(status, -1) << "did not exit on SIGINT";
+  EXPECT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+}
+
+TEST(FakeCircleCiMainTest, BadFlagsExitNonZero) {
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"--fault=nonsense"},
+        std::vector<std::string>{"--mode=live"},
+        std::vector<std::string>{"--mode=replay",
+                                 "--recordings_dir=/nonexistent"},
+        std::vector<std::string>{"--orgs=-3"}}) {
+    const pid_t pid = Spawn(args);
+    ASSERT_GT(pid, 0);
+    const int status = WaitFor(pid, std::chrono::seconds(10));
+    ASSERT_NE(status, -1) << args[0];
+    EXPECT_TRUE(WIFEXITED(status)) << args[0];
+    EXPECT_NE(WEXITSTATUS(status), 0) << args[0];
+  }
+}
+
+}  // namespace
+}  // namespace graphmill::fakes

@@ -1,0 +1,68 @@
+// Serves a generated Dataset as CircleCI API v2 JSON: pre-rendered items,
+// opaque page tokens, CircleCI-like errors.
+#ifndef GRAPHMILL_TESTS_FAKES_CIRCLECI_GENERATED_API_H_
+#define GRAPHMILL_TESTS_FAKES_CIRCLECI_GENERATED_API_H_
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/string_view.h"
+#include "tests/fakes/circleci/dataset.h"
+#include "tests/fakes/circleci/routes.h"
+#include "tests/fakes/circleci/url_util.h"
+
+namespace graphmill::fakes {
+
+struct ApiReply {
+  int status = 200;
+  std::string body;
+  std::string content_type = "application/json";
+  std::vector<std::pair<std::string, std::string>> headers;
+  bool matched =
+      true;  // false: no route or recording answered (counted as "unmatched")
+};
+
+// 200 with `body` (JSON).
+ApiReply OkReply(std::string body);
+// {"message": <message>}.
+std::string ErrorBody(absl::string_view message);
+ApiReply ErrorReply(int status, absl::string_view message);
+
+// Immutable after construction, so thread-safe. Keeps no reference to `data`.
+class GeneratedApi {
+ public:
+  // page_size >= 1. With `pipeline_page_overlap` (and page_size >= 2) a
+  // pipeline-feed page after the first repeats the previous page's last item.
+  GeneratedApi(const Dataset& data, int page_size, bool pipeline_page_overlap);
+
+  // Answers a classified GET (route.name non-empty) with its query parameters.
+  // Lists honour `page-token`; an unknown token is 404 {"message":"Not Found"}.
+  ApiReply Serve(const RouteMatch& route, const QueryParams& query) const;
+
+ private:
+  using Lists = absl::flat_hash_map<std::string, std::vector<std::string>>;
+
+  ApiReply ServeList(const RouteMatch& route, const Lists& lists,
+                     const QueryParams& query, int overlap,
+                     absl::string_view not_found_status_message,
+                     int not_found_status) const;
+
+  int page_size_;
+  bool pipeline_page_overlap_;
+  std::string me_;
+  std::string collaborations_;
+  absl::flat_hash_map<std::string, std::string> projects_;  // by slug
+  Lists pipeline_feeds_;         // by org slug, newest first
+  Lists workflows_by_pipeline_;  // by pipeline id
+  Lists jobs_by_workflow_;       // by workflow id
+  Lists env_vars_by_project_;    // by project slug
+  Lists contexts_by_org_;        // by org slug
+  Lists restrictions_by_context_;
+  Lists env_vars_by_context_;
+};
+
+}  // namespace graphmill::fakes
+
+#endif  // GRAPHMILL_TESTS_FAKES_CIRCLECI_GENERATED_API_H_

@@ -1,0 +1,68 @@
+// The CircleCI integration: definition, invocation check and step dispatch.
+#include "worker/integrations/circleci/circleci_integration.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "worker/integrations/circleci/client.h"
+#include "worker/integrations/circleci/config.h"
+#include "worker/integrations/circleci/definition.h"
+#include "worker/integrations/circleci/steps.h"
+
+namespace graphmill::worker::circleci {
+
+CircleCiIntegration::CircleCiIntegration(HttpClientOptions http_options)
+    : http_options_(std::move(http_options)) {}
+
+const v1::IntegrationDefinition& CircleCiIntegration::definition() const {
+  return Definition();
+}
+
+absl::Status CircleCiIntegration::ValidateInvocation(
+    const InstanceConfig& config) {
+  absl::StatusOr<CircleCiConfig> parsed = ParseConfig(config);
+  if (!parsed.ok()) return parsed.status();
+  CircleCiClient client(parsed->base_url, parsed->api_key, http_options_);
+  absl::Status status = client.CheckToken();
+  if (status.ok()) return status;
+  // The HttpClient message already names the URL (redacted), the status and
+  // CircleCI's own message; say which config field is at fault.
+  switch (HttpErrorKindOf(status)) {
+    case HttpErrorKind::kAuth:
+      return absl::UnauthenticatedError(
+          absl::StrCat("CircleCI rejected the API key (config field '",
+                       kConfigApiKey, "'): ", status.message()));
+    case HttpErrorKind::kPermission:
+      return absl::PermissionDeniedError(absl::StrCat(
+          "CircleCI denied access with the API key (config field '",
+          kConfigApiKey, "'): ", status.message()));
+    case HttpErrorKind::kNetwork:
+      return absl::Status(
+          status.code(),
+          absl::StrCat("could not reach CircleCI at ", parsed->base_url,
+                       " (config field '", kConfigBaseUrl,
+                       "'): ", status.message()));
+    case HttpErrorKind::kServer:
+    case HttpErrorKind::kRateLimited:
+      return absl::Status(status.code(),
+                          absl::StrCat("CircleCI at ", parsed->base_url,
+                                       " is unavailable: ", status.message()));
+    default:
+      // E.g. a 404 from a base URL that is not the API v2 root.
+      return absl::Status(
+          status.code(),
+          absl::StrCat("checking the API key against CircleCI at ",
+                       parsed->base_url, " (config field '", kConfigBaseUrl,
+                       "') failed: ", status.message()));
+  }
+}
+
+absl::Status CircleCiIntegration::ExecuteStep(absl::string_view step_id,
+                                              StepContext& context) {
+  absl::StatusOr<CircleCiConfig> config = ParseConfig(context.config());
+  if (!config.ok()) return config.status();
+  CircleCiClient client(config->base_url, config->api_key, http_options_);
+  return RunStep(step_id, *config, client, context);
+}
+
+}  // namespace graphmill::worker::circleci

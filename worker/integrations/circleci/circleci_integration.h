@@ -1,0 +1,36 @@
+// The CircleCI integration as the worker runtime sees it.
+#ifndef GRAPHMILL_WORKER_INTEGRATIONS_CIRCLECI_CIRCLECI_INTEGRATION_H_
+#define GRAPHMILL_WORKER_INTEGRATIONS_CIRCLECI_CIRCLECI_INTEGRATION_H_
+
+#include "worker/runtime/http_client.h"
+#include "worker/runtime/integration.h"
+
+namespace graphmill::worker::circleci {
+
+// Thread-safe: holds no per-run state; every call builds its own API client
+// from the config.
+class CircleCiIntegration : public Integration {
+ public:
+  // `http_options` is the base of every API client (tests shorten timeouts and
+  // retries); the instance's API key is added to its redact list.
+  explicit CircleCiIntegration(HttpClientOptions http_options = {});
+
+  const v1::IntegrationDefinition& definition() const override;
+
+  // INVALID_ARGUMENT naming the field for a missing required field, a bad
+  // baseUrl or a bad project slug; then GET <baseUrl>/me/: 401 is
+  // UNAUTHENTICATED and 403 PERMISSION_DENIED, both naming the 'apiKey' field
+  // and the URL; other failures keep their code (network errors stay
+  // UNAVAILABLE).
+  absl::Status ValidateInvocation(const InstanceConfig& config) override;
+
+  absl::Status ExecuteStep(absl::string_view step_id,
+                           StepContext& context) override;
+
+ private:
+  const HttpClientOptions http_options_;
+};
+
+}  // namespace graphmill::worker::circleci
+
+#endif  // GRAPHMILL_WORKER_INTEGRATIONS_CIRCLECI_CIRCLECI_INTEGRATION_H_

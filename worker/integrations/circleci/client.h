@@ -1,0 +1,86 @@
+// The CircleCI API v2 endpoints the integration reads, with pagination.
+// Retries, timeouts and error classification are HttpClient's; this class
+// builds URLs, follows next_page_token and parses JSON.
+#ifndef GRAPHMILL_WORKER_INTEGRATIONS_CIRCLECI_CLIENT_H_
+#define GRAPHMILL_WORKER_INTEGRATIONS_CIRCLECI_CLIENT_H_
+
+#include <functional>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "rapidjson/document.h"
+#include "worker/runtime/http_client.h"
+
+namespace graphmill::worker::circleci {
+
+// Called once per list item, in the order CircleCI returns them; a non-OK
+// status stops the listing and is returned as is.
+using ItemVisitor = std::function<absl::Status(const rapidjson::Value& item)>;
+
+// Thread-safe (HttpClient is); one client serves a whole step, fan-out threads
+// included. Errors are HttpClient's (HttpErrorKindOf tells 401/403/404/...
+// apart), or kMalformedBody for a body that is not the JSON expected, or
+// DATA_LOSS when CircleCI repeats a page token. No message ever holds the API
+// key.
+class CircleCiClient {
+ public:
+  // `base_url` has no trailing '/', e.g. "https://circleci.com/api/v2".
+  // `options.redact` gets the API key added.
+  CircleCiClient(std::string base_url, std::string api_key,
+                 HttpClientOptions options);
+  CircleCiClient(const CircleCiClient&) = delete;
+  CircleCiClient& operator=(const CircleCiClient&) = delete;
+
+  // GET /me/ (with the trailing slash, as the reference's invocation check).
+  absl::Status CheckToken();
+  // GET /me: the token's user {name, login, id}.
+  absl::StatusOr<rapidjson::Document> GetMe();
+  // GET /me/collaborations (a bare array, not paginated): the user's
+  // organizations.
+  absl::Status ListCollaborations(const ItemVisitor& visit);
+  // GET /pipeline?org-slug=: an organization's recent pipelines.
+  absl::Status ListPipelines(absl::string_view org_slug,
+                             const ItemVisitor& visit);
+  // GET /pipeline/{id}/workflow.
+  absl::Status ListPipelineWorkflows(absl::string_view pipeline_id,
+                                     const ItemVisitor& visit);
+  // GET /workflow/{id}/job.
+  absl::Status ListWorkflowJobs(absl::string_view workflow_id,
+                                const ItemVisitor& visit);
+  // GET /project/{slug} (the slug sent as one %2F-escaped segment).
+  absl::StatusOr<rapidjson::Document> GetProject(absl::string_view slug);
+  // GET /project/{slug}/envvar: names and masked values (callers must drop the
+  // values).
+  absl::Status ListProjectEnvVars(absl::string_view slug,
+                                  const ItemVisitor& visit);
+  // GET /context?owner-slug=: an organization's contexts.
+  absl::Status ListContexts(absl::string_view owner_slug,
+                            const ItemVisitor& visit);
+  // GET /context/{id}/restrictions (experimental in CircleCI's spec).
+  absl::Status ListContextRestrictions(absl::string_view context_id,
+                                       const ItemVisitor& visit);
+  // GET /context/{id}/environment-variable (names only; CircleCI never returns
+  // values).
+  absl::Status ListContextEnvVars(absl::string_view context_id,
+                                  const ItemVisitor& visit);
+
+  // `text` with the API key replaced, for callers' own messages.
+  std::string Redact(absl::string_view text) const;
+  const std::string& base_url() const { return base_url_; }
+
+ private:
+  absl::StatusOr<rapidjson::Document> GetJson(const std::string& url);
+  // Follows next_page_token from `first_url` to the last page.
+  absl::Status ListPages(const std::string& first_url,
+                         const ItemVisitor& visit);
+
+  const std::string base_url_;
+  const HttpHeaders headers_;
+  HttpClient http_;
+};
+
+}  // namespace graphmill::worker::circleci
+
+#endif  // GRAPHMILL_WORKER_INTEGRATIONS_CIRCLECI_CLIENT_H_

@@ -1,0 +1,124 @@
+// A test double for the worker runtime: runs an integration's steps against an
+// in-memory graph the way the coordinator would (ancestors' entities visible,
+// parent types sharded, identical duplicates merged), and records events and
+// partial types.
+#ifndef GRAPHMILL_WORKER_INTEGRATIONS_CIRCLECI_FAKE_STEP_CONTEXT_H_
+#define GRAPHMILL_WORKER_INTEGRATIONS_CIRCLECI_FAKE_STEP_CONTEXT_H_
+
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "graphmill/v1/graph.pb.h"
+#include "graphmill/v1/integration.pb.h"
+#include "worker/runtime/integration.h"
+
+namespace graphmill::worker::testing {
+
+struct RecordedEvent {
+  std::string step_id;
+  v1::EventLevel level = v1::EVENT_LEVEL_UNSPECIFIED;
+  std::string name;
+  std::string description;
+};
+
+// The graph of one run, built step by step. Not thread-safe across RunStep
+// calls (tests run steps one after another); the task contexts it hands out are
+// thread-safe.
+class FakeRun {
+ public:
+  explicit FakeRun(InstanceConfig config) : config_(std::move(config)) {}
+
+  // Runs `step_id` of `integration` as `shards` tasks (one after another), each
+  // seeing its share of the step's parent type (by a stable hash of the key).
+  // What a task added is merged even when it fails (as the runtime keeps it).
+  // Returns the first task error.
+  absl::Status RunStep(Integration& integration, absl::string_view step_id,
+                       int shards = 1);
+  // Runs every step in a dependency order; returns the statuses by step id.
+  std::map<std::string, absl::Status> RunAll(Integration& integration,
+                                             int shards = 1);
+
+  const std::map<std::string, v1::Entity>& entities() const {
+    return entities_;
+  }
+  const std::map<std::string, v1::Relationship>& relationships() const {
+    return relationships_;
+  }
+  // Objects added twice with different content (the coordinator keeps the first
+  // and warns).
+  const std::vector<std::string>& conflicts() const { return conflicts_; }
+  const std::vector<RecordedEvent>& events() const { return events_; }
+  // Keys one task added more than once (the integration promises none).
+  const std::vector<std::string>& repeated_in_task() const {
+    return repeated_in_task_;
+  }
+  // Step id -> types it marked partial.
+  const std::map<std::string, std::set<std::string>>& partial_types() const {
+    return partial_types_;
+  }
+
+  // Counts by `_type`.
+  int CountEntities(absl::string_view type) const;
+  int CountRelationships(absl::string_view type) const;
+  std::vector<const v1::Entity*> EntitiesOfType(absl::string_view type) const;
+  std::vector<const v1::Relationship*> RelationshipsOfType(
+      absl::string_view type) const;
+  // Events named `name`.
+  std::vector<RecordedEvent> EventsNamed(absl::string_view name) const;
+
+ private:
+  friend class FakeStepContext;
+  void MergeEntity(const v1::Entity& entity);
+  void MergeRelationship(const v1::Relationship& relationship);
+
+  const InstanceConfig config_;
+  std::map<std::string, v1::Entity> entities_;
+  std::map<std::string, v1::Relationship> relationships_;
+  std::vector<std::string> conflicts_;
+  std::vector<std::string> repeated_in_task_;
+  std::vector<RecordedEvent> events_;
+  std::map<std::string, std::set<std::string>> partial_types_;
+};
+
+// One task's StepContext. Thread-safe.
+class FakeStepContext : public StepContext {
+ public:
+  FakeStepContext(FakeRun& run, std::string step_id, std::string parent_type,
+                  int shard, int shards);
+
+  const InstanceConfig& config() const override { return run_.config_; }
+  absl::Status ForEachEntity(
+      absl::string_view type,
+      const std::function<absl::Status(const v1::Entity&)>& visit) override;
+  absl::Status AddEntity(v1::Entity entity) override;
+  absl::Status AddRelationship(v1::Relationship relationship) override;
+  void AddEvent(v1::EventLevel level, absl::string_view name,
+                absl::string_view description) override;
+  void MarkPartial(absl::string_view type) override;
+  bool cancelled() const override { return false; }
+
+  // Moves what the task added into the run. Call once, after the handler
+  // returned.
+  void Commit();
+
+ private:
+  FakeRun& run_;
+  const std::string step_id_;
+  const std::string parent_type_;
+  const int shard_;
+  const int shards_;
+  mutable absl::Mutex mutex_;
+  std::vector<v1::Entity> entities_ ABSL_GUARDED_BY(mutex_);
+  std::vector<v1::Relationship> relationships_ ABSL_GUARDED_BY(mutex_);
+  std::vector<RecordedEvent> events_ ABSL_GUARDED_BY(mutex_);
+  std::set<std::string> partial_ ABSL_GUARDED_BY(mutex_);
+};
+
+}  // namespace graphmill::worker::testing
+
+#endif  // GRAPHMILL_WORKER_INTEGRATIONS_CIRCLECI_FAKE_STEP_CONTEXT_H_

@@ -1,0 +1,63 @@
+// Bounded concurrency for a step's per-parent requests.
+#include "worker/integrations/circleci/fan_out.h"
+
+#include <algorithm>
+#include <atomic>
+#include <exception>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+
+namespace graphmill::worker::circleci {
+
+absl::Status RunConcurrently(size_t count, int max_in_flight,
+                             const std::function<absl::Status(size_t)>& task,
+                             const std::function<bool()>& should_stop) {
+  std::atomic<size_t> next{0};
+  std::atomic<bool> stop{false};
+  absl::Mutex mutex;
+  absl::Status first_error;  // guarded by mutex
+
+  auto fail = [&](absl::Status status) {
+    absl::MutexLock lock(&mutex);
+    if (first_error.ok()) first_error = std::move(status);
+    stop = true;
+  };
+  auto work = [&] {
+    while (!stop) {
+      if (should_stop && should_stop()) {
+        fail(absl::CancelledError("task cancelled"));
+        return;
+      }
+      const size_t index = next.fetch_add(1);
+      if (index >= count) return;
+      absl::Status status;
+      try {
+        status = task(index);
+      } catch (const std::exception& e) {
+        status = absl::InternalError(
+            absl::StrCat("unexpected exception: ", e.what()));
+      } catch (...) {
+        status = absl::InternalError("unexpected exception");
+      }
+      if (!status.ok()) fail(std::move(status));
+    }
+  };
+
+  const size_t threads =
+      std::min(count, static_cast<size_t>(std::max(1, max_in_flight)));
+  if (threads <= 1) {
+    work();
+  } else {
+    std::vector<std::thread> pool;
+    pool.reserve(threads);
+    for (size_t i = 0; i < threads; ++i) pool.emplace_back(work);
+    for (std::thread& thread : pool) thread.join();
+  }
+  absl::MutexLock lock(&mutex);
+  return first_error;
+}
+
+}  // namespace graphmill::worker::circleci

@@ -1,0 +1,24 @@
+// Bounded concurrency for a step's per-parent requests (workflows per pipeline,
+// ...).
+#ifndef GRAPHMILL_WORKER_INTEGRATIONS_CIRCLECI_FAN_OUT_H_
+#define GRAPHMILL_WORKER_INTEGRATIONS_CIRCLECI_FAN_OUT_H_
+
+#include <cstddef>
+#include <functional>
+
+#include "absl/status/status.h"
+
+namespace graphmill::worker::circleci {
+
+// Runs `task(i)` for every i in [0, count) on at most `max_in_flight` threads
+// (the caller's thread waits). Once a task fails or `should_stop` (may be null;
+// called from the workers) returns true, no further task starts. Returns the
+// first failure, CANCELLED if stopped, else OK. A task that throws is reported
+// as INTERNAL; nothing escapes a thread.
+absl::Status RunConcurrently(size_t count, int max_in_flight,
+                             const std::function<absl::Status(size_t)>& task,
+                             const std::function<bool()>& should_stop);
+
+}  // namespace graphmill::worker::circleci
+
+#endif  // GRAPHMILL_WORKER_INTEGRATIONS_CIRCLECI_FAN_OUT_H_

@@ -1,0 +1,131 @@
+// Implementation of worker/runtime/task_context.h.
+#include "worker/runtime/task_context.h"
+
+#include <memory>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "common/grpc_status.h"
+
+namespace graphmill::worker {
+
+namespace {
+
+InstanceConfig ConfigOf(const v1::TaskAssignment& assignment) {
+  return InstanceConfig(assignment.config().begin(), assignment.config().end());
+}
+
+}  // namespace
+
+TaskContext::TaskContext(v1::WorkerGateway::StubInterface* stub,
+                         const v1::TaskAssignment& assignment,
+                         ResultBatchLimits limits)
+    : stub_(stub),
+      attempt_(assignment.attempt()),
+      run_id_(assignment.run_id()),
+      step_id_(assignment.step_id()),
+      config_(ConfigOf(assignment)),
+      results_(stub, assignment.attempt(), limits) {}
+
+absl::Status TaskContext::ForEachEntity(
+    absl::string_view type,
+    const std::function<absl::Status(const v1::Entity&)>& visit) {
+  grpc::ClientContext call;
+  {
+    absl::MutexLock lock(&mu_);
+    if (cancelled_) return CancelledStatus();
+    reads_.insert(&call);
+  }
+  v1::ReadEntitiesRequest request;
+  *request.mutable_attempt() = attempt_;
+  request.set_type(std::string(type));
+
+  std::unique_ptr<grpc::ClientReaderInterface<v1::EntityBatch>> reader;
+  absl::Status visit_status = absl::OkStatus();
+  grpc::Status finished;
+  // The visitor is integration code: whatever it does, the call is finished and unregistered.
+  try {
+    reader = stub_->ReadEntities(&call, request);
+    v1::EntityBatch batch;
+    while (visit_status.ok() && reader->Read(&batch)) {
+      for (const v1::Entity& entity : batch.entities()) {
+        visit_status = visit(entity);
+        if (!visit_status.ok()) break;
+      }
+    }
+    // Stopping early: the rest of the stream is not wanted.
+    if (!visit_status.ok()) call.TryCancel();
+    finished = reader->Finish();
+  } catch (...) {
+    call.TryCancel();
+    if (reader != nullptr) reader->Finish();
+    absl::MutexLock lock(&mu_);
+    reads_.erase(&call);
+    throw;
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    reads_.erase(&call);
+  }
+  if (!visit_status.ok()) return visit_status;
+  if (cancelled_) return CancelledStatus();
+  if (!finished.ok()) {
+    absl::Status status = FromGrpcStatus(finished);
+    return absl::Status(
+        status.code(),
+        absl::StrCat("reading entities of type '", type,
+                     "' from the coordinator: ", status.message()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status TaskContext::AddEntity(v1::Entity entity) {
+  if (cancelled_) return CancelledStatus();
+  return results_.AddEntity(std::move(entity));
+}
+
+absl::Status TaskContext::AddRelationship(v1::Relationship relationship) {
+  if (cancelled_) return CancelledStatus();
+  return results_.AddRelationship(std::move(relationship));
+}
+
+void TaskContext::AddEvent(v1::EventLevel level, absl::string_view name,
+                           absl::string_view description) {
+  if (cancelled_) return;
+  v1::Event event;
+  event.set_run_id(run_id_);
+  event.set_time_ms(absl::ToUnixMillis(absl::Now()));
+  event.set_level(level);
+  event.set_name(std::string(name));
+  event.set_description(std::string(description));
+  event.set_step_id(step_id_);
+  results_.AddEvent(std::move(event)).IgnoreError();
+}
+
+void TaskContext::MarkPartial(absl::string_view type) {
+  absl::MutexLock lock(&mu_);
+  partial_types_.insert(std::string(type));
+}
+
+void TaskContext::Cancel() {
+  {
+    absl::MutexLock lock(&mu_);
+    cancelled_ = true;
+    for (grpc::ClientContext* read : reads_) read->TryCancel();
+  }
+  results_.Abort();
+}
+
+std::vector<std::string> TaskContext::partial_types() const {
+  absl::MutexLock lock(&mu_);
+  return std::vector<std::string>(partial_types_.begin(), partial_types_.end());
+}
+
+absl::Status TaskContext::CancelledStatus() const {
+  return absl::CancelledError(
+      absl::StrCat(AttemptLabel(attempt_), " was cancelled"));
+}
+
+}  // namespace graphmill::worker

@@ -1,0 +1,83 @@
+// The StepContext of one task attempt, over the coordinator's WorkerGateway.
+#ifndef GRAPHMILL_WORKER_RUNTIME_TASK_CONTEXT_H_
+#define GRAPHMILL_WORKER_RUNTIME_TASK_CONTEXT_H_
+
+#include <atomic>
+#include <functional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <grpcpp/client_context.h>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "graphmill/v1/worker.grpc.pb.h"
+#include "graphmill/v1/worker.pb.h"
+#include "worker/runtime/integration.h"
+#include "worker/runtime/result_writer.h"
+
+namespace graphmill::worker {
+
+// Everything a handler does for one attempt goes through here: reads stream from
+// ReadEntities, objects and events go to a ResultWriter, partial types are collected for the
+// outcome. Thread-safe (handlers may use their own threads).
+//
+// Cancel() (a CancelTask from the coordinator, a lost Connect stream, or a drain that ran out
+// of time) makes Add* return CANCELLED, interrupts reads in progress and abandons the results
+// stream, so the coordinator keeps nothing of this attempt and re-offers the task.
+class TaskContext : public StepContext {
+ public:
+  // `stub` must outlive the context. The assignment's config holds secrets: it is copied
+  // into config() and never logged.
+  TaskContext(graphmill::v1::WorkerGateway::StubInterface* stub,
+              const graphmill::v1::TaskAssignment& assignment,
+              ResultBatchLimits limits);
+
+  TaskContext(const TaskContext&) = delete;
+  TaskContext& operator=(const TaskContext&) = delete;
+
+  // StepContext.
+  const InstanceConfig& config() const override { return config_; }
+  absl::Status ForEachEntity(
+      absl::string_view type,
+      const std::function<absl::Status(const v1::Entity&)>& visit) override;
+  absl::Status AddEntity(v1::Entity entity) override;
+  absl::Status AddRelationship(v1::Relationship relationship) override;
+  // Events are best effort: one that cannot be queued (cancelled, stream broken) is dropped.
+  void AddEvent(v1::EventLevel level, absl::string_view name,
+                absl::string_view description) override;
+  void MarkPartial(absl::string_view type) override;
+  bool cancelled() const override { return cancelled_; }
+
+  // Stops the attempt (see the class comment). Idempotent; callable from any thread.
+  void Cancel();
+
+  // Types passed to MarkPartial, sorted, without duplicates.
+  std::vector<std::string> partial_types() const;
+
+  const graphmill::v1::TaskAttempt& attempt() const { return attempt_; }
+  ResultWriter& results() { return results_; }
+
+ private:
+  absl::Status CancelledStatus() const;
+
+  graphmill::v1::WorkerGateway::StubInterface* const stub_;
+  const graphmill::v1::TaskAttempt attempt_;
+  const int64_t run_id_;
+  const std::string step_id_;
+  const InstanceConfig config_;
+  ResultWriter results_;
+  std::atomic<bool> cancelled_{false};
+
+  mutable absl::Mutex mu_;
+  // ReadEntities calls in progress, so Cancel() can interrupt them.
+  std::set<grpc::ClientContext*> reads_ ABSL_GUARDED_BY(mu_);
+  std::set<std::string> partial_types_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace graphmill::worker
+
+#endif  // GRAPHMILL_WORKER_RUNTIME_TASK_CONTEXT_H_

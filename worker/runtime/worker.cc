@@ -1,0 +1,390 @@
+// Implementation of worker/runtime/worker.h.
+#include "worker/runtime/worker.h"
+
+#include <algorithm>
+#include <exception>
+#include <thread>
+#include <utility>
+
+#include <grpcpp/client_context.h>
+
+#include "absl/random/random.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/clock.h"
+#include "common/grpc_status.h"
+#include "common/log.h"
+
+namespace graphmill::worker {
+
+namespace v1 = ::graphmill::v1;
+
+// One leased attempt, queued or running.
+struct Worker::Task {
+  Task(v1::WorkerGateway::StubInterface* stub, const v1::TaskAssignment& assignment,
+       ResultBatchLimits limits)
+      : assignment(assignment),
+        context(stub, assignment, limits),
+        label(AttemptLabel(assignment.attempt())) {}
+
+  // Holds the instance's config, secrets included: never log it.
+  const v1::TaskAssignment assignment;
+  TaskContext context;
+  const std::string label;
+};
+
+// State one Connect stream's reader shares with the session loop (guarded by Worker::mu_).
+struct Worker::Session {
+  bool reader_done = false;
+  bool received_any = false;
+};
+
+namespace {
+
+std::pair<int64_t, int32_t> KeyOf(const v1::TaskAttempt& attempt) {
+  return {attempt.task_id(), attempt.attempt()};
+}
+
+absl::Status SetupStatus(const WorkerOptions& options,
+                         const absl::StatusOr<IntegrationSet>& integrations) {
+  if (options.capacity < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("capacity must be at least 1, got ", options.capacity));
+  }
+  if (options.worker_id.empty()) {
+    return absl::InvalidArgumentError("worker_id must not be empty");
+  }
+  return integrations.status();
+}
+
+// "SUCCEEDED" rather than "TASK_OUTCOME_STATUS_SUCCEEDED", for logs.
+std::string OutcomeName(v1::TaskOutcomeStatus status) {
+  std::string name = v1::TaskOutcomeStatus_Name(status);
+  constexpr absl::string_view kPrefix = "TASK_OUTCOME_STATUS_";
+  if (absl::StartsWith(name, kPrefix)) name.erase(0, kPrefix.size());
+  return name;
+}
+
+std::string RoundedDuration(absl::Duration duration) {
+  return absl::FormatDuration(absl::Trunc(duration, absl::Milliseconds(1)));
+}
+
+}  // namespace
+
+Worker::Worker(WorkerOptions options, std::shared_ptr<grpc::ChannelInterface> channel,
+               std::vector<Integration*> integrations)
+    : options_(std::move(options)),
+      stub_(v1::WorkerGateway::NewStub(channel)),
+      pool_(std::make_unique<ThreadPool>(std::max(1, options_.capacity))) {
+  absl::StatusOr<IntegrationSet> set = IntegrationSet::Create(integrations);
+  setup_status_ = SetupStatus(options_, set);
+  if (set.ok()) integrations_ = *std::move(set);
+}
+
+Worker::~Worker() {
+  // Handlers use the stub and the task map: let them return first.
+  pool_.reset();
+}
+
+absl::Status Worker::Run() {
+  if (!setup_status_.ok()) return setup_status_;
+  LogInfo("worker ", options_.worker_id, ": capacity ", options_.capacity,
+          ", integrations ", integrations_.Describe(), ", coordinator ",
+          options_.coordinator);
+
+  absl::BitGen random;
+  absl::Duration backoff = options_.initial_reconnect_backoff;
+  while (true) {
+    {
+      absl::MutexLock lock(&mu_);
+      if (draining_) break;
+    }
+    absl::Status why;
+    bool healthy = false;
+    if (RunSession(&why, &healthy)) break;
+    if (healthy) backoff = options_.initial_reconnect_backoff;
+    // Jitter keeps a fleet of workers from reconnecting in lockstep after a restart.
+    const absl::Duration delay = backoff * absl::Uniform(random, 0.5, 1.0);
+    LogWarn("coordinator ", options_.coordinator, ": ", why.ToString(),
+            "; reconnecting in ", RoundedDuration(delay));
+    backoff = std::min(backoff * 2, options_.max_reconnect_backoff);
+    absl::MutexLock lock(&mu_);
+    if (mu_.AwaitWithTimeout(absl::Condition(&draining_), delay)) break;
+  }
+
+  // Draining. Handlers may still run: tasks of this session, or ones abandoned earlier.
+  absl::MutexLock lock(&mu_);
+  while (in_flight_ > 0 && absl::Now() < drain_deadline_) {
+    changed_.WaitWithDeadline(&mu_, drain_deadline_);
+  }
+  if (in_flight_ == 0 && !grace_expired_) {
+    LogInfo("worker ", options_.worker_id, ": drained");
+    return absl::OkStatus();
+  }
+  if (in_flight_ > 0) {
+    grace_expired_ = true;
+    AbandonTasksLocked("the drain grace ran out");
+    const absl::Time give_up = absl::Now() + options_.abandon_wait;
+    while (in_flight_ > 0 && absl::Now() < give_up) {
+      changed_.WaitWithDeadline(&mu_, give_up);
+    }
+  }
+  return absl::DeadlineExceededError(absl::StrCat(
+      "the drain grace of ", absl::FormatDuration(options_.drain_grace),
+      " ran out and tasks were abandoned; ", in_flight_,
+      " handlers had not returned"));
+}
+
+void Worker::Shutdown() {
+  absl::MutexLock lock(&mu_);
+  if (draining_) return;
+  draining_ = true;
+  drain_deadline_ = absl::Now() + options_.drain_grace;
+  LogInfo("worker ", options_.worker_id, ": draining; ", tasks_.size(),
+          " tasks get up to ", absl::FormatDuration(options_.drain_grace),
+          " to finish");
+  changed_.SignalAll();
+}
+
+bool Worker::RunSession(absl::Status* why, bool* healthy) {
+  grpc::ClientContext context;
+  std::unique_ptr<grpc::ClientReaderWriterInterface<v1::WorkerMessage,
+                                                    v1::CoordinatorMessage>>
+      stream = stub_->Connect(&context);
+  const absl::Time started = absl::Now();
+  if (!stream->Write(HelloMessage())) {
+    const grpc::Status finished = stream->Finish();
+    *why = finished.ok() ? absl::UnavailableError("the coordinator ended the Connect stream")
+                         : FromGrpcStatus(finished);
+    *healthy = false;
+    return false;
+  }
+  LogInfo("worker ", options_.worker_id, ": connected to coordinator ",
+          options_.coordinator);
+
+  Session session;
+  std::thread reader([this, &stream, &session] { ReadLoop(stream.get(), &session); });
+
+  enum class Action { kStreamEnded, kSendDraining, kHeartbeat, kDrained };
+  bool draining_sent = false;
+  absl::Time last_heartbeat = started;
+  Action action;
+  while (true) {
+    v1::WorkerMessage message;
+    {
+      absl::MutexLock lock(&mu_);
+      while (true) {
+        const absl::Time now = absl::Now();
+        if (session.reader_done) {
+          action = Action::kStreamEnded;
+        } else if (draining_ && !draining_sent) {
+          action = Action::kSendDraining;
+        } else if (draining_sent && tasks_.empty()) {
+          action = Action::kDrained;
+        } else if (draining_ && now >= drain_deadline_) {
+          grace_expired_ = true;
+          AbandonTasksLocked("the drain grace ran out");
+          action = Action::kDrained;
+        } else {
+          const absl::Time next_heartbeat = last_heartbeat + HeartbeatIntervalLocked();
+          if (now < next_heartbeat) {
+            changed_.WaitWithDeadline(&mu_, std::min(next_heartbeat, drain_deadline_));
+            continue;
+          }
+          action = Action::kHeartbeat;
+          v1::Heartbeat* heartbeat = message.mutable_heartbeat();
+          for (const auto& [key, task] : tasks_) {
+            if (!task->context.cancelled()) {
+              *heartbeat->add_running() = task->context.attempt();
+            }
+          }
+        }
+        break;
+      }
+    }
+    if (action == Action::kStreamEnded || action == Action::kDrained) break;
+    if (action == Action::kSendDraining) message.mutable_draining();
+    if (!stream->Write(message)) break;  // the reader sees the end too
+    if (action == Action::kSendDraining) draining_sent = true;
+    if (action == Action::kHeartbeat) last_heartbeat = absl::Now();
+  }
+
+  const bool drained = action == Action::kDrained;
+  if (drained) stream->WritesDone();
+  {
+    // Let the stream end on its own (the coordinator closes it after WritesDone, and a
+    // failed write means it is ending) so Finish() reports the coordinator's status.
+    absl::MutexLock lock(&mu_);
+    const absl::Time give_up = absl::Now() + options_.close_timeout;
+    while (!session.reader_done && absl::Now() < give_up) {
+      changed_.WaitWithDeadline(&mu_, give_up);
+    }
+  }
+  context.TryCancel();
+  reader.join();
+  const grpc::Status finished = stream->Finish();
+
+  absl::MutexLock lock(&mu_);
+  AbandonTasksLocked("the connection to the coordinator was lost");
+  *healthy = session.received_any ||
+             absl::Now() - started >= options_.max_reconnect_backoff;
+  *why = finished.ok() ? absl::UnavailableError("the coordinator ended the Connect stream")
+                       : FromGrpcStatus(finished);
+  if (!drained) {
+    *why = absl::Status(why->code(),
+                        absl::StrCat("Connect stream lost: ", why->message()));
+  }
+  return drained;
+}
+
+void Worker::ReadLoop(
+    grpc::ClientReaderWriterInterface<v1::WorkerMessage, v1::CoordinatorMessage>*
+        stream,
+    Session* session) {
+  v1::CoordinatorMessage message;
+  while (stream->Read(&message)) {
+    {
+      absl::MutexLock lock(&mu_);
+      session->received_any = true;
+    }
+    try {
+      switch (message.message_case()) {
+        case v1::CoordinatorMessage::kAssignment:
+          Accept(message.assignment());
+          break;
+        case v1::CoordinatorMessage::kCancel:
+          CancelAttempt(message.cancel().attempt());
+          break;
+        default:
+          LogWarn("ignoring a coordinator message with no known content");
+      }
+    } catch (const std::exception& e) {
+      LogError("handling a coordinator message: ", e.what());
+    } catch (...) {
+      LogError("handling a coordinator message: unknown exception");
+    }
+  }
+  absl::MutexLock lock(&mu_);
+  session->reader_done = true;
+  changed_.SignalAll();
+}
+
+void Worker::Accept(const v1::TaskAssignment& assignment) {
+  const std::string label = AttemptLabel(assignment.attempt());
+  if (!assignment.has_attempt() || assignment.attempt().task_id() <= 0) {
+    LogWarn("ignoring a task assignment without a valid attempt");
+    return;
+  }
+  auto task = std::make_shared<Task>(stub_.get(), assignment, options_.result_limits);
+  {
+    absl::MutexLock lock(&mu_);
+    if (draining_) {
+      // Never started, so the lease lapses and the coordinator offers it elsewhere.
+      LogInfo("not starting ", label, " (", DescribeAssignment(assignment),
+              "): the worker is draining");
+      return;
+    }
+    if (!tasks_.emplace(KeyOf(assignment.attempt()), task).second) {
+      LogWarn("ignoring a second assignment of ", label);
+      return;
+    }
+    ++in_flight_;
+    changed_.SignalAll();
+  }
+  pool_->Schedule([this, task] { RunTask(task); });
+}
+
+void Worker::CancelAttempt(const v1::TaskAttempt& attempt) {
+  const std::string label = AttemptLabel(attempt);
+  absl::MutexLock lock(&mu_);
+  auto it = tasks_.find(KeyOf(attempt));
+  if (it == tasks_.end()) {
+    LogInfo("CancelTask for ", label, ", which this worker does not run");
+    return;
+  }
+  LogInfo("cancelling ", label, " at the coordinator's request");
+  // Stays in tasks_ (out of heartbeats) until its handler returns, so a drain waits for it.
+  it->second->context.Cancel();
+  changed_.SignalAll();
+}
+
+void Worker::RunTask(const std::shared_ptr<Task>& task) {
+  try {
+    if (!task->context.cancelled()) {
+      const v1::TaskAssignment& assignment = task->assignment;
+      LogInfo("starting ", task->label, ": ", DescribeAssignment(assignment),
+              " for instance '", assignment.instance_id(), "' (run ",
+              assignment.run_id(), ")");
+      const absl::Time started = absl::Now();
+      const v1::TaskOutcome outcome =
+          ExecuteAssignment(assignment, integrations_, task->context);
+      ResultWriter& results = task->context.results();
+      if (task->context.cancelled()) {
+        LogInfo(task->label, " stopped: cancelled");
+      } else {
+        const absl::Status delivered = results.Finish(outcome);
+        if (delivered.ok()) {
+          LogInfo(task->label, " ", OutcomeName(outcome.status()), " after ",
+                  RoundedDuration(absl::Now() - started), " (", results.entity_count(),
+                  " entities, ", results.relationship_count(), " relationships, ",
+                  results.event_count(), " events in ", results.batch_count(),
+                  " batches)", outcome.error().empty() ? "" : ": ", outcome.error());
+        } else if (delivered.code() == absl::StatusCode::kFailedPrecondition) {
+          LogWarn("the coordinator no longer holds ", task->label,
+                  "; its results were dropped: ", delivered.message());
+        } else {
+          LogWarn("could not deliver the results of ", task->label, ": ",
+                  delivered.ToString(), "; the coordinator will offer the task again");
+        }
+      }
+    }
+  } catch (const std::exception& e) {
+    LogError(task->label, ": ", e.what());
+  } catch (...) {
+    LogError(task->label, ": unknown exception");
+  }
+  absl::MutexLock lock(&mu_);
+  auto it = tasks_.find(KeyOf(task->context.attempt()));
+  if (it != tasks_.end() && it->second == task) tasks_.erase(it);
+  --in_flight_;
+  changed_.SignalAll();
+}
+
+void Worker::AbandonTasksLocked(const std::string& why) {
+  if (tasks_.empty()) return;
+  std::vector<std::string> labels;
+  for (const auto& [key, task] : tasks_) {
+    labels.push_back(task->label);
+    task->context.Cancel();
+  }
+  LogWarn("abandoning ", absl::StrJoin(labels, ", "), ": ", why,
+          " (the coordinator offers them again)");
+  tasks_.clear();
+  changed_.SignalAll();
+}
+
+absl::Duration Worker::HeartbeatIntervalLocked() const {
+  // A third of the shortest lease leaves room for two lost heartbeats; never slower than
+  // the idle period, so the coordinator also learns quickly that the worker is alive.
+  absl::Duration interval = options_.idle_heartbeat_interval;
+  for (const auto& [key, task] : tasks_) {
+    const int64_t lease_ms = task->assignment.lease_ms();
+    if (lease_ms > 0) interval = std::min(interval, absl::Milliseconds(lease_ms) / 3);
+  }
+  return std::max(interval, options_.min_heartbeat_interval);
+}
+
+v1::WorkerMessage Worker::HelloMessage() const {
+  v1::WorkerMessage message;
+  v1::WorkerHello* hello = message.mutable_hello();
+  hello->set_worker_id(options_.worker_id);
+  hello->set_capacity(options_.capacity);
+  for (const v1::IntegrationDefinition* definition : integrations_.definitions()) {
+    *hello->add_integrations() = *definition;
+  }
+  return message;
+}
+
+}  // namespace graphmill::worker

@@ -2,6 +2,7 @@
 #include "client/render.h"
 
 #include <gmock/gmock.h>
+#include <google/protobuf/util/json_util.h>
 #include <gtest/gtest.h>
 
 #include "common/graph_objects.h"
@@ -259,12 +260,22 @@ TEST(MessageToJsonLine, OneProto3JsonObjectPerLine) {
   run.set_id(12);
   run.set_instance_id("ci-prod");
   run.set_status(v1::RUN_STATUS_SUCCEEDED);
-  EXPECT_EQ(
-      MessageToJsonLine(run),
-      R"({"id":"12","instanceId":"ci-prod","status":"RUN_STATUS_SUCCEEDED",)"
-      R"("createdAtMs":"0","endedAtMs":"0","error":"","steps":[],"createdCount":"0",)"
-      R"("updatedCount":"0","deletedCount":"0"})"
-      "\n");
+  const std::string line = MessageToJsonLine(run);
+  // One line, ending in a newline, that parses back to the same message (fields with
+  // default values are printed too, so scripts see every field).
+  ASSERT_FALSE(line.empty());
+  EXPECT_EQ(line.back(), '\n');
+  EXPECT_EQ(line.find('\n'), line.size() - 1);
+  EXPECT_NE(line.find(R"("id":"12","instanceId":"ci-prod","status":"RUN_STATUS_SUCCEEDED")"),
+            std::string::npos);
+  EXPECT_NE(line.find(R"("deletedCount":"0")"), std::string::npos);
+  v1::Run parsed;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(line.substr(0, line.size() - 1),
+                                                          &parsed)
+                  .ok());
+  EXPECT_EQ(parsed.id(), 12);
+  EXPECT_EQ(parsed.instance_id(), "ci-prod");
+  EXPECT_EQ(parsed.status(), v1::RUN_STATUS_SUCCEEDED);
 }
 
 }  // namespace

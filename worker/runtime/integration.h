@@ -54,6 +54,13 @@ class StepContext {
 
   // True once the coordinator cancelled this attempt.
   virtual bool cancelled() const = 0;
+
+  // Rate budget hooks for the integration's HTTP client (HttpClientOptions::before_request
+  // and after_response). AwaitRequestSlot blocks as long as this task's share of the
+  // instance's rate budget requires (returns at once when cancelled). OnProviderResponse
+  // reports each response's HTTP status; a 429 lowers the instance's rate for all its tasks.
+  virtual void AwaitRequestSlot() {}
+  virtual void OnProviderResponse(int http_status) { (void)http_status; }
 };
 
 class Integration {

@@ -15,11 +15,11 @@
 namespace graphmill::fakes {
 namespace {
 
-using testing::Get;
-using testing::MakeClient;
-using testing::ParseJson;
-using testing::RawGet;
-using testing::RawResult;
+using fake_test::Get;
+using fake_test::MakeClient;
+using fake_test::ParseJson;
+using fake_test::RawGet;
+using fake_test::RawResult;
 
 class FaultsTest : public ::testing::Test {
  protected:

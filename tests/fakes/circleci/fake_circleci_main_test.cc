@@ -21,9 +21,9 @@ extern char** environ;
 namespace graphmill::fakes {
 namespace {
 
-using testing::Get;
-using testing::MakeClient;
-using testing::ParseJson;
+using fake_test::Get;
+using fake_test::MakeClient;
+using fake_test::ParseJson;
 
 std::string BinaryPath() {
   return absl::StrCat(std::getenv("TEST_SRCDIR"), "/",
@@ -128,12 +128,12 @@ TEST(FakeCircleCiMainTest, ReplaysRecordingsFromFlagsAndExitsOnSigint) {
   std::remove(port_file.c_str());
   const pid_t pid =
       Spawn({"--mode=replay", "--port_file=" + port_file,
-             "--recordings=" + testing::TestDataPath("fetch-pipelines.har")});
+             "--recordings=" + fake_test::TestDataPath("fetch-pipelines.har")});
   ASSERT_GT(pid, 0);
   const int port = ReadPort(port_file, std::chrono::seconds(10));
   ASSERT_GT(port, 0);
   auto client = MakeClient(port);
-  testing::WalkResult walk = testing::WalkPages(
+  fake_test::WalkResult walk = fake_test::WalkPages(
       *client, "/api/v2/pipeline?org-slug=circleci%2FP41trZB78zFveRJerr7hfw",
       "id");
   EXPECT_TRUE(walk.ok);

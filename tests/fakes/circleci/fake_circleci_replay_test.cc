@@ -14,10 +14,10 @@
 namespace graphmill::fakes {
 namespace {
 
-using testing::Get;
-using testing::MakeClient;
-using testing::ParseJson;
-using testing::TestDataPath;
+using fake_test::Get;
+using fake_test::MakeClient;
+using fake_test::ParseJson;
+using fake_test::TestDataPath;
 
 constexpr char kOrgQuery[] = "org-slug=circleci%2FP41trZB78zFveRJerr7hfw";
 
@@ -89,7 +89,7 @@ TEST(ReplayTest, PipelinePageTwoViaTheRecordedToken) {
   ASSERT_NE(server, nullptr);
   auto client = MakeClient(server->port());
 
-  testing::WalkResult walk = testing::WalkPages(
+  fake_test::WalkResult walk = fake_test::WalkPages(
       *client, absl::StrCat("/api/v2/pipeline?", kOrgQuery), "id");
   EXPECT_TRUE(walk.ok);
   EXPECT_EQ(walk.pages, 2);
@@ -181,7 +181,7 @@ TEST(ReplayTest, WholeDirectorySummaryAndFaults) {
   EXPECT_EQ(again["next_page_token"].GetString(), token);
   EXPECT_EQ(again["items"].Size(), 20u);
   // The fault is used up: a walk from page 1 reaches the recorded page 2.
-  testing::WalkResult walk = testing::WalkPages(*client, target, "id");
+  fake_test::WalkResult walk = fake_test::WalkPages(*client, target, "id");
   EXPECT_TRUE(walk.ok);
   EXPECT_EQ(walk.pages, 2);
   EXPECT_EQ(walk.ids.size(), 21u);

@@ -22,13 +22,13 @@
 namespace graphmill::fakes {
 namespace {
 
+using fake_test::Get;
+using fake_test::MakeClient;
+using fake_test::ParseJson;
+using fake_test::Strings;
+using fake_test::WalkPages;
 using ::testing::ElementsAreArray;
-using testing::Get;
-using testing::MakeClient;
-using testing::ParseJson;
-using testing::Strings;
 using ::testing::UnorderedElementsAreArray;
-using testing::WalkPages;
 
 std::unique_ptr<FakeCircleCi> StartServer(FakeCircleCiOptions options = {}) {
   absl::StatusOr<std::unique_ptr<FakeCircleCi>> server =
@@ -114,7 +114,7 @@ TEST(FakeCircleCiTest, RequiresTheToken) {
   }
   // Header names are case-insensitive.
   httplib::Result res =
-      client->Get("/api/v2/me", {{"circle-token", testing::kToken}});
+      client->Get("/api/v2/me", {{"circle-token", fake_test::kToken}});
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 200);
   EXPECT_EQ(server->RequestCount("me"), 3);
@@ -198,7 +198,7 @@ TEST(FakeCircleCiTest, PipelineFeedPagesNewestFirstAndStopsOnNull) {
     if (org.vcs_type == "github") fields.insert("vcs");
     EXPECT_EQ(MemberNames(page["items"][0]), fields);
 
-    testing::WalkResult walk = WalkPages(*client, target, "id");
+    fake_test::WalkResult walk = WalkPages(*client, target, "id");
     EXPECT_TRUE(walk.ok);
     EXPECT_EQ(walk.pages, 2);
     EXPECT_THAT(walk.ids, ElementsAreArray(ExpectedFeed(data, org.slug)));
@@ -227,7 +227,7 @@ TEST(FakeCircleCiTest, EveryPaginatedRouteWalksToTheExactSet) {
   for (const Workflow& w : data.workflows) {
     if (w.pipeline_id == pipeline.id) workflow_ids.push_back(w.id);
   }
-  testing::WalkResult workflows = WalkPages(
+  fake_test::WalkResult workflows = WalkPages(
       *client, absl::StrCat("/api/v2/pipeline/", pipeline.id, "/workflow"),
       "id");
   EXPECT_TRUE(workflows.ok);
@@ -239,7 +239,7 @@ TEST(FakeCircleCiTest, EveryPaginatedRouteWalksToTheExactSet) {
   for (const Job& j : data.jobs) {
     if (j.workflow_id == workflow.id) job_ids.push_back(j.id);
   }
-  testing::WalkResult jobs = WalkPages(
+  fake_test::WalkResult jobs = WalkPages(
       *client, absl::StrCat("/api/v2/workflow/", workflow.id, "/job"), "id");
   EXPECT_TRUE(jobs.ok);
   EXPECT_EQ(jobs.pages, 3);
@@ -250,7 +250,7 @@ TEST(FakeCircleCiTest, EveryPaginatedRouteWalksToTheExactSet) {
   for (const ProjectEnvVar& v : data.project_env_vars) {
     if (v.project_slug == project.slug) env_names.push_back(v.name);
   }
-  testing::WalkResult env_vars =
+  fake_test::WalkResult env_vars =
       WalkPages(*client, ProjectPath(project.slug) + "/envvar", "name");
   EXPECT_TRUE(env_vars.ok);
   EXPECT_EQ(env_vars.pages, 2);
@@ -259,7 +259,7 @@ TEST(FakeCircleCiTest, EveryPaginatedRouteWalksToTheExactSet) {
   const Org& org = data.orgs[0];
   std::vector<std::string> context_ids;
   for (const Context& c : data.contexts) context_ids.push_back(c.id);
-  testing::WalkResult contexts = WalkPages(
+  fake_test::WalkResult contexts = WalkPages(
       *client,
       absl::StrCat("/api/v2/context?owner-slug=", PercentEncode(org.slug)),
       "id");
@@ -272,7 +272,7 @@ TEST(FakeCircleCiTest, EveryPaginatedRouteWalksToTheExactSet) {
   for (const ContextRestriction& r : data.restrictions) {
     if (r.context_id == context.id) restriction_ids.push_back(r.id);
   }
-  testing::WalkResult restrictions = WalkPages(
+  fake_test::WalkResult restrictions = WalkPages(
       *client, absl::StrCat("/api/v2/context/", context.id, "/restrictions"),
       "id");
   EXPECT_TRUE(restrictions.ok);
@@ -283,7 +283,7 @@ TEST(FakeCircleCiTest, EveryPaginatedRouteWalksToTheExactSet) {
   for (const ContextEnvVar& v : data.context_env_vars) {
     if (v.context_id == context.id) variables.push_back(v.variable);
   }
-  testing::WalkResult context_vars = WalkPages(
+  fake_test::WalkResult context_vars = WalkPages(
       *client,
       absl::StrCat("/api/v2/context/", context.id, "/environment-variable"),
       "variable");
@@ -480,7 +480,7 @@ TEST(FakeCircleCiTest, PipelineOverlapRepeatsOneItemPerBoundary) {
   const std::vector<std::string> expected =
       ExpectedFeed(data, data.orgs[0].slug);
 
-  testing::WalkResult walk =
+  fake_test::WalkResult walk =
       WalkPages(*client,
                 absl::StrCat("/api/v2/pipeline?org-slug=",
                              PercentEncode(data.orgs[0].slug)),
@@ -632,7 +632,7 @@ TEST(FakeCircleCiTest, RealisticScaleStartsAndServesQuickly) {
   ASSERT_NE(server, nullptr);
   auto client = MakeClient(server->port());
   const std::string org_slug = server->dataset().orgs[2].slug;
-  testing::WalkResult walk = WalkPages(
+  fake_test::WalkResult walk = WalkPages(
       *client,
       absl::StrCat("/api/v2/pipeline?org-slug=", PercentEncode(org_slug)),
       "id");

@@ -12,7 +12,7 @@
 namespace graphmill::fakes {
 namespace {
 
-using testing::TestDataPath;
+using fake_test::TestDataPath;
 
 constexpr char kProject[] =
     "/api/v2/project/"

@@ -13,7 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 
-namespace graphmill::fakes::testing {
+namespace graphmill::fakes::fake_test {
 
 std::unique_ptr<httplib::Client> MakeClient(int port) {
   auto client = std::make_unique<httplib::Client>("127.0.0.1", port);
@@ -130,4 +130,4 @@ std::string TestDataPath(const std::string& name) {
                       "/tests/fakes/circleci/testdata/", name);
 }
 
-}  // namespace graphmill::fakes::testing
+}  // namespace graphmill::fakes::fake_test

@@ -11,7 +11,7 @@
 
 #include "rapidjson/document.h"
 
-namespace graphmill::fakes::testing {
+namespace graphmill::fakes::fake_test {
 
 inline constexpr char kToken[] = "test-token";
 
@@ -59,6 +59,6 @@ RawResult RawGet(int port, const std::string& target,
 // dependency).
 std::string TestDataPath(const std::string& name);
 
-}  // namespace graphmill::fakes::testing
+}  // namespace graphmill::fakes::fake_test
 
 #endif  // GRAPHMILL_TESTS_FAKES_CIRCLECI_TEST_UTIL_H_

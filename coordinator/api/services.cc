@@ -214,9 +214,11 @@ grpc::Status GraphService::ListEntities(grpc::ServerContext*,
       store_->ListEntities(request->filter(), *after, *page_size + 1);
   if (!entities.ok()) return ToGrpcStatus(entities.status());
   const bool more = static_cast<int>(entities->size()) > *page_size;
-  if (more) entities->pop_back();
+  if (more) {
+    entities->pop_back();
+    response->set_next_page_token(EncodePageToken(entities->back().key()));
+  }
   for (auto& entity : *entities) *response->add_entities() = std::move(entity);
-  if (more) response->set_next_page_token(EncodePageToken(entities->back().key()));
   return grpc::Status::OK;
 }
 
@@ -233,11 +235,13 @@ grpc::Status GraphService::ListRelationships(grpc::ServerContext*,
       store_->ListRelationships(request->filter(), *after, *page_size + 1);
   if (!relationships.ok()) return ToGrpcStatus(relationships.status());
   const bool more = static_cast<int>(relationships->size()) > *page_size;
-  if (more) relationships->pop_back();
+  if (more) {
+    relationships->pop_back();
+    response->set_next_page_token(EncodePageToken(relationships->back().key()));
+  }
   for (auto& relationship : *relationships) {
     *response->add_relationships() = std::move(relationship);
   }
-  if (more) response->set_next_page_token(EncodePageToken(relationships->back().key()));
   return grpc::Status::OK;
 }
 

@@ -28,9 +28,10 @@ fakes::GeneratorOptions Generator() {
   options.user_id = kUserId;
   options.orgs = 3;
   options.projects_per_org = 3;
-  options.pipelines_per_project = 4;
+  // More objects than one page of the Graph API (500), so the CLI pages.
+  options.pipelines_per_project = 6;
   options.workflows_per_pipeline = 2;
-  options.jobs_per_workflow = 2;
+  options.jobs_per_workflow = 3;
   options.contexts_per_org = 2;
   options.env_vars_per_project = 2;
   options.env_vars_per_context = 2;

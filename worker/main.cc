@@ -1,4 +1,5 @@
-// graphmill-worker: runs the integrations' tasks that the coordinator leases to it.
+// graphmill-worker: runs the integrations' tasks that the coordinator leases to
+// it.
 #include <pthread.h>
 #include <unistd.h>
 
@@ -24,12 +25,15 @@
 #include "worker/runtime/worker.h"
 
 ABSL_FLAG(std::string, coordinator, "127.0.0.1:7400",
-          "host:port of the coordinator's WorkerGateway (plaintext; loopback only until TLS)");
-ABSL_FLAG(std::string, worker_id, "",
-          "unique id of this worker, e.g. the pod name (default: <hostname>-<pid>)");
+          "host:port of the coordinator's WorkerGateway (plaintext; loopback "
+          "only until TLS)");
+ABSL_FLAG(
+    std::string, worker_id, "",
+    "unique id of this worker, e.g. the pod name (default: <hostname>-<pid>)");
 ABSL_FLAG(int, capacity, 4, "tasks run at once");
 ABSL_FLAG(int, drain_grace_seconds, 30,
-          "on SIGTERM/SIGINT, how long running tasks may take to finish before the worker "
+          "on SIGTERM/SIGINT, how long running tasks may take to finish before "
+          "the worker "
           "abandons them and exits");
 
 namespace graphmill::worker {
@@ -43,8 +47,9 @@ std::string DefaultWorkerId() {
   return absl::StrCat(host, "-", getpid());
 }
 
-// Ends the process without running destructors: pool threads may still be inside an
-// abandoned handler, and static destructors must not race them. Logs are already flushed.
+// Ends the process without running destructors: pool threads may still be
+// inside an abandoned handler, and static destructors must not race them. Logs
+// are already flushed.
 [[noreturn]] void Exit(int code) {
   std::fflush(nullptr);
   std::_Exit(code);
@@ -57,8 +62,8 @@ int Main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
   SetLogProgramName("graphmill-worker");
 
-  // Every thread inherits this mask, so SIGTERM/SIGINT reach only the waiting thread below
-  // and nothing runs inside a signal handler.
+  // Every thread inherits this mask, so SIGTERM/SIGINT reach only the waiting
+  // thread below and nothing runs inside a signal handler.
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGTERM);
@@ -72,7 +77,8 @@ int Main(int argc, char** argv) {
     return 2;
   }
   if (drain_grace_seconds < 0) {
-    LogError("--drain_grace_seconds must not be negative, got ", drain_grace_seconds);
+    LogError("--drain_grace_seconds must not be negative, got ",
+             drain_grace_seconds);
     return 2;
   }
 
@@ -90,16 +96,19 @@ int Main(int argc, char** argv) {
   }
 
   // Leaked on purpose: the signal thread may use it until the process ends.
-  Worker* worker = new Worker(options, CreateCoordinatorChannel(options.coordinator),
-                              std::move(integrations));
+  Worker* worker =
+      new Worker(options, CreateCoordinatorChannel(options.coordinator),
+                 std::move(integrations));
 
   std::thread([worker, stop_signals] {
     int signal = 0;
     if (sigwait(&stop_signals, &signal) != 0) return;
-    LogInfo("received ", strsignal(signal), ": draining (a second signal exits at once)");
+    LogInfo("received ", strsignal(signal),
+            ": draining (a second signal exits at once)");
     worker->Shutdown();
     if (sigwait(&stop_signals, &signal) != 0) return;
-    LogWarn("received ", strsignal(signal), " again: exiting without waiting for tasks");
+    LogWarn("received ", strsignal(signal),
+            " again: exiting without waiting for tasks");
     Exit(1);
   }).detach();
 

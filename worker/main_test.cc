@@ -1,5 +1,5 @@
-// Runs the graphmill-worker binary against an in-process fake coordinator: flags, hello,
-// and the drain on SIGTERM.
+// Runs the graphmill-worker binary against an in-process fake coordinator:
+// flags, hello, and the drain on SIGTERM.
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -21,18 +21,22 @@ namespace {
 // Starts the worker binary with `args`; returns its pid (or -1).
 pid_t StartWorker(const std::vector<std::string>& args) {
   std::vector<char*> argv;
-  const std::string binary = "worker/graphmill-worker";  // in the test's runfiles
+  const std::string binary =
+      "worker/graphmill-worker";  // in the test's runfiles
   argv.push_back(const_cast<char*>(binary.c_str()));
-  for (const std::string& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
+  for (const std::string& arg : args)
+    argv.push_back(const_cast<char*>(arg.c_str()));
   argv.push_back(nullptr);
   pid_t pid = -1;
-  if (posix_spawn(&pid, binary.c_str(), nullptr, nullptr, argv.data(), environ) != 0) {
+  if (posix_spawn(&pid, binary.c_str(), nullptr, nullptr, argv.data(),
+                  environ) != 0) {
     return -1;
   }
   return pid;
 }
 
-// Waits up to `timeout` for `pid` to exit; returns its wait status, or -1 on timeout.
+// Waits up to `timeout` for `pid` to exit; returns its wait status, or -1 on
+// timeout.
 int WaitForExit(pid_t pid, absl::Duration timeout) {
   const absl::Time deadline = absl::Now() + timeout;
   while (absl::Now() < deadline) {
@@ -48,11 +52,12 @@ int WaitForExit(pid_t pid, absl::Duration timeout) {
 TEST(WorkerMainTest, SaysHelloThenDrainsAndExitsZeroOnSigterm) {
   std::unique_ptr<FakeWorkerGateway> gateway = FakeWorkerGateway::Start();
   ASSERT_NE(gateway, nullptr);
-  const pid_t pid = StartWorker({absl::StrCat("--coordinator=", gateway->address()),
-                                 "--worker_id=main-test", "--capacity=3",
-                                 "--drain_grace_seconds=5"});
+  const pid_t pid = StartWorker(
+      {absl::StrCat("--coordinator=", gateway->address()),
+       "--worker_id=main-test", "--capacity=3", "--drain_grace_seconds=5"});
   ASSERT_GT(pid, 0);
-  ASSERT_TRUE(FakeWorkerGateway::WaitFor([&] { return !gateway->hellos().empty(); }));
+  ASSERT_TRUE(
+      FakeWorkerGateway::WaitFor([&] { return !gateway->hellos().empty(); }));
   const v1::WorkerHello hello = gateway->hellos()[0];
   EXPECT_EQ(hello.worker_id(), "main-test");
   EXPECT_EQ(hello.capacity(), 3);
@@ -73,9 +78,11 @@ TEST(WorkerMainTest, SaysHelloThenDrainsAndExitsZeroOnSigterm) {
 TEST(WorkerMainTest, DefaultsTheWorkerIdToHostnameAndPid) {
   std::unique_ptr<FakeWorkerGateway> gateway = FakeWorkerGateway::Start();
   ASSERT_NE(gateway, nullptr);
-  const pid_t pid = StartWorker({absl::StrCat("--coordinator=", gateway->address())});
+  const pid_t pid =
+      StartWorker({absl::StrCat("--coordinator=", gateway->address())});
   ASSERT_GT(pid, 0);
-  ASSERT_TRUE(FakeWorkerGateway::WaitFor([&] { return !gateway->hellos().empty(); }));
+  ASSERT_TRUE(
+      FakeWorkerGateway::WaitFor([&] { return !gateway->hellos().empty(); }));
   const v1::WorkerHello hello = gateway->hellos()[0];
   char host[256] = {};
   gethostname(host, sizeof(host) - 1);

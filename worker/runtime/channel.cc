@@ -16,15 +16,20 @@ std::shared_ptr<grpc::Channel> CreateCoordinatorChannel(
               absl::ToInt64Milliseconds(options.keepalive_timeout));
   // The Connect stream is always open, but keep pinging between streams too.
   args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
-  // Without this gRPC stops pinging after two pings that saw no data from the coordinator,
-  // and an idle worker would not notice a dead one.
+  // Without this gRPC stops pinging after two pings that saw no data from the
+  // coordinator, and an idle worker would not notice a dead one.
   args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
-  const int initial_backoff_ms =
-      static_cast<int>(absl::ToInt64Milliseconds(options.initial_reconnect_backoff));
-  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, initial_backoff_ms);
-  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, initial_backoff_ms);
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS,
+              static_cast<int>(absl::ToInt64Milliseconds(
+                  options.initial_reconnect_backoff)));
+  // Despite its name, gRPC uses this as the minimum time a connection attempt
+  // may take.
+  args.SetInt(
+      GRPC_ARG_MIN_RECONNECT_BACKOFF_MS,
+      static_cast<int>(absl::ToInt64Milliseconds(options.connect_timeout)));
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS,
-              static_cast<int>(absl::ToInt64Milliseconds(options.max_reconnect_backoff)));
+              static_cast<int>(
+                  absl::ToInt64Milliseconds(options.max_reconnect_backoff)));
   args.SetMaxReceiveMessageSize(options.max_receive_message_bytes);
   return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(),
                                    args);

@@ -2,33 +2,39 @@
 #ifndef GRAPHMILL_WORKER_RUNTIME_CHANNEL_H_
 #define GRAPHMILL_WORKER_RUNTIME_CHANNEL_H_
 
+#include <grpcpp/channel.h>
+
 #include <memory>
 #include <string>
-
-#include <grpcpp/channel.h>
 
 #include "absl/time/time.h"
 
 namespace graphmill::worker {
 
 struct CoordinatorChannelOptions {
-  // HTTP/2 keepalive pings notice a coordinator that vanished without closing the connection.
-  // The coordinator's server must accept pings this often (its
-  // GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS must not exceed keepalive_time),
-  // or it will close the connection with "too_many_pings".
+  // HTTP/2 keepalive pings notice a coordinator that vanished without closing
+  // the connection. The coordinator's server must accept pings this often (its
+  // GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS must not exceed
+  // keepalive_time), or it will close the connection with "too_many_pings".
   absl::Duration keepalive_time = absl::Seconds(30);
   // A ping unanswered for this long drops the connection.
   absl::Duration keepalive_timeout = absl::Seconds(10);
-  // gRPC's own reconnect backoff (its defaults reach 2 minutes); kept in line with the
-  // worker's Connect backoff so a restarted coordinator is found quickly.
+  // gRPC's own reconnect backoff (its defaults reach 2 minutes); kept in line
+  // with the worker's Connect backoff so a restarted coordinator is found
+  // quickly.
   absl::Duration initial_reconnect_backoff = absl::Milliseconds(200);
   absl::Duration max_reconnect_backoff = absl::Seconds(5);
-  // Largest message accepted from the coordinator (EntityBatch, TaskAssignment).
+  // How long one connection attempt (TCP and HTTP/2 handshake) may take. A
+  // coordinator that accepts but never answers holds the worker's hello this
+  // long (Worker::Shutdown() interrupts it).
+  absl::Duration connect_timeout = absl::Seconds(20);
+  // Largest message accepted from the coordinator (EntityBatch,
+  // TaskAssignment).
   int max_receive_message_bytes = 64 << 20;
 };
 
-// An insecure channel to `address` (host:port); meant for loopback until TLS comes.
-// Never blocks: connection happens on first use.
+// An insecure channel to `address` (host:port); meant for loopback until TLS
+// comes. Never blocks: connection happens on first use.
 std::shared_ptr<grpc::Channel> CreateCoordinatorChannel(
     const std::string& address, const CoordinatorChannelOptions& options = {});
 

@@ -1,12 +1,12 @@
 // Implementation of worker/runtime/fake_worker_gateway.h.
 #include "worker/runtime/fake_worker_gateway.h"
 
-#include <algorithm>
-#include <thread>
-
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/server_builder.h>
 #include <grpcpp/server_context.h>
+
+#include <algorithm>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -55,7 +55,8 @@ void FakeWorkerGateway::Stop() {
     stopping_ = true;
   }
   // Streams still open when the deadline passes are cancelled.
-  server_->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(200));
+  server_->Shutdown(std::chrono::system_clock::now() +
+                    std::chrono::milliseconds(200));
   server_->Wait();
 }
 
@@ -98,6 +99,19 @@ bool FakeWorkerGateway::Cancel(const v1::TaskAttempt& attempt) {
   return Send(message);
 }
 
+bool FakeWorkerGateway::UpdateRate(const v1::TaskAttempt& attempt,
+                                   double per_second) {
+  v1::CoordinatorMessage message;
+  *message.mutable_rate_update()->mutable_attempt() = attempt;
+  message.mutable_rate_update()->set_rate_limit_per_second(per_second);
+  return Send(message);
+}
+
+std::vector<v1::TaskAttempt> FakeWorkerGateway::rate_limited() const {
+  absl::MutexLock lock(&mu_);
+  return rate_limited_;
+}
+
 std::vector<v1::WorkerHello> FakeWorkerGateway::hellos() const {
   absl::MutexLock lock(&mu_);
   return hellos_;
@@ -125,8 +139,9 @@ std::vector<v1::ReadEntitiesRequest> FakeWorkerGateway::reads() const {
 
 int FakeWorkerGateway::open_submissions() const {
   absl::MutexLock lock(&mu_);
-  return std::count_if(submissions_.begin(), submissions_.end(),
-                       [](const auto& submission) { return !submission->ended; });
+  return std::count_if(
+      submissions_.begin(), submissions_.end(),
+      [](const auto& submission) { return !submission->ended; });
 }
 
 std::vector<FakeWorkerGateway::Submission> FakeWorkerGateway::SubmissionsOf(
@@ -134,7 +149,8 @@ std::vector<FakeWorkerGateway::Submission> FakeWorkerGateway::SubmissionsOf(
   absl::MutexLock lock(&mu_);
   std::vector<Submission> found;
   for (const auto& submission : submissions_) {
-    if (!submission->messages.empty() && submission->messages[0].has_attempt() &&
+    if (!submission->messages.empty() &&
+        submission->messages[0].has_attempt() &&
         submission->messages[0].attempt().task_id() == task_id) {
       found.push_back(*submission);
     }
@@ -142,8 +158,8 @@ std::vector<FakeWorkerGateway::Submission> FakeWorkerGateway::SubmissionsOf(
   return found;
 }
 
-std::optional<FakeWorkerGateway::Submission> FakeWorkerGateway::CompletedSubmission(
-    int64_t task_id) const {
+std::optional<FakeWorkerGateway::Submission>
+FakeWorkerGateway::CompletedSubmission(int64_t task_id) const {
   for (Submission& submission : SubmissionsOf(task_id)) {
     if (submission.has_outcome()) return submission;
   }
@@ -162,7 +178,8 @@ bool FakeWorkerGateway::WaitFor(const std::function<bool()>& condition,
 
 grpc::Status FakeWorkerGateway::Connect(
     grpc::ServerContext* context,
-    grpc::ServerReaderWriter<v1::CoordinatorMessage, v1::WorkerMessage>* stream) {
+    grpc::ServerReaderWriter<v1::CoordinatorMessage, v1::WorkerMessage>*
+        stream) {
   auto connection = std::make_shared<Connection>();
   {
     absl::MutexLock lock(&mu_);
@@ -175,6 +192,9 @@ grpc::Status FakeWorkerGateway::Connect(
       if (message.has_hello()) hellos_.push_back(message.hello());
       if (message.has_heartbeat()) heartbeats_.push_back(message.heartbeat());
       if (message.has_draining()) ++draining_count_;
+      if (message.has_rate_limited()) {
+        rate_limited_.push_back(message.rate_limited().attempt());
+      }
     }
     absl::MutexLock lock(&mu_);
     connection->closed = true;
@@ -195,7 +215,8 @@ grpc::Status FakeWorkerGateway::Connect(
     }
     if (!stream->Write(message)) break;
   }
-  context->TryCancel();  // ends the reader's Read when the worker has not closed
+  context
+      ->TryCancel();  // ends the reader's Read when the worker has not closed
   reader.join();
   absl::MutexLock lock(&mu_);
   connection->closed = true;
@@ -204,7 +225,8 @@ grpc::Status FakeWorkerGateway::Connect(
 }
 
 grpc::Status FakeWorkerGateway::SubmitResults(
-    grpc::ServerContext* context, grpc::ServerReader<v1::TaskResultMessage>* reader,
+    grpc::ServerContext* context,
+    grpc::ServerReader<v1::TaskResultMessage>* reader,
     v1::SubmitResultsResponse* response) {
   auto submission = std::make_shared<Submission>();
   {
@@ -216,15 +238,17 @@ grpc::Status FakeWorkerGateway::SubmitResults(
   while (reader->Read(&message)) {
     absl::MutexLock lock(&mu_);
     submission->messages.push_back(message);
-    if (message.has_attempt() && rejected_tasks_.count(message.attempt().task_id())) {
+    if (message.has_attempt() &&
+        rejected_tasks_.count(message.attempt().task_id())) {
       submission->ended = true;
-      return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
-                          absl::StrCat("task ", message.attempt().task_id(),
-                                       " attempt ", message.attempt().attempt(),
-                                       " is stale"));
+      return grpc::Status(
+          grpc::StatusCode::FAILED_PRECONDITION,
+          absl::StrCat("task ", message.attempt().task_id(), " attempt ",
+                       message.attempt().attempt(), " is stale"));
     }
     if (message.has_batch()) {
-      accepted += message.batch().entities_size() + message.batch().relationships_size();
+      accepted += message.batch().entities_size() +
+                  message.batch().relationships_size();
     }
   }
   absl::MutexLock lock(&mu_);
@@ -243,9 +267,9 @@ grpc::Status FakeWorkerGateway::ReadEntities(
     absl::MutexLock lock(&mu_);
     reads_.push_back(*request);
     if (rejected_tasks_.count(request->attempt().task_id())) {
-      return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
-                          absl::StrCat("task ", request->attempt().task_id(),
-                                       " is stale"));
+      return grpc::Status(
+          grpc::StatusCode::FAILED_PRECONDITION,
+          absl::StrCat("task ", request->attempt().task_id(), " is stale"));
     }
     auto it = entities_.find(request->type());
     if (it != entities_.end()) entities = it->second;
@@ -254,7 +278,8 @@ grpc::Status FakeWorkerGateway::ReadEntities(
   for (size_t start = 0; start < entities.size(); start += batch_size) {
     if (context->IsCancelled()) break;
     v1::EntityBatch batch;
-    for (size_t i = start; i < std::min(entities.size(), start + batch_size); ++i) {
+    for (size_t i = start; i < std::min(entities.size(), start + batch_size);
+         ++i) {
       *batch.add_entities() = entities[i];
     }
     if (!writer->Write(batch)) break;

@@ -2,6 +2,8 @@
 #ifndef GRAPHMILL_WORKER_RUNTIME_FAKE_WORKER_GATEWAY_H_
 #define GRAPHMILL_WORKER_RUNTIME_FAKE_WORKER_GATEWAY_H_
 
+#include <grpcpp/server.h>
+
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -13,8 +15,6 @@
 #include <utility>
 #include <vector>
 
-#include <grpcpp/server.h>
-
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
@@ -23,8 +23,9 @@
 
 namespace graphmill::worker {
 
-// Plays the coordinator's side of WorkerGateway on 127.0.0.1: records what workers send,
-// sends what the test scripts, serves ReadEntities from a map. Thread-safe.
+// Plays the coordinator's side of WorkerGateway on 127.0.0.1: records what
+// workers send, sends what the test scripts, serves ReadEntities from a map.
+// Thread-safe.
 class FakeWorkerGateway final : public graphmill::v1::WorkerGateway::Service {
  public:
   // One SubmitResults stream as received.
@@ -41,7 +42,8 @@ class FakeWorkerGateway final : public graphmill::v1::WorkerGateway::Service {
     std::vector<graphmill::v1::ResultBatch> batches() const;
   };
 
-  // Starts on 127.0.0.1:`port` (0: a free port). Null if the port cannot be bound.
+  // Starts on 127.0.0.1:`port` (0: a free port). Null if the port cannot be
+  // bound.
   static std::unique_ptr<FakeWorkerGateway> Start(int port = 0);
   // Stops the server.
   ~FakeWorkerGateway() override;
@@ -49,37 +51,44 @@ class FakeWorkerGateway final : public graphmill::v1::WorkerGateway::Service {
   int port() const { return port_; }
   std::string address() const;
 
-  // Shuts the server down as a crashing coordinator would: every stream ends. Idempotent.
+  // Shuts the server down as a crashing coordinator would: every stream ends.
+  // Idempotent.
   void Stop();
 
   // ---- Script.
-  // Entities ReadEntities serves for `type` (in the given order), `batch_size` per message.
-  void SetEntities(const std::string& type, std::vector<graphmill::v1::Entity> entities);
+  // Entities ReadEntities serves for `type` (in the given order), `batch_size`
+  // per message.
+  void SetEntities(const std::string& type,
+                   std::vector<graphmill::v1::Entity> entities);
   void SetEntityBatchSize(int batch_size);
-  // SubmitResults and ReadEntities of this task answer FAILED_PRECONDITION (a stale
-  // attempt).
+  // SubmitResults and ReadEntities of this task answer FAILED_PRECONDITION (a
+  // stale attempt).
   void RejectTask(int64_t task_id);
   // Sends on the newest open Connect stream. False when no stream is open.
   bool Send(const graphmill::v1::CoordinatorMessage& message);
   bool Assign(const graphmill::v1::TaskAssignment& assignment);
   bool Cancel(const graphmill::v1::TaskAttempt& attempt);
+  bool UpdateRate(const graphmill::v1::TaskAttempt& attempt, double per_second);
 
   // ---- Records.
   std::vector<graphmill::v1::WorkerHello> hellos() const;
   std::vector<graphmill::v1::Heartbeat> heartbeats() const;
   int draining_count() const;
+  // Attempts reported in RateLimited messages, in arrival order.
+  std::vector<graphmill::v1::TaskAttempt> rate_limited() const;
   // Connect streams that have ended.
   int ended_connections() const;
   std::vector<graphmill::v1::ReadEntitiesRequest> reads() const;
-  // SubmitResults streams that have not ended (of any task, including ones cancelled
-  // before their first message arrived).
+  // SubmitResults streams that have not ended (of any task, including ones
+  // cancelled before their first message arrived).
   int open_submissions() const;
   // SubmitResults streams of `task_id`, in arrival order.
   std::vector<Submission> SubmissionsOf(int64_t task_id) const;
   // The ended submission of `task_id` carrying an outcome, if one arrived.
   std::optional<Submission> CompletedSubmission(int64_t task_id) const;
 
-  // Polls `condition` until it holds or `timeout` passes; returns its last value.
+  // Polls `condition` until it holds or `timeout` passes; returns its last
+  // value.
   static bool WaitFor(const std::function<bool()>& condition,
                       absl::Duration timeout = absl::Seconds(10));
 
@@ -114,8 +123,10 @@ class FakeWorkerGateway final : public graphmill::v1::WorkerGateway::Service {
   std::vector<graphmill::v1::WorkerHello> hellos_ ABSL_GUARDED_BY(mu_);
   std::vector<graphmill::v1::Heartbeat> heartbeats_ ABSL_GUARDED_BY(mu_);
   int draining_count_ ABSL_GUARDED_BY(mu_) = 0;
+  std::vector<graphmill::v1::TaskAttempt> rate_limited_ ABSL_GUARDED_BY(mu_);
   int ended_connections_ ABSL_GUARDED_BY(mu_) = 0;
-  std::map<std::string, std::vector<graphmill::v1::Entity>> entities_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, std::vector<graphmill::v1::Entity>> entities_
+      ABSL_GUARDED_BY(mu_);
   int entity_batch_size_ ABSL_GUARDED_BY(mu_) = 100;
   std::set<int64_t> rejected_tasks_ ABSL_GUARDED_BY(mu_);
   std::vector<graphmill::v1::ReadEntitiesRequest> reads_ ABSL_GUARDED_BY(mu_);

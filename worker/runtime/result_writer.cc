@@ -12,14 +12,15 @@ namespace v1 = ::graphmill::v1;
 
 namespace {
 
-// Tag and length prefix of an element inside a ResultBatch, added to each object's size so
-// the byte limit holds for the serialized batch.
+// Tag and length prefix of an element inside a ResultBatch, added to each
+// object's size so the byte limit holds for the serialized batch.
 constexpr size_t kPerObjectOverheadBytes = 8;
 
 }  // namespace
 
 std::string AttemptLabel(const v1::TaskAttempt& attempt) {
-  return absl::StrCat("task ", attempt.task_id(), " attempt ", attempt.attempt());
+  return absl::StrCat("task ", attempt.task_id(), " attempt ",
+                      attempt.attempt());
 }
 
 ResultWriter::ResultWriter(v1::WorkerGateway::StubInterface* stub,
@@ -81,8 +82,8 @@ absl::Status ResultWriter::Add(size_t size, AppendFn append) {
   if (aborted_) return AbortedStatus();
   absl::MutexLock lock(&mu_);
   if (closed_) return ClosedStatusLocked();
-  // Send first when this object would push the batch past the byte limit, so a batch stays
-  // under it unless a single object is larger.
+  // Send first when this object would push the batch past the byte limit, so a
+  // batch stays under it unless a single object is larger.
   if (pending_objects_ > 0 && pending_bytes_ + size > limits_.max_bytes) {
     absl::Status status = FlushLocked();
     if (!status.ok()) return status;
@@ -150,7 +151,8 @@ absl::Status ResultWriter::FlushLocked() {
   if (stream_ == nullptr) status = OpenLocked();
   if (status.ok()) status = WriteLocked(pending_);
   if (status.ok()) ++batches_;
-  // On failure the batch is dropped with the attempt: the coordinator re-offers the task.
+  // On failure the batch is dropped with the attempt: the coordinator re-offers
+  // the task.
   pending_.Clear();
   pending_objects_ = 0;
   pending_bytes_ = 0;
@@ -172,9 +174,9 @@ absl::Status ResultWriter::WriteLocked(const v1::TaskResultMessage& message) {
   if (aborted_) {
     final_status_ = AbortedStatus();
   } else if (finished.ok()) {
-    final_status_ = absl::UnavailableError(absl::StrCat(
-        "the coordinator closed the results stream of ",
-        AttemptLabel(attempt_), " before its outcome"));
+    final_status_ = absl::UnavailableError(
+        absl::StrCat("the coordinator closed the results stream of ",
+                     AttemptLabel(attempt_), " before its outcome"));
   } else {
     final_status_ = FromGrpcStatus(finished);
   }

@@ -2,14 +2,14 @@
 #ifndef GRAPHMILL_WORKER_RUNTIME_RESULT_WRITER_H_
 #define GRAPHMILL_WORKER_RUNTIME_RESULT_WRITER_H_
 
+#include <grpcpp/client_context.h>
+#include <grpcpp/support/sync_stream.h>
+
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
-
-#include <grpcpp/client_context.h>
-#include <grpcpp/support/sync_stream.h>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
@@ -21,21 +21,24 @@ namespace graphmill::worker {
 
 // When a batch is sent. The byte figures are serialized protobuf sizes.
 struct ResultBatchLimits {
-  // A batch is sent once it holds this many objects (entities, relationships, events).
+  // A batch is sent once it holds this many objects (entities, relationships,
+  // events).
   size_t max_objects = 500;
   // A batch is sent before it would grow past this many bytes.
   size_t max_bytes = 1'000'000;
-  // A single object larger than this is refused (gRPC's default message limit is 4 MiB).
+  // A single object larger than this is refused (gRPC's default message limit
+  // is 4 MiB).
   size_t max_object_bytes = 4'000'000;
 };
 
-// Streams one attempt's results to the coordinator: the attempt, then ResultBatches, then the
-// TaskOutcome. The stream opens with the first batch (or at Finish), so an attempt that
-// produces nothing still sends attempt + outcome. Memory is bounded by one batch: a caller
-// that fills a batch sends it before returning (gRPC flow control pushes back on it).
+// Streams one attempt's results to the coordinator: the attempt, then
+// ResultBatches, then the TaskOutcome. The stream opens with the first batch
+// (or at Finish), so an attempt that produces nothing still sends attempt +
+// outcome. Memory is bounded by one batch: a caller that fills a batch sends it
+// before returning (gRPC flow control pushes back on it).
 //
-// Thread-safe: Add* may be called from several threads; Abort() may be called from any
-// thread, also while another thread is blocked sending.
+// Thread-safe: Add* may be called from several threads; Abort() may be called
+// from any thread, also while another thread is blocked sending.
 class ResultWriter {
  public:
   // `stub` must outlive the writer.
@@ -47,20 +50,22 @@ class ResultWriter {
   ResultWriter(const ResultWriter&) = delete;
   ResultWriter& operator=(const ResultWriter&) = delete;
 
-  // Queue one object. Errors: INVALID_ARGUMENT for an object over max_object_bytes (the
-  // message names its key); CANCELLED after Abort(); the stream's status once it broke
-  // (e.g. FAILED_PRECONDITION when the coordinator fenced the attempt, UNAVAILABLE).
+  // Queue one object. Errors: INVALID_ARGUMENT for an object over
+  // max_object_bytes (the message names its key); CANCELLED after Abort(); the
+  // stream's status once it broke (e.g. FAILED_PRECONDITION when the
+  // coordinator fenced the attempt, UNAVAILABLE).
   absl::Status AddEntity(graphmill::v1::Entity entity);
   absl::Status AddRelationship(graphmill::v1::Relationship relationship);
   absl::Status AddEvent(graphmill::v1::Event event);
 
-  // Sends what is queued and `outcome`, closes the stream and returns its status: OK when the
-  // coordinator accepted it, FAILED_PRECONDITION for a stale attempt, CANCELLED after Abort(),
-  // or the transport error. Call at most once.
+  // Sends what is queued and `outcome`, closes the stream and returns its
+  // status: OK when the coordinator accepted it, FAILED_PRECONDITION for a
+  // stale attempt, CANCELLED after Abort(), or the transport error. Call at
+  // most once.
   absl::Status Finish(const graphmill::v1::TaskOutcome& outcome);
 
-  // Abandons the attempt: the stream is cancelled without an outcome, so the coordinator
-  // discards it; later calls return CANCELLED. Idempotent.
+  // Abandons the attempt: the stream is cancelled without an outcome, so the
+  // coordinator discards it; later calls return CANCELLED. Idempotent.
   void Abort();
 
   // Objects sent or queued so far, for logs.
@@ -71,15 +76,16 @@ class ResultWriter {
   int64_t batch_count() const;
 
  private:
-  // Adds one object of `size` bytes to the pending batch with `append`, sending the batch
-  // first or after as the limits say.
+  // Adds one object of `size` bytes to the pending batch with `append`, sending
+  // the batch first or after as the limits say.
   template <typename AppendFn>
   absl::Status Add(size_t size, AppendFn append);
   // Sends the pending batch (if any), opening the stream first if needed.
   absl::Status FlushLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Opens the stream and sends the attempt.
   absl::Status OpenLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Sends one message; on failure records the stream's final status and returns it.
+  // Sends one message; on failure records the stream's final status and returns
+  // it.
   absl::Status WriteLocked(const graphmill::v1::TaskResultMessage& message)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // What calls after the stream closed return.
@@ -89,8 +95,9 @@ class ResultWriter {
   graphmill::v1::WorkerGateway::StubInterface* const stub_;
   const graphmill::v1::TaskAttempt attempt_;
   const ResultBatchLimits limits_;
-  // Created up front so Abort() can cancel it at any time (TryCancel is thread-safe and takes
-  // effect when the call starts if it has not started yet).
+  // Created up front so Abort() can cancel it at any time (TryCancel is
+  // thread-safe and takes effect when the call starts if it has not started
+  // yet).
   grpc::ClientContext context_;
   std::atomic<bool> aborted_{false};
 

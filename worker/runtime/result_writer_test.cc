@@ -1,4 +1,5 @@
-// Tests of worker/runtime/result_writer.h against a real in-process WorkerGateway.
+// Tests of worker/runtime/result_writer.h against a real in-process
+// WorkerGateway.
 #include "worker/runtime/result_writer.h"
 
 #include <memory>
@@ -52,7 +53,8 @@ class ResultWriterTest : public ::testing::Test {
   void SetUp() override {
     gateway_ = FakeWorkerGateway::Start();
     ASSERT_NE(gateway_, nullptr);
-    stub_ = v1::WorkerGateway::NewStub(CreateCoordinatorChannel(gateway_->address()));
+    stub_ = v1::WorkerGateway::NewStub(
+        CreateCoordinatorChannel(gateway_->address()));
   }
 
   std::unique_ptr<FakeWorkerGateway> gateway_;
@@ -105,7 +107,8 @@ TEST_F(ResultWriterTest, BatchesStayUnderTheByteLimit) {
   ResultBatchLimits limits;
   limits.max_bytes = 10'000;
   ResultWriter writer(stub_.get(), Attempt(3), limits);
-  for (int i = 0; i < 20; ++i) ASSERT_TRUE(writer.AddEntity(MakeEntity(i, 3'000)).ok());
+  for (int i = 0; i < 20; ++i)
+    ASSERT_TRUE(writer.AddEntity(MakeEntity(i, 3'000)).ok());
   ASSERT_TRUE(writer.Finish(Succeeded()).ok());
 
   std::optional<FakeWorkerGateway::Submission> submission =
@@ -140,12 +143,16 @@ TEST_F(ResultWriterTest, AbortCancelsTheStreamWithoutAnOutcome) {
   ResultWriter writer(stub_.get(), Attempt(5), limits);
   ASSERT_TRUE(writer.AddEntity(MakeEntity(1)).ok());  // opens the stream
   writer.Abort();
-  EXPECT_EQ(writer.AddEntity(MakeEntity(2)).code(), absl::StatusCode::kCancelled);
+  EXPECT_EQ(writer.AddEntity(MakeEntity(2)).code(),
+            absl::StatusCode::kCancelled);
   EXPECT_EQ(writer.Finish(Succeeded()).code(), absl::StatusCode::kCancelled);
-  // The cancellation may reach the server before the attempt message does, so the stream
-  // may not be attributable to task 5; either way it ends cancelled, without an outcome.
-  ASSERT_TRUE(FakeWorkerGateway::WaitFor([&] { return gateway_->open_submissions() == 0; }));
-  for (const FakeWorkerGateway::Submission& submission : gateway_->SubmissionsOf(5)) {
+  // The cancellation may reach the server before the attempt message does, so
+  // the stream may not be attributable to task 5; either way it ends cancelled,
+  // without an outcome.
+  ASSERT_TRUE(FakeWorkerGateway::WaitFor(
+      [&] { return gateway_->open_submissions() == 0; }));
+  for (const FakeWorkerGateway::Submission& submission :
+       gateway_->SubmissionsOf(5)) {
     EXPECT_TRUE(submission.cancelled);
     EXPECT_FALSE(submission.has_outcome());
   }
@@ -171,7 +178,8 @@ TEST_F(ResultWriterTest, AddAfterTheStreamBrokeReturnsItsStatus) {
     absl::SleepFor(absl::Milliseconds(1));
   }
   EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition) << status;
-  EXPECT_EQ(writer.Finish(Succeeded()).code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(writer.Finish(Succeeded()).code(),
+            absl::StatusCode::kFailedPrecondition);
 }
 
 TEST_F(ResultWriterTest, ConcurrentProducersLoseNothing) {

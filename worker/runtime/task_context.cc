@@ -21,13 +21,16 @@ InstanceConfig ConfigOf(const v1::TaskAssignment& assignment) {
 
 TaskContext::TaskContext(v1::WorkerGateway::StubInterface* stub,
                          const v1::TaskAssignment& assignment,
-                         ResultBatchLimits limits)
+                         ResultBatchLimits limits,
+                         RateLimitedCallback on_rate_limited)
     : stub_(stub),
       attempt_(assignment.attempt()),
       run_id_(assignment.run_id()),
       step_id_(assignment.step_id()),
       config_(ConfigOf(assignment)),
-      results_(stub, assignment.attempt(), limits) {}
+      results_(stub, assignment.attempt(), limits),
+      pacer_(assignment.rate_limit_per_second()),
+      on_rate_limited_(std::move(on_rate_limited)) {}
 
 absl::Status TaskContext::ForEachEntity(
     absl::string_view type,
@@ -45,7 +48,8 @@ absl::Status TaskContext::ForEachEntity(
   std::unique_ptr<grpc::ClientReaderInterface<v1::EntityBatch>> reader;
   absl::Status visit_status = absl::OkStatus();
   grpc::Status finished;
-  // The visitor is integration code: whatever it does, the call is finished and unregistered.
+  // The visitor is integration code: whatever it does, the call is finished and
+  // unregistered.
   try {
     reader = stub_->ReadEntities(&call, request);
     v1::EntityBatch batch;
@@ -104,6 +108,15 @@ void TaskContext::AddEvent(v1::EventLevel level, absl::string_view name,
   results_.AddEvent(std::move(event)).IgnoreError();
 }
 
+void TaskContext::AwaitRequestSlot() { pacer_.Wait(); }
+
+void TaskContext::OnProviderResponse(int http_status) {
+  constexpr int kTooManyRequests = 429;
+  if (http_status == kTooManyRequests && on_rate_limited_ && !cancelled_) {
+    on_rate_limited_(attempt_);
+  }
+}
+
 void TaskContext::MarkPartial(absl::string_view type) {
   absl::MutexLock lock(&mu_);
   partial_types_.insert(std::string(type));
@@ -115,6 +128,7 @@ void TaskContext::Cancel() {
     cancelled_ = true;
     for (grpc::ClientContext* read : reads_) read->TryCancel();
   }
+  pacer_.Cancel();
   results_.Abort();
 }
 

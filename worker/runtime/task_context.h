@@ -2,13 +2,13 @@
 #ifndef GRAPHMILL_WORKER_RUNTIME_TASK_CONTEXT_H_
 #define GRAPHMILL_WORKER_RUNTIME_TASK_CONTEXT_H_
 
+#include <grpcpp/client_context.h>
+
 #include <atomic>
 #include <functional>
 #include <set>
 #include <string>
 #include <vector>
-
-#include <grpcpp/client_context.h>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
@@ -17,24 +17,33 @@
 #include "graphmill/v1/worker.grpc.pb.h"
 #include "graphmill/v1/worker.pb.h"
 #include "worker/runtime/integration.h"
+#include "worker/runtime/request_pacer.h"
 #include "worker/runtime/result_writer.h"
 
 namespace graphmill::worker {
 
-// Everything a handler does for one attempt goes through here: reads stream from
-// ReadEntities, objects and events go to a ResultWriter, partial types are collected for the
-// outcome. Thread-safe (handlers may use their own threads).
+// Everything a handler does for one attempt goes through here: reads stream
+// from ReadEntities, objects and events go to a ResultWriter, partial types are
+// collected for the outcome. Thread-safe (handlers may use their own threads).
 //
-// Cancel() (a CancelTask from the coordinator, a lost Connect stream, or a drain that ran out
-// of time) makes Add* return CANCELLED, interrupts reads in progress and abandons the results
-// stream, so the coordinator keeps nothing of this attempt and re-offers the task.
+// Cancel() (a CancelTask from the coordinator, a lost Connect stream, or a
+// drain that ran out of time) makes Add* return CANCELLED, interrupts reads in
+// progress and abandons the results stream, so the coordinator keeps nothing of
+// this attempt and re-offers the task.
 class TaskContext : public StepContext {
  public:
-  // `stub` must outlive the context. The assignment's config holds secrets: it is copied
-  // into config() and never logged.
+  // Called (from a handler's thread) when the provider answered 429, so the
+  // coordinator can lower the instance's rate.
+  using RateLimitedCallback =
+      std::function<void(const graphmill::v1::TaskAttempt&)>;
+
+  // `stub` must outlive the context. The assignment's config holds secrets: it
+  // is copied into config() and never logged. Requests are paced at the
+  // assignment's rate_limit_per_second until SetRateLimit() changes it.
   TaskContext(graphmill::v1::WorkerGateway::StubInterface* stub,
               const graphmill::v1::TaskAssignment& assignment,
-              ResultBatchLimits limits);
+              ResultBatchLimits limits,
+              RateLimitedCallback on_rate_limited = nullptr);
 
   TaskContext(const TaskContext&) = delete;
   TaskContext& operator=(const TaskContext&) = delete;
@@ -46,13 +55,23 @@ class TaskContext : public StepContext {
       const std::function<absl::Status(const v1::Entity&)>& visit) override;
   absl::Status AddEntity(v1::Entity entity) override;
   absl::Status AddRelationship(v1::Relationship relationship) override;
-  // Events are best effort: one that cannot be queued (cancelled, stream broken) is dropped.
+  // Events are best effort: one that cannot be queued (cancelled, stream
+  // broken) is dropped.
   void AddEvent(v1::EventLevel level, absl::string_view name,
                 absl::string_view description) override;
   void MarkPartial(absl::string_view type) override;
   bool cancelled() const override { return cancelled_; }
+  // Blocks for this task's share of the rate budget; at once when cancelled.
+  void AwaitRequestSlot() override;
+  // A 429 is reported through the RateLimitedCallback.
+  void OnProviderResponse(int http_status) override;
 
-  // Stops the attempt (see the class comment). Idempotent; callable from any thread.
+  // The coordinator's new rate for this task (RateUpdate); <= 0: unlimited.
+  void SetRateLimit(double per_second) { pacer_.SetRate(per_second); }
+  double rate_limit() const { return pacer_.rate(); }
+
+  // Stops the attempt (see the class comment). Idempotent; callable from any
+  // thread.
   void Cancel();
 
   // Types passed to MarkPartial, sorted, without duplicates.
@@ -70,6 +89,8 @@ class TaskContext : public StepContext {
   const std::string step_id_;
   const InstanceConfig config_;
   ResultWriter results_;
+  RequestPacer pacer_;
+  const RateLimitedCallback on_rate_limited_;
   std::atomic<bool> cancelled_{false};
 
   mutable absl::Mutex mu_;

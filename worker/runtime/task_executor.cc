@@ -18,7 +18,8 @@ bool IsCredentialProblem(absl::StatusCode code) {
          code == absl::StatusCode::kPermissionDenied;
 }
 
-// The status's message, or its code's name when it has none, so an outcome is never blank.
+// The status's message, or its code's name when it has none, so an outcome is
+// never blank.
 std::string MessageOf(const absl::Status& status) {
   if (!status.message().empty()) return std::string(status.message());
   return absl::StatusCodeToString(status.code());
@@ -47,7 +48,8 @@ absl::Status Guarded(const std::string& what, Call call) {
   } catch (const std::exception& e) {
     return absl::InternalError(absl::StrCat(what, " threw: ", e.what()));
   } catch (...) {
-    return absl::InternalError(absl::StrCat(what, " threw an unknown exception"));
+    return absl::InternalError(
+        absl::StrCat(what, " threw an unknown exception"));
   }
 }
 
@@ -82,10 +84,9 @@ absl::StatusOr<Integration*> IntegrationSet::Find(
   }
   const std::string& own_version = it->second->definition().version();
   if (own_version != version) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("the task was planned with integration '", name,
-                     "' version '", version, "' but this worker runs version '",
-                     own_version, "'"));
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the task was planned with integration '", name, "' version '", version,
+        "' but this worker runs version '", own_version, "'"));
   }
   return it->second;
 }
@@ -101,7 +102,8 @@ std::vector<const v1::IntegrationDefinition*> IntegrationSet::definitions()
 
 std::string IntegrationSet::Describe() const {
   return absl::StrJoin(by_name_, ", ", [](std::string* out, const auto& entry) {
-    absl::StrAppend(out, entry.first, " ", entry.second->definition().version());
+    absl::StrAppend(out, entry.first, " ",
+                    entry.second->definition().version());
   });
 }
 
@@ -134,13 +136,14 @@ v1::TaskOutcome ExecuteAssignment(const v1::TaskAssignment& assignment,
   v1::TaskOutcome outcome;
   switch (assignment.kind()) {
     case v1::TASK_KIND_VALIDATE_INVOCATION: {
-      const absl::Status status =
-          Guarded(absl::StrCat("the invocation check of ", name),
-                  [&] { return integration.ValidateInvocation(context.config()); });
+      const absl::Status status = Guarded(
+          absl::StrCat("the invocation check of ", name),
+          [&] { return integration.ValidateInvocation(context.config()); });
       if (status.ok()) {
         outcome = Outcome(v1::TASK_OUTCOME_STATUS_SUCCEEDED, "");
       } else if (IsCredentialProblem(status.code())) {
-        outcome = Outcome(v1::TASK_OUTCOME_STATUS_INVALID_CONFIG, MessageOf(status));
+        outcome =
+            Outcome(v1::TASK_OUTCOME_STATUS_INVALID_CONFIG, MessageOf(status));
       } else {
         outcome = Outcome(v1::TASK_OUTCOME_STATUS_FAILED, MessageOf(status));
       }
@@ -156,9 +159,9 @@ v1::TaskOutcome ExecuteAssignment(const v1::TaskAssignment& assignment,
           absl::StrCat("step '", assignment.step_id(), "' of ", name), [&] {
             return integration.ExecuteStep(assignment.step_id(), context);
           });
-      outcome = status.ok()
-                    ? Outcome(v1::TASK_OUTCOME_STATUS_SUCCEEDED, "")
-                    : Outcome(v1::TASK_OUTCOME_STATUS_FAILED, MessageOf(status));
+      outcome = status.ok() ? Outcome(v1::TASK_OUTCOME_STATUS_SUCCEEDED, "")
+                            : Outcome(v1::TASK_OUTCOME_STATUS_FAILED,
+                                      MessageOf(status));
       break;
     }
     default:

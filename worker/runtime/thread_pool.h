@@ -12,13 +12,15 @@
 
 namespace graphmill::worker {
 
-// Runs at most `threads` pieces of work at once; the rest wait in a queue. Thread-safe.
-// Work that throws is logged and dropped: no exception leaves a pool thread.
+// Runs at most `threads` pieces of work at once; the rest wait in a queue.
+// Thread-safe. Work that throws is logged and dropped: no exception leaves a
+// pool thread.
 class ThreadPool {
  public:
   // Starts `threads` threads (at least 1).
   explicit ThreadPool(int threads);
-  // Runs the work still queued, then joins every thread. Blocks until running work returns.
+  // Runs the work still queued, then joins every thread. Blocks until running
+  // work returns.
   ~ThreadPool();
 
   ThreadPool(const ThreadPool&) = delete;

@@ -1,16 +1,16 @@
 // Implementation of worker/runtime/worker.h.
 #include "worker/runtime/worker.h"
 
+#include <grpcpp/client_context.h>
+
 #include <algorithm>
 #include <exception>
 #include <thread>
 #include <utility>
 
-#include <grpcpp/client_context.h>
-
 #include "absl/random/random.h"
-#include "absl/strings/str_cat.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
@@ -23,10 +23,11 @@ namespace v1 = ::graphmill::v1;
 
 // One leased attempt, queued or running.
 struct Worker::Task {
-  Task(v1::WorkerGateway::StubInterface* stub, const v1::TaskAssignment& assignment,
-       ResultBatchLimits limits)
+  Task(v1::WorkerGateway::StubInterface* stub,
+       const v1::TaskAssignment& assignment, ResultBatchLimits limits,
+       TaskContext::RateLimitedCallback on_rate_limited)
       : assignment(assignment),
-        context(stub, assignment, limits),
+        context(stub, assignment, limits, std::move(on_rate_limited)),
         label(AttemptLabel(assignment.attempt())) {}
 
   // Holds the instance's config, secrets included: never log it.
@@ -35,7 +36,8 @@ struct Worker::Task {
   const std::string label;
 };
 
-// State one Connect stream's reader shares with the session loop (guarded by Worker::mu_).
+// State one Connect stream's reader shares with the session loop (guarded by
+// Worker::mu_).
 struct Worker::Session {
   bool reader_done = false;
   bool received_any = false;
@@ -73,7 +75,8 @@ std::string RoundedDuration(absl::Duration duration) {
 
 }  // namespace
 
-Worker::Worker(WorkerOptions options, std::shared_ptr<grpc::ChannelInterface> channel,
+Worker::Worker(WorkerOptions options,
+               std::shared_ptr<grpc::ChannelInterface> channel,
                std::vector<Integration*> integrations)
     : options_(std::move(options)),
       stub_(v1::WorkerGateway::NewStub(channel)),
@@ -104,17 +107,24 @@ absl::Status Worker::Run() {
     absl::Status why;
     bool healthy = false;
     if (RunSession(&why, &healthy)) break;
+    {
+      absl::MutexLock lock(&mu_);
+      if (draining_)
+        break;  // the failure was (or does not matter after) Shutdown()
+    }
     if (healthy) backoff = options_.initial_reconnect_backoff;
-    // Jitter keeps a fleet of workers from reconnecting in lockstep after a restart.
+    // Jitter keeps a fleet of workers from reconnecting in lockstep after a
+    // restart.
     const absl::Duration delay = backoff * absl::Uniform(random, 0.5, 1.0);
-    LogWarn("coordinator ", options_.coordinator, ": ", why.ToString(),
+    LogWarn("coordinator ", options_.coordinator, ": ", why.message(),
             "; reconnecting in ", RoundedDuration(delay));
     backoff = std::min(backoff * 2, options_.max_reconnect_backoff);
     absl::MutexLock lock(&mu_);
     if (mu_.AwaitWithTimeout(absl::Condition(&draining_), delay)) break;
   }
 
-  // Draining. Handlers may still run: tasks of this session, or ones abandoned earlier.
+  // Draining. Handlers may still run: tasks of this session, or ones abandoned
+  // earlier.
   absl::MutexLock lock(&mu_);
   while (in_flight_ > 0 && absl::Now() < drain_deadline_) {
     changed_.WaitWithDeadline(&mu_, drain_deadline_);
@@ -142,6 +152,8 @@ void Worker::Shutdown() {
   if (draining_) return;
   draining_ = true;
   drain_deadline_ = absl::Now() + options_.drain_grace;
+  // Not connected yet: nothing to tell the coordinator, so stop waiting for it.
+  if (connecting_ != nullptr) connecting_->TryCancel();
   LogInfo("worker ", options_.worker_id, ": draining; ", tasks_.size(),
           " tasks get up to ", absl::FormatDuration(options_.drain_grace),
           " to finish");
@@ -150,14 +162,27 @@ void Worker::Shutdown() {
 
 bool Worker::RunSession(absl::Status* why, bool* healthy) {
   grpc::ClientContext context;
+  {
+    absl::MutexLock lock(&mu_);
+    if (draining_) {
+      *why = absl::CancelledError("draining");
+      return true;
+    }
+    connecting_ = &context;
+  }
   std::unique_ptr<grpc::ClientReaderWriterInterface<v1::WorkerMessage,
                                                     v1::CoordinatorMessage>>
       stream = stub_->Connect(&context);
+  const bool hello_sent = stream->Write(HelloMessage());
+  {
+    absl::MutexLock lock(&mu_);
+    connecting_ = nullptr;
+  }
   const absl::Time started = absl::Now();
-  if (!stream->Write(HelloMessage())) {
+  if (!hello_sent) {
     const grpc::Status finished = stream->Finish();
-    *why = finished.ok() ? absl::UnavailableError("the coordinator ended the Connect stream")
-                         : FromGrpcStatus(finished);
+    *why = absl::UnavailableError(
+        absl::StrCat("cannot connect: ", FromGrpcStatus(finished).ToString()));
     *healthy = false;
     return false;
   }
@@ -165,9 +190,20 @@ bool Worker::RunSession(absl::Status* why, bool* healthy) {
           options_.coordinator);
 
   Session session;
-  std::thread reader([this, &stream, &session] { ReadLoop(stream.get(), &session); });
+  {
+    absl::MutexLock lock(&mu_);
+    outbox_.clear();  // reports about tasks of an earlier stream
+  }
+  std::thread reader(
+      [this, &stream, &session] { ReadLoop(stream.get(), &session); });
 
-  enum class Action { kStreamEnded, kSendDraining, kHeartbeat, kDrained };
+  enum class Action {
+    kStreamEnded,
+    kSendDraining,
+    kSendQueued,
+    kHeartbeat,
+    kDrained
+  };
   bool draining_sent = false;
   absl::Time last_heartbeat = started;
   Action action;
@@ -181,6 +217,10 @@ bool Worker::RunSession(absl::Status* why, bool* healthy) {
           action = Action::kStreamEnded;
         } else if (draining_ && !draining_sent) {
           action = Action::kSendDraining;
+        } else if (!outbox_.empty()) {
+          action = Action::kSendQueued;
+          message = std::move(outbox_.front());
+          outbox_.pop_front();
         } else if (draining_sent && tasks_.empty()) {
           action = Action::kDrained;
         } else if (draining_ && now >= drain_deadline_) {
@@ -188,9 +228,11 @@ bool Worker::RunSession(absl::Status* why, bool* healthy) {
           AbandonTasksLocked("the drain grace ran out");
           action = Action::kDrained;
         } else {
-          const absl::Time next_heartbeat = last_heartbeat + HeartbeatIntervalLocked();
+          const absl::Time next_heartbeat =
+              last_heartbeat + HeartbeatIntervalLocked();
           if (now < next_heartbeat) {
-            changed_.WaitWithDeadline(&mu_, std::min(next_heartbeat, drain_deadline_));
+            changed_.WaitWithDeadline(
+                &mu_, std::min(next_heartbeat, drain_deadline_));
             continue;
           }
           action = Action::kHeartbeat;
@@ -214,8 +256,9 @@ bool Worker::RunSession(absl::Status* why, bool* healthy) {
   const bool drained = action == Action::kDrained;
   if (drained) stream->WritesDone();
   {
-    // Let the stream end on its own (the coordinator closes it after WritesDone, and a
-    // failed write means it is ending) so Finish() reports the coordinator's status.
+    // Let the stream end on its own (the coordinator closes it after
+    // WritesDone, and a failed write means it is ending) so Finish() reports
+    // the coordinator's status.
     absl::MutexLock lock(&mu_);
     const absl::Time give_up = absl::Now() + options_.close_timeout;
     while (!session.reader_done && absl::Now() < give_up) {
@@ -230,19 +273,16 @@ bool Worker::RunSession(absl::Status* why, bool* healthy) {
   AbandonTasksLocked("the connection to the coordinator was lost");
   *healthy = session.received_any ||
              absl::Now() - started >= options_.max_reconnect_backoff;
-  *why = finished.ok() ? absl::UnavailableError("the coordinator ended the Connect stream")
-                       : FromGrpcStatus(finished);
-  if (!drained) {
-    *why = absl::Status(why->code(),
-                        absl::StrCat("Connect stream lost: ", why->message()));
-  }
+  *why = absl::UnavailableError(
+      finished.ok() ? "the coordinator ended the Connect stream"
+                    : absl::StrCat("Connect stream lost: ",
+                                   FromGrpcStatus(finished).ToString()));
   return drained;
 }
 
-void Worker::ReadLoop(
-    grpc::ClientReaderWriterInterface<v1::WorkerMessage, v1::CoordinatorMessage>*
-        stream,
-    Session* session) {
+void Worker::ReadLoop(grpc::ClientReaderWriterInterface<
+                          v1::WorkerMessage, v1::CoordinatorMessage>* stream,
+                      Session* session) {
   v1::CoordinatorMessage message;
   while (stream->Read(&message)) {
     {
@@ -256,6 +296,9 @@ void Worker::ReadLoop(
           break;
         case v1::CoordinatorMessage::kCancel:
           CancelAttempt(message.cancel().attempt());
+          break;
+        case v1::CoordinatorMessage::kRateUpdate:
+          UpdateRate(message.rate_update());
           break;
         default:
           LogWarn("ignoring a coordinator message with no known content");
@@ -277,11 +320,14 @@ void Worker::Accept(const v1::TaskAssignment& assignment) {
     LogWarn("ignoring a task assignment without a valid attempt");
     return;
   }
-  auto task = std::make_shared<Task>(stub_.get(), assignment, options_.result_limits);
+  auto task = std::make_shared<Task>(
+      stub_.get(), assignment, options_.result_limits,
+      [this](const v1::TaskAttempt& attempt) { ReportRateLimited(attempt); });
   {
     absl::MutexLock lock(&mu_);
     if (draining_) {
-      // Never started, so the lease lapses and the coordinator offers it elsewhere.
+      // Never started, so the lease lapses and the coordinator offers it
+      // elsewhere.
       LogInfo("not starting ", label, " (", DescribeAssignment(assignment),
               "): the worker is draining");
       return;
@@ -305,8 +351,34 @@ void Worker::CancelAttempt(const v1::TaskAttempt& attempt) {
     return;
   }
   LogInfo("cancelling ", label, " at the coordinator's request");
-  // Stays in tasks_ (out of heartbeats) until its handler returns, so a drain waits for it.
+  // Stays in tasks_ (out of heartbeats) until its handler returns, so a drain
+  // waits for it.
   it->second->context.Cancel();
+  changed_.SignalAll();
+}
+
+void Worker::UpdateRate(const v1::RateUpdate& update) {
+  absl::MutexLock lock(&mu_);
+  auto it = tasks_.find(KeyOf(update.attempt()));
+  // An update racing the task's end is moot.
+  if (it != tasks_.end()) {
+    it->second->context.SetRateLimit(update.rate_limit_per_second());
+  }
+}
+
+void Worker::ReportRateLimited(const v1::TaskAttempt& attempt) {
+  absl::MutexLock lock(&mu_);
+  if (tasks_.count(KeyOf(attempt)) == 0) return;  // abandoned or ended
+  // A burst of 429s from one task needs one report until it is sent.
+  for (const v1::WorkerMessage& queued : outbox_) {
+    if (queued.has_rate_limited() &&
+        KeyOf(queued.rate_limited().attempt()) == KeyOf(attempt)) {
+      return;
+    }
+  }
+  v1::WorkerMessage message;
+  *message.mutable_rate_limited()->mutable_attempt() = attempt;
+  outbox_.push_back(std::move(message));
   changed_.SignalAll();
 }
 
@@ -327,16 +399,21 @@ void Worker::RunTask(const std::shared_ptr<Task>& task) {
         const absl::Status delivered = results.Finish(outcome);
         if (delivered.ok()) {
           LogInfo(task->label, " ", OutcomeName(outcome.status()), " after ",
-                  RoundedDuration(absl::Now() - started), " (", results.entity_count(),
-                  " entities, ", results.relationship_count(), " relationships, ",
+                  RoundedDuration(absl::Now() - started), " (",
+                  results.entity_count(), " entities, ",
+                  results.relationship_count(), " relationships, ",
                   results.event_count(), " events in ", results.batch_count(),
-                  " batches)", outcome.error().empty() ? "" : ": ", outcome.error());
+                  " batches)", outcome.error().empty() ? "" : ": ",
+                  outcome.error());
         } else if (delivered.code() == absl::StatusCode::kFailedPrecondition) {
           LogWarn("the coordinator no longer holds ", task->label,
                   "; its results were dropped: ", delivered.message());
+        } else if (task->context.cancelled()) {
+          LogInfo(task->label, " stopped: cancelled while sending its outcome");
         } else {
           LogWarn("could not deliver the results of ", task->label, ": ",
-                  delivered.ToString(), "; the coordinator will offer the task again");
+                  delivered.ToString(),
+                  "; the coordinator will offer the task again");
         }
       }
     }
@@ -366,12 +443,14 @@ void Worker::AbandonTasksLocked(const std::string& why) {
 }
 
 absl::Duration Worker::HeartbeatIntervalLocked() const {
-  // A third of the shortest lease leaves room for two lost heartbeats; never slower than
-  // the idle period, so the coordinator also learns quickly that the worker is alive.
+  // A third of the shortest lease leaves room for two lost heartbeats; never
+  // slower than the idle period, so the coordinator also learns quickly that
+  // the worker is alive.
   absl::Duration interval = options_.idle_heartbeat_interval;
   for (const auto& [key, task] : tasks_) {
     const int64_t lease_ms = task->assignment.lease_ms();
-    if (lease_ms > 0) interval = std::min(interval, absl::Milliseconds(lease_ms) / 3);
+    if (lease_ms > 0)
+      interval = std::min(interval, absl::Milliseconds(lease_ms) / 3);
   }
   return std::max(interval, options_.min_heartbeat_interval);
 }
@@ -381,7 +460,8 @@ v1::WorkerMessage Worker::HelloMessage() const {
   v1::WorkerHello* hello = message.mutable_hello();
   hello->set_worker_id(options_.worker_id);
   hello->set_capacity(options_.capacity);
-  for (const v1::IntegrationDefinition* definition : integrations_.definitions()) {
+  for (const v1::IntegrationDefinition* definition :
+       integrations_.definitions()) {
     *hello->add_integrations() = *definition;
   }
   return message;

@@ -1,5 +1,11 @@
-// Tests of worker/runtime/worker.h against a real in-process fake WorkerGateway.
+// Tests of worker/runtime/worker.h against a real in-process fake
+// WorkerGateway.
 #include "worker/runtime/worker.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -55,15 +61,17 @@ class TestIntegration : public Integration {
     field->set_name("apiToken");
     field->set_type(v1::CONFIG_FIELD_TYPE_STRING);
     field->set_secret(true);
-    for (const char* id :
-         {"generate", "copy", "stop-early", "fail", "partial", "block", "hold", "throw"}) {
+    for (const char* id : {"generate", "copy", "stop-early", "fail", "partial",
+                           "block", "hold", "throw", "paced", "rate-limited"}) {
       v1::StepDefinition* step = definition_.add_steps();
       step->set_id(id);
       step->set_name(absl::StrCat("Step ", id));
     }
   }
 
-  const v1::IntegrationDefinition& definition() const override { return definition_; }
+  const v1::IntegrationDefinition& definition() const override {
+    return definition_;
+  }
 
   absl::Status ValidateInvocation(const InstanceConfig& config) override {
     const std::string mode = config.count("mode") ? config.at("mode") : "";
@@ -74,7 +82,8 @@ class TestIntegration : public Integration {
     return absl::UnavailableError("provider unreachable");
   }
 
-  absl::Status ExecuteStep(absl::string_view step_id, StepContext& context) override {
+  absl::Status ExecuteStep(absl::string_view step_id,
+                           StepContext& context) override {
     {
       absl::MutexLock lock(&mu_);
       executed_.push_back(std::string(step_id));
@@ -83,7 +92,8 @@ class TestIntegration : public Integration {
     if (step_id == "copy") return Copy(context);
     if (step_id == "stop-early") return StopEarly(context);
     if (step_id == "fail") {
-      absl::Status status = context.AddEntity(MakeEntity(ThingKey(1), "test_thing"));
+      absl::Status status =
+          context.AddEntity(MakeEntity(ThingKey(1), "test_thing"));
       if (!status.ok()) return status;
       return absl::UnavailableError("provider answered 503 for /projects");
     }
@@ -96,6 +106,13 @@ class TestIntegration : public Integration {
     if (step_id == "block") return Block(context);
     if (step_id == "hold") return Hold(context);
     if (step_id == "throw") throw std::runtime_error("boom");
+    if (step_id == "paced") return Paced(context);
+    if (step_id == "rate-limited") {
+      context.OnProviderResponse(200);
+      context.OnProviderResponse(429);
+      context.OnProviderResponse(429);
+      return absl::OkStatus();
+    }
     return absl::InternalError("unreachable");
   }
 
@@ -129,6 +146,11 @@ class TestIntegration : public Integration {
     absl::MutexLock lock(&mu_);
     return visited_;
   }
+  // How long the last "paced" step took for its requests.
+  absl::Duration paced_time() const {
+    absl::MutexLock lock(&mu_);
+    return paced_time_;
+  }
 
  private:
   absl::Status Generate(StepContext& context) {
@@ -154,7 +176,8 @@ class TestIntegration : public Integration {
       absl::Status status = context.AddRelationship(std::move(relationship));
       if (!status.ok()) return status;
     }
-    context.AddEvent(v1::EVENT_LEVEL_WARN, "warn_test", absl::StrCat("generated ", count));
+    context.AddEvent(v1::EVENT_LEVEL_WARN, "warn_test",
+                     absl::StrCat("generated ", count));
     return absl::OkStatus();
   }
 
@@ -175,10 +198,11 @@ class TestIntegration : public Integration {
 
   absl::Status StopEarly(StepContext& context) {
     int seen = 0;
-    absl::Status status = context.ForEachEntity("source_thing", [&](const v1::Entity&) {
-      if (++seen == 3) return absl::AbortedError("enough after 3");
-      return absl::OkStatus();
-    });
+    absl::Status status =
+        context.ForEachEntity("source_thing", [&](const v1::Entity&) {
+          if (++seen == 3) return absl::AbortedError("enough after 3");
+          return absl::OkStatus();
+        });
     absl::MutexLock lock(&mu_);
     visited_ = seen;
     return status;
@@ -187,7 +211,8 @@ class TestIntegration : public Integration {
   absl::Status Block(StepContext& context) {
     Enter();
     while (!context.cancelled()) absl::SleepFor(absl::Milliseconds(2));
-    absl::Status status = context.AddEntity(MakeEntity(ThingKey(1), "test_thing"));
+    absl::Status status =
+        context.AddEntity(MakeEntity(ThingKey(1), "test_thing"));
     absl::MutexLock lock(&mu_);
     add_after_cancel_.push_back(status);
     --running_;
@@ -197,20 +222,39 @@ class TestIntegration : public Integration {
 
   absl::Status Hold(StepContext& context) {
     Enter();
-    {
-      absl::MutexLock lock(&mu_);
-      const auto done = [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
-        return released_ || context.cancelled();
-      };
-      // The timeout lets a cancellation (which does not signal mu_) be noticed.
-      while (!mu_.AwaitWithTimeout(absl::Condition(&done), absl::Milliseconds(5))) {
-      }
-    }
-    absl::Status status = context.AddEntity(MakeEntity(ThingKey(1), "test_thing"));
+    WaitForRelease(context);
+    absl::Status status =
+        context.AddEntity(MakeEntity(ThingKey(1), "test_thing"));
     absl::MutexLock lock(&mu_);
     --running_;
     ++ended_;
     return status;
+  }
+
+  // After Release(), makes config "count" requests' worth of AwaitRequestSlot.
+  absl::Status Paced(StepContext& context) {
+    Enter();
+    WaitForRelease(context);
+    const absl::Time start = absl::Now();
+    for (int i = 0; i < ConfigInt(context.config(), "count"); ++i) {
+      context.AwaitRequestSlot();
+    }
+    absl::MutexLock lock(&mu_);
+    paced_time_ = absl::Now() - start;
+    --running_;
+    ++ended_;
+    return absl::OkStatus();
+  }
+
+  void WaitForRelease(StepContext& context) {
+    absl::MutexLock lock(&mu_);
+    const auto done = [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+      return released_ || context.cancelled();
+    };
+    // The timeout lets a cancellation (which does not signal mu_) be noticed.
+    while (
+        !mu_.AwaitWithTimeout(absl::Condition(&done), absl::Milliseconds(5))) {
+    }
   }
 
   void Enter() {
@@ -227,6 +271,7 @@ class TestIntegration : public Integration {
   int max_running_ ABSL_GUARDED_BY(mu_) = 0;
   int ended_ ABSL_GUARDED_BY(mu_) = 0;
   int visited_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::Duration paced_time_ ABSL_GUARDED_BY(mu_);
   std::vector<absl::Status> add_after_cancel_ ABSL_GUARDED_BY(mu_);
 };
 
@@ -249,7 +294,8 @@ v1::TaskAssignment StepTask(int64_t task_id, const std::string& step_id,
   assignment.set_integration_version("1.0.0");
   assignment.set_step_id(step_id);
   config["apiToken"] = "secret-token";
-  for (const auto& [name, value] : config) (*assignment.mutable_config())[name] = value;
+  for (const auto& [name, value] : config)
+    (*assignment.mutable_config())[name] = value;
   assignment.set_lease_ms(30'000);
   return assignment;
 }
@@ -289,18 +335,21 @@ class WorkerTest : public ::testing::Test {
     }
   }
 
-  // Starts the gateway (unless started) and a worker connected to it; waits for its hello.
+  // Starts the gateway (unless started) and a worker connected to it; waits for
+  // its hello.
   void StartWorker() {
     if (gateway_ == nullptr) gateway_ = FakeWorkerGateway::Start();
     ASSERT_NE(gateway_, nullptr);
     StartWorkerAt(gateway_->address());
-    ASSERT_TRUE(FakeWorkerGateway::WaitFor([&] { return !gateway_->hellos().empty(); }));
+    ASSERT_TRUE(FakeWorkerGateway::WaitFor(
+        [&] { return !gateway_->hellos().empty(); }));
   }
 
   void StartWorkerAt(const std::string& address) {
     options_.coordinator = address;
     worker_ = std::make_unique<Worker>(
-        options_, CreateCoordinatorChannel(address, channel_options_), integrations_);
+        options_, CreateCoordinatorChannel(address, channel_options_),
+        integrations_);
     run_ = std::async(std::launch::async, [this] { return worker_->Run(); });
   }
 
@@ -316,8 +365,10 @@ class WorkerTest : public ::testing::Test {
   }
 
   // Waits for Run() to return, up to `timeout`.
-  std::optional<absl::Status> RunResult(absl::Duration timeout = absl::Seconds(10)) {
-    if (run_.wait_for(absl::ToChronoSeconds(timeout)) != std::future_status::ready) {
+  std::optional<absl::Status> RunResult(
+      absl::Duration timeout = absl::Seconds(10)) {
+    if (run_.wait_for(absl::ToChronoSeconds(timeout)) !=
+        std::future_status::ready) {
       return std::nullopt;
     }
     return run_.get();
@@ -350,8 +401,8 @@ TEST_F(WorkerTest, HelloCarriesIdCapacityAndDefinitions) {
 
 TEST_F(WorkerTest, IdleWorkerHeartbeatsWithNothingRunning) {
   StartWorker();
-  ASSERT_TRUE(
-      FakeWorkerGateway::WaitFor([&] { return gateway_->heartbeats().size() >= 3; }));
+  ASSERT_TRUE(FakeWorkerGateway::WaitFor(
+      [&] { return gateway_->heartbeats().size() >= 3; }));
   EXPECT_EQ(gateway_->heartbeats()[0].running_size(), 0);
 }
 
@@ -363,7 +414,8 @@ TEST_F(WorkerTest, ValidationOutcomesFollowTheStatusCode) {
 
   EXPECT_EQ(Completed(1).outcome().status(), v1::TASK_OUTCOME_STATUS_SUCCEEDED);
   FakeWorkerGateway::Submission rejected = Completed(2);
-  EXPECT_EQ(rejected.outcome().status(), v1::TASK_OUTCOME_STATUS_INVALID_CONFIG);
+  EXPECT_EQ(rejected.outcome().status(),
+            v1::TASK_OUTCOME_STATUS_INVALID_CONFIG);
   EXPECT_EQ(rejected.outcome().error(), "config field 'apiToken' was rejected");
   FakeWorkerGateway::Submission down = Completed(3);
   EXPECT_EQ(down.outcome().status(), v1::TASK_OUTCOME_STATUS_FAILED);
@@ -382,17 +434,20 @@ TEST_F(WorkerTest, UnknownIntegrationVersionOrStepFails) {
   v1::TaskAssignment unknown_step = StepTask(3, "fetch-nothing");
   v1::TaskAssignment unknown_kind = StepTask(4, "generate");
   unknown_kind.set_kind(v1::TASK_KIND_UNSPECIFIED);
-  for (const auto& task : {unknown_integration, wrong_version, unknown_step, unknown_kind}) {
+  for (const auto& task :
+       {unknown_integration, wrong_version, unknown_step, unknown_kind}) {
     ASSERT_TRUE(gateway_->Assign(task));
   }
 
   const v1::TaskOutcome no_integration = Completed(1).outcome();
   EXPECT_EQ(no_integration.status(), v1::TASK_OUTCOME_STATUS_FAILED);
   EXPECT_EQ(no_integration.error(),
-            "this worker has no integration 'nope' (it has: other 1.0.0, test 1.0.0)");
+            "this worker has no integration 'nope' (it has: other 1.0.0, test "
+            "1.0.0)");
   const v1::TaskOutcome version = Completed(2).outcome();
   EXPECT_EQ(version.status(), v1::TASK_OUTCOME_STATUS_FAILED);
-  EXPECT_NE(version.error().find("version '0.9.0'"), std::string::npos) << version.error();
+  EXPECT_NE(version.error().find("version '0.9.0'"), std::string::npos)
+      << version.error();
   const v1::TaskOutcome step = Completed(3).outcome();
   EXPECT_EQ(step.status(), v1::TASK_OUTCOME_STATUS_FAILED);
   EXPECT_EQ(step.error(), "integration 'test' has no step 'fetch-nothing'");
@@ -402,7 +457,8 @@ TEST_F(WorkerTest, UnknownIntegrationVersionOrStepFails) {
 
 TEST_F(WorkerTest, StepResultsArriveCompleteInOrderInBatches) {
   StartWorker();
-  ASSERT_TRUE(gateway_->Assign(StepTask(5, "generate", {{"count", "1200"}}, 2)));
+  ASSERT_TRUE(
+      gateway_->Assign(StepTask(5, "generate", {{"count", "1200"}}, 2)));
   FakeWorkerGateway::Submission submission = Completed(5);
 
   ASSERT_FALSE(submission.messages.empty());
@@ -415,8 +471,11 @@ TEST_F(WorkerTest, StepResultsArriveCompleteInOrderInBatches) {
   int relationships = 0;
   int events = 0;
   for (const v1::ResultBatch& batch : batches) {
-    EXPECT_LE(batch.entities_size() + batch.relationships_size() + batch.events_size(), 500);
-    for (const v1::Entity& entity : batch.entities()) keys.push_back(entity.key());
+    EXPECT_LE(batch.entities_size() + batch.relationships_size() +
+                  batch.events_size(),
+              500);
+    for (const v1::Entity& entity : batch.entities())
+      keys.push_back(entity.key());
     relationships += batch.relationships_size();
     for (const v1::Event& event : batch.events()) {
       ++events;
@@ -439,7 +498,8 @@ TEST_F(WorkerTest, LargeObjectsAreBatchedByBytes) {
   FakeWorkerGateway::Submission submission = Completed(6);
   EXPECT_EQ(submission.outcome().status(), v1::TASK_OUTCOME_STATUS_SUCCEEDED);
   std::vector<v1::ResultBatch> batches = submission.batches();
-  EXPECT_GE(batches.size(), 4u);  // three 300 kB entities fit under 1 MB, four do not
+  EXPECT_GE(batches.size(),
+            4u);  // three 300 kB entities fit under 1 MB, four do not
   int entities = 0;
   for (const v1::ResultBatch& batch : batches) {
     EXPECT_LE(batch.ByteSizeLong(), 1'000'000u);
@@ -454,14 +514,16 @@ TEST_F(WorkerTest, AnObjectTooLargeForAMessageFailsTheStepNamingIt) {
       StepTask(7, "generate", {{"count", "1"}, {"raw_bytes", "4100000"}})));
   const v1::TaskOutcome outcome = Completed(7).outcome();
   EXPECT_EQ(outcome.status(), v1::TASK_OUTCOME_STATUS_FAILED);
-  EXPECT_NE(outcome.error().find("entity 'test-thing-000000'"), std::string::npos)
+  EXPECT_NE(outcome.error().find("entity 'test-thing-000000'"),
+            std::string::npos)
       << outcome.error();
 }
 
 TEST_F(WorkerTest, StepReadsEntitiesOfItsAttemptAndType) {
   gateway_ = FakeWorkerGateway::Start();
   std::vector<v1::Entity> sources;
-  for (int i = 0; i < 250; ++i) sources.push_back(MakeEntity(ThingKey(i), "source_thing"));
+  for (int i = 0; i < 250; ++i)
+    sources.push_back(MakeEntity(ThingKey(i), "source_thing"));
   gateway_->SetEntities("source_thing", sources);
   gateway_->SetEntityBatchSize(100);
   StartWorker();
@@ -477,7 +539,8 @@ TEST_F(WorkerTest, StepReadsEntitiesOfItsAttemptAndType) {
   std::vector<std::string> copies;
   int relationships = 0;
   for (const v1::ResultBatch& batch : submission.batches()) {
-    for (const v1::Entity& entity : batch.entities()) copies.push_back(entity.key());
+    for (const v1::Entity& entity : batch.entities())
+      copies.push_back(entity.key());
     relationships += batch.relationships_size();
   }
   ASSERT_EQ(copies.size(), 250u);
@@ -488,7 +551,8 @@ TEST_F(WorkerTest, StepReadsEntitiesOfItsAttemptAndType) {
 TEST_F(WorkerTest, AVisitorErrorStopsTheReadAndFailsTheStep) {
   gateway_ = FakeWorkerGateway::Start();
   std::vector<v1::Entity> sources;
-  for (int i = 0; i < 1000; ++i) sources.push_back(MakeEntity(ThingKey(i), "source_thing"));
+  for (int i = 0; i < 1000; ++i)
+    sources.push_back(MakeEntity(ThingKey(i), "source_thing"));
   gateway_->SetEntities("source_thing", sources);
   gateway_->SetEntityBatchSize(10);
   StartWorker();
@@ -503,15 +567,18 @@ TEST_F(WorkerTest, AReadRefusedByTheCoordinatorFailsTheStepWithTheType) {
   StartWorker();
   gateway_->RejectTask(10);
   ASSERT_TRUE(gateway_->Assign(StepTask(10, "copy")));
-  // SubmitResults is refused too, so the worker drops the outcome; the read says why.
+  // SubmitResults is refused too, so the worker drops the outcome; the read
+  // says why.
   ASSERT_TRUE(FakeWorkerGateway::WaitFor([&] {
-    std::vector<FakeWorkerGateway::Submission> submissions = gateway_->SubmissionsOf(10);
+    std::vector<FakeWorkerGateway::Submission> submissions =
+        gateway_->SubmissionsOf(10);
     return !submissions.empty() && submissions[0].ended;
   }));
   ASSERT_EQ(gateway_->reads().size(), 1u);
   // The worker goes on with the next task.
   ASSERT_TRUE(gateway_->Assign(StepTask(11, "generate", {{"count", "3"}})));
-  EXPECT_EQ(Completed(11).outcome().status(), v1::TASK_OUTCOME_STATUS_SUCCEEDED);
+  EXPECT_EQ(Completed(11).outcome().status(),
+            v1::TASK_OUTCOME_STATUS_SUCCEEDED);
 }
 
 TEST_F(WorkerTest, FailedStepKeepsWhatItSentAndReportsTheMessage) {
@@ -519,7 +586,8 @@ TEST_F(WorkerTest, FailedStepKeepsWhatItSentAndReportsTheMessage) {
   ASSERT_TRUE(gateway_->Assign(StepTask(12, "fail")));
   FakeWorkerGateway::Submission submission = Completed(12);
   EXPECT_EQ(submission.outcome().status(), v1::TASK_OUTCOME_STATUS_FAILED);
-  EXPECT_EQ(submission.outcome().error(), "provider answered 503 for /projects");
+  EXPECT_EQ(submission.outcome().error(),
+            "provider answered 503 for /projects");
   std::vector<v1::ResultBatch> batches = submission.batches();
   ASSERT_EQ(batches.size(), 1u);
   EXPECT_EQ(batches[0].entities_size(), 1);
@@ -542,7 +610,8 @@ TEST_F(WorkerTest, AThrowingStepFailsAndTheWorkerGoesOn) {
   EXPECT_EQ(outcome.status(), v1::TASK_OUTCOME_STATUS_FAILED);
   EXPECT_EQ(outcome.error(), "step 'throw' of test threw: boom");
   ASSERT_TRUE(gateway_->Assign(StepTask(15, "generate", {{"count", "1"}})));
-  EXPECT_EQ(Completed(15).outcome().status(), v1::TASK_OUTCOME_STATUS_SUCCEEDED);
+  EXPECT_EQ(Completed(15).outcome().status(),
+            v1::TASK_OUTCOME_STATUS_SUCCEEDED);
 }
 
 TEST_F(WorkerTest, AStaleAttemptIsDroppedAndTheWorkerGoesOn) {
@@ -550,9 +619,11 @@ TEST_F(WorkerTest, AStaleAttemptIsDroppedAndTheWorkerGoesOn) {
   gateway_->RejectTask(16);
   ASSERT_TRUE(gateway_->Assign(StepTask(16, "generate", {{"count", "5"}})));
   ASSERT_TRUE(gateway_->Assign(StepTask(17, "generate", {{"count", "5"}})));
-  EXPECT_EQ(Completed(17).outcome().status(), v1::TASK_OUTCOME_STATUS_SUCCEEDED);
+  EXPECT_EQ(Completed(17).outcome().status(),
+            v1::TASK_OUTCOME_STATUS_SUCCEEDED);
   ASSERT_TRUE(FakeWorkerGateway::WaitFor([&] {
-    std::vector<FakeWorkerGateway::Submission> submissions = gateway_->SubmissionsOf(16);
+    std::vector<FakeWorkerGateway::Submission> submissions =
+        gateway_->SubmissionsOf(16);
     return !submissions.empty() && submissions[0].ended;
   }));
   EXPECT_FALSE(gateway_->CompletedSubmission(16).has_value());
@@ -563,7 +634,8 @@ TEST_F(WorkerTest, HeartbeatsListRunningAttemptsAndCancelStopsThem) {
   v1::TaskAssignment block = StepTask(20, "block", {}, 4);
   block.set_lease_ms(300);  // heartbeats every 100 ms
   ASSERT_TRUE(gateway_->Assign(block));
-  ASSERT_TRUE(FakeWorkerGateway::WaitFor([&] { return integration_.running() == 1; }));
+  ASSERT_TRUE(
+      FakeWorkerGateway::WaitFor([&] { return integration_.running() == 1; }));
   ASSERT_TRUE(FakeWorkerGateway::WaitFor([&] {
     std::vector<v1::Heartbeat> heartbeats = gateway_->heartbeats();
     return !heartbeats.empty() && Lists(heartbeats.back(), 20);
@@ -573,22 +645,73 @@ TEST_F(WorkerTest, HeartbeatsListRunningAttemptsAndCancelStopsThem) {
   EXPECT_EQ(listing.running(0).attempt(), 4);
 
   ASSERT_TRUE(gateway_->Cancel(Attempt(20, 4)));
-  ASSERT_TRUE(FakeWorkerGateway::WaitFor([&] { return integration_.ended() == 1; }));
+  ASSERT_TRUE(
+      FakeWorkerGateway::WaitFor([&] { return integration_.ended() == 1; }));
   ASSERT_EQ(integration_.add_after_cancel().size(), 1u);
-  EXPECT_EQ(integration_.add_after_cancel()[0].code(), absl::StatusCode::kCancelled);
+  EXPECT_EQ(integration_.add_after_cancel()[0].code(),
+            absl::StatusCode::kCancelled);
   // Heartbeats sent from now on no longer list it.
   const size_t seen = gateway_->heartbeats().size();
-  ASSERT_TRUE(
-      FakeWorkerGateway::WaitFor([&] { return gateway_->heartbeats().size() >= seen + 2; }));
+  ASSERT_TRUE(FakeWorkerGateway::WaitFor(
+      [&] { return gateway_->heartbeats().size() >= seen + 2; }));
   EXPECT_FALSE(Lists(gateway_->heartbeats().back(), 20));
   EXPECT_FALSE(gateway_->CompletedSubmission(20).has_value());
+}
+
+TEST_F(WorkerTest, RequestsArePacedAtTheAssignedRate) {
+  StartWorker();
+  integration_.Release();
+  v1::TaskAssignment paced = StepTask(70, "paced", {{"count", "11"}});
+  paced.set_rate_limit_per_second(50);  // 20 ms apart
+  ASSERT_TRUE(gateway_->Assign(paced));
+  EXPECT_EQ(Completed(70).outcome().status(),
+            v1::TASK_OUTCOME_STATUS_SUCCEEDED);
+  EXPECT_GE(integration_.paced_time(), absl::Milliseconds(195));
+  EXPECT_LT(integration_.paced_time(), absl::Seconds(3));
+}
+
+TEST_F(WorkerTest, ARateUpdateChangesARunningTasksPace) {
+  StartWorker();
+  v1::TaskAssignment paced = StepTask(71, "paced", {{"count", "5"}});
+  paced.set_rate_limit_per_second(0.2);  // 5 s apart: 20 s for five requests
+  ASSERT_TRUE(gateway_->Assign(paced));
+  ASSERT_TRUE(
+      FakeWorkerGateway::WaitFor([&] { return integration_.running() == 1; }));
+  ASSERT_TRUE(gateway_->UpdateRate(Attempt(71), 1000));
+  // The worker handles coordinator messages in order: once this task's outcome
+  // is in, the update was applied.
+  ASSERT_TRUE(gateway_->Assign(ValidateTask(72, "ok")));
+  EXPECT_EQ(Completed(72).outcome().status(),
+            v1::TASK_OUTCOME_STATUS_SUCCEEDED);
+  integration_.Release();
+  EXPECT_EQ(Completed(71).outcome().status(),
+            v1::TASK_OUTCOME_STATUS_SUCCEEDED);
+  EXPECT_LT(integration_.paced_time(), absl::Seconds(1));
+}
+
+TEST_F(WorkerTest, A429IsReportedToTheCoordinator) {
+  StartWorker();
+  ASSERT_TRUE(gateway_->Assign(StepTask(73, "rate-limited", {}, 2)));
+  EXPECT_EQ(Completed(73).outcome().status(),
+            v1::TASK_OUTCOME_STATUS_SUCCEEDED);
+  ASSERT_TRUE(FakeWorkerGateway::WaitFor(
+      [&] { return !gateway_->rate_limited().empty(); }));
+  // Two 429s in a row: one report, or two if the first was already sent.
+  std::vector<v1::TaskAttempt> reports = gateway_->rate_limited();
+  EXPECT_LE(reports.size(), 2u);
+  for (const v1::TaskAttempt& attempt : reports) {
+    EXPECT_EQ(attempt.task_id(), 73);
+    EXPECT_EQ(attempt.attempt(), 2);
+  }
 }
 
 TEST_F(WorkerTest, NeverRunsMoreThanCapacityAtOnce) {
   options_.capacity = 2;
   StartWorker();
-  for (int64_t id = 30; id < 35; ++id) ASSERT_TRUE(gateway_->Assign(StepTask(id, "hold")));
-  ASSERT_TRUE(FakeWorkerGateway::WaitFor([&] { return integration_.running() == 2; }));
+  for (int64_t id = 30; id < 35; ++id)
+    ASSERT_TRUE(gateway_->Assign(StepTask(id, "hold")));
+  ASSERT_TRUE(
+      FakeWorkerGateway::WaitFor([&] { return integration_.running() == 2; }));
   // Queued attempts are held too, so their leases are renewed.
   ASSERT_TRUE(FakeWorkerGateway::WaitFor([&] {
     std::vector<v1::Heartbeat> heartbeats = gateway_->heartbeats();
@@ -597,7 +720,8 @@ TEST_F(WorkerTest, NeverRunsMoreThanCapacityAtOnce) {
   EXPECT_EQ(integration_.running(), 2);
   integration_.Release();
   for (int64_t id = 30; id < 35; ++id) {
-    EXPECT_EQ(Completed(id).outcome().status(), v1::TASK_OUTCOME_STATUS_SUCCEEDED);
+    EXPECT_EQ(Completed(id).outcome().status(),
+              v1::TASK_OUTCOME_STATUS_SUCCEEDED);
   }
   EXPECT_EQ(integration_.max_running(), 2);
   EXPECT_EQ(integration_.executed("hold"), 5);
@@ -606,19 +730,23 @@ TEST_F(WorkerTest, NeverRunsMoreThanCapacityAtOnce) {
 TEST_F(WorkerTest, ReconnectsToARestartedCoordinatorAndAbandonsRunningTasks) {
   StartWorker();
   ASSERT_TRUE(gateway_->Assign(StepTask(40, "block")));
-  ASSERT_TRUE(FakeWorkerGateway::WaitFor([&] { return integration_.running() == 1; }));
+  ASSERT_TRUE(
+      FakeWorkerGateway::WaitFor([&] { return integration_.running() == 1; }));
   const int port = gateway_->port();
   gateway_->Stop();
   // The lost stream abandons the task: the coordinator will offer it again.
-  ASSERT_TRUE(FakeWorkerGateway::WaitFor([&] { return integration_.ended() == 1; }));
+  ASSERT_TRUE(
+      FakeWorkerGateway::WaitFor([&] { return integration_.ended() == 1; }));
   EXPECT_FALSE(gateway_->CompletedSubmission(40).has_value());
 
   gateway_ = FakeWorkerGateway::Start(port);
   ASSERT_NE(gateway_, nullptr);
-  ASSERT_TRUE(FakeWorkerGateway::WaitFor([&] { return gateway_->hellos().size() == 1; }));
+  ASSERT_TRUE(FakeWorkerGateway::WaitFor(
+      [&] { return gateway_->hellos().size() == 1; }));
   EXPECT_EQ(gateway_->hellos()[0].worker_id(), "worker-test-1");
   ASSERT_TRUE(gateway_->Assign(StepTask(41, "generate", {{"count", "20"}})));
-  EXPECT_EQ(Completed(41).outcome().status(), v1::TASK_OUTCOME_STATUS_SUCCEEDED);
+  EXPECT_EQ(Completed(41).outcome().status(),
+            v1::TASK_OUTCOME_STATUS_SUCCEEDED);
   EXPECT_FALSE(gateway_->CompletedSubmission(40).has_value());
 }
 
@@ -634,17 +762,21 @@ TEST_F(WorkerTest, WaitsForACoordinatorThatIsNotUpYet) {
   absl::SleepFor(absl::Milliseconds(300));  // a few failed attempts
   gateway_ = FakeWorkerGateway::Start(port);
   ASSERT_NE(gateway_, nullptr);
-  ASSERT_TRUE(FakeWorkerGateway::WaitFor([&] { return gateway_->hellos().size() == 1; }));
+  ASSERT_TRUE(FakeWorkerGateway::WaitFor(
+      [&] { return gateway_->hellos().size() == 1; }));
   ASSERT_TRUE(gateway_->Assign(ValidateTask(42, "ok")));
-  EXPECT_EQ(Completed(42).outcome().status(), v1::TASK_OUTCOME_STATUS_SUCCEEDED);
+  EXPECT_EQ(Completed(42).outcome().status(),
+            v1::TASK_OUTCOME_STATUS_SUCCEEDED);
 }
 
 TEST_F(WorkerTest, DrainLetsRunningTasksFinishAndStartsNoNewOne) {
   StartWorker();
   ASSERT_TRUE(gateway_->Assign(StepTask(50, "hold")));
-  ASSERT_TRUE(FakeWorkerGateway::WaitFor([&] { return integration_.running() == 1; }));
+  ASSERT_TRUE(
+      FakeWorkerGateway::WaitFor([&] { return integration_.running() == 1; }));
   worker_->Shutdown();
-  ASSERT_TRUE(FakeWorkerGateway::WaitFor([&] { return gateway_->draining_count() == 1; }));
+  ASSERT_TRUE(FakeWorkerGateway::WaitFor(
+      [&] { return gateway_->draining_count() == 1; }));
   // Offered after the worker said it drains: never started.
   ASSERT_TRUE(gateway_->Assign(StepTask(51, "generate", {{"count", "5"}})));
   absl::SleepFor(absl::Milliseconds(100));
@@ -654,19 +786,22 @@ TEST_F(WorkerTest, DrainLetsRunningTasksFinishAndStartsNoNewOne) {
   std::optional<absl::Status> result = RunResult();
   ASSERT_TRUE(result.has_value());
   EXPECT_TRUE(result->ok()) << *result;
-  EXPECT_EQ(Completed(50).outcome().status(), v1::TASK_OUTCOME_STATUS_SUCCEEDED);
+  EXPECT_EQ(Completed(50).outcome().status(),
+            v1::TASK_OUTCOME_STATUS_SUCCEEDED);
   EXPECT_EQ(integration_.executed("generate"), 0);
   EXPECT_TRUE(gateway_->SubmissionsOf(51).empty());
   EXPECT_EQ(gateway_->draining_count(), 1);
   // The worker closed its stream.
-  EXPECT_TRUE(FakeWorkerGateway::WaitFor([&] { return gateway_->ended_connections() == 1; }));
+  EXPECT_TRUE(FakeWorkerGateway::WaitFor(
+      [&] { return gateway_->ended_connections() == 1; }));
 }
 
 TEST_F(WorkerTest, DrainAbandonsTasksWhenTheGraceRunsOut) {
   options_.drain_grace = absl::Milliseconds(200);
   StartWorker();
   ASSERT_TRUE(gateway_->Assign(StepTask(60, "block")));
-  ASSERT_TRUE(FakeWorkerGateway::WaitFor([&] { return integration_.running() == 1; }));
+  ASSERT_TRUE(
+      FakeWorkerGateway::WaitFor([&] { return integration_.running() == 1; }));
   const absl::Time start = absl::Now();
   worker_->Shutdown();
   std::optional<absl::Status> result = RunResult();
@@ -685,16 +820,45 @@ TEST_F(WorkerTest, ShutdownBeforeAnyConnectionReturnsAtOnce) {
   EXPECT_TRUE(result->ok()) << *result;
 }
 
+TEST_F(WorkerTest, ShutdownInterruptsAConnectionAttemptThatHangs) {
+  // A port that accepts TCP connections (the kernel's backlog) but never speaks
+  // HTTP/2, like a hung coordinator: the hello waits for gRPC's connect timeout
+  // unless interrupted.
+  const int listener = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(listener, 0);
+  sockaddr_in address = {};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(
+      bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof(address)),
+      0);
+  ASSERT_EQ(listen(listener, 16), 0);
+  socklen_t length = sizeof(address);
+  ASSERT_EQ(
+      getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length), 0);
+  StartWorkerAt(absl::StrCat("127.0.0.1:", ntohs(address.sin_port)));
+  absl::SleepFor(absl::Milliseconds(200));
+  const absl::Time start = absl::Now();
+  worker_->Shutdown();
+  std::optional<absl::Status> result = RunResult(absl::Seconds(5));
+  close(listener);
+  ASSERT_TRUE(result.has_value());
+  EXPECT_TRUE(result->ok()) << *result;
+  EXPECT_LT(absl::Now() - start, absl::Seconds(1));
+}
+
 TEST(WorkerSetupTest, RejectsDuplicateIntegrationsAndBadCapacity) {
   TestIntegration first;
   TestIntegration second;
   WorkerOptions options;
   options.worker_id = "w";
-  Worker duplicate(options, CreateCoordinatorChannel("127.0.0.1:1"), {&first, &second});
+  Worker duplicate(options, CreateCoordinatorChannel("127.0.0.1:1"),
+                   {&first, &second});
   EXPECT_EQ(duplicate.Run().code(), absl::StatusCode::kInvalidArgument);
 
   options.capacity = 0;
-  Worker no_capacity(options, CreateCoordinatorChannel("127.0.0.1:1"), {&first});
+  Worker no_capacity(options, CreateCoordinatorChannel("127.0.0.1:1"),
+                     {&first});
   EXPECT_EQ(no_capacity.Run().code(), absl::StatusCode::kInvalidArgument);
 }
 

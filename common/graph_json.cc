@@ -118,6 +118,15 @@ std::string RelationshipToJson(const v1::Relationship& relationship) {
   return std::string(buffer.GetString(), buffer.GetSize());
 }
 
+std::string PropertiesToJson(const google::protobuf::Map<std::string, v1::Value>& properties) {
+  rapidjson::StringBuffer buffer;
+  Writer writer(buffer);
+  writer.StartObject();
+  WriteProperties(properties, writer);
+  writer.EndObject();
+  return std::string(buffer.GetString(), buffer.GetSize());
+}
+
 std::string ValueToJson(const v1::Value& value) {
   rapidjson::StringBuffer buffer;
   Writer writer(buffer);

@@ -16,6 +16,9 @@ std::string EntityToJson(const v1::Entity& entity, bool include_raw_data);
 // One relationship as a single-line JSON object.
 std::string RelationshipToJson(const v1::Relationship& relationship);
 
+// Properties alone as one JSON object, names sorted: what property filters query.
+std::string PropertiesToJson(const google::protobuf::Map<std::string, v1::Value>& properties);
+
 // A property value as JSON text ("null", "true", "12", "\"x\"", "[1,2]").
 std::string ValueToJson(const v1::Value& value);
 

@@ -103,7 +103,7 @@ absl::StatusOr<v1::Run> Engine::StartRun(const std::string& instance_id) {
   GM_ASSIGN_OR_RETURN(v1::Instance instance, store_->GetInstance(instance_id));
   GM_ASSIGN_OR_RETURN(v1::IntegrationDefinition definition,
                       store_->GetIntegration(instance.integration()));
-  GM_ASSIGN_OR_RETURN(int64_t run_id, store_->CreateRun(instance_id, definition, NowMs()));
+  GM_ASSIGN_OR_RETURN(int64_t run_id, store_->CreateRun(instance_id, definition, v1::RUN_TRIGGER_MANUAL, {}, NowMs()));
   LogInfo("run ", run_id, " started for instance '", instance_id, "'");
   Event(run_id, v1::EVENT_LEVEL_INFO, "run_start",
         absl::StrCat("run started for instance '", instance_id, "' (", definition.name(), " ",

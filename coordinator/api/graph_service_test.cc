@@ -19,7 +19,7 @@ TEST(GraphService, PagesThroughEveryEntityAndRelationshipExactlyOnce) {
   definition.set_name("test");
   definition.set_version("1");
   definition.add_steps()->set_id("only");
-  auto run = (*store)->CreateRun("paged", definition, 1);
+  auto run = (*store)->CreateRun("paged", definition, v1::RUN_TRIGGER_MANUAL, {}, 1);
   auto task = (*store)->CreateTask(*run, "only", v1::TASK_KIND_STEP, v1::Shard());
   auto attempt_number = (*store)->LeaseTask(*task, "w", 1000);
   v1::TaskAttempt attempt;

@@ -48,6 +48,7 @@ class SqliteStatement {
 
   // Bind by 1-based index. Text and blobs are copied (SQLITE_TRANSIENT).
   SqliteStatement& Bind(int index, int64_t value);
+  SqliteStatement& Bind(int index, double value);
   SqliteStatement& Bind(int index, absl::string_view text);
   SqliteStatement& BindBlob(int index, absl::string_view bytes);
   SqliteStatement& BindNull(int index);

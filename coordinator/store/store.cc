@@ -7,7 +7,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "common/graph_json.h"
 #include "common/status_macros.h"
+#include "coordinator/store/object_diff.h"
 
 namespace graphmill::coordinator {
 namespace {
@@ -18,15 +21,19 @@ constexpr char kSchema[] = R"sql(
 CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS integrations (
   name TEXT PRIMARY KEY, version TEXT NOT NULL, definition BLOB NOT NULL);
+-- settings: a serialized Instance holding config (secrets sealed), schedule, disabled steps,
+-- rate limit and upload target.
 CREATE TABLE IF NOT EXISTS instances (
-  id TEXT PRIMARY KEY, integration TEXT NOT NULL, config BLOB NOT NULL,
-  created_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL);
+  id TEXT PRIMARY KEY, integration TEXT NOT NULL, settings BLOB NOT NULL,
+  created_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL,
+  last_slot_ms INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS runs (
   id INTEGER PRIMARY KEY AUTOINCREMENT, instance_id TEXT NOT NULL,
   status INTEGER NOT NULL, created_ms INTEGER NOT NULL, ended_ms INTEGER NOT NULL DEFAULT 0,
   error TEXT NOT NULL DEFAULT '', definition BLOB NOT NULL,
   created_count INTEGER NOT NULL DEFAULT 0, updated_count INTEGER NOT NULL DEFAULT 0,
-  deleted_count INTEGER NOT NULL DEFAULT 0);
+  deleted_count INTEGER NOT NULL DEFAULT 0, trigger INTEGER NOT NULL DEFAULT 0,
+  started_ms INTEGER NOT NULL DEFAULT 0, upload BLOB NOT NULL DEFAULT x'');
 -- At most one active (VALIDATING=1, RUNNING=2) run per instance, enforced here.
 CREATE UNIQUE INDEX IF NOT EXISTS runs_one_active ON runs(instance_id) WHERE status IN (1, 2);
 CREATE INDEX IF NOT EXISTS runs_by_instance ON runs(instance_id, id);
@@ -40,7 +47,8 @@ CREATE TABLE IF NOT EXISTS step_type_counts (
   run_id INTEGER NOT NULL, step_id TEXT NOT NULL, type TEXT NOT NULL, count INTEGER NOT NULL,
   PRIMARY KEY (run_id, step_id, type)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS tasks (
-  id INTEGER PRIMARY KEY AUTOINCREMENT, run_id INTEGER NOT NULL, step_id TEXT NOT NULL,
+  id INTEGER PRIMARY KEY AUTOINCREMENT, run_id INTEGER NOT NULL,
+  instance_id TEXT NOT NULL, step_id TEXT NOT NULL,
   kind INTEGER NOT NULL, shard BLOB NOT NULL, attempt INTEGER NOT NULL DEFAULT 0,
   state INTEGER NOT NULL DEFAULT 0, worker_id TEXT NOT NULL DEFAULT '',
   lease_expires_ms INTEGER NOT NULL DEFAULT 0, error TEXT NOT NULL DEFAULT '');
@@ -50,8 +58,11 @@ CREATE INDEX IF NOT EXISTS tasks_by_run ON tasks(run_id, step_id);
 CREATE TABLE IF NOT EXISTS attempt_objects (
   task_id INTEGER NOT NULL, attempt INTEGER NOT NULL, object INTEGER NOT NULL,
   key TEXT NOT NULL, type TEXT NOT NULL, classes TEXT NOT NULL, from_key TEXT NOT NULL,
-  to_key TEXT NOT NULL, data BLOB NOT NULL,
+  to_key TEXT NOT NULL, data BLOB NOT NULL, props TEXT NOT NULL,
   PRIMARY KEY (task_id, attempt, object, key)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS attempt_partial_types (
+  task_id INTEGER NOT NULL, attempt INTEGER NOT NULL, type TEXT NOT NULL,
+  PRIMARY KEY (task_id, attempt, type)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS attempt_events (
   id INTEGER PRIMARY KEY AUTOINCREMENT, task_id INTEGER NOT NULL, attempt INTEGER NOT NULL,
   time_ms INTEGER NOT NULL, level INTEGER NOT NULL, name TEXT NOT NULL,
@@ -61,14 +72,18 @@ CREATE INDEX IF NOT EXISTS attempt_events_by_task ON attempt_events(task_id, att
 CREATE TABLE IF NOT EXISTS staged_objects (
   run_id INTEGER NOT NULL, object INTEGER NOT NULL, key TEXT NOT NULL, type TEXT NOT NULL,
   classes TEXT NOT NULL, from_key TEXT NOT NULL, to_key TEXT NOT NULL, data BLOB NOT NULL,
-  PRIMARY KEY (run_id, object, key)) WITHOUT ROWID;
+  props TEXT NOT NULL, PRIMARY KEY (run_id, object, key)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS staged_by_type ON staged_objects(run_id, object, type, key);
 -- Each instance's finalized graph.
 CREATE TABLE IF NOT EXISTS graph_objects (
   instance_id TEXT NOT NULL, object INTEGER NOT NULL, key TEXT NOT NULL, type TEXT NOT NULL,
   classes TEXT NOT NULL, from_key TEXT NOT NULL, to_key TEXT NOT NULL, data BLOB NOT NULL,
-  PRIMARY KEY (instance_id, object, key)) WITHOUT ROWID;
+  props TEXT NOT NULL, PRIMARY KEY (instance_id, object, key)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS graph_by_type ON graph_objects(instance_id, object, type, key);
+CREATE INDEX IF NOT EXISTS graph_by_from ON graph_objects(instance_id, object, from_key);
+CREATE INDEX IF NOT EXISTS graph_by_to ON graph_objects(instance_id, object, to_key);
+-- Named counters, e.g. the last change-log sequence pruned by retention.
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 -- The change log (change: 1 created, 2 updated, 3 deleted).
 CREATE TABLE IF NOT EXISTS changes (
   sequence INTEGER PRIMARY KEY AUTOINCREMENT, instance_id TEXT NOT NULL,
@@ -100,6 +115,37 @@ absl::StatusOr<T> Parse(const std::string& bytes, absl::string_view what) {
 }
 
 
+constexpr char kTaskColumns[] =
+    "id, run_id, step_id, kind, shard, attempt, state, worker_id, lease_expires_ms, error, "
+    "instance_id";
+
+absl::StatusOr<TaskRecord> TaskFromRow(const SqliteStatement& row) {
+  TaskRecord task;
+  task.id = row.ColumnInt(0);
+  task.run_id = row.ColumnInt(1);
+  task.step_id = row.ColumnText(2);
+  task.kind = static_cast<v1::TaskKind>(row.ColumnInt(3));
+  GM_ASSIGN_OR_RETURN(task.shard, Parse<v1::Shard>(row.ColumnBlob(4), "task shard"));
+  task.attempt = static_cast<int32_t>(row.ColumnInt(5));
+  task.state = static_cast<TaskState>(row.ColumnInt(6));
+  task.worker_id = row.ColumnText(7);
+  task.lease_expires_ms = row.ColumnInt(8);
+  task.error = row.ColumnText(9);
+  task.instance_id = row.ColumnText(10);
+  return task;
+}
+
+absl::StatusOr<std::vector<TaskRecord>> CollectTasks(SqliteStatement& select) {
+  std::vector<TaskRecord> tasks;
+  while (true) {
+    GM_ASSIGN_OR_RETURN(bool row, select.Step());
+    if (!row) break;
+    GM_ASSIGN_OR_RETURN(TaskRecord task, TaskFromRow(select));
+    tasks.push_back(std::move(task));
+  }
+  return tasks;
+}
+
 }  // namespace
 
 std::string SerializeDeterministic(const google::protobuf::Message& message) {
@@ -115,7 +161,7 @@ std::string SerializeDeterministic(const google::protobuf::Message& message) {
 
 absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path) {
   GM_ASSIGN_OR_RETURN(std::unique_ptr<SqliteDatabase> db, SqliteDatabase::Open(path));
-  std::unique_ptr<Store> store(new Store(std::move(db)));
+  std::unique_ptr<Store> store(new Store(std::move(db), path));
   GM_RETURN_IF_ERROR(store->Migrate());
   return store;
 }
@@ -191,14 +237,28 @@ absl::StatusOr<std::vector<v1::IntegrationDefinition>> Store::ListIntegrations()
 
 // --- Instances ---
 
+namespace {
+
+// What the settings column holds: the instance without its identity and timestamps.
+std::string Settings(const v1::Instance& instance) {
+  v1::Instance settings = instance;
+  settings.clear_id();
+  settings.clear_integration();
+  settings.clear_created_at_ms();
+  settings.clear_updated_at_ms();
+  settings.clear_next_run_at_ms();
+  return SerializeDeterministic(settings);
+}
+
+}  // namespace
+
 absl::Status Store::CreateInstance(const v1::Instance& instance) {
   absl::MutexLock lock(&mu_);
   GM_ASSIGN_OR_RETURN(SqliteStatement insert,
-                      db_->Prepare("INSERT INTO instances VALUES (?, ?, ?, ?, ?)"));
-  v1::Instance config_only;
-  *config_only.mutable_config() = instance.config();
+                      db_->Prepare("INSERT INTO instances (id, integration, settings, "
+                                   "created_ms, updated_ms) VALUES (?, ?, ?, ?, ?)"));
   insert.Bind(1, instance.id()).Bind(2, instance.integration());
-  insert.BindBlob(3, SerializeDeterministic(config_only));
+  insert.BindBlob(3, Settings(instance));
   insert.Bind(4, instance.created_at_ms()).Bind(5, instance.updated_at_ms());
   absl::Status status = insert.Run();
   if (absl::IsAlreadyExists(status)) {
@@ -212,7 +272,7 @@ namespace {
 
 absl::StatusOr<v1::Instance> InstanceFromRow(const SqliteStatement& row) {
   GM_ASSIGN_OR_RETURN(v1::Instance instance,
-                      Parse<v1::Instance>(row.ColumnBlob(2), "instance config"));
+                      Parse<v1::Instance>(row.ColumnBlob(2), "instance settings"));
   instance.set_id(row.ColumnText(0));
   instance.set_integration(row.ColumnText(1));
   instance.set_created_at_ms(row.ColumnInt(3));
@@ -225,7 +285,7 @@ absl::StatusOr<v1::Instance> InstanceFromRow(const SqliteStatement& row) {
 absl::StatusOr<v1::Instance> Store::GetInstance(const std::string& id) {
   absl::MutexLock lock(&mu_);
   GM_ASSIGN_OR_RETURN(SqliteStatement select,
-                      db_->Prepare("SELECT id, integration, config, created_ms, updated_ms "
+                      db_->Prepare("SELECT id, integration, settings, created_ms, updated_ms "
                                    "FROM instances WHERE id = ?"));
   select.Bind(1, id);
   GM_ASSIGN_OR_RETURN(bool found, select.Step());
@@ -236,7 +296,7 @@ absl::StatusOr<v1::Instance> Store::GetInstance(const std::string& id) {
 absl::StatusOr<std::vector<v1::Instance>> Store::ListInstances() {
   absl::MutexLock lock(&mu_);
   GM_ASSIGN_OR_RETURN(SqliteStatement select,
-                      db_->Prepare("SELECT id, integration, config, created_ms, updated_ms "
+                      db_->Prepare("SELECT id, integration, settings, created_ms, updated_ms "
                                    "FROM instances ORDER BY id"));
   std::vector<v1::Instance> result;
   while (true) {
@@ -248,10 +308,92 @@ absl::StatusOr<std::vector<v1::Instance>> Store::ListInstances() {
   return result;
 }
 
+absl::Status Store::UpdateInstance(const v1::Instance& instance) {
+  absl::MutexLock lock(&mu_);
+  GM_ASSIGN_OR_RETURN(SqliteStatement update,
+                      db_->Prepare("UPDATE instances SET settings = ?, updated_ms = ? "
+                                   "WHERE id = ?"));
+  update.BindBlob(1, Settings(instance)).Bind(2, instance.updated_at_ms()).Bind(3, instance.id());
+  GM_RETURN_IF_ERROR(update.Run());
+  if (db_->changes() == 0) {
+    return absl::NotFoundError(absl::StrCat("instance '", instance.id(), "' not found"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Store::DeleteInstance(const std::string& id, int64_t now_ms) {
+  absl::MutexLock lock(&mu_);
+  return Transaction([&]() -> absl::Status {
+    GM_ASSIGN_OR_RETURN(SqliteStatement exists,
+                        db_->Prepare("SELECT 1 FROM instances WHERE id = ?"));
+    exists.Bind(1, id);
+    GM_ASSIGN_OR_RETURN(bool found, exists.Step());
+    if (!found) return absl::NotFoundError(absl::StrCat("instance '", id, "' not found"));
+    GM_ASSIGN_OR_RETURN(SqliteStatement active,
+                        db_->Prepare("SELECT id FROM runs WHERE instance_id = ? AND "
+                                     "status IN (1, 2)"));
+    active.Bind(1, id);
+    GM_ASSIGN_OR_RETURN(bool busy, active.Step());
+    if (busy) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("instance '", id, "' has an active run ", active.ColumnInt(0),
+                       "; cancel it first (graphmill run cancel ", active.ColumnInt(0), ")"));
+    }
+    const char* kStatements[] = {
+        // Subscribers see the graph go: every object is logged as deleted (relationships
+        // first, then entities, as finalize orders deletions).
+        "INSERT INTO changes (instance_id, run_id, change, object, key, type, data, previous, "
+        "time_ms) SELECT ?1, 0, 3, object, key, type, data, data, ?2 FROM graph_objects "
+        "WHERE instance_id = ?1 ORDER BY object DESC, key",
+        "DELETE FROM graph_objects WHERE instance_id = ?1",
+        "DELETE FROM staged_objects WHERE run_id IN (SELECT id FROM runs WHERE instance_id = ?1)",
+        "DELETE FROM attempt_objects WHERE task_id IN (SELECT id FROM tasks WHERE instance_id = ?1)",
+        "DELETE FROM attempt_events WHERE task_id IN (SELECT id FROM tasks WHERE instance_id = ?1)",
+        "DELETE FROM attempt_partial_types WHERE task_id IN "
+        "(SELECT id FROM tasks WHERE instance_id = ?1)",
+        "DELETE FROM tasks WHERE instance_id = ?1",
+        "DELETE FROM steps WHERE run_id IN (SELECT id FROM runs WHERE instance_id = ?1)",
+        "DELETE FROM step_type_counts WHERE run_id IN (SELECT id FROM runs WHERE instance_id = ?1)",
+        "DELETE FROM events WHERE run_id IN (SELECT id FROM runs WHERE instance_id = ?1)",
+        "DELETE FROM runs WHERE instance_id = ?1",
+        "DELETE FROM instances WHERE id = ?1",
+    };
+    for (const char* sql : kStatements) {
+      GM_ASSIGN_OR_RETURN(SqliteStatement statement, db_->Prepare(sql));
+      statement.Bind(1, id);
+      if (absl::string_view(sql).find("?2") != absl::string_view::npos) {
+        statement.Bind(2, now_ms);
+      }
+      GM_RETURN_IF_ERROR(statement.Run());
+    }
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<int64_t> Store::GetLastScheduledSlot(const std::string& id) {
+  absl::MutexLock lock(&mu_);
+  GM_ASSIGN_OR_RETURN(SqliteStatement select,
+                      db_->Prepare("SELECT last_slot_ms FROM instances WHERE id = ?"));
+  select.Bind(1, id);
+  GM_ASSIGN_OR_RETURN(bool found, select.Step());
+  if (!found) return absl::NotFoundError(absl::StrCat("instance '", id, "' not found"));
+  return select.ColumnInt(0);
+}
+
+absl::Status Store::SetLastScheduledSlot(const std::string& id, int64_t slot_ms) {
+  absl::MutexLock lock(&mu_);
+  GM_ASSIGN_OR_RETURN(SqliteStatement update,
+                      db_->Prepare("UPDATE instances SET last_slot_ms = ? WHERE id = ?"));
+  update.Bind(1, slot_ms).Bind(2, id);
+  return update.Run();
+}
+
 // --- Runs ---
 
 absl::StatusOr<int64_t> Store::CreateRun(const std::string& instance_id,
                                          const v1::IntegrationDefinition& definition,
+                                         v1::RunTrigger trigger,
+                                         const std::vector<std::string>& disabled_steps,
                                          int64_t now_ms) {
   absl::MutexLock lock(&mu_);
   int64_t run_id = 0;
@@ -267,9 +409,9 @@ absl::StatusOr<int64_t> Store::CreateRun(const std::string& instance_id,
     }
     GM_ASSIGN_OR_RETURN(SqliteStatement insert,
                         db_->Prepare("INSERT INTO runs (instance_id, status, created_ms, "
-                                     "definition) VALUES (?, ?, ?, ?)"));
+                                     "definition, trigger) VALUES (?, ?, ?, ?, ?)"));
     insert.Bind(1, instance_id).Bind(2, int64_t{v1::RUN_STATUS_VALIDATING}).Bind(3, now_ms);
-    insert.BindBlob(4, SerializeDeterministic(definition));
+    insert.BindBlob(4, SerializeDeterministic(definition)).Bind(5, int64_t{trigger});
     GM_RETURN_IF_ERROR(insert.Run());
     run_id = db_->last_insert_rowid();
     GM_ASSIGN_OR_RETURN(SqliteStatement step,
@@ -279,13 +421,17 @@ absl::StatusOr<int64_t> Store::CreateRun(const std::string& instance_id,
     for (const v1::StepDefinition& definition_step : definition.steps()) {
       step.Reset();
       step.Bind(1, run_id).Bind(2, definition_step.id()).Bind(3, int64_t{position++});
-      step.Bind(4, definition_step.name()).Bind(5, int64_t{v1::STEP_STATUS_PENDING});
+      const bool disabled = std::find(disabled_steps.begin(), disabled_steps.end(),
+                                      definition_step.id()) != disabled_steps.end();
+      step.Bind(4, definition_step.name())
+          .Bind(5, int64_t{disabled ? v1::STEP_STATUS_DISABLED : v1::STEP_STATUS_PENDING});
       GM_RETURN_IF_ERROR(step.Run());
     }
     GM_ASSIGN_OR_RETURN(SqliteStatement task,
-                        db_->Prepare("INSERT INTO tasks (run_id, step_id, kind, shard) "
-                                     "VALUES (?, '', ?, ?)"));
-    task.Bind(1, run_id).Bind(2, int64_t{v1::TASK_KIND_VALIDATE_INVOCATION}).BindBlob(3, "");
+                        db_->Prepare("INSERT INTO tasks (run_id, instance_id, step_id, kind, "
+                                     "shard) VALUES (?, ?, '', ?, ?)"));
+    task.Bind(1, run_id).Bind(2, instance_id);
+    task.Bind(3, int64_t{v1::TASK_KIND_VALIDATE_INVOCATION}).BindBlob(4, "");
     return task.Run();
   });
   if (!status.ok()) return status;
@@ -296,8 +442,8 @@ absl::StatusOr<v1::Run> Store::GetRun(int64_t run_id) {
   absl::MutexLock lock(&mu_);
   GM_ASSIGN_OR_RETURN(SqliteStatement select,
                       db_->Prepare("SELECT instance_id, status, created_ms, ended_ms, error, "
-                                   "created_count, updated_count, deleted_count FROM runs "
-                                   "WHERE id = ?"));
+                                   "created_count, updated_count, deleted_count, trigger, "
+                                   "started_ms, upload FROM runs WHERE id = ?"));
   select.Bind(1, run_id);
   GM_ASSIGN_OR_RETURN(bool found, select.Step());
   if (!found) return absl::NotFoundError(absl::StrCat("run ", run_id, " not found"));
@@ -311,6 +457,12 @@ absl::StatusOr<v1::Run> Store::GetRun(int64_t run_id) {
   run.set_created_count(select.ColumnInt(5));
   run.set_updated_count(select.ColumnInt(6));
   run.set_deleted_count(select.ColumnInt(7));
+  run.set_trigger(static_cast<v1::RunTrigger>(select.ColumnInt(8)));
+  run.set_started_at_ms(select.ColumnInt(9));
+  if (!select.ColumnBlob(10).empty()) {
+    GM_ASSIGN_OR_RETURN(*run.mutable_upload(),
+                        Parse<v1::UploadStatus>(select.ColumnBlob(10), "run upload"));
+  }
 
   GM_ASSIGN_OR_RETURN(
       SqliteStatement steps,
@@ -400,10 +552,58 @@ absl::Status Store::SetRunStatus(int64_t run_id, v1::RunStatus status,
   absl::MutexLock lock(&mu_);
   const bool ended = status != v1::RUN_STATUS_VALIDATING && status != v1::RUN_STATUS_RUNNING;
   GM_ASSIGN_OR_RETURN(SqliteStatement update,
-                      db_->Prepare("UPDATE runs SET status = ?, error = ?, ended_ms = ? "
-                                   "WHERE id = ?"));
+                      db_->Prepare("UPDATE runs SET status = ?1, error = ?2, ended_ms = ?3, "
+                                   "started_ms = CASE WHEN ?1 = 2 AND started_ms = 0 THEN ?5 "
+                                   "ELSE started_ms END WHERE id = ?4"));
   update.Bind(1, int64_t{status}).Bind(2, error).Bind(3, ended ? now_ms : 0).Bind(4, run_id);
+  update.Bind(5, now_ms);
   return update.Run();
+}
+
+absl::Status Store::SetRunUpload(int64_t run_id, const v1::UploadStatus& upload) {
+  absl::MutexLock lock(&mu_);
+  GM_ASSIGN_OR_RETURN(SqliteStatement update,
+                      db_->Prepare("UPDATE runs SET upload = ? WHERE id = ?"));
+  update.BindBlob(1, SerializeDeterministic(upload)).Bind(2, run_id);
+  return update.Run();
+}
+
+absl::StatusOr<std::vector<TaskRecord>> Store::CancelRun(int64_t run_id, int64_t now_ms) {
+  absl::MutexLock lock(&mu_);
+  std::vector<TaskRecord> leased;
+  absl::Status status = Transaction([&]() -> absl::Status {
+    GM_ASSIGN_OR_RETURN(SqliteStatement update,
+                        db_->Prepare("UPDATE runs SET status = ?, ended_ms = ?, error = "
+                                     "'cancelled by an operator' WHERE id = ? AND "
+                                     "status IN (1, 2)"));
+    update.Bind(1, int64_t{v1::RUN_STATUS_CANCELLED}).Bind(2, now_ms).Bind(3, run_id);
+    GM_RETURN_IF_ERROR(update.Run());
+    if (db_->changes() == 0) {
+      return absl::FailedPreconditionError(absl::StrCat("run ", run_id, " is not active"));
+    }
+    GM_ASSIGN_OR_RETURN(SqliteStatement select,
+                        db_->Prepare(absl::StrCat("SELECT ", kTaskColumns, " FROM tasks WHERE "
+                                                  "run_id = ? AND state = 1")));
+    select.Bind(1, run_id);
+    GM_ASSIGN_OR_RETURN(leased, CollectTasks(select));
+    const char* kStatements[] = {
+        "DELETE FROM attempt_objects WHERE task_id IN (SELECT id FROM tasks WHERE run_id = ?1 "
+        "AND state IN (0, 1))",
+        "DELETE FROM attempt_events WHERE task_id IN (SELECT id FROM tasks WHERE run_id = ?1 "
+        "AND state IN (0, 1))",
+        "UPDATE tasks SET state = 3, error = 'run cancelled', worker_id = '' WHERE run_id = ?1 "
+        "AND state IN (0, 1)",
+        "DELETE FROM staged_objects WHERE run_id = ?1",
+    };
+    for (const char* sql : kStatements) {
+      GM_ASSIGN_OR_RETURN(SqliteStatement statement, db_->Prepare(sql));
+      statement.Bind(1, run_id);
+      GM_RETURN_IF_ERROR(statement.Run());
+    }
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  return leased;
 }
 
 absl::StatusOr<std::vector<StepRecord>> Store::GetSteps(int64_t run_id) {
@@ -449,10 +649,22 @@ absl::StatusOr<int64_t> Store::CreateTask(int64_t run_id, const std::string& ste
                                           v1::TaskKind kind, const v1::Shard& shard) {
   absl::MutexLock lock(&mu_);
   GM_ASSIGN_OR_RETURN(SqliteStatement insert,
-                      db_->Prepare("INSERT INTO tasks (run_id, step_id, kind, shard) "
-                                   "VALUES (?, ?, ?, ?)"));
+                      db_->Prepare("INSERT INTO tasks (run_id, instance_id, step_id, kind, "
+                                   "shard) SELECT ?1, instance_id, ?2, ?3, ?4 FROM runs "
+                                   "WHERE id = ?1"));
   insert.Bind(1, run_id).Bind(2, step_id).Bind(3, int64_t{kind});
   insert.BindBlob(4, SerializeDeterministic(shard));
+  GM_RETURN_IF_ERROR(insert.Run());
+  if (db_->changes() == 0) return absl::NotFoundError(absl::StrCat("run ", run_id, " not found"));
+  return db_->last_insert_rowid();
+}
+
+absl::StatusOr<int64_t> Store::CreateValidationTask(const std::string& instance_id) {
+  absl::MutexLock lock(&mu_);
+  GM_ASSIGN_OR_RETURN(SqliteStatement insert,
+                      db_->Prepare("INSERT INTO tasks (run_id, instance_id, step_id, kind, "
+                                   "shard) VALUES (0, ?, '', ?, x'')"));
+  insert.Bind(1, instance_id).Bind(2, int64_t{v1::TASK_KIND_VALIDATE_INVOCATION});
   GM_RETURN_IF_ERROR(insert.Run());
   return db_->last_insert_rowid();
 }
@@ -466,38 +678,6 @@ absl::Status Store::SetStepTaskTotal(int64_t run_id, const std::string& step_id,
   return update.Run();
 }
 
-namespace {
-
-constexpr char kTaskColumns[] =
-    "id, run_id, step_id, kind, shard, attempt, state, worker_id, lease_expires_ms, error";
-
-absl::StatusOr<TaskRecord> TaskFromRow(const SqliteStatement& row) {
-  TaskRecord task;
-  task.id = row.ColumnInt(0);
-  task.run_id = row.ColumnInt(1);
-  task.step_id = row.ColumnText(2);
-  task.kind = static_cast<v1::TaskKind>(row.ColumnInt(3));
-  GM_ASSIGN_OR_RETURN(task.shard, Parse<v1::Shard>(row.ColumnBlob(4), "task shard"));
-  task.attempt = static_cast<int32_t>(row.ColumnInt(5));
-  task.state = static_cast<TaskState>(row.ColumnInt(6));
-  task.worker_id = row.ColumnText(7);
-  task.lease_expires_ms = row.ColumnInt(8);
-  task.error = row.ColumnText(9);
-  return task;
-}
-
-absl::StatusOr<std::vector<TaskRecord>> CollectTasks(SqliteStatement& select) {
-  std::vector<TaskRecord> tasks;
-  while (true) {
-    GM_ASSIGN_OR_RETURN(bool row, select.Step());
-    if (!row) break;
-    GM_ASSIGN_OR_RETURN(TaskRecord task, TaskFromRow(select));
-    tasks.push_back(std::move(task));
-  }
-  return tasks;
-}
-
-}  // namespace
 
 absl::StatusOr<TaskRecord> Store::GetTaskLocked(int64_t task_id) {
   GM_ASSIGN_OR_RETURN(SqliteStatement select,
@@ -527,8 +707,9 @@ absl::StatusOr<std::vector<TaskRecord>> Store::PendingTasks(int limit) {
   absl::MutexLock lock(&mu_);
   GM_ASSIGN_OR_RETURN(SqliteStatement select,
                       db_->Prepare(absl::StrCat("SELECT ", kTaskColumns,
-                                                " FROM tasks WHERE state = 0 ORDER BY id "
-                                                "LIMIT ?")));
+                                                " FROM tasks WHERE state = 0 AND (run_id = 0 "
+                                                "OR run_id IN (SELECT id FROM runs WHERE "
+                                                "status IN (1, 2))) ORDER BY id LIMIT ?")));
   select.Bind(1, int64_t{limit});
   return CollectTasks(select);
 }
@@ -582,7 +763,7 @@ absl::Status Store::ReleaseTask(int64_t task_id, int32_t attempt, int max_attemp
                                      "attempt = ?4 AND state = 1"));
     update.Bind(1, int64_t{max_attempts}).Bind(2, error).Bind(3, task_id).Bind(4, int64_t{attempt});
     GM_RETURN_IF_ERROR(update.Run());
-    for (const char* table : {"attempt_objects", "attempt_events"}) {
+    for (const char* table : {"attempt_objects", "attempt_events", "attempt_partial_types"}) {
       GM_ASSIGN_OR_RETURN(SqliteStatement discard,
                           db_->Prepare(absl::StrCat("DELETE FROM ", table,
                                                     " WHERE task_id = ? AND attempt = ?")));
@@ -605,6 +786,38 @@ absl::Status Store::CheckCurrentAttempt(const v1::TaskAttempt& attempt, TaskReco
   return absl::OkStatus();
 }
 
+absl::Status Store::RecordConflict(const v1::TaskAttempt& attempt, int object,
+                                   const std::string& type, const std::string& key,
+                                   const std::string& first, const std::string& second,
+                                   int64_t now_ms) {
+  std::vector<std::string> fields;
+  if (object == kEntityObject) {
+    GM_ASSIGN_OR_RETURN(v1::Entity a, Parse<v1::Entity>(first, "entity"));
+    GM_ASSIGN_OR_RETURN(v1::Entity b, Parse<v1::Entity>(second, "entity"));
+    fields = DifferingFields(a, b);
+  } else {
+    GM_ASSIGN_OR_RETURN(v1::Relationship a, Parse<v1::Relationship>(first, "relationship"));
+    GM_ASSIGN_OR_RETURN(v1::Relationship b, Parse<v1::Relationship>(second, "relationship"));
+    fields = DifferingFields(a, b);
+  }
+  GM_ASSIGN_OR_RETURN(SqliteStatement event,
+                      db_->Prepare("INSERT INTO attempt_events (task_id, attempt, time_ms, "
+                                   "level, name, description) VALUES (?, ?, ?, ?, ?, ?)"));
+  event.Bind(1, attempt.task_id()).Bind(2, int64_t{attempt.attempt()}).Bind(3, now_ms);
+  event.Bind(4, int64_t{v1::EVENT_LEVEL_WARN}).Bind(5, "duplicate_key_conflict");
+  event.Bind(6, absl::StrCat(object == kEntityObject ? "entity '" : "relationship '", key,
+                             "' (", type, ") was produced again with different content; "
+                             "the first version is kept and ", type,
+                             " is treated as partial; differing fields: ",
+                             absl::StrJoin(fields, ", ")));
+  GM_RETURN_IF_ERROR(event.Run());
+  GM_ASSIGN_OR_RETURN(SqliteStatement partial,
+                      db_->Prepare("INSERT OR IGNORE INTO attempt_partial_types VALUES "
+                                   "(?, ?, ?)"));
+  partial.Bind(1, attempt.task_id()).Bind(2, int64_t{attempt.attempt()}).Bind(3, type);
+  return partial.Run();
+}
+
 absl::Status Store::StageBatch(const v1::TaskAttempt& attempt, const v1::ResultBatch& batch,
                                int64_t now_ms) {
   absl::MutexLock lock(&mu_);
@@ -612,27 +825,43 @@ absl::Status Store::StageBatch(const v1::TaskAttempt& attempt, const v1::ResultB
     TaskRecord task;
     GM_RETURN_IF_ERROR(CheckCurrentAttempt(attempt, &task));
     GM_ASSIGN_OR_RETURN(SqliteStatement insert,
-                        db_->Prepare("INSERT OR IGNORE INTO attempt_objects VALUES "
-                                     "(?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+                        db_->Prepare("INSERT INTO attempt_objects VALUES "
+                                     "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"));
+    GM_ASSIGN_OR_RETURN(SqliteStatement existing,
+                        db_->Prepare("SELECT data FROM attempt_objects WHERE task_id = ? AND "
+                                     "attempt = ? AND object = ? AND key = ?"));
     auto stage = [&](int object, const std::string& key, const std::string& type,
                      const std::string& classes, const std::string& from_key,
-                     const std::string& to_key, const std::string& data) {
+                     const std::string& to_key, const std::string& data,
+                     const std::string& props) -> absl::Status {
       insert.Reset();
       insert.Bind(1, attempt.task_id()).Bind(2, int64_t{attempt.attempt()});
       insert.Bind(3, int64_t{object}).Bind(4, key).Bind(5, type).Bind(6, classes);
-      insert.Bind(7, from_key).Bind(8, to_key).BindBlob(9, data);
-      return insert.Run();
+      insert.Bind(7, from_key).Bind(8, to_key).BindBlob(9, data).Bind(10, props);
+      GM_RETURN_IF_ERROR(insert.Run());
+      if (db_->changes() > 0) return absl::OkStatus();
+      // The key was staged before in this attempt: identical is fine, different is a conflict.
+      existing.Reset();
+      existing.Bind(1, attempt.task_id()).Bind(2, int64_t{attempt.attempt()});
+      existing.Bind(3, int64_t{object}).Bind(4, key);
+      GM_ASSIGN_OR_RETURN(bool found, existing.Step());
+      if (found && existing.ColumnBlob(0) != data) {
+        return RecordConflict(attempt, object, type, key, existing.ColumnBlob(0), data, now_ms);
+      }
+      return absl::OkStatus();
     };
     for (const v1::Entity& entity : batch.entities()) {
       GM_RETURN_IF_ERROR(stage(kEntityObject, entity.key(), entity.type(),
                                JoinClasses(entity.classes()), "", "",
-                               SerializeDeterministic(entity)));
+                               SerializeDeterministic(entity),
+                               PropertiesToJson(entity.properties())));
     }
     for (const v1::Relationship& relationship : batch.relationships()) {
       GM_RETURN_IF_ERROR(stage(kRelationshipObject, relationship.key(), relationship.type(),
                                absl::StrCat("|", relationship.class_name(), "|"),
                                relationship.from_entity_key(), relationship.to_entity_key(),
-                               SerializeDeterministic(relationship)));
+                               SerializeDeterministic(relationship),
+                               PropertiesToJson(relationship.properties())));
     }
     GM_ASSIGN_OR_RETURN(SqliteStatement event,
                         db_->Prepare("INSERT INTO attempt_events (task_id, attempt, time_ms, "
@@ -657,11 +886,26 @@ absl::Status Store::CommitAttempt(const v1::TaskAttempt& attempt, bool succeeded
     GM_RETURN_IF_ERROR(CheckCurrentAttempt(attempt, &task));
     const int64_t task_id = attempt.task_id();
     const int64_t attempt_number = attempt.attempt();
+    // Keys another task of the run already staged with different content.
+    GM_ASSIGN_OR_RETURN(
+        SqliteStatement conflicts,
+        db_->Prepare("SELECT a.object, a.key, a.type, s.data, a.data FROM attempt_objects a "
+                     "JOIN staged_objects s ON s.run_id = ?1 AND s.object = a.object AND "
+                     "s.key = a.key WHERE a.task_id = ?2 AND a.attempt = ?3 AND "
+                     "a.data != s.data ORDER BY a.object, a.key"));
+    conflicts.Bind(1, task.run_id).Bind(2, task_id).Bind(3, attempt_number);
+    while (true) {
+      GM_ASSIGN_OR_RETURN(bool row, conflicts.Step());
+      if (!row) break;
+      GM_RETURN_IF_ERROR(RecordConflict(attempt, static_cast<int>(conflicts.ColumnInt(0)),
+                                        conflicts.ColumnText(2), conflicts.ColumnText(1),
+                                        conflicts.ColumnBlob(3), conflicts.ColumnBlob(4), 0));
+    }
     GM_ASSIGN_OR_RETURN(
         SqliteStatement stage,
         db_->Prepare("INSERT OR IGNORE INTO staged_objects SELECT ?1, object, key, type, "
-                     "classes, from_key, to_key, data FROM attempt_objects WHERE task_id = ?2 "
-                     "AND attempt = ?3 ORDER BY object, key"));
+                     "classes, from_key, to_key, data, props FROM attempt_objects "
+                     "WHERE task_id = ?2 AND attempt = ?3 ORDER BY object, key"));
     stage.Bind(1, task.run_id).Bind(2, task_id).Bind(3, attempt_number);
     GM_RETURN_IF_ERROR(stage.Run());
     GM_ASSIGN_OR_RETURN(
@@ -675,18 +919,33 @@ absl::Status Store::CommitAttempt(const v1::TaskAttempt& attempt, bool succeeded
     GM_ASSIGN_OR_RETURN(
         SqliteStatement events,
         db_->Prepare("INSERT INTO events (run_id, time_ms, level, name, description, step_id) "
-                     "SELECT ?1, time_ms, level, name, description, ?2 FROM attempt_events "
-                     "WHERE task_id = ?3 AND attempt = ?4 ORDER BY id"));
+                     "SELECT ?1, CASE WHEN time_ms = 0 THEN ?5 ELSE time_ms END, level, name, "
+                     "description, ?2 FROM attempt_events WHERE task_id = ?3 AND attempt = ?4 "
+                     "ORDER BY id"));
     events.Bind(1, task.run_id).Bind(2, task.step_id).Bind(3, task_id).Bind(4, attempt_number);
+    events.Bind(5, absl::ToUnixMillis(absl::Now()));
     GM_RETURN_IF_ERROR(events.Run());
-    for (const char* table : {"attempt_objects", "attempt_events"}) {
+    // Types this attempt saw conflicts in are partial, as are those the worker reported.
+    std::vector<std::string> all_partial = partial_types;
+    {
+      GM_ASSIGN_OR_RETURN(SqliteStatement conflicted,
+                          db_->Prepare("SELECT type FROM attempt_partial_types WHERE "
+                                       "task_id = ? AND attempt = ?"));
+      conflicted.Bind(1, task_id).Bind(2, attempt_number);
+      while (true) {
+        GM_ASSIGN_OR_RETURN(bool row, conflicted.Step());
+        if (!row) break;
+        all_partial.push_back(conflicted.ColumnText(0));
+      }
+    }
+    for (const char* table : {"attempt_objects", "attempt_events", "attempt_partial_types"}) {
       GM_ASSIGN_OR_RETURN(SqliteStatement discard,
                           db_->Prepare(absl::StrCat("DELETE FROM ", table,
                                                     " WHERE task_id = ? AND attempt = ?")));
       discard.Bind(1, task_id).Bind(2, attempt_number);
       GM_RETURN_IF_ERROR(discard.Run());
     }
-    if (!partial_types.empty() && !task.step_id.empty()) {
+    if (!all_partial.empty() && !task.step_id.empty()) {
       GM_ASSIGN_OR_RETURN(SqliteStatement select,
                           db_->Prepare("SELECT partial_types FROM steps WHERE run_id = ? AND "
                                        "step_id = ?"));
@@ -698,7 +957,7 @@ absl::Status Store::CommitAttempt(const v1::TaskAttempt& attempt, bool succeeded
           types.insert(std::string(t));
         }
       }
-      types.insert(partial_types.begin(), partial_types.end());
+      types.insert(all_partial.begin(), all_partial.end());
       GM_ASSIGN_OR_RETURN(SqliteStatement update,
                           db_->Prepare("UPDATE steps SET partial_types = ? WHERE run_id = ? "
                                        "AND step_id = ?"));
@@ -779,52 +1038,111 @@ absl::StatusOr<FinalizeCounts> Store::Finalize(int64_t run_id, const std::string
       protect.Bind(1, type);
       GM_RETURN_IF_ERROR(protect.Run());
     }
-    // The diff goes into the change log first; the graph is then updated from it, so the
-    // log and the graph cannot disagree.
-    const char* kDiff[] = {
-        // created
+    // Per object kind (entities first, so relationships can be checked against the final
+    // entity set): the diff goes into the change log first, and the graph is then updated
+    // from it, so the log and the graph cannot disagree.
+    constexpr char kCreated[] =
         "INSERT INTO changes (instance_id, run_id, change, object, key, type, data, previous, "
         "time_ms) SELECT ?1, ?2, 1, s.object, s.key, s.type, s.data, NULL, ?3 "
-        "FROM staged_objects s WHERE s.run_id = ?2 AND NOT EXISTS (SELECT 1 FROM "
-        "graph_objects g WHERE g.instance_id = ?1 AND g.object = s.object AND g.key = s.key) "
-        "ORDER BY s.object, s.key",
-        // updated
+        "FROM staged_objects s WHERE s.run_id = ?2 AND s.object = ?4 AND NOT EXISTS "
+        "(SELECT 1 FROM graph_objects g WHERE g.instance_id = ?1 AND g.object = s.object AND "
+        "g.key = s.key) ORDER BY s.key";
+    constexpr char kUpdated[] =
         "INSERT INTO changes (instance_id, run_id, change, object, key, type, data, previous, "
         "time_ms) SELECT ?1, ?2, 2, s.object, s.key, s.type, s.data, g.data, ?3 "
         "FROM staged_objects s JOIN graph_objects g ON g.instance_id = ?1 AND "
-        "g.object = s.object AND g.key = s.key WHERE s.run_id = ?2 AND g.data != s.data "
-        "ORDER BY s.object, s.key",
-        // deleted: absent from the run, and not of a protected type
+        "g.object = s.object AND g.key = s.key WHERE s.run_id = ?2 AND s.object = ?4 AND "
+        "g.data != s.data ORDER BY s.key";
+    // Deleted: absent from the run and not of a protected type; for relationships also any
+    // whose endpoint entity is gone, whatever its type.
+    constexpr char kDeleted[] =
         "INSERT INTO changes (instance_id, run_id, change, object, key, type, data, previous, "
-        "time_ms) SELECT ?1, ?2, 3, g.object, g.key, g.type, NULL, g.data, ?3 "
-        "FROM graph_objects g WHERE g.instance_id = ?1 AND g.type NOT IN "
-        "(SELECT type FROM protected_types) AND NOT EXISTS (SELECT 1 FROM staged_objects s "
-        "WHERE s.run_id = ?2 AND s.object = g.object AND s.key = g.key) "
-        "ORDER BY g.object DESC, g.key",
+        "time_ms) SELECT ?1, ?2, 3, g.object, g.key, g.type, g.data, g.data, ?3 "
+        "FROM graph_objects g WHERE g.instance_id = ?1 AND g.object = ?4 AND (("
+        "g.type NOT IN (SELECT type FROM protected_types) AND NOT EXISTS (SELECT 1 FROM "
+        "staged_objects s WHERE s.run_id = ?2 AND s.object = g.object AND s.key = g.key)) OR "
+        "(g.object = 1 AND (NOT EXISTS (SELECT 1 FROM graph_objects e WHERE e.instance_id = ?1 "
+        "AND e.object = 0 AND e.key = g.from_key) OR NOT EXISTS (SELECT 1 FROM graph_objects e "
+        "WHERE e.instance_id = ?1 AND e.object = 0 AND e.key = g.to_key)))) ORDER BY g.key";
+    constexpr char kApply[] =
+        "INSERT INTO graph_objects SELECT ?1, object, key, type, classes, from_key, to_key, "
+        "data, props FROM staged_objects WHERE run_id = ?2 AND object = ?4 AND ?3 = ?3 "
+        "ON CONFLICT(instance_id, object, key) DO UPDATE SET type = excluded.type, "
+        "classes = excluded.classes, from_key = excluded.from_key, to_key = excluded.to_key, "
+        "data = excluded.data, props = excluded.props WHERE data != excluded.data";
+    constexpr char kRemove[] =
+        "DELETE FROM graph_objects WHERE instance_id = ?1 AND object = ?4 AND key IN "
+        "(SELECT key FROM changes WHERE run_id = ?2 AND object = ?4 AND change = 3) AND ?3 = ?3";
+    auto run = [&](const char* sql, int object, int64_t* counter) -> absl::Status {
+      GM_ASSIGN_OR_RETURN(SqliteStatement statement, db_->Prepare(sql));
+      statement.Bind(1, instance_id).Bind(2, run_id).Bind(3, now_ms).Bind(4, int64_t{object});
+      GM_RETURN_IF_ERROR(statement.Run());
+      if (counter != nullptr) *counter += db_->changes();
+      return absl::OkStatus();
     };
-    int64_t* targets[] = {&counts.created, &counts.updated, &counts.deleted};
-    for (int i = 0; i < 3; ++i) {
-      GM_ASSIGN_OR_RETURN(SqliteStatement diff, db_->Prepare(kDiff[i]));
-      diff.Bind(1, instance_id).Bind(2, run_id).Bind(3, now_ms);
-      GM_RETURN_IF_ERROR(diff.Run());
-      *targets[i] = db_->changes();
+    GM_RETURN_IF_ERROR(run(kCreated, kEntityObject, &counts.created));
+    GM_RETURN_IF_ERROR(run(kUpdated, kEntityObject, &counts.updated));
+    GM_RETURN_IF_ERROR(run(kDeleted, kEntityObject, &counts.deleted));
+    GM_RETURN_IF_ERROR(run(kApply, kEntityObject, nullptr));
+    GM_RETURN_IF_ERROR(run(kRemove, kEntityObject, nullptr));
+
+    // Relationships whose endpoint entity is not in the graph are reported and not stored.
+    GM_ASSIGN_OR_RETURN(
+        SqliteStatement dangling,
+        db_->Prepare("SELECT s.key, s.type, s.from_key, s.to_key, EXISTS (SELECT 1 FROM "
+                     "graph_objects e WHERE e.instance_id = ?1 AND e.object = 0 AND "
+                     "e.key = s.from_key) FROM staged_objects s WHERE s.run_id = ?2 AND "
+                     "s.object = 1 AND (NOT EXISTS (SELECT 1 FROM graph_objects e WHERE "
+                     "e.instance_id = ?1 AND e.object = 0 AND e.key = s.from_key) OR NOT EXISTS "
+                     "(SELECT 1 FROM graph_objects e WHERE e.instance_id = ?1 AND e.object = 0 "
+                     "AND e.key = s.to_key)) ORDER BY s.key"));
+    dangling.Bind(1, instance_id).Bind(2, run_id);
+    GM_ASSIGN_OR_RETURN(SqliteStatement report,
+                        db_->Prepare("INSERT INTO events (run_id, time_ms, level, name, "
+                                     "description, step_id) VALUES (?, ?, ?, ?, ?, '')"));
+    constexpr int kMaxDanglingEvents = 100;
+    std::vector<std::string> dropped;
+    while (true) {
+      GM_ASSIGN_OR_RETURN(bool row, dangling.Step());
+      if (!row) break;
+      const std::string key = dangling.ColumnText(0);
+      dropped.push_back(key);
+      if (dropped.size() > kMaxDanglingEvents) continue;
+      const bool from_exists = dangling.ColumnInt(4) != 0;
+      report.Reset();
+      report.Bind(1, run_id).Bind(2, now_ms).Bind(3, int64_t{v1::EVENT_LEVEL_WARN});
+      report.Bind(4, "relationship_dropped");
+      report.Bind(5, absl::StrCat("relationship '", key, "' (", dangling.ColumnText(1),
+                                  ") is not stored: its ", from_exists ? "target" : "source",
+                                  " entity '",
+                                  from_exists ? dangling.ColumnText(3) : dangling.ColumnText(2),
+                                  "' is not in the graph"));
+      GM_RETURN_IF_ERROR(report.Run());
     }
-    GM_ASSIGN_OR_RETURN(
-        SqliteStatement upsert,
-        db_->Prepare("INSERT INTO graph_objects SELECT ?1, object, key, type, classes, "
-                     "from_key, to_key, data FROM staged_objects WHERE run_id = ?2 "
-                     "ON CONFLICT(instance_id, object, key) DO UPDATE SET type = excluded.type, "
-                     "classes = excluded.classes, from_key = excluded.from_key, "
-                     "to_key = excluded.to_key, data = excluded.data "
-                     "WHERE data != excluded.data"));
-    upsert.Bind(1, instance_id).Bind(2, run_id);
-    GM_RETURN_IF_ERROR(upsert.Run());
-    GM_ASSIGN_OR_RETURN(
-        SqliteStatement remove,
-        db_->Prepare("DELETE FROM graph_objects WHERE instance_id = ?1 AND (object, key) IN "
-                     "(SELECT object, key FROM changes WHERE run_id = ?2 AND change = 3)"));
-    remove.Bind(1, instance_id).Bind(2, run_id);
-    GM_RETURN_IF_ERROR(remove.Run());
+    if (dropped.size() > kMaxDanglingEvents) {
+      report.Reset();
+      report.Bind(1, run_id).Bind(2, now_ms).Bind(3, int64_t{v1::EVENT_LEVEL_WARN});
+      report.Bind(4, "relationship_dropped");
+      report.Bind(5, absl::StrCat(dropped.size() - kMaxDanglingEvents,
+                                  " more relationships were not stored for the same reason"));
+      GM_RETURN_IF_ERROR(report.Run());
+    }
+    GM_ASSIGN_OR_RETURN(SqliteStatement unstage,
+                        db_->Prepare("DELETE FROM staged_objects WHERE run_id = ? AND "
+                                     "object = 1 AND key = ?"));
+    for (const std::string& key : dropped) {
+      unstage.Reset();
+      unstage.Bind(1, run_id).Bind(2, key);
+      GM_RETURN_IF_ERROR(unstage.Run());
+    }
+    counts.dropped_relationships = static_cast<int64_t>(dropped.size());
+
+    GM_RETURN_IF_ERROR(run(kCreated, kRelationshipObject, &counts.created));
+    GM_RETURN_IF_ERROR(run(kUpdated, kRelationshipObject, &counts.updated));
+    GM_RETURN_IF_ERROR(run(kDeleted, kRelationshipObject, &counts.deleted));
+    GM_RETURN_IF_ERROR(run(kApply, kRelationshipObject, nullptr));
+    GM_RETURN_IF_ERROR(run(kRemove, kRelationshipObject, nullptr));
+
     GM_ASSIGN_OR_RETURN(SqliteStatement record,
                         db_->Prepare("UPDATE runs SET created_count = ?, updated_count = ?, "
                                      "deleted_count = ? WHERE id = ?"));
@@ -884,9 +1202,75 @@ absl::StatusOr<std::vector<v1::Event>> Store::ListEvents(int64_t run_id,
 
 namespace {
 
-constexpr char kGraphFilter[] =
-    "instance_id = ?1 AND object = ?2 AND (?3 = '' OR type = ?3) AND "
-    "(?4 = '' OR classes LIKE '%|' || ?4 || '|%') AND key > ?5 ORDER BY key LIMIT ?6";
+// WHERE clause of a graph listing: ?1 instance, ?2 object kind, ?3 type, ?4 class, ?5 after
+// key, ?6 limit, then one parameter per property filter (names are validated by the caller
+// against the data model's property-name pattern, so they are safe inside a JSON path).
+std::string GraphWhere(const v1::GraphFilter& filter) {
+  std::string where =
+      "instance_id = ?1 AND object = ?2 AND (?3 = '' OR type = ?3) AND "
+      "(?4 = '' OR classes LIKE '%|' || ?4 || '|%') AND key > ?5";
+  int parameter = 7;
+  std::vector<std::string> names;
+  for (const auto& [name, value] : filter.properties()) names.push_back(name);
+  std::sort(names.begin(), names.end());
+  for (const std::string& name : names) {
+    const std::string path = absl::StrCat("'$.\"", name, "\"'");
+    const v1::Value& value = filter.properties().at(name);
+    switch (value.kind_case()) {
+      case v1::Value::kNullValue:
+      case v1::Value::KIND_NOT_SET:
+        absl::StrAppend(&where, " AND json_type(props, ", path, ") = 'null' AND ?", parameter,
+                        " IS NULL");
+        break;
+      case v1::Value::kListValue:
+        absl::StrAppend(&where, " AND json(json_extract(props, ", path, ")) = json(?", parameter,
+                        ")");
+        break;
+      case v1::Value::kBoolValue:
+        absl::StrAppend(&where, " AND json_type(props, ", path, ") = (CASE WHEN ?", parameter,
+                        " THEN 'true' ELSE 'false' END)");
+        break;
+      default:
+        absl::StrAppend(&where, " AND json_extract(props, ", path, ") = ?", parameter);
+    }
+    ++parameter;
+  }
+  absl::StrAppend(&where, " ORDER BY key LIMIT ?6");
+  return where;
+}
+
+void BindGraphFilter(SqliteStatement& select, const v1::GraphFilter& filter, int object,
+                     const std::string& after_key, int limit) {
+  select.Bind(1, filter.instance_id()).Bind(2, int64_t{object}).Bind(3, filter.type());
+  select.Bind(4, filter.class_name()).Bind(5, after_key).Bind(6, int64_t{limit});
+  std::vector<std::string> names;
+  for (const auto& [name, value] : filter.properties()) names.push_back(name);
+  std::sort(names.begin(), names.end());
+  int parameter = 7;
+  for (const std::string& name : names) {
+    const v1::Value& value = filter.properties().at(name);
+    switch (value.kind_case()) {
+      case v1::Value::kBoolValue:
+        select.Bind(parameter, int64_t{value.bool_value()});
+        break;
+      case v1::Value::kIntValue:
+        select.Bind(parameter, value.int_value());
+        break;
+      case v1::Value::kDoubleValue:
+        select.Bind(parameter, value.double_value());
+        break;
+      case v1::Value::kStringValue:
+        select.Bind(parameter, value.string_value());
+        break;
+      case v1::Value::kListValue:
+        select.Bind(parameter, ValueToJson(value));
+        break;
+      default:
+        select.BindNull(parameter);
+    }
+    ++parameter;
+  }
+}
 
 }  // namespace
 
@@ -896,9 +1280,8 @@ absl::StatusOr<std::vector<v1::Entity>> Store::ListEntities(const v1::GraphFilte
   absl::MutexLock lock(&mu_);
   GM_ASSIGN_OR_RETURN(SqliteStatement select,
                       db_->Prepare(absl::StrCat("SELECT data FROM graph_objects WHERE ",
-                                                kGraphFilter)));
-  select.Bind(1, filter.instance_id()).Bind(2, int64_t{kEntityObject}).Bind(3, filter.type());
-  select.Bind(4, filter.class_name()).Bind(5, after_key).Bind(6, int64_t{limit});
+                                                GraphWhere(filter))));
+  BindGraphFilter(select, filter, kEntityObject, after_key, limit);
   std::vector<v1::Entity> result;
   while (true) {
     GM_ASSIGN_OR_RETURN(bool row, select.Step());
@@ -914,10 +1297,8 @@ absl::StatusOr<std::vector<v1::Relationship>> Store::ListRelationships(
   absl::MutexLock lock(&mu_);
   GM_ASSIGN_OR_RETURN(SqliteStatement select,
                       db_->Prepare(absl::StrCat("SELECT data FROM graph_objects WHERE ",
-                                                kGraphFilter)));
-  select.Bind(1, filter.instance_id()).Bind(2, int64_t{kRelationshipObject});
-  select.Bind(3, filter.type()).Bind(4, filter.class_name()).Bind(5, after_key);
-  select.Bind(6, int64_t{limit});
+                                                GraphWhere(filter))));
+  BindGraphFilter(select, filter, kRelationshipObject, after_key, limit);
   std::vector<v1::Relationship> result;
   while (true) {
     GM_ASSIGN_OR_RETURN(bool row, select.Step());
@@ -942,6 +1323,167 @@ absl::StatusOr<v1::Entity> Store::GetEntity(const std::string& instance_id,
         absl::StrCat("entity '", key, "' not found in instance '", instance_id, "'"));
   }
   return Parse<v1::Entity>(select.ColumnBlob(0), "entity");
+}
+
+absl::StatusOr<std::vector<NeighborRecord>> Store::ListNeighbors(
+    const std::string& instance_id, const std::string& key, int direction,
+    const std::string& class_name, const std::string& after_key, int limit) {
+  absl::MutexLock lock(&mu_);
+  GM_ASSIGN_OR_RETURN(
+      SqliteStatement select,
+      db_->Prepare("SELECT r.data, e.data, r.from_key = ?2 FROM graph_objects r JOIN "
+                   "graph_objects e ON e.instance_id = ?1 AND e.object = 0 AND e.key = "
+                   "(CASE WHEN r.from_key = ?2 THEN r.to_key ELSE r.from_key END) "
+                   "WHERE r.instance_id = ?1 AND r.object = 1 AND "
+                   "((?3 IN (0, 1) AND r.from_key = ?2) OR (?3 IN (0, 2) AND r.to_key = ?2)) "
+                   "AND (?4 = '' OR r.classes = '|' || ?4 || '|') AND r.key > ?5 "
+                   "ORDER BY r.key LIMIT ?6"));
+  select.Bind(1, instance_id).Bind(2, key).Bind(3, int64_t{direction}).Bind(4, class_name);
+  select.Bind(5, after_key).Bind(6, int64_t{limit});
+  std::vector<NeighborRecord> result;
+  while (true) {
+    GM_ASSIGN_OR_RETURN(bool row, select.Step());
+    if (!row) break;
+    NeighborRecord& neighbor = result.emplace_back();
+    GM_ASSIGN_OR_RETURN(neighbor.relationship,
+                        Parse<v1::Relationship>(select.ColumnBlob(0), "relationship"));
+    GM_ASSIGN_OR_RETURN(neighbor.entity, Parse<v1::Entity>(select.ColumnBlob(1), "entity"));
+    neighbor.outgoing = select.ColumnInt(2) != 0;
+  }
+  return result;
+}
+
+absl::Status Store::Snapshot(
+    const std::string& instance_id, int page_size,
+    const std::function<bool(int64_t)>& header,
+    const std::function<bool(const std::vector<v1::Entity>&,
+                             const std::vector<v1::Relationship>&)>& page) {
+  // A file store gets its own connection and read transaction (WAL: a consistent view while
+  // finalize goes on); an in-memory store (tests) reads under the lock.
+  std::unique_ptr<SqliteDatabase> own;
+  std::unique_ptr<absl::MutexLock> lock;
+  SqliteDatabase* db;
+  if (path_ == ":memory:") {
+    lock = std::make_unique<absl::MutexLock>(&mu_);
+    db = db_.get();
+  } else {
+    GM_ASSIGN_OR_RETURN(own, SqliteDatabase::Open(path_));
+    db = own.get();
+  }
+  GM_RETURN_IF_ERROR(db->Execute("BEGIN"));
+  absl::Status status = [&]() -> absl::Status {
+    GM_ASSIGN_OR_RETURN(SqliteStatement last,
+                        db->Prepare("SELECT COALESCE(MAX(sequence), 0) FROM changes"));
+    GM_ASSIGN_OR_RETURN(bool ignored, last.Step());
+    (void)ignored;
+    if (!header(last.ColumnInt(0))) return absl::CancelledError("snapshot reader went away");
+    for (int object : {kEntityObject, kRelationshipObject}) {
+      std::string after;
+      while (true) {
+        GM_ASSIGN_OR_RETURN(SqliteStatement select,
+                            db->Prepare("SELECT key, data FROM graph_objects WHERE "
+                                        "instance_id = ? AND object = ? AND key > ? "
+                                        "ORDER BY key LIMIT ?"));
+        select.Bind(1, instance_id).Bind(2, int64_t{object}).Bind(3, after);
+        select.Bind(4, int64_t{page_size});
+        std::vector<v1::Entity> entities;
+        std::vector<v1::Relationship> relationships;
+        int rows = 0;
+        while (true) {
+          GM_ASSIGN_OR_RETURN(bool row, select.Step());
+          if (!row) break;
+          ++rows;
+          after = select.ColumnText(0);
+          if (object == kEntityObject) {
+            GM_ASSIGN_OR_RETURN(entities.emplace_back(),
+                                Parse<v1::Entity>(select.ColumnBlob(1), "entity"));
+          } else {
+            GM_ASSIGN_OR_RETURN(relationships.emplace_back(),
+                                Parse<v1::Relationship>(select.ColumnBlob(1), "relationship"));
+          }
+        }
+        if (rows > 0 && !page(entities, relationships)) {
+          return absl::CancelledError("snapshot reader went away");
+        }
+        if (rows < page_size) break;
+      }
+    }
+    return absl::OkStatus();
+  }();
+  db->Execute("COMMIT").IgnoreError();
+  return status;
+}
+
+// --- Change log ---
+
+absl::StatusOr<ChangeLogBounds> Store::GetChangeLogBounds() {
+  absl::MutexLock lock(&mu_);
+  ChangeLogBounds bounds;
+  GM_ASSIGN_OR_RETURN(SqliteStatement last,
+                      db_->Prepare("SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE "
+                                   "name = 'changes'), 0), COALESCE((SELECT value FROM meta "
+                                   "WHERE name = 'changes_pruned_through'), 0)"));
+  GM_ASSIGN_OR_RETURN(bool ignored, last.Step());
+  (void)ignored;
+  bounds.last_sequence = last.ColumnInt(0);
+  bounds.pruned_through = last.ColumnInt(1);
+  return bounds;
+}
+
+absl::StatusOr<std::vector<ChangeRecord>> Store::ReadChanges(int64_t after_sequence,
+                                                            int limit) {
+  absl::MutexLock lock(&mu_);
+  GM_ASSIGN_OR_RETURN(SqliteStatement select,
+                      db_->Prepare("SELECT sequence, instance_id, run_id, change, object, type, "
+                                   "data, previous, time_ms FROM changes WHERE sequence > ? "
+                                   "ORDER BY sequence LIMIT ?"));
+  select.Bind(1, after_sequence).Bind(2, int64_t{limit});
+  std::vector<ChangeRecord> changes;
+  while (true) {
+    GM_ASSIGN_OR_RETURN(bool row, select.Step());
+    if (!row) break;
+    ChangeRecord& change = changes.emplace_back();
+    change.sequence = select.ColumnInt(0);
+    change.instance_id = select.ColumnText(1);
+    change.run_id = select.ColumnInt(2);
+    change.kind = static_cast<v1::ChangeKind>(select.ColumnInt(3));
+    change.is_relationship = select.ColumnInt(4) == kRelationshipObject;
+    change.type = select.ColumnText(5);
+    change.data = select.ColumnBlob(6);
+    change.previous = select.ColumnBlob(7);
+    change.time_ms = select.ColumnInt(8);
+  }
+  return changes;
+}
+
+absl::StatusOr<int64_t> Store::PruneChanges(int64_t max_age_ms, int64_t max_count,
+                                            int64_t now_ms) {
+  absl::MutexLock lock(&mu_);
+  int64_t pruned = 0;
+  absl::Status status = Transaction([&]() -> absl::Status {
+    GM_ASSIGN_OR_RETURN(
+        SqliteStatement bound,
+        db_->Prepare("SELECT MAX(COALESCE((SELECT MAX(sequence) FROM changes WHERE ?1 > 0 AND "
+                     "time_ms < ?3 - ?1), 0), COALESCE((SELECT MAX(sequence) FROM changes), 0) "
+                     "- (CASE WHEN ?2 > 0 THEN ?2 ELSE 1e18 END))"));
+    bound.Bind(1, max_age_ms).Bind(2, max_count).Bind(3, now_ms);
+    GM_ASSIGN_OR_RETURN(bool ignored, bound.Step());
+    (void)ignored;
+    const int64_t through = bound.ColumnInt(0);
+    if (through <= 0) return absl::OkStatus();
+    GM_ASSIGN_OR_RETURN(SqliteStatement remove,
+                        db_->Prepare("DELETE FROM changes WHERE sequence <= ?"));
+    remove.Bind(1, through);
+    GM_RETURN_IF_ERROR(remove.Run());
+    pruned = db_->changes();
+    GM_ASSIGN_OR_RETURN(SqliteStatement mark,
+                        db_->Prepare("INSERT INTO meta VALUES ('changes_pruned_through', ?1) "
+                                     "ON CONFLICT(name) DO UPDATE SET value = MAX(value, ?1)"));
+    mark.Bind(1, through);
+    return mark.Run();
+  });
+  if (!status.ok()) return status;
+  return pruned;
 }
 
 }  // namespace graphmill::coordinator

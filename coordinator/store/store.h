@@ -31,7 +31,8 @@ enum class TaskState { kPending = 0, kLeased = 1, kSucceeded = 2, kFailed = 3 };
 // A task row.
 struct TaskRecord {
   int64_t id = 0;
-  int64_t run_id = 0;
+  int64_t run_id = 0;        // 0 for an instance's stand-alone validation task
+  std::string instance_id;
   std::string step_id;  // empty for validation tasks
   v1::TaskKind kind = v1::TASK_KIND_UNSPECIFIED;
   v1::Shard shard;  // parent_type empty: not sharded
@@ -54,6 +55,33 @@ struct FinalizeCounts {
   int64_t created = 0;
   int64_t updated = 0;
   int64_t deleted = 0;
+  int64_t dropped_relationships = 0;  // endpoint entity not in the graph
+};
+
+// One row of the change log.
+struct ChangeRecord {
+  int64_t sequence = 0;
+  std::string instance_id;
+  int64_t run_id = 0;
+  v1::ChangeKind kind = v1::CHANGE_KIND_UNSPECIFIED;
+  bool is_relationship = false;
+  std::string type;
+  std::string data;      // serialized object after the change (for deletions: as it was)
+  std::string previous;  // serialized object before (updates and deletions)
+  int64_t time_ms = 0;
+};
+
+// Sequence numbers of the change log.
+struct ChangeLogBounds {
+  int64_t last_sequence = 0;    // highest sequence ever appended (0: none)
+  int64_t pruned_through = 0;   // changes up to this sequence are no longer retained
+};
+
+// What a neighbor query returns per row.
+struct NeighborRecord {
+  v1::Relationship relationship;
+  v1::Entity entity;
+  bool outgoing = false;
 };
 
 class Store {
@@ -73,12 +101,25 @@ class Store {
   // NOT_FOUND naming the id.
   absl::StatusOr<v1::Instance> GetInstance(const std::string& id);
   absl::StatusOr<std::vector<v1::Instance>> ListInstances();
+  // Replaces the instance's settings (config, schedule, disabled steps, rate, upload) and
+  // updated_at_ms. NOT_FOUND naming the id.
+  absl::Status UpdateInstance(const v1::Instance& instance);
+  // Deletes the instance, its runs, tasks and graph; the graph's objects are appended to the
+  // change log as deletions first, so subscribers see them go. FAILED_PRECONDITION naming the
+  // active run if there is one.
+  absl::Status DeleteInstance(const std::string& id, int64_t now_ms);
+  // The last schedule slot that fired for the instance (0: none).
+  absl::StatusOr<int64_t> GetLastScheduledSlot(const std::string& id);
+  absl::Status SetLastScheduledSlot(const std::string& id, int64_t slot_ms);
 
   // --- Runs ---
   // Creates a run in VALIDATING with one PENDING step row per definition step and the
   // validation task. FAILED_PRECONDITION naming the active run if the instance has one.
+  // Steps in `disabled_steps` start DISABLED.
   absl::StatusOr<int64_t> CreateRun(const std::string& instance_id,
                                     const v1::IntegrationDefinition& definition,
+                                    v1::RunTrigger trigger,
+                                    const std::vector<std::string>& disabled_steps,
                                     int64_t now_ms);
   // The run with steps and per-step type counts (no events).
   absl::StatusOr<v1::Run> GetRun(int64_t run_id);
@@ -89,6 +130,11 @@ class Store {
   absl::StatusOr<v1::IntegrationDefinition> GetRunDefinition(int64_t run_id);
   absl::Status SetRunStatus(int64_t run_id, v1::RunStatus status, const std::string& error,
                             int64_t now_ms);
+  absl::Status SetRunUpload(int64_t run_id, const v1::UploadStatus& upload);
+  // Ends an active run as CANCELLED: its unfinished tasks fail with "run cancelled" and their
+  // staged objects are dropped. Returns the tasks that were leased (to cancel on workers).
+  // FAILED_PRECONDITION if the run is not active.
+  absl::StatusOr<std::vector<TaskRecord>> CancelRun(int64_t run_id, int64_t now_ms);
   absl::StatusOr<std::vector<StepRecord>> GetSteps(int64_t run_id);
   absl::Status SetStepStatus(int64_t run_id, const std::string& step_id,
                              v1::StepStatus status, const std::string& error,
@@ -97,6 +143,8 @@ class Store {
   // --- Tasks ---
   absl::StatusOr<int64_t> CreateTask(int64_t run_id, const std::string& step_id,
                                      v1::TaskKind kind, const v1::Shard& shard);
+  // A validation task outside any run (Admin.ValidateInstance).
+  absl::StatusOr<int64_t> CreateValidationTask(const std::string& instance_id);
   // Records how many tasks a step was split into.
   absl::Status SetStepTaskTotal(int64_t run_id, const std::string& step_id, int total);
   absl::StatusOr<TaskRecord> GetTask(int64_t task_id);
@@ -118,12 +166,17 @@ class Store {
                            const std::string& error);
 
   // --- Results ---
-  // Stages a batch of the current attempt. FAILED_PRECONDITION if the attempt is not current.
+  // Stages a batch of the current attempt (objects must be valid). A key seen before in the
+  // attempt keeps its first version; a different second version raises a WARN event naming
+  // the differing fields and marks the type partial. FAILED_PRECONDITION if the attempt is
+  // not current.
   absl::Status StageBatch(const v1::TaskAttempt& attempt, const v1::ResultBatch& batch,
                           int64_t now_ms);
-  // Ends the attempt: its staged objects join the run (first one wins on a duplicate key),
-  // its events join the run's events, type counts are added to the step, and the task ends
-  // SUCCEEDED or FAILED. One transaction. FAILED_PRECONDITION if the attempt is stale.
+  // Ends the attempt: its staged objects join the run (the first version of a key wins;
+  // identical duplicates merge silently, conflicting ones raise a WARN event naming the
+  // differing fields and mark the type partial), its events join the run's events, type
+  // counts are added to the step, and the task ends SUCCEEDED or FAILED. One transaction.
+  // FAILED_PRECONDITION if the attempt is stale.
   absl::Status CommitAttempt(const v1::TaskAttempt& attempt, bool succeeded,
                              const std::string& error,
                              const std::vector<std::string>& partial_types);
@@ -139,7 +192,9 @@ class Store {
 
   // --- Finalize ---
   // One transaction: diff the run's staged objects against the instance's graph; objects of
-  // `protected_types` are never deleted; apply; append each change to the change log.
+  // `protected_types` are never deleted; relationships whose endpoint entity is not in the
+  // resulting graph are dropped (with events) or deleted; apply; append each change to the
+  // change log.
   absl::StatusOr<FinalizeCounts> Finalize(int64_t run_id, const std::string& instance_id,
                                           const std::set<std::string>& protected_types,
                                           int64_t now_ms);
@@ -160,9 +215,33 @@ class Store {
       const v1::GraphFilter& filter, const std::string& after_key, int limit);
   // NOT_FOUND naming the key.
   absl::StatusOr<v1::Entity> GetEntity(const std::string& instance_id, const std::string& key);
+  // Relationships touching `key` (direction: 0 both, 1 out, 2 in) with the entity at the
+  // other end, relationship key > after_key, key order.
+  absl::StatusOr<std::vector<NeighborRecord>> ListNeighbors(const std::string& instance_id,
+                                                           const std::string& key,
+                                                           int direction,
+                                                           const std::string& class_name,
+                                                           const std::string& after_key,
+                                                           int limit);
+  // A consistent copy of the instance's graph: `header` gets the change-log sequence it
+  // corresponds to, then entities and relationships follow in pages. Other writers are not
+  // blocked (a separate read transaction).
+  absl::Status Snapshot(const std::string& instance_id, int page_size,
+                        const std::function<bool(int64_t as_of_sequence)>& header,
+                        const std::function<bool(const std::vector<v1::Entity>&,
+                                                 const std::vector<v1::Relationship>&)>& page);
+
+  // --- Change log ---
+  absl::StatusOr<ChangeLogBounds> GetChangeLogBounds();
+  // Up to `limit` changes with sequence > after_sequence, in order.
+  absl::StatusOr<std::vector<ChangeRecord>> ReadChanges(int64_t after_sequence, int limit);
+  // Drops changes older than `max_age_ms` (0: no age limit) and beyond the newest
+  // `max_count` (0: no count limit). Returns how many were dropped.
+  absl::StatusOr<int64_t> PruneChanges(int64_t max_age_ms, int64_t max_count, int64_t now_ms);
 
  private:
-  explicit Store(std::unique_ptr<SqliteDatabase> db) : db_(std::move(db)) {}
+  Store(std::unique_ptr<SqliteDatabase> db, std::string path)
+      : path_(std::move(path)), db_(std::move(db)) {}
   absl::Status Migrate();
   // Runs `body` in a transaction, committing on OK and rolling back otherwise.
   absl::Status Transaction(const std::function<absl::Status()>& body)
@@ -171,6 +250,13 @@ class Store {
   absl::Status CheckCurrentAttempt(const v1::TaskAttempt& attempt, TaskRecord* task)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
+  // Records a duplicate-key conflict of the attempt: a WARN event and a partial type.
+  absl::Status RecordConflict(const v1::TaskAttempt& attempt, int object,
+                              const std::string& type, const std::string& key,
+                              const std::string& first, const std::string& second,
+                              int64_t now_ms) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  const std::string path_;
   absl::Mutex mu_;
   std::unique_ptr<SqliteDatabase> db_ ABSL_GUARDED_BY(mu_);
 };

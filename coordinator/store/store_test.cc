@@ -41,7 +41,7 @@ class StoreTest : public ::testing::Test {
   // Runs one step task producing `entities` and finalizes with `protected_types`.
   FinalizeCounts RunOnce(const std::vector<v1::Entity>& entities,
                          const std::set<std::string>& protected_types = {}) {
-    auto run = store_->CreateRun("inst", Definition(), 1000);
+    auto run = store_->CreateRun("inst", Definition(), v1::RUN_TRIGGER_MANUAL, {}, 1000);
     EXPECT_TRUE(run.ok()) << run.status();
     auto task = store_->CreateTask(*run, "fetch-a", v1::TASK_KIND_STEP, v1::Shard());
     auto attempt_number = store_->LeaseTask(*task, "w1", 5000);
@@ -72,14 +72,14 @@ class StoreTest : public ::testing::Test {
 };
 
 TEST_F(StoreTest, OneActiveRunPerInstance) {
-  auto first = store_->CreateRun("inst", Definition(), 1);
+  auto first = store_->CreateRun("inst", Definition(), v1::RUN_TRIGGER_MANUAL, {}, 1);
   ASSERT_TRUE(first.ok());
-  auto second = store_->CreateRun("inst", Definition(), 2);
+  auto second = store_->CreateRun("inst", Definition(), v1::RUN_TRIGGER_MANUAL, {}, 2);
   EXPECT_EQ(second.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(second.status().message(),
             absl::StrCat("instance 'inst' already has an active run ", *first));
   ASSERT_TRUE(store_->SetRunStatus(*first, v1::RUN_STATUS_FAILED, "x", 3).ok());
-  EXPECT_TRUE(store_->CreateRun("inst", Definition(), 4).ok());
+  EXPECT_TRUE(store_->CreateRun("inst", Definition(), v1::RUN_TRIGGER_MANUAL, {}, 4).ok());
 }
 
 TEST_F(StoreTest, FinalizeCreatesUpdatesAndDeletes) {
@@ -108,7 +108,7 @@ TEST_F(StoreTest, ProtectedTypesAreNeverDeleted) {
 }
 
 TEST_F(StoreTest, StaleAttemptIsFenced) {
-  auto run = store_->CreateRun("inst", Definition(), 1);
+  auto run = store_->CreateRun("inst", Definition(), v1::RUN_TRIGGER_MANUAL, {}, 1);
   auto task = store_->CreateTask(*run, "fetch-a", v1::TASK_KIND_STEP, v1::Shard());
   auto first = store_->LeaseTask(*task, "w1", 10);
   ASSERT_EQ(*first, 1);
@@ -126,7 +126,7 @@ TEST_F(StoreTest, StaleAttemptIsFenced) {
 }
 
 TEST_F(StoreTest, ReleaseFailsTaskAfterMaxAttempts) {
-  auto run = store_->CreateRun("inst", Definition(), 1);
+  auto run = store_->CreateRun("inst", Definition(), v1::RUN_TRIGGER_MANUAL, {}, 1);
   auto task = store_->CreateTask(*run, "fetch-a", v1::TASK_KIND_STEP, v1::Shard());
   ASSERT_TRUE(store_->LeaseTask(*task, "w1", 10).ok());
   ASSERT_TRUE(store_->ReleaseTask(*task, 1, 1, "lease lapsed on w1").ok());
@@ -136,7 +136,7 @@ TEST_F(StoreTest, ReleaseFailsTaskAfterMaxAttempts) {
 }
 
 TEST_F(StoreTest, StagedEntitiesReadByTypeAndShardRange) {
-  auto run = store_->CreateRun("inst", Definition(), 1);
+  auto run = store_->CreateRun("inst", Definition(), v1::RUN_TRIGGER_MANUAL, {}, 1);
   auto task = store_->CreateTask(*run, "fetch-a", v1::TASK_KIND_STEP, v1::Shard());
   ASSERT_TRUE(store_->LeaseTask(*task, "w1", 10).ok());
   v1::TaskAttempt attempt;
@@ -179,6 +179,275 @@ TEST_F(StoreTest, GraphSurvivesReopen) {
   auto instance = (*store)->GetInstance("persist");
   ASSERT_TRUE(instance.ok());
   EXPECT_EQ(instance->config().at("login"), "me");
+}
+
+
+// Stages `batch` as one successful task of `run` and returns its attempt.
+v1::TaskAttempt StageTask(Store& store, int64_t run, const std::string& step,
+                          const v1::ResultBatch& batch) {
+  auto task = store.CreateTask(run, step, v1::TASK_KIND_STEP, v1::Shard());
+  auto number = store.LeaseTask(*task, "w1", 1'000'000);
+  v1::TaskAttempt attempt;
+  attempt.set_task_id(*task);
+  attempt.set_attempt(*number);
+  EXPECT_TRUE(store.StageBatch(attempt, batch, 1).ok());
+  return attempt;
+}
+
+std::vector<v1::Event> EventsNamed(Store& store, int64_t run, const std::string& name) {
+  std::vector<v1::Event> result;
+  auto events = store.ListEvents(run, 0);
+  EXPECT_TRUE(events.ok());
+  for (auto& e : *events) {
+    if (e.name() == name) result.push_back(e);
+  }
+  return result;
+}
+
+TEST_F(StoreTest, IdenticalDuplicatesMergeSilently) {
+  auto run = store_->CreateRun("inst", Definition(), v1::RUN_TRIGGER_MANUAL, {}, 1);
+  v1::ResultBatch batch;
+  *batch.add_entities() = MakeEntity("thing_a:000001", "thing_a", "same");
+  *batch.add_entities() = MakeEntity("thing_a:000001", "thing_a", "same");
+  v1::TaskAttempt first = StageTask(*store_, *run, "fetch-a", batch);
+  ASSERT_TRUE(store_->CommitAttempt(first, true, "", {}).ok());
+  v1::TaskAttempt second = StageTask(*store_, *run, "fetch-b", batch);
+  ASSERT_TRUE(store_->CommitAttempt(second, true, "", {}).ok());
+  EXPECT_TRUE(EventsNamed(*store_, *run, "duplicate_key_conflict").empty());
+  auto steps = store_->GetSteps(*run);
+  for (const StepRecord& step : *steps) EXPECT_TRUE(step.partial_types.empty());
+}
+
+TEST_F(StoreTest, ConflictingDuplicatesKeepFirstWarnAndMarkPartial) {
+  auto run = store_->CreateRun("inst", Definition(), v1::RUN_TRIGGER_MANUAL, {}, 1);
+  v1::ResultBatch within;
+  *within.add_entities() = MakeEntity("thing_a:000001", "thing_a", "first");
+  *within.add_entities() = MakeEntity("thing_a:000001", "thing_a", "second");
+  v1::TaskAttempt first = StageTask(*store_, *run, "fetch-a", within);
+  ASSERT_TRUE(store_->CommitAttempt(first, true, "", {}).ok());
+  v1::ResultBatch across;
+  v1::Entity third = MakeEntity("thing_a:000001", "thing_a", "first");
+  third.add_classes("Other");
+  *across.add_entities() = third;
+  v1::TaskAttempt second = StageTask(*store_, *run, "fetch-b", across);
+  ASSERT_TRUE(store_->CommitAttempt(second, true, "", {}).ok());
+
+  auto conflicts = EventsNamed(*store_, *run, "duplicate_key_conflict");
+  ASSERT_EQ(conflicts.size(), 2u);
+  EXPECT_EQ(conflicts[0].level(), v1::EVENT_LEVEL_WARN);
+  EXPECT_EQ(conflicts[0].step_id(), "fetch-a");
+  EXPECT_NE(conflicts[0].description().find("'thing_a:000001'"), std::string::npos);
+  EXPECT_NE(conflicts[0].description().find("differing fields: displayName, name"),
+            std::string::npos)
+      << conflicts[0].description();
+  EXPECT_NE(conflicts[1].description().find("differing fields: _class"), std::string::npos)
+      << conflicts[1].description();
+  auto steps = store_->GetSteps(*run);
+  for (const StepRecord& step : *steps) {
+    EXPECT_EQ(step.partial_types, std::set<std::string>{"thing_a"}) << step.step_id;
+  }
+  ASSERT_TRUE(store_->Finalize(*run, "inst", {}, 2).ok());
+  auto kept = store_->GetEntity("inst", "thing_a:000001");
+  ASSERT_TRUE(kept.ok());
+  EXPECT_EQ(kept->properties().at("name").string_value(), "first");
+  EXPECT_EQ(kept->classes_size(), 1);
+}
+
+TEST_F(StoreTest, RelationshipsWithoutEndpointsAreDroppedWithAnEvent) {
+  auto run = store_->CreateRun("inst", Definition(), v1::RUN_TRIGGER_MANUAL, {}, 1);
+  v1::ResultBatch batch;
+  *batch.add_entities() = MakeEntity("thing_a:000001", "thing_a", "a");
+  *batch.add_entities() = MakeEntity("thing_a:000002", "thing_a", "b");
+  *batch.add_relationships() =
+      DirectRelationship("thing_a:000001", "thing_a", "HAS", "thing_a:000002", "thing_a");
+  *batch.add_relationships() =
+      DirectRelationship("thing_a:000001", "thing_a", "HAS", "thing_a:999999", "thing_a");
+  ASSERT_TRUE(store_->CommitAttempt(StageTask(*store_, *run, "fetch-a", batch), true, "", {}).ok());
+  auto counts = store_->Finalize(*run, "inst", {}, 2);
+  ASSERT_TRUE(counts.ok()) << counts.status();
+  EXPECT_EQ(counts->created, 3);
+  EXPECT_EQ(counts->dropped_relationships, 1);
+  auto dropped = EventsNamed(*store_, *run, "relationship_dropped");
+  ASSERT_EQ(dropped.size(), 1u);
+  EXPECT_EQ(dropped[0].description(),
+            "relationship 'thing_a:000001|has|thing_a:999999' (thing_a_has_a) is not stored: "
+            "its target entity 'thing_a:999999' is not in the graph");
+  v1::GraphFilter filter;
+  filter.set_instance_id("inst");
+  EXPECT_EQ(store_->ListRelationships(filter, "", 10)->size(), 1u);
+}
+
+TEST_F(StoreTest, RelationshipOfProtectedTypeGoesWithItsDeletedEndpoint) {
+  v1::Entity a = MakeEntity("thing_a:000001", "thing_a", "a");
+  v1::Entity b = MakeEntity("thing_b:000001", "thing_b", "b");
+  v1::Relationship edge = DirectRelationship(a, "HAS", b);
+  auto run = store_->CreateRun("inst", Definition(), v1::RUN_TRIGGER_MANUAL, {}, 1);
+  v1::ResultBatch batch;
+  *batch.add_entities() = a;
+  *batch.add_entities() = b;
+  *batch.add_relationships() = edge;
+  ASSERT_TRUE(store_->CommitAttempt(StageTask(*store_, *run, "fetch-a", batch), true, "", {}).ok());
+  ASSERT_TRUE(store_->Finalize(*run, "inst", {}, 2).ok());
+  ASSERT_TRUE(store_->SetRunStatus(*run, v1::RUN_STATUS_SUCCEEDED, "", 2).ok());
+  // Run 2 sees only `a`; the edge's type is protected, but its target is gone.
+  run = store_->CreateRun("inst", Definition(), v1::RUN_TRIGGER_MANUAL, {}, 3);
+  v1::ResultBatch second;
+  *second.add_entities() = a;
+  ASSERT_TRUE(store_->CommitAttempt(StageTask(*store_, *run, "fetch-a", second), true, "", {}).ok());
+  auto counts = store_->Finalize(*run, "inst", {edge.type()}, 4);
+  EXPECT_EQ(counts->deleted, 2);
+  v1::GraphFilter filter;
+  filter.set_instance_id("inst");
+  EXPECT_TRUE(store_->ListRelationships(filter, "", 10)->empty());
+}
+
+TEST_F(StoreTest, ChangeLogRecordsEveryChangeInOrderWithPreviousVersions) {
+  RunOnce({MakeEntity("thing_a:000001", "thing_a", "one"),
+           MakeEntity("thing_a:000002", "thing_a", "two")});
+  RunOnce({MakeEntity("thing_a:000001", "thing_a", "uno")});
+  auto changes = store_->ReadChanges(0, 100);
+  ASSERT_TRUE(changes.ok());
+  ASSERT_EQ(changes->size(), 4u);
+  EXPECT_EQ((*changes)[0].kind, v1::CHANGE_KIND_CREATED);
+  EXPECT_EQ((*changes)[2].kind, v1::CHANGE_KIND_UPDATED);
+  EXPECT_EQ((*changes)[3].kind, v1::CHANGE_KIND_DELETED);
+  v1::Entity before;
+  ASSERT_TRUE(before.ParseFromString((*changes)[2].previous));
+  EXPECT_EQ(before.properties().at("name").string_value(), "one");
+  for (size_t i = 1; i < changes->size(); ++i) {
+    EXPECT_GT((*changes)[i].sequence, (*changes)[i - 1].sequence);
+  }
+  EXPECT_EQ(store_->GetChangeLogBounds()->last_sequence, (*changes)[3].sequence);
+}
+
+TEST_F(StoreTest, RetentionPrunesByCountAndRemembersWhere) {
+  std::vector<v1::Entity> entities;
+  for (int i = 0; i < 10; ++i) {
+    entities.push_back(MakeEntity(absl::StrCat("thing_a:00000", i), "thing_a", "x"));
+  }
+  RunOnce(entities);
+  auto pruned = store_->PruneChanges(0, 4, 10);
+  ASSERT_TRUE(pruned.ok());
+  EXPECT_EQ(*pruned, 6);
+  auto bounds = store_->GetChangeLogBounds();
+  EXPECT_EQ(bounds->pruned_through, 6);
+  EXPECT_EQ(bounds->last_sequence, 10);
+  EXPECT_EQ(store_->ReadChanges(0, 100)->front().sequence, 7);
+  EXPECT_EQ(*store_->PruneChanges(0, 0, 10), 0);  // no limits: nothing more
+}
+
+TEST_F(StoreTest, PropertyFiltersAndNeighbors) {
+  v1::Entity a = MakeEntity("thing_a:000001", "thing_a", "api");
+  (*a.mutable_properties())["active"] = BoolValue(true);
+  (*a.mutable_properties())["count"] = IntValue(3);
+  v1::Entity b = MakeEntity("thing_a:000002", "thing_a", "web");
+  (*b.mutable_properties())["active"] = BoolValue(false);
+  v1::Entity c = MakeEntity("thing_c:000001", "thing_c", "db");
+  auto run = store_->CreateRun("inst", Definition(), v1::RUN_TRIGGER_MANUAL, {}, 1);
+  v1::ResultBatch batch;
+  *batch.add_entities() = a;
+  *batch.add_entities() = b;
+  *batch.add_entities() = c;
+  *batch.add_relationships() = DirectRelationship(a, "HAS", c);
+  *batch.add_relationships() = DirectRelationship(b, "USES", a);
+  ASSERT_TRUE(store_->CommitAttempt(StageTask(*store_, *run, "fetch-a", batch), true, "", {}).ok());
+  ASSERT_TRUE(store_->Finalize(*run, "inst", {}, 2).ok());
+
+  auto keys = [&](v1::GraphFilter filter) {
+    filter.set_instance_id("inst");
+    std::vector<std::string> result;
+    auto entities = store_->ListEntities(filter, "", 10);
+    EXPECT_TRUE(entities.ok()) << entities.status();
+    for (const auto& e : *entities) result.push_back(e.key());
+    return result;
+  };
+  v1::GraphFilter by_name;
+  (*by_name.mutable_properties())["name"] = StringValue("web");
+  EXPECT_EQ(keys(by_name), std::vector<std::string>{"thing_a:000002"});
+  v1::GraphFilter by_bool;
+  (*by_bool.mutable_properties())["active"] = BoolValue(true);
+  EXPECT_EQ(keys(by_bool), std::vector<std::string>{"thing_a:000001"});
+  v1::GraphFilter by_int;
+  (*by_int.mutable_properties())["count"] = IntValue(3);
+  (*by_int.mutable_properties())["name"] = StringValue("api");
+  EXPECT_EQ(keys(by_int), std::vector<std::string>{"thing_a:000001"});
+  (*by_int.mutable_properties())["count"] = IntValue(4);
+  EXPECT_TRUE(keys(by_int).empty());
+
+  auto both = store_->ListNeighbors("inst", a.key(), 0, "", "", 10);
+  ASSERT_EQ(both->size(), 2u);
+  auto out = store_->ListNeighbors("inst", a.key(), 1, "", "", 10);
+  ASSERT_EQ(out->size(), 1u);
+  EXPECT_EQ((*out)[0].entity.key(), c.key());
+  EXPECT_TRUE((*out)[0].outgoing);
+  auto in = store_->ListNeighbors("inst", a.key(), 2, "USES", "", 10);
+  ASSERT_EQ(in->size(), 1u);
+  EXPECT_EQ((*in)[0].entity.key(), b.key());
+  EXPECT_TRUE(store_->ListNeighbors("inst", a.key(), 2, "HAS", "", 10)->empty());
+}
+
+TEST_F(StoreTest, CancelledRunChangesNothingAndDeleteLogsTheGraphAway) {
+  RunOnce({MakeEntity("thing_a:000001", "thing_a", "one")});
+  auto run = store_->CreateRun("inst", Definition(), v1::RUN_TRIGGER_MANUAL, {}, 5);
+  v1::ResultBatch batch;
+  *batch.add_entities() = MakeEntity("thing_a:000009", "thing_a", "nine");
+  v1::TaskAttempt attempt = StageTask(*store_, *run, "fetch-a", batch);
+  auto leased = store_->CancelRun(*run, 6);
+  ASSERT_TRUE(leased.ok()) << leased.status();
+  EXPECT_EQ(leased->size(), 1u);
+  EXPECT_EQ(store_->GetRun(*run)->status(), v1::RUN_STATUS_CANCELLED);
+  EXPECT_EQ(store_->CommitAttempt(attempt, true, "", {}).code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(GraphKeys(), std::vector<std::string>{"thing_a:000001"});
+
+  const int64_t last = store_->GetChangeLogBounds()->last_sequence;
+  ASSERT_TRUE(store_->DeleteInstance("inst", 7).ok());
+  auto changes = store_->ReadChanges(last, 10);
+  ASSERT_EQ(changes->size(), 1u);
+  EXPECT_EQ((*changes)[0].kind, v1::CHANGE_KIND_DELETED);
+  EXPECT_EQ(store_->GetInstance("inst").status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST_F(StoreTest, DisabledStepsStartDisabled) {
+  auto run = store_->CreateRun("inst", Definition(), v1::RUN_TRIGGER_SCHEDULE, {"fetch-b"}, 1);
+  auto steps = store_->GetSteps(*run);
+  EXPECT_EQ((*steps)[0].status, v1::STEP_STATUS_PENDING);
+  EXPECT_EQ((*steps)[1].status, v1::STEP_STATUS_DISABLED);
+  EXPECT_EQ(store_->GetRun(*run)->trigger(), v1::RUN_TRIGGER_SCHEDULE);
+}
+
+TEST(StoreSnapshot, ConsistentCopyWithSequence) {
+  const std::string path = ::testing::TempDir() + "/snapshot.db";
+  std::remove(path.c_str());
+  auto store = Store::Open(path);
+  ASSERT_TRUE(store.ok());
+  v1::Instance instance;
+  instance.set_id("snap");
+  instance.set_integration("test");
+  ASSERT_TRUE((*store)->CreateInstance(instance).ok());
+  auto run = (*store)->CreateRun("snap", Definition(), v1::RUN_TRIGGER_MANUAL, {}, 1);
+  v1::ResultBatch batch;
+  for (int i = 0; i < 25; ++i) {
+    *batch.add_entities() = MakeEntity(absl::StrCat("thing_a:0000", 10 + i), "thing_a", "x");
+  }
+  *batch.add_relationships() = DirectRelationship(batch.entities(0), "HAS", batch.entities(1));
+  ASSERT_TRUE((*store)->CommitAttempt(StageTask(**store, *run, "fetch-a", batch), true, "", {}).ok());
+  ASSERT_TRUE((*store)->Finalize(*run, "snap", {}, 2).ok());
+  int64_t as_of = -1;
+  size_t entities = 0, relationships = 0, pages = 0;
+  ASSERT_TRUE((*store)
+                  ->Snapshot("snap", 10, [&](int64_t sequence) { as_of = sequence; return true; },
+                             [&](const auto& e, const auto& r) {
+                               entities += e.size();
+                               relationships += r.size();
+                               ++pages;
+                               return true;
+                             })
+                  .ok());
+  EXPECT_EQ(as_of, 26);
+  EXPECT_EQ(entities, 25u);
+  EXPECT_EQ(relationships, 1u);
+  EXPECT_EQ(pages, 4u);
 }
 
 }  // namespace

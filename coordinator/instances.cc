@@ -1,0 +1,154 @@
+// Implementation of coordinator/instances.h.
+#include "coordinator/instances.h"
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+#include "coordinator/definitions.h"
+#include "coordinator/scheduler/schedule.h"
+
+namespace graphmill::coordinator {
+namespace {
+
+// Where a sealed value belongs; a value copied elsewhere does not decrypt.
+std::string ConfigPlace(const std::string& instance_id, const std::string& field) {
+  return absl::StrCat("instance/", instance_id, "/config/", field);
+}
+std::string UploadTokenPlace(const std::string& instance_id) {
+  return absl::StrCat("instance/", instance_id, "/upload/api_token");
+}
+
+bool IsSecret(const v1::IntegrationDefinition& definition, const std::string& name) {
+  for (const v1::ConfigField& field : definition.config_fields()) {
+    if (field.name() == name) return field.secret();
+  }
+  return false;
+}
+
+}  // namespace
+
+absl::Status ValidateInstanceSettings(const v1::IntegrationDefinition& definition,
+                                      const v1::Instance& instance) {
+  const std::string where = absl::StrCat("instance '", instance.id(), "'");
+  ConfigMap config(instance.config().begin(), instance.config().end());
+  GM_RETURN_IF_ERROR(ValidateConfig(definition, instance.id(), config));
+  if (instance.has_schedule()) {
+    absl::Status schedule = ValidateSchedule(instance.schedule());
+    if (!schedule.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(where, ": ", schedule.message()));
+    }
+  }
+  for (const std::string& step : instance.disabled_steps()) {
+    bool known = false;
+    for (const v1::StepDefinition& definition_step : definition.steps()) {
+      known |= definition_step.id() == step;
+    }
+    if (!known) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          where, ": disabled step '", step, "' is not a step of integration '",
+          definition.name(), "'"));
+    }
+  }
+  if (instance.rate_limit_per_second() < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(where, ": rate_limit_per_second must not be negative"));
+  }
+  if (instance.has_upload()) {
+    const v1::JupiterOneUpload& upload = instance.upload();
+    for (const auto& [name, value] :
+         {std::pair<const char*, const std::string*>{"account_id", &upload.account_id()},
+          {"api_token", &upload.api_token()},
+          {"integration_instance_id", &upload.integration_instance_id()}}) {
+      if (value->empty()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(where, ": upload.", name, " is required for a JupiterOne upload"));
+      }
+    }
+    if (!upload.base_url().empty() && !absl::StartsWith(upload.base_url(), "https://") &&
+        !absl::StartsWith(upload.base_url(), "http://")) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, ": upload.base_url must start with https:// or http://"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+v1::Instance MergeUpdate(const v1::IntegrationDefinition& definition,
+                         const v1::Instance& stored, v1::Instance update) {
+  for (const v1::ConfigField& field : definition.config_fields()) {
+    if (!field.secret()) continue;
+    auto given = update.config().find(field.name());
+    auto kept = stored.config().find(field.name());
+    const bool keep = given == update.config().end() || given->second == kMaskedSecret;
+    if (keep && kept != stored.config().end()) {
+      (*update.mutable_config())[field.name()] = kept->second;
+    }
+  }
+  if (update.has_upload() && stored.has_upload() &&
+      (update.upload().api_token().empty() || update.upload().api_token() == kMaskedSecret)) {
+    update.mutable_upload()->set_api_token(stored.upload().api_token());
+  }
+  update.set_id(stored.id());
+  update.set_integration(stored.integration());
+  update.set_created_at_ms(stored.created_at_ms());
+  return update;
+}
+
+absl::Status InstanceSecrets::Seal(const v1::IntegrationDefinition& definition,
+                                   v1::Instance* instance) const {
+  auto seal = [&](std::string* value, const std::string& place) -> absl::Status {
+    if (value->empty() || SecretBox::LooksEncrypted(*value)) return absl::OkStatus();
+    if (!box_.has_value()) return MissingSecretKeyError(instance->id());
+    GM_ASSIGN_OR_RETURN(*value, box_->Encrypt(*value, place));
+    return absl::OkStatus();
+  };
+  for (auto& [name, value] : *instance->mutable_config()) {
+    if (IsSecret(definition, name)) {
+      GM_RETURN_IF_ERROR(seal(&value, ConfigPlace(instance->id(), name)));
+    }
+  }
+  if (instance->has_upload()) {
+    GM_RETURN_IF_ERROR(seal(instance->mutable_upload()->mutable_api_token(),
+                            UploadTokenPlace(instance->id())));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status InstanceSecrets::Open(const v1::IntegrationDefinition& definition,
+                                   v1::Instance* instance) const {
+  auto open = [&](std::string* value, const std::string& place,
+                  const std::string& what) -> absl::Status {
+    if (!SecretBox::LooksEncrypted(*value)) return absl::OkStatus();
+    if (!box_.has_value()) return MissingSecretKeyError(instance->id());
+    absl::StatusOr<std::string> plain = box_->Decrypt(*value, place);
+    if (!plain.ok()) {
+      return absl::Status(plain.status().code(),
+                          absl::StrCat("instance '", instance->id(), "': cannot decrypt ", what,
+                                       ": ", plain.status().message()));
+    }
+    *value = std::move(*plain);
+    return absl::OkStatus();
+  };
+  for (auto& [name, value] : *instance->mutable_config()) {
+    if (IsSecret(definition, name)) {
+      GM_RETURN_IF_ERROR(open(&value, ConfigPlace(instance->id(), name),
+                              absl::StrCat("config field '", name, "'")));
+    }
+  }
+  if (instance->has_upload()) {
+    GM_RETURN_IF_ERROR(open(instance->mutable_upload()->mutable_api_token(),
+                            UploadTokenPlace(instance->id()), "upload.api_token"));
+  }
+  return absl::OkStatus();
+}
+
+void MaskSecrets(const v1::IntegrationDefinition& definition, v1::Instance* instance) {
+  for (auto& [name, value] : *instance->mutable_config()) {
+    if (IsSecret(definition, name)) value = kMaskedSecret;
+  }
+  if (instance->has_upload() && !instance->upload().api_token().empty()) {
+    instance->mutable_upload()->set_api_token(kMaskedSecret);
+  }
+}
+
+}  // namespace graphmill::coordinator

@@ -1,0 +1,115 @@
+#include "coordinator/instances.h"
+
+#include <gtest/gtest.h>
+
+namespace graphmill::coordinator {
+namespace {
+
+v1::IntegrationDefinition Definition() {
+  v1::IntegrationDefinition d;
+  d.set_name("circleci");
+  d.set_version("1");
+  v1::ConfigField* key = d.add_config_fields();
+  key->set_name("apiKey");
+  key->set_secret(true);
+  key->set_type(v1::CONFIG_FIELD_TYPE_STRING);
+  v1::ConfigField* login = d.add_config_fields();
+  login->set_name("login");
+  login->set_type(v1::CONFIG_FIELD_TYPE_STRING);
+  d.add_steps()->set_id("fetch-users");
+  return d;
+}
+
+v1::Instance Instance() {
+  v1::Instance instance;
+  instance.set_id("ci");
+  instance.set_integration("circleci");
+  (*instance.mutable_config())["apiKey"] = "token-123";
+  (*instance.mutable_config())["login"] = "me";
+  v1::JupiterOneUpload* upload = instance.mutable_upload();
+  upload->set_account_id("acct");
+  upload->set_api_token("j1-token");
+  upload->set_integration_instance_id("j1-instance");
+  return instance;
+}
+
+InstanceSecrets WithKey() {
+  return InstanceSecrets(*SecretBox::FromKeyMaterial(std::string(32, 'k')));
+}
+
+TEST(InstanceSecrets, SealsAndOpensSecretsOnly) {
+  v1::Instance instance = Instance();
+  InstanceSecrets secrets = WithKey();
+  ASSERT_TRUE(secrets.Seal(Definition(), &instance).ok());
+  EXPECT_NE(instance.config().at("apiKey"), "token-123");
+  EXPECT_TRUE(SecretBox::LooksEncrypted(instance.config().at("apiKey")));
+  EXPECT_EQ(instance.config().at("login"), "me");
+  EXPECT_TRUE(SecretBox::LooksEncrypted(instance.upload().api_token()));
+  ASSERT_TRUE(secrets.Open(Definition(), &instance).ok());
+  EXPECT_EQ(instance.config().at("apiKey"), "token-123");
+  EXPECT_EQ(instance.upload().api_token(), "j1-token");
+}
+
+TEST(InstanceSecrets, SealedValueDoesNotOpenForAnotherInstance) {
+  v1::Instance instance = Instance();
+  InstanceSecrets secrets = WithKey();
+  ASSERT_TRUE(secrets.Seal(Definition(), &instance).ok());
+  instance.set_id("other");
+  absl::Status status = secrets.Open(Definition(), &instance);
+  EXPECT_EQ(status.code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_NE(status.message().find("config field 'apiKey'"), absl::string_view::npos);
+  EXPECT_EQ(status.message().find("token-123"), absl::string_view::npos);
+}
+
+TEST(InstanceSecrets, WithoutKeyRefusesSecretsSayingHow) {
+  v1::Instance instance = Instance();
+  absl::Status status = InstanceSecrets(std::nullopt).Seal(Definition(), &instance);
+  EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(status.message().find("GRAPHMILL_SECRET_KEY"), absl::string_view::npos)
+      << status.message();
+}
+
+TEST(MergeUpdate, MaskedOrAbsentSecretsKeepStoredValues) {
+  v1::Instance stored = Instance();
+  ASSERT_TRUE(WithKey().Seal(Definition(), &stored).ok());
+  v1::Instance update;
+  (*update.mutable_config())["apiKey"] = "***";
+  (*update.mutable_config())["login"] = "new-login";
+  update.mutable_upload()->set_account_id("acct2");
+  v1::Instance merged = MergeUpdate(Definition(), stored, update);
+  EXPECT_EQ(merged.config().at("apiKey"), stored.config().at("apiKey"));
+  EXPECT_EQ(merged.config().at("login"), "new-login");
+  EXPECT_EQ(merged.upload().api_token(), stored.upload().api_token());
+  EXPECT_EQ(merged.upload().account_id(), "acct2");
+  EXPECT_EQ(merged.id(), "ci");
+  (*update.mutable_config())["apiKey"] = "rotated";
+  EXPECT_EQ(MergeUpdate(Definition(), stored, update).config().at("apiKey"), "rotated");
+}
+
+TEST(MaskSecrets, MasksConfigAndUploadToken) {
+  v1::Instance instance = Instance();
+  MaskSecrets(Definition(), &instance);
+  EXPECT_EQ(instance.config().at("apiKey"), "***");
+  EXPECT_EQ(instance.config().at("login"), "me");
+  EXPECT_EQ(instance.upload().api_token(), "***");
+}
+
+TEST(ValidateInstanceSettings, NamesTheBadField) {
+  v1::Instance instance = Instance();
+  EXPECT_TRUE(ValidateInstanceSettings(Definition(), instance).ok());
+  instance.add_disabled_steps("fetch-nothing");
+  EXPECT_EQ(ValidateInstanceSettings(Definition(), instance).message(),
+            "instance 'ci': disabled step 'fetch-nothing' is not a step of integration "
+            "'circleci'");
+  instance.clear_disabled_steps();
+  instance.mutable_schedule()->set_cron("61 * * * *");
+  EXPECT_NE(ValidateInstanceSettings(Definition(), instance).message().find("minute 61"),
+            absl::string_view::npos);
+  instance.clear_schedule();
+  instance.mutable_upload()->clear_account_id();
+  EXPECT_EQ(ValidateInstanceSettings(Definition(), instance).message(),
+            "instance 'ci': upload.account_id is required for a JupiterOne upload");
+}
+
+}  // namespace
+}  // namespace graphmill::coordinator

@@ -2,6 +2,7 @@
 #include "coordinator/engine.h"
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 
 #include "absl/container/flat_hash_map.h"
@@ -10,7 +11,9 @@
 #include "absl/time/clock.h"
 #include "common/log.h"
 #include "common/status_macros.h"
+#include "common/graph_objects.h"
 #include "coordinator/definitions.h"
+#include "coordinator/scheduler/schedule.h"
 
 namespace graphmill::coordinator {
 namespace {
@@ -39,7 +42,13 @@ const char* StepStatusName(v1::StepStatus status) {
 
 }  // namespace
 
-Engine::Engine(Store* store, EngineOptions options) : store_(store), options_(options) {}
+// Growth of an instance's rate per recovery interval without a 429.
+constexpr double kRateRecoveryFactor = 1.25;
+// The rate never drops below this fraction of the configured rate.
+constexpr double kMinRateFraction = 0.05;
+
+Engine::Engine(Store* store, const InstanceSecrets* secrets, EngineOptions options)
+    : store_(store), secrets_(secrets), options_(options) {}
 
 Engine::~Engine() { Stop(); }
 
@@ -93,24 +102,110 @@ void Engine::NotifyChange() {
   changed_.SignalAll();
 }
 
+int64_t Engine::ChangeVersion() {
+  absl::MutexLock lock(&mu_);
+  return change_version_;
+}
+
+void Engine::NotifyExternalChange() {
+  absl::MutexLock lock(&mu_);
+  NotifyChange();
+}
+
+void Engine::ForgetTask(int64_t task_id) {
+  for (auto& [id, session] : sessions_) session.running.erase(task_id);
+}
+
 void Engine::Event(int64_t run_id, v1::EventLevel level, const std::string& name,
                    const std::string& description, const std::string& step_id) {
   absl::Status status = store_->AddEvent(run_id, level, name, description, step_id, NowMs());
   if (!status.ok()) LogError("run ", run_id, ": cannot record event: ", status.ToString());
 }
 
-absl::StatusOr<v1::Run> Engine::StartRun(const std::string& instance_id) {
+absl::StatusOr<v1::Run> Engine::StartRun(const std::string& instance_id,
+                                         v1::RunTrigger trigger) {
+  absl::StatusOr<v1::Run> run;
+  {
+    absl::MutexLock lock(&mu_);
+    run = StartRunLocked(instance_id, trigger, std::nullopt);
+  }
+  if (run.ok()) Pump();
+  return run;
+}
+
+absl::StatusOr<v1::Run> Engine::StartRunLocked(const std::string& instance_id,
+                                               v1::RunTrigger trigger,
+                                               std::optional<int64_t> schedule_slot_ms) {
   GM_ASSIGN_OR_RETURN(v1::Instance instance, store_->GetInstance(instance_id));
   GM_ASSIGN_OR_RETURN(v1::IntegrationDefinition definition,
                       store_->GetIntegration(instance.integration()));
-  GM_ASSIGN_OR_RETURN(int64_t run_id, store_->CreateRun(instance_id, definition, v1::RUN_TRIGGER_MANUAL, {}, NowMs()));
-  LogInfo("run ", run_id, " started for instance '", instance_id, "'");
+  std::vector<std::string> disabled(instance.disabled_steps().begin(),
+                                    instance.disabled_steps().end());
+  GM_ASSIGN_OR_RETURN(int64_t run_id, store_->CreateRun(instance_id, definition, trigger,
+                                                        disabled, NowMs(), schedule_slot_ms));
+  LogInfo("run ", run_id, " started for instance '", instance_id, "'",
+          trigger == v1::RUN_TRIGGER_SCHEDULE ? " by its schedule" : "");
   Event(run_id, v1::EVENT_LEVEL_INFO, "run_start",
         absl::StrCat("run started for instance '", instance_id, "' (", definition.name(), " ",
-                     definition.version(), ")"),
+                     definition.version(), ")",
+                     trigger == v1::RUN_TRIGGER_SCHEDULE ? " by its schedule" : ""),
         "");
+  for (const std::string& step : disabled) {
+    Event(run_id, v1::EVENT_LEVEL_INFO, "step_skip", "step disabled by the operator", step);
+  }
+  NotifyChange();
+  return store_->GetRun(run_id);
+}
+
+absl::StatusOr<v1::Run> Engine::CancelRun(int64_t run_id) {
+  {
+    absl::MutexLock lock(&mu_);
+    GM_ASSIGN_OR_RETURN(std::vector<TaskRecord> leased, store_->CancelRun(run_id, NowMs()));
+    for (const TaskRecord& task : leased) {
+      for (auto& [id, session] : sessions_) {
+        auto it = session.running.find(task.id);
+        if (it == session.running.end()) continue;
+        v1::CoordinatorMessage message;
+        message.mutable_cancel()->mutable_attempt()->set_task_id(task.id);
+        message.mutable_cancel()->mutable_attempt()->set_attempt(task.attempt);
+        session.send(message);
+        session.running.erase(it);
+      }
+    }
+    runs_.erase(run_id);
+    Event(run_id, v1::EVENT_LEVEL_WARN, "run_cancelled",
+          absl::StrCat("run cancelled by an operator; ", leased.size(),
+                       " running task(s) stopped; the graph is unchanged"),
+          "");
+    LogInfo("run ", run_id, " cancelled");
+    NotifyChange();
+  }
   Pump();
   return store_->GetRun(run_id);
+}
+
+absl::StatusOr<v1::ValidateInstanceResponse> Engine::ValidateInstance(
+    const std::string& instance_id, absl::Duration timeout) {
+  GM_RETURN_IF_ERROR(store_->GetInstance(instance_id).status());
+  GM_ASSIGN_OR_RETURN(int64_t task_id, store_->CreateValidationTask(instance_id));
+  Pump();
+  const absl::Time deadline = absl::Now() + timeout;
+  int64_t seen = -1;
+  while (absl::Now() < deadline) {
+    GM_ASSIGN_OR_RETURN(TaskRecord task, store_->GetTask(task_id));
+    if (task.state == TaskState::kSucceeded || task.state == TaskState::kFailed) {
+      v1::ValidateInstanceResponse response;
+      response.set_valid(task.state == TaskState::kSucceeded);
+      response.set_message(response.valid() ? "the provider accepted the credentials"
+                                            : task.error);
+      response.set_worker_id(task.worker_id);
+      return response;
+    }
+    seen = WaitForChange(seen, absl::Milliseconds(200));
+  }
+  return absl::DeadlineExceededError(absl::StrCat(
+      "instance '", instance_id, "': no worker ran the invocation check within ",
+      absl::FormatDuration(timeout), " (is a worker for its integration connected?)"));
 }
 
 absl::StatusOr<int64_t> Engine::ConnectWorker(const v1::WorkerHello& hello, SendFn send) {
@@ -152,7 +247,7 @@ void Engine::DisconnectWorker(int64_t session) {
     if (it == sessions_.end()) return;
     const std::string worker_id = it->second.worker_id;
     std::vector<TaskRecord> held;
-    for (int64_t task_id : it->second.running) {
+    for (const auto& [task_id, running] : it->second.running) {
       absl::StatusOr<TaskRecord> task = store_->GetTask(task_id);
       if (task.ok() && task->state == TaskState::kLeased && task->worker_id == worker_id) {
         held.push_back(*task);
@@ -179,6 +274,24 @@ void Engine::Heartbeat(int64_t session, const v1::Heartbeat& heartbeat) {
   }
 }
 
+void Engine::RateLimited(int64_t session, const v1::TaskAttempt& attempt) {
+  absl::MutexLock lock(&mu_);
+  auto it = sessions_.find(session);
+  if (it == sessions_.end()) return;
+  auto task = it->second.running.find(attempt.task_id());
+  if (task == it->second.running.end()) return;
+  const std::string& instance_id = task->second.instance_id;
+  const double configured = ConfiguredRate(instance_id);
+  RateState& rate = rates_[instance_id];
+  if (rate.current <= 0) rate.current = configured;
+  rate.current = std::max(configured * kMinRateFraction,
+                          rate.current * options_.rate_backoff_factor);
+  rate.last_change = absl::Now();
+  LogWarn("instance '", instance_id, "': the provider answered 429; rate lowered to ",
+          rate.current, " requests/s");
+  ShareRates();
+}
+
 void Engine::Drain(int64_t session) {
   absl::MutexLock lock(&mu_);
   auto it = sessions_.find(session);
@@ -189,7 +302,38 @@ void Engine::Drain(int64_t session) {
 
 absl::Status Engine::AcceptBatch(const v1::TaskAttempt& attempt,
                                  const v1::ResultBatch& batch) {
-  return store_->StageBatch(attempt, batch, NowMs());
+  // Invalid objects never reach the graph; each is reported with its key and the rule.
+  bool all_valid = true;
+  for (const v1::Entity& entity : batch.entities()) all_valid &= ValidateEntity(entity).ok();
+  for (const v1::Relationship& relationship : batch.relationships()) {
+    all_valid &= ValidateRelationship(relationship).ok();
+  }
+  if (all_valid) return store_->StageBatch(attempt, batch, NowMs());
+  v1::ResultBatch valid;
+  *valid.mutable_events() = batch.events();
+  auto reject = [&](const absl::Status& status) {
+    v1::Event* event = valid.add_events();
+    event->set_level(v1::EVENT_LEVEL_WARN);
+    event->set_name("object_rejected");
+    event->set_description(absl::StrCat(status.message(), "; the object was not stored"));
+  };
+  for (const v1::Entity& entity : batch.entities()) {
+    absl::Status status = ValidateEntity(entity);
+    if (status.ok()) {
+      *valid.add_entities() = entity;
+    } else {
+      reject(status);
+    }
+  }
+  for (const v1::Relationship& relationship : batch.relationships()) {
+    absl::Status status = ValidateRelationship(relationship);
+    if (status.ok()) {
+      *valid.add_relationships() = relationship;
+    } else {
+      reject(status);
+    }
+  }
+  return store_->StageBatch(attempt, valid, NowMs());
 }
 
 absl::Status Engine::FinishAttempt(const v1::TaskAttempt& attempt,
@@ -206,7 +350,7 @@ absl::Status Engine::FinishAttempt(const v1::TaskAttempt& attempt,
   GM_RETURN_IF_ERROR(store_->CommitAttempt(attempt, succeeded, error, partial));
   {
     absl::MutexLock lock(&mu_);
-    for (auto& [id, session] : sessions_) session.running.erase(attempt.task_id());
+    ForgetTask(attempt.task_id());
   }
   if (!succeeded && task.kind == v1::TASK_KIND_STEP) {
     LogWarn("run ", task.run_id, " step '", task.step_id, "' task ", task.id,
@@ -258,10 +402,26 @@ void Engine::PumpLocked() {
   // 1. Leases that lapsed.
   absl::StatusOr<std::vector<TaskRecord>> expired = store_->LeasedTasks(NowMs(), "");
   if (expired.ok() && !expired->empty()) {
-    for (const TaskRecord& task : *expired) {
-      for (auto& [id, session] : sessions_) session.running.erase(task.id);
-    }
+    for (const TaskRecord& task : *expired) ForgetTask(task.id);
     ReleaseLeases(*expired, "lease lapsed", options_.max_task_attempts);
+  }
+  const absl::Time now = absl::Now();
+  if (now - last_schedule_check_ >= options_.schedule_interval) {
+    last_schedule_check_ = now;
+    FireSchedules();
+  }
+  if (now - last_retention_ >= options_.retention_interval &&
+      (options_.change_log_max_age > absl::ZeroDuration() ||
+       options_.change_log_max_count > 0)) {
+    last_retention_ = now;
+    absl::StatusOr<int64_t> pruned =
+        store_->PruneChanges(absl::ToInt64Milliseconds(options_.change_log_max_age),
+                             options_.change_log_max_count, NowMs());
+    if (!pruned.ok()) {
+      LogError("change log retention failed: ", pruned.status().ToString());
+    } else if (*pruned > 0) {
+      LogInfo("change log retention dropped ", *pruned, " change(s)");
+    }
   }
   // 2. Runs.
   absl::StatusOr<std::vector<int64_t>> active = store_->ActiveRunIds();
@@ -281,7 +441,73 @@ void Engine::PumpLocked() {
   }
   // 3. Tasks.
   Dispatch();
+  ShareRates();
   NotifyChange();
+}
+
+void Engine::FireSchedules() {
+  absl::StatusOr<std::vector<v1::Instance>> instances = store_->ListInstances();
+  if (!instances.ok()) return;
+  const absl::Time now = absl::Now();
+  for (const v1::Instance& instance : *instances) {
+    if (!instance.has_schedule() || !IsScheduled(instance.schedule())) continue;
+    absl::StatusOr<int64_t> last = store_->GetLastScheduledSlot(instance.id());
+    if (!last.ok()) continue;
+    const absl::Time last_slot =
+        absl::FromUnixMillis(*last > 0 ? *last : instance.created_at_ms());
+    absl::StatusOr<ScheduleDecision> decision =
+        Decide(instance.schedule(), instance.id(), last_slot, now);
+    if (!decision.ok() || !decision->fire_now) continue;
+    absl::StatusOr<v1::Run> run =
+        StartRunLocked(instance.id(), v1::RUN_TRIGGER_SCHEDULE,
+                       absl::ToUnixMillis(decision->slot_to_record));
+    if (!run.ok()) {
+      LogWarn("instance '", instance.id(), "': scheduled run not started: ",
+              run.status().message());
+    }
+  }
+}
+
+double Engine::ConfiguredRate(const std::string& instance_id) {
+  absl::StatusOr<v1::Instance> instance = store_->GetInstance(instance_id);
+  if (instance.ok() && instance->rate_limit_per_second() > 0) {
+    return instance->rate_limit_per_second();
+  }
+  return options_.default_rate_per_second;
+}
+
+void Engine::ShareRates() {
+  // Running tasks per instance.
+  std::map<std::string, std::vector<std::pair<WorkerSession*, int64_t>>> tasks;
+  for (auto& [id, session] : sessions_) {
+    for (auto& [task_id, running] : session.running) {
+      tasks[running.instance_id].emplace_back(&session, task_id);
+    }
+  }
+  const absl::Time now = absl::Now();
+  for (auto& [instance_id, list] : tasks) {
+    const double configured = ConfiguredRate(instance_id);
+    RateState& rate = rates_[instance_id];
+    if (rate.current <= 0) rate.current = configured;
+    if (rate.current < configured && now - rate.last_change >= options_.rate_recovery_interval) {
+      rate.current = std::min(configured, rate.current * kRateRecoveryFactor);
+      rate.last_change = now;
+    }
+    const double share = rate.current / static_cast<double>(list.size());
+    for (auto& [session, task_id] : list) {
+      RunningTask& running = session->running[task_id];
+      // Resend only when the share moved by more than 5%, so updates stay rare.
+      if (running.rate_share > 0 && std::abs(running.rate_share - share) <= 0.05 * share) {
+        continue;
+      }
+      running.rate_share = share;
+      v1::CoordinatorMessage message;
+      message.mutable_rate_update()->mutable_attempt()->set_task_id(task_id);
+      message.mutable_rate_update()->mutable_attempt()->set_attempt(running.attempt);
+      message.mutable_rate_update()->set_rate_limit_per_second(share);
+      session->send(message);
+    }
+  }
 }
 
 void Engine::ReleaseLeases(const std::vector<TaskRecord>& tasks, const std::string& why,
@@ -509,9 +735,22 @@ void Engine::Dispatch() {
   }
   const int64_t lease_ms = absl::ToInt64Milliseconds(options_.lease);
   for (const TaskRecord* task : order) {
-    absl::StatusOr<const RunInfo*> info = GetRunInfo(task->run_id);
-    if (!info.ok()) continue;
-    const v1::IntegrationDefinition& definition = (*info)->definition;
+    // The instance and the definition the task was planned with (a stand-alone validation
+    // task uses the integration's current definition).
+    v1::IntegrationDefinition definition;
+    if (task->run_id != 0) {
+      absl::StatusOr<const RunInfo*> info = GetRunInfo(task->run_id);
+      if (!info.ok()) continue;
+      definition = (*info)->definition;
+    }
+    absl::StatusOr<v1::Instance> instance = store_->GetInstance(task->instance_id);
+    if (!instance.ok()) continue;
+    if (task->run_id == 0) {
+      absl::StatusOr<v1::IntegrationDefinition> current =
+          store_->GetIntegration(instance->integration());
+      if (!current.ok()) continue;
+      definition = std::move(*current);
+    }
     // The session with the most free slots that implements this integration version.
     WorkerSession* chosen = nullptr;
     int chosen_free = 0;
@@ -525,18 +764,32 @@ void Engine::Dispatch() {
       chosen_free = free;
     }
     if (chosen == nullptr) continue;
-    absl::StatusOr<v1::Instance> instance = store_->GetInstance((*info)->instance_id);
-    if (!instance.ok()) continue;
+    absl::Status opened = secrets_->Open(definition, &*instance);
+    if (!opened.ok()) {
+      LogError("task ", task->id, ": ", opened.message());
+      continue;
+    }
     absl::StatusOr<int32_t> attempt =
         store_->LeaseTask(task->id, chosen->worker_id, NowMs() + lease_ms);
     if (!attempt.ok()) continue;
+    // A new task gets an equal share of its instance's current rate; ShareRates rebalances.
+    const double configured = ConfiguredRate(task->instance_id);
+    RateState& rate = rates_[task->instance_id];
+    if (rate.current <= 0) rate.current = configured;
+    int instance_tasks = 1;
+    for (const auto& [id, session] : sessions_) {
+      for (const auto& [task_id, running] : session.running) {
+        instance_tasks += running.instance_id == task->instance_id;
+      }
+    }
+    const double share = rate.current / instance_tasks;
     v1::CoordinatorMessage message;
     v1::TaskAssignment& assignment = *message.mutable_assignment();
     assignment.mutable_attempt()->set_task_id(task->id);
     assignment.mutable_attempt()->set_attempt(*attempt);
     assignment.set_kind(task->kind);
     assignment.set_run_id(task->run_id);
-    assignment.set_instance_id((*info)->instance_id);
+    assignment.set_instance_id(task->instance_id);
     assignment.set_integration(definition.name());
     assignment.set_integration_version(definition.version());
     assignment.set_step_id(task->step_id);
@@ -546,7 +799,8 @@ void Engine::Dispatch() {
     }
     if (!task->shard.parent_type().empty()) *assignment.mutable_shard() = task->shard;
     assignment.set_lease_ms(lease_ms);
-    chosen->running.insert(task->id);
+    assignment.set_rate_limit_per_second(share);
+    chosen->running[task->id] = RunningTask{*attempt, task->instance_id, share};
     if (!chosen->send(message)) {
       chosen->running.erase(task->id);
       TaskRecord leased = *task;

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <memory>
 #include <set>
 #include <string>
@@ -18,7 +19,9 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "coordinator/instances.h"
 #include "coordinator/store/store.h"
+#include "graphmill/v1/admin.pb.h"
 #include "graphmill/v1/worker.pb.h"
 
 namespace graphmill::coordinator {
@@ -34,6 +37,18 @@ struct EngineOptions {
   absl::Duration tick = absl::Milliseconds(250);
   // Entities per message when a task reads its ancestors' entities.
   int read_batch_size = 500;
+  // Provider requests per second per instance when the instance sets none.
+  double default_rate_per_second = 20;
+  // After a 429 the instance's rate is multiplied by this; it then grows back by
+  // kRateRecoveryFactor per rate_recovery_interval without a 429.
+  double rate_backoff_factor = 0.5;
+  absl::Duration rate_recovery_interval = absl::Seconds(5);
+  // Change log retention (0: unlimited) and how often it is applied.
+  absl::Duration change_log_max_age = absl::ZeroDuration();
+  int64_t change_log_max_count = 0;
+  absl::Duration retention_interval = absl::Minutes(1);
+  // How often schedules are checked.
+  absl::Duration schedule_interval = absl::Seconds(1);
 };
 
 // Thread-safe.
@@ -42,7 +57,7 @@ class Engine {
   // Writes one message to a worker's stream; false if the stream is broken.
   using SendFn = std::function<bool(const v1::CoordinatorMessage&)>;
 
-  Engine(Store* store, EngineOptions options);
+  Engine(Store* store, const InstanceSecrets* secrets, EngineOptions options);
   ~Engine();
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
@@ -53,7 +68,13 @@ class Engine {
 
   // Starts a run of the instance. NOT_FOUND for an unknown instance or integration;
   // FAILED_PRECONDITION naming the active run if there is one.
-  absl::StatusOr<v1::Run> StartRun(const std::string& instance_id);
+  absl::StatusOr<v1::Run> StartRun(const std::string& instance_id,
+                                   v1::RunTrigger trigger = v1::RUN_TRIGGER_MANUAL);
+  // Cancels an active run: unfinished tasks stop (workers are told), nothing is finalized.
+  absl::StatusOr<v1::Run> CancelRun(int64_t run_id);
+  // Runs the instance's invocation check on a worker and waits up to `timeout` for it.
+  absl::StatusOr<v1::ValidateInstanceResponse> ValidateInstance(const std::string& instance_id,
+                                                                absl::Duration timeout);
 
   // A worker's stream opened with `hello`. Returns a session id for the other calls;
   // INVALID_ARGUMENT if the hello or a definition is invalid (naming the step or field).
@@ -63,6 +84,8 @@ class Engine {
   void Heartbeat(int64_t session, const v1::Heartbeat& heartbeat);
   // The worker takes no new tasks.
   void Drain(int64_t session);
+  // A task of the session saw a 429: the instance's rate goes down for all its tasks.
+  void RateLimited(int64_t session, const v1::TaskAttempt& attempt);
 
   // Results of the current attempt of a task; FAILED_PRECONDITION for a stale attempt.
   absl::Status AcceptBatch(const v1::TaskAttempt& attempt, const v1::ResultBatch& batch);
@@ -74,15 +97,28 @@ class Engine {
   // A counter that increases whenever a run may have changed; WaitForChange blocks until it
   // exceeds `seen` or `timeout` passes, and returns the current value.
   int64_t WaitForChange(int64_t seen, absl::Duration timeout);
+  int64_t ChangeVersion();
+  // Something outside the engine changed (e.g. an instance was deleted).
+  void NotifyExternalChange();
 
  private:
+  struct RunningTask {
+    int32_t attempt = 0;
+    std::string instance_id;
+    double rate_share = 0;  // last rate sent to the worker
+  };
   struct WorkerSession {
     std::string worker_id;
     int capacity = 0;
     std::set<std::pair<std::string, std::string>> integrations;  // (name, version)
     SendFn send;
-    std::set<int64_t> running;  // task ids leased to this session
+    std::map<int64_t, RunningTask> running;  // by task id
     bool draining = false;
+  };
+  // An instance's current provider rate, shared by all its running tasks.
+  struct RateState {
+    double current = 0;
+    absl::Time last_change = absl::InfinitePast();
   };
   struct RunInfo {
     std::string instance_id;
@@ -101,6 +137,15 @@ class Engine {
   absl::Status FinalizeRun(int64_t run_id, const RunInfo& info)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Dispatch() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Starts the runs whose schedules are due.
+  void FireSchedules() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Recomputes each instance's rate and sends changed shares to running tasks.
+  void ShareRates() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  double ConfiguredRate(const std::string& instance_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::StatusOr<v1::Run> StartRunLocked(const std::string& instance_id, v1::RunTrigger trigger,
+                                         std::optional<int64_t> schedule_slot_ms)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ForgetTask(int64_t task_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ReleaseLeases(const std::vector<TaskRecord>& tasks, const std::string& why,
                      int max_attempts) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Event(int64_t run_id, v1::EventLevel level, const std::string& name,
@@ -108,6 +153,7 @@ class Engine {
   void NotifyChange() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   Store* const store_;
+  const InstanceSecrets* const secrets_;
   const EngineOptions options_;
 
   absl::Mutex mu_;
@@ -116,6 +162,9 @@ class Engine {
   int64_t next_session_ ABSL_GUARDED_BY(mu_) = 1;
   std::map<int64_t, WorkerSession> sessions_ ABSL_GUARDED_BY(mu_);
   std::map<int64_t, std::unique_ptr<RunInfo>> runs_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, RateState> rates_ ABSL_GUARDED_BY(mu_);
+  absl::Time last_schedule_check_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  absl::Time last_retention_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::thread ticker_;
 };

@@ -17,6 +17,8 @@
 #include "common/log.h"
 #include "coordinator/api/services.h"
 #include "coordinator/engine.h"
+#include "coordinator/instances.h"
+#include "coordinator/secrets/secret_box.h"
 #include "coordinator/store/store.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:7400",
@@ -27,6 +29,13 @@ ABSL_FLAG(std::string, port_file, "",
 ABSL_FLAG(int, lease_seconds, 30, "task lease; a worker's heartbeats renew it");
 ABSL_FLAG(int, max_task_attempts, 3, "leases per task before its step fails");
 ABSL_FLAG(int, shard_size, 200, "parent entities per task for steps that iterate parents");
+ABSL_FLAG(std::string, secret_key_file, "",
+          "file with the 32-byte key (64 hex chars or base64) that encrypts secret config "
+          "values at rest; default: the GRAPHMILL_SECRET_KEY environment variable");
+ABSL_FLAG(double, default_rate_limit, 20,
+          "provider requests per second per instance when an instance sets none");
+ABSL_FLAG(int, change_log_max_age_hours, 0, "drop changes older than this (0: keep)");
+ABSL_FLAG(int64_t, change_log_max_count, 0, "keep at most this many changes (0: all)");
 
 namespace {
 
@@ -70,7 +79,24 @@ int main(int argc, char** argv) {
     graphmill::LogError(store.status().message());
     return 1;
   }
+  auto key = graphmill::coordinator::LoadSecretKey(absl::GetFlag(FLAGS_secret_key_file));
+  if (!key.ok()) {
+    graphmill::LogError(key.status().message());
+    return 1;
+  }
+  if (key->has_value()) {
+    if (!(*key)->load_warning().empty()) graphmill::LogWarn((*key)->load_warning());
+    graphmill::LogInfo("secrets are encrypted with key ", (*key)->KeyFingerprint());
+  } else {
+    graphmill::LogWarn(
+        "no secret key (--secret_key_file or GRAPHMILL_SECRET_KEY): instances with secret "
+        "fields will be refused");
+  }
+  const graphmill::coordinator::InstanceSecrets secrets(std::move(*key));
   graphmill::coordinator::EngineOptions options;
+  options.default_rate_per_second = absl::GetFlag(FLAGS_default_rate_limit);
+  options.change_log_max_age = absl::Hours(absl::GetFlag(FLAGS_change_log_max_age_hours));
+  options.change_log_max_count = absl::GetFlag(FLAGS_change_log_max_count);
   options.lease = absl::Seconds(absl::GetFlag(FLAGS_lease_seconds));
   options.max_task_attempts = absl::GetFlag(FLAGS_max_task_attempts);
   options.shard_size = absl::GetFlag(FLAGS_shard_size);
@@ -79,9 +105,9 @@ int main(int argc, char** argv) {
     graphmill::LogError("--lease_seconds, --max_task_attempts and --shard_size must be >= 1");
     return 64;
   }
-  graphmill::coordinator::Engine engine(store->get(), options);
-  graphmill::coordinator::AdminService admin(store->get(), &engine);
-  graphmill::coordinator::GraphService graph(store->get());
+  graphmill::coordinator::Engine engine(store->get(), &secrets, options);
+  graphmill::coordinator::AdminService admin(store->get(), &engine, &secrets);
+  graphmill::coordinator::GraphService graph(store->get(), &engine);
   graphmill::coordinator::WorkerGatewayService gateway(&engine);
 
   grpc::ServerBuilder builder;

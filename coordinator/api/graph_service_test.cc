@@ -40,7 +40,7 @@ TEST(GraphService, PagesThroughEveryEntityAndRelationshipExactlyOnce) {
   ASSERT_TRUE((*store)->CommitAttempt(attempt, true, "", {}).ok());
   ASSERT_TRUE((*store)->Finalize(*run, "paged", {}, 2).ok());
 
-  GraphService service(store->get());
+  GraphService service(store->get(), nullptr);
   std::vector<std::string> keys;
   std::string token;
   int pages = 0;
@@ -78,7 +78,7 @@ TEST(GraphService, PagesThroughEveryEntityAndRelationshipExactlyOnce) {
 
 TEST(GraphService, RejectsBadPageTokenAndMissingInstance) {
   auto store = Store::Open(":memory:");
-  GraphService service(store->get());
+  GraphService service(store->get(), nullptr);
   v1::ListEntitiesRequest request;
   v1::ListEntitiesResponse response;
   grpc::ServerContext context;

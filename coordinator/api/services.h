@@ -13,7 +13,8 @@ namespace graphmill::coordinator {
 
 class AdminService final : public v1::Admin::Service {
  public:
-  AdminService(Store* store, Engine* engine) : store_(store), engine_(engine) {}
+  AdminService(Store* store, Engine* engine, const InstanceSecrets* secrets)
+      : store_(store), engine_(engine), secrets_(secrets) {}
 
   grpc::Status ListIntegrations(grpc::ServerContext*, const v1::ListIntegrationsRequest*,
                                 v1::ListIntegrationsResponse*) override;
@@ -30,18 +31,27 @@ class AdminService final : public v1::Admin::Service {
                         v1::ListRunsResponse*) override;
   grpc::Status WatchRun(grpc::ServerContext*, const v1::WatchRunRequest*,
                         grpc::ServerWriter<v1::RunUpdate>*) override;
+  grpc::Status UpdateInstance(grpc::ServerContext*, const v1::UpdateInstanceRequest*,
+                              v1::Instance*) override;
+  grpc::Status DeleteInstance(grpc::ServerContext*, const v1::DeleteInstanceRequest*,
+                              v1::DeleteInstanceResponse*) override;
+  grpc::Status ValidateInstance(grpc::ServerContext*, const v1::ValidateInstanceRequest*,
+                                v1::ValidateInstanceResponse*) override;
+  grpc::Status CancelRun(grpc::ServerContext*, const v1::CancelRunRequest*, v1::Run*) override;
 
  private:
-  // The instance as every read API shows it: secrets masked.
-  absl::StatusOr<v1::Instance> MaskedInstance(v1::Instance instance);
+  // The instance as every read API shows it: secrets masked, next scheduled run filled in.
+  v1::Instance Presented(v1::Instance instance);
 
   Store* const store_;
   Engine* const engine_;
+  const InstanceSecrets* const secrets_;
 };
 
 class GraphService final : public v1::Graph::Service {
  public:
-  explicit GraphService(Store* store) : store_(store) {}
+  // `engine` (may be null in tests) wakes subscribers when the change log grows.
+  GraphService(Store* store, Engine* engine) : store_(store), engine_(engine) {}
 
   grpc::Status ListEntities(grpc::ServerContext*, const v1::ListEntitiesRequest*,
                             v1::ListEntitiesResponse*) override;
@@ -49,9 +59,16 @@ class GraphService final : public v1::Graph::Service {
                                  v1::ListRelationshipsResponse*) override;
   grpc::Status GetEntity(grpc::ServerContext*, const v1::GetEntityRequest*,
                          v1::Entity*) override;
+  grpc::Status ListNeighbors(grpc::ServerContext*, const v1::ListNeighborsRequest*,
+                             v1::ListNeighborsResponse*) override;
+  grpc::Status Subscribe(grpc::ServerContext*, const v1::SubscribeRequest*,
+                         grpc::ServerWriter<v1::ChangeEvent>*) override;
+  grpc::Status GetSnapshot(grpc::ServerContext*, const v1::GetSnapshotRequest*,
+                           grpc::ServerWriter<v1::SnapshotChunk>*) override;
 
  private:
   Store* const store_;
+  Engine* const engine_;
 };
 
 class WorkerGatewayService final : public v1::WorkerGateway::Service {

@@ -394,9 +394,16 @@ absl::StatusOr<int64_t> Store::CreateRun(const std::string& instance_id,
                                          const v1::IntegrationDefinition& definition,
                                          v1::RunTrigger trigger,
                                          const std::vector<std::string>& disabled_steps,
-                                         int64_t now_ms) {
+                                         int64_t now_ms,
+                                         std::optional<int64_t> schedule_slot_ms) {
   absl::MutexLock lock(&mu_);
   int64_t run_id = 0;
+  if (schedule_slot_ms.has_value()) {
+    GM_ASSIGN_OR_RETURN(SqliteStatement slot,
+                        db_->Prepare("UPDATE instances SET last_slot_ms = ? WHERE id = ?"));
+    slot.Bind(1, *schedule_slot_ms).Bind(2, instance_id);
+    GM_RETURN_IF_ERROR(slot.Run());
+  }
   absl::Status status = Transaction([&]() -> absl::Status {
     GM_ASSIGN_OR_RETURN(SqliteStatement active,
                         db_->Prepare("SELECT id FROM runs WHERE instance_id = ? AND "
@@ -965,8 +972,7 @@ absl::Status Store::CommitAttempt(const v1::TaskAttempt& attempt, bool succeeded
       GM_RETURN_IF_ERROR(update.Run());
     }
     GM_ASSIGN_OR_RETURN(SqliteStatement end,
-                        db_->Prepare("UPDATE tasks SET state = ?, error = ?, worker_id = '' "
-                                     "WHERE id = ?"));
+                        db_->Prepare("UPDATE tasks SET state = ?, error = ? WHERE id = ?"));
     end.Bind(1, int64_t{succeeded ? 2 : 3}).Bind(2, error).Bind(3, task_id);
     return end.Run();
   });

@@ -115,12 +115,15 @@ class Store {
   // --- Runs ---
   // Creates a run in VALIDATING with one PENDING step row per definition step and the
   // validation task. FAILED_PRECONDITION naming the active run if the instance has one.
-  // Steps in `disabled_steps` start DISABLED.
+  // Steps in `disabled_steps` start DISABLED. A scheduled run first records the schedule
+  // slot it stands for (also when it is then refused because a run is active), so a slot
+  // fires at most once, even across a crash.
   absl::StatusOr<int64_t> CreateRun(const std::string& instance_id,
                                     const v1::IntegrationDefinition& definition,
                                     v1::RunTrigger trigger,
                                     const std::vector<std::string>& disabled_steps,
-                                    int64_t now_ms);
+                                    int64_t now_ms,
+                                    std::optional<int64_t> schedule_slot_ms = std::nullopt);
   // The run with steps and per-step type counts (no events).
   absl::StatusOr<v1::Run> GetRun(int64_t run_id);
   absl::StatusOr<std::vector<v1::Run>> ListRuns(const std::string& instance_id, int limit);

@@ -2,6 +2,7 @@
 #include "tests/e2e/cluster.h"
 
 #include <signal.h>
+#include <sys/stat.h>
 
 #include <fstream>
 #include <sstream>
@@ -14,7 +15,13 @@
 namespace graphmill::testing {
 
 Cluster::Cluster(ClusterOptions options)
-    : options_(std::move(options)), dir_(NewTempDir("cluster")) {}
+    : options_(std::move(options)), dir_(NewTempDir("cluster")) {
+  // The key that encrypts secret config values at rest (a fixed test key: 32 bytes, hex).
+  std::ofstream key(dir_ + "/secret.key");
+  key << "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n";
+  key.close();
+  chmod((dir_ + "/secret.key").c_str(), 0600);
+}
 
 Cluster::~Cluster() {
   for (auto& worker : workers_) {
@@ -62,7 +69,7 @@ absl::Status Cluster::StartCoordinator() {
   // The same port after a restart, so workers find the coordinator again.
   std::vector<std::string> flags = {
       absl::StrCat("--listen=127.0.0.1:", coordinator_port_), "--port_file=" + port_file,
-      "--store=" + dir_ + "/graphmill.db"};
+      "--store=" + dir_ + "/graphmill.db", "--secret_key_file=" + dir_ + "/secret.key"};
   flags.insert(flags.end(), options_.coordinator_flags.begin(),
                options_.coordinator_flags.end());
   auto coordinator =

@@ -1,0 +1,292 @@
+// The run engine against a real (in-memory) store and a scripted worker session.
+#include "coordinator/engine.h"
+
+#include <gtest/gtest.h>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "common/graph_objects.h"
+
+namespace graphmill::coordinator {
+namespace {
+
+v1::IntegrationDefinition Definition() {
+  v1::IntegrationDefinition d;
+  d.set_name("test");
+  d.set_version("1");
+  v1::StepDefinition* parents = d.add_steps();
+  parents->set_id("fetch-parents");
+  v1::DeclaredEntityType* type = parents->add_entities();
+  type->set_type("thing_parent");
+  type->add_classes("Thing");
+  v1::StepDefinition* children = d.add_steps();
+  children->set_id("fetch-children");
+  children->add_depends_on("fetch-parents");
+  children->set_parent_type("thing_parent");
+  return d;
+}
+
+v1::Entity MakeEntity(const std::string& key, const std::string& type) {
+  v1::Entity e;
+  e.set_key(key);
+  e.set_type(type);
+  e.add_classes("Thing");
+  (*e.mutable_properties())["name"] = StringValue(key);
+  (*e.mutable_properties())["displayName"] = StringValue(key);
+  return e;
+}
+
+// A worker session that records what the coordinator sends.
+class Worker {
+ public:
+  Engine::SendFn Send() {
+    return [this](const v1::CoordinatorMessage& message) {
+      absl::MutexLock lock(&mu_);
+      messages_.push_back(message);
+      return true;
+    };
+  }
+  // Waits for the next assignment not yet returned.
+  v1::TaskAssignment NextAssignment() {
+    absl::MutexLock lock(&mu_);
+    auto ready = [&] {
+      for (size_t i = seen_; i < messages_.size(); ++i) {
+        if (messages_[i].has_assignment()) return true;
+      }
+      return false;
+    };
+    EXPECT_TRUE(mu_.AwaitWithTimeout(absl::Condition(&ready), absl::Seconds(10)));
+    for (; seen_ < messages_.size(); ++seen_) {
+      if (messages_[seen_].has_assignment()) return messages_[seen_++].assignment();
+    }
+    return {};
+  }
+  std::vector<v1::CoordinatorMessage> messages() {
+    absl::MutexLock lock(&mu_);
+    return messages_;
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::vector<v1::CoordinatorMessage> messages_ ABSL_GUARDED_BY(mu_);
+  size_t seen_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+class EngineTest : public ::testing::Test {
+ protected:
+  void SetUp() override { Init(EngineOptions()); }
+
+  void Init(EngineOptions options) {
+    engine_.reset();
+    store_ = *Store::Open(":memory:");
+    options.tick = absl::Milliseconds(10);
+    engine_ = std::make_unique<Engine>(store_.get(), &secrets_, options);
+    engine_->Start();
+    v1::WorkerHello hello;
+    hello.set_worker_id("w1");
+    hello.set_capacity(4);
+    *hello.add_integrations() = Definition();
+    session_ = *engine_->ConnectWorker(hello, worker_.Send());
+    v1::Instance instance;
+    instance.set_id("inst");
+    instance.set_integration("test");
+    ASSERT_TRUE(store_->CreateInstance(instance).ok());
+  }
+
+  void Finish(const v1::TaskAssignment& assignment, const v1::ResultBatch& batch) {
+    if (batch.entities_size() + batch.relationships_size() > 0) {
+      ASSERT_TRUE(engine_->AcceptBatch(assignment.attempt(), batch).ok());
+    }
+    v1::TaskOutcome outcome;
+    outcome.set_status(v1::TASK_OUTCOME_STATUS_SUCCEEDED);
+    ASSERT_TRUE(engine_->FinishAttempt(assignment.attempt(), outcome).ok());
+  }
+
+  // Starts a run and completes its validation task.
+  int64_t StartAndValidate() {
+    auto run = engine_->StartRun("inst");
+    EXPECT_TRUE(run.ok()) << run.status();
+    v1::TaskAssignment validation = worker_.NextAssignment();
+    EXPECT_EQ(validation.kind(), v1::TASK_KIND_VALIDATE_INVOCATION);
+    Finish(validation, {});
+    return run->id();
+  }
+
+  v1::Run WaitForEnd(int64_t run_id) {
+    const absl::Time deadline = absl::Now() + absl::Seconds(10);
+    while (absl::Now() < deadline) {
+      v1::Run run = *store_->GetRun(run_id);
+      if (run.status() != v1::RUN_STATUS_RUNNING && run.status() != v1::RUN_STATUS_VALIDATING) {
+        return run;
+      }
+      absl::SleepFor(absl::Milliseconds(5));
+    }
+    ADD_FAILURE() << "run did not end";
+    return {};
+  }
+
+  InstanceSecrets secrets_{std::nullopt};
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<Engine> engine_;
+  Worker worker_;
+  int64_t session_ = 0;
+};
+
+TEST_F(EngineTest, InvalidObjectsNeverReachTheGraphAndAreReported) {
+  const int64_t run = StartAndValidate();
+  v1::TaskAssignment parents = worker_.NextAssignment();
+  v1::ResultBatch batch;
+  *batch.add_entities() = MakeEntity("thing_parent:0001", "thing_parent");
+  *batch.add_entities() = MakeEntity("short", "thing_parent");
+  v1::Relationship bad = DirectRelationship("thing_parent:0001", "thing_parent", "HAS",
+                                            "thing_parent:0001", "thing_parent");
+  (*bad.mutable_properties())["roles"] = StringListValue({"a"});
+  *batch.add_relationships() = bad;
+  Finish(parents, batch);
+  Finish(worker_.NextAssignment(), {});  // the one child shard
+  EXPECT_EQ(WaitForEnd(run).status(), v1::RUN_STATUS_SUCCEEDED);
+  std::vector<std::string> rejected;
+  auto events = store_->ListEvents(run, 0);
+  ASSERT_TRUE(events.ok());
+  for (const v1::Event& e : *events) {
+    if (e.name() == "object_rejected") {
+      rejected.push_back(e.description());
+      EXPECT_EQ(e.step_id(), "fetch-parents");
+    }
+  }
+  ASSERT_EQ(rejected.size(), 2u);
+  EXPECT_EQ(rejected[0],
+            "entity 'short': _key must be at least 10 characters; the object was not stored");
+  EXPECT_TRUE(absl::StrContains(rejected[1], "property 'roles' must be a primitive"));
+  v1::GraphFilter filter;
+  filter.set_instance_id("inst");
+  EXPECT_EQ(store_->ListEntities(filter, "", 10)->size(), 1u);
+  EXPECT_TRUE(store_->ListRelationships(filter, "", 10)->empty());
+}
+
+TEST_F(EngineTest, ParentStepIsShardedIntoKeyRanges) {
+  EngineOptions options;
+  options.shard_size = 3;
+  Init(options);
+  StartAndValidate();
+  v1::ResultBatch batch;
+  for (int i = 1; i <= 7; ++i) {
+    *batch.add_entities() = MakeEntity(absl::StrCat("thing_parent:000", i), "thing_parent");
+  }
+  Finish(worker_.NextAssignment(), batch);
+  std::vector<std::pair<std::string, std::string>> ranges;
+  for (int i = 0; i < 3; ++i) {
+    v1::TaskAssignment shard = worker_.NextAssignment();
+    EXPECT_EQ(shard.shard().parent_type(), "thing_parent");
+    ranges.emplace_back(shard.shard().first_key(), shard.shard().last_key());
+    // A task reads exactly its shard's parents.
+    v1::ReadEntitiesRequest read;
+    *read.mutable_attempt() = shard.attempt();
+    read.set_type("thing_parent");
+    int read_count = 0;
+    ASSERT_TRUE(engine_->ReadEntities(read, [&](const v1::EntityBatch& b) {
+                          read_count += b.entities_size();
+                          return true;
+                        }).ok());
+    EXPECT_EQ(read_count, i < 2 ? 3 : 1);
+  }
+  std::sort(ranges.begin(), ranges.end());
+  EXPECT_EQ(ranges, (std::vector<std::pair<std::string, std::string>>{
+                        {"thing_parent:0001", "thing_parent:0003"},
+                        {"thing_parent:0004", "thing_parent:0006"},
+                        {"thing_parent:0007", "thing_parent:0007"}}));
+}
+
+TEST_F(EngineTest, StepWithNoParentsStillRunsOneEmptyShard) {
+  const int64_t run = StartAndValidate();
+  Finish(worker_.NextAssignment(), {});
+  v1::TaskAssignment child = worker_.NextAssignment();
+  EXPECT_EQ(child.step_id(), "fetch-children");
+  EXPECT_TRUE(child.shard().first_key().empty());
+  v1::ReadEntitiesRequest read;
+  *read.mutable_attempt() = child.attempt();
+  read.set_type("thing_parent");
+  int read_count = 0;
+  ASSERT_TRUE(engine_->ReadEntities(read, [&](const v1::EntityBatch& b) {
+                        read_count += b.entities_size();
+                        return true;
+                      }).ok());
+  EXPECT_EQ(read_count, 0);
+  Finish(child, {});
+  EXPECT_EQ(WaitForEnd(run).status(), v1::RUN_STATUS_SUCCEEDED);
+}
+
+TEST_F(EngineTest, LapsedLeaseIsOfferedAgainAndTheOldAttemptIsFenced) {
+  EngineOptions options;
+  options.lease = absl::Milliseconds(100);
+  Init(options);
+  StartAndValidate();
+  v1::TaskAssignment first = worker_.NextAssignment();  // never heartbeated
+  v1::TaskAssignment second = worker_.NextAssignment();
+  EXPECT_EQ(second.attempt().task_id(), first.attempt().task_id());
+  EXPECT_EQ(second.attempt().attempt(), first.attempt().attempt() + 1);
+  v1::ResultBatch batch;
+  *batch.add_entities() = MakeEntity("thing_parent:0001", "thing_parent");
+  EXPECT_EQ(engine_->AcceptBatch(first.attempt(), batch).code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(engine_->AcceptBatch(second.attempt(), batch).ok());
+}
+
+TEST_F(EngineTest, HeartbeatsKeepTheLease) {
+  EngineOptions options;
+  options.lease = absl::Milliseconds(200);
+  Init(options);
+  StartAndValidate();
+  v1::TaskAssignment task = worker_.NextAssignment();
+  for (int i = 0; i < 10; ++i) {
+    v1::Heartbeat heartbeat;
+    *heartbeat.add_running() = task.attempt();
+    engine_->Heartbeat(session_, heartbeat);
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  Finish(task, {});  // still current after 500 ms, 2.5 leases
+}
+
+TEST_F(EngineTest, RateLimitedHalvesTheInstanceRateForItsTasks) {
+  EngineOptions options;
+  options.default_rate_per_second = 40;
+  options.rate_recovery_interval = absl::Hours(1);
+  Init(options);
+  StartAndValidate();
+  v1::TaskAssignment task = worker_.NextAssignment();
+  EXPECT_DOUBLE_EQ(task.rate_limit_per_second(), 40);
+  engine_->RateLimited(session_, task.attempt());
+  double latest = 0;
+  for (const v1::CoordinatorMessage& m : worker_.messages()) {
+    if (m.has_rate_update()) latest = m.rate_update().rate_limit_per_second();
+  }
+  EXPECT_DOUBLE_EQ(latest, 20);
+}
+
+TEST_F(EngineTest, CancelStopsRunningTasksAndChangesNothing) {
+  const int64_t run = StartAndValidate();
+  v1::TaskAssignment task = worker_.NextAssignment();
+  v1::ResultBatch batch;
+  *batch.add_entities() = MakeEntity("thing_parent:0001", "thing_parent");
+  ASSERT_TRUE(engine_->AcceptBatch(task.attempt(), batch).ok());
+  auto cancelled = engine_->CancelRun(run);
+  ASSERT_TRUE(cancelled.ok());
+  EXPECT_EQ(cancelled->status(), v1::RUN_STATUS_CANCELLED);
+  bool told = false;
+  for (const v1::CoordinatorMessage& m : worker_.messages()) {
+    told |= m.has_cancel() && m.cancel().attempt().task_id() == task.attempt().task_id();
+  }
+  EXPECT_TRUE(told);
+  v1::TaskOutcome outcome;
+  outcome.set_status(v1::TASK_OUTCOME_STATUS_SUCCEEDED);
+  EXPECT_EQ(engine_->FinishAttempt(task.attempt(), outcome).code(),
+            absl::StatusCode::kFailedPrecondition);
+  v1::GraphFilter filter;
+  filter.set_instance_id("inst");
+  EXPECT_TRUE(store_->ListEntities(filter, "", 10)->empty());
+}
+
+}  // namespace
+}  // namespace graphmill::coordinator

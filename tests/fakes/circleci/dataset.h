@@ -39,6 +39,8 @@ struct GeneratorOptions {
 struct User {
   std::string id;
   std::string login;  // the API's `name` is null, as recorded
+
+  bool operator==(const User&) const = default;
 };
 
 // A /me/collaborations entry (a CircleCI organization).
@@ -48,6 +50,8 @@ struct Org {
   std::string name;
   std::string vcs_type;  // "circleci" or "github"
   std::string avatar_url;
+
+  bool operator==(const Org&) const = default;
 };
 
 struct Project {
@@ -61,6 +65,8 @@ struct Project {
   std::string vcs_url;
   std::string default_branch;
   std::string provider;  // "CircleCI" or "GitHub"
+
+  bool operator==(const Project&) const = default;
 };
 
 struct Pipeline {
@@ -75,6 +81,8 @@ struct Pipeline {
   std::string trigger_type;  // "github_app", "api", ...
   std::string branch;
   std::string revision;
+
+  bool operator==(const Pipeline&) const = default;
 };
 
 struct Workflow {
@@ -88,6 +96,8 @@ struct Workflow {
   std::string created_at;  // ISO 8601, second precision
   std::string stopped_at;
   std::string canceled_by;  // set only when status is "canceled"
+
+  bool operator==(const Workflow&) const = default;
 };
 
 struct Job {
@@ -101,6 +111,8 @@ struct Job {
   std::string started_at;
   std::string stopped_at;
   std::vector<std::string> dependencies;  // ids of jobs of the same workflow
+
+  bool operator==(const Job&) const = default;
 };
 
 struct ProjectEnvVar {
@@ -111,6 +123,8 @@ struct ProjectEnvVar {
   std::string masked_value;  // "xxxx" + the value's last 3 characters; what the
                              // API serves
   std::string created_at;
+
+  bool operator==(const ProjectEnvVar&) const = default;
 };
 
 struct Context {
@@ -118,6 +132,8 @@ struct Context {
   std::string org_slug;
   std::string name;
   std::string created_at;
+
+  bool operator==(const Context&) const = default;
 };
 
 struct ContextRestriction {
@@ -127,6 +143,8 @@ struct ContextRestriction {
   std::string name;  // the project's name; "" for an expression restriction
   std::string restriction_type;  // "project" or "expression"
   std::string restriction_value;
+
+  bool operator==(const ContextRestriction&) const = default;
 };
 
 struct ContextEnvVar {
@@ -134,12 +152,15 @@ struct ContextEnvVar {
   std::string variable;  // names repeat across contexts on purpose
   std::string created_at;
   std::string updated_at;
+
+  bool operator==(const ContextEnvVar&) const = default;
 };
 
 // Vectors are in generation order: parents before children, children grouped by
 // parent in the order the API lists them (the org pipeline feed is the
 // exception: it is sorted by created_at, newest first, across the org's
-// projects).
+// projects). Mutations (mutations.h) keep this: an added child goes right after
+// its parent's last child, an added org at the end.
 struct Dataset {
   User user;
   std::vector<Org> orgs;
@@ -151,6 +172,8 @@ struct Dataset {
   std::vector<Context> contexts;
   std::vector<ContextRestriction> restrictions;
   std::vector<ContextEnvVar> context_env_vars;
+
+  bool operator==(const Dataset&) const = default;
 };
 
 // Same options (seed included) give the same dataset, on any machine. Fails

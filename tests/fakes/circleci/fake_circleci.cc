@@ -28,6 +28,7 @@
 #include "rapidjson/document.h"
 #include "rapidjson/stringbuffer.h"
 #include "rapidjson/writer.h"
+#include "tests/fakes/circleci/dataset_json.h"
 #include "tests/fakes/circleci/generated_api.h"
 #include "tests/fakes/circleci/har_replay.h"
 #include "tests/fakes/circleci/routes.h"
@@ -41,6 +42,8 @@ constexpr char kControlPrefix[] = "/_control/";
 constexpr int kRouteCount = sizeof(kRouteNames) / sizeof(kRouteNames[0]);
 constexpr int kUnmatchedIndex = kRouteCount;
 constexpr int kTotalIndex = kRouteCount + 1;
+// GET /_control/dataset is streamed in pieces of about this size.
+constexpr size_t kDatasetPieceBytes = 64 * 1024;
 // A body that is cut in the middle of an object: no JSON parser accepts it.
 constexpr char kMalformedBody[] =
     "{\"next_page_token\":null,\"items\":[{\"id\":";
@@ -169,6 +172,20 @@ absl::StatusOr<Fault> FaultFromJson(const rapidjson::Value& value) {
   return fault;
 }
 
+int HttpStatusFor(const absl::Status& status) {
+  switch (status.code()) {
+    case absl::StatusCode::kInvalidArgument:
+      return 400;
+    case absl::StatusCode::kNotFound:
+      return 404;
+    case absl::StatusCode::kAlreadyExists:
+    case absl::StatusCode::kFailedPrecondition:
+      return 409;
+    default:
+      return 500;
+  }
+}
+
 }  // namespace
 
 class FakeCircleCi::Impl {
@@ -190,13 +207,15 @@ class FakeCircleCi::Impl {
           absl::StrCat("fake CircleCI option 'page_size' must be >= 1, got ",
                        options_.page_size));
     }
+    auto snapshot = std::make_shared<Snapshot>();
     if (options_.mode == FakeMode::kGenerated) {
       absl::StatusOr<Dataset> data = GenerateDataset(options_.generator);
       if (!data.ok()) return data.status();
-      dataset_ = *std::move(data);
-      generated_ = std::make_unique<GeneratedApi>(
-          dataset_, options_.page_size, options_.pipeline_page_overlap);
+      snapshot->data = std::make_shared<const Dataset>(*std::move(data));
+      snapshot->api = std::make_shared<const GeneratedApi>(
+          *snapshot->data, options_.page_size, options_.pipeline_page_overlap);
     } else {
+      snapshot->data = std::make_shared<const Dataset>();
       if (options_.recordings.empty()) {
         return absl::InvalidArgumentError(
             "fake CircleCI replay mode needs at least one recordings path");
@@ -206,6 +225,14 @@ class FakeCircleCi::Impl {
       if (!replay.ok()) return replay.status();
       replay_ = *std::move(replay);
     }
+    {
+      absl::MutexLock lock(&mutate_mutex_);
+      history_.push_back(snapshot->data);
+    }
+    {
+      absl::MutexLock lock(&snapshot_mutex_);
+      snapshot_ = std::move(snapshot);
+    }
     for (const Fault& fault : options_.faults) faults_.Add(fault);
     request_id_prefix_ = absl::StrFormat(
         "%08x", static_cast<uint32_t>(absl::ToUnixNanos(absl::Now())));
@@ -213,8 +240,14 @@ class FakeCircleCi::Impl {
   }
 
   int port() const { return port_; }
-  const Dataset& dataset() const { return dataset_; }
+  // Valid for the server's life: history_ keeps every version.
+  const Dataset& dataset() const { return *CurrentSnapshot()->data; }
+  int64_t data_version() const { return CurrentSnapshot()->version; }
   FaultTable& faults() { return faults_; }
+
+  absl::Status Mutate(const std::vector<Mutation>& mutations) {
+    return ApplyAndPublish(mutations).status();
+  }
 
   int64_t Count(int index) const { return counters_[index].load(); }
   void ResetCounters() {
@@ -229,6 +262,46 @@ class FakeCircleCi::Impl {
   }
 
  private:
+  // One version of the data and its rendered API. Immutable: a request keeps
+  // the one it started with, so it never sees half a mutation.
+  struct Snapshot {
+    std::shared_ptr<const Dataset> data;
+    std::shared_ptr<const GeneratedApi> api;  // null in replay mode
+    int64_t version = 0;
+  };
+
+  std::shared_ptr<const Snapshot> CurrentSnapshot() const {
+    absl::ReaderMutexLock lock(&snapshot_mutex_);
+    return snapshot_;
+  }
+
+  // Builds the next snapshot from the current one and makes it current.
+  absl::StatusOr<std::shared_ptr<const Snapshot>> ApplyAndPublish(
+      const std::vector<Mutation>& mutations) {
+    if (replay_ != nullptr) {
+      return absl::FailedPreconditionError(
+          "fake CircleCI: mutations need generated mode, not replay");
+    }
+    if (mutations.empty()) {
+      return absl::InvalidArgumentError("fake CircleCI: no mutations given");
+    }
+    absl::MutexLock lock(&mutate_mutex_);
+    const std::shared_ptr<const Snapshot> current = CurrentSnapshot();
+    absl::StatusOr<Dataset> data = ApplyMutations(*current->data, mutations);
+    if (!data.ok()) return data.status();
+    auto next = std::make_shared<Snapshot>();
+    next->data = std::make_shared<const Dataset>(*std::move(data));
+    next->api = std::make_shared<const GeneratedApi>(*next->data, *current->api,
+                                                     *current->data);
+    next->version = current->version + 1;
+    history_.push_back(next->data);
+    {
+      absl::MutexLock snapshot_lock(&snapshot_mutex_);
+      snapshot_ = next;
+    }
+    return std::shared_ptr<const Snapshot>(std::move(next));
+  }
+
   absl::Status StartServer() {
     const int threads = std::max(1, options_.threads);
     server_.new_task_queue = [threads] {
@@ -248,8 +321,8 @@ class FakeCircleCi::Impl {
       res.status = 500;
       res.set_content(ErrorBody("Internal server error."), "application/json");
     });
-    // Without TCP_NODELAY, Nagle's algorithm and the client's delayed ACK add ~40 ms to
-    // every response on a kept-alive connection.
+    // Without TCP_NODELAY, Nagle's algorithm and the client's delayed ACK add
+    // ~40 ms to every response on a kept-alive connection.
     server_.set_tcp_nodelay(true);
     if (options_.port == 0) {
       port_ = server_.bind_to_any_port("127.0.0.1");
@@ -360,13 +433,13 @@ class FakeCircleCi::Impl {
   ApiReply Answer(const std::string& method, const std::string& raw_path,
                   const std::string& raw_query, const RouteMatch& route,
                   const QueryParams& query) {
-    if (generated_ != nullptr) {
+    if (replay_ == nullptr) {
       if (route.name.empty()) {
         ApiReply reply = ErrorReply(404, "Not Found");
         reply.matched = false;
         return reply;
       }
-      return generated_->Serve(route, query);
+      return CurrentSnapshot()->api->Serve(route, query);
     }
     const RecordedResponse* recorded =
         replay_->Find(method, raw_path, raw_query);
@@ -480,10 +553,50 @@ class FakeCircleCi::Impl {
       }
       SendJson(200, FaultsJson(), res);
     } else if (path == "dataset-summary" && method == "GET") {
-      SendJson(200, SummaryJson(), res);
+      SendJson(200, SummaryJson(*CurrentSnapshot()), res);
+    } else if (path == "dataset" && method == "GET") {
+      SendDataset(res);
+    } else if (path == "mutations" && method == "POST") {
+      absl::StatusOr<std::vector<Mutation>> mutations =
+          ParseMutationsJson(req.body);
+      absl::StatusOr<std::shared_ptr<const Snapshot>> applied =
+          mutations.ok() ? ApplyAndPublish(*mutations)
+                         : absl::StatusOr<std::shared_ptr<const Snapshot>>(
+                               mutations.status());
+      if (!applied.ok()) {
+        SendJson(HttpStatusFor(applied.status()),
+                 ErrorBody(applied.status().message()), res);
+        return;
+      }
+      SendJson(200, SummaryJson(**applied), res);
     } else {
       SendJson(404, ErrorBody("Not Found"), res);
     }
+  }
+
+  // Streams the current snapshot, which the provider keeps alive, so a large
+  // dataset is never one string and mutations meanwhile do not affect it.
+  void SendDataset(httplib::Response& res) {
+    std::shared_ptr<const Snapshot> snapshot = CurrentSnapshot();
+    if (replay_ != nullptr) {
+      SendJson(409,
+               ErrorBody("fake CircleCI: /_control/dataset needs generated "
+                         "mode, not replay"),
+               res);
+      return;
+    }
+    auto writer =
+        std::make_shared<DatasetJsonWriter>(snapshot->data, snapshot->version);
+    res.status = 200;
+    res.set_chunked_content_provider(
+        "application/json", [writer](size_t, httplib::DataSink& sink) {
+          std::string piece;
+          if (!writer->Next(kDatasetPieceBytes, &piece)) {
+            sink.done();
+            return true;
+          }
+          return sink.write(piece.data(), piece.size());
+        });
   }
 
   absl::Status AddFaultsFromJson(const std::string& body) {
@@ -547,7 +660,8 @@ class FakeCircleCi::Impl {
     return std::string(buffer.GetString(), buffer.GetSize());
   }
 
-  std::string SummaryJson() const {
+  std::string SummaryJson(const Snapshot& snapshot) const {
+    const Dataset& data = *snapshot.data;
     rapidjson::StringBuffer buffer;
     JsonWriter w(buffer);
     auto count = [&w](const char* key, int64_t value) {
@@ -560,16 +674,17 @@ class FakeCircleCi::Impl {
       w.String("generated");
       count("seed", static_cast<int64_t>(options_.generator.seed));
       count("page_size", options_.page_size);
+      count("version", snapshot.version);
       count("users", 1);
-      count("orgs", dataset_.orgs.size());
-      count("projects", dataset_.projects.size());
-      count("pipelines", dataset_.pipelines.size());
-      count("workflows", dataset_.workflows.size());
-      count("jobs", dataset_.jobs.size());
-      count("project_env_vars", dataset_.project_env_vars.size());
-      count("contexts", dataset_.contexts.size());
-      count("restrictions", dataset_.restrictions.size());
-      count("context_env_vars", dataset_.context_env_vars.size());
+      count("orgs", data.orgs.size());
+      count("projects", data.projects.size());
+      count("pipelines", data.pipelines.size());
+      count("workflows", data.workflows.size());
+      count("jobs", data.jobs.size());
+      count("project_env_vars", data.project_env_vars.size());
+      count("contexts", data.contexts.size());
+      count("restrictions", data.restrictions.size());
+      count("context_env_vars", data.context_env_vars.size());
     } else {
       w.String("replay");
       count("files", replay_->files().size());
@@ -594,9 +709,14 @@ class FakeCircleCi::Impl {
   }
 
   FakeCircleCiOptions options_;
-  Dataset dataset_;
-  std::unique_ptr<GeneratedApi> generated_;
-  std::unique_ptr<HarReplay> replay_;
+  std::unique_ptr<HarReplay> replay_;  // replay mode only
+
+  mutable absl::Mutex snapshot_mutex_;  // held only to copy or swap snapshot_
+  std::shared_ptr<const Snapshot> snapshot_ ABSL_GUARDED_BY(snapshot_mutex_);
+  absl::Mutex mutate_mutex_;  // one mutation at a time
+  // Every version ever served, so dataset() references stay valid.
+  std::vector<std::shared_ptr<const Dataset>> history_
+      ABSL_GUARDED_BY(mutate_mutex_);
   FaultTable faults_;
   std::array<std::atomic<int64_t>, kRouteCount + 2> counters_{};
   std::string request_id_prefix_;
@@ -633,6 +753,13 @@ std::string FakeCircleCi::base_url() const {
   return absl::StrCat(root_url(), kApiPrefix);
 }
 const Dataset& FakeCircleCi::dataset() const { return impl_->dataset(); }
+int64_t FakeCircleCi::data_version() const { return impl_->data_version(); }
+absl::Status FakeCircleCi::Mutate(const std::vector<Mutation>& mutations) {
+  return impl_->Mutate(mutations);
+}
+absl::Status FakeCircleCi::Mutate(const Mutation& mutation) {
+  return impl_->Mutate(std::vector<Mutation>{mutation});
+}
 
 void FakeCircleCi::AddFault(Fault fault) {
   impl_->faults().Add(std::move(fault));

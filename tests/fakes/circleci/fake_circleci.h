@@ -1,7 +1,7 @@
 // A fake CircleCI API v2 server (cpp-httplib on 127.0.0.1) for tests,
 // benchmarks and demos: generated or recorded (HAR) data, pagination, auth,
-// per-route counters and faults. Routes, control endpoints and the fault syntax
-// are described in README.md.
+// per-route counters, faults and data mutations between runs. Routes, control
+// endpoints and the fault syntax are described in README.md.
 #ifndef GRAPHMILL_TESTS_FAKES_CIRCLECI_FAKE_CIRCLECI_H_
 #define GRAPHMILL_TESTS_FAKES_CIRCLECI_FAKE_CIRCLECI_H_
 
@@ -16,6 +16,7 @@
 #include "absl/strings/string_view.h"
 #include "tests/fakes/circleci/dataset.h"
 #include "tests/fakes/circleci/faults.h"
+#include "tests/fakes/circleci/mutations.h"
 
 namespace graphmill::fakes {
 
@@ -62,9 +63,25 @@ class FakeCircleCi {
   std::string base_url()
       const;  // "http://127.0.0.1:PORT/api/v2" (no trailing slash)
 
-  // The generated data being served (empty in replay mode). Valid for the
-  // server's life.
+  // The generated data being served now (empty in replay mode). Every version
+  // is kept for the server's life, so the reference stays valid, and
+  // unchanged, after later mutations: call again to see them.
   const Dataset& dataset() const;
+
+  // How many Mutate calls have succeeded (the "version" member of
+  // /_control/dataset and /_control/dataset-summary).
+  int64_t data_version() const;
+
+  // Applies `mutations` in order, all or nothing (ApplyMutations in
+  // mutations.h), then serves the result. Atomic for requests: each is
+  // answered from the data before or after the whole list, never a mix. On
+  // error nothing changes: INVALID_ARGUMENT (also for an empty list),
+  // NOT_FOUND naming the unknown id, ALREADY_EXISTS, or FAILED_PRECONDITION in
+  // replay mode. Mutations run one at a time; each re-renders only the lists it
+  // changed and keeps one more Dataset copy alive (see dataset()), so they are
+  // meant to be few (tens, not millions).
+  absl::Status Mutate(const std::vector<Mutation>& mutations);
+  absl::Status Mutate(const Mutation& mutation);
 
   // Faults apply to requests that arrive after the call.
   void AddFault(Fault fault);

@@ -1,5 +1,6 @@
 // Tests of the fake_circleci binary as a process: flags, the port file, replay
-// from flags, bad flags, and a clean exit on SIGTERM and SIGINT.
+// from flags, mutations over HTTP, bad flags, and a clean exit on SIGTERM and
+// SIGINT.
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -14,6 +15,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "tests/fakes/circleci/dataset.h"
+#include "tests/fakes/circleci/mutations.h"
 #include "tests/fakes/circleci/test_util.h"
 
 extern char** environ;
@@ -142,6 +145,80 @@ TEST(FakeCircleCiMainTest, ReplaysRecordingsFromFlagsAndExitsOnSigint) {
   ASSERT_EQ(kill(pid, SIGINT), 0);
   const int status = WaitFor(pid, std::chrono::seconds(10));
   ASSERT_NE(status, -1) << "did not exit on SIGINT";
+  EXPECT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+}
+
+// The change-tracking use: a test in another process computes the data from
+// the flags, changes it over HTTP, and reads back exactly what it expects.
+TEST(FakeCircleCiMainTest, MutatedOverHttpAsComputedInAnotherProcess) {
+  GeneratorOptions generator;  // the binary's defaults, plus the flags below
+  generator.seed = 7;
+  generator.login = "octo";
+  generator.orgs = 2;
+  generator.projects_per_org = 3;
+  generator.pipelines_per_project = 4;
+  absl::StatusOr<Dataset> generated = GenerateDataset(generator);
+  ASSERT_TRUE(generated.ok()) << generated.status();
+
+  const std::string port_file = TempPath("mutations.port");
+  std::remove(port_file.c_str());
+  const pid_t pid =
+      Spawn({"--port_file=" + port_file, "--seed=7", "--login=octo", "--orgs=2",
+             "--projects_per_org=3", "--pipelines_per_project=4"});
+  ASSERT_GT(pid, 0);
+  const int port = ReadPort(port_file, std::chrono::seconds(10));
+  ASSERT_GT(port, 0);
+  auto client = MakeClient(port);
+
+  absl::StatusOr<VersionedDataset> served = fake_test::FetchDataset(*client);
+  ASSERT_TRUE(served.ok()) << served.status();
+  EXPECT_EQ(served->version, 0);
+  EXPECT_EQ(served->data, fake_test::WithoutSecrets(*generated));
+
+  // A pipeline gone, a project renamed, a user added (the token owner joins
+  // an org), a relationship removed, an entity updated.
+  const Dataset& d = *generated;
+  const ContextRestriction& restriction = d.restrictions[1];
+  ASSERT_EQ(restriction.restriction_type, "project");
+  const std::vector<Mutation> mutations = {
+      Mutation::RemovePipeline(d.pipelines[2].id),
+      Mutation::RenameProject(d.projects[4].slug, "renamed"),
+      Mutation::AddOrg("joined-team"),
+      Mutation::RemoveRestriction(restriction.context_id,
+                                  restriction.project_id),
+      Mutation::SetWorkflowStatus(d.workflows[9].id, "failed"),
+  };
+  std::string body = "[";
+  for (const Mutation& m : mutations) {
+    absl::StrAppend(&body, body.size() > 1 ? "," : "", MutationToJson(m));
+  }
+  body += "]";
+  httplib::Result posted = fake_test::PostMutations(*client, body);
+  ASSERT_TRUE(posted);
+  ASSERT_EQ(posted->status, 200) << posted->body;
+  EXPECT_EQ(ParseJson(posted->body)["version"].GetInt64(), 1);
+
+  absl::StatusOr<Dataset> expected = ApplyMutations(*generated, mutations);
+  ASSERT_TRUE(expected.ok()) << expected.status();
+  served = fake_test::FetchDataset(*client);
+  ASSERT_TRUE(served.ok()) << served.status();
+  EXPECT_EQ(served->version, 1);
+  EXPECT_EQ(served->data, fake_test::WithoutSecrets(*expected));
+  httplib::Result collaborations = Get(*client, "/api/v2/me/collaborations");
+  ASSERT_TRUE(collaborations);
+  EXPECT_EQ(ParseJson(collaborations->body).Size(), 3u);
+  // An unknown id is a 404 naming it, and changes nothing.
+  httplib::Result unknown = fake_test::PostMutations(
+      *client, R"({"op":"remove_pipeline","id":"not-there"})");
+  ASSERT_TRUE(unknown);
+  EXPECT_EQ(unknown->status, 404);
+  EXPECT_EQ(fake_test::Message(unknown->body),
+            "mutation #0 (remove_pipeline): pipeline 'not-there' not found");
+
+  ASSERT_EQ(kill(pid, SIGTERM), 0);
+  const int status = WaitFor(pid, std::chrono::seconds(10));
+  ASSERT_NE(status, -1) << "did not exit on SIGTERM";
   EXPECT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 0);
 }

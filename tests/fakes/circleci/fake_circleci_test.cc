@@ -22,6 +22,7 @@
 namespace graphmill::fakes {
 namespace {
 
+using fake_test::ExpectedFeed;
 using fake_test::Get;
 using fake_test::MakeClient;
 using fake_test::ParseJson;
@@ -53,24 +54,6 @@ std::string Message(const std::string& body) {
 
 std::string ProjectPath(const std::string& slug) {
   return absl::StrCat("/api/v2/project/", PercentEncode(slug));
-}
-
-// The dataset's pipelines of `org_slug`, newest first: what the feed must list.
-std::vector<std::string> ExpectedFeed(const Dataset& data,
-                                      const std::string& org_slug) {
-  std::vector<const Pipeline*> pipelines;
-  for (const Pipeline& p : data.pipelines) {
-    if (p.org_slug == org_slug) pipelines.push_back(&p);
-  }
-  std::sort(pipelines.begin(), pipelines.end(),
-            [](const Pipeline* a, const Pipeline* b) {
-              return a->created_at_ms != b->created_at_ms
-                         ? a->created_at_ms > b->created_at_ms
-                         : a->id < b->id;
-            });
-  std::vector<std::string> ids;
-  for (const Pipeline* p : pipelines) ids.push_back(p->id);
-  return ids;
 }
 
 TEST(FakeCircleCiTest, RejectsBadOptions) {

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <optional>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
@@ -293,68 +294,198 @@ ApiReply ErrorReply(int status, absl::string_view message) {
   return reply;
 }
 
+template <typename T>
+using Groups = absl::flat_hash_map<std::string, std::vector<const T*>>;
+
+// Every list key the API knows (a parent with no children has an empty list,
+// not a 404), with its items in the order they are served.
+struct GeneratedApi::Index {
+  explicit Index(const Dataset& data) {
+    for (const Org& org : data.orgs) {
+      projects_by_org[org.slug];
+      feed_by_org[org.slug];
+      contexts_by_org[org.slug];
+    }
+    for (const Project& project : data.projects) {
+      project_by_slug[project.slug] = &project;
+      projects_by_org[project.organization_slug].push_back(&project);
+      env_vars_by_project[project.slug];
+    }
+    std::vector<const Pipeline*> feed_order;
+    feed_order.reserve(data.pipelines.size());
+    for (const Pipeline& pipeline : data.pipelines) {
+      feed_order.push_back(&pipeline);
+    }
+    std::sort(feed_order.begin(), feed_order.end(),
+              [](const Pipeline* a, const Pipeline* b) {
+                if (a->created_at_ms != b->created_at_ms) {
+                  return a->created_at_ms > b->created_at_ms;
+                }
+                return a->id < b->id;
+              });
+    for (const Pipeline* pipeline : feed_order) {
+      feed_by_org[pipeline->org_slug].push_back(pipeline);
+      workflows_by_pipeline[pipeline->id];
+    }
+    for (const Workflow& workflow : data.workflows) {
+      workflows_by_pipeline[workflow.pipeline_id].push_back(&workflow);
+      jobs_by_workflow[workflow.id];
+    }
+    for (const Job& job : data.jobs) {
+      jobs_by_workflow[job.workflow_id].push_back(&job);
+    }
+    for (const ProjectEnvVar& var : data.project_env_vars) {
+      env_vars_by_project[var.project_slug].push_back(&var);
+    }
+    for (const Context& context : data.contexts) {
+      contexts_by_org[context.org_slug].push_back(&context);
+      restrictions_by_context[context.id];
+      env_vars_by_context[context.id];
+    }
+    for (const ContextRestriction& restriction : data.restrictions) {
+      restrictions_by_context[restriction.context_id].push_back(&restriction);
+    }
+    for (const ContextEnvVar& var : data.context_env_vars) {
+      env_vars_by_context[var.context_id].push_back(&var);
+    }
+  }
+
+  absl::flat_hash_map<std::string, const Project*> project_by_slug;
+  Groups<Project> projects_by_org;  // what an org's pipelines render from
+  Groups<Pipeline> feed_by_org;     // newest first
+  Groups<Workflow> workflows_by_pipeline;
+  Groups<Job> jobs_by_workflow;
+  Groups<ProjectEnvVar> env_vars_by_project;
+  Groups<Context> contexts_by_org;
+  Groups<ContextRestriction> restrictions_by_context;
+  Groups<ContextEnvVar> env_vars_by_context;
+};
+
+namespace {
+
+template <typename T>
+bool SameItems(const std::vector<const T*>& a, const std::vector<const T*>& b) {
+  return std::equal(a.begin(), a.end(), b.begin(), b.end(),
+                    [](const T* x, const T* y) { return *x == *y; });
+}
+
+template <typename T>
+bool SameGroup(const Groups<T>& a, const Groups<T>& b, const std::string& key) {
+  auto in_a = a.find(key);
+  auto in_b = b.find(key);
+  if (in_a == a.end() || in_b == b.end())
+    return in_a == a.end() && in_b == b.end();
+  return SameItems(in_a->second, in_b->second);
+}
+
+}  // namespace
+
 GeneratedApi::GeneratedApi(const Dataset& data, int page_size,
                            bool pipeline_page_overlap)
     : page_size_(std::max(1, page_size)),
       pipeline_page_overlap_(pipeline_page_overlap && page_size >= 2) {
+  Build(data, nullptr, nullptr);
+}
+
+GeneratedApi::GeneratedApi(const Dataset& data, const GeneratedApi& previous,
+                           const Dataset& previous_data)
+    : page_size_(previous.page_size_),
+      pipeline_page_overlap_(previous.pipeline_page_overlap_) {
+  Build(data, &previous_data, &previous);
+}
+
+void GeneratedApi::Build(const Dataset& data, const Dataset* previous_data,
+                         const GeneratedApi* previous) {
   me_ = RenderUser(data.user);
   collaborations_ = RenderJson([&](Writer& w) {
     w.StartArray();
     for (const Org& org : data.orgs) WriteOrg(w, org);
     w.EndArray();
   });
-
-  absl::flat_hash_map<std::string, const Project*> project_by_slug;
-  for (const Org& org : data.orgs) {
-    pipeline_feeds_[org.slug];
-    contexts_by_org_[org.slug];
-  }
   for (const Project& project : data.projects) {
     projects_[project.slug] = RenderProject(project);
-    project_by_slug[project.slug] = &project;
-    env_vars_by_project_[project.slug];
   }
 
-  std::vector<const Pipeline*> feed_order;
-  feed_order.reserve(data.pipelines.size());
-  for (const Pipeline& pipeline : data.pipelines)
-    feed_order.push_back(&pipeline);
-  std::sort(feed_order.begin(), feed_order.end(),
-            [](const Pipeline* a, const Pipeline* b) {
-              if (a->created_at_ms != b->created_at_ms) {
-                return a->created_at_ms > b->created_at_ms;
-              }
-              return a->id < b->id;
-            });
-  for (const Pipeline* pipeline : feed_order) {
-    const Project* project = project_by_slug.at(pipeline->project_slug);
-    pipeline_feeds_[pipeline->org_slug].push_back(
-        RenderPipeline(*pipeline, *project, data.user));
-    workflows_by_pipeline_[pipeline->id];
-  }
-  for (const Workflow& workflow : data.workflows) {
-    workflows_by_pipeline_[workflow.pipeline_id].push_back(
-        RenderWorkflow(workflow));
-    jobs_by_workflow_[workflow.id];
-  }
-  for (const Job& job : data.jobs) {
-    jobs_by_workflow_[job.workflow_id].push_back(RenderJob(job));
-  }
-  for (const ProjectEnvVar& var : data.project_env_vars) {
-    env_vars_by_project_[var.project_slug].push_back(RenderProjectEnvVar(var));
-  }
-  for (const Context& context : data.contexts) {
-    contexts_by_org_[context.org_slug].push_back(RenderContext(context));
-    restrictions_by_context_[context.id];
-    env_vars_by_context_[context.id];
-  }
-  for (const ContextRestriction& restriction : data.restrictions) {
-    restrictions_by_context_[restriction.context_id].push_back(
-        RenderRestriction(restriction));
-  }
-  for (const ContextEnvVar& var : data.context_env_vars) {
-    env_vars_by_context_[var.context_id].push_back(RenderContextEnvVar(var));
-  }
+  const Index index(data);
+  std::optional<Index> previous_index;
+  if (previous != nullptr) previous_index.emplace(*previous_data);
+
+  // Fills `out` with a list per key of `groups`: `previous`'s when the key's
+  // items are unchanged and `same_context(key)` (whatever else the items
+  // render from is unchanged too), else freshly rendered.
+  auto fill = [&](Lists& out, const auto& groups, const auto* previous_groups,
+                  const Lists* previous_lists, auto render_item,
+                  auto same_context) {
+    out.reserve(groups.size());
+    for (const auto& [key, items] : groups) {
+      if (previous_groups != nullptr) {
+        auto old_list = previous_lists->find(key);
+        if (old_list != previous_lists->end() &&
+            SameGroup(groups, *previous_groups, key) && same_context(key)) {
+          out.emplace(key, old_list->second);
+          continue;
+        }
+      }
+      auto list = std::make_shared<std::vector<std::string>>();
+      list->reserve(items.size());
+      for (const auto* item : items) {
+        std::optional<std::string> rendered = render_item(*item);
+        if (rendered.has_value()) list->push_back(*std::move(rendered));
+      }
+      out.emplace(key, std::move(list));
+      ++rendered_lists_;
+    }
+  };
+  auto always = [](const std::string&) { return true; };
+  auto plain = [](auto render) {
+    return [render](const auto& item) {
+      return std::optional<std::string>(render(item));
+    };
+  };
+  const Index* old = previous_index.has_value() ? &*previous_index : nullptr;
+  auto old_groups = [&](auto member) -> decltype(&(index.*member)) {
+    return old == nullptr ? nullptr : &(old->*member);
+  };
+  auto old_lists = [&](Lists GeneratedApi::*member) -> const Lists* {
+    return previous == nullptr ? nullptr : &(previous->*member);
+  };
+
+  // A pipeline renders from its project and the /me user as well.
+  fill(
+      pipeline_feeds_, index.feed_by_org, old_groups(&Index::feed_by_org),
+      old_lists(&GeneratedApi::pipeline_feeds_),
+      [&](const Pipeline& pipeline) -> std::optional<std::string> {
+        auto project = index.project_by_slug.find(pipeline.project_slug);
+        if (project == index.project_by_slug.end()) return std::nullopt;
+        return RenderPipeline(pipeline, *project->second, data.user);
+      },
+      [&](const std::string& org_slug) {
+        return data.user == previous_data->user &&
+               SameGroup(index.projects_by_org, old->projects_by_org, org_slug);
+      });
+  fill(workflows_by_pipeline_, index.workflows_by_pipeline,
+       old_groups(&Index::workflows_by_pipeline),
+       old_lists(&GeneratedApi::workflows_by_pipeline_), plain(RenderWorkflow),
+       always);
+  fill(jobs_by_workflow_, index.jobs_by_workflow,
+       old_groups(&Index::jobs_by_workflow),
+       old_lists(&GeneratedApi::jobs_by_workflow_), plain(RenderJob), always);
+  fill(env_vars_by_project_, index.env_vars_by_project,
+       old_groups(&Index::env_vars_by_project),
+       old_lists(&GeneratedApi::env_vars_by_project_),
+       plain(RenderProjectEnvVar), always);
+  fill(contexts_by_org_, index.contexts_by_org,
+       old_groups(&Index::contexts_by_org),
+       old_lists(&GeneratedApi::contexts_by_org_), plain(RenderContext),
+       always);
+  fill(restrictions_by_context_, index.restrictions_by_context,
+       old_groups(&Index::restrictions_by_context),
+       old_lists(&GeneratedApi::restrictions_by_context_),
+       plain(RenderRestriction), always);
+  fill(env_vars_by_context_, index.env_vars_by_context,
+       old_groups(&Index::env_vars_by_context),
+       old_lists(&GeneratedApi::env_vars_by_context_),
+       plain(RenderContextEnvVar), always);
 }
 
 ApiReply GeneratedApi::Serve(const RouteMatch& route,
@@ -414,17 +545,16 @@ ApiReply GeneratedApi::ServeList(const RouteMatch& route, const Lists& lists,
                                  int not_found_status) const {
   auto it = lists.find(route.resource);
   if (it == lists.end()) return ErrorReply(not_found_status, not_found_message);
-  const std::vector<std::string>& items = it->second;
+  const std::vector<std::string>& items = *it->second;
 
   size_t offset = 0;
   if (const std::string* token = FindParam(query, "page-token");
       token != nullptr && !token->empty()) {
     const int64_t decoded = DecodePageToken(*token, route.name, route.resource);
-    if (decoded < 0 ||
-        (decoded >= static_cast<int64_t>(items.size()) && decoded != 0)) {
-      return ErrorReply(404, "Not Found");
-    }
-    offset = static_cast<size_t>(decoded);
+    if (decoded < 0) return ErrorReply(404, "Not Found");
+    // A token past the end (the list shrank since it was issued) gives an
+    // empty last page.
+    offset = std::min(static_cast<size_t>(decoded), items.size());
   }
   const size_t end =
       std::min(items.size(), offset + static_cast<size_t>(page_size_));

@@ -3,6 +3,7 @@
 #ifndef GRAPHMILL_TESTS_FAKES_CIRCLECI_GENERATED_API_H_
 #define GRAPHMILL_TESTS_FAKES_CIRCLECI_GENERATED_API_H_
 
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -37,12 +38,30 @@ class GeneratedApi {
   // pipeline-feed page after the first repeats the previous page's last item.
   GeneratedApi(const Dataset& data, int page_size, bool pipeline_page_overlap);
 
+  // Answers exactly as GeneratedApi(data, <previous's page options>) would,
+  // but shares `previous`'s rendered lists whose items (and whatever those
+  // render from) are equal in `previous_data` and `data`, so a mutation costs
+  // a re-render of what it changed only. `previous_data` must be the dataset
+  // `previous` was built from; `previous` may be destroyed afterwards.
+  GeneratedApi(const Dataset& data, const GeneratedApi& previous,
+               const Dataset& previous_data);
+
   // Answers a classified GET (route.name non-empty) with its query parameters.
-  // Lists honour `page-token`; an unknown token is 404 {"message":"Not Found"}.
+  // Lists honour `page-token`; an unknown token is 404 {"message":"Not Found"};
+  // a token past the end of its list (it shrank) gives an empty last page.
   ApiReply Serve(const RouteMatch& route, const QueryParams& query) const;
 
+  // Paginated lists this object rendered itself rather than shared with
+  // `previous` (all of them for the first constructor).
+  int rendered_lists() const { return rendered_lists_; }
+
  private:
-  using Lists = absl::flat_hash_map<std::string, std::vector<std::string>>;
+  struct Index;  // the dataset grouped by parent (generated_api.cc)
+  using List = std::shared_ptr<const std::vector<std::string>>;
+  using Lists = absl::flat_hash_map<std::string, List>;
+
+  void Build(const Dataset& data, const Dataset* previous_data,
+             const GeneratedApi* previous);
 
   ApiReply ServeList(const RouteMatch& route, const Lists& lists,
                      const QueryParams& query, int overlap,
@@ -51,6 +70,7 @@ class GeneratedApi {
 
   int page_size_;
   bool pipeline_page_overlap_;
+  int rendered_lists_ = 0;
   std::string me_;
   std::string collaborations_;
   absl::flat_hash_map<std::string, std::string> projects_;  // by slug

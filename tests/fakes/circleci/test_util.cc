@@ -7,11 +7,21 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+
+namespace graphmill::fakes {
+
+void PrintTo(const Dataset& data, std::ostream* os) {
+  const std::string json = DatasetToJson(data);
+  *os << json.substr(0, 3000) << (json.size() > 3000 ? "..." : "");
+}
+
+}  // namespace graphmill::fakes
 
 namespace graphmill::fakes::fake_test {
 
@@ -120,6 +130,55 @@ RawResult RawGet(int port, const std::string& target,
   }
   close(fd);
   return result;
+}
+
+std::vector<std::string> ExpectedFeed(const Dataset& data,
+                                      const std::string& org_slug) {
+  std::vector<const Pipeline*> pipelines;
+  for (const Pipeline& p : data.pipelines) {
+    if (p.org_slug == org_slug) pipelines.push_back(&p);
+  }
+  std::sort(pipelines.begin(), pipelines.end(),
+            [](const Pipeline* a, const Pipeline* b) {
+              return a->created_at_ms != b->created_at_ms
+                         ? a->created_at_ms > b->created_at_ms
+                         : a->id < b->id;
+            });
+  std::vector<std::string> ids;
+  for (const Pipeline* p : pipelines) ids.push_back(p->id);
+  return ids;
+}
+
+httplib::Result PostMutations(httplib::Client& client,
+                              const std::string& body) {
+  return client.Post("/_control/mutations", body, "application/json");
+}
+
+absl::StatusOr<VersionedDataset> FetchDataset(httplib::Client& client) {
+  httplib::Result res = client.Get("/_control/dataset");
+  if (!res) {
+    return absl::UnavailableError(absl::StrCat(
+        "GET /_control/dataset failed: ", httplib::to_string(res.error())));
+  }
+  if (res->status != 200) {
+    return absl::InternalError(absl::StrCat("GET /_control/dataset: status ",
+                                            res->status, " ", res->body));
+  }
+  return DatasetFromJson(res->body);
+}
+
+Dataset WithoutSecrets(Dataset data) {
+  for (ProjectEnvVar& var : data.project_env_vars) var.value.clear();
+  return data;
+}
+
+std::string Message(const std::string& body) {
+  rapidjson::Document doc;
+  doc.Parse(body.c_str(), body.size());
+  return !doc.HasParseError() && doc.IsObject() && doc.HasMember("message") &&
+                 doc["message"].IsString()
+             ? doc["message"].GetString()
+             : "<no message>";
 }
 
 std::string TestDataPath(const std::string& name) {

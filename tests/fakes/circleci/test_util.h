@@ -6,10 +6,21 @@
 #include <httplib.h>
 
 #include <memory>
+#include <ostream>
 #include <string>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "rapidjson/document.h"
+#include "tests/fakes/circleci/dataset.h"
+#include "tests/fakes/circleci/dataset_json.h"
+
+namespace graphmill::fakes {
+
+// gtest prints a Dataset as its JSON (cut after 3,000 characters).
+void PrintTo(const Dataset& data, std::ostream* os);
+
+}  // namespace graphmill::fakes
 
 namespace graphmill::fakes::fake_test {
 
@@ -54,6 +65,24 @@ struct RawResult {
 // response is cut or reset.
 RawResult RawGet(int port, const std::string& target,
                  const std::string& token = kToken);
+
+// The ids of `data`'s pipelines of `org_slug`, newest first: what the feed
+// must list.
+std::vector<std::string> ExpectedFeed(const Dataset& data,
+                                      const std::string& org_slug);
+
+// POST /_control/mutations with `body` (JSON).
+httplib::Result PostMutations(httplib::Client& client, const std::string& body);
+
+// GET /_control/dataset, parsed.
+absl::StatusOr<VersionedDataset> FetchDataset(httplib::Client& client);
+
+// `data` without the env var values GET /_control/dataset leaves out, to
+// compare with what it returns.
+Dataset WithoutSecrets(Dataset data);
+
+// The "message" of an error body, or "<no message>".
+std::string Message(const std::string& body);
 
 // Absolute path of a file in tests/fakes/circleci/testdata (a test data
 // dependency).

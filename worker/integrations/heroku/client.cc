@@ -1,0 +1,124 @@
+// Heroku Platform API endpoints and Range pagination.
+#include "worker/integrations/heroku/client.h"
+
+#include <optional>
+#include <set>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+
+namespace graphmill::worker::heroku {
+namespace {
+
+HttpClientOptions WithRedactedKey(HttpClientOptions options,
+                                  const std::string& api_key) {
+  options.redact.push_back(api_key);
+  return options;
+}
+
+}  // namespace
+
+HerokuClient::HerokuClient(std::string base_url, std::string api_key,
+                           HttpClientOptions options)
+    : base_url_(std::move(base_url)),
+      headers_({{"Authorization", absl::StrCat("Bearer ", api_key)},
+                {"Accept", "application/vnd.heroku+json; version=3"},
+                {"User-Agent", "graphmill-heroku/1.0"}}),
+      http_(WithRedactedKey(std::move(options), api_key)) {}
+
+std::string HerokuClient::Redact(absl::string_view text) const {
+  return http_.Redact(text);
+}
+
+absl::Status HerokuClient::ListPages(const std::string& url,
+                                     const ItemVisitor& visit) {
+  // Ranges already asked for: a server that hands back an earlier range would
+  // otherwise loop forever.
+  std::set<std::string> requested = {kFirstRange};
+  std::string range = kFirstRange;
+  for (int page = 1;; ++page) {
+    HttpHeaders headers = headers_;
+    headers.emplace_back("Range", range);
+    absl::StatusOr<HttpResponse> response = http_.Get(url, headers);
+    if (!response.ok()) return response.status();
+    rapidjson::Document document;
+    document.Parse(response->body.data(), response->body.size());
+    if (document.HasParseError()) {
+      return MalformedBodyError(
+          Redact(url),
+          absl::StrCat("page ", page, " is not JSON (parse error at byte ",
+                       document.GetErrorOffset(), ")"));
+    }
+    if (!document.IsArray()) {
+      return MalformedBodyError(
+          Redact(url), absl::StrCat("page ", page, " is not a JSON array"));
+    }
+    for (const rapidjson::Value& item : document.GetArray()) {
+      absl::Status status = visit(item);
+      if (!status.ok()) return status;
+    }
+    // Heroku sends Next-Range with 206; heroku-client follows it on any 2xx,
+    // and so do we.
+    std::optional<std::string> next = response->Header("Next-Range");
+    if (!next.has_value() || next->empty()) return absl::OkStatus();
+    if (!requested.insert(*next).second) {
+      return absl::DataLossError(Redact(
+          absl::StrCat("Heroku returned an already requested Next-Range '",
+                       *next, "' on page ", page, " of GET ", url,
+                       "; stopped to avoid an endless loop")));
+    }
+    range = *std::move(next);
+  }
+}
+
+absl::Status HerokuClient::CheckAccount() {
+  return http_.Get(absl::StrCat(base_url_, "/account"), headers_).status();
+}
+
+std::string HerokuClient::AccountsUrl() const {
+  return absl::StrCat(base_url_, "/enterprise-accounts");
+}
+std::string HerokuClient::AccountMembersUrl(
+    absl::string_view account_id) const {
+  return absl::StrCat(base_url_, "/enterprise-accounts/", UrlEncode(account_id),
+                      "/members");
+}
+std::string HerokuClient::AccountTeamsUrl(absl::string_view account_id) const {
+  return absl::StrCat(base_url_, "/enterprise-accounts/", UrlEncode(account_id),
+                      "/teams");
+}
+std::string HerokuClient::TeamAppsUrl(absl::string_view team_id) const {
+  return absl::StrCat(base_url_, "/teams/", UrlEncode(team_id), "/apps");
+}
+std::string HerokuClient::TeamMembersUrl(absl::string_view team_id) const {
+  return absl::StrCat(base_url_, "/teams/", UrlEncode(team_id), "/members");
+}
+std::string HerokuClient::AppAddonsUrl(absl::string_view app_id) const {
+  return absl::StrCat(base_url_, "/apps/", UrlEncode(app_id), "/addons");
+}
+
+absl::Status HerokuClient::ListEnterpriseAccounts(const ItemVisitor& visit) {
+  return ListPages(AccountsUrl(), visit);
+}
+absl::Status HerokuClient::ListEnterpriseAccountMembers(
+    absl::string_view account_id, const ItemVisitor& visit) {
+  return ListPages(AccountMembersUrl(account_id), visit);
+}
+absl::Status HerokuClient::ListEnterpriseAccountTeams(
+    absl::string_view account_id, const ItemVisitor& visit) {
+  return ListPages(AccountTeamsUrl(account_id), visit);
+}
+absl::Status HerokuClient::ListTeamApps(absl::string_view team_id,
+                                        const ItemVisitor& visit) {
+  return ListPages(TeamAppsUrl(team_id), visit);
+}
+absl::Status HerokuClient::ListTeamMembers(absl::string_view team_id,
+                                           const ItemVisitor& visit) {
+  return ListPages(TeamMembersUrl(team_id), visit);
+}
+absl::Status HerokuClient::ListAppAddons(absl::string_view app_id,
+                                         const ItemVisitor& visit) {
+  return ListPages(AppAddonsUrl(app_id), visit);
+}
+
+}  // namespace graphmill::worker::heroku

@@ -1,0 +1,355 @@
+// Tests of the Heroku client against a minimal local HTTP server: headers,
+// Range pagination (Next-Range on 206 and on 200), loop guard, malformed bodies
+// and error messages.
+#include "worker/integrations/heroku/client.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace graphmill::worker::heroku {
+namespace {
+
+using ::testing::Each;
+using ::testing::ElementsAre;
+using ::testing::Eq;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+constexpr char kKey[] = "heroku-secret-key-0123";
+
+// A minimal HTTP/1.1 server on 127.0.0.1 (ephemeral port), one connection at
+// a time, each closed after its response. Not cpp-httplib: that library
+// answers any Range header that is not a byte range with 416 before a handler
+// runs, and Heroku's ranges ("id ..; max=1000") are not byte ranges.
+class MiniServer {
+ public:
+  struct Request {
+    std::string path;
+    std::map<std::string, std::string> headers;  // lower-case names
+
+    std::string Header(const std::string& name) const {
+      auto it = headers.find(name);
+      return it == headers.end() ? "" : it->second;
+    }
+  };
+  struct Reply {
+    int status = 200;
+    std::vector<std::pair<std::string, std::string>> headers;
+    std::string body;
+  };
+  using Handler = std::function<Reply(const Request&)>;
+
+  explicit MiniServer(Handler handler) : handler_(std::move(handler)) {
+    listener_ = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    address.sin_port = 0;
+    socklen_t length = sizeof(address);
+    if (bind(listener_, reinterpret_cast<sockaddr*>(&address),
+             sizeof(address)) != 0 ||
+        listen(listener_, 16) != 0 ||
+        getsockname(listener_, reinterpret_cast<sockaddr*>(&address),
+                    &length) != 0) {
+      ADD_FAILURE() << "mini server cannot listen";
+      return;
+    }
+    port_ = ntohs(address.sin_port);
+    thread_ = std::thread([this] { Serve(); });
+  }
+  ~MiniServer() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+    close(listener_);
+  }
+
+  std::string BaseUrl() const {
+    return absl::StrCat("http://127.0.0.1:", port_);
+  }
+  std::vector<Request> requests() {
+    absl::MutexLock lock(&mutex_);
+    return requests_;
+  }
+  std::vector<std::string> Paths() {
+    std::vector<std::string> paths;
+    for (const Request& request : requests()) paths.push_back(request.path);
+    return paths;
+  }
+  std::vector<std::string> HeaderValues(const std::string& name) {
+    std::vector<std::string> values;
+    for (const Request& request : requests()) {
+      values.push_back(request.Header(name));
+    }
+    return values;
+  }
+
+ private:
+  void Serve() {
+    while (!stop_) {
+      pollfd listening{listener_, POLLIN, 0};
+      if (poll(&listening, 1, 20) <= 0) continue;
+      const int connection = accept(listener_, nullptr, nullptr);
+      if (connection < 0) continue;
+      std::optional<Request> request = ReadRequest(connection);
+      if (request.has_value()) {
+        {
+          absl::MutexLock lock(&mutex_);
+          requests_.push_back(*request);
+        }
+        const Reply reply = handler_(*request);
+        std::string text =
+            absl::StrCat("HTTP/1.1 ", reply.status,
+                         " X\r\nContent-Length: ", reply.body.size(),
+                         "\r\nConnection: close\r\n");
+        for (const auto& [name, value] : reply.headers) {
+          absl::StrAppend(&text, name, ": ", value, "\r\n");
+        }
+        absl::StrAppend(&text, "\r\n", reply.body);
+        [[maybe_unused]] ssize_t sent =
+            send(connection, text.data(), text.size(), MSG_NOSIGNAL);
+      }
+      close(connection);
+    }
+  }
+
+  static std::optional<Request> ReadRequest(int connection) {
+    std::string received;
+    char buffer[4096];
+    while (received.find("\r\n\r\n") == std::string::npos) {
+      pollfd readable{connection, POLLIN, 0};
+      if (poll(&readable, 1, 2000) <= 0) return std::nullopt;
+      const ssize_t bytes = recv(connection, buffer, sizeof(buffer), 0);
+      if (bytes <= 0) return std::nullopt;
+      received.append(buffer, static_cast<size_t>(bytes));
+    }
+    std::vector<std::string> lines =
+        absl::StrSplit(received.substr(0, received.find("\r\n\r\n")), "\r\n");
+    std::vector<std::string> request_line = absl::StrSplit(lines[0], ' ');
+    if (request_line.size() < 2) return std::nullopt;
+    Request request;
+    request.path = request_line[1];
+    for (size_t i = 1; i < lines.size(); ++i) {
+      const size_t colon = lines[i].find(':');
+      if (colon == std::string::npos) continue;
+      request.headers[absl::AsciiStrToLower(lines[i].substr(0, colon))] =
+          std::string(absl::StripAsciiWhitespace(lines[i].substr(colon + 1)));
+    }
+    return request;
+  }
+
+  const Handler handler_;
+  int listener_ = -1;
+  int port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+  absl::Mutex mutex_;
+  std::vector<Request> requests_ ABSL_GUARDED_BY(mutex_);
+};
+
+using Reply = MiniServer::Reply;
+using Request = MiniServer::Request;
+
+Reply Json(int status, std::string body,
+           std::vector<std::pair<std::string, std::string>> headers = {}) {
+  headers.emplace_back("Content-Type", "application/json");
+  return Reply{status, std::move(headers), std::move(body)};
+}
+
+HttpClientOptions FastOptions() {
+  HttpClientOptions options;
+  options.max_attempts = 2;
+  options.initial_backoff = absl::Milliseconds(1);
+  options.max_backoff = absl::Milliseconds(2);
+  options.request_timeout = absl::Seconds(10);
+  return options;
+}
+
+// Collects the `id` of each listed item.
+std::vector<std::string> ListIds(
+    const std::function<absl::Status(const ItemVisitor&)>& list,
+    absl::Status* status) {
+  std::vector<std::string> ids;
+  *status = list([&](const rapidjson::Value& item) {
+    ids.push_back(item["id"].GetString());
+    return absl::OkStatus();
+  });
+  return ids;
+}
+
+TEST(HerokuClientTest, SendsBearerKeyVersionAcceptAndFirstRange) {
+  MiniServer server([](const Request& request) {
+    if (request.path == "/account") return Json(200, R"({"id":"u1"})");
+    return Json(200, R"([{"id":"a1"}])");
+  });
+  HerokuClient client(server.BaseUrl(), kKey, FastOptions());
+  absl::Status status;
+  EXPECT_THAT(ListIds(
+                  [&](const ItemVisitor& visit) {
+                    return client.ListEnterpriseAccounts(visit);
+                  },
+                  &status),
+              ElementsAre("a1"));
+  EXPECT_TRUE(status.ok()) << status;
+  EXPECT_TRUE(client.CheckAccount().ok());
+  EXPECT_THAT(server.Paths(), ElementsAre("/enterprise-accounts", "/account"));
+  EXPECT_THAT(server.HeaderValues("authorization"),
+              ElementsAre(absl::StrCat("Bearer ", kKey),
+                          absl::StrCat("Bearer ", kKey)));
+  EXPECT_THAT(server.HeaderValues("accept"),
+              ElementsAre("application/vnd.heroku+json; version=3",
+                          "application/vnd.heroku+json; version=3"));
+  // Lists start with the largest page; /account is not a list.
+  EXPECT_THAT(server.HeaderValues("range"), ElementsAre("id ..; max=1000", ""));
+}
+
+TEST(HerokuClientTest, FollowsNextRangeOn206AndOn200UntilAPageHasNone) {
+  MiniServer server([](const Request& request) {
+    const std::string range = request.Header("range");
+    if (range == "id ..; max=1000") {
+      return Json(206, R"([{"id":"app-1"},{"id":"app-2"}])",
+                  {{"Next-Range", "id ]app-2..; max=1000"}});
+    }
+    if (range == "id ]app-2..; max=1000") {
+      // A 200 that still names a next range (heroku-client follows it).
+      return Json(200, R"([{"id":"app-3"}])",
+                  {{"Next-Range", "id ]app-3..; max=1000"}});
+    }
+    return Json(200, R"([{"id":"app-4"}])");
+  });
+  HerokuClient client(server.BaseUrl(), kKey, FastOptions());
+  absl::Status status;
+  EXPECT_THAT(
+      ListIds(
+          [&](const ItemVisitor& v) { return client.ListTeamApps("t1", v); },
+          &status),
+      ElementsAre("app-1", "app-2", "app-3", "app-4"));
+  EXPECT_TRUE(status.ok()) << status;
+  EXPECT_THAT(server.Paths(), Each(Eq("/teams/t1/apps")));
+  EXPECT_THAT(server.HeaderValues("range"),
+              ElementsAre("id ..; max=1000", "id ]app-2..; max=1000",
+                          "id ]app-3..; max=1000"));
+}
+
+TEST(HerokuClientTest, ARepeatedNextRangeIsDataLossNotAnEndlessLoop) {
+  MiniServer server([](const Request&) {
+    return Json(206, R"([{"id":"a"}])", {{"Next-Range", "id ]a..; max=1000"}});
+  });
+  HerokuClient client(server.BaseUrl(), kKey, FastOptions());
+  absl::Status status = client.ListAppAddons(
+      "x", [](const rapidjson::Value&) { return absl::OkStatus(); });
+  EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss) << status;
+  EXPECT_THAT(std::string(status.message()), HasSubstr("Next-Range"));
+  EXPECT_THAT(std::string(status.message()), HasSubstr("/apps/x/addons"));
+  EXPECT_EQ(server.Paths().size(), 2u);
+}
+
+TEST(HerokuClientTest, ANonArrayOrNonJsonPageIsMalformed) {
+  MiniServer server([](const Request& request) {
+    if (request.path == "/teams/obj/members") return Json(200, R"({"id":"x"})");
+    return Reply{200, {{"Content-Type", "text/html"}}, "<html>"};
+  });
+  HerokuClient client(server.BaseUrl(), kKey, FastOptions());
+  auto ignore = [](const rapidjson::Value&) { return absl::OkStatus(); };
+  absl::Status object = client.ListTeamMembers("obj", ignore);
+  EXPECT_EQ(HttpErrorKindOf(object), HttpErrorKind::kMalformedBody) << object;
+  EXPECT_THAT(std::string(object.message()), HasSubstr("not a JSON array"));
+  absl::Status text = client.ListTeamMembers("text", ignore);
+  EXPECT_EQ(HttpErrorKindOf(text), HttpErrorKind::kMalformedBody) << text;
+}
+
+TEST(HerokuClientTest, ErrorsCarryHerokusMessageButNeverTheKey) {
+  MiniServer server([](const Request&) {
+    return Json(
+        401,
+        R"({"id":"unauthorized","message":"Invalid credentials provided."})");
+  });
+  HerokuClient client(server.BaseUrl(), kKey, FastOptions());
+  absl::Status status = client.CheckAccount();
+  EXPECT_EQ(HttpErrorKindOf(status), HttpErrorKind::kAuth);
+  EXPECT_EQ(status.message(),
+            absl::StrCat("GET ", server.BaseUrl(),
+                         "/account: HTTP 401 (Invalid credentials provided.)"));
+  EXPECT_THAT(client.Redact(absl::StrCat("x", kKey, "y")),
+              Not(HasSubstr(kKey)));
+}
+
+TEST(HerokuClientTest, AVisitorErrorStopsTheListing) {
+  MiniServer server([](const Request&) {
+    return Json(206, R"([{"id":"t1"},{"id":"t2"}])",
+                {{"Next-Range", "id ]t2..; max=1000"}});
+  });
+  HerokuClient client(server.BaseUrl(), kKey, FastOptions());
+  int visited = 0;
+  absl::Status status =
+      client.ListEnterpriseAccountTeams("a", [&](const rapidjson::Value&) {
+        ++visited;
+        return absl::CancelledError("stop");
+      });
+  EXPECT_EQ(status.code(), absl::StatusCode::kCancelled);
+  EXPECT_EQ(visited, 1);
+  EXPECT_EQ(server.Paths().size(), 1u);
+}
+
+TEST(HerokuClientTest, HooksSeeEveryAttempt) {
+  MiniServer server([](const Request& request) {
+    if (request.Header("range") == "id ..; max=1000") {
+      return Json(206, R"([{"id":"m1"}])",
+                  {{"Next-Range", "id ]m1..; max=1000"},
+                   {"RateLimit-Remaining", "4498"}});
+    }
+    return Json(200, R"([{"id":"m2"}])", {{"RateLimit-Remaining", "4497"}});
+  });
+  HttpClientOptions options = FastOptions();
+  std::atomic<int> before{0};
+  std::vector<std::string> remaining;
+  options.before_request = [&] { ++before; };
+  options.after_response = [&](const HttpResponse& response) {
+    remaining.push_back(response.Header("RateLimit-Remaining").value_or(""));
+  };
+  HerokuClient client(server.BaseUrl(), kKey, options);
+  absl::Status status;
+  EXPECT_THAT(ListIds(
+                  [&](const ItemVisitor& v) {
+                    return client.ListEnterpriseAccountMembers("acct", v);
+                  },
+                  &status),
+              ElementsAre("m1", "m2"));
+  EXPECT_EQ(before.load(), 2);
+  EXPECT_THAT(remaining, ElementsAre("4498", "4497"));
+}
+
+TEST(HerokuClientTest, UrlsEncodeIds) {
+  HerokuClient client("https://api.heroku.com", kKey, FastOptions());
+  EXPECT_EQ(client.AccountsUrl(), "https://api.heroku.com/enterprise-accounts");
+  EXPECT_EQ(client.AccountMembersUrl("a/b"),
+            "https://api.heroku.com/enterprise-accounts/a%2Fb/members");
+  EXPECT_EQ(client.AccountTeamsUrl("a"),
+            "https://api.heroku.com/enterprise-accounts/a/teams");
+  EXPECT_EQ(client.TeamAppsUrl("t"), "https://api.heroku.com/teams/t/apps");
+  EXPECT_EQ(client.TeamMembersUrl("t"),
+            "https://api.heroku.com/teams/t/members");
+  EXPECT_EQ(client.AppAddonsUrl("p"), "https://api.heroku.com/apps/p/addons");
+}
+
+}  // namespace
+}  // namespace graphmill::worker::heroku

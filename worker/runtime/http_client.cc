@@ -113,15 +113,29 @@ std::string Shorten(absl::string_view text, size_t max_bytes) {
 }
 
 // The provider's own explanation, for error messages: the JSON `message`
-// (CircleCI and Heroku both use it), or a plain-text body. Empty if neither.
+// (CircleCI and Heroku both use it), else JupiterOne's `error: {code,
+// message}` as "CODE: message", or a plain-text body. Empty if none.
 std::string ErrorExcerpt(const HttpResponse& response) {
   std::string text;
   rapidjson::Document document;
   document.Parse(response.body.data(), response.body.size());
   if (!document.HasParseError() && document.IsObject()) {
     auto message = document.FindMember("message");
+    auto error = document.FindMember("error");
     if (message != document.MemberEnd() && message->value.IsString()) {
       text.assign(message->value.GetString(), message->value.GetStringLength());
+    } else if (error != document.MemberEnd() && error->value.IsObject()) {
+      auto code = error->value.FindMember("code");
+      auto error_message = error->value.FindMember("message");
+      if (code != error->value.MemberEnd() && code->value.IsString()) {
+        text.assign(code->value.GetString(), code->value.GetStringLength());
+      }
+      if (error_message != error->value.MemberEnd() &&
+          error_message->value.IsString()) {
+        if (!text.empty()) text += ": ";
+        text.append(error_message->value.GetString(),
+                    error_message->value.GetStringLength());
+      }
     }
   } else if (absl::StartsWithIgnoreCase(
                  response.Header("Content-Type").value_or(""), "text/plain")) {
@@ -295,8 +309,9 @@ struct HttpClient::Impl {
     idle_handles.push_back(handle);
   }
 
+  // `body` null: GET; else POST of *body.
   Attempt Perform(CURL* handle, const std::string& url, curl_slist* header_list,
-                  absl::Duration timeout) {
+                  const std::string* body, absl::Duration timeout) {
     Attempt attempt;
     char error_buffer[CURL_ERROR_SIZE] = {0};
     BodySink sink{&attempt.response.body, options.max_response_bytes};
@@ -304,7 +319,14 @@ struct HttpClient::Impl {
     // between requests.
     curl_easy_reset(handle);
     curl_easy_setopt(handle, CURLOPT_URL, url.c_str());
-    curl_easy_setopt(handle, CURLOPT_HTTPGET, 1L);
+    if (body == nullptr) {
+      curl_easy_setopt(handle, CURLOPT_HTTPGET, 1L);
+    } else {
+      curl_easy_setopt(handle, CURLOPT_POST, 1L);
+      curl_easy_setopt(handle, CURLOPT_POSTFIELDS, body->data());
+      curl_easy_setopt(handle, CURLOPT_POSTFIELDSIZE_LARGE,
+                       static_cast<curl_off_t>(body->size()));
+    }
     curl_easy_setopt(handle, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(handle, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(handle, CURLOPT_FOLLOWLOCATION, 0L);
@@ -372,12 +394,38 @@ std::string HttpClient::Redact(absl::string_view text) const {
 
 absl::StatusOr<HttpResponse> HttpClient::Get(const std::string& url,
                                              const HttpHeaders& headers) {
+  return Send("GET", url, headers, nullptr);
+}
+
+absl::StatusOr<HttpResponse> HttpClient::Post(const std::string& url,
+                                              const HttpHeaders& headers,
+                                              const std::string& body) {
+  return Send("POST", url, headers, &body);
+}
+
+absl::StatusOr<HttpResponse> HttpClient::Send(absl::string_view method,
+                                              const std::string& url,
+                                              const HttpHeaders& headers,
+                                              const std::string* body) {
   const HttpClientOptions& options = impl_->options;
-  const std::string prefix = impl_->Redact(absl::StrCat("GET ", url, ": "));
+  const std::string prefix =
+      impl_->Redact(absl::StrCat(method, " ", url, ": "));
   absl::StatusOr<HeaderList> header_list = MakeHeaderList(headers);
   if (!header_list.ok()) {
     return MakeError(absl::StatusCode::kInvalidArgument, HttpErrorKind::kClient,
                      0, absl::StrCat(prefix, header_list.status().message()));
+  }
+  if (body != nullptr) {
+    // "Expect:" with no value stops curl from waiting for a 100 Continue
+    // before large bodies (a round trip, or a 1 s stall if none comes).
+    curl_slist* extended = curl_slist_append(header_list->get(), "Expect:");
+    if (extended == nullptr) {
+      return MakeError(absl::StatusCode::kResourceExhausted,
+                       HttpErrorKind::kClient, 0,
+                       absl::StrCat(prefix, "curl_slist_append failed"));
+    }
+    header_list->release();
+    header_list->reset(extended);
   }
   const int max_attempts = std::max(1, options.max_attempts);
   Clock* clock = options.clock;
@@ -402,7 +450,8 @@ absl::StatusOr<HttpResponse> HttpClient::Get(const std::string& url,
       return MakeError(absl::StatusCode::kInternal, HttpErrorKind::kNetwork, 0,
                        absl::StrCat(prefix, "cannot create a curl handle"));
     }
-    Attempt attempt = impl_->Perform(handle, url, header_list->get(), timeout);
+    Attempt attempt =
+        impl_->Perform(handle, url, header_list->get(), body, timeout);
     impl_->Release(handle);
 
     // What went wrong, for messages: "HTTP 404 (Project not found)" or curl's

@@ -76,9 +76,9 @@ struct HttpClientOptions {
   // [0, min(max_backoff, initial_backoff * 2^(n-1))].
   absl::Duration initial_backoff = absl::Milliseconds(500);
   absl::Duration max_backoff = absl::Seconds(30);  // cap of one computed wait
-  // All waits and attempts of one Get. A retry whose wait would end past the
-  // budget is not made: the last error is returned. Each attempt's timeout is
-  // also cut to what remains.
+  // All waits and attempts of one Get or Post. A retry whose wait would end
+  // past the budget is not made: the last error is returned. Each attempt's
+  // timeout is also cut to what remains.
   absl::Duration total_budget = absl::Minutes(5);
   // Largest response body accepted; a larger one fails with kMalformedBody (no
   // retry).
@@ -122,12 +122,28 @@ class HttpClient {
   absl::StatusOr<HttpResponse> Get(const std::string& url,
                                    const HttpHeaders& headers);
 
+  // POST `body` to `url` with `headers`; the caller sets Content-Type (and
+  // Content-Encoding for a compressed body). Same retries, Retry-After,
+  // classification and messages as Get, with "POST" as the method; the whole
+  // body is sent again on each attempt, so a retried POST may reach the server
+  // more than once: use it for requests whose repeats are harmless. The body is
+  // never quoted in messages. No "Expect: 100-continue" is sent.
+  absl::StatusOr<HttpResponse> Post(const std::string& url,
+                                    const HttpHeaders& headers,
+                                    const std::string& body);
+
   // `text` with every options.redact string (and its URL-encoded form) replaced
   // by
   // "[REDACTED]", e.g. for a URL that callers put in their own messages.
   std::string Redact(absl::string_view text) const;
 
  private:
+  // Get and Post: `body` null for GET.
+  absl::StatusOr<HttpResponse> Send(absl::string_view method,
+                                    const std::string& url,
+                                    const HttpHeaders& headers,
+                                    const std::string* body);
+
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

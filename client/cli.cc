@@ -14,11 +14,15 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "client/coordinator_client.h"
+#include "client/dot_writer.h"
+#include "client/instance_settings.h"
+#include "client/interrupt.h"
 #include "client/render.h"
 #include "client/run_watch.h"
 #include "common/graph_json.h"
@@ -64,17 +68,14 @@ absl::StatusOr<int> IntegrationList(const Invocation& call) {
 }
 
 void PrintInstance(const Invocation& call, const v1::Instance& instance) {
-  call.out << (call.json() ? MessageToJsonLine(instance)
+  call.out << (call.json() ? MessageToJsonLine(MaskUploadToken(instance))
                            : RenderInstance(instance));
 }
 
 absl::StatusOr<int> InstanceCreate(const Invocation& call) {
-  v1::Instance instance;
-  instance.set_id(call.line.instance_id);
-  instance.set_integration(call.line.integration);
-  for (const auto& [key, value] : call.line.config)
-    (*instance.mutable_config())[key] = value;
-  absl::StatusOr<v1::Instance> created = call.client.CreateInstance(instance);
+  absl::StatusOr<v1::Instance> instance = BuildInstance(call.line);
+  if (!instance.ok()) return instance.status();
+  absl::StatusOr<v1::Instance> created = call.client.CreateInstance(*instance);
   if (!created.ok()) return created.status();
   PrintInstance(call, *created);
   return kExitSuccess;
@@ -99,6 +100,58 @@ absl::StatusOr<int> InstanceGet(const Invocation& call) {
   if (!instance.ok()) return instance.status();
   PrintInstance(call, *instance);
   return kExitSuccess;
+}
+
+absl::StatusOr<int> InstanceUpdate(const Invocation& call) {
+  absl::StatusOr<v1::Instance> stored =
+      call.client.GetInstance(call.line.instance_id);
+  if (!stored.ok()) return stored.status();
+  absl::StatusOr<v1::Instance> instance =
+      MergeInstanceUpdate(*stored, call.line);
+  if (!instance.ok()) return instance.status();
+  absl::StatusOr<v1::Instance> updated = call.client.UpdateInstance(*instance);
+  if (!updated.ok()) return updated.status();
+  PrintInstance(call, *updated);
+  return kExitSuccess;
+}
+
+// Without --yes, RunCli has made sure that stdin is a terminal.
+absl::StatusOr<int> InstanceDelete(const Invocation& call) {
+  const std::string& id = call.line.instance_id;
+  if (!call.line.yes) {
+    call.err << "Delete instance '" << id
+             << "' with its runs, graph and change history? [y/N] ";
+    call.err.flush();
+    std::string answer;
+    if (call.environment.in == nullptr ||
+        !std::getline(*call.environment.in, answer)) {
+      call.err << "\n";  // End the prompt's line before the error.
+    }
+    answer = absl::AsciiStrToLower(absl::StripAsciiWhitespace(answer));
+    if (answer != "y" && answer != "yes") {
+      return absl::CancelledError(
+          absl::StrCat("instance '", id, "' not deleted"));
+    }
+  }
+  absl::Status status = call.client.DeleteInstance(id);
+  if (!status.ok()) return status;
+  if (call.json()) {
+    v1::DeleteInstanceRequest deleted;
+    deleted.set_instance_id(id);
+    call.out << MessageToJsonLine(deleted);
+  } else {
+    call.out << "instance " << id << " deleted\n";
+  }
+  return kExitSuccess;
+}
+
+absl::StatusOr<int> InstanceValidate(const Invocation& call) {
+  absl::StatusOr<v1::ValidateInstanceResponse> response =
+      call.client.ValidateInstance(call.line.instance_id);
+  if (!response.ok()) return response.status();
+  call.out << (call.json() ? MessageToJsonLine(*response)
+                           : RenderValidation(*response) + "\n");
+  return response->valid() ? kExitSuccess : kExitFailure;
 }
 
 // The relationship types of the run's integration, so progress can tell
@@ -207,6 +260,25 @@ absl::StatusOr<int> RunShow(const Invocation& call) {
   return kExitSuccess;
 }
 
+absl::StatusOr<int> RunCancel(const Invocation& call) {
+  absl::StatusOr<v1::Run> run = call.client.CancelRun(call.line.run_id);
+  if (!run.ok()) return run.status();
+  call.out << (call.json()
+                   ? MessageToJsonLine(*run)
+                   : absl::StrCat("run ", run->id(), " ",
+                                  RunStatusName(run->status()),
+                                  " for instance ", run->instance_id(), "\n"));
+  return kExitSuccess;
+}
+
+absl::StatusOr<int> RunUpload(const Invocation& call) {
+  absl::StatusOr<v1::Run> run = call.client.RetryUpload(call.line.run_id);
+  if (!run.ok()) return run.status();
+  call.out << (call.json() ? MessageToJsonLine(*run)
+                           : RenderUploadStatus(*run));
+  return kExitSuccess;
+}
+
 absl::StatusOr<int> RunList(const Invocation& call) {
   v1::ListRunsRequest request;
   request.set_instance_id(call.line.instance_id);
@@ -228,6 +300,9 @@ v1::GraphFilter Filter(const CommandLine& line) {
   filter.set_instance_id(line.instance_id);
   filter.set_type(line.type);
   filter.set_class_name(line.class_name);
+  for (const auto& [name, value] : line.properties) {
+    (*filter.mutable_properties())[name] = value;
+  }
   return filter;
 }
 
@@ -261,9 +336,10 @@ absl::Status ForEachGraphObject(const CommandLine& line, Fetch fetch,
   return absl::OkStatus();
 }
 
-absl::StatusOr<int> GraphEntities(const Invocation& call) {
-  std::vector<v1::Entity> rows;
-  absl::Status status = ForEachGraphObject<v1::Entity>(
+// Every entity matching the command line's filter, page by page.
+template <typename Emit>
+absl::Status ForEachEntity(const Invocation& call, Emit emit) {
+  return ForEachGraphObject<v1::Entity>(
       call.line,
       [&](int32_t page_size, const std::string& token)
           -> absl::StatusOr<std::pair<std::vector<v1::Entity>, std::string>> {
@@ -279,22 +355,13 @@ absl::StatusOr<int> GraphEntities(const Invocation& call) {
                                     response->entities().end()),
             response->next_page_token());
       },
-      [&](v1::Entity entity) {
-        if (call.json()) {
-          call.out << EntityToJson(entity, call.line.raw) << "\n";
-        } else {
-          rows.push_back(std::move(entity));
-        }
-      });
-  // Print what was read even when a later page failed, then report the failure.
-  if (!call.json()) call.out << RenderEntities(rows);
-  if (!status.ok()) return status;
-  return kExitSuccess;
+      emit);
 }
 
-absl::StatusOr<int> GraphRelationships(const Invocation& call) {
-  std::vector<v1::Relationship> rows;
-  absl::Status status = ForEachGraphObject<v1::Relationship>(
+// Every relationship matching the command line's filter, page by page.
+template <typename Emit>
+absl::Status ForEachRelationship(const Invocation& call, Emit emit) {
+  return ForEachGraphObject<v1::Relationship>(
       call.line,
       [&](int32_t page_size, const std::string& token)
           -> absl::StatusOr<
@@ -311,7 +378,28 @@ absl::StatusOr<int> GraphRelationships(const Invocation& call) {
                                           response->relationships().end()),
             response->next_page_token());
       },
-      [&](v1::Relationship relationship) {
+      emit);
+}
+
+absl::StatusOr<int> GraphEntities(const Invocation& call) {
+  std::vector<v1::Entity> rows;
+  absl::Status status = ForEachEntity(call, [&](v1::Entity entity) {
+    if (call.json()) {
+      call.out << EntityToJson(entity, call.line.raw) << "\n";
+    } else {
+      rows.push_back(std::move(entity));
+    }
+  });
+  // Print what was read even when a later page failed, then report the failure.
+  if (!call.json()) call.out << RenderEntities(rows);
+  if (!status.ok()) return status;
+  return kExitSuccess;
+}
+
+absl::StatusOr<int> GraphRelationships(const Invocation& call) {
+  std::vector<v1::Relationship> rows;
+  absl::Status status =
+      ForEachRelationship(call, [&](v1::Relationship relationship) {
         if (call.json()) {
           call.out << RelationshipToJson(relationship) << "\n";
         } else {
@@ -332,6 +420,120 @@ absl::StatusOr<int> GraphEntity(const Invocation& call) {
   return kExitSuccess;
 }
 
+absl::StatusOr<int> GraphNeighbors(const Invocation& call) {
+  std::vector<v1::Neighbor> rows;
+  absl::Status status = ForEachGraphObject<v1::Neighbor>(
+      call.line,
+      [&](int32_t page_size, const std::string& token)
+          -> absl::StatusOr<std::pair<std::vector<v1::Neighbor>, std::string>> {
+        v1::ListNeighborsRequest request;
+        request.set_instance_id(call.line.instance_id);
+        request.set_key(call.line.entity_key);
+        request.set_direction(call.line.direction);
+        request.set_relationship_class(call.line.class_name);
+        request.set_page_size(page_size);
+        request.set_page_token(token);
+        absl::StatusOr<v1::ListNeighborsResponse> response =
+            call.client.ListNeighbors(request);
+        if (!response.ok()) return response.status();
+        return std::make_pair(
+            std::vector<v1::Neighbor>(response->neighbors().begin(),
+                                      response->neighbors().end()),
+            response->next_page_token());
+      },
+      [&](v1::Neighbor neighbor) {
+        if (call.json()) {
+          call.out << NeighborToJson(neighbor, call.line.raw) << "\n";
+        } else {
+          rows.push_back(std::move(neighbor));
+        }
+      });
+  if (!call.json()) call.out << RenderNeighbors(rows);
+  if (!status.ok()) return status;
+  return kExitSuccess;
+}
+
+// Streams page by page: memory holds one page, never the graph.
+absl::StatusOr<int> GraphExport(const Invocation& call) {
+  std::optional<DotWriter> dot;
+  if (call.line.export_format == ExportFormat::kDot) {
+    dot.emplace(call.out, call.line.instance_id);
+  }
+  absl::Status status = ForEachEntity(call, [&](const v1::Entity& entity) {
+    if (dot.has_value()) {
+      dot->AddEntity(entity);
+    } else {
+      call.out << EntityToJson(entity, call.line.raw) << "\n";
+    }
+  });
+  if (status.ok()) {
+    status =
+        ForEachRelationship(call, [&](const v1::Relationship& relationship) {
+          if (dot.has_value()) {
+            dot->AddRelationship(relationship);
+          } else {
+            call.out << RelationshipToJson(relationship) << "\n";
+          }
+        });
+  }
+  // A failed DOT export stays unclosed, so it cannot pass for a whole graph.
+  if (!status.ok()) return status;
+  if (dot.has_value()) dot->Finish();
+  return kExitSuccess;
+}
+
+absl::StatusOr<int> GraphSnapshot(const Invocation& call) {
+  bool started = false;
+  absl::Status status = call.client.GetSnapshot(
+      call.line.instance_id, [&](const v1::SnapshotChunk& chunk) {
+        if (!started) {
+          call.out << "# as of sequence " << chunk.as_of_sequence() << "\n";
+          started = true;
+        }
+        for (const v1::Entity& entity : chunk.entities()) {
+          call.out << EntityToJson(entity, call.line.raw) << "\n";
+        }
+        for (const v1::Relationship& relationship : chunk.relationships()) {
+          call.out << RelationshipToJson(relationship) << "\n";
+        }
+      });
+  if (!status.ok()) return status;
+  if (!started) {
+    return absl::DataLossError(absl::StrCat("snapshot of instance '",
+                                            call.line.instance_id,
+                                            "' ended before its first chunk"));
+  }
+  return kExitSuccess;
+}
+
+// Runs until the server ends the stream, or SIGINT (a quiet exit 0).
+absl::StatusOr<int> Subscribe(const Invocation& call) {
+  v1::SubscribeRequest request;
+  for (const std::string& id : call.line.instance_ids) {
+    request.add_instance_ids(id);
+  }
+  request.set_type_pattern(call.line.type);
+  request.set_class_pattern(call.line.class_name);
+  for (v1::ChangeKind kind : call.line.kinds) request.add_kinds(kind);
+  request.set_after_sequence(call.line.after_sequence);
+
+  StreamCancellation cancellation;
+  std::optional<ScopedInterruptHandler> interrupts;
+  if (call.environment.handle_interrupts) {
+    interrupts.emplace([&cancellation] { cancellation.Cancel(); });
+  }
+  absl::Status status = call.client.Subscribe(
+      request,
+      [&](const v1::ChangeEvent& event) {
+        call.out << ChangeEventToJson(event, call.line.raw) << "\n";
+        call.out.flush();
+      },
+      &cancellation);
+  if (cancellation.cancelled()) return kExitSuccess;
+  if (!status.ok()) return status;
+  return kExitSuccess;
+}
+
 absl::StatusOr<int> Dispatch(const Invocation& call) {
   switch (call.line.command) {
     case Command::kIntegrationList:
@@ -342,6 +544,12 @@ absl::StatusOr<int> Dispatch(const Invocation& call) {
       return InstanceList(call);
     case Command::kInstanceGet:
       return InstanceGet(call);
+    case Command::kInstanceUpdate:
+      return InstanceUpdate(call);
+    case Command::kInstanceDelete:
+      return InstanceDelete(call);
+    case Command::kInstanceValidate:
+      return InstanceValidate(call);
     case Command::kRunStart:
       return RunStart(call);
     case Command::kRunWatch:
@@ -350,12 +558,24 @@ absl::StatusOr<int> Dispatch(const Invocation& call) {
       return RunShow(call);
     case Command::kRunList:
       return RunList(call);
+    case Command::kRunCancel:
+      return RunCancel(call);
+    case Command::kRunUpload:
+      return RunUpload(call);
     case Command::kGraphEntities:
       return GraphEntities(call);
     case Command::kGraphRelationships:
       return GraphRelationships(call);
     case Command::kGraphEntity:
       return GraphEntity(call);
+    case Command::kGraphNeighbors:
+      return GraphNeighbors(call);
+    case Command::kGraphExport:
+      return GraphExport(call);
+    case Command::kGraphSnapshot:
+      return GraphSnapshot(call);
+    case Command::kSubscribe:
+      return Subscribe(call);
   }
   return absl::InternalError("unhandled command");
 }
@@ -372,6 +592,14 @@ int RunCli(const std::vector<std::string>& args, std::ostream& out,
   if (line->help) {
     out << UsageText(line->help_topic);
     return kExitSuccess;
+  }
+  if (line->command == Command::kInstanceDelete && !line->yes &&
+      !environment.in_is_terminal) {
+    PrintError(err,
+               absl::StrCat("refusing to delete instance '", line->instance_id,
+                            "' without confirmation: stdin is not a "
+                            "terminal (add --yes)"));
+    return kExitUsage;
   }
   CoordinatorClient client(
       CreateCoordinatorChannel(line->server),
@@ -392,6 +620,10 @@ int RunCli(int argc, char** argv, std::ostream& out, std::ostream& err) {
       .env = ProcessEnvironment(),
       .out_is_terminal = &out == &std::cout && isatty(STDOUT_FILENO) == 1,
       .now_ms = [] { return absl::ToUnixMillis(absl::Now()); },
+      .tick_interval = absl::Seconds(1),
+      .in = &std::cin,
+      .in_is_terminal = isatty(STDIN_FILENO) == 1,
+      .handle_interrupts = true,
   };
   return RunCli(args, out, err, environment);
 }

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <istream>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -17,7 +18,8 @@ namespace graphmill::cli {
 
 // Exit statuses.
 inline constexpr int kExitSuccess = 0;
-// Any failure, and `run watch` of a run that ended FAILED or CANCELLED.
+// Any failure, `run watch` of a run that ended FAILED or CANCELLED, and
+// `instance validate` of invalid credentials.
 inline constexpr int kExitFailure = 1;
 // `run watch` of a run that ended PARTIAL.
 inline constexpr int kExitPartial = 2;
@@ -36,6 +38,12 @@ struct CliEnvironment {
   std::function<int64_t()> now_ms;
   // How often the progress line is redrawn on a terminal.
   absl::Duration tick_interval = absl::Seconds(1);
+  // Where `instance delete` reads its confirmation, and whether that is a
+  // terminal (without one, deleting needs --yes). Null: no input.
+  std::istream* in = nullptr;
+  bool in_is_terminal = false;
+  // True to end `subscribe` quietly on SIGINT (see ScopedInterruptHandler).
+  bool handle_interrupts = false;
 };
 
 // Runs one command. Results go to `out`; a failure prints exactly one line,
@@ -44,8 +52,9 @@ struct CliEnvironment {
 int RunCli(const std::vector<std::string>& args, std::ostream& out,
            std::ostream& err, const CliEnvironment& environment);
 
-// As above with the process environment and clock; `out` counts as a terminal
-// only when it is std::cout and standard output is a TTY.
+// As above with the process environment, clock, std::cin and SIGINT handling;
+// `out` counts as a terminal only when it is std::cout and standard output is
+// a TTY.
 int RunCli(int argc, char** argv, std::ostream& out, std::ostream& err);
 
 }  // namespace graphmill::cli

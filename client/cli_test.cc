@@ -10,10 +10,13 @@
 #include <grpcpp/server_context.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <sstream>
@@ -24,6 +27,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "client/render.h"
 #include "common/graph_json.h"
@@ -63,6 +67,7 @@ v1::Run FakeRun(int64_t id, v1::RunStatus status) {
   run.set_id(id);
   run.set_instance_id("ci-prod");
   run.set_status(status);
+  run.set_trigger(v1::RUN_TRIGGER_MANUAL);
   run.set_created_at_ms(kStartMs);
   if (IsFinished(status)) run.set_ended_at_ms(kStartMs + 2'000);
   v1::StepRun& step = *run.add_steps();
@@ -75,6 +80,47 @@ v1::Run FakeRun(int64_t id, v1::RunStatus status) {
   (*step.mutable_type_counts())["fake_account_has_user"] = 4;
   if (status == v1::RUN_STATUS_FAILED) run.set_error("invalid credentials");
   return run;
+}
+
+v1::UploadStatus FakeUpload(v1::UploadState state, int64_t entities) {
+  v1::UploadStatus upload;
+  upload.set_state(state);
+  upload.set_entities_uploaded(entities);
+  if (state != v1::UPLOAD_STATE_PENDING) upload.set_job_id("job-7");
+  if (state == v1::UPLOAD_STATE_FAILED) upload.set_error("HTTP 401 from J1");
+  return upload;
+}
+
+// "full": every setting, as GetInstance returns it (secrets masked).
+v1::Instance FullInstance() {
+  v1::Instance instance;
+  instance.set_id("full");
+  instance.set_integration("fake");
+  instance.set_created_at_ms(kStartMs);
+  instance.set_updated_at_ms(kStartMs);
+  instance.set_next_run_at_ms(kStartMs + 3'600'000);
+  (*instance.mutable_config())["apiKey"] = "***";
+  (*instance.mutable_config())["orgSlug"] = "gh/acme";
+  (*instance.mutable_config())["extraProjects"] = "gh/acme/x";
+  instance.mutable_schedule()->set_interval(v1::POLLING_INTERVAL_ONE_HOUR);
+  instance.mutable_schedule()->set_jitter_seconds(180);
+  instance.add_disabled_steps("fetch-envvars");
+  instance.add_disabled_steps("fetch-jobs");
+  instance.set_rate_limit_per_second(2);
+  v1::JupiterOneUpload& upload = *instance.mutable_upload();
+  upload.set_account_id("acct-1");
+  upload.set_api_token("***");
+  upload.set_integration_instance_id("ii-1");
+  return instance;
+}
+
+// What a server shows of a stored instance: secrets masked.
+v1::Instance Masked(v1::Instance instance) {
+  if (instance.config().contains("apiKey")) {
+    (*instance.mutable_config())["apiKey"] = "***";
+  }
+  if (instance.has_upload()) instance.mutable_upload()->set_api_token("***");
+  return instance;
 }
 
 class FakeAdmin final : public v1::Admin::Service {
@@ -108,8 +154,7 @@ class FakeAdmin final : public v1::Admin::Service {
                           absl::StrCat("instance '", request->instance().id(),
                                        "': config field 'apiKey' is required"));
     }
-    *response = request->instance();
-    (*response->mutable_config())["apiKey"] = "***";
+    *response = Masked(request->instance());
     response->set_created_at_ms(kStartMs);
     response->set_updated_at_ms(kStartMs);
     return grpc::Status::OK;
@@ -123,6 +168,10 @@ class FakeAdmin final : public v1::Admin::Service {
       // Answers only when the client gives up.
       while (!context->IsCancelled()) absl::SleepFor(absl::Milliseconds(10));
       return grpc::Status::CANCELLED;
+    }
+    if (request->instance_id() == "full") {
+      *response = FullInstance();
+      return grpc::Status::OK;
     }
     if (request->instance_id() != "ci-prod") {
       return grpc::Status(
@@ -169,6 +218,8 @@ class FakeAdmin final : public v1::Admin::Service {
     Record(context);
     *response->mutable_run() =
         FakeRun(request->run_id(), v1::RUN_STATUS_PARTIAL);
+    *response->mutable_run()->mutable_upload() =
+        FakeUpload(v1::UPLOAD_STATE_FAILED, 40);
     v1::Event& event = *response->add_events();
     event.set_time_ms(kStartMs + 1'000);
     event.set_level(v1::EVENT_LEVEL_WARN);
@@ -186,7 +237,85 @@ class FakeAdmin final : public v1::Admin::Service {
       list_runs_ = *request;
     }
     *response->add_runs() = FakeRun(13, v1::RUN_STATUS_SUCCEEDED);
+    response->mutable_runs(0)->set_trigger(v1::RUN_TRIGGER_SCHEDULE);
+    *response->mutable_runs(0)->mutable_upload() =
+        FakeUpload(v1::UPLOAD_STATE_SUCCEEDED, 8);
     *response->add_runs() = FakeRun(12, v1::RUN_STATUS_FAILED);
+    return grpc::Status::OK;
+  }
+
+  grpc::Status UpdateInstance(grpc::ServerContext* context,
+                              const v1::UpdateInstanceRequest* request,
+                              v1::Instance* response) override {
+    Record(context);
+    {
+      absl::MutexLock lock(&mutex_);
+      updates_.push_back(request->instance());
+    }
+    if (request->instance().config().contains("bad")) {
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                          absl::StrCat("instance '", request->instance().id(),
+                                       "': unknown config field 'bad'"));
+    }
+    *response = Masked(request->instance());
+    response->set_created_at_ms(kStartMs);
+    response->set_updated_at_ms(kStartMs + 60'000);
+    return grpc::Status::OK;
+  }
+
+  grpc::Status DeleteInstance(grpc::ServerContext* context,
+                              const v1::DeleteInstanceRequest* request,
+                              v1::DeleteInstanceResponse*) override {
+    Record(context);
+    if (request->instance_id() == "busy") {
+      return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                          "instance 'busy' has active run 7");
+    }
+    absl::MutexLock lock(&mutex_);
+    deleted_.push_back(request->instance_id());
+    return grpc::Status::OK;
+  }
+
+  grpc::Status ValidateInstance(
+      grpc::ServerContext* context, const v1::ValidateInstanceRequest* request,
+      v1::ValidateInstanceResponse* response) override {
+    Record(context);
+    if (request->instance_id() == "nope") {
+      return grpc::Status(grpc::StatusCode::NOT_FOUND,
+                          "instance 'nope' not found");
+    }
+    const bool valid = request->instance_id() == "ci-prod";
+    response->set_valid(valid);
+    response->set_message(valid ? "authenticated as kim"
+                                : "HTTP 401 from /api/v2/me: invalid token");
+    response->set_worker_id("w-1");
+    return grpc::Status::OK;
+  }
+
+  // Run 12 is active and gets cancelled; 13 has ended.
+  grpc::Status CancelRun(grpc::ServerContext* context,
+                         const v1::CancelRunRequest* request,
+                         v1::Run* response) override {
+    Record(context);
+    if (request->run_id() == 13) {
+      return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                          "run 13 has ended (SUCCEEDED)");
+    }
+    *response = FakeRun(request->run_id(), v1::RUN_STATUS_CANCELLED);
+    return grpc::Status::OK;
+  }
+
+  // Run 12's failed upload restarts; 14 has no upload.
+  grpc::Status RetryUpload(grpc::ServerContext* context,
+                           const v1::RetryUploadRequest* request,
+                           v1::Run* response) override {
+    Record(context);
+    if (request->run_id() == 14) {
+      return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                          "run 14: instance 'ci-prod' has no upload");
+    }
+    *response = FakeRun(request->run_id(), v1::RUN_STATUS_SUCCEEDED);
+    *response->mutable_upload() = FakeUpload(v1::UPLOAD_STATE_PENDING, 0);
     return grpc::Status::OK;
   }
 
@@ -216,6 +345,13 @@ class FakeAdmin final : public v1::Admin::Service {
                               : id == 22 ? v1::RUN_STATUS_FAILED
                                          : v1::RUN_STATUS_SUCCEEDED;
     *update.mutable_run() = FakeRun(id, end);
+    if (id == 24) {
+      *update.mutable_run()->mutable_upload() =
+          FakeUpload(v1::UPLOAD_STATE_UPLOADING, 0);
+      writer->Write(update);
+      *update.mutable_run()->mutable_upload() =
+          FakeUpload(v1::UPLOAD_STATE_SUCCEEDED, 8);
+    }
     writer->Write(update);
     return grpc::Status::OK;
   }
@@ -227,6 +363,14 @@ class FakeAdmin final : public v1::Admin::Service {
   v1::ListRunsRequest list_runs() {
     absl::MutexLock lock(&mutex_);
     return list_runs_;
+  }
+  std::vector<v1::Instance> updates() {
+    absl::MutexLock lock(&mutex_);
+    return updates_;
+  }
+  std::vector<std::string> deleted() {
+    absl::MutexLock lock(&mutex_);
+    return deleted_;
   }
   std::string last_authorization() {
     absl::MutexLock lock(&mutex_);
@@ -246,11 +390,26 @@ class FakeAdmin final : public v1::Admin::Service {
   absl::Mutex mutex_;
   v1::Instance created_ ABSL_GUARDED_BY(mutex_);
   v1::ListRunsRequest list_runs_ ABSL_GUARDED_BY(mutex_);
+  std::vector<v1::Instance> updates_ ABSL_GUARDED_BY(mutex_);
+  std::vector<std::string> deleted_ ABSL_GUARDED_BY(mutex_);
   std::string last_authorization_ ABSL_GUARDED_BY(mutex_);
 };
 
+// Sequences the fake change log no longer retains.
+constexpr int64_t kEarliestRetained = 40;
+
+v1::ChangeEvent FakeChange(int64_t sequence, v1::ChangeKind kind) {
+  v1::ChangeEvent event;
+  event.set_sequence(sequence);
+  event.set_kind(kind);
+  event.set_instance_id("ci-prod");
+  event.set_run_id(12);
+  event.set_time_ms(kStartMs + sequence);
+  return event;
+}
+
 // Serves kEntityCount entities in pages; a page token is the offset of the next
-// page.
+// page. Instance "half" has entities but its relationships fail.
 class FakeGraph final : public v1::Graph::Service {
  public:
   grpc::Status ListEntities(grpc::ServerContext*,
@@ -260,7 +419,8 @@ class FakeGraph final : public v1::Graph::Service {
       absl::MutexLock lock(&mutex_);
       entity_requests_.push_back(*request);
     }
-    if (request->filter().instance_id() != "ci-prod") {
+    if (request->filter().instance_id() != "ci-prod" &&
+        request->filter().instance_id() != "half") {
       return grpc::Status(
           grpc::StatusCode::NOT_FOUND,
           absl::StrCat("instance '", request->filter().instance_id(),
@@ -283,6 +443,13 @@ class FakeGraph final : public v1::Graph::Service {
   grpc::Status ListRelationships(
       grpc::ServerContext*, const v1::ListRelationshipsRequest* request,
       v1::ListRelationshipsResponse* response) override {
+    {
+      absl::MutexLock lock(&mutex_);
+      relationship_requests_.push_back(*request);
+    }
+    if (request->filter().instance_id() == "half") {
+      return grpc::Status(grpc::StatusCode::INTERNAL, "store unavailable");
+    }
     const bool first_page = request->page_token().empty();
     for (int i = first_page ? 0 : 2; i < (first_page ? 2 : 3); ++i) {
       *response->add_relationships() =
@@ -305,14 +472,160 @@ class FakeGraph final : public v1::Graph::Service {
     return grpc::Status::OK;
   }
 
+  // fake_entity:0001 has 5 neighbors, served 2 per page whatever is asked;
+  // odd ones point out, even ones in.
+  grpc::Status ListNeighbors(grpc::ServerContext*,
+                             const v1::ListNeighborsRequest* request,
+                             v1::ListNeighborsResponse* response) override {
+    {
+      absl::MutexLock lock(&mutex_);
+      neighbor_requests_.push_back(*request);
+    }
+    if (request->key() != "fake_entity:0001") {
+      return grpc::Status(
+          grpc::StatusCode::NOT_FOUND,
+          absl::StrCat("entity '", request->key(), "' not found in instance '",
+                       request->instance_id(), "'"));
+    }
+    int offset = 0;
+    if (!request->page_token().empty() &&
+        !absl::SimpleAtoi(request->page_token(), &offset)) {
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "bad page token");
+    }
+    const int end = std::min(5, offset + 2);
+    for (int i = offset; i < end; ++i) {
+      *response->add_neighbors() = FakeNeighbor(i);
+    }
+    if (end < 5) response->set_next_page_token(absl::StrCat(end));
+    return grpc::Status::OK;
+  }
+
+  static v1::Neighbor FakeNeighbor(int index) {
+    const bool out = index % 2 == 1;
+    const v1::Entity self = FakeEntity(1);
+    const v1::Entity other = FakeEntity(100 + index);
+    v1::Neighbor neighbor;
+    *neighbor.mutable_relationship() =
+        out ? DirectRelationship(self, "HAS", other)
+            : DirectRelationship(other, "USES", self);
+    *neighbor.mutable_entity() = other;
+    neighbor.set_direction(out ? v1::DIRECTION_OUT : v1::DIRECTION_IN);
+    return neighbor;
+  }
+
+  // after_sequence 1 is too old; instance "forever" streams one change and
+  // then waits for the client to go; otherwise three changes, then the end.
+  grpc::Status Subscribe(grpc::ServerContext* context,
+                         const v1::SubscribeRequest* request,
+                         grpc::ServerWriter<v1::ChangeEvent>* writer) override {
+    {
+      absl::MutexLock lock(&mutex_);
+      subscribe_request_ = *request;
+    }
+    if (request->after_sequence() > 0 &&
+        request->after_sequence() < kEarliestRetained) {
+      return grpc::Status(
+          grpc::StatusCode::OUT_OF_RANGE,
+          absl::StrCat("changes after sequence ", request->after_sequence(),
+                       " are no longer retained; the earliest available "
+                       "sequence is ",
+                       kEarliestRetained));
+    }
+    if (!request->instance_ids().empty() &&
+        request->instance_ids(0) == "forever") {
+      v1::ChangeEvent event = FakeChange(50, v1::CHANGE_KIND_CREATED);
+      *event.mutable_entity() = FakeEntity(50);
+      writer->Write(event);
+      while (!context->IsCancelled()) absl::SleepFor(absl::Milliseconds(5));
+      return grpc::Status::CANCELLED;
+    }
+    for (const v1::ChangeEvent& event : FakeChanges()) writer->Write(event);
+    return grpc::Status::OK;
+  }
+
+  static std::vector<v1::ChangeEvent> FakeChanges() {
+    v1::ChangeEvent created = FakeChange(41, v1::CHANGE_KIND_CREATED);
+    *created.mutable_entity() = FakeEntity(41);
+    v1::ChangeEvent updated = FakeChange(42, v1::CHANGE_KIND_UPDATED);
+    *updated.mutable_relationship() =
+        DirectRelationship(FakeEntity(1), "HAS", FakeEntity(41));
+    (*updated.mutable_relationship()->mutable_properties())["role"] =
+        StringValue("admin");
+    *updated.mutable_previous_relationship() =
+        DirectRelationship(FakeEntity(1), "HAS", FakeEntity(41));
+    v1::ChangeEvent deleted = FakeChange(44, v1::CHANGE_KIND_DELETED);
+    *deleted.mutable_entity() = FakeEntity(9);
+    *deleted.mutable_previous_entity() = FakeEntity(9);
+    return {created, updated, deleted};
+  }
+
+  // ci-prod: two chunks as of sequence 57; "empty" ends without a chunk.
+  grpc::Status GetSnapshot(
+      grpc::ServerContext*, const v1::GetSnapshotRequest* request,
+      grpc::ServerWriter<v1::SnapshotChunk>* writer) override {
+    if (request->instance_id() == "empty") return grpc::Status::OK;
+    if (request->instance_id() != "ci-prod") {
+      return grpc::Status(
+          grpc::StatusCode::NOT_FOUND,
+          absl::StrCat("instance '", request->instance_id(), "' not found"));
+    }
+    v1::SnapshotChunk first;
+    first.set_as_of_sequence(57);
+    *first.add_entities() = FakeEntity(0);
+    *first.add_entities() = FakeEntity(1);
+    writer->Write(first);
+    v1::SnapshotChunk second;
+    *second.add_entities() = FakeEntity(2);
+    *second.add_relationships() =
+        DirectRelationship(FakeEntity(0), "HAS", FakeEntity(1));
+    writer->Write(second);
+    return grpc::Status::OK;
+  }
+
   std::vector<v1::ListEntitiesRequest> entity_requests() {
     absl::MutexLock lock(&mutex_);
     return entity_requests_;
+  }
+  std::vector<v1::ListRelationshipsRequest> relationship_requests() {
+    absl::MutexLock lock(&mutex_);
+    return relationship_requests_;
+  }
+  std::vector<v1::ListNeighborsRequest> neighbor_requests() {
+    absl::MutexLock lock(&mutex_);
+    return neighbor_requests_;
+  }
+  v1::SubscribeRequest subscribe_request() {
+    absl::MutexLock lock(&mutex_);
+    return subscribe_request_;
   }
 
  private:
   absl::Mutex mutex_;
   std::vector<v1::ListEntitiesRequest> entity_requests_ ABSL_GUARDED_BY(mutex_);
+  std::vector<v1::ListRelationshipsRequest> relationship_requests_
+      ABSL_GUARDED_BY(mutex_);
+  std::vector<v1::ListNeighborsRequest> neighbor_requests_
+      ABSL_GUARDED_BY(mutex_);
+  v1::SubscribeRequest subscribe_request_ ABSL_GUARDED_BY(mutex_);
+};
+
+// Collects output and signals once a whole line has been flushed, so a test
+// can wait for the CLI to print without reading a stream it is writing.
+class LineSignallingBuffer : public std::stringbuf {
+ public:
+  absl::Notification& line_flushed() { return line_flushed_; }
+
+ protected:
+  int sync() override {
+    if (!line_flushed_.HasBeenNotified() &&
+        str().find('\n') != std::string::npos) {
+      line_flushed_.Notify();
+    }
+    return std::stringbuf::sync();
+  }
+
+ private:
+  absl::Notification line_flushed_;
 };
 
 struct CliResult {
@@ -353,13 +666,23 @@ class CliTest : public ::testing::Test {
         .out_is_terminal = terminal,
         .now_ms = [] { return kStartMs + 5'000; },
         .tick_interval = absl::Milliseconds(5),
+        .in = &stdin_,
+        .in_is_terminal = stdin_is_terminal_,
+        .handle_interrupts = handle_interrupts_,
     };
     std::ostringstream out;
     std::ostringstream err;
-    const int status = RunCli(args, out, err, environment);
+    std::ostream& result_out = out_ != nullptr ? *out_ : out;
+    const int status = RunCli(args, result_out, err, environment);
     return {status, out.str(), err.str()};
   }
 
+  // Where the CLI writes instead of CliResult::out, when set.
+  std::ostream* out_ = nullptr;
+  // What the CLI reads as stdin, and whether it counts as a terminal.
+  std::istringstream stdin_;
+  bool stdin_is_terminal_ = false;
+  bool handle_interrupts_ = false;
   FakeAdmin admin_;
   FakeGraph graph_;
   std::unique_ptr<grpc::Server> server_;
@@ -430,8 +753,15 @@ TEST_F(CliTest, InstanceCreateSendsConfigButNeverPrintsIt) {
             "integration     fake\n"
             "created         2024-03-21T10:00:00Z\n"
             "updated         2024-03-21T10:00:00Z\n"
+            "schedule        none (manual runs only)\n"
+            "next run        -\n"
+            "disabled steps  -\n"
+            "rate limit      integration default\n"
+            "upload          none\n"
             "config.apiKey   ***\n"
             "config.orgSlug  gh/acme\n");
+  EXPECT_FALSE(sent.has_schedule());
+  EXPECT_FALSE(sent.has_upload());
   EXPECT_THAT(result.out + result.err, Not(HasSubstr("s3cret")));
 }
 
@@ -692,6 +1022,15 @@ TEST_F(CliTest, RunShowAndList) {
   EXPECT_THAT(
       show.out,
       HasSubstr("WARN   warn_missing_permission  -     403 on team x\n"));
+  EXPECT_THAT(show.out, HasSubstr("trigger   MANUAL\n"));
+  EXPECT_THAT(show.out,
+              HasSubstr("\nUpload to JupiterOne:\n"
+                        "state                   FAILED\n"
+                        "job                     job-7\n"
+                        "entities uploaded       40\n"
+                        "relationships uploaded  0\n"
+                        "skipped                 0\n"
+                        "error                   HTTP 401 from J1\n"));
 
   CliResult list =
       Run({"run", "list", "--instance", "ci-prod", "--limit", "2"});
@@ -700,8 +1039,530 @@ TEST_F(CliTest, RunShowAndList) {
   EXPECT_EQ(admin_.list_runs().limit(), 2);
   const std::vector<std::string> lines = Lines(list.out);
   ASSERT_EQ(lines.size(), 3u);
-  EXPECT_THAT(lines[1], StartsWith("13  ci-prod   SUCCEEDED"));
+  EXPECT_THAT(lines[0], StartsWith("ID  INSTANCE  TRIGGER   STATUS"));
+  EXPECT_THAT(lines[1], StartsWith("13  ci-prod   SCHEDULE  SUCCEEDED"));
+  EXPECT_THAT(lines[1], HasSubstr("+0 ~0 -0  SUCCEEDED"));
+  EXPECT_THAT(lines[2], StartsWith("12  ci-prod   MANUAL    FAILED"));
   EXPECT_THAT(lines[2], HasSubstr("invalid credentials"));
+}
+
+// --- instance create/get/update/delete/validate ------------------------------
+
+TEST_F(CliTest, InstanceCreateSendsScheduleStepsRateAndUpload) {
+  CliResult result =
+      Run({"instance",
+           "create",
+           "ci-new",
+           "--integration",
+           "fake",
+           "--config-env",
+           "apiKey=FAKE_TOKEN",
+           "--cron",
+           "0 */6 * * *",
+           "--jitter",
+           "60",
+           "--disable-step",
+           "fetch-projects",
+           "--rate-limit",
+           "1.5",
+           "--j1-account",
+           "acct-1",
+           "--j1-token-env",
+           "J1_TOKEN",
+           "--j1-integration-instance",
+           "ii-1",
+           "--j1-compress"},
+          {{"FAKE_TOKEN", "s3cret"}, {"J1_TOKEN", "j1-s3cret-token"}});
+  ASSERT_EQ(result.exit_status, kExitSuccess) << result.err;
+  const v1::Instance sent = admin_.created();
+  EXPECT_EQ(sent.schedule().cron(), "0 */6 * * *");
+  EXPECT_EQ(sent.schedule().jitter_seconds(), 60);
+  EXPECT_THAT(sent.disabled_steps(), ElementsAre("fetch-projects"));
+  EXPECT_EQ(sent.rate_limit_per_second(), 1.5);
+  EXPECT_EQ(sent.upload().account_id(), "acct-1");
+  EXPECT_EQ(sent.upload().api_token(), "j1-s3cret-token");
+  EXPECT_EQ(sent.upload().integration_instance_id(), "ii-1");
+  EXPECT_TRUE(sent.upload().compress());
+  EXPECT_THAT(result.out, HasSubstr("schedule                    cron 0 */6 "
+                                    "* * * (jitter 60s)\n"));
+  EXPECT_THAT(result.out, HasSubstr("upload.token                ***\n"));
+  EXPECT_THAT(result.out + result.err, Not(HasSubstr("s3cret")));
+}
+
+TEST_F(CliTest, InstanceGetShowsEverySetting) {
+  CliResult table = Run({"instance", "get", "full"});
+  ASSERT_EQ(table.exit_status, kExitSuccess) << table.err;
+  EXPECT_EQ(table.out,
+            "id                          full\n"
+            "integration                 fake\n"
+            "created                     2024-03-21T10:00:00Z\n"
+            "updated                     2024-03-21T10:00:00Z\n"
+            "schedule                    every 1h (jitter 180s)\n"
+            "next run                    2024-03-21T11:00:00Z\n"
+            "disabled steps              fetch-envvars,fetch-jobs\n"
+            "rate limit                  2 requests/s\n"
+            "upload.account              acct-1\n"
+            "upload.integrationInstance  ii-1\n"
+            "upload.baseUrl              https://api.us.jupiterone.io "
+            "(default)\n"
+            "upload.token                ***\n"
+            "upload.compress             no\n"
+            "config.apiKey               ***\n"
+            "config.extraProjects        gh/acme/x\n"
+            "config.orgSlug              gh/acme\n");
+
+  CliResult json = Run({"instance", "get", "full", "--output", "json"});
+  ASSERT_EQ(json.exit_status, kExitSuccess) << json.err;
+  rapidjson::Document document;
+  document.Parse(json.out.c_str());
+  ASSERT_TRUE(document.IsObject()) << json.out;
+  EXPECT_STREQ(document["schedule"]["interval"].GetString(),
+               "POLLING_INTERVAL_ONE_HOUR");
+  EXPECT_STREQ(document["nextRunAtMs"].GetString(), "1711018800000");
+  EXPECT_STREQ(document["upload"]["apiToken"].GetString(), "***");
+}
+
+TEST_F(CliTest, InstanceUpdateSendsTheWholeMergedInstance) {
+  CliResult result = Run(
+      {"instance", "update", "full", "--config", "orgSlug=gh/new",
+       "--unset-config", "extraProjects", "--enable-step", "fetch-envvars",
+       "--disable-step", "fetch-projects", "--schedule", "4h", "--rate-limit",
+       "3", "--j1-base-url", "https://api.eu.jupiterone.io"});
+  ASSERT_EQ(result.exit_status, kExitSuccess) << result.err;
+  const std::vector<v1::Instance> updates = admin_.updates();
+  ASSERT_EQ(updates.size(), 1u);
+  const v1::Instance& sent = updates[0];
+  EXPECT_EQ(sent.id(), "full");
+  EXPECT_EQ(sent.integration(), "fake");
+  // The secret the CLI was not given travels as "***": the server keeps it.
+  const std::map<std::string, std::string> config(sent.config().begin(),
+                                                  sent.config().end());
+  EXPECT_EQ(config, (std::map<std::string, std::string>{
+                        {"apiKey", "***"}, {"orgSlug", "gh/new"}}));
+  EXPECT_THAT(sent.disabled_steps(),
+              ElementsAre("fetch-jobs", "fetch-projects"));
+  EXPECT_EQ(sent.schedule().interval(), v1::POLLING_INTERVAL_FOUR_HOURS);
+  EXPECT_EQ(sent.schedule().jitter_seconds(), 180);
+  EXPECT_EQ(sent.rate_limit_per_second(), 3);
+  EXPECT_EQ(sent.upload().api_token(), "***");
+  EXPECT_EQ(sent.upload().account_id(), "acct-1");
+  EXPECT_EQ(sent.upload().base_url(), "https://api.eu.jupiterone.io");
+  EXPECT_EQ(sent.next_run_at_ms(), 0);
+  // It prints what the server stored.
+  EXPECT_THAT(result.out, HasSubstr("updated                     "
+                                    "2024-03-21T10:01:00Z\n"));
+  EXPECT_THAT(result.out, HasSubstr("schedule                    every 4h "
+                                    "(jitter 180s)\n"));
+  EXPECT_THAT(result.out, Not(HasSubstr("extraProjects")));
+}
+
+TEST_F(CliTest, InstanceUpdateSendsANewTokenButNeverPrintsIt) {
+  const std::string path = absl::StrCat(std::getenv("TEST_TMPDIR") != nullptr
+                                            ? std::getenv("TEST_TMPDIR")
+                                            : "/tmp",
+                                        "/j1-token");
+  std::ofstream(path) << "j1-file-s3cret\n";
+  CliResult result =
+      Run({"instance", "update", "full", "--j1-token-file", path,
+           "--config-env", "apiKey=FAKE_TOKEN", "--no-j1-compress"},
+          {{"FAKE_TOKEN", "new-api-s3cret"}});
+  ASSERT_EQ(result.exit_status, kExitSuccess) << result.err;
+  const std::vector<v1::Instance> updates = admin_.updates();
+  ASSERT_EQ(updates.size(), 1u);
+  EXPECT_EQ(updates[0].upload().api_token(), "j1-file-s3cret");
+  EXPECT_EQ(updates[0].config().at("apiKey"), "new-api-s3cret");
+  EXPECT_FALSE(updates[0].upload().compress());
+  EXPECT_THAT(result.out + result.err, Not(HasSubstr("s3cret")));
+
+  CliResult removed = Run({"instance", "update", "full", "--no-upload"});
+  ASSERT_EQ(removed.exit_status, kExitSuccess) << removed.err;
+  ASSERT_EQ(admin_.updates().size(), 2u);
+  EXPECT_FALSE(admin_.updates()[1].has_upload());
+  EXPECT_THAT(removed.out, ::testing::ContainsRegex("\nupload +none\n"));
+}
+
+TEST_F(CliTest, InstanceUpdateFailures) {
+  // Not found: nothing is sent.
+  CliResult missing = Run({"instance", "update", "nope", "--rate-limit", "1"});
+  EXPECT_EQ(missing.exit_status, kExitFailure);
+  EXPECT_EQ(missing.err, "graphmill: NOT_FOUND: instance 'nope' not found\n");
+  // The stored instance has no schedule to jitter: nothing is sent.
+  CliResult jitter = Run({"instance", "update", "ci-prod", "--jitter", "30"});
+  EXPECT_EQ(jitter.exit_status, kExitFailure);
+  EXPECT_EQ(jitter.err,
+            "graphmill: instance 'ci-prod' has no schedule: give --schedule or "
+            "--cron with --jitter\n");
+  // A new upload needs its account, token and integration instance.
+  CliResult upload =
+      Run({"instance", "update", "ci-prod", "--j1-account", "acct"});
+  EXPECT_EQ(upload.exit_status, kExitFailure);
+  EXPECT_EQ(upload.err,
+            "graphmill: instance 'ci-prod': JupiterOne upload is incomplete: "
+            "missing --j1-token-env ENVVAR or --j1-token-file FILE, "
+            "--j1-integration-instance ID\n");
+  EXPECT_TRUE(admin_.updates().empty());
+  // The server's refusal.
+  CliResult rejected =
+      Run({"instance", "update", "ci-prod", "--config", "bad=1"});
+  EXPECT_EQ(rejected.exit_status, kExitFailure);
+  EXPECT_EQ(rejected.err,
+            "graphmill: INVALID_ARGUMENT: instance 'ci-prod': unknown config "
+            "field 'bad'\n");
+  EXPECT_EQ(rejected.out, "");
+  // A bad command line never reaches the server.
+  CliResult usage = Run({"instance", "update", "ci-prod"});
+  EXPECT_EQ(usage.exit_status, kExitUsage);
+  EXPECT_EQ(admin_.updates().size(), 1u);
+}
+
+TEST_F(CliTest, InstanceDeleteWithYes) {
+  CliResult result = Run({"instance", "delete", "ci-prod", "--yes"});
+  ASSERT_EQ(result.exit_status, kExitSuccess) << result.err;
+  EXPECT_EQ(result.out, "instance ci-prod deleted\n");
+  EXPECT_EQ(result.err, "");
+  EXPECT_THAT(admin_.deleted(), ElementsAre("ci-prod"));
+
+  CliResult json =
+      Run({"instance", "delete", "ci-other", "--yes", "--output", "json"});
+  ASSERT_EQ(json.exit_status, kExitSuccess) << json.err;
+  EXPECT_EQ(json.out, "{\"instanceId\":\"ci-other\"}\n");
+
+  CliResult busy = Run({"instance", "delete", "busy", "--yes"});
+  EXPECT_EQ(busy.exit_status, kExitFailure);
+  EXPECT_EQ(busy.err,
+            "graphmill: FAILED_PRECONDITION: instance 'busy' has active run "
+            "7\n");
+}
+
+TEST_F(CliTest, InstanceDeleteWithoutATerminalNeedsYes) {
+  stdin_.str("y\n");  // Piped input is no confirmation.
+  CliResult result = Run({"instance", "delete", "ci-prod"});
+  EXPECT_EQ(result.exit_status, kExitUsage);
+  EXPECT_EQ(result.err,
+            "graphmill: refusing to delete instance 'ci-prod' without "
+            "confirmation: stdin is not a terminal (add --yes)\n");
+  EXPECT_EQ(result.out, "");
+  EXPECT_TRUE(admin_.deleted().empty());
+}
+
+TEST_F(CliTest, InstanceDeleteAsksOnATerminal) {
+  stdin_is_terminal_ = true;
+  stdin_.str(" Yes \n");
+  CliResult yes = Run({"instance", "delete", "ci-prod"});
+  ASSERT_EQ(yes.exit_status, kExitSuccess) << yes.err;
+  EXPECT_EQ(yes.err,
+            "Delete instance 'ci-prod' with its runs, graph and change "
+            "history? [y/N] ");
+  EXPECT_EQ(yes.out, "instance ci-prod deleted\n");
+  EXPECT_THAT(admin_.deleted(), ElementsAre("ci-prod"));
+
+  for (const char* answer : {"n\n", "\n", "yess\n"}) {
+    stdin_.clear();
+    stdin_.str(answer);
+    CliResult no = Run({"instance", "delete", "ci-two"});
+    EXPECT_EQ(no.exit_status, kExitFailure) << answer;
+    EXPECT_EQ(no.err,
+              "Delete instance 'ci-two' with its runs, graph and change "
+              "history? [y/N] graphmill: instance 'ci-two' not deleted\n");
+  }
+  // End of input: the prompt's line is ended before the error.
+  stdin_.clear();
+  stdin_.str("");
+  CliResult eof = Run({"instance", "delete", "ci-two"});
+  EXPECT_EQ(eof.exit_status, kExitFailure);
+  EXPECT_EQ(eof.err,
+            "Delete instance 'ci-two' with its runs, graph and change "
+            "history? [y/N] \ngraphmill: instance 'ci-two' not deleted\n");
+  EXPECT_THAT(admin_.deleted(), ElementsAre("ci-prod"));
+}
+
+TEST_F(CliTest, InstanceValidateExitStatusFollowsTheAnswer) {
+  CliResult valid = Run({"instance", "validate", "ci-prod"});
+  EXPECT_EQ(valid.exit_status, kExitSuccess);
+  EXPECT_EQ(valid.out, "valid: authenticated as kim (worker w-1)\n");
+  EXPECT_EQ(valid.err, "");
+
+  CliResult invalid = Run({"instance", "validate", "full"});
+  EXPECT_EQ(invalid.exit_status, kExitFailure);
+  EXPECT_EQ(invalid.out,
+            "invalid: HTTP 401 from /api/v2/me: invalid token (worker w-1)\n");
+  EXPECT_EQ(invalid.err, "");
+
+  CliResult json = Run({"instance", "validate", "full", "--output", "json"});
+  EXPECT_EQ(json.exit_status, kExitFailure);
+  EXPECT_THAT(json.out, StartsWith(R"({"valid":false,"message":"HTTP 401)"));
+
+  CliResult missing = Run({"instance", "validate", "nope"});
+  EXPECT_EQ(missing.exit_status, kExitFailure);
+  EXPECT_EQ(missing.err, "graphmill: NOT_FOUND: instance 'nope' not found\n");
+}
+
+// --- run cancel/upload/watch
+// ---------------------------------------------------
+
+TEST_F(CliTest, RunCancel) {
+  CliResult result = Run({"run", "cancel", "12"});
+  EXPECT_EQ(result.exit_status, kExitSuccess) << result.err;
+  EXPECT_EQ(result.out, "run 12 CANCELLED for instance ci-prod\n");
+
+  CliResult json = Run({"run", "cancel", "12", "--output", "json"});
+  EXPECT_THAT(json.out, HasSubstr(R"("status":"RUN_STATUS_CANCELLED")"));
+
+  CliResult ended = Run({"run", "cancel", "13"});
+  EXPECT_EQ(ended.exit_status, kExitFailure);
+  EXPECT_EQ(ended.err,
+            "graphmill: FAILED_PRECONDITION: run 13 has ended (SUCCEEDED)\n");
+  EXPECT_EQ(ended.out, "");
+}
+
+TEST_F(CliTest, RunUploadPrintsTheUploadStatus) {
+  CliResult result = Run({"run", "upload", "12"});
+  EXPECT_EQ(result.exit_status, kExitSuccess) << result.err;
+  EXPECT_EQ(result.out,
+            "run 12 upload to JupiterOne\n"
+            "state                   PENDING\n"
+            "job                     -\n"
+            "entities uploaded       0\n"
+            "relationships uploaded  0\n"
+            "skipped                 0\n");
+
+  CliResult none = Run({"run", "upload", "14"});
+  EXPECT_EQ(none.exit_status, kExitFailure);
+  EXPECT_EQ(none.err,
+            "graphmill: FAILED_PRECONDITION: run 14: instance 'ci-prod' has "
+            "no upload\n");
+}
+
+TEST_F(CliTest, RunWatchShowsUploadProgress) {
+  CliResult result = Run({"run", "watch", "24"});
+  EXPECT_EQ(result.exit_status, kExitSuccess) << result.err;
+  EXPECT_THAT(result.out,
+              HasSubstr("upload UPLOADING job job-7: 0 entities, 0 "
+                        "relationships uploaded, 0 skipped\n"
+                        "upload SUCCEEDED job job-7: 8 entities, 0 "
+                        "relationships uploaded, 0 skipped\n"
+                        "run 24 SUCCEEDED in 2.0s: 0 created, 0 updated, 0 "
+                        "deleted; upload SUCCEEDED\n"));
+}
+
+// --- graph
+// ---------------------------------------------------------------------
+
+TEST_F(CliTest, PropertyFiltersAreSentTyped) {
+  CliResult result = Run({"graph", "entities", "--instance", "ci-prod",
+                          "--property", "name=e1", "--property", "count=3",
+                          "--property-string", "id=7", "--limit", "1"});
+  ASSERT_EQ(result.exit_status, kExitSuccess) << result.err;
+  const std::vector<v1::ListEntitiesRequest> requests =
+      graph_.entity_requests();
+  ASSERT_EQ(requests.size(), 1u);
+  const auto& properties = requests[0].filter().properties();
+  ASSERT_EQ(properties.size(), 3u);
+  EXPECT_EQ(properties.at("name").string_value(), "e1");
+  EXPECT_EQ(properties.at("count").kind_case(), v1::Value::kIntValue);
+  EXPECT_EQ(properties.at("count").int_value(), 3);
+  EXPECT_EQ(properties.at("id").string_value(), "7");
+
+  CliResult relationships = Run({"graph", "relationships", "--instance",
+                                 "ci-prod", "--property", "active=false"});
+  ASSERT_EQ(relationships.exit_status, kExitSuccess) << relationships.err;
+  const v1::GraphFilter filter = graph_.relationship_requests().at(0).filter();
+  EXPECT_EQ(filter.properties().at("active").kind_case(),
+            v1::Value::kBoolValue);
+  EXPECT_FALSE(filter.properties().at("active").bool_value());
+}
+
+TEST_F(CliTest, NeighborsPageThroughAsJsonLines) {
+  CliResult result =
+      Run({"graph", "neighbors", "--instance", "ci-prod", "fake_entity:0001",
+           "--direction", "out", "--class", "HAS", "--output", "json"});
+  ASSERT_EQ(result.exit_status, kExitSuccess) << result.err;
+  const std::vector<std::string> lines = Lines(result.out);
+  ASSERT_EQ(lines.size(), 5u);
+  for (int i = 0; i < 5; ++i) {
+    const v1::Neighbor neighbor = FakeGraph::FakeNeighbor(i);
+    EXPECT_EQ(lines[i],
+              absl::StrCat(R"({"direction":")", i % 2 == 1 ? "out" : "in",
+                           R"(","relationship":)",
+                           RelationshipToJson(neighbor.relationship()),
+                           R"(,"entity":)",
+                           EntityToJson(neighbor.entity(), false), "}"));
+    rapidjson::Document document;
+    document.Parse(lines[i].c_str());
+    EXPECT_TRUE(document.IsObject()) << lines[i];
+  }
+  const std::vector<v1::ListNeighborsRequest> requests =
+      graph_.neighbor_requests();
+  std::vector<std::string> tokens;
+  for (const v1::ListNeighborsRequest& request : requests) {
+    EXPECT_EQ(request.instance_id(), "ci-prod");
+    EXPECT_EQ(request.key(), "fake_entity:0001");
+    EXPECT_EQ(request.direction(), v1::DIRECTION_OUT);
+    EXPECT_EQ(request.relationship_class(), "HAS");
+    EXPECT_EQ(request.page_size(), 500);
+    tokens.push_back(request.page_token());
+  }
+  EXPECT_THAT(tokens, ElementsAre("", "2", "4"));
+}
+
+TEST_F(CliTest, NeighborsTableAndErrors) {
+  CliResult table = Run({"graph", "neighbors", "--instance", "ci-prod",
+                         "fake_entity:0001", "--limit", "2"});
+  ASSERT_EQ(table.exit_status, kExitSuccess) << table.err;
+  EXPECT_EQ(table.out,
+            "DIRECTION  CLASS  RELATIONSHIP                            "
+            "NEIGHBOR          TYPE         DISPLAY NAME\n"
+            "in         USES   fake_entity:0100|uses|fake_entity:0001  "
+            "fake_entity:0100  fake_entity  Entity 100\n"
+            "out        HAS    fake_entity:0001|has|fake_entity:0101   "
+            "fake_entity:0101  fake_entity  Entity 101\n");
+  EXPECT_EQ(graph_.neighbor_requests().at(0).direction(),
+            v1::DIRECTION_UNSPECIFIED);
+
+  CliResult missing =
+      Run({"graph", "neighbors", "--instance", "ci-prod", "nope:12345"});
+  EXPECT_EQ(missing.exit_status, kExitFailure);
+  EXPECT_EQ(missing.err,
+            "graphmill: NOT_FOUND: entity 'nope:12345' not found in instance "
+            "'ci-prod'\n");
+}
+
+TEST_F(CliTest, ExportJsonLinesIsEntitiesThenRelationshipsAcrossPages) {
+  CliResult result =
+      Run({"graph", "export", "--instance", "ci-prod", "--format", "jsonl"});
+  ASSERT_EQ(result.exit_status, kExitSuccess) << result.err;
+  const std::vector<std::string> lines = Lines(result.out);
+  ASSERT_EQ(lines.size(), static_cast<size_t>(kEntityCount + 3));
+  for (int i = 0; i < kEntityCount; ++i) {
+    ASSERT_EQ(lines[i], EntityToJson(FakeEntity(i), false)) << i;
+  }
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(lines[kEntityCount + i],
+              RelationshipToJson(
+                  DirectRelationship(FakeEntity(i), "HAS", FakeEntity(i + 1))));
+  }
+  EXPECT_EQ(graph_.entity_requests().size(), 3u);
+  EXPECT_EQ(graph_.relationship_requests().size(), 2u);
+
+  CliResult raw = Run({"graph", "export", "--instance", "ci-prod", "--format",
+                       "jsonl", "--raw"});
+  ASSERT_EQ(raw.exit_status, kExitSuccess) << raw.err;
+  EXPECT_EQ(Lines(raw.out)[0], EntityToJson(FakeEntity(0), true));
+}
+
+TEST_F(CliTest, ExportDotHasEveryNodeThenEveryEdge) {
+  CliResult result =
+      Run({"graph", "export", "--instance", "ci-prod", "--format", "dot"});
+  ASSERT_EQ(result.exit_status, kExitSuccess) << result.err;
+  const std::vector<std::string> lines = Lines(result.out);
+  ASSERT_EQ(lines.size(), static_cast<size_t>(4 + kEntityCount + 3 + 1));
+  EXPECT_EQ(lines[0], "digraph \"ci-prod\" {");
+  EXPECT_THAT(lines[4], StartsWith("  \"fake_entity:0000\" [label=\"Entity "
+                                   "0\\nfake_entity\", shape="));
+  // One _type, one style.
+  const std::string style = lines[4].substr(lines[4].find(", shape="));
+  for (int i = 0; i < kEntityCount; ++i) {
+    ASSERT_THAT(lines[4 + i], ::testing::EndsWith(style)) << i;
+  }
+  EXPECT_EQ(lines[4 + kEntityCount],
+            "  \"fake_entity:0000\" -> \"fake_entity:0001\" [label=\"HAS\"];");
+  EXPECT_EQ(lines.back(), "}");
+}
+
+TEST_F(CliTest, FailedExportStopsWithOneLineAndNoClosingBrace) {
+  CliResult result =
+      Run({"graph", "export", "--instance", "half", "--format", "dot"});
+  EXPECT_EQ(result.exit_status, kExitFailure);
+  EXPECT_EQ(result.err, "graphmill: INTERNAL: store unavailable\n");
+  EXPECT_EQ(Lines(result.out).size(), static_cast<size_t>(4 + kEntityCount));
+  EXPECT_THAT(result.out, Not(HasSubstr("}\n")));
+}
+
+TEST_F(CliTest, SnapshotPrintsItsSequenceThenObjects) {
+  CliResult result = Run({"graph", "snapshot", "--instance", "ci-prod"});
+  ASSERT_EQ(result.exit_status, kExitSuccess) << result.err;
+  EXPECT_EQ(result.out, absl::StrCat("# as of sequence 57\n",
+                                     EntityToJson(FakeEntity(0), false), "\n",
+                                     EntityToJson(FakeEntity(1), false), "\n",
+                                     EntityToJson(FakeEntity(2), false), "\n",
+                                     RelationshipToJson(DirectRelationship(
+                                         FakeEntity(0), "HAS", FakeEntity(1))),
+                                     "\n"));
+
+  CliResult empty = Run({"graph", "snapshot", "--instance", "empty"});
+  EXPECT_EQ(empty.exit_status, kExitFailure);
+  EXPECT_EQ(empty.err,
+            "graphmill: snapshot of instance 'empty' ended before its first "
+            "chunk\n");
+  CliResult missing = Run({"graph", "snapshot", "--instance", "nope"});
+  EXPECT_EQ(missing.err, "graphmill: NOT_FOUND: instance 'nope' not found\n");
+}
+
+// --- subscribe
+// -----------------------------------------------------------------
+
+TEST_F(CliTest, SubscribePrintsEachChangeUntilTheServerEnds) {
+  CliResult result =
+      Run({"subscribe", "--instance", "ci-prod", "--instance", "ci-other",
+           "--type", "fake_.*", "--class", "Resource", "--kind", "created",
+           "--kind", "deleted", "--from", "40"});
+  ASSERT_EQ(result.exit_status, kExitSuccess) << result.err;
+  EXPECT_EQ(result.err, "");
+  const std::vector<std::string> lines = Lines(result.out);
+  const std::vector<v1::ChangeEvent> changes = FakeGraph::FakeChanges();
+  ASSERT_EQ(lines.size(), changes.size());
+  for (size_t i = 0; i < changes.size(); ++i) {
+    EXPECT_EQ(lines[i], ChangeEventToJson(changes[i], false));
+  }
+  EXPECT_EQ(lines[0], absl::StrCat(R"({"sequence":41,"kind":"created",)"
+                                   R"("instanceId":"ci-prod","runId":12,)"
+                                   R"("timeMs":1711015200041,"entity":)",
+                                   EntityToJson(FakeEntity(41), false), "}"));
+  rapidjson::Document updated;
+  updated.Parse(lines[1].c_str());
+  ASSERT_TRUE(updated.IsObject()) << lines[1];
+  EXPECT_STREQ(updated["kind"].GetString(), "updated");
+  EXPECT_STREQ(updated["relationship"]["role"].GetString(), "admin");
+  EXPECT_FALSE(updated["previous"].HasMember("role"));
+  EXPECT_THAT(lines[2], HasSubstr(R"("kind":"deleted")"));
+  EXPECT_THAT(lines[2], HasSubstr(R"("previous":{"_key":"fake_entity:0009")"));
+
+  const v1::SubscribeRequest request = graph_.subscribe_request();
+  EXPECT_THAT(request.instance_ids(), ElementsAre("ci-prod", "ci-other"));
+  EXPECT_EQ(request.type_pattern(), "fake_.*");
+  EXPECT_EQ(request.class_pattern(), "Resource");
+  EXPECT_THAT(request.kinds(),
+              ElementsAre(v1::CHANGE_KIND_CREATED, v1::CHANGE_KIND_DELETED));
+  EXPECT_EQ(request.after_sequence(), 40);
+}
+
+TEST_F(CliTest, SubscribeTooFarBackShowsTheServersMessage) {
+  CliResult result = Run({"subscribe", "--from", "1"});
+  EXPECT_EQ(result.exit_status, kExitFailure);
+  EXPECT_EQ(result.err,
+            "graphmill: OUT_OF_RANGE: changes after sequence 1 are no longer "
+            "retained; the earliest available sequence is 40\n");
+  EXPECT_EQ(result.out, "");
+}
+
+TEST_F(CliTest, SubscribeEndsQuietlyOnSigint) {
+  handle_interrupts_ = true;
+  LineSignallingBuffer buffer;
+  std::ostream out(&buffer);
+  out_ = &out;
+  CliResult result;
+  std::thread cli([&] {
+    result = Run({"subscribe", "--instance", "forever"});
+  });
+  // The first change is printed, the stream stays open: Ctrl-C.
+  ASSERT_TRUE(
+      buffer.line_flushed().WaitForNotificationWithTimeout(absl::Seconds(10)));
+  ASSERT_EQ(kill(getpid(), SIGINT), 0);
+  cli.join();
+  EXPECT_EQ(result.exit_status, kExitSuccess);
+  EXPECT_EQ(result.err, "");
+  ASSERT_EQ(Lines(buffer.str()).size(), 1u);
+  EXPECT_THAT(buffer.str(), StartsWith(R"({"sequence":50,"kind":"created",)"));
 }
 
 }  // namespace

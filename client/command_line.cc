@@ -2,6 +2,7 @@
 // subcommands and repeated flags are beyond absl flags.
 #include "client/command_line.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
@@ -17,9 +18,14 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "client/instance_settings.h"
 #include "client/table.h"
+#include "common/graph_objects.h"
 #include "rapidjson/document.h"
 #include "rapidjson/error/en.h"
+#include "re2/re2.h"
 
 namespace graphmill::cli {
 namespace {
@@ -33,14 +39,46 @@ struct FlagSpec {
 };
 
 constexpr FlagSpec kFlags[] = {
-    {"server", "HOST:PORT", false}, {"output", "table|json", false},
-    {"timeout", "SECONDS", false},  {"help", "", false},
-    {"integration", "NAME", false}, {"config", "KEY=VALUE", true},
-    {"config-file", "FILE", false}, {"config-env", "KEY=ENVVAR", true},
-    {"watch", "", false},           {"instance", "ID", false},
-    {"limit", "N", false},          {"type", "TYPE", false},
-    {"class", "CLASS", false},      {"raw", "", false},
+    {"server", "HOST:PORT", false},
+    {"output", "table|json", false},
+    {"timeout", "SECONDS", false},
+    {"help", "", false},
+    {"integration", "NAME", false},
+    {"config", "KEY=VALUE", true},
+    {"config-file", "FILE", false},
+    {"config-env", "KEY=ENVVAR", true},
+    {"unset-config", "KEY", true},
+    {"schedule", "30m|1h|4h|8h|12h|1d|1w|disabled", false},
+    {"cron", "EXPR", false},
+    {"jitter", "SECONDS", false},
+    {"disable-step", "STEP", true},
+    {"enable-step", "STEP", true},
+    {"rate-limit", "RPS", false},
+    {"j1-account", "ID", false},
+    {"j1-token-env", "ENVVAR", false},
+    {"j1-token-file", "FILE", false},
+    {"j1-integration-instance", "ID", false},
+    {"j1-base-url", "URL", false},
+    {"j1-compress", "", false},
+    {"no-j1-compress", "", false},
+    {"no-upload", "", false},
+    {"yes", "", false},
+    {"watch", "", false},
+    {"instance", "ID", false},
+    {"limit", "N", false},
+    {"type", "TYPE", false},
+    {"class", "CLASS", false},
+    {"property", "NAME=VALUE", true},
+    {"property-string", "NAME=VALUE", true},
+    {"direction", "in|out|both", false},
+    {"format", "jsonl|dot", false},
+    {"kind", "created|updated|deleted", true},
+    {"from", "SEQ", false},
+    {"raw", "", false},
 };
+
+// The largest --j1-token-file read; a token is far smaller.
+constexpr size_t kMaxTokenFileBytes = 64 * 1024;
 
 bool IsGlobalFlag(absl::string_view name) {
   return name == "server" || name == "output" || name == "timeout" ||
@@ -56,16 +94,72 @@ const FlagSpec* FindFlag(absl::string_view name) {
 
 struct CommandSpec {
   Command command;
+  // A command of a group is "GROUP NAME"; a standalone command ("subscribe")
+  // has its name in `group` and an empty `name`.
   std::string group;
   std::string name;
   // Names of the positional arguments, in order; all are required.
   std::vector<std::string> positionals;
   // Accepted command flags (global flags are always accepted) with their help.
+  // "name=VALUE" shows VALUE instead of the flag's usual value name.
   std::vector<std::pair<std::string, std::string>> flags;
   // What follows "graphmill GROUP NAME" in the usage line.
   std::string synopsis;
   std::string summary;
 };
+
+using FlagHelp = std::vector<std::pair<std::string, std::string>>;
+
+// Settings shared by `instance create` and `instance update`.
+FlagHelp InstanceSettingFlags(bool update) {
+  FlagHelp flags = {
+      {"config", "a config value; repeatable"},
+      {"config-file",
+       "a flat JSON object of config values; --config and --config-env "
+       "override it"},
+      {"config-env",
+       "a config value read from environment variable ENVVAR, so a secret "
+       "stays out of shell history and ps; repeatable"},
+  };
+  if (update) {
+    flags.push_back({"unset-config",
+                     "remove an optional config field; "
+                     "repeatable"});
+  }
+  FlagHelp rest = {
+      {"schedule", "run on its own at this interval; disabled: manual only"},
+      {"cron", "run on its own on a five-field UTC cron expression instead"},
+      {"jitter",
+       "delay each scheduled run by a stable offset below SECONDS (default: 5% "
+       "of the interval, at most 5 minutes)"},
+      {"disable-step", "do not run this step (and its dependents); repeatable"},
+  };
+  flags.insert(flags.end(), rest.begin(), rest.end());
+  if (update) {
+    flags.push_back({"enable-step", "run a disabled step again; repeatable"});
+  }
+  rest = {
+      {"rate-limit",
+       "provider requests per second for the whole run (0: the integration's "
+       "default)"},
+      {"j1-account", "upload each finished run to this JupiterOne account"},
+      {"j1-token-env",
+       "the JupiterOne API token, from environment variable "
+       "ENVVAR"},
+      {"j1-token-file", "the JupiterOne API token, from FILE"},
+      {"j1-integration-instance",
+       "the JupiterOne integration instance the data is reported under"},
+      {"j1-base-url",
+       "JupiterOne API base URL (default: https://api.us.jupiterone.io)"},
+      {"j1-compress", "gzip upload request bodies"},
+  };
+  flags.insert(flags.end(), rest.begin(), rest.end());
+  if (update) {
+    flags.push_back({"no-j1-compress", "stop gzipping upload request bodies"});
+    flags.push_back({"no-upload", "stop uploading to JupiterOne"});
+  }
+  return flags;
+}
 
 const std::vector<CommandSpec>& Commands() {
   static const auto* commands = new std::vector<CommandSpec>{
@@ -80,21 +174,22 @@ const std::vector<CommandSpec>& Commands() {
        "instance",
        "create",
        {"ID"},
-       {{"integration",
-         "integration the instance uses (see: graphmill integration list)"},
-        {"config", "a config value; repeatable"},
-        {"config-file",
-         "a flat JSON object of config values; --config and --config-env "
-         "override it"},
-        {"config-env",
-         "a config value read from environment variable ENVVAR, so a secret "
-         "stays out of "
-         "shell history and ps; repeatable"}},
+       [] {
+         FlagHelp flags = {
+             {"integration",
+              "integration the instance uses (see: graphmill integration "
+              "list)"}};
+         FlagHelp settings = InstanceSettingFlags(/*update=*/false);
+         flags.insert(flags.end(), settings.begin(), settings.end());
+         return flags;
+       }(),
        "ID --integration NAME [--config KEY=VALUE]... [--config-file FILE] "
-       "[--config-env KEY=ENVVAR]...",
+       "[--config-env KEY=ENVVAR]... [--schedule INTERVAL | --cron EXPR] "
+       "[--jitter SECONDS] [--disable-step STEP]... [--rate-limit RPS] "
+       "[--j1-account ID (--j1-token-env ENVVAR | --j1-token-file FILE) "
+       "--j1-integration-instance ID [--j1-base-url URL] [--j1-compress]]",
        "Create an instance: an integration's credentials and options. Secret "
-       "values are "
-       "sent, never printed; the coordinator shows them as ***."},
+       "values are sent, never printed; the coordinator shows them as ***."},
       {Command::kInstanceList,
        "instance",
        "list",
@@ -108,7 +203,40 @@ const std::vector<CommandSpec>& Commands() {
        {"ID"},
        {},
        "ID",
-       "Show one instance."},
+       "Show one instance: config, schedule, next run, disabled steps, rate "
+       "limit and upload target."},
+      {Command::kInstanceUpdate,
+       "instance",
+       "update",
+       {"ID"},
+       InstanceSettingFlags(/*update=*/true),
+       "ID [--config KEY=VALUE]... [--config-file FILE] "
+       "[--config-env KEY=ENVVAR]... [--unset-config KEY]... "
+       "[--schedule INTERVAL | --cron EXPR] [--jitter SECONDS] "
+       "[--disable-step STEP]... [--enable-step STEP]... [--rate-limit RPS] "
+       "[--j1-account ID] [--j1-token-env ENVVAR | --j1-token-file FILE] "
+       "[--j1-integration-instance ID] [--j1-base-url URL] "
+       "[--j1-compress | --no-j1-compress] [--no-upload]",
+       "Change an instance. Only what is given changes: the instance is read, "
+       "changed and sent back whole; secrets not given keep their stored "
+       "values."},
+      {Command::kInstanceDelete,
+       "instance",
+       "delete",
+       {"ID"},
+       {{"yes",
+         "do not ask for confirmation (required when stdin is not a "
+         "terminal)"}},
+       "ID [--yes]",
+       "Delete an instance with its runs, graph and change history."},
+      {Command::kInstanceValidate,
+       "instance",
+       "validate",
+       {"ID"},
+       {},
+       "ID",
+       "Check an instance's credentials with the provider. Prints 'valid: "
+       "...' (exit 0) or 'invalid: ...' (exit 1)."},
       {Command::kRunStart,
        "run",
        "start",
@@ -122,16 +250,17 @@ const std::vector<CommandSpec>& Commands() {
        {"RUN_ID"},
        {},
        "RUN_ID",
-       "Follow a run until it ends: progress, step changes and events. Exits 0 "
-       "when the run "
-       "SUCCEEDED, 2 when PARTIAL, 1 when FAILED or CANCELLED."},
+       "Follow a run until it ends: progress, step changes, events and upload "
+       "progress. Exits 0 when the run SUCCEEDED, 2 when PARTIAL, 1 when "
+       "FAILED or CANCELLED."},
       {Command::kRunShow,
        "run",
        "show",
        {"RUN_ID"},
        {},
        "RUN_ID",
-       "Show a run: status, times, steps, graph changes and events."},
+       "Show a run: status, trigger, times, steps, graph changes, upload and "
+       "events."},
       {Command::kRunList,
        "run",
        "list",
@@ -140,6 +269,21 @@ const std::vector<CommandSpec>& Commands() {
         {"limit", "at most N runs, newest first (default: 50)"}},
        "[--instance ID] [--limit N]",
        "List runs, newest first."},
+      {Command::kRunCancel,
+       "run",
+       "cancel",
+       {"RUN_ID"},
+       {},
+       "RUN_ID",
+       "Cancel an active run; the graph is left unchanged."},
+      {Command::kRunUpload,
+       "run",
+       "upload",
+       {"RUN_ID"},
+       {},
+       "RUN_ID",
+       "Upload a finished run to JupiterOne again (after a failed upload) and "
+       "print its upload status."},
       {Command::kGraphEntities,
        "graph",
        "entities",
@@ -147,9 +291,15 @@ const std::vector<CommandSpec>& Commands() {
        {{"instance", "the instance whose graph is read (required)"},
         {"type", "only entities of this _type"},
         {"class", "only entities with this _class"},
+        {"property",
+         "only entities whose property NAME equals VALUE (true/false, "
+         "integer, decimal and null are typed; other values are strings); "
+         "repeatable"},
+        {"property-string", "as --property, VALUE always a string; repeatable"},
         {"limit", "stop after N entities"},
         {"raw", "include _rawData (JSON output)"}},
-       "--instance ID [--type TYPE] [--class CLASS] [--limit N] [--raw]",
+       "--instance ID [--type TYPE] [--class CLASS] [--property NAME=VALUE]... "
+       "[--property-string NAME=VALUE]... [--limit N] [--raw]",
        "List an instance's entities; JSON output is one JupiterOne flat object "
        "per line."},
       {Command::kGraphRelationships,
@@ -159,11 +309,15 @@ const std::vector<CommandSpec>& Commands() {
        {{"instance", "the instance whose graph is read (required)"},
         {"type", "only relationships of this _type"},
         {"class", "only relationships with this _class"},
+        {"property",
+         "only relationships whose property NAME equals VALUE (typed as in "
+         "graph entities); repeatable"},
+        {"property-string", "as --property, VALUE always a string; repeatable"},
         {"limit", "stop after N relationships"}},
-       "--instance ID [--type TYPE] [--class CLASS] [--limit N]",
+       "--instance ID [--type TYPE] [--class CLASS] [--property NAME=VALUE]... "
+       "[--property-string NAME=VALUE]... [--limit N]",
        "List an instance's relationships; JSON output is one JupiterOne flat "
-       "object per "
-       "line."},
+       "object per line."},
       {Command::kGraphEntity,
        "graph",
        "entity",
@@ -172,6 +326,60 @@ const std::vector<CommandSpec>& Commands() {
         {"raw", "include _rawData"}},
        "--instance ID [--raw] KEY",
        "Show one entity by _key."},
+      {Command::kGraphNeighbors,
+       "graph",
+       "neighbors",
+       {"KEY"},
+       {{"instance", "the instance whose graph is read (required)"},
+        {"direction",
+         "relationships from the entity (out), to it (in) or both (default)"},
+        {"class", "only relationships with this _class, e.g. HAS"},
+        {"limit", "stop after N neighbors"},
+        {"raw", "include the neighbors' _rawData (JSON output)"}},
+       "--instance ID [--direction in|out|both] [--class CLASS] [--limit N] "
+       "[--raw] KEY",
+       "List the entities connected to one entity, with the relationships "
+       "that connect them."},
+      {Command::kGraphExport,
+       "graph",
+       "export",
+       {},
+       {{"instance", "the instance whose graph is read (required)"},
+        {"format",
+         "jsonl: JupiterOne flat JSON, entities then relationships; dot: a "
+         "Graphviz digraph (required)"},
+        {"raw", "include _rawData (jsonl)"}},
+       "--instance ID --format jsonl|dot [--raw]",
+       "Write an instance's whole graph to stdout, streaming page by page."},
+      {Command::kGraphSnapshot,
+       "graph",
+       "snapshot",
+       {},
+       {{"instance", "the instance whose graph is read (required)"},
+        {"raw", "include _rawData"}},
+       "--instance ID [--raw]",
+       "Print a consistent copy of an instance's graph: '# as of sequence N', "
+       "then one JupiterOne flat object per line. Follow it with 'graphmill "
+       "subscribe --from N'."},
+      {Command::kSubscribe,
+       "subscribe",
+       "",
+       {},
+       {{"instance",
+         "only changes of this instance; repeatable (default: all)"},
+        {"type=RE", "RE2 pattern the object's _type must fully match"},
+        {"class=RE",
+         "RE2 pattern one of the object's _class values must fully "
+         "match"},
+        {"kind", "only changes of this kind; repeatable (default: all)"},
+        {"from",
+         "deliver the changes after sequence SEQ, the last one already "
+         "processed (default: 0, the earliest retained)"},
+        {"raw", "include _rawData"}},
+       "[--instance ID]... [--type RE] [--class RE] "
+       "[--kind created|updated|deleted]... [--from SEQ] [--raw]",
+       "Stream graph changes as JSON lines until the server ends the stream "
+       "or Ctrl-C (exit 0)."},
   };
   return *commands;
 }
@@ -198,6 +406,16 @@ const CommandSpec* FindCommand(absl::string_view group,
   return nullptr;
 }
 
+// A command without subcommands, such as "subscribe"; nullptr otherwise.
+const CommandSpec* FindStandalone(absl::string_view name) {
+  return FindCommand(name, "");
+}
+
+std::string CommandPath(const CommandSpec& spec) {
+  return spec.name.empty() ? spec.group
+                           : absl::StrCat(spec.group, " ", spec.name);
+}
+
 std::vector<std::string> SubcommandNames(absl::string_view group) {
   std::vector<std::string> names;
   for (const CommandSpec& spec : Commands()) {
@@ -209,14 +427,23 @@ std::vector<std::string> SubcommandNames(absl::string_view group) {
 bool AcceptsFlag(const CommandSpec& spec, absl::string_view name) {
   if (IsGlobalFlag(name)) return true;
   for (const auto& [flag, help] : spec.flags) {
-    if (flag == name) return true;
+    if (absl::string_view(flag).substr(0, flag.find('=')) == name) return true;
   }
   return false;
+}
+
+// subscribe takes --instance once per instance; elsewhere it names one.
+bool IsRepeatable(const CommandSpec& spec, const FlagSpec& flag) {
+  return flag.repeatable ||
+         (spec.command == Command::kSubscribe && flag.name == "instance");
 }
 
 // "graphmill", "graphmill run" or "graphmill run show": as much of the command
 // as is known.
 std::string KnownCommandPrefix(const std::vector<std::string>& positionals) {
+  if (!positionals.empty() && FindStandalone(positionals[0]) != nullptr) {
+    return absl::StrCat("graphmill ", positionals[0]);
+  }
   if (positionals.empty() || !IsGroup(positionals[0])) return "graphmill";
   if (positionals.size() < 2 ||
       FindCommand(positionals[0], positionals[1]) == nullptr) {
@@ -275,7 +502,118 @@ absl::StatusOr<int64_t> ParsePositive(absl::string_view what,
   return value;
 }
 
+absl::StatusOr<int64_t> ParseNonNegative(absl::string_view flag,
+                                         absl::string_view what,
+                                         const std::string& text) {
+  int64_t value = 0;
+  if (!absl::SimpleAtoi(text, &value) || value < 0) {
+    return Usage(absl::StrCat("--", flag, " expects a non-negative ", what,
+                              ", got '", text, "'"));
+  }
+  return value;
+}
+
+// Reads a secret from a file: surrounding whitespace (a trailing newline) is
+// dropped. Messages name the file, never its content.
+absl::StatusOr<std::string> ReadTokenFile(const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  if (!file) {
+    return Usage(absl::StrCat("--j1-token-file '", path,
+                              "': cannot read: ", std::strerror(errno)));
+  }
+  std::string content(kMaxTokenFileBytes + 1, '\0');
+  file.read(content.data(), static_cast<std::streamsize>(content.size()));
+  if (file.bad()) {
+    return Usage(absl::StrCat("--j1-token-file '", path, "': cannot read"));
+  }
+  content.resize(static_cast<size_t>(file.gcount()));
+  if (content.size() > kMaxTokenFileBytes) {
+    return Usage(absl::StrCat("--j1-token-file '", path, "': larger than ",
+                              kMaxTokenFileBytes, " bytes"));
+  }
+  const absl::string_view token = absl::StripAsciiWhitespace(content);
+  if (token.empty()) {
+    return Usage(absl::StrCat("--j1-token-file '", path, "': file is empty"));
+  }
+  return std::string(token);
+}
+
+// "-?digits", the whole text.
+bool IsInteger(absl::string_view text) {
+  if (absl::ConsumePrefix(&text, "-") && text.empty()) return false;
+  return !text.empty() &&
+         std::all_of(text.begin(), text.end(), absl::ascii_isdigit);
+}
+
+// A decimal number with a fraction or an exponent: -?(d+.d*|.d+)([eE][+-]?d+)?
+// or -?d+[eE][+-]?d+.
+bool IsDecimal(absl::string_view text) {
+  absl::ConsumePrefix(&text, "-");
+  size_t i = 0;
+  auto digits = [&] {
+    const size_t start = i;
+    while (i < text.size() && absl::ascii_isdigit(text[i])) ++i;
+    return i - start;
+  };
+  const size_t integer_digits = digits();
+  bool fraction = false;
+  size_t fraction_digits = 0;
+  if (i < text.size() && text[i] == '.') {
+    ++i;
+    fraction = true;
+    fraction_digits = digits();
+  }
+  if (integer_digits + fraction_digits == 0) return false;
+  bool exponent = false;
+  if (i < text.size() && (text[i] == 'e' || text[i] == 'E')) {
+    ++i;
+    if (i < text.size() && (text[i] == '+' || text[i] == '-')) ++i;
+    if (digits() == 0) return false;
+    exponent = true;
+  }
+  return i == text.size() && (fraction || exponent);
+}
+
+// True if `list` holds `item`.
+template <typename T>
+bool Contains(const std::vector<T>& list, const T& item) {
+  return std::find(list.begin(), list.end(), item) != list.end();
+}
+
 }  // namespace
+
+bool InstanceSettings::HasUploadFlags() const {
+  return j1_account_id.has_value() || j1_api_token.has_value() ||
+         j1_integration_instance_id.has_value() || j1_base_url.has_value() ||
+         j1_compress.has_value();
+}
+
+bool InstanceSettings::Any() const {
+  return interval.has_value() || cron.has_value() ||
+         jitter_seconds.has_value() || !disable_steps.empty() ||
+         !enable_steps.empty() || rate_limit_per_second.has_value() ||
+         HasUploadFlags() || no_upload;
+}
+
+absl::StatusOr<v1::Value> ParsePropertyValue(absl::string_view text) {
+  if (text == "true" || text == "false") return BoolValue(text == "true");
+  if (text == "null") return NullValue();
+  if (IsInteger(text)) {
+    int64_t value = 0;
+    if (!absl::SimpleAtoi(text, &value)) {
+      return Usage(absl::StrCat("integer '", text, "' is out of range"));
+    }
+    return IntValue(value);
+  }
+  if (IsDecimal(text)) {
+    double value = 0;
+    if (!absl::SimpleAtod(text, &value) || !std::isfinite(value)) {
+      return Usage(absl::StrCat("number '", text, "' is out of range"));
+    }
+    return DoubleValue(value);
+  }
+  return StringValue(text);
+}
 
 EnvLookup ProcessEnvironment() {
   return [](const std::string& name) -> std::optional<std::string> {
@@ -376,6 +714,11 @@ absl::StatusOr<CommandLine> ParseCommandLine(
     help = true;
     positionals.erase(positionals.begin());
   }
+  if (unknown_flag == "--j1-token" && !help) {
+    return Usage(
+        "--j1-token is not accepted, so the token stays out of shell history "
+        "and ps: use --j1-token-env ENVVAR or --j1-token-file FILE");
+  }
   if (!unknown_flag.empty() && !help) {
     return Usage(absl::StrCat("unknown flag '", unknown_flag, "' (try: ",
                               KnownCommandPrefix(positionals), " --help)"));
@@ -389,27 +732,33 @@ absl::StatusOr<CommandLine> ParseCommandLine(
     return Usage("missing command (try: graphmill --help)");
   }
   const std::string& group = positionals[0];
-  if (!IsGroup(group)) {
-    return Usage(
-        absl::StrCat("unknown command '", group, "' (try: graphmill --help)"));
-  }
-  if (positionals.size() < 2) {
-    if (help) {
-      line.help = true;
-      line.help_topic = group;
-      return line;
-    }
-    return Usage(absl::StrCat(
-        "missing subcommand for 'graphmill ", group,
-        "' (expected: ", absl::StrJoin(SubcommandNames(group), ", "), ")"));
-  }
-  const CommandSpec* spec = FindCommand(group, positionals[1]);
+  const CommandSpec* spec = FindStandalone(group);
+  // Index of the first positional argument after the command's name.
+  size_t first_argument = 1;
   if (spec == nullptr) {
-    return Usage(absl::StrCat("unknown command '", group, " ", positionals[1],
-                              "' (try: graphmill ", group, " --help)"));
+    if (!IsGroup(group)) {
+      return Usage(absl::StrCat("unknown command '", group,
+                                "' (try: graphmill --help)"));
+    }
+    if (positionals.size() < 2) {
+      if (help) {
+        line.help = true;
+        line.help_topic = group;
+        return line;
+      }
+      return Usage(absl::StrCat(
+          "missing subcommand for 'graphmill ", group,
+          "' (expected: ", absl::StrJoin(SubcommandNames(group), ", "), ")"));
+    }
+    spec = FindCommand(group, positionals[1]);
+    if (spec == nullptr) {
+      return Usage(absl::StrCat("unknown command '", group, " ", positionals[1],
+                                "' (try: graphmill ", group, " --help)"));
+    }
+    first_argument = 2;
   }
   line.command = spec->command;
-  line.command_path = absl::StrCat(group, " ", spec->name);
+  line.command_path = CommandPath(*spec);
   if (help) {
     line.help = true;
     line.help_topic = line.command_path;
@@ -419,11 +768,12 @@ absl::StatusOr<CommandLine> ParseCommandLine(
       absl::StrCat("'graphmill ", line.command_path, "'");
 
   // Positional arguments.
-  const size_t given = positionals.size() - 2;
+  const size_t given = positionals.size() - first_argument;
   if (given > spec->positionals.size()) {
-    return Usage(absl::StrCat("unexpected argument '",
-                              positionals[2 + spec->positionals.size()],
-                              "' for ", quoted_command));
+    return Usage(
+        absl::StrCat("unexpected argument '",
+                     positionals[first_argument + spec->positionals.size()],
+                     "' for ", quoted_command));
   }
   if (given < spec->positionals.size()) {
     return Usage(absl::StrCat("missing ", spec->positionals[given], " for ",
@@ -432,7 +782,7 @@ absl::StatusOr<CommandLine> ParseCommandLine(
   }
   for (size_t i = 0; i < given; ++i) {
     const std::string& name = spec->positionals[i];
-    const std::string& value = positionals[2 + i];
+    const std::string& value = positionals[first_argument + i];
     if (name == "RUN_ID") {
       absl::StatusOr<int64_t> run_id = ParsePositive("RUN_ID", value);
       if (!run_id.ok()) return run_id.status();
@@ -452,7 +802,7 @@ absl::StatusOr<CommandLine> ParseCommandLine(
                                 quoted_command, " (try: graphmill ",
                                 line.command_path, " --help)"));
     }
-    if (flag.repeatable) continue;
+    if (IsRepeatable(*spec, flag)) continue;
     for (size_t j = 0; j < i; ++j) {
       if (flags[j].spec == &flag) {
         return Usage(absl::StrCat("--", flag.name, " given more than once"));
@@ -475,6 +825,7 @@ absl::StatusOr<CommandLine> ParseCommandLine(
       line.config = *std::move(file_config);
     }
   }
+  InstanceSettings& settings = line.settings;
   for (const FlagOccurrence& occurrence : flags) {
     const absl::string_view name = occurrence.spec->name;
     const std::string& value = occurrence.value;
@@ -516,10 +867,105 @@ absl::StatusOr<CommandLine> ParseCommandLine(
                                   "' is not set"));
       }
       line.config[entry->first] = *std::move(env_value);
+    } else if (name == "unset-config") {
+      if (!Contains(line.unset_config, value)) {
+        line.unset_config.push_back(value);
+      }
+    } else if (name == "schedule") {
+      settings.interval = ParsePollingInterval(value);
+      if (!settings.interval.has_value()) {
+        return Usage(absl::StrCat("--schedule expects ",
+                                  PollingIntervalChoices(), ", got '", value,
+                                  "'"));
+      }
+    } else if (name == "cron") {
+      const std::vector<absl::string_view> fields =
+          absl::StrSplit(value, absl::ByAnyChar(" \t"), absl::SkipEmpty());
+      if (fields.size() != 5) {
+        return Usage(absl::StrCat(
+            "--cron expects five fields (minute hour day-of-month month "
+            "day-of-week), got '",
+            value, "'"));
+      }
+      settings.cron = absl::StrJoin(fields, " ");
+    } else if (name == "jitter") {
+      absl::StatusOr<int64_t> seconds =
+          ParseNonNegative(name, "number of seconds", value);
+      if (!seconds.ok() || *seconds > std::numeric_limits<int32_t>::max()) {
+        return Usage(absl::StrCat(
+            "--jitter expects a non-negative number of seconds, got '", value,
+            "'"));
+      }
+      settings.jitter_seconds = static_cast<int32_t>(*seconds);
+    } else if (name == "disable-step") {
+      if (!Contains(settings.disable_steps, value)) {
+        settings.disable_steps.push_back(value);
+      }
+    } else if (name == "enable-step") {
+      if (!Contains(settings.enable_steps, value)) {
+        settings.enable_steps.push_back(value);
+      }
+    } else if (name == "rate-limit") {
+      double rate = 0;
+      if (!absl::SimpleAtod(value, &rate) || !std::isfinite(rate) || rate < 0) {
+        return Usage(absl::StrCat(
+            "--rate-limit expects a non-negative number of requests per "
+            "second, got '",
+            value, "'"));
+      }
+      settings.rate_limit_per_second = rate;
+    } else if (name == "j1-account") {
+      settings.j1_account_id = value;
+    } else if (name == "j1-token-env") {
+      if (settings.j1_api_token.has_value()) {
+        return Usage(
+            "--j1-token-env and --j1-token-file cannot be used together");
+      }
+      std::optional<std::string> token = env(value);
+      if (!token.has_value() || token->empty()) {
+        return Usage(absl::StrCat("--j1-token-env: environment variable '",
+                                  value, "' is ",
+                                  token.has_value() ? "empty" : "not set"));
+      }
+      settings.j1_api_token = *std::move(token);
+    } else if (name == "j1-token-file") {
+      if (settings.j1_api_token.has_value()) {
+        return Usage(
+            "--j1-token-env and --j1-token-file cannot be used together");
+      }
+      absl::StatusOr<std::string> token = ReadTokenFile(value);
+      if (!token.ok()) return token.status();
+      settings.j1_api_token = *std::move(token);
+    } else if (name == "j1-integration-instance") {
+      settings.j1_integration_instance_id = value;
+    } else if (name == "j1-base-url") {
+      if (!absl::StartsWith(value, "https://") &&
+          !absl::StartsWith(value, "http://")) {
+        return Usage(absl::StrCat(
+            "--j1-base-url expects an http:// or https:// URL, got '", value,
+            "'"));
+      }
+      settings.j1_base_url = value;
+    } else if (name == "j1-compress" || name == "no-j1-compress") {
+      if (settings.j1_compress.has_value()) {
+        return Usage(
+            "--j1-compress and --no-j1-compress cannot be used together");
+      }
+      settings.j1_compress = name == "j1-compress";
+    } else if (name == "no-upload") {
+      settings.no_upload = true;
+    } else if (name == "yes") {
+      line.yes = true;
     } else if (name == "watch") {
       line.watch = true;
     } else if (name == "instance") {
-      line.instance_id = value;
+      if (line.command == Command::kSubscribe) {
+        if (!Contains(line.instance_ids, value)) {
+          line.instance_ids.push_back(value);
+        }
+      } else {
+        line.instance_id = value;
+      }
     } else if (name == "limit") {
       absl::StatusOr<int64_t> limit = ParsePositive("--limit", value);
       if (!limit.ok()) return limit.status();
@@ -528,21 +974,141 @@ absl::StatusOr<CommandLine> ParseCommandLine(
       line.type = value;
     } else if (name == "class") {
       line.class_name = value;
+    } else if (name == "property" || name == "property-string") {
+      absl::StatusOr<std::pair<std::string, std::string>> entry =
+          SplitAssignment(name, "NAME=VALUE", value);
+      if (!entry.ok()) return entry.status();
+      if (line.properties.contains(entry->first)) {
+        return Usage(
+            absl::StrCat("property '", entry->first, "' given more than once"));
+      }
+      absl::StatusOr<v1::Value> parsed =
+          name == "property-string" ? StringValue(entry->second)
+                                    : ParsePropertyValue(entry->second);
+      if (!parsed.ok()) {
+        return Usage(absl::StrCat(
+            "--property ", entry->first, ": ", parsed.status().message(),
+            " (use --property-string to match it as a string)"));
+      }
+      line.properties[entry->first] = *std::move(parsed);
+    } else if (name == "direction") {
+      if (value == "in") {
+        line.direction = v1::DIRECTION_IN;
+      } else if (value == "out") {
+        line.direction = v1::DIRECTION_OUT;
+      } else if (value == "both") {
+        line.direction = v1::DIRECTION_UNSPECIFIED;
+      } else {
+        return Usage(absl::StrCat("--direction expects in, out or both, got '",
+                                  value, "'"));
+      }
+    } else if (name == "format") {
+      if (value == "jsonl") {
+        line.export_format = ExportFormat::kJsonLines;
+      } else if (value == "dot") {
+        line.export_format = ExportFormat::kDot;
+      } else {
+        return Usage(
+            absl::StrCat("--format expects jsonl or dot, got '", value, "'"));
+      }
+    } else if (name == "kind") {
+      v1::ChangeKind kind = v1::CHANGE_KIND_UNSPECIFIED;
+      if (value == "created") {
+        kind = v1::CHANGE_KIND_CREATED;
+      } else if (value == "updated") {
+        kind = v1::CHANGE_KIND_UPDATED;
+      } else if (value == "deleted") {
+        kind = v1::CHANGE_KIND_DELETED;
+      } else {
+        return Usage(absl::StrCat(
+            "--kind expects created, updated or deleted, got '", value, "'"));
+      }
+      if (!Contains(line.kinds, kind)) line.kinds.push_back(kind);
+    } else if (name == "from") {
+      absl::StatusOr<int64_t> sequence =
+          ParseNonNegative(name, "sequence number", value);
+      if (!sequence.ok()) return sequence.status();
+      line.after_sequence = *sequence;
     } else if (name == "raw") {
       line.raw = true;
     }
   }
 
-  // Required flags.
+  // Combinations and required flags.
   if (line.command == Command::kInstanceCreate && line.integration.empty()) {
     return Usage(
         absl::StrCat("missing --integration NAME for ", quoted_command));
   }
+  if (settings.interval.has_value() && settings.cron.has_value()) {
+    return Usage("--schedule and --cron cannot be used together");
+  }
+  for (const std::string& step : settings.enable_steps) {
+    if (Contains(settings.disable_steps, step)) {
+      return Usage(absl::StrCat("step '", step,
+                                "' is given to both --disable-step and "
+                                "--enable-step"));
+    }
+  }
+  for (const std::string& key : line.unset_config) {
+    if (line.config.contains(key)) {
+      return Usage(
+          absl::StrCat("config field '", key, "' is both set and unset"));
+    }
+  }
+  if (settings.no_upload && settings.HasUploadFlags()) {
+    return Usage("--no-upload cannot be used with --j1-* flags");
+  }
+  if (line.command == Command::kInstanceCreate) {
+    if (settings.jitter_seconds.has_value() && !settings.interval.has_value() &&
+        !settings.cron.has_value()) {
+      return Usage("--jitter needs --schedule or --cron");
+    }
+    if (settings.HasUploadFlags()) {
+      v1::JupiterOneUpload upload;
+      upload.set_account_id(settings.j1_account_id.value_or(""));
+      upload.set_integration_instance_id(
+          settings.j1_integration_instance_id.value_or(""));
+      const std::vector<std::string> missing =
+          MissingUploadFlags(upload, settings.j1_api_token.has_value());
+      if (!missing.empty()) {
+        return Usage(absl::StrCat("JupiterOne upload is incomplete: missing ",
+                                  absl::StrJoin(missing, ", ")));
+      }
+    }
+  }
+  if (line.command == Command::kInstanceUpdate && !settings.Any() &&
+      line.config.empty() && line.unset_config.empty()) {
+    return Usage(absl::StrCat("nothing to change for ", quoted_command,
+                              " (try: graphmill instance update --help)"));
+  }
   const bool reads_graph = line.command == Command::kGraphEntities ||
                            line.command == Command::kGraphRelationships ||
-                           line.command == Command::kGraphEntity;
+                           line.command == Command::kGraphEntity ||
+                           line.command == Command::kGraphNeighbors ||
+                           line.command == Command::kGraphExport ||
+                           line.command == Command::kGraphSnapshot;
   if (reads_graph && line.instance_id.empty()) {
     return Usage(absl::StrCat("missing --instance ID for ", quoted_command));
+  }
+  if (line.command == Command::kGraphExport &&
+      std::none_of(flags.begin(), flags.end(), [](const FlagOccurrence& flag) {
+        return flag.spec->name == "format";
+      })) {
+    return Usage(
+        absl::StrCat("missing --format jsonl|dot for ", quoted_command));
+  }
+  if (line.command == Command::kSubscribe) {
+    for (const auto& [flag, pattern] :
+         {std::pair<absl::string_view, const std::string*>{"type", &line.type},
+          {"class", &line.class_name}}) {
+      if (pattern->empty()) continue;
+      RE2 re(*pattern, RE2::Quiet);
+      if (!re.ok()) {
+        return Usage(
+            absl::StrCat("--", flag, " '", *pattern,
+                         "' is not a valid RE2 pattern: ", re.error()));
+      }
+    }
   }
   return line;
 }
@@ -551,7 +1117,7 @@ std::string UsageText(absl::string_view topic) {
   if (topic.empty()) {
     std::vector<std::pair<std::string, std::string>> commands;
     for (const CommandSpec& spec : Commands()) {
-      commands.emplace_back(absl::StrCat("  ", spec.group, " ", spec.name),
+      commands.emplace_back(absl::StrCat("  ", CommandPath(spec)),
                             FirstSentence(spec.summary));
     }
     return absl::StrCat(
@@ -566,24 +1132,31 @@ std::string UsageText(absl::string_view topic) {
              "127.0.0.1:7400)"},
             {"  --output table|json", "output format (default: table)"},
             {"  --timeout SECONDS",
-             "deadline of each call, run watch excepted (default: 30)"},
+             "deadline of each call, streams excepted (run watch, graph "
+             "snapshot, subscribe) (default: 30)"},
             {"  -h, --help",
              "usage; 'graphmill COMMAND --help' for one command"},
         }),
         "\nEnvironment: GRAPHMILL_SERVER (coordinator address), "
         "GRAPHMILL_TOKEN (bearer token "
-        "sent with every call).\nExit status: 0 success, 1 failure or run "
-        "FAILED/CANCELLED, 2 "
-        "run PARTIAL, 64 usage error.\n");
+        "sent with every call).\nExit status: 0 success, 1 failure, run "
+        "FAILED/CANCELLED or instance invalid, 2 run PARTIAL, 64 usage "
+        "error.\n");
   }
   std::vector<std::pair<std::string, std::string>> lines;
   for (const CommandSpec& spec : Commands()) {
-    const std::string path = absl::StrCat(spec.group, " ", spec.name);
+    const std::string path = CommandPath(spec);
     if (path == topic) {
       std::vector<std::pair<std::string, std::string>> flag_help;
-      for (const auto& [name, help] : spec.flags) {
-        flag_help.emplace_back(
-            absl::StrCat("  --", name, " ", FindFlag(name)->value_name), help);
+      for (const auto& [flag, help] : spec.flags) {
+        const size_t equals = flag.find('=');
+        const std::string name = flag.substr(0, equals);
+        const absl::string_view value_name =
+            equals == std::string::npos
+                ? FindFlag(name)->value_name
+                : absl::string_view(flag).substr(equals + 1);
+        flag_help.emplace_back(absl::StrCat("  --", name, " ", value_name),
+                               help);
       }
       std::string text = absl::StrCat(
           "usage: graphmill ", path, spec.synopsis.empty() ? "" : " ",

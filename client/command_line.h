@@ -1,7 +1,6 @@
 // The graphmill command line: subcommands, flags (anywhere on the line, `--flag
-// value` or
-// `--flag=value`), config assembled from flags, files and environment
-// variables, and usage text.
+// value` or `--flag=value`), config and secrets assembled from flags, files and
+// environment variables, and usage text.
 #ifndef GRAPHMILL_CLIENT_COMMAND_LINE_H_
 #define GRAPHMILL_CLIENT_COMMAND_LINE_H_
 
@@ -15,6 +14,8 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "graphmill/v1/graph.pb.h"
+#include "graphmill/v1/run.pb.h"
 
 namespace graphmill::cli {
 
@@ -26,18 +27,30 @@ inline constexpr absl::Duration kDefaultTimeout = absl::Seconds(30);
 
 enum class OutputFormat { kTable, kJson };
 
+// graph export --format.
+enum class ExportFormat { kJsonLines, kDot };
+
 enum class Command {
   kIntegrationList,
   kInstanceCreate,
   kInstanceList,
   kInstanceGet,
+  kInstanceUpdate,
+  kInstanceDelete,
+  kInstanceValidate,
   kRunStart,
   kRunWatch,
   kRunShow,
   kRunList,
+  kRunCancel,
+  kRunUpload,
   kGraphEntities,
   kGraphRelationships,
   kGraphEntity,
+  kGraphNeighbors,
+  kGraphExport,
+  kGraphSnapshot,
+  kSubscribe,
 };
 
 // Reads an environment variable; nullopt when unset. Injected so tests do not
@@ -47,6 +60,38 @@ using EnvLookup =
 
 // The process environment (getenv).
 EnvLookup ProcessEnvironment();
+
+// Instance settings from `instance create` and `instance update` flags. Each
+// field that is nullopt (or empty) was not given; see instance_settings.h for
+// how they apply.
+struct InstanceSettings {
+  // --schedule or --cron (never both).
+  std::optional<v1::PollingInterval> interval;
+  std::optional<std::string> cron;
+  // --jitter.
+  std::optional<int32_t> jitter_seconds;
+  // --disable-step and --enable-step, in command-line order, without
+  // duplicates; no step is in both.
+  std::vector<std::string> disable_steps;
+  std::vector<std::string> enable_steps;
+  // --rate-limit.
+  std::optional<double> rate_limit_per_second;
+  // JupiterOne upload: --j1-account, the token read from --j1-token-env or
+  // --j1-token-file (a secret: never print it), --j1-integration-instance,
+  // --j1-base-url, --j1-compress (true) or --no-j1-compress (false).
+  std::optional<std::string> j1_account_id;
+  std::optional<std::string> j1_api_token;
+  std::optional<std::string> j1_integration_instance_id;
+  std::optional<std::string> j1_base_url;
+  std::optional<bool> j1_compress;
+  // --no-upload (update only): remove the JupiterOne upload.
+  bool no_upload = false;
+
+  // True if any --j1-* flag was given.
+  bool HasUploadFlags() const;
+  // True if any setting was given.
+  bool Any() const;
+};
 
 // A parsed, validated command line. Fields a command does not use keep their
 // defaults.
@@ -70,25 +115,43 @@ struct CommandLine {
   // non-empty.
   std::string token;
 
-  // `instance create/get ID`, `run start INSTANCE`, or --instance of `graph *`
-  // and `run list`.
+  // `instance create/get/update/delete/validate ID`, `run start INSTANCE`, or
+  // --instance of `graph *` and `run list`.
   std::string instance_id;
+  // subscribe --instance (repeatable).
+  std::vector<std::string> instance_ids;
   // instance create --integration.
   std::string integration;
-  // instance create: file values, then --config and --config-env in
+  // instance create/update: file values, then --config and --config-env in
   // command-line order (a later one wins). Holds secrets: never print it.
   std::map<std::string, std::string> config;
-  // run watch/show RUN_ID.
+  // instance update --unset-config, without duplicates; none is in `config`.
+  std::vector<std::string> unset_config;
+  // instance create/update settings other than config.
+  InstanceSettings settings;
+  // instance delete --yes.
+  bool yes = false;
+  // run watch/show/cancel/upload RUN_ID.
   int64_t run_id = 0;
   // run start --watch.
   bool watch = false;
-  // graph entities/entity --raw.
+  // graph entities/entity/neighbors/export/snapshot and subscribe --raw.
   bool raw = false;
-  // graph entities/relationships --type and --class.
+  // graph entities/relationships --type and --class; neighbors --class;
+  // subscribe --type and --class (RE2 patterns).
   std::string type;
   std::string class_name;
-  // graph entity KEY.
+  // graph entities/relationships --property and --property-string.
+  std::map<std::string, v1::Value> properties;
+  // graph entity/neighbors KEY.
   std::string entity_key;
+  // graph neighbors --direction; unspecified means both.
+  v1::Direction direction = v1::DIRECTION_UNSPECIFIED;
+  // graph export --format.
+  ExportFormat export_format = ExportFormat::kJsonLines;
+  // subscribe --kind (without duplicates) and --from.
+  std::vector<v1::ChangeKind> kinds;
+  int64_t after_sequence = 0;
   // --limit; 0 means none (graph) or the server's default (run list).
   int64_t limit = 0;
 };
@@ -97,11 +160,16 @@ struct CommandLine {
 // with a one-line message meant to follow "graphmill: " (for example "unknown
 // command 'foo' (try: graphmill --help)" or "--config expects KEY=VALUE, got
 // 'abc'"); the caller exits 64. Reads
-// --config-file from disk and GRAPHMILL_SERVER, GRAPHMILL_TOKEN and
-// --config-env variables through `env`. Error messages never contain config
-// values.
+// --config-file and --j1-token-file from disk and GRAPHMILL_SERVER,
+// GRAPHMILL_TOKEN, --config-env and --j1-token-env variables through `env`.
+// Error messages never contain config values or tokens.
 absl::StatusOr<CommandLine> ParseCommandLine(
     const std::vector<std::string>& args, const EnvLookup& env);
+
+// Parses a --property value: `true`/`false` give a bool, an integer an int, a
+// decimal number (with '.' or an exponent) a double, `null` a null, anything
+// else a string. INVALID_ARGUMENT for a number out of range.
+absl::StatusOr<v1::Value> ParsePropertyValue(absl::string_view text);
 
 // Parses a --config-file's text: a flat JSON object whose values are strings,
 // booleans or numbers (numbers keep their text, e.g. "1.50"). `source` names

@@ -9,9 +9,14 @@
 #include <fstream>
 #include <map>
 
+#include "common/graph_objects.h"
+#include "google/protobuf/util/message_differencer.h"
+
 namespace graphmill::cli {
 namespace {
 
+using ::google::protobuf::util::MessageDifferencer;
+using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
@@ -210,7 +215,7 @@ TEST(ParseCommandLine, UsageErrorsNameTheProblem) {
             "unknown command 'foo' (try: graphmill --help)");
   EXPECT_EQ(ErrorOf({"instance"}),
             "missing subcommand for 'graphmill instance' (expected: create, "
-            "list, get)");
+            "list, get, update, delete, validate)");
   EXPECT_EQ(ErrorOf({"run", "stop", "1"}),
             "unknown command 'run stop' (try: graphmill run --help)");
   EXPECT_EQ(ErrorOf({"run", "list", "--bogus"}),
@@ -309,9 +314,13 @@ TEST(ParseConfigJson, RejectsOtherShapes) {
 TEST(UsageText, CoversEveryCommand) {
   const std::string global = UsageText("");
   for (const char* command :
-       {"integration list", "instance create", "instance list", "instance get",
-        "run start", "run watch", "run show", "run list", "graph entities",
-        "graph relationships", "graph entity"}) {
+       {"integration list",  "instance create", "instance list",
+        "instance get",      "instance update", "instance delete",
+        "instance validate", "run start",       "run watch",
+        "run show",          "run list",        "run cancel",
+        "run upload",        "graph entities",  "graph relationships",
+        "graph entity",      "graph neighbors", "graph export",
+        "graph snapshot",    "subscribe"}) {
     EXPECT_THAT(global, HasSubstr(command));
     EXPECT_THAT(UsageText(command),
                 HasSubstr(std::string("usage: graphmill ") + command));
@@ -321,6 +330,471 @@ TEST(UsageText, CoversEveryCommand) {
               HasSubstr("--config-env KEY=ENVVAR"));
   EXPECT_THAT(UsageText("run"), HasSubstr("graphmill run watch RUN_ID"));
   EXPECT_THAT(UsageText("run"), Not(HasSubstr("instance create")));
+  EXPECT_THAT(UsageText("instance update"), HasSubstr("--enable-step STEP"));
+  EXPECT_THAT(UsageText("instance create"),
+              Not(HasSubstr("--enable-step STEP")));
+  EXPECT_THAT(UsageText("subscribe"),
+              HasSubstr("--kind created|updated|deleted"));
+  EXPECT_THAT(UsageText("subscribe"), HasSubstr("  --type RE "));
+  EXPECT_THAT(UsageText("subscribe"), HasSubstr("  --class RE "));
+  EXPECT_THAT(UsageText("graph entities"), HasSubstr("  --type TYPE "));
+}
+
+// --- instance settings -------------------------------------------------------
+
+std::vector<std::string> Create(std::vector<std::string> extra) {
+  std::vector<std::string> args = {"instance", "create", "ci", "--integration",
+                                   "circleci"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return args;
+}
+
+std::vector<std::string> Update(std::vector<std::string> extra) {
+  std::vector<std::string> args = {"instance", "update", "ci"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return args;
+}
+
+TEST(ParseCommandLine, InstanceSettingsOnCreate) {
+  absl::StatusOr<CommandLine> line =
+      Parse(Create({"--schedule",
+                    "4h",
+                    "--jitter=180",
+                    "--disable-step",
+                    "fetch-envvars",
+                    "--disable-step",
+                    "fetch-jobs",
+                    "--disable-step",
+                    "fetch-envvars",
+                    "--rate-limit",
+                    "2.5",
+                    "--j1-account",
+                    "acct-1",
+                    "--j1-token-env",
+                    "J1_TOKEN",
+                    "--j1-integration-instance",
+                    "ii-1",
+                    "--j1-base-url",
+                    "https://api.eu.jupiterone.io",
+                    "--j1-compress"}),
+            {{"J1_TOKEN", "j1-s3cret"}});
+  ASSERT_TRUE(line.ok()) << line.status();
+  const InstanceSettings& settings = line->settings;
+  EXPECT_EQ(settings.interval, v1::POLLING_INTERVAL_FOUR_HOURS);
+  EXPECT_FALSE(settings.cron.has_value());
+  EXPECT_EQ(settings.jitter_seconds, 180);
+  EXPECT_THAT(settings.disable_steps,
+              ElementsAre("fetch-envvars", "fetch-jobs"));
+  EXPECT_EQ(settings.rate_limit_per_second, 2.5);
+  EXPECT_EQ(settings.j1_account_id, "acct-1");
+  EXPECT_EQ(settings.j1_api_token, "j1-s3cret");
+  EXPECT_EQ(settings.j1_integration_instance_id, "ii-1");
+  EXPECT_EQ(settings.j1_base_url, "https://api.eu.jupiterone.io");
+  EXPECT_EQ(settings.j1_compress, true);
+  EXPECT_FALSE(settings.no_upload);
+  EXPECT_TRUE(settings.HasUploadFlags());
+  EXPECT_TRUE(settings.Any());
+  // Nothing given: nothing set.
+  absl::StatusOr<CommandLine> plain = Parse(Create({}));
+  EXPECT_FALSE(plain->settings.Any());
+  EXPECT_FALSE(plain->settings.HasUploadFlags());
+}
+
+TEST(ParseCommandLine, EveryScheduleNameAndCron) {
+  const std::map<std::string, v1::PollingInterval> names = {
+      {"30m", v1::POLLING_INTERVAL_THIRTY_MINUTES},
+      {"1h", v1::POLLING_INTERVAL_ONE_HOUR},
+      {"4h", v1::POLLING_INTERVAL_FOUR_HOURS},
+      {"8h", v1::POLLING_INTERVAL_EIGHT_HOURS},
+      {"12h", v1::POLLING_INTERVAL_TWELVE_HOURS},
+      {"1d", v1::POLLING_INTERVAL_ONE_DAY},
+      {"1w", v1::POLLING_INTERVAL_ONE_WEEK},
+      {"disabled", v1::POLLING_INTERVAL_DISABLED},
+  };
+  for (const auto& [name, interval] : names) {
+    absl::StatusOr<CommandLine> line = Parse(Update({"--schedule", name}));
+    ASSERT_TRUE(line.ok()) << name << ": " << line.status();
+    EXPECT_EQ(line->settings.interval, interval) << name;
+  }
+  // Fields are kept, runs of blanks become one space.
+  absl::StatusOr<CommandLine> cron =
+      Parse(Update({"--cron", " 0  */6 * *\t*"}));
+  ASSERT_TRUE(cron.ok()) << cron.status();
+  EXPECT_EQ(cron->settings.cron, "0 */6 * * *");
+  EXPECT_FALSE(cron->settings.interval.has_value());
+}
+
+TEST(ParseCommandLine, InstanceUpdateFlags) {
+  absl::StatusOr<CommandLine> line = Parse(Update(
+      {"--config", "orgSlug=gh/new", "--unset-config", "extraSlugs",
+       "--unset-config", "extraSlugs", "--enable-step", "fetch-envvars",
+       "--disable-step", "fetch-jobs", "--no-j1-compress", "--jitter", "0"}));
+  ASSERT_TRUE(line.ok()) << line.status();
+  EXPECT_EQ(line->command, Command::kInstanceUpdate);
+  EXPECT_EQ(line->instance_id, "ci");
+  EXPECT_EQ(line->config,
+            (std::map<std::string, std::string>{{"orgSlug", "gh/new"}}));
+  EXPECT_THAT(line->unset_config, ElementsAre("extraSlugs"));
+  EXPECT_THAT(line->settings.enable_steps, ElementsAre("fetch-envvars"));
+  EXPECT_THAT(line->settings.disable_steps, ElementsAre("fetch-jobs"));
+  EXPECT_EQ(line->settings.j1_compress, false);
+  EXPECT_EQ(line->settings.jitter_seconds, 0);
+
+  absl::StatusOr<CommandLine> no_upload = Parse(Update({"--no-upload"}));
+  ASSERT_TRUE(no_upload.ok()) << no_upload.status();
+  EXPECT_TRUE(no_upload->settings.no_upload);
+  EXPECT_FALSE(no_upload->settings.HasUploadFlags());
+  // On update, --jitter alone is fine: the stored schedule may have a cron.
+  EXPECT_TRUE(Parse(Update({"--jitter", "60"})).ok());
+  // A token alone is a change too.
+  EXPECT_TRUE(Parse(Update({"--j1-token-env", "T"}), {{"T", "x"}}).ok());
+}
+
+TEST(ParseCommandLine, TokenFileIsTrimmedAndNeverEchoed) {
+  const std::string path = WriteTempFile("j1-token", "  j1-file-s3cret\n\n");
+  absl::StatusOr<CommandLine> line = Parse(Update({"--j1-token-file", path}));
+  ASSERT_TRUE(line.ok()) << line.status();
+  EXPECT_EQ(line->settings.j1_api_token, "j1-file-s3cret");
+
+  const std::string empty = WriteTempFile("j1-empty", " \n");
+  EXPECT_EQ(ErrorOf(Update({"--j1-token-file", empty})),
+            "--j1-token-file '" + empty + "': file is empty");
+  EXPECT_EQ(ErrorOf(Update({"--j1-token-file", "/nonexistent/t"})),
+            "--j1-token-file '/nonexistent/t': cannot read: No such file or "
+            "directory");
+  const std::string big =
+      WriteTempFile("j1-big", std::string(64 * 1024 + 1, 'x'));
+  EXPECT_EQ(ErrorOf(Update({"--j1-token-file", big})),
+            "--j1-token-file '" + big + "': larger than 65536 bytes");
+}
+
+TEST(ParseCommandLine, InstanceSettingErrors) {
+  EXPECT_EQ(ErrorOf(Create({"--schedule", "2h"})),
+            "--schedule expects 30m, 1h, 4h, 8h, 12h, 1d, 1w or disabled, got "
+            "'2h'");
+  EXPECT_EQ(ErrorOf(Create({"--schedule", "1h", "--cron", "0 * * * *"})),
+            "--schedule and --cron cannot be used together");
+  EXPECT_EQ(ErrorOf(Create({"--cron", "0 * *"})),
+            "--cron expects five fields (minute hour day-of-month month "
+            "day-of-week), got '0 * *'");
+  EXPECT_EQ(ErrorOf(Create({"--schedule", "1h", "--jitter", "-1"})),
+            "--jitter expects a non-negative number of seconds, got '-1'");
+  EXPECT_EQ(ErrorOf(Create({"--schedule", "1h", "--jitter", "3m"})),
+            "--jitter expects a non-negative number of seconds, got '3m'");
+  EXPECT_EQ(ErrorOf(Create({"--schedule", "1h", "--jitter", "9999999999"})),
+            "--jitter expects a non-negative number of seconds, got "
+            "'9999999999'");
+  EXPECT_EQ(ErrorOf(Create({"--jitter", "60"})),
+            "--jitter needs --schedule or --cron");
+  EXPECT_EQ(ErrorOf(Create({"--rate-limit", "-1"})),
+            "--rate-limit expects a non-negative number of requests per "
+            "second, got '-1'");
+  EXPECT_EQ(ErrorOf(Create({"--rate-limit", "nan"})),
+            "--rate-limit expects a non-negative number of requests per "
+            "second, got 'nan'");
+  EXPECT_EQ(ErrorOf(Create({"--enable-step", "x"})),
+            "flag '--enable-step' is not valid for 'graphmill instance "
+            "create' (try: graphmill instance create --help)");
+  EXPECT_EQ(ErrorOf(Create({"--unset-config", "x"})),
+            "flag '--unset-config' is not valid for 'graphmill instance "
+            "create' (try: graphmill instance create --help)");
+  EXPECT_EQ(ErrorOf(Update({"--disable-step", "a", "--enable-step", "a"})),
+            "step 'a' is given to both --disable-step and --enable-step");
+  EXPECT_EQ(ErrorOf(Update({"--config", "k=v", "--unset-config", "k"})),
+            "config field 'k' is both set and unset");
+  EXPECT_EQ(ErrorOf(Update({})),
+            "nothing to change for 'graphmill instance update' (try: graphmill "
+            "instance update --help)");
+  EXPECT_EQ(ErrorOf({"instance", "update"}),
+            "missing ID for 'graphmill instance update' (usage: graphmill "
+            "instance update ID [--config KEY=VALUE]... [--config-file FILE] "
+            "[--config-env KEY=ENVVAR]... [--unset-config KEY]... [--schedule "
+            "INTERVAL | --cron EXPR] [--jitter SECONDS] [--disable-step "
+            "STEP]... [--enable-step STEP]... [--rate-limit RPS] [--j1-account "
+            "ID] [--j1-token-env ENVVAR | --j1-token-file FILE] "
+            "[--j1-integration-instance ID] [--j1-base-url URL] [--j1-compress "
+            "| --no-j1-compress] [--no-upload])");
+}
+
+TEST(ParseCommandLine, UploadFlagErrors) {
+  const std::map<std::string, std::string> env = {{"J1", "tok"}, {"EMPTY", ""}};
+  EXPECT_EQ(ErrorOf(Update({"--j1-token-env", "NOPE"}), env),
+            "--j1-token-env: environment variable 'NOPE' is not set");
+  EXPECT_EQ(ErrorOf(Update({"--j1-token-env", "EMPTY"}), env),
+            "--j1-token-env: environment variable 'EMPTY' is empty");
+  const std::string path = WriteTempFile("j1-both", "tok\n");
+  EXPECT_EQ(
+      ErrorOf(Update({"--j1-token-env", "J1", "--j1-token-file", path}), env),
+      "--j1-token-env and --j1-token-file cannot be used together");
+  EXPECT_EQ(
+      ErrorOf(Update({"--j1-token-file", path, "--j1-token-env", "J1"}), env),
+      "--j1-token-env and --j1-token-file cannot be used together");
+  // A literal token is refused without echoing it.
+  const std::string literal =
+      ErrorOf(Update({"--j1-token", "literal-s3cret"}), env);
+  EXPECT_EQ(literal,
+            "--j1-token is not accepted, so the token stays out of shell "
+            "history and ps: use --j1-token-env ENVVAR or --j1-token-file "
+            "FILE");
+  EXPECT_EQ(ErrorOf(Update({"--j1-token=literal-s3cret"}), env), literal);
+  EXPECT_EQ(ErrorOf(Update({"--j1-base-url", "ftp://j1"})),
+            "--j1-base-url expects an http:// or https:// URL, got "
+            "'ftp://j1'");
+  EXPECT_EQ(ErrorOf(Update({"--j1-compress", "--no-j1-compress"})),
+            "--j1-compress and --no-j1-compress cannot be used together");
+  EXPECT_EQ(ErrorOf(Update({"--no-upload", "--j1-account", "a"})),
+            "--no-upload cannot be used with --j1-* flags");
+  EXPECT_EQ(ErrorOf(Create({"--no-upload"})),
+            "flag '--no-upload' is not valid for 'graphmill instance create' "
+            "(try: graphmill instance create --help)");
+  EXPECT_EQ(ErrorOf(Create({"--j1-account", "a"})),
+            "JupiterOne upload is incomplete: missing --j1-token-env ENVVAR "
+            "or --j1-token-file FILE, --j1-integration-instance ID");
+  EXPECT_EQ(ErrorOf(Create({"--j1-compress"})),
+            "JupiterOne upload is incomplete: missing --j1-account ID, "
+            "--j1-token-env ENVVAR or --j1-token-file FILE, "
+            "--j1-integration-instance ID");
+  EXPECT_EQ(
+      ErrorOf(Create({"--j1-token-env", "J1", "--j1-account", "a"}), env),
+      "JupiterOne upload is incomplete: missing --j1-integration-instance "
+      "ID");
+}
+
+// --- instance delete/validate, run cancel/upload ----------------------------
+
+TEST(ParseCommandLine, DeleteValidateCancelUpload) {
+  absl::StatusOr<CommandLine> remove =
+      Parse({"instance", "delete", "ci", "--yes"});
+  ASSERT_TRUE(remove.ok()) << remove.status();
+  EXPECT_EQ(remove->command, Command::kInstanceDelete);
+  EXPECT_EQ(remove->instance_id, "ci");
+  EXPECT_TRUE(remove->yes);
+  EXPECT_FALSE(Parse({"instance", "delete", "ci"})->yes);
+  EXPECT_EQ(Parse({"instance", "validate", "ci"})->command,
+            Command::kInstanceValidate);
+
+  absl::StatusOr<CommandLine> cancel = Parse({"run", "cancel", "12"});
+  ASSERT_TRUE(cancel.ok()) << cancel.status();
+  EXPECT_EQ(cancel->command, Command::kRunCancel);
+  EXPECT_EQ(cancel->run_id, 12);
+  absl::StatusOr<CommandLine> upload = Parse({"run", "upload", "13"});
+  EXPECT_EQ(upload->command, Command::kRunUpload);
+  EXPECT_EQ(upload->run_id, 13);
+
+  EXPECT_EQ(ErrorOf({"run", "cancel", "x"}),
+            "RUN_ID expects a positive integer, got 'x'");
+  EXPECT_EQ(ErrorOf({"instance", "validate", "ci", "--yes"}),
+            "flag '--yes' is not valid for 'graphmill instance validate' (try: "
+            "graphmill instance validate --help)");
+  EXPECT_EQ(ErrorOf({"instance", "delete", "ci", "--yes=no"}),
+            "--yes takes no value");
+}
+
+// --- graph
+// --------------------------------------------------------------------
+
+TEST(ParsePropertyValue, TypesFollowTheText) {
+  struct Case {
+    std::string text;
+    v1::Value value;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"true", BoolValue(true)},
+           {"false", BoolValue(false)},
+           {"null", NullValue()},
+           {"42", IntValue(42)},
+           {"-7", IntValue(-7)},
+           {"007", IntValue(7)},
+           {"9223372036854775807", IntValue(9223372036854775807)},
+           {"2.5", DoubleValue(2.5)},
+           {"-0.5", DoubleValue(-0.5)},
+           {".5", DoubleValue(0.5)},
+           {"3.", DoubleValue(3)},
+           {"1e3", DoubleValue(1000)},
+           {"1.5E-2", DoubleValue(0.015)},
+           {"api", StringValue("api")},
+           {"True", StringValue("True")},
+           {"NULL", StringValue("NULL")},
+           {"", StringValue("")},
+           {"-", StringValue("-")},
+           {"+5", StringValue("+5")},
+           {"1.2.3", StringValue("1.2.3")},
+           {"12abc", StringValue("12abc")},
+           {"1e", StringValue("1e")},
+           {"e5", StringValue("e5")},
+           {"nan", StringValue("nan")},
+           {"inf", StringValue("inf")},
+           {" 1", StringValue(" 1")},
+           {"0x1F", StringValue("0x1F")},
+       }) {
+    absl::StatusOr<v1::Value> value = ParsePropertyValue(c.text);
+    ASSERT_TRUE(value.ok()) << c.text << ": " << value.status();
+    EXPECT_TRUE(MessageDifferencer::Equals(*value, c.value))
+        << "'" << c.text << "' gave " << value->ShortDebugString();
+  }
+  EXPECT_EQ(ParsePropertyValue("9223372036854775808").status().message(),
+            "integer '9223372036854775808' is out of range");
+  EXPECT_EQ(ParsePropertyValue("1e999").status().message(),
+            "number '1e999' is out of range");
+}
+
+TEST(ParseCommandLine, PropertyFilters) {
+  absl::StatusOr<CommandLine> line = Parse(
+      {"graph", "entities", "--instance", "ci", "--property", "active=true",
+       "--property=count=3", "--property", "name=a=b", "--property-string",
+       "id=42", "--property", "ratio=0.5", "--property", "gone=null"});
+  ASSERT_TRUE(line.ok()) << line.status();
+  ASSERT_EQ(line->properties.size(), 6u);
+  EXPECT_TRUE(MessageDifferencer::Equals(line->properties.at("active"),
+                                         BoolValue(true)));
+  EXPECT_TRUE(
+      MessageDifferencer::Equals(line->properties.at("count"), IntValue(3)));
+  EXPECT_TRUE(MessageDifferencer::Equals(line->properties.at("name"),
+                                         StringValue("a=b")));
+  EXPECT_TRUE(
+      MessageDifferencer::Equals(line->properties.at("id"), StringValue("42")));
+  EXPECT_TRUE(MessageDifferencer::Equals(line->properties.at("ratio"),
+                                         DoubleValue(0.5)));
+  EXPECT_TRUE(
+      MessageDifferencer::Equals(line->properties.at("gone"), NullValue()));
+  EXPECT_TRUE(Parse({"graph", "relationships", "--instance", "ci", "--property",
+                     "role=admin"})
+                  .ok());
+
+  EXPECT_EQ(ErrorOf({"graph", "entities", "--instance", "ci", "--property",
+                     "novalue"}),
+            "--property expects NAME=VALUE, got 'novalue'");
+  EXPECT_EQ(ErrorOf({"graph", "entities", "--instance", "ci",
+                     "--property-string", "=x"}),
+            "--property-string expects NAME=VALUE, got '=x'");
+  EXPECT_EQ(ErrorOf({"graph", "entities", "--instance", "ci", "--property",
+                     "a=1", "--property-string", "a=1"}),
+            "property 'a' given more than once");
+  EXPECT_EQ(ErrorOf({"graph", "entities", "--instance", "ci", "--property",
+                     "id=99999999999999999999"}),
+            "--property id: integer '99999999999999999999' is out of range "
+            "(use --property-string to match it as a string)");
+  EXPECT_EQ(ErrorOf({"graph", "entity", "--instance", "ci", "--property", "a=1",
+                     "k"}),
+            "flag '--property' is not valid for 'graphmill graph entity' (try: "
+            "graphmill graph entity --help)");
+}
+
+TEST(ParseCommandLine, GraphNeighborsExportSnapshot) {
+  absl::StatusOr<CommandLine> neighbors =
+      Parse({"graph", "neighbors", "--instance", "ci", "circleci_user:1",
+             "--direction", "out", "--class", "HAS", "--raw"});
+  ASSERT_TRUE(neighbors.ok()) << neighbors.status();
+  EXPECT_EQ(neighbors->command, Command::kGraphNeighbors);
+  EXPECT_EQ(neighbors->entity_key, "circleci_user:1");
+  EXPECT_EQ(neighbors->direction, v1::DIRECTION_OUT);
+  EXPECT_EQ(neighbors->class_name, "HAS");
+  EXPECT_TRUE(neighbors->raw);
+  EXPECT_EQ(
+      Parse({"graph", "neighbors", "--instance", "ci", "k", "--direction=in"})
+          ->direction,
+      v1::DIRECTION_IN);
+  EXPECT_EQ(Parse({"graph", "neighbors", "--instance", "ci", "k", "--direction",
+                   "both"})
+                ->direction,
+            v1::DIRECTION_UNSPECIFIED);
+  EXPECT_EQ(ErrorOf({"graph", "neighbors", "--instance", "ci", "k",
+                     "--direction", "up"}),
+            "--direction expects in, out or both, got 'up'");
+  EXPECT_EQ(ErrorOf({"graph", "neighbors", "k"}),
+            "missing --instance ID for 'graphmill graph neighbors'");
+  EXPECT_EQ(ErrorOf({"graph", "neighbors", "--instance", "ci"}),
+            "missing KEY for 'graphmill graph neighbors' (usage: graphmill "
+            "graph neighbors --instance ID [--direction in|out|both] [--class "
+            "CLASS] [--limit N] [--raw] KEY)");
+
+  absl::StatusOr<CommandLine> dot =
+      Parse({"graph", "export", "--instance", "ci", "--format", "dot"});
+  ASSERT_TRUE(dot.ok()) << dot.status();
+  EXPECT_EQ(dot->command, Command::kGraphExport);
+  EXPECT_EQ(dot->export_format, ExportFormat::kDot);
+  EXPECT_EQ(
+      Parse({"graph", "export", "--instance", "ci", "--format=jsonl", "--raw"})
+          ->export_format,
+      ExportFormat::kJsonLines);
+  EXPECT_EQ(ErrorOf({"graph", "export", "--instance", "ci"}),
+            "missing --format jsonl|dot for 'graphmill graph export'");
+  EXPECT_EQ(ErrorOf({"graph", "export", "--instance", "ci", "--format", "svg"}),
+            "--format expects jsonl or dot, got 'svg'");
+  EXPECT_EQ(ErrorOf({"graph", "export", "--format", "dot"}),
+            "missing --instance ID for 'graphmill graph export'");
+  EXPECT_EQ(ErrorOf({"graph", "export", "--instance", "ci", "--format", "dot",
+                     "--type", "x"}),
+            "flag '--type' is not valid for 'graphmill graph export' (try: "
+            "graphmill graph export --help)");
+
+  absl::StatusOr<CommandLine> snapshot =
+      Parse({"graph", "snapshot", "--instance", "ci"});
+  ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+  EXPECT_EQ(snapshot->command, Command::kGraphSnapshot);
+  EXPECT_EQ(ErrorOf({"graph", "snapshot"}),
+            "missing --instance ID for 'graphmill graph snapshot'");
+}
+
+// --- subscribe
+// ----------------------------------------------------------------
+
+TEST(ParseCommandLine, SubscribeIsATopLevelCommand) {
+  absl::StatusOr<CommandLine> line = Parse(
+      {"subscribe", "--instance", "a", "--instance=b", "--instance", "a",
+       "--type", "circleci_.*", "--class", "User|Team", "--kind", "created",
+       "--kind", "deleted", "--kind", "created", "--from", "41", "--raw"});
+  ASSERT_TRUE(line.ok()) << line.status();
+  EXPECT_EQ(line->command, Command::kSubscribe);
+  EXPECT_EQ(line->command_path, "subscribe");
+  EXPECT_THAT(line->instance_ids, ElementsAre("a", "b"));
+  EXPECT_EQ(line->type, "circleci_.*");
+  EXPECT_EQ(line->class_name, "User|Team");
+  EXPECT_THAT(line->kinds,
+              ElementsAre(v1::CHANGE_KIND_CREATED, v1::CHANGE_KIND_DELETED));
+  EXPECT_EQ(line->after_sequence, 41);
+  EXPECT_TRUE(line->raw);
+
+  absl::StatusOr<CommandLine> defaults = Parse({"subscribe"});
+  ASSERT_TRUE(defaults.ok()) << defaults.status();
+  EXPECT_TRUE(defaults->instance_ids.empty());
+  EXPECT_TRUE(defaults->kinds.empty());
+  EXPECT_EQ(defaults->after_sequence, 0);
+  EXPECT_EQ(Parse({"subscribe", "--from", "0"})->after_sequence, 0);
+
+  for (const std::vector<std::string>& args :
+       std::vector<std::vector<std::string>>{{"subscribe", "--help"},
+                                             {"help", "subscribe"}}) {
+    absl::StatusOr<CommandLine> help = Parse(args);
+    ASSERT_TRUE(help.ok()) << help.status();
+    EXPECT_TRUE(help->help);
+    EXPECT_EQ(help->help_topic, "subscribe");
+  }
+}
+
+TEST(ParseCommandLine, SubscribeErrors) {
+  EXPECT_EQ(ErrorOf({"subscribe", "--kind", "moved"}),
+            "--kind expects created, updated or deleted, got 'moved'");
+  EXPECT_EQ(ErrorOf({"subscribe", "--from", "-1"}),
+            "--from expects a non-negative sequence number, got '-1'");
+  EXPECT_EQ(ErrorOf({"subscribe", "--from", "x"}),
+            "--from expects a non-negative sequence number, got 'x'");
+  EXPECT_EQ(ErrorOf({"subscribe", "--type", "circleci_(user"}),
+            "--type 'circleci_(user' is not a valid RE2 pattern: missing ): "
+            "circleci_(user");
+  EXPECT_THAT(ErrorOf({"subscribe", "--class", "*"}),
+              HasSubstr("--class '*' is not a valid RE2 pattern: "));
+  EXPECT_EQ(ErrorOf({"subscribe", "extra"}),
+            "unexpected argument 'extra' for 'graphmill subscribe'");
+  EXPECT_EQ(ErrorOf({"subscribe", "--bogus"}),
+            "unknown flag '--bogus' (try: graphmill subscribe --help)");
+  EXPECT_EQ(ErrorOf({"subscribe", "--limit", "3"}),
+            "flag '--limit' is not valid for 'graphmill subscribe' (try: "
+            "graphmill subscribe --help)");
+  // --instance repeats only for subscribe.
+  EXPECT_EQ(
+      ErrorOf({"graph", "entities", "--instance", "a", "--instance", "b"}),
+      "--instance given more than once");
 }
 
 }  // namespace

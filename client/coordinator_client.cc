@@ -13,6 +13,28 @@
 
 namespace graphmill::cli {
 
+void StreamCancellation::Cancel() {
+  absl::MutexLock lock(&mutex_);
+  cancelled_ = true;
+  if (context_ != nullptr) context_->TryCancel();
+}
+
+bool StreamCancellation::cancelled() const {
+  absl::MutexLock lock(&mutex_);
+  return cancelled_;
+}
+
+void StreamCancellation::Attach(grpc::ClientContext* context) {
+  absl::MutexLock lock(&mutex_);
+  context_ = context;
+  if (cancelled_) context_->TryCancel();
+}
+
+void StreamCancellation::Detach() {
+  absl::MutexLock lock(&mutex_);
+  context_ = nullptr;
+}
+
 std::shared_ptr<grpc::Channel> CreateCoordinatorChannel(
     const std::string& server) {
   return grpc::CreateChannel(server, grpc::InsecureChannelCredentials());
@@ -61,114 +83,130 @@ absl::Status CoordinatorClient::ToCliError(const grpc::Status& status,
   return absl::Status(code, message);
 }
 
-absl::StatusOr<v1::ListIntegrationsResponse>
-CoordinatorClient::ListIntegrations() {
+template <typename Stub, typename Request, typename Response>
+absl::StatusOr<Response> CoordinatorClient::Unary(
+    Stub& stub,
+    grpc::Status (Stub::*method)(grpc::ClientContext*, const Request&,
+                                 Response*),
+    const Request& request) {
   grpc::ClientContext context;
   Prepare(context, true);
-  v1::ListIntegrationsResponse response;
-  grpc::Status status = admin_->ListIntegrations(&context, {}, &response);
+  Response response;
+  grpc::Status status = (stub.*method)(&context, request, &response);
   if (!status.ok()) return ToCliError(status);
   return response;
+}
+
+template <typename Message>
+absl::Status CoordinatorClient::ReadStream(
+    grpc::ClientReaderInterface<Message>& reader,
+    const std::function<void(const Message&)>& on_message) {
+  Message message;
+  bool received = false;
+  while (reader.Read(&message)) {
+    received = true;
+    on_message(message);
+  }
+  return ToCliError(reader.Finish(), received);
+}
+
+absl::StatusOr<v1::ListIntegrationsResponse>
+CoordinatorClient::ListIntegrations() {
+  return Unary(*admin_, &v1::Admin::Stub::ListIntegrations,
+               v1::ListIntegrationsRequest());
 }
 
 absl::StatusOr<v1::Instance> CoordinatorClient::CreateInstance(
     const v1::Instance& instance) {
-  grpc::ClientContext context;
-  Prepare(context, true);
   v1::CreateInstanceRequest request;
   *request.mutable_instance() = instance;
-  v1::Instance response;
-  grpc::Status status = admin_->CreateInstance(&context, request, &response);
-  if (!status.ok()) return ToCliError(status);
-  return response;
+  return Unary(*admin_, &v1::Admin::Stub::CreateInstance, request);
 }
 
 absl::StatusOr<v1::Instance> CoordinatorClient::GetInstance(
     const std::string& instance_id) {
-  grpc::ClientContext context;
-  Prepare(context, true);
   v1::GetInstanceRequest request;
   request.set_instance_id(instance_id);
-  v1::Instance response;
-  grpc::Status status = admin_->GetInstance(&context, request, &response);
-  if (!status.ok()) return ToCliError(status);
-  return response;
+  return Unary(*admin_, &v1::Admin::Stub::GetInstance, request);
 }
 
 absl::StatusOr<v1::ListInstancesResponse> CoordinatorClient::ListInstances() {
-  grpc::ClientContext context;
-  Prepare(context, true);
-  v1::ListInstancesResponse response;
-  grpc::Status status = admin_->ListInstances(&context, {}, &response);
-  if (!status.ok()) return ToCliError(status);
-  return response;
+  return Unary(*admin_, &v1::Admin::Stub::ListInstances,
+               v1::ListInstancesRequest());
 }
 
 absl::StatusOr<v1::Run> CoordinatorClient::StartRun(
     const std::string& instance_id) {
-  grpc::ClientContext context;
-  Prepare(context, true);
   v1::StartRunRequest request;
   request.set_instance_id(instance_id);
-  v1::Run response;
-  grpc::Status status = admin_->StartRun(&context, request, &response);
-  if (!status.ok()) return ToCliError(status);
-  return response;
+  return Unary(*admin_, &v1::Admin::Stub::StartRun, request);
 }
 
 absl::StatusOr<v1::GetRunResponse> CoordinatorClient::GetRun(int64_t run_id) {
-  grpc::ClientContext context;
-  Prepare(context, true);
   v1::GetRunRequest request;
   request.set_run_id(run_id);
-  v1::GetRunResponse response;
-  grpc::Status status = admin_->GetRun(&context, request, &response);
-  if (!status.ok()) return ToCliError(status);
-  return response;
+  return Unary(*admin_, &v1::Admin::Stub::GetRun, request);
 }
 
 absl::StatusOr<v1::ListRunsResponse> CoordinatorClient::ListRuns(
     const v1::ListRunsRequest& request) {
-  grpc::ClientContext context;
-  Prepare(context, true);
-  v1::ListRunsResponse response;
-  grpc::Status status = admin_->ListRuns(&context, request, &response);
-  if (!status.ok()) return ToCliError(status);
-  return response;
+  return Unary(*admin_, &v1::Admin::Stub::ListRuns, request);
 }
 
 absl::StatusOr<v1::ListEntitiesResponse> CoordinatorClient::ListEntities(
     const v1::ListEntitiesRequest& request) {
-  grpc::ClientContext context;
-  Prepare(context, true);
-  v1::ListEntitiesResponse response;
-  grpc::Status status = graph_->ListEntities(&context, request, &response);
-  if (!status.ok()) return ToCliError(status);
-  return response;
+  return Unary(*graph_, &v1::Graph::Stub::ListEntities, request);
 }
 
 absl::StatusOr<v1::ListRelationshipsResponse>
 CoordinatorClient::ListRelationships(
     const v1::ListRelationshipsRequest& request) {
-  grpc::ClientContext context;
-  Prepare(context, true);
-  v1::ListRelationshipsResponse response;
-  grpc::Status status = graph_->ListRelationships(&context, request, &response);
-  if (!status.ok()) return ToCliError(status);
-  return response;
+  return Unary(*graph_, &v1::Graph::Stub::ListRelationships, request);
 }
 
 absl::StatusOr<v1::Entity> CoordinatorClient::GetEntity(
     const std::string& instance_id, const std::string& key) {
-  grpc::ClientContext context;
-  Prepare(context, true);
   v1::GetEntityRequest request;
   request.set_instance_id(instance_id);
   request.set_key(key);
-  v1::Entity response;
-  grpc::Status status = graph_->GetEntity(&context, request, &response);
-  if (!status.ok()) return ToCliError(status);
-  return response;
+  return Unary(*graph_, &v1::Graph::Stub::GetEntity, request);
+}
+
+absl::StatusOr<v1::Instance> CoordinatorClient::UpdateInstance(
+    const v1::Instance& instance) {
+  v1::UpdateInstanceRequest request;
+  *request.mutable_instance() = instance;
+  return Unary(*admin_, &v1::Admin::Stub::UpdateInstance, request);
+}
+
+absl::Status CoordinatorClient::DeleteInstance(const std::string& instance_id) {
+  v1::DeleteInstanceRequest request;
+  request.set_instance_id(instance_id);
+  return Unary(*admin_, &v1::Admin::Stub::DeleteInstance, request).status();
+}
+
+absl::StatusOr<v1::ValidateInstanceResponse>
+CoordinatorClient::ValidateInstance(const std::string& instance_id) {
+  v1::ValidateInstanceRequest request;
+  request.set_instance_id(instance_id);
+  return Unary(*admin_, &v1::Admin::Stub::ValidateInstance, request);
+}
+
+absl::StatusOr<v1::Run> CoordinatorClient::CancelRun(int64_t run_id) {
+  v1::CancelRunRequest request;
+  request.set_run_id(run_id);
+  return Unary(*admin_, &v1::Admin::Stub::CancelRun, request);
+}
+
+absl::StatusOr<v1::Run> CoordinatorClient::RetryUpload(int64_t run_id) {
+  v1::RetryUploadRequest request;
+  request.set_run_id(run_id);
+  return Unary(*admin_, &v1::Admin::Stub::RetryUpload, request);
+}
+
+absl::StatusOr<v1::ListNeighborsResponse> CoordinatorClient::ListNeighbors(
+    const v1::ListNeighborsRequest& request) {
+  return Unary(*graph_, &v1::Graph::Stub::ListNeighbors, request);
 }
 
 absl::Status CoordinatorClient::WatchRun(
@@ -180,13 +218,33 @@ absl::Status CoordinatorClient::WatchRun(
   request.set_run_id(run_id);
   std::unique_ptr<grpc::ClientReader<v1::RunUpdate>> reader =
       admin_->WatchRun(&context, request);
-  v1::RunUpdate update;
-  bool received = false;
-  while (reader->Read(&update)) {
-    received = true;
-    on_update(update);
-  }
-  return ToCliError(reader->Finish(), received);
+  return ReadStream(*reader, on_update);
+}
+
+absl::Status CoordinatorClient::Subscribe(
+    const v1::SubscribeRequest& request,
+    const std::function<void(const v1::ChangeEvent&)>& on_event,
+    StreamCancellation* cancellation) {
+  grpc::ClientContext context;
+  Prepare(context, false);
+  if (cancellation != nullptr) cancellation->Attach(&context);
+  std::unique_ptr<grpc::ClientReader<v1::ChangeEvent>> reader =
+      graph_->Subscribe(&context, request);
+  absl::Status status = ReadStream(*reader, on_event);
+  if (cancellation != nullptr) cancellation->Detach();
+  return status;
+}
+
+absl::Status CoordinatorClient::GetSnapshot(
+    const std::string& instance_id,
+    const std::function<void(const v1::SnapshotChunk&)>& on_chunk) {
+  grpc::ClientContext context;
+  Prepare(context, false);
+  v1::GetSnapshotRequest request;
+  request.set_instance_id(instance_id);
+  std::unique_ptr<grpc::ClientReader<v1::SnapshotChunk>> reader =
+      graph_->GetSnapshot(&context, request);
+  return ReadStream(*reader, on_chunk);
 }
 
 }  // namespace graphmill::cli

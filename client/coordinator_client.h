@@ -10,8 +10,10 @@
 #include <memory>
 #include <string>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "graphmill/v1/admin.grpc.pb.h"
 #include "graphmill/v1/graph.grpc.pb.h"
@@ -22,6 +24,25 @@ namespace graphmill::cli {
 // lazily.
 std::shared_ptr<grpc::Channel> CreateCoordinatorChannel(
     const std::string& server);
+
+// Lets another thread end a streaming call (CoordinatorClient::Subscribe).
+// Thread-safe.
+class StreamCancellation {
+ public:
+  // Cancels the call in progress, or the next one to start.
+  void Cancel();
+  bool cancelled() const;
+
+ private:
+  friend class CoordinatorClient;
+  // While a call runs, `context` may be cancelled; Detach before it is gone.
+  void Attach(grpc::ClientContext* context);
+  void Detach();
+
+  mutable absl::Mutex mutex_;
+  grpc::ClientContext* context_ ABSL_GUARDED_BY(mutex_) = nullptr;
+  bool cancelled_ ABSL_GUARDED_BY(mutex_) = false;
+};
 
 // Errors returned by every method keep the gRPC code and read as the line to
 // print after "graphmill: ": "<CODE>: <server's message>" (e.g. "NOT_FOUND:
@@ -34,7 +55,8 @@ class CoordinatorClient {
   struct Options {
     // Named in connection errors.
     std::string server;
-    // Deadline of each unary call; WatchRun has none.
+    // Deadline of each unary call; streams (WatchRun, Subscribe, GetSnapshot)
+    // have none.
     absl::Duration timeout = absl::Seconds(30);
     // Sent as "authorization: Bearer <token>" when not empty.
     std::string token;
@@ -58,6 +80,29 @@ class CoordinatorClient {
       const v1::ListRelationshipsRequest& request);
   absl::StatusOr<v1::Entity> GetEntity(const std::string& instance_id,
                                        const std::string& key);
+  // Sends the whole instance (see UpdateInstanceRequest); returns it as
+  // stored, secrets masked.
+  absl::StatusOr<v1::Instance> UpdateInstance(const v1::Instance& instance);
+  absl::Status DeleteInstance(const std::string& instance_id);
+  absl::StatusOr<v1::ValidateInstanceResponse> ValidateInstance(
+      const std::string& instance_id);
+  absl::StatusOr<v1::Run> CancelRun(int64_t run_id);
+  absl::StatusOr<v1::Run> RetryUpload(int64_t run_id);
+  absl::StatusOr<v1::ListNeighborsResponse> ListNeighbors(
+      const v1::ListNeighborsRequest& request);
+
+  // Calls `on_event` for each change until the server ends the stream (OK),
+  // the call fails, or `cancellation` (may be null) is cancelled (CANCELLED).
+  absl::Status Subscribe(
+      const v1::SubscribeRequest& request,
+      const std::function<void(const v1::ChangeEvent&)>& on_event,
+      StreamCancellation* cancellation);
+
+  // Calls `on_chunk` for each chunk of the instance's snapshot; OK when the
+  // server ends the stream.
+  absl::Status GetSnapshot(
+      const std::string& instance_id,
+      const std::function<void(const v1::SnapshotChunk&)>& on_chunk);
 
   // Calls `on_update` for each update of the run until the server ends the
   // stream; OK when it ends cleanly (the run ended), an error otherwise ("lost
@@ -70,6 +115,18 @@ class CoordinatorClient {
  private:
   // A context with the token and, for unary calls, the deadline.
   void Prepare(grpc::ClientContext& context, bool unary) const;
+  // One unary call of `stub` with a prepared context.
+  template <typename Stub, typename Request, typename Response>
+  absl::StatusOr<Response> Unary(
+      Stub& stub,
+      grpc::Status (Stub::*method)(grpc::ClientContext*, const Request&,
+                                   Response*),
+      const Request& request);
+  // Reads a server stream to its end; see WatchRun for the errors.
+  template <typename Message>
+  absl::Status ReadStream(
+      grpc::ClientReaderInterface<Message>& reader,
+      const std::function<void(const Message&)>& on_message);
   // See the class comment. `connected` is true once the call has received a
   // message.
   absl::Status ToCliError(const grpc::Status& status,

@@ -4,13 +4,17 @@
 #include <algorithm>
 #include <utility>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
+#include "client/instance_settings.h"
 #include "client/table.h"
 #include "common/graph_json.h"
 #include "google/protobuf/util/json_util.h"
+#include "rapidjson/stringbuffer.h"
+#include "rapidjson/writer.h"
 
 namespace graphmill::cli {
 namespace {
@@ -71,6 +75,36 @@ std::string Classes(
   return absl::StrJoin(classes, ",");
 }
 
+// The upload state for tables: "-" (or `none`) when the run has no upload.
+std::string UploadStateText(v1::UploadState state, absl::string_view none) {
+  return state == v1::UPLOAD_STATE_UNSPECIFIED ? std::string(none)
+                                               : UploadStateName(state);
+}
+
+std::vector<std::pair<std::string, std::string>> UploadPairs(
+    const v1::UploadStatus& upload) {
+  std::vector<std::pair<std::string, std::string>> pairs = {
+      {"state", UploadStateText(upload.state(), "none")},
+      {"job", upload.job_id().empty() ? "-" : upload.job_id()},
+      {"entities uploaded", absl::StrCat(upload.entities_uploaded())},
+      {"relationships uploaded", absl::StrCat(upload.relationships_uploaded())},
+      {"skipped", absl::StrCat(upload.skipped())},
+  };
+  if (!upload.error().empty()) pairs.emplace_back("error", upload.error());
+  return pairs;
+}
+
+bool HasUpload(const v1::Run& run) {
+  return run.upload().state() != v1::UPLOAD_STATE_UNSPECIFIED;
+}
+
+std::string DisplayName(const v1::Entity& entity) {
+  const auto display_name = entity.properties().find("displayName");
+  return display_name == entity.properties().end()
+             ? ""
+             : ValueToText(display_name->second);
+}
+
 template <typename Map>
 std::vector<std::string> SortedKeys(const Map& map) {
   std::vector<std::string> keys;
@@ -92,6 +126,30 @@ std::string StepStatusName(v1::StepStatus status) {
 
 std::string EventLevelName(v1::EventLevel level) {
   return StripPrefix(v1::EventLevel_Name(level), "EVENT_LEVEL_");
+}
+
+std::string UploadStateName(v1::UploadState state) {
+  return StripPrefix(v1::UploadState_Name(state), "UPLOAD_STATE_");
+}
+
+std::string RunTriggerName(v1::RunTrigger trigger) {
+  return StripPrefix(v1::RunTrigger_Name(trigger), "RUN_TRIGGER_");
+}
+
+std::string ChangeKindName(v1::ChangeKind kind) {
+  return absl::AsciiStrToLower(
+      StripPrefix(v1::ChangeKind_Name(kind), "CHANGE_KIND_"));
+}
+
+std::string DirectionName(v1::Direction direction) {
+  switch (direction) {
+    case v1::DIRECTION_OUT:
+      return "out";
+    case v1::DIRECTION_IN:
+      return "in";
+    default:
+      return "unknown";
+  }
 }
 
 bool IsFinished(v1::RunStatus status) {
@@ -146,17 +204,79 @@ std::string RenderInstances(const v1::ListInstancesResponse& response) {
   return FormatTable({"ID", "INTEGRATION", "CREATED", "UPDATED"}, rows);
 }
 
+std::string RenderSchedule(const v1::Instance& instance) {
+  constexpr char kManualOnly[] = " (manual runs only)";
+  const v1::Schedule& schedule = instance.schedule();
+  std::string text;
+  if (schedule.when_case() == v1::Schedule::kCron) {
+    text = absl::StrCat("cron ", schedule.cron());
+  } else if (schedule.when_case() == v1::Schedule::kInterval &&
+             schedule.interval() == v1::POLLING_INTERVAL_DISABLED) {
+    return absl::StrCat("disabled", kManualOnly);
+  } else if (schedule.when_case() == v1::Schedule::kInterval &&
+             schedule.interval() != v1::POLLING_INTERVAL_UNSPECIFIED) {
+    text = absl::StrCat("every ", PollingIntervalName(schedule.interval()));
+  } else {
+    return absl::StrCat("none", kManualOnly);
+  }
+  if (schedule.jitter_seconds() > 0) {
+    absl::StrAppend(&text, " (jitter ", schedule.jitter_seconds(), "s)");
+  }
+  return text;
+}
+
 std::string RenderInstance(const v1::Instance& instance) {
   std::vector<std::pair<std::string, std::string>> pairs = {
       {"id", instance.id()},
       {"integration", instance.integration()},
       {"created", FormatTimestampMs(instance.created_at_ms())},
       {"updated", FormatTimestampMs(instance.updated_at_ms())},
+      {"schedule", RenderSchedule(instance)},
+      {"next run", FormatTimestampMs(instance.next_run_at_ms())},
+      {"disabled steps", instance.disabled_steps().empty()
+                             ? "-"
+                             : absl::StrJoin(instance.disabled_steps(), ",")},
+      {"rate limit",
+       instance.rate_limit_per_second() > 0
+           ? absl::StrCat(instance.rate_limit_per_second(), " requests/s")
+           : "integration default"},
   };
+  if (!instance.has_upload()) {
+    pairs.emplace_back("upload", "none");
+  } else {
+    const v1::JupiterOneUpload& upload = instance.upload();
+    pairs.emplace_back("upload.account", upload.account_id());
+    pairs.emplace_back("upload.integrationInstance",
+                       upload.integration_instance_id());
+    pairs.emplace_back("upload.baseUrl",
+                       upload.base_url().empty()
+                           ? "https://api.us.jupiterone.io (default)"
+                           : upload.base_url());
+    pairs.emplace_back("upload.token",
+                       upload.api_token().empty() ? "-" : "***");
+    pairs.emplace_back("upload.compress", upload.compress() ? "yes" : "no");
+  }
   for (const std::string& key : SortedKeys(instance.config())) {
     pairs.emplace_back(absl::StrCat("config.", key), instance.config().at(key));
   }
   return FormatKeyValues(pairs);
+}
+
+v1::Instance MaskUploadToken(v1::Instance instance) {
+  if (!instance.upload().api_token().empty()) {
+    instance.mutable_upload()->set_api_token("***");
+  }
+  return instance;
+}
+
+std::string RenderValidation(const v1::ValidateInstanceResponse& response) {
+  std::string line = response.valid() ? "valid" : "invalid";
+  if (!response.message().empty())
+    absl::StrAppend(&line, ": ", response.message());
+  if (!response.worker_id().empty()) {
+    absl::StrAppend(&line, " (worker ", response.worker_id(), ")");
+  }
+  return SanitizeCell(line);
 }
 
 std::string RenderRunStarted(const v1::Run& run) {
@@ -170,16 +290,23 @@ std::string RenderRuns(const v1::ListRunsResponse& response, int64_t now_ms) {
     int settled = 0;
     for (const v1::StepRun& step : run.steps())
       settled += IsSettled(step.status()) ? 1 : 0;
+    std::string error = run.error();
+    if (error.empty() && !run.upload().error().empty()) {
+      error = absl::StrCat("upload: ", run.upload().error());
+    }
     rows.push_back(
-        {absl::StrCat(run.id()), run.instance_id(), RunStatusName(run.status()),
-         FormatTimestampMs(run.created_at_ms()), RunDuration(run, now_ms),
-         absl::StrCat(settled, "/", run.steps_size()),
+        {absl::StrCat(run.id()), run.instance_id(),
+         run.trigger() == v1::RUN_TRIGGER_UNSPECIFIED
+             ? "-"
+             : RunTriggerName(run.trigger()),
+         RunStatusName(run.status()), FormatTimestampMs(run.created_at_ms()),
+         RunDuration(run, now_ms), absl::StrCat(settled, "/", run.steps_size()),
          absl::StrCat("+", run.created_count(), " ~", run.updated_count(), " -",
                       run.deleted_count()),
-         run.error()});
+         UploadStateText(run.upload().state(), "-"), error});
   }
-  return FormatTable({"ID", "INSTANCE", "STATUS", "STARTED", "DURATION",
-                      "STEPS", "CHANGES", "ERROR"},
+  return FormatTable({"ID", "INSTANCE", "TRIGGER", "STATUS", "STARTED",
+                      "DURATION", "STEPS", "CHANGES", "UPLOAD", "ERROR"},
                      rows);
 }
 
@@ -190,7 +317,11 @@ std::string RenderRunSummary(const v1::GetRunResponse& response,
       {"run", absl::StrCat(run.id())},
       {"status", RunStatusName(run.status())},
       {"instance", run.instance_id()},
+      {"trigger", run.trigger() == v1::RUN_TRIGGER_UNSPECIFIED
+                      ? "-"
+                      : RunTriggerName(run.trigger())},
       {"created", FormatTimestampMs(run.created_at_ms())},
+      {"started", FormatTimestampMs(run.started_at_ms())},
       {"ended", FormatTimestampMs(run.ended_at_ms())},
       {"duration", RunDuration(run, now_ms)},
   };
@@ -215,6 +346,10 @@ std::string RenderRunSummary(const v1::GetRunResponse& response,
   if (!step_errors.empty()) {
     absl::StrAppend(&text, "\nStep errors:\n", FormatKeyValues(step_errors));
   }
+  if (HasUpload(run)) {
+    absl::StrAppend(&text, "\nUpload to JupiterOne:\n",
+                    FormatKeyValues(UploadPairs(run.upload())));
+  }
 
   absl::StrAppend(&text, "\nEvents:\n");
   if (response.events().empty()) {
@@ -232,6 +367,23 @@ std::string RenderRunSummary(const v1::GetRunResponse& response,
         FormatTable({"TIME", "LEVEL", "NAME", "STEP", "DESCRIPTION"}, events));
   }
   return text;
+}
+
+std::string RenderUploadStatus(const v1::Run& run) {
+  return absl::StrCat("run ", run.id(), " upload to JupiterOne\n",
+                      FormatKeyValues(UploadPairs(run.upload())));
+}
+
+std::string RenderUploadLine(const v1::UploadStatus& upload) {
+  std::string line =
+      absl::StrCat("upload ", UploadStateText(upload.state(), "none"));
+  if (!upload.job_id().empty())
+    absl::StrAppend(&line, " job ", upload.job_id());
+  absl::StrAppend(&line, ": ", upload.entities_uploaded(), " entities, ",
+                  upload.relationships_uploaded(), " relationships uploaded, ",
+                  upload.skipped(), " skipped");
+  if (!upload.error().empty()) absl::StrAppend(&line, ": ", upload.error());
+  return SanitizeCell(line);
 }
 
 std::string RenderProgressLine(const v1::Run& run,
@@ -265,6 +417,13 @@ std::string RenderProgressLine(const v1::Run& run,
     absl::StrAppend(&line, entities, " objects  ");
   }
   absl::StrAppend(&line, RunDuration(run, now_ms));
+  if (HasUpload(run)) {
+    absl::StrAppend(&line, "  upload ", UploadStateName(run.upload().state()),
+                    " ",
+                    run.upload().entities_uploaded() +
+                        run.upload().relationships_uploaded(),
+                    " uploaded");
+  }
   return line;
 }
 
@@ -302,6 +461,9 @@ std::string RenderRunEndLine(const v1::Run& run) {
     absl::StrAppend(&line, ": ", Changes(run));
   }
   if (!run.error().empty()) absl::StrAppend(&line, ": ", run.error());
+  if (HasUpload(run)) {
+    absl::StrAppend(&line, "; upload ", UploadStateName(run.upload().state()));
+  }
   return SanitizeCell(line);
 }
 
@@ -309,11 +471,8 @@ std::string RenderEntities(const std::vector<v1::Entity>& entities) {
   std::vector<std::vector<std::string>> rows;
   rows.reserve(entities.size());
   for (const v1::Entity& entity : entities) {
-    const auto display_name = entity.properties().find("displayName");
     rows.push_back({entity.key(), entity.type(), Classes(entity.classes()),
-                    display_name == entity.properties().end()
-                        ? ""
-                        : ValueToText(display_name->second)});
+                    DisplayName(entity)});
   }
   return FormatTable({"KEY", "TYPE", "CLASS", "DISPLAY NAME"}, rows);
 }
@@ -328,6 +487,66 @@ std::string RenderRelationships(
                     relationship.to_entity_key()});
   }
   return FormatTable({"KEY", "TYPE", "CLASS", "FROM", "TO"}, rows);
+}
+
+std::string RenderNeighbors(const std::vector<v1::Neighbor>& neighbors) {
+  std::vector<std::vector<std::string>> rows;
+  rows.reserve(neighbors.size());
+  for (const v1::Neighbor& neighbor : neighbors) {
+    rows.push_back({DirectionName(neighbor.direction()),
+                    neighbor.relationship().class_name(),
+                    neighbor.relationship().key(), neighbor.entity().key(),
+                    neighbor.entity().type(), DisplayName(neighbor.entity())});
+  }
+  return FormatTable({"DIRECTION", "CLASS", "RELATIONSHIP", "NEIGHBOR", "TYPE",
+                      "DISPLAY NAME"},
+                     rows);
+}
+
+std::string NeighborToJson(const v1::Neighbor& neighbor,
+                           bool include_raw_data) {
+  return absl::StrCat(
+      R"({"direction":")", DirectionName(neighbor.direction()),
+      R"(","relationship":)", RelationshipToJson(neighbor.relationship()),
+      R"(,"entity":)", EntityToJson(neighbor.entity(), include_raw_data), "}");
+}
+
+std::string ChangeEventToJson(const v1::ChangeEvent& event,
+                              bool include_raw_data) {
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
+  auto write_string = [&writer](const std::string& text) {
+    writer.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
+  };
+  // Objects are already JSON text in JupiterOne's flat shape.
+  auto write_object = [&writer](const char* key, const std::string& json) {
+    writer.Key(key);
+    writer.RawValue(json.data(), json.size(), rapidjson::kObjectType);
+  };
+  writer.StartObject();
+  writer.Key("sequence");
+  writer.Int64(event.sequence());
+  writer.Key("kind");
+  write_string(ChangeKindName(event.kind()));
+  writer.Key("instanceId");
+  write_string(event.instance_id());
+  writer.Key("runId");
+  writer.Int64(event.run_id());
+  writer.Key("timeMs");
+  writer.Int64(event.time_ms());
+  if (event.has_entity()) {
+    write_object("entity", EntityToJson(event.entity(), include_raw_data));
+  } else if (event.has_relationship()) {
+    write_object("relationship", RelationshipToJson(event.relationship()));
+  }
+  if (event.has_previous_entity()) {
+    write_object("previous",
+                 EntityToJson(event.previous_entity(), include_raw_data));
+  } else if (event.has_previous_relationship()) {
+    write_object("previous", RelationshipToJson(event.previous_relationship()));
+  }
+  writer.EndObject();
+  return std::string(buffer.GetString(), buffer.GetSize());
 }
 
 std::string RenderEntity(const v1::Entity& entity, bool include_raw_data) {

@@ -20,6 +20,11 @@ namespace graphmill::cli {
 std::string RunStatusName(v1::RunStatus status);
 std::string StepStatusName(v1::StepStatus status);
 std::string EventLevelName(v1::EventLevel level);
+std::string UploadStateName(v1::UploadState state);
+std::string RunTriggerName(v1::RunTrigger trigger);
+// Lower-case, as in subscribe's JSON lines: "created", "out".
+std::string ChangeKindName(v1::ChangeKind kind);
+std::string DirectionName(v1::Direction direction);
 
 // True once a run can change no more (SUCCEEDED, PARTIAL, FAILED, CANCELLED).
 bool IsFinished(v1::RunStatus status);
@@ -40,28 +45,54 @@ std::string RenderIntegrations(const v1::ListIntegrationsResponse& response);
 // ID, INTEGRATION, CREATED, UPDATED.
 std::string RenderInstances(const v1::ListInstancesResponse& response);
 
-// One instance as "name  value" lines, config keys sorted as "config.<key>".
-// Prints the values the server returned, so secrets show as the server's mask.
+// An instance's schedule for people: "every 1h (jitter 180s)", "cron 0 */6 *
+// * *", "disabled (manual runs only)" or "none (manual runs only)".
+std::string RenderSchedule(const v1::Instance& instance);
+
+// One instance as "name  value" lines: id, integration, times, schedule, next
+// run, disabled steps, rate limit, the upload target as "upload.<field>" (its
+// token always shown as ***), then config keys sorted as "config.<key>".
+// Config values are printed as the server returned them, so secrets show as
+// the server's mask.
 std::string RenderInstance(const v1::Instance& instance);
+
+// `instance` with a non-empty upload token replaced by "***", for JSON output.
+v1::Instance MaskUploadToken(v1::Instance instance);
+
+// "valid: <message> (worker <id>)" or "invalid: <message> (worker <id>)", one
+// line without a newline.
+std::string RenderValidation(const v1::ValidateInstanceResponse& response);
 
 // "run 12 started for instance ci-prod\n".
 std::string RenderRunStarted(const v1::Run& run);
 
-// ID, INSTANCE, STATUS, STARTED, DURATION, STEPS, CHANGES, ERROR. Durations of
+// ID, INSTANCE, TRIGGER, STATUS, STARTED, DURATION, STEPS, CHANGES, UPLOAD,
+// ERROR (the run's error, else the upload's as "upload: ..."). Durations of
 // active runs run to `now_ms`.
 std::string RenderRuns(const v1::ListRunsResponse& response, int64_t now_ms);
 
-// Status, instance, times, error, changes, a step table (STEP, STATUS,
-// DURATION, TASKS, COUNTS), step errors, then the events table (TIME, LEVEL,
-// NAME, STEP, DESCRIPTION).
+// Status, instance, trigger, times, error, changes, a step table (STEP,
+// STATUS, DURATION, TASKS, COUNTS), step errors, the upload section when the
+// run has an upload (see RenderUploadStatus), then the events table (TIME,
+// LEVEL, NAME, STEP, DESCRIPTION).
 std::string RenderRunSummary(const v1::GetRunResponse& response,
                              int64_t now_ms);
+
+// A run's upload as "name  value" lines after a "run N upload to JupiterOne"
+// title: state, job, entities uploaded, relationships uploaded, skipped, and
+// error when there is one. State "none" when the run has no upload.
+std::string RenderUploadStatus(const v1::Run& run);
+
+// One line, no newline, for `run watch`: "upload UPLOADING job j-1: 500
+// entities, 20 relationships uploaded, 0 skipped" (": <error>" when failed).
+std::string RenderUploadLine(const v1::UploadStatus& upload);
 
 // The live progress line of `run watch`, without a newline:
 // "run 12 RUNNING [######--------------] 3/10 steps  1234 entities  56
 // relationships  1m04s". Type counts are split into entities and relationships
 // with `relationship_types` (the integration's declared relationship types);
-// when it is null they are shown as "objects".
+// when it is null they are shown as "objects". A run with an upload ends with
+// "  upload UPLOADING 520 uploaded" (entities and relationships).
 std::string RenderProgressLine(const v1::Run& run,
                                const std::set<std::string>* relationship_types,
                                int64_t now_ms);
@@ -76,7 +107,7 @@ std::string RenderStepChangeLine(const v1::StepRun& step, int64_t now_ms);
 
 // The last line of `run watch`:
 // "run 12 SUCCEEDED in 3m04s: 120 created, 3 updated, 0 deleted" (": <error>"
-// when failed).
+// when failed), then "; upload SUCCEEDED" when the run has an upload.
 std::string RenderRunEndLine(const v1::Run& run);
 
 // KEY, TYPE, CLASS, DISPLAY NAME.
@@ -85,6 +116,21 @@ std::string RenderEntities(const std::vector<v1::Entity>& entities);
 // KEY, TYPE, CLASS, FROM, TO.
 std::string RenderRelationships(
     const std::vector<v1::Relationship>& relationships);
+
+// DIRECTION, CLASS, RELATIONSHIP, NEIGHBOR, TYPE, DISPLAY NAME: one row per
+// neighbor, direction "out" or "in".
+std::string RenderNeighbors(const std::vector<v1::Neighbor>& neighbors);
+
+// {"direction":"out","relationship":{flat JSON},"entity":{flat JSON}}, one
+// line without a newline; the entity's _rawData only with `include_raw_data`.
+std::string NeighborToJson(const v1::Neighbor& neighbor, bool include_raw_data);
+
+// One change as one line without a newline: {"sequence":N,"kind":"created",
+// "instanceId":...,"runId":N,"timeMs":N,"entity":{flat}} (or "relationship"),
+// plus "previous":{flat} for updates and deletions. Entities' _rawData only
+// with `include_raw_data`.
+std::string ChangeEventToJson(const v1::ChangeEvent& event,
+                              bool include_raw_data);
 
 // One entity as "name  value" lines: _key, _type, _class, properties by name,
 // and with `include_raw_data` one "_rawData.<name>" line per raw object.

@@ -5,12 +5,15 @@
 #include <google/protobuf/util/json_util.h>
 #include <gtest/gtest.h>
 
+#include "common/graph_json.h"
 #include "common/graph_objects.h"
+#include "rapidjson/document.h"
 
 namespace graphmill::cli {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 constexpr int64_t kStartMs = 1711015200000;  // 2024-03-21T10:00:00Z
 
@@ -107,7 +110,9 @@ TEST(RenderRunSummary, ShowsRunStepsAndEvents) {
             "run       12\n"
             "status    PARTIAL\n"
             "instance  ci-prod\n"
+            "trigger   -\n"
             "created   2024-03-21T10:00:00Z\n"
+            "started   -\n"
             "ended     2024-03-21T10:03:04Z\n"
             "duration  3m04s\n"
             "changes   81 created, 2 updated, 1 deleted\n"
@@ -182,11 +187,23 @@ TEST(RenderStepChangeLine, SettledStepsShowTheirWork) {
 TEST(RenderRuns, OneRowPerRun) {
   v1::ListRunsResponse response;
   *response.add_runs() = RunningRun();
-  EXPECT_EQ(RenderRuns(response, kStartMs + 2'000),
-            "ID  INSTANCE  STATUS   STARTED               DURATION  STEPS  "
-            "CHANGES   ERROR\n"
-            "12  ci-prod   RUNNING  2024-03-21T10:00:00Z  2.0s      2/4    +0 "
-            "~0 -0\n");
+  v1::Run& scheduled = *response.add_runs();
+  scheduled = RunningRun();
+  scheduled.set_id(11);
+  scheduled.set_trigger(v1::RUN_TRIGGER_SCHEDULE);
+  scheduled.set_status(v1::RUN_STATUS_SUCCEEDED);
+  scheduled.set_ended_at_ms(kStartMs + 1'000);
+  scheduled.mutable_upload()->set_state(v1::UPLOAD_STATE_FAILED);
+  scheduled.mutable_upload()->set_error("HTTP 401 from JupiterOne");
+  response.mutable_runs(0)->set_trigger(v1::RUN_TRIGGER_MANUAL);
+  EXPECT_EQ(
+      RenderRuns(response, kStartMs + 2'000),
+      "ID  INSTANCE  TRIGGER   STATUS     STARTED               DURATION  "
+      "STEPS  CHANGES   UPLOAD  ERROR\n"
+      "12  ci-prod   MANUAL    RUNNING    2024-03-21T10:00:00Z  2.0s      "
+      "2/4    +0 ~0 -0  -\n"
+      "11  ci-prod   SCHEDULE  SUCCEEDED  2024-03-21T10:00:00Z  1.0s      "
+      "2/4    +0 ~0 -0  FAILED  upload: HTTP 401 from JupiterOne\n");
 }
 
 TEST(RenderInstance, ShowsConfigAsReturned) {
@@ -201,8 +218,270 @@ TEST(RenderInstance, ShowsConfigAsReturned) {
             "integration     circleci\n"
             "created         2024-03-21T10:00:00Z\n"
             "updated         -\n"
+            "schedule        none (manual runs only)\n"
+            "next run        -\n"
+            "disabled steps  -\n"
+            "rate limit      integration default\n"
+            "upload          none\n"
             "config.apiKey   ***\n"
             "config.orgSlug  gh/acme\n");
+}
+
+TEST(RenderInstance, ShowsScheduleStepsRateAndUploadWithTheTokenMasked) {
+  v1::Instance instance;
+  instance.set_id("ci-prod");
+  instance.set_integration("circleci");
+  instance.set_created_at_ms(kStartMs);
+  instance.set_updated_at_ms(kStartMs);
+  instance.set_next_run_at_ms(kStartMs + 3'600'000);
+  instance.mutable_schedule()->set_interval(v1::POLLING_INTERVAL_ONE_HOUR);
+  instance.mutable_schedule()->set_jitter_seconds(180);
+  instance.add_disabled_steps("fetch-envvars");
+  instance.add_disabled_steps("fetch-jobs");
+  instance.set_rate_limit_per_second(2.5);
+  v1::JupiterOneUpload& upload = *instance.mutable_upload();
+  upload.set_account_id("acct-1");
+  // Even a server that forgot to mask it does not get the token printed.
+  upload.set_api_token("j1-s3cret");
+  upload.set_integration_instance_id("ii-1");
+  upload.set_compress(true);
+  EXPECT_EQ(RenderInstance(instance),
+            "id                          ci-prod\n"
+            "integration                 circleci\n"
+            "created                     2024-03-21T10:00:00Z\n"
+            "updated                     2024-03-21T10:00:00Z\n"
+            "schedule                    every 1h (jitter 180s)\n"
+            "next run                    2024-03-21T11:00:00Z\n"
+            "disabled steps              fetch-envvars,fetch-jobs\n"
+            "rate limit                  2.5 requests/s\n"
+            "upload.account              acct-1\n"
+            "upload.integrationInstance  ii-1\n"
+            "upload.baseUrl              https://api.us.jupiterone.io "
+            "(default)\n"
+            "upload.token                ***\n"
+            "upload.compress             yes\n");
+
+  const v1::Instance masked = MaskUploadToken(instance);
+  EXPECT_EQ(masked.upload().api_token(), "***");
+  EXPECT_EQ(masked.upload().account_id(), "acct-1");
+  EXPECT_THAT(MessageToJsonLine(masked), Not(HasSubstr("j1-s3cret")));
+  v1::Instance no_upload;
+  EXPECT_FALSE(MaskUploadToken(no_upload).has_upload());
+}
+
+TEST(RenderSchedule, EveryShape) {
+  v1::Instance instance;
+  EXPECT_EQ(RenderSchedule(instance), "none (manual runs only)");
+  instance.mutable_schedule()->set_jitter_seconds(30);
+  EXPECT_EQ(RenderSchedule(instance), "none (manual runs only)");
+  instance.mutable_schedule()->set_interval(v1::POLLING_INTERVAL_DISABLED);
+  EXPECT_EQ(RenderSchedule(instance), "disabled (manual runs only)");
+  instance.mutable_schedule()->set_interval(
+      v1::POLLING_INTERVAL_THIRTY_MINUTES);
+  EXPECT_EQ(RenderSchedule(instance), "every 30m (jitter 30s)");
+  instance.mutable_schedule()->set_jitter_seconds(0);
+  EXPECT_EQ(RenderSchedule(instance), "every 30m");
+  instance.mutable_schedule()->set_cron("0 */6 * * *");
+  EXPECT_EQ(RenderSchedule(instance), "cron 0 */6 * * *");
+  instance.mutable_schedule()->set_jitter_seconds(60);
+  EXPECT_EQ(RenderSchedule(instance), "cron 0 */6 * * * (jitter 60s)");
+}
+
+TEST(RenderValidation, ValidOrInvalidWithTheWorker) {
+  v1::ValidateInstanceResponse response;
+  response.set_valid(true);
+  response.set_message("authenticated as kim");
+  response.set_worker_id("w-1");
+  EXPECT_EQ(RenderValidation(response),
+            "valid: authenticated as kim (worker w-1)");
+  response.set_valid(false);
+  response.set_message("HTTP 401:\nbad token");
+  EXPECT_EQ(RenderValidation(response),
+            "invalid: HTTP 401: bad token (worker w-1)");
+  response.clear_message();
+  response.clear_worker_id();
+  EXPECT_EQ(RenderValidation(response), "invalid");
+}
+
+v1::Run UploadedRun(v1::UploadState state) {
+  v1::Run run = RunningRun();
+  run.set_status(v1::RUN_STATUS_SUCCEEDED);
+  run.set_trigger(v1::RUN_TRIGGER_SCHEDULE);
+  run.set_started_at_ms(kStartMs + 500);
+  run.set_ended_at_ms(kStartMs + 184'000);
+  v1::UploadStatus& upload = *run.mutable_upload();
+  upload.set_state(state);
+  upload.set_job_id("job-7");
+  upload.set_entities_uploaded(120);
+  upload.set_relationships_uploaded(80);
+  upload.set_skipped(2);
+  if (state == v1::UPLOAD_STATE_FAILED) upload.set_error("HTTP 413");
+  return run;
+}
+
+TEST(RenderRunSummary, TriggerStartAndUploadSection) {
+  v1::GetRunResponse response;
+  *response.mutable_run() = UploadedRun(v1::UPLOAD_STATE_FAILED);
+  const std::string text = RenderRunSummary(response, kStartMs);
+  EXPECT_THAT(text, HasSubstr("instance  ci-prod\n"
+                              "trigger   SCHEDULE\n"
+                              "created   2024-03-21T10:00:00Z\n"
+                              "started   2024-03-21T10:00:00Z\n"));
+  EXPECT_THAT(text, HasSubstr("\nUpload to JupiterOne:\n"
+                              "state                   FAILED\n"
+                              "job                     job-7\n"
+                              "entities uploaded       120\n"
+                              "relationships uploaded  80\n"
+                              "skipped                 2\n"
+                              "error                   HTTP 413\n"
+                              "\nEvents:\n"));
+  // No upload configured: no section.
+  response.mutable_run()->clear_upload();
+  EXPECT_THAT(RenderRunSummary(response, kStartMs),
+              Not(HasSubstr("Upload to JupiterOne")));
+}
+
+TEST(RenderUploadStatus, TitleThenFields) {
+  EXPECT_EQ(RenderUploadStatus(UploadedRun(v1::UPLOAD_STATE_UPLOADING)),
+            "run 12 upload to JupiterOne\n"
+            "state                   UPLOADING\n"
+            "job                     job-7\n"
+            "entities uploaded       120\n"
+            "relationships uploaded  80\n"
+            "skipped                 2\n");
+  v1::Run none;
+  none.set_id(3);
+  EXPECT_EQ(RenderUploadStatus(none),
+            "run 3 upload to JupiterOne\n"
+            "state                   none\n"
+            "job                     -\n"
+            "entities uploaded       0\n"
+            "relationships uploaded  0\n"
+            "skipped                 0\n");
+}
+
+TEST(RenderUploadLine, StateJobCountsAndError) {
+  EXPECT_EQ(RenderUploadLine(UploadedRun(v1::UPLOAD_STATE_SUCCEEDED).upload()),
+            "upload SUCCEEDED job job-7: 120 entities, 80 relationships "
+            "uploaded, 2 skipped");
+  EXPECT_EQ(RenderUploadLine(UploadedRun(v1::UPLOAD_STATE_FAILED).upload()),
+            "upload FAILED job job-7: 120 entities, 80 relationships uploaded, "
+            "2 skipped: HTTP 413");
+  v1::UploadStatus pending;
+  pending.set_state(v1::UPLOAD_STATE_PENDING);
+  EXPECT_EQ(RenderUploadLine(pending),
+            "upload PENDING: 0 entities, 0 relationships uploaded, 0 skipped");
+}
+
+TEST(RenderProgressAndEndLine, MentionTheUpload) {
+  const v1::Run run = UploadedRun(v1::UPLOAD_STATE_UPLOADING);
+  EXPECT_THAT(RenderProgressLine(run, nullptr, kStartMs),
+              ::testing::EndsWith("3m04s  upload UPLOADING 200 uploaded"));
+  EXPECT_EQ(RenderRunEndLine(run),
+            "run 12 SUCCEEDED in 3m04s: 0 created, 0 updated, 0 deleted; "
+            "upload UPLOADING");
+}
+
+v1::Neighbor UserNeighbor(v1::Direction direction) {
+  v1::Entity account;
+  account.set_key("circleci_account:1");
+  account.set_type("circleci_account");
+  account.add_classes("Account");
+  (*account.mutable_properties())["displayName"] = StringValue("acme");
+  v1::RawData* raw = account.add_raw_data();
+  raw->set_name("default");
+  raw->set_json(R"({"id":1})");
+  v1::Entity user;
+  user.set_key("circleci_user:1");
+  user.set_type("circleci_user");
+  user.add_classes("User");
+  v1::Neighbor neighbor;
+  *neighbor.mutable_relationship() = DirectRelationship(account, "HAS", user);
+  *neighbor.mutable_entity() = account;
+  neighbor.set_direction(direction);
+  return neighbor;
+}
+
+TEST(RenderNeighbors, OneRowPerNeighbor) {
+  EXPECT_EQ(
+      RenderNeighbors({UserNeighbor(v1::DIRECTION_IN)}),
+      "DIRECTION  CLASS  RELATIONSHIP                            NEIGHBOR      "
+      "      TYPE              DISPLAY NAME\n"
+      "in         HAS    circleci_account:1|has|circleci_user:1  "
+      "circleci_account:1  circleci_account  acme\n");
+}
+
+TEST(NeighborToJson, DirectionRelationshipEntity) {
+  const v1::Neighbor neighbor = UserNeighbor(v1::DIRECTION_OUT);
+  EXPECT_EQ(NeighborToJson(neighbor, false),
+            R"({"direction":"out","relationship":)" +
+                RelationshipToJson(neighbor.relationship()) + R"(,"entity":)" +
+                EntityToJson(neighbor.entity(), false) + "}");
+  const std::string with_raw = NeighborToJson(neighbor, true);
+  rapidjson::Document document;
+  document.Parse(with_raw.c_str());
+  ASSERT_TRUE(document.IsObject()) << with_raw;
+  EXPECT_STREQ(document["direction"].GetString(), "out");
+  EXPECT_STREQ(document["relationship"]["_class"].GetString(), "HAS");
+  EXPECT_STREQ(document["entity"]["_key"].GetString(), "circleci_account:1");
+  EXPECT_EQ(document["entity"]["_rawData"][0]["rawData"]["id"].GetInt(), 1);
+  EXPECT_EQ(NeighborToJson(UserNeighbor(v1::DIRECTION_IN), false)
+                .rfind(R"({"direction":"in",)", 0),
+            0u);
+}
+
+TEST(ChangeEventToJson, CreatedEntity) {
+  v1::ChangeEvent event;
+  event.set_sequence(41);
+  event.set_kind(v1::CHANGE_KIND_CREATED);
+  event.set_instance_id("ci-prod");
+  event.set_run_id(12);
+  event.set_time_ms(kStartMs);
+  *event.mutable_entity() = UserNeighbor(v1::DIRECTION_OUT).entity();
+  EXPECT_EQ(ChangeEventToJson(event, false),
+            R"({"sequence":41,"kind":"created","instanceId":"ci-prod",)"
+            R"("runId":12,"timeMs":1711015200000,"entity":)" +
+                EntityToJson(event.entity(), false) + "}");
+  EXPECT_THAT(ChangeEventToJson(event, true), HasSubstr(R"("_rawData":)"));
+}
+
+TEST(ChangeEventToJson, UpdatedRelationshipWithPrevious) {
+  const v1::Neighbor neighbor = UserNeighbor(v1::DIRECTION_OUT);
+  v1::ChangeEvent event;
+  event.set_sequence(42);
+  event.set_kind(v1::CHANGE_KIND_UPDATED);
+  event.set_instance_id("ci \"prod\"");
+  event.set_run_id(13);
+  event.set_time_ms(kStartMs + 1);
+  *event.mutable_relationship() = neighbor.relationship();
+  (*event.mutable_relationship()->mutable_properties())["role"] =
+      StringValue("admin");
+  *event.mutable_previous_relationship() = neighbor.relationship();
+  const std::string line = ChangeEventToJson(event, false);
+  rapidjson::Document document;
+  document.Parse(line.c_str());
+  ASSERT_TRUE(document.IsObject()) << line;
+  EXPECT_EQ(document["sequence"].GetInt64(), 42);
+  EXPECT_STREQ(document["kind"].GetString(), "updated");
+  EXPECT_STREQ(document["instanceId"].GetString(), "ci \"prod\"");
+  EXPECT_EQ(document["runId"].GetInt64(), 13);
+  EXPECT_STREQ(document["relationship"]["role"].GetString(), "admin");
+  EXPECT_FALSE(document["previous"].HasMember("role"));
+  EXPECT_STREQ(document["previous"]["_fromEntityKey"].GetString(),
+               "circleci_account:1");
+  EXPECT_FALSE(document.HasMember("entity"));
+}
+
+TEST(ChangeEventToJson, DeletedEntityKeepsThePreviousObject) {
+  v1::ChangeEvent event;
+  event.set_sequence(43);
+  event.set_kind(v1::CHANGE_KIND_DELETED);
+  *event.mutable_entity() = UserNeighbor(v1::DIRECTION_OUT).entity();
+  *event.mutable_previous_entity() = event.entity();
+  const std::string line = ChangeEventToJson(event, false);
+  EXPECT_THAT(line, HasSubstr(R"("kind":"deleted")"));
+  EXPECT_THAT(line, HasSubstr(R"(,"previous":{"_key":"circleci_account:1")"));
+  EXPECT_THAT(line, Not(HasSubstr("_rawData")));
 }
 
 TEST(RenderEntities, KeyTypeClassesDisplayName) {
@@ -261,17 +540,19 @@ TEST(MessageToJsonLine, OneProto3JsonObjectPerLine) {
   run.set_instance_id("ci-prod");
   run.set_status(v1::RUN_STATUS_SUCCEEDED);
   const std::string line = MessageToJsonLine(run);
-  // One line, ending in a newline, that parses back to the same message (fields with
-  // default values are printed too, so scripts see every field).
+  // One line, ending in a newline, that parses back to the same message (fields
+  // with default values are printed too, so scripts see every field).
   ASSERT_FALSE(line.empty());
   EXPECT_EQ(line.back(), '\n');
   EXPECT_EQ(line.find('\n'), line.size() - 1);
-  EXPECT_NE(line.find(R"("id":"12","instanceId":"ci-prod","status":"RUN_STATUS_SUCCEEDED")"),
-            std::string::npos);
+  EXPECT_NE(
+      line.find(
+          R"("id":"12","instanceId":"ci-prod","status":"RUN_STATUS_SUCCEEDED")"),
+      std::string::npos);
   EXPECT_NE(line.find(R"("deletedCount":"0")"), std::string::npos);
   v1::Run parsed;
-  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(line.substr(0, line.size() - 1),
-                                                          &parsed)
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(
+                  line.substr(0, line.size() - 1), &parsed)
                   .ok());
   EXPECT_EQ(parsed.id(), 12);
   EXPECT_EQ(parsed.instance_id(), "ci-prod");

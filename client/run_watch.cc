@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "client/render.h"
+#include "google/protobuf/util/message_differencer.h"
 
 namespace graphmill::cli {
 namespace {
@@ -55,6 +56,20 @@ void RunWatchPrinter::OnUpdate(const v1::RunUpdate& update, int64_t now_ms) {
     out_ << (terminal_ && failed ? kRed : "")
          << RenderStepChangeLine(step, now_ms)
          << (terminal_ && failed ? kReset : "") << "\n";
+  }
+  if (run.upload().state() != v1::UPLOAD_STATE_UNSPECIFIED) {
+    const v1::UploadStatus& upload = run.upload();
+    const bool state_changed =
+        !upload_.has_value() || upload_->state() != upload.state();
+    const bool changed =
+        state_changed ||
+        !google::protobuf::util::MessageDifferencer::Equals(*upload_, upload);
+    if (terminal_ ? state_changed : changed) {
+      const bool failed = upload.state() == v1::UPLOAD_STATE_FAILED;
+      out_ << (terminal_ && failed ? kRed : "") << RenderUploadLine(upload)
+           << (terminal_ && failed ? kReset : "") << "\n";
+    }
+    upload_ = upload;
   }
   run_ = run;
   DrawProgress(now_ms);

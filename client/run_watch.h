@@ -20,12 +20,13 @@ namespace graphmill::cli {
 // Turns a sequence of RunUpdates into output on `out`. Thread-safe, so a timer
 // thread may call Tick while the stream reader calls OnUpdate.
 //
-// Terminal mode: each update prints its new events (WARN yellow, ERROR red) and
-// the steps that settled, then redraws the progress line (see
-// RenderProgressLine) with "\r\033[K". Plain mode: one line per step status
-// change (a step first seen PENDING is not a change) and one per event; the
-// run's status changes except the final one get a line too. The final status is
-// left to the caller (RenderRunEndLine).
+// Terminal mode: each update prints its new events (WARN yellow, ERROR red),
+// the steps that settled and the upload's state changes (RenderUploadLine),
+// then redraws the progress line (see RenderProgressLine) with "\r\033[K".
+// Plain mode: one line per step status change (a step first seen PENDING is
+// not a change), one per event, and one per change of the upload's status
+// (state or counts); the run's status changes except the final one get a line
+// too. The final status is left to the caller (RenderRunEndLine).
 class RunWatchPrinter {
  public:
   // `out` must outlive the printer.
@@ -59,6 +60,8 @@ class RunWatchPrinter {
       ABSL_GUARDED_BY(mutex_);
   std::optional<v1::Run> run_ ABSL_GUARDED_BY(mutex_);
   std::map<std::string, v1::StepStatus> step_status_ ABSL_GUARDED_BY(mutex_);
+  // The last upload status printed.
+  std::optional<v1::UploadStatus> upload_ ABSL_GUARDED_BY(mutex_);
   bool progress_drawn_ ABSL_GUARDED_BY(mutex_) = false;
 };
 

@@ -139,5 +139,70 @@ TEST(RunWatchPrinter, PlainModeNeverWritesEscapes) {
   EXPECT_THAT(out.str(), Not(HasSubstr("\r")));
 }
 
+v1::RunUpdate WithUpload(v1::UploadState state, int64_t entities) {
+  v1::RunUpdate update =
+      Update(v1::RUN_STATUS_SUCCEEDED, v1::STEP_STATUS_SUCCESS,
+             v1::STEP_STATUS_SUCCESS);
+  update.mutable_run()->set_ended_at_ms(kStartMs + 4'000);
+  v1::UploadStatus& upload = *update.mutable_run()->mutable_upload();
+  upload.set_state(state);
+  upload.set_entities_uploaded(entities);
+  if (state != v1::UPLOAD_STATE_PENDING) upload.set_job_id("job-7");
+  if (state == v1::UPLOAD_STATE_FAILED) upload.set_error("HTTP 401");
+  return update;
+}
+
+TEST(RunWatchPrinter, PlainModePrintsEachUploadChange) {
+  std::ostringstream out;
+  RunWatchPrinter printer(out, /*terminal=*/false);
+  printer.OnUpdate(Update(v1::RUN_STATUS_RUNNING, v1::STEP_STATUS_SUCCESS,
+                          v1::STEP_STATUS_SUCCESS),
+                   kStartMs);
+  out.str("");
+  printer.OnUpdate(WithUpload(v1::UPLOAD_STATE_PENDING, 0), kStartMs + 4'000);
+  printer.OnUpdate(WithUpload(v1::UPLOAD_STATE_UPLOADING, 0), kStartMs + 5'000);
+  printer.OnUpdate(WithUpload(v1::UPLOAD_STATE_UPLOADING, 0), kStartMs + 5'500);
+  printer.OnUpdate(WithUpload(v1::UPLOAD_STATE_UPLOADING, 500),
+                   kStartMs + 6'000);
+  printer.OnUpdate(WithUpload(v1::UPLOAD_STATE_FAILED, 500), kStartMs + 7'000);
+  printer.Finish();
+  EXPECT_EQ(out.str(),
+            "upload PENDING: 0 entities, 0 relationships uploaded, 0 skipped\n"
+            "upload UPLOADING job job-7: 0 entities, 0 relationships "
+            "uploaded, 0 skipped\n"
+            "upload UPLOADING job job-7: 500 entities, 0 relationships "
+            "uploaded, 0 skipped\n"
+            "upload FAILED job job-7: 500 entities, 0 relationships uploaded, "
+            "0 skipped: HTTP 401\n");
+}
+
+TEST(RunWatchPrinter, TerminalModePrintsUploadStatesAndShowsCounts) {
+  std::ostringstream out;
+  RunWatchPrinter printer(out, /*terminal=*/true);
+  v1::RunUpdate finished = WithUpload(v1::UPLOAD_STATE_UPLOADING, 0);
+  finished.mutable_run()->clear_upload();
+  printer.OnUpdate(finished, kStartMs + 4'000);
+  out.str("");
+  printer.OnUpdate(WithUpload(v1::UPLOAD_STATE_UPLOADING, 10),
+                   kStartMs + 5'000);
+  EXPECT_EQ(out.str(),
+            "\r\033[Kupload UPLOADING job job-7: 10 entities, 0 relationships "
+            "uploaded, 0 skipped\n"
+            "run 12 SUCCEEDED [####################] 2/2 steps  6 objects  "
+            "4.0s  upload UPLOADING 10 uploaded");
+  // Counts alone move only the progress line.
+  out.str("");
+  printer.OnUpdate(WithUpload(v1::UPLOAD_STATE_UPLOADING, 900),
+                   kStartMs + 6'000);
+  EXPECT_EQ(out.str(),
+            "\r\033[Krun 12 SUCCEEDED [####################] 2/2 steps  6 "
+            "objects  4.0s  upload UPLOADING 900 uploaded");
+  out.str("");
+  printer.OnUpdate(WithUpload(v1::UPLOAD_STATE_FAILED, 900), kStartMs + 7'000);
+  EXPECT_THAT(out.str(), HasSubstr("\033[31mupload FAILED job job-7: 900 "
+                                   "entities, 0 relationships uploaded, 0 "
+                                   "skipped: HTTP 401\033[0m\n"));
+}
+
 }  // namespace
 }  // namespace graphmill::cli

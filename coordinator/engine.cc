@@ -393,9 +393,16 @@ absl::Status Engine::ReadEntities(const v1::ReadEntitiesRequest& request,
 }
 
 void Engine::Pump() {
-  absl::MutexLock lock(&mu_);
-  if (stopping_) return;
-  PumpLocked();
+  std::vector<int64_t> finalized;
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopping_) return;
+    PumpLocked();
+    finalized.swap(finalized_);
+  }
+  if (options_.on_finalized) {
+    for (int64_t run_id : finalized) options_.on_finalized(run_id);
+  }
 }
 
 void Engine::PumpLocked() {
@@ -673,26 +680,32 @@ absl::Status Engine::PlanStep(int64_t run_id, const v1::StepDefinition& step,
   return absl::OkStatus();
 }
 
-absl::Status Engine::FinalizeRun(int64_t run_id, const RunInfo& info) {
-  GM_ASSIGN_OR_RETURN(std::vector<StepRecord> steps, store_->GetSteps(run_id));
-  absl::flat_hash_map<std::string, const StepRecord*> records;
-  for (const StepRecord& step : steps) records[step.step_id] = &step;
-  // Types never deleted: those of steps that did not fully succeed, those declared partial,
-  // and those a task reported as partly collected.
-  std::set<std::string> protected_types;
-  bool degraded = false;
-  for (const v1::StepDefinition& step : info.definition.steps()) {
-    const StepRecord& record = *records.at(step.id());
-    const bool succeeded = record.status == v1::STEP_STATUS_SUCCESS;
-    degraded |= record.status == v1::STEP_STATUS_FAILURE ||
-                record.status == v1::STEP_STATUS_PARTIAL;
+std::set<std::string> ProtectedTypes(const v1::IntegrationDefinition& definition,
+                                     const std::vector<StepRecord>& steps) {
+  std::set<std::string> types;
+  for (const v1::StepDefinition& step : definition.steps()) {
+    auto record = std::find_if(steps.begin(), steps.end(),
+                               [&](const StepRecord& r) { return r.step_id == step.id(); });
+    const bool succeeded = record != steps.end() && record->status == v1::STEP_STATUS_SUCCESS;
     for (const v1::DeclaredEntityType& type : step.entities()) {
-      if (!succeeded || type.partial()) protected_types.insert(type.type());
+      if (!succeeded || type.partial()) types.insert(type.type());
     }
     for (const v1::DeclaredRelationshipType& type : step.relationships()) {
-      if (!succeeded || type.partial()) protected_types.insert(type.type());
+      if (!succeeded || type.partial()) types.insert(type.type());
     }
-    protected_types.insert(record.partial_types.begin(), record.partial_types.end());
+    if (record != steps.end()) {
+      types.insert(record->partial_types.begin(), record->partial_types.end());
+    }
+  }
+  return types;
+}
+
+absl::Status Engine::FinalizeRun(int64_t run_id, const RunInfo& info) {
+  GM_ASSIGN_OR_RETURN(std::vector<StepRecord> steps, store_->GetSteps(run_id));
+  const std::set<std::string> protected_types = ProtectedTypes(info.definition, steps);
+  bool degraded = false;
+  for (const StepRecord& step : steps) {
+    degraded |= step.status == v1::STEP_STATUS_FAILURE || step.status == v1::STEP_STATUS_PARTIAL;
   }
   const int64_t now = NowMs();
   GM_ASSIGN_OR_RETURN(FinalizeCounts counts,
@@ -710,6 +723,7 @@ absl::Status Engine::FinalizeRun(int64_t run_id, const RunInfo& info) {
       run_id, final_status, degraded ? "some steps failed or were partial" : "", now));
   LogInfo("run ", run_id, " ended ", degraded ? "partial" : "succeeded", "; ", summary);
   runs_.erase(run_id);
+  finalized_.push_back(run_id);
   return absl::OkStatus();
 }
 

@@ -49,7 +49,15 @@ struct EngineOptions {
   absl::Duration retention_interval = absl::Minutes(1);
   // How often schedules are checked.
   absl::Duration schedule_interval = absl::Seconds(1);
+  // Called (without engine locks) after a run is finalized, e.g. to start its upload.
+  std::function<void(int64_t run_id)> on_finalized;
 };
+
+// Types finalize must not delete (and an upload reports as partial): every declared type of a
+// step that did not succeed, every type declared partial, and every type a task reported as
+// partly collected.
+std::set<std::string> ProtectedTypes(const v1::IntegrationDefinition& definition,
+                                     const std::vector<StepRecord>& steps);
 
 // Thread-safe.
 class Engine {
@@ -136,6 +144,8 @@ class Engine {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status FinalizeRun(int64_t run_id, const RunInfo& info)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Runs finalized during the current pump, handed to on_finalized once the lock is free.
+  std::vector<int64_t> finalized_ ABSL_GUARDED_BY(mu_);
   void Dispatch() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Starts the runs whose schedules are due.
   void FireSchedules() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

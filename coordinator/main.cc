@@ -18,6 +18,7 @@
 #include "coordinator/api/services.h"
 #include "coordinator/engine.h"
 #include "coordinator/instances.h"
+#include "coordinator/run_uploader.h"
 #include "coordinator/secrets/secret_box.h"
 #include "coordinator/store/store.h"
 
@@ -105,8 +106,16 @@ int main(int argc, char** argv) {
     graphmill::LogError("--lease_seconds, --max_task_attempts and --shard_size must be >= 1");
     return 64;
   }
+  // The uploader and the engine refer to each other only through these callbacks.
+  graphmill::coordinator::Engine* engine_for_uploads = nullptr;
+  graphmill::coordinator::RunUploader uploader(
+      store->get(), &secrets, graphmill::sinks::UploaderOptions(), [&engine_for_uploads] {
+        if (engine_for_uploads != nullptr) engine_for_uploads->NotifyExternalChange();
+      });
+  options.on_finalized = [&uploader](int64_t run_id) { uploader.OnFinalized(run_id); };
   graphmill::coordinator::Engine engine(store->get(), &secrets, options);
-  graphmill::coordinator::AdminService admin(store->get(), &engine, &secrets);
+  engine_for_uploads = &engine;
+  graphmill::coordinator::AdminService admin(store->get(), &engine, &secrets, &uploader);
   graphmill::coordinator::GraphService graph(store->get(), &engine);
   graphmill::coordinator::WorkerGatewayService gateway(&engine);
 
@@ -128,6 +137,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   engine.Start();
+  uploader.Start();
   graphmill::LogInfo("serving on port ", port, " with store ", absl::GetFlag(FLAGS_store));
   if (!absl::GetFlag(FLAGS_port_file).empty() &&
       !WritePortFile(absl::GetFlag(FLAGS_port_file), port)) {

@@ -61,8 +61,11 @@ absl::Status CheckFilter(const v1::GraphFilter& filter) {
   return absl::OkStatus();
 }
 
-bool IsActive(v1::RunStatus status) {
-  return status == v1::RUN_STATUS_VALIDATING || status == v1::RUN_STATUS_RUNNING;
+// A watched run is "still going" while it runs and while its upload is pending or under way.
+bool IsActive(const v1::Run& run) {
+  return run.status() == v1::RUN_STATUS_VALIDATING || run.status() == v1::RUN_STATUS_RUNNING ||
+         run.upload().state() == v1::UPLOAD_STATE_PENDING ||
+         run.upload().state() == v1::UPLOAD_STATE_UPLOADING;
 }
 
 }  // namespace
@@ -182,6 +185,20 @@ grpc::Status AdminService::ValidateInstance(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
+grpc::Status AdminService::RetryUpload(grpc::ServerContext*,
+                                       const v1::RetryUploadRequest* request,
+                                       v1::Run* response) {
+  if (uploader_ == nullptr) {
+    return grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "uploads are not enabled");
+  }
+  absl::Status status = uploader_->Retry(request->run_id());
+  if (!status.ok()) return ToGrpcStatus(status);
+  absl::StatusOr<v1::Run> run = store_->GetRun(request->run_id());
+  if (!run.ok()) return ToGrpcStatus(run.status());
+  *response = std::move(*run);
+  return grpc::Status::OK;
+}
+
 grpc::Status AdminService::CancelRun(grpc::ServerContext*, const v1::CancelRunRequest* request,
                                      v1::Run* response) {
   absl::StatusOr<v1::Run> run = engine_->CancelRun(request->run_id());
@@ -263,7 +280,7 @@ grpc::Status AdminService::WatchRun(grpc::ServerContext* context,
     }
     if (!writer->Write(update)) return grpc::Status::OK;
     last_sent = snapshot;
-    if (!IsActive(run->status())) return grpc::Status::OK;
+    if (!IsActive(*run)) return grpc::Status::OK;
   }
   return grpc::Status::OK;
 }

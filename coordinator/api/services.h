@@ -4,6 +4,7 @@
 #define GRAPHMILL_COORDINATOR_API_SERVICES_H_
 
 #include "coordinator/engine.h"
+#include "coordinator/run_uploader.h"
 #include "coordinator/store/store.h"
 #include "graphmill/v1/admin.grpc.pb.h"
 #include "graphmill/v1/graph.grpc.pb.h"
@@ -13,8 +14,10 @@ namespace graphmill::coordinator {
 
 class AdminService final : public v1::Admin::Service {
  public:
-  AdminService(Store* store, Engine* engine, const InstanceSecrets* secrets)
-      : store_(store), engine_(engine), secrets_(secrets) {}
+  // `uploader` may be null (then RetryUpload is UNIMPLEMENTED).
+  AdminService(Store* store, Engine* engine, const InstanceSecrets* secrets,
+               RunUploader* uploader)
+      : store_(store), engine_(engine), secrets_(secrets), uploader_(uploader) {}
 
   grpc::Status ListIntegrations(grpc::ServerContext*, const v1::ListIntegrationsRequest*,
                                 v1::ListIntegrationsResponse*) override;
@@ -38,6 +41,8 @@ class AdminService final : public v1::Admin::Service {
   grpc::Status ValidateInstance(grpc::ServerContext*, const v1::ValidateInstanceRequest*,
                                 v1::ValidateInstanceResponse*) override;
   grpc::Status CancelRun(grpc::ServerContext*, const v1::CancelRunRequest*, v1::Run*) override;
+  grpc::Status RetryUpload(grpc::ServerContext*, const v1::RetryUploadRequest*,
+                           v1::Run*) override;
 
  private:
   // The instance as every read API shows it: secrets masked, next scheduled run filled in.
@@ -46,6 +51,7 @@ class AdminService final : public v1::Admin::Service {
   Store* const store_;
   Engine* const engine_;
   const InstanceSecrets* const secrets_;
+  RunUploader* const uploader_;
 };
 
 class GraphService final : public v1::Graph::Service {

@@ -1012,6 +1012,42 @@ absl::Status Store::ForEachStagedEntity(
   }
 }
 
+absl::Status Store::ForEachStagedObject(
+    int64_t run_id, bool relationships, int page_size,
+    const std::function<absl::Status(const std::string& data)>& visit) {
+  std::string after;
+  while (true) {
+    std::vector<std::pair<std::string, std::string>> page;  // (key, data)
+    {
+      absl::MutexLock lock(&mu_);
+      GM_ASSIGN_OR_RETURN(SqliteStatement select,
+                          db_->Prepare("SELECT key, data FROM staged_objects WHERE run_id = ? "
+                                       "AND object = ? AND key > ? ORDER BY key LIMIT ?"));
+      select.Bind(1, run_id).Bind(2, int64_t{relationships ? 1 : 0}).Bind(3, after);
+      select.Bind(4, int64_t{page_size});
+      while (true) {
+        GM_ASSIGN_OR_RETURN(bool row, select.Step());
+        if (!row) break;
+        page.emplace_back(select.ColumnText(0), select.ColumnBlob(1));
+      }
+    }
+    for (const auto& [key, data] : page) GM_RETURN_IF_ERROR(visit(data));
+    if (static_cast<int>(page.size()) < page_size) return absl::OkStatus();
+    after = page.back().first;
+  }
+}
+
+absl::StatusOr<bool> Store::HasStagedObjects(int64_t run_id) {
+  absl::MutexLock lock(&mu_);
+  GM_ASSIGN_OR_RETURN(SqliteStatement select,
+                      db_->Prepare("SELECT EXISTS (SELECT 1 FROM staged_objects WHERE "
+                                   "run_id = ?)"));
+  select.Bind(1, run_id);
+  GM_ASSIGN_OR_RETURN(bool ignored, select.Step());
+  (void)ignored;
+  return select.ColumnInt(0) != 0;
+}
+
 absl::Status Store::ForEachStagedKey(int64_t run_id, const std::string& type,
                                      const std::function<void(const std::string&)>& visit) {
   absl::MutexLock lock(&mu_);

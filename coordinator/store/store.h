@@ -189,6 +189,14 @@ class Store {
                                    const std::string& first_key, const std::string& last_key,
                                    int page_size,
                                    const std::function<absl::Status(const v1::Entity&)>& visit);
+  // Visits every staged entity (or relationship) of the run in key order, in pages; what a
+  // finalized run's upload sends. Stops at the first non-OK visit.
+  absl::Status ForEachStagedObject(int64_t run_id, bool relationships, int page_size,
+                                   const std::function<absl::Status(const std::string& data)>&
+                                       visit);
+  // True if the run's staged objects are still kept (they are pruned when a later run of
+  // the instance finalizes).
+  absl::StatusOr<bool> HasStagedObjects(int64_t run_id);
   // Visits the keys of the run's staged entities of `type`, in key order.
   absl::Status ForEachStagedKey(int64_t run_id, const std::string& type,
                                 const std::function<void(const std::string&)>& visit);

@@ -29,6 +29,7 @@ Cluster::~Cluster() {
   }
   if (coordinator_) coordinator_->Stop();
   if (circleci_) circleci_->Stop();
+  if (heroku_) heroku_->Stop();
 }
 
 absl::Status Cluster::Start() {
@@ -44,6 +45,21 @@ absl::Status Cluster::Start() {
   if (!port.ok()) return port.status();
   circleci_port_ = *port;
 
+  if (!options_.heroku_flags.empty()) {
+    std::vector<std::string> heroku_flags = {"--port=0",
+                                             "--port_file=" + dir_ + "/heroku.port"};
+    heroku_flags.insert(heroku_flags.end(), options_.heroku_flags.begin(),
+                        options_.heroku_flags.end());
+    const std::string heroku_log = dir_ + "/heroku.log";
+    logs_.push_back(heroku_log);
+    auto heroku = Process::Start(Runfile("tests/fakes/heroku/fake_heroku"), heroku_flags,
+                                 heroku_log);
+    if (!heroku.ok()) return heroku.status();
+    heroku_ = std::move(*heroku);
+    auto heroku_port = WaitForPortFile(dir_ + "/heroku.port", absl::Seconds(20));
+    if (!heroku_port.ok()) return heroku_port.status();
+    heroku_port_ = *heroku_port;
+  }
   if (absl::Status status = StartCoordinator(); !status.ok()) return status;
   workers_.resize(options_.workers);
   for (int i = 0; i < options_.workers; ++i) {
@@ -119,6 +135,18 @@ std::vector<std::string> Cluster::CliJsonLines(std::vector<std::string> args) {
 
 std::string Cluster::circleci_base_url() const {
   return absl::StrCat("http://127.0.0.1:", circleci_port_, "/api/v2");
+}
+
+std::string Cluster::circleci_root_url() const {
+  return absl::StrCat("http://127.0.0.1:", circleci_port_);
+}
+
+std::string Cluster::heroku_base_url() const {
+  return absl::StrCat("http://127.0.0.1:", heroku_port_);
+}
+
+std::string Cluster::coordinator_address() const {
+  return absl::StrCat("127.0.0.1:", coordinator_port_);
 }
 
 std::string Cluster::AllLogs() const {

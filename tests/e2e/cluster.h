@@ -19,6 +19,8 @@ struct ClusterOptions {
   std::vector<std::string> circleci_flags;
   std::vector<std::string> coordinator_flags;
   std::string circleci_token = "e2e-token-5f2c9a71";
+  // Flags for a fake Heroku server; empty: none is started.
+  std::vector<std::string> heroku_flags;
 };
 
 class Cluster {
@@ -42,6 +44,11 @@ class Cluster {
 
   const std::string& dir() const { return dir_; }
   std::string circleci_base_url() const;
+  // "http://127.0.0.1:PORT" of the fake CircleCI, for its /_control endpoints.
+  std::string circleci_root_url() const;
+  std::string coordinator_address() const;
+  // "http://127.0.0.1:PORT" of the fake Heroku (when started).
+  std::string heroku_base_url() const;
   const ClusterOptions& options() const { return options_; }
   Process* coordinator() { return coordinator_.get(); }
   std::vector<std::unique_ptr<Process>>& workers() { return workers_; }
@@ -54,7 +61,9 @@ class Cluster {
   int circleci_port_ = 0;
   int coordinator_port_ = 0;
   int coordinator_starts_ = 0;
+  int heroku_port_ = 0;
   std::unique_ptr<Process> circleci_;
+  std::unique_ptr<Process> heroku_;
   std::unique_ptr<Process> coordinator_;
   std::vector<std::unique_ptr<Process>> workers_;
   std::vector<std::string> logs_;

@@ -1,0 +1,215 @@
+// Implementation of coordinator/run_uploader.h.
+#include "coordinator/run_uploader.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/log.h"
+#include "common/status_macros.h"
+#include "coordinator/engine.h"
+
+namespace graphmill::coordinator {
+namespace {
+
+constexpr int kReadPageSize = 500;
+
+// The run's objects, streamed from the store page by page.
+class StagedObjectSource final : public sinks::ObjectSource {
+ public:
+  StagedObjectSource(Store* store, int64_t run_id) : store_(store), run_id_(run_id) {}
+
+  absl::Status ForEachEntity(
+      const std::function<absl::Status(const v1::Entity&)>& fn) override {
+    return store_->ForEachStagedObject(run_id_, false, kReadPageSize,
+                                       [&](const std::string& data) -> absl::Status {
+                                         v1::Entity entity;
+                                         if (!entity.ParseFromString(data)) {
+                                           return absl::DataLossError("corrupt staged entity");
+                                         }
+                                         return fn(entity);
+                                       });
+  }
+  absl::Status ForEachRelationship(
+      const std::function<absl::Status(const v1::Relationship&)>& fn) override {
+    return store_->ForEachStagedObject(
+        run_id_, true, kReadPageSize, [&](const std::string& data) -> absl::Status {
+          v1::Relationship relationship;
+          if (!relationship.ParseFromString(data)) {
+            return absl::DataLossError("corrupt staged relationship");
+          }
+          return fn(relationship);
+        });
+  }
+
+ private:
+  Store* const store_;
+  const int64_t run_id_;
+};
+
+bool IsFinalized(v1::RunStatus status) {
+  return status == v1::RUN_STATUS_SUCCEEDED || status == v1::RUN_STATUS_PARTIAL;
+}
+
+int64_t NowMs() { return absl::ToUnixMillis(absl::Now()); }
+
+}  // namespace
+
+RunUploader::RunUploader(Store* store, const InstanceSecrets* secrets,
+                         sinks::UploaderOptions options, std::function<void()> notify)
+    : store_(store), secrets_(secrets), options_(std::move(options)), notify_(std::move(notify)) {}
+
+RunUploader::~RunUploader() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+  }
+  if (thread_.joinable()) thread_.join();
+}
+
+void RunUploader::Start() {
+  // Uploads a previous process left pending or under way start again (a new job).
+  absl::StatusOr<std::vector<v1::Run>> runs = store_->ListRuns("", 1000);
+  if (runs.ok()) {
+    for (auto it = runs->rbegin(); it != runs->rend(); ++it) {
+      const v1::UploadState state = it->upload().state();
+      if (state == v1::UPLOAD_STATE_PENDING || state == v1::UPLOAD_STATE_UPLOADING) {
+        Queue(it->id());
+      }
+    }
+  }
+  thread_ = std::thread([this] { Loop(); });
+}
+
+void RunUploader::Queue(int64_t run_id) {
+  absl::MutexLock lock(&mu_);
+  queue_.push_back(run_id);
+}
+
+void RunUploader::OnFinalized(int64_t run_id) {
+  absl::StatusOr<v1::Run> run = store_->GetRun(run_id);
+  if (!run.ok()) return;
+  absl::StatusOr<v1::Instance> instance = store_->GetInstance(run->instance_id());
+  if (!instance.ok() || !instance->has_upload()) return;
+  v1::UploadStatus pending;
+  pending.set_state(v1::UPLOAD_STATE_PENDING);
+  if (store_->SetRunUpload(run_id, pending).ok()) Queue(run_id);
+  if (notify_) notify_();
+}
+
+absl::Status RunUploader::Retry(int64_t run_id) {
+  GM_ASSIGN_OR_RETURN(v1::Run run, store_->GetRun(run_id));
+  if (!IsFinalized(run.status())) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("run ", run_id, " was not finalized, so there is nothing to upload"));
+  }
+  GM_ASSIGN_OR_RETURN(v1::Instance instance, store_->GetInstance(run.instance_id()));
+  if (!instance.has_upload()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "instance '", run.instance_id(), "' has no JupiterOne upload configured"));
+  }
+  const v1::UploadState state = run.upload().state();
+  if (state == v1::UPLOAD_STATE_PENDING || state == v1::UPLOAD_STATE_UPLOADING) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("run ", run_id, "'s upload is already under way"));
+  }
+  GM_ASSIGN_OR_RETURN(bool kept, store_->HasStagedObjects(run_id));
+  if (!kept && run.created_count() + run.updated_count() > 0) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "run ", run_id, "'s collected objects were replaced by a later run of instance '",
+        run.instance_id(), "'; upload that run instead"));
+  }
+  v1::UploadStatus pending;
+  pending.set_state(v1::UPLOAD_STATE_PENDING);
+  GM_RETURN_IF_ERROR(store_->SetRunUpload(run_id, pending));
+  GM_RETURN_IF_ERROR(store_->AddEvent(run_id, v1::EVENT_LEVEL_INFO, "sync_upload_retry",
+                                      "upload to JupiterOne queued again", "", NowMs()));
+  Queue(run_id);
+  if (notify_) notify_();
+  return absl::OkStatus();
+}
+
+void RunUploader::Loop() {
+  while (true) {
+    int64_t run_id;
+    {
+      absl::MutexLock lock(&mu_);
+      auto ready = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
+        return stopping_ || !queue_.empty();
+      };
+      mu_.AwaitWithTimeout(absl::Condition(&ready), absl::Seconds(1));
+      if (stopping_) return;
+      if (queue_.empty()) continue;
+      run_id = queue_.front();
+      queue_.pop_front();
+    }
+    Upload(run_id);
+    if (notify_) notify_();
+  }
+}
+
+void RunUploader::Upload(int64_t run_id) {
+  v1::UploadStatus status;
+  status.set_state(v1::UPLOAD_STATE_FAILED);
+  auto finish = [&](const std::string& error) {
+    if (!error.empty()) {
+      status.set_state(v1::UPLOAD_STATE_FAILED);
+      status.set_error(error);
+      store_->AddEvent(run_id, v1::EVENT_LEVEL_ERROR, "sync_upload_failure",
+                       absl::StrCat("upload to JupiterOne failed: ", error,
+                                    " (retry with: graphmill run upload ", run_id, ")"),
+                       "", NowMs())
+          .IgnoreError();
+      LogWarn("run ", run_id, ": upload to JupiterOne failed: ", error);
+    }
+    store_->SetRunUpload(run_id, status).IgnoreError();
+  };
+  absl::StatusOr<v1::Run> run = store_->GetRun(run_id);
+  if (!run.ok()) return;
+  absl::StatusOr<v1::Instance> instance = store_->GetInstance(run->instance_id());
+  absl::StatusOr<v1::IntegrationDefinition> definition = store_->GetRunDefinition(run_id);
+  absl::StatusOr<std::vector<StepRecord>> steps = store_->GetSteps(run_id);
+  if (!instance.ok() || !definition.ok() || !steps.ok()) {
+    return finish("the run or its instance could not be read");
+  }
+  if (!instance->has_upload()) return finish("the instance has no upload configured");
+  absl::Status opened = secrets_->Open(*definition, &*instance);
+  if (!opened.ok()) return finish(std::string(opened.message()));
+
+  sinks::JupiterOneTarget target;
+  if (!instance->upload().base_url().empty()) target.base_url = instance->upload().base_url();
+  target.account_id = instance->upload().account_id();
+  target.api_token = instance->upload().api_token();
+  target.integration_instance_id = instance->upload().integration_instance_id();
+  target.compress = instance->upload().compress();
+  const std::set<std::string> partial = ProtectedTypes(*definition, *steps);
+  const std::vector<std::string> partial_types(partial.begin(), partial.end());
+
+  status.set_state(v1::UPLOAD_STATE_UPLOADING);
+  store_->SetRunUpload(run_id, status).IgnoreError();
+  sinks::UploaderOptions options = options_;
+  options.on_event = [&](const v1::Event& event) {
+    store_->AddEvent(run_id, event.level(), event.name(), event.description(), "", NowMs())
+        .IgnoreError();
+  };
+  options.on_progress = [&](const sinks::UploadProgress& progress) {
+    v1::UploadStatus now = status;
+    now.set_entities_uploaded(progress.entities_uploaded);
+    now.set_relationships_uploaded(progress.relationships_uploaded);
+    now.set_skipped(progress.skipped);
+    store_->SetRunUpload(run_id, now).IgnoreError();
+    if (notify_) notify_();
+  };
+  StagedObjectSource source(store_, run_id);
+  absl::StatusOr<sinks::UploadResult> result =
+      sinks::UploadToJupiterOne(target, source, partial_types, options);
+  if (!result.ok()) return finish(std::string(result.status().message()));
+  status.set_state(v1::UPLOAD_STATE_SUCCEEDED);
+  status.set_job_id(result->job_id);
+  status.set_entities_uploaded(result->entities_uploaded);
+  status.set_relationships_uploaded(result->relationships_uploaded);
+  status.set_skipped(result->skipped);
+  status.clear_error();
+  finish("");
+  LogInfo("run ", run_id, " uploaded to JupiterOne job ", result->job_id);
+}
+
+}  // namespace graphmill::coordinator

@@ -1,0 +1,59 @@
+// Uploads finalized runs to JupiterOne (coordinator/sinks), one at a time on its own thread,
+// so an upload never holds up the run engine. Each run's upload state is kept with the run in
+// the store; pending uploads resume after a restart, and a failed one can be retried.
+#ifndef GRAPHMILL_COORDINATOR_RUN_UPLOADER_H_
+#define GRAPHMILL_COORDINATOR_RUN_UPLOADER_H_
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <thread>
+
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "coordinator/instances.h"
+#include "coordinator/sinks/jupiterone_uploader.h"
+#include "coordinator/store/store.h"
+
+namespace graphmill::coordinator {
+
+// Thread-safe.
+class RunUploader {
+ public:
+  // `notify` is called whenever a run's upload state changes (e.g. to wake run watchers).
+  RunUploader(Store* store, const InstanceSecrets* secrets, sinks::UploaderOptions options,
+              std::function<void()> notify);
+  ~RunUploader();
+  RunUploader(const RunUploader&) = delete;
+  RunUploader& operator=(const RunUploader&) = delete;
+
+  // Starts the upload thread and queues the uploads a previous process left unfinished.
+  void Start();
+
+  // A run was finalized: if its instance has an upload target, the upload is queued.
+  void OnFinalized(int64_t run_id);
+
+  // Queues a finalized run's upload again (Admin.RetryUpload). FAILED_PRECONDITION when the
+  // run is not finalized, its instance has no upload target, its upload is under way, or its
+  // objects were replaced by a later run of the instance.
+  absl::Status Retry(int64_t run_id);
+
+ private:
+  void Loop();
+  void Upload(int64_t run_id);
+  void Queue(int64_t run_id);
+
+  Store* const store_;
+  const InstanceSecrets* const secrets_;
+  const sinks::UploaderOptions options_;
+  const std::function<void()> notify_;
+
+  absl::Mutex mu_;
+  std::deque<int64_t> queue_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread thread_;
+};
+
+}  // namespace graphmill::coordinator
+
+#endif  // GRAPHMILL_COORDINATOR_RUN_UPLOADER_H_

@@ -1,0 +1,98 @@
+// Implementation of tests/e2e/expected_graph.h.
+#include "tests/e2e/expected_graph.h"
+
+#include "absl/strings/str_cat.h"
+#include "rapidjson/document.h"
+
+namespace graphmill::testing {
+
+std::vector<std::string> FakeCircleCiFlags(const fakes::GeneratorOptions& g, int page_size) {
+  return {"--mode=generated",
+          absl::StrCat("--seed=", g.seed),
+          absl::StrCat("--login=", g.login),
+          absl::StrCat("--user_id=", g.user_id),
+          absl::StrCat("--orgs=", g.orgs),
+          absl::StrCat("--projects_per_org=", g.projects_per_org),
+          absl::StrCat("--pipelines_per_project=", g.pipelines_per_project),
+          absl::StrCat("--workflows_per_pipeline=", g.workflows_per_pipeline),
+          absl::StrCat("--jobs_per_workflow=", g.jobs_per_workflow),
+          absl::StrCat("--contexts_per_org=", g.contexts_per_org),
+          absl::StrCat("--env_vars_per_project=", g.env_vars_per_project),
+          absl::StrCat("--env_vars_per_context=", g.env_vars_per_context),
+          absl::StrCat("--restrictions_per_context=", g.project_restrictions_per_context),
+          absl::StrCat("--page_size=", page_size)};
+}
+
+std::map<std::string, size_t> ExpectedCircleCiCounts(const fakes::Dataset& dataset,
+                                                     const std::string& login) {
+  size_t uses = 0;
+  for (const fakes::ContextRestriction& r : dataset.restrictions) {
+    if (r.restriction_type != "project") continue;
+    for (const fakes::ContextEnvVar& v : dataset.context_env_vars) {
+      uses += v.context_id == r.context_id;
+    }
+  }
+  size_t account_groups = 0;
+  for (const fakes::Org& org : dataset.orgs) account_groups += org.name == login;
+  std::map<std::string, size_t> counts = {
+      {"circleci_account", 1},
+      {"circleci_user", 1},
+      {"circleci_user_group", dataset.orgs.size()},
+      {"circleci_pipeline", dataset.pipelines.size()},
+      {"circleci_workflow", dataset.workflows.size()},
+      {"circleci_job", dataset.jobs.size()},
+      {"circleci_project", dataset.projects.size()},
+      {"circleci_project_environment_variable", dataset.project_env_vars.size()},
+      {"circleci_context", dataset.contexts.size()},
+      {"circleci_context_environment_variable", dataset.context_env_vars.size()},
+      {"circleci_account_has_user", 1},
+      {"circleci_account_has_user_group", account_groups},
+      {"circleci_user_group_has_user", dataset.orgs.size()},
+      {"circleci_user_group_has_project", dataset.projects.size()},
+      {"circleci_project_has_pipeline", dataset.pipelines.size()},
+      {"circleci_pipeline_has_workflow", dataset.workflows.size()},
+      {"circleci_workflow_has_job", dataset.jobs.size()},
+      {"circleci_project_has_environment_variable", dataset.project_env_vars.size()},
+      {"circleci_context_has_environment_variable", dataset.context_env_vars.size()},
+      {"circleci_project_uses_context_environment_variable", uses},
+  };
+  for (auto it = counts.begin(); it != counts.end();) {
+    it = it->second == 0 ? counts.erase(it) : std::next(it);
+  }
+  return counts;
+}
+
+GraphByType ReadGraph(Cluster& cluster, const std::string& instance) {
+  GraphByType graph;
+  for (const char* kind : {"entities", "relationships"}) {
+    for (const std::string& line :
+         cluster.CliJsonLines({"graph", kind, "--instance", instance, "--raw"})) {
+      rapidjson::Document document;
+      document.Parse(line.c_str());
+      if (document.HasParseError() || !document.IsObject() || !document.HasMember("_key")) {
+        continue;
+      }
+      graph[document["_type"].GetString()][document["_key"].GetString()] = line;
+    }
+  }
+  return graph;
+}
+
+std::map<std::string, size_t> CountByType(const GraphByType& graph) {
+  std::map<std::string, size_t> counts;
+  for (const auto& [type, objects] : graph) counts[type] = objects.size();
+  return counts;
+}
+
+CommandResult CreateCircleCiInstance(Cluster& cluster, const std::string& id,
+                                     const std::string& login, const std::string& token,
+                                     const std::vector<std::string>& extra_flags) {
+  std::vector<std::string> args = {"instance", "create", id, "--integration", "circleci",
+                                   "--config", "apiKey=" + token, "--config",
+                                   "login=" + login, "--config", "userId=acct-000000001",
+                                   "--config", "baseUrl=" + cluster.circleci_base_url()};
+  args.insert(args.end(), extra_flags.begin(), extra_flags.end());
+  return cluster.Cli(args);
+}
+
+}  // namespace graphmill::testing

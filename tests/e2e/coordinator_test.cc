@@ -42,7 +42,7 @@ class CoordinatorTest : public ::testing::Test {
              std::vector<std::string> coordinator_flags = {}) {
     generator_ = Generator();
     auto dataset = fakes::GenerateDataset(generator_);
-    ASSERT_TRUE(dataset.ok());
+    ASSERT_TRUE(dataset.ok()) << dataset.status();
     dataset_ = *dataset;
     ClusterOptions options;
     options.workers = workers;
@@ -94,7 +94,8 @@ class CoordinatorTest : public ::testing::Test {
     const absl::Time deadline = absl::Now() + absl::Seconds(60);
     while (absl::Now() < deadline) {
       int done = 0;
-      for (const v1::StepRun& step : GetRun(run_id).run().steps()) done += step.tasks_done();
+      const v1::GetRunResponse response = GetRun(run_id);
+      for (const v1::StepRun& step : response.run().steps()) done += step.tasks_done();
       if (done >= tasks) return;
       absl::SleepFor(absl::Milliseconds(50));
     }
@@ -103,7 +104,8 @@ class CoordinatorTest : public ::testing::Test {
 
   std::string Events(int64_t run_id) {
     std::string all;
-    for (const v1::Event& e : GetRun(run_id).events()) {
+    const v1::GetRunResponse response = GetRun(run_id);
+    for (const v1::Event& e : response.events()) {
       absl::StrAppend(&all, e.name(), ": ", e.description(), "\n");
     }
     return all;
@@ -116,8 +118,9 @@ class CoordinatorTest : public ::testing::Test {
 
 TEST_F(CoordinatorTest, WorkerKilledMidRunIsReplacedAndTheGraphIsExact) {
   // Provider latency keeps tasks in flight long enough to lose some with the worker.
-  Start(3, {"--fault=*:latency:ms=40"});
-  ASSERT_EQ(Create("ci").exit_code, 0);
+  ASSERT_NO_FATAL_FAILURE(Start(3, {"--fault=*:latency:ms=40"}));
+  CommandResult created = Create("ci");
+  ASSERT_EQ(created.exit_code, 0) << created.err;
   const int64_t run = StartRun("ci");
   WaitForProgress(run, 4);
   cluster_->workers()[1]->Signal(SIGKILL);
@@ -130,7 +133,7 @@ TEST_F(CoordinatorTest, WorkerKilledMidRunIsReplacedAndTheGraphIsExact) {
 }
 
 TEST_F(CoordinatorTest, CoordinatorKilledMidRunContinuesToTheSameGraph) {
-  Start(2, {"--fault=*:latency:ms=40"});
+  ASSERT_NO_FATAL_FAILURE(Start(2, {"--fault=*:latency:ms=40"}));
   ASSERT_EQ(Create("ci").exit_code, 0);
   const int64_t run = StartRun("ci");
   WaitForProgress(run, 4);
@@ -149,7 +152,7 @@ TEST_F(CoordinatorTest, CoordinatorKilledMidRunContinuesToTheSameGraph) {
 }
 
 TEST_F(CoordinatorTest, TwoInstancesRunAtOnce) {
-  Start(2);
+  ASSERT_NO_FATAL_FAILURE(Start(2));
   ASSERT_EQ(Create("first").exit_code, 0);
   ASSERT_EQ(Create("second").exit_code, 0);
   const int64_t a = StartRun("first");
@@ -169,7 +172,7 @@ TEST_F(CoordinatorTest, TwoInstancesRunAtOnce) {
 }
 
 TEST_F(CoordinatorTest, CancelledRunLeavesTheGraphUnchanged) {
-  Start(2, {"--fault=*:latency:ms=100"});
+  ASSERT_NO_FATAL_FAILURE(Start(2, {"--fault=*:latency:ms=100"}));
   ASSERT_EQ(Create("ci").exit_code, 0);
   const int64_t run = StartRun("ci");
   WaitForProgress(run, 2);
@@ -183,7 +186,7 @@ TEST_F(CoordinatorTest, CancelledRunLeavesTheGraphUnchanged) {
 }
 
 TEST_F(CoordinatorTest, ValidateReportsTheProvidersAnswer) {
-  Start(1);
+  ASSERT_NO_FATAL_FAILURE(Start(1));
   ASSERT_EQ(Create("good").exit_code, 0);
   ASSERT_EQ(CreateCircleCiInstance(*cluster_, "bad", kLogin, "wrong-token").exit_code, 0);
   CommandResult good = cluster_->Cli({"instance", "validate", "good"});
@@ -195,7 +198,7 @@ TEST_F(CoordinatorTest, ValidateReportsTheProvidersAnswer) {
 }
 
 TEST_F(CoordinatorTest, SecretsAreEncryptedAtRestAndKeptOnUpdate) {
-  Start(1);
+  ASSERT_NO_FATAL_FAILURE(Start(1));
   const std::string token = cluster_->options().circleci_token;
   ASSERT_EQ(Create("ci").exit_code, 0);
   CommandResult updated =
@@ -216,7 +219,7 @@ TEST_F(CoordinatorTest, SecretsAreEncryptedAtRestAndKeptOnUpdate) {
 }
 
 TEST_F(CoordinatorTest, DisabledStepDisablesItsDescendants) {
-  Start(1);
+  ASSERT_NO_FATAL_FAILURE(Start(1));
   ASSERT_EQ(Create("ci", {"--disable-step", "fetch-pipelines"}).exit_code, 0);
   CommandResult run = cluster_->Cli({"run", "start", "ci", "--watch"});
   EXPECT_EQ(run.exit_code, 0) << run.out << run.err;

@@ -64,9 +64,11 @@ std::map<std::string, size_t> ExpectedCircleCiCounts(const fakes::Dataset& datas
 
 GraphByType ReadGraph(Cluster& cluster, const std::string& instance) {
   GraphByType graph;
-  for (const char* kind : {"entities", "relationships"}) {
-    for (const std::string& line :
-         cluster.CliJsonLines({"graph", kind, "--instance", instance, "--raw"})) {
+  for (const bool entities : {true, false}) {
+    std::vector<std::string> args = {"graph", entities ? "entities" : "relationships",
+                                     "--instance", instance};
+    if (entities) args.push_back("--raw");  // raw data is part of an entity's content
+    for (const std::string& line : cluster.CliJsonLines(args)) {
       rapidjson::Document document;
       document.Parse(line.c_str());
       if (document.HasParseError() || !document.IsObject() || !document.HasMember("_key")) {

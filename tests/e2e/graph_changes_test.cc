@@ -233,7 +233,7 @@ TEST_F(GraphChangesTest, FailedStepKeepsItsTypesAndDeletesNothingOfThem) {
   ASSERT_NO_FATAL_FAILURE(Run("ci"));
   const GraphByType before = ReadGraph(*cluster_, "ci");
   // Every jobs listing fails from now on (after the client's retries).
-  Control("/_control/faults", R"(["workflow-jobs:500"])");
+  Control("/_control/faults", R"({"faults":["workflow-jobs:500"]})");
   ASSERT_NO_FATAL_FAILURE(Run("ci", /*expected_exit=*/2));  // PARTIAL
   const GraphByType after = ReadGraph(*cluster_, "ci");
   for (const char* type : {"circleci_job", "circleci_workflow_has_job"}) {

@@ -116,7 +116,7 @@ TEST_F(HerokuTest, GeneratedEnterpriseGivesTheExactGraph) {
   ASSERT_EQ(Create("hk", "global-key").exit_code, 0);
   CommandResult run = cluster_->Cli({"run", "start", "hk", "--watch"});
   ASSERT_EQ(run.exit_code, 0) << run.out << run.err << cluster_->AllLogs();
-  EXPECT_EQ(CountByType(ReadGraph(*cluster_, "hk")), ExpectedCounts(dataset_));
+  EXPECT_EQ(CountByType(ReadGraph(*cluster_, "hk")), ExpectedCounts(dataset_)) << Events("hk");
 }
 
 TEST_F(HerokuTest, TokenWithoutGlobalScopeStillGetsEverythingElse) {

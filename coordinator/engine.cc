@@ -719,6 +719,13 @@ absl::Status Engine::FinalizeRun(int64_t run_id, const RunInfo& info) {
           ? ""
           : absl::StrCat("; not deleted from (partial): ", absl::StrJoin(protected_types, ", ")));
   Event(run_id, v1::EVENT_LEVEL_INFO, "run_finalized", summary, "");
+  // An upload is pending before the run is seen as ended, so watchers wait for it.
+  absl::StatusOr<v1::Instance> instance = store_->GetInstance(info.instance_id);
+  if (instance.ok() && instance->has_upload()) {
+    v1::UploadStatus pending;
+    pending.set_state(v1::UPLOAD_STATE_PENDING);
+    GM_RETURN_IF_ERROR(store_->SetRunUpload(run_id, pending));
+  }
   GM_RETURN_IF_ERROR(store_->SetRunStatus(
       run_id, final_status, degraded ? "some steps failed or were partial" : "", now));
   LogInfo("run ", run_id, " ended ", degraded ? "partial" : "succeeded", "; ", summary);

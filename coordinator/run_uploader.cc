@@ -85,14 +85,9 @@ void RunUploader::Queue(int64_t run_id) {
 }
 
 void RunUploader::OnFinalized(int64_t run_id) {
+  // Finalize marked the upload pending if the instance has a target.
   absl::StatusOr<v1::Run> run = store_->GetRun(run_id);
-  if (!run.ok()) return;
-  absl::StatusOr<v1::Instance> instance = store_->GetInstance(run->instance_id());
-  if (!instance.ok() || !instance->has_upload()) return;
-  v1::UploadStatus pending;
-  pending.set_state(v1::UPLOAD_STATE_PENDING);
-  if (store_->SetRunUpload(run_id, pending).ok()) Queue(run_id);
-  if (notify_) notify_();
+  if (run.ok() && run->upload().state() == v1::UPLOAD_STATE_PENDING) Queue(run_id);
 }
 
 absl::Status RunUploader::Retry(int64_t run_id) {

@@ -30,7 +30,7 @@ class RunUploader {
   // Starts the upload thread and queues the uploads a previous process left unfinished.
   void Start();
 
-  // A run was finalized: if its instance has an upload target, the upload is queued.
+  // A run was finalized: if finalize marked its upload pending, the upload is queued.
   void OnFinalized(int64_t run_id);
 
   // Queues a finalized run's upload again (Admin.RetryUpload). FAILED_PRECONDITION when the

@@ -30,35 +30,43 @@ Cluster::~Cluster() {
   if (coordinator_) coordinator_->Stop();
   if (circleci_) circleci_->Stop();
   if (heroku_) heroku_->Stop();
+  if (jupiterone_) jupiterone_->Stop();
+}
+
+absl::Status Cluster::StartFake(const std::string& name,
+                               const std::vector<std::string>& flags,
+                               std::unique_ptr<Process>* process, int* port) {
+  const std::string port_file = absl::StrCat(dir_, "/", name, ".port");
+  std::vector<std::string> all = {"--port=0", "--port_file=" + port_file};
+  all.insert(all.end(), flags.begin(), flags.end());
+  const std::string log = absl::StrCat(dir_, "/", name, ".log");
+  logs_.push_back(log);
+  auto started =
+      Process::Start(Runfile(absl::StrCat("tests/fakes/", name, "/fake_", name)), all, log);
+  if (!started.ok()) return started.status();
+  *process = std::move(*started);
+  auto chosen = WaitForPortFile(port_file, absl::Seconds(20));
+  if (!chosen.ok()) return chosen.status();
+  *port = *chosen;
+  return absl::OkStatus();
 }
 
 absl::Status Cluster::Start() {
-  std::vector<std::string> flags = {"--port=0", "--port_file=" + dir_ + "/circleci.port",
-                                    "--token=" + options_.circleci_token};
-  flags.insert(flags.end(), options_.circleci_flags.begin(), options_.circleci_flags.end());
-  const std::string log = dir_ + "/circleci.log";
-  logs_.push_back(log);
-  auto fake = Process::Start(Runfile("tests/fakes/circleci/fake_circleci"), flags, log);
-  if (!fake.ok()) return fake.status();
-  circleci_ = std::move(*fake);
-  auto port = WaitForPortFile(dir_ + "/circleci.port", absl::Seconds(20));
-  if (!port.ok()) return port.status();
-  circleci_port_ = *port;
-
+  std::vector<std::string> circleci_flags = {"--token=" + options_.circleci_token};
+  circleci_flags.insert(circleci_flags.end(), options_.circleci_flags.begin(),
+                        options_.circleci_flags.end());
+  if (absl::Status status = StartFake("circleci", circleci_flags, &circleci_, &circleci_port_);
+      !status.ok()) {
+    return status;
+  }
   if (!options_.heroku_flags.empty()) {
-    std::vector<std::string> heroku_flags = {"--port=0",
-                                             "--port_file=" + dir_ + "/heroku.port"};
-    heroku_flags.insert(heroku_flags.end(), options_.heroku_flags.begin(),
-                        options_.heroku_flags.end());
-    const std::string heroku_log = dir_ + "/heroku.log";
-    logs_.push_back(heroku_log);
-    auto heroku = Process::Start(Runfile("tests/fakes/heroku/fake_heroku"), heroku_flags,
-                                 heroku_log);
-    if (!heroku.ok()) return heroku.status();
-    heroku_ = std::move(*heroku);
-    auto heroku_port = WaitForPortFile(dir_ + "/heroku.port", absl::Seconds(20));
-    if (!heroku_port.ok()) return heroku_port.status();
-    heroku_port_ = *heroku_port;
+    absl::Status status = StartFake("heroku", options_.heroku_flags, &heroku_, &heroku_port_);
+    if (!status.ok()) return status;
+  }
+  if (!options_.jupiterone_flags.empty()) {
+    absl::Status status =
+        StartFake("jupiterone", options_.jupiterone_flags, &jupiterone_, &jupiterone_port_);
+    if (!status.ok()) return status;
   }
   if (absl::Status status = StartCoordinator(); !status.ok()) return status;
   workers_.resize(options_.workers);
@@ -143,6 +151,10 @@ std::string Cluster::circleci_root_url() const {
 
 std::string Cluster::heroku_base_url() const {
   return absl::StrCat("http://127.0.0.1:", heroku_port_);
+}
+
+std::string Cluster::jupiterone_base_url() const {
+  return absl::StrCat("http://127.0.0.1:", jupiterone_port_);
 }
 
 std::string Cluster::coordinator_address() const {

@@ -21,6 +21,8 @@ struct ClusterOptions {
   std::string circleci_token = "e2e-token-5f2c9a71";
   // Flags for a fake Heroku server; empty: none is started.
   std::vector<std::string> heroku_flags;
+  // Flags for a fake JupiterOne synchronization API; empty: none is started.
+  std::vector<std::string> jupiterone_flags;
 };
 
 class Cluster {
@@ -47,8 +49,9 @@ class Cluster {
   // "http://127.0.0.1:PORT" of the fake CircleCI, for its /_control endpoints.
   std::string circleci_root_url() const;
   std::string coordinator_address() const;
-  // "http://127.0.0.1:PORT" of the fake Heroku (when started).
+  // "http://127.0.0.1:PORT" of the fake Heroku / JupiterOne (when started).
   std::string heroku_base_url() const;
+  std::string jupiterone_base_url() const;
   const ClusterOptions& options() const { return options_; }
   Process* coordinator() { return coordinator_.get(); }
   std::vector<std::unique_ptr<Process>>& workers() { return workers_; }
@@ -61,9 +64,15 @@ class Cluster {
   int circleci_port_ = 0;
   int coordinator_port_ = 0;
   int coordinator_starts_ = 0;
+  // Starts tests/fakes/<name>/fake_<name> with --port=0 and waits for its port.
+  absl::Status StartFake(const std::string& name, const std::vector<std::string>& flags,
+                         std::unique_ptr<Process>* process, int* port);
+
   int heroku_port_ = 0;
+  int jupiterone_port_ = 0;
   std::unique_ptr<Process> circleci_;
   std::unique_ptr<Process> heroku_;
+  std::unique_ptr<Process> jupiterone_;
   std::unique_ptr<Process> coordinator_;
   std::vector<std::unique_ptr<Process>> workers_;
   std::vector<std::string> logs_;

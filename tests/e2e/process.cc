@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -82,6 +83,8 @@ absl::StatusOr<std::unique_ptr<Process>> Process::Start(const std::string& binar
     return absl::InternalError("fork failed");
   }
   if (pid == 0) {
+    // The child dies with the test, even if the test is killed before it can stop it.
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
     dup2(log, STDOUT_FILENO);
     dup2(log, STDERR_FILENO);
     const int null = open("/dev/null", O_RDONLY);
@@ -146,6 +149,7 @@ CommandResult RunCommand(const std::string& binary, const std::vector<std::strin
   const pid_t pid = fork();
   if (pid < 0) return result;
   if (pid == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
     const int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
     const int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
     dup2(out, STDOUT_FILENO);

@@ -26,8 +26,9 @@ void WriteValue(const v1::Value& value, Writer& writer) {
       writer.Double(value.double_value());
       break;
     case v1::Value::kStringValue:
-      writer.String(value.string_value().data(),
-                    static_cast<rapidjson::SizeType>(value.string_value().size()));
+      writer.String(
+          value.string_value().data(),
+          static_cast<rapidjson::SizeType>(value.string_value().size()));
       break;
     case v1::Value::kListValue:
       writer.StartArray();
@@ -48,8 +49,9 @@ void WriteString(const std::string& s, Writer& writer) {
 }
 
 // Properties in name order, so output is stable.
-void WriteProperties(const google::protobuf::Map<std::string, v1::Value>& properties,
-                     Writer& writer) {
+void WriteProperties(
+    const google::protobuf::Map<std::string, v1::Value>& properties,
+    Writer& writer) {
   std::vector<const std::string*> names;
   names.reserve(properties.size());
   for (const auto& [name, value] : properties) names.push_back(&name);
@@ -118,7 +120,8 @@ std::string RelationshipToJson(const v1::Relationship& relationship) {
   return std::string(buffer.GetString(), buffer.GetSize());
 }
 
-std::string PropertiesToJson(const google::protobuf::Map<std::string, v1::Value>& properties) {
+std::string PropertiesToJson(
+    const google::protobuf::Map<std::string, v1::Value>& properties) {
   rapidjson::StringBuffer buffer;
   Writer writer(buffer);
   writer.StartObject();

@@ -4,8 +4,8 @@
 #include <vector>
 
 #include "absl/strings/ascii.h"
-#include "absl/strings/str_cat.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
@@ -53,7 +53,8 @@ std::optional<int64_t> ParseTimestampMs(absl::string_view text) {
   if (text.empty()) return std::nullopt;
   absl::Time time;
   std::string error;
-  // %Ez accepts "Z" as well as numeric offsets; %E*S takes any fraction of a second.
+  // %Ez accepts "Z" as well as numeric offsets; %E*S takes any fraction of a
+  // second.
   if (!absl::ParseTime("%Y-%m-%d%ET%H:%M:%E*S%Ez", text, &time, &error)) {
     return std::nullopt;
   }
@@ -126,8 +127,7 @@ namespace {
 
 absl::Status Invalid(absl::string_view what, absl::string_view key,
                      absl::string_view rule) {
-  return absl::InvalidArgumentError(
-      absl::StrCat(what, " '", key, "': ", rule));
+  return absl::InvalidArgumentError(absl::StrCat(what, " '", key, "': ", rule));
 }
 
 bool IsPrimitive(const v1::Value& value) {
@@ -140,9 +140,10 @@ absl::Status ValidateProperties(
     bool allow_lists) {
   for (const auto& [name, value] : properties) {
     if (!IsValidPropertyName(name)) {
-      return Invalid(what, key,
-                     absl::StrCat("property name '", name,
-                                  "' does not match ^(_|tag\\.)?[A-Za-z0-9. -]+$"));
+      return Invalid(
+          what, key,
+          absl::StrCat("property name '", name,
+                       "' does not match ^(_|tag\\.)?[A-Za-z0-9. -]+$"));
     }
     if (value.kind_case() == v1::Value::kListValue) {
       if (!allow_lists) {
@@ -152,9 +153,9 @@ absl::Status ValidateProperties(
       }
       for (const v1::Value& element : value.list_value().values()) {
         if (!IsPrimitive(element)) {
-          return Invalid(what, key,
-                         absl::StrCat("property '", name,
-                                      "' holds a nested list"));
+          return Invalid(
+              what, key,
+              absl::StrCat("property '", name, "' holds a nested list"));
         }
       }
     }
@@ -166,27 +167,30 @@ absl::Status ValidateProperties(
 
 absl::Status ValidateEntity(const v1::Entity& entity) {
   if (entity.key().size() < 10) {
-    return Invalid("entity", entity.key(), "_key must be at least 10 characters");
+    return Invalid("entity", entity.key(),
+                   "_key must be at least 10 characters");
   }
   if (entity.type().size() < 3) {
-    return Invalid("entity", entity.key(), "_type must be at least 3 characters");
+    return Invalid("entity", entity.key(),
+                   "_type must be at least 3 characters");
   }
   if (entity.classes().empty()) {
     return Invalid("entity", entity.key(), "_class must not be empty");
   }
   for (const char* required : {"name", "displayName"}) {
     if (!entity.properties().contains(required)) {
-      return Invalid("entity", entity.key(),
-                     absl::StrCat("required property '", required, "' is missing"));
+      return Invalid(
+          "entity", entity.key(),
+          absl::StrCat("required property '", required, "' is missing"));
     }
   }
   for (const std::string& class_name : entity.classes()) {
     if (class_name != "Service") continue;
     for (const char* required : {"category", "function"}) {
       if (!entity.properties().contains(required)) {
-        return Invalid("entity", entity.key(),
-                       absl::StrCat("class Service requires property '",
-                                    required, "'"));
+        return Invalid(
+            "entity", entity.key(),
+            absl::StrCat("class Service requires property '", required, "'"));
       }
     }
   }

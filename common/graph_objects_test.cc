@@ -24,8 +24,9 @@ TEST(RelationshipType, KeepsLastSegmentWhenTypesAreEqual) {
 }
 
 TEST(DirectRelationship, BuildsKeyClassAndDisplayName) {
-  v1::Relationship r = DirectRelationship("circleci_account:1", "circleci_account",
-                                          "has", "circleci_user:2", "circleci_user");
+  v1::Relationship r =
+      DirectRelationship("circleci_account:1", "circleci_account", "has",
+                         "circleci_user:2", "circleci_user");
   EXPECT_EQ(r.key(), "circleci_account:1|has|circleci_user:2");
   EXPECT_EQ(r.class_name(), "HAS");
   EXPECT_EQ(r.type(), "circleci_account_has_user");
@@ -62,7 +63,9 @@ v1::Entity GoodEntity() {
   return e;
 }
 
-TEST(ValidateEntity, AcceptsGoodEntity) { EXPECT_TRUE(ValidateEntity(GoodEntity()).ok()); }
+TEST(ValidateEntity, AcceptsGoodEntity) {
+  EXPECT_TRUE(ValidateEntity(GoodEntity()).ok());
+}
 
 TEST(ValidateEntity, RejectsShortKeyNamingIt) {
   v1::Entity e = GoodEntity();
@@ -76,7 +79,8 @@ TEST(ValidateEntity, RejectsShortKeyNamingIt) {
 TEST(ValidateEntity, RequiresNameAndDisplayName) {
   v1::Entity e = GoodEntity();
   e.mutable_properties()->erase("displayName");
-  EXPECT_NE(ValidateEntity(e).message().find("displayName"), absl::string_view::npos);
+  EXPECT_NE(ValidateEntity(e).message().find("displayName"),
+            absl::string_view::npos);
 }
 
 TEST(ValidateEntity, ServiceNeedsCategoryAndFunction) {
@@ -84,15 +88,17 @@ TEST(ValidateEntity, ServiceNeedsCategoryAndFunction) {
   e.set_type("heroku_addon");
   e.clear_classes();
   e.add_classes("Service");
-  EXPECT_NE(ValidateEntity(e).message().find("category"), absl::string_view::npos);
+  EXPECT_NE(ValidateEntity(e).message().find("category"),
+            absl::string_view::npos);
   (*e.mutable_properties())["category"] = StringListValue({"platform"});
   (*e.mutable_properties())["function"] = StringListValue({});
   EXPECT_TRUE(ValidateEntity(e).ok());
 }
 
 TEST(ValidateRelationship, RejectsListProperty) {
-  v1::Relationship r = DirectRelationship("heroku_team:aaaa", "heroku_team", "HAS",
-                                          "heroku_member:b", "heroku_member");
+  v1::Relationship r =
+      DirectRelationship("heroku_team:aaaa", "heroku_team", "HAS",
+                         "heroku_member:b", "heroku_member");
   EXPECT_TRUE(ValidateRelationship(r).ok());
   (*r.mutable_properties())["roles"] = StringListValue({"admin"});
   EXPECT_EQ(ValidateRelationship(r).code(), absl::StatusCode::kInvalidArgument);

@@ -1,4 +1,5 @@
-// Implementation of common/grpc_status.h. The numeric codes of both enums are identical.
+// Implementation of common/grpc_status.h. The numeric codes of both enums are
+// identical.
 #include "common/grpc_status.h"
 
 #include <string>

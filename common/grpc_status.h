@@ -1,4 +1,5 @@
-// Conversion between absl::Status (used inside every module) and grpc::Status (the API edge).
+// Conversion between absl::Status (used inside every module) and grpc::Status
+// (the API edge).
 #ifndef GRAPHMILL_COMMON_GRPC_STATUS_H_
 #define GRAPHMILL_COMMON_GRPC_STATUS_H_
 

@@ -14,15 +14,16 @@ namespace graphmill::coordinator {
 
 absl::StatusOr<std::vector<std::string>> ValidateDefinition(
     const v1::IntegrationDefinition& definition) {
-  const std::string where = absl::StrCat("integration '", definition.name(), "'");
+  const std::string where =
+      absl::StrCat("integration '", definition.name(), "'");
   if (definition.name().empty() || definition.version().empty()) {
     return absl::InvalidArgumentError(
         absl::StrCat(where, ": name and version are required"));
   }
   for (const v1::ConfigField& field : definition.config_fields()) {
     if (field.type() == v1::CONFIG_FIELD_TYPE_UNSPECIFIED) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(where, ": config field '", field.name(), "' has no type"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          where, ": config field '", field.name(), "' has no type"));
     }
   }
   absl::flat_hash_map<std::string, const v1::StepDefinition*> steps;
@@ -36,12 +37,13 @@ absl::StatusOr<std::vector<std::string>> ValidateDefinition(
     for (const std::string& dependency : step.depends_on()) {
       if (!steps.contains(dependency)) {
         return absl::InvalidArgumentError(
-            absl::StrCat(where, ": step '", step.id(), "' depends on unknown step '",
-                         dependency, "'"));
+            absl::StrCat(where, ": step '", step.id(),
+                         "' depends on unknown step '", dependency, "'"));
       }
     }
   }
-  // Depth-first search; a grey node reached again closes a cycle, reported as a path.
+  // Depth-first search; a grey node reached again closes a cycle, reported as a
+  // path.
   enum class Mark { kWhite, kGrey, kBlack };
   absl::flat_hash_map<std::string, Mark> marks;
   std::vector<std::string> order;
@@ -76,7 +78,8 @@ absl::StatusOr<std::vector<std::string>> ValidateDefinition(
 }
 
 absl::Status ValidateConfig(const v1::IntegrationDefinition& definition,
-                            const std::string& instance_id, const ConfigMap& config) {
+                            const std::string& instance_id,
+                            const ConfigMap& config) {
   const std::string where = absl::StrCat("instance '", instance_id, "'");
   absl::flat_hash_map<std::string, const v1::ConfigField*> fields;
   for (const v1::ConfigField& field : definition.config_fields()) {
@@ -96,8 +99,8 @@ absl::Status ValidateConfig(const v1::IntegrationDefinition& definition,
     const v1::ConfigField& field = *it->second;
     if (value.empty()) {
       if (field.secret()) {
-        return absl::InvalidArgumentError(
-            absl::StrCat(where, ": secret config field '", name, "' must not be empty"));
+        return absl::InvalidArgumentError(absl::StrCat(
+            where, ": secret config field '", name, "' must not be empty"));
       }
       continue;
     }
@@ -109,22 +112,23 @@ absl::Status ValidateConfig(const v1::IntegrationDefinition& definition,
     int64_t ignored;
     if (field.type() == v1::CONFIG_FIELD_TYPE_INTEGER &&
         !absl::SimpleAtoi(value, &ignored)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(where, ": config field '", name, "' must be an integer"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          where, ": config field '", name, "' must be an integer"));
     }
   }
   for (const v1::ConfigField& field : definition.config_fields()) {
     if (field.optional()) continue;
     auto it = config.find(field.name());
     if (it == config.end() || it->second.empty()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(where, ": config field '", field.name(), "' is required"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          where, ": config field '", field.name(), "' is required"));
     }
   }
   return absl::OkStatus();
 }
 
-ConfigMap WithDefaults(const v1::IntegrationDefinition& definition, ConfigMap config) {
+ConfigMap WithDefaults(const v1::IntegrationDefinition& definition,
+                       ConfigMap config) {
   for (const v1::ConfigField& field : definition.config_fields()) {
     if (!field.default_value().empty() && !config.contains(field.name())) {
       config[field.name()] = field.default_value();
@@ -133,7 +137,8 @@ ConfigMap WithDefaults(const v1::IntegrationDefinition& definition, ConfigMap co
   return config;
 }
 
-ConfigMap Masked(const v1::IntegrationDefinition& definition, ConfigMap config) {
+ConfigMap Masked(const v1::IntegrationDefinition& definition,
+                 ConfigMap config) {
   for (const v1::ConfigField& field : definition.config_fields()) {
     auto it = config.find(field.name());
     if (field.secret() && it != config.end()) it->second = kMaskedSecret;
@@ -145,7 +150,8 @@ bool IsValidInstanceId(const std::string& id) {
   if (id.empty() || id.size() > 63) return false;
   for (size_t i = 0; i < id.size(); ++i) {
     const char c = id[i];
-    const bool ok = absl::ascii_islower(c) || absl::ascii_isdigit(c) || (i > 0 && c == '-');
+    const bool ok =
+        absl::ascii_islower(c) || absl::ascii_isdigit(c) || (i > 0 && c == '-');
     if (!ok) return false;
   }
   return true;

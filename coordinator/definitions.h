@@ -1,5 +1,5 @@
-// Checks on what workers advertise and operators configure: a definition's step DAG, and an
-// instance's config against the definition's fields.
+// Checks on what workers advertise and operators configure: a definition's step
+// DAG, and an instance's config against the definition's fields.
 #ifndef GRAPHMILL_COORDINATOR_DEFINITIONS_H_
 #define GRAPHMILL_COORDINATOR_DEFINITIONS_H_
 
@@ -20,20 +20,26 @@ using ConfigMap = std::map<std::string, std::string>;
 // The value secrets read back as, everywhere.
 inline constexpr char kMaskedSecret[] = "***";
 
-// Rejects (INVALID_ARGUMENT, naming the step) duplicate step ids, an unknown dependsOn, a
-// cycle, a config field without a type. Returns the step ids in a topological order.
+// Rejects (INVALID_ARGUMENT, naming the step) duplicate step ids, an unknown
+// dependsOn, a cycle, a config field without a type. Returns the step ids in a
+// topological order.
 absl::StatusOr<std::vector<std::string>> ValidateDefinition(
     const v1::IntegrationDefinition& definition);
 
-// Checks `config` for instance `instance_id`: unknown field, missing or empty required field,
-// empty secret, wrong type (boolean, integer). INVALID_ARGUMENT names the instance and field.
+// Checks `config` for instance `instance_id`: unknown field, missing or empty
+// required field, empty secret, wrong type (boolean, integer). INVALID_ARGUMENT
+// names the instance and field.
 absl::Status ValidateConfig(const v1::IntegrationDefinition& definition,
-                            const std::string& instance_id, const ConfigMap& config);
+                            const std::string& instance_id,
+                            const ConfigMap& config);
 
-// The config with defaults of omitted optional fields filled in (what a task receives).
-ConfigMap WithDefaults(const v1::IntegrationDefinition& definition, ConfigMap config);
+// The config with defaults of omitted optional fields filled in (what a task
+// receives).
+ConfigMap WithDefaults(const v1::IntegrationDefinition& definition,
+                       ConfigMap config);
 
-// The config with secret values replaced by kMaskedSecret (what every read API returns).
+// The config with secret values replaced by kMaskedSecret (what every read API
+// returns).
 ConfigMap Masked(const v1::IntegrationDefinition& definition, ConfigMap config);
 
 // True if `id` is a valid instance id: [a-z0-9][a-z0-9-]{0,62}.

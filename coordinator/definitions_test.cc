@@ -9,8 +9,8 @@ v1::IntegrationDefinition Definition() {
   v1::IntegrationDefinition d;
   d.set_name("circleci");
   d.set_version("1.0.0");
-  auto field = [&](const char* name, bool secret, bool optional, v1::ConfigFieldType type,
-                   const char* default_value = "") {
+  auto field = [&](const char* name, bool secret, bool optional,
+                   v1::ConfigFieldType type, const char* default_value = "") {
     v1::ConfigField* f = d.add_config_fields();
     f->set_name(name);
     f->set_secret(secret);
@@ -20,7 +20,8 @@ v1::IntegrationDefinition Definition() {
   };
   field("apiKey", true, false, v1::CONFIG_FIELD_TYPE_STRING);
   field("login", false, false, v1::CONFIG_FIELD_TYPE_STRING);
-  field("baseUrl", false, true, v1::CONFIG_FIELD_TYPE_STRING, "https://circleci.com/api/v2");
+  field("baseUrl", false, true, v1::CONFIG_FIELD_TYPE_STRING,
+        "https://circleci.com/api/v2");
   field("verbose", false, true, v1::CONFIG_FIELD_TYPE_BOOLEAN);
   field("pageSize", false, true, v1::CONFIG_FIELD_TYPE_INTEGER);
   auto step = [&](const char* id, std::vector<std::string> deps) {
@@ -37,7 +38,8 @@ v1::IntegrationDefinition Definition() {
 TEST(ValidateDefinition, OrdersDependenciesFirst) {
   auto order = ValidateDefinition(Definition());
   ASSERT_TRUE(order.ok()) << order.status();
-  EXPECT_EQ(*order, (std::vector<std::string>{"fetch-account", "fetch-users", "build"}));
+  EXPECT_EQ(*order, (std::vector<std::string>{"fetch-account", "fetch-users",
+                                              "build"}));
 }
 
 TEST(ValidateDefinition, RejectsUnknownDependencyNamingTheStep) {
@@ -45,30 +47,37 @@ TEST(ValidateDefinition, RejectsUnknownDependencyNamingTheStep) {
   d.mutable_steps(0)->add_depends_on("fetch-nothing");
   auto order = ValidateDefinition(d);
   EXPECT_EQ(order.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(order.status().message(),
-            "integration 'circleci': step 'fetch-users' depends on unknown step "
-            "'fetch-nothing'");
+  EXPECT_EQ(
+      order.status().message(),
+      "integration 'circleci': step 'fetch-users' depends on unknown step "
+      "'fetch-nothing'");
 }
 
 TEST(ValidateDefinition, RejectsCycleWithPath) {
   v1::IntegrationDefinition d = Definition();
-  d.mutable_steps(1)->add_depends_on("build");  // fetch-account -> build -> ... -> fetch-account
+  d.mutable_steps(1)->add_depends_on(
+      "build");  // fetch-account -> build -> ... -> fetch-account
   auto order = ValidateDefinition(d);
   EXPECT_EQ(order.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_NE(order.status().message().find("dependency cycle: "), absl::string_view::npos);
-  EXPECT_NE(order.status().message().find("fetch-account -> build"), absl::string_view::npos)
+  EXPECT_NE(order.status().message().find("dependency cycle: "),
+            absl::string_view::npos);
+  EXPECT_NE(order.status().message().find("fetch-account -> build"),
+            absl::string_view::npos)
       << order.status().message();
 }
 
 TEST(ValidateDefinition, RejectsDuplicateStep) {
   v1::IntegrationDefinition d = Definition();
   d.add_steps()->set_id("build");
-  EXPECT_NE(ValidateDefinition(d).status().message().find("duplicate step id 'build'"),
+  EXPECT_NE(ValidateDefinition(d).status().message().find(
+                "duplicate step id 'build'"),
             absl::string_view::npos);
 }
 
 TEST(ValidateConfig, AcceptsValidConfig) {
-  EXPECT_TRUE(ValidateConfig(Definition(), "ci", {{"apiKey", "k"}, {"login", "me"}}).ok());
+  EXPECT_TRUE(
+      ValidateConfig(Definition(), "ci", {{"apiKey", "k"}, {"login", "me"}})
+          .ok());
 }
 
 TEST(ValidateConfig, NamesTheFaultyField) {
@@ -77,15 +86,21 @@ TEST(ValidateConfig, NamesTheFaultyField) {
             "instance 'ci': config field 'login' is required");
   EXPECT_EQ(ValidateConfig(d, "ci", {{"apiKey", "k"}, {"login", ""}}).message(),
             "instance 'ci': config field 'login' is required");
-  EXPECT_EQ(ValidateConfig(d, "ci", {{"apiKey", ""}, {"login", "me"}}).message(),
-            "instance 'ci': secret config field 'apiKey' must not be empty");
-  EXPECT_EQ(ValidateConfig(d, "ci", {{"apiKey", "k"}, {"login", "me"}, {"token", "x"}}).message(),
-            "instance 'ci': unknown config field 'token' for integration 'circleci' (known: "
+  EXPECT_EQ(
+      ValidateConfig(d, "ci", {{"apiKey", ""}, {"login", "me"}}).message(),
+      "instance 'ci': secret config field 'apiKey' must not be empty");
+  EXPECT_EQ(ValidateConfig(d, "ci",
+                           {{"apiKey", "k"}, {"login", "me"}, {"token", "x"}})
+                .message(),
+            "instance 'ci': unknown config field 'token' for integration "
+            "'circleci' (known: "
             "apiKey, login, baseUrl, verbose, pageSize)");
-  EXPECT_EQ(ValidateConfig(d, "ci", {{"apiKey", "k"}, {"login", "me"}, {"verbose", "yes"}})
+  EXPECT_EQ(ValidateConfig(
+                d, "ci", {{"apiKey", "k"}, {"login", "me"}, {"verbose", "yes"}})
                 .message(),
             "instance 'ci': config field 'verbose' must be true or false");
-  EXPECT_EQ(ValidateConfig(d, "ci", {{"apiKey", "k"}, {"login", "me"}, {"pageSize", "1x"}})
+  EXPECT_EQ(ValidateConfig(
+                d, "ci", {{"apiKey", "k"}, {"login", "me"}, {"pageSize", "1x"}})
                 .code(),
             absl::StatusCode::kInvalidArgument);
 }

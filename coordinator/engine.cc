@@ -9,9 +9,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
+#include "common/graph_objects.h"
 #include "common/log.h"
 #include "common/status_macros.h"
-#include "common/graph_objects.h"
 #include "coordinator/definitions.h"
 #include "coordinator/scheduler/schedule.h"
 
@@ -21,8 +21,10 @@ namespace {
 int64_t NowMs() { return absl::ToUnixMillis(absl::Now()); }
 
 bool IsSettled(v1::StepStatus status) {
-  return status == v1::STEP_STATUS_SUCCESS || status == v1::STEP_STATUS_FAILURE ||
-         status == v1::STEP_STATUS_PARTIAL || status == v1::STEP_STATUS_DISABLED;
+  return status == v1::STEP_STATUS_SUCCESS ||
+         status == v1::STEP_STATUS_FAILURE ||
+         status == v1::STEP_STATUS_PARTIAL ||
+         status == v1::STEP_STATUS_DISABLED;
 }
 
 const char* StepStatusName(v1::StepStatus status) {
@@ -47,7 +49,8 @@ constexpr double kRateRecoveryFactor = 1.25;
 // The rate never drops below this fraction of the configured rate.
 constexpr double kMinRateFraction = 0.05;
 
-Engine::Engine(Store* store, const InstanceSecrets* secrets, EngineOptions options)
+Engine::Engine(Store* store, const InstanceSecrets* secrets,
+               EngineOptions options)
     : store_(store), secrets_(secrets), options_(options) {}
 
 Engine::~Engine() { Stop(); }
@@ -55,8 +58,9 @@ Engine::~Engine() { Stop(); }
 void Engine::Start() {
   {
     absl::MutexLock lock(&mu_);
-    // Leases granted by a previous process: their workers are gone or will reconnect, and
-    // a reconnecting worker's old attempt is fenced. A restart does not count as an attempt.
+    // Leases granted by a previous process: their workers are gone or will
+    // reconnect, and a reconnecting worker's old attempt is fenced. A restart
+    // does not count as an attempt.
     auto leased = store_->LeasedTasks(std::numeric_limits<int64_t>::max(), "");
     if (leased.ok()) {
       ReleaseLeases(*leased, "the coordinator restarted",
@@ -116,10 +120,13 @@ void Engine::ForgetTask(int64_t task_id) {
   for (auto& [id, session] : sessions_) session.running.erase(task_id);
 }
 
-void Engine::Event(int64_t run_id, v1::EventLevel level, const std::string& name,
-                   const std::string& description, const std::string& step_id) {
-  absl::Status status = store_->AddEvent(run_id, level, name, description, step_id, NowMs());
-  if (!status.ok()) LogError("run ", run_id, ": cannot record event: ", status.ToString());
+void Engine::Event(int64_t run_id, v1::EventLevel level,
+                   const std::string& name, const std::string& description,
+                   const std::string& step_id) {
+  absl::Status status =
+      store_->AddEvent(run_id, level, name, description, step_id, NowMs());
+  if (!status.ok())
+    LogError("run ", run_id, ": cannot record event: ", status.ToString());
 }
 
 absl::StatusOr<v1::Run> Engine::StartRun(const std::string& instance_id,
@@ -133,25 +140,28 @@ absl::StatusOr<v1::Run> Engine::StartRun(const std::string& instance_id,
   return run;
 }
 
-absl::StatusOr<v1::Run> Engine::StartRunLocked(const std::string& instance_id,
-                                               v1::RunTrigger trigger,
-                                               std::optional<int64_t> schedule_slot_ms) {
+absl::StatusOr<v1::Run> Engine::StartRunLocked(
+    const std::string& instance_id, v1::RunTrigger trigger,
+    std::optional<int64_t> schedule_slot_ms) {
   GM_ASSIGN_OR_RETURN(v1::Instance instance, store_->GetInstance(instance_id));
   GM_ASSIGN_OR_RETURN(v1::IntegrationDefinition definition,
                       store_->GetIntegration(instance.integration()));
   std::vector<std::string> disabled(instance.disabled_steps().begin(),
                                     instance.disabled_steps().end());
-  GM_ASSIGN_OR_RETURN(int64_t run_id, store_->CreateRun(instance_id, definition, trigger,
-                                                        disabled, NowMs(), schedule_slot_ms));
+  GM_ASSIGN_OR_RETURN(int64_t run_id,
+                      store_->CreateRun(instance_id, definition, trigger,
+                                        disabled, NowMs(), schedule_slot_ms));
   LogInfo("run ", run_id, " started for instance '", instance_id, "'",
           trigger == v1::RUN_TRIGGER_SCHEDULE ? " by its schedule" : "");
   Event(run_id, v1::EVENT_LEVEL_INFO, "run_start",
-        absl::StrCat("run started for instance '", instance_id, "' (", definition.name(), " ",
-                     definition.version(), ")",
-                     trigger == v1::RUN_TRIGGER_SCHEDULE ? " by its schedule" : ""),
+        absl::StrCat(
+            "run started for instance '", instance_id, "' (", definition.name(),
+            " ", definition.version(), ")",
+            trigger == v1::RUN_TRIGGER_SCHEDULE ? " by its schedule" : ""),
         "");
   for (const std::string& step : disabled) {
-    Event(run_id, v1::EVENT_LEVEL_INFO, "step_skip", "step disabled by the operator", step);
+    Event(run_id, v1::EVENT_LEVEL_INFO, "step_skip",
+          "step disabled by the operator", step);
   }
   NotifyChange();
   return store_->GetRun(run_id);
@@ -160,7 +170,8 @@ absl::StatusOr<v1::Run> Engine::StartRunLocked(const std::string& instance_id,
 absl::StatusOr<v1::Run> Engine::CancelRun(int64_t run_id) {
   {
     absl::MutexLock lock(&mu_);
-    GM_ASSIGN_OR_RETURN(std::vector<TaskRecord> leased, store_->CancelRun(run_id, NowMs()));
+    GM_ASSIGN_OR_RETURN(std::vector<TaskRecord> leased,
+                        store_->CancelRun(run_id, NowMs()));
     for (const TaskRecord& task : leased) {
       for (auto& [id, session] : sessions_) {
         auto it = session.running.find(task.id);
@@ -187,41 +198,48 @@ absl::StatusOr<v1::Run> Engine::CancelRun(int64_t run_id) {
 absl::StatusOr<v1::ValidateInstanceResponse> Engine::ValidateInstance(
     const std::string& instance_id, absl::Duration timeout) {
   GM_RETURN_IF_ERROR(store_->GetInstance(instance_id).status());
-  GM_ASSIGN_OR_RETURN(int64_t task_id, store_->CreateValidationTask(instance_id));
+  GM_ASSIGN_OR_RETURN(int64_t task_id,
+                      store_->CreateValidationTask(instance_id));
   Pump();
   const absl::Time deadline = absl::Now() + timeout;
   int64_t seen = -1;
   while (absl::Now() < deadline) {
     GM_ASSIGN_OR_RETURN(TaskRecord task, store_->GetTask(task_id));
-    if (task.state == TaskState::kSucceeded || task.state == TaskState::kFailed) {
+    if (task.state == TaskState::kSucceeded ||
+        task.state == TaskState::kFailed) {
       v1::ValidateInstanceResponse response;
       response.set_valid(task.state == TaskState::kSucceeded);
-      response.set_message(response.valid() ? "the provider accepted the credentials"
-                                            : task.error);
+      response.set_message(response.valid()
+                               ? "the provider accepted the credentials"
+                               : task.error);
       response.set_worker_id(task.worker_id);
       return response;
     }
     seen = WaitForChange(seen, absl::Milliseconds(200));
   }
-  return absl::DeadlineExceededError(absl::StrCat(
-      "instance '", instance_id, "': no worker ran the invocation check within ",
-      absl::FormatDuration(timeout), " (is a worker for its integration connected?)"));
+  return absl::DeadlineExceededError(
+      absl::StrCat("instance '", instance_id,
+                   "': no worker ran the invocation check within ",
+                   absl::FormatDuration(timeout),
+                   " (is a worker for its integration connected?)"));
 }
 
-absl::StatusOr<int64_t> Engine::ConnectWorker(const v1::WorkerHello& hello, SendFn send) {
+absl::StatusOr<int64_t> Engine::ConnectWorker(const v1::WorkerHello& hello,
+                                              SendFn send) {
   if (hello.worker_id().empty()) {
     return absl::InvalidArgumentError("worker hello: worker_id is required");
   }
   if (hello.capacity() <= 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("worker '", hello.worker_id(), "': capacity must be positive"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "worker '", hello.worker_id(), "': capacity must be positive"));
   }
   WorkerSession session;
   session.worker_id = hello.worker_id();
   session.capacity = hello.capacity();
   session.send = std::move(send);
   for (const v1::IntegrationDefinition& definition : hello.integrations()) {
-    absl::StatusOr<std::vector<std::string>> order = ValidateDefinition(definition);
+    absl::StatusOr<std::vector<std::string>> order =
+        ValidateDefinition(definition);
     if (!order.ok()) {
       return absl::InvalidArgumentError(absl::StrCat(
           "worker '", hello.worker_id(), "': ", order.status().message()));
@@ -235,7 +253,8 @@ absl::StatusOr<int64_t> Engine::ConnectWorker(const v1::WorkerHello& hello, Send
     id = next_session_++;
     sessions_[id] = std::move(session);
   }
-  LogInfo("worker '", hello.worker_id(), "' connected (capacity ", hello.capacity(), ")");
+  LogInfo("worker '", hello.worker_id(), "' connected (capacity ",
+          hello.capacity(), ")");
   Pump();
   return id;
 }
@@ -249,7 +268,8 @@ void Engine::DisconnectWorker(int64_t session) {
     std::vector<TaskRecord> held;
     for (const auto& [task_id, running] : it->second.running) {
       absl::StatusOr<TaskRecord> task = store_->GetTask(task_id);
-      if (task.ok() && task->state == TaskState::kLeased && task->worker_id == worker_id) {
+      if (task.ok() && task->state == TaskState::kLeased &&
+          task->worker_id == worker_id) {
         held.push_back(*task);
       }
     }
@@ -268,8 +288,8 @@ void Engine::Heartbeat(int64_t session, const v1::Heartbeat& heartbeat) {
   if (it == sessions_.end()) return;
   const int64_t expires = NowMs() + absl::ToInt64Milliseconds(options_.lease);
   for (const v1::TaskAttempt& attempt : heartbeat.running()) {
-    absl::Status status = store_->RenewLease(attempt.task_id(), attempt.attempt(),
-                                             it->second.worker_id, expires);
+    absl::Status status = store_->RenewLease(
+        attempt.task_id(), attempt.attempt(), it->second.worker_id, expires);
     if (!status.ok()) LogWarn("lease renewal failed: ", status.ToString());
   }
 }
@@ -287,8 +307,9 @@ void Engine::RateLimited(int64_t session, const v1::TaskAttempt& attempt) {
   rate.current = std::max(configured * kMinRateFraction,
                           rate.current * options_.rate_backoff_factor);
   rate.last_change = absl::Now();
-  LogWarn("instance '", instance_id, "': the provider answered 429; rate lowered to ",
-          rate.current, " requests/s");
+  LogWarn("instance '", instance_id,
+          "': the provider answered 429; rate lowered to ", rate.current,
+          " requests/s");
   ShareRates();
 }
 
@@ -302,9 +323,11 @@ void Engine::Drain(int64_t session) {
 
 absl::Status Engine::AcceptBatch(const v1::TaskAttempt& attempt,
                                  const v1::ResultBatch& batch) {
-  // Invalid objects never reach the graph; each is reported with its key and the rule.
+  // Invalid objects never reach the graph; each is reported with its key and
+  // the rule.
   bool all_valid = true;
-  for (const v1::Entity& entity : batch.entities()) all_valid &= ValidateEntity(entity).ok();
+  for (const v1::Entity& entity : batch.entities())
+    all_valid &= ValidateEntity(entity).ok();
   for (const v1::Relationship& relationship : batch.relationships()) {
     all_valid &= ValidateRelationship(relationship).ok();
   }
@@ -315,7 +338,8 @@ absl::Status Engine::AcceptBatch(const v1::TaskAttempt& attempt,
     v1::Event* event = valid.add_events();
     event->set_level(v1::EVENT_LEVEL_WARN);
     event->set_name("object_rejected");
-    event->set_description(absl::StrCat(status.message(), "; the object was not stored"));
+    event->set_description(
+        absl::StrCat(status.message(), "; the object was not stored"));
   };
   for (const v1::Entity& entity : batch.entities()) {
     absl::Status status = ValidateEntity(entity);
@@ -341,7 +365,8 @@ absl::Status Engine::FinishAttempt(const v1::TaskAttempt& attempt,
   GM_ASSIGN_OR_RETURN(TaskRecord task, store_->GetTask(attempt.task_id()));
   const bool succeeded = outcome.status() == v1::TASK_OUTCOME_STATUS_SUCCEEDED;
   std::string error = outcome.error();
-  if (!succeeded && error.empty()) error = "the task failed without an error message";
+  if (!succeeded && error.empty())
+    error = "the task failed without an error message";
   if (outcome.status() == v1::TASK_OUTCOME_STATUS_INVALID_CONFIG) {
     error = absl::StrCat("invalid config: ", error);
   }
@@ -360,18 +385,23 @@ absl::Status Engine::FinishAttempt(const v1::TaskAttempt& attempt,
   return absl::OkStatus();
 }
 
-absl::Status Engine::ReadEntities(const v1::ReadEntitiesRequest& request,
-                                  const std::function<bool(const v1::EntityBatch&)>& send) {
-  GM_ASSIGN_OR_RETURN(TaskRecord task, store_->GetTask(request.attempt().task_id()));
-  if (task.state != TaskState::kLeased || task.attempt != request.attempt().attempt()) {
+absl::Status Engine::ReadEntities(
+    const v1::ReadEntitiesRequest& request,
+    const std::function<bool(const v1::EntityBatch&)>& send) {
+  GM_ASSIGN_OR_RETURN(TaskRecord task,
+                      store_->GetTask(request.attempt().task_id()));
+  if (task.state != TaskState::kLeased ||
+      task.attempt != request.attempt().attempt()) {
     return absl::FailedPreconditionError(
         absl::StrCat("task ", task.id, " attempt ", request.attempt().attempt(),
                      " is no longer current"));
   }
-  if (request.type().empty()) return absl::InvalidArgumentError("type is required");
+  if (request.type().empty())
+    return absl::InvalidArgumentError("type is required");
   const bool shard = !task.shard.parent_type().empty() &&
                      task.shard.parent_type() == request.type();
-  if (shard && task.shard.first_key().empty()) return absl::OkStatus();  // no parents
+  if (shard && task.shard.first_key().empty())
+    return absl::OkStatus();  // no parents
   v1::EntityBatch batch;
   bool stream_ok = true;
   GM_RETURN_IF_ERROR(store_->ForEachStagedEntity(
@@ -407,7 +437,8 @@ void Engine::Pump() {
 
 void Engine::PumpLocked() {
   // 1. Leases that lapsed.
-  absl::StatusOr<std::vector<TaskRecord>> expired = store_->LeasedTasks(NowMs(), "");
+  absl::StatusOr<std::vector<TaskRecord>> expired =
+      store_->LeasedTasks(NowMs(), "");
   if (expired.ok() && !expired->empty()) {
     for (const TaskRecord& task : *expired) ForgetTask(task.id);
     ReleaseLeases(*expired, "lease lapsed", options_.max_task_attempts);
@@ -421,9 +452,9 @@ void Engine::PumpLocked() {
       (options_.change_log_max_age > absl::ZeroDuration() ||
        options_.change_log_max_count > 0)) {
     last_retention_ = now;
-    absl::StatusOr<int64_t> pruned =
-        store_->PruneChanges(absl::ToInt64Milliseconds(options_.change_log_max_age),
-                             options_.change_log_max_count, NowMs());
+    absl::StatusOr<int64_t> pruned = store_->PruneChanges(
+        absl::ToInt64Milliseconds(options_.change_log_max_age),
+        options_.change_log_max_count, NowMs());
     if (!pruned.ok()) {
       LogError("change log retention failed: ", pruned.status().ToString());
     } else if (*pruned > 0) {
@@ -440,8 +471,10 @@ void Engine::PumpLocked() {
     absl::Status status = AdvanceRun(run_id);
     if (!status.ok()) {
       LogError("run ", run_id, ": ", status.ToString());
-      store_->SetRunStatus(run_id, v1::RUN_STATUS_FAILED,
-                           absl::StrCat("internal error: ", status.message()), NowMs())
+      store_
+          ->SetRunStatus(run_id, v1::RUN_STATUS_FAILED,
+                         absl::StrCat("internal error: ", status.message()),
+                         NowMs())
           .IgnoreError();
       runs_.erase(run_id);
     }
@@ -469,8 +502,8 @@ void Engine::FireSchedules() {
         StartRunLocked(instance.id(), v1::RUN_TRIGGER_SCHEDULE,
                        absl::ToUnixMillis(decision->slot_to_record));
     if (!run.ok()) {
-      LogWarn("instance '", instance.id(), "': scheduled run not started: ",
-              run.status().message());
+      LogWarn("instance '", instance.id(),
+              "': scheduled run not started: ", run.status().message());
     }
   }
 }
@@ -496,7 +529,8 @@ void Engine::ShareRates() {
     const double configured = ConfiguredRate(instance_id);
     RateState& rate = rates_[instance_id];
     if (rate.current <= 0) rate.current = configured;
-    if (rate.current < configured && now - rate.last_change >= options_.rate_recovery_interval) {
+    if (rate.current < configured &&
+        now - rate.last_change >= options_.rate_recovery_interval) {
       rate.current = std::min(configured, rate.current * kRateRecoveryFactor);
       rate.last_change = now;
     }
@@ -504,33 +538,38 @@ void Engine::ShareRates() {
     for (auto& [session, task_id] : list) {
       RunningTask& running = session->running[task_id];
       // Resend only when the share moved by more than 5%, so updates stay rare.
-      if (running.rate_share > 0 && std::abs(running.rate_share - share) <= 0.05 * share) {
+      if (running.rate_share > 0 &&
+          std::abs(running.rate_share - share) <= 0.05 * share) {
         continue;
       }
       running.rate_share = share;
       v1::CoordinatorMessage message;
       message.mutable_rate_update()->mutable_attempt()->set_task_id(task_id);
-      message.mutable_rate_update()->mutable_attempt()->set_attempt(running.attempt);
+      message.mutable_rate_update()->mutable_attempt()->set_attempt(
+          running.attempt);
       message.mutable_rate_update()->set_rate_limit_per_second(share);
       session->send(message);
     }
   }
 }
 
-void Engine::ReleaseLeases(const std::vector<TaskRecord>& tasks, const std::string& why,
-                           int max_attempts) {
+void Engine::ReleaseLeases(const std::vector<TaskRecord>& tasks,
+                           const std::string& why, int max_attempts) {
   for (const TaskRecord& task : tasks) {
     const std::string error =
-        absl::StrCat("task ", task.id, " attempt ", task.attempt, " on worker '",
-                     task.worker_id, "' did not finish: ", why);
-    absl::Status status = store_->ReleaseTask(task.id, task.attempt, max_attempts, error);
+        absl::StrCat("task ", task.id, " attempt ", task.attempt,
+                     " on worker '", task.worker_id, "' did not finish: ", why);
+    absl::Status status =
+        store_->ReleaseTask(task.id, task.attempt, max_attempts, error);
     if (!status.ok()) {
       LogError("cannot release task ", task.id, ": ", status.ToString());
       continue;
     }
     const bool retried = task.attempt < max_attempts;
-    Event(task.run_id, v1::EVENT_LEVEL_WARN, retried ? "task_retry" : "task_failure",
-          retried ? absl::StrCat(error, "; offering it again") : error, task.step_id);
+    Event(task.run_id, v1::EVENT_LEVEL_WARN,
+          retried ? "task_retry" : "task_failure",
+          retried ? absl::StrCat(error, "; offering it again") : error,
+          task.step_id);
   }
 }
 
@@ -550,16 +589,19 @@ absl::StatusOr<const Engine::RunInfo*> Engine::GetRunInfo(int64_t run_id) {
 absl::Status Engine::AdvanceRun(int64_t run_id) {
   GM_ASSIGN_OR_RETURN(const RunInfo* info, GetRunInfo(run_id));
   GM_ASSIGN_OR_RETURN(v1::Run run, store_->GetRun(run_id));
-  GM_ASSIGN_OR_RETURN(std::vector<TaskRecord> tasks, store_->TasksOfRun(run_id));
+  GM_ASSIGN_OR_RETURN(std::vector<TaskRecord> tasks,
+                      store_->TasksOfRun(run_id));
   const int64_t now = NowMs();
 
   if (run.status() == v1::RUN_STATUS_VALIDATING) {
     for (const TaskRecord& task : tasks) {
       if (task.kind != v1::TASK_KIND_VALIDATE_INVOCATION) continue;
       if (task.state == TaskState::kFailed) {
-        const std::string error = absl::StrCat("invocation validation failed: ", task.error);
+        const std::string error =
+            absl::StrCat("invocation validation failed: ", task.error);
         Event(run_id, v1::EVENT_LEVEL_ERROR, "validation_failure", error, "");
-        GM_RETURN_IF_ERROR(store_->SetRunStatus(run_id, v1::RUN_STATUS_FAILED, error, now));
+        GM_RETURN_IF_ERROR(
+            store_->SetRunStatus(run_id, v1::RUN_STATUS_FAILED, error, now));
         LogWarn("run ", run_id, ": ", error);
         runs_.erase(run_id);
         return absl::OkStatus();
@@ -567,18 +609,22 @@ absl::Status Engine::AdvanceRun(int64_t run_id) {
       if (task.state != TaskState::kSucceeded) return absl::OkStatus();
       Event(run_id, v1::EVENT_LEVEL_INFO, "validation_success",
             "the provider accepted the credentials", "");
-      GM_RETURN_IF_ERROR(store_->SetRunStatus(run_id, v1::RUN_STATUS_RUNNING, "", now));
+      GM_RETURN_IF_ERROR(
+          store_->SetRunStatus(run_id, v1::RUN_STATUS_RUNNING, "", now));
     }
   }
 
   absl::flat_hash_map<std::string, v1::StepStatus> status;
-  for (const v1::StepRun& step : run.steps()) status[step.step_id()] = step.status();
+  for (const v1::StepRun& step : run.steps())
+    status[step.step_id()] = step.status();
   absl::flat_hash_map<std::string, std::vector<const TaskRecord*>> step_tasks;
   for (const TaskRecord& task : tasks) {
-    if (task.kind == v1::TASK_KIND_STEP) step_tasks[task.step_id].push_back(&task);
+    if (task.kind == v1::TASK_KIND_STEP)
+      step_tasks[task.step_id].push_back(&task);
   }
   absl::flat_hash_map<std::string, const v1::StepDefinition*> steps;
-  for (const v1::StepDefinition& step : info->definition.steps()) steps[step.id()] = &step;
+  for (const v1::StepDefinition& step : info->definition.steps())
+    steps[step.id()] = &step;
 
   bool all_settled = true;
   for (const std::string& step_id : info->order) {
@@ -597,18 +643,22 @@ absl::Status Engine::AdvanceRun(int64_t run_id) {
     if (current == v1::STEP_STATUS_PENDING && dependencies_settled) {
       if (dependency_disabled) {
         current = v1::STEP_STATUS_DISABLED;
-        GM_RETURN_IF_ERROR(store_->SetStepStatus(run_id, step_id, current, "", now));
+        GM_RETURN_IF_ERROR(
+            store_->SetStepStatus(run_id, step_id, current, "", now));
         Event(run_id, v1::EVENT_LEVEL_INFO, "step_skip",
               "step disabled because a dependency is disabled", step_id);
       } else {
         int created = 0;
         GM_RETURN_IF_ERROR(PlanStep(run_id, step, &created));
         current = v1::STEP_STATUS_RUNNING;
-        GM_RETURN_IF_ERROR(store_->SetStepStatus(run_id, step_id, current, "", now));
+        GM_RETURN_IF_ERROR(
+            store_->SetStepStatus(run_id, step_id, current, "", now));
         Event(run_id, v1::EVENT_LEVEL_INFO, "step_start",
-              absl::StrCat("step '", step.name(), "' started with ", created, " task(s)"),
+              absl::StrCat("step '", step.name(), "' started with ", created,
+                           " task(s)"),
               step_id);
-        // Tasks just planned are not in `tasks`; a step with none settles below.
+        // Tasks just planned are not in `tasks`; a step with none settles
+        // below.
         if (created > 0) {
           all_settled = false;
           continue;
@@ -620,19 +670,24 @@ absl::Status Engine::AdvanceRun(int64_t run_id) {
       const TaskRecord* failed = nullptr;
       bool done = true;
       for (const TaskRecord* task : mine) {
-        done &= task->state == TaskState::kSucceeded || task->state == TaskState::kFailed;
-        if (task->state == TaskState::kFailed && failed == nullptr) failed = task;
+        done &= task->state == TaskState::kSucceeded ||
+                task->state == TaskState::kFailed;
+        if (task->state == TaskState::kFailed && failed == nullptr)
+          failed = task;
       }
       if (done) {
-        current = failed != nullptr ? v1::STEP_STATUS_FAILURE
+        current = failed != nullptr   ? v1::STEP_STATUS_FAILURE
                   : dependency_failed ? v1::STEP_STATUS_PARTIAL
                                       : v1::STEP_STATUS_SUCCESS;
         const std::string error = failed != nullptr ? failed->error : "";
-        GM_RETURN_IF_ERROR(store_->SetStepStatus(run_id, step_id, current, error, now));
+        GM_RETURN_IF_ERROR(
+            store_->SetStepStatus(run_id, step_id, current, error, now));
         Event(run_id,
-              current == v1::STEP_STATUS_FAILURE ? v1::EVENT_LEVEL_ERROR : v1::EVENT_LEVEL_INFO,
+              current == v1::STEP_STATUS_FAILURE ? v1::EVENT_LEVEL_ERROR
+                                                 : v1::EVENT_LEVEL_INFO,
               current == v1::STEP_STATUS_FAILURE ? "step_failure" : "step_end",
-              absl::StrCat("step '", step.name(), "' ended: ", StepStatusName(current),
+              absl::StrCat("step '", step.name(),
+                           "' ended: ", StepStatusName(current),
                            error.empty() ? "" : absl::StrCat(": ", error)),
               step_id);
       }
@@ -648,10 +703,12 @@ absl::Status Engine::PlanStep(int64_t run_id, const v1::StepDefinition& step,
   int created = 0;
   if (step.parent_type().empty()) {
     GM_RETURN_IF_ERROR(
-        store_->CreateTask(run_id, step.id(), v1::TASK_KIND_STEP, v1::Shard()).status());
+        store_->CreateTask(run_id, step.id(), v1::TASK_KIND_STEP, v1::Shard())
+            .status());
     created = 1;
   } else {
-    // Shards are contiguous key ranges over the run's parent entities, in key order.
+    // Shards are contiguous key ranges over the run's parent entities, in key
+    // order.
     std::vector<v1::Shard> shards;
     int in_shard = 0;
     GM_RETURN_IF_ERROR(store_->ForEachStagedKey(
@@ -665,13 +722,15 @@ absl::Status Engine::PlanStep(int64_t run_id, const v1::StepDefinition& step,
           if (++in_shard == options_.shard_size) in_shard = 0;
         }));
     if (shards.empty()) {
-      // Still one task: a step may have work beyond its parents (e.g. configured extra
-      // project slugs). Its shard has no keys, so it reads no parents.
+      // Still one task: a step may have work beyond its parents (e.g.
+      // configured extra project slugs). Its shard has no keys, so it reads no
+      // parents.
       shards.emplace_back().set_parent_type(step.parent_type());
     }
     for (const v1::Shard& shard : shards) {
       GM_RETURN_IF_ERROR(
-          store_->CreateTask(run_id, step.id(), v1::TASK_KIND_STEP, shard).status());
+          store_->CreateTask(run_id, step.id(), v1::TASK_KIND_STEP, shard)
+              .status());
     }
     created = static_cast<int>(shards.size());
   }
@@ -680,13 +739,16 @@ absl::Status Engine::PlanStep(int64_t run_id, const v1::StepDefinition& step,
   return absl::OkStatus();
 }
 
-std::set<std::string> ProtectedTypes(const v1::IntegrationDefinition& definition,
-                                     const std::vector<StepRecord>& steps) {
+std::set<std::string> ProtectedTypes(
+    const v1::IntegrationDefinition& definition,
+    const std::vector<StepRecord>& steps) {
   std::set<std::string> types;
   for (const v1::StepDefinition& step : definition.steps()) {
-    auto record = std::find_if(steps.begin(), steps.end(),
-                               [&](const StepRecord& r) { return r.step_id == step.id(); });
-    const bool succeeded = record != steps.end() && record->status == v1::STEP_STATUS_SUCCESS;
+    auto record = std::find_if(
+        steps.begin(), steps.end(),
+        [&](const StepRecord& r) { return r.step_id == step.id(); });
+    const bool succeeded =
+        record != steps.end() && record->status == v1::STEP_STATUS_SUCCESS;
     for (const v1::DeclaredEntityType& type : step.entities()) {
       if (!succeeded || type.partial()) types.insert(type.type());
     }
@@ -702,24 +764,29 @@ std::set<std::string> ProtectedTypes(const v1::IntegrationDefinition& definition
 
 absl::Status Engine::FinalizeRun(int64_t run_id, const RunInfo& info) {
   GM_ASSIGN_OR_RETURN(std::vector<StepRecord> steps, store_->GetSteps(run_id));
-  const std::set<std::string> protected_types = ProtectedTypes(info.definition, steps);
+  const std::set<std::string> protected_types =
+      ProtectedTypes(info.definition, steps);
   bool degraded = false;
   for (const StepRecord& step : steps) {
-    degraded |= step.status == v1::STEP_STATUS_FAILURE || step.status == v1::STEP_STATUS_PARTIAL;
+    degraded |= step.status == v1::STEP_STATUS_FAILURE ||
+                step.status == v1::STEP_STATUS_PARTIAL;
   }
   const int64_t now = NowMs();
-  GM_ASSIGN_OR_RETURN(FinalizeCounts counts,
-                      store_->Finalize(run_id, info.instance_id, protected_types, now));
+  GM_ASSIGN_OR_RETURN(
+      FinalizeCounts counts,
+      store_->Finalize(run_id, info.instance_id, protected_types, now));
   const v1::RunStatus final_status =
       degraded ? v1::RUN_STATUS_PARTIAL : v1::RUN_STATUS_SUCCEEDED;
-  const std::string summary = absl::StrCat(
-      "graph finalized: ", counts.created, " created, ", counts.updated, " updated, ",
-      counts.deleted, " deleted",
-      protected_types.empty()
-          ? ""
-          : absl::StrCat("; not deleted from (partial): ", absl::StrJoin(protected_types, ", ")));
+  const std::string summary =
+      absl::StrCat("graph finalized: ", counts.created, " created, ",
+                   counts.updated, " updated, ", counts.deleted, " deleted",
+                   protected_types.empty()
+                       ? ""
+                       : absl::StrCat("; not deleted from (partial): ",
+                                      absl::StrJoin(protected_types, ", ")));
   Event(run_id, v1::EVENT_LEVEL_INFO, "run_finalized", summary, "");
-  // An upload is pending before the run is seen as ended, so watchers wait for it.
+  // An upload is pending before the run is seen as ended, so watchers wait for
+  // it.
   absl::StatusOr<v1::Instance> instance = store_->GetInstance(info.instance_id);
   if (instance.ok() && instance->has_upload()) {
     v1::UploadStatus pending;
@@ -727,8 +794,10 @@ absl::Status Engine::FinalizeRun(int64_t run_id, const RunInfo& info) {
     GM_RETURN_IF_ERROR(store_->SetRunUpload(run_id, pending));
   }
   GM_RETURN_IF_ERROR(store_->SetRunStatus(
-      run_id, final_status, degraded ? "some steps failed or were partial" : "", now));
-  LogInfo("run ", run_id, " ended ", degraded ? "partial" : "succeeded", "; ", summary);
+      run_id, final_status, degraded ? "some steps failed or were partial" : "",
+      now));
+  LogInfo("run ", run_id, " ended ", degraded ? "partial" : "succeeded", "; ",
+          summary);
   runs_.erase(run_id);
   finalized_.push_back(run_id);
   return absl::OkStatus();
@@ -738,14 +807,16 @@ void Engine::Dispatch() {
   int free_slots = 0;
   for (const auto& [id, session] : sessions_) {
     if (!session.draining) {
-      free_slots += std::max(0, session.capacity - static_cast<int>(session.running.size()));
+      free_slots += std::max(
+          0, session.capacity - static_cast<int>(session.running.size()));
     }
   }
   if (free_slots == 0) return;
-  absl::StatusOr<std::vector<TaskRecord>> pending = store_->PendingTasks(free_slots * 8 + 64);
+  absl::StatusOr<std::vector<TaskRecord>> pending =
+      store_->PendingTasks(free_slots * 8 + 64);
   if (!pending.ok() || pending->empty()) return;
-  // Round-robin across runs (one active run per instance), so one large instance does not
-  // starve the others.
+  // Round-robin across runs (one active run per instance), so one large
+  // instance does not starve the others.
   std::map<int64_t, std::vector<const TaskRecord*>> by_run;
   for (const TaskRecord& task : *pending) by_run[task.run_id].push_back(&task);
   std::vector<const TaskRecord*> order;
@@ -756,15 +827,16 @@ void Engine::Dispatch() {
   }
   const int64_t lease_ms = absl::ToInt64Milliseconds(options_.lease);
   for (const TaskRecord* task : order) {
-    // The instance and the definition the task was planned with (a stand-alone validation
-    // task uses the integration's current definition).
+    // The instance and the definition the task was planned with (a stand-alone
+    // validation task uses the integration's current definition).
     v1::IntegrationDefinition definition;
     if (task->run_id != 0) {
       absl::StatusOr<const RunInfo*> info = GetRunInfo(task->run_id);
       if (!info.ok()) continue;
       definition = (*info)->definition;
     }
-    absl::StatusOr<v1::Instance> instance = store_->GetInstance(task->instance_id);
+    absl::StatusOr<v1::Instance> instance =
+        store_->GetInstance(task->instance_id);
     if (!instance.ok()) continue;
     if (task->run_id == 0) {
       absl::StatusOr<v1::IntegrationDefinition> current =
@@ -772,13 +844,16 @@ void Engine::Dispatch() {
       if (!current.ok()) continue;
       definition = std::move(*current);
     }
-    // The session with the most free slots that implements this integration version.
+    // The session with the most free slots that implements this integration
+    // version.
     WorkerSession* chosen = nullptr;
     int chosen_free = 0;
     for (auto& [id, session] : sessions_) {
-      const int free = session.capacity - static_cast<int>(session.running.size());
+      const int free =
+          session.capacity - static_cast<int>(session.running.size());
       if (session.draining || free <= chosen_free ||
-          !session.integrations.contains({definition.name(), definition.version()})) {
+          !session.integrations.contains(
+              {definition.name(), definition.version()})) {
         continue;
       }
       chosen = &session;
@@ -793,7 +868,8 @@ void Engine::Dispatch() {
     absl::StatusOr<int32_t> attempt =
         store_->LeaseTask(task->id, chosen->worker_id, NowMs() + lease_ms);
     if (!attempt.ok()) continue;
-    // A new task gets an equal share of its instance's current rate; ShareRates rebalances.
+    // A new task gets an equal share of its instance's current rate; ShareRates
+    // rebalances.
     const double configured = ConfiguredRate(task->instance_id);
     RateState& rate = rates_[task->instance_id];
     if (rate.current <= 0) rate.current = configured;
@@ -815,10 +891,12 @@ void Engine::Dispatch() {
     assignment.set_integration_version(definition.version());
     assignment.set_step_id(task->step_id);
     ConfigMap config(instance->config().begin(), instance->config().end());
-    for (const auto& [name, value] : WithDefaults(definition, std::move(config))) {
+    for (const auto& [name, value] :
+         WithDefaults(definition, std::move(config))) {
       (*assignment.mutable_config())[name] = value;
     }
-    if (!task->shard.parent_type().empty()) *assignment.mutable_shard() = task->shard;
+    if (!task->shard.parent_type().empty())
+      *assignment.mutable_shard() = task->shard;
     assignment.set_lease_ms(lease_ms);
     assignment.set_rate_limit_per_second(share);
     chosen->running[task->id] = RunningTask{*attempt, task->instance_id, share};
@@ -827,7 +905,8 @@ void Engine::Dispatch() {
       TaskRecord leased = *task;
       leased.attempt = *attempt;
       leased.worker_id = chosen->worker_id;
-      ReleaseLeases({leased}, "its worker's stream broke", std::numeric_limits<int>::max());
+      ReleaseLeases({leased}, "its worker's stream broke",
+                    std::numeric_limits<int>::max());
     }
   }
 }

@@ -1,15 +1,16 @@
-// The run engine: plans each run's step DAG into tasks, leases tasks to connected workers,
-// takes leases back when they lapse or a worker goes away, advances steps as tasks end, and
-// finalizes a run when every step has settled. All decisions are re-derived from the store,
-// so a restarted coordinator continues where the previous one stopped.
+// The run engine: plans each run's step DAG into tasks, leases tasks to
+// connected workers, takes leases back when they lapse or a worker goes away,
+// advances steps as tasks end, and finalizes a run when every step has settled.
+// All decisions are re-derived from the store, so a restarted coordinator
+// continues where the previous one stopped.
 #ifndef GRAPHMILL_COORDINATOR_ENGINE_H_
 #define GRAPHMILL_COORDINATOR_ENGINE_H_
 
 #include <cstdint>
 #include <functional>
 #include <map>
-#include <optional>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -39,8 +40,8 @@ struct EngineOptions {
   int read_batch_size = 500;
   // Provider requests per second per instance when the instance sets none.
   double default_rate_per_second = 20;
-  // After a 429 the instance's rate is multiplied by this; it then grows back by
-  // kRateRecoveryFactor per rate_recovery_interval without a 429.
+  // After a 429 the instance's rate is multiplied by this; it then grows back
+  // by kRateRecoveryFactor per rate_recovery_interval without a 429.
   double rate_backoff_factor = 0.5;
   absl::Duration rate_recovery_interval = absl::Seconds(5);
   // Change log retention (0: unlimited) and how often it is applied.
@@ -49,15 +50,17 @@ struct EngineOptions {
   absl::Duration retention_interval = absl::Minutes(1);
   // How often schedules are checked.
   absl::Duration schedule_interval = absl::Seconds(1);
-  // Called (without engine locks) after a run is finalized, e.g. to start its upload.
+  // Called (without engine locks) after a run is finalized, e.g. to start its
+  // upload.
   std::function<void(int64_t run_id)> on_finalized;
 };
 
-// Types finalize must not delete (and an upload reports as partial): every declared type of a
-// step that did not succeed, every type declared partial, and every type a task reported as
-// partly collected.
-std::set<std::string> ProtectedTypes(const v1::IntegrationDefinition& definition,
-                                     const std::vector<StepRecord>& steps);
+// Types finalize must not delete (and an upload reports as partial): every
+// declared type of a step that did not succeed, every type declared partial,
+// and every type a task reported as partly collected.
+std::set<std::string> ProtectedTypes(
+    const v1::IntegrationDefinition& definition,
+    const std::vector<StepRecord>& steps);
 
 // Thread-safe.
 class Engine {
@@ -74,36 +77,49 @@ class Engine {
   void Start();
   void Stop();
 
-  // Starts a run of the instance. NOT_FOUND for an unknown instance or integration;
-  // FAILED_PRECONDITION naming the active run if there is one.
-  absl::StatusOr<v1::Run> StartRun(const std::string& instance_id,
-                                   v1::RunTrigger trigger = v1::RUN_TRIGGER_MANUAL);
-  // Cancels an active run: unfinished tasks stop (workers are told), nothing is finalized.
+  // Starts a run of the instance. NOT_FOUND for an unknown instance or
+  // integration; FAILED_PRECONDITION naming the active run if there is one.
+  absl::StatusOr<v1::Run> StartRun(
+      const std::string& instance_id,
+      v1::RunTrigger trigger = v1::RUN_TRIGGER_MANUAL);
+  // Cancels an active run: unfinished tasks stop (workers are told), nothing is
+  // finalized.
   absl::StatusOr<v1::Run> CancelRun(int64_t run_id);
-  // Runs the instance's invocation check on a worker and waits up to `timeout` for it.
-  absl::StatusOr<v1::ValidateInstanceResponse> ValidateInstance(const std::string& instance_id,
-                                                                absl::Duration timeout);
+  // Runs the instance's invocation check on a worker and waits up to `timeout`
+  // for it.
+  absl::StatusOr<v1::ValidateInstanceResponse> ValidateInstance(
+      const std::string& instance_id, absl::Duration timeout);
 
-  // A worker's stream opened with `hello`. Returns a session id for the other calls;
-  // INVALID_ARGUMENT if the hello or a definition is invalid (naming the step or field).
-  absl::StatusOr<int64_t> ConnectWorker(const v1::WorkerHello& hello, SendFn send);
-  // The stream closed: the worker's leases are taken back and its tasks offered again.
+  // A worker's stream opened with `hello`. Returns a session id for the other
+  // calls; INVALID_ARGUMENT if the hello or a definition is invalid (naming the
+  // step or field).
+  absl::StatusOr<int64_t> ConnectWorker(const v1::WorkerHello& hello,
+                                        SendFn send);
+  // The stream closed: the worker's leases are taken back and its tasks offered
+  // again.
   void DisconnectWorker(int64_t session);
   void Heartbeat(int64_t session, const v1::Heartbeat& heartbeat);
   // The worker takes no new tasks.
   void Drain(int64_t session);
-  // A task of the session saw a 429: the instance's rate goes down for all its tasks.
+  // A task of the session saw a 429: the instance's rate goes down for all its
+  // tasks.
   void RateLimited(int64_t session, const v1::TaskAttempt& attempt);
 
-  // Results of the current attempt of a task; FAILED_PRECONDITION for a stale attempt.
-  absl::Status AcceptBatch(const v1::TaskAttempt& attempt, const v1::ResultBatch& batch);
-  absl::Status FinishAttempt(const v1::TaskAttempt& attempt, const v1::TaskOutcome& outcome);
-  // Entities of `type` the task may read (its shard, for the step's parent type), in batches.
-  absl::Status ReadEntities(const v1::ReadEntitiesRequest& request,
-                            const std::function<bool(const v1::EntityBatch&)>& send);
+  // Results of the current attempt of a task; FAILED_PRECONDITION for a stale
+  // attempt.
+  absl::Status AcceptBatch(const v1::TaskAttempt& attempt,
+                           const v1::ResultBatch& batch);
+  absl::Status FinishAttempt(const v1::TaskAttempt& attempt,
+                             const v1::TaskOutcome& outcome);
+  // Entities of `type` the task may read (its shard, for the step's parent
+  // type), in batches.
+  absl::Status ReadEntities(
+      const v1::ReadEntitiesRequest& request,
+      const std::function<bool(const v1::EntityBatch&)>& send);
 
-  // A counter that increases whenever a run may have changed; WaitForChange blocks until it
-  // exceeds `seen` or `timeout` passes, and returns the current value.
+  // A counter that increases whenever a run may have changed; WaitForChange
+  // blocks until it exceeds `seen` or `timeout` passes, and returns the current
+  // value.
   int64_t WaitForChange(int64_t seen, absl::Duration timeout);
   int64_t ChangeVersion();
   // Something outside the engine changed (e.g. an instance was deleted).
@@ -118,7 +134,8 @@ class Engine {
   struct WorkerSession {
     std::string worker_id;
     int capacity = 0;
-    std::set<std::pair<std::string, std::string>> integrations;  // (name, version)
+    std::set<std::pair<std::string, std::string>>
+        integrations;  // (name, version)
     SendFn send;
     std::map<int64_t, RunningTask> running;  // by task id
     bool draining = false;
@@ -138,26 +155,31 @@ class Engine {
   // Expires leases, advances every active run, dispatches pending tasks.
   void Pump();
   void PumpLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::StatusOr<const RunInfo*> GetRunInfo(int64_t run_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::Status AdvanceRun(int64_t run_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::Status PlanStep(int64_t run_id, const v1::StepDefinition& step, int* tasks_created)
+  absl::StatusOr<const RunInfo*> GetRunInfo(int64_t run_id)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status AdvanceRun(int64_t run_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status PlanStep(int64_t run_id, const v1::StepDefinition& step,
+                        int* tasks_created) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status FinalizeRun(int64_t run_id, const RunInfo& info)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Runs finalized during the current pump, handed to on_finalized once the lock is free.
+  // Runs finalized during the current pump, handed to on_finalized once the
+  // lock is free.
   std::vector<int64_t> finalized_ ABSL_GUARDED_BY(mu_);
   void Dispatch() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Starts the runs whose schedules are due.
   void FireSchedules() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Recomputes each instance's rate and sends changed shares to running tasks.
   void ShareRates() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  double ConfiguredRate(const std::string& instance_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::StatusOr<v1::Run> StartRunLocked(const std::string& instance_id, v1::RunTrigger trigger,
-                                         std::optional<int64_t> schedule_slot_ms)
+  double ConfiguredRate(const std::string& instance_id)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::StatusOr<v1::Run> StartRunLocked(
+      const std::string& instance_id, v1::RunTrigger trigger,
+      std::optional<int64_t> schedule_slot_ms)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ForgetTask(int64_t task_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void ReleaseLeases(const std::vector<TaskRecord>& tasks, const std::string& why,
-                     int max_attempts) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ReleaseLeases(const std::vector<TaskRecord>& tasks,
+                     const std::string& why, int max_attempts)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Event(int64_t run_id, v1::EventLevel level, const std::string& name,
              const std::string& description, const std::string& step_id);
   void NotifyChange() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

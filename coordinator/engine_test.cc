@@ -1,4 +1,5 @@
-// The run engine against a real (in-memory) store and a scripted worker session.
+// The run engine against a real (in-memory) store and a scripted worker
+// session.
 #include "coordinator/engine.h"
 
 #include <gtest/gtest.h>
@@ -57,9 +58,11 @@ class Worker {
       }
       return false;
     };
-    EXPECT_TRUE(mu_.AwaitWithTimeout(absl::Condition(&ready), absl::Seconds(10)));
+    EXPECT_TRUE(
+        mu_.AwaitWithTimeout(absl::Condition(&ready), absl::Seconds(10)));
     for (; seen_ < messages_.size(); ++seen_) {
-      if (messages_[seen_].has_assignment()) return messages_[seen_++].assignment();
+      if (messages_[seen_].has_assignment())
+        return messages_[seen_++].assignment();
     }
     return {};
   }
@@ -95,7 +98,8 @@ class EngineTest : public ::testing::Test {
     ASSERT_TRUE(store_->CreateInstance(instance).ok());
   }
 
-  void Finish(const v1::TaskAssignment& assignment, const v1::ResultBatch& batch) {
+  void Finish(const v1::TaskAssignment& assignment,
+              const v1::ResultBatch& batch) {
     if (batch.entities_size() + batch.relationships_size() > 0) {
       ASSERT_TRUE(engine_->AcceptBatch(assignment.attempt(), batch).ok());
     }
@@ -118,7 +122,8 @@ class EngineTest : public ::testing::Test {
     const absl::Time deadline = absl::Now() + absl::Seconds(10);
     while (absl::Now() < deadline) {
       v1::Run run = *store_->GetRun(run_id);
-      if (run.status() != v1::RUN_STATUS_RUNNING && run.status() != v1::RUN_STATUS_VALIDATING) {
+      if (run.status() != v1::RUN_STATUS_RUNNING &&
+          run.status() != v1::RUN_STATUS_VALIDATING) {
         return run;
       }
       absl::SleepFor(absl::Milliseconds(5));
@@ -140,8 +145,9 @@ TEST_F(EngineTest, InvalidObjectsNeverReachTheGraphAndAreReported) {
   v1::ResultBatch batch;
   *batch.add_entities() = MakeEntity("thing_parent:0001", "thing_parent");
   *batch.add_entities() = MakeEntity("short", "thing_parent");
-  v1::Relationship bad = DirectRelationship("thing_parent:0001", "thing_parent", "HAS",
-                                            "thing_parent:0001", "thing_parent");
+  v1::Relationship bad =
+      DirectRelationship("thing_parent:0001", "thing_parent", "HAS",
+                         "thing_parent:0001", "thing_parent");
   (*bad.mutable_properties())["roles"] = StringListValue({"a"});
   *batch.add_relationships() = bad;
   Finish(parents, batch);
@@ -158,8 +164,10 @@ TEST_F(EngineTest, InvalidObjectsNeverReachTheGraphAndAreReported) {
   }
   ASSERT_EQ(rejected.size(), 2u);
   EXPECT_EQ(rejected[0],
-            "entity 'short': _key must be at least 10 characters; the object was not stored");
-  EXPECT_TRUE(absl::StrContains(rejected[1], "property 'roles' must be a primitive"));
+            "entity 'short': _key must be at least 10 characters; the object "
+            "was not stored");
+  EXPECT_TRUE(
+      absl::StrContains(rejected[1], "property 'roles' must be a primitive"));
   v1::GraphFilter filter;
   filter.set_instance_id("inst");
   EXPECT_EQ(store_->ListEntities(filter, "", 10)->size(), 1u);
@@ -173,7 +181,8 @@ TEST_F(EngineTest, ParentStepIsShardedIntoKeyRanges) {
   StartAndValidate();
   v1::ResultBatch batch;
   for (int i = 1; i <= 7; ++i) {
-    *batch.add_entities() = MakeEntity(absl::StrCat("thing_parent:000", i), "thing_parent");
+    *batch.add_entities() =
+        MakeEntity(absl::StrCat("thing_parent:000", i), "thing_parent");
   }
   Finish(worker_.NextAssignment(), batch);
   std::vector<std::pair<std::string, std::string>> ranges;
@@ -186,10 +195,13 @@ TEST_F(EngineTest, ParentStepIsShardedIntoKeyRanges) {
     *read.mutable_attempt() = shard.attempt();
     read.set_type("thing_parent");
     int read_count = 0;
-    ASSERT_TRUE(engine_->ReadEntities(read, [&](const v1::EntityBatch& b) {
-                          read_count += b.entities_size();
-                          return true;
-                        }).ok());
+    ASSERT_TRUE(engine_
+                    ->ReadEntities(read,
+                                   [&](const v1::EntityBatch& b) {
+                                     read_count += b.entities_size();
+                                     return true;
+                                   })
+                    .ok());
     EXPECT_EQ(read_count, i < 2 ? 3 : 1);
   }
   std::sort(ranges.begin(), ranges.end());
@@ -209,10 +221,13 @@ TEST_F(EngineTest, StepWithNoParentsStillRunsOneEmptyShard) {
   *read.mutable_attempt() = child.attempt();
   read.set_type("thing_parent");
   int read_count = 0;
-  ASSERT_TRUE(engine_->ReadEntities(read, [&](const v1::EntityBatch& b) {
-                        read_count += b.entities_size();
-                        return true;
-                      }).ok());
+  ASSERT_TRUE(engine_
+                  ->ReadEntities(read,
+                                 [&](const v1::EntityBatch& b) {
+                                   read_count += b.entities_size();
+                                   return true;
+                                 })
+                  .ok());
   EXPECT_EQ(read_count, 0);
   Finish(child, {});
   EXPECT_EQ(WaitForEnd(run).status(), v1::RUN_STATUS_SUCCEEDED);
@@ -276,7 +291,8 @@ TEST_F(EngineTest, CancelStopsRunningTasksAndChangesNothing) {
   EXPECT_EQ(cancelled->status(), v1::RUN_STATUS_CANCELLED);
   bool told = false;
   for (const v1::CoordinatorMessage& m : worker_.messages()) {
-    told |= m.has_cancel() && m.cancel().attempt().task_id() == task.attempt().task_id();
+    told |= m.has_cancel() &&
+            m.cancel().attempt().task_id() == task.attempt().task_id();
   }
   EXPECT_TRUE(told);
   v1::TaskOutcome outcome;

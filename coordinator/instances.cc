@@ -11,14 +11,16 @@ namespace graphmill::coordinator {
 namespace {
 
 // Where a sealed value belongs; a value copied elsewhere does not decrypt.
-std::string ConfigPlace(const std::string& instance_id, const std::string& field) {
+std::string ConfigPlace(const std::string& instance_id,
+                        const std::string& field) {
   return absl::StrCat("instance/", instance_id, "/config/", field);
 }
 std::string UploadTokenPlace(const std::string& instance_id) {
   return absl::StrCat("instance/", instance_id, "/upload/api_token");
 }
 
-bool IsSecret(const v1::IntegrationDefinition& definition, const std::string& name) {
+bool IsSecret(const v1::IntegrationDefinition& definition,
+              const std::string& name) {
   for (const v1::ConfigField& field : definition.config_fields()) {
     if (field.name() == name) return field.secret();
   }
@@ -27,15 +29,16 @@ bool IsSecret(const v1::IntegrationDefinition& definition, const std::string& na
 
 }  // namespace
 
-absl::Status ValidateInstanceSettings(const v1::IntegrationDefinition& definition,
-                                      const v1::Instance& instance) {
+absl::Status ValidateInstanceSettings(
+    const v1::IntegrationDefinition& definition, const v1::Instance& instance) {
   const std::string where = absl::StrCat("instance '", instance.id(), "'");
   ConfigMap config(instance.config().begin(), instance.config().end());
   GM_RETURN_IF_ERROR(ValidateConfig(definition, instance.id(), config));
   if (instance.has_schedule()) {
     absl::Status schedule = ValidateSchedule(instance.schedule());
     if (!schedule.ok()) {
-      return absl::InvalidArgumentError(absl::StrCat(where, ": ", schedule.message()));
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, ": ", schedule.message()));
     }
   }
   for (const std::string& step : instance.disabled_steps()) {
@@ -56,18 +59,20 @@ absl::Status ValidateInstanceSettings(const v1::IntegrationDefinition& definitio
   if (instance.has_upload()) {
     const v1::JupiterOneUpload& upload = instance.upload();
     for (const auto& [name, value] :
-         {std::pair<const char*, const std::string*>{"account_id", &upload.account_id()},
+         {std::pair<const char*, const std::string*>{"account_id",
+                                                     &upload.account_id()},
           {"api_token", &upload.api_token()},
           {"integration_instance_id", &upload.integration_instance_id()}}) {
       if (value->empty()) {
-        return absl::InvalidArgumentError(
-            absl::StrCat(where, ": upload.", name, " is required for a JupiterOne upload"));
+        return absl::InvalidArgumentError(absl::StrCat(
+            where, ": upload.", name, " is required for a JupiterOne upload"));
       }
     }
-    if (!upload.base_url().empty() && !absl::StartsWith(upload.base_url(), "https://") &&
+    if (!upload.base_url().empty() &&
+        !absl::StartsWith(upload.base_url(), "https://") &&
         !absl::StartsWith(upload.base_url(), "http://")) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(where, ": upload.base_url must start with https:// or http://"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          where, ": upload.base_url must start with https:// or http://"));
     }
   }
   return absl::OkStatus();
@@ -79,13 +84,15 @@ v1::Instance MergeUpdate(const v1::IntegrationDefinition& definition,
     if (!field.secret()) continue;
     auto given = update.config().find(field.name());
     auto kept = stored.config().find(field.name());
-    const bool keep = given == update.config().end() || given->second == kMaskedSecret;
+    const bool keep =
+        given == update.config().end() || given->second == kMaskedSecret;
     if (keep && kept != stored.config().end()) {
       (*update.mutable_config())[field.name()] = kept->second;
     }
   }
   if (update.has_upload() && stored.has_upload() &&
-      (update.upload().api_token().empty() || update.upload().api_token() == kMaskedSecret)) {
+      (update.upload().api_token().empty() ||
+       update.upload().api_token() == kMaskedSecret)) {
     update.mutable_upload()->set_api_token(stored.upload().api_token());
   }
   update.set_id(stored.id());
@@ -96,8 +103,10 @@ v1::Instance MergeUpdate(const v1::IntegrationDefinition& definition,
 
 absl::Status InstanceSecrets::Seal(const v1::IntegrationDefinition& definition,
                                    v1::Instance* instance) const {
-  auto seal = [&](std::string* value, const std::string& place) -> absl::Status {
-    if (value->empty() || SecretBox::LooksEncrypted(*value)) return absl::OkStatus();
+  auto seal = [&](std::string* value,
+                  const std::string& place) -> absl::Status {
+    if (value->empty() || SecretBox::LooksEncrypted(*value))
+      return absl::OkStatus();
     if (!box_.has_value()) return MissingSecretKeyError(instance->id());
     GM_ASSIGN_OR_RETURN(*value, box_->Encrypt(*value, place));
     return absl::OkStatus();
@@ -122,9 +131,10 @@ absl::Status InstanceSecrets::Open(const v1::IntegrationDefinition& definition,
     if (!box_.has_value()) return MissingSecretKeyError(instance->id());
     absl::StatusOr<std::string> plain = box_->Decrypt(*value, place);
     if (!plain.ok()) {
-      return absl::Status(plain.status().code(),
-                          absl::StrCat("instance '", instance->id(), "': cannot decrypt ", what,
-                                       ": ", plain.status().message()));
+      return absl::Status(
+          plain.status().code(),
+          absl::StrCat("instance '", instance->id(), "': cannot decrypt ", what,
+                       ": ", plain.status().message()));
     }
     *value = std::move(*plain);
     return absl::OkStatus();
@@ -137,12 +147,14 @@ absl::Status InstanceSecrets::Open(const v1::IntegrationDefinition& definition,
   }
   if (instance->has_upload()) {
     GM_RETURN_IF_ERROR(open(instance->mutable_upload()->mutable_api_token(),
-                            UploadTokenPlace(instance->id()), "upload.api_token"));
+                            UploadTokenPlace(instance->id()),
+                            "upload.api_token"));
   }
   return absl::OkStatus();
 }
 
-void MaskSecrets(const v1::IntegrationDefinition& definition, v1::Instance* instance) {
+void MaskSecrets(const v1::IntegrationDefinition& definition,
+                 v1::Instance* instance) {
   for (auto& [name, value] : *instance->mutable_config()) {
     if (IsSecret(definition, name)) value = kMaskedSecret;
   }

@@ -1,6 +1,7 @@
-// Instance settings as the coordinator handles them: checked against the integration's
-// definition, secrets sealed (AES-256-GCM) before they are stored, opened only for the tasks
-// that need them, and masked in everything a read API returns.
+// Instance settings as the coordinator handles them: checked against the
+// integration's definition, secrets sealed (AES-256-GCM) before they are
+// stored, opened only for the tasks that need them, and masked in everything a
+// read API returns.
 #ifndef GRAPHMILL_COORDINATOR_INSTANCES_H_
 #define GRAPHMILL_COORDINATOR_INSTANCES_H_
 
@@ -16,15 +17,17 @@ namespace graphmill::coordinator {
 
 namespace v1 = ::graphmill::v1;
 
-// Checks everything an operator sets: config (see ValidateConfig), schedule, disabled steps
-// (must be steps of the definition), rate limit (>= 0), upload target (account, token and
-// integration instance id together, base URL http(s)). INVALID_ARGUMENT names the field.
-absl::Status ValidateInstanceSettings(const v1::IntegrationDefinition& definition,
-                                      const v1::Instance& instance);
+// Checks everything an operator sets: config (see ValidateConfig), schedule,
+// disabled steps (must be steps of the definition), rate limit (>= 0), upload
+// target (account, token and integration instance id together, base URL
+// http(s)). INVALID_ARGUMENT names the field.
+absl::Status ValidateInstanceSettings(
+    const v1::IntegrationDefinition& definition, const v1::Instance& instance);
 
-// `update` applied to the stored (sealed) instance: a secret config field that is absent or
-// "***" keeps its stored value, as does an upload token that is empty or "***". Identity and
-// creation time come from `stored`.
+// `update` applied to the stored (sealed) instance: a secret config field that
+// is absent or
+// "***" keeps its stored value, as does an upload token that is empty or "***".
+// Identity and creation time come from `stored`.
 v1::Instance MergeUpdate(const v1::IntegrationDefinition& definition,
                          const v1::Instance& stored, v1::Instance update);
 
@@ -32,20 +35,26 @@ v1::Instance MergeUpdate(const v1::IntegrationDefinition& definition,
 class InstanceSecrets {
  public:
   // `box` empty: the coordinator has no key and refuses instances with secrets.
-  explicit InstanceSecrets(std::optional<SecretBox> box) : box_(std::move(box)) {}
+  explicit InstanceSecrets(std::optional<SecretBox> box)
+      : box_(std::move(box)) {}
 
-  // Encrypts secret config values and the upload token (values already sealed are kept).
-  // FAILED_PRECONDITION saying how to provide a key if there are secrets and no key.
-  absl::Status Seal(const v1::IntegrationDefinition& definition, v1::Instance* instance) const;
-  // Decrypts them (for a task). Errors name the instance and field, never the value.
-  absl::Status Open(const v1::IntegrationDefinition& definition, v1::Instance* instance) const;
+  // Encrypts secret config values and the upload token (values already sealed
+  // are kept). FAILED_PRECONDITION saying how to provide a key if there are
+  // secrets and no key.
+  absl::Status Seal(const v1::IntegrationDefinition& definition,
+                    v1::Instance* instance) const;
+  // Decrypts them (for a task). Errors name the instance and field, never the
+  // value.
+  absl::Status Open(const v1::IntegrationDefinition& definition,
+                    v1::Instance* instance) const;
 
  private:
   std::optional<SecretBox> box_;
 };
 
 // Secret config values and the upload token replaced by "***".
-void MaskSecrets(const v1::IntegrationDefinition& definition, v1::Instance* instance);
+void MaskSecrets(const v1::IntegrationDefinition& definition,
+                 v1::Instance* instance);
 
 }  // namespace graphmill::coordinator
 

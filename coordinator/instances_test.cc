@@ -57,15 +57,18 @@ TEST(InstanceSecrets, SealedValueDoesNotOpenForAnotherInstance) {
   instance.set_id("other");
   absl::Status status = secrets.Open(Definition(), &instance);
   EXPECT_EQ(status.code(), absl::StatusCode::kPermissionDenied);
-  EXPECT_NE(status.message().find("config field 'apiKey'"), absl::string_view::npos);
+  EXPECT_NE(status.message().find("config field 'apiKey'"),
+            absl::string_view::npos);
   EXPECT_EQ(status.message().find("token-123"), absl::string_view::npos);
 }
 
 TEST(InstanceSecrets, WithoutKeyRefusesSecretsSayingHow) {
   v1::Instance instance = Instance();
-  absl::Status status = InstanceSecrets(std::nullopt).Seal(Definition(), &instance);
+  absl::Status status =
+      InstanceSecrets(std::nullopt).Seal(Definition(), &instance);
   EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_NE(status.message().find("GRAPHMILL_SECRET_KEY"), absl::string_view::npos)
+  EXPECT_NE(status.message().find("GRAPHMILL_SECRET_KEY"),
+            absl::string_view::npos)
       << status.message();
 }
 
@@ -83,7 +86,8 @@ TEST(MergeUpdate, MaskedOrAbsentSecretsKeepStoredValues) {
   EXPECT_EQ(merged.upload().account_id(), "acct2");
   EXPECT_EQ(merged.id(), "ci");
   (*update.mutable_config())["apiKey"] = "rotated";
-  EXPECT_EQ(MergeUpdate(Definition(), stored, update).config().at("apiKey"), "rotated");
+  EXPECT_EQ(MergeUpdate(Definition(), stored, update).config().at("apiKey"),
+            "rotated");
 }
 
 TEST(MaskSecrets, MasksConfigAndUploadToken) {
@@ -99,16 +103,20 @@ TEST(ValidateInstanceSettings, NamesTheBadField) {
   EXPECT_TRUE(ValidateInstanceSettings(Definition(), instance).ok());
   instance.add_disabled_steps("fetch-nothing");
   EXPECT_EQ(ValidateInstanceSettings(Definition(), instance).message(),
-            "instance 'ci': disabled step 'fetch-nothing' is not a step of integration "
+            "instance 'ci': disabled step 'fetch-nothing' is not a step of "
+            "integration "
             "'circleci'");
   instance.clear_disabled_steps();
   instance.mutable_schedule()->set_cron("61 * * * *");
-  EXPECT_NE(ValidateInstanceSettings(Definition(), instance).message().find("minute 61"),
+  EXPECT_NE(ValidateInstanceSettings(Definition(), instance)
+                .message()
+                .find("minute 61"),
             absl::string_view::npos);
   instance.clear_schedule();
   instance.mutable_upload()->clear_account_id();
-  EXPECT_EQ(ValidateInstanceSettings(Definition(), instance).message(),
-            "instance 'ci': upload.account_id is required for a JupiterOne upload");
+  EXPECT_EQ(
+      ValidateInstanceSettings(Definition(), instance).message(),
+      "instance 'ci': upload.account_id is required for a JupiterOne upload");
 }
 
 }  // namespace

@@ -1,6 +1,6 @@
-// graphmill-coordinator: holds instances and runs, plans and dispatches tasks to workers,
-// merges results into each instance's graph, and serves the Admin, Graph and WorkerGateway
-// gRPC services.
+// graphmill-coordinator: holds instances and runs, plans and dispatches tasks
+// to workers, merges results into each instance's graph, and serves the Admin,
+// Graph and WorkerGateway gRPC services.
 #include <grpcpp/grpcpp.h>
 #include <signal.h>
 
@@ -22,21 +22,29 @@
 #include "coordinator/secrets/secret_box.h"
 #include "coordinator/store/store.h"
 
-ABSL_FLAG(std::string, listen, "127.0.0.1:7400",
-          "host:port to serve gRPC on (port 0 picks a free port; see --port_file)");
-ABSL_FLAG(std::string, store, "graphmill.db", "SQLite store file (created if missing)");
+ABSL_FLAG(
+    std::string, listen, "127.0.0.1:7400",
+    "host:port to serve gRPC on (port 0 picks a free port; see --port_file)");
+ABSL_FLAG(std::string, store, "graphmill.db",
+          "SQLite store file (created if missing)");
 ABSL_FLAG(std::string, port_file, "",
           "if set, the chosen port is written to this file once serving");
 ABSL_FLAG(int, lease_seconds, 30, "task lease; a worker's heartbeats renew it");
 ABSL_FLAG(int, max_task_attempts, 3, "leases per task before its step fails");
-ABSL_FLAG(int, shard_size, 200, "parent entities per task for steps that iterate parents");
-ABSL_FLAG(std::string, secret_key_file, "",
-          "file with the 32-byte key (64 hex chars or base64) that encrypts secret config "
-          "values at rest; default: the GRAPHMILL_SECRET_KEY environment variable");
-ABSL_FLAG(double, default_rate_limit, 20,
-          "provider requests per second per instance when an instance sets none");
-ABSL_FLAG(int, change_log_max_age_hours, 0, "drop changes older than this (0: keep)");
-ABSL_FLAG(int64_t, change_log_max_count, 0, "keep at most this many changes (0: all)");
+ABSL_FLAG(int, shard_size, 200,
+          "parent entities per task for steps that iterate parents");
+ABSL_FLAG(
+    std::string, secret_key_file, "",
+    "file with the 32-byte key (64 hex chars or base64) that encrypts secret "
+    "config "
+    "values at rest; default: the GRAPHMILL_SECRET_KEY environment variable");
+ABSL_FLAG(
+    double, default_rate_limit, 20,
+    "provider requests per second per instance when an instance sets none");
+ABSL_FLAG(int, change_log_max_age_hours, 0,
+          "drop changes older than this (0: keep)");
+ABSL_FLAG(int64_t, change_log_max_count, 0,
+          "keep at most this many changes (0: all)");
 
 namespace {
 
@@ -64,11 +72,13 @@ bool WritePortFile(const std::string& path, int port) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage("graphmill coordinator: graphmill-coordinator [flags]");
+  absl::SetProgramUsageMessage(
+      "graphmill coordinator: graphmill-coordinator [flags]");
   absl::ParseCommandLine(argc, argv);
   graphmill::SetLogProgramName("coordinator");
 
-  // Block the shutdown signals before any thread starts, so only sigwait sees them.
+  // Block the shutdown signals before any thread starts, so only sigwait sees
+  // them.
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
@@ -80,56 +90,70 @@ int main(int argc, char** argv) {
     graphmill::LogError(store.status().message());
     return 1;
   }
-  auto key = graphmill::coordinator::LoadSecretKey(absl::GetFlag(FLAGS_secret_key_file));
+  auto key = graphmill::coordinator::LoadSecretKey(
+      absl::GetFlag(FLAGS_secret_key_file));
   if (!key.ok()) {
     graphmill::LogError(key.status().message());
     return 1;
   }
   if (key->has_value()) {
-    if (!(*key)->load_warning().empty()) graphmill::LogWarn((*key)->load_warning());
-    graphmill::LogInfo("secrets are encrypted with key ", (*key)->KeyFingerprint());
+    if (!(*key)->load_warning().empty())
+      graphmill::LogWarn((*key)->load_warning());
+    graphmill::LogInfo("secrets are encrypted with key ",
+                       (*key)->KeyFingerprint());
   } else {
     graphmill::LogWarn(
-        "no secret key (--secret_key_file or GRAPHMILL_SECRET_KEY): instances with secret "
+        "no secret key (--secret_key_file or GRAPHMILL_SECRET_KEY): instances "
+        "with secret "
         "fields will be refused");
   }
   const graphmill::coordinator::InstanceSecrets secrets(std::move(*key));
   graphmill::coordinator::EngineOptions options;
   options.default_rate_per_second = absl::GetFlag(FLAGS_default_rate_limit);
-  options.change_log_max_age = absl::Hours(absl::GetFlag(FLAGS_change_log_max_age_hours));
+  options.change_log_max_age =
+      absl::Hours(absl::GetFlag(FLAGS_change_log_max_age_hours));
   options.change_log_max_count = absl::GetFlag(FLAGS_change_log_max_count);
   options.lease = absl::Seconds(absl::GetFlag(FLAGS_lease_seconds));
   options.max_task_attempts = absl::GetFlag(FLAGS_max_task_attempts);
   options.shard_size = absl::GetFlag(FLAGS_shard_size);
   if (options.max_task_attempts < 1 || options.shard_size < 1 ||
       absl::GetFlag(FLAGS_lease_seconds) < 1) {
-    graphmill::LogError("--lease_seconds, --max_task_attempts and --shard_size must be >= 1");
+    graphmill::LogError(
+        "--lease_seconds, --max_task_attempts and --shard_size must be >= 1");
     return 64;
   }
-  // The uploader and the engine refer to each other only through these callbacks.
+  // The uploader and the engine refer to each other only through these
+  // callbacks.
   graphmill::coordinator::Engine* engine_for_uploads = nullptr;
   graphmill::coordinator::RunUploader uploader(
-      store->get(), &secrets, graphmill::sinks::UploaderOptions(), [&engine_for_uploads] {
-        if (engine_for_uploads != nullptr) engine_for_uploads->NotifyExternalChange();
+      store->get(), &secrets, graphmill::sinks::UploaderOptions(),
+      [&engine_for_uploads] {
+        if (engine_for_uploads != nullptr)
+          engine_for_uploads->NotifyExternalChange();
       });
-  options.on_finalized = [&uploader](int64_t run_id) { uploader.OnFinalized(run_id); };
+  options.on_finalized = [&uploader](int64_t run_id) {
+    uploader.OnFinalized(run_id);
+  };
   graphmill::coordinator::Engine engine(store->get(), &secrets, options);
   engine_for_uploads = &engine;
-  graphmill::coordinator::AdminService admin(store->get(), &engine, &secrets, &uploader);
+  graphmill::coordinator::AdminService admin(store->get(), &engine, &secrets,
+                                             &uploader);
   graphmill::coordinator::GraphService graph(store->get(), &engine);
   graphmill::coordinator::WorkerGatewayService gateway(&engine);
 
   grpc::ServerBuilder builder;
   int port = 0;
-  builder.AddListeningPort(absl::GetFlag(FLAGS_listen), grpc::InsecureServerCredentials(),
-                           &port);
+  builder.AddListeningPort(absl::GetFlag(FLAGS_listen),
+                           grpc::InsecureServerCredentials(), &port);
   builder.RegisterService(&admin);
   builder.RegisterService(&graph);
   builder.RegisterService(&gateway);
-  // Notice dead workers promptly even if they stop sending heartbeats without closing.
+  // Notice dead workers promptly even if they stop sending heartbeats without
+  // closing.
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 10000);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 5000);
-  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 5000);
+  builder.AddChannelArgument(
+      GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 5000);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {
@@ -138,7 +162,8 @@ int main(int argc, char** argv) {
   }
   engine.Start();
   uploader.Start();
-  graphmill::LogInfo("serving on port ", port, " with store ", absl::GetFlag(FLAGS_store));
+  graphmill::LogInfo("serving on port ", port, " with store ",
+                     absl::GetFlag(FLAGS_store));
   if (!absl::GetFlag(FLAGS_port_file).empty() &&
       !WritePortFile(absl::GetFlag(FLAGS_port_file), port)) {
     graphmill::LogError("cannot write ", absl::GetFlag(FLAGS_port_file));

@@ -15,23 +15,26 @@ constexpr int kReadPageSize = 500;
 // The run's objects, streamed from the store page by page.
 class StagedObjectSource final : public sinks::ObjectSource {
  public:
-  StagedObjectSource(Store* store, int64_t run_id) : store_(store), run_id_(run_id) {}
+  StagedObjectSource(Store* store, int64_t run_id)
+      : store_(store), run_id_(run_id) {}
 
   absl::Status ForEachEntity(
       const std::function<absl::Status(const v1::Entity&)>& fn) override {
-    return store_->ForEachStagedObject(run_id_, false, kReadPageSize,
-                                       [&](const std::string& data) -> absl::Status {
-                                         v1::Entity entity;
-                                         if (!entity.ParseFromString(data)) {
-                                           return absl::DataLossError("corrupt staged entity");
-                                         }
-                                         return fn(entity);
-                                       });
+    return store_->ForEachStagedObject(
+        run_id_, false, kReadPageSize,
+        [&](const std::string& data) -> absl::Status {
+          v1::Entity entity;
+          if (!entity.ParseFromString(data)) {
+            return absl::DataLossError("corrupt staged entity");
+          }
+          return fn(entity);
+        });
   }
   absl::Status ForEachRelationship(
       const std::function<absl::Status(const v1::Relationship&)>& fn) override {
     return store_->ForEachStagedObject(
-        run_id_, true, kReadPageSize, [&](const std::string& data) -> absl::Status {
+        run_id_, true, kReadPageSize,
+        [&](const std::string& data) -> absl::Status {
           v1::Relationship relationship;
           if (!relationship.ParseFromString(data)) {
             return absl::DataLossError("corrupt staged relationship");
@@ -54,8 +57,12 @@ int64_t NowMs() { return absl::ToUnixMillis(absl::Now()); }
 }  // namespace
 
 RunUploader::RunUploader(Store* store, const InstanceSecrets* secrets,
-                         sinks::UploaderOptions options, std::function<void()> notify)
-    : store_(store), secrets_(secrets), options_(std::move(options)), notify_(std::move(notify)) {}
+                         sinks::UploaderOptions options,
+                         std::function<void()> notify)
+    : store_(store),
+      secrets_(secrets),
+      options_(std::move(options)),
+      notify_(std::move(notify)) {}
 
 RunUploader::~RunUploader() {
   {
@@ -66,12 +73,14 @@ RunUploader::~RunUploader() {
 }
 
 void RunUploader::Start() {
-  // Uploads a previous process left pending or under way start again (a new job).
+  // Uploads a previous process left pending or under way start again (a new
+  // job).
   absl::StatusOr<std::vector<v1::Run>> runs = store_->ListRuns("", 1000);
   if (runs.ok()) {
     for (auto it = runs->rbegin(); it != runs->rend(); ++it) {
       const v1::UploadState state = it->upload().state();
-      if (state == v1::UPLOAD_STATE_PENDING || state == v1::UPLOAD_STATE_UPLOADING) {
+      if (state == v1::UPLOAD_STATE_PENDING ||
+          state == v1::UPLOAD_STATE_UPLOADING) {
         Queue(it->id());
       }
     }
@@ -87,36 +96,42 @@ void RunUploader::Queue(int64_t run_id) {
 void RunUploader::OnFinalized(int64_t run_id) {
   // Finalize marked the upload pending if the instance has a target.
   absl::StatusOr<v1::Run> run = store_->GetRun(run_id);
-  if (run.ok() && run->upload().state() == v1::UPLOAD_STATE_PENDING) Queue(run_id);
+  if (run.ok() && run->upload().state() == v1::UPLOAD_STATE_PENDING)
+    Queue(run_id);
 }
 
 absl::Status RunUploader::Retry(int64_t run_id) {
   GM_ASSIGN_OR_RETURN(v1::Run run, store_->GetRun(run_id));
   if (!IsFinalized(run.status())) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("run ", run_id, " was not finalized, so there is nothing to upload"));
-  }
-  GM_ASSIGN_OR_RETURN(v1::Instance instance, store_->GetInstance(run.instance_id()));
-  if (!instance.has_upload()) {
     return absl::FailedPreconditionError(absl::StrCat(
-        "instance '", run.instance_id(), "' has no JupiterOne upload configured"));
+        "run ", run_id, " was not finalized, so there is nothing to upload"));
+  }
+  GM_ASSIGN_OR_RETURN(v1::Instance instance,
+                      store_->GetInstance(run.instance_id()));
+  if (!instance.has_upload()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("instance '", run.instance_id(),
+                     "' has no JupiterOne upload configured"));
   }
   const v1::UploadState state = run.upload().state();
-  if (state == v1::UPLOAD_STATE_PENDING || state == v1::UPLOAD_STATE_UPLOADING) {
+  if (state == v1::UPLOAD_STATE_PENDING ||
+      state == v1::UPLOAD_STATE_UPLOADING) {
     return absl::FailedPreconditionError(
         absl::StrCat("run ", run_id, "'s upload is already under way"));
   }
   GM_ASSIGN_OR_RETURN(bool kept, store_->HasStagedObjects(run_id));
   if (!kept && run.created_count() + run.updated_count() > 0) {
     return absl::FailedPreconditionError(absl::StrCat(
-        "run ", run_id, "'s collected objects were replaced by a later run of instance '",
+        "run ", run_id,
+        "'s collected objects were replaced by a later run of instance '",
         run.instance_id(), "'; upload that run instead"));
   }
   v1::UploadStatus pending;
   pending.set_state(v1::UPLOAD_STATE_PENDING);
   GM_RETURN_IF_ERROR(store_->SetRunUpload(run_id, pending));
-  GM_RETURN_IF_ERROR(store_->AddEvent(run_id, v1::EVENT_LEVEL_INFO, "sync_upload_retry",
-                                      "upload to JupiterOne queued again", "", NowMs()));
+  GM_RETURN_IF_ERROR(
+      store_->AddEvent(run_id, v1::EVENT_LEVEL_INFO, "sync_upload_retry",
+                       "upload to JupiterOne queued again", "", NowMs()));
   Queue(run_id);
   if (notify_) notify_();
   return absl::OkStatus();
@@ -148,10 +163,12 @@ void RunUploader::Upload(int64_t run_id) {
     if (!error.empty()) {
       status.set_state(v1::UPLOAD_STATE_FAILED);
       status.set_error(error);
-      store_->AddEvent(run_id, v1::EVENT_LEVEL_ERROR, "sync_upload_failure",
-                       absl::StrCat("upload to JupiterOne failed: ", error,
-                                    " (retry with: graphmill run upload ", run_id, ")"),
-                       "", NowMs())
+      store_
+          ->AddEvent(
+              run_id, v1::EVENT_LEVEL_ERROR, "sync_upload_failure",
+              absl::StrCat("upload to JupiterOne failed: ", error,
+                           " (retry with: graphmill run upload ", run_id, ")"),
+              "", NowMs())
           .IgnoreError();
       LogWarn("run ", run_id, ": upload to JupiterOne failed: ", error);
     }
@@ -159,18 +176,22 @@ void RunUploader::Upload(int64_t run_id) {
   };
   absl::StatusOr<v1::Run> run = store_->GetRun(run_id);
   if (!run.ok()) return;
-  absl::StatusOr<v1::Instance> instance = store_->GetInstance(run->instance_id());
-  absl::StatusOr<v1::IntegrationDefinition> definition = store_->GetRunDefinition(run_id);
+  absl::StatusOr<v1::Instance> instance =
+      store_->GetInstance(run->instance_id());
+  absl::StatusOr<v1::IntegrationDefinition> definition =
+      store_->GetRunDefinition(run_id);
   absl::StatusOr<std::vector<StepRecord>> steps = store_->GetSteps(run_id);
   if (!instance.ok() || !definition.ok() || !steps.ok()) {
     return finish("the run or its instance could not be read");
   }
-  if (!instance->has_upload()) return finish("the instance has no upload configured");
+  if (!instance->has_upload())
+    return finish("the instance has no upload configured");
   absl::Status opened = secrets_->Open(*definition, &*instance);
   if (!opened.ok()) return finish(std::string(opened.message()));
 
   sinks::JupiterOneTarget target;
-  if (!instance->upload().base_url().empty()) target.base_url = instance->upload().base_url();
+  if (!instance->upload().base_url().empty())
+    target.base_url = instance->upload().base_url();
   target.account_id = instance->upload().account_id();
   target.api_token = instance->upload().api_token();
   target.integration_instance_id = instance->upload().integration_instance_id();
@@ -182,7 +203,9 @@ void RunUploader::Upload(int64_t run_id) {
   store_->SetRunUpload(run_id, status).IgnoreError();
   sinks::UploaderOptions options = options_;
   options.on_event = [&](const v1::Event& event) {
-    store_->AddEvent(run_id, event.level(), event.name(), event.description(), "", NowMs())
+    store_
+        ->AddEvent(run_id, event.level(), event.name(), event.description(), "",
+                   NowMs())
         .IgnoreError();
   };
   options.on_progress = [&](const sinks::UploadProgress& progress) {

@@ -1,6 +1,7 @@
-// Uploads finalized runs to JupiterOne (coordinator/sinks), one at a time on its own thread,
-// so an upload never holds up the run engine. Each run's upload state is kept with the run in
-// the store; pending uploads resume after a restart, and a failed one can be retried.
+// Uploads finalized runs to JupiterOne (coordinator/sinks), one at a time on
+// its own thread, so an upload never holds up the run engine. Each run's upload
+// state is kept with the run in the store; pending uploads resume after a
+// restart, and a failed one can be retried.
 #ifndef GRAPHMILL_COORDINATOR_RUN_UPLOADER_H_
 #define GRAPHMILL_COORDINATOR_RUN_UPLOADER_H_
 
@@ -20,22 +21,26 @@ namespace graphmill::coordinator {
 // Thread-safe.
 class RunUploader {
  public:
-  // `notify` is called whenever a run's upload state changes (e.g. to wake run watchers).
-  RunUploader(Store* store, const InstanceSecrets* secrets, sinks::UploaderOptions options,
-              std::function<void()> notify);
+  // `notify` is called whenever a run's upload state changes (e.g. to wake run
+  // watchers).
+  RunUploader(Store* store, const InstanceSecrets* secrets,
+              sinks::UploaderOptions options, std::function<void()> notify);
   ~RunUploader();
   RunUploader(const RunUploader&) = delete;
   RunUploader& operator=(const RunUploader&) = delete;
 
-  // Starts the upload thread and queues the uploads a previous process left unfinished.
+  // Starts the upload thread and queues the uploads a previous process left
+  // unfinished.
   void Start();
 
-  // A run was finalized: if finalize marked its upload pending, the upload is queued.
+  // A run was finalized: if finalize marked its upload pending, the upload is
+  // queued.
   void OnFinalized(int64_t run_id);
 
-  // Queues a finalized run's upload again (Admin.RetryUpload). FAILED_PRECONDITION when the
-  // run is not finalized, its instance has no upload target, its upload is under way, or its
-  // objects were replaced by a later run of the instance.
+  // Queues a finalized run's upload again (Admin.RetryUpload).
+  // FAILED_PRECONDITION when the run is not finalized, its instance has no
+  // upload target, its upload is under way, or its objects were replaced by a
+  // later run of the instance.
   absl::Status Retry(int64_t run_id);
 
  private:

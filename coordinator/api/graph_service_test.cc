@@ -20,8 +20,10 @@ TEST(GraphService, PagesThroughEveryEntityAndRelationshipExactlyOnce) {
   definition.set_name("test");
   definition.set_version("1");
   definition.add_steps()->set_id("only");
-  auto run = (*store)->CreateRun("paged", definition, v1::RUN_TRIGGER_MANUAL, {}, 1);
-  auto task = (*store)->CreateTask(*run, "only", v1::TASK_KIND_STEP, v1::Shard());
+  auto run =
+      (*store)->CreateRun("paged", definition, v1::RUN_TRIGGER_MANUAL, {}, 1);
+  auto task =
+      (*store)->CreateTask(*run, "only", v1::TASK_KIND_STEP, v1::Shard());
   auto attempt_number = (*store)->LeaseTask(*task, "w", 1000);
   v1::TaskAttempt attempt;
   attempt.set_task_id(*task);
@@ -34,8 +36,8 @@ TEST(GraphService, PagesThroughEveryEntityAndRelationshipExactlyOnce) {
     e->set_type("thing_node");
     e->add_classes("Thing");
     *batch.add_relationships() = DirectRelationship(
-        e->key(), "thing_node", "HAS", absl::StrFormat("thing_node:%05d", (i + 1) % kCount),
-        "thing_node");
+        e->key(), "thing_node", "HAS",
+        absl::StrFormat("thing_node:%05d", (i + 1) % kCount), "thing_node");
   }
   ASSERT_TRUE((*store)->StageBatch(attempt, batch, 1).ok());
   ASSERT_TRUE((*store)->CommitAttempt(attempt, true, "", {}).ok());
@@ -59,7 +61,8 @@ TEST(GraphService, PagesThroughEveryEntityAndRelationshipExactlyOnce) {
   } while (!token.empty());
   EXPECT_EQ(pages, 13);
   ASSERT_EQ(keys.size(), static_cast<size_t>(kCount));
-  for (int i = 0; i < kCount; ++i) EXPECT_EQ(keys[i], absl::StrFormat("thing_node:%05d", i));
+  for (int i = 0; i < kCount; ++i)
+    EXPECT_EQ(keys[i], absl::StrFormat("thing_node:%05d", i));
 
   size_t relationships = 0;
   token.clear();
@@ -93,8 +96,9 @@ TEST(GraphService, RejectsBadPageTokenAndMissingInstance) {
   EXPECT_EQ(status.error_message(), "page_token '!!!' is not valid");
 }
 
-// Subscribe over real gRPC: past changes replayed after a sequence, filters applied, and
-// OUT_OF_RANGE naming the earliest retained sequence once older changes are pruned.
+// Subscribe over real gRPC: past changes replayed after a sequence, filters
+// applied, and OUT_OF_RANGE naming the earliest retained sequence once older
+// changes are pruned.
 TEST(GraphService, SubscribeReplaysFiltersAndReportsPrunedHistory) {
   auto store = Store::Open(":memory:");
   ASSERT_TRUE(store.ok());
@@ -106,15 +110,18 @@ TEST(GraphService, SubscribeReplaysFiltersAndReportsPrunedHistory) {
   definition.set_name("test");
   definition.set_version("1");
   definition.add_steps()->set_id("only");
-  auto run = (*store)->CreateRun("subs", definition, v1::RUN_TRIGGER_MANUAL, {}, 1);
-  auto task = (*store)->CreateTask(*run, "only", v1::TASK_KIND_STEP, v1::Shard());
+  auto run =
+      (*store)->CreateRun("subs", definition, v1::RUN_TRIGGER_MANUAL, {}, 1);
+  auto task =
+      (*store)->CreateTask(*run, "only", v1::TASK_KIND_STEP, v1::Shard());
   v1::TaskAttempt attempt;
   attempt.set_task_id(*task);
   attempt.set_attempt(*(*store)->LeaseTask(*task, "w", 1000));
   v1::ResultBatch batch;
   for (int i = 0; i < 6; ++i) {
     v1::Entity* e = batch.add_entities();
-    e->set_key(absl::StrFormat("%s:%05d", i % 2 ? "odd_thing" : "even_thing", i));
+    e->set_key(
+        absl::StrFormat("%s:%05d", i % 2 ? "odd_thing" : "even_thing", i));
     e->set_type(i % 2 ? "odd_thing" : "even_thing");
     e->add_classes("Thing");
   }
@@ -122,16 +129,19 @@ TEST(GraphService, SubscribeReplaysFiltersAndReportsPrunedHistory) {
   ASSERT_TRUE((*store)->CommitAttempt(attempt, true, "", {}).ok());
   ASSERT_TRUE((*store)->Finalize(*run, "subs", {}, 2).ok());
 
-  GraphService service(store->get(), nullptr);  // no engine: the stream ends at the log's end
+  GraphService service(store->get(),
+                       nullptr);  // no engine: the stream ends at the log's end
   grpc::ServerBuilder builder;
   int port = 0;
-  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
+                           &port);
   builder.RegisterService(&service);
   auto server = builder.BuildAndStart();
   ASSERT_NE(port, 0);
-  auto stub = v1::Graph::NewStub(
-      grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials()));
-  auto subscribe = [&](v1::SubscribeRequest request, std::vector<int64_t>* sequences) {
+  auto stub = v1::Graph::NewStub(grpc::CreateChannel(
+      absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials()));
+  auto subscribe = [&](v1::SubscribeRequest request,
+                       std::vector<int64_t>* sequences) {
     grpc::ClientContext context;
     auto reader = stub->Subscribe(&context, request);
     v1::ChangeEvent event;
@@ -163,7 +173,8 @@ TEST(GraphService, SubscribeReplaysFiltersAndReportsPrunedHistory) {
   status = subscribe(stale, &sequences);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::OUT_OF_RANGE);
   EXPECT_EQ(status.error_message(),
-            "changes after sequence 3 are no longer retained; the earliest available is 5; "
+            "changes after sequence 3 are no longer retained; the earliest "
+            "available is 5; "
             "take a snapshot (GetSnapshot) and subscribe from its sequence");
   v1::SubscribeRequest resumed;
   resumed.set_after_sequence(4);

@@ -1,5 +1,6 @@
-// The coordinator's gRPC services: Admin (operators), Graph (queries) and WorkerGateway
-// (workers). Each maps absl::Status to the matching gRPC code with the message unchanged.
+// The coordinator's gRPC services: Admin (operators), Graph (queries) and
+// WorkerGateway (workers). Each maps absl::Status to the matching gRPC code
+// with the message unchanged.
 #ifndef GRAPHMILL_COORDINATOR_API_SERVICES_H_
 #define GRAPHMILL_COORDINATOR_API_SERVICES_H_
 
@@ -17,35 +18,47 @@ class AdminService final : public v1::Admin::Service {
   // `uploader` may be null (then RetryUpload is UNIMPLEMENTED).
   AdminService(Store* store, Engine* engine, const InstanceSecrets* secrets,
                RunUploader* uploader)
-      : store_(store), engine_(engine), secrets_(secrets), uploader_(uploader) {}
+      : store_(store),
+        engine_(engine),
+        secrets_(secrets),
+        uploader_(uploader) {}
 
-  grpc::Status ListIntegrations(grpc::ServerContext*, const v1::ListIntegrationsRequest*,
+  grpc::Status ListIntegrations(grpc::ServerContext*,
+                                const v1::ListIntegrationsRequest*,
                                 v1::ListIntegrationsResponse*) override;
-  grpc::Status CreateInstance(grpc::ServerContext*, const v1::CreateInstanceRequest*,
+  grpc::Status CreateInstance(grpc::ServerContext*,
+                              const v1::CreateInstanceRequest*,
                               v1::Instance*) override;
   grpc::Status GetInstance(grpc::ServerContext*, const v1::GetInstanceRequest*,
                            v1::Instance*) override;
-  grpc::Status ListInstances(grpc::ServerContext*, const v1::ListInstancesRequest*,
+  grpc::Status ListInstances(grpc::ServerContext*,
+                             const v1::ListInstancesRequest*,
                              v1::ListInstancesResponse*) override;
-  grpc::Status StartRun(grpc::ServerContext*, const v1::StartRunRequest*, v1::Run*) override;
+  grpc::Status StartRun(grpc::ServerContext*, const v1::StartRunRequest*,
+                        v1::Run*) override;
   grpc::Status GetRun(grpc::ServerContext*, const v1::GetRunRequest*,
                       v1::GetRunResponse*) override;
   grpc::Status ListRuns(grpc::ServerContext*, const v1::ListRunsRequest*,
                         v1::ListRunsResponse*) override;
   grpc::Status WatchRun(grpc::ServerContext*, const v1::WatchRunRequest*,
                         grpc::ServerWriter<v1::RunUpdate>*) override;
-  grpc::Status UpdateInstance(grpc::ServerContext*, const v1::UpdateInstanceRequest*,
+  grpc::Status UpdateInstance(grpc::ServerContext*,
+                              const v1::UpdateInstanceRequest*,
                               v1::Instance*) override;
-  grpc::Status DeleteInstance(grpc::ServerContext*, const v1::DeleteInstanceRequest*,
+  grpc::Status DeleteInstance(grpc::ServerContext*,
+                              const v1::DeleteInstanceRequest*,
                               v1::DeleteInstanceResponse*) override;
-  grpc::Status ValidateInstance(grpc::ServerContext*, const v1::ValidateInstanceRequest*,
+  grpc::Status ValidateInstance(grpc::ServerContext*,
+                                const v1::ValidateInstanceRequest*,
                                 v1::ValidateInstanceResponse*) override;
-  grpc::Status CancelRun(grpc::ServerContext*, const v1::CancelRunRequest*, v1::Run*) override;
+  grpc::Status CancelRun(grpc::ServerContext*, const v1::CancelRunRequest*,
+                         v1::Run*) override;
   grpc::Status RetryUpload(grpc::ServerContext*, const v1::RetryUploadRequest*,
                            v1::Run*) override;
 
  private:
-  // The instance as every read API shows it: secrets masked, next scheduled run filled in.
+  // The instance as every read API shows it: secrets masked, next scheduled run
+  // filled in.
   v1::Instance Presented(v1::Instance instance);
 
   Store* const store_;
@@ -56,16 +69,20 @@ class AdminService final : public v1::Admin::Service {
 
 class GraphService final : public v1::Graph::Service {
  public:
-  // `engine` (may be null in tests) wakes subscribers when the change log grows.
+  // `engine` (may be null in tests) wakes subscribers when the change log
+  // grows.
   GraphService(Store* store, Engine* engine) : store_(store), engine_(engine) {}
 
-  grpc::Status ListEntities(grpc::ServerContext*, const v1::ListEntitiesRequest*,
+  grpc::Status ListEntities(grpc::ServerContext*,
+                            const v1::ListEntitiesRequest*,
                             v1::ListEntitiesResponse*) override;
-  grpc::Status ListRelationships(grpc::ServerContext*, const v1::ListRelationshipsRequest*,
+  grpc::Status ListRelationships(grpc::ServerContext*,
+                                 const v1::ListRelationshipsRequest*,
                                  v1::ListRelationshipsResponse*) override;
   grpc::Status GetEntity(grpc::ServerContext*, const v1::GetEntityRequest*,
                          v1::Entity*) override;
-  grpc::Status ListNeighbors(grpc::ServerContext*, const v1::ListNeighborsRequest*,
+  grpc::Status ListNeighbors(grpc::ServerContext*,
+                             const v1::ListNeighborsRequest*,
                              v1::ListNeighborsResponse*) override;
   grpc::Status Subscribe(grpc::ServerContext*, const v1::SubscribeRequest*,
                          grpc::ServerWriter<v1::ChangeEvent>*) override;
@@ -81,12 +98,14 @@ class WorkerGatewayService final : public v1::WorkerGateway::Service {
  public:
   explicit WorkerGatewayService(Engine* engine) : engine_(engine) {}
 
-  grpc::Status Connect(
-      grpc::ServerContext*,
-      grpc::ServerReaderWriter<v1::CoordinatorMessage, v1::WorkerMessage>*) override;
-  grpc::Status SubmitResults(grpc::ServerContext*, grpc::ServerReader<v1::TaskResultMessage>*,
+  grpc::Status Connect(grpc::ServerContext*,
+                       grpc::ServerReaderWriter<v1::CoordinatorMessage,
+                                                v1::WorkerMessage>*) override;
+  grpc::Status SubmitResults(grpc::ServerContext*,
+                             grpc::ServerReader<v1::TaskResultMessage>*,
                              v1::SubmitResultsResponse*) override;
-  grpc::Status ReadEntities(grpc::ServerContext*, const v1::ReadEntitiesRequest*,
+  grpc::Status ReadEntities(grpc::ServerContext*,
+                            const v1::ReadEntitiesRequest*,
                             grpc::ServerWriter<v1::EntityBatch>*) override;
 
  private:

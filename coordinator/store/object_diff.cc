@@ -16,7 +16,8 @@ void DiffProperties(const google::protobuf::Map<std::string, v1::Value>& a,
                     std::set<std::string>* fields) {
   for (const auto& [name, value] : a) {
     auto it = b.find(name);
-    if (it == b.end() || !MessageDifferencer::Equals(value, it->second)) fields->insert(name);
+    if (it == b.end() || !MessageDifferencer::Equals(value, it->second))
+      fields->insert(name);
   }
   for (const auto& [name, value] : b) {
     if (!a.contains(name)) fields->insert(name);
@@ -25,7 +26,8 @@ void DiffProperties(const google::protobuf::Map<std::string, v1::Value>& a,
 
 }  // namespace
 
-std::vector<std::string> DifferingFields(const v1::Entity& a, const v1::Entity& b) {
+std::vector<std::string> DifferingFields(const v1::Entity& a,
+                                         const v1::Entity& b) {
   std::set<std::string> fields;
   if (a.type() != b.type()) fields.insert("_type");
   if (!std::equal(a.classes().begin(), a.classes().end(), b.classes().begin(),
@@ -36,18 +38,21 @@ std::vector<std::string> DifferingFields(const v1::Entity& a, const v1::Entity& 
     fields.insert("_rawData");
   } else {
     for (int i = 0; i < a.raw_data_size(); ++i) {
-      if (!MessageDifferencer::Equals(a.raw_data(i), b.raw_data(i))) fields.insert("_rawData");
+      if (!MessageDifferencer::Equals(a.raw_data(i), b.raw_data(i)))
+        fields.insert("_rawData");
     }
   }
   DiffProperties(a.properties(), b.properties(), &fields);
   return {fields.begin(), fields.end()};
 }
 
-std::vector<std::string> DifferingFields(const v1::Relationship& a, const v1::Relationship& b) {
+std::vector<std::string> DifferingFields(const v1::Relationship& a,
+                                         const v1::Relationship& b) {
   std::set<std::string> fields;
   if (a.type() != b.type()) fields.insert("_type");
   if (a.class_name() != b.class_name()) fields.insert("_class");
-  if (a.from_entity_key() != b.from_entity_key()) fields.insert("_fromEntityKey");
+  if (a.from_entity_key() != b.from_entity_key())
+    fields.insert("_fromEntityKey");
   if (a.to_entity_key() != b.to_entity_key()) fields.insert("_toEntityKey");
   DiffProperties(a.properties(), b.properties(), &fields);
   return {fields.begin(), fields.end()};

@@ -7,7 +7,8 @@ namespace graphmill::coordinator {
 namespace {
 
 absl::Status SqliteError(sqlite3* db, absl::string_view what) {
-  return absl::InternalError(absl::StrCat("sqlite: ", what, ": ", sqlite3_errmsg(db)));
+  return absl::InternalError(
+      absl::StrCat("sqlite: ", what, ": ", sqlite3_errmsg(db)));
 }
 
 }  // namespace
@@ -17,7 +18,8 @@ absl::StatusOr<std::unique_ptr<SqliteDatabase>> SqliteDatabase::Open(
   sqlite3* db = nullptr;
   const int rc = sqlite3_open_v2(
       path.c_str(), &db,
-      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+      nullptr);
   if (rc != SQLITE_OK) {
     std::string message = db ? sqlite3_errmsg(db) : "out of memory";
     sqlite3_close(db);
@@ -26,10 +28,12 @@ absl::StatusOr<std::unique_ptr<SqliteDatabase>> SqliteDatabase::Open(
   }
   std::unique_ptr<SqliteDatabase> database(new SqliteDatabase(db));
   sqlite3_busy_timeout(db, 5000);
-  // WAL: readers never block the writer; synchronous=NORMAL is durable across process
-  // crashes (kill -9), which is the failure the coordinator must survive.
+  // WAL: readers never block the writer; synchronous=NORMAL is durable across
+  // process crashes (kill -9), which is the failure the coordinator must
+  // survive.
   absl::Status status = database->Execute(
-      "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
+      "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA "
+      "foreign_keys=ON;"
       "PRAGMA temp_store=MEMORY;");
   if (!status.ok()) return status;
   return database;
@@ -43,22 +47,25 @@ absl::Status SqliteDatabase::Execute(absl::string_view sql) {
   if (sqlite3_exec(db_, text.c_str(), nullptr, nullptr, &error) != SQLITE_OK) {
     std::string message = error ? error : "unknown error";
     sqlite3_free(error);
-    return absl::InternalError(absl::StrCat("sqlite: ", message, " in: ", text.substr(0, 120)));
+    return absl::InternalError(
+        absl::StrCat("sqlite: ", message, " in: ", text.substr(0, 120)));
   }
   return absl::OkStatus();
 }
 
 absl::StatusOr<SqliteStatement> SqliteDatabase::Prepare(absl::string_view sql) {
   sqlite3_stmt* statement = nullptr;
-  if (sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &statement,
-                         nullptr) != SQLITE_OK) {
+  if (sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()),
+                         &statement, nullptr) != SQLITE_OK) {
     return SqliteError(db_, absl::StrCat("prepare '", sql.substr(0, 120), "'"));
   }
   return SqliteStatement(db_, statement);
 }
 
 int64_t SqliteDatabase::changes() const { return sqlite3_changes64(db_); }
-int64_t SqliteDatabase::last_insert_rowid() const { return sqlite3_last_insert_rowid(db_); }
+int64_t SqliteDatabase::last_insert_rowid() const {
+  return sqlite3_last_insert_rowid(db_);
+}
 
 SqliteStatement::SqliteStatement(SqliteStatement&& other) noexcept
     : db_(other.db_), statement_(other.statement_) {
@@ -88,13 +95,14 @@ SqliteStatement& SqliteStatement::Bind(int index, double value) {
 }
 
 SqliteStatement& SqliteStatement::Bind(int index, absl::string_view text) {
-  sqlite3_bind_text64(statement_, index, text.data(), text.size(), SQLITE_TRANSIENT,
-                      SQLITE_UTF8);
+  sqlite3_bind_text64(statement_, index, text.data(), text.size(),
+                      SQLITE_TRANSIENT, SQLITE_UTF8);
   return *this;
 }
 
 SqliteStatement& SqliteStatement::BindBlob(int index, absl::string_view bytes) {
-  sqlite3_bind_blob64(statement_, index, bytes.data(), bytes.size(), SQLITE_TRANSIENT);
+  sqlite3_bind_blob64(statement_, index, bytes.data(), bytes.size(),
+                      SQLITE_TRANSIENT);
   return *this;
 }
 

@@ -1,5 +1,6 @@
-// Thin RAII wrappers over the SQLite C API: a connection and prepared statements with
-// absl::Status errors. Not thread-safe; the Store serializes access.
+// Thin RAII wrappers over the SQLite C API: a connection and prepared
+// statements with absl::Status errors. Not thread-safe; the Store serializes
+// access.
 #ifndef GRAPHMILL_COORDINATOR_STORE_SQLITE_H_
 #define GRAPHMILL_COORDINATOR_STORE_SQLITE_H_
 
@@ -19,8 +20,10 @@ class SqliteStatement;
 
 class SqliteDatabase {
  public:
-  // Opens (creating if needed) the database file in WAL mode with foreign keys on.
-  static absl::StatusOr<std::unique_ptr<SqliteDatabase>> Open(const std::string& path);
+  // Opens (creating if needed) the database file in WAL mode with foreign keys
+  // on.
+  static absl::StatusOr<std::unique_ptr<SqliteDatabase>> Open(
+      const std::string& path);
   ~SqliteDatabase();
   SqliteDatabase(const SqliteDatabase&) = delete;
   SqliteDatabase& operator=(const SqliteDatabase&) = delete;
@@ -67,7 +70,8 @@ class SqliteStatement {
 
  private:
   friend class SqliteDatabase;
-  SqliteStatement(sqlite3* db, sqlite3_stmt* statement) : db_(db), statement_(statement) {}
+  SqliteStatement(sqlite3* db, sqlite3_stmt* statement)
+      : db_(db), statement_(statement) {}
   sqlite3* db_;
   sqlite3_stmt* statement_;
 };

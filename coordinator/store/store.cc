@@ -101,7 +101,8 @@ constexpr int kEntityObject = 0;
 constexpr int kRelationshipObject = 1;
 
 // Classes are stored as "|A|B|" so a class filter is a LIKE '%|C|%'.
-std::string JoinClasses(const google::protobuf::RepeatedPtrField<std::string>& classes) {
+std::string JoinClasses(
+    const google::protobuf::RepeatedPtrField<std::string>& classes) {
   return absl::StrCat("|", absl::StrJoin(classes, "|"), "|");
 }
 
@@ -114,9 +115,9 @@ absl::StatusOr<T> Parse(const std::string& bytes, absl::string_view what) {
   return message;
 }
 
-
 constexpr char kTaskColumns[] =
-    "id, run_id, step_id, kind, shard, attempt, state, worker_id, lease_expires_ms, error, "
+    "id, run_id, step_id, kind, shard, attempt, state, worker_id, "
+    "lease_expires_ms, error, "
     "instance_id";
 
 absl::StatusOr<TaskRecord> TaskFromRow(const SqliteStatement& row) {
@@ -125,7 +126,8 @@ absl::StatusOr<TaskRecord> TaskFromRow(const SqliteStatement& row) {
   task.run_id = row.ColumnInt(1);
   task.step_id = row.ColumnText(2);
   task.kind = static_cast<v1::TaskKind>(row.ColumnInt(3));
-  GM_ASSIGN_OR_RETURN(task.shard, Parse<v1::Shard>(row.ColumnBlob(4), "task shard"));
+  GM_ASSIGN_OR_RETURN(task.shard,
+                      Parse<v1::Shard>(row.ColumnBlob(4), "task shard"));
   task.attempt = static_cast<int32_t>(row.ColumnInt(5));
   task.state = static_cast<TaskState>(row.ColumnInt(6));
   task.worker_id = row.ColumnText(7);
@@ -160,7 +162,8 @@ std::string SerializeDeterministic(const google::protobuf::Message& message) {
 }
 
 absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path) {
-  GM_ASSIGN_OR_RETURN(std::unique_ptr<SqliteDatabase> db, SqliteDatabase::Open(path));
+  GM_ASSIGN_OR_RETURN(std::unique_ptr<SqliteDatabase> db,
+                      SqliteDatabase::Open(path));
   std::unique_ptr<Store> store(new Store(std::move(db), path));
   GM_RETURN_IF_ERROR(store->Migrate());
   return store;
@@ -173,12 +176,13 @@ absl::Status Store::Migrate() {
                       db_->Prepare("SELECT version FROM schema_version"));
   GM_ASSIGN_OR_RETURN(bool has_row, select.Step());
   if (!has_row) {
-    return db_->Execute(absl::StrCat("INSERT INTO schema_version VALUES (", kSchemaVersion, ")"));
+    return db_->Execute(absl::StrCat("INSERT INTO schema_version VALUES (",
+                                     kSchemaVersion, ")"));
   }
   if (select.ColumnInt(0) != kSchemaVersion) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "store schema version ", select.ColumnInt(0), " is not supported (want ",
-        kSchemaVersion, ")"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("store schema version ", select.ColumnInt(0),
+                     " is not supported (want ", kSchemaVersion, ")"));
   }
   return absl::OkStatus();
 }
@@ -196,40 +200,49 @@ absl::Status Store::Transaction(const std::function<absl::Status()>& body) {
 
 // --- Integrations ---
 
-absl::Status Store::PutIntegration(const v1::IntegrationDefinition& definition) {
+absl::Status Store::PutIntegration(
+    const v1::IntegrationDefinition& definition) {
   absl::MutexLock lock(&mu_);
-  GM_ASSIGN_OR_RETURN(SqliteStatement insert,
-                      db_->Prepare("INSERT INTO integrations VALUES (?, ?, ?) "
-                                   "ON CONFLICT(name) DO UPDATE SET version = excluded.version,"
-                                   " definition = excluded.definition"));
+  GM_ASSIGN_OR_RETURN(
+      SqliteStatement insert,
+      db_->Prepare("INSERT INTO integrations VALUES (?, ?, ?) "
+                   "ON CONFLICT(name) DO UPDATE SET version = excluded.version,"
+                   " definition = excluded.definition"));
   insert.Bind(1, definition.name()).Bind(2, definition.version());
   insert.BindBlob(3, SerializeDeterministic(definition));
   return insert.Run();
 }
 
-absl::StatusOr<v1::IntegrationDefinition> Store::GetIntegration(const std::string& name) {
+absl::StatusOr<v1::IntegrationDefinition> Store::GetIntegration(
+    const std::string& name) {
   absl::MutexLock lock(&mu_);
-  GM_ASSIGN_OR_RETURN(SqliteStatement select,
-                      db_->Prepare("SELECT definition FROM integrations WHERE name = ?"));
+  GM_ASSIGN_OR_RETURN(
+      SqliteStatement select,
+      db_->Prepare("SELECT definition FROM integrations WHERE name = ?"));
   select.Bind(1, name);
   GM_ASSIGN_OR_RETURN(bool found, select.Step());
   if (!found) {
-    return absl::NotFoundError(absl::StrCat(
-        "unknown integration '", name, "' (no connected worker has advertised it)"));
+    return absl::NotFoundError(
+        absl::StrCat("unknown integration '", name,
+                     "' (no connected worker has advertised it)"));
   }
-  return Parse<v1::IntegrationDefinition>(select.ColumnBlob(0), "integration definition");
+  return Parse<v1::IntegrationDefinition>(select.ColumnBlob(0),
+                                          "integration definition");
 }
 
-absl::StatusOr<std::vector<v1::IntegrationDefinition>> Store::ListIntegrations() {
+absl::StatusOr<std::vector<v1::IntegrationDefinition>>
+Store::ListIntegrations() {
   absl::MutexLock lock(&mu_);
-  GM_ASSIGN_OR_RETURN(SqliteStatement select,
-                      db_->Prepare("SELECT definition FROM integrations ORDER BY name"));
+  GM_ASSIGN_OR_RETURN(
+      SqliteStatement select,
+      db_->Prepare("SELECT definition FROM integrations ORDER BY name"));
   std::vector<v1::IntegrationDefinition> result;
   while (true) {
     GM_ASSIGN_OR_RETURN(bool row, select.Step());
     if (!row) break;
-    GM_ASSIGN_OR_RETURN(v1::IntegrationDefinition definition,
-                        Parse<v1::IntegrationDefinition>(select.ColumnBlob(0), "definition"));
+    GM_ASSIGN_OR_RETURN(
+        v1::IntegrationDefinition definition,
+        Parse<v1::IntegrationDefinition>(select.ColumnBlob(0), "definition"));
     result.push_back(std::move(definition));
   }
   return result;
@@ -239,7 +252,8 @@ absl::StatusOr<std::vector<v1::IntegrationDefinition>> Store::ListIntegrations()
 
 namespace {
 
-// What the settings column holds: the instance without its identity and timestamps.
+// What the settings column holds: the instance without its identity and
+// timestamps.
 std::string Settings(const v1::Instance& instance) {
   v1::Instance settings = instance;
   settings.clear_id();
@@ -254,9 +268,10 @@ std::string Settings(const v1::Instance& instance) {
 
 absl::Status Store::CreateInstance(const v1::Instance& instance) {
   absl::MutexLock lock(&mu_);
-  GM_ASSIGN_OR_RETURN(SqliteStatement insert,
-                      db_->Prepare("INSERT INTO instances (id, integration, settings, "
-                                   "created_ms, updated_ms) VALUES (?, ?, ?, ?, ?)"));
+  GM_ASSIGN_OR_RETURN(
+      SqliteStatement insert,
+      db_->Prepare("INSERT INTO instances (id, integration, settings, "
+                   "created_ms, updated_ms) VALUES (?, ?, ?, ?, ?)"));
   insert.Bind(1, instance.id()).Bind(2, instance.integration());
   insert.BindBlob(3, Settings(instance));
   insert.Bind(4, instance.created_at_ms()).Bind(5, instance.updated_at_ms());
@@ -271,8 +286,9 @@ absl::Status Store::CreateInstance(const v1::Instance& instance) {
 namespace {
 
 absl::StatusOr<v1::Instance> InstanceFromRow(const SqliteStatement& row) {
-  GM_ASSIGN_OR_RETURN(v1::Instance instance,
-                      Parse<v1::Instance>(row.ColumnBlob(2), "instance settings"));
+  GM_ASSIGN_OR_RETURN(
+      v1::Instance instance,
+      Parse<v1::Instance>(row.ColumnBlob(2), "instance settings"));
   instance.set_id(row.ColumnText(0));
   instance.set_integration(row.ColumnText(1));
   instance.set_created_at_ms(row.ColumnInt(3));
@@ -284,20 +300,23 @@ absl::StatusOr<v1::Instance> InstanceFromRow(const SqliteStatement& row) {
 
 absl::StatusOr<v1::Instance> Store::GetInstance(const std::string& id) {
   absl::MutexLock lock(&mu_);
-  GM_ASSIGN_OR_RETURN(SqliteStatement select,
-                      db_->Prepare("SELECT id, integration, settings, created_ms, updated_ms "
-                                   "FROM instances WHERE id = ?"));
+  GM_ASSIGN_OR_RETURN(
+      SqliteStatement select,
+      db_->Prepare("SELECT id, integration, settings, created_ms, updated_ms "
+                   "FROM instances WHERE id = ?"));
   select.Bind(1, id);
   GM_ASSIGN_OR_RETURN(bool found, select.Step());
-  if (!found) return absl::NotFoundError(absl::StrCat("instance '", id, "' not found"));
+  if (!found)
+    return absl::NotFoundError(absl::StrCat("instance '", id, "' not found"));
   return InstanceFromRow(select);
 }
 
 absl::StatusOr<std::vector<v1::Instance>> Store::ListInstances() {
   absl::MutexLock lock(&mu_);
-  GM_ASSIGN_OR_RETURN(SqliteStatement select,
-                      db_->Prepare("SELECT id, integration, settings, created_ms, updated_ms "
-                                   "FROM instances ORDER BY id"));
+  GM_ASSIGN_OR_RETURN(
+      SqliteStatement select,
+      db_->Prepare("SELECT id, integration, settings, created_ms, updated_ms "
+                   "FROM instances ORDER BY id"));
   std::vector<v1::Instance> result;
   while (true) {
     GM_ASSIGN_OR_RETURN(bool row, select.Step());
@@ -310,13 +329,17 @@ absl::StatusOr<std::vector<v1::Instance>> Store::ListInstances() {
 
 absl::Status Store::UpdateInstance(const v1::Instance& instance) {
   absl::MutexLock lock(&mu_);
-  GM_ASSIGN_OR_RETURN(SqliteStatement update,
-                      db_->Prepare("UPDATE instances SET settings = ?, updated_ms = ? "
-                                   "WHERE id = ?"));
-  update.BindBlob(1, Settings(instance)).Bind(2, instance.updated_at_ms()).Bind(3, instance.id());
+  GM_ASSIGN_OR_RETURN(
+      SqliteStatement update,
+      db_->Prepare("UPDATE instances SET settings = ?, updated_ms = ? "
+                   "WHERE id = ?"));
+  update.BindBlob(1, Settings(instance))
+      .Bind(2, instance.updated_at_ms())
+      .Bind(3, instance.id());
   GM_RETURN_IF_ERROR(update.Run());
   if (db_->changes() == 0) {
-    return absl::NotFoundError(absl::StrCat("instance '", instance.id(), "' not found"));
+    return absl::NotFoundError(
+        absl::StrCat("instance '", instance.id(), "' not found"));
   }
   return absl::OkStatus();
 }
@@ -328,33 +351,45 @@ absl::Status Store::DeleteInstance(const std::string& id, int64_t now_ms) {
                         db_->Prepare("SELECT 1 FROM instances WHERE id = ?"));
     exists.Bind(1, id);
     GM_ASSIGN_OR_RETURN(bool found, exists.Step());
-    if (!found) return absl::NotFoundError(absl::StrCat("instance '", id, "' not found"));
-    GM_ASSIGN_OR_RETURN(SqliteStatement active,
-                        db_->Prepare("SELECT id FROM runs WHERE instance_id = ? AND "
-                                     "status IN (1, 2)"));
+    if (!found)
+      return absl::NotFoundError(absl::StrCat("instance '", id, "' not found"));
+    GM_ASSIGN_OR_RETURN(
+        SqliteStatement active,
+        db_->Prepare("SELECT id FROM runs WHERE instance_id = ? AND "
+                     "status IN (1, 2)"));
     active.Bind(1, id);
     GM_ASSIGN_OR_RETURN(bool busy, active.Step());
     if (busy) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("instance '", id, "' has an active run ", active.ColumnInt(0),
-                       "; cancel it first (graphmill run cancel ", active.ColumnInt(0), ")"));
+      return absl::FailedPreconditionError(absl::StrCat(
+          "instance '", id, "' has an active run ", active.ColumnInt(0),
+          "; cancel it first (graphmill run cancel ", active.ColumnInt(0),
+          ")"));
     }
     const char* kStatements[] = {
-        // Subscribers see the graph go: every object is logged as deleted (relationships
+        // Subscribers see the graph go: every object is logged as deleted
+        // (relationships
         // first, then entities, as finalize orders deletions).
-        "INSERT INTO changes (instance_id, run_id, change, object, key, type, data, previous, "
-        "time_ms) SELECT ?1, 0, 3, object, key, type, data, data, ?2 FROM graph_objects "
+        "INSERT INTO changes (instance_id, run_id, change, object, key, type, "
+        "data, previous, "
+        "time_ms) SELECT ?1, 0, 3, object, key, type, data, data, ?2 FROM "
+        "graph_objects "
         "WHERE instance_id = ?1 ORDER BY object DESC, key",
         "DELETE FROM graph_objects WHERE instance_id = ?1",
-        "DELETE FROM staged_objects WHERE run_id IN (SELECT id FROM runs WHERE instance_id = ?1)",
-        "DELETE FROM attempt_objects WHERE task_id IN (SELECT id FROM tasks WHERE instance_id = ?1)",
-        "DELETE FROM attempt_events WHERE task_id IN (SELECT id FROM tasks WHERE instance_id = ?1)",
+        "DELETE FROM staged_objects WHERE run_id IN (SELECT id FROM runs WHERE "
+        "instance_id = ?1)",
+        "DELETE FROM attempt_objects WHERE task_id IN (SELECT id FROM tasks "
+        "WHERE instance_id = ?1)",
+        "DELETE FROM attempt_events WHERE task_id IN (SELECT id FROM tasks "
+        "WHERE instance_id = ?1)",
         "DELETE FROM attempt_partial_types WHERE task_id IN "
         "(SELECT id FROM tasks WHERE instance_id = ?1)",
         "DELETE FROM tasks WHERE instance_id = ?1",
-        "DELETE FROM steps WHERE run_id IN (SELECT id FROM runs WHERE instance_id = ?1)",
-        "DELETE FROM step_type_counts WHERE run_id IN (SELECT id FROM runs WHERE instance_id = ?1)",
-        "DELETE FROM events WHERE run_id IN (SELECT id FROM runs WHERE instance_id = ?1)",
+        "DELETE FROM steps WHERE run_id IN (SELECT id FROM runs WHERE "
+        "instance_id = ?1)",
+        "DELETE FROM step_type_counts WHERE run_id IN (SELECT id FROM runs "
+        "WHERE instance_id = ?1)",
+        "DELETE FROM events WHERE run_id IN (SELECT id FROM runs WHERE "
+        "instance_id = ?1)",
         "DELETE FROM runs WHERE instance_id = ?1",
         "DELETE FROM instances WHERE id = ?1",
     };
@@ -372,71 +407,86 @@ absl::Status Store::DeleteInstance(const std::string& id, int64_t now_ms) {
 
 absl::StatusOr<int64_t> Store::GetLastScheduledSlot(const std::string& id) {
   absl::MutexLock lock(&mu_);
-  GM_ASSIGN_OR_RETURN(SqliteStatement select,
-                      db_->Prepare("SELECT last_slot_ms FROM instances WHERE id = ?"));
+  GM_ASSIGN_OR_RETURN(
+      SqliteStatement select,
+      db_->Prepare("SELECT last_slot_ms FROM instances WHERE id = ?"));
   select.Bind(1, id);
   GM_ASSIGN_OR_RETURN(bool found, select.Step());
-  if (!found) return absl::NotFoundError(absl::StrCat("instance '", id, "' not found"));
+  if (!found)
+    return absl::NotFoundError(absl::StrCat("instance '", id, "' not found"));
   return select.ColumnInt(0);
 }
 
-absl::Status Store::SetLastScheduledSlot(const std::string& id, int64_t slot_ms) {
+absl::Status Store::SetLastScheduledSlot(const std::string& id,
+                                         int64_t slot_ms) {
   absl::MutexLock lock(&mu_);
-  GM_ASSIGN_OR_RETURN(SqliteStatement update,
-                      db_->Prepare("UPDATE instances SET last_slot_ms = ? WHERE id = ?"));
+  GM_ASSIGN_OR_RETURN(
+      SqliteStatement update,
+      db_->Prepare("UPDATE instances SET last_slot_ms = ? WHERE id = ?"));
   update.Bind(1, slot_ms).Bind(2, id);
   return update.Run();
 }
 
 // --- Runs ---
 
-absl::StatusOr<int64_t> Store::CreateRun(const std::string& instance_id,
-                                         const v1::IntegrationDefinition& definition,
-                                         v1::RunTrigger trigger,
-                                         const std::vector<std::string>& disabled_steps,
-                                         int64_t now_ms,
-                                         std::optional<int64_t> schedule_slot_ms) {
+absl::StatusOr<int64_t> Store::CreateRun(
+    const std::string& instance_id, const v1::IntegrationDefinition& definition,
+    v1::RunTrigger trigger, const std::vector<std::string>& disabled_steps,
+    int64_t now_ms, std::optional<int64_t> schedule_slot_ms) {
   absl::MutexLock lock(&mu_);
   int64_t run_id = 0;
   if (schedule_slot_ms.has_value()) {
-    GM_ASSIGN_OR_RETURN(SqliteStatement slot,
-                        db_->Prepare("UPDATE instances SET last_slot_ms = ? WHERE id = ?"));
+    GM_ASSIGN_OR_RETURN(
+        SqliteStatement slot,
+        db_->Prepare("UPDATE instances SET last_slot_ms = ? WHERE id = ?"));
     slot.Bind(1, *schedule_slot_ms).Bind(2, instance_id);
     GM_RETURN_IF_ERROR(slot.Run());
   }
   absl::Status status = Transaction([&]() -> absl::Status {
-    GM_ASSIGN_OR_RETURN(SqliteStatement active,
-                        db_->Prepare("SELECT id FROM runs WHERE instance_id = ? AND "
-                                     "status IN (1, 2)"));
+    GM_ASSIGN_OR_RETURN(
+        SqliteStatement active,
+        db_->Prepare("SELECT id FROM runs WHERE instance_id = ? AND "
+                     "status IN (1, 2)"));
     active.Bind(1, instance_id);
     GM_ASSIGN_OR_RETURN(bool busy, active.Step());
     if (busy) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "instance '", instance_id, "' already has an active run ", active.ColumnInt(0)));
+      return absl::FailedPreconditionError(
+          absl::StrCat("instance '", instance_id,
+                       "' already has an active run ", active.ColumnInt(0)));
     }
-    GM_ASSIGN_OR_RETURN(SqliteStatement insert,
-                        db_->Prepare("INSERT INTO runs (instance_id, status, created_ms, "
-                                     "definition, trigger) VALUES (?, ?, ?, ?, ?)"));
-    insert.Bind(1, instance_id).Bind(2, int64_t{v1::RUN_STATUS_VALIDATING}).Bind(3, now_ms);
-    insert.BindBlob(4, SerializeDeterministic(definition)).Bind(5, int64_t{trigger});
+    GM_ASSIGN_OR_RETURN(
+        SqliteStatement insert,
+        db_->Prepare("INSERT INTO runs (instance_id, status, created_ms, "
+                     "definition, trigger) VALUES (?, ?, ?, ?, ?)"));
+    insert.Bind(1, instance_id)
+        .Bind(2, int64_t{v1::RUN_STATUS_VALIDATING})
+        .Bind(3, now_ms);
+    insert.BindBlob(4, SerializeDeterministic(definition))
+        .Bind(5, int64_t{trigger});
     GM_RETURN_IF_ERROR(insert.Run());
     run_id = db_->last_insert_rowid();
-    GM_ASSIGN_OR_RETURN(SqliteStatement step,
-                        db_->Prepare("INSERT INTO steps (run_id, step_id, position, name, "
-                                     "status) VALUES (?, ?, ?, ?, ?)"));
+    GM_ASSIGN_OR_RETURN(
+        SqliteStatement step,
+        db_->Prepare("INSERT INTO steps (run_id, step_id, position, name, "
+                     "status) VALUES (?, ?, ?, ?, ?)"));
     int position = 0;
     for (const v1::StepDefinition& definition_step : definition.steps()) {
       step.Reset();
-      step.Bind(1, run_id).Bind(2, definition_step.id()).Bind(3, int64_t{position++});
-      const bool disabled = std::find(disabled_steps.begin(), disabled_steps.end(),
-                                      definition_step.id()) != disabled_steps.end();
+      step.Bind(1, run_id)
+          .Bind(2, definition_step.id())
+          .Bind(3, int64_t{position++});
+      const bool disabled =
+          std::find(disabled_steps.begin(), disabled_steps.end(),
+                    definition_step.id()) != disabled_steps.end();
       step.Bind(4, definition_step.name())
-          .Bind(5, int64_t{disabled ? v1::STEP_STATUS_DISABLED : v1::STEP_STATUS_PENDING});
+          .Bind(5, int64_t{disabled ? v1::STEP_STATUS_DISABLED
+                                    : v1::STEP_STATUS_PENDING});
       GM_RETURN_IF_ERROR(step.Run());
     }
-    GM_ASSIGN_OR_RETURN(SqliteStatement task,
-                        db_->Prepare("INSERT INTO tasks (run_id, instance_id, step_id, kind, "
-                                     "shard) VALUES (?, ?, '', ?, ?)"));
+    GM_ASSIGN_OR_RETURN(
+        SqliteStatement task,
+        db_->Prepare("INSERT INTO tasks (run_id, instance_id, step_id, kind, "
+                     "shard) VALUES (?, ?, '', ?, ?)"));
     task.Bind(1, run_id).Bind(2, instance_id);
     task.Bind(3, int64_t{v1::TASK_KIND_VALIDATE_INVOCATION}).BindBlob(4, "");
     return task.Run();
@@ -447,13 +497,15 @@ absl::StatusOr<int64_t> Store::CreateRun(const std::string& instance_id,
 
 absl::StatusOr<v1::Run> Store::GetRun(int64_t run_id) {
   absl::MutexLock lock(&mu_);
-  GM_ASSIGN_OR_RETURN(SqliteStatement select,
-                      db_->Prepare("SELECT instance_id, status, created_ms, ended_ms, error, "
-                                   "created_count, updated_count, deleted_count, trigger, "
-                                   "started_ms, upload FROM runs WHERE id = ?"));
+  GM_ASSIGN_OR_RETURN(
+      SqliteStatement select,
+      db_->Prepare("SELECT instance_id, status, created_ms, ended_ms, error, "
+                   "created_count, updated_count, deleted_count, trigger, "
+                   "started_ms, upload FROM runs WHERE id = ?"));
   select.Bind(1, run_id);
   GM_ASSIGN_OR_RETURN(bool found, select.Step());
-  if (!found) return absl::NotFoundError(absl::StrCat("run ", run_id, " not found"));
+  if (!found)
+    return absl::NotFoundError(absl::StrCat("run ", run_id, " not found"));
   v1::Run run;
   run.set_id(run_id);
   run.set_instance_id(select.ColumnText(0));
@@ -467,16 +519,20 @@ absl::StatusOr<v1::Run> Store::GetRun(int64_t run_id) {
   run.set_trigger(static_cast<v1::RunTrigger>(select.ColumnInt(8)));
   run.set_started_at_ms(select.ColumnInt(9));
   if (!select.ColumnBlob(10).empty()) {
-    GM_ASSIGN_OR_RETURN(*run.mutable_upload(),
-                        Parse<v1::UploadStatus>(select.ColumnBlob(10), "run upload"));
+    GM_ASSIGN_OR_RETURN(
+        *run.mutable_upload(),
+        Parse<v1::UploadStatus>(select.ColumnBlob(10), "run upload"));
   }
 
   GM_ASSIGN_OR_RETURN(
       SqliteStatement steps,
-      db_->Prepare("SELECT s.step_id, s.name, s.status, s.started_ms, s.ended_ms, s.error, "
-                   "s.tasks_total, (SELECT COUNT(*) FROM tasks t WHERE t.run_id = s.run_id "
-                   "AND t.step_id = s.step_id AND t.state IN (2, 3)) FROM steps s "
-                   "WHERE s.run_id = ? ORDER BY s.position"));
+      db_->Prepare(
+          "SELECT s.step_id, s.name, s.status, s.started_ms, s.ended_ms, "
+          "s.error, "
+          "s.tasks_total, (SELECT COUNT(*) FROM tasks t WHERE t.run_id = "
+          "s.run_id "
+          "AND t.step_id = s.step_id AND t.state IN (2, 3)) FROM steps s "
+          "WHERE s.run_id = ? ORDER BY s.position"));
   steps.Bind(1, run_id);
   while (true) {
     GM_ASSIGN_OR_RETURN(bool row, steps.Step());
@@ -491,9 +547,10 @@ absl::StatusOr<v1::Run> Store::GetRun(int64_t run_id) {
     step->set_tasks_total(static_cast<int32_t>(steps.ColumnInt(6)));
     step->set_tasks_done(static_cast<int32_t>(steps.ColumnInt(7)));
   }
-  GM_ASSIGN_OR_RETURN(SqliteStatement counts,
-                      db_->Prepare("SELECT step_id, type, count FROM step_type_counts "
-                                   "WHERE run_id = ?"));
+  GM_ASSIGN_OR_RETURN(
+      SqliteStatement counts,
+      db_->Prepare("SELECT step_id, type, count FROM step_type_counts "
+                   "WHERE run_id = ?"));
   counts.Bind(1, run_id);
   while (true) {
     GM_ASSIGN_OR_RETURN(bool row, counts.Step());
@@ -501,21 +558,23 @@ absl::StatusOr<v1::Run> Store::GetRun(int64_t run_id) {
     const std::string step_id = counts.ColumnText(0);
     for (v1::StepRun& step : *run.mutable_steps()) {
       if (step.step_id() == step_id) {
-        (*step.mutable_type_counts())[counts.ColumnText(1)] = counts.ColumnInt(2);
+        (*step.mutable_type_counts())[counts.ColumnText(1)] =
+            counts.ColumnInt(2);
       }
     }
   }
   return run;
 }
 
-absl::StatusOr<std::vector<v1::Run>> Store::ListRuns(const std::string& instance_id,
-                                                     int limit) {
+absl::StatusOr<std::vector<v1::Run>> Store::ListRuns(
+    const std::string& instance_id, int limit) {
   std::vector<int64_t> ids;
   {
     absl::MutexLock lock(&mu_);
-    GM_ASSIGN_OR_RETURN(SqliteStatement select,
-                        db_->Prepare("SELECT id FROM runs WHERE (?1 = '' OR instance_id = ?1) "
-                                     "ORDER BY id DESC LIMIT ?2"));
+    GM_ASSIGN_OR_RETURN(
+        SqliteStatement select,
+        db_->Prepare("SELECT id FROM runs WHERE (?1 = '' OR instance_id = ?1) "
+                     "ORDER BY id DESC LIMIT ?2"));
     select.Bind(1, instance_id).Bind(2, int64_t{limit});
     while (true) {
       GM_ASSIGN_OR_RETURN(bool row, select.Step());
@@ -533,8 +592,9 @@ absl::StatusOr<std::vector<v1::Run>> Store::ListRuns(const std::string& instance
 
 absl::StatusOr<std::vector<int64_t>> Store::ActiveRunIds() {
   absl::MutexLock lock(&mu_);
-  GM_ASSIGN_OR_RETURN(SqliteStatement select,
-                      db_->Prepare("SELECT id FROM runs WHERE status IN (1, 2) ORDER BY id"));
+  GM_ASSIGN_OR_RETURN(
+      SqliteStatement select,
+      db_->Prepare("SELECT id FROM runs WHERE status IN (1, 2) ORDER BY id"));
   std::vector<int64_t> ids;
   while (true) {
     GM_ASSIGN_OR_RETURN(bool row, select.Step());
@@ -544,30 +604,39 @@ absl::StatusOr<std::vector<int64_t>> Store::ActiveRunIds() {
   return ids;
 }
 
-absl::StatusOr<v1::IntegrationDefinition> Store::GetRunDefinition(int64_t run_id) {
+absl::StatusOr<v1::IntegrationDefinition> Store::GetRunDefinition(
+    int64_t run_id) {
   absl::MutexLock lock(&mu_);
   GM_ASSIGN_OR_RETURN(SqliteStatement select,
                       db_->Prepare("SELECT definition FROM runs WHERE id = ?"));
   select.Bind(1, run_id);
   GM_ASSIGN_OR_RETURN(bool found, select.Step());
-  if (!found) return absl::NotFoundError(absl::StrCat("run ", run_id, " not found"));
-  return Parse<v1::IntegrationDefinition>(select.ColumnBlob(0), "run definition");
+  if (!found)
+    return absl::NotFoundError(absl::StrCat("run ", run_id, " not found"));
+  return Parse<v1::IntegrationDefinition>(select.ColumnBlob(0),
+                                          "run definition");
 }
 
 absl::Status Store::SetRunStatus(int64_t run_id, v1::RunStatus status,
                                  const std::string& error, int64_t now_ms) {
   absl::MutexLock lock(&mu_);
-  const bool ended = status != v1::RUN_STATUS_VALIDATING && status != v1::RUN_STATUS_RUNNING;
-  GM_ASSIGN_OR_RETURN(SqliteStatement update,
-                      db_->Prepare("UPDATE runs SET status = ?1, error = ?2, ended_ms = ?3, "
-                                   "started_ms = CASE WHEN ?1 = 2 AND started_ms = 0 THEN ?5 "
-                                   "ELSE started_ms END WHERE id = ?4"));
-  update.Bind(1, int64_t{status}).Bind(2, error).Bind(3, ended ? now_ms : 0).Bind(4, run_id);
+  const bool ended =
+      status != v1::RUN_STATUS_VALIDATING && status != v1::RUN_STATUS_RUNNING;
+  GM_ASSIGN_OR_RETURN(
+      SqliteStatement update,
+      db_->Prepare("UPDATE runs SET status = ?1, error = ?2, ended_ms = ?3, "
+                   "started_ms = CASE WHEN ?1 = 2 AND started_ms = 0 THEN ?5 "
+                   "ELSE started_ms END WHERE id = ?4"));
+  update.Bind(1, int64_t{status})
+      .Bind(2, error)
+      .Bind(3, ended ? now_ms : 0)
+      .Bind(4, run_id);
   update.Bind(5, now_ms);
   return update.Run();
 }
 
-absl::Status Store::SetRunUpload(int64_t run_id, const v1::UploadStatus& upload) {
+absl::Status Store::SetRunUpload(int64_t run_id,
+                                 const v1::UploadStatus& upload) {
   absl::MutexLock lock(&mu_);
   GM_ASSIGN_OR_RETURN(SqliteStatement update,
                       db_->Prepare("UPDATE runs SET upload = ? WHERE id = ?"));
@@ -575,30 +644,39 @@ absl::Status Store::SetRunUpload(int64_t run_id, const v1::UploadStatus& upload)
   return update.Run();
 }
 
-absl::StatusOr<std::vector<TaskRecord>> Store::CancelRun(int64_t run_id, int64_t now_ms) {
+absl::StatusOr<std::vector<TaskRecord>> Store::CancelRun(int64_t run_id,
+                                                         int64_t now_ms) {
   absl::MutexLock lock(&mu_);
   std::vector<TaskRecord> leased;
   absl::Status status = Transaction([&]() -> absl::Status {
-    GM_ASSIGN_OR_RETURN(SqliteStatement update,
-                        db_->Prepare("UPDATE runs SET status = ?, ended_ms = ?, error = "
-                                     "'cancelled by an operator' WHERE id = ? AND "
-                                     "status IN (1, 2)"));
-    update.Bind(1, int64_t{v1::RUN_STATUS_CANCELLED}).Bind(2, now_ms).Bind(3, run_id);
+    GM_ASSIGN_OR_RETURN(
+        SqliteStatement update,
+        db_->Prepare("UPDATE runs SET status = ?, ended_ms = ?, error = "
+                     "'cancelled by an operator' WHERE id = ? AND "
+                     "status IN (1, 2)"));
+    update.Bind(1, int64_t{v1::RUN_STATUS_CANCELLED})
+        .Bind(2, now_ms)
+        .Bind(3, run_id);
     GM_RETURN_IF_ERROR(update.Run());
     if (db_->changes() == 0) {
-      return absl::FailedPreconditionError(absl::StrCat("run ", run_id, " is not active"));
+      return absl::FailedPreconditionError(
+          absl::StrCat("run ", run_id, " is not active"));
     }
     GM_ASSIGN_OR_RETURN(SqliteStatement select,
-                        db_->Prepare(absl::StrCat("SELECT ", kTaskColumns, " FROM tasks WHERE "
+                        db_->Prepare(absl::StrCat("SELECT ", kTaskColumns,
+                                                  " FROM tasks WHERE "
                                                   "run_id = ? AND state = 1")));
     select.Bind(1, run_id);
     GM_ASSIGN_OR_RETURN(leased, CollectTasks(select));
     const char* kStatements[] = {
-        "DELETE FROM attempt_objects WHERE task_id IN (SELECT id FROM tasks WHERE run_id = ?1 "
+        "DELETE FROM attempt_objects WHERE task_id IN (SELECT id FROM tasks "
+        "WHERE run_id = ?1 "
         "AND state IN (0, 1))",
-        "DELETE FROM attempt_events WHERE task_id IN (SELECT id FROM tasks WHERE run_id = ?1 "
+        "DELETE FROM attempt_events WHERE task_id IN (SELECT id FROM tasks "
+        "WHERE run_id = ?1 "
         "AND state IN (0, 1))",
-        "UPDATE tasks SET state = 3, error = 'run cancelled', worker_id = '' WHERE run_id = ?1 "
+        "UPDATE tasks SET state = 3, error = 'run cancelled', worker_id = '' "
+        "WHERE run_id = ?1 "
         "AND state IN (0, 1)",
         "DELETE FROM staged_objects WHERE run_id = ?1",
     };
@@ -615,9 +693,10 @@ absl::StatusOr<std::vector<TaskRecord>> Store::CancelRun(int64_t run_id, int64_t
 
 absl::StatusOr<std::vector<StepRecord>> Store::GetSteps(int64_t run_id) {
   absl::MutexLock lock(&mu_);
-  GM_ASSIGN_OR_RETURN(SqliteStatement select,
-                      db_->Prepare("SELECT step_id, status, partial_types FROM steps "
-                                   "WHERE run_id = ? ORDER BY position"));
+  GM_ASSIGN_OR_RETURN(
+      SqliteStatement select,
+      db_->Prepare("SELECT step_id, status, partial_types FROM steps "
+                   "WHERE run_id = ? ORDER BY position"));
   select.Bind(1, run_id);
   std::vector<StepRecord> steps;
   while (true) {
@@ -636,55 +715,68 @@ absl::StatusOr<std::vector<StepRecord>> Store::GetSteps(int64_t run_id) {
 }
 
 absl::Status Store::SetStepStatus(int64_t run_id, const std::string& step_id,
-                                  v1::StepStatus status, const std::string& error,
-                                  int64_t now_ms) {
+                                  v1::StepStatus status,
+                                  const std::string& error, int64_t now_ms) {
   absl::MutexLock lock(&mu_);
   // started_ms is set when the step leaves PENDING, ended_ms when it settles.
   GM_ASSIGN_OR_RETURN(
       SqliteStatement update,
       db_->Prepare("UPDATE steps SET status = ?1, error = ?2, "
-                   "started_ms = CASE WHEN started_ms = 0 AND ?1 != 1 THEN ?3 ELSE started_ms END, "
+                   "started_ms = CASE WHEN started_ms = 0 AND ?1 != 1 THEN ?3 "
+                   "ELSE started_ms END, "
                    "ended_ms = CASE WHEN ?1 >= 3 THEN ?3 ELSE 0 END "
                    "WHERE run_id = ?4 AND step_id = ?5"));
-  update.Bind(1, int64_t{status}).Bind(2, error).Bind(3, now_ms).Bind(4, run_id).Bind(5, step_id);
+  update.Bind(1, int64_t{status})
+      .Bind(2, error)
+      .Bind(3, now_ms)
+      .Bind(4, run_id)
+      .Bind(5, step_id);
   return update.Run();
 }
 
 // --- Tasks ---
 
-absl::StatusOr<int64_t> Store::CreateTask(int64_t run_id, const std::string& step_id,
-                                          v1::TaskKind kind, const v1::Shard& shard) {
+absl::StatusOr<int64_t> Store::CreateTask(int64_t run_id,
+                                          const std::string& step_id,
+                                          v1::TaskKind kind,
+                                          const v1::Shard& shard) {
   absl::MutexLock lock(&mu_);
-  GM_ASSIGN_OR_RETURN(SqliteStatement insert,
-                      db_->Prepare("INSERT INTO tasks (run_id, instance_id, step_id, kind, "
-                                   "shard) SELECT ?1, instance_id, ?2, ?3, ?4 FROM runs "
-                                   "WHERE id = ?1"));
+  GM_ASSIGN_OR_RETURN(
+      SqliteStatement insert,
+      db_->Prepare("INSERT INTO tasks (run_id, instance_id, step_id, kind, "
+                   "shard) SELECT ?1, instance_id, ?2, ?3, ?4 FROM runs "
+                   "WHERE id = ?1"));
   insert.Bind(1, run_id).Bind(2, step_id).Bind(3, int64_t{kind});
   insert.BindBlob(4, SerializeDeterministic(shard));
   GM_RETURN_IF_ERROR(insert.Run());
-  if (db_->changes() == 0) return absl::NotFoundError(absl::StrCat("run ", run_id, " not found"));
+  if (db_->changes() == 0)
+    return absl::NotFoundError(absl::StrCat("run ", run_id, " not found"));
   return db_->last_insert_rowid();
 }
 
-absl::StatusOr<int64_t> Store::CreateValidationTask(const std::string& instance_id) {
+absl::StatusOr<int64_t> Store::CreateValidationTask(
+    const std::string& instance_id) {
   absl::MutexLock lock(&mu_);
-  GM_ASSIGN_OR_RETURN(SqliteStatement insert,
-                      db_->Prepare("INSERT INTO tasks (run_id, instance_id, step_id, kind, "
-                                   "shard) VALUES (0, ?, '', ?, x'')"));
-  insert.Bind(1, instance_id).Bind(2, int64_t{v1::TASK_KIND_VALIDATE_INVOCATION});
+  GM_ASSIGN_OR_RETURN(
+      SqliteStatement insert,
+      db_->Prepare("INSERT INTO tasks (run_id, instance_id, step_id, kind, "
+                   "shard) VALUES (0, ?, '', ?, x'')"));
+  insert.Bind(1, instance_id)
+      .Bind(2, int64_t{v1::TASK_KIND_VALIDATE_INVOCATION});
   GM_RETURN_IF_ERROR(insert.Run());
   return db_->last_insert_rowid();
 }
 
-absl::Status Store::SetStepTaskTotal(int64_t run_id, const std::string& step_id, int total) {
+absl::Status Store::SetStepTaskTotal(int64_t run_id, const std::string& step_id,
+                                     int total) {
   absl::MutexLock lock(&mu_);
-  GM_ASSIGN_OR_RETURN(SqliteStatement update,
-                      db_->Prepare("UPDATE steps SET tasks_total = ? WHERE run_id = ? AND "
-                                   "step_id = ?"));
+  GM_ASSIGN_OR_RETURN(
+      SqliteStatement update,
+      db_->Prepare("UPDATE steps SET tasks_total = ? WHERE run_id = ? AND "
+                   "step_id = ?"));
   update.Bind(1, int64_t{total}).Bind(2, run_id).Bind(3, step_id);
   return update.Run();
 }
-
 
 absl::StatusOr<TaskRecord> Store::GetTaskLocked(int64_t task_id) {
   GM_ASSIGN_OR_RETURN(SqliteStatement select,
@@ -692,7 +784,8 @@ absl::StatusOr<TaskRecord> Store::GetTaskLocked(int64_t task_id) {
                                                 " FROM tasks WHERE id = ?")));
   select.Bind(1, task_id);
   GM_ASSIGN_OR_RETURN(bool found, select.Step());
-  if (!found) return absl::NotFoundError(absl::StrCat("task ", task_id, " not found"));
+  if (!found)
+    return absl::NotFoundError(absl::StrCat("task ", task_id, " not found"));
   return TaskFromRow(select);
 }
 
@@ -703,77 +796,94 @@ absl::StatusOr<TaskRecord> Store::GetTask(int64_t task_id) {
 
 absl::StatusOr<std::vector<TaskRecord>> Store::TasksOfRun(int64_t run_id) {
   absl::MutexLock lock(&mu_);
-  GM_ASSIGN_OR_RETURN(SqliteStatement select,
-                      db_->Prepare(absl::StrCat("SELECT ", kTaskColumns,
-                                                " FROM tasks WHERE run_id = ? ORDER BY id")));
+  GM_ASSIGN_OR_RETURN(
+      SqliteStatement select,
+      db_->Prepare(absl::StrCat("SELECT ", kTaskColumns,
+                                " FROM tasks WHERE run_id = ? ORDER BY id")));
   select.Bind(1, run_id);
   return CollectTasks(select);
 }
 
 absl::StatusOr<std::vector<TaskRecord>> Store::PendingTasks(int limit) {
   absl::MutexLock lock(&mu_);
-  GM_ASSIGN_OR_RETURN(SqliteStatement select,
-                      db_->Prepare(absl::StrCat("SELECT ", kTaskColumns,
-                                                " FROM tasks WHERE state = 0 AND (run_id = 0 "
-                                                "OR run_id IN (SELECT id FROM runs WHERE "
-                                                "status IN (1, 2))) ORDER BY id LIMIT ?")));
+  GM_ASSIGN_OR_RETURN(
+      SqliteStatement select,
+      db_->Prepare(absl::StrCat("SELECT ", kTaskColumns,
+                                " FROM tasks WHERE state = 0 AND (run_id = 0 "
+                                "OR run_id IN (SELECT id FROM runs WHERE "
+                                "status IN (1, 2))) ORDER BY id LIMIT ?")));
   select.Bind(1, int64_t{limit});
   return CollectTasks(select);
 }
 
-absl::StatusOr<int32_t> Store::LeaseTask(int64_t task_id, const std::string& worker_id,
+absl::StatusOr<int32_t> Store::LeaseTask(int64_t task_id,
+                                         const std::string& worker_id,
                                          int64_t lease_expires_ms) {
   absl::MutexLock lock(&mu_);
-  GM_ASSIGN_OR_RETURN(SqliteStatement update,
-                      db_->Prepare("UPDATE tasks SET state = 1, attempt = attempt + 1, "
-                                   "worker_id = ?, lease_expires_ms = ? WHERE id = ? AND "
-                                   "state = 0 RETURNING attempt"));
+  GM_ASSIGN_OR_RETURN(
+      SqliteStatement update,
+      db_->Prepare("UPDATE tasks SET state = 1, attempt = attempt + 1, "
+                   "worker_id = ?, lease_expires_ms = ? WHERE id = ? AND "
+                   "state = 0 RETURNING attempt"));
   update.Bind(1, worker_id).Bind(2, lease_expires_ms).Bind(3, task_id);
   GM_ASSIGN_OR_RETURN(bool leased, update.Step());
   if (!leased) {
-    return absl::FailedPreconditionError(absl::StrCat("task ", task_id, " is not pending"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("task ", task_id, " is not pending"));
   }
   const int32_t attempt = static_cast<int32_t>(update.ColumnInt(0));
   GM_RETURN_IF_ERROR(update.Run());
   return attempt;
 }
 
-absl::Status Store::RenewLease(int64_t task_id, int32_t attempt, const std::string& worker_id,
+absl::Status Store::RenewLease(int64_t task_id, int32_t attempt,
+                               const std::string& worker_id,
                                int64_t lease_expires_ms) {
   absl::MutexLock lock(&mu_);
-  GM_ASSIGN_OR_RETURN(SqliteStatement update,
-                      db_->Prepare("UPDATE tasks SET lease_expires_ms = ? WHERE id = ? AND "
-                                   "attempt = ? AND worker_id = ? AND state = 1"));
-  update.Bind(1, lease_expires_ms).Bind(2, task_id).Bind(3, int64_t{attempt}).Bind(4, worker_id);
+  GM_ASSIGN_OR_RETURN(
+      SqliteStatement update,
+      db_->Prepare("UPDATE tasks SET lease_expires_ms = ? WHERE id = ? AND "
+                   "attempt = ? AND worker_id = ? AND state = 1"));
+  update.Bind(1, lease_expires_ms)
+      .Bind(2, task_id)
+      .Bind(3, int64_t{attempt})
+      .Bind(4, worker_id);
   return update.Run();
 }
 
-absl::StatusOr<std::vector<TaskRecord>> Store::LeasedTasks(int64_t expired_before_ms,
-                                                          const std::string& worker_id) {
+absl::StatusOr<std::vector<TaskRecord>> Store::LeasedTasks(
+    int64_t expired_before_ms, const std::string& worker_id) {
   absl::MutexLock lock(&mu_);
   GM_ASSIGN_OR_RETURN(
       SqliteStatement select,
-      db_->Prepare(absl::StrCat("SELECT ", kTaskColumns,
-                                " FROM tasks WHERE state = 1 AND (lease_expires_ms < ?1 OR "
-                                "(?2 != '' AND worker_id = ?2)) ORDER BY id")));
+      db_->Prepare(absl::StrCat(
+          "SELECT ", kTaskColumns,
+          " FROM tasks WHERE state = 1 AND (lease_expires_ms < ?1 OR "
+          "(?2 != '' AND worker_id = ?2)) ORDER BY id")));
   select.Bind(1, expired_before_ms).Bind(2, worker_id);
   return CollectTasks(select);
 }
 
-absl::Status Store::ReleaseTask(int64_t task_id, int32_t attempt, int max_attempts,
-                                const std::string& error) {
+absl::Status Store::ReleaseTask(int64_t task_id, int32_t attempt,
+                                int max_attempts, const std::string& error) {
   absl::MutexLock lock(&mu_);
   return Transaction([&]() -> absl::Status {
-    GM_ASSIGN_OR_RETURN(SqliteStatement update,
-                        db_->Prepare("UPDATE tasks SET state = CASE WHEN attempt >= ?1 THEN 3 "
-                                     "ELSE 0 END, error = ?2, worker_id = '' WHERE id = ?3 AND "
-                                     "attempt = ?4 AND state = 1"));
-    update.Bind(1, int64_t{max_attempts}).Bind(2, error).Bind(3, task_id).Bind(4, int64_t{attempt});
+    GM_ASSIGN_OR_RETURN(
+        SqliteStatement update,
+        db_->Prepare("UPDATE tasks SET state = CASE WHEN attempt >= ?1 THEN 3 "
+                     "ELSE 0 END, error = ?2, worker_id = '' WHERE id = ?3 AND "
+                     "attempt = ?4 AND state = 1"));
+    update.Bind(1, int64_t{max_attempts})
+        .Bind(2, error)
+        .Bind(3, task_id)
+        .Bind(4, int64_t{attempt});
     GM_RETURN_IF_ERROR(update.Run());
-    for (const char* table : {"attempt_objects", "attempt_events", "attempt_partial_types"}) {
-      GM_ASSIGN_OR_RETURN(SqliteStatement discard,
-                          db_->Prepare(absl::StrCat("DELETE FROM ", table,
-                                                    " WHERE task_id = ? AND attempt = ?")));
+    for (const char* table :
+         {"attempt_objects", "attempt_events", "attempt_partial_types"}) {
+      GM_ASSIGN_OR_RETURN(
+          SqliteStatement discard,
+          db_->Prepare(absl::StrCat("DELETE FROM ", table,
+                                    " WHERE task_id = ? AND attempt = ?")));
       discard.Bind(1, task_id).Bind(2, int64_t{attempt});
       GM_RETURN_IF_ERROR(discard.Run());
     }
@@ -783,77 +893,101 @@ absl::Status Store::ReleaseTask(int64_t task_id, int32_t attempt, int max_attemp
 
 // --- Results ---
 
-absl::Status Store::CheckCurrentAttempt(const v1::TaskAttempt& attempt, TaskRecord* task) {
+absl::Status Store::CheckCurrentAttempt(const v1::TaskAttempt& attempt,
+                                        TaskRecord* task) {
   GM_ASSIGN_OR_RETURN(*task, GetTaskLocked(attempt.task_id()));
   if (task->state != TaskState::kLeased || task->attempt != attempt.attempt()) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("task ", attempt.task_id(), " attempt ", attempt.attempt(),
-                     " is no longer current (current attempt ", task->attempt, ")"));
+    return absl::FailedPreconditionError(absl::StrCat(
+        "task ", attempt.task_id(), " attempt ", attempt.attempt(),
+        " is no longer current (current attempt ", task->attempt, ")"));
   }
   return absl::OkStatus();
 }
 
 absl::Status Store::RecordConflict(const v1::TaskAttempt& attempt, int object,
-                                   const std::string& type, const std::string& key,
-                                   const std::string& first, const std::string& second,
-                                   int64_t now_ms) {
+                                   const std::string& type,
+                                   const std::string& key,
+                                   const std::string& first,
+                                   const std::string& second, int64_t now_ms) {
   std::vector<std::string> fields;
   if (object == kEntityObject) {
     GM_ASSIGN_OR_RETURN(v1::Entity a, Parse<v1::Entity>(first, "entity"));
     GM_ASSIGN_OR_RETURN(v1::Entity b, Parse<v1::Entity>(second, "entity"));
     fields = DifferingFields(a, b);
   } else {
-    GM_ASSIGN_OR_RETURN(v1::Relationship a, Parse<v1::Relationship>(first, "relationship"));
-    GM_ASSIGN_OR_RETURN(v1::Relationship b, Parse<v1::Relationship>(second, "relationship"));
+    GM_ASSIGN_OR_RETURN(v1::Relationship a,
+                        Parse<v1::Relationship>(first, "relationship"));
+    GM_ASSIGN_OR_RETURN(v1::Relationship b,
+                        Parse<v1::Relationship>(second, "relationship"));
     fields = DifferingFields(a, b);
   }
-  GM_ASSIGN_OR_RETURN(SqliteStatement event,
-                      db_->Prepare("INSERT INTO attempt_events (task_id, attempt, time_ms, "
-                                   "level, name, description) VALUES (?, ?, ?, ?, ?, ?)"));
-  event.Bind(1, attempt.task_id()).Bind(2, int64_t{attempt.attempt()}).Bind(3, now_ms);
-  event.Bind(4, int64_t{v1::EVENT_LEVEL_WARN}).Bind(5, "duplicate_key_conflict");
-  event.Bind(6, absl::StrCat(object == kEntityObject ? "entity '" : "relationship '", key,
-                             "' (", type, ") was produced again with different content; "
-                             "the first version is kept and ", type,
-                             " is treated as partial; differing fields: ",
-                             absl::StrJoin(fields, ", ")));
+  GM_ASSIGN_OR_RETURN(
+      SqliteStatement event,
+      db_->Prepare("INSERT INTO attempt_events (task_id, attempt, time_ms, "
+                   "level, name, description) VALUES (?, ?, ?, ?, ?, ?)"));
+  event.Bind(1, attempt.task_id())
+      .Bind(2, int64_t{attempt.attempt()})
+      .Bind(3, now_ms);
+  event.Bind(4, int64_t{v1::EVENT_LEVEL_WARN})
+      .Bind(5, "duplicate_key_conflict");
+  event.Bind(
+      6, absl::StrCat(object == kEntityObject ? "entity '" : "relationship '",
+                      key, "' (", type,
+                      ") was produced again with different content; "
+                      "the first version is kept and ",
+                      type, " is treated as partial; differing fields: ",
+                      absl::StrJoin(fields, ", ")));
   GM_RETURN_IF_ERROR(event.Run());
-  GM_ASSIGN_OR_RETURN(SqliteStatement partial,
-                      db_->Prepare("INSERT OR IGNORE INTO attempt_partial_types VALUES "
-                                   "(?, ?, ?)"));
-  partial.Bind(1, attempt.task_id()).Bind(2, int64_t{attempt.attempt()}).Bind(3, type);
+  GM_ASSIGN_OR_RETURN(
+      SqliteStatement partial,
+      db_->Prepare("INSERT OR IGNORE INTO attempt_partial_types VALUES "
+                   "(?, ?, ?)"));
+  partial.Bind(1, attempt.task_id())
+      .Bind(2, int64_t{attempt.attempt()})
+      .Bind(3, type);
   return partial.Run();
 }
 
-absl::Status Store::StageBatch(const v1::TaskAttempt& attempt, const v1::ResultBatch& batch,
-                               int64_t now_ms) {
+absl::Status Store::StageBatch(const v1::TaskAttempt& attempt,
+                               const v1::ResultBatch& batch, int64_t now_ms) {
   absl::MutexLock lock(&mu_);
   return Transaction([&]() -> absl::Status {
     TaskRecord task;
     GM_RETURN_IF_ERROR(CheckCurrentAttempt(attempt, &task));
-    GM_ASSIGN_OR_RETURN(SqliteStatement insert,
-                        db_->Prepare("INSERT INTO attempt_objects VALUES "
-                                     "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"));
-    GM_ASSIGN_OR_RETURN(SqliteStatement existing,
-                        db_->Prepare("SELECT data FROM attempt_objects WHERE task_id = ? AND "
-                                     "attempt = ? AND object = ? AND key = ?"));
-    auto stage = [&](int object, const std::string& key, const std::string& type,
-                     const std::string& classes, const std::string& from_key,
-                     const std::string& to_key, const std::string& data,
+    GM_ASSIGN_OR_RETURN(
+        SqliteStatement insert,
+        db_->Prepare("INSERT INTO attempt_objects VALUES "
+                     "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"));
+    GM_ASSIGN_OR_RETURN(
+        SqliteStatement existing,
+        db_->Prepare("SELECT data FROM attempt_objects WHERE task_id = ? AND "
+                     "attempt = ? AND object = ? AND key = ?"));
+    auto stage = [&](int object, const std::string& key,
+                     const std::string& type, const std::string& classes,
+                     const std::string& from_key, const std::string& to_key,
+                     const std::string& data,
                      const std::string& props) -> absl::Status {
       insert.Reset();
       insert.Bind(1, attempt.task_id()).Bind(2, int64_t{attempt.attempt()});
-      insert.Bind(3, int64_t{object}).Bind(4, key).Bind(5, type).Bind(6, classes);
-      insert.Bind(7, from_key).Bind(8, to_key).BindBlob(9, data).Bind(10, props);
+      insert.Bind(3, int64_t{object})
+          .Bind(4, key)
+          .Bind(5, type)
+          .Bind(6, classes);
+      insert.Bind(7, from_key)
+          .Bind(8, to_key)
+          .BindBlob(9, data)
+          .Bind(10, props);
       GM_RETURN_IF_ERROR(insert.Run());
       if (db_->changes() > 0) return absl::OkStatus();
-      // The key was staged before in this attempt: identical is fine, different is a conflict.
+      // The key was staged before in this attempt: identical is fine, different
+      // is a conflict.
       existing.Reset();
       existing.Bind(1, attempt.task_id()).Bind(2, int64_t{attempt.attempt()});
       existing.Bind(3, int64_t{object}).Bind(4, key);
       GM_ASSIGN_OR_RETURN(bool found, existing.Step());
       if (found && existing.ColumnBlob(0) != data) {
-        return RecordConflict(attempt, object, type, key, existing.ColumnBlob(0), data, now_ms);
+        return RecordConflict(attempt, object, type, key,
+                              existing.ColumnBlob(0), data, now_ms);
       }
       return absl::OkStatus();
     };
@@ -864,19 +998,22 @@ absl::Status Store::StageBatch(const v1::TaskAttempt& attempt, const v1::ResultB
                                PropertiesToJson(entity.properties())));
     }
     for (const v1::Relationship& relationship : batch.relationships()) {
-      GM_RETURN_IF_ERROR(stage(kRelationshipObject, relationship.key(), relationship.type(),
-                               absl::StrCat("|", relationship.class_name(), "|"),
-                               relationship.from_entity_key(), relationship.to_entity_key(),
-                               SerializeDeterministic(relationship),
-                               PropertiesToJson(relationship.properties())));
+      GM_RETURN_IF_ERROR(
+          stage(kRelationshipObject, relationship.key(), relationship.type(),
+                absl::StrCat("|", relationship.class_name(), "|"),
+                relationship.from_entity_key(), relationship.to_entity_key(),
+                SerializeDeterministic(relationship),
+                PropertiesToJson(relationship.properties())));
     }
-    GM_ASSIGN_OR_RETURN(SqliteStatement event,
-                        db_->Prepare("INSERT INTO attempt_events (task_id, attempt, time_ms, "
-                                     "level, name, description) VALUES (?, ?, ?, ?, ?, ?)"));
+    GM_ASSIGN_OR_RETURN(
+        SqliteStatement event,
+        db_->Prepare("INSERT INTO attempt_events (task_id, attempt, time_ms, "
+                     "level, name, description) VALUES (?, ?, ?, ?, ?, ?)"));
     for (const v1::Event& e : batch.events()) {
       event.Reset();
       event.Bind(1, attempt.task_id()).Bind(2, int64_t{attempt.attempt()});
-      event.Bind(3, e.time_ms() ? e.time_ms() : now_ms).Bind(4, int64_t{e.level()});
+      event.Bind(3, e.time_ms() ? e.time_ms() : now_ms)
+          .Bind(4, int64_t{e.level()});
       event.Bind(5, e.name()).Bind(6, e.description());
       GM_RETURN_IF_ERROR(event.Run());
     }
@@ -884,9 +1021,9 @@ absl::Status Store::StageBatch(const v1::TaskAttempt& attempt, const v1::ResultB
   });
 }
 
-absl::Status Store::CommitAttempt(const v1::TaskAttempt& attempt, bool succeeded,
-                                  const std::string& error,
-                                  const std::vector<std::string>& partial_types) {
+absl::Status Store::CommitAttempt(
+    const v1::TaskAttempt& attempt, bool succeeded, const std::string& error,
+    const std::vector<std::string>& partial_types) {
   absl::MutexLock lock(&mu_);
   return Transaction([&]() -> absl::Status {
     TaskRecord task;
@@ -896,48 +1033,65 @@ absl::Status Store::CommitAttempt(const v1::TaskAttempt& attempt, bool succeeded
     // Keys another task of the run already staged with different content.
     GM_ASSIGN_OR_RETURN(
         SqliteStatement conflicts,
-        db_->Prepare("SELECT a.object, a.key, a.type, s.data, a.data FROM attempt_objects a "
-                     "JOIN staged_objects s ON s.run_id = ?1 AND s.object = a.object AND "
-                     "s.key = a.key WHERE a.task_id = ?2 AND a.attempt = ?3 AND "
-                     "a.data != s.data ORDER BY a.object, a.key"));
+        db_->Prepare(
+            "SELECT a.object, a.key, a.type, s.data, a.data FROM "
+            "attempt_objects a "
+            "JOIN staged_objects s ON s.run_id = ?1 AND s.object = a.object "
+            "AND "
+            "s.key = a.key WHERE a.task_id = ?2 AND a.attempt = ?3 AND "
+            "a.data != s.data ORDER BY a.object, a.key"));
     conflicts.Bind(1, task.run_id).Bind(2, task_id).Bind(3, attempt_number);
     while (true) {
       GM_ASSIGN_OR_RETURN(bool row, conflicts.Step());
       if (!row) break;
-      GM_RETURN_IF_ERROR(RecordConflict(attempt, static_cast<int>(conflicts.ColumnInt(0)),
-                                        conflicts.ColumnText(2), conflicts.ColumnText(1),
-                                        conflicts.ColumnBlob(3), conflicts.ColumnBlob(4), 0));
+      GM_RETURN_IF_ERROR(
+          RecordConflict(attempt, static_cast<int>(conflicts.ColumnInt(0)),
+                         conflicts.ColumnText(2), conflicts.ColumnText(1),
+                         conflicts.ColumnBlob(3), conflicts.ColumnBlob(4), 0));
     }
     GM_ASSIGN_OR_RETURN(
         SqliteStatement stage,
-        db_->Prepare("INSERT OR IGNORE INTO staged_objects SELECT ?1, object, key, type, "
-                     "classes, from_key, to_key, data, props FROM attempt_objects "
-                     "WHERE task_id = ?2 AND attempt = ?3 ORDER BY object, key"));
+        db_->Prepare(
+            "INSERT OR IGNORE INTO staged_objects SELECT ?1, object, key, "
+            "type, "
+            "classes, from_key, to_key, data, props FROM attempt_objects "
+            "WHERE task_id = ?2 AND attempt = ?3 ORDER BY object, key"));
     stage.Bind(1, task.run_id).Bind(2, task_id).Bind(3, attempt_number);
     GM_RETURN_IF_ERROR(stage.Run());
     GM_ASSIGN_OR_RETURN(
         SqliteStatement counts,
-        db_->Prepare("INSERT INTO step_type_counts SELECT ?1, ?2, type, COUNT(*) FROM "
-                     "attempt_objects WHERE task_id = ?3 AND attempt = ?4 GROUP BY type "
-                     "ON CONFLICT(run_id, step_id, type) DO UPDATE SET "
-                     "count = count + excluded.count"));
-    counts.Bind(1, task.run_id).Bind(2, task.step_id).Bind(3, task_id).Bind(4, attempt_number);
+        db_->Prepare(
+            "INSERT INTO step_type_counts SELECT ?1, ?2, type, COUNT(*) FROM "
+            "attempt_objects WHERE task_id = ?3 AND attempt = ?4 GROUP BY type "
+            "ON CONFLICT(run_id, step_id, type) DO UPDATE SET "
+            "count = count + excluded.count"));
+    counts.Bind(1, task.run_id)
+        .Bind(2, task.step_id)
+        .Bind(3, task_id)
+        .Bind(4, attempt_number);
     GM_RETURN_IF_ERROR(counts.Run());
-    GM_ASSIGN_OR_RETURN(
-        SqliteStatement events,
-        db_->Prepare("INSERT INTO events (run_id, time_ms, level, name, description, step_id) "
-                     "SELECT ?1, CASE WHEN time_ms = 0 THEN ?5 ELSE time_ms END, level, name, "
-                     "description, ?2 FROM attempt_events WHERE task_id = ?3 AND attempt = ?4 "
-                     "ORDER BY id"));
-    events.Bind(1, task.run_id).Bind(2, task.step_id).Bind(3, task_id).Bind(4, attempt_number);
+    GM_ASSIGN_OR_RETURN(SqliteStatement events,
+                        db_->Prepare("INSERT INTO events (run_id, time_ms, "
+                                     "level, name, description, step_id) "
+                                     "SELECT ?1, CASE WHEN time_ms = 0 THEN ?5 "
+                                     "ELSE time_ms END, level, name, "
+                                     "description, ?2 FROM attempt_events "
+                                     "WHERE task_id = ?3 AND attempt = ?4 "
+                                     "ORDER BY id"));
+    events.Bind(1, task.run_id)
+        .Bind(2, task.step_id)
+        .Bind(3, task_id)
+        .Bind(4, attempt_number);
     events.Bind(5, absl::ToUnixMillis(absl::Now()));
     GM_RETURN_IF_ERROR(events.Run());
-    // Types this attempt saw conflicts in are partial, as are those the worker reported.
+    // Types this attempt saw conflicts in are partial, as are those the worker
+    // reported.
     std::vector<std::string> all_partial = partial_types;
     {
-      GM_ASSIGN_OR_RETURN(SqliteStatement conflicted,
-                          db_->Prepare("SELECT type FROM attempt_partial_types WHERE "
-                                       "task_id = ? AND attempt = ?"));
+      GM_ASSIGN_OR_RETURN(
+          SqliteStatement conflicted,
+          db_->Prepare("SELECT type FROM attempt_partial_types WHERE "
+                       "task_id = ? AND attempt = ?"));
       conflicted.Bind(1, task_id).Bind(2, attempt_number);
       while (true) {
         GM_ASSIGN_OR_RETURN(bool row, conflicted.Step());
@@ -945,34 +1099,42 @@ absl::Status Store::CommitAttempt(const v1::TaskAttempt& attempt, bool succeeded
         all_partial.push_back(conflicted.ColumnText(0));
       }
     }
-    for (const char* table : {"attempt_objects", "attempt_events", "attempt_partial_types"}) {
-      GM_ASSIGN_OR_RETURN(SqliteStatement discard,
-                          db_->Prepare(absl::StrCat("DELETE FROM ", table,
-                                                    " WHERE task_id = ? AND attempt = ?")));
+    for (const char* table :
+         {"attempt_objects", "attempt_events", "attempt_partial_types"}) {
+      GM_ASSIGN_OR_RETURN(
+          SqliteStatement discard,
+          db_->Prepare(absl::StrCat("DELETE FROM ", table,
+                                    " WHERE task_id = ? AND attempt = ?")));
       discard.Bind(1, task_id).Bind(2, attempt_number);
       GM_RETURN_IF_ERROR(discard.Run());
     }
     if (!all_partial.empty() && !task.step_id.empty()) {
-      GM_ASSIGN_OR_RETURN(SqliteStatement select,
-                          db_->Prepare("SELECT partial_types FROM steps WHERE run_id = ? AND "
-                                       "step_id = ?"));
+      GM_ASSIGN_OR_RETURN(
+          SqliteStatement select,
+          db_->Prepare("SELECT partial_types FROM steps WHERE run_id = ? AND "
+                       "step_id = ?"));
       select.Bind(1, task.run_id).Bind(2, task.step_id);
       GM_ASSIGN_OR_RETURN(bool found, select.Step());
       std::set<std::string> types;
       if (found) {
-        for (absl::string_view t : absl::StrSplit(select.ColumnText(0), ',', absl::SkipEmpty())) {
+        for (absl::string_view t :
+             absl::StrSplit(select.ColumnText(0), ',', absl::SkipEmpty())) {
           types.insert(std::string(t));
         }
       }
       types.insert(all_partial.begin(), all_partial.end());
-      GM_ASSIGN_OR_RETURN(SqliteStatement update,
-                          db_->Prepare("UPDATE steps SET partial_types = ? WHERE run_id = ? "
-                                       "AND step_id = ?"));
-      update.Bind(1, absl::StrJoin(types, ",")).Bind(2, task.run_id).Bind(3, task.step_id);
+      GM_ASSIGN_OR_RETURN(
+          SqliteStatement update,
+          db_->Prepare("UPDATE steps SET partial_types = ? WHERE run_id = ? "
+                       "AND step_id = ?"));
+      update.Bind(1, absl::StrJoin(types, ","))
+          .Bind(2, task.run_id)
+          .Bind(3, task.step_id);
       GM_RETURN_IF_ERROR(update.Run());
     }
-    GM_ASSIGN_OR_RETURN(SqliteStatement end,
-                        db_->Prepare("UPDATE tasks SET state = ?, error = ? WHERE id = ?"));
+    GM_ASSIGN_OR_RETURN(
+        SqliteStatement end,
+        db_->Prepare("UPDATE tasks SET state = ?, error = ? WHERE id = ?"));
     end.Bind(1, int64_t{succeeded ? 2 : 3}).Bind(2, error).Bind(3, task_id);
     return end.Run();
   });
@@ -982,7 +1144,8 @@ absl::Status Store::ForEachStagedEntity(
     int64_t run_id, const std::string& type, const std::string& first_key,
     const std::string& last_key, int page_size,
     const std::function<absl::Status(const v1::Entity&)>& visit) {
-  // Keyset pagination: the lock is held for one page at a time, never across `visit`.
+  // Keyset pagination: the lock is held for one page at a time, never across
+  // `visit`.
   std::string after = first_key;
   bool inclusive = true;
   while (true) {
@@ -992,16 +1155,19 @@ absl::Status Store::ForEachStagedEntity(
       GM_ASSIGN_OR_RETURN(
           SqliteStatement select,
           db_->Prepare(absl::StrCat(
-              "SELECT data FROM staged_objects WHERE run_id = ?1 AND object = 0 AND "
-              "type = ?2 AND key ", inclusive ? ">=" : ">",
+              "SELECT data FROM staged_objects WHERE run_id = ?1 AND object = "
+              "0 AND "
+              "type = ?2 AND key ",
+              inclusive ? ">=" : ">",
               " ?3 AND (?4 = '' OR key <= ?4) ORDER BY key LIMIT ?5")));
       select.Bind(1, run_id).Bind(2, type).Bind(3, after).Bind(4, last_key);
       select.Bind(5, int64_t{page_size});
       while (true) {
         GM_ASSIGN_OR_RETURN(bool row, select.Step());
         if (!row) break;
-        GM_ASSIGN_OR_RETURN(v1::Entity entity,
-                            Parse<v1::Entity>(select.ColumnBlob(0), "staged entity"));
+        GM_ASSIGN_OR_RETURN(
+            v1::Entity entity,
+            Parse<v1::Entity>(select.ColumnBlob(0), "staged entity"));
         page.push_back(std::move(entity));
       }
     }
@@ -1020,10 +1186,13 @@ absl::Status Store::ForEachStagedObject(
     std::vector<std::pair<std::string, std::string>> page;  // (key, data)
     {
       absl::MutexLock lock(&mu_);
-      GM_ASSIGN_OR_RETURN(SqliteStatement select,
-                          db_->Prepare("SELECT key, data FROM staged_objects WHERE run_id = ? "
-                                       "AND object = ? AND key > ? ORDER BY key LIMIT ?"));
-      select.Bind(1, run_id).Bind(2, int64_t{relationships ? 1 : 0}).Bind(3, after);
+      GM_ASSIGN_OR_RETURN(
+          SqliteStatement select,
+          db_->Prepare("SELECT key, data FROM staged_objects WHERE run_id = ? "
+                       "AND object = ? AND key > ? ORDER BY key LIMIT ?"));
+      select.Bind(1, run_id)
+          .Bind(2, int64_t{relationships ? 1 : 0})
+          .Bind(3, after);
       select.Bind(4, int64_t{page_size});
       while (true) {
         GM_ASSIGN_OR_RETURN(bool row, select.Step());
@@ -1039,21 +1208,24 @@ absl::Status Store::ForEachStagedObject(
 
 absl::StatusOr<bool> Store::HasStagedObjects(int64_t run_id) {
   absl::MutexLock lock(&mu_);
-  GM_ASSIGN_OR_RETURN(SqliteStatement select,
-                      db_->Prepare("SELECT EXISTS (SELECT 1 FROM staged_objects WHERE "
-                                   "run_id = ?)"));
+  GM_ASSIGN_OR_RETURN(
+      SqliteStatement select,
+      db_->Prepare("SELECT EXISTS (SELECT 1 FROM staged_objects WHERE "
+                   "run_id = ?)"));
   select.Bind(1, run_id);
   GM_ASSIGN_OR_RETURN(bool ignored, select.Step());
   (void)ignored;
   return select.ColumnInt(0) != 0;
 }
 
-absl::Status Store::ForEachStagedKey(int64_t run_id, const std::string& type,
-                                     const std::function<void(const std::string&)>& visit) {
+absl::Status Store::ForEachStagedKey(
+    int64_t run_id, const std::string& type,
+    const std::function<void(const std::string&)>& visit) {
   absl::MutexLock lock(&mu_);
-  GM_ASSIGN_OR_RETURN(SqliteStatement select,
-                      db_->Prepare("SELECT key FROM staged_objects WHERE run_id = ? AND "
-                                   "object = 0 AND type = ? ORDER BY key"));
+  GM_ASSIGN_OR_RETURN(
+      SqliteStatement select,
+      db_->Prepare("SELECT key FROM staged_objects WHERE run_id = ? AND "
+                   "object = 0 AND type = ? ORDER BY key"));
   select.Bind(1, run_id).Bind(2, type);
   while (true) {
     GM_ASSIGN_OR_RETURN(bool row, select.Step());
@@ -1064,60 +1236,86 @@ absl::Status Store::ForEachStagedKey(int64_t run_id, const std::string& type,
 
 // --- Finalize ---
 
-absl::StatusOr<FinalizeCounts> Store::Finalize(int64_t run_id, const std::string& instance_id,
-                                               const std::set<std::string>& protected_types,
-                                               int64_t now_ms) {
+absl::StatusOr<FinalizeCounts> Store::Finalize(
+    int64_t run_id, const std::string& instance_id,
+    const std::set<std::string>& protected_types, int64_t now_ms) {
   absl::MutexLock lock(&mu_);
   FinalizeCounts counts;
   absl::Status status = Transaction([&]() -> absl::Status {
-    GM_RETURN_IF_ERROR(db_->Execute(
-        "CREATE TEMP TABLE IF NOT EXISTS protected_types (type TEXT PRIMARY KEY);"
-        "DELETE FROM protected_types;"));
-    GM_ASSIGN_OR_RETURN(SqliteStatement protect,
-                        db_->Prepare("INSERT OR IGNORE INTO protected_types VALUES (?)"));
+    GM_RETURN_IF_ERROR(
+        db_->Execute("CREATE TEMP TABLE IF NOT EXISTS protected_types (type "
+                     "TEXT PRIMARY KEY);"
+                     "DELETE FROM protected_types;"));
+    GM_ASSIGN_OR_RETURN(
+        SqliteStatement protect,
+        db_->Prepare("INSERT OR IGNORE INTO protected_types VALUES (?)"));
     for (const std::string& type : protected_types) {
       protect.Reset();
       protect.Bind(1, type);
       GM_RETURN_IF_ERROR(protect.Run());
     }
-    // Per object kind (entities first, so relationships can be checked against the final
-    // entity set): the diff goes into the change log first, and the graph is then updated
-    // from it, so the log and the graph cannot disagree.
+    // Per object kind (entities first, so relationships can be checked against
+    // the final entity set): the diff goes into the change log first, and the
+    // graph is then updated from it, so the log and the graph cannot disagree.
     constexpr char kCreated[] =
-        "INSERT INTO changes (instance_id, run_id, change, object, key, type, data, previous, "
+        "INSERT INTO changes (instance_id, run_id, change, object, key, type, "
+        "data, previous, "
         "time_ms) SELECT ?1, ?2, 1, s.object, s.key, s.type, s.data, NULL, ?3 "
-        "FROM staged_objects s WHERE s.run_id = ?2 AND s.object = ?4 AND NOT EXISTS "
-        "(SELECT 1 FROM graph_objects g WHERE g.instance_id = ?1 AND g.object = s.object AND "
+        "FROM staged_objects s WHERE s.run_id = ?2 AND s.object = ?4 AND NOT "
+        "EXISTS "
+        "(SELECT 1 FROM graph_objects g WHERE g.instance_id = ?1 AND g.object "
+        "= s.object AND "
         "g.key = s.key) ORDER BY s.key";
     constexpr char kUpdated[] =
-        "INSERT INTO changes (instance_id, run_id, change, object, key, type, data, previous, "
-        "time_ms) SELECT ?1, ?2, 2, s.object, s.key, s.type, s.data, g.data, ?3 "
+        "INSERT INTO changes (instance_id, run_id, change, object, key, type, "
+        "data, previous, "
+        "time_ms) SELECT ?1, ?2, 2, s.object, s.key, s.type, s.data, g.data, "
+        "?3 "
         "FROM staged_objects s JOIN graph_objects g ON g.instance_id = ?1 AND "
-        "g.object = s.object AND g.key = s.key WHERE s.run_id = ?2 AND s.object = ?4 AND "
+        "g.object = s.object AND g.key = s.key WHERE s.run_id = ?2 AND "
+        "s.object = ?4 AND "
         "g.data != s.data ORDER BY s.key";
-    // Deleted: absent from the run and not of a protected type; for relationships also any
-    // whose endpoint entity is gone, whatever its type.
+    // Deleted: absent from the run and not of a protected type; for
+    // relationships also any whose endpoint entity is gone, whatever its type.
     constexpr char kDeleted[] =
-        "INSERT INTO changes (instance_id, run_id, change, object, key, type, data, previous, "
-        "time_ms) SELECT ?1, ?2, 3, g.object, g.key, g.type, g.data, g.data, ?3 "
+        "INSERT INTO changes (instance_id, run_id, change, object, key, type, "
+        "data, previous, "
+        "time_ms) SELECT ?1, ?2, 3, g.object, g.key, g.type, g.data, g.data, "
+        "?3 "
         "FROM graph_objects g WHERE g.instance_id = ?1 AND g.object = ?4 AND (("
-        "g.type NOT IN (SELECT type FROM protected_types) AND NOT EXISTS (SELECT 1 FROM "
-        "staged_objects s WHERE s.run_id = ?2 AND s.object = g.object AND s.key = g.key)) OR "
-        "(g.object = 1 AND (NOT EXISTS (SELECT 1 FROM graph_objects e WHERE e.instance_id = ?1 "
-        "AND e.object = 0 AND e.key = g.from_key) OR NOT EXISTS (SELECT 1 FROM graph_objects e "
-        "WHERE e.instance_id = ?1 AND e.object = 0 AND e.key = g.to_key)))) ORDER BY g.key";
+        "g.type NOT IN (SELECT type FROM protected_types) AND NOT EXISTS "
+        "(SELECT 1 FROM "
+        "staged_objects s WHERE s.run_id = ?2 AND s.object = g.object AND "
+        "s.key = g.key)) OR "
+        "(g.object = 1 AND (NOT EXISTS (SELECT 1 FROM graph_objects e WHERE "
+        "e.instance_id = ?1 "
+        "AND e.object = 0 AND e.key = g.from_key) OR NOT EXISTS (SELECT 1 FROM "
+        "graph_objects e "
+        "WHERE e.instance_id = ?1 AND e.object = 0 AND e.key = g.to_key)))) "
+        "ORDER BY g.key";
     constexpr char kApply[] =
-        "INSERT INTO graph_objects SELECT ?1, object, key, type, classes, from_key, to_key, "
-        "data, props FROM staged_objects WHERE run_id = ?2 AND object = ?4 AND ?3 = ?3 "
-        "ON CONFLICT(instance_id, object, key) DO UPDATE SET type = excluded.type, "
-        "classes = excluded.classes, from_key = excluded.from_key, to_key = excluded.to_key, "
-        "data = excluded.data, props = excluded.props WHERE data != excluded.data";
+        "INSERT INTO graph_objects SELECT ?1, object, key, type, classes, "
+        "from_key, to_key, "
+        "data, props FROM staged_objects WHERE run_id = ?2 AND object = ?4 AND "
+        "?3 = ?3 "
+        "ON CONFLICT(instance_id, object, key) DO UPDATE SET type = "
+        "excluded.type, "
+        "classes = excluded.classes, from_key = excluded.from_key, to_key = "
+        "excluded.to_key, "
+        "data = excluded.data, props = excluded.props WHERE data != "
+        "excluded.data";
     constexpr char kRemove[] =
-        "DELETE FROM graph_objects WHERE instance_id = ?1 AND object = ?4 AND key IN "
-        "(SELECT key FROM changes WHERE run_id = ?2 AND object = ?4 AND change = 3) AND ?3 = ?3";
-    auto run = [&](const char* sql, int object, int64_t* counter) -> absl::Status {
+        "DELETE FROM graph_objects WHERE instance_id = ?1 AND object = ?4 AND "
+        "key IN "
+        "(SELECT key FROM changes WHERE run_id = ?2 AND object = ?4 AND change "
+        "= 3) AND ?3 = ?3";
+    auto run = [&](const char* sql, int object,
+                   int64_t* counter) -> absl::Status {
       GM_ASSIGN_OR_RETURN(SqliteStatement statement, db_->Prepare(sql));
-      statement.Bind(1, instance_id).Bind(2, run_id).Bind(3, now_ms).Bind(4, int64_t{object});
+      statement.Bind(1, instance_id)
+          .Bind(2, run_id)
+          .Bind(3, now_ms)
+          .Bind(4, int64_t{object});
       GM_RETURN_IF_ERROR(statement.Run());
       if (counter != nullptr) *counter += db_->changes();
       return absl::OkStatus();
@@ -1128,20 +1326,25 @@ absl::StatusOr<FinalizeCounts> Store::Finalize(int64_t run_id, const std::string
     GM_RETURN_IF_ERROR(run(kApply, kEntityObject, nullptr));
     GM_RETURN_IF_ERROR(run(kRemove, kEntityObject, nullptr));
 
-    // Relationships whose endpoint entity is not in the graph are reported and not stored.
+    // Relationships whose endpoint entity is not in the graph are reported and
+    // not stored.
     GM_ASSIGN_OR_RETURN(
         SqliteStatement dangling,
-        db_->Prepare("SELECT s.key, s.type, s.from_key, s.to_key, EXISTS (SELECT 1 FROM "
-                     "graph_objects e WHERE e.instance_id = ?1 AND e.object = 0 AND "
-                     "e.key = s.from_key) FROM staged_objects s WHERE s.run_id = ?2 AND "
-                     "s.object = 1 AND (NOT EXISTS (SELECT 1 FROM graph_objects e WHERE "
-                     "e.instance_id = ?1 AND e.object = 0 AND e.key = s.from_key) OR NOT EXISTS "
-                     "(SELECT 1 FROM graph_objects e WHERE e.instance_id = ?1 AND e.object = 0 "
-                     "AND e.key = s.to_key)) ORDER BY s.key"));
+        db_->Prepare(
+            "SELECT s.key, s.type, s.from_key, s.to_key, EXISTS (SELECT 1 FROM "
+            "graph_objects e WHERE e.instance_id = ?1 AND e.object = 0 AND "
+            "e.key = s.from_key) FROM staged_objects s WHERE s.run_id = ?2 AND "
+            "s.object = 1 AND (NOT EXISTS (SELECT 1 FROM graph_objects e WHERE "
+            "e.instance_id = ?1 AND e.object = 0 AND e.key = s.from_key) OR "
+            "NOT EXISTS "
+            "(SELECT 1 FROM graph_objects e WHERE e.instance_id = ?1 AND "
+            "e.object = 0 "
+            "AND e.key = s.to_key)) ORDER BY s.key"));
     dangling.Bind(1, instance_id).Bind(2, run_id);
-    GM_ASSIGN_OR_RETURN(SqliteStatement report,
-                        db_->Prepare("INSERT INTO events (run_id, time_ms, level, name, "
-                                     "description, step_id) VALUES (?, ?, ?, ?, ?, '')"));
+    GM_ASSIGN_OR_RETURN(
+        SqliteStatement report,
+        db_->Prepare("INSERT INTO events (run_id, time_ms, level, name, "
+                     "description, step_id) VALUES (?, ?, ?, ?, ?, '')"));
     constexpr int kMaxDanglingEvents = 100;
     std::vector<std::string> dropped;
     while (true) {
@@ -1152,26 +1355,33 @@ absl::StatusOr<FinalizeCounts> Store::Finalize(int64_t run_id, const std::string
       if (dropped.size() > kMaxDanglingEvents) continue;
       const bool from_exists = dangling.ColumnInt(4) != 0;
       report.Reset();
-      report.Bind(1, run_id).Bind(2, now_ms).Bind(3, int64_t{v1::EVENT_LEVEL_WARN});
+      report.Bind(1, run_id).Bind(2, now_ms).Bind(
+          3, int64_t{v1::EVENT_LEVEL_WARN});
       report.Bind(4, "relationship_dropped");
-      report.Bind(5, absl::StrCat("relationship '", key, "' (", dangling.ColumnText(1),
-                                  ") is not stored: its ", from_exists ? "target" : "source",
-                                  " entity '",
-                                  from_exists ? dangling.ColumnText(3) : dangling.ColumnText(2),
-                                  "' is not in the graph"));
+      report.Bind(
+          5, absl::StrCat(
+                 "relationship '", key, "' (", dangling.ColumnText(1),
+                 ") is not stored: its ", from_exists ? "target" : "source",
+                 " entity '",
+                 from_exists ? dangling.ColumnText(3) : dangling.ColumnText(2),
+                 "' is not in the graph"));
       GM_RETURN_IF_ERROR(report.Run());
     }
     if (dropped.size() > kMaxDanglingEvents) {
       report.Reset();
-      report.Bind(1, run_id).Bind(2, now_ms).Bind(3, int64_t{v1::EVENT_LEVEL_WARN});
+      report.Bind(1, run_id).Bind(2, now_ms).Bind(
+          3, int64_t{v1::EVENT_LEVEL_WARN});
       report.Bind(4, "relationship_dropped");
-      report.Bind(5, absl::StrCat(dropped.size() - kMaxDanglingEvents,
-                                  " more relationships were not stored for the same reason"));
+      report.Bind(
+          5, absl::StrCat(
+                 dropped.size() - kMaxDanglingEvents,
+                 " more relationships were not stored for the same reason"));
       GM_RETURN_IF_ERROR(report.Run());
     }
-    GM_ASSIGN_OR_RETURN(SqliteStatement unstage,
-                        db_->Prepare("DELETE FROM staged_objects WHERE run_id = ? AND "
-                                     "object = 1 AND key = ?"));
+    GM_ASSIGN_OR_RETURN(
+        SqliteStatement unstage,
+        db_->Prepare("DELETE FROM staged_objects WHERE run_id = ? AND "
+                     "object = 1 AND key = ?"));
     for (const std::string& key : dropped) {
       unstage.Reset();
       unstage.Bind(1, run_id).Bind(2, key);
@@ -1185,16 +1395,21 @@ absl::StatusOr<FinalizeCounts> Store::Finalize(int64_t run_id, const std::string
     GM_RETURN_IF_ERROR(run(kApply, kRelationshipObject, nullptr));
     GM_RETURN_IF_ERROR(run(kRemove, kRelationshipObject, nullptr));
 
-    GM_ASSIGN_OR_RETURN(SqliteStatement record,
-                        db_->Prepare("UPDATE runs SET created_count = ?, updated_count = ?, "
-                                     "deleted_count = ? WHERE id = ?"));
-    record.Bind(1, counts.created).Bind(2, counts.updated).Bind(3, counts.deleted);
+    GM_ASSIGN_OR_RETURN(
+        SqliteStatement record,
+        db_->Prepare("UPDATE runs SET created_count = ?, updated_count = ?, "
+                     "deleted_count = ? WHERE id = ?"));
+    record.Bind(1, counts.created)
+        .Bind(2, counts.updated)
+        .Bind(3, counts.deleted);
     record.Bind(4, run_id);
     GM_RETURN_IF_ERROR(record.Run());
-    // Staged objects of earlier runs are no longer needed; this run's stay for its upload.
-    GM_ASSIGN_OR_RETURN(SqliteStatement prune,
-                        db_->Prepare("DELETE FROM staged_objects WHERE run_id IN (SELECT id "
-                                     "FROM runs WHERE instance_id = ? AND id < ?)"));
+    // Staged objects of earlier runs are no longer needed; this run's stay for
+    // its upload.
+    GM_ASSIGN_OR_RETURN(
+        SqliteStatement prune,
+        db_->Prepare("DELETE FROM staged_objects WHERE run_id IN (SELECT id "
+                     "FROM runs WHERE instance_id = ? AND id < ?)"));
     prune.Bind(1, instance_id).Bind(2, run_id);
     return prune.Run();
   });
@@ -1204,25 +1419,28 @@ absl::StatusOr<FinalizeCounts> Store::Finalize(int64_t run_id, const std::string
 
 // --- Events ---
 
-absl::Status Store::AddEvent(int64_t run_id, v1::EventLevel level, const std::string& name,
-                             const std::string& description, const std::string& step_id,
-                             int64_t now_ms) {
+absl::Status Store::AddEvent(int64_t run_id, v1::EventLevel level,
+                             const std::string& name,
+                             const std::string& description,
+                             const std::string& step_id, int64_t now_ms) {
   absl::MutexLock lock(&mu_);
-  GM_ASSIGN_OR_RETURN(SqliteStatement insert,
-                      db_->Prepare("INSERT INTO events (run_id, time_ms, level, name, "
-                                   "description, step_id) VALUES (?, ?, ?, ?, ?, ?)"));
+  GM_ASSIGN_OR_RETURN(
+      SqliteStatement insert,
+      db_->Prepare("INSERT INTO events (run_id, time_ms, level, name, "
+                   "description, step_id) VALUES (?, ?, ?, ?, ?, ?)"));
   insert.Bind(1, run_id).Bind(2, now_ms).Bind(3, int64_t{level}).Bind(4, name);
   insert.Bind(5, description).Bind(6, step_id);
   return insert.Run();
 }
 
-absl::StatusOr<std::vector<v1::Event>> Store::ListEvents(int64_t run_id,
-                                                        int64_t after_sequence) {
+absl::StatusOr<std::vector<v1::Event>> Store::ListEvents(
+    int64_t run_id, int64_t after_sequence) {
   absl::MutexLock lock(&mu_);
-  GM_ASSIGN_OR_RETURN(SqliteStatement select,
-                      db_->Prepare("SELECT sequence, time_ms, level, name, description, "
-                                   "step_id FROM events WHERE run_id = ? AND sequence > ? "
-                                   "ORDER BY sequence"));
+  GM_ASSIGN_OR_RETURN(
+      SqliteStatement select,
+      db_->Prepare("SELECT sequence, time_ms, level, name, description, "
+                   "step_id FROM events WHERE run_id = ? AND sequence > ? "
+                   "ORDER BY sequence"));
   select.Bind(1, run_id).Bind(2, after_sequence);
   std::vector<v1::Event> events;
   while (true) {
@@ -1244,9 +1462,10 @@ absl::StatusOr<std::vector<v1::Event>> Store::ListEvents(int64_t run_id,
 
 namespace {
 
-// WHERE clause of a graph listing: ?1 instance, ?2 object kind, ?3 type, ?4 class, ?5 after
-// key, ?6 limit, then one parameter per property filter (names are validated by the caller
-// against the data model's property-name pattern, so they are safe inside a JSON path).
+// WHERE clause of a graph listing: ?1 instance, ?2 object kind, ?3 type, ?4
+// class, ?5 after key, ?6 limit, then one parameter per property filter (names
+// are validated by the caller against the data model's property-name pattern,
+// so they are safe inside a JSON path).
 std::string GraphWhere(const v1::GraphFilter& filter) {
   std::string where =
       "instance_id = ?1 AND object = ?2 AND (?3 = '' OR type = ?3) AND "
@@ -1261,19 +1480,21 @@ std::string GraphWhere(const v1::GraphFilter& filter) {
     switch (value.kind_case()) {
       case v1::Value::kNullValue:
       case v1::Value::KIND_NOT_SET:
-        absl::StrAppend(&where, " AND json_type(props, ", path, ") = 'null' AND ?", parameter,
-                        " IS NULL");
+        absl::StrAppend(&where, " AND json_type(props, ", path,
+                        ") = 'null' AND ?", parameter, " IS NULL");
         break;
       case v1::Value::kListValue:
-        absl::StrAppend(&where, " AND json(json_extract(props, ", path, ")) = json(?", parameter,
-                        ")");
+        absl::StrAppend(&where, " AND json(json_extract(props, ", path,
+                        ")) = json(?", parameter, ")");
         break;
       case v1::Value::kBoolValue:
-        absl::StrAppend(&where, " AND json_type(props, ", path, ") = (CASE WHEN ?", parameter,
+        absl::StrAppend(&where, " AND json_type(props, ", path,
+                        ") = (CASE WHEN ?", parameter,
                         " THEN 'true' ELSE 'false' END)");
         break;
       default:
-        absl::StrAppend(&where, " AND json_extract(props, ", path, ") = ?", parameter);
+        absl::StrAppend(&where, " AND json_extract(props, ", path, ") = ?",
+                        parameter);
     }
     ++parameter;
   }
@@ -1281,10 +1502,14 @@ std::string GraphWhere(const v1::GraphFilter& filter) {
   return where;
 }
 
-void BindGraphFilter(SqliteStatement& select, const v1::GraphFilter& filter, int object,
-                     const std::string& after_key, int limit) {
-  select.Bind(1, filter.instance_id()).Bind(2, int64_t{object}).Bind(3, filter.type());
-  select.Bind(4, filter.class_name()).Bind(5, after_key).Bind(6, int64_t{limit});
+void BindGraphFilter(SqliteStatement& select, const v1::GraphFilter& filter,
+                     int object, const std::string& after_key, int limit) {
+  select.Bind(1, filter.instance_id())
+      .Bind(2, int64_t{object})
+      .Bind(3, filter.type());
+  select.Bind(4, filter.class_name())
+      .Bind(5, after_key)
+      .Bind(6, int64_t{limit});
   std::vector<std::string> names;
   for (const auto& [name, value] : filter.properties()) names.push_back(name);
   std::sort(names.begin(), names.end());
@@ -1316,19 +1541,20 @@ void BindGraphFilter(SqliteStatement& select, const v1::GraphFilter& filter, int
 
 }  // namespace
 
-absl::StatusOr<std::vector<v1::Entity>> Store::ListEntities(const v1::GraphFilter& filter,
-                                                           const std::string& after_key,
-                                                           int limit) {
+absl::StatusOr<std::vector<v1::Entity>> Store::ListEntities(
+    const v1::GraphFilter& filter, const std::string& after_key, int limit) {
   absl::MutexLock lock(&mu_);
-  GM_ASSIGN_OR_RETURN(SqliteStatement select,
-                      db_->Prepare(absl::StrCat("SELECT data FROM graph_objects WHERE ",
-                                                GraphWhere(filter))));
+  GM_ASSIGN_OR_RETURN(
+      SqliteStatement select,
+      db_->Prepare(absl::StrCat("SELECT data FROM graph_objects WHERE ",
+                                GraphWhere(filter))));
   BindGraphFilter(select, filter, kEntityObject, after_key, limit);
   std::vector<v1::Entity> result;
   while (true) {
     GM_ASSIGN_OR_RETURN(bool row, select.Step());
     if (!row) break;
-    GM_ASSIGN_OR_RETURN(v1::Entity entity, Parse<v1::Entity>(select.ColumnBlob(0), "entity"));
+    GM_ASSIGN_OR_RETURN(v1::Entity entity,
+                        Parse<v1::Entity>(select.ColumnBlob(0), "entity"));
     result.push_back(std::move(entity));
   }
   return result;
@@ -1337,32 +1563,35 @@ absl::StatusOr<std::vector<v1::Entity>> Store::ListEntities(const v1::GraphFilte
 absl::StatusOr<std::vector<v1::Relationship>> Store::ListRelationships(
     const v1::GraphFilter& filter, const std::string& after_key, int limit) {
   absl::MutexLock lock(&mu_);
-  GM_ASSIGN_OR_RETURN(SqliteStatement select,
-                      db_->Prepare(absl::StrCat("SELECT data FROM graph_objects WHERE ",
-                                                GraphWhere(filter))));
+  GM_ASSIGN_OR_RETURN(
+      SqliteStatement select,
+      db_->Prepare(absl::StrCat("SELECT data FROM graph_objects WHERE ",
+                                GraphWhere(filter))));
   BindGraphFilter(select, filter, kRelationshipObject, after_key, limit);
   std::vector<v1::Relationship> result;
   while (true) {
     GM_ASSIGN_OR_RETURN(bool row, select.Step());
     if (!row) break;
-    GM_ASSIGN_OR_RETURN(v1::Relationship relationship,
-                        Parse<v1::Relationship>(select.ColumnBlob(0), "relationship"));
+    GM_ASSIGN_OR_RETURN(
+        v1::Relationship relationship,
+        Parse<v1::Relationship>(select.ColumnBlob(0), "relationship"));
     result.push_back(std::move(relationship));
   }
   return result;
 }
 
 absl::StatusOr<v1::Entity> Store::GetEntity(const std::string& instance_id,
-                                           const std::string& key) {
+                                            const std::string& key) {
   absl::MutexLock lock(&mu_);
-  GM_ASSIGN_OR_RETURN(SqliteStatement select,
-                      db_->Prepare("SELECT data FROM graph_objects WHERE instance_id = ? AND "
-                                   "object = 0 AND key = ?"));
+  GM_ASSIGN_OR_RETURN(
+      SqliteStatement select,
+      db_->Prepare("SELECT data FROM graph_objects WHERE instance_id = ? AND "
+                   "object = 0 AND key = ?"));
   select.Bind(1, instance_id).Bind(2, key);
   GM_ASSIGN_OR_RETURN(bool found, select.Step());
   if (!found) {
-    return absl::NotFoundError(
-        absl::StrCat("entity '", key, "' not found in instance '", instance_id, "'"));
+    return absl::NotFoundError(absl::StrCat(
+        "entity '", key, "' not found in instance '", instance_id, "'"));
   }
   return Parse<v1::Entity>(select.ColumnBlob(0), "entity");
 }
@@ -1373,23 +1602,30 @@ absl::StatusOr<std::vector<NeighborRecord>> Store::ListNeighbors(
   absl::MutexLock lock(&mu_);
   GM_ASSIGN_OR_RETURN(
       SqliteStatement select,
-      db_->Prepare("SELECT r.data, e.data, r.from_key = ?2 FROM graph_objects r JOIN "
-                   "graph_objects e ON e.instance_id = ?1 AND e.object = 0 AND e.key = "
-                   "(CASE WHEN r.from_key = ?2 THEN r.to_key ELSE r.from_key END) "
-                   "WHERE r.instance_id = ?1 AND r.object = 1 AND "
-                   "((?3 IN (0, 1) AND r.from_key = ?2) OR (?3 IN (0, 2) AND r.to_key = ?2)) "
-                   "AND (?4 = '' OR r.classes = '|' || ?4 || '|') AND r.key > ?5 "
-                   "ORDER BY r.key LIMIT ?6"));
-  select.Bind(1, instance_id).Bind(2, key).Bind(3, int64_t{direction}).Bind(4, class_name);
+      db_->Prepare(
+          "SELECT r.data, e.data, r.from_key = ?2 FROM graph_objects r JOIN "
+          "graph_objects e ON e.instance_id = ?1 AND e.object = 0 AND e.key = "
+          "(CASE WHEN r.from_key = ?2 THEN r.to_key ELSE r.from_key END) "
+          "WHERE r.instance_id = ?1 AND r.object = 1 AND "
+          "((?3 IN (0, 1) AND r.from_key = ?2) OR (?3 IN (0, 2) AND r.to_key = "
+          "?2)) "
+          "AND (?4 = '' OR r.classes = '|' || ?4 || '|') AND r.key > ?5 "
+          "ORDER BY r.key LIMIT ?6"));
+  select.Bind(1, instance_id)
+      .Bind(2, key)
+      .Bind(3, int64_t{direction})
+      .Bind(4, class_name);
   select.Bind(5, after_key).Bind(6, int64_t{limit});
   std::vector<NeighborRecord> result;
   while (true) {
     GM_ASSIGN_OR_RETURN(bool row, select.Step());
     if (!row) break;
     NeighborRecord& neighbor = result.emplace_back();
-    GM_ASSIGN_OR_RETURN(neighbor.relationship,
-                        Parse<v1::Relationship>(select.ColumnBlob(0), "relationship"));
-    GM_ASSIGN_OR_RETURN(neighbor.entity, Parse<v1::Entity>(select.ColumnBlob(1), "entity"));
+    GM_ASSIGN_OR_RETURN(
+        neighbor.relationship,
+        Parse<v1::Relationship>(select.ColumnBlob(0), "relationship"));
+    GM_ASSIGN_OR_RETURN(neighbor.entity,
+                        Parse<v1::Entity>(select.ColumnBlob(1), "entity"));
     neighbor.outgoing = select.ColumnInt(2) != 0;
   }
   return result;
@@ -1400,8 +1636,9 @@ absl::Status Store::Snapshot(
     const std::function<bool(int64_t)>& header,
     const std::function<bool(const std::vector<v1::Entity>&,
                              const std::vector<v1::Relationship>&)>& page) {
-  // A file store gets its own connection and read transaction (WAL: a consistent view while
-  // finalize goes on); an in-memory store (tests) reads under the lock.
+  // A file store gets its own connection and read transaction (WAL: a
+  // consistent view while finalize goes on); an in-memory store (tests) reads
+  // under the lock.
   std::unique_ptr<SqliteDatabase> own;
   std::unique_ptr<absl::MutexLock> lock;
   SqliteDatabase* db;
@@ -1414,18 +1651,21 @@ absl::Status Store::Snapshot(
   }
   GM_RETURN_IF_ERROR(db->Execute("BEGIN"));
   absl::Status status = [&]() -> absl::Status {
-    GM_ASSIGN_OR_RETURN(SqliteStatement last,
-                        db->Prepare("SELECT COALESCE(MAX(sequence), 0) FROM changes"));
+    GM_ASSIGN_OR_RETURN(
+        SqliteStatement last,
+        db->Prepare("SELECT COALESCE(MAX(sequence), 0) FROM changes"));
     GM_ASSIGN_OR_RETURN(bool ignored, last.Step());
     (void)ignored;
-    if (!header(last.ColumnInt(0))) return absl::CancelledError("snapshot reader went away");
+    if (!header(last.ColumnInt(0)))
+      return absl::CancelledError("snapshot reader went away");
     for (int object : {kEntityObject, kRelationshipObject}) {
       std::string after;
       while (true) {
-        GM_ASSIGN_OR_RETURN(SqliteStatement select,
-                            db->Prepare("SELECT key, data FROM graph_objects WHERE "
-                                        "instance_id = ? AND object = ? AND key > ? "
-                                        "ORDER BY key LIMIT ?"));
+        GM_ASSIGN_OR_RETURN(
+            SqliteStatement select,
+            db->Prepare("SELECT key, data FROM graph_objects WHERE "
+                        "instance_id = ? AND object = ? AND key > ? "
+                        "ORDER BY key LIMIT ?"));
         select.Bind(1, instance_id).Bind(2, int64_t{object}).Bind(3, after);
         select.Bind(4, int64_t{page_size});
         std::vector<v1::Entity> entities;
@@ -1437,11 +1677,13 @@ absl::Status Store::Snapshot(
           ++rows;
           after = select.ColumnText(0);
           if (object == kEntityObject) {
-            GM_ASSIGN_OR_RETURN(entities.emplace_back(),
-                                Parse<v1::Entity>(select.ColumnBlob(1), "entity"));
+            GM_ASSIGN_OR_RETURN(
+                entities.emplace_back(),
+                Parse<v1::Entity>(select.ColumnBlob(1), "entity"));
           } else {
-            GM_ASSIGN_OR_RETURN(relationships.emplace_back(),
-                                Parse<v1::Relationship>(select.ColumnBlob(1), "relationship"));
+            GM_ASSIGN_OR_RETURN(
+                relationships.emplace_back(),
+                Parse<v1::Relationship>(select.ColumnBlob(1), "relationship"));
           }
         }
         if (rows > 0 && !page(entities, relationships)) {
@@ -1461,10 +1703,11 @@ absl::Status Store::Snapshot(
 absl::StatusOr<ChangeLogBounds> Store::GetChangeLogBounds() {
   absl::MutexLock lock(&mu_);
   ChangeLogBounds bounds;
-  GM_ASSIGN_OR_RETURN(SqliteStatement last,
-                      db_->Prepare("SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE "
-                                   "name = 'changes'), 0), COALESCE((SELECT value FROM meta "
-                                   "WHERE name = 'changes_pruned_through'), 0)"));
+  GM_ASSIGN_OR_RETURN(
+      SqliteStatement last,
+      db_->Prepare("SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE "
+                   "name = 'changes'), 0), COALESCE((SELECT value FROM meta "
+                   "WHERE name = 'changes_pruned_through'), 0)"));
   GM_ASSIGN_OR_RETURN(bool ignored, last.Step());
   (void)ignored;
   bounds.last_sequence = last.ColumnInt(0);
@@ -1472,13 +1715,15 @@ absl::StatusOr<ChangeLogBounds> Store::GetChangeLogBounds() {
   return bounds;
 }
 
-absl::StatusOr<std::vector<ChangeRecord>> Store::ReadChanges(int64_t after_sequence,
-                                                            int limit) {
+absl::StatusOr<std::vector<ChangeRecord>> Store::ReadChanges(
+    int64_t after_sequence, int limit) {
   absl::MutexLock lock(&mu_);
-  GM_ASSIGN_OR_RETURN(SqliteStatement select,
-                      db_->Prepare("SELECT sequence, instance_id, run_id, change, object, type, "
-                                   "data, previous, time_ms FROM changes WHERE sequence > ? "
-                                   "ORDER BY sequence LIMIT ?"));
+  GM_ASSIGN_OR_RETURN(
+      SqliteStatement select,
+      db_->Prepare(
+          "SELECT sequence, instance_id, run_id, change, object, type, "
+          "data, previous, time_ms FROM changes WHERE sequence > ? "
+          "ORDER BY sequence LIMIT ?"));
   select.Bind(1, after_sequence).Bind(2, int64_t{limit});
   std::vector<ChangeRecord> changes;
   while (true) {
@@ -1498,29 +1743,33 @@ absl::StatusOr<std::vector<ChangeRecord>> Store::ReadChanges(int64_t after_seque
   return changes;
 }
 
-absl::StatusOr<int64_t> Store::PruneChanges(int64_t max_age_ms, int64_t max_count,
-                                            int64_t now_ms) {
+absl::StatusOr<int64_t> Store::PruneChanges(int64_t max_age_ms,
+                                            int64_t max_count, int64_t now_ms) {
   absl::MutexLock lock(&mu_);
   int64_t pruned = 0;
   absl::Status status = Transaction([&]() -> absl::Status {
     GM_ASSIGN_OR_RETURN(
         SqliteStatement bound,
-        db_->Prepare("SELECT MAX(COALESCE((SELECT MAX(sequence) FROM changes WHERE ?1 > 0 AND "
-                     "time_ms < ?3 - ?1), 0), COALESCE((SELECT MAX(sequence) FROM changes), 0) "
+        db_->Prepare("SELECT MAX(COALESCE((SELECT MAX(sequence) FROM changes "
+                     "WHERE ?1 > 0 AND "
+                     "time_ms < ?3 - ?1), 0), COALESCE((SELECT MAX(sequence) "
+                     "FROM changes), 0) "
                      "- (CASE WHEN ?2 > 0 THEN ?2 ELSE 1e18 END))"));
     bound.Bind(1, max_age_ms).Bind(2, max_count).Bind(3, now_ms);
     GM_ASSIGN_OR_RETURN(bool ignored, bound.Step());
     (void)ignored;
     const int64_t through = bound.ColumnInt(0);
     if (through <= 0) return absl::OkStatus();
-    GM_ASSIGN_OR_RETURN(SqliteStatement remove,
-                        db_->Prepare("DELETE FROM changes WHERE sequence <= ?"));
+    GM_ASSIGN_OR_RETURN(
+        SqliteStatement remove,
+        db_->Prepare("DELETE FROM changes WHERE sequence <= ?"));
     remove.Bind(1, through);
     GM_RETURN_IF_ERROR(remove.Run());
     pruned = db_->changes();
-    GM_ASSIGN_OR_RETURN(SqliteStatement mark,
-                        db_->Prepare("INSERT INTO meta VALUES ('changes_pruned_through', ?1) "
-                                     "ON CONFLICT(name) DO UPDATE SET value = MAX(value, ?1)"));
+    GM_ASSIGN_OR_RETURN(
+        SqliteStatement mark,
+        db_->Prepare("INSERT INTO meta VALUES ('changes_pruned_through', ?1) "
+                     "ON CONFLICT(name) DO UPDATE SET value = MAX(value, ?1)"));
     mark.Bind(1, through);
     return mark.Run();
   });

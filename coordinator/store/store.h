@@ -1,7 +1,8 @@
-// The coordinator's durable state in one SQLite file (WAL): integration definitions,
-// instances, runs and their steps, tasks with attempts and leases, staged task results, each
-// instance's finalized graph and the change log. Everything that must survive a restart lives
-// here. Thread-safe: calls are serialized on one connection.
+// The coordinator's durable state in one SQLite file (WAL): integration
+// definitions, instances, runs and their steps, tasks with attempts and leases,
+// staged task results, each instance's finalized graph and the change log.
+// Everything that must survive a restart lives here. Thread-safe: calls are
+// serialized on one connection.
 #ifndef GRAPHMILL_COORDINATOR_STORE_STORE_H_
 #define GRAPHMILL_COORDINATOR_STORE_STORE_H_
 
@@ -31,11 +32,11 @@ enum class TaskState { kPending = 0, kLeased = 1, kSucceeded = 2, kFailed = 3 };
 // A task row.
 struct TaskRecord {
   int64_t id = 0;
-  int64_t run_id = 0;        // 0 for an instance's stand-alone validation task
+  int64_t run_id = 0;  // 0 for an instance's stand-alone validation task
   std::string instance_id;
   std::string step_id;  // empty for validation tasks
   v1::TaskKind kind = v1::TASK_KIND_UNSPECIFIED;
-  v1::Shard shard;  // parent_type empty: not sharded
+  v1::Shard shard;      // parent_type empty: not sharded
   int32_t attempt = 0;  // 0: never leased
   TaskState state = TaskState::kPending;
   std::string worker_id;
@@ -66,15 +67,17 @@ struct ChangeRecord {
   v1::ChangeKind kind = v1::CHANGE_KIND_UNSPECIFIED;
   bool is_relationship = false;
   std::string type;
-  std::string data;      // serialized object after the change (for deletions: as it was)
+  std::string
+      data;  // serialized object after the change (for deletions: as it was)
   std::string previous;  // serialized object before (updates and deletions)
   int64_t time_ms = 0;
 };
 
 // Sequence numbers of the change log.
 struct ChangeLogBounds {
-  int64_t last_sequence = 0;    // highest sequence ever appended (0: none)
-  int64_t pruned_through = 0;   // changes up to this sequence are no longer retained
+  int64_t last_sequence = 0;  // highest sequence ever appended (0: none)
+  int64_t pruned_through =
+      0;  // changes up to this sequence are no longer retained
 };
 
 // What a neighbor query returns per row.
@@ -86,13 +89,15 @@ struct NeighborRecord {
 
 class Store {
  public:
-  // Opens or creates the store at `path` (":memory:" for tests) and migrates the schema.
+  // Opens or creates the store at `path` (":memory:" for tests) and migrates
+  // the schema.
   static absl::StatusOr<std::unique_ptr<Store>> Open(const std::string& path);
 
   // --- Integrations (as last advertised by a worker) ---
   absl::Status PutIntegration(const v1::IntegrationDefinition& definition);
   // NOT_FOUND naming the integration.
-  absl::StatusOr<v1::IntegrationDefinition> GetIntegration(const std::string& name);
+  absl::StatusOr<v1::IntegrationDefinition> GetIntegration(
+      const std::string& name);
   absl::StatusOr<std::vector<v1::IntegrationDefinition>> ListIntegrations();
 
   // --- Instances; config is returned as stored (unmasked): callers mask ---
@@ -101,43 +106,46 @@ class Store {
   // NOT_FOUND naming the id.
   absl::StatusOr<v1::Instance> GetInstance(const std::string& id);
   absl::StatusOr<std::vector<v1::Instance>> ListInstances();
-  // Replaces the instance's settings (config, schedule, disabled steps, rate, upload) and
-  // updated_at_ms. NOT_FOUND naming the id.
+  // Replaces the instance's settings (config, schedule, disabled steps, rate,
+  // upload) and updated_at_ms. NOT_FOUND naming the id.
   absl::Status UpdateInstance(const v1::Instance& instance);
-  // Deletes the instance, its runs, tasks and graph; the graph's objects are appended to the
-  // change log as deletions first, so subscribers see them go. FAILED_PRECONDITION naming the
-  // active run if there is one.
+  // Deletes the instance, its runs, tasks and graph; the graph's objects are
+  // appended to the change log as deletions first, so subscribers see them go.
+  // FAILED_PRECONDITION naming the active run if there is one.
   absl::Status DeleteInstance(const std::string& id, int64_t now_ms);
   // The last schedule slot that fired for the instance (0: none).
   absl::StatusOr<int64_t> GetLastScheduledSlot(const std::string& id);
   absl::Status SetLastScheduledSlot(const std::string& id, int64_t slot_ms);
 
   // --- Runs ---
-  // Creates a run in VALIDATING with one PENDING step row per definition step and the
-  // validation task. FAILED_PRECONDITION naming the active run if the instance has one.
-  // Steps in `disabled_steps` start DISABLED. A scheduled run first records the schedule
-  // slot it stands for (also when it is then refused because a run is active), so a slot
-  // fires at most once, even across a crash.
-  absl::StatusOr<int64_t> CreateRun(const std::string& instance_id,
-                                    const v1::IntegrationDefinition& definition,
-                                    v1::RunTrigger trigger,
-                                    const std::vector<std::string>& disabled_steps,
-                                    int64_t now_ms,
-                                    std::optional<int64_t> schedule_slot_ms = std::nullopt);
+  // Creates a run in VALIDATING with one PENDING step row per definition step
+  // and the validation task. FAILED_PRECONDITION naming the active run if the
+  // instance has one. Steps in `disabled_steps` start DISABLED. A scheduled run
+  // first records the schedule slot it stands for (also when it is then refused
+  // because a run is active), so a slot fires at most once, even across a
+  // crash.
+  absl::StatusOr<int64_t> CreateRun(
+      const std::string& instance_id,
+      const v1::IntegrationDefinition& definition, v1::RunTrigger trigger,
+      const std::vector<std::string>& disabled_steps, int64_t now_ms,
+      std::optional<int64_t> schedule_slot_ms = std::nullopt);
   // The run with steps and per-step type counts (no events).
   absl::StatusOr<v1::Run> GetRun(int64_t run_id);
-  absl::StatusOr<std::vector<v1::Run>> ListRuns(const std::string& instance_id, int limit);
+  absl::StatusOr<std::vector<v1::Run>> ListRuns(const std::string& instance_id,
+                                                int limit);
   // Runs in VALIDATING or RUNNING.
   absl::StatusOr<std::vector<int64_t>> ActiveRunIds();
   // The definition snapshot the run was planned with.
   absl::StatusOr<v1::IntegrationDefinition> GetRunDefinition(int64_t run_id);
-  absl::Status SetRunStatus(int64_t run_id, v1::RunStatus status, const std::string& error,
-                            int64_t now_ms);
+  absl::Status SetRunStatus(int64_t run_id, v1::RunStatus status,
+                            const std::string& error, int64_t now_ms);
   absl::Status SetRunUpload(int64_t run_id, const v1::UploadStatus& upload);
-  // Ends an active run as CANCELLED: its unfinished tasks fail with "run cancelled" and their
-  // staged objects are dropped. Returns the tasks that were leased (to cancel on workers).
-  // FAILED_PRECONDITION if the run is not active.
-  absl::StatusOr<std::vector<TaskRecord>> CancelRun(int64_t run_id, int64_t now_ms);
+  // Ends an active run as CANCELLED: its unfinished tasks fail with "run
+  // cancelled" and their staged objects are dropped. Returns the tasks that
+  // were leased (to cancel on workers). FAILED_PRECONDITION if the run is not
+  // active.
+  absl::StatusOr<std::vector<TaskRecord>> CancelRun(int64_t run_id,
+                                                    int64_t now_ms);
   absl::StatusOr<std::vector<StepRecord>> GetSteps(int64_t run_id);
   absl::Status SetStepStatus(int64_t run_id, const std::string& step_id,
                              v1::StepStatus status, const std::string& error,
@@ -149,106 +157,117 @@ class Store {
   // A validation task outside any run (Admin.ValidateInstance).
   absl::StatusOr<int64_t> CreateValidationTask(const std::string& instance_id);
   // Records how many tasks a step was split into.
-  absl::Status SetStepTaskTotal(int64_t run_id, const std::string& step_id, int total);
+  absl::Status SetStepTaskTotal(int64_t run_id, const std::string& step_id,
+                                int total);
   absl::StatusOr<TaskRecord> GetTask(int64_t task_id);
   absl::StatusOr<std::vector<TaskRecord>> TasksOfRun(int64_t run_id);
   // Up to `limit` pending tasks of active runs, oldest first.
   absl::StatusOr<std::vector<TaskRecord>> PendingTasks(int limit);
   // PENDING -> LEASED with attempt+1. Returns the new attempt.
-  absl::StatusOr<int32_t> LeaseTask(int64_t task_id, const std::string& worker_id,
+  absl::StatusOr<int32_t> LeaseTask(int64_t task_id,
+                                    const std::string& worker_id,
                                     int64_t lease_expires_ms);
   // Extends the lease if `attempt` is current and leased to `worker_id`.
-  absl::Status RenewLease(int64_t task_id, int32_t attempt, const std::string& worker_id,
+  absl::Status RenewLease(int64_t task_id, int32_t attempt,
+                          const std::string& worker_id,
                           int64_t lease_expires_ms);
-  // LEASED tasks whose lease expired before `now_ms`, or held by `worker_id` if not empty.
-  absl::StatusOr<std::vector<TaskRecord>> LeasedTasks(int64_t expired_before_ms,
-                                                     const std::string& worker_id);
-  // Takes the lease back: staged rows of the attempt are dropped; the task becomes PENDING,
-  // or FAILED with `error` if it has had `max_attempts` attempts.
+  // LEASED tasks whose lease expired before `now_ms`, or held by `worker_id` if
+  // not empty.
+  absl::StatusOr<std::vector<TaskRecord>> LeasedTasks(
+      int64_t expired_before_ms, const std::string& worker_id);
+  // Takes the lease back: staged rows of the attempt are dropped; the task
+  // becomes PENDING, or FAILED with `error` if it has had `max_attempts`
+  // attempts.
   absl::Status ReleaseTask(int64_t task_id, int32_t attempt, int max_attempts,
                            const std::string& error);
 
   // --- Results ---
-  // Stages a batch of the current attempt (objects must be valid). A key seen before in the
-  // attempt keeps its first version; a different second version raises a WARN event naming
-  // the differing fields and marks the type partial. FAILED_PRECONDITION if the attempt is
-  // not current.
-  absl::Status StageBatch(const v1::TaskAttempt& attempt, const v1::ResultBatch& batch,
-                          int64_t now_ms);
-  // Ends the attempt: its staged objects join the run (the first version of a key wins;
-  // identical duplicates merge silently, conflicting ones raise a WARN event naming the
-  // differing fields and mark the type partial), its events join the run's events, type
-  // counts are added to the step, and the task ends SUCCEEDED or FAILED. One transaction.
-  // FAILED_PRECONDITION if the attempt is stale.
+  // Stages a batch of the current attempt (objects must be valid). A key seen
+  // before in the attempt keeps its first version; a different second version
+  // raises a WARN event naming the differing fields and marks the type partial.
+  // FAILED_PRECONDITION if the attempt is not current.
+  absl::Status StageBatch(const v1::TaskAttempt& attempt,
+                          const v1::ResultBatch& batch, int64_t now_ms);
+  // Ends the attempt: its staged objects join the run (the first version of a
+  // key wins; identical duplicates merge silently, conflicting ones raise a
+  // WARN event naming the differing fields and mark the type partial), its
+  // events join the run's events, type counts are added to the step, and the
+  // task ends SUCCEEDED or FAILED. One transaction. FAILED_PRECONDITION if the
+  // attempt is stale.
   absl::Status CommitAttempt(const v1::TaskAttempt& attempt, bool succeeded,
                              const std::string& error,
                              const std::vector<std::string>& partial_types);
-  // Visits the run's staged entities of `type` with first_key <= key <= last_key (empty
-  // bounds: open), in key order, in pages of `page_size`. Stops at the first non-OK visit.
-  absl::Status ForEachStagedEntity(int64_t run_id, const std::string& type,
-                                   const std::string& first_key, const std::string& last_key,
-                                   int page_size,
-                                   const std::function<absl::Status(const v1::Entity&)>& visit);
-  // Visits every staged entity (or relationship) of the run in key order, in pages; what a
-  // finalized run's upload sends. Stops at the first non-OK visit.
-  absl::Status ForEachStagedObject(int64_t run_id, bool relationships, int page_size,
-                                   const std::function<absl::Status(const std::string& data)>&
-                                       visit);
-  // True if the run's staged objects are still kept (they are pruned when a later run of
-  // the instance finalizes).
+  // Visits the run's staged entities of `type` with first_key <= key <=
+  // last_key (empty bounds: open), in key order, in pages of `page_size`. Stops
+  // at the first non-OK visit.
+  absl::Status ForEachStagedEntity(
+      int64_t run_id, const std::string& type, const std::string& first_key,
+      const std::string& last_key, int page_size,
+      const std::function<absl::Status(const v1::Entity&)>& visit);
+  // Visits every staged entity (or relationship) of the run in key order, in
+  // pages; what a finalized run's upload sends. Stops at the first non-OK
+  // visit.
+  absl::Status ForEachStagedObject(
+      int64_t run_id, bool relationships, int page_size,
+      const std::function<absl::Status(const std::string& data)>& visit);
+  // True if the run's staged objects are still kept (they are pruned when a
+  // later run of the instance finalizes).
   absl::StatusOr<bool> HasStagedObjects(int64_t run_id);
   // Visits the keys of the run's staged entities of `type`, in key order.
-  absl::Status ForEachStagedKey(int64_t run_id, const std::string& type,
-                                const std::function<void(const std::string&)>& visit);
+  absl::Status ForEachStagedKey(
+      int64_t run_id, const std::string& type,
+      const std::function<void(const std::string&)>& visit);
 
   // --- Finalize ---
-  // One transaction: diff the run's staged objects against the instance's graph; objects of
-  // `protected_types` are never deleted; relationships whose endpoint entity is not in the
-  // resulting graph are dropped (with events) or deleted; apply; append each change to the
-  // change log.
-  absl::StatusOr<FinalizeCounts> Finalize(int64_t run_id, const std::string& instance_id,
-                                          const std::set<std::string>& protected_types,
-                                          int64_t now_ms);
+  // One transaction: diff the run's staged objects against the instance's
+  // graph; objects of `protected_types` are never deleted; relationships whose
+  // endpoint entity is not in the resulting graph are dropped (with events) or
+  // deleted; apply; append each change to the change log.
+  absl::StatusOr<FinalizeCounts> Finalize(
+      int64_t run_id, const std::string& instance_id,
+      const std::set<std::string>& protected_types, int64_t now_ms);
 
   // --- Events ---
-  absl::Status AddEvent(int64_t run_id, v1::EventLevel level, const std::string& name,
-                        const std::string& description, const std::string& step_id,
-                        int64_t now_ms);
+  absl::Status AddEvent(int64_t run_id, v1::EventLevel level,
+                        const std::string& name, const std::string& description,
+                        const std::string& step_id, int64_t now_ms);
   // Events of the run with sequence > after_sequence, in order.
-  absl::StatusOr<std::vector<v1::Event>> ListEvents(int64_t run_id, int64_t after_sequence);
+  absl::StatusOr<std::vector<v1::Event>> ListEvents(int64_t run_id,
+                                                    int64_t after_sequence);
 
   // --- Graph reads (finalized graph) ---
-  // Entities with key > after_key matching the filter, key order, at most `limit`.
-  absl::StatusOr<std::vector<v1::Entity>> ListEntities(const v1::GraphFilter& filter,
-                                                      const std::string& after_key,
-                                                      int limit);
+  // Entities with key > after_key matching the filter, key order, at most
+  // `limit`.
+  absl::StatusOr<std::vector<v1::Entity>> ListEntities(
+      const v1::GraphFilter& filter, const std::string& after_key, int limit);
   absl::StatusOr<std::vector<v1::Relationship>> ListRelationships(
       const v1::GraphFilter& filter, const std::string& after_key, int limit);
   // NOT_FOUND naming the key.
-  absl::StatusOr<v1::Entity> GetEntity(const std::string& instance_id, const std::string& key);
-  // Relationships touching `key` (direction: 0 both, 1 out, 2 in) with the entity at the
-  // other end, relationship key > after_key, key order.
-  absl::StatusOr<std::vector<NeighborRecord>> ListNeighbors(const std::string& instance_id,
-                                                           const std::string& key,
-                                                           int direction,
-                                                           const std::string& class_name,
-                                                           const std::string& after_key,
-                                                           int limit);
-  // A consistent copy of the instance's graph: `header` gets the change-log sequence it
-  // corresponds to, then entities and relationships follow in pages. Other writers are not
-  // blocked (a separate read transaction).
-  absl::Status Snapshot(const std::string& instance_id, int page_size,
-                        const std::function<bool(int64_t as_of_sequence)>& header,
-                        const std::function<bool(const std::vector<v1::Entity>&,
-                                                 const std::vector<v1::Relationship>&)>& page);
+  absl::StatusOr<v1::Entity> GetEntity(const std::string& instance_id,
+                                       const std::string& key);
+  // Relationships touching `key` (direction: 0 both, 1 out, 2 in) with the
+  // entity at the other end, relationship key > after_key, key order.
+  absl::StatusOr<std::vector<NeighborRecord>> ListNeighbors(
+      const std::string& instance_id, const std::string& key, int direction,
+      const std::string& class_name, const std::string& after_key, int limit);
+  // A consistent copy of the instance's graph: `header` gets the change-log
+  // sequence it corresponds to, then entities and relationships follow in
+  // pages. Other writers are not blocked (a separate read transaction).
+  absl::Status Snapshot(
+      const std::string& instance_id, int page_size,
+      const std::function<bool(int64_t as_of_sequence)>& header,
+      const std::function<bool(const std::vector<v1::Entity>&,
+                               const std::vector<v1::Relationship>&)>& page);
 
   // --- Change log ---
   absl::StatusOr<ChangeLogBounds> GetChangeLogBounds();
   // Up to `limit` changes with sequence > after_sequence, in order.
-  absl::StatusOr<std::vector<ChangeRecord>> ReadChanges(int64_t after_sequence, int limit);
-  // Drops changes older than `max_age_ms` (0: no age limit) and beyond the newest
-  // `max_count` (0: no count limit). Returns how many were dropped.
-  absl::StatusOr<int64_t> PruneChanges(int64_t max_age_ms, int64_t max_count, int64_t now_ms);
+  absl::StatusOr<std::vector<ChangeRecord>> ReadChanges(int64_t after_sequence,
+                                                        int limit);
+  // Drops changes older than `max_age_ms` (0: no age limit) and beyond the
+  // newest `max_count` (0: no count limit). Returns how many were dropped.
+  absl::StatusOr<int64_t> PruneChanges(int64_t max_age_ms, int64_t max_count,
+                                       int64_t now_ms);
 
  private:
   Store(std::unique_ptr<SqliteDatabase> db, std::string path)
@@ -257,23 +276,27 @@ class Store {
   // Runs `body` in a transaction, committing on OK and rolling back otherwise.
   absl::Status Transaction(const std::function<absl::Status()>& body)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::StatusOr<TaskRecord> GetTaskLocked(int64_t task_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::Status CheckCurrentAttempt(const v1::TaskAttempt& attempt, TaskRecord* task)
+  absl::StatusOr<TaskRecord> GetTaskLocked(int64_t task_id)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status CheckCurrentAttempt(const v1::TaskAttempt& attempt,
+                                   TaskRecord* task)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
-  // Records a duplicate-key conflict of the attempt: a WARN event and a partial type.
+  // Records a duplicate-key conflict of the attempt: a WARN event and a partial
+  // type.
   absl::Status RecordConflict(const v1::TaskAttempt& attempt, int object,
                               const std::string& type, const std::string& key,
-                              const std::string& first, const std::string& second,
-                              int64_t now_ms) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+                              const std::string& first,
+                              const std::string& second, int64_t now_ms)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const std::string path_;
   absl::Mutex mu_;
   std::unique_ptr<SqliteDatabase> db_ ABSL_GUARDED_BY(mu_);
 };
 
-// Deterministic serialization (map entries sorted), so equal objects have equal bytes and
-// finalize can compare content by bytes.
+// Deterministic serialization (map entries sorted), so equal objects have equal
+// bytes and finalize can compare content by bytes.
 std::string SerializeDeterministic(const google::protobuf::Message& message);
 
 }  // namespace graphmill::coordinator

@@ -38,12 +38,15 @@ class StoreTest : public ::testing::Test {
     ASSERT_TRUE(store_->CreateInstance(instance).ok());
   }
 
-  // Runs one step task producing `entities` and finalizes with `protected_types`.
+  // Runs one step task producing `entities` and finalizes with
+  // `protected_types`.
   FinalizeCounts RunOnce(const std::vector<v1::Entity>& entities,
                          const std::set<std::string>& protected_types = {}) {
-    auto run = store_->CreateRun("inst", Definition(), v1::RUN_TRIGGER_MANUAL, {}, 1000);
+    auto run = store_->CreateRun("inst", Definition(), v1::RUN_TRIGGER_MANUAL,
+                                 {}, 1000);
     EXPECT_TRUE(run.ok()) << run.status();
-    auto task = store_->CreateTask(*run, "fetch-a", v1::TASK_KIND_STEP, v1::Shard());
+    auto task =
+        store_->CreateTask(*run, "fetch-a", v1::TASK_KIND_STEP, v1::Shard());
     auto attempt_number = store_->LeaseTask(*task, "w1", 5000);
     EXPECT_TRUE(attempt_number.ok());
     v1::TaskAttempt attempt;
@@ -55,7 +58,8 @@ class StoreTest : public ::testing::Test {
     EXPECT_TRUE(store_->CommitAttempt(attempt, true, "", {}).ok());
     auto counts = store_->Finalize(*run, "inst", protected_types, 2000);
     EXPECT_TRUE(counts.ok()) << counts.status();
-    EXPECT_TRUE(store_->SetRunStatus(*run, v1::RUN_STATUS_SUCCEEDED, "", 2000).ok());
+    EXPECT_TRUE(
+        store_->SetRunStatus(*run, v1::RUN_STATUS_SUCCEEDED, "", 2000).ok());
     return *counts;
   }
 
@@ -72,29 +76,36 @@ class StoreTest : public ::testing::Test {
 };
 
 TEST_F(StoreTest, OneActiveRunPerInstance) {
-  auto first = store_->CreateRun("inst", Definition(), v1::RUN_TRIGGER_MANUAL, {}, 1);
+  auto first =
+      store_->CreateRun("inst", Definition(), v1::RUN_TRIGGER_MANUAL, {}, 1);
   ASSERT_TRUE(first.ok());
-  auto second = store_->CreateRun("inst", Definition(), v1::RUN_TRIGGER_MANUAL, {}, 2);
+  auto second =
+      store_->CreateRun("inst", Definition(), v1::RUN_TRIGGER_MANUAL, {}, 2);
   EXPECT_EQ(second.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(second.status().message(),
             absl::StrCat("instance 'inst' already has an active run ", *first));
   ASSERT_TRUE(store_->SetRunStatus(*first, v1::RUN_STATUS_FAILED, "x", 3).ok());
-  EXPECT_TRUE(store_->CreateRun("inst", Definition(), v1::RUN_TRIGGER_MANUAL, {}, 4).ok());
+  EXPECT_TRUE(
+      store_->CreateRun("inst", Definition(), v1::RUN_TRIGGER_MANUAL, {}, 4)
+          .ok());
 }
 
 TEST_F(StoreTest, FinalizeCreatesUpdatesAndDeletes) {
-  FinalizeCounts first = RunOnce({MakeEntity("thing_a:000001", "thing_a", "one"),
-                                  MakeEntity("thing_a:000002", "thing_a", "two")});
+  FinalizeCounts first =
+      RunOnce({MakeEntity("thing_a:000001", "thing_a", "one"),
+               MakeEntity("thing_a:000002", "thing_a", "two")});
   EXPECT_EQ(first.created, 2);
   EXPECT_EQ(first.updated, 0);
   EXPECT_EQ(first.deleted, 0);
-  FinalizeCounts second = RunOnce({MakeEntity("thing_a:000001", "thing_a", "one"),
-                                   MakeEntity("thing_a:000002", "thing_a", "renamed"),
-                                   MakeEntity("thing_a:000003", "thing_a", "three")});
+  FinalizeCounts second =
+      RunOnce({MakeEntity("thing_a:000001", "thing_a", "one"),
+               MakeEntity("thing_a:000002", "thing_a", "renamed"),
+               MakeEntity("thing_a:000003", "thing_a", "three")});
   EXPECT_EQ(second.created, 1);
   EXPECT_EQ(second.updated, 1);
   EXPECT_EQ(second.deleted, 0);
-  FinalizeCounts third = RunOnce({MakeEntity("thing_a:000003", "thing_a", "three")});
+  FinalizeCounts third =
+      RunOnce({MakeEntity("thing_a:000003", "thing_a", "three")});
   EXPECT_EQ(third.deleted, 2);
   EXPECT_EQ(GraphKeys(), std::vector<std::string>{"thing_a:000003"});
 }
@@ -108,8 +119,10 @@ TEST_F(StoreTest, ProtectedTypesAreNeverDeleted) {
 }
 
 TEST_F(StoreTest, StaleAttemptIsFenced) {
-  auto run = store_->CreateRun("inst", Definition(), v1::RUN_TRIGGER_MANUAL, {}, 1);
-  auto task = store_->CreateTask(*run, "fetch-a", v1::TASK_KIND_STEP, v1::Shard());
+  auto run =
+      store_->CreateRun("inst", Definition(), v1::RUN_TRIGGER_MANUAL, {}, 1);
+  auto task =
+      store_->CreateTask(*run, "fetch-a", v1::TASK_KIND_STEP, v1::Shard());
   auto first = store_->LeaseTask(*task, "w1", 10);
   ASSERT_EQ(*first, 1);
   ASSERT_TRUE(store_->ReleaseTask(*task, 1, 3, "lease lapsed").ok());
@@ -120,14 +133,17 @@ TEST_F(StoreTest, StaleAttemptIsFenced) {
   stale.set_attempt(1);
   v1::ResultBatch batch;
   *batch.add_entities() = MakeEntity("thing_a:000001", "thing_a", "a");
-  EXPECT_EQ(store_->StageBatch(stale, batch, 1).code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(store_->StageBatch(stale, batch, 1).code(),
+            absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(store_->CommitAttempt(stale, true, "", {}).code(),
             absl::StatusCode::kFailedPrecondition);
 }
 
 TEST_F(StoreTest, ReleaseFailsTaskAfterMaxAttempts) {
-  auto run = store_->CreateRun("inst", Definition(), v1::RUN_TRIGGER_MANUAL, {}, 1);
-  auto task = store_->CreateTask(*run, "fetch-a", v1::TASK_KIND_STEP, v1::Shard());
+  auto run =
+      store_->CreateRun("inst", Definition(), v1::RUN_TRIGGER_MANUAL, {}, 1);
+  auto task =
+      store_->CreateTask(*run, "fetch-a", v1::TASK_KIND_STEP, v1::Shard());
   ASSERT_TRUE(store_->LeaseTask(*task, "w1", 10).ok());
   ASSERT_TRUE(store_->ReleaseTask(*task, 1, 1, "lease lapsed on w1").ok());
   auto record = store_->GetTask(*task);
@@ -136,22 +152,26 @@ TEST_F(StoreTest, ReleaseFailsTaskAfterMaxAttempts) {
 }
 
 TEST_F(StoreTest, StagedEntitiesReadByTypeAndShardRange) {
-  auto run = store_->CreateRun("inst", Definition(), v1::RUN_TRIGGER_MANUAL, {}, 1);
-  auto task = store_->CreateTask(*run, "fetch-a", v1::TASK_KIND_STEP, v1::Shard());
+  auto run =
+      store_->CreateRun("inst", Definition(), v1::RUN_TRIGGER_MANUAL, {}, 1);
+  auto task =
+      store_->CreateTask(*run, "fetch-a", v1::TASK_KIND_STEP, v1::Shard());
   ASSERT_TRUE(store_->LeaseTask(*task, "w1", 10).ok());
   v1::TaskAttempt attempt;
   attempt.set_task_id(*task);
   attempt.set_attempt(1);
   v1::ResultBatch batch;
   for (int i = 0; i < 25; ++i) {
-    *batch.add_entities() = MakeEntity(absl::StrCat("thing_a:", 100 + i), "thing_a", "x");
+    *batch.add_entities() =
+        MakeEntity(absl::StrCat("thing_a:", 100 + i), "thing_a", "x");
   }
   *batch.add_entities() = MakeEntity("thing_b:000001", "thing_b", "y");
   ASSERT_TRUE(store_->StageBatch(attempt, batch, 1).ok());
   ASSERT_TRUE(store_->CommitAttempt(attempt, true, "", {}).ok());
   std::vector<std::string> keys;
   ASSERT_TRUE(store_
-                  ->ForEachStagedEntity(*run, "thing_a", "thing_a:105", "thing_a:119", 4,
+                  ->ForEachStagedEntity(*run, "thing_a", "thing_a:105",
+                                        "thing_a:119", 4,
                                         [&](const v1::Entity& e) {
                                           keys.push_back(e.key());
                                           return absl::OkStatus();
@@ -181,7 +201,6 @@ TEST_F(StoreTest, GraphSurvivesReopen) {
   EXPECT_EQ(instance->config().at("login"), "me");
 }
 
-
 // Stages `batch` as one successful task of `run` and returns its attempt.
 v1::TaskAttempt StageTask(Store& store, int64_t run, const std::string& step,
                           const v1::ResultBatch& batch) {
@@ -194,7 +213,8 @@ v1::TaskAttempt StageTask(Store& store, int64_t run, const std::string& step,
   return attempt;
 }
 
-std::vector<v1::Event> EventsNamed(Store& store, int64_t run, const std::string& name) {
+std::vector<v1::Event> EventsNamed(Store& store, int64_t run,
+                                   const std::string& name) {
   std::vector<v1::Event> result;
   auto events = store.ListEvents(run, 0);
   EXPECT_TRUE(events.ok());
@@ -205,7 +225,8 @@ std::vector<v1::Event> EventsNamed(Store& store, int64_t run, const std::string&
 }
 
 TEST_F(StoreTest, IdenticalDuplicatesMergeSilently) {
-  auto run = store_->CreateRun("inst", Definition(), v1::RUN_TRIGGER_MANUAL, {}, 1);
+  auto run =
+      store_->CreateRun("inst", Definition(), v1::RUN_TRIGGER_MANUAL, {}, 1);
   v1::ResultBatch batch;
   *batch.add_entities() = MakeEntity("thing_a:000001", "thing_a", "same");
   *batch.add_entities() = MakeEntity("thing_a:000001", "thing_a", "same");
@@ -219,7 +240,8 @@ TEST_F(StoreTest, IdenticalDuplicatesMergeSilently) {
 }
 
 TEST_F(StoreTest, ConflictingDuplicatesKeepFirstWarnAndMarkPartial) {
-  auto run = store_->CreateRun("inst", Definition(), v1::RUN_TRIGGER_MANUAL, {}, 1);
+  auto run =
+      store_->CreateRun("inst", Definition(), v1::RUN_TRIGGER_MANUAL, {}, 1);
   v1::ResultBatch within;
   *within.add_entities() = MakeEntity("thing_a:000001", "thing_a", "first");
   *within.add_entities() = MakeEntity("thing_a:000001", "thing_a", "second");
@@ -236,15 +258,19 @@ TEST_F(StoreTest, ConflictingDuplicatesKeepFirstWarnAndMarkPartial) {
   ASSERT_EQ(conflicts.size(), 2u);
   EXPECT_EQ(conflicts[0].level(), v1::EVENT_LEVEL_WARN);
   EXPECT_EQ(conflicts[0].step_id(), "fetch-a");
-  EXPECT_NE(conflicts[0].description().find("'thing_a:000001'"), std::string::npos);
-  EXPECT_NE(conflicts[0].description().find("differing fields: displayName, name"),
-            std::string::npos)
+  EXPECT_NE(conflicts[0].description().find("'thing_a:000001'"),
+            std::string::npos);
+  EXPECT_NE(
+      conflicts[0].description().find("differing fields: displayName, name"),
+      std::string::npos)
       << conflicts[0].description();
-  EXPECT_NE(conflicts[1].description().find("differing fields: _class"), std::string::npos)
+  EXPECT_NE(conflicts[1].description().find("differing fields: _class"),
+            std::string::npos)
       << conflicts[1].description();
   auto steps = store_->GetSteps(*run);
   for (const StepRecord& step : *steps) {
-    EXPECT_EQ(step.partial_types, std::set<std::string>{"thing_a"}) << step.step_id;
+    EXPECT_EQ(step.partial_types, std::set<std::string>{"thing_a"})
+        << step.step_id;
   }
   ASSERT_TRUE(store_->Finalize(*run, "inst", {}, 2).ok());
   auto kept = store_->GetEntity("inst", "thing_a:000001");
@@ -254,15 +280,19 @@ TEST_F(StoreTest, ConflictingDuplicatesKeepFirstWarnAndMarkPartial) {
 }
 
 TEST_F(StoreTest, RelationshipsWithoutEndpointsAreDroppedWithAnEvent) {
-  auto run = store_->CreateRun("inst", Definition(), v1::RUN_TRIGGER_MANUAL, {}, 1);
+  auto run =
+      store_->CreateRun("inst", Definition(), v1::RUN_TRIGGER_MANUAL, {}, 1);
   v1::ResultBatch batch;
   *batch.add_entities() = MakeEntity("thing_a:000001", "thing_a", "a");
   *batch.add_entities() = MakeEntity("thing_a:000002", "thing_a", "b");
-  *batch.add_relationships() =
-      DirectRelationship("thing_a:000001", "thing_a", "HAS", "thing_a:000002", "thing_a");
-  *batch.add_relationships() =
-      DirectRelationship("thing_a:000001", "thing_a", "HAS", "thing_a:999999", "thing_a");
-  ASSERT_TRUE(store_->CommitAttempt(StageTask(*store_, *run, "fetch-a", batch), true, "", {}).ok());
+  *batch.add_relationships() = DirectRelationship(
+      "thing_a:000001", "thing_a", "HAS", "thing_a:000002", "thing_a");
+  *batch.add_relationships() = DirectRelationship(
+      "thing_a:000001", "thing_a", "HAS", "thing_a:999999", "thing_a");
+  ASSERT_TRUE(store_
+                  ->CommitAttempt(StageTask(*store_, *run, "fetch-a", batch),
+                                  true, "", {})
+                  .ok());
   auto counts = store_->Finalize(*run, "inst", {}, 2);
   ASSERT_TRUE(counts.ok()) << counts.status();
   EXPECT_EQ(counts->created, 3);
@@ -270,7 +300,8 @@ TEST_F(StoreTest, RelationshipsWithoutEndpointsAreDroppedWithAnEvent) {
   auto dropped = EventsNamed(*store_, *run, "relationship_dropped");
   ASSERT_EQ(dropped.size(), 1u);
   EXPECT_EQ(dropped[0].description(),
-            "relationship 'thing_a:000001|has|thing_a:999999' (thing_a_has_a) is not stored: "
+            "relationship 'thing_a:000001|has|thing_a:999999' (thing_a_has_a) "
+            "is not stored: "
             "its target entity 'thing_a:999999' is not in the graph");
   v1::GraphFilter filter;
   filter.set_instance_id("inst");
@@ -281,19 +312,26 @@ TEST_F(StoreTest, RelationshipOfProtectedTypeGoesWithItsDeletedEndpoint) {
   v1::Entity a = MakeEntity("thing_a:000001", "thing_a", "a");
   v1::Entity b = MakeEntity("thing_b:000001", "thing_b", "b");
   v1::Relationship edge = DirectRelationship(a, "HAS", b);
-  auto run = store_->CreateRun("inst", Definition(), v1::RUN_TRIGGER_MANUAL, {}, 1);
+  auto run =
+      store_->CreateRun("inst", Definition(), v1::RUN_TRIGGER_MANUAL, {}, 1);
   v1::ResultBatch batch;
   *batch.add_entities() = a;
   *batch.add_entities() = b;
   *batch.add_relationships() = edge;
-  ASSERT_TRUE(store_->CommitAttempt(StageTask(*store_, *run, "fetch-a", batch), true, "", {}).ok());
+  ASSERT_TRUE(store_
+                  ->CommitAttempt(StageTask(*store_, *run, "fetch-a", batch),
+                                  true, "", {})
+                  .ok());
   ASSERT_TRUE(store_->Finalize(*run, "inst", {}, 2).ok());
   ASSERT_TRUE(store_->SetRunStatus(*run, v1::RUN_STATUS_SUCCEEDED, "", 2).ok());
   // Run 2 sees only `a`; the edge's type is protected, but its target is gone.
   run = store_->CreateRun("inst", Definition(), v1::RUN_TRIGGER_MANUAL, {}, 3);
   v1::ResultBatch second;
   *second.add_entities() = a;
-  ASSERT_TRUE(store_->CommitAttempt(StageTask(*store_, *run, "fetch-a", second), true, "", {}).ok());
+  ASSERT_TRUE(store_
+                  ->CommitAttempt(StageTask(*store_, *run, "fetch-a", second),
+                                  true, "", {})
+                  .ok());
   auto counts = store_->Finalize(*run, "inst", {edge.type()}, 4);
   EXPECT_EQ(counts->deleted, 2);
   v1::GraphFilter filter;
@@ -317,13 +355,15 @@ TEST_F(StoreTest, ChangeLogRecordsEveryChangeInOrderWithPreviousVersions) {
   for (size_t i = 1; i < changes->size(); ++i) {
     EXPECT_GT((*changes)[i].sequence, (*changes)[i - 1].sequence);
   }
-  EXPECT_EQ(store_->GetChangeLogBounds()->last_sequence, (*changes)[3].sequence);
+  EXPECT_EQ(store_->GetChangeLogBounds()->last_sequence,
+            (*changes)[3].sequence);
 }
 
 TEST_F(StoreTest, RetentionPrunesByCountAndRemembersWhere) {
   std::vector<v1::Entity> entities;
   for (int i = 0; i < 10; ++i) {
-    entities.push_back(MakeEntity(absl::StrCat("thing_a:00000", i), "thing_a", "x"));
+    entities.push_back(
+        MakeEntity(absl::StrCat("thing_a:00000", i), "thing_a", "x"));
   }
   RunOnce(entities);
   auto pruned = store_->PruneChanges(0, 4, 10);
@@ -343,14 +383,18 @@ TEST_F(StoreTest, PropertyFiltersAndNeighbors) {
   v1::Entity b = MakeEntity("thing_a:000002", "thing_a", "web");
   (*b.mutable_properties())["active"] = BoolValue(false);
   v1::Entity c = MakeEntity("thing_c:000001", "thing_c", "db");
-  auto run = store_->CreateRun("inst", Definition(), v1::RUN_TRIGGER_MANUAL, {}, 1);
+  auto run =
+      store_->CreateRun("inst", Definition(), v1::RUN_TRIGGER_MANUAL, {}, 1);
   v1::ResultBatch batch;
   *batch.add_entities() = a;
   *batch.add_entities() = b;
   *batch.add_entities() = c;
   *batch.add_relationships() = DirectRelationship(a, "HAS", c);
   *batch.add_relationships() = DirectRelationship(b, "USES", a);
-  ASSERT_TRUE(store_->CommitAttempt(StageTask(*store_, *run, "fetch-a", batch), true, "", {}).ok());
+  ASSERT_TRUE(store_
+                  ->CommitAttempt(StageTask(*store_, *run, "fetch-a", batch),
+                                  true, "", {})
+                  .ok());
   ASSERT_TRUE(store_->Finalize(*run, "inst", {}, 2).ok());
 
   auto keys = [&](v1::GraphFilter filter) {
@@ -383,12 +427,14 @@ TEST_F(StoreTest, PropertyFiltersAndNeighbors) {
   auto in = store_->ListNeighbors("inst", a.key(), 2, "USES", "", 10);
   ASSERT_EQ(in->size(), 1u);
   EXPECT_EQ((*in)[0].entity.key(), b.key());
-  EXPECT_TRUE(store_->ListNeighbors("inst", a.key(), 2, "HAS", "", 10)->empty());
+  EXPECT_TRUE(
+      store_->ListNeighbors("inst", a.key(), 2, "HAS", "", 10)->empty());
 }
 
 TEST_F(StoreTest, CancelledRunChangesNothingAndDeleteLogsTheGraphAway) {
   RunOnce({MakeEntity("thing_a:000001", "thing_a", "one")});
-  auto run = store_->CreateRun("inst", Definition(), v1::RUN_TRIGGER_MANUAL, {}, 5);
+  auto run =
+      store_->CreateRun("inst", Definition(), v1::RUN_TRIGGER_MANUAL, {}, 5);
   v1::ResultBatch batch;
   *batch.add_entities() = MakeEntity("thing_a:000009", "thing_a", "nine");
   v1::TaskAttempt attempt = StageTask(*store_, *run, "fetch-a", batch);
@@ -405,11 +451,13 @@ TEST_F(StoreTest, CancelledRunChangesNothingAndDeleteLogsTheGraphAway) {
   auto changes = store_->ReadChanges(last, 10);
   ASSERT_EQ(changes->size(), 1u);
   EXPECT_EQ((*changes)[0].kind, v1::CHANGE_KIND_DELETED);
-  EXPECT_EQ(store_->GetInstance("inst").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(store_->GetInstance("inst").status().code(),
+            absl::StatusCode::kNotFound);
 }
 
 TEST_F(StoreTest, DisabledStepsStartDisabled) {
-  auto run = store_->CreateRun("inst", Definition(), v1::RUN_TRIGGER_SCHEDULE, {"fetch-b"}, 1);
+  auto run = store_->CreateRun("inst", Definition(), v1::RUN_TRIGGER_SCHEDULE,
+                               {"fetch-b"}, 1);
   auto steps = store_->GetSteps(*run);
   EXPECT_EQ((*steps)[0].status, v1::STEP_STATUS_PENDING);
   EXPECT_EQ((*steps)[1].status, v1::STEP_STATUS_DISABLED);
@@ -425,24 +473,35 @@ TEST(StoreSnapshot, ConsistentCopyWithSequence) {
   instance.set_id("snap");
   instance.set_integration("test");
   ASSERT_TRUE((*store)->CreateInstance(instance).ok());
-  auto run = (*store)->CreateRun("snap", Definition(), v1::RUN_TRIGGER_MANUAL, {}, 1);
+  auto run =
+      (*store)->CreateRun("snap", Definition(), v1::RUN_TRIGGER_MANUAL, {}, 1);
   v1::ResultBatch batch;
   for (int i = 0; i < 25; ++i) {
-    *batch.add_entities() = MakeEntity(absl::StrCat("thing_a:0000", 10 + i), "thing_a", "x");
+    *batch.add_entities() =
+        MakeEntity(absl::StrCat("thing_a:0000", 10 + i), "thing_a", "x");
   }
-  *batch.add_relationships() = DirectRelationship(batch.entities(0), "HAS", batch.entities(1));
-  ASSERT_TRUE((*store)->CommitAttempt(StageTask(**store, *run, "fetch-a", batch), true, "", {}).ok());
+  *batch.add_relationships() =
+      DirectRelationship(batch.entities(0), "HAS", batch.entities(1));
+  ASSERT_TRUE((*store)
+                  ->CommitAttempt(StageTask(**store, *run, "fetch-a", batch),
+                                  true, "", {})
+                  .ok());
   ASSERT_TRUE((*store)->Finalize(*run, "snap", {}, 2).ok());
   int64_t as_of = -1;
   size_t entities = 0, relationships = 0, pages = 0;
   ASSERT_TRUE((*store)
-                  ->Snapshot("snap", 10, [&](int64_t sequence) { as_of = sequence; return true; },
-                             [&](const auto& e, const auto& r) {
-                               entities += e.size();
-                               relationships += r.size();
-                               ++pages;
-                               return true;
-                             })
+                  ->Snapshot(
+                      "snap", 10,
+                      [&](int64_t sequence) {
+                        as_of = sequence;
+                        return true;
+                      },
+                      [&](const auto& e, const auto& r) {
+                        entities += e.size();
+                        relationships += r.size();
+                        ++pages;
+                        return true;
+                      })
                   .ok());
   EXPECT_EQ(as_of, 26);
   EXPECT_EQ(entities, 25u);

@@ -16,7 +16,8 @@ namespace graphmill::testing {
 
 Cluster::Cluster(ClusterOptions options)
     : options_(std::move(options)), dir_(NewTempDir("cluster")) {
-  // The key that encrypts secret config values at rest (a fixed test key: 32 bytes, hex).
+  // The key that encrypts secret config values at rest (a fixed test key: 32
+  // bytes, hex).
   std::ofstream key(dir_ + "/secret.key");
   key << "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n";
   key.close();
@@ -34,15 +35,15 @@ Cluster::~Cluster() {
 }
 
 absl::Status Cluster::StartFake(const std::string& name,
-                               const std::vector<std::string>& flags,
-                               std::unique_ptr<Process>* process, int* port) {
+                                const std::vector<std::string>& flags,
+                                std::unique_ptr<Process>* process, int* port) {
   const std::string port_file = absl::StrCat(dir_, "/", name, ".port");
   std::vector<std::string> all = {"--port=0", "--port_file=" + port_file};
   all.insert(all.end(), flags.begin(), flags.end());
   const std::string log = absl::StrCat(dir_, "/", name, ".log");
   logs_.push_back(log);
-  auto started =
-      Process::Start(Runfile(absl::StrCat("tests/fakes/", name, "/fake_", name)), all, log);
+  auto started = Process::Start(
+      Runfile(absl::StrCat("tests/fakes/", name, "/fake_", name)), all, log);
   if (!started.ok()) return started.status();
   *process = std::move(*started);
   auto chosen = WaitForPortFile(port_file, absl::Seconds(20));
@@ -52,20 +53,23 @@ absl::Status Cluster::StartFake(const std::string& name,
 }
 
 absl::Status Cluster::Start() {
-  std::vector<std::string> circleci_flags = {"--token=" + options_.circleci_token};
+  std::vector<std::string> circleci_flags = {"--token=" +
+                                             options_.circleci_token};
   circleci_flags.insert(circleci_flags.end(), options_.circleci_flags.begin(),
                         options_.circleci_flags.end());
-  if (absl::Status status = StartFake("circleci", circleci_flags, &circleci_, &circleci_port_);
+  if (absl::Status status =
+          StartFake("circleci", circleci_flags, &circleci_, &circleci_port_);
       !status.ok()) {
     return status;
   }
   if (!options_.heroku_flags.empty()) {
-    absl::Status status = StartFake("heroku", options_.heroku_flags, &heroku_, &heroku_port_);
+    absl::Status status =
+        StartFake("heroku", options_.heroku_flags, &heroku_, &heroku_port_);
     if (!status.ok()) return status;
   }
   if (!options_.jupiterone_flags.empty()) {
-    absl::Status status =
-        StartFake("jupiterone", options_.jupiterone_flags, &jupiterone_, &jupiterone_port_);
+    absl::Status status = StartFake("jupiterone", options_.jupiterone_flags,
+                                    &jupiterone_, &jupiterone_port_);
     if (!status.ok()) return status;
   }
   if (absl::Status status = StartCoordinator(); !status.ok()) return status;
@@ -80,20 +84,22 @@ absl::Status Cluster::Start() {
     }
     absl::SleepFor(absl::Milliseconds(50));
   }
-  return absl::DeadlineExceededError("no worker advertised circleci within 20 s:\n" +
-                                     AllLogs());
+  return absl::DeadlineExceededError(
+      "no worker advertised circleci within 20 s:\n" + AllLogs());
 }
 
 absl::Status Cluster::StartCoordinator() {
   const std::string port_file =
       absl::StrCat(dir_, "/coordinator-", coordinator_starts_, ".port");
-  const std::string log = absl::StrCat(dir_, "/coordinator-", coordinator_starts_, ".log");
+  const std::string log =
+      absl::StrCat(dir_, "/coordinator-", coordinator_starts_, ".log");
   ++coordinator_starts_;
   logs_.push_back(log);
   // The same port after a restart, so workers find the coordinator again.
   std::vector<std::string> flags = {
-      absl::StrCat("--listen=127.0.0.1:", coordinator_port_), "--port_file=" + port_file,
-      "--store=" + dir_ + "/graphmill.db", "--secret_key_file=" + dir_ + "/secret.key"};
+      absl::StrCat("--listen=127.0.0.1:", coordinator_port_),
+      "--port_file=" + port_file, "--store=" + dir_ + "/graphmill.db",
+      "--secret_key_file=" + dir_ + "/secret.key"};
   flags.insert(flags.end(), options_.coordinator_flags.begin(),
                options_.coordinator_flags.end());
   auto coordinator =
@@ -114,7 +120,8 @@ void Cluster::StopCoordinator(int signal) {
 }
 
 absl::Status Cluster::StartWorker(int index) {
-  const std::string log = absl::StrCat(dir_, "/worker-", index, "-", logs_.size(), ".log");
+  const std::string log =
+      absl::StrCat(dir_, "/worker-", index, "-", logs_.size(), ".log");
   logs_.push_back(log);
   auto worker = Process::Start(
       Runfile("worker/graphmill-worker"),
@@ -127,7 +134,8 @@ absl::Status Cluster::StartWorker(int index) {
 }
 
 CommandResult Cluster::Cli(std::vector<std::string> args) {
-  args.insert(args.begin(), absl::StrCat("--server=127.0.0.1:", coordinator_port_));
+  args.insert(args.begin(),
+              absl::StrCat("--server=127.0.0.1:", coordinator_port_));
   return RunCommand(Runfile("client/graphmill"), args, absl::Seconds(120));
 }
 
@@ -135,7 +143,8 @@ std::vector<std::string> Cluster::CliJsonLines(std::vector<std::string> args) {
   args.push_back("--output=json");
   CommandResult result = Cli(args);
   std::vector<std::string> lines;
-  for (absl::string_view line : absl::StrSplit(result.out, '\n', absl::SkipEmpty())) {
+  for (absl::string_view line :
+       absl::StrSplit(result.out, '\n', absl::SkipEmpty())) {
     lines.emplace_back(line);
   }
   return lines;

@@ -1,6 +1,6 @@
-// A graphmill deployment for multi-process tests: a fake CircleCI API, a coordinator with a
-// SQLite store in a temporary directory, N workers, and the CLI, all real processes on
-// loopback ephemeral ports.
+// A graphmill deployment for multi-process tests: a fake CircleCI API, a
+// coordinator with a SQLite store in a temporary directory, N workers, and the
+// CLI, all real processes on loopback ephemeral ports.
 #ifndef GRAPHMILL_TESTS_E2E_CLUSTER_H_
 #define GRAPHMILL_TESTS_E2E_CLUSTER_H_
 
@@ -30,8 +30,8 @@ class Cluster {
   explicit Cluster(ClusterOptions options);
   ~Cluster();
 
-  // Starts the fake, the coordinator and the workers; waits until a worker has advertised
-  // the circleci integration.
+  // Starts the fake, the coordinator and the workers; waits until a worker has
+  // advertised the circleci integration.
   absl::Status Start();
 
   absl::Status StartCoordinator();
@@ -41,7 +41,8 @@ class Cluster {
 
   // Runs the CLI against the coordinator.
   CommandResult Cli(std::vector<std::string> args);
-  // Runs the CLI and returns one parsed line per JSON object printed (--output json).
+  // Runs the CLI and returns one parsed line per JSON object printed (--output
+  // json).
   std::vector<std::string> CliJsonLines(std::vector<std::string> args);
 
   const std::string& dir() const { return dir_; }
@@ -55,7 +56,8 @@ class Cluster {
   const ClusterOptions& options() const { return options_; }
   Process* coordinator() { return coordinator_.get(); }
   std::vector<std::unique_ptr<Process>>& workers() { return workers_; }
-  // Every log of every process started so far, for failure messages and secret checks.
+  // Every log of every process started so far, for failure messages and secret
+  // checks.
   std::string AllLogs() const;
 
  private:
@@ -65,7 +67,8 @@ class Cluster {
   int coordinator_port_ = 0;
   int coordinator_starts_ = 0;
   // Starts tests/fakes/<name>/fake_<name> with --port=0 and waits for its port.
-  absl::Status StartFake(const std::string& name, const std::vector<std::string>& flags,
+  absl::Status StartFake(const std::string& name,
+                         const std::vector<std::string>& flags,
                          std::unique_ptr<Process>* process, int* port);
 
   int heroku_port_ = 0;

@@ -1,13 +1,13 @@
-// Coordinator behaviour across real processes: workers and the coordinator killed mid-run,
-// several instances at once, cancel, validate, secrets at rest, disabled steps. Each graph is
-// compared exactly with the expected one and with an uninterrupted run.
+// Coordinator behaviour across real processes: workers and the coordinator
+// killed mid-run, several instances at once, cancel, validate, secrets at rest,
+// disabled steps. Each graph is compared exactly with the expected one and with
+// an uninterrupted run.
 #include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 
 #include <fstream>
 #include <sstream>
-
-#include <gtest/gtest.h>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -47,31 +47,36 @@ class CoordinatorTest : public ::testing::Test {
     ClusterOptions options;
     options.workers = workers;
     options.circleci_flags = FakeCircleCiFlags(generator_, 5);
-    options.circleci_flags.insert(options.circleci_flags.end(), fake_flags.begin(),
-                                  fake_flags.end());
-    // Short leases and small shards: many tasks, and a lost worker is noticed quickly.
+    options.circleci_flags.insert(options.circleci_flags.end(),
+                                  fake_flags.begin(), fake_flags.end());
+    // Short leases and small shards: many tasks, and a lost worker is noticed
+    // quickly.
     options.coordinator_flags = {"--lease_seconds=2", "--shard_size=3"};
     options.coordinator_flags.insert(options.coordinator_flags.end(),
-                                     coordinator_flags.begin(), coordinator_flags.end());
+                                     coordinator_flags.begin(),
+                                     coordinator_flags.end());
     cluster_ = std::make_unique<Cluster>(options);
     absl::Status started = cluster_->Start();
     ASSERT_TRUE(started.ok()) << started;
   }
 
-  CommandResult Create(const std::string& id, const std::vector<std::string>& flags = {}) {
-    return CreateCircleCiInstance(*cluster_, id, kLogin, cluster_->options().circleci_token,
-                                  flags);
+  CommandResult Create(const std::string& id,
+                       const std::vector<std::string>& flags = {}) {
+    return CreateCircleCiInstance(*cluster_, id, kLogin,
+                                  cluster_->options().circleci_token, flags);
   }
 
   // Starts a run and returns its id.
   int64_t StartRun(const std::string& instance) {
-    CommandResult started = cluster_->Cli({"run", "start", instance, "--output", "json"});
+    CommandResult started =
+        cluster_->Cli({"run", "start", instance, "--output", "json"});
     EXPECT_EQ(started.exit_code, 0) << started.err;
     rapidjson::Document document;
     document.Parse(started.out.c_str());
     int64_t id = 0;
     if (document.IsObject() && document.HasMember("id")) {
-      EXPECT_TRUE(absl::SimpleAtoi(document["id"].GetString(), &id)) << started.out;
+      EXPECT_TRUE(absl::SimpleAtoi(document["id"].GetString(), &id))
+          << started.out;
     }
     return id;
   }
@@ -81,7 +86,8 @@ class CoordinatorTest : public ::testing::Test {
                                        grpc::InsecureChannelCredentials());
     auto admin = v1::Admin::NewStub(channel);
     grpc::ClientContext context;
-    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    context.set_deadline(std::chrono::system_clock::now() +
+                         std::chrono::seconds(10));
     v1::GetRunRequest request;
     request.set_run_id(run_id);
     v1::GetRunResponse response;
@@ -95,7 +101,8 @@ class CoordinatorTest : public ::testing::Test {
     while (absl::Now() < deadline) {
       int done = 0;
       const v1::GetRunResponse response = GetRun(run_id);
-      for (const v1::StepRun& step : response.run().steps()) done += step.tasks_done();
+      for (const v1::StepRun& step : response.run().steps())
+        done += step.tasks_done();
       if (done >= tasks) return;
       absl::SleepFor(absl::Milliseconds(50));
     }
@@ -117,7 +124,8 @@ class CoordinatorTest : public ::testing::Test {
 };
 
 TEST_F(CoordinatorTest, WorkerKilledMidRunIsReplacedAndTheGraphIsExact) {
-  // Provider latency keeps tasks in flight long enough to lose some with the worker.
+  // Provider latency keeps tasks in flight long enough to lose some with the
+  // worker.
   ASSERT_NO_FATAL_FAILURE(Start(3, {"--fault=*:latency:ms=40"}));
   CommandResult created = Create("ci");
   ASSERT_EQ(created.exit_code, 0) << created.err;
@@ -125,8 +133,10 @@ TEST_F(CoordinatorTest, WorkerKilledMidRunIsReplacedAndTheGraphIsExact) {
   WaitForProgress(run, 4);
   cluster_->workers()[1]->Signal(SIGKILL);
   CommandResult watched = cluster_->Cli({"run", "watch", absl::StrCat(run)});
-  EXPECT_EQ(watched.exit_code, 0) << watched.out << watched.err << cluster_->AllLogs();
-  EXPECT_TRUE(absl::StrContains(Events(run), "on worker 'e2e-worker-1' did not finish"))
+  EXPECT_EQ(watched.exit_code, 0)
+      << watched.out << watched.err << cluster_->AllLogs();
+  EXPECT_TRUE(
+      absl::StrContains(Events(run), "on worker 'e2e-worker-1' did not finish"))
       << Events(run);
   EXPECT_EQ(CountByType(ReadGraph(*cluster_, "ci")),
             ExpectedCircleCiCounts(dataset_, kLogin));
@@ -140,14 +150,16 @@ TEST_F(CoordinatorTest, CoordinatorKilledMidRunContinuesToTheSameGraph) {
   cluster_->StopCoordinator(SIGKILL);
   ASSERT_TRUE(cluster_->StartCoordinator().ok());
   CommandResult watched = cluster_->Cli({"run", "watch", absl::StrCat(run)});
-  EXPECT_EQ(watched.exit_code, 0) << watched.out << watched.err << cluster_->AllLogs();
+  EXPECT_EQ(watched.exit_code, 0)
+      << watched.out << watched.err << cluster_->AllLogs();
   GraphByType interrupted = ReadGraph(*cluster_, "ci");
   EXPECT_EQ(CountByType(interrupted), ExpectedCircleCiCounts(dataset_, kLogin));
 
-  // An uninterrupted run of a second instance with the same settings: the same graph,
-  // object for object.
+  // An uninterrupted run of a second instance with the same settings: the same
+  // graph, object for object.
   ASSERT_EQ(Create("ci-again").exit_code, 0);
-  ASSERT_EQ(cluster_->Cli({"run", "start", "ci-again", "--watch"}).exit_code, 0);
+  ASSERT_EQ(cluster_->Cli({"run", "start", "ci-again", "--watch"}).exit_code,
+            0);
   EXPECT_TRUE(interrupted == ReadGraph(*cluster_, "ci-again"));
 }
 
@@ -166,7 +178,8 @@ TEST_F(CoordinatorTest, TwoInstancesRunAtOnce) {
   const int64_t c = StartRun("first");
   CommandResult again = cluster_->Cli({"run", "start", "first"});
   EXPECT_EQ(again.exit_code, 1);
-  EXPECT_TRUE(absl::StrContains(again.err, absl::StrCat("already has an active run ", c)))
+  EXPECT_TRUE(absl::StrContains(again.err,
+                                absl::StrCat("already has an active run ", c)))
       << again.err;
   cluster_->Cli({"run", "watch", absl::StrCat(c)});
 }
@@ -188,21 +201,24 @@ TEST_F(CoordinatorTest, CancelledRunLeavesTheGraphUnchanged) {
 TEST_F(CoordinatorTest, ValidateReportsTheProvidersAnswer) {
   ASSERT_NO_FATAL_FAILURE(Start(1));
   ASSERT_EQ(Create("good").exit_code, 0);
-  ASSERT_EQ(CreateCircleCiInstance(*cluster_, "bad", kLogin, "wrong-token").exit_code, 0);
+  ASSERT_EQ(
+      CreateCircleCiInstance(*cluster_, "bad", kLogin, "wrong-token").exit_code,
+      0);
   CommandResult good = cluster_->Cli({"instance", "validate", "good"});
   EXPECT_EQ(good.exit_code, 0) << good.out << good.err;
   EXPECT_TRUE(absl::StrContains(good.out, "valid")) << good.out;
   CommandResult bad = cluster_->Cli({"instance", "validate", "bad"});
   EXPECT_EQ(bad.exit_code, 1) << bad.out << bad.err;
-  EXPECT_TRUE(absl::StrContains(bad.out + bad.err, "401")) << bad.out << bad.err;
+  EXPECT_TRUE(absl::StrContains(bad.out + bad.err, "401"))
+      << bad.out << bad.err;
 }
 
 TEST_F(CoordinatorTest, SecretsAreEncryptedAtRestAndKeptOnUpdate) {
   ASSERT_NO_FATAL_FAILURE(Start(1));
   const std::string token = cluster_->options().circleci_token;
   ASSERT_EQ(Create("ci").exit_code, 0);
-  CommandResult updated =
-      cluster_->Cli({"instance", "update", "ci", "--config", "login=someone-else"});
+  CommandResult updated = cluster_->Cli(
+      {"instance", "update", "ci", "--config", "login=someone-else"});
   ASSERT_EQ(updated.exit_code, 0) << updated.err;
   EXPECT_FALSE(absl::StrContains(updated.out, token));
   // The stored API key is still the right one: the run validates and succeeds.
@@ -213,7 +229,8 @@ TEST_F(CoordinatorTest, SecretsAreEncryptedAtRestAndKeptOnUpdate) {
     std::ifstream in(cluster_->dir() + file, std::ios::binary);
     std::stringstream bytes;
     bytes << in.rdbuf();
-    EXPECT_FALSE(absl::StrContains(bytes.str(), token)) << file << " holds the API key";
+    EXPECT_FALSE(absl::StrContains(bytes.str(), token))
+        << file << " holds the API key";
   }
   EXPECT_FALSE(absl::StrContains(cluster_->AllLogs(), token));
 }
@@ -224,16 +241,19 @@ TEST_F(CoordinatorTest, DisabledStepDisablesItsDescendants) {
   CommandResult run = cluster_->Cli({"run", "start", "ci", "--watch"});
   EXPECT_EQ(run.exit_code, 0) << run.out << run.err;
   auto counts = CountByType(ReadGraph(*cluster_, "ci"));
-  for (const char* type : {"circleci_pipeline", "circleci_workflow", "circleci_job",
-                           "circleci_project", "circleci_context"}) {
+  for (const char* type :
+       {"circleci_pipeline", "circleci_workflow", "circleci_job",
+        "circleci_project", "circleci_context"}) {
     EXPECT_FALSE(counts.contains(type)) << type;
   }
   EXPECT_EQ(counts["circleci_user_group"], dataset_.orgs.size());
   EXPECT_EQ(counts["circleci_user"], 1u);
   auto steps = GetRun(1).run().steps();
   for (const v1::StepRun& step : steps) {
-    if (step.step_id() == "fetch-pipelines" || step.step_id() == "fetch-projects" ||
-        step.step_id() == "fetch-workflow-jobs" || step.step_id() == "fetch-contexts") {
+    if (step.step_id() == "fetch-pipelines" ||
+        step.step_id() == "fetch-projects" ||
+        step.step_id() == "fetch-workflow-jobs" ||
+        step.step_id() == "fetch-contexts") {
       EXPECT_EQ(step.status(), v1::STEP_STATUS_DISABLED) << step.step_id();
     }
   }

@@ -6,7 +6,8 @@
 
 namespace graphmill::testing {
 
-std::vector<std::string> FakeCircleCiFlags(const fakes::GeneratorOptions& g, int page_size) {
+std::vector<std::string> FakeCircleCiFlags(const fakes::GeneratorOptions& g,
+                                           int page_size) {
   return {"--mode=generated",
           absl::StrCat("--seed=", g.seed),
           absl::StrCat("--login=", g.login),
@@ -19,12 +20,13 @@ std::vector<std::string> FakeCircleCiFlags(const fakes::GeneratorOptions& g, int
           absl::StrCat("--contexts_per_org=", g.contexts_per_org),
           absl::StrCat("--env_vars_per_project=", g.env_vars_per_project),
           absl::StrCat("--env_vars_per_context=", g.env_vars_per_context),
-          absl::StrCat("--restrictions_per_context=", g.project_restrictions_per_context),
+          absl::StrCat("--restrictions_per_context=",
+                       g.project_restrictions_per_context),
           absl::StrCat("--page_size=", page_size)};
 }
 
-std::map<std::string, size_t> ExpectedCircleCiCounts(const fakes::Dataset& dataset,
-                                                     const std::string& login) {
+std::map<std::string, size_t> ExpectedCircleCiCounts(
+    const fakes::Dataset& dataset, const std::string& login) {
   size_t uses = 0;
   for (const fakes::ContextRestriction& r : dataset.restrictions) {
     if (r.restriction_type != "project") continue;
@@ -33,7 +35,8 @@ std::map<std::string, size_t> ExpectedCircleCiCounts(const fakes::Dataset& datas
     }
   }
   size_t account_groups = 0;
-  for (const fakes::Org& org : dataset.orgs) account_groups += org.name == login;
+  for (const fakes::Org& org : dataset.orgs)
+    account_groups += org.name == login;
   std::map<std::string, size_t> counts = {
       {"circleci_account", 1},
       {"circleci_user", 1},
@@ -42,9 +45,11 @@ std::map<std::string, size_t> ExpectedCircleCiCounts(const fakes::Dataset& datas
       {"circleci_workflow", dataset.workflows.size()},
       {"circleci_job", dataset.jobs.size()},
       {"circleci_project", dataset.projects.size()},
-      {"circleci_project_environment_variable", dataset.project_env_vars.size()},
+      {"circleci_project_environment_variable",
+       dataset.project_env_vars.size()},
       {"circleci_context", dataset.contexts.size()},
-      {"circleci_context_environment_variable", dataset.context_env_vars.size()},
+      {"circleci_context_environment_variable",
+       dataset.context_env_vars.size()},
       {"circleci_account_has_user", 1},
       {"circleci_account_has_user_group", account_groups},
       {"circleci_user_group_has_user", dataset.orgs.size()},
@@ -52,8 +57,10 @@ std::map<std::string, size_t> ExpectedCircleCiCounts(const fakes::Dataset& datas
       {"circleci_project_has_pipeline", dataset.pipelines.size()},
       {"circleci_pipeline_has_workflow", dataset.workflows.size()},
       {"circleci_workflow_has_job", dataset.jobs.size()},
-      {"circleci_project_has_environment_variable", dataset.project_env_vars.size()},
-      {"circleci_context_has_environment_variable", dataset.context_env_vars.size()},
+      {"circleci_project_has_environment_variable",
+       dataset.project_env_vars.size()},
+      {"circleci_context_has_environment_variable",
+       dataset.context_env_vars.size()},
       {"circleci_project_uses_context_environment_variable", uses},
   };
   for (auto it = counts.begin(); it != counts.end();) {
@@ -65,13 +72,16 @@ std::map<std::string, size_t> ExpectedCircleCiCounts(const fakes::Dataset& datas
 GraphByType ReadGraph(Cluster& cluster, const std::string& instance) {
   GraphByType graph;
   for (const bool entities : {true, false}) {
-    std::vector<std::string> args = {"graph", entities ? "entities" : "relationships",
+    std::vector<std::string> args = {"graph",
+                                     entities ? "entities" : "relationships",
                                      "--instance", instance};
-    if (entities) args.push_back("--raw");  // raw data is part of an entity's content
+    if (entities)
+      args.push_back("--raw");  // raw data is part of an entity's content
     for (const std::string& line : cluster.CliJsonLines(args)) {
       rapidjson::Document document;
       document.Parse(line.c_str());
-      if (document.HasParseError() || !document.IsObject() || !document.HasMember("_key")) {
+      if (document.HasParseError() || !document.IsObject() ||
+          !document.HasMember("_key")) {
         continue;
       }
       graph[document["_type"].GetString()][document["_key"].GetString()] = line;
@@ -86,13 +96,22 @@ std::map<std::string, size_t> CountByType(const GraphByType& graph) {
   return counts;
 }
 
-CommandResult CreateCircleCiInstance(Cluster& cluster, const std::string& id,
-                                     const std::string& login, const std::string& token,
-                                     const std::vector<std::string>& extra_flags) {
-  std::vector<std::string> args = {"instance", "create", id, "--integration", "circleci",
-                                   "--config", "apiKey=" + token, "--config",
-                                   "login=" + login, "--config", "userId=acct-000000001",
-                                   "--config", "baseUrl=" + cluster.circleci_base_url()};
+CommandResult CreateCircleCiInstance(
+    Cluster& cluster, const std::string& id, const std::string& login,
+    const std::string& token, const std::vector<std::string>& extra_flags) {
+  std::vector<std::string> args = {"instance",
+                                   "create",
+                                   id,
+                                   "--integration",
+                                   "circleci",
+                                   "--config",
+                                   "apiKey=" + token,
+                                   "--config",
+                                   "login=" + login,
+                                   "--config",
+                                   "userId=acct-000000001",
+                                   "--config",
+                                   "baseUrl=" + cluster.circleci_base_url()};
   args.insert(args.end(), extra_flags.begin(), extra_flags.end());
   return cluster.Cli(args);
 }

@@ -1,5 +1,6 @@
-// What a complete CircleCI ingestion of a generated fake dataset must produce, computed from
-// the dataset itself (not from graphmill's code), and helpers to read a graph via the CLI.
+// What a complete CircleCI ingestion of a generated fake dataset must produce,
+// computed from the dataset itself (not from graphmill's code), and helpers to
+// read a graph via the CLI.
 #ifndef GRAPHMILL_TESTS_E2E_EXPECTED_GRAPH_H_
 #define GRAPHMILL_TESTS_E2E_EXPECTED_GRAPH_H_
 
@@ -14,12 +15,12 @@
 namespace graphmill::testing {
 
 // Flags for the fake CircleCI binary that generate `options`' dataset.
-std::vector<std::string> FakeCircleCiFlags(const fakes::GeneratorOptions& options,
-                                           int page_size);
+std::vector<std::string> FakeCircleCiFlags(
+    const fakes::GeneratorOptions& options, int page_size);
 
 // Expected number of objects per `_type` (entities and relationships together).
-std::map<std::string, size_t> ExpectedCircleCiCounts(const fakes::Dataset& dataset,
-                                                     const std::string& login);
+std::map<std::string, size_t> ExpectedCircleCiCounts(
+    const fakes::Dataset& dataset, const std::string& login);
 
 // Graph objects by `_type`, each a map from `_key` to its flat JSON line.
 using GraphByType = std::map<std::string, std::map<std::string, std::string>>;
@@ -30,11 +31,12 @@ GraphByType ReadGraph(Cluster& cluster, const std::string& instance);
 // Number of objects per `_type`.
 std::map<std::string, size_t> CountByType(const GraphByType& graph);
 
-// Creates a CircleCI instance against the cluster's fake; returns the CLI result. Every
-// instance gets the same userId, so graphs of different instances are comparable.
-CommandResult CreateCircleCiInstance(Cluster& cluster, const std::string& id,
-                                     const std::string& login, const std::string& token,
-                                     const std::vector<std::string>& extra_flags = {});
+// Creates a CircleCI instance against the cluster's fake; returns the CLI
+// result. Every instance gets the same userId, so graphs of different instances
+// are comparable.
+CommandResult CreateCircleCiInstance(
+    Cluster& cluster, const std::string& id, const std::string& login,
+    const std::string& token, const std::vector<std::string>& extra_flags = {});
 
 }  // namespace graphmill::testing
 

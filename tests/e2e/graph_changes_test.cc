@@ -1,16 +1,15 @@
-// Finalize and the change stream across real processes: the events of a second run are
-// exactly the difference to a fresh run on the new data; a failed step deletes nothing of its
-// types; subscribers resume without loss or duplicates, filter exactly, and a stalled one
-// blocks nothing.
+// Finalize and the change stream across real processes: the events of a second
+// run are exactly the difference to a fresh run on the new data; a failed step
+// deletes nothing of its types; subscribers resume without loss or duplicates,
+// filter exactly, and a stalled one blocks nothing.
 #include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
 #include <httplib.h>
 #include <signal.h>
 
 #include <fstream>
 #include <sstream>
 #include <thread>
-
-#include <gtest/gtest.h>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -31,8 +30,10 @@ constexpr char kLogin[] = "change-org";
 // Collects a Subscribe stream in a background thread.
 class Subscriber {
  public:
-  Subscriber(const std::string& address, v1::SubscribeRequest request, bool read = true)
-      : channel_(grpc::CreateChannel(address, grpc::InsecureChannelCredentials())),
+  Subscriber(const std::string& address, v1::SubscribeRequest request,
+             bool read = true)
+      : channel_(
+            grpc::CreateChannel(address, grpc::InsecureChannelCredentials())),
         stub_(v1::Graph::NewStub(channel_)) {
     thread_ = std::thread([this, request, read] {
       auto reader = stub_->Subscribe(&context_, request);
@@ -86,7 +87,8 @@ std::string KeyOf(const v1::ChangeEvent& event) {
   return event.has_entity() ? event.entity().key() : event.relationship().key();
 }
 std::string TypeOf(const v1::ChangeEvent& event) {
-  return event.has_entity() ? event.entity().type() : event.relationship().type();
+  return event.has_entity() ? event.entity().type()
+                            : event.relationship().type();
 }
 
 class GraphChangesTest : public ::testing::Test {
@@ -118,7 +120,8 @@ class GraphChangesTest : public ::testing::Test {
                 0);
     }
     CommandResult run = cluster_->Cli({"run", "start", instance, "--watch"});
-    ASSERT_EQ(run.exit_code, expected_exit) << run.out << run.err << cluster_->AllLogs();
+    ASSERT_EQ(run.exit_code, expected_exit)
+        << run.out << run.err << cluster_->AllLogs();
   }
 
   // POSTs to the fake CircleCI's control API.
@@ -126,12 +129,13 @@ class GraphChangesTest : public ::testing::Test {
     httplib::Client client(cluster_->circleci_root_url());
     auto response = client.Post(path.c_str(), body, "application/json");
     ASSERT_TRUE(response) << path;
-    ASSERT_EQ(response->status, 200) << path << " " << body << ": " << response->body;
+    ASSERT_EQ(response->status, 200)
+        << path << " " << body << ": " << response->body;
   }
 
   int64_t LastSequence(const std::string& instance) {
-    auto stub = v1::Graph::NewStub(grpc::CreateChannel(cluster_->coordinator_address(),
-                                                       grpc::InsecureChannelCredentials()));
+    auto stub = v1::Graph::NewStub(grpc::CreateChannel(
+        cluster_->coordinator_address(), grpc::InsecureChannelCredentials()));
     grpc::ClientContext context;
     v1::GetSnapshotRequest request;
     request.set_instance_id(instance);
@@ -159,8 +163,9 @@ TEST_F(GraphChangesTest, SecondRunEmitsExactlyTheDiffAndEqualsAFreshRun) {
   request.set_after_sequence(after_run_1);
   Subscriber subscriber(cluster_->coordinator_address(), request);
 
-  // The provider's data changes: a pipeline gone, a project renamed, an organization (user
-  // group) added, a context restriction (a USES relationship) removed.
+  // The provider's data changes: a pipeline gone, a project renamed, an
+  // organization (user group) added, a context restriction (a USES
+  // relationship) removed.
   const fakes::Pipeline& gone = dataset_.pipelines[0];
   const fakes::Project& renamed = dataset_.projects[1];
   const fakes::ContextRestriction* restriction = nullptr;
@@ -173,13 +178,15 @@ TEST_F(GraphChangesTest, SecondRunEmitsExactlyTheDiffAndEqualsAFreshRun) {
                        R"({"op":"rename_project","project":")", renamed.id,
                        R"(","name":"renamed-project"},)",
                        R"({"op":"add_org","name":"new-org"},)",
-                       R"({"op":"remove_restriction","id":")", restriction->id, R"("}])"));
+                       R"({"op":"remove_restriction","id":")", restriction->id,
+                       R"("}])"));
   ASSERT_NO_FATAL_FAILURE(Run("ci"));
   ASSERT_NO_FATAL_FAILURE(Run("fresh"));
   const GraphByType after = ReadGraph(*cluster_, "ci");
   EXPECT_TRUE(after == ReadGraph(*cluster_, "fresh"));
 
-  // The expected events: the difference between the two graphs, object by object.
+  // The expected events: the difference between the two graphs, object by
+  // object.
   std::set<std::string> expected;
   for (const auto& [type, objects] : after) {
     for (const auto& [key, json] : objects) {
@@ -199,31 +206,39 @@ TEST_F(GraphChangesTest, SecondRunEmitsExactlyTheDiffAndEqualsAFreshRun) {
       }
     }
   }
-  std::vector<v1::ChangeEvent> events = subscriber.WaitFor(expected.size(), absl::Seconds(20));
+  std::vector<v1::ChangeEvent> events =
+      subscriber.WaitFor(expected.size(), absl::Seconds(20));
   absl::SleepFor(absl::Milliseconds(300));  // nothing more may arrive
   events = subscriber.events();
   std::set<std::string> received;
   for (size_t i = 0; i < events.size(); ++i) {
-    received.insert(absl::StrCat(v1::ChangeKind_Name(events[i].kind()), " ", KeyOf(events[i])));
+    received.insert(absl::StrCat(v1::ChangeKind_Name(events[i].kind()), " ",
+                                 KeyOf(events[i])));
     if (i > 0) EXPECT_GT(events[i].sequence(), events[i - 1].sequence());
     EXPECT_EQ(events[i].instance_id(), "ci");
   }
   EXPECT_EQ(received.size(), events.size()) << "an object changed twice";
   EXPECT_EQ(received, expected);
-  EXPECT_TRUE(expected.contains("CHANGE_KIND_DELETED circleci_pipeline:" + gone.id));
-  EXPECT_TRUE(expected.contains("CHANGE_KIND_UPDATED circleci_project:" + renamed.id));
+  EXPECT_TRUE(
+      expected.contains("CHANGE_KIND_DELETED circleci_pipeline:" + gone.id));
+  EXPECT_TRUE(
+      expected.contains("CHANGE_KIND_UPDATED circleci_project:" + renamed.id));
   for (const v1::ChangeEvent& event : events) {
     if (KeyOf(event) == "circleci_project:" + renamed.id) {
-      EXPECT_EQ(event.entity().properties().at("name").string_value(), "renamed-project");
-      EXPECT_EQ(event.previous_entity().properties().at("name").string_value(), renamed.name);
+      EXPECT_EQ(event.entity().properties().at("name").string_value(),
+                "renamed-project");
+      EXPECT_EQ(event.previous_entity().properties().at("name").string_value(),
+                renamed.name);
     }
   }
   bool group_created = false;
   bool uses_deleted = false;
   for (const std::string& change : expected) {
-    group_created |= absl::StartsWith(change, "CHANGE_KIND_CREATED circleci_user_group:");
-    uses_deleted |= absl::StartsWith(change, "CHANGE_KIND_DELETED circleci_project:") &&
-                    absl::StrContains(change, "|uses|");
+    group_created |=
+        absl::StartsWith(change, "CHANGE_KIND_CREATED circleci_user_group:");
+    uses_deleted |=
+        absl::StartsWith(change, "CHANGE_KIND_DELETED circleci_project:") &&
+        absl::StrContains(change, "|uses|");
   }
   EXPECT_TRUE(group_created);
   EXPECT_TRUE(uses_deleted);
@@ -238,7 +253,8 @@ TEST_F(GraphChangesTest, FailedStepKeepsItsTypesAndDeletesNothingOfThem) {
   const GraphByType after = ReadGraph(*cluster_, "ci");
   for (const char* type : {"circleci_job", "circleci_workflow_has_job"}) {
     ASSERT_TRUE(before.contains(type));
-    EXPECT_TRUE(after.contains(type) && after.at(type) == before.at(type)) << type;
+    EXPECT_TRUE(after.contains(type) && after.at(type) == before.at(type))
+        << type;
   }
   EXPECT_TRUE(after == before);
 }
@@ -246,11 +262,12 @@ TEST_F(GraphChangesTest, FailedStepKeepsItsTypesAndDeletesNothingOfThem) {
 TEST_F(GraphChangesTest, KilledSubscriberResumesWithEveryEventExactlyOnce) {
   const std::string log = cluster_->dir() + "/subscriber-1.log";
   auto first = Process::Start(Runfile("client/graphmill"),
-                              {"--server=" + cluster_->coordinator_address(), "subscribe",
-                               "--instance", "ci"},
+                              {"--server=" + cluster_->coordinator_address(),
+                               "subscribe", "--instance", "ci"},
                               log);
   ASSERT_TRUE(first.ok());
-  ASSERT_EQ(CreateCircleCiInstance(*cluster_, "ci", kLogin, cluster_->options().circleci_token)
+  ASSERT_EQ(CreateCircleCiInstance(*cluster_, "ci", kLogin,
+                                   cluster_->options().circleci_token)
                 .exit_code,
             0);
   std::thread run([&] { cluster_->Cli({"run", "start", "ci", "--watch"}); });
@@ -264,7 +281,8 @@ TEST_F(GraphChangesTest, KilledSubscriberResumesWithEveryEventExactlyOnce) {
     for (absl::string_view line : absl::StrSplit(text.str(), '\n')) {
       rapidjson::Document document;
       document.Parse(line.data(), line.size());
-      if (document.HasParseError() || !document.IsObject()) continue;  // a cut-off line
+      if (document.HasParseError() || !document.IsObject())
+        continue;  // a cut-off line
       result.push_back(document["sequence"].GetInt64());
     }
     return result;
@@ -279,26 +297,29 @@ TEST_F(GraphChangesTest, KilledSubscriberResumesWithEveryEventExactlyOnce) {
   ASSERT_GE(sequences.size(), 20u);
   auto second = Process::Start(
       Runfile("client/graphmill"),
-      {"--server=" + cluster_->coordinator_address(), "subscribe", "--instance", "ci",
-       "--from", absl::StrCat(sequences.back())},
+      {"--server=" + cluster_->coordinator_address(), "subscribe", "--instance",
+       "ci", "--from", absl::StrCat(sequences.back())},
       cluster_->dir() + "/subscriber-2.log");
   ASSERT_TRUE(second.ok());
   run.join();
   const int64_t last = LastSequence("ci");
   while (absl::Now() < deadline + absl::Seconds(20)) {
-    std::vector<int64_t> rest = read_sequences(cluster_->dir() + "/subscriber-2.log");
+    std::vector<int64_t> rest =
+        read_sequences(cluster_->dir() + "/subscriber-2.log");
     if (!rest.empty() && rest.back() == last) break;
     absl::SleepFor(absl::Milliseconds(20));
   }
   (*second)->Stop();
-  for (int64_t s : read_sequences(cluster_->dir() + "/subscriber-2.log")) sequences.push_back(s);
+  for (int64_t s : read_sequences(cluster_->dir() + "/subscriber-2.log"))
+    sequences.push_back(s);
   // Every change of the log, once, in order.
   std::vector<int64_t> all;
   for (int64_t s = 1; s <= last; ++s) all.push_back(s);
   EXPECT_EQ(sequences, all);
 }
 
-TEST_F(GraphChangesTest, TenFilteredSubscribersGetExactlyTheirEventsAndAStalledOneBlocksNothing) {
+TEST_F(GraphChangesTest,
+       TenFilteredSubscribersGetExactlyTheirEventsAndAStalledOneBlocksNothing) {
   struct Filter {
     std::string type;
     std::string class_name;
@@ -327,32 +348,41 @@ TEST_F(GraphChangesTest, TenFilteredSubscribersGetExactlyTheirEventsAndAStalledO
     subscribers.push_back(
         std::make_unique<Subscriber>(cluster_->coordinator_address(), request));
   }
-  // A subscriber that never reads: its stream fills up, and nothing else may wait for it.
-  Subscriber stalled(cluster_->coordinator_address(), v1::SubscribeRequest(), /*read=*/false);
+  // A subscriber that never reads: its stream fills up, and nothing else may
+  // wait for it.
+  Subscriber stalled(cluster_->coordinator_address(), v1::SubscribeRequest(),
+                     /*read=*/false);
   const absl::Time start = absl::Now();
   ASSERT_NO_FATAL_FAILURE(Run("ci"));
   EXPECT_LT(absl::Now() - start, absl::Seconds(60));
 
-  Subscriber everything(cluster_->coordinator_address(), v1::SubscribeRequest());
+  Subscriber everything(cluster_->coordinator_address(),
+                        v1::SubscribeRequest());
   const int64_t last = LastSequence("ci");
-  std::vector<v1::ChangeEvent> all = everything.WaitFor(last, absl::Seconds(20));
+  std::vector<v1::ChangeEvent> all =
+      everything.WaitFor(last, absl::Seconds(20));
   ASSERT_EQ(all.size(), static_cast<size_t>(last));
   for (size_t i = 0; i < filters.size(); ++i) {
     const Filter& filter = filters[i];
     std::vector<int64_t> expected;
     for (const v1::ChangeEvent& event : all) {
-      if (!filter.instance.empty() && event.instance_id() != filter.instance) continue;
-      if (!filter.kinds.empty() && std::find(filter.kinds.begin(), filter.kinds.end(),
-                                             event.kind()) == filter.kinds.end()) {
+      if (!filter.instance.empty() && event.instance_id() != filter.instance)
+        continue;
+      if (!filter.kinds.empty() &&
+          std::find(filter.kinds.begin(), filter.kinds.end(), event.kind()) ==
+              filter.kinds.end()) {
         continue;
       }
-      if (!filter.type.empty() && !RE2::FullMatch(TypeOf(event), filter.type)) continue;
+      if (!filter.type.empty() && !RE2::FullMatch(TypeOf(event), filter.type))
+        continue;
       if (!filter.class_name.empty()) {
         bool match = false;
         if (event.has_entity()) {
-          for (const auto& c : event.entity().classes()) match |= RE2::FullMatch(c, filter.class_name);
+          for (const auto& c : event.entity().classes())
+            match |= RE2::FullMatch(c, filter.class_name);
         } else {
-          match = RE2::FullMatch(event.relationship().class_name(), filter.class_name);
+          match = RE2::FullMatch(event.relationship().class_name(),
+                                 filter.class_name);
         }
         if (!match) continue;
       }
@@ -366,7 +396,8 @@ TEST_F(GraphChangesTest, TenFilteredSubscribersGetExactlyTheirEventsAndAStalledO
     for (const auto& event : got) sequences.push_back(event.sequence());
     EXPECT_EQ(sequences, expected) << "filter " << i;
   }
-  // Filters that must have matched something (so the comparison above is not vacuous).
+  // Filters that must have matched something (so the comparison above is not
+  // vacuous).
   EXPECT_GT(subscribers[0]->events().size(), 0u);
   EXPECT_TRUE(subscribers[7]->events().empty());
 }

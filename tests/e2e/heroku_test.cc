@@ -1,10 +1,10 @@
-// The Heroku integration across real processes: a generated enterprise with pagination past
-// 1,000 apps gives exactly the expected graph; scope and key faults end as specified.
+// The Heroku integration across real processes: a generated enterprise with
+// pagination past 1,000 apps gives exactly the expected graph; scope and key
+// faults end as specified.
 #include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
 
 #include <set>
-
-#include <gtest/gtest.h>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -18,8 +18,9 @@ namespace {
 namespace heroku = ::graphmill::fakes::heroku;
 
 heroku::DatasetOptions Enterprise() {
-  // The scenario: 2 accounts, 20 teams, 1,500 apps (one team with 1,101: more than
-  // one page of 1,000), 3,000 add-ons, 300 members of whom 20 are in both accounts.
+  // The scenario: 2 accounts, 20 teams, 1,500 apps (one team with
+  // 1,101: more than one page of 1,000), 3,000 add-ons, 300 members of whom 20
+  // are in both accounts.
   heroku::DatasetOptions options;
   options.seed = 3;
   options.accounts = 2;
@@ -44,7 +45,8 @@ std::vector<std::string> Flags(const heroku::DatasetOptions& d) {
           absl::StrCat("--shared_members=", d.shared_members),
           absl::StrCat("--teams_per_account=", d.teams_per_account),
           absl::StrCat("--team_members_per_team=", d.team_members_per_team),
-          absl::StrCat("--outside_team_members_per_team=", d.outside_team_members_per_team),
+          absl::StrCat("--outside_team_members_per_team=",
+                       d.outside_team_members_per_team),
           absl::StrCat("--apps_per_team=", d.apps_per_team),
           absl::StrCat("--apps_first_team=", d.apps_first_team),
           absl::StrCat("--addons_per_app=", d.addons_per_app)};
@@ -82,14 +84,15 @@ class HerokuTest : public ::testing::Test {
   }
 
   CommandResult Create(const std::string& id, const std::string& key) {
-    return cluster_->Cli({"instance", "create", id, "--integration", "heroku", "--config",
-                          "apiKey=" + key, "--config", "baseUrl=" + cluster_->heroku_base_url(),
+    return cluster_->Cli({"instance", "create", id, "--integration", "heroku",
+                          "--config", "apiKey=" + key, "--config",
+                          "baseUrl=" + cluster_->heroku_base_url(),
                           "--rate-limit", "1000"});
   }
 
   std::string Events(const std::string& instance) {
-    auto admin = v1::Admin::NewStub(grpc::CreateChannel(cluster_->coordinator_address(),
-                                                        grpc::InsecureChannelCredentials()));
+    auto admin = v1::Admin::NewStub(grpc::CreateChannel(
+        cluster_->coordinator_address(), grpc::InsecureChannelCredentials()));
     grpc::ClientContext list_context;
     v1::ListRunsRequest list;
     list.set_instance_id(instance);
@@ -103,7 +106,8 @@ class HerokuTest : public ::testing::Test {
     admin->GetRun(&context, request, &response);
     std::string all;
     for (const auto& e : response.events()) {
-      absl::StrAppend(&all, e.name(), " [", e.step_id(), "] ", e.description(), "\n");
+      absl::StrAppend(&all, e.name(), " [", e.step_id(), "] ", e.description(),
+                      "\n");
     }
     return all;
   }
@@ -116,7 +120,8 @@ TEST_F(HerokuTest, GeneratedEnterpriseGivesTheExactGraph) {
   ASSERT_EQ(Create("hk", "global-key").exit_code, 0);
   CommandResult run = cluster_->Cli({"run", "start", "hk", "--watch"});
   ASSERT_EQ(run.exit_code, 0) << run.out << run.err << cluster_->AllLogs();
-  EXPECT_EQ(CountByType(ReadGraph(*cluster_, "hk")), ExpectedCounts(dataset_)) << Events("hk");
+  EXPECT_EQ(CountByType(ReadGraph(*cluster_, "hk")), ExpectedCounts(dataset_))
+      << Events("hk");
 }
 
 TEST_F(HerokuTest, TokenWithoutGlobalScopeStillGetsEverythingElse) {
@@ -144,15 +149,18 @@ TEST_F(HerokuTest, MemberRoleMakesAddOnsPartialWithAPermissionEvent) {
   auto counts = CountByType(ReadGraph(*cluster_, "hk"));
   EXPECT_FALSE(counts.contains("heroku_addon"));
   EXPECT_EQ(counts["heroku_application"], dataset_.apps.size());
-  EXPECT_TRUE(absl::StrContains(Events("hk"), "warn_missing_permission")) << Events("hk");
+  EXPECT_TRUE(absl::StrContains(Events("hk"), "warn_missing_permission"))
+      << Events("hk");
 }
 
 TEST_F(HerokuTest, BadKeyFailsValidationNamingTheField) {
   ASSERT_EQ(Create("hk", "no-such-key").exit_code, 0);
   CommandResult run = cluster_->Cli({"run", "start", "hk", "--watch"});
   EXPECT_EQ(run.exit_code, 1);
-  EXPECT_TRUE(absl::StrContains(run.out + run.err, "config field 'apiKey'")) << run.out << run.err;
-  EXPECT_TRUE(absl::StrContains(run.out + run.err, "Invalid credentials provided."))
+  EXPECT_TRUE(absl::StrContains(run.out + run.err, "config field 'apiKey'"))
+      << run.out << run.err;
+  EXPECT_TRUE(
+      absl::StrContains(run.out + run.err, "Invalid credentials provided."))
       << run.out << run.err;
   EXPECT_TRUE(ReadGraph(*cluster_, "hk").empty());
 }

@@ -28,10 +28,12 @@ std::string ReadFile(const std::string& path) {
   return buffer.str();
 }
 
-std::vector<char*> Argv(const std::string& binary, const std::vector<std::string>& args) {
+std::vector<char*> Argv(const std::string& binary,
+                        const std::vector<std::string>& args) {
   std::vector<char*> argv;
   argv.push_back(const_cast<char*>(binary.c_str()));
-  for (const std::string& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
+  for (const std::string& arg : args)
+    argv.push_back(const_cast<char*>(arg.c_str()));
   argv.push_back(nullptr);
   return argv;
 }
@@ -65,17 +67,18 @@ std::string Runfile(const std::string& workspace_path) {
 std::string NewTempDir(const std::string& name) {
   static std::atomic<int> counter{0};
   const char* root = std::getenv("TEST_TMPDIR");
-  const std::string path =
-      absl::StrCat(root ? root : "/tmp", "/", name, "-", getpid(), "-", counter++);
+  const std::string path = absl::StrCat(root ? root : "/tmp", "/", name, "-",
+                                        getpid(), "-", counter++);
   mkdir(path.c_str(), 0700);
   return path;
 }
 
-absl::StatusOr<std::unique_ptr<Process>> Process::Start(const std::string& binary,
-                                                        const std::vector<std::string>& args,
-                                                        const std::string& log_path) {
+absl::StatusOr<std::unique_ptr<Process>> Process::Start(
+    const std::string& binary, const std::vector<std::string>& args,
+    const std::string& log_path) {
   const int log = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-  if (log < 0) return absl::InternalError(absl::StrCat("cannot open ", log_path));
+  if (log < 0)
+    return absl::InternalError(absl::StrCat("cannot open ", log_path));
   std::vector<char*> argv = Argv(binary, args);
   const pid_t pid = fork();
   if (pid < 0) {
@@ -83,7 +86,8 @@ absl::StatusOr<std::unique_ptr<Process>> Process::Start(const std::string& binar
     return absl::InternalError("fork failed");
   }
   if (pid == 0) {
-    // The child dies with the test, even if the test is killed before it can stop it.
+    // The child dies with the test, even if the test is killed before it can
+    // stop it.
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     dup2(log, STDOUT_FILENO);
     dup2(log, STDERR_FILENO);
@@ -126,20 +130,23 @@ int Process::Stop(absl::Duration grace) {
 
 std::string Process::Log() const { return ReadFile(log_path_); }
 
-absl::StatusOr<int> WaitForPortFile(const std::string& path, absl::Duration timeout) {
+absl::StatusOr<int> WaitForPortFile(const std::string& path,
+                                    absl::Duration timeout) {
   const absl::Time deadline = absl::Now() + timeout;
   while (absl::Now() < deadline) {
     int port = 0;
-    if (absl::SimpleAtoi(absl::StripAsciiWhitespace(ReadFile(path)), &port) && port > 0) {
+    if (absl::SimpleAtoi(absl::StripAsciiWhitespace(ReadFile(path)), &port) &&
+        port > 0) {
       return port;
     }
     absl::SleepFor(absl::Milliseconds(20));
   }
-  return absl::DeadlineExceededError(absl::StrCat("no port in ", path, " after ",
-                                                  absl::FormatDuration(timeout)));
+  return absl::DeadlineExceededError(absl::StrCat(
+      "no port in ", path, " after ", absl::FormatDuration(timeout)));
 }
 
-CommandResult RunCommand(const std::string& binary, const std::vector<std::string>& args,
+CommandResult RunCommand(const std::string& binary,
+                         const std::vector<std::string>& args,
                          absl::Duration timeout) {
   const std::string dir = NewTempDir("command");
   const std::string out_path = dir + "/out";

@@ -1,5 +1,6 @@
-// Test harness for multi-process tests: starts real binaries from the test's runfiles, waits
-// for the ports they choose, runs the CLI, and stops everything it started.
+// Test harness for multi-process tests: starts real binaries from the test's
+// runfiles, waits for the ports they choose, runs the CLI, and stops everything
+// it started.
 #ifndef GRAPHMILL_TESTS_E2E_PROCESS_H_
 #define GRAPHMILL_TESTS_E2E_PROCESS_H_
 
@@ -22,20 +23,21 @@ std::string Runfile(const std::string& workspace_path);
 // A fresh directory under the test's temporary directory.
 std::string NewTempDir(const std::string& name);
 
-// A child process; stdout and stderr go to `log_path`. Stopped (SIGTERM, then SIGKILL after
-// 5 s) when destroyed.
+// A child process; stdout and stderr go to `log_path`. Stopped (SIGTERM, then
+// SIGKILL after 5 s) when destroyed.
 class Process {
  public:
-  static absl::StatusOr<std::unique_ptr<Process>> Start(const std::string& binary,
-                                                        const std::vector<std::string>& args,
-                                                        const std::string& log_path);
+  static absl::StatusOr<std::unique_ptr<Process>> Start(
+      const std::string& binary, const std::vector<std::string>& args,
+      const std::string& log_path);
   ~Process();
   Process(const Process&) = delete;
   Process& operator=(const Process&) = delete;
 
   // Sends `signal` (e.g. SIGKILL to simulate a crash).
   void Signal(int signal);
-  // Waits for exit; returns the exit code, or 128+signal if killed. -1 on timeout.
+  // Waits for exit; returns the exit code, or 128+signal if killed. -1 on
+  // timeout.
   int Wait(absl::Duration timeout);
   // SIGTERM and wait; SIGKILL if it does not exit within `grace`.
   int Stop(absl::Duration grace = absl::Seconds(5));
@@ -45,14 +47,16 @@ class Process {
   std::string Log() const;
 
  private:
-  Process(pid_t pid, std::string log_path) : pid_(pid), log_path_(std::move(log_path)) {}
+  Process(pid_t pid, std::string log_path)
+      : pid_(pid), log_path_(std::move(log_path)) {}
   pid_t pid_;
   int exit_code_ = -1;
   std::string log_path_;
 };
 
 // Waits until `path` holds a port number written by a server.
-absl::StatusOr<int> WaitForPortFile(const std::string& path, absl::Duration timeout);
+absl::StatusOr<int> WaitForPortFile(const std::string& path,
+                                    absl::Duration timeout);
 
 struct CommandResult {
   int exit_code = -1;
@@ -60,8 +64,10 @@ struct CommandResult {
   std::string err;
 };
 
-// Runs a command to completion (killed after `timeout`), capturing stdout and stderr.
-CommandResult RunCommand(const std::string& binary, const std::vector<std::string>& args,
+// Runs a command to completion (killed after `timeout`), capturing stdout and
+// stderr.
+CommandResult RunCommand(const std::string& binary,
+                         const std::vector<std::string>& args,
                          absl::Duration timeout = absl::Seconds(60));
 
 }  // namespace graphmill::testing

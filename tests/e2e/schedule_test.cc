@@ -20,8 +20,8 @@ TEST(ScheduleTest, CronScheduleStartsARun) {
   Cluster cluster(options);
   ASSERT_TRUE(cluster.Start().ok());
   CommandResult created = CreateCircleCiInstance(
-      cluster, "sched", "sched-org", options.circleci_token, {"--cron", "* * * * *",
-                                                              "--jitter", "1"});
+      cluster, "sched", "sched-org", options.circleci_token,
+      {"--cron", "* * * * *", "--jitter", "1"});
   ASSERT_EQ(created.exit_code, 0) << created.err;
   CommandResult shown = cluster.Cli({"instance", "get", "sched"});
   EXPECT_TRUE(absl::StrContains(shown.out, "* * * * *")) << shown.out;
@@ -29,7 +29,8 @@ TEST(ScheduleTest, CronScheduleStartsARun) {
   const absl::Time deadline = absl::Now() + absl::Seconds(75);
   bool fired = false;
   while (absl::Now() < deadline && !fired) {
-    CommandResult runs = cluster.Cli({"run", "list", "--instance", "sched", "--output", "json"});
+    CommandResult runs =
+        cluster.Cli({"run", "list", "--instance", "sched", "--output", "json"});
     fired = absl::StrContains(runs.out, "RUN_TRIGGER_SCHEDULE");
     if (!fired) absl::SleepFor(absl::Milliseconds(500));
   }

@@ -1,12 +1,12 @@
-// Uploads to the fake JupiterOne synchronization API across real processes: what the fake
-// received equals the run's graph, batches stay under the limit, finalize carries the partial
-// types; 413 shrinking, 500 retries, and a 401 fixed and retried with `graphmill run upload`.
+// Uploads to the fake JupiterOne synchronization API across real processes:
+// what the fake received equals the run's graph, batches stay under the limit,
+// finalize carries the partial types; 413 shrinking, 500 retries, and a 401
+// fixed and retried with `graphmill run upload`.
+#include <gtest/gtest.h>
 #include <httplib.h>
 #include <stdlib.h>
 
 #include <set>
-
-#include <gtest/gtest.h>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -33,9 +33,9 @@ class UploadTest : public ::testing::Test {
     ClusterOptions options;
     options.workers = 2;
     options.circleci_flags = FakeCircleCiFlags(generator_, 20);
-    options.jupiterone_flags = {absl::StrCat("--token=", kToken),
-                                absl::StrCat("--account=", kAccount),
-                                absl::StrCat("--max_body_bytes=", kMaxBodyBytes)};
+    options.jupiterone_flags = {
+        absl::StrCat("--token=", kToken), absl::StrCat("--account=", kAccount),
+        absl::StrCat("--max_body_bytes=", kMaxBodyBytes)};
     cluster_ = std::make_unique<Cluster>(options);
     ASSERT_TRUE(cluster_->Start().ok());
     setenv("E2E_J1_TOKEN", kToken, 1);
@@ -43,10 +43,11 @@ class UploadTest : public ::testing::Test {
   }
 
   CommandResult Create(const std::string& id, const std::string& token_env) {
-    return CreateCircleCiInstance(*cluster_, id, kLogin, cluster_->options().circleci_token,
-                                  {"--j1-base-url", cluster_->jupiterone_base_url(),
-                                   "--j1-account", kAccount, "--j1-token-env", token_env,
-                                   "--j1-integration-instance", "j1-" + id});
+    return CreateCircleCiInstance(
+        *cluster_, id, kLogin, cluster_->options().circleci_token,
+        {"--j1-base-url", cluster_->jupiterone_base_url(), "--j1-account",
+         kAccount, "--j1-token-env", token_env, "--j1-integration-instance",
+         "j1-" + id});
   }
 
   // A JSON document from the fake JupiterOne's control API.
@@ -75,7 +76,8 @@ class UploadTest : public ::testing::Test {
   rapidjson::Document LastJob() {
     rapidjson::Document jobs = Control("/_control/jobs");
     EXPECT_TRUE(jobs.HasMember("jobs") && jobs["jobs"].Size() > 0);
-    const std::string id = jobs["jobs"][jobs["jobs"].Size() - 1]["job"]["id"].GetString();
+    const std::string id =
+        jobs["jobs"][jobs["jobs"].Size() - 1]["job"]["id"].GetString();
     return Control("/_control/jobs/" + id);
   }
 
@@ -85,11 +87,12 @@ class UploadTest : public ::testing::Test {
     return keys;
   }
 
-  static std::set<std::string> GraphKeys(const GraphByType& graph, bool relationships) {
+  static std::set<std::string> GraphKeys(const GraphByType& graph,
+                                         bool relationships) {
     std::set<std::string> keys;
     for (const auto& [type, objects] : graph) {
-      const bool is_relationship = absl::StrContains(type, "_has_") ||
-                                   absl::StrContains(type, "_uses_");
+      const bool is_relationship =
+          absl::StrContains(type, "_has_") || absl::StrContains(type, "_uses_");
       if (is_relationship != relationships) continue;
       for (const auto& [key, json] : objects) keys.insert(key);
     }
@@ -110,7 +113,8 @@ TEST_F(UploadTest, FakeReceivesExactlyTheRunsGraphInBatchesUnderTheLimit) {
   rapidjson::Document job = LastJob();
   EXPECT_STREQ(job["job"]["status"].GetString(), "FINISHED");
   EXPECT_STREQ(job["job"]["integrationInstanceId"].GetString(), "j1-ci");
-  EXPECT_TRUE(absl::StrContains(shown.out, job["job"]["id"].GetString())) << shown.out;
+  EXPECT_TRUE(absl::StrContains(shown.out, job["job"]["id"].GetString()))
+      << shown.out;
   const GraphByType graph = ReadGraph(*cluster_, "ci");
   EXPECT_EQ(Keys(job["entityKeys"]), GraphKeys(graph, false));
   EXPECT_EQ(Keys(job["relationshipKeys"]), GraphKeys(graph, true));
@@ -144,14 +148,16 @@ TEST_F(UploadTest, RejectedTokenFailsClearlyAndRetryWorksAfterTheFix) {
   EXPECT_NE(run.exit_code, 2);
   CommandResult shown = cluster_->Cli({"run", "show", "1"});
   EXPECT_TRUE(absl::StrContains(shown.out, "FAILED")) << shown.out;
-  EXPECT_TRUE(absl::StrContains(shown.out, "JupiterOne rejected the API token")) << shown.out;
-  EXPECT_FALSE(absl::StrContains(shown.out + cluster_->AllLogs(), "not-the-token"));
+  EXPECT_TRUE(absl::StrContains(shown.out, "JupiterOne rejected the API token"))
+      << shown.out;
+  EXPECT_FALSE(
+      absl::StrContains(shown.out + cluster_->AllLogs(), "not-the-token"));
   // The graph in graphmill is committed regardless.
   const GraphByType graph = ReadGraph(*cluster_, "ci");
   EXPECT_FALSE(graph.empty());
 
-  CommandResult fixed =
-      cluster_->Cli({"instance", "update", "ci", "--j1-token-env", "E2E_J1_TOKEN"});
+  CommandResult fixed = cluster_->Cli(
+      {"instance", "update", "ci", "--j1-token-env", "E2E_J1_TOKEN"});
   ASSERT_EQ(fixed.exit_code, 0) << fixed.err;
   CommandResult retried = cluster_->Cli({"run", "upload", "1"});
   ASSERT_EQ(retried.exit_code, 0) << retried.err;
@@ -161,7 +167,8 @@ TEST_F(UploadTest, RejectedTokenFailsClearlyAndRetryWorksAfterTheFix) {
   rapidjson::Document job = LastJob();
   EXPECT_STREQ(job["job"]["status"].GetString(), "FINISHED");
   EXPECT_EQ(Keys(job["entityKeys"]), GraphKeys(graph, false));
-  EXPECT_TRUE(absl::StrContains(shown.out, job["job"]["id"].GetString())) << shown.out;
+  EXPECT_TRUE(absl::StrContains(shown.out, job["job"]["id"].GetString()))
+      << shown.out;
 }
 
 }  // namespace

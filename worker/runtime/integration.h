@@ -1,6 +1,7 @@
-// What an integration is to the worker runtime: a definition plus an invocation check and
-// step handlers. The runtime knows integrations only through this interface; the registry
-// (worker/integrations/registry.cc) is the one file that names them all.
+// What an integration is to the worker runtime: a definition plus an invocation
+// check and step handlers. The runtime knows integrations only through this
+// interface; the registry (worker/integrations/registry.cc) is the one file
+// that names them all.
 #ifndef GRAPHMILL_WORKER_RUNTIME_INTEGRATION_H_
 #define GRAPHMILL_WORKER_RUNTIME_INTEGRATION_H_
 
@@ -23,8 +24,8 @@ namespace v1 = ::graphmill::v1;
 // An instance's config values by field name, secrets in clear. Never log it.
 using InstanceConfig = std::map<std::string, std::string>;
 
-// What a step handler can do. One context per task attempt; methods may be called from the
-// handler's own threads (implementations are thread-safe).
+// What a step handler can do. One context per task attempt; methods may be
+// called from the handler's own threads (implementations are thread-safe).
 class StepContext {
  public:
   virtual ~StepContext() = default;
@@ -32,33 +33,37 @@ class StepContext {
   // The instance's config (optional fields absent or set to their defaults).
   virtual const InstanceConfig& config() const = 0;
 
-  // Calls `visit` for each entity of `type` produced by this run's ancestor steps, in `_key`
-  // order, streamed from the coordinator. For the step's parent type, only this task's shard.
-  // Stops at and returns the first non-OK status `visit` returns.
+  // Calls `visit` for each entity of `type` produced by this run's ancestor
+  // steps, in `_key` order, streamed from the coordinator. For the step's
+  // parent type, only this task's shard. Stops at and returns the first non-OK
+  // status `visit` returns.
   virtual absl::Status ForEachEntity(
       absl::string_view type,
       const std::function<absl::Status(const v1::Entity&)>& visit) = 0;
 
-  // Queue an object for the coordinator (sent in batches). Returns CANCELLED if the task was
-  // cancelled, so long loops stop early.
+  // Queue an object for the coordinator (sent in batches). Returns CANCELLED if
+  // the task was cancelled, so long loops stop early.
   virtual absl::Status AddEntity(v1::Entity entity) = 0;
   virtual absl::Status AddRelationship(v1::Relationship relationship) = 0;
 
-  // Raise an event for the run, e.g. ("warn_missing_permission", "...") at WARN.
+  // Raise an event for the run, e.g. ("warn_missing_permission", "...") at
+  // WARN.
   virtual void AddEvent(v1::EventLevel level, absl::string_view name,
                         absl::string_view description) = 0;
 
-  // Declare that `type` could only be partly collected by this task (e.g. a forbidden
-  // resource); the coordinator will not delete objects of it at finalize.
+  // Declare that `type` could only be partly collected by this task (e.g. a
+  // forbidden resource); the coordinator will not delete objects of it at
+  // finalize.
   virtual void MarkPartial(absl::string_view type) = 0;
 
   // True once the coordinator cancelled this attempt.
   virtual bool cancelled() const = 0;
 
-  // Rate budget hooks for the integration's HTTP client (HttpClientOptions::before_request
-  // and after_response). AwaitRequestSlot blocks as long as this task's share of the
-  // instance's rate budget requires (returns at once when cancelled). OnProviderResponse
-  // reports each response's HTTP status; a 429 lowers the instance's rate for all its tasks.
+  // Rate budget hooks for the integration's HTTP client
+  // (HttpClientOptions::before_request and after_response). AwaitRequestSlot
+  // blocks as long as this task's share of the instance's rate budget requires
+  // (returns at once when cancelled). OnProviderResponse reports each
+  // response's HTTP status; a 429 lowers the instance's rate for all its tasks.
   virtual void AwaitRequestSlot() {}
   virtual void OnProviderResponse(int http_status) { (void)http_status; }
 };
@@ -67,16 +72,18 @@ class Integration {
  public:
   virtual ~Integration() = default;
 
-  // Name, version, config fields and the step DAG. Stable for the process's lifetime.
+  // Name, version, config fields and the step DAG. Stable for the process's
+  // lifetime.
   virtual const v1::IntegrationDefinition& definition() const = 0;
 
-  // The invocation check: a cheap authenticated call. Returns OK, or INVALID_ARGUMENT /
-  // UNAUTHENTICATED / PERMISSION_DENIED with a message for the user (naming the config field
-  // when one is at fault), or another code when the provider could not be reached.
+  // The invocation check: a cheap authenticated call. Returns OK, or
+  // INVALID_ARGUMENT / UNAUTHENTICATED / PERMISSION_DENIED with a message for
+  // the user (naming the config field when one is at fault), or another code
+  // when the provider could not be reached.
   virtual absl::Status ValidateInvocation(const InstanceConfig& config) = 0;
 
-  // Runs one step (or shard of it). A non-OK status fails the task with that message; what
-  // was added before is kept.
+  // Runs one step (or shard of it). A non-OK status fails the task with that
+  // message; what was added before is kept.
   virtual absl::Status ExecuteStep(absl::string_view step_id,
                                    StepContext& context) = 0;
 };

@@ -61,8 +61,9 @@ absl::Status CircleCiIntegration::ExecuteStep(absl::string_view step_id,
                                               StepContext& context) {
   absl::StatusOr<CircleCiConfig> config = ParseConfig(context.config());
   if (!config.ok()) return config.status();
-  // Requests of this task are paced by its share of the instance's rate budget, and a 429
-  // is reported so the coordinator lowers the rate for every task of the instance.
+  // Requests of this task are paced by its share of the instance's rate budget,
+  // and a 429 is reported so the coordinator lowers the rate for every task of
+  // the instance.
   HttpClientOptions options = http_options_;
   options.before_request = [&context] { context.AwaitRequestSlot(); };
   options.after_response = [&context](const HttpResponse& response) {

@@ -7,14 +7,17 @@
 #include <signal.h>
 
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "graphmill/v1/admin.grpc.pb.h"
 #include "rapidjson/document.h"
+#include "re2/re2.h"
 #include "tests/e2e/expected_graph.h"
 
 namespace graphmill::testing {
@@ -123,6 +126,26 @@ class CoordinatorTest : public ::testing::Test {
   std::unique_ptr<Cluster> cluster_;
 };
 
+// Index of a worker that is running a task right now (its log shows a task
+// started and not ended), or -1.
+int BusyWorker(Cluster& cluster) {
+  for (size_t i = 0; i < cluster.workers().size(); ++i) {
+    const std::string log = cluster.workers()[i]->Log();
+    std::set<std::string> running;
+    const std::vector<std::string> lines = absl::StrSplit(log, '\n');
+    for (const std::string& line : lines) {
+      static const LazyRE2 kStarted = {R"(starting (task \d+ attempt \d+):)"};
+      static const LazyRE2 kEnded = {
+          R"((task \d+ attempt \d+) (stopped|[A-Z_]+ after))"};
+      std::string label;
+      if (RE2::PartialMatch(line, *kStarted, &label)) running.insert(label);
+      if (RE2::PartialMatch(line, *kEnded, &label)) running.erase(label);
+    }
+    if (!running.empty()) return static_cast<int>(i);
+  }
+  return -1;
+}
+
 TEST_F(CoordinatorTest, WorkerKilledMidRunIsReplacedAndTheGraphIsExact) {
   // Provider latency keeps tasks in flight long enough to lose some with the
   // worker.
@@ -131,12 +154,21 @@ TEST_F(CoordinatorTest, WorkerKilledMidRunIsReplacedAndTheGraphIsExact) {
   ASSERT_EQ(created.exit_code, 0) << created.err;
   const int64_t run = StartRun("ci");
   WaitForProgress(run, 4);
-  cluster_->workers()[1]->Signal(SIGKILL);
+  // Kill a worker while it holds a task.
+  int victim = -1;
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while (victim < 0 && absl::Now() < deadline) {
+    victim = BusyWorker(*cluster_);
+    if (victim < 0) absl::SleepFor(absl::Milliseconds(5));
+  }
+  ASSERT_GE(victim, 0) << "no worker was busy";
+  cluster_->workers()[victim]->Signal(SIGKILL);
   CommandResult watched = cluster_->Cli({"run", "watch", absl::StrCat(run)});
   EXPECT_EQ(watched.exit_code, 0)
       << watched.out << watched.err << cluster_->AllLogs();
-  EXPECT_TRUE(
-      absl::StrContains(Events(run), "on worker 'e2e-worker-1' did not finish"))
+  EXPECT_TRUE(absl::StrContains(
+      Events(run),
+      absl::StrCat("on worker 'e2e-worker-", victim, "' did not finish")))
       << Events(run);
   EXPECT_EQ(CountByType(ReadGraph(*cluster_, "ci")),
             ExpectedCircleCiCounts(dataset_, kLogin));

@@ -388,7 +388,11 @@ void Worker::RunTask(const std::shared_ptr<Task>& task) {
       const v1::TaskAssignment& assignment = task->assignment;
       LogInfo("starting ", task->label, ": ", DescribeAssignment(assignment),
               " for instance '", assignment.instance_id(), "' (run ",
-              assignment.run_id(), ")");
+              assignment.run_id(), "), ",
+              assignment.rate_limit_per_second() > 0
+                  ? absl::StrCat(assignment.rate_limit_per_second(),
+                                 " provider requests/s")
+                  : "no rate limit");
       const absl::Time started = absl::Now();
       const v1::TaskOutcome outcome =
           ExecuteAssignment(assignment, integrations_, task->context);

@@ -52,7 +52,8 @@ ABSL_FLAG(
     std::vector<std::string>, fault, {},
     "Faults, each ROUTE:KIND[:KEY=VALUE]... (README.md); comma-separated, and "
     "the flag may be repeated.");
-ABSL_FLAG(int, threads, 32, "Request-handling threads.");
+ABSL_FLAG(int, threads, 256,
+          "Request-handling threads (one per open keep-alive connection).");
 
 namespace {
 

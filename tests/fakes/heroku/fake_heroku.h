@@ -44,7 +44,9 @@ struct FakeHerokuOptions {
   std::function<absl::Time()> clock;
   std::vector<heroku::Fault> faults;  // active from the start
   int port = 0;                       // 0 = an ephemeral port
-  int threads = 32;                   // request-handling threads
+  // Request-handling threads. cpp-httplib holds one per open keep-alive
+  // connection, and many workers each keep several: a small pool starves.
+  int threads = 256;
 };
 
 // Thread-safe. Not copyable.

@@ -38,7 +38,9 @@ struct FakeJupiterOneOptions {
   absl::Duration finalize_delay = absl::ZeroDuration();
   std::vector<jupiterone::Fault> faults;  // active from the start
   int port = 0;                           // 0 = an ephemeral port
-  int threads = 32;                       // request-handling threads
+  // Request-handling threads. cpp-httplib holds one per open keep-alive
+  // connection, and many workers each keep several: a small pool starves.
+  int threads = 256;
 };
 
 // Thread-safe. Not copyable.

@@ -33,6 +33,9 @@ class UploadTest : public ::testing::Test {
     ClusterOptions options;
     options.workers = 2;
     options.circleci_flags = FakeCircleCiFlags(generator_, 20);
+    options.heroku_flags = {"--token=heroku-upload-key:global:admin",
+                            "--accounts=2", "--teams_per_account=3",
+                            "--apps_per_team=5"};
     options.jupiterone_flags = {
         absl::StrCat("--token=", kToken), absl::StrCat("--account=", kAccount),
         absl::StrCat("--max_body_bytes=", kMaxBodyBytes)};
@@ -126,6 +129,52 @@ TEST_F(UploadTest, FakeReceivesExactlyTheRunsGraphInBatchesUnderTheLimit) {
   EXPECT_GT(uploads, 2);
   // circleci_project is declared partial: finalize must say so.
   EXPECT_TRUE(Keys(job["partialTypes"]).contains("circleci_project"));
+}
+
+TEST_F(UploadTest, HerokuRunIsUploadedExactly) {
+  CommandResult created =
+      cluster_->Cli({"instance",
+                     "create",
+                     "hk",
+                     "--integration",
+                     "heroku",
+                     "--config",
+                     "apiKey=heroku-upload-key",
+                     "--config",
+                     "baseUrl=" + cluster_->heroku_base_url(),
+                     "--rate-limit",
+                     "1000",
+                     "--j1-base-url",
+                     cluster_->jupiterone_base_url(),
+                     "--j1-account",
+                     kAccount,
+                     "--j1-token-env",
+                     "E2E_J1_TOKEN",
+                     "--j1-integration-instance",
+                     "j1-hk",
+                     "--j1-compress"});
+  ASSERT_EQ(created.exit_code, 0) << created.err;
+  CommandResult run = cluster_->Cli({"run", "start", "hk", "--watch"});
+  ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
+  rapidjson::Document job = LastJob();
+  EXPECT_STREQ(job["job"]["status"].GetString(), "FINISHED");
+  EXPECT_STREQ(job["job"]["integrationInstanceId"].GetString(), "j1-hk");
+  std::set<std::string> entities, relationships;
+  for (const char* kind : {"entities", "relationships"}) {
+    for (const std::string& line :
+         cluster_->CliJsonLines({"graph", kind, "--instance", "hk"})) {
+      rapidjson::Document object;
+      object.Parse(line.c_str());
+      (kind[0] == 'e' ? entities : relationships)
+          .insert(object["_key"].GetString());
+    }
+  }
+  EXPECT_FALSE(entities.empty());
+  EXPECT_EQ(Keys(job["entityKeys"]), entities);
+  EXPECT_EQ(Keys(job["relationshipKeys"]), relationships);
+  for (const auto& upload : job["uploads"].GetArray()) {
+    EXPECT_TRUE(upload["gzip"].GetBool());
+  }
 }
 
 TEST_F(UploadTest, TooLargeAndServerErrorsAreHandledWithoutLosingObjects) {

@@ -312,49 +312,57 @@ grpc::Status AdminService::WatchRun(grpc::ServerContext* context,
 
 // --- Graph ---
 
+namespace {
+
+// One page of a Graph list call: `list` reads up to a limit after a key, `add`
+// appends to the response; one extra object tells whether another page exists.
+template <typename Object, typename Request, typename Response, typename List,
+          typename Add>
+grpc::Status ListPage(const Request& request, Response* response, List list,
+                      Add add) {
+  absl::Status valid = CheckFilter(request.filter());
+  if (!valid.ok()) return ToGrpcStatus(valid);
+  absl::StatusOr<int> page_size = PageSize(request.page_size());
+  if (!page_size.ok()) return ToGrpcStatus(page_size.status());
+  absl::StatusOr<std::string> after = DecodePageToken(request.page_token());
+  if (!after.ok()) return ToGrpcStatus(after.status());
+  absl::StatusOr<std::vector<Object>> objects =
+      list(request.filter(), *after, *page_size + 1);
+  if (!objects.ok()) return ToGrpcStatus(objects.status());
+  if (static_cast<int>(objects->size()) > *page_size) {
+    objects->pop_back();
+    response->set_next_page_token(EncodePageToken(objects->back().key()));
+  }
+  for (Object& object : *objects) add(std::move(object));
+  return grpc::Status::OK;
+}
+
+}  // namespace
+
 grpc::Status GraphService::ListEntities(grpc::ServerContext*,
                                         const v1::ListEntitiesRequest* request,
                                         v1::ListEntitiesResponse* response) {
-  absl::Status valid = CheckFilter(request->filter());
-  if (!valid.ok()) return ToGrpcStatus(valid);
-  absl::StatusOr<int> page_size = PageSize(request->page_size());
-  if (!page_size.ok()) return ToGrpcStatus(page_size.status());
-  absl::StatusOr<std::string> after = DecodePageToken(request->page_token());
-  if (!after.ok()) return ToGrpcStatus(after.status());
-  // One extra row tells whether another page exists.
-  absl::StatusOr<std::vector<v1::Entity>> entities =
-      store_->ListEntities(request->filter(), *after, *page_size + 1);
-  if (!entities.ok()) return ToGrpcStatus(entities.status());
-  const bool more = static_cast<int>(entities->size()) > *page_size;
-  if (more) {
-    entities->pop_back();
-    response->set_next_page_token(EncodePageToken(entities->back().key()));
-  }
-  for (auto& entity : *entities) *response->add_entities() = std::move(entity);
-  return grpc::Status::OK;
+  return ListPage<v1::Entity>(
+      *request, response,
+      [&](const v1::GraphFilter& filter, const std::string& after, int limit) {
+        return store_->ListEntities(filter, after, limit);
+      },
+      [&](v1::Entity entity) {
+        *response->add_entities() = std::move(entity);
+      });
 }
 
 grpc::Status GraphService::ListRelationships(
     grpc::ServerContext*, const v1::ListRelationshipsRequest* request,
     v1::ListRelationshipsResponse* response) {
-  absl::Status valid = CheckFilter(request->filter());
-  if (!valid.ok()) return ToGrpcStatus(valid);
-  absl::StatusOr<int> page_size = PageSize(request->page_size());
-  if (!page_size.ok()) return ToGrpcStatus(page_size.status());
-  absl::StatusOr<std::string> after = DecodePageToken(request->page_token());
-  if (!after.ok()) return ToGrpcStatus(after.status());
-  absl::StatusOr<std::vector<v1::Relationship>> relationships =
-      store_->ListRelationships(request->filter(), *after, *page_size + 1);
-  if (!relationships.ok()) return ToGrpcStatus(relationships.status());
-  const bool more = static_cast<int>(relationships->size()) > *page_size;
-  if (more) {
-    relationships->pop_back();
-    response->set_next_page_token(EncodePageToken(relationships->back().key()));
-  }
-  for (auto& relationship : *relationships) {
-    *response->add_relationships() = std::move(relationship);
-  }
-  return grpc::Status::OK;
+  return ListPage<v1::Relationship>(
+      *request, response,
+      [&](const v1::GraphFilter& filter, const std::string& after, int limit) {
+        return store_->ListRelationships(filter, after, limit);
+      },
+      [&](v1::Relationship relationship) {
+        *response->add_relationships() = std::move(relationship);
+      });
 }
 
 grpc::Status GraphService::GetEntity(grpc::ServerContext*,

@@ -1541,43 +1541,36 @@ void BindGraphFilter(SqliteStatement& select, const v1::GraphFilter& filter,
 
 }  // namespace
 
-absl::StatusOr<std::vector<v1::Entity>> Store::ListEntities(
-    const v1::GraphFilter& filter, const std::string& after_key, int limit) {
+template <typename Object>
+absl::StatusOr<std::vector<Object>> Store::ListGraphObjects(
+    const v1::GraphFilter& filter, int object, const std::string& after_key,
+    int limit) {
   absl::MutexLock lock(&mu_);
   GM_ASSIGN_OR_RETURN(
       SqliteStatement select,
       db_->Prepare(absl::StrCat("SELECT data FROM graph_objects WHERE ",
                                 GraphWhere(filter))));
-  BindGraphFilter(select, filter, kEntityObject, after_key, limit);
-  std::vector<v1::Entity> result;
+  BindGraphFilter(select, filter, object, after_key, limit);
+  std::vector<Object> result;
   while (true) {
     GM_ASSIGN_OR_RETURN(bool row, select.Step());
     if (!row) break;
-    GM_ASSIGN_OR_RETURN(v1::Entity entity,
-                        Parse<v1::Entity>(select.ColumnBlob(0), "entity"));
-    result.push_back(std::move(entity));
+    GM_ASSIGN_OR_RETURN(Object parsed,
+                        Parse<Object>(select.ColumnBlob(0), "graph object"));
+    result.push_back(std::move(parsed));
   }
   return result;
 }
 
+absl::StatusOr<std::vector<v1::Entity>> Store::ListEntities(
+    const v1::GraphFilter& filter, const std::string& after_key, int limit) {
+  return ListGraphObjects<v1::Entity>(filter, kEntityObject, after_key, limit);
+}
+
 absl::StatusOr<std::vector<v1::Relationship>> Store::ListRelationships(
     const v1::GraphFilter& filter, const std::string& after_key, int limit) {
-  absl::MutexLock lock(&mu_);
-  GM_ASSIGN_OR_RETURN(
-      SqliteStatement select,
-      db_->Prepare(absl::StrCat("SELECT data FROM graph_objects WHERE ",
-                                GraphWhere(filter))));
-  BindGraphFilter(select, filter, kRelationshipObject, after_key, limit);
-  std::vector<v1::Relationship> result;
-  while (true) {
-    GM_ASSIGN_OR_RETURN(bool row, select.Step());
-    if (!row) break;
-    GM_ASSIGN_OR_RETURN(
-        v1::Relationship relationship,
-        Parse<v1::Relationship>(select.ColumnBlob(0), "relationship"));
-    result.push_back(std::move(relationship));
-  }
-  return result;
+  return ListGraphObjects<v1::Relationship>(filter, kRelationshipObject,
+                                            after_key, limit);
 }
 
 absl::StatusOr<v1::Entity> Store::GetEntity(const std::string& instance_id,

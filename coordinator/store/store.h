@@ -273,6 +273,11 @@ class Store {
   Store(std::unique_ptr<SqliteDatabase> db, std::string path)
       : path_(std::move(path)), db_(std::move(db)) {}
   absl::Status Migrate();
+  // Entities (object 0) or relationships (1) of the finalized graph, filtered.
+  template <typename Object>
+  absl::StatusOr<std::vector<Object>> ListGraphObjects(
+      const v1::GraphFilter& filter, int object, const std::string& after_key,
+      int limit);
   // Runs `body` in a transaction, committing on OK and rolling back otherwise.
   absl::Status Transaction(const std::function<absl::Status()>& body)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

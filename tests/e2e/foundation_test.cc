@@ -10,16 +10,15 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "rapidjson/document.h"
-#include "tests/e2e/cluster.h"
-#include "tests/fakes/circleci/dataset.h"
+#include "tests/e2e/expected_graph.h"
 
 namespace graphmill::testing {
 namespace {
 
 constexpr char kLogin[] = "e2e-org";
 constexpr char kUserId[] = "0b9a3c55-1d7e-4e4f-9b5e-3a7c2d1e0f99";
-constexpr char kAccountId[] = "acct-1234567890";
+// The userId CreateCircleCiInstance gives every instance.
+constexpr char kAccountId[] = "acct-000000001";
 
 fakes::GeneratorOptions Generator() {
   fakes::GeneratorOptions options;
@@ -39,48 +38,6 @@ fakes::GeneratorOptions Generator() {
   return options;
 }
 
-std::vector<std::string> FakeFlags(const fakes::GeneratorOptions& g) {
-  return {"--mode=generated", absl::StrCat("--seed=", g.seed),
-          absl::StrCat("--login=", g.login),
-          absl::StrCat("--user_id=", g.user_id),
-          absl::StrCat("--orgs=", g.orgs),
-          absl::StrCat("--projects_per_org=", g.projects_per_org),
-          absl::StrCat("--pipelines_per_project=", g.pipelines_per_project),
-          absl::StrCat("--workflows_per_pipeline=", g.workflows_per_pipeline),
-          absl::StrCat("--jobs_per_workflow=", g.jobs_per_workflow),
-          absl::StrCat("--contexts_per_org=", g.contexts_per_org),
-          absl::StrCat("--env_vars_per_project=", g.env_vars_per_project),
-          absl::StrCat("--env_vars_per_context=", g.env_vars_per_context),
-          absl::StrCat("--restrictions_per_context=",
-                       g.project_restrictions_per_context),
-          // Small pages, so every list is paginated.
-          "--page_size=3"};
-}
-
-// Keys of JSON objects (JupiterOne flat shape) printed one per line, by _type.
-std::map<std::string, std::set<std::string>> KeysByType(
-    const std::vector<std::string>& lines) {
-  std::map<std::string, std::set<std::string>> keys;
-  for (const std::string& line : lines) {
-    rapidjson::Document document;
-    document.Parse(line.c_str());
-    if (document.HasParseError() || !document.IsObject() ||
-        !document.HasMember("_key")) {
-      ADD_FAILURE() << "not a graph object: " << line;
-      continue;
-    }
-    keys[document["_type"].GetString()].insert(document["_key"].GetString());
-  }
-  return keys;
-}
-
-std::map<std::string, size_t> Counts(
-    const std::map<std::string, std::set<std::string>>& keys) {
-  std::map<std::string, size_t> counts;
-  for (const auto& [type, set] : keys) counts[type] = set.size();
-  return counts;
-}
-
 class FoundationTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -90,7 +47,8 @@ class FoundationTest : public ::testing::Test {
     dataset_ = *dataset;
     ClusterOptions options;
     options.workers = 2;
-    options.circleci_flags = FakeFlags(generator_);
+    // Small pages, so every list is paginated.
+    options.circleci_flags = FakeCircleCiFlags(generator_, 3);
     cluster_ = std::make_unique<Cluster>(options);
     absl::Status started = cluster_->Start();
     ASSERT_TRUE(started.ok()) << started;
@@ -98,22 +56,17 @@ class FoundationTest : public ::testing::Test {
 
   CommandResult CreateInstance(const std::string& id,
                                const std::string& token) {
-    return cluster_->Cli({"instance", "create", id, "--integration", "circleci",
-                          "--config", "apiKey=" + token, "--config",
-                          absl::StrCat("login=", kLogin), "--config",
-                          absl::StrCat("userId=", kAccountId), "--config",
-                          "baseUrl=" + cluster_->circleci_base_url()});
+    return CreateCircleCiInstance(*cluster_, id, kLogin, token);
   }
 
-  std::map<std::string, std::set<std::string>> Entities(
+  // Keys per `_type` of the instance's graph (entities and relationships).
+  std::map<std::string, std::set<std::string>> Keys(
       const std::string& instance) {
-    return KeysByType(
-        cluster_->CliJsonLines({"graph", "entities", "--instance", instance}));
-  }
-  std::map<std::string, std::set<std::string>> Relationships(
-      const std::string& instance) {
-    return KeysByType(cluster_->CliJsonLines(
-        {"graph", "relationships", "--instance", instance}));
+    std::map<std::string, std::set<std::string>> keys;
+    for (const auto& [type, objects] : ReadGraph(*cluster_, instance)) {
+      for (const auto& [key, json] : objects) keys[type].insert(key);
+    }
+    return keys;
   }
 
   fakes::GeneratorOptions generator_;
@@ -142,55 +95,19 @@ TEST_F(FoundationTest, IngestsExactGraphWithTwoWorkers) {
   }
   ASSERT_EQ(account_has_group.size(), 1u);  // org 0 is named after the login
 
-  auto entities = Entities("ci");
-  auto relationships = Relationships("ci");
-  EXPECT_EQ(entities["circleci_account"], std::set<std::string>{account});
-  EXPECT_EQ(entities["circleci_user"], std::set<std::string>{user});
-  EXPECT_EQ(entities["circleci_user_group"], groups);
-  EXPECT_EQ(relationships["circleci_user_group_has_user"], group_has_user);
-  EXPECT_EQ(relationships["circleci_account_has_user_group"],
-            account_has_group);
-  EXPECT_EQ(relationships["circleci_account_has_user"],
+  auto keys = Keys("ci");
+  EXPECT_EQ(keys["circleci_account"], std::set<std::string>{account});
+  EXPECT_EQ(keys["circleci_user"], std::set<std::string>{user});
+  EXPECT_EQ(keys["circleci_user_group"], groups);
+  EXPECT_EQ(keys["circleci_user_group_has_user"], group_has_user);
+  EXPECT_EQ(keys["circleci_account_has_user_group"], account_has_group);
+  EXPECT_EQ(keys["circleci_account_has_user"],
             std::set<std::string>{account + "|has|" + user});
 
-  // Every other type, by count, from the generated data.
-  size_t uses = 0;
-  for (const fakes::ContextRestriction& r : dataset_.restrictions) {
-    if (r.restriction_type != "project") continue;
-    for (const fakes::ContextEnvVar& v : dataset_.context_env_vars) {
-      uses += v.context_id == r.context_id;
-    }
-  }
-  const std::map<std::string, size_t> expected_entities = {
-      {"circleci_account", 1},
-      {"circleci_user", 1},
-      {"circleci_user_group", dataset_.orgs.size()},
-      {"circleci_pipeline", dataset_.pipelines.size()},
-      {"circleci_workflow", dataset_.workflows.size()},
-      {"circleci_job", dataset_.jobs.size()},
-      {"circleci_project", dataset_.projects.size()},
-      {"circleci_project_environment_variable",
-       dataset_.project_env_vars.size()},
-      {"circleci_context", dataset_.contexts.size()},
-      {"circleci_context_environment_variable",
-       dataset_.context_env_vars.size()},
-  };
-  const std::map<std::string, size_t> expected_relationships = {
-      {"circleci_account_has_user", 1},
-      {"circleci_account_has_user_group", 1},
-      {"circleci_user_group_has_user", dataset_.orgs.size()},
-      {"circleci_user_group_has_project", dataset_.projects.size()},
-      {"circleci_project_has_pipeline", dataset_.pipelines.size()},
-      {"circleci_pipeline_has_workflow", dataset_.workflows.size()},
-      {"circleci_workflow_has_job", dataset_.jobs.size()},
-      {"circleci_project_has_environment_variable",
-       dataset_.project_env_vars.size()},
-      {"circleci_context_has_environment_variable",
-       dataset_.context_env_vars.size()},
-      {"circleci_project_uses_context_environment_variable", uses},
-  };
-  EXPECT_EQ(Counts(entities), expected_entities);
-  EXPECT_EQ(Counts(relationships), expected_relationships);
+  // Every type, by count, from the generated data.
+  std::map<std::string, size_t> counts;
+  for (const auto& [type, set] : keys) counts[type] = set.size();
+  EXPECT_EQ(counts, ExpectedCircleCiCounts(dataset_, kLogin));
 
   // Both workers took part.
   for (auto& worker : cluster_->workers()) {
@@ -256,32 +173,28 @@ TEST_F(FoundationTest, BadTokenFailsValidationClearlyAndStoresNothing) {
       << run.out << run.err;
   EXPECT_TRUE(absl::StrContains(run.err + run.out, "401"))
       << run.out << run.err;
-  EXPECT_TRUE(Entities("wrong").empty());
-  EXPECT_TRUE(Relationships("wrong").empty());
+  EXPECT_TRUE(Keys("wrong").empty());
 }
 
 TEST_F(FoundationTest, RestartKeepsInstanceAndGraphAndWorkersReconnect) {
   ASSERT_EQ(
       CreateInstance("keep", cluster_->options().circleci_token).exit_code, 0);
   ASSERT_EQ(cluster_->Cli({"run", "start", "keep", "--watch"}).exit_code, 0);
-  const auto entities_before = Entities("keep");
-  const auto relationships_before = Relationships("keep");
-  ASSERT_FALSE(entities_before.empty());
+  const GraphByType before = ReadGraph(*cluster_, "keep");
+  ASSERT_FALSE(before.empty());
 
   cluster_->StopCoordinator(SIGKILL);
   ASSERT_TRUE(cluster_->StartCoordinator().ok());
   CommandResult instance = cluster_->Cli({"instance", "get", "keep"});
   EXPECT_EQ(instance.exit_code, 0) << instance.err;
-  EXPECT_EQ(Entities("keep"), entities_before);
-  EXPECT_EQ(Relationships("keep"), relationships_before);
+  EXPECT_TRUE(ReadGraph(*cluster_, "keep") == before);
 
   // The workers reconnect on their own; a second run changes nothing in the
   // graph.
   CommandResult again = cluster_->Cli({"run", "start", "keep", "--watch"});
   EXPECT_EQ(again.exit_code, 0)
       << again.out << again.err << cluster_->AllLogs();
-  EXPECT_EQ(Entities("keep"), entities_before);
-  EXPECT_EQ(Relationships("keep"), relationships_before);
+  EXPECT_TRUE(ReadGraph(*cluster_, "keep") == before);
 }
 
 }  // namespace

@@ -395,10 +395,8 @@ absl::Status Store::DeleteInstance(const std::string& id, int64_t now_ms) {
     };
     for (const char* sql : kStatements) {
       GM_ASSIGN_OR_RETURN(SqliteStatement statement, db_->Prepare(sql));
-      statement.Bind(1, id);
-      if (absl::string_view(sql).find("?2") != absl::string_view::npos) {
-        statement.Bind(2, now_ms);
-      }
+      // Statements without ?2 ignore it (SQLite leaves unused indexes unbound).
+      statement.Bind(1, id).Bind(2, now_ms);
       GM_RETURN_IF_ERROR(statement.Run());
     }
     return absl::OkStatus();
@@ -1296,8 +1294,7 @@ absl::StatusOr<FinalizeCounts> Store::Finalize(
     constexpr char kApply[] =
         "INSERT INTO graph_objects SELECT ?1, object, key, type, classes, "
         "from_key, to_key, "
-        "data, props FROM staged_objects WHERE run_id = ?2 AND object = ?4 AND "
-        "?3 = ?3 "
+        "data, props FROM staged_objects WHERE run_id = ?2 AND object = ?4 "
         "ON CONFLICT(instance_id, object, key) DO UPDATE SET type = "
         "excluded.type, "
         "classes = excluded.classes, from_key = excluded.from_key, to_key = "
@@ -1308,7 +1305,7 @@ absl::StatusOr<FinalizeCounts> Store::Finalize(
         "DELETE FROM graph_objects WHERE instance_id = ?1 AND object = ?4 AND "
         "key IN "
         "(SELECT key FROM changes WHERE run_id = ?2 AND object = ?4 AND change "
-        "= 3) AND ?3 = ?3";
+        "= 3)";
     auto run = [&](const char* sql, int object,
                    int64_t* counter) -> absl::Status {
       GM_ASSIGN_OR_RETURN(SqliteStatement statement, db_->Prepare(sql));

@@ -8,6 +8,7 @@
 #include "worker/integrations/circleci/config.h"
 #include "worker/integrations/circleci/definition.h"
 #include "worker/integrations/circleci/steps.h"
+#include "worker/integrations/common/task_http_options.h"
 
 namespace graphmill::worker::circleci {
 
@@ -64,12 +65,8 @@ absl::Status CircleCiIntegration::ExecuteStep(absl::string_view step_id,
   // Requests of this task are paced by its share of the instance's rate budget,
   // and a 429 is reported so the coordinator lowers the rate for every task of
   // the instance.
-  HttpClientOptions options = http_options_;
-  options.before_request = [&context] { context.AwaitRequestSlot(); };
-  options.after_response = [&context](const HttpResponse& response) {
-    context.OnProviderResponse(response.status);
-  };
-  CircleCiClient client(config->base_url, config->api_key, std::move(options));
+  CircleCiClient client(config->base_url, config->api_key,
+                        TaskHttpClientOptions(http_options_, context));
   return RunStep(step_id, *config, client, context);
 }
 

@@ -12,7 +12,8 @@ namespace graphmill::worker::circleci {
 class CircleCiIntegration : public Integration {
  public:
   // `http_options` is the base of every API client (tests shorten timeouts and
-  // retries); the instance's API key is added to its redact list.
+  // retries); the instance's API key is added to its redact list, and hooks set
+  // in it run before the task's rate-budget hooks.
   explicit CircleCiIntegration(HttpClientOptions http_options = {});
 
   const v1::IntegrationDefinition& definition() const override;

@@ -6,103 +6,17 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/graph_objects.h"
-#include "rapidjson/stringbuffer.h"
-#include "rapidjson/writer.h"
 #include "worker/integrations/circleci/definition.h"
+#include "worker/integrations/common/entity_builder.h"
 
 namespace graphmill::worker::circleci {
 namespace {
 
-// The string member `name` of `object`, if it is one.
-std::optional<std::string> StringField(const rapidjson::Value& object,
-                                       const char* name) {
-  if (!object.IsObject()) return std::nullopt;
-  auto member = object.FindMember(name);
-  if (member == object.MemberEnd() || !member->value.IsString()) {
-    return std::nullopt;
-  }
-  return std::string(member->value.GetString(),
-                     member->value.GetStringLength());
-}
-
 absl::StatusOr<std::string> RequiredString(const rapidjson::Value& object,
                                            const char* field,
                                            absl::string_view kind) {
-  if (!object.IsObject()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("CircleCI ", kind, " is not a JSON object"));
-  }
-  std::optional<std::string> value = StringField(object, field);
-  if (!value.has_value() || value->empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "CircleCI ", kind, " has no string '", field, "': ", ToJson(object)));
-  }
-  return *value;
+  return RequiredStringField(object, field, "CircleCI", kind);
 }
-
-// Builds one entity the way createIntegrationEntity does with `assign`: a
-// source field that is absent (undefined in JS) leaves the property unset; null
-// stays null.
-class EntityBuilder {
- public:
-  EntityBuilder(absl::string_view type, absl::string_view class_name,
-                std::string key, const rapidjson::Value& source)
-      : source_(source) {
-    entity_.set_key(std::move(key));
-    entity_.set_type(std::string(type));
-    entity_.add_classes(std::string(class_name));
-  }
-
-  void Set(const char* property, v1::Value value) {
-    (*entity_.mutable_properties())[property] = std::move(value);
-  }
-
-  // Copies a primitive source field (strings, numbers, booleans, null).
-  void Copy(const char* property, const char* field) {
-    auto member = source_.FindMember(field);
-    if (member == source_.MemberEnd()) return;
-    const rapidjson::Value& value = member->value;
-    if (value.IsString()) {
-      Set(property, StringValue(absl::string_view(value.GetString(),
-                                                  value.GetStringLength())));
-    } else if (value.IsBool()) {
-      Set(property, BoolValue(value.GetBool()));
-    } else if (value.IsInt64()) {
-      Set(property, IntValue(value.GetInt64()));
-    } else if (value.IsNumber()) {
-      Set(property, DoubleValue(value.GetDouble()));
-    } else if (value.IsNull()) {
-      Set(property, NullValue());
-    }
-  }
-
-  // An ISO-8601 source field as epoch ms; null, empty or unparsable leaves it
-  // unset (parseTimePropertyValue gives undefined).
-  void Timestamp(const char* property, const char* field) {
-    std::optional<std::string> text = StringField(source_, field);
-    if (!text.has_value()) return;
-    std::optional<int64_t> millis = ParseTimestampMs(*text);
-    if (millis.has_value()) Set(property, IntValue(*millis));
-  }
-
-  // name and displayName (the SDK defaults displayName to name).
-  void Name(absl::string_view name) {
-    Set("name", StringValue(name));
-    Set("displayName", StringValue(name));
-  }
-
-  v1::Entity Build(std::string raw_json) {
-    v1::RawData* raw = entity_.add_raw_data();
-    raw->set_name("default");
-    raw->set_json(std::move(raw_json));
-    return std::move(entity_);
-  }
-  v1::Entity Build() { return Build(ToJson(source_)); }
-
- private:
-  const rapidjson::Value& source_;
-  v1::Entity entity_;
-};
 
 // The env var object without its `value`: masked or not, a secret's remains are
 // never stored.
@@ -114,13 +28,6 @@ std::string JsonWithoutValue(const rapidjson::Value& env_var) {
 }
 
 }  // namespace
-
-std::string ToJson(const rapidjson::Value& value) {
-  rapidjson::StringBuffer buffer;
-  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
-  value.Accept(writer);
-  return std::string(buffer.GetString(), buffer.GetSize());
-}
 
 std::string AccountKey(absl::string_view user_id) {
   return absl::StrCat(kAccountType, ":", user_id);
@@ -325,15 +232,6 @@ v1::Relationship UsesRelationship(absl::string_view from_key,
                                   absl::string_view to_key,
                                   absl::string_view to_type) {
   return DirectRelationship(from_key, from_type, "USES", to_key, to_type);
-}
-
-std::string StringProperty(const v1::Entity& entity, absl::string_view name) {
-  auto it = entity.properties().find(std::string(name));
-  if (it == entity.properties().end() ||
-      it->second.kind_case() != v1::Value::kStringValue) {
-    return "";
-  }
-  return it->second.string_value();
 }
 
 absl::StatusOr<std::string> ProjectSlugOf(const v1::Entity& project) {

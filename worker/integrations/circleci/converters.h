@@ -15,6 +15,7 @@
 #include "absl/strings/string_view.h"
 #include "graphmill/v1/graph.pb.h"
 #include "rapidjson/document.h"
+#include "worker/integrations/common/entity_builder.h"
 
 namespace graphmill::worker::circleci {
 
@@ -73,15 +74,16 @@ v1::Relationship UsesRelationship(absl::string_view from_key,
                                   absl::string_view to_key,
                                   absl::string_view to_type);
 
-// A string property of `entity` ("" when absent or not a string).
-std::string StringProperty(const v1::Entity& entity, absl::string_view name);
+// A string property of `entity` ("" when absent or not a string); see
+// common/entity_builder.h.
+using ::graphmill::worker::StringProperty;
 
 // The project's slug, read from its "default" raw data (the slug is not a
 // property). INVALID_ARGUMENT naming the key when the raw data holds none.
 absl::StatusOr<std::string> ProjectSlugOf(const v1::Entity& project);
 
-// `value` serialized as compact JSON.
-std::string ToJson(const rapidjson::Value& value);
+// `value` serialized as compact JSON; see common/entity_builder.h.
+using ::graphmill::worker::ToJson;
 
 }  // namespace graphmill::worker::circleci
 

@@ -3,64 +3,10 @@
 // and classes).
 #include "worker/integrations/circleci/definition.h"
 
-#include <initializer_list>
+#include "worker/integrations/common/definition_builder.h"
 
 namespace graphmill::worker::circleci {
 namespace {
-
-struct EntityDecl {
-  const char* type;
-  const char* class_name;
-  // Never fully listed (see DefinitionBuilder), so finalize never deletes
-  // objects of it.
-  bool partial = false;
-};
-
-struct RelationshipDecl {
-  const char* type;
-  const char* class_name;
-  const char* from_type;
-  const char* to_type;
-  bool partial = false;
-};
-
-void AddConfigField(v1::IntegrationDefinition& definition, const char* name,
-                    v1::ConfigFieldType type, bool secret, bool optional,
-                    const char* description, const char* default_value = "") {
-  v1::ConfigField* field = definition.add_config_fields();
-  field->set_name(name);
-  field->set_type(type);
-  field->set_secret(secret);
-  field->set_optional(optional);
-  field->set_description(description);
-  field->set_default_value(default_value);
-}
-
-void AddStep(v1::IntegrationDefinition& definition, const char* id,
-             const char* name, std::initializer_list<const char*> depends_on,
-             std::initializer_list<EntityDecl> entities,
-             std::initializer_list<RelationshipDecl> relationships,
-             const char* parent_type = "") {
-  v1::StepDefinition* step = definition.add_steps();
-  step->set_id(id);
-  step->set_name(name);
-  for (const char* dependency : depends_on) step->add_depends_on(dependency);
-  for (const EntityDecl& decl : entities) {
-    v1::DeclaredEntityType* entity = step->add_entities();
-    entity->set_type(decl.type);
-    entity->add_classes(decl.class_name);
-    entity->set_partial(decl.partial);
-  }
-  for (const RelationshipDecl& decl : relationships) {
-    v1::DeclaredRelationshipType* relationship = step->add_relationships();
-    relationship->set_type(decl.type);
-    relationship->set_class_name(decl.class_name);
-    relationship->set_from_type(decl.from_type);
-    relationship->set_to_type(decl.to_type);
-    relationship->set_partial(decl.partial);
-  }
-  step->set_parent_type(parent_type);
-}
 
 v1::IntegrationDefinition BuildDefinition() {
   v1::IntegrationDefinition definition;
@@ -154,21 +100,11 @@ const v1::IntegrationDefinition& Definition() {
 }
 
 const v1::StepDefinition* FindStep(absl::string_view step_id) {
-  for (const v1::StepDefinition& step : Definition().steps()) {
-    if (step.id() == step_id) return &step;
-  }
-  return nullptr;
+  return ::graphmill::worker::FindStep(Definition(), step_id);
 }
 
 std::vector<std::string> DeclaredTypes(absl::string_view step_id) {
-  std::vector<std::string> types;
-  const v1::StepDefinition* step = FindStep(step_id);
-  if (step == nullptr) return types;
-  for (const auto& entity : step->entities()) types.push_back(entity.type());
-  for (const auto& relationship : step->relationships()) {
-    types.push_back(relationship.type());
-  }
-  return types;
+  return ::graphmill::worker::DeclaredTypes(Definition(), step_id);
 }
 
 }  // namespace graphmill::worker::circleci

@@ -7,21 +7,20 @@
 #include <string>
 #include <vector>
 
-#include "common/graph_objects.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "worker/integrations/common/definition_checks.h"
 
 namespace graphmill::worker::circleci {
 namespace {
 
+using ::graphmill::worker::testing::DeclaredRelationship;
+using ::graphmill::worker::testing::EntityClasses;
+using ::graphmill::worker::testing::EntityProducers;
+using ::graphmill::worker::testing::ExpectedStep;
 using ::testing::ElementsAre;
-using ::testing::ElementsAreArray;
 using ::testing::IsEmpty;
 using ::testing::UnorderedElementsAre;
-
-std::vector<std::string> DependsOn(const v1::StepDefinition& step) {
-  return {step.depends_on().begin(), step.depends_on().end()};
-}
 
 TEST(DefinitionTest, NameVersionDisplayName) {
   EXPECT_EQ(Definition().name(), "circleci");
@@ -50,74 +49,50 @@ TEST(DefinitionTest, ConfigFields) {
 }
 
 TEST(DefinitionTest, StepIdsNamesAndDependsOnAsTheReference) {
-  struct Expected {
-    std::string id;
-    std::string name;
-    std::vector<std::string> depends_on;
-    std::string parent_type;
-  };
-  const std::vector<Expected> expected = {
-      {"fetch-account", "Fetch Account", {}, ""},
-      {"fetch-user-groups", "Fetch User Groups", {"fetch-account"}, ""},
-      {"build-account-and-user-group-relationships",
-       "Build Account and User Group Relationships",
-       {"fetch-account", "fetch-user-groups"},
-       ""},
-      {"fetch-pipelines", "Fetch Pipelines", {"fetch-user-groups"}, ""},
-      {"fetch-pipeline-workflows",
-       "Fetch Pipeline Workflows",
-       {"fetch-pipelines"},
-       "circleci_pipeline"},
-      {"fetch-workflow-jobs",
-       "Fetch Workflow Jobs",
-       {"fetch-pipeline-workflows"},
-       "circleci_workflow"},
-      {"fetch-projects",
-       "Fetch Projects",
-       {"fetch-pipelines"},
-       "circleci_pipeline"},
-      {"fetch-projects-env-variables",
-       "Fetch Project Environmnet Variables",
-       {"fetch-projects"},
-       "circleci_project"},
-      {"build-project-and-pipelines-relationships",
-       "Build Project and Pipelines Relationships",
-       {"fetch-user-groups", "fetch-projects"},
-       ""},
-      {"fetch-contexts",
-       "Fetch Contexts",
-       {"fetch-user-groups", "fetch-projects"},
-       "circleci_user_group"},
-      {"fetch-users", "Fetch Users", {"fetch-user-groups"}, ""},
-      {"build-account-and-user-relationships",
-       "Build Account and User Relationships",
-       {"fetch-account", "fetch-users"},
-       ""},
-  };
-  ASSERT_EQ(Definition().steps_size(), 12);
-  for (size_t i = 0; i < expected.size(); ++i) {
-    const v1::StepDefinition& step = Definition().steps(static_cast<int>(i));
-    EXPECT_EQ(step.id(), expected[i].id);
-    EXPECT_EQ(step.name(), expected[i].name) << step.id();
-    EXPECT_THAT(DependsOn(step), ElementsAreArray(expected[i].depends_on))
-        << step.id();
-    EXPECT_EQ(step.parent_type(), expected[i].parent_type) << step.id();
-  }
+  testing::ExpectSteps(
+      Definition(),
+      {
+          {"fetch-account", "Fetch Account", {}, ""},
+          {"fetch-user-groups", "Fetch User Groups", {"fetch-account"}, ""},
+          {"build-account-and-user-group-relationships",
+           "Build Account and User Group Relationships",
+           {"fetch-account", "fetch-user-groups"},
+           ""},
+          {"fetch-pipelines", "Fetch Pipelines", {"fetch-user-groups"}, ""},
+          {"fetch-pipeline-workflows",
+           "Fetch Pipeline Workflows",
+           {"fetch-pipelines"},
+           "circleci_pipeline"},
+          {"fetch-workflow-jobs",
+           "Fetch Workflow Jobs",
+           {"fetch-pipeline-workflows"},
+           "circleci_workflow"},
+          {"fetch-projects",
+           "Fetch Projects",
+           {"fetch-pipelines"},
+           "circleci_pipeline"},
+          {"fetch-projects-env-variables",
+           "Fetch Project Environmnet Variables",
+           {"fetch-projects"},
+           "circleci_project"},
+          {"build-project-and-pipelines-relationships",
+           "Build Project and Pipelines Relationships",
+           {"fetch-user-groups", "fetch-projects"},
+           ""},
+          {"fetch-contexts",
+           "Fetch Contexts",
+           {"fetch-user-groups", "fetch-projects"},
+           "circleci_user_group"},
+          {"fetch-users", "Fetch Users", {"fetch-user-groups"}, ""},
+          {"build-account-and-user-relationships",
+           "Build Account and User Relationships",
+           {"fetch-account", "fetch-users"},
+           ""},
+      });
 }
 
 TEST(DefinitionTest, EntityTypesAndClasses) {
-  std::map<std::string, std::string> classes;  // type -> class
-  std::map<std::string, std::string> producer;
-  for (const auto& step : Definition().steps()) {
-    for (const auto& entity : step.entities()) {
-      ASSERT_EQ(entity.classes_size(), 1) << entity.type();
-      EXPECT_FALSE(classes.contains(entity.type()))
-          << entity.type() << " declared twice";
-      classes[entity.type()] = entity.classes(0);
-      producer[entity.type()] = step.id();
-    }
-  }
-  EXPECT_EQ(classes,
+  EXPECT_EQ(EntityClasses(Definition()),
             (std::map<std::string, std::string>{
                 {"circleci_account", "Account"},
                 {"circleci_user_group", "Group"},
@@ -130,28 +105,15 @@ TEST(DefinitionTest, EntityTypesAndClasses) {
                 {"circleci_context", "Configuration"},
                 {"circleci_context_environment_variable", "Configuration"},
             }));
+  std::map<std::string, std::string> producer = EntityProducers(Definition());
   EXPECT_EQ(producer["circleci_context_environment_variable"],
             "fetch-contexts");
   EXPECT_EQ(producer["circleci_user"], "fetch-users");
 }
 
 TEST(DefinitionTest, RelationshipTypesMatchWhatDirectRelationshipGenerates) {
-  struct Expected {
-    std::string class_name, from, to;
-  };
-  std::map<std::string, Expected> relationships;
-  for (const auto& step : Definition().steps()) {
-    for (const auto& relationship : step.relationships()) {
-      relationships[relationship.type()] = {relationship.class_name(),
-                                            relationship.from_type(),
-                                            relationship.to_type()};
-      // The declared type is the one the objects will carry.
-      EXPECT_EQ(
-          RelationshipType(relationship.from_type(), relationship.class_name(),
-                           relationship.to_type()),
-          relationship.type());
-    }
-  }
+  std::map<std::string, DeclaredRelationship> relationships =
+      testing::DeclaredRelationships(Definition());
   ASSERT_EQ(relationships.size(), 10u);
   auto check = [&](const std::string& type, const std::string& class_name,
                    const std::string& from, const std::string& to) {
@@ -183,47 +145,11 @@ TEST(DefinitionTest, RelationshipTypesMatchWhatDirectRelationshipGenerates) {
 }
 
 TEST(DefinitionTest, DependsOnNamesKnownStepsAndIsAcyclic) {
-  std::set<std::string> ids;
-  for (const auto& step : Definition().steps()) ids.insert(step.id());
-  for (const auto& step : Definition().steps()) {
-    for (const auto& dependency : step.depends_on()) {
-      EXPECT_TRUE(ids.contains(dependency))
-          << step.id() << " depends on unknown " << dependency;
-    }
-  }
-  // Kahn's algorithm: every step gets scheduled iff there is no cycle.
-  std::set<std::string> done;
-  bool progressed = true;
-  while (progressed) {
-    progressed = false;
-    for (const auto& step : Definition().steps()) {
-      if (done.contains(step.id())) continue;
-      bool ready = true;
-      for (const auto& dependency : step.depends_on()) {
-        ready = ready && done.contains(dependency);
-      }
-      if (ready) {
-        done.insert(step.id());
-        progressed = true;
-      }
-    }
-  }
-  EXPECT_EQ(done, ids);
+  testing::ExpectDependsOnKnownStepsAndAcyclic(Definition());
 }
 
 TEST(DefinitionTest, ParentTypeIsProducedByAnAncestor) {
-  std::map<std::string, std::string> producer;
-  for (const auto& step : Definition().steps()) {
-    for (const auto& entity : step.entities())
-      producer[entity.type()] = step.id();
-  }
-  for (const auto& step : Definition().steps()) {
-    if (step.parent_type().empty()) continue;
-    ASSERT_TRUE(producer.contains(step.parent_type())) << step.id();
-    EXPECT_THAT(DependsOn(step),
-                testing::Contains(producer[step.parent_type()]))
-        << step.id();
-  }
+  testing::ExpectParentTypesProducedByADependency(Definition());
 }
 
 TEST(DefinitionTest, ProjectsArePartialBecauseTheFeedDoesNotListThemAll) {

@@ -16,72 +16,34 @@
 #include "common/log.h"
 #include "worker/integrations/circleci/converters.h"
 #include "worker/integrations/circleci/definition.h"
-#include "worker/integrations/circleci/fan_out.h"
+#include "worker/integrations/common/task_step.h"
 
 namespace graphmill::worker::circleci {
 namespace {
 
-// Keys already added by this task: the pipeline feed repeats items (INT-8238),
-// and the same workflow, project or env var can be reached twice. Thread-safe.
-class KeySet {
- public:
-  // True the first time `key` is seen.
-  bool Insert(const std::string& key) {
-    absl::MutexLock lock(&mutex_);
-    return keys_.insert(key).second;
-  }
+// "Could not fetch <resource> (HTTP 403): ...".
+std::string DescribeMissingPermission(absl::string_view resource,
+                                      const absl::Status& error) {
+  return absl::StrCat(
+      "Could not fetch ", resource, " (HTTP ", HttpStatusOf(error),
+      "): make sure the API token belongs to a user with access to it.");
+}
 
- private:
-  absl::Mutex mutex_;
-  absl::flat_hash_set<std::string> keys_ ABSL_GUARDED_BY(mutex_);
-};
+constexpr TaskStepOptions kTaskStepOptions = {"circleci", kMaxInFlightRequests,
+                                              &DescribeMissingPermission};
 
-// Everything a handler needs.
-struct Step {
-  absl::string_view id;
+// Everything a handler needs. Keys are added once per task: the pipeline feed
+// repeats items (INT-8238), and the same workflow, project or env var can be
+// reached twice.
+struct Step : TaskStep {
+  Step(absl::string_view id, const CircleCiConfig& config,
+       CircleCiClient& client, StepContext& context)
+      : TaskStep(kTaskStepOptions, id, DeclaredTypes(id), context),
+        config(config),
+        client(client) {}
+
   const CircleCiConfig& config;
   CircleCiClient& client;
-  StepContext& context;
-  KeySet added;  // entity and relationship keys added by this task
-
-  absl::Status AddEntityOnce(v1::Entity entity) {
-    if (!added.Insert(entity.key())) return absl::OkStatus();
-    return context.AddEntity(std::move(entity));
-  }
-  absl::Status AddRelationshipOnce(v1::Relationship relationship) {
-    if (!added.Insert(relationship.key())) return absl::OkStatus();
-    return context.AddRelationship(std::move(relationship));
-  }
-
-  // Runs `task(i)` for i < count, kMaxInFlightRequests at a time, until
-  // cancelled.
-  absl::Status FanOut(size_t count,
-                      const std::function<absl::Status(size_t)>& task) {
-    return RunConcurrently(count, kMaxInFlightRequests, task,
-                           [this] { return context.cancelled(); });
-  }
-
-  // For a request about one resource: a 403/404 becomes a warning and partial
-  // types (the step goes on); anything else is returned and fails the step.
-  absl::Status WarnIfMissingPermission(const absl::Status& error,
-                                       absl::string_view resource) {
-    if (error.ok()) return error;
-    const HttpErrorKind kind = HttpErrorKindOf(error);
-    if (kind != HttpErrorKind::kPermission &&
-        kind != HttpErrorKind::kNotFound) {
-      return error;
-    }
-    const std::string description = absl::StrCat(
-        "Could not fetch ", resource, " (HTTP ", HttpStatusOf(error),
-        "): make sure the API token belongs to a user with access to it.");
-    LogWarn("circleci step ", id, ": ", description);
-    context.AddEvent(v1::EVENT_LEVEL_WARN, "warn_missing_permission",
-                     description);
-    for (const std::string& type : DeclaredTypes(id)) {
-      context.MarkPartial(type);
-    }
-    return absl::OkStatus();
-  }
 };
 
 // Reads every entity of `type` visible to this task.
@@ -186,28 +148,7 @@ absl::Status FetchPipelines(Step& step) {
   });
 }
 
-// A parent entity whose `id` names it in the API.
-struct Parent {
-  std::string key;
-  std::string id;
-};
-
-absl::StatusOr<std::vector<Parent>> ReadParents(StepContext& context,
-                                                absl::string_view type) {
-  std::vector<Parent> parents;
-  absl::Status status = context.ForEachEntity(
-      type, [&](const v1::Entity& entity) -> absl::Status {
-        std::string id = StringProperty(entity, "id");
-        if (id.empty()) {
-          return absl::InvalidArgumentError(
-              absl::StrCat("entity '", entity.key(), "' has no 'id' property"));
-        }
-        parents.push_back({entity.key(), std::move(id)});
-        return absl::OkStatus();
-      });
-  if (!status.ok()) return status;
-  return parents;
-}
+using Parent = ParentEntity;
 
 // fetch-pipeline-workflows: each pipeline's workflows, pipeline HAS workflow.
 absl::Status FetchPipelineWorkflows(Step& step) {
@@ -499,7 +440,7 @@ absl::Status RunStep(absl::string_view step_id, const CircleCiConfig& config,
     return absl::InvalidArgumentError(
         absl::StrCat("integration 'circleci' has no step '", step_id, "'"));
   }
-  Step step{step_id, config, client, context, {}};
+  Step step(step_id, config, client, context);
   return handler(step);
 }
 

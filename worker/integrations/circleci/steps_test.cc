@@ -17,7 +17,8 @@
 #include "worker/integrations/circleci/circleci_integration.h"
 #include "worker/integrations/circleci/converters.h"
 #include "worker/integrations/circleci/definition.h"
-#include "worker/integrations/circleci/fake_step_context.h"
+#include "worker/integrations/common/fake_step_context.h"
+#include "worker/integrations/common/step_test_util.h"
 
 namespace graphmill::worker::circleci {
 namespace {
@@ -26,7 +27,12 @@ using ::graphmill::fakes::Dataset;
 using ::graphmill::fakes::FakeCircleCi;
 using ::graphmill::fakes::FakeCircleCiOptions;
 using ::graphmill::fakes::FakeMode;
+using ::graphmill::worker::testing::EntityCounts;
+using ::graphmill::worker::testing::ExpectAllOk;
+using ::graphmill::worker::testing::ExpectNoDanglingRelationships;
 using ::graphmill::worker::testing::FakeRun;
+using ::graphmill::worker::testing::FastRetryHttpOptions;
+using ::graphmill::worker::testing::RelationshipCounts;
 using ::testing::Contains;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
@@ -35,18 +41,6 @@ using ::testing::Not;
 
 constexpr char kToken[] = "fake-circle-token-1234";
 constexpr char kRecordings[] = "tests/fakes/circleci/testdata/";
-
-// Fast retries so fault tests finish quickly; the client's own tests cover
-// backoff.
-HttpClientOptions FastHttpOptions() {
-  HttpClientOptions options;
-  options.max_attempts = 2;
-  options.initial_backoff = absl::Milliseconds(1);
-  options.max_backoff = absl::Milliseconds(5);
-  options.request_timeout = absl::Seconds(10);
-  options.total_budget = absl::Seconds(30);
-  return options;
-}
 
 std::unique_ptr<FakeCircleCi> Start(FakeCircleCiOptions options) {
   options.token = kToken;
@@ -184,34 +178,6 @@ ExpectedGraph ExpectedFor(const Dataset& data, const std::string& login) {
   return expected;
 }
 
-std::map<std::string, int> EntityCounts(const FakeRun& run) {
-  std::map<std::string, int> counts;
-  for (const auto& [key, entity] : run.entities()) ++counts[entity.type()];
-  return counts;
-}
-
-std::map<std::string, int> RelationshipCounts(const FakeRun& run) {
-  std::map<std::string, int> counts;
-  for (const auto& [key, relationship] : run.relationships()) {
-    ++counts[relationship.type()];
-  }
-  return counts;
-}
-
-// Every relationship joins two entities of the run.
-void ExpectNoDanglingRelationships(const FakeRun& run) {
-  for (const auto& [key, relationship] : run.relationships()) {
-    EXPECT_TRUE(run.entities().contains(relationship.from_entity_key())) << key;
-    EXPECT_TRUE(run.entities().contains(relationship.to_entity_key())) << key;
-  }
-}
-
-void ExpectAllOk(const std::map<std::string, absl::Status>& results) {
-  for (const auto& [step, status] : results) {
-    EXPECT_TRUE(status.ok()) << step << ": " << status;
-  }
-}
-
 // --- Replay of the reference's recordings
 // -----------------------------------------------
 
@@ -223,7 +189,7 @@ TEST(StepsReplayTest, Recordings2024GiveTheImpliedGraph) {
       StartReplay({"fetch-contexts.har", "fetch-projects-env-variables.har",
                    "fetch-workflow-jobs.har"});
   ASSERT_NE(fake, nullptr);
-  CircleCiIntegration integration(FastHttpOptions());
+  CircleCiIntegration integration(FastRetryHttpOptions());
   FakeRun run(ConfigFor(*fake, "cci-h6wmx"));
   std::map<std::string, absl::Status> results = run.RunAll(integration);
 
@@ -289,7 +255,7 @@ TEST(StepsReplayTest, Recordings2024GiveTheImpliedGraph) {
 TEST(StepsReplayTest, Recordings2022GiveGroupsUserAndAccountEdges) {
   std::unique_ptr<FakeCircleCi> fake = StartReplay({"fetch-user.har"});
   ASSERT_NE(fake, nullptr);
-  CircleCiIntegration integration(FastHttpOptions());
+  CircleCiIntegration integration(FastRetryHttpOptions());
   FakeRun run(ConfigFor(*fake, "kjb-test"));
   std::map<std::string, absl::Status> results = run.RunAll(integration);
   ExpectAllOk(results);
@@ -321,7 +287,7 @@ TEST(StepsGeneratedTest, MultiPageListsGiveExactCounts) {
   std::unique_ptr<FakeCircleCi> fake = StartGenerated();
   ASSERT_NE(fake, nullptr);
   const Dataset& data = fake->dataset();
-  CircleCiIntegration integration(FastHttpOptions());
+  CircleCiIntegration integration(FastRetryHttpOptions());
   FakeRun run(ConfigFor(*fake, data.orgs[0].name));
   std::map<std::string, absl::Status> results = run.RunAll(integration);
   ExpectAllOk(results);
@@ -365,7 +331,7 @@ TEST(StepsGeneratedTest, ShardedRunGivesTheSameGraph) {
   ASSERT_NE(fake, nullptr);
   const std::string login = fake->dataset().orgs[0].name;
   const std::string extra = fake->dataset().projects[3].slug;
-  CircleCiIntegration integration(FastHttpOptions());
+  CircleCiIntegration integration(FastRetryHttpOptions());
   FakeRun whole(ConfigFor(*fake, login, extra));
   ExpectAllOk(whole.RunAll(integration, /*shards=*/1));
   FakeRun sharded(ConfigFor(*fake, login, extra));
@@ -388,7 +354,7 @@ TEST(StepsGeneratedTest, RepeatedFeedItemsAreIngestedOnce) {
   std::unique_ptr<FakeCircleCi> fake =
       StartGenerated(MultiPageData(), /*pipeline_page_overlap=*/true);
   ASSERT_NE(fake, nullptr);
-  CircleCiIntegration integration(FastHttpOptions());
+  CircleCiIntegration integration(FastRetryHttpOptions());
   FakeRun run(ConfigFor(*fake, "nobody"));
   ASSERT_TRUE(run.RunStep(integration, kStepFetchUserGroups).ok());
   ASSERT_TRUE(run.RunStep(integration, kStepFetchPipelines).ok());
@@ -405,7 +371,7 @@ TEST(StepsGeneratedTest, EnvVarNamesSharedAcrossParentsGiveSeparateEntities) {
   for (const auto& var : data.project_env_vars) names.insert(var.name);
   ASSERT_LT(names.size(), data.project_env_vars.size())
       << "the generator should repeat names across projects";
-  CircleCiIntegration integration(FastHttpOptions());
+  CircleCiIntegration integration(FastRetryHttpOptions());
   FakeRun run(ConfigFor(*fake, "nobody"));
   ExpectAllOk(run.RunAll(integration));
   EXPECT_EQ(run.CountEntities(kProjectEnvVarType),
@@ -428,7 +394,7 @@ TEST(StepsGeneratedTest, ExtraProjectSlugsAreFetchedOnceAndWithoutPipelines) {
   const std::string extras =
       absl::StrCat(data.projects[0].slug, ",", data.projects[1].slug, ",",
                    data.projects[0].slug);
-  CircleCiIntegration integration(FastHttpOptions());
+  CircleCiIntegration integration(FastRetryHttpOptions());
   FakeRun run(ConfigFor(*fake, "nobody", extras));
   ExpectAllOk(run.RunAll(integration));
   EXPECT_EQ(run.CountEntities(kProjectType), 2);
@@ -450,7 +416,7 @@ TEST(StepsFaultTest, NotFoundOnOneOrgsPipelinesWarnsAndKeepsTheOther) {
   const std::string missing = data.orgs[0].slug;
   ASSERT_TRUE(
       fake->AddFault(absl::StrCat("pipeline:404:resource=", missing)).ok());
-  CircleCiIntegration integration(FastHttpOptions());
+  CircleCiIntegration integration(FastRetryHttpOptions());
   FakeRun run(ConfigFor(*fake, "nobody"));
   ASSERT_TRUE(run.RunStep(integration, kStepFetchUserGroups).ok());
   absl::Status status = run.RunStep(integration, kStepFetchPipelines);
@@ -481,7 +447,7 @@ TEST(StepsFaultTest, ForbiddenEnvVarsOfOneProjectWarnsAndKeepsTheOthers) {
   const std::string forbidden = data.projects[2].slug;
   ASSERT_TRUE(
       fake->AddFault(absl::StrCat("envvar:403:resource=", forbidden)).ok());
-  CircleCiIntegration integration(FastHttpOptions());
+  CircleCiIntegration integration(FastRetryHttpOptions());
   FakeRun run(ConfigFor(*fake, "nobody"));
   std::map<std::string, absl::Status> results = run.RunAll(integration);
   ExpectAllOk(results);
@@ -517,7 +483,7 @@ TEST(StepsFaultTest, NotFoundContextsAndRestrictionsWarnPerResource) {
   ASSERT_TRUE(
       fake->AddFault(absl::StrCat("restrictions:404:resource=", context.id))
           .ok());
-  CircleCiIntegration integration(FastHttpOptions());
+  CircleCiIntegration integration(FastRetryHttpOptions());
   FakeRun run(ConfigFor(*fake, "nobody"));
   ExpectAllOk(run.RunAll(integration));
 
@@ -563,7 +529,7 @@ TEST(StepsFaultTest, UnauthorizedFailsTheStepWithAClearMessage) {
   std::unique_ptr<FakeCircleCi> fake = StartGenerated(SmallData());
   ASSERT_NE(fake, nullptr);
   ASSERT_TRUE(fake->AddFault("workflow-jobs:401").ok());
-  CircleCiIntegration integration(FastHttpOptions());
+  CircleCiIntegration integration(FastRetryHttpOptions());
   FakeRun run(ConfigFor(*fake, "nobody"));
   std::map<std::string, absl::Status> results = run.RunAll(integration);
   const absl::Status& jobs = results.at(kStepFetchWorkflowJobs);
@@ -583,7 +549,7 @@ TEST(StepsFaultTest, OtherClientErrorsFailTheStep) {
   std::unique_ptr<FakeCircleCi> fake = StartGenerated(SmallData());
   ASSERT_NE(fake, nullptr);
   ASSERT_TRUE(fake->AddFault("pipeline-workflows:400:times=1").ok());
-  CircleCiIntegration integration(FastHttpOptions());
+  CircleCiIntegration integration(FastRetryHttpOptions());
   FakeRun run(ConfigFor(*fake, "nobody"));
   std::map<std::string, absl::Status> results = run.RunAll(integration);
   EXPECT_EQ(results.at(kStepFetchPipelineWorkflows).code(),
@@ -595,7 +561,7 @@ TEST(StepsFaultTest, RepeatingPageTokenIsAnErrorNotAHang) {
   std::unique_ptr<FakeCircleCi> fake = StartGenerated();
   ASSERT_NE(fake, nullptr);
   ASSERT_TRUE(fake->AddFault("pipeline:repeat_token").ok());
-  CircleCiIntegration integration(FastHttpOptions());
+  CircleCiIntegration integration(FastRetryHttpOptions());
   FakeRun run(ConfigFor(*fake, "nobody"));
   ASSERT_TRUE(run.RunStep(integration, kStepFetchUserGroups).ok());
   absl::Status status = run.RunStep(integration, kStepFetchPipelines);
@@ -608,7 +574,7 @@ TEST(StepsFaultTest, MalformedBodyFailsTheStep) {
   std::unique_ptr<FakeCircleCi> fake = StartGenerated(SmallData());
   ASSERT_NE(fake, nullptr);
   ASSERT_TRUE(fake->AddFault("collaborations:malformed").ok());
-  CircleCiIntegration integration(FastHttpOptions());
+  CircleCiIntegration integration(FastRetryHttpOptions());
   FakeRun run(ConfigFor(*fake, "nobody"));
   absl::Status status = run.RunStep(integration, kStepFetchUserGroups);
   EXPECT_FALSE(status.ok());
@@ -621,7 +587,7 @@ TEST(StepsFaultTest, MalformedBodyFailsTheStep) {
 TEST(ValidateInvocationTest, GoodTokenPasses) {
   std::unique_ptr<FakeCircleCi> fake = StartGenerated(SmallData());
   ASSERT_NE(fake, nullptr);
-  CircleCiIntegration integration(FastHttpOptions());
+  CircleCiIntegration integration(FastRetryHttpOptions());
   absl::Status status =
       integration.ValidateInvocation(ConfigFor(*fake, "nobody"));
   EXPECT_TRUE(status.ok()) << status;
@@ -631,7 +597,7 @@ TEST(ValidateInvocationTest, GoodTokenPasses) {
 TEST(ValidateInvocationTest, BadTokenIsUnauthenticatedNamingApiKey) {
   std::unique_ptr<FakeCircleCi> fake = StartGenerated(SmallData());
   ASSERT_NE(fake, nullptr);
-  CircleCiIntegration integration(FastHttpOptions());
+  CircleCiIntegration integration(FastRetryHttpOptions());
   InstanceConfig config = ConfigFor(*fake, "nobody");
   config["apiKey"] = "wrong-token-5678";
   absl::Status status = integration.ValidateInvocation(config);
@@ -645,7 +611,7 @@ TEST(ValidateInvocationTest, BadTokenIsUnauthenticatedNamingApiKey) {
 }
 
 TEST(ValidateInvocationTest, MissingLoginIsInvalidArgumentNamingIt) {
-  CircleCiIntegration integration(FastHttpOptions());
+  CircleCiIntegration integration(FastRetryHttpOptions());
   absl::Status status = integration.ValidateInvocation(
       {{"apiKey", kToken}, {"userId", "DUMMY_ID"}});
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
@@ -659,7 +625,7 @@ TEST(ValidateInvocationTest, UnreachableProviderIsUnavailable) {
     ASSERT_NE(fake, nullptr);
     base_url = fake->base_url();
   }  // stopped: nothing listens there any more
-  HttpClientOptions options = FastHttpOptions();
+  HttpClientOptions options = FastRetryHttpOptions();
   options.max_attempts = 1;
   CircleCiIntegration integration(options);
   absl::Status status = integration.ValidateInvocation({{"apiKey", kToken},
@@ -671,7 +637,7 @@ TEST(ValidateInvocationTest, UnreachableProviderIsUnavailable) {
 }
 
 TEST(ExecuteStepTest, UnknownStepIsInvalidArgument) {
-  CircleCiIntegration integration(FastHttpOptions());
+  CircleCiIntegration integration(FastRetryHttpOptions());
   FakeRun run({{"apiKey", kToken}, {"login", "x"}, {"userId", "y"}});
   absl::Status status = run.RunStep(integration, "fetch-everything");
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);

@@ -1,5 +1,5 @@
 // The in-memory run and StepContext test doubles.
-#include "worker/integrations/circleci/fake_step_context.h"
+#include "worker/integrations/common/fake_step_context.h"
 
 #include <functional>
 #include <utility>

@@ -2,8 +2,8 @@
 // in-memory graph the way the coordinator would (ancestors' entities visible,
 // parent types sharded, identical duplicates merged), and records events and
 // partial types.
-#ifndef GRAPHMILL_WORKER_INTEGRATIONS_CIRCLECI_FAKE_STEP_CONTEXT_H_
-#define GRAPHMILL_WORKER_INTEGRATIONS_CIRCLECI_FAKE_STEP_CONTEXT_H_
+#ifndef GRAPHMILL_WORKER_INTEGRATIONS_COMMON_FAKE_STEP_CONTEXT_H_
+#define GRAPHMILL_WORKER_INTEGRATIONS_COMMON_FAKE_STEP_CONTEXT_H_
 
 #include <map>
 #include <set>
@@ -121,4 +121,4 @@ class FakeStepContext : public StepContext {
 
 }  // namespace graphmill::worker::testing
 
-#endif  // GRAPHMILL_WORKER_INTEGRATIONS_CIRCLECI_FAKE_STEP_CONTEXT_H_
+#endif  // GRAPHMILL_WORKER_INTEGRATIONS_COMMON_FAKE_STEP_CONTEXT_H_

@@ -1,5 +1,5 @@
 // Bounded concurrency for a step's per-parent requests.
-#include "worker/integrations/circleci/fan_out.h"
+#include "worker/integrations/common/fan_out.h"
 
 #include <algorithm>
 #include <atomic>
@@ -10,7 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 
-namespace graphmill::worker::circleci {
+namespace graphmill::worker {
 
 absl::Status RunConcurrently(size_t count, int max_in_flight,
                              const std::function<absl::Status(size_t)>& task,
@@ -60,4 +60,4 @@ absl::Status RunConcurrently(size_t count, int max_in_flight,
   return first_error;
 }
 
-}  // namespace graphmill::worker::circleci
+}  // namespace graphmill::worker

@@ -1,14 +1,14 @@
 // Bounded concurrency for a step's per-parent requests (workflows per pipeline,
 // ...).
-#ifndef GRAPHMILL_WORKER_INTEGRATIONS_CIRCLECI_FAN_OUT_H_
-#define GRAPHMILL_WORKER_INTEGRATIONS_CIRCLECI_FAN_OUT_H_
+#ifndef GRAPHMILL_WORKER_INTEGRATIONS_COMMON_FAN_OUT_H_
+#define GRAPHMILL_WORKER_INTEGRATIONS_COMMON_FAN_OUT_H_
 
 #include <cstddef>
 #include <functional>
 
 #include "absl/status/status.h"
 
-namespace graphmill::worker::circleci {
+namespace graphmill::worker {
 
 // Runs `task(i)` for every i in [0, count) on at most `max_in_flight` threads
 // (the caller's thread waits). Once a task fails or `should_stop` (may be null;
@@ -19,6 +19,6 @@ absl::Status RunConcurrently(size_t count, int max_in_flight,
                              const std::function<absl::Status(size_t)>& task,
                              const std::function<bool()>& should_stop);
 
-}  // namespace graphmill::worker::circleci
+}  // namespace graphmill::worker
 
-#endif  // GRAPHMILL_WORKER_INTEGRATIONS_CIRCLECI_FAN_OUT_H_
+#endif  // GRAPHMILL_WORKER_INTEGRATIONS_COMMON_FAN_OUT_H_

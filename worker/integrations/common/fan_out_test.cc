@@ -1,5 +1,5 @@
 // Tests of bounded concurrent fan-out.
-#include "worker/integrations/circleci/fan_out.h"
+#include "worker/integrations/common/fan_out.h"
 
 #include <algorithm>
 #include <atomic>
@@ -10,7 +10,7 @@
 
 #include "gtest/gtest.h"
 
-namespace graphmill::worker::circleci {
+namespace graphmill::worker {
 namespace {
 
 TEST(FanOutTest, RunsEveryIndexOnceWithinTheBound) {
@@ -83,4 +83,4 @@ TEST(FanOutTest, ZeroTasksIsOk) {
 }
 
 }  // namespace
-}  // namespace graphmill::worker::circleci
+}  // namespace graphmill::worker

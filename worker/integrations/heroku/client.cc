@@ -6,25 +6,16 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "worker/integrations/common/task_http_options.h"
 
 namespace graphmill::worker::heroku {
-namespace {
-
-HttpClientOptions WithRedactedKey(HttpClientOptions options,
-                                  const std::string& api_key) {
-  options.redact.push_back(api_key);
-  return options;
-}
-
-}  // namespace
-
 HerokuClient::HerokuClient(std::string base_url, std::string api_key,
                            HttpClientOptions options)
     : base_url_(std::move(base_url)),
       headers_({{"Authorization", absl::StrCat("Bearer ", api_key)},
                 {"Accept", "application/vnd.heroku+json; version=3"},
                 {"User-Agent", "graphmill-heroku/1.0"}}),
-      http_(WithRedactedKey(std::move(options), api_key)) {}
+      http_(WithRedacted(std::move(options), api_key)) {}
 
 std::string HerokuClient::Redact(absl::string_view text) const {
   return http_.Redact(text);

@@ -6,106 +6,28 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/graph_objects.h"
-#include "rapidjson/stringbuffer.h"
-#include "rapidjson/writer.h"
+#include "worker/integrations/common/entity_builder.h"
 #include "worker/integrations/heroku/definition.h"
 
 namespace graphmill::worker::heroku {
 namespace {
 
-// The string member `name` of `object`, if it is one.
-std::optional<std::string> StringField(const rapidjson::Value& object,
-                                       const char* name) {
-  if (!object.IsObject()) return std::nullopt;
-  auto member = object.FindMember(name);
-  if (member == object.MemberEnd() || !member->value.IsString()) {
-    return std::nullopt;
-  }
-  return std::string(member->value.GetString(),
-                     member->value.GetStringLength());
-}
-
-// The object member `name` of `object`, or nullptr.
-const rapidjson::Value* ObjectField(const rapidjson::Value& object,
-                                    const char* name) {
-  if (!object.IsObject()) return nullptr;
-  auto member = object.FindMember(name);
-  if (member == object.MemberEnd() || !member->value.IsObject()) return nullptr;
-  return &member->value;
-}
-
 absl::Status NotAnObject(absl::string_view kind) {
-  return absl::InvalidArgumentError(
-      absl::StrCat("Heroku ", kind, " is not a JSON object"));
+  return NotAnObjectError("Heroku", kind);
 }
 
 absl::StatusOr<std::string> RequiredId(const rapidjson::Value& object,
                                        absl::string_view kind) {
-  if (!object.IsObject()) return NotAnObject(kind);
-  std::optional<std::string> id = StringField(object, "id");
-  if (!id.has_value() || id->empty()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("Heroku ", kind, " has no string 'id': ", ToJson(object)));
-  }
-  return *id;
+  return RequiredStringField(object, "id", "Heroku", kind);
 }
 
-// Builds one entity the way createIntegrationEntity does: `_class` as a list,
-// the source as "default" raw data, displayName = name.
-class EntityBuilder {
- public:
-  EntityBuilder(absl::string_view type, absl::string_view class_name,
-                std::string key, const rapidjson::Value& source)
-      : source_(source) {
-    entity_.set_key(std::move(key));
-    entity_.set_type(std::string(type));
-    entity_.add_classes(std::string(class_name));
-  }
-
-  void Set(const char* property, v1::Value value) {
-    (*entity_.mutable_properties())[property] = std::move(value);
-  }
-
-  // getTime(created_at): epoch ms; unset when absent, null or unparsable.
-  void Timestamp(const char* property, const char* field) {
-    std::optional<std::string> text = StringField(source_, field);
-    if (!text.has_value()) return;
-    std::optional<int64_t> millis = ParseTimestampMs(*text);
-    if (millis.has_value()) Set(property, IntValue(*millis));
-  }
-
-  // createdOn/updatedOn from the item's created_at/updated_at.
-  void Timestamps() {
-    Timestamp("createdOn", "created_at");
-    Timestamp("updatedOn", "updated_at");
-  }
-
-  // name and displayName (the SDK defaults displayName to name).
-  void Name(absl::string_view name) {
-    Set("name", StringValue(name));
-    Set("displayName", StringValue(name));
-  }
-
-  v1::Entity Build() {
-    v1::RawData* raw = entity_.add_raw_data();
-    raw->set_name("default");
-    raw->set_json(ToJson(source_));
-    return std::move(entity_);
-  }
-
- private:
-  const rapidjson::Value& source_;
-  v1::Entity entity_;
-};
+// createdOn/updatedOn from the item's created_at/updated_at.
+void SetTimestamps(EntityBuilder& builder) {
+  builder.Timestamp("createdOn", "created_at");
+  builder.Timestamp("updatedOn", "updated_at");
+}
 
 }  // namespace
-
-std::string ToJson(const rapidjson::Value& value) {
-  rapidjson::StringBuffer buffer;
-  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
-  value.Accept(writer);
-  return std::string(buffer.GetString(), buffer.GetSize());
-}
 
 absl::StatusOr<v1::Entity> AccountEntity(const rapidjson::Value& account) {
   absl::StatusOr<std::string> id = RequiredId(account, "enterprise account");
@@ -113,7 +35,7 @@ absl::StatusOr<v1::Entity> AccountEntity(const rapidjson::Value& account) {
   EntityBuilder builder(kAccountType, "Account", *id, account);
   builder.Set("id", StringValue(*id));
   builder.Name(StringField(account, "name").value_or(*id));
-  builder.Timestamps();
+  SetTimestamps(builder);
   return builder.Build();
 }
 
@@ -151,7 +73,7 @@ absl::StatusOr<v1::Entity> AccountMemberEntity(
   builder.Set(kEnterpriseAccountIdsProperty, StringListValue(account_ids));
   // Heroku's member items carry no timestamps: nothing is set unless a future
   // API version sends some.
-  builder.Timestamps();
+  SetTimestamps(builder);
   return builder.Build();
 }
 
@@ -162,7 +84,7 @@ absl::StatusOr<v1::Entity> TeamEntity(const rapidjson::Value& team,
   EntityBuilder builder(kTeamType, "Team", *id, team);
   builder.Set("id", StringValue(*id));
   builder.Name(StringField(team, "name").value_or(*id));
-  builder.Timestamps();
+  SetTimestamps(builder);
   builder.Set("enterpriseAccountId", StringValue(account_id));
   return builder.Build();
 }
@@ -174,7 +96,7 @@ absl::StatusOr<v1::Entity> ApplicationEntity(const rapidjson::Value& app,
   EntityBuilder builder(kApplicationType, "Application", *id, app);
   builder.Set("id", StringValue(*id));
   builder.Name(StringField(app, "name").value_or(*id));
-  builder.Timestamps();
+  SetTimestamps(builder);
   builder.Set("teamId", StringValue(team_id));
   // owner: app.owner?.email, else null.
   const rapidjson::Value* owner = ObjectField(app, "owner");
@@ -192,7 +114,7 @@ absl::StatusOr<v1::Entity> AddonEntity(const rapidjson::Value& addon,
   EntityBuilder builder(kAddonType, "Service", *id, addon);
   builder.Set("id", StringValue(*id));
   builder.Name(StringField(addon, "name").value_or(*id));
-  builder.Timestamps();
+  SetTimestamps(builder);
   builder.Set("applicationId", StringValue(app_id));
   builder.Set("category", StringListValue({"platform"}));
   std::vector<std::string> endpoints;
@@ -238,15 +160,6 @@ v1::Relationship TeamHasMemberRelationship(
       Relate(team_key, kTeamType, "HAS", member_key, kAccountMemberType);
   if (role.has_value()) (*relationship.mutable_properties())["role"] = *role;
   return relationship;
-}
-
-std::string StringProperty(const v1::Entity& entity, absl::string_view name) {
-  auto it = entity.properties().find(std::string(name));
-  if (it == entity.properties().end() ||
-      it->second.kind_case() != v1::Value::kStringValue) {
-    return "";
-  }
-  return it->second.string_value();
 }
 
 std::vector<std::string> StringListProperty(const v1::Entity& entity,

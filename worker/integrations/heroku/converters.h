@@ -18,6 +18,7 @@
 #include "absl/strings/string_view.h"
 #include "graphmill/v1/graph.pb.h"
 #include "rapidjson/document.h"
+#include "worker/integrations/common/entity_builder.h"
 
 namespace graphmill::worker::heroku {
 
@@ -74,15 +75,16 @@ v1::Relationship Relate(absl::string_view from_key, absl::string_view from_type,
                         absl::string_view class_name, absl::string_view to_key,
                         absl::string_view to_type);
 
-// A string property of `entity` ("" when absent or not a string).
-std::string StringProperty(const v1::Entity& entity, absl::string_view name);
+// A string property of `entity` ("" when absent or not a string); see
+// common/entity_builder.h.
+using ::graphmill::worker::StringProperty;
 // A string-list property of `entity` (a single string counts as a list of one;
 // empty when absent).
 std::vector<std::string> StringListProperty(const v1::Entity& entity,
                                             absl::string_view name);
 
-// `value` serialized as compact JSON.
-std::string ToJson(const rapidjson::Value& value);
+// `value` serialized as compact JSON; see common/entity_builder.h.
+using ::graphmill::worker::ToJson;
 
 }  // namespace graphmill::worker::heroku
 

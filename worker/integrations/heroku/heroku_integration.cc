@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "worker/integrations/common/task_http_options.h"
 #include "worker/integrations/heroku/client.h"
 #include "worker/integrations/heroku/config.h"
 #include "worker/integrations/heroku/definition.h"
@@ -66,19 +67,10 @@ absl::Status HerokuIntegration::ExecuteStep(absl::string_view step_id,
   // this task's share of the instance's rate budget.
   RatePacer pacer(options_.rate_limit, options_.http.clock,
                   [&context] { return context.cancelled(); });
-  HttpClientOptions http = options_.http;
-  http.before_request = [&context, &pacer,
-                         base = options_.http.before_request] {
-    if (base) base();
-    pacer.BeforeRequest();
-    context.AwaitRequestSlot();
-  };
-  http.after_response = [&context, &pacer, base = options_.http.after_response](
-                            const HttpResponse& response) {
-    if (base) base(response);
-    context.OnProviderResponse(response.status);
-    pacer.OnResponse(response);
-  };
+  HttpClientOptions http = TaskHttpClientOptions(
+      options_.http, context,
+      {[&pacer] { pacer.BeforeRequest(); },
+       [&pacer](const HttpResponse& response) { pacer.OnResponse(response); }});
   HerokuClient client(config->base_url, config->api_key, std::move(http));
   return RunStep(step_id, client, context);
 }

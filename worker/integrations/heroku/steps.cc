@@ -16,7 +16,7 @@
 #include "absl/synchronization/mutex.h"
 #include "common/graph_objects.h"
 #include "common/log.h"
-#include "worker/integrations/circleci/fan_out.h"
+#include "worker/integrations/common/task_step.h"
 #include "worker/integrations/heroku/converters.h"
 #include "worker/integrations/heroku/definition.h"
 
@@ -27,105 +27,26 @@ namespace {
 // always given).
 constexpr size_t kMaxAppsNamedInWarning = 5;
 
-// Keys already added by this task. Thread-safe.
-class KeySet {
- public:
-  // True the first time `key` is seen.
-  bool Insert(const std::string& key) {
-    absl::MutexLock lock(&mutex_);
-    return keys_.insert(key).second;
-  }
+// "Could not fetch <resource> (<HTTP error>): ...".
+std::string DescribeMissingPermission(absl::string_view resource,
+                                      const absl::Status& error) {
+  return absl::StrCat("Could not fetch ", resource, " (", error.message(),
+                      "): make sure the API key's user may read it.");
+}
 
- private:
-  absl::Mutex mutex_;
-  absl::flat_hash_set<std::string> keys_ ABSL_GUARDED_BY(mutex_);
-};
+constexpr TaskStepOptions kTaskStepOptions = {"heroku", kMaxInFlightRequests,
+                                              &DescribeMissingPermission};
 
 // Everything a handler needs.
-struct Step {
-  absl::string_view id;
+struct Step : TaskStep {
+  Step(absl::string_view id, HerokuClient& client, StepContext& context)
+      : TaskStep(kTaskStepOptions, id, DeclaredTypes(id), context),
+        client(client) {}
+
   HerokuClient& client;
-  StepContext& context;
-  KeySet added;  // entity and relationship keys added by this task
-
-  absl::Status AddEntityOnce(v1::Entity entity) {
-    if (!added.Insert(entity.key())) return absl::OkStatus();
-    return context.AddEntity(std::move(entity));
-  }
-  absl::Status AddRelationshipOnce(v1::Relationship relationship) {
-    if (!added.Insert(relationship.key())) return absl::OkStatus();
-    return context.AddRelationship(std::move(relationship));
-  }
-
-  // Runs `task(i)` for i < count, kMaxInFlightRequests at a time, until
-  // cancelled.
-  absl::Status FanOut(size_t count,
-                      const std::function<absl::Status(size_t)>& task) {
-    return circleci::RunConcurrently(count, kMaxInFlightRequests, task,
-                                     [this] { return context.cancelled(); });
-  }
-
-  // A WARN event; `partial_types` will not be deleted at finalize.
-  void Warn(absl::string_view name, absl::string_view description,
-            const std::vector<std::string>& partial_types) {
-    LogWarn("heroku step ", id, ": ", description);
-    context.AddEvent(v1::EVENT_LEVEL_WARN, name, description);
-    for (const std::string& type : partial_types) context.MarkPartial(type);
-  }
-
-  // For a request about one resource: 403/404 becomes a warning and the step's
-  // types partial (the step goes on); anything else is returned and fails the
-  // step.
-  absl::Status WarnIfMissingPermission(const absl::Status& error,
-                                       absl::string_view resource) {
-    if (error.ok()) return error;
-    const HttpErrorKind kind = HttpErrorKindOf(error);
-    if (kind != HttpErrorKind::kPermission &&
-        kind != HttpErrorKind::kNotFound) {
-      return error;
-    }
-    Warn(kMissingPermissionEvent,
-         absl::StrCat("Could not fetch ", resource, " (", error.message(),
-                      "): make sure the API key's user may read it."),
-         DeclaredTypes(id));
-    return absl::OkStatus();
-  }
 };
 
-bool IsPermissionOrNotFound(const absl::Status& status) {
-  const HttpErrorKind kind = HttpErrorKindOf(status);
-  return kind == HttpErrorKind::kPermission || kind == HttpErrorKind::kNotFound;
-}
-
-// A parent entity whose `id` names it in the API.
-struct Parent {
-  std::string key;
-  std::string id;
-  std::string name;
-
-  // "team 'name' (id)".
-  std::string Describe(absl::string_view kind) const {
-    return absl::StrCat(kind, " '", name, "' (", id, ")");
-  }
-};
-
-absl::StatusOr<std::vector<Parent>> ReadParents(StepContext& context,
-                                                absl::string_view type) {
-  std::vector<Parent> parents;
-  absl::Status status = context.ForEachEntity(
-      type, [&](const v1::Entity& entity) -> absl::Status {
-        std::string id = StringProperty(entity, "id");
-        if (id.empty()) {
-          return absl::InvalidArgumentError(
-              absl::StrCat("entity '", entity.key(), "' has no 'id' property"));
-        }
-        parents.push_back(
-            {entity.key(), std::move(id), StringProperty(entity, "name")});
-        return absl::OkStatus();
-      });
-  if (!status.ok()) return status;
-  return parents;
-}
+using Parent = ParentEntity;
 
 // `id` property -> `_key` of every entity of `type` visible to this task.
 absl::StatusOr<absl::flat_hash_map<std::string, std::string>> ReadKeysById(
@@ -478,7 +399,7 @@ absl::Status RunStep(absl::string_view step_id, HerokuClient& client,
     return absl::InvalidArgumentError(
         absl::StrCat("integration 'heroku' has no step '", step_id, "'"));
   }
-  Step step{step_id, client, context, {}};
+  Step step(step_id, client, context);
   return handler(step);
 }
 

@@ -5,6 +5,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "worker/integrations/common/task_step.h"
 #include "worker/integrations/heroku/client.h"
 #include "worker/runtime/integration.h"
 
@@ -18,7 +19,7 @@ inline constexpr int kMaxInFlightRequests = 8;
 
 // Event names.
 inline constexpr char kMissingScopeEvent[] = "missing_scope";
-inline constexpr char kMissingPermissionEvent[] = "warn_missing_permission";
+using ::graphmill::worker::kMissingPermissionEvent;  // common/task_step.h
 inline constexpr char kNoEnterpriseAccountEvent[] = "no_enterprise_account";
 
 // Runs step `step_id` (or this task's shard of it). Returns INVALID_ARGUMENT

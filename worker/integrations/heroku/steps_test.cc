@@ -22,7 +22,8 @@
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
 #include "tests/fakes/heroku/fake_heroku.h"
-#include "worker/integrations/circleci/fake_step_context.h"
+#include "worker/integrations/common/fake_step_context.h"
+#include "worker/integrations/common/step_test_util.h"
 #include "worker/integrations/heroku/converters.h"
 #include "worker/integrations/heroku/definition.h"
 #include "worker/integrations/heroku/heroku_integration.h"
@@ -34,9 +35,14 @@ namespace fh = ::graphmill::fakes::heroku;
 using ::graphmill::fakes::FakeHeroku;
 using ::graphmill::fakes::FakeHerokuMode;
 using ::graphmill::fakes::FakeHerokuOptions;
+using ::graphmill::worker::testing::EntityCounts;
+using ::graphmill::worker::testing::ExpectAllOk;
+using ::graphmill::worker::testing::ExpectNoDanglingRelationships;
 using ::graphmill::worker::testing::FakeRun;
 using ::graphmill::worker::testing::FakeStepContext;
+using ::graphmill::worker::testing::FastRetryHttpOptions;
 using ::graphmill::worker::testing::RecordedEvent;
+using ::graphmill::worker::testing::RelationshipCounts;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
@@ -56,11 +62,7 @@ constexpr char kRecordedAppId[] = "e3af0e11-ea32-475e-a36f-e20f48e83136";
 // backoff.
 HerokuIntegrationOptions FastOptions() {
   HerokuIntegrationOptions options;
-  options.http.max_attempts = 2;
-  options.http.initial_backoff = absl::Milliseconds(1);
-  options.http.max_backoff = absl::Milliseconds(5);
-  options.http.request_timeout = absl::Seconds(10);
-  options.http.total_budget = absl::Seconds(30);
+  options.http = FastRetryHttpOptions();
   return options;
 }
 
@@ -168,35 +170,14 @@ ExpectedGraph ExpectedFor(const fh::Dataset& data) {
   return expected;
 }
 
-std::map<std::string, int> EntityCounts(const FakeRun& run) {
-  std::map<std::string, int> counts;
-  for (const auto& [key, entity] : run.entities()) ++counts[entity.type()];
-  return counts;
-}
-
-std::map<std::string, int> RelationshipCounts(const FakeRun& run) {
-  std::map<std::string, int> counts;
-  for (const auto& [key, relationship] : run.relationships()) {
-    ++counts[relationship.type()];
-  }
-  return counts;
-}
-
-void ExpectAllOk(const std::map<std::string, absl::Status>& results) {
-  for (const auto& [step, status] : results) {
-    EXPECT_TRUE(status.ok()) << step << ": " << status;
-  }
-}
-
 // Every relationship joins two entities of the run; every object is valid.
 void ExpectConsistentGraph(const FakeRun& run) {
   for (const auto& [key, entity] : run.entities()) {
     absl::Status valid = ValidateEntity(entity);
     EXPECT_TRUE(valid.ok()) << valid;
   }
+  ExpectNoDanglingRelationships(run);
   for (const auto& [key, relationship] : run.relationships()) {
-    EXPECT_TRUE(run.entities().contains(relationship.from_entity_key())) << key;
-    EXPECT_TRUE(run.entities().contains(relationship.to_entity_key())) << key;
     absl::Status valid = ValidateRelationship(relationship);
     EXPECT_TRUE(valid.ok()) << valid;
   }

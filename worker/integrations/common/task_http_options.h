@@ -1,0 +1,39 @@
+// The HttpClientOptions of one task's API client: the integration's base
+// options, the API key to redact, and the task's rate-budget hooks.
+#ifndef GRAPHMILL_WORKER_INTEGRATIONS_COMMON_TASK_HTTP_OPTIONS_H_
+#define GRAPHMILL_WORKER_INTEGRATIONS_COMMON_TASK_HTTP_OPTIONS_H_
+
+#include <functional>
+#include <string>
+
+#include "worker/runtime/http_client.h"
+#include "worker/runtime/integration.h"
+
+namespace graphmill::worker {
+
+// `options` with `secret` added to its redact list (so no log line or error
+// message of the client holds it).
+HttpClientOptions WithRedacted(HttpClientOptions options,
+                               const std::string& secret);
+
+// Hooks an integration adds around every request of a task (e.g. a pacer that
+// reads the provider's rate-limit headers). Either may be null.
+struct RequestHooks {
+  std::function<void()> before_request;
+  std::function<void(const HttpResponse&)> after_response;
+};
+
+// `base` for one task: every request passes through the task's share of the
+// instance's rate budget, and every response's status is reported (a 429
+// lowers the instance's rate). The hooks run, before each attempt:
+// base.before_request, `hooks.before_request`, context.AwaitRequestSlot();
+// after each response: base.after_response, context.OnProviderResponse,
+// `hooks.after_response`. `context` (and whatever `hooks` reference) must
+// outlive every client built from the result.
+HttpClientOptions TaskHttpClientOptions(const HttpClientOptions& base,
+                                        StepContext& context,
+                                        RequestHooks hooks = {});
+
+}  // namespace graphmill::worker
+
+#endif  // GRAPHMILL_WORKER_INTEGRATIONS_COMMON_TASK_HTTP_OPTIONS_H_

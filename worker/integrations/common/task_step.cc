@@ -1,0 +1,85 @@
+// The per-task step helper and parent reading.
+#include "worker/integrations/common/task_step.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "common/log.h"
+#include "worker/integrations/common/entity_builder.h"
+#include "worker/integrations/common/fan_out.h"
+#include "worker/runtime/http_client.h"
+
+namespace graphmill::worker {
+
+bool IsPermissionOrNotFound(const absl::Status& status) {
+  const HttpErrorKind kind = HttpErrorKindOf(status);
+  return kind == HttpErrorKind::kPermission || kind == HttpErrorKind::kNotFound;
+}
+
+bool KeySet::Insert(const std::string& key) {
+  absl::MutexLock lock(&mutex_);
+  return keys_.insert(key).second;
+}
+
+TaskStep::TaskStep(const TaskStepOptions& options, absl::string_view step_id,
+                   std::vector<std::string> declared_types,
+                   StepContext& context)
+    : id(step_id),
+      context(context),
+      options_(options),
+      declared_types_(std::move(declared_types)) {}
+
+absl::Status TaskStep::AddEntityOnce(v1::Entity entity) {
+  if (!added_.Insert(entity.key())) return absl::OkStatus();
+  return context.AddEntity(std::move(entity));
+}
+
+absl::Status TaskStep::AddRelationshipOnce(v1::Relationship relationship) {
+  if (!added_.Insert(relationship.key())) return absl::OkStatus();
+  return context.AddRelationship(std::move(relationship));
+}
+
+absl::Status TaskStep::FanOut(size_t count,
+                              const std::function<absl::Status(size_t)>& task) {
+  return RunConcurrently(count, options_.max_in_flight_requests, task,
+                         [this] { return context.cancelled(); });
+}
+
+void TaskStep::Warn(absl::string_view name, absl::string_view description,
+                    const std::vector<std::string>& partial_types) {
+  LogWarn(options_.integration, " step ", id, ": ", description);
+  context.AddEvent(v1::EVENT_LEVEL_WARN, name, description);
+  for (const std::string& type : partial_types) context.MarkPartial(type);
+}
+
+absl::Status TaskStep::WarnIfMissingPermission(const absl::Status& error,
+                                               absl::string_view resource) {
+  if (error.ok() || !IsPermissionOrNotFound(error)) return error;
+  Warn(kMissingPermissionEvent,
+       options_.describe_missing_permission(resource, error), declared_types_);
+  return absl::OkStatus();
+}
+
+std::string ParentEntity::Describe(absl::string_view kind) const {
+  return absl::StrCat(kind, " '", name, "' (", id, ")");
+}
+
+absl::StatusOr<std::vector<ParentEntity>> ReadParents(StepContext& context,
+                                                      absl::string_view type) {
+  std::vector<ParentEntity> parents;
+  absl::Status status = context.ForEachEntity(
+      type, [&](const v1::Entity& entity) -> absl::Status {
+        std::string id = StringProperty(entity, "id");
+        if (id.empty()) {
+          return absl::InvalidArgumentError(
+              absl::StrCat("entity '", entity.key(), "' has no 'id' property"));
+        }
+        parents.push_back(
+            {entity.key(), std::move(id), StringProperty(entity, "name")});
+        return absl::OkStatus();
+      });
+  if (!status.ok()) return status;
+  return parents;
+}
+
+}  // namespace graphmill::worker

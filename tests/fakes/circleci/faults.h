@@ -13,15 +13,12 @@
 #ifndef GRAPHMILL_TESTS_FAKES_CIRCLECI_FAULTS_H_
 #define GRAPHMILL_TESTS_FAKES_CIRCLECI_FAULTS_H_
 
-#include <cstdint>
-#include <optional>
 #include <string>
 #include <vector>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "absl/synchronization/mutex.h"
+#include "tests/fakes/common/fault_table.h"
 
 namespace graphmill::fakes {
 
@@ -74,33 +71,18 @@ absl::Status SetFaultParam(Fault& fault, absl::string_view key,
 // The text syntax of `fault`; parsing it gives back the fields that matter for
 // its kind.
 std::string FaultToString(const Fault& fault);
+// The syntax above, for the shared control endpoints (tests/fakes/common).
+const common::FaultSyntax<Fault>& GetFaultSyntax();
 
-// The faults a request gets. `delay_ms` sums all firing latency faults;
-// `response` is the first firing fault of another kind, if any.
-struct FaultDecision {
-  int delay_ms = 0;
-  std::optional<Fault> response;
-};
+using FaultDecision = common::FaultDecision<Fault>;
 
-// Thread-safe list of active faults, in insertion order.
-class FaultTable {
+// Thread-safe list of active faults, in insertion order (Add, Clear,
+// Snapshot and Entry come from the shared table).
+class FaultTable : public common::FaultTable<Fault> {
  public:
-  void Add(Fault fault);
-  void Clear();
-
   // Matches a request to `route` about `resource` against the faults and
   // consumes one use of each fault that fires.
   FaultDecision Decide(absl::string_view route, absl::string_view resource);
-
-  struct Entry {
-    Fault fault;
-    int64_t fired = 0;  // how many requests it has affected
-  };
-  std::vector<Entry> Snapshot() const;
-
- private:
-  mutable absl::Mutex mutex_;
-  std::vector<Entry> entries_ ABSL_GUARDED_BY(mutex_);
 };
 
 }  // namespace graphmill::fakes

@@ -1,4 +1,6 @@
-// Tests of faults.h: the text syntax and the table's matching and use counting.
+// Tests of faults.h: this fake's routes, kinds and parameters (the shared
+// syntax and table are tested in tests/fakes/common/fault_table_test.cc).
+// matching (the generic syntax and table are tested in tests/fakes/common).
 #include "tests/fakes/circleci/faults.h"
 
 #include "gtest/gtest.h"
@@ -73,53 +75,11 @@ TEST(ParseFaultTest, RejectsBadSpecsNamingThePart) {
   }
 }
 
-TEST(ParseFaultListTest, SplitsOnCommas) {
-  absl::StatusOr<std::vector<Fault>> faults =
-      ParseFaultList("me:500, pipeline:429:times=1,");
-  ASSERT_TRUE(faults.ok()) << faults.status();
-  ASSERT_EQ(faults->size(), 2u);
-  EXPECT_EQ((*faults)[1].route, "pipeline");
-  EXPECT_FALSE(ParseFaultList("me:500,bogus").ok());
-}
-
-TEST(FaultTableTest, TimesLimitsFiringsPerFault) {
-  FaultTable table;
-  table.Add(*ParseFault("pipeline:429:times=2"));
-  EXPECT_TRUE(table.Decide("pipeline", "org").response.has_value());
-  EXPECT_FALSE(table.Decide("project", "org").response.has_value());
-  EXPECT_TRUE(table.Decide("pipeline", "other").response.has_value());
-  EXPECT_FALSE(table.Decide("pipeline", "org").response.has_value());
-  EXPECT_EQ(table.Snapshot()[0].fired, 2);
-}
-
 TEST(FaultTableTest, ResourceRestrictsMatches) {
   FaultTable table;
   table.Add(*ParseFault("project:404:resource=gh/acme/api"));
   EXPECT_FALSE(table.Decide("project", "gh/acme/web").response.has_value());
   ASSERT_TRUE(table.Decide("project", "gh/acme/api").response.has_value());
-}
-
-TEST(FaultTableTest, FirstResponseFaultWinsAndLatencyAdds) {
-  FaultTable table;
-  table.Add(*ParseFault("*:latency:ms=10"));
-  table.Add(*ParseFault("me:500:times=1"));
-  table.Add(*ParseFault("*:403:times=1"));
-  table.Add(*ParseFault("me:latency:ms=5"));
-
-  FaultDecision first = table.Decide("me", "");
-  EXPECT_EQ(first.delay_ms, 15);
-  ASSERT_TRUE(first.response.has_value());
-  EXPECT_EQ(first.response->status, 500);
-
-  // The 403 was not consumed by the first request, so it applies now.
-  FaultDecision second = table.Decide("me", "");
-  ASSERT_TRUE(second.response.has_value());
-  EXPECT_EQ(second.response->status, 403);
-  EXPECT_FALSE(table.Decide("me", "").response.has_value());
-
-  table.Clear();
-  EXPECT_EQ(table.Decide("me", "").delay_ms, 0);
-  EXPECT_TRUE(table.Snapshot().empty());
 }
 
 }  // namespace

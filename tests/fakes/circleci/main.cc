@@ -1,11 +1,7 @@
 // The fake CircleCI API v2 server as a process (flags in README.md). Exits 0 on
 // SIGTERM or SIGINT.
-#include <signal.h>
-#include <unistd.h>
 
 #include <cstdint>
-#include <cstdio>
-#include <fstream>
 #include <string>
 #include <vector>
 
@@ -16,6 +12,7 @@
 #include "absl/strings/str_join.h"
 #include "common/log.h"
 #include "tests/fakes/circleci/fake_circleci.h"
+#include "tests/fakes/common/server_main.h"
 
 ABSL_FLAG(int, port, 0, "Port on 127.0.0.1; 0 picks an ephemeral port.");
 ABSL_FLAG(
@@ -62,37 +59,6 @@ using graphmill::LogInfo;
 using graphmill::fakes::FakeCircleCi;
 using graphmill::fakes::FakeCircleCiOptions;
 using graphmill::fakes::FakeMode;
-
-// Every value given to --NAME / -NAME ("=VALUE" or the next argument), in
-// order, up to a "--" terminator.
-std::vector<std::string> RepeatedFlagValues(int argc, char** argv,
-                                            const std::string& name) {
-  std::vector<std::string> values;
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    if (arg == "--") break;
-    // "--fault..." and "-fault..." are the same flag to absl.
-    const std::string bare = arg.rfind("--", 0) == 0  ? arg.substr(2)
-                             : arg.rfind("-", 0) == 0 ? arg.substr(1)
-                                                      : std::string();
-    if (bare == name && i + 1 < argc) {
-      values.push_back(argv[++i]);
-    } else if (bare.rfind(name + "=", 0) == 0) {
-      values.push_back(bare.substr(name.size() + 1));
-    }
-  }
-  return values;
-}
-
-bool WritePortFile(const std::string& path, int port) {
-  const std::string temporary = absl::StrCat(path, ".tmp.", getpid());
-  {
-    std::ofstream out(temporary, std::ios::trunc);
-    out << port << "\n";
-    if (!out.flush()) return false;
-  }
-  return std::rename(temporary.c_str(), path.c_str()) == 0;
-}
 
 int Run(const std::vector<std::string>& fault_flags) {
   FakeCircleCiOptions options;
@@ -142,14 +108,7 @@ int Run(const std::vector<std::string>& fault_flags) {
     options.faults.insert(options.faults.end(), faults->begin(), faults->end());
   }
 
-  // Block the stop signals in every thread (the server's threads inherit this
-  // mask) so that only sigwait below receives them.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGTERM);
-  sigaddset(&stop_signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-  signal(SIGPIPE, SIG_IGN);
+  graphmill::fakes::common::BlockStopSignals();
 
   absl::StatusOr<std::unique_ptr<FakeCircleCi>> server =
       FakeCircleCi::Start(std::move(options));
@@ -159,15 +118,15 @@ int Run(const std::vector<std::string>& fault_flags) {
   }
   const int port = (*server)->port();
   const std::string port_file = absl::GetFlag(FLAGS_port_file);
-  if (!port_file.empty() && !WritePortFile(port_file, port)) {
+  if (!port_file.empty() &&
+      !graphmill::fakes::common::WritePortFile(port_file, port)) {
     LogError("cannot write --port_file '", port_file, "'");
     return 1;
   }
   LogInfo("listening on ", (*server)->base_url(), " mode=", mode,
           " faults=", absl::StrJoin(fault_flags, ","));
 
-  int signal_number = 0;
-  sigwait(&stop_signals, &signal_number);
+  const int signal_number = graphmill::fakes::common::WaitForStopSignal();
   LogInfo("signal ", signal_number, " received; stopping");
   server->reset();
   return 0;
@@ -182,7 +141,7 @@ int main(int argc, char** argv) {
       "tests/fakes/circleci/README.md).");
   // absl keeps only the last occurrence of a flag; --fault may be repeated.
   const std::vector<std::string> fault_flags =
-      RepeatedFlagValues(argc, argv, "fault");
+      graphmill::fakes::common::RepeatedFlagValues(argc, argv, "fault");
   absl::ParseCommandLine(argc, argv);
   return Run(fault_flags);
 }

@@ -13,16 +13,13 @@
 #ifndef GRAPHMILL_TESTS_FAKES_HEROKU_FAULTS_H_
 #define GRAPHMILL_TESTS_FAKES_HEROKU_FAULTS_H_
 
-#include <cstdint>
-#include <optional>
 #include <string>
 #include <vector>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/types/span.h"
+#include "tests/fakes/common/fault_table.h"
 
 namespace graphmill::fakes::heroku {
 
@@ -59,36 +56,21 @@ absl::Status SetFaultParam(Fault& fault, absl::string_view key,
 // The text syntax of `fault`; parsing it gives back the fields that matter for
 // its kind.
 std::string FaultToString(const Fault& fault);
+// The syntax above, for the shared control endpoints (tests/fakes/common).
+const common::FaultSyntax<Fault>& GetFaultSyntax();
 
-// The faults a request gets. `delay_ms` sums all firing latency faults;
-// `response` is the first firing fault of another kind, if any.
-struct FaultDecision {
-  int delay_ms = 0;
-  std::optional<Fault> response;
-};
+using FaultDecision = common::FaultDecision<Fault>;
 
-// Thread-safe list of active faults, in insertion order.
-class FaultTable {
+// Thread-safe list of active faults, in insertion order (Add, Clear,
+// Snapshot and Entry come from the shared table).
+class FaultTable : public common::FaultTable<Fault> {
  public:
-  void Add(Fault fault);
-  void Clear();
-
   // Matches a request to `route` whose path identity has the given names (the
   // segment as sent, plus the id and name it resolves to; empty for routes
   // without one) against the faults, and consumes one use of each fault that
   // fires.
   FaultDecision Decide(absl::string_view route,
                        absl::Span<const std::string> resource_names);
-
-  struct Entry {
-    Fault fault;
-    int64_t fired = 0;  // how many requests it has affected
-  };
-  std::vector<Entry> Snapshot() const;
-
- private:
-  mutable absl::Mutex mutex_;
-  std::vector<Entry> entries_ ABSL_GUARDED_BY(mutex_);
 };
 
 }  // namespace graphmill::fakes::heroku

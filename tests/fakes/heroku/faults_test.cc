@@ -1,4 +1,5 @@
-// Tests of faults.h: the text syntax and the fault table.
+// Tests of faults.h: this fake's routes, kinds and parameters (the shared
+// syntax and table are tested in tests/fakes/common/fault_table_test.cc).
 #include "tests/fakes/heroku/faults.h"
 
 #include <string>
@@ -61,15 +62,6 @@ TEST(ParseFaultTest, TextSyntaxRoundTrips) {
   }
 }
 
-TEST(ParseFaultListTest, SplitsOnCommas) {
-  absl::StatusOr<std::vector<Fault>> faults =
-      ParseFaultList("account:500:times=1, ,team-apps:latency:ms=5");
-  ASSERT_TRUE(faults.ok()) << faults.status();
-  ASSERT_EQ(faults->size(), 2u);
-  EXPECT_EQ((*faults)[1].route, "team-apps");
-  EXPECT_FALSE(ParseFaultList("account:500,nope").ok());
-}
-
 TEST(FaultTableTest, TimesRoutesAndResources) {
   FaultTable table;
   table.Add(*ParseFault("team-apps:500:times=2:resource=team-x"));
@@ -81,28 +73,6 @@ TEST(FaultTableTest, TimesRoutesAndResources) {
   EXPECT_TRUE(table.Decide("team-apps", team_x).response.has_value());
   EXPECT_FALSE(table.Decide("team-apps", team_x).response.has_value());
   EXPECT_EQ(table.Snapshot()[0].fired, 2);
-}
-
-TEST(FaultTableTest, LatenciesAddUpAndOnlyTheFirstResponseFaultFires) {
-  FaultTable table;
-  table.Add(*ParseFault("*:latency:ms=5"));
-  table.Add(*ParseFault("account:503:times=1"));
-  table.Add(*ParseFault("account:latency:ms=7"));
-  table.Add(*ParseFault("account:500:times=1"));
-  FaultDecision first = table.Decide("account", {});
-  EXPECT_EQ(first.delay_ms, 12);
-  ASSERT_TRUE(first.response.has_value());
-  EXPECT_EQ(first.response->status, 503);
-  FaultDecision second = table.Decide("account", {});
-  ASSERT_TRUE(second.response.has_value());
-  EXPECT_EQ(second.response->status, 500);
-  EXPECT_FALSE(table.Decide("account", {}).response.has_value());
-  const std::vector<FaultTable::Entry> entries = table.Snapshot();
-  EXPECT_EQ(entries[0].fired, 3);
-  EXPECT_EQ(entries[1].fired, 1);
-  EXPECT_EQ(entries[3].fired, 1);
-  table.Clear();
-  EXPECT_TRUE(table.Snapshot().empty());
 }
 
 }  // namespace

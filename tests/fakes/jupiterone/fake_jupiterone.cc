@@ -20,6 +20,8 @@
 #include "rapidjson/document.h"
 #include "rapidjson/stringbuffer.h"
 #include "rapidjson/writer.h"
+#include "tests/fakes/common/control.h"
+#include "tests/fakes/common/server_thread.h"
 #include "tests/fakes/jupiterone/payload.h"
 
 namespace graphmill::fakes {
@@ -258,40 +260,6 @@ void WriteSnapshot(JsonWriter& w, const JobSnapshot& s, bool with_details,
   w.EndObject();
 }
 
-std::string JsonValueText(const rapidjson::Value& value) {
-  if (value.IsString()) {
-    return std::string(value.GetString(), value.GetStringLength());
-  }
-  if (value.IsInt64()) return absl::StrCat(value.GetInt64());
-  return "";
-}
-
-// One fault from its JSON form: a string in the text syntax, or an object whose
-// members are the text syntax's route, kind and parameters.
-absl::StatusOr<Fault> FaultFromJson(const rapidjson::Value& value) {
-  if (value.IsString()) return jupiterone::ParseFault(value.GetString());
-  if (!value.IsObject() || !value.HasMember("kind")) {
-    return absl::InvalidArgumentError(
-        "a fault must be a string or an object with a \"kind\"");
-  }
-  Fault fault;
-  bool has_ms = false;
-  for (const auto& member : value.GetObject()) {
-    const absl::string_view key(member.name.GetString(),
-                                member.name.GetStringLength());
-    has_ms = has_ms || key == "ms";
-    if (absl::Status status =
-            SetFaultParam(fault, key, JsonValueText(member.value));
-        !status.ok()) {
-      return status;
-    }
-  }
-  if (fault.kind == FaultKind::kLatency && !has_ms) {
-    return absl::InvalidArgumentError("latency fault needs \"ms\"");
-  }
-  return fault;
-}
-
 }  // namespace
 
 class FakeJupiterOne::Impl {
@@ -299,10 +267,7 @@ class FakeJupiterOne::Impl {
   explicit Impl(FakeJupiterOneOptions options)
       : options_(std::move(options)), jobs_(options_.finalize_delay) {}
 
-  ~Impl() {
-    server_.stop();
-    if (thread_.joinable()) thread_.join();
-  }
+  ~Impl() { server_thread_.Stop(); }
 
   absl::Status Init() {
     if (options_.token.empty()) {
@@ -327,7 +292,7 @@ class FakeJupiterOne::Impl {
     return StartServer();
   }
 
-  int port() const { return port_; }
+  int port() const { return server_thread_.port(); }
   FaultTable& faults() { return faults_; }
   JobStore& jobs() { return jobs_; }
 
@@ -345,57 +310,19 @@ class FakeJupiterOne::Impl {
 
  private:
   absl::Status StartServer() {
-    const int threads = std::max(1, options_.threads);
-    server_.new_task_queue = [threads] {
-      return new httplib::ThreadPool(threads);
-    };
-    auto handler = [this](const httplib::Request& req, httplib::Response& res) {
-      Handle(req, res);
-    };
-    server_.Get(".*", handler);
-    server_.Post(".*", handler);
-    server_.Put(".*", handler);
-    server_.Patch(".*", handler);
-    server_.Delete(".*", handler);
-    server_.set_exception_handler([](const httplib::Request&,
-                                     httplib::Response& res,
-                                     std::exception_ptr) {
-      res.status = 500;
-      res.set_content(
-          ErrorBody({500, "INTERNAL_SERVER_ERROR", "Internal server error"}),
-          "application/json");
-    });
-    // Without TCP_NODELAY, Nagle's algorithm and the client's delayed ACK add
-    // ~40 ms to every response on a kept-alive connection.
-    server_.set_tcp_nodelay(true);
     // httplib closes a kept-alive connection after 5 requests by default; an
     // uploader sends thousands.
     server_.set_keep_alive_max_count(100'000);
-    if (options_.port == 0) {
-      port_ = server_.bind_to_any_port("127.0.0.1");
-    } else if (server_.bind_to_port("127.0.0.1", options_.port)) {
-      port_ = options_.port;
-    } else {
-      port_ = -1;
-    }
-    if (port_ <= 0) {
-      return absl::UnavailableError(absl::StrCat(
-          "fake JupiterOne cannot bind 127.0.0.1:", options_.port));
-    }
-    thread_ = std::thread([this] {
-      server_.listen_after_bind();
-      listen_returned_.store(true);
-    });
-    // stop() is a no-op until the accept loop runs, so wait for it before
-    // handing out a server whose destructor must be able to stop it.
-    while (!server_.is_running()) {
-      if (listen_returned_.load()) {
-        return absl::UnavailableError(absl::StrCat(
-            "fake JupiterOne could not listen on 127.0.0.1:", port_));
-      }
-      absl::SleepFor(absl::Milliseconds(1));
-    }
-    return absl::OkStatus();
+    common::ServerThreadOptions serve;
+    serve.name = "fake JupiterOne";
+    serve.port = options_.port;
+    serve.threads = options_.threads;
+    serve.internal_error_body =
+        ErrorBody({500, "INTERNAL_SERVER_ERROR", "Internal server error"});
+    return server_thread_.Start(
+        serve, [this](const httplib::Request& req, httplib::Response& res) {
+          Handle(req, res);
+        });
   }
 
   bool Authorized(const httplib::Request& req) const {
@@ -566,26 +493,12 @@ class FakeJupiterOne::Impl {
 
   void HandleControl(const httplib::Request& req, absl::string_view path,
                      httplib::Response& res) {
+    if (common::HandleSharedControl(req.method, path, req.body, ControlHooks(),
+                                    res)) {
+      return;
+    }
     const std::string& method = req.method;
-    if (path == "health" && method == "GET") {
-      SendJson(200, R"({"status":"ok"})", res);
-    } else if (path == "counters" && method == "GET") {
-      SendJson(200, CountersJson(), res);
-    } else if (path == "counters" && method == "DELETE") {
-      ResetCounters();
-      SendJson(200, CountersJson(), res);
-    } else if (path == "faults" && method == "GET") {
-      SendJson(200, FaultsJson(), res);
-    } else if (path == "faults" && method == "DELETE") {
-      faults_.Clear();
-      SendJson(200, FaultsJson(), res);
-    } else if (path == "faults" && method == "POST") {
-      if (absl::Status status = AddFaultsFromJson(req.body); !status.ok()) {
-        SendError({400, "INVALID_FAULT", std::string(status.message())}, res);
-        return;
-      }
-      SendJson(200, FaultsJson(), res);
-    } else if (path == "state" && method == "DELETE") {
+    if (path == "state" && method == "DELETE") {
       jobs_.Reset();
       SendJson(200, R"({"jobs":[]})", res);
     } else if (path == "jobs" && method == "GET") {
@@ -638,65 +551,16 @@ class FakeJupiterOne::Impl {
     }
   }
 
-  absl::Status AddFaultsFromJson(const std::string& body) {
-    rapidjson::Document doc;
-    doc.Parse(body.c_str(), body.size());
-    if (doc.HasParseError()) {
-      return absl::InvalidArgumentError("fault request body is not JSON");
-    }
-    std::vector<Fault> parsed;
-    auto add = [&](const rapidjson::Value& value) -> absl::Status {
-      absl::StatusOr<Fault> fault = FaultFromJson(value);
-      if (!fault.ok()) return fault.status();
-      parsed.push_back(*std::move(fault));
-      return absl::OkStatus();
+  common::ControlHooks<Fault> ControlHooks() {
+    common::ControlHooks<Fault> hooks;
+    hooks.syntax = &jupiterone::GetFaultSyntax();
+    hooks.faults = &faults_;
+    hooks.counters_json = [this] { return common::CountersJson(Counters()); };
+    hooks.reset_counters = [this] { ResetCounters(); };
+    hooks.bad_request_body = [](absl::string_view message) {
+      return ErrorBody({400, "INVALID_FAULT", std::string(message)});
     };
-    if (doc.IsObject() && doc.HasMember("faults") && doc["faults"].IsArray()) {
-      for (const rapidjson::Value& value : doc["faults"].GetArray()) {
-        if (absl::Status status = add(value); !status.ok()) return status;
-      }
-    } else if (doc.IsObject() && doc.HasMember("spec") &&
-               doc["spec"].IsString()) {
-      absl::StatusOr<std::vector<Fault>> faults =
-          jupiterone::ParseFaultList(doc["spec"].GetString());
-      if (!faults.ok()) return faults.status();
-      parsed = *std::move(faults);
-    } else if (absl::Status status = add(doc); !status.ok()) {
-      return status;
-    }
-    for (Fault& fault : parsed) faults_.Add(std::move(fault));
-    return absl::OkStatus();
-  }
-
-  std::string CountersJson() const {
-    rapidjson::StringBuffer buffer;
-    JsonWriter w(buffer);
-    w.StartObject();
-    for (const auto& [name, count] : Counters()) {
-      w.Key(name.c_str());
-      w.Int64(count);
-    }
-    w.EndObject();
-    return std::string(buffer.GetString(), buffer.GetSize());
-  }
-
-  std::string FaultsJson() const {
-    rapidjson::StringBuffer buffer;
-    JsonWriter w(buffer);
-    w.StartObject();
-    w.Key("faults");
-    w.StartArray();
-    for (const FaultTable::Entry& entry : faults_.Snapshot()) {
-      w.StartObject();
-      w.Key("spec");
-      WriteString(w, FaultToString(entry.fault));
-      w.Key("fired");
-      w.Int64(entry.fired);
-      w.EndObject();
-    }
-    w.EndArray();
-    w.EndObject();
-    return std::string(buffer.GetString(), buffer.GetSize());
+    return hooks;
   }
 
   FakeJupiterOneOptions options_;
@@ -705,9 +569,7 @@ class FakeJupiterOne::Impl {
   std::array<std::atomic<int64_t>, kRouteCount + 2> counters_{};
 
   httplib::Server server_;
-  std::thread thread_;
-  std::atomic<bool> listen_returned_{false};
-  int port_ = -1;
+  common::ServerThread server_thread_{server_};
 };
 
 absl::StatusOr<std::unique_ptr<FakeJupiterOne>> FakeJupiterOne::Start(

@@ -1,4 +1,6 @@
-// Tests of faults.h: the text syntax and the table's matching and use counting.
+// Tests of faults.h: this fake's routes, kinds and parameters (the shared
+// syntax and table are tested in tests/fakes/common/fault_table_test.cc).
+// matching (the generic syntax and table are tested in tests/fakes/common).
 #include "tests/fakes/jupiterone/faults.h"
 
 #include "gtest/gtest.h"
@@ -55,48 +57,6 @@ TEST(ParseFaultTest, RejectsBadSpecsNamingThePart) {
     EXPECT_NE(fault.status().message().find(c.mentions), std::string::npos)
         << fault.status();
   }
-}
-
-TEST(ParseFaultListTest, SplitsOnCommasAndSkipsEmptyPieces) {
-  absl::StatusOr<std::vector<Fault>> faults =
-      ParseFaultList("finalize:500, entities:429:times=1,");
-  ASSERT_TRUE(faults.ok()) << faults.status();
-  ASSERT_EQ(faults->size(), 2u);
-  EXPECT_EQ((*faults)[0].route, "finalize");
-  EXPECT_EQ((*faults)[1].times, 1);
-  EXPECT_FALSE(ParseFaultList("finalize:500,nope:1").ok());
-}
-
-TEST(FaultTableTest, FirstStatusFaultWinsAndOnlyFiringFaultsUseTimes) {
-  FaultTable table;
-  table.Add(*ParseFault("entities:500:times=1"));
-  table.Add(*ParseFault("*:429:times=1"));
-  table.Add(*ParseFault("*:latency:ms=5"));
-  table.Add(*ParseFault("*:latency:ms=7:times=1"));
-
-  // entities: the 500 wins; the 429 keeps its use; both latencies add up.
-  FaultDecision first = table.Decide("entities");
-  ASSERT_TRUE(first.response.has_value());
-  EXPECT_EQ(first.response->status, 500);
-  EXPECT_EQ(first.delay_ms, 12);
-  // The 500 is used up, so the 429 fires now.
-  FaultDecision second = table.Decide("entities");
-  ASSERT_TRUE(second.response.has_value());
-  EXPECT_EQ(second.response->status, 429);
-  EXPECT_EQ(second.delay_ms, 5);
-  FaultDecision third = table.Decide("finalize");
-  EXPECT_FALSE(third.response.has_value());
-  EXPECT_EQ(third.delay_ms, 5);
-
-  std::vector<FaultTable::Entry> entries = table.Snapshot();
-  ASSERT_EQ(entries.size(), 4u);
-  EXPECT_EQ(entries[0].fired, 1);
-  EXPECT_EQ(entries[1].fired, 1);
-  EXPECT_EQ(entries[2].fired, 3);
-  EXPECT_EQ(entries[3].fired, 1);
-  table.Clear();
-  EXPECT_TRUE(table.Snapshot().empty());
-  EXPECT_FALSE(table.Decide("entities").response.has_value());
 }
 
 TEST(FaultTableTest, RouteMustMatch) {

@@ -14,17 +14,12 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
+#include "tests/fakes/common/har.h"
 
 namespace graphmill::fakes {
 
-struct RecordedResponse {
-  int status = 0;
-  // As recorded, minus content-length, content-encoding, transfer-encoding and
-  // connection (the bodies are stored decoded and the server frames them
-  // itself).
-  std::vector<std::pair<std::string, std::string>> headers;
-  std::string body;
-};
+// A recorded response (headers minus framing ones, body decoded).
+using RecordedResponse = common::RecordedResponse;
 
 // The key a request is matched by: method, path with escapes normalised
 // (NormalizeEscapes; so "%2f" matches "%2F" but "/" does not) and the decoded
@@ -62,7 +57,7 @@ class HarReplay {
   };
 
   HarReplay() = default;
-  absl::Status LoadFile(const std::string& path);
+  void Add(const common::HarFile& file);
 
   std::vector<std::string> files_;
   int64_t entry_count_ = 0;

@@ -14,17 +14,12 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
+#include "tests/fakes/common/har.h"
 
 namespace graphmill::fakes::heroku {
 
-struct RecordedResponse {
-  int status = 0;
-  // As recorded, minus content-length (some recordings were edited by hand and
-  // their content-length is wrong), content-encoding, transfer-encoding and
-  // connection: the server frames the body itself.
-  std::vector<std::pair<std::string, std::string>> headers;
-  std::string body;
-};
+// A recorded response (headers minus framing ones, body decoded).
+using RecordedResponse = common::RecordedResponse;
 
 // Thread-safe after Load.
 class HarReplay {
@@ -62,7 +57,7 @@ class HarReplay {
   };
 
   HarReplay() = default;
-  absl::Status LoadFile(const std::string& path);
+  void Add(const common::HarFile& file);
   const RecordedResponse* Next(const std::string& key);
 
   std::vector<std::string> files_;

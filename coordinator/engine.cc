@@ -508,12 +508,16 @@ void Engine::FireSchedules() {
   }
 }
 
+double Engine::ConfiguredRate(const v1::Instance& instance) const {
+  return instance.rate_limit_per_second() > 0
+             ? instance.rate_limit_per_second()
+             : options_.default_rate_per_second;
+}
+
 double Engine::ConfiguredRate(const std::string& instance_id) {
   absl::StatusOr<v1::Instance> instance = store_->GetInstance(instance_id);
-  if (instance.ok() && instance->rate_limit_per_second() > 0) {
-    return instance->rate_limit_per_second();
-  }
-  return options_.default_rate_per_second;
+  return instance.ok() ? ConfiguredRate(*instance)
+                       : options_.default_rate_per_second;
 }
 
 void Engine::ShareRates() {
@@ -870,7 +874,7 @@ void Engine::Dispatch() {
     if (!attempt.ok()) continue;
     // A new task gets an equal share of its instance's current rate; ShareRates
     // rebalances.
-    const double configured = ConfiguredRate(task->instance_id);
+    const double configured = ConfiguredRate(*instance);
     RateState& rate = rates_[task->instance_id];
     if (rate.current <= 0) rate.current = configured;
     int instance_tasks = 1;

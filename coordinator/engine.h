@@ -170,6 +170,8 @@ class Engine {
   void FireSchedules() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Recomputes each instance's rate and sends changed shares to running tasks.
   void ShareRates() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The instance's provider rate (its own setting, else the default).
+  double ConfiguredRate(const v1::Instance& instance) const;
   double ConfiguredRate(const std::string& instance_id)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<v1::Run> StartRunLocked(

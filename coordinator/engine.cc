@@ -6,12 +6,14 @@
 #include <limits>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "common/graph_objects.h"
 #include "common/log.h"
 #include "common/status_macros.h"
+#include "coordinator/completeness.h"
 #include "coordinator/definitions.h"
 #include "coordinator/scheduler/schedule.h"
 
@@ -321,8 +323,75 @@ void Engine::Drain(int64_t session) {
   LogInfo("worker '", it->second.worker_id, "' is draining");
 }
 
-absl::Status Engine::AcceptBatch(const v1::TaskAttempt& attempt,
-                                 const v1::ResultBatch& batch) {
+namespace {
+
+// What a worker may report, so that a broken or hostile worker cannot fill
+// the store or the operator's screen: names are identifiers, descriptions and
+// reasons are sentences (provider bodies are quoted at most ~200 characters).
+constexpr size_t kMaxEventNameBytes = 64;
+constexpr size_t kMaxEventDescriptionBytes = 8192;
+constexpr size_t kMaxReportedKeyBytes = 4096;
+
+absl::Status CheckWorkerEvents(
+    const google::protobuf::RepeatedPtrField<v1::Event>& events) {
+  for (const v1::Event& event : events) {
+    if (event.name().empty() || event.name().size() > kMaxEventNameBytes ||
+        !std::all_of(event.name().begin(), event.name().end(), [](char c) {
+          return absl::ascii_islower(c) || absl::ascii_isdigit(c) || c == '_';
+        })) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("events.name must be 1 to ", kMaxEventNameBytes,
+                       " characters of a-z, 0-9 and '_' (got ",
+                       event.name().size(), " bytes)"));
+    }
+    if (event.description().size() > kMaxEventDescriptionBytes) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("events.description of '", event.name(), "' is ",
+                       event.description().size(), " bytes, over the limit of ",
+                       kMaxEventDescriptionBytes));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckIncompleteness(
+    const google::protobuf::RepeatedPtrField<v1::Incompleteness>& entries) {
+  for (const v1::Incompleteness& entry : entries) {
+    if (entry.type().empty() == entry.scope().empty()) {
+      return absl::InvalidArgumentError(
+          "outcome.incomplete: exactly one of type and scope must be set");
+    }
+    if (entry.type().size() > kMaxReportedKeyBytes ||
+        entry.scope().size() > kMaxReportedKeyBytes) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("outcome.incomplete: type and scope are at most ",
+                       kMaxReportedKeyBytes, " bytes"));
+    }
+    if (entry.reason().empty() ||
+        entry.reason().size() > kMaxEventDescriptionBytes) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "outcome.incomplete.reason must be 1 to ", kMaxEventDescriptionBytes,
+          " bytes (got ", entry.reason().size(), ")"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<int64_t> Engine::AcceptBatch(const v1::TaskAttempt& attempt,
+                                            const v1::ResultBatch& batch) {
+  GM_RETURN_IF_ERROR(CheckWorkerEvents(batch.events()));
+  if ((batch.entity_scopes_size() != 0 &&
+       batch.entity_scopes_size() != batch.entities_size()) ||
+      (batch.relationship_scopes_size() != 0 &&
+       batch.relationship_scopes_size() != batch.relationships_size())) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "batch: entity_scopes (", batch.entity_scopes_size(),
+        ") and relationship_scopes (", batch.relationship_scopes_size(),
+        ") must be empty or as many as entities (", batch.entities_size(),
+        ") and relationships (", batch.relationships_size(), ")"));
+  }
   // Invalid objects never reach the graph; each is reported with its key and
   // the rule.
   bool all_valid = true;
@@ -331,7 +400,10 @@ absl::Status Engine::AcceptBatch(const v1::TaskAttempt& attempt,
   for (const v1::Relationship& relationship : batch.relationships()) {
     all_valid &= ValidateRelationship(relationship).ok();
   }
-  if (all_valid) return store_->StageBatch(attempt, batch, NowMs());
+  if (all_valid) {
+    GM_RETURN_IF_ERROR(store_->StageBatch(attempt, batch, NowMs()));
+    return batch.entities_size() + batch.relationships_size();
+  }
   v1::ResultBatch valid;
   *valid.mutable_events() = batch.events();
   auto reject = [&](const absl::Status& status) {
@@ -341,23 +413,30 @@ absl::Status Engine::AcceptBatch(const v1::TaskAttempt& attempt,
     event->set_description(
         absl::StrCat(status.message(), "; the object was not stored"));
   };
-  for (const v1::Entity& entity : batch.entities()) {
-    absl::Status status = ValidateEntity(entity);
+  for (int i = 0; i < batch.entities_size(); ++i) {
+    absl::Status status = ValidateEntity(batch.entities(i));
     if (status.ok()) {
-      *valid.add_entities() = entity;
+      *valid.add_entities() = batch.entities(i);
+      if (batch.entity_scopes_size() > 0) {
+        valid.add_entity_scopes(batch.entity_scopes(i));
+      }
     } else {
       reject(status);
     }
   }
-  for (const v1::Relationship& relationship : batch.relationships()) {
-    absl::Status status = ValidateRelationship(relationship);
+  for (int i = 0; i < batch.relationships_size(); ++i) {
+    absl::Status status = ValidateRelationship(batch.relationships(i));
     if (status.ok()) {
-      *valid.add_relationships() = relationship;
+      *valid.add_relationships() = batch.relationships(i);
+      if (batch.relationship_scopes_size() > 0) {
+        valid.add_relationship_scopes(batch.relationship_scopes(i));
+      }
     } else {
       reject(status);
     }
   }
-  return store_->StageBatch(attempt, valid, NowMs());
+  GM_RETURN_IF_ERROR(store_->StageBatch(attempt, valid, NowMs()));
+  return valid.entities_size() + valid.relationships_size();
 }
 
 absl::Status Engine::FinishAttempt(const v1::TaskAttempt& attempt,
@@ -370,9 +449,16 @@ absl::Status Engine::FinishAttempt(const v1::TaskAttempt& attempt,
   if (outcome.status() == v1::TASK_OUTCOME_STATUS_INVALID_CONFIG) {
     error = absl::StrCat("invalid config: ", error);
   }
-  std::vector<std::string> partial(outcome.partial_types().begin(),
-                                   outcome.partial_types().end());
-  GM_RETURN_IF_ERROR(store_->CommitAttempt(attempt, succeeded, error, partial));
+  GM_RETURN_IF_ERROR(CheckIncompleteness(outcome.incomplete()));
+  if (error.size() > kMaxEventDescriptionBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("outcome.error is ", error.size(),
+                     " bytes, over the limit of ", kMaxEventDescriptionBytes));
+  }
+  const std::vector<v1::Incompleteness> incomplete(outcome.incomplete().begin(),
+                                                   outcome.incomplete().end());
+  GM_RETURN_IF_ERROR(
+      store_->CommitAttempt(attempt, succeeded, error, incomplete));
   {
     absl::MutexLock lock(&mu_);
     ForgetTask(attempt.task_id());
@@ -743,34 +829,13 @@ absl::Status Engine::PlanStep(int64_t run_id, const v1::StepDefinition& step,
   return absl::OkStatus();
 }
 
-std::set<std::string> ProtectedTypes(
-    const v1::IntegrationDefinition& definition,
-    const std::vector<StepRecord>& steps) {
-  std::set<std::string> types;
-  for (const v1::StepDefinition& step : definition.steps()) {
-    auto record = std::find_if(
-        steps.begin(), steps.end(),
-        [&](const StepRecord& r) { return r.step_id == step.id(); });
-    const bool succeeded =
-        record != steps.end() && record->status == v1::STEP_STATUS_SUCCESS;
-    for (const v1::DeclaredEntityType& type : step.entities()) {
-      if (!succeeded || type.partial()) types.insert(type.type());
-    }
-    for (const v1::DeclaredRelationshipType& type : step.relationships()) {
-      if (!succeeded || type.partial()) types.insert(type.type());
-    }
-    if (record != steps.end()) {
-      types.insert(record->partial_types.begin(), record->partial_types.end());
-    }
-  }
-  return types;
-}
-
 absl::Status Engine::FinalizeRun(int64_t run_id, const RunInfo& info) {
   GM_ASSIGN_OR_RETURN(std::vector<StepRecord> steps, store_->GetSteps(run_id));
-  const std::set<std::string> protected_types =
-      ProtectedTypes(info.definition, steps);
-  bool degraded = false;
+  const RunCompleteness completeness =
+      ComputeCompleteness(info.definition, steps);
+  const std::vector<v1::IncompleteType> incomplete =
+      completeness.IncompleteTypes();
+  bool degraded = completeness.degraded();
   for (const StepRecord& step : steps) {
     degraded |= step.status == v1::STEP_STATUS_FAILURE ||
                 step.status == v1::STEP_STATUS_PARTIAL;
@@ -778,17 +843,23 @@ absl::Status Engine::FinalizeRun(int64_t run_id, const RunInfo& info) {
   const int64_t now = NowMs();
   GM_ASSIGN_OR_RETURN(
       FinalizeCounts counts,
-      store_->Finalize(run_id, info.instance_id, protected_types, now));
+      store_->Finalize(run_id, info.instance_id, completeness.DeletionRules(),
+                       incomplete, now));
   const v1::RunStatus final_status =
       degraded ? v1::RUN_STATUS_PARTIAL : v1::RUN_STATUS_SUCCEEDED;
   const std::string summary =
       absl::StrCat("graph finalized: ", counts.created, " created, ",
-                   counts.updated, " updated, ", counts.deleted, " deleted",
-                   protected_types.empty()
-                       ? ""
-                       : absl::StrCat("; not deleted from (partial): ",
-                                      absl::StrJoin(protected_types, ", ")));
+                   counts.updated, " updated, ", counts.deleted, " deleted");
   Event(run_id, v1::EVENT_LEVEL_INFO, "run_finalized", summary, "");
+  for (const v1::IncompleteType& type : incomplete) {
+    Event(run_id, type.error() ? v1::EVENT_LEVEL_WARN : v1::EVENT_LEVEL_INFO,
+          "type_incomplete",
+          absl::StrCat(type.type(), ": ", type.reason(),
+                       type.all_kept()
+                           ? " (nothing of it deleted)"
+                           : " (deleted only where listed completely)"),
+          "");
+  }
   // An upload is pending before the run is seen as ended, so watchers wait for
   // it.
   absl::StatusOr<v1::Instance> instance = store_->GetInstance(info.instance_id);
@@ -797,8 +868,13 @@ absl::Status Engine::FinalizeRun(int64_t run_id, const RunInfo& info) {
     pending.set_state(v1::UPLOAD_STATE_PENDING);
     GM_RETURN_IF_ERROR(store_->SetRunUpload(run_id, pending));
   }
+  const std::string error_types = completeness.ErrorTypesList();
   GM_RETURN_IF_ERROR(store_->SetRunStatus(
-      run_id, final_status, degraded ? "some steps failed or were partial" : "",
+      run_id, final_status,
+      !degraded             ? ""
+      : error_types.empty() ? "some steps failed or were partial"
+                            : absl::StrCat("not looked at completely: ",
+                                           error_types, " (see run show)"),
       now));
   LogInfo("run ", run_id, " ended ", degraded ? "partial" : "succeeded", "; ",
           summary);

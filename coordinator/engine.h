@@ -55,13 +55,6 @@ struct EngineOptions {
   std::function<void(int64_t run_id)> on_finalized;
 };
 
-// Types finalize must not delete (and an upload reports as partial): every
-// declared type of a step that did not succeed, every type declared partial,
-// and every type a task reported as partly collected.
-std::set<std::string> ProtectedTypes(
-    const v1::IntegrationDefinition& definition,
-    const std::vector<StepRecord>& steps);
-
 // Thread-safe.
 class Engine {
  public:
@@ -105,10 +98,14 @@ class Engine {
   // tasks.
   void RateLimited(int64_t session, const v1::TaskAttempt& attempt);
 
-  // Results of the current attempt of a task; FAILED_PRECONDITION for a stale
-  // attempt.
-  absl::Status AcceptBatch(const v1::TaskAttempt& attempt,
-                           const v1::ResultBatch& batch);
+  // Results of the current attempt of a task: invalid objects are dropped
+  // with a warning event each; returns how many objects were stored.
+  // FAILED_PRECONDITION for a stale attempt; INVALID_ARGUMENT for malformed
+  // scopes or events (over-long names, descriptions).
+  absl::StatusOr<int64_t> AcceptBatch(const v1::TaskAttempt& attempt,
+                                      const v1::ResultBatch& batch);
+  // Ends the attempt with what it reports incomplete. INVALID_ARGUMENT for a
+  // malformed outcome (see AcceptBatch).
   absl::Status FinishAttempt(const v1::TaskAttempt& attempt,
                              const v1::TaskOutcome& outcome);
   // Entities of `type` the task may read (its shard, for the step's parent

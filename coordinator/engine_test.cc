@@ -2,6 +2,7 @@
 // session.
 #include "coordinator/engine.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "absl/strings/match.h"
@@ -26,6 +27,9 @@ v1::IntegrationDefinition Definition() {
   children->set_id("fetch-children");
   children->add_depends_on("fetch-parents");
   children->set_parent_type("thing_parent");
+  v1::DeclaredEntityType* child_type = children->add_entities();
+  child_type->set_type("thing_child");
+  child_type->add_classes("Thing");
   return d;
 }
 
@@ -244,7 +248,7 @@ TEST_F(EngineTest, LapsedLeaseIsOfferedAgainAndTheOldAttemptIsFenced) {
   EXPECT_EQ(second.attempt().attempt(), first.attempt().attempt() + 1);
   v1::ResultBatch batch;
   *batch.add_entities() = MakeEntity("thing_parent:0001", "thing_parent");
-  EXPECT_EQ(engine_->AcceptBatch(first.attempt(), batch).code(),
+  EXPECT_EQ(engine_->AcceptBatch(first.attempt(), batch).status().code(),
             absl::StatusCode::kFailedPrecondition);
   EXPECT_TRUE(engine_->AcceptBatch(second.attempt(), batch).ok());
 }
@@ -302,6 +306,104 @@ TEST_F(EngineTest, CancelStopsRunningTasksAndChangesNothing) {
   v1::GraphFilter filter;
   filter.set_instance_id("inst");
   EXPECT_TRUE(store_->ListEntities(filter, "", 10)->empty());
+}
+
+TEST_F(EngineTest, AcceptBatchCountsWhatWasStored) {
+  StartAndValidate();
+  v1::TaskAssignment parents = worker_.NextAssignment();
+  v1::ResultBatch batch;
+  *batch.add_entities() = MakeEntity("thing_parent:0001", "thing_parent");
+  *batch.add_entities() = MakeEntity("short", "thing_parent");
+  absl::StatusOr<int64_t> stored =
+      engine_->AcceptBatch(parents.attempt(), batch);
+  ASSERT_TRUE(stored.ok()) << stored.status();
+  EXPECT_EQ(*stored, 1);
+}
+
+TEST_F(EngineTest, MalformedWorkerReportsAreRefused) {
+  StartAndValidate();
+  v1::TaskAssignment parents = worker_.NextAssignment();
+  v1::ResultBatch scopes;
+  *scopes.add_entities() = MakeEntity("thing_parent:0001", "thing_parent");
+  *scopes.add_entities() = MakeEntity("thing_parent:0002", "thing_parent");
+  scopes.add_entity_scopes("thing_parent:0009");
+  EXPECT_EQ(engine_->AcceptBatch(parents.attempt(), scopes).status().code(),
+            absl::StatusCode::kInvalidArgument);
+
+  v1::ResultBatch long_name;
+  v1::Event* event = long_name.add_events();
+  event->set_name(std::string(100'000, 'a'));
+  EXPECT_EQ(engine_->AcceptBatch(parents.attempt(), long_name).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  v1::ResultBatch bad_name;
+  bad_name.add_events()->set_name("Not An Identifier");
+  EXPECT_EQ(engine_->AcceptBatch(parents.attempt(), bad_name).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  v1::ResultBatch long_description;
+  event = long_description.add_events();
+  event->set_name("warn_missing_permission");
+  event->set_description(std::string(1 << 20, 'x'));
+  absl::Status refused =
+      engine_->AcceptBatch(parents.attempt(), long_description).status();
+  EXPECT_EQ(refused.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(refused.message(), ::testing::HasSubstr("events.description"));
+
+  v1::TaskOutcome both;
+  both.set_status(v1::TASK_OUTCOME_STATUS_SUCCEEDED);
+  v1::Incompleteness* entry = both.add_incomplete();
+  entry->set_type("thing_parent");
+  entry->set_scope("thing_parent:0001");
+  entry->set_reason("HTTP 403 on GET /x");
+  EXPECT_EQ(engine_->FinishAttempt(parents.attempt(), both).code(),
+            absl::StatusCode::kInvalidArgument);
+  v1::TaskOutcome no_reason;
+  no_reason.set_status(v1::TASK_OUTCOME_STATUS_SUCCEEDED);
+  no_reason.add_incomplete()->set_type("thing_parent");
+  EXPECT_EQ(engine_->FinishAttempt(parents.attempt(), no_reason).code(),
+            absl::StatusCode::kInvalidArgument);
+  // Nothing of the refused reports was kept: the attempt is still current.
+  Finish(parents, {});
+}
+
+TEST_F(EngineTest, AScopeNotListedEndsTheRunPartialAndKeepsItsChildren) {
+  auto run_once = [&](bool forbid_second_parent) {
+    const int64_t run = StartAndValidate();
+    v1::ResultBatch parents;
+    *parents.add_entities() = MakeEntity("thing_parent:0001", "thing_parent");
+    *parents.add_entities() = MakeEntity("thing_parent:0002", "thing_parent");
+    Finish(worker_.NextAssignment(), parents);
+    v1::TaskAssignment children = worker_.NextAssignment();
+    v1::ResultBatch batch;
+    *batch.add_entities() = MakeEntity("thing_child:0001", "thing_child");
+    batch.add_entity_scopes("thing_parent:0001");
+    if (!forbid_second_parent) {
+      *batch.add_entities() = MakeEntity("thing_child:0002", "thing_child");
+      batch.add_entity_scopes("thing_parent:0002");
+    }
+    EXPECT_TRUE(engine_->AcceptBatch(children.attempt(), batch).ok());
+    v1::TaskOutcome outcome;
+    outcome.set_status(v1::TASK_OUTCOME_STATUS_SUCCEEDED);
+    if (forbid_second_parent) {
+      v1::Incompleteness* gap = outcome.add_incomplete();
+      gap->set_scope("thing_parent:0002");
+      gap->set_reason("HTTP 403 on GET /parents/{id}/children");
+    }
+    EXPECT_TRUE(engine_->FinishAttempt(children.attempt(), outcome).ok());
+    return WaitForEnd(run);
+  };
+  EXPECT_EQ(run_once(false).status(), v1::RUN_STATUS_SUCCEEDED);
+  v1::Run partial = run_once(true);
+  EXPECT_EQ(partial.status(), v1::RUN_STATUS_PARTIAL);
+  EXPECT_THAT(partial.error(), ::testing::HasSubstr("thing_child"));
+  ASSERT_EQ(partial.incomplete_types_size(), 1);
+  EXPECT_EQ(partial.incomplete_types(0).type(), "thing_child");
+  EXPECT_EQ(partial.incomplete_types(0).reason(),
+            "HTTP 403 on GET /parents/{id}/children for 1 thing_parent");
+  EXPECT_TRUE(partial.incomplete_types(0).error());
+  EXPECT_FALSE(partial.incomplete_types(0).all_kept());
+  EXPECT_EQ(partial.deleted_count(), 0);
+  EXPECT_TRUE(store_->GetEntity("inst", "thing_child:0002").ok());
+  EXPECT_EQ(run_once(false).status(), v1::RUN_STATUS_SUCCEEDED);
 }
 
 }  // namespace

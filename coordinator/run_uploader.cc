@@ -180,8 +180,7 @@ void RunUploader::Upload(int64_t run_id) {
       store_->GetInstance(run->instance_id());
   absl::StatusOr<v1::IntegrationDefinition> definition =
       store_->GetRunDefinition(run_id);
-  absl::StatusOr<std::vector<StepRecord>> steps = store_->GetSteps(run_id);
-  if (!instance.ok() || !definition.ok() || !steps.ok()) {
+  if (!instance.ok() || !definition.ok()) {
     return finish("the run or its instance could not be read");
   }
   if (!instance->has_upload())
@@ -196,8 +195,14 @@ void RunUploader::Upload(int64_t run_id) {
   target.api_token = instance->upload().api_token();
   target.integration_instance_id = instance->upload().integration_instance_id();
   target.compress = instance->upload().compress();
-  const std::set<std::string> partial = ProtectedTypes(*definition, *steps);
-  const std::vector<std::string> partial_types(partial.begin(), partial.end());
+  // JupiterOne deletes what an upload leaves out unless its type is partial,
+  // and has nothing finer than a type: every type the run did not look at
+  // completely is partial there, whether our finalize kept all of it or
+  // deleted within complete scopes.
+  std::vector<std::string> partial_types;
+  for (const v1::IncompleteType& type : run->incomplete_types()) {
+    partial_types.push_back(type.type());
+  }
 
   status.set_state(v1::UPLOAD_STATE_UPLOADING);
   store_->SetRunUpload(run_id, status).IgnoreError();

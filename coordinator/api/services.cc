@@ -588,10 +588,10 @@ grpc::Status WorkerGatewayService::SubmitResults(
   int64_t accepted = 0;
   while (reader->Read(&message)) {
     if (message.has_batch()) {
-      absl::Status status = engine_->AcceptBatch(attempt, message.batch());
-      if (!status.ok()) return ToGrpcStatus(status);
-      accepted += message.batch().entities_size() +
-                  message.batch().relationships_size();
+      absl::StatusOr<int64_t> stored =
+          engine_->AcceptBatch(attempt, message.batch());
+      if (!stored.ok()) return ToGrpcStatus(stored.status());
+      accepted += *stored;
     } else if (message.has_outcome()) {
       absl::Status status = engine_->FinishAttempt(attempt, message.outcome());
       if (!status.ok()) return ToGrpcStatus(status);

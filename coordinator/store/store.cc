@@ -4,6 +4,8 @@
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 
+#include <map>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -15,7 +17,7 @@
 namespace graphmill::coordinator {
 namespace {
 
-constexpr int kSchemaVersion = 1;
+constexpr int kSchemaVersion = 2;
 
 constexpr char kSchema[] = R"sql(
 CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
@@ -41,7 +43,7 @@ CREATE TABLE IF NOT EXISTS steps (
   run_id INTEGER NOT NULL, step_id TEXT NOT NULL, position INTEGER NOT NULL,
   name TEXT NOT NULL, status INTEGER NOT NULL, started_ms INTEGER NOT NULL DEFAULT 0,
   ended_ms INTEGER NOT NULL DEFAULT 0, error TEXT NOT NULL DEFAULT '',
-  tasks_total INTEGER NOT NULL DEFAULT 0, partial_types TEXT NOT NULL DEFAULT '',
+  tasks_total INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (run_id, step_id)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS step_type_counts (
   run_id INTEGER NOT NULL, step_id TEXT NOT NULL, type TEXT NOT NULL, count INTEGER NOT NULL,
@@ -54,15 +56,29 @@ CREATE TABLE IF NOT EXISTS tasks (
   lease_expires_ms INTEGER NOT NULL DEFAULT 0, error TEXT NOT NULL DEFAULT '');
 CREATE INDEX IF NOT EXISTS tasks_by_state ON tasks(state, id);
 CREATE INDEX IF NOT EXISTS tasks_by_run ON tasks(run_id, step_id);
--- Objects of a task attempt not yet ended (object: 0 entity, 1 relationship).
+-- Objects of a task attempt not yet ended (object: 0 entity, 1 relationship). scope: the
+-- key of the parent entity whose listing produced the object ('' unscoped).
 CREATE TABLE IF NOT EXISTS attempt_objects (
   task_id INTEGER NOT NULL, attempt INTEGER NOT NULL, object INTEGER NOT NULL,
   key TEXT NOT NULL, type TEXT NOT NULL, classes TEXT NOT NULL, from_key TEXT NOT NULL,
-  to_key TEXT NOT NULL, data BLOB NOT NULL, props TEXT NOT NULL,
+  to_key TEXT NOT NULL, data BLOB NOT NULL, props TEXT NOT NULL, scope TEXT NOT NULL DEFAULT '',
   PRIMARY KEY (task_id, attempt, object, key)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS attempt_partial_types (
+-- What an attempt could not look at completely: a type ('' scope) or a scope ('' type).
+CREATE TABLE IF NOT EXISTS attempt_incomplete (
   task_id INTEGER NOT NULL, attempt INTEGER NOT NULL, type TEXT NOT NULL,
-  PRIMARY KEY (task_id, attempt, type)) WITHOUT ROWID;
+  scope TEXT NOT NULL, reason TEXT NOT NULL,
+  PRIMARY KEY (task_id, attempt, type, scope)) WITHOUT ROWID;
+-- The same, for the run, from ended attempts.
+CREATE TABLE IF NOT EXISTS run_incomplete (
+  run_id INTEGER NOT NULL, step_id TEXT NOT NULL, type TEXT NOT NULL,
+  scope TEXT NOT NULL, reason TEXT NOT NULL,
+  PRIMARY KEY (run_id, step_id, type, scope)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS run_incomplete_by_scope ON run_incomplete(run_id, scope);
+-- A finalized run's incomplete types (IncompleteType).
+CREATE TABLE IF NOT EXISTS run_incomplete_types (
+  run_id INTEGER NOT NULL, type TEXT NOT NULL, reason TEXT NOT NULL,
+  error INTEGER NOT NULL, all_kept INTEGER NOT NULL,
+  PRIMARY KEY (run_id, type)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS attempt_events (
   id INTEGER PRIMARY KEY AUTOINCREMENT, task_id INTEGER NOT NULL, attempt INTEGER NOT NULL,
   time_ms INTEGER NOT NULL, level INTEGER NOT NULL, name TEXT NOT NULL,
@@ -72,13 +88,15 @@ CREATE INDEX IF NOT EXISTS attempt_events_by_task ON attempt_events(task_id, att
 CREATE TABLE IF NOT EXISTS staged_objects (
   run_id INTEGER NOT NULL, object INTEGER NOT NULL, key TEXT NOT NULL, type TEXT NOT NULL,
   classes TEXT NOT NULL, from_key TEXT NOT NULL, to_key TEXT NOT NULL, data BLOB NOT NULL,
-  props TEXT NOT NULL, PRIMARY KEY (run_id, object, key)) WITHOUT ROWID;
+  props TEXT NOT NULL, scope TEXT NOT NULL DEFAULT '',
+  PRIMARY KEY (run_id, object, key)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS staged_by_type ON staged_objects(run_id, object, type, key);
 -- Each instance's finalized graph.
 CREATE TABLE IF NOT EXISTS graph_objects (
   instance_id TEXT NOT NULL, object INTEGER NOT NULL, key TEXT NOT NULL, type TEXT NOT NULL,
   classes TEXT NOT NULL, from_key TEXT NOT NULL, to_key TEXT NOT NULL, data BLOB NOT NULL,
-  props TEXT NOT NULL, PRIMARY KEY (instance_id, object, key)) WITHOUT ROWID;
+  props TEXT NOT NULL, scope TEXT NOT NULL DEFAULT '',
+  PRIMARY KEY (instance_id, object, key)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS graph_by_type ON graph_objects(instance_id, object, type, key);
 CREATE INDEX IF NOT EXISTS graph_by_from ON graph_objects(instance_id, object, from_key);
 CREATE INDEX IF NOT EXISTS graph_by_to ON graph_objects(instance_id, object, to_key);
@@ -171,6 +189,18 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path) {
 
 absl::Status Store::Migrate() {
   absl::MutexLock lock(&mu_);
+  int64_t version = 0;
+  {
+    GM_RETURN_IF_ERROR(db_->Execute(
+        "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT "
+        "NULL)"));
+    GM_ASSIGN_OR_RETURN(SqliteStatement select,
+                        db_->Prepare("SELECT version FROM schema_version"));
+    GM_ASSIGN_OR_RETURN(bool has_row, select.Step());
+    if (has_row) version = select.ColumnInt(0);
+  }
+  if (version == 1)
+    GM_RETURN_IF_ERROR(Transaction([&] { return MigrateFrom1(); }));
   GM_RETURN_IF_ERROR(db_->Execute(kSchema));
   GM_ASSIGN_OR_RETURN(SqliteStatement select,
                       db_->Prepare("SELECT version FROM schema_version"));
@@ -184,6 +214,43 @@ absl::Status Store::Migrate() {
         absl::StrCat("store schema version ", select.ColumnInt(0),
                      " is not supported (want ", kSchemaVersion, ")"));
   }
+  return absl::OkStatus();
+}
+
+absl::Status Store::MigrateFrom1() {
+  // Version 2 records where each object came from (its scope) and what runs
+  // could not look at completely, with reasons. Types a step in progress
+  // reported partial before the upgrade stay partial.
+  for (const char* table :
+       {"attempt_objects", "staged_objects", "graph_objects"}) {
+    GM_RETURN_IF_ERROR(db_->Execute(absl::StrCat(
+        "ALTER TABLE ", table, " ADD COLUMN scope TEXT NOT NULL DEFAULT ''")));
+  }
+  GM_RETURN_IF_ERROR(db_->Execute(kSchema));
+  GM_ASSIGN_OR_RETURN(
+      SqliteStatement partial,
+      db_->Prepare("SELECT run_id, step_id, partial_types FROM steps WHERE "
+                   "partial_types != ''"));
+  GM_ASSIGN_OR_RETURN(
+      SqliteStatement insert,
+      db_->Prepare("INSERT OR IGNORE INTO run_incomplete VALUES (?, ?, ?, '', "
+                   "'reported partial')"));
+  while (true) {
+    GM_ASSIGN_OR_RETURN(bool row, partial.Step());
+    if (!row) break;
+    for (absl::string_view type :
+         absl::StrSplit(partial.ColumnText(2), ',', absl::SkipEmpty())) {
+      insert.Reset();
+      insert.Bind(1, partial.ColumnInt(0))
+          .Bind(2, partial.ColumnText(1))
+          .Bind(3, std::string(type));
+      GM_RETURN_IF_ERROR(insert.Run());
+    }
+  }
+  GM_RETURN_IF_ERROR(
+      db_->Execute("ALTER TABLE steps DROP COLUMN partial_types;"
+                   "DROP TABLE IF EXISTS attempt_partial_types;"
+                   "UPDATE schema_version SET version = 2;"));
   return absl::OkStatus();
 }
 
@@ -381,8 +448,12 @@ absl::Status Store::DeleteInstance(const std::string& id, int64_t now_ms) {
         "WHERE instance_id = ?1)",
         "DELETE FROM attempt_events WHERE task_id IN (SELECT id FROM tasks "
         "WHERE instance_id = ?1)",
-        "DELETE FROM attempt_partial_types WHERE task_id IN "
+        "DELETE FROM attempt_incomplete WHERE task_id IN "
         "(SELECT id FROM tasks WHERE instance_id = ?1)",
+        "DELETE FROM run_incomplete WHERE run_id IN (SELECT id FROM runs "
+        "WHERE instance_id = ?1)",
+        "DELETE FROM run_incomplete_types WHERE run_id IN (SELECT id FROM "
+        "runs WHERE instance_id = ?1)",
         "DELETE FROM tasks WHERE instance_id = ?1",
         "DELETE FROM steps WHERE run_id IN (SELECT id FROM runs WHERE "
         "instance_id = ?1)",
@@ -561,6 +632,20 @@ absl::StatusOr<v1::Run> Store::GetRun(int64_t run_id) {
       }
     }
   }
+  GM_ASSIGN_OR_RETURN(
+      SqliteStatement incomplete,
+      db_->Prepare("SELECT type, reason, error, all_kept FROM "
+                   "run_incomplete_types WHERE run_id = ? ORDER BY type"));
+  incomplete.Bind(1, run_id);
+  while (true) {
+    GM_ASSIGN_OR_RETURN(bool row, incomplete.Step());
+    if (!row) break;
+    v1::IncompleteType* type = run.add_incomplete_types();
+    type->set_type(incomplete.ColumnText(0));
+    type->set_reason(incomplete.ColumnText(1));
+    type->set_error(incomplete.ColumnInt(2) != 0);
+    type->set_all_kept(incomplete.ColumnInt(3) != 0);
+  }
   return run;
 }
 
@@ -673,6 +758,8 @@ absl::StatusOr<std::vector<TaskRecord>> Store::CancelRun(int64_t run_id,
         "DELETE FROM attempt_events WHERE task_id IN (SELECT id FROM tasks "
         "WHERE run_id = ?1 "
         "AND state IN (0, 1))",
+        "DELETE FROM attempt_incomplete WHERE task_id IN (SELECT id FROM "
+        "tasks WHERE run_id = ?1 AND state IN (0, 1))",
         "UPDATE tasks SET state = 3, error = 'run cancelled', worker_id = '' "
         "WHERE run_id = ?1 "
         "AND state IN (0, 1)",
@@ -691,23 +778,49 @@ absl::StatusOr<std::vector<TaskRecord>> Store::CancelRun(int64_t run_id,
 
 absl::StatusOr<std::vector<StepRecord>> Store::GetSteps(int64_t run_id) {
   absl::MutexLock lock(&mu_);
-  GM_ASSIGN_OR_RETURN(
-      SqliteStatement select,
-      db_->Prepare("SELECT step_id, status, partial_types FROM steps "
-                   "WHERE run_id = ? ORDER BY position"));
+  GM_ASSIGN_OR_RETURN(SqliteStatement select,
+                      db_->Prepare("SELECT step_id, status, error FROM steps "
+                                   "WHERE run_id = ? ORDER BY position"));
   select.Bind(1, run_id);
   std::vector<StepRecord> steps;
+  std::map<std::string, size_t> position;
   while (true) {
     GM_ASSIGN_OR_RETURN(bool row, select.Step());
     if (!row) break;
     StepRecord step;
     step.step_id = select.ColumnText(0);
     step.status = static_cast<v1::StepStatus>(select.ColumnInt(1));
-    for (absl::string_view type :
-         absl::StrSplit(select.ColumnText(2), ',', absl::SkipEmpty())) {
-      step.partial_types.insert(std::string(type));
-    }
+    step.error = select.ColumnText(2);
+    position[step.step_id] = steps.size();
     steps.push_back(std::move(step));
+  }
+  // Partial types with their first reason, and scope gaps counted per reason
+  // and scope type (a scope's entity is one of the run's parents).
+  GM_ASSIGN_OR_RETURN(
+      SqliteStatement incomplete,
+      db_->Prepare(
+          "SELECT r.step_id, r.type, MIN(r.reason), '', 0 FROM run_incomplete "
+          "r WHERE r.run_id = ?1 AND r.scope = '' GROUP BY r.step_id, r.type "
+          "UNION ALL SELECT r.step_id, '', r.reason, COALESCE((SELECT s.type "
+          "FROM staged_objects s WHERE s.run_id = r.run_id AND s.object = 0 "
+          "AND s.key = r.scope), ''), COUNT(*) FROM run_incomplete r WHERE "
+          "r.run_id = ?1 AND r.scope != '' GROUP BY 1, 3, 4 ORDER BY 1, 2, 3, "
+          "4"));
+  incomplete.Bind(1, run_id);
+  while (true) {
+    GM_ASSIGN_OR_RETURN(bool row, incomplete.Step());
+    if (!row) break;
+    auto found = position.find(incomplete.ColumnText(0));
+    if (found == position.end()) continue;
+    StepRecord& step = steps[found->second];
+    const std::string type = incomplete.ColumnText(1);
+    if (!type.empty()) {
+      step.partial_types.emplace(type, incomplete.ColumnText(2));
+    } else {
+      step.scope_gaps.push_back({incomplete.ColumnText(2),
+                                 incomplete.ColumnText(3),
+                                 incomplete.ColumnInt(4)});
+    }
   }
   return steps;
 }
@@ -877,7 +990,7 @@ absl::Status Store::ReleaseTask(int64_t task_id, int32_t attempt,
         .Bind(4, int64_t{attempt});
     GM_RETURN_IF_ERROR(update.Run());
     for (const char* table :
-         {"attempt_objects", "attempt_events", "attempt_partial_types"}) {
+         {"attempt_objects", "attempt_events", "attempt_incomplete"}) {
       GM_ASSIGN_OR_RETURN(
           SqliteStatement discard,
           db_->Prepare(absl::StrCat("DELETE FROM ", table,
@@ -938,11 +1051,12 @@ absl::Status Store::RecordConflict(const v1::TaskAttempt& attempt, int object,
   GM_RETURN_IF_ERROR(event.Run());
   GM_ASSIGN_OR_RETURN(
       SqliteStatement partial,
-      db_->Prepare("INSERT OR IGNORE INTO attempt_partial_types VALUES "
-                   "(?, ?, ?)"));
+      db_->Prepare("INSERT OR IGNORE INTO attempt_incomplete VALUES "
+                   "(?, ?, ?, '', ?)"));
   partial.Bind(1, attempt.task_id())
       .Bind(2, int64_t{attempt.attempt()})
-      .Bind(3, type);
+      .Bind(3, type)
+      .Bind(4, "a key was produced twice with different content");
   return partial.Run();
 }
 
@@ -954,8 +1068,9 @@ absl::Status Store::StageBatch(const v1::TaskAttempt& attempt,
     GM_RETURN_IF_ERROR(CheckCurrentAttempt(attempt, &task));
     GM_ASSIGN_OR_RETURN(
         SqliteStatement insert,
-        db_->Prepare("INSERT INTO attempt_objects VALUES "
-                     "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"));
+        db_->Prepare(
+            "INSERT INTO attempt_objects VALUES "
+            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"));
     GM_ASSIGN_OR_RETURN(
         SqliteStatement existing,
         db_->Prepare("SELECT data FROM attempt_objects WHERE task_id = ? AND "
@@ -963,8 +1078,8 @@ absl::Status Store::StageBatch(const v1::TaskAttempt& attempt,
     auto stage = [&](int object, const std::string& key,
                      const std::string& type, const std::string& classes,
                      const std::string& from_key, const std::string& to_key,
-                     const std::string& data,
-                     const std::string& props) -> absl::Status {
+                     const std::string& data, const std::string& props,
+                     const std::string& scope) -> absl::Status {
       insert.Reset();
       insert.Bind(1, attempt.task_id()).Bind(2, int64_t{attempt.attempt()});
       insert.Bind(3, int64_t{object})
@@ -974,7 +1089,8 @@ absl::Status Store::StageBatch(const v1::TaskAttempt& attempt,
       insert.Bind(7, from_key)
           .Bind(8, to_key)
           .BindBlob(9, data)
-          .Bind(10, props);
+          .Bind(10, props)
+          .Bind(11, scope);
       GM_RETURN_IF_ERROR(insert.Run());
       if (db_->changes() > 0) return absl::OkStatus();
       // The key was staged before in this attempt: identical is fine, different
@@ -989,19 +1105,29 @@ absl::Status Store::StageBatch(const v1::TaskAttempt& attempt,
       }
       return absl::OkStatus();
     };
-    for (const v1::Entity& entity : batch.entities()) {
+    static const std::string kUnscoped;
+    // Scopes are parallel to the objects, or absent (all unscoped); callers
+    // check the sizes (ValidateResultBatch).
+    auto scope_of = [](const auto& scopes, int i) -> const std::string& {
+      return i < scopes.size() ? scopes[i] : kUnscoped;
+    };
+    for (int i = 0; i < batch.entities_size(); ++i) {
+      const v1::Entity& entity = batch.entities(i);
       GM_RETURN_IF_ERROR(stage(kEntityObject, entity.key(), entity.type(),
                                JoinClasses(entity.classes()), "", "",
                                SerializeDeterministic(entity),
-                               PropertiesToJson(entity.properties())));
+                               PropertiesToJson(entity.properties()),
+                               scope_of(batch.entity_scopes(), i)));
     }
-    for (const v1::Relationship& relationship : batch.relationships()) {
+    for (int i = 0; i < batch.relationships_size(); ++i) {
+      const v1::Relationship& relationship = batch.relationships(i);
       GM_RETURN_IF_ERROR(
           stage(kRelationshipObject, relationship.key(), relationship.type(),
                 absl::StrCat("|", relationship.class_name(), "|"),
                 relationship.from_entity_key(), relationship.to_entity_key(),
                 SerializeDeterministic(relationship),
-                PropertiesToJson(relationship.properties())));
+                PropertiesToJson(relationship.properties()),
+                scope_of(batch.relationship_scopes(), i)));
     }
     GM_ASSIGN_OR_RETURN(
         SqliteStatement event,
@@ -1021,7 +1147,7 @@ absl::Status Store::StageBatch(const v1::TaskAttempt& attempt,
 
 absl::Status Store::CommitAttempt(
     const v1::TaskAttempt& attempt, bool succeeded, const std::string& error,
-    const std::vector<std::string>& partial_types) {
+    const std::vector<v1::Incompleteness>& incomplete) {
   absl::MutexLock lock(&mu_);
   return Transaction([&]() -> absl::Status {
     TaskRecord task;
@@ -1051,8 +1177,8 @@ absl::Status Store::CommitAttempt(
         SqliteStatement stage,
         db_->Prepare(
             "INSERT OR IGNORE INTO staged_objects SELECT ?1, object, key, "
-            "type, "
-            "classes, from_key, to_key, data, props FROM attempt_objects "
+            "type, classes, from_key, to_key, data, props, scope FROM "
+            "attempt_objects "
             "WHERE task_id = ?2 AND attempt = ?3 ORDER BY object, key"));
     stage.Bind(1, task.run_id).Bind(2, task_id).Bind(3, attempt_number);
     GM_RETURN_IF_ERROR(stage.Run());
@@ -1082,53 +1208,38 @@ absl::Status Store::CommitAttempt(
         .Bind(4, attempt_number);
     events.Bind(5, absl::ToUnixMillis(absl::Now()));
     GM_RETURN_IF_ERROR(events.Run());
-    // Types this attempt saw conflicts in are partial, as are those the worker
-    // reported.
-    std::vector<std::string> all_partial = partial_types;
-    {
-      GM_ASSIGN_OR_RETURN(
-          SqliteStatement conflicted,
-          db_->Prepare("SELECT type FROM attempt_partial_types WHERE "
-                       "task_id = ? AND attempt = ?"));
-      conflicted.Bind(1, task_id).Bind(2, attempt_number);
-      while (true) {
-        GM_ASSIGN_OR_RETURN(bool row, conflicted.Step());
-        if (!row) break;
-        all_partial.push_back(conflicted.ColumnText(0));
-      }
+    // What the worker reported incomplete joins what this attempt's conflicts
+    // made partial; all of it becomes the run's, under the task's step.
+    GM_ASSIGN_OR_RETURN(
+        SqliteStatement report,
+        db_->Prepare("INSERT OR IGNORE INTO attempt_incomplete VALUES "
+                     "(?, ?, ?, ?, ?)"));
+    for (const v1::Incompleteness& entry : incomplete) {
+      report.Reset();
+      report.Bind(1, task_id).Bind(2, attempt_number);
+      report.Bind(3, entry.type())
+          .Bind(4, entry.scope())
+          .Bind(5, entry.reason());
+      GM_RETURN_IF_ERROR(report.Run());
     }
+    GM_ASSIGN_OR_RETURN(
+        SqliteStatement keep,
+        db_->Prepare("INSERT OR IGNORE INTO run_incomplete SELECT ?1, ?2, "
+                     "type, scope, reason FROM attempt_incomplete WHERE "
+                     "task_id = ?3 AND attempt = ?4"));
+    keep.Bind(1, task.run_id)
+        .Bind(2, task.step_id)
+        .Bind(3, task_id)
+        .Bind(4, attempt_number);
+    GM_RETURN_IF_ERROR(keep.Run());
     for (const char* table :
-         {"attempt_objects", "attempt_events", "attempt_partial_types"}) {
+         {"attempt_objects", "attempt_events", "attempt_incomplete"}) {
       GM_ASSIGN_OR_RETURN(
           SqliteStatement discard,
           db_->Prepare(absl::StrCat("DELETE FROM ", table,
                                     " WHERE task_id = ? AND attempt = ?")));
       discard.Bind(1, task_id).Bind(2, attempt_number);
       GM_RETURN_IF_ERROR(discard.Run());
-    }
-    if (!all_partial.empty() && !task.step_id.empty()) {
-      GM_ASSIGN_OR_RETURN(
-          SqliteStatement select,
-          db_->Prepare("SELECT partial_types FROM steps WHERE run_id = ? AND "
-                       "step_id = ?"));
-      select.Bind(1, task.run_id).Bind(2, task.step_id);
-      GM_ASSIGN_OR_RETURN(bool found, select.Step());
-      std::set<std::string> types;
-      if (found) {
-        for (absl::string_view t :
-             absl::StrSplit(select.ColumnText(0), ',', absl::SkipEmpty())) {
-          types.insert(std::string(t));
-        }
-      }
-      types.insert(all_partial.begin(), all_partial.end());
-      GM_ASSIGN_OR_RETURN(
-          SqliteStatement update,
-          db_->Prepare("UPDATE steps SET partial_types = ? WHERE run_id = ? "
-                       "AND step_id = ?"));
-      update.Bind(1, absl::StrJoin(types, ","))
-          .Bind(2, task.run_id)
-          .Bind(3, task.step_id);
-      GM_RETURN_IF_ERROR(update.Run());
     }
     GM_ASSIGN_OR_RETURN(
         SqliteStatement end,
@@ -1236,21 +1347,32 @@ absl::Status Store::ForEachStagedKey(
 
 absl::StatusOr<FinalizeCounts> Store::Finalize(
     int64_t run_id, const std::string& instance_id,
-    const std::set<std::string>& protected_types, int64_t now_ms) {
+    const std::map<std::string, DeletionRule>& rules,
+    const std::vector<v1::IncompleteType>& incomplete_types, int64_t now_ms) {
   absl::MutexLock lock(&mu_);
   FinalizeCounts counts;
   absl::Status status = Transaction([&]() -> absl::Status {
     GM_RETURN_IF_ERROR(
-        db_->Execute("CREATE TEMP TABLE IF NOT EXISTS protected_types (type "
-                     "TEXT PRIMARY KEY);"
-                     "DELETE FROM protected_types;"));
+        db_->Execute("CREATE TEMP TABLE IF NOT EXISTS deletion_rules (type "
+                     "TEXT PRIMARY KEY, rule INTEGER NOT NULL);"
+                     "DELETE FROM deletion_rules;"));
     GM_ASSIGN_OR_RETURN(
-        SqliteStatement protect,
-        db_->Prepare("INSERT OR IGNORE INTO protected_types VALUES (?)"));
-    for (const std::string& type : protected_types) {
-      protect.Reset();
-      protect.Bind(1, type);
-      GM_RETURN_IF_ERROR(protect.Run());
+        SqliteStatement rule,
+        db_->Prepare("INSERT OR REPLACE INTO deletion_rules VALUES (?, ?)"));
+    for (const auto& [type, deletion] : rules) {
+      rule.Reset();
+      rule.Bind(1, type).Bind(2, static_cast<int64_t>(deletion));
+      GM_RETURN_IF_ERROR(rule.Run());
+    }
+    GM_ASSIGN_OR_RETURN(
+        SqliteStatement verdict,
+        db_->Prepare("INSERT OR REPLACE INTO run_incomplete_types VALUES (?, "
+                     "?, ?, ?, ?)"));
+    for (const v1::IncompleteType& type : incomplete_types) {
+      verdict.Reset();
+      verdict.Bind(1, run_id).Bind(2, type.type()).Bind(3, type.reason());
+      verdict.Bind(4, int64_t{type.error()}).Bind(5, int64_t{type.all_kept()});
+      GM_RETURN_IF_ERROR(verdict.Run());
     }
     // Per object kind (entities first, so relationships can be checked against
     // the final entity set): the diff goes into the change log first, and the
@@ -1273,34 +1395,41 @@ absl::StatusOr<FinalizeCounts> Store::Finalize(
         "g.object = s.object AND g.key = s.key WHERE s.run_id = ?2 AND "
         "s.object = ?4 AND "
         "g.data != s.data ORDER BY s.key";
-    // Deleted: absent from the run and not of a protected type; for
-    // relationships also any whose endpoint entity is gone, whatever its type.
+    // Deleted: absent from the run, of a type whose rule allows it (see
+    // DeletionRule), and, for an object with a scope, the scope was listed
+    // completely in this run (its entity was collected and no task reported it
+    // incomplete) or its entity is gone from the graph (deleted, so its
+    // children go too). Relationships also go when an endpoint entity is gone,
+    // whatever their type.
     constexpr char kDeleted[] =
         "INSERT INTO changes (instance_id, run_id, change, object, key, type, "
-        "data, previous, "
-        "time_ms) SELECT ?1, ?2, 3, g.object, g.key, g.type, g.data, g.data, "
-        "?3 "
-        "FROM graph_objects g WHERE g.instance_id = ?1 AND g.object = ?4 AND (("
-        "g.type NOT IN (SELECT type FROM protected_types) AND NOT EXISTS "
-        "(SELECT 1 FROM "
-        "staged_objects s WHERE s.run_id = ?2 AND s.object = g.object AND "
-        "s.key = g.key)) OR "
-        "(g.object = 1 AND (NOT EXISTS (SELECT 1 FROM graph_objects e WHERE "
-        "e.instance_id = ?1 "
-        "AND e.object = 0 AND e.key = g.from_key) OR NOT EXISTS (SELECT 1 FROM "
-        "graph_objects e "
-        "WHERE e.instance_id = ?1 AND e.object = 0 AND e.key = g.to_key)))) "
-        "ORDER BY g.key";
+        "data, previous, time_ms) SELECT ?1, ?2, 3, g.object, g.key, g.type, "
+        "g.data, g.data, ?3 FROM graph_objects g LEFT JOIN temp.deletion_rules "
+        "r ON r.type = g.type WHERE g.instance_id = ?1 AND g.object = ?4 AND (("
+        "NOT EXISTS (SELECT 1 FROM staged_objects s WHERE s.run_id = ?2 AND "
+        "s.object = g.object AND s.key = g.key) AND COALESCE(r.rule, 0) != 2 "
+        "AND ((g.scope = '' AND COALESCE(r.rule, 0) = 0) OR (g.scope != '' AND "
+        "((EXISTS (SELECT 1 FROM staged_objects p WHERE p.run_id = ?2 AND "
+        "p.object = 0 AND p.key = g.scope) AND NOT EXISTS (SELECT 1 FROM "
+        "run_incomplete i WHERE i.run_id = ?2 AND i.scope = g.scope)) OR (NOT "
+        "EXISTS (SELECT 1 FROM staged_objects p WHERE p.run_id = ?2 AND "
+        "p.object = 0 AND p.key = g.scope) AND NOT EXISTS (SELECT 1 FROM "
+        "graph_objects e WHERE e.instance_id = ?1 AND e.object = 0 AND e.key = "
+        "g.scope)))))) OR (g.object = 1 AND (NOT EXISTS (SELECT 1 FROM "
+        "graph_objects e WHERE e.instance_id = ?1 AND e.object = 0 AND e.key = "
+        "g.from_key) OR NOT EXISTS (SELECT 1 FROM graph_objects e WHERE "
+        "e.instance_id = ?1 AND e.object = 0 AND e.key = g.to_key)))) ORDER BY "
+        "g.key";
     constexpr char kApply[] =
         "INSERT INTO graph_objects SELECT ?1, object, key, type, classes, "
-        "from_key, to_key, "
-        "data, props FROM staged_objects WHERE run_id = ?2 AND object = ?4 "
+        "from_key, to_key, data, props, scope FROM staged_objects WHERE "
+        "run_id = ?2 AND object = ?4 "
         "ON CONFLICT(instance_id, object, key) DO UPDATE SET type = "
         "excluded.type, "
         "classes = excluded.classes, from_key = excluded.from_key, to_key = "
         "excluded.to_key, "
-        "data = excluded.data, props = excluded.props WHERE data != "
-        "excluded.data";
+        "data = excluded.data, props = excluded.props, scope = excluded.scope "
+        "WHERE data != excluded.data OR scope != excluded.scope";
     constexpr char kRemove[] =
         "DELETE FROM graph_objects WHERE instance_id = ?1 AND object = ?4 AND "
         "key IN "
@@ -1319,9 +1448,17 @@ absl::StatusOr<FinalizeCounts> Store::Finalize(
     };
     GM_RETURN_IF_ERROR(run(kCreated, kEntityObject, &counts.created));
     GM_RETURN_IF_ERROR(run(kUpdated, kEntityObject, &counts.updated));
-    GM_RETURN_IF_ERROR(run(kDeleted, kEntityObject, &counts.deleted));
     GM_RETURN_IF_ERROR(run(kApply, kEntityObject, nullptr));
-    GM_RETURN_IF_ERROR(run(kRemove, kEntityObject, nullptr));
+    // Deleting an entity can settle its children's scopes (a deleted
+    // workflow's jobs go too): repeat until nothing more goes. Each round
+    // removes what it logged, so nothing is logged twice.
+    while (true) {
+      int64_t deleted = 0;
+      GM_RETURN_IF_ERROR(run(kDeleted, kEntityObject, &deleted));
+      if (deleted == 0) break;
+      counts.deleted += deleted;
+      GM_RETURN_IF_ERROR(run(kRemove, kEntityObject, nullptr));
+    }
 
     // Relationships whose endpoint entity is not in the graph are reported and
     // not stored.
@@ -1408,7 +1545,13 @@ absl::StatusOr<FinalizeCounts> Store::Finalize(
         db_->Prepare("DELETE FROM staged_objects WHERE run_id IN (SELECT id "
                      "FROM runs WHERE instance_id = ? AND id < ?)"));
     prune.Bind(1, instance_id).Bind(2, run_id);
-    return prune.Run();
+    GM_RETURN_IF_ERROR(prune.Run());
+    GM_ASSIGN_OR_RETURN(
+        SqliteStatement prune_gaps,
+        db_->Prepare("DELETE FROM run_incomplete WHERE run_id IN (SELECT id "
+                     "FROM runs WHERE instance_id = ? AND id < ?)"));
+    prune_gaps.Bind(1, instance_id).Bind(2, run_id);
+    return prune_gaps.Run();
   });
   if (!status.ok()) return status;
   return counts;

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -44,11 +45,30 @@ struct TaskRecord {
   std::string error;
 };
 
+// Scopes (parent entities) a step could not list completely, for one reason.
+struct ScopeGap {
+  std::string reason;      // as the worker reported it
+  std::string scope_type;  // `_type` of the scopes' entities ("" if unknown)
+  int64_t count = 0;       // how many scopes
+};
+
 // A step row as the engine needs it.
 struct StepRecord {
   std::string step_id;
   v1::StepStatus status = v1::STEP_STATUS_PENDING;
-  std::set<std::string> partial_types;  // reported by tasks
+  std::string error;
+  // Types tasks reported partly collected (or produced conflicting duplicates
+  // of) -> the first reason.
+  std::map<std::string, std::string> partial_types;
+  std::vector<ScopeGap> scope_gaps;
+};
+
+// How finalize treats a type's objects that a run did not collect (see
+// coordinator/completeness.h for how a run's rules are decided).
+enum class DeletionRule {
+  kDeleteMissing = 0,  // unscoped: deleted; scoped: by the scope rule
+  kScopedOnly = 1,     // unscoped: kept; scoped: by the scope rule
+  kKeepAll = 2,        // kept
 };
 
 // Objects changed by a finalize.
@@ -146,6 +166,8 @@ class Store {
   // active.
   absl::StatusOr<std::vector<TaskRecord>> CancelRun(int64_t run_id,
                                                     int64_t now_ms);
+  // The run's steps in definition order, with what their tasks reported
+  // incomplete.
   absl::StatusOr<std::vector<StepRecord>> GetSteps(int64_t run_id);
   absl::Status SetStepStatus(int64_t run_id, const std::string& step_id,
                              v1::StepStatus status, const std::string& error,
@@ -182,7 +204,8 @@ class Store {
                            const std::string& error);
 
   // --- Results ---
-  // Stages a batch of the current attempt (objects must be valid). A key seen
+  // Stages a batch of the current attempt (objects must be valid, scopes
+  // parallel to them or absent). A key seen
   // before in the attempt keeps its first version; a different second version
   // raises a WARN event naming the differing fields and marks the type partial.
   // FAILED_PRECONDITION if the attempt is not current.
@@ -191,12 +214,13 @@ class Store {
   // Ends the attempt: its staged objects join the run (the first version of a
   // key wins; identical duplicates merge silently, conflicting ones raise a
   // WARN event naming the differing fields and mark the type partial), its
-  // events join the run's events, type counts are added to the step, and the
-  // task ends SUCCEEDED or FAILED. One transaction. FAILED_PRECONDITION if the
-  // attempt is stale.
+  // events join the run's events, type counts are added to the step, what it
+  // reports `incomplete` (and its conflicts) is recorded for the step (see
+  // GetSteps), and the task ends SUCCEEDED or FAILED. One transaction.
+  // FAILED_PRECONDITION if the attempt is stale.
   absl::Status CommitAttempt(const v1::TaskAttempt& attempt, bool succeeded,
                              const std::string& error,
-                             const std::vector<std::string>& partial_types);
+                             const std::vector<v1::Incompleteness>& incomplete);
   // Visits the run's staged entities of `type` with first_key <= key <=
   // last_key (empty bounds: open), in key order, in pages of `page_size`. Stops
   // at the first non-OK visit.
@@ -220,12 +244,18 @@ class Store {
 
   // --- Finalize ---
   // One transaction: diff the run's staged objects against the instance's
-  // graph; objects of `protected_types` are never deleted; relationships whose
-  // endpoint entity is not in the resulting graph are dropped (with events) or
-  // deleted; apply; append each change to the change log.
+  // graph and apply it, appending each change to the change log. An object
+  // the run did not collect is deleted only when its type's rule (`rules`;
+  // absent: kDeleteMissing) allows it and, if it has a scope, the scope was
+  // listed completely in this run (the scope's entity was collected and no
+  // task reported the scope incomplete) or the scope's entity is no longer in
+  // the graph. Relationships whose endpoint entity is not in the resulting
+  // graph are dropped (with events) or deleted. `incomplete_types` are
+  // recorded on the run (GetRun).
   absl::StatusOr<FinalizeCounts> Finalize(
       int64_t run_id, const std::string& instance_id,
-      const std::set<std::string>& protected_types, int64_t now_ms);
+      const std::map<std::string, DeletionRule>& rules,
+      const std::vector<v1::IncompleteType>& incomplete_types, int64_t now_ms);
 
   // --- Events ---
   absl::Status AddEvent(int64_t run_id, v1::EventLevel level,
@@ -273,6 +303,8 @@ class Store {
   Store(std::unique_ptr<SqliteDatabase> db, std::string path)
       : path_(std::move(path)), db_(std::move(db)) {}
   absl::Status Migrate();
+  // Schema version 1 -> 2 (scopes, incompleteness with reasons).
+  absl::Status MigrateFrom1() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Entities (object 0) or relationships (1) of the finalized graph, filtered.
   template <typename Object>
   absl::StatusOr<std::vector<Object>> ListGraphObjects(

@@ -1,11 +1,19 @@
 #include "coordinator/store/store.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cstdio>
+
 #include "common/graph_objects.h"
+#include "coordinator/store/sqlite.h"
 
 namespace graphmill::coordinator {
 namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::Pair;
 
 v1::IntegrationDefinition Definition() {
   v1::IntegrationDefinition d;
@@ -38,10 +46,10 @@ class StoreTest : public ::testing::Test {
     ASSERT_TRUE(store_->CreateInstance(instance).ok());
   }
 
-  // Runs one step task producing `entities` and finalizes with
-  // `protected_types`.
-  FinalizeCounts RunOnce(const std::vector<v1::Entity>& entities,
-                         const std::set<std::string>& protected_types = {}) {
+  // Runs one step task producing `entities` and finalizes with `rules`.
+  FinalizeCounts RunOnce(
+      const std::vector<v1::Entity>& entities,
+      const std::map<std::string, DeletionRule>& rules = {}) {
     auto run = store_->CreateRun("inst", Definition(), v1::RUN_TRIGGER_MANUAL,
                                  {}, 1000);
     EXPECT_TRUE(run.ok()) << run.status();
@@ -56,7 +64,7 @@ class StoreTest : public ::testing::Test {
     for (const v1::Entity& e : entities) *batch.add_entities() = e;
     EXPECT_TRUE(store_->StageBatch(attempt, batch, 1000).ok());
     EXPECT_TRUE(store_->CommitAttempt(attempt, true, "", {}).ok());
-    auto counts = store_->Finalize(*run, "inst", protected_types, 2000);
+    auto counts = store_->Finalize(*run, "inst", rules, {}, 2000);
     EXPECT_TRUE(counts.ok()) << counts.status();
     EXPECT_TRUE(
         store_->SetRunStatus(*run, v1::RUN_STATUS_SUCCEEDED, "", 2000).ok());
@@ -110,10 +118,10 @@ TEST_F(StoreTest, FinalizeCreatesUpdatesAndDeletes) {
   EXPECT_EQ(GraphKeys(), std::vector<std::string>{"thing_a:000003"});
 }
 
-TEST_F(StoreTest, ProtectedTypesAreNeverDeleted) {
+TEST_F(StoreTest, KeepAllTypesAreNeverDeleted) {
   RunOnce({MakeEntity("thing_a:000001", "thing_a", "a"),
            MakeEntity("thing_b:000001", "thing_b", "b")});
-  FinalizeCounts counts = RunOnce({}, {"thing_b"});
+  FinalizeCounts counts = RunOnce({}, {{"thing_b", DeletionRule::kKeepAll}});
   EXPECT_EQ(counts.deleted, 1);
   EXPECT_EQ(GraphKeys(), std::vector<std::string>{"thing_b:000001"});
 }
@@ -269,10 +277,11 @@ TEST_F(StoreTest, ConflictingDuplicatesKeepFirstWarnAndMarkPartial) {
       << conflicts[1].description();
   auto steps = store_->GetSteps(*run);
   for (const StepRecord& step : *steps) {
-    EXPECT_EQ(step.partial_types, std::set<std::string>{"thing_a"})
+    EXPECT_THAT(step.partial_types,
+                ElementsAre(Pair("thing_a", HasSubstr("different content"))))
         << step.step_id;
   }
-  ASSERT_TRUE(store_->Finalize(*run, "inst", {}, 2).ok());
+  ASSERT_TRUE(store_->Finalize(*run, "inst", {}, {}, 2).ok());
   auto kept = store_->GetEntity("inst", "thing_a:000001");
   ASSERT_TRUE(kept.ok());
   EXPECT_EQ(kept->properties().at("name").string_value(), "first");
@@ -293,7 +302,7 @@ TEST_F(StoreTest, RelationshipsWithoutEndpointsAreDroppedWithAnEvent) {
                   ->CommitAttempt(StageTask(*store_, *run, "fetch-a", batch),
                                   true, "", {})
                   .ok());
-  auto counts = store_->Finalize(*run, "inst", {}, 2);
+  auto counts = store_->Finalize(*run, "inst", {}, {}, 2);
   ASSERT_TRUE(counts.ok()) << counts.status();
   EXPECT_EQ(counts->created, 3);
   EXPECT_EQ(counts->dropped_relationships, 1);
@@ -322,7 +331,7 @@ TEST_F(StoreTest, RelationshipOfProtectedTypeGoesWithItsDeletedEndpoint) {
                   ->CommitAttempt(StageTask(*store_, *run, "fetch-a", batch),
                                   true, "", {})
                   .ok());
-  ASSERT_TRUE(store_->Finalize(*run, "inst", {}, 2).ok());
+  ASSERT_TRUE(store_->Finalize(*run, "inst", {}, {}, 2).ok());
   ASSERT_TRUE(store_->SetRunStatus(*run, v1::RUN_STATUS_SUCCEEDED, "", 2).ok());
   // Run 2 sees only `a`; the edge's type is protected, but its target is gone.
   run = store_->CreateRun("inst", Definition(), v1::RUN_TRIGGER_MANUAL, {}, 3);
@@ -332,7 +341,8 @@ TEST_F(StoreTest, RelationshipOfProtectedTypeGoesWithItsDeletedEndpoint) {
                   ->CommitAttempt(StageTask(*store_, *run, "fetch-a", second),
                                   true, "", {})
                   .ok());
-  auto counts = store_->Finalize(*run, "inst", {edge.type()}, 4);
+  auto counts = store_->Finalize(
+      *run, "inst", {{edge.type(), DeletionRule::kKeepAll}}, {}, 4);
   EXPECT_EQ(counts->deleted, 2);
   v1::GraphFilter filter;
   filter.set_instance_id("inst");
@@ -395,7 +405,7 @@ TEST_F(StoreTest, PropertyFiltersAndNeighbors) {
                   ->CommitAttempt(StageTask(*store_, *run, "fetch-a", batch),
                                   true, "", {})
                   .ok());
-  ASSERT_TRUE(store_->Finalize(*run, "inst", {}, 2).ok());
+  ASSERT_TRUE(store_->Finalize(*run, "inst", {}, {}, 2).ok());
 
   auto keys = [&](v1::GraphFilter filter) {
     filter.set_instance_id("inst");
@@ -486,7 +496,7 @@ TEST(StoreSnapshot, ConsistentCopyWithSequence) {
                   ->CommitAttempt(StageTask(**store, *run, "fetch-a", batch),
                                   true, "", {})
                   .ok());
-  ASSERT_TRUE((*store)->Finalize(*run, "snap", {}, 2).ok());
+  ASSERT_TRUE((*store)->Finalize(*run, "snap", {}, {}, 2).ok());
   int64_t as_of = -1;
   size_t entities = 0, relationships = 0, pages = 0;
   ASSERT_TRUE((*store)
@@ -507,6 +517,189 @@ TEST(StoreSnapshot, ConsistentCopyWithSequence) {
   EXPECT_EQ(entities, 25u);
   EXPECT_EQ(relationships, 1u);
   EXPECT_EQ(pages, 4u);
+}
+
+// A parent type with children scoped by parent: what one scoped run returns.
+struct ScopedRun {
+  std::vector<std::string> parents;                           // parent keys
+  std::vector<std::pair<std::string, std::string>> children;  // key, scope
+  std::vector<std::string> incomplete_scopes;
+  std::map<std::string, DeletionRule> rules;
+};
+
+class ScopedDeletionTest : public StoreTest {
+ protected:
+  FinalizeCounts Run(const ScopedRun& spec) {
+    auto run = store_->CreateRun("inst", Definition(), v1::RUN_TRIGGER_MANUAL,
+                                 {}, 1000);
+    EXPECT_TRUE(run.ok()) << run.status();
+    v1::ResultBatch parents;
+    for (const std::string& key : spec.parents) {
+      *parents.add_entities() = MakeEntity(key, "thing_p", key);
+    }
+    EXPECT_TRUE(
+        store_
+            ->CommitAttempt(StageTask(*store_, *run, "fetch-a", parents), true,
+                            "", {})
+            .ok());
+    v1::ResultBatch children;
+    for (const auto& [key, scope] : spec.children) {
+      *children.add_entities() = MakeEntity(key, "thing_c", key);
+      children.add_entity_scopes(scope);
+      *children.add_relationships() =
+          DirectRelationship(scope, "thing_p", "HAS", key, "thing_c");
+      children.add_relationship_scopes(scope);
+    }
+    std::vector<v1::Incompleteness> incomplete;
+    for (const std::string& scope : spec.incomplete_scopes) {
+      v1::Incompleteness& entry = incomplete.emplace_back();
+      entry.set_scope(scope);
+      entry.set_reason("HTTP 403 on GET /p/{id}/c");
+    }
+    EXPECT_TRUE(
+        store_
+            ->CommitAttempt(StageTask(*store_, *run, "fetch-b", children), true,
+                            "", incomplete)
+            .ok());
+    auto counts = store_->Finalize(*run, "inst", spec.rules, {}, 2000);
+    EXPECT_TRUE(counts.ok()) << counts.status();
+    EXPECT_TRUE(
+        store_->SetRunStatus(*run, v1::RUN_STATUS_SUCCEEDED, "", 2000).ok());
+    return *counts;
+  }
+
+  std::vector<std::string> Keys(const std::string& type) {
+    v1::GraphFilter filter;
+    filter.set_instance_id("inst");
+    filter.set_type(type);
+    auto entities = store_->ListEntities(filter, "", 1000);
+    EXPECT_TRUE(entities.ok()) << entities.status();
+    std::vector<std::string> keys;
+    for (const auto& e : *entities) keys.push_back(e.key());
+    return keys;
+  }
+
+  int64_t RelationshipCount() {
+    v1::GraphFilter filter;
+    filter.set_instance_id("inst");
+    return static_cast<int64_t>(
+        store_->ListRelationships(filter, "", 1000)->size());
+  }
+};
+
+TEST_F(ScopedDeletionTest, AnIncompleteScopeKeepsItsChildrenOnlyThere) {
+  Run({{"thing_p:1", "thing_p:2"},
+       {{"thing_c:1a", "thing_p:1"},
+        {"thing_c:1b", "thing_p:1"},
+        {"thing_c:2a", "thing_p:2"},
+        {"thing_c:2b", "thing_p:2"}}});
+  // Parent 1 listed completely without 1b; parent 2's listing was forbidden.
+  FinalizeCounts counts = Run({{"thing_p:1", "thing_p:2"},
+                               {{"thing_c:1a", "thing_p:1"}},
+                               {"thing_p:2"},
+                               {{"thing_c", DeletionRule::kScopedOnly}}});
+  EXPECT_EQ(counts.deleted, 2);  // 1b and its edge
+  EXPECT_THAT(Keys("thing_c"),
+              ElementsAre("thing_c:1a", "thing_c:2a", "thing_c:2b"));
+  EXPECT_EQ(RelationshipCount(), 3);
+  auto steps = store_->GetSteps(2);
+  ASSERT_TRUE(steps.ok());
+  ASSERT_EQ(steps->size(), 2u);
+  ASSERT_EQ((*steps)[1].scope_gaps.size(), 1u);
+  EXPECT_EQ((*steps)[1].scope_gaps[0].reason, "HTTP 403 on GET /p/{id}/c");
+  EXPECT_EQ((*steps)[1].scope_gaps[0].scope_type, "thing_p");
+  EXPECT_EQ((*steps)[1].scope_gaps[0].count, 1);
+}
+
+TEST_F(ScopedDeletionTest, ChildrenOfAParentNotCollectedAreKept) {
+  Run({{"thing_p:1", "thing_p:2"},
+       {{"thing_c:1a", "thing_p:1"}, {"thing_c:2a", "thing_p:2"}}});
+  // Parent 2 was not collected (its own listing failed): it is kept, and so
+  // are its children, whose scope was not listed.
+  Run({{"thing_p:1"},
+       {{"thing_c:1a", "thing_p:1"}},
+       {},
+       {{"thing_p", DeletionRule::kKeepAll}}});
+  EXPECT_THAT(Keys("thing_p"), ElementsAre("thing_p:1", "thing_p:2"));
+  EXPECT_THAT(Keys("thing_c"), ElementsAre("thing_c:1a", "thing_c:2a"));
+}
+
+TEST_F(ScopedDeletionTest, ChildrenOfADeletedParentGoWithIt) {
+  Run({{"thing_p:1", "thing_p:2"},
+       {{"thing_c:1a", "thing_p:1"}, {"thing_c:2a", "thing_p:2"}}});
+  FinalizeCounts counts = Run({{"thing_p:1"}, {{"thing_c:1a", "thing_p:1"}}});
+  EXPECT_EQ(counts.deleted, 3);  // parent 2, its child and their edge
+  EXPECT_THAT(Keys("thing_p"), ElementsAre("thing_p:1"));
+  EXPECT_THAT(Keys("thing_c"), ElementsAre("thing_c:1a"));
+}
+
+TEST_F(ScopedDeletionTest, ScopedOnlyKeepsUnscopedObjects) {
+  RunOnce({MakeEntity("thing_c:loose", "thing_c", "loose")});
+  RunOnce({}, {{"thing_c", DeletionRule::kScopedOnly}});
+  EXPECT_THAT(Keys("thing_c"), ElementsAre("thing_c:loose"));
+  RunOnce({});
+  EXPECT_TRUE(Keys("thing_c").empty());
+}
+
+TEST(StoreMigrationTest, Version1StoreIsUpgradedKeepingGraphAndPartialTypes) {
+  const std::string path = ::testing::TempDir() + "/v1.db";
+  std::remove(path.c_str());
+  {
+    auto db = SqliteDatabase::Open(path);
+    ASSERT_TRUE(db.ok()) << db.status();
+    // The tables version 2 changed, as version 1 made them.
+    ASSERT_TRUE((*db)
+                    ->Execute(R"sql(
+CREATE TABLE schema_version (version INTEGER NOT NULL);
+INSERT INTO schema_version VALUES (1);
+CREATE TABLE steps (
+  run_id INTEGER NOT NULL, step_id TEXT NOT NULL, position INTEGER NOT NULL,
+  name TEXT NOT NULL, status INTEGER NOT NULL, started_ms INTEGER NOT NULL DEFAULT 0,
+  ended_ms INTEGER NOT NULL DEFAULT 0, error TEXT NOT NULL DEFAULT '',
+  tasks_total INTEGER NOT NULL DEFAULT 0, partial_types TEXT NOT NULL DEFAULT '',
+  PRIMARY KEY (run_id, step_id)) WITHOUT ROWID;
+INSERT INTO steps (run_id, step_id, position, name, status, partial_types)
+  VALUES (7, 'fetch-a', 0, 'A', 2, 'thing_a,thing_b');
+CREATE TABLE attempt_objects (
+  task_id INTEGER NOT NULL, attempt INTEGER NOT NULL, object INTEGER NOT NULL,
+  key TEXT NOT NULL, type TEXT NOT NULL, classes TEXT NOT NULL, from_key TEXT NOT NULL,
+  to_key TEXT NOT NULL, data BLOB NOT NULL, props TEXT NOT NULL,
+  PRIMARY KEY (task_id, attempt, object, key)) WITHOUT ROWID;
+CREATE TABLE attempt_partial_types (
+  task_id INTEGER NOT NULL, attempt INTEGER NOT NULL, type TEXT NOT NULL,
+  PRIMARY KEY (task_id, attempt, type)) WITHOUT ROWID;
+CREATE TABLE staged_objects (
+  run_id INTEGER NOT NULL, object INTEGER NOT NULL, key TEXT NOT NULL, type TEXT NOT NULL,
+  classes TEXT NOT NULL, from_key TEXT NOT NULL, to_key TEXT NOT NULL, data BLOB NOT NULL,
+  props TEXT NOT NULL, PRIMARY KEY (run_id, object, key)) WITHOUT ROWID;
+CREATE TABLE graph_objects (
+  instance_id TEXT NOT NULL, object INTEGER NOT NULL, key TEXT NOT NULL, type TEXT NOT NULL,
+  classes TEXT NOT NULL, from_key TEXT NOT NULL, to_key TEXT NOT NULL, data BLOB NOT NULL,
+  props TEXT NOT NULL, PRIMARY KEY (instance_id, object, key)) WITHOUT ROWID;
+)sql")
+                    .ok());
+    auto insert = (*db)->Prepare(
+        "INSERT INTO graph_objects VALUES ('inst', 0, 'thing_a:000001', "
+        "'thing_a', '|Thing|', '', '', ?, '{}')");
+    ASSERT_TRUE(insert.ok());
+    insert->BindBlob(1, SerializeDeterministic(
+                            MakeEntity("thing_a:000001", "thing_a", "a")));
+    ASSERT_TRUE(insert->Run().ok());
+  }
+  auto store = Store::Open(path);
+  ASSERT_TRUE(store.ok()) << store.status();
+  auto entity = (*store)->GetEntity("inst", "thing_a:000001");
+  ASSERT_TRUE(entity.ok()) << entity.status();
+  EXPECT_EQ(entity->properties().at("name").string_value(), "a");
+  auto steps = (*store)->GetSteps(7);
+  ASSERT_TRUE(steps.ok()) << steps.status();
+  ASSERT_EQ(steps->size(), 1u);
+  EXPECT_THAT((*steps)[0].partial_types,
+              ElementsAre(Pair("thing_a", "reported partial"),
+                          Pair("thing_b", "reported partial")));
+  // Opening again finds the current version.
+  store->reset();
+  EXPECT_TRUE(Store::Open(path).ok());
 }
 
 }  // namespace

@@ -41,10 +41,17 @@ class StepContext {
       absl::string_view type,
       const std::function<absl::Status(const v1::Entity&)>& visit) = 0;
 
-  // Queue an object for the coordinator (sent in batches). Returns CANCELLED if
-  // the task was cancelled, so long loops stop early.
-  virtual absl::Status AddEntity(v1::Entity entity) = 0;
-  virtual absl::Status AddRelationship(v1::Relationship relationship) = 0;
+  // Queue an object for the coordinator (sent in batches). `scope` is the
+  // `_key` of the parent entity whose listing produced the object ("" when it
+  // was not listed for a parent): at finalize, an object the run did not
+  // collect is deleted only if its scope was listed completely, so a step that
+  // scopes objects must report each scope it could not list completely
+  // (MarkScopeIncomplete). Returns CANCELLED if the task was cancelled, so long
+  // loops stop early.
+  virtual absl::Status AddEntity(v1::Entity entity,
+                                 absl::string_view scope) = 0;
+  virtual absl::Status AddRelationship(v1::Relationship relationship,
+                                       absl::string_view scope) = 0;
 
   // Raise an event for the run, e.g. ("warn_missing_permission", "...") at
   // WARN.
@@ -52,9 +59,17 @@ class StepContext {
                         absl::string_view description) = 0;
 
   // Declare that `type` could only be partly collected by this task (e.g. a
-  // forbidden resource); the coordinator will not delete objects of it at
-  // finalize.
-  virtual void MarkPartial(absl::string_view type) = 0;
+  // forbidden resource), and why; the coordinator will not delete objects of
+  // it at finalize and the run ends PARTIAL.
+  virtual void MarkPartial(absl::string_view type,
+                           absl::string_view reason) = 0;
+
+  // Declare that the children of the parent entity `scope` (its `_key`) could
+  // not be listed completely, and why (short and the same for every parent of
+  // one kind, e.g. "HTTP 403 on GET /pipeline/{id}/workflow"); objects of that
+  // scope are not deleted at finalize and the run ends PARTIAL.
+  virtual void MarkScopeIncomplete(absl::string_view scope,
+                                   absl::string_view reason) = 0;
 
   // True once the coordinator cancelled this attempt.
   virtual bool cancelled() const = 0;

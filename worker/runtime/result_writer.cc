@@ -35,8 +35,10 @@ ResultWriter::~ResultWriter() {
   }
 }
 
-absl::Status ResultWriter::AddEntity(v1::Entity entity) {
-  const size_t size = entity.ByteSizeLong() + kPerObjectOverheadBytes;
+absl::Status ResultWriter::AddEntity(v1::Entity entity,
+                                     absl::string_view scope) {
+  const size_t size =
+      entity.ByteSizeLong() + scope.size() + 2 * kPerObjectOverheadBytes;
   if (size > limits_.max_object_bytes) {
     return absl::InvalidArgumentError(
         absl::StrCat("entity '", entity.key(), "' is ", size,
@@ -45,12 +47,15 @@ absl::Status ResultWriter::AddEntity(v1::Entity entity) {
   }
   return Add(size, [&](v1::ResultBatch* batch) {
     *batch->add_entities() = std::move(entity);
+    batch->add_entity_scopes(std::string(scope));
     ++entities_;
   });
 }
 
-absl::Status ResultWriter::AddRelationship(v1::Relationship relationship) {
-  const size_t size = relationship.ByteSizeLong() + kPerObjectOverheadBytes;
+absl::Status ResultWriter::AddRelationship(v1::Relationship relationship,
+                                           absl::string_view scope) {
+  const size_t size =
+      relationship.ByteSizeLong() + scope.size() + 2 * kPerObjectOverheadBytes;
   if (size > limits_.max_object_bytes) {
     return absl::InvalidArgumentError(
         absl::StrCat("relationship '", relationship.key(), "' is ", size,
@@ -59,6 +64,7 @@ absl::Status ResultWriter::AddRelationship(v1::Relationship relationship) {
   }
   return Add(size, [&](v1::ResultBatch* batch) {
     *batch->add_relationships() = std::move(relationship);
+    batch->add_relationship_scopes(std::string(scope));
     ++relationships_;
   });
 }

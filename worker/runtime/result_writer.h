@@ -54,8 +54,11 @@ class ResultWriter {
   // max_object_bytes (the message names its key); CANCELLED after Abort(); the
   // stream's status once it broke (e.g. FAILED_PRECONDITION when the
   // coordinator fenced the attempt, UNAVAILABLE).
-  absl::Status AddEntity(graphmill::v1::Entity entity);
-  absl::Status AddRelationship(graphmill::v1::Relationship relationship);
+  // `scope` travels with the object (ResultBatch.entity_scopes and
+  // relationship_scopes).
+  absl::Status AddEntity(graphmill::v1::Entity entity, absl::string_view scope);
+  absl::Status AddRelationship(graphmill::v1::Relationship relationship,
+                               absl::string_view scope);
   absl::Status AddEvent(graphmill::v1::Event event);
 
   // Sends what is queued and `outcome`, closes the stream and returns its

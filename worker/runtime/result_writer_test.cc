@@ -77,7 +77,8 @@ TEST_F(ResultWriterTest, BatchesByObjectCountInOrder) {
   ResultBatchLimits limits;
   limits.max_objects = 3;
   ResultWriter writer(stub_.get(), Attempt(2), limits);
-  for (int i = 0; i < 7; ++i) ASSERT_TRUE(writer.AddEntity(MakeEntity(i)).ok());
+  for (int i = 0; i < 7; ++i)
+    ASSERT_TRUE(writer.AddEntity(MakeEntity(i), "").ok());
   v1::Event event;
   event.set_name("warn_test");
   ASSERT_TRUE(writer.AddEvent(event).ok());
@@ -108,7 +109,7 @@ TEST_F(ResultWriterTest, BatchesStayUnderTheByteLimit) {
   limits.max_bytes = 10'000;
   ResultWriter writer(stub_.get(), Attempt(3), limits);
   for (int i = 0; i < 20; ++i)
-    ASSERT_TRUE(writer.AddEntity(MakeEntity(i, 3'000)).ok());
+    ASSERT_TRUE(writer.AddEntity(MakeEntity(i, 3'000), "").ok());
   ASSERT_TRUE(writer.Finish(Succeeded()).ok());
 
   std::optional<FakeWorkerGateway::Submission> submission =
@@ -128,12 +129,12 @@ TEST_F(ResultWriterTest, RefusesAnObjectOverTheLimitAndNamesIt) {
   ResultBatchLimits limits;
   limits.max_object_bytes = 1'000;
   ResultWriter writer(stub_.get(), Attempt(4), limits);
-  absl::Status status = writer.AddEntity(MakeEntity(7, 2'000));
+  absl::Status status = writer.AddEntity(MakeEntity(7, 2'000), "");
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(status.message().find("test-entity-000007"), std::string::npos)
       << status.message();
   // The attempt itself goes on.
-  EXPECT_TRUE(writer.AddEntity(MakeEntity(8)).ok());
+  EXPECT_TRUE(writer.AddEntity(MakeEntity(8), "").ok());
   EXPECT_TRUE(writer.Finish(Succeeded()).ok());
 }
 
@@ -141,9 +142,9 @@ TEST_F(ResultWriterTest, AbortCancelsTheStreamWithoutAnOutcome) {
   ResultBatchLimits limits;
   limits.max_objects = 1;
   ResultWriter writer(stub_.get(), Attempt(5), limits);
-  ASSERT_TRUE(writer.AddEntity(MakeEntity(1)).ok());  // opens the stream
+  ASSERT_TRUE(writer.AddEntity(MakeEntity(1), "").ok());  // opens the stream
   writer.Abort();
-  EXPECT_EQ(writer.AddEntity(MakeEntity(2)).code(),
+  EXPECT_EQ(writer.AddEntity(MakeEntity(2), "").code(),
             absl::StatusCode::kCancelled);
   EXPECT_EQ(writer.Finish(Succeeded()).code(), absl::StatusCode::kCancelled);
   // The cancellation may reach the server before the attempt message does, so
@@ -174,7 +175,7 @@ TEST_F(ResultWriterTest, AddAfterTheStreamBrokeReturnsItsStatus) {
   // Writes succeed until the coordinator's answer arrives.
   const absl::Time give_up = absl::Now() + absl::Seconds(5);
   for (int i = 0; status.ok() && absl::Now() < give_up; ++i) {
-    status = writer.AddEntity(MakeEntity(i));
+    status = writer.AddEntity(MakeEntity(i), "");
     absl::SleepFor(absl::Milliseconds(1));
   }
   EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition) << status;
@@ -190,7 +191,7 @@ TEST_F(ResultWriterTest, ConcurrentProducersLoseNothing) {
   for (int t = 0; t < 4; ++t) {
     producers.emplace_back([&writer, t] {
       for (int i = 0; i < 100; ++i) {
-        EXPECT_TRUE(writer.AddEntity(MakeEntity(t * 1000 + i)).ok());
+        EXPECT_TRUE(writer.AddEntity(MakeEntity(t * 1000 + i), "").ok());
       }
     });
   }

@@ -85,14 +85,16 @@ absl::Status TaskContext::ForEachEntity(
   return absl::OkStatus();
 }
 
-absl::Status TaskContext::AddEntity(v1::Entity entity) {
+absl::Status TaskContext::AddEntity(v1::Entity entity,
+                                    absl::string_view scope) {
   if (cancelled_) return CancelledStatus();
-  return results_.AddEntity(std::move(entity));
+  return results_.AddEntity(std::move(entity), scope);
 }
 
-absl::Status TaskContext::AddRelationship(v1::Relationship relationship) {
+absl::Status TaskContext::AddRelationship(v1::Relationship relationship,
+                                          absl::string_view scope) {
   if (cancelled_) return CancelledStatus();
-  return results_.AddRelationship(std::move(relationship));
+  return results_.AddRelationship(std::move(relationship), scope);
 }
 
 void TaskContext::AddEvent(v1::EventLevel level, absl::string_view name,
@@ -117,9 +119,16 @@ void TaskContext::OnProviderResponse(int http_status) {
   }
 }
 
-void TaskContext::MarkPartial(absl::string_view type) {
+void TaskContext::MarkPartial(absl::string_view type,
+                              absl::string_view reason) {
   absl::MutexLock lock(&mu_);
-  partial_types_.insert(std::string(type));
+  incomplete_.try_emplace({std::string(type), ""}, reason);
+}
+
+void TaskContext::MarkScopeIncomplete(absl::string_view scope,
+                                      absl::string_view reason) {
+  absl::MutexLock lock(&mu_);
+  incomplete_.try_emplace({"", std::string(scope)}, reason);
 }
 
 void TaskContext::Cancel() {
@@ -132,9 +141,17 @@ void TaskContext::Cancel() {
   results_.Abort();
 }
 
-std::vector<std::string> TaskContext::partial_types() const {
+std::vector<v1::Incompleteness> TaskContext::incomplete() const {
   absl::MutexLock lock(&mu_);
-  return std::vector<std::string>(partial_types_.begin(), partial_types_.end());
+  std::vector<v1::Incompleteness> entries;
+  entries.reserve(incomplete_.size());
+  for (const auto& [what, reason] : incomplete_) {
+    v1::Incompleteness& entry = entries.emplace_back();
+    entry.set_type(what.first);
+    entry.set_scope(what.second);
+    entry.set_reason(reason);
+  }
+  return entries;
 }
 
 absl::Status TaskContext::CancelledStatus() const {

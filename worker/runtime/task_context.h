@@ -6,8 +6,10 @@
 
 #include <atomic>
 #include <functional>
+#include <map>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -53,13 +55,16 @@ class TaskContext : public StepContext {
   absl::Status ForEachEntity(
       absl::string_view type,
       const std::function<absl::Status(const v1::Entity&)>& visit) override;
-  absl::Status AddEntity(v1::Entity entity) override;
-  absl::Status AddRelationship(v1::Relationship relationship) override;
+  absl::Status AddEntity(v1::Entity entity, absl::string_view scope) override;
+  absl::Status AddRelationship(v1::Relationship relationship,
+                               absl::string_view scope) override;
   // Events are best effort: one that cannot be queued (cancelled, stream
   // broken) is dropped.
   void AddEvent(v1::EventLevel level, absl::string_view name,
                 absl::string_view description) override;
-  void MarkPartial(absl::string_view type) override;
+  void MarkPartial(absl::string_view type, absl::string_view reason) override;
+  void MarkScopeIncomplete(absl::string_view scope,
+                           absl::string_view reason) override;
   bool cancelled() const override { return cancelled_; }
   // Blocks for this task's share of the rate budget; at once when cancelled.
   void AwaitRequestSlot() override;
@@ -74,8 +79,9 @@ class TaskContext : public StepContext {
   // thread.
   void Cancel();
 
-  // Types passed to MarkPartial, sorted, without duplicates.
-  std::vector<std::string> partial_types() const;
+  // What MarkPartial and MarkScopeIncomplete reported (the first reason per
+  // type or scope), sorted by type, then scope.
+  std::vector<v1::Incompleteness> incomplete() const;
 
   const graphmill::v1::TaskAttempt& attempt() const { return attempt_; }
   ResultWriter& results() { return results_; }
@@ -96,7 +102,9 @@ class TaskContext : public StepContext {
   mutable absl::Mutex mu_;
   // ReadEntities calls in progress, so Cancel() can interrupt them.
   std::set<grpc::ClientContext*> reads_ ABSL_GUARDED_BY(mu_);
-  std::set<std::string> partial_types_ ABSL_GUARDED_BY(mu_);
+  // (type, scope) -> reason.
+  std::map<std::pair<std::string, std::string>, std::string> incomplete_
+      ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace graphmill::worker

@@ -169,8 +169,8 @@ v1::TaskOutcome ExecuteAssignment(const v1::TaskAssignment& assignment,
                      absl::StrCat("unknown task kind ",
                                   static_cast<int>(assignment.kind())));
   }
-  for (std::string& type : context.partial_types()) {
-    outcome.add_partial_types(std::move(type));
+  for (v1::Incompleteness& entry : context.incomplete()) {
+    *outcome.add_incomplete() = std::move(entry);
   }
   return outcome;
 }

@@ -46,7 +46,7 @@ class IntegrationSet {
 //   PERMISSION_DENIED -> INVALID_CONFIG; any other code -> FAILED; step OK ->
 //   SUCCEEDED, non-OK -> FAILED; unknown integration, version, step or kind ->
 //   FAILED with a message saying so.
-// The outcome carries context.partial_types(). The message is the integration's
+// The outcome carries context.incomplete(). The message is the integration's
 // (which must never contain secrets); the config is never part of it.
 graphmill::v1::TaskOutcome ExecuteAssignment(
     const graphmill::v1::TaskAssignment& assignment,

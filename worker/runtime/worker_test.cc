@@ -93,15 +93,17 @@ class TestIntegration : public Integration {
     if (step_id == "stop-early") return StopEarly(context);
     if (step_id == "fail") {
       absl::Status status =
-          context.AddEntity(MakeEntity(ThingKey(1), "test_thing"));
+          context.AddEntity(MakeEntity(ThingKey(1), "test_thing"), "");
       if (!status.ok()) return status;
       return absl::UnavailableError("provider answered 503 for /projects");
     }
     if (step_id == "partial") {
-      context.MarkPartial("test_secret");
-      context.MarkPartial("test_secret");
-      context.MarkPartial("test_other");
-      return context.AddEntity(MakeEntity(ThingKey(1), "test_thing"));
+      context.MarkPartial("test_secret", "HTTP 403 on GET /secrets");
+      context.MarkPartial("test_secret", "HTTP 404 on GET /secrets");
+      context.MarkPartial("test_other", "HTTP 403 on GET /others");
+      context.MarkScopeIncomplete(ThingKey(1), "HTTP 403 on GET /things/{id}");
+      return context.AddEntity(MakeEntity(ThingKey(2), "test_thing"),
+                               ThingKey(1));
     }
     if (step_id == "block") return Block(context);
     if (step_id == "hold") return Hold(context);
@@ -163,7 +165,7 @@ class TestIntegration : public Integration {
         raw->set_name("default");
         raw->set_json(std::string(raw_bytes, 'x'));
       }
-      absl::Status status = context.AddEntity(std::move(entity));
+      absl::Status status = context.AddEntity(std::move(entity), "");
       if (!status.ok()) return status;
     }
     for (int i = 0; i + 1 < count; i += 100) {
@@ -173,7 +175,8 @@ class TestIntegration : public Integration {
       relationship.set_class_name("HAS");
       relationship.set_from_entity_key(ThingKey(i));
       relationship.set_to_entity_key(ThingKey(i + 1));
-      absl::Status status = context.AddRelationship(std::move(relationship));
+      absl::Status status =
+          context.AddRelationship(std::move(relationship), "");
       if (!status.ok()) return status;
     }
     context.AddEvent(v1::EVENT_LEVEL_WARN, "warn_test",
@@ -183,8 +186,8 @@ class TestIntegration : public Integration {
 
   absl::Status Copy(StepContext& context) {
     return context.ForEachEntity("source_thing", [&](const v1::Entity& source) {
-      absl::Status status =
-          context.AddEntity(MakeEntity(source.key() + "-copy", "copy_thing"));
+      absl::Status status = context.AddEntity(
+          MakeEntity(source.key() + "-copy", "copy_thing"), "");
       if (!status.ok()) return status;
       v1::Relationship relationship;
       relationship.set_key(source.key() + "|has|" + source.key() + "-copy");
@@ -192,7 +195,7 @@ class TestIntegration : public Integration {
       relationship.set_class_name("HAS");
       relationship.set_from_entity_key(source.key());
       relationship.set_to_entity_key(source.key() + "-copy");
-      return context.AddRelationship(std::move(relationship));
+      return context.AddRelationship(std::move(relationship), "");
     });
   }
 
@@ -212,7 +215,7 @@ class TestIntegration : public Integration {
     Enter();
     while (!context.cancelled()) absl::SleepFor(absl::Milliseconds(2));
     absl::Status status =
-        context.AddEntity(MakeEntity(ThingKey(1), "test_thing"));
+        context.AddEntity(MakeEntity(ThingKey(1), "test_thing"), "");
     absl::MutexLock lock(&mu_);
     add_after_cancel_.push_back(status);
     --running_;
@@ -224,7 +227,7 @@ class TestIntegration : public Integration {
     Enter();
     WaitForRelease(context);
     absl::Status status =
-        context.AddEntity(MakeEntity(ThingKey(1), "test_thing"));
+        context.AddEntity(MakeEntity(ThingKey(1), "test_thing"), "");
     absl::MutexLock lock(&mu_);
     --running_;
     ++ended_;
@@ -598,9 +601,25 @@ TEST_F(WorkerTest, PartialTypesAreReported) {
   ASSERT_TRUE(gateway_->Assign(StepTask(13, "partial")));
   const v1::TaskOutcome outcome = Completed(13).outcome();
   EXPECT_EQ(outcome.status(), v1::TASK_OUTCOME_STATUS_SUCCEEDED);
-  ASSERT_EQ(outcome.partial_types_size(), 2);
-  EXPECT_EQ(outcome.partial_types(0), "test_other");
-  EXPECT_EQ(outcome.partial_types(1), "test_secret");
+  // One entry per type or scope, the first reason kept, sorted.
+  ASSERT_EQ(outcome.incomplete_size(), 3);
+  EXPECT_EQ(outcome.incomplete(0).type(), "");
+  EXPECT_EQ(outcome.incomplete(0).scope(), ThingKey(1));
+  EXPECT_EQ(outcome.incomplete(0).reason(), "HTTP 403 on GET /things/{id}");
+  EXPECT_EQ(outcome.incomplete(1).type(), "test_other");
+  EXPECT_EQ(outcome.incomplete(1).reason(), "HTTP 403 on GET /others");
+  EXPECT_EQ(outcome.incomplete(2).type(), "test_secret");
+  EXPECT_EQ(outcome.incomplete(2).reason(), "HTTP 403 on GET /secrets");
+}
+
+TEST_F(WorkerTest, ScopesTravelWithTheirObjects) {
+  StartWorker();
+  ASSERT_TRUE(gateway_->Assign(StepTask(13, "partial")));
+  const std::vector<v1::ResultBatch> batches = Completed(13).batches();
+  ASSERT_EQ(batches.size(), 1u);
+  ASSERT_EQ(batches[0].entities_size(), 1);
+  ASSERT_EQ(batches[0].entity_scopes_size(), 1);
+  EXPECT_EQ(batches[0].entity_scopes(0), ThingKey(1));
 }
 
 TEST_F(WorkerTest, AThrowingStepFailsAndTheWorkerGoesOn) {

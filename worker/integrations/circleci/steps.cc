@@ -140,11 +140,12 @@ absl::Status FetchPipelines(Step& step) {
         organization.slug, [&](const rapidjson::Value& item) -> absl::Status {
           absl::StatusOr<v1::Entity> pipeline = PipelineEntity(item);
           if (!pipeline.ok()) return pipeline.status();
-          return step.AddEntityOnce(*std::move(pipeline));
+          return step.AddEntityOnce(*std::move(pipeline), organization.key);
         });
     return step.WarnIfMissingPermission(
         status,
-        absl::StrCat("pipelines for organization '", organization.slug, "'"));
+        absl::StrCat("pipelines for organization '", organization.slug, "'"),
+        "GET /pipeline?org-slug={slug}", organization.key);
   });
 }
 
@@ -161,13 +162,16 @@ absl::Status FetchPipelineWorkflows(Step& step) {
         pipeline.id, [&](const rapidjson::Value& item) -> absl::Status {
           absl::StatusOr<v1::Entity> workflow = WorkflowEntity(item);
           if (!workflow.ok()) return workflow.status();
-          absl::Status added = step.AddRelationshipOnce(HasRelationship(
-              pipeline.key, kPipelineType, workflow->key(), kWorkflowType));
+          absl::Status added = step.AddRelationshipOnce(
+              HasRelationship(pipeline.key, kPipelineType, workflow->key(),
+                              kWorkflowType),
+              pipeline.key);
           if (!added.ok()) return added;
-          return step.AddEntityOnce(*std::move(workflow));
+          return step.AddEntityOnce(*std::move(workflow), pipeline.key);
         });
     return step.WarnIfMissingPermission(
-        status, absl::StrCat("workflows of pipeline '", pipeline.id, "'"));
+        status, absl::StrCat("workflows of pipeline '", pipeline.id, "'"),
+        "GET /pipeline/{id}/workflow", pipeline.key);
   });
 }
 
@@ -182,13 +186,16 @@ absl::Status FetchWorkflowJobs(Step& step) {
         workflow.id, [&](const rapidjson::Value& item) -> absl::Status {
           absl::StatusOr<v1::Entity> job = JobEntity(item);
           if (!job.ok()) return job.status();
-          absl::Status added = step.AddRelationshipOnce(HasRelationship(
-              workflow.key, kWorkflowType, job->key(), kJobType));
+          absl::Status added = step.AddRelationshipOnce(
+              HasRelationship(workflow.key, kWorkflowType, job->key(),
+                              kJobType),
+              workflow.key);
           if (!added.ok()) return added;
-          return step.AddEntityOnce(*std::move(job));
+          return step.AddEntityOnce(*std::move(job), workflow.key);
         });
     return step.WarnIfMissingPermission(
-        status, absl::StrCat("jobs of workflow '", workflow.id, "'"));
+        status, absl::StrCat("jobs of workflow '", workflow.id, "'"),
+        "GET /workflow/{id}/job", workflow.key);
   });
 }
 
@@ -220,14 +227,19 @@ absl::Status FetchProjects(Step& step) {
     absl::StatusOr<rapidjson::Document> project_json =
         step.client.GetProject(slug);
     if (!project_json.ok()) {
+      // The project is not looked at, nor are its edges: both types partial.
       return step.WarnIfMissingPermission(project_json.status(),
-                                          absl::StrCat("project '", slug, "'"));
+                                          absl::StrCat("project '", slug, "'"),
+                                          "GET /project/{slug}");
     }
     absl::StatusOr<v1::Entity> project = ProjectEntity(*project_json);
     if (!project.ok()) return project.status();
+    // An edge belongs to the pipeline it was built for: the parent listed.
     for (const std::string& pipeline_key : slugs[i]->second) {
-      absl::Status added = step.AddRelationshipOnce(HasRelationship(
-          project->key(), kProjectType, pipeline_key, kPipelineType));
+      absl::Status added =
+          step.AddRelationshipOnce(HasRelationship(project->key(), kProjectType,
+                                                   pipeline_key, kPipelineType),
+                                   pipeline_key);
       if (!added.ok()) return added;
     }
     return step.AddEntityOnce(*std::move(project));
@@ -259,14 +271,17 @@ absl::Status FetchProjectEnvVariables(Step& step) {
           absl::StatusOr<v1::Entity> env_var =
               ProjectEnvVarEntity(item, project.id, project.slug);
           if (!env_var.ok()) return env_var.status();
-          absl::Status added = step.AddRelationshipOnce(HasRelationship(
-              project.key, kProjectType, env_var->key(), kProjectEnvVarType));
+          absl::Status added = step.AddRelationshipOnce(
+              HasRelationship(project.key, kProjectType, env_var->key(),
+                              kProjectEnvVarType),
+              project.key);
           if (!added.ok()) return added;
-          return step.AddEntityOnce(*std::move(env_var));
+          return step.AddEntityOnce(*std::move(env_var), project.key);
         });
     return step.WarnIfMissingPermission(
         listed,
-        absl::StrCat("environment variables of project '", project.slug, "'"));
+        absl::StrCat("environment variables of project '", project.slug, "'"),
+        "GET /project/{slug}/envvar", project.key);
   });
 }
 
@@ -321,11 +336,12 @@ absl::Status FetchContexts(Step& step) {
             contexts.push_back({context->key(), StringProperty(*context, "id"),
                                 StringProperty(*context, "name")});
           }
-          return step.AddEntityOnce(*std::move(context));
+          return step.AddEntityOnce(*std::move(context), organization.key);
         });
     return step.WarnIfMissingPermission(
         listed,
-        absl::StrCat("contexts for organization '", organization.slug, "'"));
+        absl::StrCat("contexts for organization '", organization.slug, "'"),
+        "GET /context?owner-slug={slug}", organization.key);
   });
   if (!status.ok()) return status;
 
@@ -352,9 +368,11 @@ absl::Status FetchContexts(Step& step) {
           return absl::OkStatus();
         });
     // Without restrictions the env vars are still worth having, minus USES
-    // edges.
+    // edges: the context's scope is then not listed completely, so the USES
+    // edges of the graph are kept.
     absl::Status warned = step.WarnIfMissingPermission(
-        restrictions, absl::StrCat("restrictions of ", described));
+        restrictions, absl::StrCat("restrictions of ", described),
+        "GET /context/{id}/restrictions", context.key);
     if (!warned.ok()) return warned;
     if (!restrictions.ok()) restricted_project_keys.clear();
 
@@ -363,19 +381,24 @@ absl::Status FetchContexts(Step& step) {
           absl::StatusOr<v1::Entity> env_var =
               ContextEnvVarEntity(item, context.id);
           if (!env_var.ok()) return env_var.status();
-          absl::Status added = step.AddRelationshipOnce(HasRelationship(
-              context.key, kContextType, env_var->key(), kContextEnvVarType));
+          absl::Status added = step.AddRelationshipOnce(
+              HasRelationship(context.key, kContextType, env_var->key(),
+                              kContextEnvVarType),
+              context.key);
           if (!added.ok()) return added;
           for (const std::string& project_key : restricted_project_keys) {
             if (!project_keys->contains(project_key)) continue;
-            added = step.AddRelationshipOnce(UsesRelationship(
-                project_key, kProjectType, env_var->key(), kContextEnvVarType));
+            added = step.AddRelationshipOnce(
+                UsesRelationship(project_key, kProjectType, env_var->key(),
+                                 kContextEnvVarType),
+                context.key);
             if (!added.ok()) return added;
           }
-          return step.AddEntityOnce(*std::move(env_var));
+          return step.AddEntityOnce(*std::move(env_var), context.key);
         });
     return step.WarnIfMissingPermission(
-        listed, absl::StrCat("environment variables of ", described));
+        listed, absl::StrCat("environment variables of ", described),
+        "GET /context/{id}/environment-variable", context.key);
   });
 }
 

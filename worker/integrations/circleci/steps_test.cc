@@ -276,8 +276,15 @@ TEST(StepsReplayTest, Recordings2022GiveGroupsUserAndAccountEdges) {
   // each a warning, and the run goes on.
   EXPECT_EQ(run.CountEntities(kPipelineType), 0);
   EXPECT_EQ(run.EventsNamed("warn_missing_permission").size(), 4u);
-  EXPECT_THAT(run.partial_types().at(kStepFetchPipelines),
-              Contains(kPipelineType));
+  // Each org is a scope not listed: the types stay complete elsewhere.
+  EXPECT_TRUE(run.partial_types().empty());
+  ASSERT_EQ(run.incomplete_scopes().at(kStepFetchPipelines).size(), 2u);
+  for (const auto& [scope, reason] :
+       run.incomplete_scopes().at(kStepFetchPipelines)) {
+    EXPECT_TRUE(absl::StartsWith(scope, "circleci_user_group:")) << scope;
+    EXPECT_EQ(reason, "HTTP 404 on GET /pipeline?org-slug={slug}");
+  }
+  EXPECT_EQ(run.incomplete_scopes().at(kStepFetchContexts).size(), 2u);
 }
 
 // --- Generated data, every list paginated
@@ -436,8 +443,17 @@ TEST(StepsFaultTest, NotFoundOnOneOrgsPipelinesWarnsAndKeepsTheOther) {
       absl::StrCat("Could not fetch pipelines for organization '", missing,
                    "' (HTTP 404): make sure the API token belongs to a "
                    "user with access to it."));
-  EXPECT_THAT(run.partial_types().at(kStepFetchPipelines),
-              ElementsAre(kPipelineType));
+  EXPECT_TRUE(run.partial_types().empty());
+  ASSERT_EQ(run.incomplete_scopes().at(kStepFetchPipelines).size(), 1u);
+  const auto& [scope, reason] =
+      *run.incomplete_scopes().at(kStepFetchPipelines).begin();
+  EXPECT_EQ(reason, "HTTP 404 on GET /pipeline?org-slug={slug}");
+  // The other orgs' pipelines belong to their org's scope, not this one.
+  for (const v1::Entity* pipeline : run.EntitiesOfType(kPipelineType)) {
+    EXPECT_TRUE(
+        absl::StartsWith(run.ScopeOf(pipeline->key()), "circleci_user_group:"));
+    EXPECT_NE(run.ScopeOf(pipeline->key()), scope);
+  }
 }
 
 TEST(StepsFaultTest, ForbiddenEnvVarsOfOneProjectWarnsAndKeepsTheOthers) {
@@ -465,9 +481,20 @@ TEST(StepsFaultTest, ForbiddenEnvVarsOfOneProjectWarnsAndKeepsTheOthers) {
                          forbidden,
                          "' (HTTP 403): make sure the API token belongs to a "
                          "user with access to it."));
-  EXPECT_EQ(run.partial_types().at(kStepFetchProjectEnvVariables),
-            (std::set<std::string>{kProjectEnvVarType, kProjectHasEnvVarType}));
-  EXPECT_FALSE(run.partial_types().contains(kStepFetchPipelines));
+  EXPECT_TRUE(run.partial_types().empty());
+  ASSERT_EQ(run.incomplete_scopes().at(kStepFetchProjectEnvVariables).size(),
+            1u);
+  const auto& [scope, reason] =
+      *run.incomplete_scopes().at(kStepFetchProjectEnvVariables).begin();
+  EXPECT_EQ(reason, "HTTP 403 on GET /project/{slug}/envvar");
+  ASSERT_TRUE(run.entities().contains(scope)) << scope;
+  EXPECT_EQ(run.entities().at(scope).type(), kProjectType);
+  // Every env var and edge belongs to its project's scope.
+  for (const v1::Relationship* has :
+       run.RelationshipsOfType(kProjectHasEnvVarType)) {
+    EXPECT_EQ(run.ScopeOf(has->key()), has->from_entity_key());
+    EXPECT_EQ(run.ScopeOf(has->to_entity_key()), has->from_entity_key());
+  }
 }
 
 TEST(StepsFaultTest, NotFoundContextsAndRestrictionsWarnPerResource) {
@@ -521,8 +548,17 @@ TEST(StepsFaultTest, NotFoundContextsAndRestrictionsWarnPerResource) {
     context_has += has->from_entity_key() == ContextKey(context.id);
   }
   EXPECT_EQ(context_has, env_vars_of_context);
-  EXPECT_THAT(run.partial_types().at(kStepFetchContexts),
-              Contains(kProjectUsesContextEnvVarType));
+  // The org's contexts and the context's USES edges are scopes not listed.
+  EXPECT_TRUE(run.partial_types().empty());
+  const auto& gaps = run.incomplete_scopes().at(kStepFetchContexts);
+  ASSERT_EQ(gaps.size(), 2u);
+  EXPECT_EQ(gaps.at(ContextKey(context.id)),
+            "HTTP 404 on GET /context/{id}/restrictions");
+  int org_gaps = 0;
+  for (const auto& [scope, reason] : gaps) {
+    org_gaps += reason == "HTTP 404 on GET /context?owner-slug={slug}";
+  }
+  EXPECT_EQ(org_gaps, 1);
 }
 
 TEST(StepsFaultTest, UnauthorizedFailsTheStepWithAClearMessage) {

@@ -142,14 +142,18 @@ absl::Status FakeStepContext::ForEachEntity(
   return absl::OkStatus();
 }
 
-absl::Status FakeStepContext::AddEntity(v1::Entity entity) {
+absl::Status FakeStepContext::AddEntity(v1::Entity entity,
+                                        absl::string_view scope) {
   absl::MutexLock lock(&mutex_);
+  scopes_.try_emplace(entity.key(), scope);
   entities_.push_back(std::move(entity));
   return absl::OkStatus();
 }
 
-absl::Status FakeStepContext::AddRelationship(v1::Relationship relationship) {
+absl::Status FakeStepContext::AddRelationship(v1::Relationship relationship,
+                                              absl::string_view scope) {
   absl::MutexLock lock(&mutex_);
+  scopes_.try_emplace(relationship.key(), scope);
   relationships_.push_back(std::move(relationship));
   return absl::OkStatus();
 }
@@ -161,9 +165,17 @@ void FakeStepContext::AddEvent(v1::EventLevel level, absl::string_view name,
       {step_id_, level, std::string(name), std::string(description)});
 }
 
-void FakeStepContext::MarkPartial(absl::string_view type) {
+void FakeStepContext::MarkPartial(absl::string_view type,
+                                  absl::string_view reason) {
+  (void)reason;
   absl::MutexLock lock(&mutex_);
   partial_.insert(std::string(type));
+}
+
+void FakeStepContext::MarkScopeIncomplete(absl::string_view scope,
+                                          absl::string_view reason) {
+  absl::MutexLock lock(&mutex_);
+  incomplete_scopes_.try_emplace(std::string(scope), reason);
 }
 
 void FakeStepContext::Commit() {
@@ -185,9 +197,19 @@ void FakeStepContext::Commit() {
   for (const std::string& type : partial_) {
     run_.partial_types_[step_id_].insert(type);
   }
+  for (const auto& [scope, reason] : incomplete_scopes_) {
+    run_.incomplete_scopes_[step_id_].try_emplace(scope, reason);
+  }
+  for (const auto& [key, scope] : scopes_) run_.scopes_.try_emplace(key, scope);
+  scopes_.clear();
   entities_.clear();
   relationships_.clear();
   events_.clear();
+}
+
+std::string FakeRun::ScopeOf(absl::string_view key) const {
+  auto found = scopes_.find(key);
+  return found == scopes_.end() ? "" : found->second;
 }
 
 }  // namespace graphmill::worker::testing

@@ -1,7 +1,7 @@
 // A test double for the worker runtime: runs an integration's steps against an
 // in-memory graph the way the coordinator would (ancestors' entities visible,
-// parent types sharded, identical duplicates merged), and records events and
-// partial types.
+// parent types sharded, identical duplicates merged), and records events,
+// scopes, partial types and incomplete scopes.
 #ifndef GRAPHMILL_WORKER_INTEGRATIONS_COMMON_FAKE_STEP_CONTEXT_H_
 #define GRAPHMILL_WORKER_INTEGRATIONS_COMMON_FAKE_STEP_CONTEXT_H_
 
@@ -61,6 +61,13 @@ class FakeRun {
   const std::map<std::string, std::set<std::string>>& partial_types() const {
     return partial_types_;
   }
+  // Step id -> scopes it marked incomplete -> the reason.
+  const std::map<std::string, std::map<std::string, std::string>>&
+  incomplete_scopes() const {
+    return incomplete_scopes_;
+  }
+  // The scope an object (entity or relationship `_key`) was added with.
+  std::string ScopeOf(absl::string_view key) const;
 
   // Counts by `_type`.
   int CountEntities(absl::string_view type) const;
@@ -83,6 +90,8 @@ class FakeRun {
   std::vector<std::string> repeated_in_task_;
   std::vector<RecordedEvent> events_;
   std::map<std::string, std::set<std::string>> partial_types_;
+  std::map<std::string, std::map<std::string, std::string>> incomplete_scopes_;
+  std::map<std::string, std::string, std::less<>> scopes_;
 };
 
 // One task's StepContext. Thread-safe.
@@ -95,11 +104,14 @@ class FakeStepContext : public StepContext {
   absl::Status ForEachEntity(
       absl::string_view type,
       const std::function<absl::Status(const v1::Entity&)>& visit) override;
-  absl::Status AddEntity(v1::Entity entity) override;
-  absl::Status AddRelationship(v1::Relationship relationship) override;
+  absl::Status AddEntity(v1::Entity entity, absl::string_view scope) override;
+  absl::Status AddRelationship(v1::Relationship relationship,
+                               absl::string_view scope) override;
   void AddEvent(v1::EventLevel level, absl::string_view name,
                 absl::string_view description) override;
-  void MarkPartial(absl::string_view type) override;
+  void MarkPartial(absl::string_view type, absl::string_view reason) override;
+  void MarkScopeIncomplete(absl::string_view scope,
+                           absl::string_view reason) override;
   bool cancelled() const override { return false; }
 
   // Moves what the task added into the run. Call once, after the handler
@@ -117,6 +129,8 @@ class FakeStepContext : public StepContext {
   std::vector<v1::Relationship> relationships_ ABSL_GUARDED_BY(mutex_);
   std::vector<RecordedEvent> events_ ABSL_GUARDED_BY(mutex_);
   std::set<std::string> partial_ ABSL_GUARDED_BY(mutex_);
+  std::map<std::string, std::string> incomplete_scopes_ ABSL_GUARDED_BY(mutex_);
+  std::map<std::string, std::string> scopes_ ABSL_GUARDED_BY(mutex_);
 };
 
 }  // namespace graphmill::worker::testing

@@ -29,14 +29,16 @@ TaskStep::TaskStep(const TaskStepOptions& options, absl::string_view step_id,
       options_(options),
       declared_types_(std::move(declared_types)) {}
 
-absl::Status TaskStep::AddEntityOnce(v1::Entity entity) {
+absl::Status TaskStep::AddEntityOnce(v1::Entity entity,
+                                     absl::string_view scope) {
   if (!added_.Insert(entity.key())) return absl::OkStatus();
-  return context.AddEntity(std::move(entity));
+  return context.AddEntity(std::move(entity), scope);
 }
 
-absl::Status TaskStep::AddRelationshipOnce(v1::Relationship relationship) {
+absl::Status TaskStep::AddRelationshipOnce(v1::Relationship relationship,
+                                           absl::string_view scope) {
   if (!added_.Insert(relationship.key())) return absl::OkStatus();
-  return context.AddRelationship(std::move(relationship));
+  return context.AddRelationship(std::move(relationship), scope);
 }
 
 absl::Status TaskStep::FanOut(size_t count,
@@ -45,18 +47,31 @@ absl::Status TaskStep::FanOut(size_t count,
                          [this] { return context.cancelled(); });
 }
 
-void TaskStep::Warn(absl::string_view name, absl::string_view description,
-                    const std::vector<std::string>& partial_types) {
+void TaskStep::Warn(absl::string_view name, absl::string_view description) {
   LogWarn(options_.integration, " step ", id, ": ", description);
   context.AddEvent(v1::EVENT_LEVEL_WARN, name, description);
-  for (const std::string& type : partial_types) context.MarkPartial(type);
+}
+
+std::string TaskStep::MissingReason(const absl::Status& error,
+                                    absl::string_view listing) {
+  return absl::StrCat("HTTP ", HttpStatusOf(error), " on ", listing);
 }
 
 absl::Status TaskStep::WarnIfMissingPermission(const absl::Status& error,
-                                               absl::string_view resource) {
+                                               absl::string_view resource,
+                                               absl::string_view listing,
+                                               absl::string_view scope) {
   if (error.ok() || !IsPermissionOrNotFound(error)) return error;
   Warn(kMissingPermissionEvent,
-       options_.describe_missing_permission(resource, error), declared_types_);
+       options_.describe_missing_permission(resource, error));
+  const std::string reason = MissingReason(error, listing);
+  if (!scope.empty()) {
+    context.MarkScopeIncomplete(scope, reason);
+  } else {
+    for (const std::string& type : declared_types_) {
+      context.MarkPartial(type, reason);
+    }
+  }
   return absl::OkStatus();
 }
 

@@ -1,6 +1,7 @@
-// The per-task helper every step handler works through: adds each object once,
-// fans requests out with a bound, and turns a 403/404 on one resource into a
-// warning with partial types; plus reading a step's parent entities.
+// The per-task helper every step handler works through: adds each object once
+// (with its scope), fans requests out with a bound, and turns a 403/404 on one
+// resource into a warning plus an incomplete scope (or partial types); plus
+// reading a step's parent entities.
 #ifndef GRAPHMILL_WORKER_INTEGRATIONS_COMMON_TASK_STEP_H_
 #define GRAPHMILL_WORKER_INTEGRATIONS_COMMON_TASK_STEP_H_
 
@@ -55,7 +56,7 @@ struct TaskStepOptions {
 class TaskStep {
  public:
   // `declared_types` are the step's types: all marked partial by
-  // WarnIfMissingPermission.
+  // WarnIfMissingPermission for a resource outside any scope.
   TaskStep(const TaskStepOptions& options, absl::string_view step_id,
            std::vector<std::string> declared_types, StepContext& context);
   TaskStep(const TaskStep&) = delete;
@@ -63,26 +64,35 @@ class TaskStep {
 
   // Adds the object unless this task already added one with its key (the
   // provider may list an item twice); returns AddEntity's/AddRelationship's
-  // status, OK for a repeat.
-  absl::Status AddEntityOnce(v1::Entity entity);
-  absl::Status AddRelationshipOnce(v1::Relationship relationship);
+  // status, OK for a repeat. `scope`: the `_key` of the parent entity whose
+  // listing produced the object, "" for none (see StepContext::AddEntity).
+  absl::Status AddEntityOnce(v1::Entity entity, absl::string_view scope = "");
+  absl::Status AddRelationshipOnce(v1::Relationship relationship,
+                                   absl::string_view scope = "");
 
   // Runs `task(i)` for i < count, max_in_flight_requests at a time, until one
   // fails or the task is cancelled; see RunConcurrently.
   absl::Status FanOut(size_t count,
                       const std::function<absl::Status(size_t)>& task);
 
-  // Logs `description`, raises a WARN event `name` with it and marks
-  // `partial_types` partial (they will not be deleted at finalize).
-  void Warn(absl::string_view name, absl::string_view description,
-            const std::vector<std::string>& partial_types);
+  // Logs `description` and raises a WARN event `name` with it.
+  void Warn(absl::string_view name, absl::string_view description);
 
   // For a request about one resource: OK for OK; a 403/404 becomes a
-  // kMissingPermissionEvent warning about `resource` with all the step's types
-  // partial, and OK (the step goes on); anything else is returned as is and
-  // fails the step.
+  // kMissingPermissionEvent warning about `resource` and OK (the step goes
+  // on): the children of `scope` (a parent's `_key`) are marked not listed
+  // completely, or, with no scope, all the step's types partial, with the
+  // reason "HTTP <status> on <listing>" (`listing` names the request without
+  // ids, e.g. "GET /pipeline/{id}/workflow", so reasons aggregate). Anything
+  // else is returned as is and fails the step.
   absl::Status WarnIfMissingPermission(const absl::Status& error,
-                                       absl::string_view resource);
+                                       absl::string_view resource,
+                                       absl::string_view listing,
+                                       absl::string_view scope = "");
+
+  // "HTTP 403 on GET /x/{id}" for a 403/404 `error` on `listing`.
+  static std::string MissingReason(const absl::Status& error,
+                                   absl::string_view listing);
 
   const absl::string_view id;
   StepContext& context;

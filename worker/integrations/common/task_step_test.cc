@@ -19,6 +19,7 @@ using ::graphmill::worker::testing::FakeRun;
 using ::graphmill::worker::testing::FakeStepContext;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::Pair;
 
 std::string Describe(absl::string_view resource, const absl::Status& error) {
   return absl::StrCat("no ", resource, ": ", error.message());
@@ -79,21 +80,42 @@ TEST(TaskStepTest, MissingPermissionWarnsAndMarksDeclaredTypesPartial) {
   absl::Status forbidden = ForbiddenError();
   ASSERT_EQ(HttpErrorKindOf(forbidden), HttpErrorKind::kPermission)
       << forbidden;
-  EXPECT_TRUE(step.WarnIfMissingPermission(forbidden, "team 'a'").ok());
+  EXPECT_TRUE(
+      step.WarnIfMissingPermission(forbidden, "team 'a'", "GET /teams/{id}")
+          .ok());
   absl::Status broken = absl::InternalError("boom");
-  EXPECT_EQ(step.WarnIfMissingPermission(broken, "team 'b'"), broken);
-  EXPECT_TRUE(step.WarnIfMissingPermission(absl::OkStatus(), "c").ok());
+  EXPECT_EQ(step.WarnIfMissingPermission(broken, "team 'b'", "GET /teams/{id}"),
+            broken);
+  EXPECT_TRUE(
+      step.WarnIfMissingPermission(absl::OkStatus(), "c", "GET /c").ok());
   context.Commit();
   ASSERT_EQ(run.events().size(), 1u);
   EXPECT_EQ(run.events()[0].name, kMissingPermissionEvent);
   EXPECT_THAT(run.events()[0].description, HasSubstr("no team 'a': "));
   EXPECT_THAT(run.partial_types().at("s"), ElementsAre("t", "t_has_u"));
+  EXPECT_TRUE(run.incomplete_scopes().empty());
+}
+
+TEST(TaskStepTest, MissingPermissionInAScopeMarksOnlyThatScope) {
+  FakeRun run({});
+  FakeStepContext context(run, "s", "", 0, 1);
+  TaskStep step(kOptions, "s", {"t", "t_has_u"}, context);
+  EXPECT_TRUE(step.WarnIfMissingPermission(ForbiddenError(), "team 'a'",
+                                           "GET /teams/{id}/apps", "team-a-key")
+                  .ok());
+  ASSERT_TRUE(step.AddEntityOnce(Entity("k2"), "team-b-key").ok());
+  context.Commit();
+  EXPECT_TRUE(run.partial_types().empty());
+  EXPECT_THAT(
+      run.incomplete_scopes().at("s"),
+      ElementsAre(Pair("team-a-key", "HTTP 403 on GET /teams/{id}/apps")));
+  EXPECT_EQ(run.ScopeOf("k2"), "team-b-key");
 }
 
 TEST(ReadParentsTest, RejectsAnEntityWithoutId) {
   FakeRun run({});
   FakeStepContext context(run, "s", "", 0, 1);
-  ASSERT_TRUE(context.AddEntity(Entity("k1")).ok());
+  ASSERT_TRUE(context.AddEntity(Entity("k1"), "").ok());
   context.Commit();
   FakeStepContext reader(run, "r", "", 0, 1);
   absl::StatusOr<std::vector<ParentEntity>> parents = ReadParents(reader, "t");

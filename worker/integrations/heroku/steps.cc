@@ -109,9 +109,11 @@ absl::Status FetchAccountMembers(Step& step) {
   // Every account to list, by id; true for this task's own.
   std::map<std::string, bool> own_by_id;
   std::map<std::string, std::string> described_by_id;
+  std::map<std::string, std::string> own_key_by_id;
   for (const Parent& account : *shard_accounts) {
     own_by_id[account.id] = true;
     described_by_id[account.id] = account.Describe("enterprise account");
+    own_key_by_id[account.id] = account.key;
   }
   absl::Status listed_accounts = step.client.ListEnterpriseAccounts(
       [&](const rapidjson::Value& item) -> absl::Status {
@@ -150,7 +152,9 @@ absl::Status FetchAccountMembers(Step& step) {
     // Another shard's account: its own task reports what went wrong.
     if (!own && IsPermissionOrNotFound(listed)) return absl::OkStatus();
     return step.WarnIfMissingPermission(
-        listed, absl::StrCat("members of ", described_by_id.at(account_id)));
+        listed, absl::StrCat("members of ", described_by_id.at(account_id)),
+        "GET /enterprise-accounts/{id}/members",
+        own ? own_key_by_id.at(account_id) : "");
   });
   if (!status.ok()) return status;
 
@@ -166,7 +170,10 @@ absl::Status FetchAccountMembers(Step& step) {
     item.Parse(by_account.begin()->second.c_str());
     absl::StatusOr<v1::Entity> member = AccountMemberEntity(item, account_ids);
     if (!member.ok()) return member.status();
-    absl::Status added = step.AddEntityOnce(*std::move(member));
+    // A member belongs to the account that emits it (its smallest); if that
+    // account's listing fails, the member is kept.
+    absl::Status added = step.AddEntityOnce(
+        *std::move(member), own_key_by_id.at(by_account.begin()->first));
     if (!added.ok()) return added;
     ++emitted;
   }
@@ -187,11 +194,12 @@ absl::Status FetchTeams(Step& step) {
         account.id, [&](const rapidjson::Value& item) -> absl::Status {
           absl::StatusOr<v1::Entity> team = TeamEntity(item, account.id);
           if (!team.ok()) return team.status();
-          return step.AddEntityOnce(*std::move(team));
+          return step.AddEntityOnce(*std::move(team), account.key);
         });
     return step.WarnIfMissingPermission(
         listed,
-        absl::StrCat("teams of ", account.Describe("enterprise account")));
+        absl::StrCat("teams of ", account.Describe("enterprise account")),
+        "GET /enterprise-accounts/{id}/teams", account.key);
   });
 }
 
@@ -206,10 +214,11 @@ absl::Status FetchTeamApps(Step& step) {
         team.id, [&](const rapidjson::Value& item) -> absl::Status {
           absl::StatusOr<v1::Entity> app = ApplicationEntity(item, team.id);
           if (!app.ok()) return app.status();
-          return step.AddEntityOnce(*std::move(app));
+          return step.AddEntityOnce(*std::move(app), team.key);
         });
     return step.WarnIfMissingPermission(
-        listed, absl::StrCat("apps of ", team.Describe("team")));
+        listed, absl::StrCat("apps of ", team.Describe("team")),
+        "GET /teams/{id}/apps", team.key);
   });
 }
 
@@ -228,9 +237,11 @@ absl::Status FetchAppAddons(Step& step) {
         app.id, [&](const rapidjson::Value& item) -> absl::Status {
           absl::StatusOr<v1::Entity> addon = AddonEntity(item, app.id);
           if (!addon.ok()) return addon.status();
-          return step.AddEntityOnce(*std::move(addon));
+          return step.AddEntityOnce(*std::move(addon), app.key);
         });
     if (listed.ok() || !IsPermissionOrNotFound(listed)) return listed;
+    step.context.MarkScopeIncomplete(
+        app.key, Step::MissingReason(listed, "GET /apps/{id}/addons"));
     absl::MutexLock lock(&mutex);
     missed.emplace_back(i, std::move(listed));
     return absl::OkStatus();
@@ -253,8 +264,7 @@ absl::Status FetchAppAddons(Step& step) {
           "in the app's team; the add-ons of these applications are "
           "left as they were. Applications: ",
           absl::StrJoin(named, ", "),
-          missed.size() > named.size() ? ", ..." : ""),
-      {kAddonType, kApplicationHasAddonType});
+          missed.size() > named.size() ? ", ..." : ""));
   return absl::OkStatus();
 }
 
@@ -347,8 +357,10 @@ absl::Status BuildTeamMembers(Step& step) {
             ++unknown;
             return absl::OkStatus();
           }
-          return step.AddRelationshipOnce(TeamHasMemberRelationship(
-              team.key, member->second, membership->role));
+          return step.AddRelationshipOnce(
+              TeamHasMemberRelationship(team.key, member->second,
+                                        membership->role),
+              team.key);
         });
     if (unknown > 0) {
       LogInfo("heroku step ", step.id, ": ", unknown, " members of ",
@@ -361,12 +373,14 @@ absl::Status BuildTeamMembers(Step& step) {
                              "OAuth scope (endpoint=",
                              step.client.TeamMembersUrl(team.id),
                              ", scope=global) for ", team.Describe("team"),
-                             ": ", listed.message()),
-                {kTeamHasMemberType});
+                             ": ", listed.message()));
+      step.context.MarkScopeIncomplete(
+          team.key, Step::MissingReason(listed, "GET /teams/{id}/members"));
       return absl::OkStatus();
     }
     return step.WarnIfMissingPermission(
-        listed, absl::StrCat("members of ", team.Describe("team")));
+        listed, absl::StrCat("members of ", team.Describe("team")),
+        "GET /teams/{id}/members", team.key);
   });
 }
 

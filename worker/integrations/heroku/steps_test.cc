@@ -224,7 +224,7 @@ class SeedIntegration : public Integration {
   }
   absl::Status ExecuteStep(absl::string_view, StepContext& context) override {
     for (const v1::Entity& entity : entities_) {
-      absl::Status status = context.AddEntity(entity);
+      absl::Status status = context.AddEntity(entity, "");
       if (!status.ok()) return status;
     }
     return absl::OkStatus();
@@ -665,9 +665,15 @@ TEST(StepsScopeTest, TokenWithoutGlobalScopeWarnsOncePerTeamAndGoesOn) {
     }
     EXPECT_EQ(naming, 1) << team.name;
   }
-  EXPECT_EQ(run.partial_types().at(kStepBuildTeamMembers),
-            (std::set<std::string>{kTeamHasMemberType}));
-  EXPECT_EQ(run.partial_types().size(), 1u);
+  // Every team is a scope whose members were not listed.
+  EXPECT_THAT(run.partial_types(), IsEmpty());
+  EXPECT_EQ(run.incomplete_scopes().at(kStepBuildTeamMembers).size(),
+            data.teams.size());
+  for (const auto& [scope, reason] :
+       run.incomplete_scopes().at(kStepBuildTeamMembers)) {
+    EXPECT_EQ(run.entities().at(scope).type(), kTeamType);
+    EXPECT_EQ(reason, "HTTP 403 on GET /teams/{id}/members");
+  }
 }
 
 TEST(StepsScopeTest, ForbiddenMembersOfOneTeamSkipOnlyThatTeam) {
@@ -701,8 +707,15 @@ TEST(StepsScopeTest, ForbiddenMembersOfOneTeamSkipOnlyThatTeam) {
   for (const auto* edge : run.RelationshipsOfType(kTeamHasMemberType)) {
     EXPECT_NE(edge->from_entity_key(), forbidden.id);
   }
-  EXPECT_THAT(run.partial_types().at(kStepBuildTeamMembers),
-              ElementsAre(kTeamHasMemberType));
+  EXPECT_THAT(run.partial_types(), IsEmpty());
+  ASSERT_EQ(run.incomplete_scopes().at(kStepBuildTeamMembers).size(), 1u);
+  const std::string& scope =
+      run.incomplete_scopes().at(kStepBuildTeamMembers).begin()->first;
+  EXPECT_EQ(run.entities().at(scope).properties().at("id").string_value(),
+            forbidden.id);
+  for (const auto* edge : run.RelationshipsOfType(kTeamHasMemberType)) {
+    EXPECT_EQ(run.ScopeOf(edge->key()), edge->from_entity_key());
+  }
 }
 
 TEST(StepsScopeTest, MemberRoleMakesAddonsPartialWithOnePermissionEvent) {
@@ -730,12 +743,18 @@ TEST(StepsScopeTest, MemberRoleMakesAddonsPartialWithOnePermissionEvent) {
                              " of ", data.apps.size(), " applications")));
   EXPECT_THAT(events[0].description, HasSubstr("HTTP 403"));
   EXPECT_THAT(events[0].description, HasSubstr("admin role"));
-  EXPECT_EQ(run.partial_types().at(kStepFetchAppAddons),
-            (std::set<std::string>{kAddonType, kApplicationHasAddonType}));
-  // Everything else is complete.
+  // Each app is a scope whose add-ons were not listed; the types stay
+  // complete elsewhere.
+  EXPECT_EQ(run.incomplete_scopes().at(kStepFetchAppAddons).size(),
+            data.apps.size());
+  for (const auto& [scope, reason] :
+       run.incomplete_scopes().at(kStepFetchAppAddons)) {
+    EXPECT_EQ(run.entities().at(scope).type(), kApplicationType);
+    EXPECT_EQ(reason, "HTTP 403 on GET /apps/{id}/addons");
+  }
   EXPECT_EQ(run.CountRelationships(kTeamOwnsApplicationType),
             static_cast<int>(data.apps.size()));
-  EXPECT_EQ(run.partial_types().size(), 1u);
+  EXPECT_THAT(run.partial_types(), IsEmpty());
 }
 
 TEST(StepsFaultTest, UnauthorizedFailsTheStepAndTheRunGoesOn) {

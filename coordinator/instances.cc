@@ -1,6 +1,9 @@
 // Implementation of coordinator/instances.h.
 #include "coordinator/instances.h"
 
+#include <set>
+#include <string>
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
@@ -34,6 +37,19 @@ absl::Status ValidateInstanceSettings(
   const std::string where = absl::StrCat("instance '", instance.id(), "'");
   ConfigMap config(instance.config().begin(), instance.config().end());
   GM_RETURN_IF_ERROR(ValidateConfig(definition, instance.id(), config));
+  // On a create there is nothing for "***" to keep, and after MergeUpdate a
+  // "***" is left only where nothing was stored: storing it would make the
+  // mask the secret.
+  for (const v1::ConfigField& field : definition.config_fields()) {
+    auto it = config.find(field.name());
+    if (field.secret() && it != config.end() && it->second == kMaskedSecret) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          where, ": secret config field '", field.name(), "' is \"",
+          kMaskedSecret,
+          "\" (the mask secrets read back as) and there is no stored value "
+          "to keep: give the secret itself"));
+    }
+  }
   if (instance.has_schedule()) {
     absl::Status schedule = ValidateSchedule(instance.schedule());
     if (!schedule.ok()) {
@@ -41,6 +57,7 @@ absl::Status ValidateInstanceSettings(
           absl::StrCat(where, ": ", schedule.message()));
     }
   }
+  std::set<std::string> disabled;
   for (const std::string& step : instance.disabled_steps()) {
     bool known = false;
     for (const v1::StepDefinition& definition_step : definition.steps()) {
@@ -51,10 +68,23 @@ absl::Status ValidateInstanceSettings(
           where, ": disabled step '", step, "' is not a step of integration '",
           definition.name(), "'"));
     }
+    // A repeat means the request was built wrong (the CLI sends each step
+    // once): refuse it rather than store a list that reads back with the step
+    // twice.
+    if (!disabled.insert(step).second) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, ": disabled step '", step, "' is listed twice"));
+    }
   }
-  if (instance.rate_limit_per_second() < 0) {
+  // Written so that NaN fails too (every comparison with NaN is false).
+  const double rate = instance.rate_limit_per_second();
+  if (rate != 0 &&
+      !(rate >= kMinRateLimitPerSecond && rate <= kMaxRateLimitPerSecond)) {
     return absl::InvalidArgumentError(
-        absl::StrCat(where, ": rate_limit_per_second must not be negative"));
+        absl::StrCat(where, ": rate_limit_per_second ", rate,
+                     " is out of range: use 0 (the coordinator's default) or ",
+                     kMinRateLimitPerSecond, " to ", kMaxRateLimitPerSecond,
+                     " requests per second"));
   }
   if (instance.has_upload()) {
     const v1::JupiterOneUpload& upload = instance.upload();
@@ -67,6 +97,13 @@ absl::Status ValidateInstanceSettings(
         return absl::InvalidArgumentError(absl::StrCat(
             where, ": upload.", name, " is required for a JupiterOne upload"));
       }
+    }
+    // As for secret config fields: a "***" here has no stored token behind it.
+    if (upload.api_token() == kMaskedSecret) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          where, ": upload.api_token is \"", kMaskedSecret,
+          "\" (the mask secrets read back as) and there is no stored token "
+          "to keep: give the token itself"));
     }
     if (!upload.base_url().empty() &&
         !absl::StartsWith(upload.base_url(), "https://") &&

@@ -17,17 +17,30 @@ namespace graphmill::coordinator {
 
 namespace v1 = ::graphmill::v1;
 
-// Checks everything an operator sets: config (see ValidateConfig), schedule,
-// disabled steps (must be steps of the definition), rate limit (>= 0), upload
-// target (account, token and integration instance id together, base URL
-// http(s)). INVALID_ARGUMENT names the field.
+// Accepted Instance.rate_limit_per_second values besides 0 (0 means the
+// coordinator's --default_rate_limit). The floor is one request per 100 s: a
+// slower run in effect never ends, and its tasks hold worker capacity that
+// other instances' runs wait for. The ceiling is far above any provider's own
+// limit; more is a typo.
+inline constexpr double kMinRateLimitPerSecond = 0.01;
+inline constexpr double kMaxRateLimitPerSecond = 100000;
+
+// Checks everything an operator sets: config (see ValidateConfig; a secret
+// value of "***" is refused: it is the mask secrets read back as, and reaching
+// here it has no stored value to stand for, see MergeUpdate), schedule (see
+// ValidateSchedule), disabled steps (steps of the definition, each once), rate
+// limit (0, or finite in [kMinRateLimitPerSecond, kMaxRateLimitPerSecond]),
+// upload target (account, token and integration instance id together, the
+// token not "***", base URL http(s)). INVALID_ARGUMENT names the field; call
+// it on a create's instance as given and on an update's MergeUpdate result.
 absl::Status ValidateInstanceSettings(
     const v1::IntegrationDefinition& definition, const v1::Instance& instance);
 
 // `update` applied to the stored (sealed) instance: a secret config field that
-// is absent or
-// "***" keeps its stored value, as does an upload token that is empty or "***".
-// Identity and creation time come from `stored`.
+// is absent or "***" keeps its stored value, as does an upload token that is
+// empty or "***". A "***" with no stored value stays "***", for
+// ValidateInstanceSettings to refuse. Identity and creation time come from
+// `stored`.
 v1::Instance MergeUpdate(const v1::IntegrationDefinition& definition,
                          const v1::Instance& stored, v1::Instance update);
 

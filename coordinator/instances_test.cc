@@ -2,6 +2,14 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <limits>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+
 namespace graphmill::coordinator {
 namespace {
 
@@ -117,6 +125,98 @@ TEST(ValidateInstanceSettings, NamesTheBadField) {
   EXPECT_EQ(
       ValidateInstanceSettings(Definition(), instance).message(),
       "instance 'ci': upload.account_id is required for a JupiterOne upload");
+}
+
+// Out-of-range rates were stored: NaN and inf slipped past "< 0", and 1e-300
+// made a run that never ends.
+TEST(ValidateInstanceSettings, RefusesRateLimitOutOfRange) {
+  for (const auto& [rate, shown] : std::vector<std::pair<double, std::string>>{
+           {std::nan(""), "nan"},
+           {std::numeric_limits<double>::infinity(), "inf"},
+           {1e-300, "1e-300"},
+           {0.001, "0.001"},
+           {100001, "100001"},
+           {-1, "-1"}}) {
+    v1::Instance instance = Instance();
+    instance.set_rate_limit_per_second(rate);
+    absl::Status status = ValidateInstanceSettings(Definition(), instance);
+    EXPECT_EQ(status,
+              absl::InvalidArgumentError(absl::StrCat(
+                  "instance 'ci': rate_limit_per_second ", shown,
+                  " is out of range: use 0 (the coordinator's default) or "
+                  "0.01 to 100000 requests per second")))
+        << shown;
+  }
+  for (double rate : {0.0, 0.01, 1.5, 100000.0}) {
+    v1::Instance instance = Instance();
+    instance.set_rate_limit_per_second(rate);
+    EXPECT_TRUE(ValidateInstanceSettings(Definition(), instance).ok()) << rate;
+  }
+}
+
+// A create has no stored value for "***" to keep: it was stored as the secret.
+TEST(ValidateInstanceSettings, RefusesMaskAsSecretConfigValue) {
+  v1::Instance instance = Instance();
+  (*instance.mutable_config())["apiKey"] = "***";
+  EXPECT_EQ(ValidateInstanceSettings(Definition(), instance),
+            absl::InvalidArgumentError(
+                "instance 'ci': secret config field 'apiKey' is \"***\" (the "
+                "mask secrets read back as) and there is no stored value to "
+                "keep: give the secret itself"));
+  // Not a secret: "***" is an ordinary value.
+  instance = Instance();
+  (*instance.mutable_config())["login"] = "***";
+  EXPECT_TRUE(ValidateInstanceSettings(Definition(), instance).ok());
+}
+
+TEST(ValidateInstanceSettings, RefusesMaskAsUploadToken) {
+  v1::Instance instance = Instance();
+  instance.mutable_upload()->set_api_token("***");
+  EXPECT_EQ(ValidateInstanceSettings(Definition(), instance),
+            absl::InvalidArgumentError(
+                "instance 'ci': upload.api_token is \"***\" (the mask secrets "
+                "read back as) and there is no stored token to keep: give the "
+                "token itself"));
+}
+
+// On an update "***" keeps the stored value, so the merged instance is valid;
+// where nothing was stored (an upload added by this update) it is refused.
+TEST(ValidateInstanceSettings, MaskOnUpdateKeepsStoredValueOrIsRefused) {
+  v1::Instance stored = Instance();
+  ASSERT_TRUE(WithKey().Seal(Definition(), &stored).ok());
+  v1::Instance update = Instance();
+  (*update.mutable_config())["apiKey"] = "***";
+  update.mutable_upload()->set_api_token("***");
+  v1::Instance merged = MergeUpdate(Definition(), stored, update);
+  EXPECT_TRUE(ValidateInstanceSettings(Definition(), merged).ok());
+  EXPECT_EQ(merged.config().at("apiKey"), stored.config().at("apiKey"));
+
+  stored.clear_upload();
+  merged = MergeUpdate(Definition(), stored, update);
+  EXPECT_EQ(ValidateInstanceSettings(Definition(), merged).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(merged.upload().api_token(), "***");
+}
+
+TEST(ValidateInstanceSettings, RefusesDuplicateDisabledStep) {
+  v1::Instance instance = Instance();
+  instance.add_disabled_steps("fetch-users");
+  EXPECT_TRUE(ValidateInstanceSettings(Definition(), instance).ok());
+  instance.add_disabled_steps("fetch-users");
+  EXPECT_EQ(ValidateInstanceSettings(Definition(), instance),
+            absl::InvalidArgumentError(
+                "instance 'ci': disabled step 'fetch-users' is listed twice"));
+}
+
+TEST(ValidateInstanceSettings, RefusesJitterWithoutIntervalOrCron) {
+  v1::Instance instance = Instance();
+  instance.mutable_schedule()->set_jitter_seconds(60);
+  EXPECT_EQ(ValidateInstanceSettings(Definition(), instance),
+            absl::InvalidArgumentError(
+                "instance 'ci': schedule.jitter_seconds 60 needs "
+                "schedule.interval or schedule.cron"));
+  instance.mutable_schedule()->set_cron("@hourly");
+  EXPECT_TRUE(ValidateInstanceSettings(Definition(), instance).ok());
 }
 
 }  // namespace

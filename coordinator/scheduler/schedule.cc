@@ -134,6 +134,13 @@ absl::Status ValidateSchedule(const v1::Schedule& schedule) {
   }
   switch (schedule.when_case()) {
     case v1::Schedule::WHEN_NOT_SET:
+      // Jitter only delays scheduled runs; set alone it is a schedule whose
+      // interval or cron went missing, not a request for manual runs.
+      if (schedule.jitter_seconds() != 0) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("schedule.jitter_seconds ", schedule.jitter_seconds(),
+                         " needs schedule.interval or schedule.cron"));
+      }
       return absl::OkStatus();
     case v1::Schedule::kInterval:
       if (!IsKnownInterval(schedule.interval())) {

@@ -41,11 +41,14 @@ inline constexpr absl::Duration kMaxDefaultJitter = absl::Minutes(5);
 // Upper bound for Schedule.jitter_seconds (one week, the longest interval).
 inline constexpr int kMaxJitterSeconds = 7 * 24 * 60 * 60;
 
-// OK for an unset schedule, any known interval (DISABLED and UNSPECIFIED mean
-// no scheduled runs), or a cron expression CronExpression::Parse accepts.
-// INVALID_ARGUMENT naming the field otherwise, e.g. "schedule.cron '61 * * *
-// *': minute 61 is out of range 0-59", "schedule.interval 99 is not a known
-// polling interval", "schedule.jitter_seconds -1 is out of range 0-604800".
+// OK for an unset schedule (no interval, no cron, jitter_seconds 0), any known
+// interval (DISABLED and UNSPECIFIED mean no scheduled runs), or a cron
+// expression CronExpression::Parse accepts, with jitter_seconds in
+// 0..kMaxJitterSeconds. INVALID_ARGUMENT naming the field otherwise, e.g.
+// "schedule.cron '61 * * * *': minute 61 is out of range 0-59",
+// "schedule.interval 99 is not a known polling interval",
+// "schedule.jitter_seconds -1 is out of range 0-604800",
+// "schedule.jitter_seconds 60 needs schedule.interval or schedule.cron".
 absl::Status ValidateSchedule(const v1::Schedule& schedule);
 
 // True if the schedule starts runs on its own: a cron expression, or an

@@ -82,6 +82,19 @@ TEST(ValidateScheduleTest, NamesTheProblem) {
                 "schedule.jitter_seconds 604801 is out of range 0-604800"));
 }
 
+TEST(ValidateScheduleTest, JitterNeedsAnIntervalOrCron) {
+  v1::Schedule jitter_only;
+  jitter_only.set_jitter_seconds(60);
+  EXPECT_EQ(ValidateSchedule(jitter_only),
+            absl::InvalidArgumentError("schedule.jitter_seconds 60 needs "
+                                       "schedule.interval or schedule.cron"));
+  EXPECT_TRUE(ValidateSchedule(v1::Schedule()).ok());
+  // DISABLED is an interval: a CLI update to "--schedule disabled" keeps the
+  // jitter it had.
+  EXPECT_TRUE(
+      ValidateSchedule(Interval(v1::POLLING_INTERVAL_DISABLED, 60)).ok());
+}
+
 TEST(IsScheduledTest, OnlyRealIntervalsAndCron) {
   EXPECT_FALSE(IsScheduled(v1::Schedule()));
   EXPECT_FALSE(IsScheduled(Interval(v1::POLLING_INTERVAL_UNSPECIFIED)));

@@ -21,6 +21,7 @@
 #include "common/log.h"
 #include "worker/integrations/registry.h"
 #include "worker/runtime/channel.h"
+#include "worker/runtime/http_client.h"
 #include "worker/runtime/integration.h"
 #include "worker/runtime/worker.h"
 
@@ -31,6 +32,11 @@ ABSL_FLAG(
     std::string, worker_id, "",
     "unique id of this worker, e.g. the pod name (default: <hostname>-<pid>)");
 ABSL_FLAG(int, capacity, 4, "tasks run at once");
+ABSL_FLAG(int64_t, max_response_bytes,
+          graphmill::worker::kDefaultMaxResponseBytes,
+          "most bytes of one provider response held in memory; a larger "
+          "response fails its request (the step reports it) instead of "
+          "growing the worker without bound");
 ABSL_FLAG(int, drain_grace_seconds, 30,
           "on SIGTERM/SIGINT, how long running tasks may take to finish before "
           "the worker "
@@ -81,6 +87,15 @@ int Main(int argc, char** argv) {
              drain_grace_seconds);
     return 2;
   }
+  const int64_t max_response_bytes = absl::GetFlag(FLAGS_max_response_bytes);
+  if (max_response_bytes < 1) {
+    LogError("--max_response_bytes must be at least 1, got ",
+             max_response_bytes);
+    return 2;
+  }
+  // Before CreateIntegrations: each integration copies its base
+  // HttpClientOptions, and with them this default, when it is created.
+  SetDefaultMaxResponseBytes(max_response_bytes);
 
   WorkerOptions options;
   options.worker_id = absl::GetFlag(FLAGS_worker_id);

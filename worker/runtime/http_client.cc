@@ -3,8 +3,10 @@
 #include "worker/runtime/http_client.h"
 
 #include <curl/curl.h>
+#include <malloc.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <mutex>
 
@@ -14,10 +16,10 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_replace.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "common/log.h"
+#include "common/redact.h"
 #include "rapidjson/document.h"
 
 namespace graphmill::worker {
@@ -27,9 +29,15 @@ constexpr char kKindPayloadUrl[] =
     "type.graphmill.dev/graphmill.worker.HttpErrorKind";
 constexpr char kStatusPayloadUrl[] =
     "type.graphmill.dev/graphmill.worker.HttpStatus";
-constexpr char kRedacted[] = "[REDACTED]";
-constexpr size_t kMaxExcerptBytes = 200;
+// Most bytes reserved up front from an announced Content-Length when there is
+// no limit: a lying header must not allocate gigabytes before any arrive.
+constexpr int64_t kMaxReserveBytes = int64_t{64} << 20;
+// Most bytes of a request header's name quoted when it is malformed.
+constexpr size_t kMaxHeaderNameQuote = 64;
 constexpr absl::Duration kMinAttemptTimeout = absl::Milliseconds(1);
+
+// See SetDefaultMaxResponseBytes.
+std::atomic<int64_t> default_max_response_bytes{kDefaultMaxResponseBytes};
 
 class RealClock : public Clock {
  public:
@@ -103,19 +111,13 @@ bool IsRetryableCurlCode(CURLcode code) {
   }
 }
 
-// Cuts `text` to at most `max_bytes` without splitting a UTF-8 sequence.
-std::string Shorten(absl::string_view text, size_t max_bytes) {
-  if (text.size() <= max_bytes) return std::string(text);
-  size_t end = max_bytes;
-  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80)
-    --end;
-  return absl::StrCat(text.substr(0, end), "...");
-}
-
 // The provider's own explanation, for error messages: the JSON `message`
 // (CircleCI and Heroku both use it), else JupiterOne's `error: {code,
-// message}` as "CODE: message", or a plain-text body. Empty if none.
-std::string ErrorExcerpt(const HttpResponse& response) {
+// message}` as "CODE: message", or a plain-text body; quoted with
+// QuoteProviderBody (redacted, then at most kMaxQuotedBytes, one line). Empty
+// if none.
+std::string ErrorExcerpt(const HttpResponse& response,
+                         const Redactor& redactor) {
   std::string text;
   rapidjson::Document document;
   document.Parse(response.body.data(), response.body.size());
@@ -141,25 +143,40 @@ std::string ErrorExcerpt(const HttpResponse& response) {
                  response.Header("Content-Type").value_or(""), "text/plain")) {
     text = response.body;
   }
-  // One line: Heroku messages may hold "\n".
-  for (char& c : text) {
-    if (c == '\n' || c == '\r' || c == '\t') c = ' ';
-  }
-  return Shorten(absl::StripAsciiWhitespace(text), kMaxExcerptBytes);
+  // Heroku messages may hold "\n": QuoteProviderBody makes it one line.
+  return QuoteProviderBody(absl::StripAsciiWhitespace(text), redactor);
 }
 
 struct BodySink {
+  CURL* handle;
   std::string* body;
-  int64_t max_bytes;
+  int64_t max_bytes;  // below 1: no limit
+  bool reserved = false;
   bool overflow = false;
 };
 
+// Enforces max_bytes as the body arrives: the transfer is aborted at the first
+// byte past it, so no more than max_bytes are ever held. A body announced by
+// Content-Length is reserved once, so it is not copied on every doubling (and
+// a 50 MB page does not briefly cost 100 MB).
 size_t WriteBody(char* data, size_t size, size_t count, void* user) {
   auto* sink = static_cast<BodySink*>(user);
   const size_t bytes = size * count;
-  if (static_cast<int64_t>(sink->body->size() + bytes) > sink->max_bytes) {
+  if (sink->max_bytes > 0 &&
+      static_cast<int64_t>(sink->body->size() + bytes) > sink->max_bytes) {
     sink->overflow = true;
     return 0;  // makes curl stop with CURLE_WRITE_ERROR
+  }
+  if (!sink->reserved) {
+    sink->reserved = true;
+    curl_off_t length = -1;
+    if (curl_easy_getinfo(sink->handle, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T,
+                          &length) == CURLE_OK &&
+        length > 0) {
+      const int64_t cap =
+          sink->max_bytes > 0 ? sink->max_bytes : kMaxReserveBytes;
+      sink->body->reserve(static_cast<size_t>(std::min<int64_t>(length, cap)));
+    }
   }
   sink->body->append(data, bytes);
   return bytes;
@@ -199,8 +216,10 @@ absl::StatusOr<HeaderList> MakeHeaderList(const HttpHeaders& headers) {
     if (name.empty() || HasLineBreakOrNul(name) || HasLineBreakOrNul(value) ||
         name.find_first_of(": \t") != std::string::npos) {
       // The value is never quoted: it may be the token.
-      return absl::InvalidArgumentError(absl::StrCat(
-          "request header '", Shorten(name, 64), "' is malformed"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("request header '",
+                       QuoteProviderBody(name, Redactor(), kMaxHeaderNameQuote),
+                       "' is malformed"));
     }
     const std::string line = value.empty() ? absl::StrCat(name, ";")
                                            : absl::StrCat(name, ": ", value);
@@ -235,6 +254,19 @@ absl::Duration Backoff(const HttpClientOptions& options, int retry,
 }
 
 }  // namespace
+
+void SetDefaultMaxResponseBytes(int64_t bytes) {
+  default_max_response_bytes.store(bytes > 0 ? bytes
+                                             : kDefaultMaxResponseBytes);
+}
+
+int64_t DefaultMaxResponseBytes() { return default_max_response_bytes.load(); }
+
+ScopedMemoryTrim::~ScopedMemoryTrim() {
+  // Costs a walk over the heap, so only after bodies large enough to have left
+  // megabytes of free chunks behind.
+  if (largest_ >= kTrimAfterBytes) malloc_trim(0);
+}
 
 std::optional<std::string> HttpResponse::Header(absl::string_view name) const {
   for (const auto& [header_name, value] : headers) {
@@ -276,14 +308,9 @@ Clock* Clock::Real() {
 }
 
 struct HttpClient::Impl {
-  explicit Impl(HttpClientOptions options_in) : options(std::move(options_in)) {
+  explicit Impl(HttpClientOptions options_in)
+      : options(std::move(options_in)), redactor(options.redact) {
     if (options.clock == nullptr) options.clock = Clock::Real();
-    for (const std::string& secret : options.redact) {
-      if (secret.empty()) continue;
-      redactions.emplace_back(secret, kRedacted);
-      const std::string encoded = UrlEncode(secret);
-      if (encoded != secret) redactions.emplace_back(encoded, kRedacted);
-    }
   }
 
   ~Impl() {
@@ -314,7 +341,7 @@ struct HttpClient::Impl {
                   const std::string* body, absl::Duration timeout) {
     Attempt attempt;
     char error_buffer[CURL_ERROR_SIZE] = {0};
-    BodySink sink{&attempt.response.body, options.max_response_bytes};
+    BodySink sink{handle, &attempt.response.body, options.max_response_bytes};
     // Reset keeps the connection cache, so keep-alive connections survive
     // between requests.
     curl_easy_reset(handle);
@@ -364,8 +391,7 @@ struct HttpClient::Impl {
   }
 
   std::string Redact(absl::string_view text) const {
-    if (redactions.empty()) return std::string(text);
-    return absl::StrReplaceAll(text, redactions);
+    return redactor.Redact(text);
   }
 
   double RandomFraction() {
@@ -375,7 +401,7 @@ struct HttpClient::Impl {
   }
 
   HttpClientOptions options;
-  std::vector<std::pair<std::string, std::string>> redactions;
+  const Redactor redactor;  // of options.redact
   absl::Mutex mutex;
   std::vector<CURL*> idle_handles ABSL_GUARDED_BY(mutex);
   absl::BitGen random ABSL_GUARDED_BY(mutex);
@@ -391,6 +417,8 @@ HttpClient::~HttpClient() = default;
 std::string HttpClient::Redact(absl::string_view text) const {
   return impl_->Redact(text);
 }
+
+const Redactor& HttpClient::redactor() const { return impl_->redactor; }
 
 absl::StatusOr<HttpResponse> HttpClient::Get(const std::string& url,
                                              const HttpHeaders& headers) {
@@ -445,6 +473,9 @@ absl::StatusOr<HttpResponse> HttpClient::Send(absl::string_view method,
     const absl::Duration timeout = std::max(
         std::min(options.request_timeout, remaining), kMinAttemptTimeout);
 
+    // Declared before the attempt so it runs after the attempt's body is freed
+    // (an error body; a 2xx body is the caller's to trim).
+    ScopedMemoryTrim trim;
     CURL* handle = impl_->Acquire();
     if (handle == nullptr) {
       return MakeError(absl::StatusCode::kInternal, HttpErrorKind::kNetwork, 0,
@@ -453,6 +484,10 @@ absl::StatusOr<HttpResponse> HttpClient::Send(absl::string_view method,
     Attempt attempt =
         impl_->Perform(handle, url, header_list->get(), body, timeout);
     impl_->Release(handle);
+    const bool success = attempt.code == CURLE_OK &&
+                         attempt.response.status >= 200 &&
+                         attempt.response.status < 300;
+    if (!success) trim.Note(attempt.response.body.size());
 
     // What went wrong, for messages: "HTTP 404 (Project not found)" or curl's
     // reason.
@@ -469,7 +504,8 @@ absl::StatusOr<HttpResponse> HttpClient::Send(absl::string_view method,
       error_class = ClassifyHttpStatus(http_status);
       retryable = IsRetryableStatus(http_status);
       what = absl::StrCat("HTTP ", http_status);
-      const std::string excerpt = ErrorExcerpt(attempt.response);
+      const std::string excerpt =
+          ErrorExcerpt(attempt.response, impl_->redactor);
       if (!excerpt.empty()) absl::StrAppend(&what, " (", excerpt, ")");
       if (retryable) {
         if (std::optional<std::string> value =
@@ -478,11 +514,15 @@ absl::StatusOr<HttpResponse> HttpClient::Send(absl::string_view method,
         }
       }
     } else if (attempt.body_too_large) {
-      return MakeError(
-          absl::StatusCode::kDataLoss, HttpErrorKind::kMalformedBody,
-          attempt.response.status,
-          impl_->Redact(absl::StrCat(prefix, "response body exceeds ",
-                                     options.max_response_bytes, " bytes")));
+      std::string message =
+          absl::StrCat("response from ", method, " ", url, " exceeds ",
+                       options.max_response_bytes, " bytes");
+      if (!options.max_response_bytes_flag.empty()) {
+        absl::StrAppend(&message, " (", options.max_response_bytes_flag, ")");
+      }
+      return MakeError(absl::StatusCode::kDataLoss,
+                       HttpErrorKind::kMalformedBody, attempt.response.status,
+                       impl_->Redact(message));
     } else {
       what = curl_easy_strerror(attempt.code);
       if (!attempt.curl_error.empty())
@@ -525,6 +565,8 @@ absl::StatusOr<HttpResponse> HttpClient::Send(absl::string_view method,
         absl::StrCat(prefix, what, "; attempt ", attempt_number, " of ",
                      max_attempts, ", retrying in ", absl::FormatDuration(wait),
                      retry_after ? " (Retry-After)" : "")));
+    // Not held through the wait.
+    std::string().swap(attempt.response.body);
     clock->Sleep(wait);
   }
 }

@@ -17,6 +17,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "common/redact.h"
 
 namespace graphmill::worker {
 
@@ -52,8 +53,8 @@ HttpErrorKind HttpErrorKindOf(const absl::Status& status);
 // The HTTP status code behind an error (0 if none, e.g. network errors).
 int HttpStatusOf(const absl::Status& status);
 // A DATA_LOSS status of kind kMalformedBody for a response body that does not
-// parse. `url` goes into the message as is: pass it through HttpClient::Redact
-// first.
+// parse. `url` and `detail` go into the message as they are: pass them through
+// HttpClient::Redact first (or quote bodies with QuoteProviderBody).
 absl::Status MalformedBodyError(absl::string_view url,
                                 absl::string_view detail);
 
@@ -66,6 +67,19 @@ class Clock {
   virtual void Sleep(absl::Duration duration) = 0;
   static Clock* Real();  // process-wide real clock
 };
+
+// The default of HttpClientOptions::max_response_bytes: a page larger than this
+// is not one any provider serves on purpose, and holding it (plus its parsed
+// form) per running task is what bounds a worker's memory.
+inline constexpr int64_t kDefaultMaxResponseBytes = int64_t{64} << 20;
+
+// Sets the process-wide default of HttpClientOptions::max_response_bytes for
+// options created afterwards (values below 1 restore
+// kDefaultMaxResponseBytes). The worker calls it once from
+// --max_response_bytes before it creates its integrations, which copy their
+// base options then. Thread-safe.
+void SetDefaultMaxResponseBytes(int64_t bytes);
+int64_t DefaultMaxResponseBytes();
 
 struct HttpClientOptions {
   absl::Duration request_timeout =
@@ -80,11 +94,15 @@ struct HttpClientOptions {
   // past the budget is not made: the last error is returned. Each attempt's
   // timeout is also cut to what remains.
   absl::Duration total_budget = absl::Minutes(5);
-  // Largest response body accepted; a larger one fails with kMalformedBody (no
-  // retry).
-  int64_t max_response_bytes = int64_t{256} << 20;
-  // Strings never to appear in logs or error messages (the API token). Their
-  // URL-encoded forms are redacted too.
+  // Most bytes of one response body held in memory: the transfer is aborted as
+  // soon as more arrive (or a larger Content-Length is announced) and fails
+  // with kMalformedBody, without retry. Values below 1: no limit.
+  int64_t max_response_bytes = DefaultMaxResponseBytes();
+  // Named in that error as the setting to raise; empty: none.
+  std::string max_response_bytes_flag = "--max_response_bytes";
+  // Secrets never to appear in logs or error messages (the API token): the
+  // client's Redactor (common/redact.h, which lists the forms covered) is
+  // built from them.
   std::vector<std::string> redact;
   Clock* clock = Clock::Real();
   // Jitter source: returns a value in [0, 1]. Null: a random draw. Tests pin it
@@ -118,7 +136,8 @@ class HttpClient {
   //   (kServer), network UNAVAILABLE (kNetwork). A header holding CR or LF is
   //   INVALID_ARGUMENT (kClient).
   // Error messages name the method, the URL and the status (plus the provider's
-  // JSON `message`, shortened), all redacted; never the request headers.
+  // JSON `message` or plain-text body, quoted with QuoteProviderBody), all
+  // redacted; never the request headers.
   absl::StatusOr<HttpResponse> Get(const std::string& url,
                                    const HttpHeaders& headers);
 
@@ -132,10 +151,11 @@ class HttpClient {
                                     const HttpHeaders& headers,
                                     const std::string& body);
 
-  // `text` with every options.redact string (and its URL-encoded form) replaced
-  // by
-  // "[REDACTED]", e.g. for a URL that callers put in their own messages.
+  // `text` through redactor(), e.g. for a URL that callers put in their own
+  // messages.
   std::string Redact(absl::string_view text) const;
+  // The Redactor of options.redact, for callers' statuses and quotes.
+  const Redactor& redactor() const;
 
  private:
   // Get and Post: `body` null for GET.
@@ -146,6 +166,28 @@ class HttpClient {
 
   struct Impl;
   std::unique_ptr<Impl> impl_;
+};
+
+// Gives the heap memory freed in its scope back to the operating system
+// (glibc's malloc_trim) when destroyed, if a response body of at least
+// kTrimAfterBytes went through it. A parsed page is many small allocations
+// that glibc keeps for reuse; without this a worker that read a few 50 MB pages
+// stays hundreds of MB large. Declare it before the response and the document
+// parsed from it, so it is destroyed after both.
+class ScopedMemoryTrim {
+ public:
+  static constexpr size_t kTrimAfterBytes = size_t{8} << 20;
+
+  ScopedMemoryTrim() = default;
+  ScopedMemoryTrim(const ScopedMemoryTrim&) = delete;
+  ScopedMemoryTrim& operator=(const ScopedMemoryTrim&) = delete;
+  ~ScopedMemoryTrim();
+
+  // Records a body of `bytes` read in this scope.
+  void Note(size_t bytes) { largest_ = bytes > largest_ ? bytes : largest_; }
+
+ private:
+  size_t largest_ = 0;
 };
 
 // Parses a Retry-After value: delta-seconds ("5") or an HTTP date relative to

@@ -15,6 +15,8 @@
 #include <set>
 #include <thread>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
@@ -617,7 +619,7 @@ TEST(HttpClientTest, LongProviderMessageIsShortenedToOneLine) {
   const absl::Status status = client.Get(server.Url("/p"), {}).status();
 
   EXPECT_THAT(status.message(), HasSubstr("(first second yyy"));
-  EXPECT_THAT(status.message(), HasSubstr("yyy...)"));
+  EXPECT_THAT(status.message(), HasSubstr("yyy… (1013 bytes))"));
   EXPECT_THAT(status.message(), Not(HasSubstr("\n")));
   EXPECT_LT(status.message().size(), server.Url("/p").size() + 240);
 }
@@ -769,17 +771,53 @@ TEST(HttpClientTest, TokensNeverAppearInMessagesOrLogs) {
   const std::string logs = ::testing::internal::GetCapturedStderr();
 
   EXPECT_THAT(logs, HasSubstr("WARN"));
-  EXPECT_THAT(logs, HasSubstr("[REDACTED]"));
+  EXPECT_THAT(logs, HasSubstr("***"));
   for (const absl::Status& status : {raw, encoded, refused}) {
     EXPECT_FALSE(status.ok());
-    EXPECT_THAT(status.message(), HasSubstr("[REDACTED]"));
+    EXPECT_THAT(status.message(), HasSubstr("***"));
     EXPECT_THAT(status.message(), Not(HasSubstr(token)));
     EXPECT_THAT(status.message(), Not(HasSubstr(encoded_token)));
   }
   EXPECT_THAT(logs, Not(HasSubstr(token)));
   EXPECT_THAT(logs, Not(HasSubstr(encoded_token)));
-  EXPECT_EQ(client.Redact("a " + token + " b " + encoded_token),
-            "a [REDACTED] b [REDACTED]");
+  EXPECT_EQ(client.Redact("a " + token + " b " + encoded_token), "a *** b ***");
+}
+
+// A provider that echoes the token in other forms, and a message long enough
+// that the token straddles the quoting limit.
+TEST(HttpClientTest, ProviderMessageIsRedactedInEveryFormBeforeItIsCut) {
+  const std::string token = "tok-S3CRET/42+xyz";
+  const std::string base64_token = absl::Base64Escape(token);
+  TestServer server;
+  server.http.Get("/p", [&](const httplib::Request& request,
+                            httplib::Response& response) {
+    response.status = 400;
+    const std::string message =
+        request.get_param_value("form") == "cut"
+            ? absl::StrCat(std::string(190, 'm'), token, std::string(500, 'n'))
+            : absl::StrCat("bad token ", base64_token, " / ",
+                           absl::AsciiStrToUpper(token), " / ",
+                           UrlEncode(token));
+    response.set_content(absl::StrCat(R"({"message":")", message, R"("})"),
+                         "application/json");
+  });
+  server.Start();
+  FakeClock clock;
+  HttpClientOptions options = TestOptions(&clock);
+  options.redact = {token};
+  HttpClient client(options);
+
+  const absl::Status forms = client.Get(server.Url("/p?form=all"), {}).status();
+  EXPECT_EQ(forms.message(),
+            absl::StrCat("GET ", server.Url("/p?form=all"),
+                         ": HTTP 400 (bad token *** / *** / ***)"));
+
+  const absl::Status cut = client.Get(server.Url("/p?form=cut"), {}).status();
+  EXPECT_THAT(cut.message(),
+              HasSubstr(absl::StrCat(std::string(190, 'm'), "***nnn")));
+  EXPECT_THAT(cut.message(), HasSubstr("… (707 bytes))"));
+  EXPECT_THAT(cut.message(), Not(HasSubstr("tok-")));
+  EXPECT_LT(cut.message().size(), server.Url("/p?form=cut").size() + 240);
 }
 
 TEST(HttpClientTest, SequentialRequestsReuseOneConnection) {
@@ -872,6 +910,56 @@ TEST(HttpClientTest, UnusableUrlIsInvalidArgumentWithoutRetry) {
   EXPECT_TRUE(clock.sleeps().empty());
 }
 
+TEST(HttpClientOptionsTest, ResponseLimitDefaultsTo64MiBAndCanBeSet) {
+  EXPECT_EQ(HttpClientOptions().max_response_bytes, int64_t{64} << 20);
+  SetDefaultMaxResponseBytes(12345);
+  EXPECT_EQ(HttpClientOptions().max_response_bytes, 12345);
+  SetDefaultMaxResponseBytes(0);
+  EXPECT_EQ(HttpClientOptions().max_response_bytes, kDefaultMaxResponseBytes);
+}
+
+// A body streamed without Content-Length: only the write callback can stop
+// it, and it must do so at the limit rather than after the whole body.
+TEST(HttpClientTest, StreamedBodyOverTheLimitIsAbortedWithAClearError) {
+  const std::string token = "tok-S3CRET/42+xyz";
+  TestServer server;
+  std::atomic<int64_t> sent{0};
+  server.http.Get(
+      "/big", [&](const httplib::Request&, httplib::Response& response) {
+        ++server.requests;
+        response.set_chunked_content_provider(
+            "application/json", [&](size_t, httplib::DataSink& sink) {
+              static const std::string chunk(64 * 1024, 'b');
+              // 512 MiB if nobody stops it.
+              if (sent >= (int64_t{512} << 20)) {
+                sink.done();
+                return true;
+              }
+              if (!sink.write(chunk.data(), chunk.size())) return false;
+              sent += chunk.size();
+              return true;
+            });
+      });
+  server.Start();
+  FakeClock clock;
+  HttpClientOptions options = TestOptions(&clock);
+  options.max_response_bytes = 1 << 20;
+  options.redact = {token};
+  HttpClient client(options);
+  const std::string url = server.Url("/big?circle-token=" + token);
+
+  const absl::Status status = client.Get(url, {}).status();
+
+  EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(HttpErrorKindOf(status), HttpErrorKind::kMalformedBody);
+  EXPECT_EQ(status.message(),
+            absl::StrCat("response from GET ", server.Url("/big?circle-token="),
+                         "*** exceeds 1048576 bytes (--max_response_bytes)"));
+  EXPECT_EQ(server.requests, 1);
+  // Socket buffers let the server run ahead a little, not by hundreds of MB.
+  EXPECT_LT(sent.load(), int64_t{64} << 20);
+}
+
 TEST(HttpClientTest, OversizedBodyFailsWithoutRetry) {
   TestServer server;
   server.http.Get("/big",
@@ -889,6 +977,9 @@ TEST(HttpClientTest, OversizedBodyFailsWithoutRetry) {
 
   EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss);
   EXPECT_EQ(HttpErrorKindOf(status), HttpErrorKind::kMalformedBody);
+  EXPECT_EQ(status.message(),
+            absl::StrCat("response from GET ", server.Url("/big"),
+                         " exceeds 1000 bytes (--max_response_bytes)"));
   EXPECT_EQ(server.requests, 1);
 }
 

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/redact.h"
 #include "worker/integrations/common/task_http_options.h"
 
 namespace graphmill::worker::circleci {
@@ -20,11 +21,27 @@ std::string CircleCiClient::Redact(absl::string_view text) const {
   return http_.Redact(text);
 }
 
+absl::Status CircleCiClient::Visit(const ItemVisitor& visit,
+                                   const rapidjson::Value& item) const {
+  // The visitor's converters quote the item, which may echo the API key; they
+  // cannot know it, so its error is redacted here, before it leaves the step.
+  return redactor().RedactStatus(visit(item));
+}
+
 absl::StatusOr<rapidjson::Document> CircleCiClient::GetJson(
     const std::string& url) {
+  ScopedMemoryTrim trim;
+  return GetJson(url, trim);
+}
+
+absl::StatusOr<rapidjson::Document> CircleCiClient::GetJson(
+    const std::string& url, ScopedMemoryTrim& trim) {
   absl::StatusOr<HttpResponse> response = http_.Get(url, headers_);
   if (!response.ok()) return response.status();
+  trim.Note(response->body.size());
   rapidjson::Document document;
+  // Not parsed in place: the document owns its strings, and the body is freed
+  // on return.
   document.Parse(response->body.data(), response->body.size());
   if (document.HasParseError()) {
     return MalformedBodyError(
@@ -42,7 +59,9 @@ absl::Status CircleCiClient::ListPages(const std::string& first_url,
   std::set<std::string> seen_tokens;
   std::string url = first_url;
   for (int page = 1;; ++page) {
-    absl::StatusOr<rapidjson::Document> document = GetJson(url);
+    // Destroyed after the page's document: returns its memory when large.
+    ScopedMemoryTrim trim;
+    absl::StatusOr<rapidjson::Document> document = GetJson(url, trim);
     if (!document.ok()) return document.status();
     if (!document->IsObject() || !document->HasMember("items") ||
         !(*document)["items"].IsArray()) {
@@ -50,7 +69,7 @@ absl::Status CircleCiClient::ListPages(const std::string& first_url,
                                 "expected an object with an 'items' array");
     }
     for (const rapidjson::Value& item : (*document)["items"].GetArray()) {
-      absl::Status status = visit(item);
+      absl::Status status = Visit(visit, item);
       if (!status.ok()) return status;
     }
     auto token = document->FindMember("next_page_token");
@@ -94,7 +113,7 @@ absl::Status CircleCiClient::ListCollaborations(const ItemVisitor& visit) {
     return MalformedBodyError(Redact(url), "expected a JSON array");
   }
   for (const rapidjson::Value& item : document->GetArray()) {
-    absl::Status status = visit(item);
+    absl::Status status = Visit(visit, item);
     if (!status.ok()) return status;
   }
   return absl::OkStatus();

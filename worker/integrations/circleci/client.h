@@ -10,20 +10,23 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "common/redact.h"
 #include "rapidjson/document.h"
 #include "worker/runtime/http_client.h"
 
 namespace graphmill::worker::circleci {
 
 // Called once per list item, in the order CircleCI returns them; a non-OK
-// status stops the listing and is returned as is.
+// status stops the listing and is returned redacted (items may echo the API
+// key, and converters quote them).
 using ItemVisitor = std::function<absl::Status(const rapidjson::Value& item)>;
 
 // Thread-safe (HttpClient is); one client serves a whole step, fan-out threads
 // included. Errors are HttpClient's (HttpErrorKindOf tells 401/403/404/...
 // apart), or kMalformedBody for a body that is not the JSON expected, or
-// DATA_LOSS when CircleCI repeats a page token. No message ever holds the API
-// key.
+// DATA_LOSS when CircleCI repeats a page token, or a visitor's. No message
+// holds the API key in any form common/redact.h covers. A page's memory is
+// given back once it is visited (ScopedMemoryTrim).
 class CircleCiClient {
  public:
   // `base_url` has no trailing '/', e.g. "https://circleci.com/api/v2".
@@ -66,12 +69,22 @@ class CircleCiClient {
   absl::Status ListContextEnvVars(absl::string_view context_id,
                                   const ItemVisitor& visit);
 
-  // `text` with the API key replaced, for callers' own messages.
+  // `text` with the API key redacted (HttpClient::Redact), for callers' own
+  // messages.
   std::string Redact(absl::string_view text) const;
+  // The client's Redactor (of the API key), e.g. for a step's whole status.
+  const Redactor& redactor() const { return http_.redactor(); }
   const std::string& base_url() const { return base_url_; }
 
  private:
   absl::StatusOr<rapidjson::Document> GetJson(const std::string& url);
+  // Notes the body's size in `trim`, which the caller destroys after the
+  // document.
+  absl::StatusOr<rapidjson::Document> GetJson(const std::string& url,
+                                              ScopedMemoryTrim& trim);
+  // visit(item), its error redacted.
+  absl::Status Visit(const ItemVisitor& visit,
+                     const rapidjson::Value& item) const;
   // Follows next_page_token from `first_url` to the last page.
   absl::Status ListPages(const std::string& first_url,
                          const ItemVisitor& visit);

@@ -6,16 +6,26 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/graph_objects.h"
+#include "common/redact.h"
 #include "worker/integrations/circleci/definition.h"
 #include "worker/integrations/common/entity_builder.h"
 
 namespace graphmill::worker::circleci {
 namespace {
 
+// The non-empty string member `field` of `object`; INVALID_ARGUMENT naming
+// `kind` otherwise. The object is quoted with QuoteJsonWholeTokens, not whole:
+// an item may be megabytes and may echo the API key, which the client that
+// handed it out redacts (a string is quoted whole or not at all, so it can).
 absl::StatusOr<std::string> RequiredString(const rapidjson::Value& object,
                                            const char* field,
                                            absl::string_view kind) {
-  return RequiredStringField(object, field, "CircleCI", kind);
+  if (!object.IsObject()) return NotAnObjectError("CircleCI", kind);
+  std::optional<std::string> value = StringField(object, field);
+  if (value.has_value() && !value->empty()) return *std::move(value);
+  return absl::InvalidArgumentError(
+      absl::StrCat("CircleCI ", kind, " has no string '", field,
+                   "': ", QuoteJsonWholeTokens(ToJson(object))));
 }
 
 // The env var object without its `value`: masked or not, a secret's remains are

@@ -6,6 +6,7 @@
 #include <sstream>
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "common/graph_objects.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -319,6 +320,28 @@ TEST(ConvertersTest, MissingIdIsAnErrorNamingTheObject) {
   not_object.Parse("[1]");
   EXPECT_EQ(PipelineEntity(not_object).status().code(),
             absl::StatusCode::kInvalidArgument);
+}
+
+// A hostile item: megabytes, with a secret-looking string across the quoting
+// limit. The error quotes its start only, and never part of a string.
+TEST(ConvertersTest, MissingIdQuotesAtMost200BytesOfTheItem) {
+  const std::string secret = "CCIPAT_secret_0123456789abcdef";
+  const std::string json = absl::StrCat(
+      R"({"id":5,"pad":")", std::string(165, 'p'), R"(","token":")", secret,
+      R"(","big":")", std::string(1 << 20, 'b'), R"("})");
+  rapidjson::Document item;
+  item.Parse(json.c_str());
+  ASSERT_FALSE(item.HasParseError());
+  for (const absl::Status& status :
+       {PipelineEntity(item).status(), JobEntity(item).status(),
+        ProjectEnvVarEntity(item, "p1", "gh/o/r").status()}) {
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(status.message(), HasSubstr(R"(: {"id":5,"pad":"ppp)"));
+    EXPECT_THAT(status.message(),
+                HasSubstr(absl::StrCat("(", json.size(), " bytes)")));
+    EXPECT_THAT(status.message(), Not(HasSubstr("CCIPAT")));
+    EXPECT_LE(status.message().size(), 300u) << status.message();
+  }
 }
 
 TEST(ConvertersTest, NullAndUnparsableFieldsFollowTheSdk) {

@@ -11,8 +11,9 @@
 
 namespace graphmill::worker {
 
-// `options` with `secret` added to its redact list (so no log line or error
-// message of the client holds it).
+// `options` with `secret` added to its redact list: the client's Redactor
+// (common/redact.h) keeps it, in every form covered there, out of the client's
+// log lines and error messages.
 HttpClientOptions WithRedacted(HttpClientOptions options,
                                const std::string& secret);
 

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/redact.h"
 #include "worker/integrations/common/task_http_options.h"
 
 namespace graphmill::worker::heroku {
@@ -28,12 +29,19 @@ absl::Status HerokuClient::ListPages(const std::string& url,
   std::set<std::string> requested = {kFirstRange};
   std::string range = kFirstRange;
   for (int page = 1;; ++page) {
+    // Destroyed after the page's response and document: returns their memory
+    // when the page was large.
+    ScopedMemoryTrim trim;
     HttpHeaders headers = headers_;
     headers.emplace_back("Range", range);
     absl::StatusOr<HttpResponse> response = http_.Get(url, headers);
     if (!response.ok()) return response.status();
+    trim.Note(response->body.size());
     rapidjson::Document document;
     document.Parse(response->body.data(), response->body.size());
+    // The document owns copies of its strings: the body is not needed while
+    // the items are visited (Next-Range is in the headers).
+    std::string().swap(response->body);
     if (document.HasParseError()) {
       return MalformedBodyError(
           Redact(url),
@@ -45,7 +53,9 @@ absl::Status HerokuClient::ListPages(const std::string& url,
           Redact(url), absl::StrCat("page ", page, " is not a JSON array"));
     }
     for (const rapidjson::Value& item : document.GetArray()) {
-      absl::Status status = visit(item);
+      // Converters quote the item, which may echo the API key they cannot
+      // know: redacted here, before the error leaves the step.
+      absl::Status status = redactor().RedactStatus(visit(item));
       if (!status.ok()) return status;
     }
     // Heroku sends Next-Range with 206; heroku-client follows it on any 2xx,
@@ -53,10 +63,11 @@ absl::Status HerokuClient::ListPages(const std::string& url,
     std::optional<std::string> next = response->Header("Next-Range");
     if (!next.has_value() || next->empty()) return absl::OkStatus();
     if (!requested.insert(*next).second) {
+      // The header is the provider's: quoted like a body.
       return absl::DataLossError(Redact(
           absl::StrCat("Heroku returned an already requested Next-Range '",
-                       *next, "' on page ", page, " of GET ", url,
-                       "; stopped to avoid an endless loop")));
+                       QuoteProviderBody(*next, redactor()), "' on page ", page,
+                       " of GET ", url, "; stopped to avoid an endless loop")));
     }
     range = *std::move(next);
   }

@@ -10,6 +10,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "common/redact.h"
 #include "rapidjson/document.h"
 #include "worker/runtime/http_client.h"
 
@@ -19,13 +20,16 @@ namespace graphmill::worker::heroku {
 inline constexpr char kFirstRange[] = "id ..; max=1000";
 
 // Called once per list item, in the order Heroku returns them; a non-OK status
-// stops the listing and is returned as is.
+// stops the listing and is returned redacted (items may echo the API key, and
+// converters quote them).
 using ItemVisitor = std::function<absl::Status(const rapidjson::Value& item)>;
 
 // Thread-safe (HttpClient is); one client serves a whole task, fan-out threads
 // included. Errors are HttpClient's (HttpErrorKindOf tells 401/403/404/...
 // apart), kMalformedBody for a body that is not the JSON expected, or
-// DATA_LOSS when Heroku repeats a Next-Range. No message holds the API key.
+// DATA_LOSS when Heroku repeats a Next-Range, or a visitor's. No message holds
+// the API key in any form common/redact.h covers. A page's memory is given
+// back once it is visited (ScopedMemoryTrim).
 class HerokuClient {
  public:
   // `base_url` has no trailing '/', e.g. "https://api.heroku.com". Requests
@@ -64,8 +68,11 @@ class HerokuClient {
   std::string TeamMembersUrl(absl::string_view team_id) const;
   std::string AppAddonsUrl(absl::string_view app_id) const;
 
-  // `text` with the API key replaced, for callers' own messages.
+  // `text` with the API key redacted (HttpClient::Redact), for callers' own
+  // messages.
   std::string Redact(absl::string_view text) const;
+  // The client's Redactor (of the API key), e.g. for a step's whole status.
+  const Redactor& redactor() const { return http_.redactor(); }
   const std::string& base_url() const { return base_url_; }
 
  private:

@@ -19,12 +19,14 @@
 #include <vector>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "worker/integrations/heroku/converters.h"
 
 namespace graphmill::worker::heroku {
 namespace {
@@ -291,6 +293,38 @@ TEST(HerokuClientTest, ErrorsCarryHerokusMessageButNeverTheKey) {
                          "/account: HTTP 401 (Invalid credentials provided.)"));
   EXPECT_THAT(client.Redact(absl::StrCat("x", kKey, "y")),
               Not(HasSubstr(kKey)));
+}
+
+// The hostile answer of issue 10: an item that echoes the API key (in several
+// forms) and fails to convert. The step's error must hold no form of the key
+// and quote at most ~200 bytes of a megabyte item.
+TEST(HerokuClientTest, AnItemEchoingTheKeyFailsRedactedAndShort) {
+  // '/', '+', '=' and ' ' make the URL-encoded form differ.
+  const std::string key = "hrku/secret+key= 0123";
+  const std::string item = absl::StrCat(
+      R"([{"id":5,"token":")", key, R"(","b64":")", absl::Base64Escape(key),
+      R"(","upper":")", absl::AsciiStrToUpper(key), R"(","url":")",
+      UrlEncode(key), R"(","big":")", std::string(1 << 20, 'b'), R"("}])");
+  MiniServer server([&](const Request&) { return Json(200, item); });
+  HerokuClient client(server.BaseUrl(), key, FastOptions());
+
+  const absl::Status status =
+      client.ListTeamApps("t1", [](const rapidjson::Value& app) {
+        return ApplicationEntity(app, "t1").status();
+      });
+
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  const std::string message(status.message());
+  EXPECT_THAT(
+      message,
+      HasSubstr(
+          R"(app has no string 'id': {"id":5,"token":"***","b64":"***","upper":"***","url":"***")"));
+  for (const std::string& form :
+       {key, absl::Base64Escape(key), absl::AsciiStrToUpper(key),
+        UrlEncode(key), std::string("ecret")}) {
+    EXPECT_THAT(message, Not(HasSubstr(form))) << message;
+  }
+  EXPECT_LE(message.size(), 300u) << message;
 }
 
 TEST(HerokuClientTest, AVisitorErrorStopsTheListing) {

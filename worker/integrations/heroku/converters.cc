@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/graph_objects.h"
+#include "common/redact.h"
 #include "worker/integrations/common/entity_builder.h"
 #include "worker/integrations/heroku/definition.h"
 
@@ -16,9 +17,23 @@ absl::Status NotAnObject(absl::string_view kind) {
   return NotAnObjectError("Heroku", kind);
 }
 
+// `object` quoted in an error: at most kMaxQuotedBytes, cut between JSON
+// tokens. An item may be megabytes and may echo the API key, which the client
+// that handed it out redacts (a string is quoted whole or not at all, so it
+// can).
+std::string Quote(const rapidjson::Value& object) {
+  return QuoteJsonWholeTokens(ToJson(object));
+}
+
+// The non-empty string `id` of `object`; INVALID_ARGUMENT naming `kind`
+// otherwise.
 absl::StatusOr<std::string> RequiredId(const rapidjson::Value& object,
                                        absl::string_view kind) {
-  return RequiredStringField(object, "id", "Heroku", kind);
+  if (!object.IsObject()) return NotAnObject(kind);
+  std::optional<std::string> id = StringField(object, "id");
+  if (id.has_value() && !id->empty()) return *std::move(id);
+  return absl::InvalidArgumentError(
+      absl::StrCat("Heroku ", kind, " has no string 'id': ", Quote(object)));
 }
 
 // createdOn/updatedOn from the item's created_at/updated_at.
@@ -48,7 +63,7 @@ absl::StatusOr<std::string> MemberUserId(const rapidjson::Value& member) {
     return absl::InvalidArgumentError(
         absl::StrCat("Heroku enterprise account member has no string "
                      "'user.id': ",
-                     ToJson(member)));
+                     Quote(member)));
   }
   return *id;
 }
@@ -133,7 +148,7 @@ absl::StatusOr<TeamMembership> ParseTeamMember(const rapidjson::Value& member) {
       user == nullptr ? std::nullopt : StringField(*user, "id");
   if (!user_id.has_value() || user_id->empty()) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "Heroku team member has no string 'user.id': ", ToJson(member)));
+        "Heroku team member has no string 'user.id': ", Quote(member)));
   }
   TeamMembership membership{*std::move(user_id), std::nullopt};
   auto role = member.FindMember("role");

@@ -247,6 +247,28 @@ TEST(ConvertersTest, AddonWithoutWebUrlHasNoEndpoint) {
   EXPECT_TRUE(ValidateEntity(*entity).ok());
 }
 
+// A hostile item: megabytes, with a secret-looking string across the quoting
+// limit. The error quotes its start only, and never part of a string.
+TEST(ConvertersTest, ItemsWithoutIdQuoteAtMost200BytesOfTheItem) {
+  const std::string secret = "HRKU-secret-0123456789abcdef";
+  const std::string json =
+      absl::StrCat(R"({"id":5,"user":{"id":6},"pad":")", std::string(150, 'p'),
+                   R"(","token":")", secret, R"(","big":")",
+                   std::string(1 << 20, 'b'), R"("})");
+  rapidjson::Document item = Parse(json);
+  ASSERT_FALSE(item.HasParseError());
+  for (const absl::Status& status :
+       {AccountEntity(item).status(), TeamEntity(item, kAccountId).status(),
+        MemberUserId(item).status(), ParseTeamMember(item).status()}) {
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(status.message(), HasSubstr(R"(: {"id":5,"user":{"id":6})"));
+    EXPECT_THAT(status.message(),
+                HasSubstr(absl::StrCat("(", json.size(), " bytes)")));
+    EXPECT_THAT(status.message(), Not(HasSubstr("HRKU")));
+    EXPECT_LE(status.message().size(), 300u) << status.message();
+  }
+}
+
 TEST(ConvertersTest, ItemsWithoutIdAreErrorsNamingTheKind) {
   rapidjson::Document no_id = Parse(R"({"name":"x"})");
   rapidjson::Document not_object = Parse(R"(["x"])");

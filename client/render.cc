@@ -346,6 +346,16 @@ std::string RenderRunSummary(const v1::GetRunResponse& response,
   if (!step_errors.empty()) {
     absl::StrAppend(&text, "\nStep errors:\n", FormatKeyValues(step_errors));
   }
+  if (run.incomplete_types_size() > 0) {
+    // What the run did not look at completely, and so did not delete.
+    std::vector<std::vector<std::string>> kept;
+    for (const v1::IncompleteType& type : run.incomplete_types()) {
+      kept.push_back({type.type(), type.all_kept() ? "all" : "unlisted scopes",
+                      SanitizeCell(type.reason())});
+    }
+    absl::StrAppend(&text, "\nIncomplete types (kept, not deleted):\n",
+                    FormatTable({"TYPE", "KEPT", "WHY"}, kept));
+  }
   if (HasUpload(run)) {
     absl::StrAppend(&text, "\nUpload to JupiterOne:\n",
                     FormatKeyValues(UploadPairs(run.upload())));

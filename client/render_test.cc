@@ -95,6 +95,17 @@ TEST(RenderRunSummary, ShowsRunStepsAndEvents) {
   run.mutable_steps(1)->set_ended_at_ms(kStartMs + 3'000);
   run.mutable_steps(1)->set_error("HTTP 500 from /api/v2/me");
   run.mutable_steps(1)->set_tasks_done(2);
+  v1::IncompleteType* jobs = run.add_incomplete_types();
+  jobs->set_type("circleci_job");
+  jobs->set_reason(
+      "parent circleci_workflow incomplete: HTTP 403 on GET "
+      "/pipeline/{id}/workflow for 48 circleci_pipeline entities");
+  jobs->set_error(true);
+  v1::IncompleteType* users = run.add_incomplete_types();
+  users->set_type("circleci_user");
+  users->set_reason("step 'fetch-users' failed: HTTP 500 from /api/v2/me");
+  users->set_error(true);
+  users->set_all_kept(true);
   v1::Event& event = *response.add_events();
   event.set_time_ms(kStartMs + 2'000);
   event.set_level(v1::EVENT_LEVEL_WARN);
@@ -127,6 +138,14 @@ TEST(RenderRunSummary, ShowsRunStepsAndEvents) {
             "\n"
             "Step errors:\n"
             "  fetch-users  HTTP 500 from /api/v2/me\n"
+            "\n"
+            "Incomplete types (kept, not deleted):\n"
+            "TYPE           KEPT             WHY\n"
+            "circleci_job   unlisted scopes  parent circleci_workflow "
+            "incomplete: HTTP 403 on GET /pipeline/{id}/workflow for 48 "
+            "circleci_pipeline entities\n"
+            "circleci_user  all              step 'fetch-users' failed: HTTP "
+            "500 from /api/v2/me\n"
             "\n"
             "Events:\n"
             "TIME                  LEVEL  NAME                     "

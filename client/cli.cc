@@ -30,7 +30,8 @@
 namespace graphmill::cli {
 namespace {
 
-// Largest page the CLI asks for (the server's default).
+// Largest page the CLI asks for (the server's default). Pages may come back
+// smaller (the server also bounds them by bytes), so paging follows the token.
 constexpr int32_t kGraphPageSize = 500;
 
 // Everything a command needs.
@@ -336,9 +337,11 @@ absl::Status ForEachGraphObject(const CommandLine& line, Fetch fetch,
   return absl::OkStatus();
 }
 
-// Every entity matching the command line's filter, page by page.
+// Every entity matching the command line's filter, page by page; raw data only
+// if `include_raw_data` (it is most of an entity's size).
 template <typename Emit>
-absl::Status ForEachEntity(const Invocation& call, Emit emit) {
+absl::Status ForEachEntity(const Invocation& call, bool include_raw_data,
+                           Emit emit) {
   return ForEachGraphObject<v1::Entity>(
       call.line,
       [&](int32_t page_size, const std::string& token)
@@ -347,6 +350,7 @@ absl::Status ForEachEntity(const Invocation& call, Emit emit) {
         *request.mutable_filter() = Filter(call.line);
         request.set_page_size(page_size);
         request.set_page_token(token);
+        request.set_include_raw_data(include_raw_data);
         absl::StatusOr<v1::ListEntitiesResponse> response =
             call.client.ListEntities(request);
         if (!response.ok()) return response.status();
@@ -383,9 +387,11 @@ absl::Status ForEachRelationship(const Invocation& call, Emit emit) {
 
 absl::StatusOr<int> GraphEntities(const Invocation& call) {
   std::vector<v1::Entity> rows;
-  absl::Status status = ForEachEntity(call, [&](v1::Entity entity) {
+  // The table never shows raw data.
+  const bool raw = call.line.raw && call.json();
+  absl::Status status = ForEachEntity(call, raw, [&](v1::Entity entity) {
     if (call.json()) {
-      call.out << EntityToJson(entity, call.line.raw) << "\n";
+      call.out << EntityToJson(entity, raw) << "\n";
     } else {
       rows.push_back(std::move(entity));
     }
@@ -412,8 +418,11 @@ absl::StatusOr<int> GraphRelationships(const Invocation& call) {
 }
 
 absl::StatusOr<int> GraphEntity(const Invocation& call) {
-  absl::StatusOr<v1::Entity> entity =
-      call.client.GetEntity(call.line.instance_id, call.line.entity_key);
+  v1::GetEntityRequest request;
+  request.set_instance_id(call.line.instance_id);
+  request.set_key(call.line.entity_key);
+  request.set_include_raw_data(call.line.raw);
+  absl::StatusOr<v1::Entity> entity = call.client.GetEntity(request);
   if (!entity.ok()) return entity.status();
   call.out << (call.json() ? EntityToJson(*entity, call.line.raw) + "\n"
                            : RenderEntity(*entity, call.line.raw));
@@ -422,6 +431,8 @@ absl::StatusOr<int> GraphEntity(const Invocation& call) {
 
 absl::StatusOr<int> GraphNeighbors(const Invocation& call) {
   std::vector<v1::Neighbor> rows;
+  // The table never shows raw data.
+  const bool raw = call.line.raw && call.json();
   absl::Status status = ForEachGraphObject<v1::Neighbor>(
       call.line,
       [&](int32_t page_size, const std::string& token)
@@ -433,6 +444,7 @@ absl::StatusOr<int> GraphNeighbors(const Invocation& call) {
         request.set_relationship_class(call.line.class_name);
         request.set_page_size(page_size);
         request.set_page_token(token);
+        request.set_include_raw_data(raw);
         absl::StatusOr<v1::ListNeighborsResponse> response =
             call.client.ListNeighbors(request);
         if (!response.ok()) return response.status();
@@ -443,7 +455,7 @@ absl::StatusOr<int> GraphNeighbors(const Invocation& call) {
       },
       [&](v1::Neighbor neighbor) {
         if (call.json()) {
-          call.out << NeighborToJson(neighbor, call.line.raw) << "\n";
+          call.out << NeighborToJson(neighbor, raw) << "\n";
         } else {
           rows.push_back(std::move(neighbor));
         }
@@ -459,11 +471,13 @@ absl::StatusOr<int> GraphExport(const Invocation& call) {
   if (call.line.export_format == ExportFormat::kDot) {
     dot.emplace(call.out, call.line.instance_id);
   }
-  absl::Status status = ForEachEntity(call, [&](const v1::Entity& entity) {
+  // DOT never shows raw data.
+  const bool raw = call.line.raw && !dot.has_value();
+  absl::Status status = ForEachEntity(call, raw, [&](const v1::Entity& entity) {
     if (dot.has_value()) {
       dot->AddEntity(entity);
     } else {
-      call.out << EntityToJson(entity, call.line.raw) << "\n";
+      call.out << EntityToJson(entity, raw) << "\n";
     }
   });
   if (status.ok()) {
@@ -484,8 +498,11 @@ absl::StatusOr<int> GraphExport(const Invocation& call) {
 
 absl::StatusOr<int> GraphSnapshot(const Invocation& call) {
   bool started = false;
-  absl::Status status = call.client.GetSnapshot(
-      call.line.instance_id, [&](const v1::SnapshotChunk& chunk) {
+  v1::GetSnapshotRequest request;
+  request.set_instance_id(call.line.instance_id);
+  request.set_include_raw_data(call.line.raw);
+  absl::Status status =
+      call.client.GetSnapshot(request, [&](const v1::SnapshotChunk& chunk) {
         if (!started) {
           call.out << "# as of sequence " << chunk.as_of_sequence() << "\n";
           started = true;
@@ -516,6 +533,7 @@ absl::StatusOr<int> Subscribe(const Invocation& call) {
   request.set_class_pattern(call.line.class_name);
   for (v1::ChangeKind kind : call.line.kinds) request.add_kinds(kind);
   request.set_after_sequence(call.line.after_sequence);
+  request.set_include_raw_data(call.line.raw);
 
   StreamCancellation cancellation;
   std::optional<ScopedInterruptHandler> interrupts;
@@ -608,7 +626,13 @@ int RunCli(const std::vector<std::string>& args, std::ostream& out,
       Dispatch({*line, client, out, err, environment});
   out.flush();
   if (!exit_status.ok()) {
-    PrintError(err, exit_status.status().message());
+    std::string message(exit_status.status().message());
+    // An object too large for one message with its raw data (the server names
+    // it) can still be read without.
+    if (line->raw && absl::IsResourceExhausted(exit_status.status())) {
+      absl::StrAppend(&message, " (try again without --raw)");
+    }
+    PrintError(err, message);
     return kExitFailure;
   }
   return *exit_status;

@@ -408,8 +408,29 @@ v1::ChangeEvent FakeChange(int64_t sequence, v1::ChangeKind kind) {
   return event;
 }
 
+// Entities of instance "big": kBigRawBytes of raw data each, so two of them
+// are more than gRPC's default 4 MiB receive limit.
+constexpr int kBigEntityCount = 5;
+constexpr size_t kBigRawBytes = 3 << 20;
+
+v1::Entity BigEntity(int index) {
+  v1::Entity entity = FakeEntity(index);
+  entity.mutable_raw_data(0)->set_json(
+      absl::StrCat(R"({"id":)", index, R"(,"blob":")",
+                   std::string(kBigRawBytes, 'x'), R"("})"));
+  return entity;
+}
+
+// Like the coordinator: raw data only when the request asks for it.
+v1::Entity Trimmed(v1::Entity entity, bool include_raw_data) {
+  if (!include_raw_data) entity.clear_raw_data();
+  return entity;
+}
+
 // Serves kEntityCount entities in pages; a page token is the offset of the next
-// page. Instance "half" has entities but its relationships fail.
+// page. Instance "half" has entities but its relationships fail; instance
+// "big" serves kBigEntityCount big entities, two per page whatever is asked
+// (as the coordinator bounds pages by bytes).
 class FakeGraph final : public v1::Graph::Service {
  public:
   grpc::Status ListEntities(grpc::ServerContext*,
@@ -418,6 +439,23 @@ class FakeGraph final : public v1::Graph::Service {
     {
       absl::MutexLock lock(&mutex_);
       entity_requests_.push_back(*request);
+    }
+    if (request->filter().instance_id() == "big") {
+      int offset = 0;
+      if (!request->page_token().empty() &&
+          !absl::SimpleAtoi(request->page_token(), &offset)) {
+        return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                            "bad page token");
+      }
+      const int end = std::min(kBigEntityCount, offset + 2);
+      for (int i = offset; i < end; ++i) {
+        *response->add_entities() =
+            Trimmed(BigEntity(i), request->include_raw_data());
+      }
+      if (end < kBigEntityCount) {
+        response->set_next_page_token(absl::StrCat(end));
+      }
+      return grpc::Status::OK;
     }
     if (request->filter().instance_id() != "ci-prod" &&
         request->filter().instance_id() != "half") {
@@ -434,8 +472,10 @@ class FakeGraph final : public v1::Graph::Service {
     const int page_size =
         request->page_size() == 0 ? 500 : request->page_size();
     const int end = std::min(kEntityCount, offset + page_size);
-    for (int i = offset; i < end; ++i)
-      *response->add_entities() = FakeEntity(i);
+    for (int i = offset; i < end; ++i) {
+      *response->add_entities() =
+          Trimmed(FakeEntity(i), request->include_raw_data());
+    }
     if (end < kEntityCount) response->set_next_page_token(absl::StrCat(end));
     return grpc::Status::OK;
   }
@@ -459,16 +499,28 @@ class FakeGraph final : public v1::Graph::Service {
     return grpc::Status::OK;
   }
 
+  // fake_entity:0007 exists; fake_entity:huge is too large with raw data.
   grpc::Status GetEntity(grpc::ServerContext*,
                          const v1::GetEntityRequest* request,
                          v1::Entity* response) override {
+    {
+      absl::MutexLock lock(&mutex_);
+      get_entity_requests_.push_back(*request);
+    }
+    if (request->key() == "fake_entity:huge" && request->include_raw_data()) {
+      return grpc::Status(
+          grpc::StatusCode::RESOURCE_EXHAUSTED,
+          "entity 'fake_entity:huge' is 17825812 bytes with raw data, more "
+          "than the 16777216-byte message limit; read it without raw data "
+          "(include_raw_data = false)");
+    }
     if (request->key() != "fake_entity:0007") {
       return grpc::Status(
           grpc::StatusCode::NOT_FOUND,
           absl::StrCat("entity '", request->key(), "' not found in instance '",
                        request->instance_id(), "'"));
     }
-    *response = FakeEntity(7);
+    *response = Trimmed(FakeEntity(7), request->include_raw_data());
     return grpc::Status::OK;
   }
 
@@ -495,6 +547,12 @@ class FakeGraph final : public v1::Graph::Service {
     const int end = std::min(5, offset + 2);
     for (int i = offset; i < end; ++i) {
       *response->add_neighbors() = FakeNeighbor(i);
+      if (!request->include_raw_data()) {
+        response->mutable_neighbors()
+            ->rbegin()
+            ->mutable_entity()
+            ->clear_raw_data();
+      }
     }
     if (end < 5) response->set_next_page_token(absl::StrCat(end));
     return grpc::Status::OK;
@@ -539,7 +597,15 @@ class FakeGraph final : public v1::Graph::Service {
       while (!context->IsCancelled()) absl::SleepFor(absl::Milliseconds(5));
       return grpc::Status::CANCELLED;
     }
-    for (const v1::ChangeEvent& event : FakeChanges()) writer->Write(event);
+    for (v1::ChangeEvent event : FakeChanges()) {
+      if (!request->include_raw_data() && event.has_entity()) {
+        event.mutable_entity()->clear_raw_data();
+      }
+      if (!request->include_raw_data() && event.has_previous_entity()) {
+        event.mutable_previous_entity()->clear_raw_data();
+      }
+      writer->Write(event);
+    }
     return grpc::Status::OK;
   }
 
@@ -559,23 +625,41 @@ class FakeGraph final : public v1::Graph::Service {
     return {created, updated, deleted};
   }
 
-  // ci-prod: two chunks as of sequence 57; "empty" ends without a chunk.
+  // ci-prod: two chunks as of sequence 57; "empty" ends without a chunk;
+  // "big": one big entity per chunk.
   grpc::Status GetSnapshot(
       grpc::ServerContext*, const v1::GetSnapshotRequest* request,
       grpc::ServerWriter<v1::SnapshotChunk>* writer) override {
+    {
+      absl::MutexLock lock(&mutex_);
+      snapshot_requests_.push_back(*request);
+    }
     if (request->instance_id() == "empty") return grpc::Status::OK;
+    if (request->instance_id() == "big") {
+      v1::SnapshotChunk chunk;
+      chunk.set_as_of_sequence(9);
+      writer->Write(chunk);
+      for (int i = 0; i < kBigEntityCount; ++i) {
+        chunk.Clear();
+        *chunk.add_entities() =
+            Trimmed(BigEntity(i), request->include_raw_data());
+        writer->Write(chunk);
+      }
+      return grpc::Status::OK;
+    }
     if (request->instance_id() != "ci-prod") {
       return grpc::Status(
           grpc::StatusCode::NOT_FOUND,
           absl::StrCat("instance '", request->instance_id(), "' not found"));
     }
+    const bool raw = request->include_raw_data();
     v1::SnapshotChunk first;
     first.set_as_of_sequence(57);
-    *first.add_entities() = FakeEntity(0);
-    *first.add_entities() = FakeEntity(1);
+    *first.add_entities() = Trimmed(FakeEntity(0), raw);
+    *first.add_entities() = Trimmed(FakeEntity(1), raw);
     writer->Write(first);
     v1::SnapshotChunk second;
-    *second.add_entities() = FakeEntity(2);
+    *second.add_entities() = Trimmed(FakeEntity(2), raw);
     *second.add_relationships() =
         DirectRelationship(FakeEntity(0), "HAS", FakeEntity(1));
     writer->Write(second);
@@ -598,6 +682,14 @@ class FakeGraph final : public v1::Graph::Service {
     absl::MutexLock lock(&mutex_);
     return subscribe_request_;
   }
+  std::vector<v1::GetEntityRequest> get_entity_requests() {
+    absl::MutexLock lock(&mutex_);
+    return get_entity_requests_;
+  }
+  std::vector<v1::GetSnapshotRequest> snapshot_requests() {
+    absl::MutexLock lock(&mutex_);
+    return snapshot_requests_;
+  }
 
  private:
   absl::Mutex mutex_;
@@ -607,6 +699,10 @@ class FakeGraph final : public v1::Graph::Service {
   std::vector<v1::ListNeighborsRequest> neighbor_requests_
       ABSL_GUARDED_BY(mutex_);
   v1::SubscribeRequest subscribe_request_ ABSL_GUARDED_BY(mutex_);
+  std::vector<v1::GetEntityRequest> get_entity_requests_
+      ABSL_GUARDED_BY(mutex_);
+  std::vector<v1::GetSnapshotRequest> snapshot_requests_
+      ABSL_GUARDED_BY(mutex_);
 };
 
 // Collects output and signals once a whole line has been flushed, so a test
@@ -1496,6 +1592,125 @@ TEST_F(CliTest, SnapshotPrintsItsSequenceThenObjects) {
             "chunk\n");
   CliResult missing = Run({"graph", "snapshot", "--instance", "nope"});
   EXPECT_EQ(missing.err, "graphmill: NOT_FOUND: instance 'nope' not found\n");
+}
+
+// Raw data is most of an entity's size: the CLI asks for it only with --raw,
+// and only where the output shows it (JSON, jsonl, the entity view).
+TEST_F(CliTest, RawDataIsAskedForOnlyWhenItIsPrinted) {
+  auto last_list = [&] { return graph_.entity_requests().back(); };
+  ASSERT_EQ(Run({"graph", "entities", "--instance", "ci-prod", "--limit", "1",
+                 "--output", "json"})
+                .exit_status,
+            kExitSuccess);
+  EXPECT_FALSE(last_list().include_raw_data());
+  ASSERT_EQ(Run({"graph", "entities", "--instance", "ci-prod", "--limit", "1",
+                 "--output", "json", "--raw"})
+                .exit_status,
+            kExitSuccess);
+  EXPECT_TRUE(last_list().include_raw_data());
+  ASSERT_EQ(Run({"graph", "entities", "--instance", "ci-prod", "--limit", "1",
+                 "--raw"})
+                .exit_status,
+            kExitSuccess);
+  EXPECT_FALSE(last_list().include_raw_data());  // a table
+  ASSERT_EQ(Run({"graph", "export", "--instance", "ci-prod", "--format",
+                 "jsonl", "--raw"})
+                .exit_status,
+            kExitSuccess);
+  EXPECT_TRUE(last_list().include_raw_data());
+  ASSERT_EQ(Run({"graph", "export", "--instance", "ci-prod", "--format", "dot",
+                 "--raw"})
+                .exit_status,
+            kExitSuccess);
+  EXPECT_FALSE(last_list().include_raw_data());
+
+  ASSERT_EQ(
+      Run({"graph", "entity", "--instance", "ci-prod", "fake_entity:0007"})
+          .exit_status,
+      kExitSuccess);
+  ASSERT_EQ(Run({"graph", "entity", "--instance", "ci-prod", "--raw",
+                 "fake_entity:0007"})
+                .exit_status,
+            kExitSuccess);
+  const std::vector<v1::GetEntityRequest> gets = graph_.get_entity_requests();
+  ASSERT_EQ(gets.size(), 2u);
+  EXPECT_FALSE(gets[0].include_raw_data());
+  EXPECT_TRUE(gets[1].include_raw_data());
+
+  ASSERT_EQ(Run({"graph", "neighbors", "--instance", "ci-prod", "--raw",
+                 "fake_entity:0001"})
+                .exit_status,
+            kExitSuccess);
+  EXPECT_FALSE(graph_.neighbor_requests().back().include_raw_data());
+  ASSERT_EQ(Run({"graph", "neighbors", "--instance", "ci-prod", "--raw",
+                 "--output", "json", "fake_entity:0001"})
+                .exit_status,
+            kExitSuccess);
+  EXPECT_TRUE(graph_.neighbor_requests().back().include_raw_data());
+
+  ASSERT_EQ(Run({"graph", "snapshot", "--instance", "ci-prod"}).exit_status,
+            kExitSuccess);
+  CliResult raw_snapshot =
+      Run({"graph", "snapshot", "--instance", "ci-prod", "--raw"});
+  ASSERT_EQ(raw_snapshot.exit_status, kExitSuccess);
+  EXPECT_EQ(Lines(raw_snapshot.out)[1], EntityToJson(FakeEntity(0), true));
+  const std::vector<v1::GetSnapshotRequest> snapshots =
+      graph_.snapshot_requests();
+  ASSERT_EQ(snapshots.size(), 2u);
+  EXPECT_FALSE(snapshots[0].include_raw_data());
+  EXPECT_TRUE(snapshots[1].include_raw_data());
+
+  ASSERT_EQ(Run({"subscribe"}).exit_status, kExitSuccess);
+  EXPECT_FALSE(graph_.subscribe_request().include_raw_data());
+  CliResult raw_changes = Run({"subscribe", "--raw"});
+  ASSERT_EQ(raw_changes.exit_status, kExitSuccess);
+  EXPECT_TRUE(graph_.subscribe_request().include_raw_data());
+  EXPECT_EQ(Lines(raw_changes.out)[0],
+            ChangeEventToJson(FakeGraph::FakeChanges()[0], true));
+}
+
+// Pages of big entities: fewer per page than asked (the coordinator bounds
+// pages by bytes), and each page larger than gRPC's default 4 MiB receive
+// limit, which the CLI raises to kMaxGrpcMessageBytes.
+TEST_F(CliTest, BigEntitiesArriveInSmallerPagesLargerThanGrpcsDefault) {
+  CliResult exported = Run(
+      {"graph", "export", "--instance", "big", "--format", "jsonl", "--raw"});
+  ASSERT_EQ(exported.exit_status, kExitSuccess) << exported.err;
+  const std::vector<std::string> lines = Lines(exported.out);
+  ASSERT_EQ(lines.size(), static_cast<size_t>(kBigEntityCount + 3));
+  for (int i = 0; i < kBigEntityCount; ++i) {
+    EXPECT_TRUE(lines[i] == EntityToJson(BigEntity(i), true)) << i;
+  }
+  std::vector<std::string> tokens;
+  for (const v1::ListEntitiesRequest& request : graph_.entity_requests()) {
+    EXPECT_EQ(request.page_size(), 500);
+    tokens.push_back(request.page_token());
+  }
+  EXPECT_THAT(tokens, ElementsAre("", "2", "4"));
+
+  CliResult limited = Run({"graph", "entities", "--instance", "big", "--limit",
+                           "3", "--output", "json", "--raw"});
+  ASSERT_EQ(limited.exit_status, kExitSuccess) << limited.err;
+  EXPECT_EQ(Lines(limited.out).size(), 3u);
+
+  CliResult snapshot = Run({"graph", "snapshot", "--instance", "big", "--raw"});
+  ASSERT_EQ(snapshot.exit_status, kExitSuccess) << snapshot.err;
+  const std::vector<std::string> copied = Lines(snapshot.out);
+  ASSERT_EQ(copied.size(), static_cast<size_t>(1 + kBigEntityCount));
+  EXPECT_EQ(copied[0], "# as of sequence 9");
+  EXPECT_TRUE(copied[kBigEntityCount] ==
+              EntityToJson(BigEntity(kBigEntityCount - 1), true));
+}
+
+TEST_F(CliTest, AnEntityTooLargeWithRawDataSaysToDropRaw) {
+  CliResult result = Run({"graph", "entity", "--instance", "ci-prod", "--raw",
+                          "fake_entity:huge"});
+  EXPECT_EQ(result.exit_status, kExitFailure);
+  EXPECT_EQ(result.err,
+            "graphmill: RESOURCE_EXHAUSTED: entity 'fake_entity:huge' is "
+            "17825812 bytes with raw data, more than the 16777216-byte "
+            "message limit; read it without raw data (include_raw_data = "
+            "false) (try again without --raw)\n");
 }
 
 // --- subscribe

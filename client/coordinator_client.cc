@@ -4,12 +4,14 @@
 #include <grpcpp/client_context.h>
 #include <grpcpp/create_channel.h>
 #include <grpcpp/security/credentials.h>
+#include <grpcpp/support/channel_arguments.h>
 
 #include <chrono>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "client/table.h"
+#include "common/grpc_limits.h"
 
 namespace graphmill::cli {
 
@@ -37,7 +39,10 @@ void StreamCancellation::Detach() {
 
 std::shared_ptr<grpc::Channel> CreateCoordinatorChannel(
     const std::string& server) {
-  return grpc::CreateChannel(server, grpc::InsecureChannelCredentials());
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(kMaxGrpcMessageBytes);
+  return grpc::CreateCustomChannel(server, grpc::InsecureChannelCredentials(),
+                                   args);
 }
 
 CoordinatorClient::CoordinatorClient(std::shared_ptr<grpc::Channel> channel,
@@ -165,10 +170,7 @@ CoordinatorClient::ListRelationships(
 }
 
 absl::StatusOr<v1::Entity> CoordinatorClient::GetEntity(
-    const std::string& instance_id, const std::string& key) {
-  v1::GetEntityRequest request;
-  request.set_instance_id(instance_id);
-  request.set_key(key);
+    const v1::GetEntityRequest& request) {
   return Unary(*graph_, &v1::Graph::Stub::GetEntity, request);
 }
 
@@ -236,12 +238,10 @@ absl::Status CoordinatorClient::Subscribe(
 }
 
 absl::Status CoordinatorClient::GetSnapshot(
-    const std::string& instance_id,
+    const v1::GetSnapshotRequest& request,
     const std::function<void(const v1::SnapshotChunk&)>& on_chunk) {
   grpc::ClientContext context;
   Prepare(context, false);
-  v1::GetSnapshotRequest request;
-  request.set_instance_id(instance_id);
   std::unique_ptr<grpc::ClientReader<v1::SnapshotChunk>> reader =
       graph_->GetSnapshot(&context, request);
   return ReadStream(*reader, on_chunk);

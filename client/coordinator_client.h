@@ -21,7 +21,8 @@
 namespace graphmill::cli {
 
 // A plaintext channel to `server` (HOST:PORT or any gRPC target). Connects
-// lazily.
+// lazily. Receives messages up to kMaxGrpcMessageBytes (common/grpc_limits.h),
+// the coordinator's own limit, so one entity with MBs of raw data is readable.
 std::shared_ptr<grpc::Channel> CreateCoordinatorChannel(
     const std::string& server);
 
@@ -78,8 +79,7 @@ class CoordinatorClient {
       const v1::ListEntitiesRequest& request);
   absl::StatusOr<v1::ListRelationshipsResponse> ListRelationships(
       const v1::ListRelationshipsRequest& request);
-  absl::StatusOr<v1::Entity> GetEntity(const std::string& instance_id,
-                                       const std::string& key);
+  absl::StatusOr<v1::Entity> GetEntity(const v1::GetEntityRequest& request);
   // Sends the whole instance (see UpdateInstanceRequest); returns it as
   // stored, secrets masked.
   absl::StatusOr<v1::Instance> UpdateInstance(const v1::Instance& instance);
@@ -101,7 +101,7 @@ class CoordinatorClient {
   // Calls `on_chunk` for each chunk of the instance's snapshot; OK when the
   // server ends the stream.
   absl::Status GetSnapshot(
-      const std::string& instance_id,
+      const v1::GetSnapshotRequest& request,
       const std::function<void(const v1::SnapshotChunk&)>& on_chunk);
 
   // Calls `on_update` for each update of the run until the server ends the

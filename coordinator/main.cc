@@ -14,6 +14,7 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
+#include "common/grpc_limits.h"
 #include "common/log.h"
 #include "coordinator/api/services.h"
 #include "coordinator/engine.h"
@@ -148,6 +149,10 @@ int main(int argc, char** argv) {
   builder.RegisterService(&admin);
   builder.RegisterService(&graph);
   builder.RegisterService(&gateway);
+  // gRPC's 4 MiB default would refuse a worker batch or request carrying one
+  // entity with MBs of raw data; see common/grpc_limits.h. Sends keep gRPC's
+  // default (no limit): Graph replies are bounded by the services themselves.
+  builder.SetMaxReceiveMessageSize(graphmill::kMaxGrpcMessageBytes);
   // Notice dead workers promptly even if they stop sending heartbeats without
   // closing.
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 10000);

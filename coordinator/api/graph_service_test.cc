@@ -1,33 +1,23 @@
-// Graph API paging over a real store: every object exactly once, in key order.
+// Graph API over a real store: paging (every object exactly once, in key
+// order), Subscribe's replay and filters, raw data only when asked, and the
+// exact codes of input problems.
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
 #include "absl/strings/str_format.h"
 #include "common/graph_objects.h"
+#include "coordinator/api/graph_test_util.h"
 #include "coordinator/api/services.h"
 
 namespace graphmill::coordinator {
 namespace {
 
+using testing::AddInstanceWithGraph;
+using testing::LoopbackServer;
+
 TEST(GraphService, PagesThroughEveryEntityAndRelationshipExactlyOnce) {
   auto store = Store::Open(":memory:");
   ASSERT_TRUE(store.ok());
-  v1::Instance instance;
-  instance.set_id("paged");
-  instance.set_integration("test");
-  ASSERT_TRUE((*store)->CreateInstance(instance).ok());
-  v1::IntegrationDefinition definition;
-  definition.set_name("test");
-  definition.set_version("1");
-  definition.add_steps()->set_id("only");
-  auto run =
-      (*store)->CreateRun("paged", definition, v1::RUN_TRIGGER_MANUAL, {}, 1);
-  auto task =
-      (*store)->CreateTask(*run, "only", v1::TASK_KIND_STEP, v1::Shard());
-  auto attempt_number = (*store)->LeaseTask(*task, "w", 1000);
-  v1::TaskAttempt attempt;
-  attempt.set_task_id(*task);
-  attempt.set_attempt(*attempt_number);
   v1::ResultBatch batch;
   constexpr int kCount = 1234;
   for (int i = 0; i < kCount; ++i) {
@@ -39,9 +29,7 @@ TEST(GraphService, PagesThroughEveryEntityAndRelationshipExactlyOnce) {
         e->key(), "thing_node", "HAS",
         absl::StrFormat("thing_node:%05d", (i + 1) % kCount), "thing_node");
   }
-  ASSERT_TRUE((*store)->StageBatch(attempt, batch, 1).ok());
-  ASSERT_TRUE((*store)->CommitAttempt(attempt, true, "", {}).ok());
-  ASSERT_TRUE((*store)->Finalize(*run, "paged", {}, 2).ok());
+  ASSERT_TRUE(AddInstanceWithGraph(**store, "paged", batch).ok());
 
   GraphService service(store->get(), nullptr);
   std::vector<std::string> keys;
@@ -102,21 +90,6 @@ TEST(GraphService, RejectsBadPageTokenAndMissingInstance) {
 TEST(GraphService, SubscribeReplaysFiltersAndReportsPrunedHistory) {
   auto store = Store::Open(":memory:");
   ASSERT_TRUE(store.ok());
-  v1::Instance instance;
-  instance.set_id("subs");
-  instance.set_integration("test");
-  ASSERT_TRUE((*store)->CreateInstance(instance).ok());
-  v1::IntegrationDefinition definition;
-  definition.set_name("test");
-  definition.set_version("1");
-  definition.add_steps()->set_id("only");
-  auto run =
-      (*store)->CreateRun("subs", definition, v1::RUN_TRIGGER_MANUAL, {}, 1);
-  auto task =
-      (*store)->CreateTask(*run, "only", v1::TASK_KIND_STEP, v1::Shard());
-  v1::TaskAttempt attempt;
-  attempt.set_task_id(*task);
-  attempt.set_attempt(*(*store)->LeaseTask(*task, "w", 1000));
   v1::ResultBatch batch;
   for (int i = 0; i < 6; ++i) {
     v1::Entity* e = batch.add_entities();
@@ -125,21 +98,13 @@ TEST(GraphService, SubscribeReplaysFiltersAndReportsPrunedHistory) {
     e->set_type(i % 2 ? "odd_thing" : "even_thing");
     e->add_classes("Thing");
   }
-  ASSERT_TRUE((*store)->StageBatch(attempt, batch, 1).ok());
-  ASSERT_TRUE((*store)->CommitAttempt(attempt, true, "", {}).ok());
-  ASSERT_TRUE((*store)->Finalize(*run, "subs", {}, 2).ok());
+  ASSERT_TRUE(AddInstanceWithGraph(**store, "subs", batch).ok());
 
   GraphService service(store->get(),
                        nullptr);  // no engine: the stream ends at the log's end
-  grpc::ServerBuilder builder;
-  int port = 0;
-  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
-                           &port);
-  builder.RegisterService(&service);
-  auto server = builder.BuildAndStart();
-  ASSERT_NE(port, 0);
-  auto stub = v1::Graph::NewStub(grpc::CreateChannel(
-      absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials()));
+  LoopbackServer server({&service});
+  ASSERT_TRUE(server.started());
+  auto stub = v1::Graph::NewStub(server.Channel());
   auto subscribe = [&](v1::SubscribeRequest request,
                        std::vector<int64_t>* sequences) {
     grpc::ClientContext context;
@@ -181,7 +146,232 @@ TEST(GraphService, SubscribeReplaysFiltersAndReportsPrunedHistory) {
   sequences.clear();
   EXPECT_TRUE(subscribe(resumed, &sequences).ok());
   EXPECT_EQ(sequences, (std::vector<int64_t>{5, 6}));
-  server->Shutdown();
+}
+
+// A store with instance "known": two entities with raw data and a
+// relationship between them.
+class GraphInputTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto store = Store::Open(":memory:");
+    ASSERT_TRUE(store.ok());
+    store_ = *std::move(store);
+    v1::ResultBatch batch;
+    for (int i = 0; i < 2; ++i) {
+      v1::Entity* e = batch.add_entities();
+      e->set_key(absl::StrFormat("thing_node:%05d", i));
+      e->set_type("thing_node");
+      e->add_classes("Thing");
+      v1::RawData* raw = e->add_raw_data();
+      raw->set_name("default");
+      raw->set_json(absl::StrFormat(R"({"id":%d})", i));
+    }
+    *batch.add_relationships() =
+        DirectRelationship("thing_node:00000", "thing_node", "HAS",
+                           "thing_node:00001", "thing_node");
+    ASSERT_TRUE(AddInstanceWithGraph(*store_, "known", batch).ok());
+    service_ = std::make_unique<GraphService>(store_.get(), nullptr);
+    server_ = std::make_unique<LoopbackServer>(
+        std::initializer_list<grpc::Service*>{service_.get()});
+    ASSERT_TRUE(server_->started());
+    stub_ = v1::Graph::NewStub(server_->Channel());
+  }
+
+  // Reads a Subscribe stream to its end (the service has no engine, so it
+  // ends at the end of the log).
+  grpc::Status Subscribe(const v1::SubscribeRequest& request,
+                         std::vector<v1::ChangeEvent>* events = nullptr) {
+    grpc::ClientContext context;
+    auto reader = stub_->Subscribe(&context, request);
+    v1::ChangeEvent event;
+    while (reader->Read(&event)) {
+      if (events != nullptr) events->push_back(event);
+    }
+    return reader->Finish();
+  }
+
+  grpc::Status Snapshot(const v1::GetSnapshotRequest& request,
+                        std::vector<v1::Entity>* entities = nullptr) {
+    grpc::ClientContext context;
+    auto reader = stub_->GetSnapshot(&context, request);
+    v1::SnapshotChunk chunk;
+    while (reader->Read(&chunk)) {
+      for (const v1::Entity& e : chunk.entities()) {
+        if (entities != nullptr) entities->push_back(e);
+      }
+    }
+    return reader->Finish();
+  }
+
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<GraphService> service_;
+  std::unique_ptr<LoopbackServer> server_;
+  std::unique_ptr<v1::Graph::Stub> stub_;
+};
+
+TEST_F(GraphInputTest, SubscribeFromANegativeSequenceIsInvalidArgument) {
+  v1::SubscribeRequest request;
+  request.set_after_sequence(-5);
+  grpc::Status status = Subscribe(request);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(status.error_message(),
+            "after_sequence must not be negative, got -5");
+}
+
+TEST_F(GraphInputTest, SubscribeToAnUndefinedChangeKindIsInvalidArgument) {
+  v1::SubscribeRequest request;
+  request.add_kinds(v1::CHANGE_KIND_CREATED);
+  request.add_kinds(static_cast<v1::ChangeKind>(77));
+  grpc::Status status = Subscribe(request);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(status.error_message(),
+            "kinds: 77 is not a ChangeKind (1 created, 2 updated, 3 deleted)");
+}
+
+TEST_F(GraphInputTest, SubscribeToAnUnknownInstanceIsNotFound) {
+  v1::SubscribeRequest request;
+  request.add_instance_ids("known");
+  request.add_instance_ids("nope");
+  grpc::Status status = Subscribe(request);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(status.error_message(), "instance 'nope' not found");
+  // The known instance alone is fine.
+  request.clear_instance_ids();
+  request.add_instance_ids("known");
+  std::vector<v1::ChangeEvent> events;
+  EXPECT_TRUE(Subscribe(request, &events).ok());
+  EXPECT_EQ(events.size(), 3u);
+}
+
+// Reading an unknown instance's graph must not pass for an empty graph.
+TEST_F(GraphInputTest, EveryGraphReadOfAnUnknownInstanceIsNotFound) {
+  grpc::ClientContext c1;
+  v1::ListEntitiesRequest entities;
+  entities.mutable_filter()->set_instance_id("nope");
+  v1::ListEntitiesResponse entities_response;
+  grpc::Status status = stub_->ListEntities(&c1, entities, &entities_response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(status.error_message(), "instance 'nope' not found");
+
+  grpc::ClientContext c2;
+  v1::ListRelationshipsRequest relationships;
+  relationships.mutable_filter()->set_instance_id("nope");
+  v1::ListRelationshipsResponse relationships_response;
+  status =
+      stub_->ListRelationships(&c2, relationships, &relationships_response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(status.error_message(), "instance 'nope' not found");
+
+  grpc::ClientContext c3;
+  v1::GetEntityRequest entity;
+  entity.set_instance_id("nope");
+  entity.set_key("thing_node:00000");
+  v1::Entity entity_response;
+  status = stub_->GetEntity(&c3, entity, &entity_response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(status.error_message(), "instance 'nope' not found");
+
+  grpc::ClientContext c4;
+  v1::ListNeighborsRequest neighbors;
+  neighbors.set_instance_id("nope");
+  neighbors.set_key("thing_node:00000");
+  v1::ListNeighborsResponse neighbors_response;
+  status = stub_->ListNeighbors(&c4, neighbors, &neighbors_response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(status.error_message(), "instance 'nope' not found");
+
+  v1::GetSnapshotRequest snapshot;
+  snapshot.set_instance_id("nope");
+  status = Snapshot(snapshot);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(status.error_message(), "instance 'nope' not found");
+
+  // A known instance's missing entity still names the key.
+  grpc::ClientContext c5;
+  entity.set_instance_id("known");
+  entity.set_key("thing_node:09999");
+  status = stub_->GetEntity(&c5, entity, &entity_response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(status.error_message(),
+            "entity 'thing_node:09999' not found in instance 'known'");
+}
+
+TEST_F(GraphInputTest, NeighborsInAnUndefinedDirectionIsInvalidArgument) {
+  grpc::ClientContext context;
+  v1::ListNeighborsRequest request;
+  request.set_instance_id("known");
+  request.set_key("thing_node:00000");
+  request.set_direction(static_cast<v1::Direction>(77));
+  v1::ListNeighborsResponse response;
+  grpc::Status status = stub_->ListNeighbors(&context, request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(status.error_message(),
+            "direction: 77 is not a Direction (0 both, 1 out, 2 in)");
+}
+
+// Every read leaves raw data out unless the request asks for it.
+TEST_F(GraphInputTest, RawDataOnlyWhenAsked) {
+  for (const bool include : {false, true}) {
+    SCOPED_TRACE(include ? "with raw data" : "without raw data");
+    const int expected = include ? 1 : 0;
+
+    grpc::ClientContext c1;
+    v1::ListEntitiesRequest list;
+    list.mutable_filter()->set_instance_id("known");
+    list.set_include_raw_data(include);
+    v1::ListEntitiesResponse listed;
+    ASSERT_TRUE(stub_->ListEntities(&c1, list, &listed).ok());
+    ASSERT_EQ(listed.entities_size(), 2);
+    for (const v1::Entity& e : listed.entities()) {
+      EXPECT_EQ(e.raw_data_size(), expected) << e.key();
+    }
+    if (include) {
+      EXPECT_EQ(listed.entities(1).raw_data(0).json(), R"({"id":1})");
+    }
+
+    grpc::ClientContext c2;
+    v1::GetEntityRequest get;
+    get.set_instance_id("known");
+    get.set_key("thing_node:00000");
+    get.set_include_raw_data(include);
+    v1::Entity entity;
+    ASSERT_TRUE(stub_->GetEntity(&c2, get, &entity).ok());
+    EXPECT_EQ(entity.raw_data_size(), expected);
+
+    grpc::ClientContext c3;
+    v1::ListNeighborsRequest neighbors;
+    neighbors.set_instance_id("known");
+    neighbors.set_key("thing_node:00000");
+    neighbors.set_include_raw_data(include);
+    v1::ListNeighborsResponse found;
+    ASSERT_TRUE(stub_->ListNeighbors(&c3, neighbors, &found).ok());
+    ASSERT_EQ(found.neighbors_size(), 1);
+    EXPECT_EQ(found.neighbors(0).entity().key(), "thing_node:00001");
+    EXPECT_EQ(found.neighbors(0).entity().raw_data_size(), expected);
+
+    v1::GetSnapshotRequest snapshot;
+    snapshot.set_instance_id("known");
+    snapshot.set_include_raw_data(include);
+    std::vector<v1::Entity> copied;
+    ASSERT_TRUE(Snapshot(snapshot, &copied).ok());
+    ASSERT_EQ(copied.size(), 2u);
+    for (const v1::Entity& e : copied) {
+      EXPECT_EQ(e.raw_data_size(), expected) << e.key();
+    }
+
+    v1::SubscribeRequest subscribe;
+    subscribe.set_include_raw_data(include);
+    std::vector<v1::ChangeEvent> events;
+    ASSERT_TRUE(Subscribe(subscribe, &events).ok());
+    int entity_events = 0;
+    for (const v1::ChangeEvent& event : events) {
+      if (!event.has_entity()) continue;
+      ++entity_events;
+      EXPECT_EQ(event.entity().raw_data_size(), expected)
+          << event.entity().key();
+    }
+    EXPECT_EQ(entity_events, 2);
+  }
 }
 
 }  // namespace

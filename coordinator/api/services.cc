@@ -3,17 +3,21 @@
 
 #include <algorithm>
 #include <mutex>
+#include <set>
+#include <tuple>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/graph_objects.h"
+#include "common/grpc_limits.h"
 #include "common/grpc_status.h"
 #include "common/log.h"
 #include "common/status_macros.h"
 #include "coordinator/definitions.h"
 #include "coordinator/instances.h"
 #include "coordinator/scheduler/schedule.h"
+#include "google/protobuf/io/coded_stream.h"
 #include "re2/re2.h"
 
 namespace graphmill::coordinator {
@@ -219,6 +223,10 @@ grpc::Status AdminService::RetryUpload(grpc::ServerContext*,
 grpc::Status AdminService::CancelRun(grpc::ServerContext*,
                                      const v1::CancelRunRequest* request,
                                      v1::Run* response) {
+  // The store cannot tell an unknown run from one that has ended (both leave
+  // nothing to cancel); only the latter is a FAILED_PRECONDITION.
+  absl::Status exists = store_->GetRun(request->run_id()).status();
+  if (!exists.ok()) return ToGrpcStatus(exists);
   absl::StatusOr<v1::Run> run = engine_->CancelRun(request->run_id());
   if (!run.ok()) return ToGrpcStatus(run.status());
   *response = std::move(*run);
@@ -314,107 +322,252 @@ grpc::Status AdminService::WatchRun(grpc::ServerContext* context,
 
 namespace {
 
-// One page of a Graph list call: `list` reads up to a limit after a key, `add`
-// appends to the response; one extra object tells whether another page exists.
-template <typename Object, typename Request, typename Response, typename List,
-          typename Add>
-grpc::Status ListPage(const Request& request, Response* response, List list,
-                      Add add) {
-  absl::Status valid = CheckFilter(request.filter());
-  if (!valid.ok()) return ToGrpcStatus(valid);
-  absl::StatusOr<int> page_size = PageSize(request.page_size());
-  if (!page_size.ok()) return ToGrpcStatus(page_size.status());
-  absl::StatusOr<std::string> after = DecodePageToken(request.page_token());
-  if (!after.ok()) return ToGrpcStatus(after.status());
-  absl::StatusOr<std::vector<Object>> objects =
-      list(request.filter(), *after, *page_size + 1);
-  if (!objects.ok()) return ToGrpcStatus(objects.status());
-  if (static_cast<int>(objects->size()) > *page_size) {
-    objects->pop_back();
-    response->set_next_page_token(EncodePageToken(objects->back().key()));
+// Objects read from the store per query at the start of a page. Kept small
+// because each may carry MBs of raw data; later reads are sized from the
+// objects seen (see FillPage).
+constexpr int kFirstStoreRead = 16;
+// Objects per store page while a snapshot streams: the store holds one such
+// page in memory, raw data included.
+constexpr int kSnapshotStorePage = 100;
+
+// Bytes a message of `body` bytes adds to its parent as an element of a
+// repeated field (field numbers below 16): tag, length, body.
+size_t WireBytes(size_t body) {
+  return 1 + google::protobuf::io::CodedOutputStream::VarintSize64(body) + body;
+}
+
+// Bytes the next_page_token after `key` adds to a reply.
+size_t TokenWireBytes(const std::string& key) {
+  return WireBytes((key.size() + 2) / 3 * 4);
+}
+
+// Raw data leaves only when the caller asks for it.
+void Trim(bool include_raw_data, v1::Entity& entity) {
+  if (!include_raw_data) entity.clear_raw_data();
+}
+void Trim(bool, v1::Relationship&) {}
+void Trim(bool include_raw_data, v1::Neighbor& neighbor) {
+  Trim(include_raw_data, *neighbor.mutable_entity());
+}
+
+// Whether the object (as it will be sent) carries raw data: then it can be
+// read without.
+bool CarriesRawData(const v1::Entity& entity) {
+  return entity.raw_data_size() > 0;
+}
+bool CarriesRawData(const v1::Relationship&) { return false; }
+bool CarriesRawData(const v1::Neighbor& neighbor) {
+  return CarriesRawData(neighbor.entity());
+}
+
+// The key a list call pages by.
+const std::string& PagingKey(const v1::Entity& entity) { return entity.key(); }
+const std::string& PagingKey(const v1::Relationship& relationship) {
+  return relationship.key();
+}
+const std::string& PagingKey(const v1::Neighbor& neighbor) {
+  return neighbor.relationship().key();
+}
+
+// How an error names the object.
+std::string Describe(const v1::Entity& entity) {
+  return absl::StrCat("entity '", entity.key(), "'");
+}
+std::string Describe(const v1::Relationship& relationship) {
+  return absl::StrCat("relationship '", relationship.key(), "'");
+}
+std::string Describe(const v1::Neighbor& neighbor) {
+  return absl::StrCat("neighbor entity '", neighbor.entity().key(),
+                      "' (relationship '", neighbor.relationship().key(), "')");
+}
+
+// An object that cannot travel in one message even on its own. Named, with its
+// size, so the caller learns what to read differently instead of seeing gRPC's
+// opaque "Received message larger than max".
+absl::Status TooLarge(const std::string& what, size_t bytes,
+                      bool with_raw_data) {
+  return absl::ResourceExhaustedError(absl::StrCat(
+      what, " is ", bytes, " bytes", with_raw_data ? " with raw data" : "",
+      ", more than the ", kMaxGrpcMessageBytes, "-byte message limit",
+      with_raw_data ? "; read it without raw data (include_raw_data = false)"
+                    : ""));
+}
+
+// Fills one page of a Graph list call. `read(after, limit)` returns up to
+// `limit` objects with a paging key greater than `after`, in key order; `add`
+// appends one to the reply. Objects are added while the page stays within
+// `page_size` objects and kGraphPageBytes (always at least one), and
+// `next_page_token` is set, to continue after the last one added, only when
+// another object follows.
+template <typename Object, typename Read, typename Add>
+absl::Status FillPage(std::string after, int page_size, bool include_raw_data,
+                      Read read, Add add, std::string* next_page_token) {
+  size_t page_bytes = 0;
+  int count = 0;
+  // One more than the page holds tells whether another page follows.
+  int limit = std::min(page_size + 1, kFirstStoreRead);
+  while (true) {
+    GM_ASSIGN_OR_RETURN(std::vector<Object> objects, read(after, limit));
+    for (Object& object : objects) {
+      Trim(include_raw_data, object);
+      const size_t bytes = WireBytes(object.ByteSizeLong());
+      if (count == page_size ||
+          (count > 0 && page_bytes + bytes > kGraphPageBytes)) {
+        *next_page_token = EncodePageToken(after);
+        return absl::OkStatus();
+      }
+      if (bytes + TokenWireBytes(PagingKey(object)) > kMaxGrpcMessageBytes) {
+        return TooLarge(Describe(object), object.ByteSizeLong(),
+                        CarriesRawData(object));
+      }
+      after = PagingKey(object);
+      page_bytes += bytes;
+      ++count;
+      add(std::move(object));
+    }
+    if (static_cast<int>(objects.size()) < limit) return absl::OkStatus();
+    // The store may hold more: read about as many as the rest of the budget
+    // takes at the average size so far, plus the look-ahead, so large objects
+    // are not read only to be dropped.
+    const size_t average = std::max<size_t>(page_bytes / count, 1);
+    const size_t left = page_bytes < kGraphPageBytes
+                            ? kGraphPageBytes - page_bytes
+                            : 0;  // one object larger than the budget
+    const size_t fit = left / average;
+    limit = static_cast<int>(
+        std::min<size_t>(fit + 1, static_cast<size_t>(page_size - count + 1)));
   }
-  for (Object& object : *objects) add(std::move(object));
-  return grpc::Status::OK;
 }
 
 }  // namespace
 
+absl::Status GraphService::CheckInstance(const std::string& instance_id,
+                                         const std::string& field) {
+  if (instance_id.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(field, " is required"));
+  }
+  return store_->GetInstance(instance_id).status();
+}
+
 grpc::Status GraphService::ListEntities(grpc::ServerContext*,
                                         const v1::ListEntitiesRequest* request,
                                         v1::ListEntitiesResponse* response) {
-  return ListPage<v1::Entity>(
-      *request, response,
-      [&](const v1::GraphFilter& filter, const std::string& after, int limit) {
-        return store_->ListEntities(filter, after, limit);
-      },
-      [&](v1::Entity entity) {
-        *response->add_entities() = std::move(entity);
-      });
+  return ToGrpcStatus([&]() -> absl::Status {
+    GM_RETURN_IF_ERROR(CheckFilter(request->filter()));
+    GM_ASSIGN_OR_RETURN(int page_size, PageSize(request->page_size()));
+    GM_ASSIGN_OR_RETURN(std::string after,
+                        DecodePageToken(request->page_token()));
+    GM_RETURN_IF_ERROR(
+        CheckInstance(request->filter().instance_id(), "filter.instance_id"));
+    return FillPage<v1::Entity>(
+        std::move(after), page_size, request->include_raw_data(),
+        [&](const std::string& after_key, int limit) {
+          return store_->ListEntities(request->filter(), after_key, limit);
+        },
+        [&](v1::Entity entity) {
+          *response->add_entities() = std::move(entity);
+        },
+        response->mutable_next_page_token());
+  }());
 }
 
 grpc::Status GraphService::ListRelationships(
     grpc::ServerContext*, const v1::ListRelationshipsRequest* request,
     v1::ListRelationshipsResponse* response) {
-  return ListPage<v1::Relationship>(
-      *request, response,
-      [&](const v1::GraphFilter& filter, const std::string& after, int limit) {
-        return store_->ListRelationships(filter, after, limit);
-      },
-      [&](v1::Relationship relationship) {
-        *response->add_relationships() = std::move(relationship);
-      });
+  return ToGrpcStatus([&]() -> absl::Status {
+    GM_RETURN_IF_ERROR(CheckFilter(request->filter()));
+    GM_ASSIGN_OR_RETURN(int page_size, PageSize(request->page_size()));
+    GM_ASSIGN_OR_RETURN(std::string after,
+                        DecodePageToken(request->page_token()));
+    GM_RETURN_IF_ERROR(
+        CheckInstance(request->filter().instance_id(), "filter.instance_id"));
+    return FillPage<v1::Relationship>(
+        std::move(after), page_size, /*include_raw_data=*/false,
+        [&](const std::string& after_key, int limit) {
+          return store_->ListRelationships(request->filter(), after_key, limit);
+        },
+        [&](v1::Relationship relationship) {
+          *response->add_relationships() = std::move(relationship);
+        },
+        response->mutable_next_page_token());
+  }());
 }
 
 grpc::Status GraphService::GetEntity(grpc::ServerContext*,
                                      const v1::GetEntityRequest* request,
                                      v1::Entity* response) {
-  if (request->instance_id().empty()) return Invalid("instance_id is required");
-  absl::StatusOr<v1::Entity> entity =
-      store_->GetEntity(request->instance_id(), request->key());
-  if (!entity.ok()) return ToGrpcStatus(entity.status());
-  *response = std::move(*entity);
-  return grpc::Status::OK;
+  return ToGrpcStatus([&]() -> absl::Status {
+    GM_RETURN_IF_ERROR(CheckInstance(request->instance_id(), "instance_id"));
+    GM_ASSIGN_OR_RETURN(
+        v1::Entity entity,
+        store_->GetEntity(request->instance_id(), request->key()));
+    Trim(request->include_raw_data(), entity);
+    if (entity.ByteSizeLong() > kMaxGrpcMessageBytes) {
+      return TooLarge(Describe(entity), entity.ByteSizeLong(),
+                      CarriesRawData(entity));
+    }
+    *response = std::move(entity);
+    return absl::OkStatus();
+  }());
 }
 
 grpc::Status GraphService::ListNeighbors(
     grpc::ServerContext*, const v1::ListNeighborsRequest* request,
     v1::ListNeighborsResponse* response) {
-  if (request->instance_id().empty()) return Invalid("instance_id is required");
-  if (request->key().empty()) return Invalid("key is required");
-  absl::StatusOr<int> page_size = PageSize(request->page_size());
-  if (!page_size.ok()) return ToGrpcStatus(page_size.status());
-  absl::StatusOr<std::string> after = DecodePageToken(request->page_token());
-  if (!after.ok()) return ToGrpcStatus(after.status());
-  absl::StatusOr<v1::Entity> entity =
-      store_->GetEntity(request->instance_id(), request->key());
-  if (!entity.ok()) return ToGrpcStatus(entity.status());
-  const int direction = request->direction() == v1::DIRECTION_OUT  ? 1
-                        : request->direction() == v1::DIRECTION_IN ? 2
-                                                                   : 0;
-  absl::StatusOr<std::vector<NeighborRecord>> neighbors = store_->ListNeighbors(
-      request->instance_id(), request->key(), direction,
-      request->relationship_class(), *after, *page_size + 1);
-  if (!neighbors.ok()) return ToGrpcStatus(neighbors.status());
-  const bool more = static_cast<int>(neighbors->size()) > *page_size;
-  if (more) {
-    neighbors->pop_back();
-    response->set_next_page_token(
-        EncodePageToken(neighbors->back().relationship.key()));
-  }
-  for (NeighborRecord& record : *neighbors) {
-    v1::Neighbor* neighbor = response->add_neighbors();
-    *neighbor->mutable_relationship() = std::move(record.relationship);
-    *neighbor->mutable_entity() = std::move(record.entity);
-    neighbor->set_direction(record.outgoing ? v1::DIRECTION_OUT
-                                            : v1::DIRECTION_IN);
-  }
-  return grpc::Status::OK;
+  return ToGrpcStatus([&]() -> absl::Status {
+    if (request->instance_id().empty()) {
+      return absl::InvalidArgumentError("instance_id is required");
+    }
+    if (request->key().empty()) {
+      return absl::InvalidArgumentError("key is required");
+    }
+    if (!v1::Direction_IsValid(request->direction())) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("direction: ", request->direction(),
+                       " is not a Direction (0 both, 1 out, 2 in)"));
+    }
+    GM_ASSIGN_OR_RETURN(int page_size, PageSize(request->page_size()));
+    GM_ASSIGN_OR_RETURN(std::string after,
+                        DecodePageToken(request->page_token()));
+    GM_RETURN_IF_ERROR(CheckInstance(request->instance_id(), "instance_id"));
+    // NOT_FOUND names the key when the entity itself is absent.
+    GM_RETURN_IF_ERROR(
+        store_->GetEntity(request->instance_id(), request->key()).status());
+    const int direction = request->direction() == v1::DIRECTION_OUT  ? 1
+                          : request->direction() == v1::DIRECTION_IN ? 2
+                                                                     : 0;
+    return FillPage<v1::Neighbor>(
+        std::move(after), page_size, request->include_raw_data(),
+        [&](const std::string& after_key,
+            int limit) -> absl::StatusOr<std::vector<v1::Neighbor>> {
+          GM_ASSIGN_OR_RETURN(
+              std::vector<NeighborRecord> records,
+              store_->ListNeighbors(request->instance_id(), request->key(),
+                                    direction, request->relationship_class(),
+                                    after_key, limit));
+          std::vector<v1::Neighbor> neighbors(records.size());
+          for (size_t i = 0; i < records.size(); ++i) {
+            *neighbors[i].mutable_relationship() =
+                std::move(records[i].relationship);
+            *neighbors[i].mutable_entity() = std::move(records[i].entity);
+            neighbors[i].set_direction(records[i].outgoing ? v1::DIRECTION_OUT
+                                                           : v1::DIRECTION_IN);
+          }
+          return neighbors;
+        },
+        [&](v1::Neighbor neighbor) {
+          *response->add_neighbors() = std::move(neighbor);
+        },
+        response->mutable_next_page_token());
+  }());
 }
 
 namespace {
 
-// A change-log row as the event a subscriber receives.
-absl::StatusOr<v1::ChangeEvent> ToChangeEvent(const ChangeRecord& change) {
+// A change-log row as the event a subscriber receives; entities' raw data only
+// if asked.
+absl::StatusOr<v1::ChangeEvent> ToChangeEvent(const ChangeRecord& change,
+                                              bool include_raw_data) {
   v1::ChangeEvent event;
   event.set_sequence(change.sequence);
   event.set_kind(change.kind);
@@ -435,7 +588,39 @@ absl::StatusOr<v1::ChangeEvent> ToChangeEvent(const ChangeRecord& change) {
     return absl::DataLossError(
         absl::StrCat("change ", change.sequence, " is corrupt"));
   }
+  if (event.has_entity()) Trim(include_raw_data, *event.mutable_entity());
+  if (event.has_previous_entity()) {
+    Trim(include_raw_data, *event.mutable_previous_entity());
+  }
+  if (event.ByteSizeLong() > kMaxGrpcMessageBytes) {
+    return TooLarge(
+        absl::StrCat("change ", change.sequence, " (",
+                     change.is_relationship ? Describe(event.relationship())
+                                            : Describe(event.entity()),
+                     ")"),
+        event.ByteSizeLong(),
+        CarriesRawData(event.entity()) ||
+            CarriesRawData(event.previous_entity()));
+  }
   return event;
+}
+
+// Checks a Subscribe request's fields before anything is read.
+absl::Status CheckSubscribeFields(const v1::SubscribeRequest& request) {
+  if (request.after_sequence() < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "after_sequence must not be negative, got ", request.after_sequence()));
+  }
+  // proto3 enums are open: any number parses, so an unknown kind would
+  // otherwise filter out every change without a word.
+  for (int kind : request.kinds()) {
+    if (!v1::ChangeKind_IsValid(kind)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "kinds: ", kind,
+          " is not a ChangeKind (1 created, 2 updated, 3 deleted)"));
+    }
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -443,6 +628,8 @@ absl::StatusOr<v1::ChangeEvent> ToChangeEvent(const ChangeRecord& change) {
 grpc::Status GraphService::Subscribe(
     grpc::ServerContext* context, const v1::SubscribeRequest* request,
     grpc::ServerWriter<v1::ChangeEvent>* writer) {
+  absl::Status valid = CheckSubscribeFields(*request);
+  if (!valid.ok()) return ToGrpcStatus(valid);
   std::unique_ptr<RE2> type_pattern;
   std::unique_ptr<RE2> class_pattern;
   for (auto [pattern, field, compiled] :
@@ -456,6 +643,13 @@ grpc::Status GraphService::Subscribe(
           absl::StrCat(field, " '", *pattern,
                        "' is not a valid RE2 pattern: ", (*compiled)->error()));
     }
+  }
+  // An unknown instance would match nothing, and the stream would wait for
+  // changes that can never come.
+  for (int i = 0; i < request->instance_ids_size(); ++i) {
+    absl::Status known = CheckInstance(request->instance_ids(i),
+                                       absl::StrCat("instance_ids[", i, "]"));
+    if (!known.ok()) return ToGrpcStatus(known);
   }
   const std::set<std::string> instances(request->instance_ids().begin(),
                                         request->instance_ids().end());
@@ -487,7 +681,8 @@ grpc::Status GraphService::Subscribe(
         continue;
       if (!kinds.empty() && !kinds.contains(change.kind)) continue;
       if (type_pattern && !RE2::FullMatch(change.type, *type_pattern)) continue;
-      absl::StatusOr<v1::ChangeEvent> event = ToChangeEvent(change);
+      absl::StatusOr<v1::ChangeEvent> event =
+          ToChangeEvent(change, request->include_raw_data());
       if (!event.ok()) return ToGrpcStatus(event.status());
       if (class_pattern) {
         bool match = false;
@@ -516,26 +711,64 @@ grpc::Status GraphService::Subscribe(
 grpc::Status GraphService::GetSnapshot(
     grpc::ServerContext* context, const v1::GetSnapshotRequest* request,
     grpc::ServerWriter<v1::SnapshotChunk>* writer) {
-  if (request->instance_id().empty()) return Invalid("instance_id is required");
-  absl::StatusOr<v1::Instance> instance =
-      store_->GetInstance(request->instance_id());
-  if (!instance.ok()) return ToGrpcStatus(instance.status());
+  absl::Status known = CheckInstance(request->instance_id(), "instance_id");
+  if (!known.ok()) return ToGrpcStatus(known);
+  const bool include_raw_data = request->include_raw_data();
+  // Objects gather into a chunk until the next would take it over
+  // kGraphPageBytes; a chunk always holds at least one.
+  v1::SnapshotChunk chunk;
+  size_t chunk_bytes = 0;
+  // Set when the service, not the reader, ends the stream early.
+  absl::Status refused;
+  auto send = [&]() {
+    if (chunk_bytes == 0) return true;
+    const bool sent = !context->IsCancelled() && writer->Write(chunk);
+    chunk.Clear();
+    chunk_bytes = 0;
+    return sent;
+  };
+  // Adds `object` (already trimmed) to the chunk, sending the chunk first if
+  // it is full. False when the stream is over.
+  auto add = [&](auto object, auto* field) {
+    const size_t bytes = WireBytes(object.ByteSizeLong());
+    if (bytes > kMaxGrpcMessageBytes) {
+      refused = TooLarge(Describe(object), object.ByteSizeLong(),
+                         CarriesRawData(object));
+      return false;
+    }
+    if (chunk_bytes > 0 && chunk_bytes + bytes > kGraphPageBytes && !send()) {
+      return false;
+    }
+    *field->Add() = std::move(object);
+    chunk_bytes += bytes;
+    return true;
+  };
   absl::Status status = store_->Snapshot(
-      request->instance_id(), kDefaultPageSize,
+      request->instance_id(), kSnapshotStorePage,
       [&](int64_t sequence) {
-        v1::SnapshotChunk chunk;
-        chunk.set_as_of_sequence(sequence);
-        return !context->IsCancelled() && writer->Write(chunk);
+        v1::SnapshotChunk header;
+        header.set_as_of_sequence(sequence);
+        return !context->IsCancelled() && writer->Write(header);
       },
       [&](const std::vector<v1::Entity>& entities,
           const std::vector<v1::Relationship>& relationships) {
-        v1::SnapshotChunk chunk;
-        for (const v1::Entity& e : entities) *chunk.add_entities() = e;
-        for (const v1::Relationship& r : relationships)
-          *chunk.add_relationships() = r;
-        return !context->IsCancelled() && writer->Write(chunk);
+        for (const v1::Entity& stored : entities) {
+          v1::Entity entity = stored;
+          Trim(include_raw_data, entity);
+          if (!add(std::move(entity), chunk.mutable_entities())) return false;
+        }
+        for (const v1::Relationship& relationship : relationships) {
+          if (!add(relationship, chunk.mutable_relationships())) return false;
+        }
+        return true;
       });
-  return ToGrpcStatus(status);
+  if (!refused.ok()) return ToGrpcStatus(refused);
+  if (!status.ok()) return ToGrpcStatus(status);
+  if (!send()) {
+    return grpc::Status(grpc::StatusCode::CANCELLED,
+                        "snapshot reader went away");
+  }
+  return grpc::Status::OK;
 }
 
 // --- WorkerGateway ---

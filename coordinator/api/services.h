@@ -90,6 +90,12 @@ class GraphService final : public v1::Graph::Service {
                            grpc::ServerWriter<v1::SnapshotChunk>*) override;
 
  private:
+  // INVALID_ARGUMENT naming `field` when `instance_id` is empty, NOT_FOUND
+  // naming the instance when it does not exist: reading an unknown instance's
+  // graph must not pass for reading an empty one.
+  absl::Status CheckInstance(const std::string& instance_id,
+                             const std::string& field);
+
   Store* const store_;
   Engine* const engine_;
 };

@@ -260,16 +260,18 @@ TEST_F(GraphChangesTest, FailedStepKeepsItsTypesAndDeletesNothingOfThem) {
 }
 
 TEST_F(GraphChangesTest, KilledSubscriberResumesWithEveryEventExactlyOnce) {
+  // Subscribing to an instance needs it to exist (NOT_FOUND otherwise); the
+  // log replays from the start, so nothing is missed.
+  ASSERT_EQ(CreateCircleCiInstance(*cluster_, "ci", kLogin,
+                                   cluster_->options().circleci_token)
+                .exit_code,
+            0);
   const std::string log = cluster_->dir() + "/subscriber-1.log";
   auto first = Process::Start(Runfile("client/graphmill"),
                               {"--server=" + cluster_->coordinator_address(),
                                "subscribe", "--instance", "ci"},
                               log);
   ASSERT_TRUE(first.ok());
-  ASSERT_EQ(CreateCircleCiInstance(*cluster_, "ci", kLogin,
-                                   cluster_->options().circleci_token)
-                .exit_code,
-            0);
   std::thread run([&] { cluster_->Cli({"run", "start", "ci", "--watch"}); });
   // Kill the subscriber once it has printed some events, mid-stream.
   std::vector<int64_t> sequences;
@@ -338,6 +340,13 @@ TEST_F(GraphChangesTest,
       {"circleci_(pipeline|workflow)", "", {v1::CHANGE_KIND_CREATED}, ""},
       {"", "Task|Repository", {}, "ci"},
   };
+  // Subscribing to an instance needs it to exist (NOT_FOUND otherwise).
+  for (const char* instance : {"ci", "other-instance"}) {
+    ASSERT_EQ(CreateCircleCiInstance(*cluster_, instance, kLogin,
+                                     cluster_->options().circleci_token)
+                  .exit_code,
+              0);
+  }
   std::vector<std::unique_ptr<Subscriber>> subscribers;
   for (const Filter& filter : filters) {
     v1::SubscribeRequest request;

@@ -11,6 +11,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "common/graph_objects.h"
+#include "common/grpc_limits.h"
 #include "common/log.h"
 #include "common/status_macros.h"
 #include "coordinator/completeness.h"
@@ -489,15 +490,28 @@ absl::Status Engine::ReadEntities(
   if (shard && task.shard.first_key().empty())
     return absl::OkStatus();  // no parents
   v1::EntityBatch batch;
+  size_t batch_bytes = 0;
   bool stream_ok = true;
   GM_RETURN_IF_ERROR(store_->ForEachStagedEntity(
       task.run_id, request.type(), shard ? task.shard.first_key() : "",
       shard ? task.shard.last_key() : "", options_.read_batch_size,
       [&](const v1::Entity& entity) -> absl::Status {
+        // Bounded by bytes as well as count, as Graph reads are: entities
+        // with MBs of raw data must not add up past a worker's message limit.
+        const size_t size = entity.ByteSizeLong();
+        if (batch.entities_size() > 0 &&
+            batch_bytes + size > static_cast<size_t>(kGraphPageBytes)) {
+          stream_ok = send(batch);
+          batch.Clear();
+          batch_bytes = 0;
+          if (!stream_ok) return absl::CancelledError("reader went away");
+        }
         *batch.add_entities() = entity;
+        batch_bytes += size;
         if (batch.entities_size() >= options_.read_batch_size) {
           stream_ok = send(batch);
           batch.Clear();
+          batch_bytes = 0;
           if (!stream_ok) return absl::CancelledError("reader went away");
         }
         return absl::OkStatus();

@@ -406,5 +406,37 @@ TEST_F(EngineTest, AScopeNotListedEndsTheRunPartialAndKeepsItsChildren) {
   EXPECT_EQ(run_once(false).status(), v1::RUN_STATUS_SUCCEEDED);
 }
 
+TEST_F(EngineTest, ReadEntitiesBatchesStayUnderThePageByteBudget) {
+  StartAndValidate();
+  v1::ResultBatch parents;
+  for (int i = 0; i < 8; ++i) {
+    v1::Entity entity =
+        MakeEntity(absl::StrCat("thing_parent:000", i), "thing_parent");
+    v1::RawData* raw = entity.add_raw_data();
+    raw->set_name("default");
+    raw->set_json(std::string(1 << 20, 'x'));  // 1 MiB each
+    *parents.add_entities() = entity;
+  }
+  Finish(worker_.NextAssignment(), parents);
+  v1::TaskAssignment child = worker_.NextAssignment();
+  v1::ReadEntitiesRequest read;
+  *read.mutable_attempt() = child.attempt();
+  read.set_type("thing_parent");
+  int entities = 0;
+  int batches = 0;
+  ASSERT_TRUE(engine_
+                  ->ReadEntities(read,
+                                 [&](const v1::EntityBatch& batch) {
+                                   EXPECT_LE(batch.ByteSizeLong(),
+                                             size_t{3} << 20);
+                                   entities += batch.entities_size();
+                                   ++batches;
+                                   return true;
+                                 })
+                  .ok());
+  EXPECT_EQ(entities, 8);
+  EXPECT_GE(batches, 3);
+}
+
 }  // namespace
 }  // namespace graphmill::coordinator

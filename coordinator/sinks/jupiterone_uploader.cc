@@ -842,7 +842,9 @@ worker::HttpClientOptions DefaultJupiterOneHttpOptions() {
   options.initial_backoff = absl::Milliseconds(500);
   options.max_backoff = absl::Seconds(30);
   options.total_budget = absl::Minutes(10);
+  // JupiterOne answers with small JSON documents; the cap is ours, not a flag.
   options.max_response_bytes = int64_t{16} << 20;
+  options.max_response_bytes_flag = "";
   return options;
 }
 

@@ -71,6 +71,13 @@ class StepContext {
   virtual void MarkScopeIncomplete(absl::string_view scope,
                                    absl::string_view reason) = 0;
 
+  // `text` with the instance's secrets removed in every encoding common/redact
+  // covers; what handlers log goes through it (events, reasons and the task's
+  // error are redacted by the runtime itself).
+  virtual std::string Redact(absl::string_view text) const {
+    return std::string(text);
+  }
+
   // True once the coordinator cancelled this attempt.
   virtual bool cancelled() const = 0;
 

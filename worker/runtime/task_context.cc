@@ -104,8 +104,8 @@ void TaskContext::AddEvent(v1::EventLevel level, absl::string_view name,
   event.set_run_id(run_id_);
   event.set_time_ms(absl::ToUnixMillis(absl::Now()));
   event.set_level(level);
-  event.set_name(std::string(name));
-  event.set_description(std::string(description));
+  event.set_name(Redact(name));
+  event.set_description(Redact(description));
   event.set_step_id(step_id_);
   results_.AddEvent(std::move(event)).IgnoreError();
 }
@@ -122,13 +122,24 @@ void TaskContext::OnProviderResponse(int http_status) {
 void TaskContext::MarkPartial(absl::string_view type,
                               absl::string_view reason) {
   absl::MutexLock lock(&mu_);
-  incomplete_.try_emplace({std::string(type), ""}, reason);
+  incomplete_.try_emplace({std::string(type), ""}, redactor_.Redact(reason));
 }
 
 void TaskContext::MarkScopeIncomplete(absl::string_view scope,
                                       absl::string_view reason) {
   absl::MutexLock lock(&mu_);
-  incomplete_.try_emplace({"", std::string(scope)}, reason);
+  incomplete_.try_emplace({"", std::string(scope)}, redactor_.Redact(reason));
+}
+
+std::string TaskContext::Redact(absl::string_view text) const {
+  absl::MutexLock lock(&mu_);
+  return redactor_.Redact(text);
+}
+
+void TaskContext::SetSecrets(const std::vector<std::string>& secrets) {
+  Redactor redactor(secrets);
+  absl::MutexLock lock(&mu_);
+  redactor_ = std::move(redactor);
 }
 
 void TaskContext::Cancel() {

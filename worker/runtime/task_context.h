@@ -16,6 +16,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
+#include "common/redact.h"
 #include "graphmill/v1/worker.grpc.pb.h"
 #include "graphmill/v1/worker.pb.h"
 #include "worker/runtime/integration.h"
@@ -66,6 +67,12 @@ class TaskContext : public StepContext {
   void MarkScopeIncomplete(absl::string_view scope,
                            absl::string_view reason) override;
   bool cancelled() const override { return cancelled_; }
+  // Uses the secrets given to SetSecrets.
+  std::string Redact(absl::string_view text) const override;
+
+  // The instance's secret config values: from now on they are removed from
+  // events, reasons and Redact(). Call before the handler starts.
+  void SetSecrets(const std::vector<std::string>& secrets);
   // Blocks for this task's share of the rate budget; at once when cancelled.
   void AwaitRequestSlot() override;
   // A 429 is reported through the RateLimitedCallback.
@@ -100,6 +107,7 @@ class TaskContext : public StepContext {
   std::atomic<bool> cancelled_{false};
 
   mutable absl::Mutex mu_;
+  Redactor redactor_ ABSL_GUARDED_BY(mu_);
   // ReadEntities calls in progress, so Cancel() can interrupt them.
   std::set<grpc::ClientContext*> reads_ ABSL_GUARDED_BY(mu_);
   // (type, scope) -> reason.

@@ -132,6 +132,16 @@ v1::TaskOutcome ExecuteAssignment(const v1::TaskAssignment& assignment,
   }
   Integration& integration = **found;
   const std::string name = integration.definition().name();
+  // Whatever a provider echoes (a token in an error body, say) is removed from
+  // everything this task reports: the outcome, its events and its reasons.
+  std::vector<std::string> secrets;
+  for (const v1::ConfigField& field : integration.definition().config_fields()) {
+    auto value = context.config().find(field.name());
+    if (field.secret() && value != context.config().end()) {
+      secrets.push_back(value->second);
+    }
+  }
+  context.SetSecrets(secrets);
 
   v1::TaskOutcome outcome;
   switch (assignment.kind()) {
@@ -169,6 +179,7 @@ v1::TaskOutcome ExecuteAssignment(const v1::TaskAssignment& assignment,
                      absl::StrCat("unknown task kind ",
                                   static_cast<int>(assignment.kind())));
   }
+  outcome.set_error(context.Redact(outcome.error()));
   for (v1::Incompleteness& entry : context.incomplete()) {
     *outcome.add_incomplete() = std::move(entry);
   }

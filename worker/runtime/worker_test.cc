@@ -18,10 +18,13 @@
 #include <vector>
 
 #include "absl/strings/numbers.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "worker/runtime/channel.h"
 #include "worker/runtime/fake_worker_gateway.h"
@@ -31,6 +34,9 @@ namespace graphmill::worker {
 namespace {
 
 namespace v1 = ::graphmill::v1;
+
+using ::testing::HasSubstr;
+using ::testing::Not;
 
 std::string ThingKey(int i) { return absl::StrFormat("test-thing-%06d", i); }
 
@@ -62,7 +68,8 @@ class TestIntegration : public Integration {
     field->set_type(v1::CONFIG_FIELD_TYPE_STRING);
     field->set_secret(true);
     for (const char* id : {"generate", "copy", "stop-early", "fail", "partial",
-                           "block", "hold", "throw", "paced", "rate-limited"}) {
+                           "block", "hold", "throw", "paced", "rate-limited",
+                           "echo-secret"}) {
       v1::StepDefinition* step = definition_.add_steps();
       step->set_id(id);
       step->set_name(absl::StrCat("Step ", id));
@@ -106,6 +113,18 @@ class TestIntegration : public Integration {
                                ThingKey(1));
     }
     if (step_id == "block") return Block(context);
+    if (step_id == "echo-secret") {
+      // A provider that echoes the token, in the forms redaction must catch.
+      const std::string token = context.config().at("apiToken");
+      context.AddEvent(
+          v1::EVENT_LEVEL_WARN, "warn_echo",
+          absl::StrCat("body {\"token\": \"", absl::Base64Escape(token), "\"}"));
+      context.MarkScopeIncomplete(ThingKey(1),
+                                  absl::StrCat("HTTP 403 on ", token));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "item {\"id\": 5, \"token\": \"", absl::AsciiStrToUpper(token),
+          "\"} has no 'name'"));
+    }
     if (step_id == "hold") return Hold(context);
     if (step_id == "throw") throw std::runtime_error("boom");
     if (step_id == "paced") return Paced(context);
@@ -610,6 +629,27 @@ TEST_F(WorkerTest, PartialTypesAreReported) {
   EXPECT_EQ(outcome.incomplete(1).reason(), "HTTP 403 on GET /others");
   EXPECT_EQ(outcome.incomplete(2).type(), "test_secret");
   EXPECT_EQ(outcome.incomplete(2).reason(), "HTTP 403 on GET /secrets");
+}
+
+TEST_F(WorkerTest, SecretsNeverLeaveInOutcomesEventsOrReasons) {
+  StartWorker();
+  ASSERT_TRUE(gateway_->Assign(StepTask(15, "echo-secret")));
+  const auto submission = Completed(15);
+  const v1::TaskOutcome& outcome = submission.outcome();
+  EXPECT_EQ(outcome.status(), v1::TASK_OUTCOME_STATUS_FAILED);
+  EXPECT_THAT(outcome.error(), HasSubstr("***"));
+  ASSERT_EQ(outcome.incomplete_size(), 1);
+  EXPECT_EQ(outcome.incomplete(0).reason(), "HTTP 403 on ***");
+  std::string everything = outcome.DebugString();
+  for (const v1::ResultBatch& batch : submission.batches()) {
+    everything += batch.DebugString();
+  }
+  EXPECT_THAT(everything, HasSubstr("warn_echo"));
+  for (const std::string& form :
+       {std::string("secret-token"), std::string("SECRET-TOKEN"),
+        absl::Base64Escape("secret-token")}) {
+    EXPECT_THAT(everything, Not(HasSubstr(form))) << form;
+  }
 }
 
 TEST_F(WorkerTest, ScopesTravelWithTheirObjects) {

@@ -13,19 +13,11 @@
 namespace graphmill::worker::circleci {
 namespace {
 
-// The non-empty string member `field` of `object`; INVALID_ARGUMENT naming
-// `kind` otherwise. The object is quoted with QuoteJsonWholeTokens, not whole:
-// an item may be megabytes and may echo the API key, which the client that
-// handed it out redacts (a string is quoted whole or not at all, so it can).
+// The non-empty string member `field` of `object` (see RequiredStringField).
 absl::StatusOr<std::string> RequiredString(const rapidjson::Value& object,
                                            const char* field,
                                            absl::string_view kind) {
-  if (!object.IsObject()) return NotAnObjectError("CircleCI", kind);
-  std::optional<std::string> value = StringField(object, field);
-  if (value.has_value() && !value->empty()) return *std::move(value);
-  return absl::InvalidArgumentError(
-      absl::StrCat("CircleCI ", kind, " has no string '", field,
-                   "': ", QuoteJsonWholeTokens(ToJson(object))));
+  return RequiredStringField(object, field, "CircleCI", kind);
 }
 
 // The env var object without its `value`: masked or not, a secret's remains are

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/graph_objects.h"
+#include "common/redact.h"
 #include "rapidjson/stringbuffer.h"
 #include "rapidjson/writer.h"
 
@@ -50,7 +51,8 @@ absl::StatusOr<std::string> RequiredStringField(const rapidjson::Value& object,
   std::optional<std::string> value = StringField(object, field);
   if (!value.has_value() || value->empty()) {
     return absl::InvalidArgumentError(absl::StrCat(
-        provider, " ", kind, " has no string '", field, "': ", ToJson(object)));
+        provider, " ", kind, " has no string '", field,
+        "': ", QuoteJsonWholeTokens(ToJson(object))));
   }
   return *value;
 }

@@ -36,7 +36,9 @@ absl::Status NotAnObjectError(absl::string_view provider,
 
 // The non-empty string member `field` of `object`. INVALID_ARGUMENT naming
 // `provider` and `kind` (e.g. "CircleCI", "pipeline") when `object` is not an
-// object, or "<provider> <kind> has no string '<field>': <json>".
+// object, or "<provider> <kind> has no string '<field>': <json>" with the
+// object quoted by QuoteJsonWholeTokens (at most ~200 bytes, each string whole
+// or not at all, so the caller's Redactor can still find a secret in it).
 absl::StatusOr<std::string> RequiredStringField(const rapidjson::Value& object,
                                                 const char* field,
                                                 absl::string_view provider,

@@ -29,11 +29,7 @@ std::string Quote(const rapidjson::Value& object) {
 // otherwise.
 absl::StatusOr<std::string> RequiredId(const rapidjson::Value& object,
                                        absl::string_view kind) {
-  if (!object.IsObject()) return NotAnObject(kind);
-  std::optional<std::string> id = StringField(object, "id");
-  if (id.has_value() && !id->empty()) return *std::move(id);
-  return absl::InvalidArgumentError(
-      absl::StrCat("Heroku ", kind, " has no string 'id': ", Quote(object)));
+  return RequiredStringField(object, "id", "Heroku", kind);
 }
 
 // createdOn/updatedOn from the item's created_at/updated_at.

@@ -380,9 +380,27 @@ absl::Status CheckIncompleteness(
 
 }  // namespace
 
+Redactor Engine::RedactorFor(const std::string& instance_id) {
+  absl::MutexLock lock(&mu_);
+  auto found = redactors_.find(instance_id);
+  return found == redactors_.end() ? Redactor() : found->second;
+}
+
 absl::StatusOr<int64_t> Engine::AcceptBatch(const v1::TaskAttempt& attempt,
-                                            const v1::ResultBatch& batch) {
-  GM_RETURN_IF_ERROR(CheckWorkerEvents(batch.events()));
+                                            const v1::ResultBatch& in) {
+  GM_RETURN_IF_ERROR(CheckWorkerEvents(in.events()));
+  const v1::ResultBatch* checked = &in;
+  v1::ResultBatch redacted;
+  if (in.events_size() > 0) {
+    GM_ASSIGN_OR_RETURN(TaskRecord task, store_->GetTask(attempt.task_id()));
+    const Redactor redactor = RedactorFor(task.instance_id);
+    redacted = in;
+    for (v1::Event& event : *redacted.mutable_events()) {
+      event.set_description(redactor.Redact(event.description()));
+    }
+    checked = &redacted;
+  }
+  const v1::ResultBatch& batch = *checked;
   if ((batch.entity_scopes_size() != 0 &&
        batch.entity_scopes_size() != batch.entities_size()) ||
       (batch.relationship_scopes_size() != 0 &&
@@ -440,6 +458,18 @@ absl::StatusOr<int64_t> Engine::AcceptBatch(const v1::TaskAttempt& attempt,
   return valid.entities_size() + valid.relationships_size();
 }
 
+absl::Status Engine::CommitAndForget(
+    const v1::TaskAttempt& attempt, bool succeeded, const std::string& error,
+    const std::vector<v1::Incompleteness>& incomplete) {
+  // Under the engine's lock, so no pump sees the task ended in the store but
+  // still running on its worker (it would count it when sharing rates).
+  absl::MutexLock lock(&mu_);
+  GM_RETURN_IF_ERROR(
+      store_->CommitAttempt(attempt, succeeded, error, incomplete));
+  ForgetTask(attempt.task_id());
+  return absl::OkStatus();
+}
+
 absl::Status Engine::FinishAttempt(const v1::TaskAttempt& attempt,
                                    const v1::TaskOutcome& outcome) {
   GM_ASSIGN_OR_RETURN(TaskRecord task, store_->GetTask(attempt.task_id()));
@@ -456,14 +486,14 @@ absl::Status Engine::FinishAttempt(const v1::TaskAttempt& attempt,
         absl::StrCat("outcome.error is ", error.size(),
                      " bytes, over the limit of ", kMaxEventDescriptionBytes));
   }
-  const std::vector<v1::Incompleteness> incomplete(outcome.incomplete().begin(),
-                                                   outcome.incomplete().end());
-  GM_RETURN_IF_ERROR(
-      store_->CommitAttempt(attempt, succeeded, error, incomplete));
-  {
-    absl::MutexLock lock(&mu_);
-    ForgetTask(attempt.task_id());
+  const Redactor redactor = RedactorFor(task.instance_id);
+  error = redactor.Redact(error);
+  std::vector<v1::Incompleteness> incomplete(outcome.incomplete().begin(),
+                                             outcome.incomplete().end());
+  for (v1::Incompleteness& entry : incomplete) {
+    entry.set_reason(redactor.Redact(entry.reason()));
   }
+  GM_RETURN_IF_ERROR(CommitAndForget(attempt, succeeded, error, incomplete));
   if (!succeeded && task.kind == v1::TASK_KIND_STEP) {
     LogWarn("run ", task.run_id, " step '", task.step_id, "' task ", task.id,
             " failed: ", error);
@@ -959,6 +989,8 @@ void Engine::Dispatch() {
       LogError("task ", task->id, ": ", opened.message());
       continue;
     }
+    redactors_[task->instance_id] =
+        Redactor(SecretValues(definition, *instance));
     absl::StatusOr<int32_t> attempt =
         store_->LeaseTask(task->id, chosen->worker_id, NowMs() + lease_ms);
     if (!attempt.ok()) continue;

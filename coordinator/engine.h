@@ -16,10 +16,12 @@
 #include <thread>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "common/redact.h"
 #include "coordinator/instances.h"
 #include "coordinator/store/store.h"
 #include "graphmill/v1/admin.pb.h"
@@ -142,6 +144,19 @@ class Engine {
     double current = 0;
     absl::Time last_change = absl::InfinitePast();
   };
+  // Ends the attempt in the store and forgets it on its worker, atomically
+  // for the pump.
+  absl::Status CommitAndForget(
+      const v1::TaskAttempt& attempt, bool succeeded, const std::string& error,
+      const std::vector<v1::Incompleteness>& incomplete)
+      ABSL_LOCKS_EXCLUDED(mu_);
+
+  // What a worker reports passes through the instance's Redactor before it is
+  // stored or logged: a worker's own redaction is not trusted to be complete.
+  // Built when a task of the instance is dispatched (its secrets are opened
+  // then anyway); empty until then.
+  Redactor RedactorFor(const std::string& instance_id) ABSL_LOCKS_EXCLUDED(mu_);
+
   struct RunInfo {
     std::string instance_id;
     v1::IntegrationDefinition definition;
@@ -193,6 +208,7 @@ class Engine {
   int64_t next_session_ ABSL_GUARDED_BY(mu_) = 1;
   std::map<int64_t, WorkerSession> sessions_ ABSL_GUARDED_BY(mu_);
   std::map<int64_t, std::unique_ptr<RunInfo>> runs_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, Redactor> redactors_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, RateState> rates_ ABSL_GUARDED_BY(mu_);
   absl::Time last_schedule_check_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   absl::Time last_retention_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();

@@ -18,6 +18,11 @@ v1::IntegrationDefinition Definition() {
   v1::IntegrationDefinition d;
   d.set_name("test");
   d.set_version("1");
+  v1::ConfigField* key = d.add_config_fields();
+  key->set_name("apiKey");
+  key->set_type(v1::CONFIG_FIELD_TYPE_STRING);
+  key->set_secret(true);
+  key->set_optional(true);
   v1::StepDefinition* parents = d.add_steps();
   parents->set_id("fetch-parents");
   v1::DeclaredEntityType* type = parents->add_entities();
@@ -136,7 +141,7 @@ class EngineTest : public ::testing::Test {
     return {};
   }
 
-  InstanceSecrets secrets_{std::nullopt};
+  InstanceSecrets secrets_{*SecretBox::FromKeyMaterial(std::string(32, 'k'))};
   std::unique_ptr<Store> store_;
   std::unique_ptr<Engine> engine_;
   Worker worker_;
@@ -436,6 +441,38 @@ TEST_F(EngineTest, ReadEntitiesBatchesStayUnderThePageByteBudget) {
                   .ok());
   EXPECT_EQ(entities, 8);
   EXPECT_GE(batches, 3);
+}
+
+TEST_F(EngineTest, WorkerReportsAreRedactedWithTheInstanceSecrets) {
+  constexpr char kKey[] = "engine-test-api-key-77";
+  v1::Instance instance = *store_->GetInstance("inst");
+  (*instance.mutable_config())["apiKey"] = kKey;
+  ASSERT_TRUE(secrets_.Seal(Definition(), &instance).ok());
+  ASSERT_TRUE(store_->UpdateInstance(instance).ok());
+  const int64_t run = StartAndValidate();
+  v1::TaskAssignment parents = worker_.NextAssignment();
+  EXPECT_EQ(parents.config().at("apiKey"), kKey);  // opened for the task only
+  // A worker that does not redact: the coordinator does.
+  v1::ResultBatch batch;
+  v1::Event* event = batch.add_events();
+  event->set_name("warn_echo");
+  event->set_description(absl::StrCat("echoed ", kKey));
+  ASSERT_TRUE(engine_->AcceptBatch(parents.attempt(), batch).ok());
+  v1::TaskOutcome outcome;
+  outcome.set_status(v1::TASK_OUTCOME_STATUS_FAILED);
+  outcome.set_error(absl::StrCat("item {\"token\": \"", kKey, "\"}"));
+  v1::Incompleteness* gap = outcome.add_incomplete();
+  gap->set_type("thing_parent");
+  gap->set_reason(absl::StrCat("HTTP 403 for ", kKey));
+  ASSERT_TRUE(engine_->FinishAttempt(parents.attempt(), outcome).ok());
+  Finish(worker_.NextAssignment(), {});
+  v1::Run ended = WaitForEnd(run);
+  std::string everything = ended.DebugString();
+  auto events = store_->ListEvents(run, 0);
+  ASSERT_TRUE(events.ok()) << events.status();
+  for (const v1::Event& e : *events) everything += e.DebugString();
+  EXPECT_THAT(everything, ::testing::HasSubstr("echoed ***"));
+  EXPECT_THAT(everything, ::testing::Not(::testing::HasSubstr(kKey)));
 }
 
 }  // namespace

@@ -200,4 +200,16 @@ void MaskSecrets(const v1::IntegrationDefinition& definition,
   }
 }
 
+std::vector<std::string> SecretValues(
+    const v1::IntegrationDefinition& definition, const v1::Instance& instance) {
+  std::vector<std::string> values;
+  for (const auto& [name, value] : instance.config()) {
+    if (IsSecret(definition, name)) values.push_back(value);
+  }
+  if (instance.has_upload() && !instance.upload().api_token().empty()) {
+    values.push_back(instance.upload().api_token());
+  }
+  return values;
+}
+
 }  // namespace graphmill::coordinator

@@ -6,6 +6,8 @@
 #define GRAPHMILL_COORDINATOR_INSTANCES_H_
 
 #include <optional>
+#include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -68,6 +70,11 @@ class InstanceSecrets {
 // Secret config values and the upload token replaced by "***".
 void MaskSecrets(const v1::IntegrationDefinition& definition,
                  v1::Instance* instance);
+
+// The secret config values and the upload token of an opened instance, for a
+// Redactor (common/redact.h).
+std::vector<std::string> SecretValues(
+    const v1::IntegrationDefinition& definition, const v1::Instance& instance);
 
 }  // namespace graphmill::coordinator
 

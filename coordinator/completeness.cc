@@ -204,7 +204,9 @@ RunCompleteness ComputeCompleteness(const v1::IntegrationDefinition& definition,
     const StepRecord* record = found == records.end() ? nullptr : found->second;
     std::vector<Cause> shared = StepCauses(*step, record);
 
-    // What the step read: the types of its dependency steps. An error there
+    // What the step read: the entity types of its dependency steps (a
+    // definition names as dependencies the steps whose types it reads). An
+    // error there
     // makes this step's types incomplete too. Incompleteness of the parent
     // type only costs scopes: the step lists the children of each parent it
     // was given, and children of parents that were not collected have a scope
@@ -213,7 +215,11 @@ RunCompleteness ComputeCompleteness(const v1::IntegrationDefinition& definition,
     for (const std::string& dependency_id : step->depends_on()) {
       auto dependency = by_id.find(dependency_id);
       if (dependency == by_id.end()) continue;
-      for (const auto& [type, partial] : TypesOf(*dependency->second)) {
+      // Steps read entities only (StepContext::ForEachEntity): a dependency's
+      // relationship types cannot shape what this step produces.
+      for (const v1::DeclaredEntityType& entity :
+           dependency->second->entities()) {
+        const std::string& type = entity.type();
         auto verdict = result.types.find(type);
         if (verdict == result.types.end() || !verdict->second.error) continue;
         const bool is_parent = type == step->parent_type();

@@ -30,6 +30,10 @@ v1::IntegrationDefinition Definition() {
   add("jobs", {"workflows"}, "t_job", "t_workflow");
   add("pipelines", {}, "t_pipeline", "");
   add("workflows", {"pipelines"}, "t_workflow", "t_pipeline");
+  // The workflow step also builds pipeline -> workflow edges.
+  v1::DeclaredRelationshipType* edge =
+      definition.mutable_steps(2)->add_relationships();
+  edge->set_type("t_pipeline_has_workflow");
   add("projects", {"pipelines"}, "t_project", "t_pipeline", true);
   add("env-vars", {"projects"}, "t_env_var", "t_project");
   add("summary", {"workflows", "jobs"}, "t_summary", "");
@@ -87,10 +91,15 @@ TEST(CompletenessTest, AScopeGapCostsScopesDownTheParentChain) {
   EXPECT_EQ(jobs.reason,
             "parent t_workflow incomplete: HTTP 403 on GET "
             "/pipeline/{id}/workflow for 48 t_pipeline entities");
+  // The workflow step's edges share its gap; they are not read by the jobs
+  // step (steps read entities), so they do not make jobs kept whole.
+  EXPECT_EQ(verdict.types.at("t_pipeline_has_workflow").rule,
+            DeletionRule::kScopedOnly);
   // A step that reads them without iterating them keeps everything.
   EXPECT_EQ(verdict.types.at("t_summary").rule, DeletionRule::kKeepAll);
   EXPECT_TRUE(verdict.types.at("t_pipeline").complete());
-  EXPECT_EQ(verdict.ErrorTypesList(), "t_job, t_summary, t_workflow");
+  EXPECT_EQ(verdict.ErrorTypesList(),
+            "t_job, t_pipeline_has_workflow, t_summary, t_workflow");
 }
 
 TEST(CompletenessTest, AFailedStepKeepsItsTypesAndItsDependentsTypes) {

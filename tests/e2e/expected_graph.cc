@@ -96,6 +96,40 @@ std::map<std::string, size_t> CountByType(const GraphByType& graph) {
   return counts;
 }
 
+std::string GraphDifference(const GraphByType& expected,
+                            const GraphByType& actual, size_t max_lines) {
+  // key -> JSON of every object, types flattened (keys are unique).
+  auto flatten = [](const GraphByType& graph) {
+    std::map<std::string, const std::string*> objects;
+    for (const auto& [type, by_key] : graph) {
+      for (const auto& [key, json] : by_key) objects[key] = &json;
+    }
+    return objects;
+  };
+  const auto want = flatten(expected);
+  const auto got = flatten(actual);
+  std::vector<std::string> lines;
+  for (const auto& [key, json] : want) {
+    auto found = got.find(key);
+    if (found == got.end()) {
+      lines.push_back("- " + key);
+    } else if (*found->second != *json) {
+      lines.push_back("~ " + key);
+    }
+  }
+  for (const auto& [key, json] : got) {
+    if (!want.contains(key)) lines.push_back("+ " + key);
+  }
+  std::string text;
+  for (size_t i = 0; i < lines.size() && i < max_lines; ++i) {
+    absl::StrAppend(&text, lines[i], "\n");
+  }
+  if (lines.size() > max_lines) {
+    absl::StrAppend(&text, "... and ", lines.size() - max_lines, " more\n");
+  }
+  return text;
+}
+
 CommandResult CreateCircleCiInstance(
     Cluster& cluster, const std::string& id, const std::string& login,
     const std::string& token, const std::vector<std::string>& extra_flags) {

@@ -31,6 +31,12 @@ GraphByType ReadGraph(Cluster& cluster, const std::string& instance);
 // Number of objects per `_type`.
 std::map<std::string, size_t> CountByType(const GraphByType& graph);
 
+// "" when the graphs are equal; else one line per object that is missing from
+// `actual`, extra in it or different ("- key", "+ key", "~ key"), at most
+// `max_lines` of them, then how many more.
+std::string GraphDifference(const GraphByType& expected,
+                            const GraphByType& actual, size_t max_lines = 20);
+
 // Creates a CircleCI instance against the cluster's fake; returns the CLI
 // result. Every instance gets the same userId, so graphs of different instances
 // are comparable.

@@ -17,6 +17,7 @@
 #include "coordinator/completeness.h"
 #include "coordinator/definitions.h"
 #include "coordinator/scheduler/schedule.h"
+#include "coordinator/secrets/secret_box.h"
 
 namespace graphmill::coordinator {
 namespace {
@@ -180,8 +181,7 @@ absl::StatusOr<v1::Run> Engine::CancelRun(int64_t run_id) {
         auto it = session.running.find(task.id);
         if (it == session.running.end()) continue;
         v1::CoordinatorMessage message;
-        message.mutable_cancel()->mutable_attempt()->set_task_id(task.id);
-        message.mutable_cancel()->mutable_attempt()->set_attempt(task.attempt);
+        *message.mutable_cancel()->mutable_attempt() = it->second.attempt;
         session.send(message);
         session.running.erase(it);
       }
@@ -325,6 +325,9 @@ void Engine::Drain(int64_t session) {
 }
 
 namespace {
+
+// Random bytes naming a lease (TaskAttempt.lease_id): 128 bits.
+constexpr size_t kLeaseIdBytes = 16;
 
 // What a worker may report, so that a broken or hostile worker cannot fill
 // the store or the operator's screen: names are identifiers, descriptions and
@@ -507,12 +510,7 @@ absl::Status Engine::ReadEntities(
     const std::function<bool(const v1::EntityBatch&)>& send) {
   GM_ASSIGN_OR_RETURN(TaskRecord task,
                       store_->GetTask(request.attempt().task_id()));
-  if (task.state != TaskState::kLeased ||
-      task.attempt != request.attempt().attempt()) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("task ", task.id, " attempt ", request.attempt().attempt(),
-                     " is no longer current"));
-  }
+  GM_RETURN_IF_ERROR(CheckLease(task, request.attempt()));
   if (request.type().empty())
     return absl::InvalidArgumentError("type is required");
   const bool shard = !task.shard.parent_type().empty() &&
@@ -678,9 +676,7 @@ void Engine::ShareRates() {
       }
       running.rate_share = share;
       v1::CoordinatorMessage message;
-      message.mutable_rate_update()->mutable_attempt()->set_task_id(task_id);
-      message.mutable_rate_update()->mutable_attempt()->set_attempt(
-          running.attempt);
+      *message.mutable_rate_update()->mutable_attempt() = running.attempt;
       message.mutable_rate_update()->set_rate_limit_per_second(share);
       session->send(message);
     }
@@ -991,8 +987,13 @@ void Engine::Dispatch() {
     }
     redactors_[task->instance_id] =
         Redactor(SecretValues(definition, *instance));
-    absl::StatusOr<int32_t> attempt =
-        store_->LeaseTask(task->id, chosen->worker_id, NowMs() + lease_ms);
+    absl::StatusOr<std::string> lease_id = RandomHex(kLeaseIdBytes);
+    if (!lease_id.ok()) {
+      LogError("task ", task->id, ": ", lease_id.status().message());
+      continue;
+    }
+    absl::StatusOr<int32_t> attempt = store_->LeaseTask(
+        task->id, chosen->worker_id, *lease_id, NowMs() + lease_ms);
     if (!attempt.ok()) continue;
     // A new task gets an equal share of its instance's current rate; ShareRates
     // rebalances.
@@ -1010,6 +1011,7 @@ void Engine::Dispatch() {
     v1::TaskAssignment& assignment = *message.mutable_assignment();
     assignment.mutable_attempt()->set_task_id(task->id);
     assignment.mutable_attempt()->set_attempt(*attempt);
+    assignment.mutable_attempt()->set_lease_id(*lease_id);
     assignment.set_kind(task->kind);
     assignment.set_run_id(task->run_id);
     assignment.set_instance_id(task->instance_id);
@@ -1025,7 +1027,8 @@ void Engine::Dispatch() {
       *assignment.mutable_shard() = task->shard;
     assignment.set_lease_ms(lease_ms);
     assignment.set_rate_limit_per_second(share);
-    chosen->running[task->id] = RunningTask{*attempt, task->instance_id, share};
+    chosen->running[task->id] =
+        RunningTask{assignment.attempt(), task->instance_id, share};
     if (!chosen->send(message)) {
       chosen->running.erase(task->id);
       TaskRecord leased = *task;

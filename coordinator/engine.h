@@ -126,7 +126,7 @@ class Engine {
 
  private:
   struct RunningTask {
-    int32_t attempt = 0;
+    v1::TaskAttempt attempt;  // with its lease id
     std::string instance_id;
     double rate_share = 0;  // last rate sent to the worker
   };

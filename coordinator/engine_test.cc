@@ -475,5 +475,38 @@ TEST_F(EngineTest, WorkerReportsAreRedactedWithTheInstanceSecrets) {
   EXPECT_THAT(everything, ::testing::Not(::testing::HasSubstr(kKey)));
 }
 
+TEST_F(EngineTest, GuessedAttemptsWithoutTheLeaseIdAreRefused) {
+  const int64_t run = StartAndValidate();
+  v1::TaskAssignment parents = worker_.NextAssignment();
+  ASSERT_EQ(parents.attempt().lease_id().size(), 32u);  // 128 bits, hex
+  // Ids are sequential and attempt 1 is a good guess: without the lease id
+  // nothing is accepted, read or ended.
+  v1::TaskAttempt forged = parents.attempt();
+  forged.clear_lease_id();
+  v1::ResultBatch batch;
+  *batch.add_entities() = MakeEntity("thing_parent:0666", "thing_parent");
+  EXPECT_EQ(engine_->AcceptBatch(forged, batch).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  v1::ReadEntitiesRequest read;
+  *read.mutable_attempt() = forged;
+  read.set_type("thing_parent");
+  EXPECT_EQ(engine_->ReadEntities(read, [](const v1::EntityBatch&) {
+              return true;
+            }).code(),
+            absl::StatusCode::kFailedPrecondition);
+  v1::TaskOutcome empty;
+  empty.set_status(v1::TASK_OUTCOME_STATUS_SUCCEEDED);
+  EXPECT_EQ(engine_->FinishAttempt(forged, empty).code(),
+            absl::StatusCode::kFailedPrecondition);
+  // The real worker's results count.
+  v1::ResultBatch real;
+  *real.add_entities() = MakeEntity("thing_parent:0001", "thing_parent");
+  Finish(parents, real);
+  Finish(worker_.NextAssignment(), {});
+  EXPECT_EQ(WaitForEnd(run).status(), v1::RUN_STATUS_SUCCEEDED);
+  EXPECT_TRUE(store_->GetEntity("inst", "thing_parent:0001").ok());
+  EXPECT_FALSE(store_->GetEntity("inst", "thing_parent:0666").ok());
+}
+
 }  // namespace
 }  // namespace graphmill::coordinator

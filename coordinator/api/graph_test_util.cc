@@ -26,8 +26,10 @@ absl::StatusOr<int64_t> AddInstanceWithGraph(Store& store,
       store.CreateTask(run, "only", v1::TASK_KIND_STEP, v1::Shard()));
   v1::TaskAttempt attempt;
   attempt.set_task_id(task);
-  GM_ASSIGN_OR_RETURN(int32_t number, store.LeaseTask(task, "w", 1000));
+  GM_ASSIGN_OR_RETURN(int32_t number,
+                      store.LeaseTask(task, "w", "test-lease", 1000));
   attempt.set_attempt(number);
+  attempt.set_lease_id("test-lease");
   GM_RETURN_IF_ERROR(store.StageBatch(attempt, batch, 1));
   GM_RETURN_IF_ERROR(store.CommitAttempt(attempt, true, "", {}));
   GM_RETURN_IF_ERROR(store.Finalize(run, instance_id, {}, {}, 2).status());

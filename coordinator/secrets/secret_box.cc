@@ -22,6 +22,16 @@
 #include "common/log.h"
 
 namespace graphmill::coordinator {
+
+absl::StatusOr<std::string> RandomHex(size_t count) {
+  std::string bytes(count, '\0');
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(bytes.data()),
+                 static_cast<int>(count)) != 1) {
+    return absl::InternalError("OpenSSL random generator failed");
+  }
+  return absl::BytesToHexString(bytes);
+}
+
 namespace {
 
 constexpr char kVersion1Prefix[] = "v1:";

@@ -13,6 +13,10 @@
 
 namespace graphmill::coordinator {
 
+// `count` bytes from OpenSSL's CSPRNG, hex-encoded (2 * count characters), for
+// unguessable identifiers. INTERNAL if the generator fails.
+absl::StatusOr<std::string> RandomHex(size_t count);
+
 // The environment variable a key is read from when no key file is given.
 inline constexpr char kSecretKeyEnvVar[] = "GRAPHMILL_SECRET_KEY";
 

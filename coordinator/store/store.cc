@@ -53,7 +53,8 @@ CREATE TABLE IF NOT EXISTS tasks (
   instance_id TEXT NOT NULL, step_id TEXT NOT NULL,
   kind INTEGER NOT NULL, shard BLOB NOT NULL, attempt INTEGER NOT NULL DEFAULT 0,
   state INTEGER NOT NULL DEFAULT 0, worker_id TEXT NOT NULL DEFAULT '',
-  lease_expires_ms INTEGER NOT NULL DEFAULT 0, error TEXT NOT NULL DEFAULT '');
+  lease_expires_ms INTEGER NOT NULL DEFAULT 0, error TEXT NOT NULL DEFAULT '',
+  lease_id TEXT NOT NULL DEFAULT '');
 CREATE INDEX IF NOT EXISTS tasks_by_state ON tasks(state, id);
 CREATE INDEX IF NOT EXISTS tasks_by_run ON tasks(run_id, step_id);
 -- Objects of a task attempt not yet ended (object: 0 entity, 1 relationship). scope: the
@@ -136,7 +137,7 @@ absl::StatusOr<T> Parse(const std::string& bytes, absl::string_view what) {
 constexpr char kTaskColumns[] =
     "id, run_id, step_id, kind, shard, attempt, state, worker_id, "
     "lease_expires_ms, error, "
-    "instance_id";
+    "instance_id, lease_id";
 
 absl::StatusOr<TaskRecord> TaskFromRow(const SqliteStatement& row) {
   TaskRecord task;
@@ -152,7 +153,16 @@ absl::StatusOr<TaskRecord> TaskFromRow(const SqliteStatement& row) {
   task.lease_expires_ms = row.ColumnInt(8);
   task.error = row.ColumnText(9);
   task.instance_id = row.ColumnText(10);
+  task.lease_id = row.ColumnText(11);
   return task;
+}
+
+// Equal strings, in time independent of where they differ.
+bool ConstantTimeEquals(absl::string_view a, absl::string_view b) {
+  if (a.size() != b.size()) return false;
+  unsigned char differ = 0;
+  for (size_t i = 0; i < a.size(); ++i) differ |= a[i] ^ b[i];
+  return differ == 0;
 }
 
 absl::StatusOr<std::vector<TaskRecord>> CollectTasks(SqliteStatement& select) {
@@ -167,6 +177,30 @@ absl::StatusOr<std::vector<TaskRecord>> CollectTasks(SqliteStatement& select) {
 }
 
 }  // namespace
+
+absl::Status CheckLease(const TaskRecord& task,
+                        const v1::TaskAttempt& attempt) {
+  const std::string which =
+      absl::StrCat("task ", attempt.task_id(), " attempt ", attempt.attempt());
+  if (task.state != TaskState::kLeased) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(which, " is no longer current: the task is ",
+                     task.state == TaskState::kPending ? "waiting for a lease"
+                     : task.state == TaskState::kSucceeded ? "done"
+                                                           : "failed"));
+  }
+  if (task.attempt != attempt.attempt()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(which, " is no longer current: attempt ", task.attempt,
+                     " holds the lease"));
+  }
+  if (task.lease_id.empty() ||
+      !ConstantTimeEquals(task.lease_id, attempt.lease_id())) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(which, ": the lease id does not match the current lease"));
+  }
+  return absl::OkStatus();
+}
 
 std::string SerializeDeterministic(const google::protobuf::Message& message) {
   std::string bytes;
@@ -226,6 +260,10 @@ absl::Status Store::MigrateFrom1() {
     GM_RETURN_IF_ERROR(db_->Execute(absl::StrCat(
         "ALTER TABLE ", table, " ADD COLUMN scope TEXT NOT NULL DEFAULT ''")));
   }
+  // Leases are named by an unguessable id; leases held across the upgrade
+  // have none and lapse (their tasks are offered again).
+  GM_RETURN_IF_ERROR(db_->Execute(
+      "ALTER TABLE tasks ADD COLUMN lease_id TEXT NOT NULL DEFAULT ''"));
   GM_RETURN_IF_ERROR(db_->Execute(kSchema));
   GM_ASSIGN_OR_RETURN(
       SqliteStatement partial,
@@ -929,14 +967,16 @@ absl::StatusOr<std::vector<TaskRecord>> Store::PendingTasks(int limit) {
 
 absl::StatusOr<int32_t> Store::LeaseTask(int64_t task_id,
                                          const std::string& worker_id,
+                                         const std::string& lease_id,
                                          int64_t lease_expires_ms) {
   absl::MutexLock lock(&mu_);
   GM_ASSIGN_OR_RETURN(
       SqliteStatement update,
       db_->Prepare("UPDATE tasks SET state = 1, attempt = attempt + 1, "
-                   "worker_id = ?, lease_expires_ms = ? WHERE id = ? AND "
-                   "state = 0 RETURNING attempt"));
-  update.Bind(1, worker_id).Bind(2, lease_expires_ms).Bind(3, task_id);
+                   "worker_id = ?, lease_expires_ms = ?, lease_id = ? WHERE "
+                   "id = ? AND state = 0 RETURNING attempt"));
+  update.Bind(1, worker_id).Bind(2, lease_expires_ms).Bind(3, lease_id);
+  update.Bind(4, task_id);
   GM_ASSIGN_OR_RETURN(bool leased, update.Step());
   if (!leased) {
     return absl::FailedPreconditionError(
@@ -1007,12 +1047,7 @@ absl::Status Store::ReleaseTask(int64_t task_id, int32_t attempt,
 absl::Status Store::CheckCurrentAttempt(const v1::TaskAttempt& attempt,
                                         TaskRecord* task) {
   GM_ASSIGN_OR_RETURN(*task, GetTaskLocked(attempt.task_id()));
-  if (task->state != TaskState::kLeased || task->attempt != attempt.attempt()) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "task ", attempt.task_id(), " attempt ", attempt.attempt(),
-        " is no longer current (current attempt ", task->attempt, ")"));
-  }
-  return absl::OkStatus();
+  return CheckLease(*task, attempt);
 }
 
 absl::Status Store::RecordConflict(const v1::TaskAttempt& attempt, int object,

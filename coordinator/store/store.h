@@ -19,6 +19,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "coordinator/store/sqlite.h"
+#include "graphmill/v1/admin.pb.h"
 #include "graphmill/v1/graph.pb.h"
 #include "graphmill/v1/integration.pb.h"
 #include "graphmill/v1/run.pb.h"
@@ -43,7 +44,12 @@ struct TaskRecord {
   std::string worker_id;
   int64_t lease_expires_ms = 0;
   std::string error;
+  std::string lease_id;  // names the current lease (see TaskAttempt.lease_id)
 };
+
+// OK if `attempt` names the task's current lease (state LEASED, same attempt
+// number and lease id); FAILED_PRECONDITION saying why not otherwise.
+absl::Status CheckLease(const TaskRecord& task, const v1::TaskAttempt& attempt);
 
 // Scopes (parent entities) a step could not list completely, for one reason.
 struct ScopeGap {
@@ -185,9 +191,11 @@ class Store {
   absl::StatusOr<std::vector<TaskRecord>> TasksOfRun(int64_t run_id);
   // Up to `limit` pending tasks of active runs, oldest first.
   absl::StatusOr<std::vector<TaskRecord>> PendingTasks(int limit);
-  // PENDING -> LEASED with attempt+1. Returns the new attempt.
+  // PENDING -> LEASED with attempt+1 under `lease_id` (see
+  // TaskAttempt.lease_id). Returns the new attempt.
   absl::StatusOr<int32_t> LeaseTask(int64_t task_id,
                                     const std::string& worker_id,
+                                    const std::string& lease_id,
                                     int64_t lease_expires_ms);
   // Extends the lease if `attempt` is current and leased to `worker_id`.
   absl::Status RenewLease(int64_t task_id, int32_t attempt,

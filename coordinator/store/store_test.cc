@@ -15,6 +15,9 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::Pair;
 
+// The lease id tests lease tasks under (the engine makes random ones).
+constexpr char kLease[] = "lease-1";
+
 v1::IntegrationDefinition Definition() {
   v1::IntegrationDefinition d;
   d.set_name("test");
@@ -55,11 +58,12 @@ class StoreTest : public ::testing::Test {
     EXPECT_TRUE(run.ok()) << run.status();
     auto task =
         store_->CreateTask(*run, "fetch-a", v1::TASK_KIND_STEP, v1::Shard());
-    auto attempt_number = store_->LeaseTask(*task, "w1", 5000);
+    auto attempt_number = store_->LeaseTask(*task, "w1", kLease, 5000);
     EXPECT_TRUE(attempt_number.ok());
     v1::TaskAttempt attempt;
     attempt.set_task_id(*task);
     attempt.set_attempt(*attempt_number);
+    attempt.set_lease_id(kLease);
     v1::ResultBatch batch;
     for (const v1::Entity& e : entities) *batch.add_entities() = e;
     EXPECT_TRUE(store_->StageBatch(attempt, batch, 1000).ok());
@@ -131,10 +135,10 @@ TEST_F(StoreTest, StaleAttemptIsFenced) {
       store_->CreateRun("inst", Definition(), v1::RUN_TRIGGER_MANUAL, {}, 1);
   auto task =
       store_->CreateTask(*run, "fetch-a", v1::TASK_KIND_STEP, v1::Shard());
-  auto first = store_->LeaseTask(*task, "w1", 10);
+  auto first = store_->LeaseTask(*task, "w1", kLease, 10);
   ASSERT_EQ(*first, 1);
   ASSERT_TRUE(store_->ReleaseTask(*task, 1, 3, "lease lapsed").ok());
-  auto second = store_->LeaseTask(*task, "w2", 10);
+  auto second = store_->LeaseTask(*task, "w2", "lease-2", 10);
   ASSERT_EQ(*second, 2);
   v1::TaskAttempt stale;
   stale.set_task_id(*task);
@@ -145,6 +149,37 @@ TEST_F(StoreTest, StaleAttemptIsFenced) {
             absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(store_->CommitAttempt(stale, true, "", {}).code(),
             absl::StatusCode::kFailedPrecondition);
+  stale.set_lease_id(kLease);
+  EXPECT_EQ(store_->StageBatch(stale, batch, 1).message(),
+            absl::StrCat("task ", *task,
+                         " attempt 1 is no longer current: attempt 2 holds "
+                         "the lease"));
+}
+
+TEST_F(StoreTest, ResultsNeedTheLeaseIdNotJustTheAttempt) {
+  auto run =
+      store_->CreateRun("inst", Definition(), v1::RUN_TRIGGER_MANUAL, {}, 1);
+  auto task =
+      store_->CreateTask(*run, "fetch-a", v1::TASK_KIND_STEP, v1::Shard());
+  ASSERT_TRUE(store_->LeaseTask(*task, "w1", kLease, 10).ok());
+  // A forger who guessed the task id and attempt 1.
+  v1::TaskAttempt forged;
+  forged.set_task_id(*task);
+  forged.set_attempt(1);
+  v1::ResultBatch batch;
+  *batch.add_entities() = MakeEntity("thing_a:000001", "thing_a", "forged");
+  for (const char* guess : {"", "lease-2", "lease-1 "}) {
+    forged.set_lease_id(guess);
+    absl::Status refused = store_->StageBatch(forged, batch, 1);
+    EXPECT_EQ(refused.code(), absl::StatusCode::kFailedPrecondition) << guess;
+    EXPECT_THAT(refused.message(), HasSubstr("lease id does not match"));
+    EXPECT_EQ(store_->CommitAttempt(forged, true, "", {}).code(),
+              absl::StatusCode::kFailedPrecondition);
+  }
+  // The real holder is unaffected.
+  forged.set_lease_id(kLease);
+  EXPECT_TRUE(store_->CommitAttempt(forged, true, "", {}).ok());
+  EXPECT_EQ(store_->GetTask(*task)->state, TaskState::kSucceeded);
 }
 
 TEST_F(StoreTest, ReleaseFailsTaskAfterMaxAttempts) {
@@ -152,7 +187,7 @@ TEST_F(StoreTest, ReleaseFailsTaskAfterMaxAttempts) {
       store_->CreateRun("inst", Definition(), v1::RUN_TRIGGER_MANUAL, {}, 1);
   auto task =
       store_->CreateTask(*run, "fetch-a", v1::TASK_KIND_STEP, v1::Shard());
-  ASSERT_TRUE(store_->LeaseTask(*task, "w1", 10).ok());
+  ASSERT_TRUE(store_->LeaseTask(*task, "w1", kLease, 10).ok());
   ASSERT_TRUE(store_->ReleaseTask(*task, 1, 1, "lease lapsed on w1").ok());
   auto record = store_->GetTask(*task);
   EXPECT_EQ(record->state, TaskState::kFailed);
@@ -164,10 +199,11 @@ TEST_F(StoreTest, StagedEntitiesReadByTypeAndShardRange) {
       store_->CreateRun("inst", Definition(), v1::RUN_TRIGGER_MANUAL, {}, 1);
   auto task =
       store_->CreateTask(*run, "fetch-a", v1::TASK_KIND_STEP, v1::Shard());
-  ASSERT_TRUE(store_->LeaseTask(*task, "w1", 10).ok());
+  ASSERT_TRUE(store_->LeaseTask(*task, "w1", kLease, 10).ok());
   v1::TaskAttempt attempt;
   attempt.set_task_id(*task);
   attempt.set_attempt(1);
+  attempt.set_lease_id(kLease);
   v1::ResultBatch batch;
   for (int i = 0; i < 25; ++i) {
     *batch.add_entities() =
@@ -213,10 +249,11 @@ TEST_F(StoreTest, GraphSurvivesReopen) {
 v1::TaskAttempt StageTask(Store& store, int64_t run, const std::string& step,
                           const v1::ResultBatch& batch) {
   auto task = store.CreateTask(run, step, v1::TASK_KIND_STEP, v1::Shard());
-  auto number = store.LeaseTask(*task, "w1", 1'000'000);
+  auto number = store.LeaseTask(*task, "w1", kLease, 1'000'000);
   v1::TaskAttempt attempt;
   attempt.set_task_id(*task);
   attempt.set_attempt(*number);
+  attempt.set_lease_id(kLease);
   EXPECT_TRUE(store.StageBatch(attempt, batch, 1).ok());
   return attempt;
 }
@@ -665,6 +702,14 @@ CREATE TABLE attempt_objects (
   key TEXT NOT NULL, type TEXT NOT NULL, classes TEXT NOT NULL, from_key TEXT NOT NULL,
   to_key TEXT NOT NULL, data BLOB NOT NULL, props TEXT NOT NULL,
   PRIMARY KEY (task_id, attempt, object, key)) WITHOUT ROWID;
+CREATE TABLE tasks (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, run_id INTEGER NOT NULL,
+  instance_id TEXT NOT NULL, step_id TEXT NOT NULL,
+  kind INTEGER NOT NULL, shard BLOB NOT NULL, attempt INTEGER NOT NULL DEFAULT 0,
+  state INTEGER NOT NULL DEFAULT 0, worker_id TEXT NOT NULL DEFAULT '',
+  lease_expires_ms INTEGER NOT NULL DEFAULT 0, error TEXT NOT NULL DEFAULT '');
+INSERT INTO tasks (run_id, instance_id, step_id, kind, shard, attempt, state)
+  VALUES (7, 'inst', 'fetch-a', 2, x'', 1, 1);
 CREATE TABLE attempt_partial_types (
   task_id INTEGER NOT NULL, attempt INTEGER NOT NULL, type TEXT NOT NULL,
   PRIMARY KEY (task_id, attempt, type)) WITHOUT ROWID;
@@ -697,6 +742,15 @@ CREATE TABLE graph_objects (
   EXPECT_THAT((*steps)[0].partial_types,
               ElementsAre(Pair("thing_a", "reported partial"),
                           Pair("thing_b", "reported partial")));
+  // A lease held across the upgrade has no id: no result can name it.
+  auto task = (*store)->GetTask(1);
+  ASSERT_TRUE(task.ok()) << task.status();
+  EXPECT_EQ(task->lease_id, "");
+  v1::TaskAttempt old_attempt;
+  old_attempt.set_task_id(1);
+  old_attempt.set_attempt(1);
+  EXPECT_EQ(CheckLease(*task, old_attempt).code(),
+            absl::StatusCode::kFailedPrecondition);
   // Opening again finds the current version.
   store->reset();
   EXPECT_TRUE(Store::Open(path).ok());

@@ -1,6 +1,8 @@
 // Implementation of coordinator/definitions.h.
 #include "coordinator/definitions.h"
 
+#include <google/protobuf/util/message_differencer.h>
+
 #include <cstdint>
 #include <set>
 
@@ -75,6 +77,37 @@ absl::StatusOr<std::vector<std::string>> ValidateDefinition(
     if (!status.ok()) return status;
   }
   return order;
+}
+
+absl::Status CheckDefinitionChange(const v1::IntegrationDefinition& stored,
+                                   const v1::IntegrationDefinition& offered) {
+  const std::string what = absl::StrCat("integration '", offered.name(),
+                                        "' version ", offered.version());
+  if (stored.version() == offered.version()) {
+    if (google::protobuf::util::MessageDifferencer::Equals(stored, offered)) {
+      return absl::OkStatus();
+    }
+    return absl::FailedPreconditionError(absl::StrCat(
+        what,
+        " is already registered with a different definition; a changed "
+        "definition needs a new version"));
+  }
+  for (const v1::ConfigField& before : stored.config_fields()) {
+    for (const v1::ConfigField& after : offered.config_fields()) {
+      if (after.name() != before.name()) continue;
+      if (before.secret() && !after.secret()) {
+        return absl::FailedPreconditionError(
+            absl::StrCat(what, " would make secret config field '",
+                         before.name(), "' a plain one"));
+      }
+      if (before.endpoint() && !after.endpoint()) {
+        return absl::FailedPreconditionError(
+            absl::StrCat(what, " would make endpoint config field '",
+                         before.name(), "' a plain one"));
+      }
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::Status ValidateConfig(const v1::IntegrationDefinition& definition,

@@ -26,6 +26,15 @@ inline constexpr char kMaskedSecret[] = "***";
 absl::StatusOr<std::vector<std::string>> ValidateDefinition(
     const v1::IntegrationDefinition& definition);
 
+// Whether a worker may register `offered` where `stored` is registered for the
+// same integration name: the same version must be the same definition (a
+// changed definition needs a new version), and no version may turn a secret
+// field into a plain one or an endpoint field into a plain one (a worker could
+// otherwise make new instances store keys in clear, or send them elsewhere).
+// FAILED_PRECONDITION saying which rule and field.
+absl::Status CheckDefinitionChange(const v1::IntegrationDefinition& stored,
+                                   const v1::IntegrationDefinition& offered);
+
 // Checks `config` for instance `instance_id`: unknown field, missing or empty
 // required field, empty secret, wrong type (boolean, integer). INVALID_ARGUMENT
 // names the instance and field.

@@ -22,6 +22,7 @@ v1::IntegrationDefinition Definition() {
   field("login", false, false, v1::CONFIG_FIELD_TYPE_STRING);
   field("baseUrl", false, true, v1::CONFIG_FIELD_TYPE_STRING,
         "https://circleci.com/api/v2");
+  d.mutable_config_fields(2)->set_endpoint(true);
   field("verbose", false, true, v1::CONFIG_FIELD_TYPE_BOOLEAN);
   field("pageSize", false, true, v1::CONFIG_FIELD_TYPE_INTEGER);
   auto step = [&](const char* id, std::vector<std::string> deps) {
@@ -123,6 +124,38 @@ TEST(IsValidInstanceId, Rules) {
   EXPECT_FALSE(IsValidInstanceId("CI"));
   EXPECT_FALSE(IsValidInstanceId("a b"));
   EXPECT_FALSE(IsValidInstanceId(std::string(64, 'a')));
+}
+
+TEST(CheckDefinitionChange, TheSameVersionMustBeTheSameDefinition) {
+  EXPECT_TRUE(CheckDefinitionChange(Definition(), Definition()).ok());
+  v1::IntegrationDefinition plain_key = Definition();
+  plain_key.mutable_config_fields(0)->set_secret(false);
+  absl::Status refused = CheckDefinitionChange(Definition(), plain_key);
+  EXPECT_EQ(refused.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(refused.message(),
+            "integration 'circleci' version 1.0.0 is already registered with "
+            "a different definition; a changed definition needs a new version");
+}
+
+TEST(CheckDefinitionChange, NoVersionMakesASecretOrEndpointPlain) {
+  v1::IntegrationDefinition next = Definition();
+  next.set_version("1.1.0");
+  next.add_steps()->set_id("fetch-more");
+  EXPECT_TRUE(CheckDefinitionChange(Definition(), next).ok());
+
+  v1::IntegrationDefinition plain_key = next;
+  plain_key.mutable_config_fields(0)->set_secret(false);
+  EXPECT_EQ(CheckDefinitionChange(Definition(), plain_key).message(),
+            "integration 'circleci' version 1.1.0 would make secret config "
+            "field 'apiKey' a plain one");
+  v1::IntegrationDefinition plain_url = next;
+  plain_url.mutable_config_fields(2)->set_endpoint(false);
+  EXPECT_EQ(CheckDefinitionChange(Definition(), plain_url).code(),
+            absl::StatusCode::kFailedPrecondition);
+  // A new secret or endpoint is fine.
+  v1::IntegrationDefinition more = next;
+  more.mutable_config_fields(1)->set_secret(true);
+  EXPECT_TRUE(CheckDefinitionChange(Definition(), more).ok());
 }
 
 }  // namespace

@@ -60,6 +60,7 @@ Engine::Engine(Store* store, const InstanceSecrets* secrets,
 Engine::~Engine() { Stop(); }
 
 void Engine::Start() {
+  RebindSecrets();
   {
     absl::MutexLock lock(&mu_);
     // Leases granted by a previous process: their workers are gone or will
@@ -72,6 +73,28 @@ void Engine::Start() {
     }
   }
   ticker_ = std::thread([this] { TickLoop(); });
+}
+
+void Engine::RebindSecrets() {
+  absl::StatusOr<std::vector<v1::Instance>> instances = store_->ListInstances();
+  if (!instances.ok()) return;
+  for (v1::Instance& instance : *instances) {
+    absl::StatusOr<v1::IntegrationDefinition> definition =
+        store_->GetIntegration(instance.integration());
+    if (!definition.ok()) continue;
+    absl::StatusOr<bool> changed = secrets_->Rebind(*definition, &instance);
+    if (!changed.ok()) {
+      LogError("instance '", instance.id(), "': ", changed.status().message());
+    } else if (*changed) {
+      absl::Status stored = store_->UpdateInstance(instance);
+      if (!stored.ok()) {
+        LogError("instance '", instance.id(), "': ", stored.message());
+      } else {
+        LogInfo("instance '", instance.id(),
+                "': secrets bound to their destination");
+      }
+    }
+  }
 }
 
 void Engine::Stop() {
@@ -246,6 +269,19 @@ absl::StatusOr<int64_t> Engine::ConnectWorker(const v1::WorkerHello& hello,
     if (!order.ok()) {
       return absl::InvalidArgumentError(absl::StrCat(
           "worker '", hello.worker_id(), "': ", order.status().message()));
+    }
+    absl::StatusOr<v1::IntegrationDefinition> stored =
+        store_->GetIntegration(definition.name());
+    if (stored.ok()) {
+      absl::Status allowed = CheckDefinitionChange(*stored, definition);
+      if (!allowed.ok()) {
+        LogWarn("worker '", hello.worker_id(),
+                "' refused: ", allowed.message());
+        return absl::FailedPreconditionError(absl::StrCat(
+            "worker '", hello.worker_id(), "': ", allowed.message()));
+      }
+    } else if (!absl::IsNotFound(stored.status())) {
+      return stored.status();
     }
     GM_RETURN_IF_ERROR(store_->PutIntegration(definition));
     session.integrations.emplace(definition.name(), definition.version());

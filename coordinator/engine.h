@@ -151,6 +151,10 @@ class Engine {
       const std::vector<v1::Incompleteness>& incomplete)
       ABSL_LOCKS_EXCLUDED(mu_);
 
+  // Seals again, bound to their destination, secrets an earlier version sealed
+  // without it (InstanceSecrets::Rebind). Runs once at Start.
+  void RebindSecrets() ABSL_LOCKS_EXCLUDED(mu_);
+
   // What a worker reports passes through the instance's Redactor before it is
   // stored or logged: a worker's own redaction is not trusted to be complete.
   // Built when a task of the instance is dispatched (its secrets are opened

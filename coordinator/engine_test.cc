@@ -490,10 +490,10 @@ TEST_F(EngineTest, GuessedAttemptsWithoutTheLeaseIdAreRefused) {
   v1::ReadEntitiesRequest read;
   *read.mutable_attempt() = forged;
   read.set_type("thing_parent");
-  EXPECT_EQ(engine_->ReadEntities(read, [](const v1::EntityBatch&) {
-              return true;
-            }).code(),
-            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(
+      engine_->ReadEntities(read, [](const v1::EntityBatch&) { return true; })
+          .code(),
+      absl::StatusCode::kFailedPrecondition);
   v1::TaskOutcome empty;
   empty.set_status(v1::TASK_OUTCOME_STATUS_SUCCEEDED);
   EXPECT_EQ(engine_->FinishAttempt(forged, empty).code(),
@@ -506,6 +506,29 @@ TEST_F(EngineTest, GuessedAttemptsWithoutTheLeaseIdAreRefused) {
   EXPECT_EQ(WaitForEnd(run).status(), v1::RUN_STATUS_SUCCEEDED);
   EXPECT_TRUE(store_->GetEntity("inst", "thing_parent:0001").ok());
   EXPECT_FALSE(store_->GetEntity("inst", "thing_parent:0666").ok());
+}
+
+TEST_F(EngineTest, AWorkerCannotRedefineARegisteredVersion) {
+  // Same name and version, apiKey no longer secret: new instances would store
+  // the key in clear and read it back.
+  v1::WorkerHello hello;
+  hello.set_worker_id("rogue");
+  hello.set_capacity(1);
+  v1::IntegrationDefinition redefined = Definition();
+  redefined.mutable_config_fields(0)->set_secret(false);
+  *hello.add_integrations() = redefined;
+  Worker rogue;
+  absl::StatusOr<int64_t> refused = engine_->ConnectWorker(hello, rogue.Send());
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(refused.status().message()),
+              ::testing::HasSubstr("already registered with a different"));
+  EXPECT_TRUE(store_->GetIntegration("test")->config_fields(0).secret());
+  // Nor with a new version.
+  redefined.set_version("2");
+  *hello.mutable_integrations(0) = redefined;
+  EXPECT_EQ(engine_->ConnectWorker(hello, rogue.Send()).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(store_->GetIntegration("test")->config_fields(0).secret());
 }
 
 }  // namespace

@@ -3,9 +3,11 @@
 
 #include <set>
 #include <string>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "common/status_macros.h"
 #include "coordinator/definitions.h"
 #include "coordinator/scheduler/schedule.h"
@@ -13,21 +15,61 @@
 namespace graphmill::coordinator {
 namespace {
 
-// Where a sealed value belongs; a value copied elsewhere does not decrypt.
-std::string ConfigPlace(const std::string& instance_id,
-                        const std::string& field) {
-  return absl::StrCat("instance/", instance_id, "/config/", field);
-}
-std::string UploadTokenPlace(const std::string& instance_id) {
-  return absl::StrCat("instance/", instance_id, "/upload/api_token");
-}
-
 bool IsSecret(const v1::IntegrationDefinition& definition,
               const std::string& name) {
   for (const v1::ConfigField& field : definition.config_fields()) {
     if (field.name() == name) return field.secret();
   }
   return false;
+}
+
+// Where the instance's config secrets are sent: each endpoint field's value
+// (or its default), e.g. "baseUrl=https://circleci.com/api/v2".
+std::string ConfigDestination(const v1::IntegrationDefinition& definition,
+                              const v1::Instance& instance) {
+  std::vector<std::string> parts;
+  for (const v1::ConfigField& field : definition.config_fields()) {
+    if (!field.endpoint()) continue;
+    auto value = instance.config().find(field.name());
+    parts.push_back(absl::StrCat(field.name(), "=",
+                                 value == instance.config().end()
+                                     ? field.default_value()
+                                     : value->second));
+  }
+  return absl::StrJoin(parts, "&");
+}
+
+// Where the upload token is sent ("" base URL: JupiterOne's default).
+std::string UploadDestination(const v1::Instance& instance) {
+  return absl::StrCat("base_url=", instance.upload().base_url(),
+                      "&account_id=", instance.upload().account_id());
+}
+
+// Where a sealed value belongs: its instance, field and destination. A value
+// copied to another place, or kept while the destination changed, does not
+// decrypt.
+std::string ConfigPlace(const v1::IntegrationDefinition& definition,
+                        const v1::Instance& instance,
+                        const std::string& field) {
+  return absl::StrCat("instance/", instance.id(), "/config/", field, "@",
+                      ConfigDestination(definition, instance));
+}
+std::string UploadTokenPlace(const v1::Instance& instance) {
+  return absl::StrCat("instance/", instance.id(), "/upload/api_token@",
+                      UploadDestination(instance));
+}
+// Places before secrets were bound to their destination (schema of stores
+// written before then); only Rebind opens values sealed there.
+std::string LegacyConfigPlace(const std::string& instance_id,
+                              const std::string& field) {
+  return absl::StrCat("instance/", instance_id, "/config/", field);
+}
+std::string LegacyUploadTokenPlace(const std::string& instance_id) {
+  return absl::StrCat("instance/", instance_id, "/upload/api_token");
+}
+
+bool Given(const std::string& value) {
+  return !value.empty() && value != kMaskedSecret;
 }
 
 }  // namespace
@@ -115,8 +157,42 @@ absl::Status ValidateInstanceSettings(
   return absl::OkStatus();
 }
 
-v1::Instance MergeUpdate(const v1::IntegrationDefinition& definition,
-                         const v1::Instance& stored, v1::Instance update) {
+absl::StatusOr<v1::Instance> MergeUpdate(
+    const v1::IntegrationDefinition& definition, const v1::Instance& stored,
+    v1::Instance update) {
+  const std::string where = absl::StrCat("instance '", stored.id(), "'");
+  // A secret is kept only where it was sent before: a new destination needs
+  // the secrets given again, so a caller who does not know them cannot
+  // redirect them.
+  if (ConfigDestination(definition, stored) !=
+      ConfigDestination(definition, update)) {
+    std::vector<std::string> missing;
+    for (const v1::ConfigField& field : definition.config_fields()) {
+      auto given = update.config().find(field.name());
+      if (field.secret() && stored.config().contains(field.name()) &&
+          (given == update.config().end() || !Given(given->second))) {
+        missing.push_back(absl::StrCat("'", field.name(), "'"));
+      }
+    }
+    if (!missing.empty()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          where, ": changing ",
+          ConfigDestination(definition, update).empty()
+              ? "the endpoint"
+              : ConfigDestination(definition, update),
+          " changes where secrets are sent: give secret config field",
+          missing.size() == 1 ? " " : "s ", absl::StrJoin(missing, ", "),
+          " again in the same update"));
+    }
+  }
+  if (update.has_upload() && stored.has_upload() &&
+      UploadDestination(update) != UploadDestination(stored) &&
+      !Given(update.upload().api_token())) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        where,
+        ": changing the upload's base URL or account changes where its token "
+        "is sent: give upload.api_token again in the same update"));
+  }
   for (const v1::ConfigField& field : definition.config_fields()) {
     if (!field.secret()) continue;
     auto given = update.config().find(field.name());
@@ -148,14 +224,15 @@ absl::Status InstanceSecrets::Seal(const v1::IntegrationDefinition& definition,
     GM_ASSIGN_OR_RETURN(*value, box_->Encrypt(*value, place));
     return absl::OkStatus();
   };
+  const v1::Instance places = *instance;  // destinations as they will be
   for (auto& [name, value] : *instance->mutable_config()) {
     if (IsSecret(definition, name)) {
-      GM_RETURN_IF_ERROR(seal(&value, ConfigPlace(instance->id(), name)));
+      GM_RETURN_IF_ERROR(seal(&value, ConfigPlace(definition, places, name)));
     }
   }
   if (instance->has_upload()) {
     GM_RETURN_IF_ERROR(seal(instance->mutable_upload()->mutable_api_token(),
-                            UploadTokenPlace(instance->id())));
+                            UploadTokenPlace(places)));
   }
   return absl::OkStatus();
 }
@@ -176,18 +253,47 @@ absl::Status InstanceSecrets::Open(const v1::IntegrationDefinition& definition,
     *value = std::move(*plain);
     return absl::OkStatus();
   };
+  const v1::Instance places = *instance;
   for (auto& [name, value] : *instance->mutable_config()) {
     if (IsSecret(definition, name)) {
-      GM_RETURN_IF_ERROR(open(&value, ConfigPlace(instance->id(), name),
+      GM_RETURN_IF_ERROR(open(&value, ConfigPlace(definition, places, name),
                               absl::StrCat("config field '", name, "'")));
     }
   }
   if (instance->has_upload()) {
     GM_RETURN_IF_ERROR(open(instance->mutable_upload()->mutable_api_token(),
-                            UploadTokenPlace(instance->id()),
-                            "upload.api_token"));
+                            UploadTokenPlace(places), "upload.api_token"));
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<bool> InstanceSecrets::Rebind(
+    const v1::IntegrationDefinition& definition, v1::Instance* instance) const {
+  if (!box_.has_value()) return false;
+  const v1::Instance places = *instance;
+  bool changed = false;
+  auto rebind = [&](std::string* value, const std::string& place,
+                    const std::string& legacy) -> absl::Status {
+    if (!SecretBox::LooksEncrypted(*value) || box_->Decrypt(*value, place).ok())
+      return absl::OkStatus();
+    absl::StatusOr<std::string> plain = box_->Decrypt(*value, legacy);
+    if (!plain.ok()) return absl::OkStatus();  // Open reports it when used
+    GM_ASSIGN_OR_RETURN(*value, box_->Encrypt(*plain, place));
+    changed = true;
+    return absl::OkStatus();
+  };
+  for (auto& [name, value] : *instance->mutable_config()) {
+    if (IsSecret(definition, name)) {
+      GM_RETURN_IF_ERROR(rebind(&value, ConfigPlace(definition, places, name),
+                                LegacyConfigPlace(places.id(), name)));
+    }
+  }
+  if (instance->has_upload()) {
+    GM_RETURN_IF_ERROR(rebind(instance->mutable_upload()->mutable_api_token(),
+                              UploadTokenPlace(places),
+                              LegacyUploadTokenPlace(places.id())));
+  }
+  return changed;
 }
 
 void MaskSecrets(const v1::IntegrationDefinition& definition,

@@ -42,9 +42,14 @@ absl::Status ValidateInstanceSettings(
 // is absent or "***" keeps its stored value, as does an upload token that is
 // empty or "***". A "***" with no stored value stays "***", for
 // ValidateInstanceSettings to refuse. Identity and creation time come from
-// `stored`.
-v1::Instance MergeUpdate(const v1::IntegrationDefinition& definition,
-                         const v1::Instance& stored, v1::Instance update);
+// `stored`. Secrets are kept only where they are sent as before: if the update
+// changes an endpoint field (ConfigField.endpoint, e.g. baseUrl), every stored
+// secret config field must be given again, and if it changes the upload's base
+// URL or account, the upload token must be; FAILED_PRECONDITION naming them
+// otherwise.
+absl::StatusOr<v1::Instance> MergeUpdate(
+    const v1::IntegrationDefinition& definition, const v1::Instance& stored,
+    v1::Instance update);
 
 // Thread-safe.
 class InstanceSecrets {
@@ -59,9 +64,18 @@ class InstanceSecrets {
   absl::Status Seal(const v1::IntegrationDefinition& definition,
                     v1::Instance* instance) const;
   // Decrypts them (for a task). Errors name the instance and field, never the
-  // value.
+  // value. A sealed value is bound to its instance, field and destination
+  // (the endpoint fields' values; the upload's base URL and account): one
+  // moved or kept across a change of destination does not open.
   absl::Status Open(const v1::IntegrationDefinition& definition,
                     v1::Instance* instance) const;
+
+  // Re-seals values sealed before secrets were bound to their destination
+  // (stores written by earlier versions) so that Open accepts them; returns
+  // whether anything changed. Values that open neither way are left for Open
+  // to report.
+  absl::StatusOr<bool> Rebind(const v1::IntegrationDefinition& definition,
+                              v1::Instance* instance) const;
 
  private:
   std::optional<SecretBox> box_;

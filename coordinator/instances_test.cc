@@ -1,8 +1,10 @@
 #include "coordinator/instances.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <functional>
 #include <limits>
 #include <string>
 #include <utility>
@@ -24,6 +26,12 @@ v1::IntegrationDefinition Definition() {
   v1::ConfigField* login = d.add_config_fields();
   login->set_name("login");
   login->set_type(v1::CONFIG_FIELD_TYPE_STRING);
+  v1::ConfigField* base_url = d.add_config_fields();
+  base_url->set_name("baseUrl");
+  base_url->set_type(v1::CONFIG_FIELD_TYPE_STRING);
+  base_url->set_optional(true);
+  base_url->set_default_value("https://circleci.com/api/v2");
+  base_url->set_endpoint(true);
   d.add_steps()->set_id("fetch-users");
   return d;
 }
@@ -86,16 +94,105 @@ TEST(MergeUpdate, MaskedOrAbsentSecretsKeepStoredValues) {
   v1::Instance update;
   (*update.mutable_config())["apiKey"] = "***";
   (*update.mutable_config())["login"] = "new-login";
-  update.mutable_upload()->set_account_id("acct2");
-  v1::Instance merged = MergeUpdate(Definition(), stored, update);
+  *update.mutable_upload() = stored.upload();
+  update.mutable_upload()->set_api_token("***");
+  update.mutable_upload()->set_compress(!stored.upload().compress());
+  v1::Instance merged = *MergeUpdate(Definition(), stored, update);
   EXPECT_EQ(merged.config().at("apiKey"), stored.config().at("apiKey"));
   EXPECT_EQ(merged.config().at("login"), "new-login");
   EXPECT_EQ(merged.upload().api_token(), stored.upload().api_token());
-  EXPECT_EQ(merged.upload().account_id(), "acct2");
   EXPECT_EQ(merged.id(), "ci");
   (*update.mutable_config())["apiKey"] = "rotated";
-  EXPECT_EQ(MergeUpdate(Definition(), stored, update).config().at("apiKey"),
+  EXPECT_EQ(MergeUpdate(Definition(), stored, update)->config().at("apiKey"),
             "rotated");
+}
+
+// The attack: point the instance at another server and let the next run send
+// the stored key there, without ever knowing it.
+TEST(MergeUpdate, ANewEndpointNeedsTheSecretsAgain) {
+  v1::Instance stored = Instance();
+  ASSERT_TRUE(WithKey().Seal(Definition(), &stored).ok());
+  v1::Instance update = Instance();
+  update.clear_upload();
+  *update.mutable_upload() = stored.upload();
+  (*update.mutable_config())["apiKey"] = "***";
+  (*update.mutable_config())["baseUrl"] = "http://attacker.example/api/v2";
+  absl::StatusOr<v1::Instance> refused =
+      MergeUpdate(Definition(), stored, update);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(refused.status().message()),
+              ::testing::HasSubstr("give secret config field 'apiKey' again"));
+  update.mutable_config()->erase("apiKey");
+  EXPECT_EQ(MergeUpdate(Definition(), stored, update).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  // Writing the default out is no change of destination.
+  (*update.mutable_config())["baseUrl"] = "https://circleci.com/api/v2";
+  EXPECT_TRUE(MergeUpdate(Definition(), stored, update).ok());
+  // Whoever knows the key may move it.
+  (*update.mutable_config())["baseUrl"] = "https://circleci.internal/api/v2";
+  (*update.mutable_config())["apiKey"] = "circle-token-123456";
+  EXPECT_TRUE(MergeUpdate(Definition(), stored, update).ok());
+}
+
+TEST(MergeUpdate, ANewUploadTargetNeedsTheTokenAgain) {
+  v1::Instance stored = Instance();
+  ASSERT_TRUE(WithKey().Seal(Definition(), &stored).ok());
+  for (const auto& change :
+       std::vector<std::function<void(v1::JupiterOneUpload&)>>{
+           [](v1::JupiterOneUpload& u) {
+             u.set_base_url("http://attacker.example");
+           },
+           [](v1::JupiterOneUpload& u) { u.set_account_id("other-account"); },
+       }) {
+    v1::Instance update = Instance();
+    *update.mutable_upload() = stored.upload();
+    update.mutable_upload()->set_api_token("***");
+    change(*update.mutable_upload());
+    absl::StatusOr<v1::Instance> refused =
+        MergeUpdate(Definition(), stored, update);
+    EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
+    EXPECT_THAT(std::string(refused.status().message()),
+                ::testing::HasSubstr("give upload.api_token again"));
+    update.mutable_upload()->set_api_token("j1-token-7777777");
+    EXPECT_TRUE(MergeUpdate(Definition(), stored, update).ok());
+  }
+}
+
+TEST(InstanceSecrets, ASealedSecretDoesNotOpenForAnotherDestination) {
+  const InstanceSecrets secrets = WithKey();
+  v1::Instance instance = Instance();
+  ASSERT_TRUE(secrets.Seal(Definition(), &instance).ok());
+  // The store edited behind the API's back: the sealed key kept, the
+  // destination changed.
+  v1::Instance moved = instance;
+  (*moved.mutable_config())["baseUrl"] = "http://attacker.example/api/v2";
+  absl::Status opened = secrets.Open(Definition(), &moved);
+  EXPECT_EQ(opened.code(), absl::StatusCode::kPermissionDenied) << opened;
+  v1::Instance upload_moved = instance;
+  upload_moved.mutable_upload()->set_base_url("http://attacker.example");
+  EXPECT_FALSE(secrets.Open(Definition(), &upload_moved).ok());
+  EXPECT_TRUE(secrets.Open(Definition(), &instance).ok());
+}
+
+TEST(InstanceSecrets, RebindUpgradesValuesSealedWithoutTheirDestination) {
+  auto box = SecretBox::FromKeyMaterial(std::string(32, 'k'));
+  ASSERT_TRUE(box.ok());
+  v1::Instance instance = Instance();
+  // As an earlier version sealed them: bound to instance and field only.
+  (*instance.mutable_config())["apiKey"] =
+      *box->Encrypt("circle-token-123456", "instance/ci/config/apiKey");
+  instance.mutable_upload()->set_api_token(
+      *box->Encrypt("j1-token-abcdef", "instance/ci/upload/api_token"));
+  const InstanceSecrets secrets = WithKey();
+  v1::Instance copy = instance;
+  EXPECT_FALSE(secrets.Open(Definition(), &copy).ok());
+  absl::StatusOr<bool> changed = secrets.Rebind(Definition(), &instance);
+  ASSERT_TRUE(changed.ok()) << changed.status();
+  EXPECT_TRUE(*changed);
+  EXPECT_FALSE(*secrets.Rebind(Definition(), &instance));  // once
+  ASSERT_TRUE(secrets.Open(Definition(), &instance).ok());
+  EXPECT_EQ(instance.config().at("apiKey"), "circle-token-123456");
+  EXPECT_EQ(instance.upload().api_token(), "j1-token-abcdef");
 }
 
 TEST(MaskSecrets, MasksConfigAndUploadToken) {
@@ -187,12 +284,12 @@ TEST(ValidateInstanceSettings, MaskOnUpdateKeepsStoredValueOrIsRefused) {
   v1::Instance update = Instance();
   (*update.mutable_config())["apiKey"] = "***";
   update.mutable_upload()->set_api_token("***");
-  v1::Instance merged = MergeUpdate(Definition(), stored, update);
+  v1::Instance merged = *MergeUpdate(Definition(), stored, update);
   EXPECT_TRUE(ValidateInstanceSettings(Definition(), merged).ok());
   EXPECT_EQ(merged.config().at("apiKey"), stored.config().at("apiKey"));
 
   stored.clear_upload();
-  merged = MergeUpdate(Definition(), stored, update);
+  merged = *MergeUpdate(Definition(), stored, update);
   EXPECT_EQ(ValidateInstanceSettings(Definition(), merged).code(),
             absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(merged.upload().api_token(), "***");

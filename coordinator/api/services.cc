@@ -161,7 +161,10 @@ grpc::Status AdminService::UpdateInstance(
   absl::StatusOr<v1::IntegrationDefinition> definition =
       store_->GetIntegration(stored->integration());
   if (!definition.ok()) return ToGrpcStatus(definition.status());
-  v1::Instance updated = MergeUpdate(*definition, *stored, request->instance());
+  absl::StatusOr<v1::Instance> merged =
+      MergeUpdate(*definition, *stored, request->instance());
+  if (!merged.ok()) return ToGrpcStatus(merged.status());
+  v1::Instance updated = *std::move(merged);
   updated.clear_next_run_at_ms();
   absl::Status valid = ValidateInstanceSettings(*definition, updated);
   if (!valid.ok()) return ToGrpcStatus(valid);

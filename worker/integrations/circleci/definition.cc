@@ -28,7 +28,7 @@ v1::IntegrationDefinition BuildDefinition() {
   AddConfigField(definition, kConfigBaseUrl, v1::CONFIG_FIELD_TYPE_STRING,
                  /*secret=*/false, /*optional=*/true,
                  "CircleCI API v2 base URL (CircleCI server installations)",
-                 kDefaultBaseUrl);
+                 kDefaultBaseUrl, /*endpoint=*/true);
   AddConfigField(definition, kConfigExtraProjectSlugs,
                  v1::CONFIG_FIELD_TYPE_STRING_LIST, /*secret=*/false,
                  /*optional=*/true,

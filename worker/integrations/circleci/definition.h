@@ -15,7 +15,7 @@ namespace graphmill::worker::circleci {
 namespace v1 = ::graphmill::v1;
 
 inline constexpr char kIntegrationName[] = "circleci";
-inline constexpr char kIntegrationVersion[] = "1.0.0";
+inline constexpr char kIntegrationVersion[] = "1.1.0";
 inline constexpr char kIntegrationDisplayName[] = "CircleCI";
 
 // Config field names, as the reference spells them.

@@ -5,7 +5,8 @@ namespace graphmill::worker {
 
 void AddConfigField(v1::IntegrationDefinition& definition, const char* name,
                     v1::ConfigFieldType type, bool secret, bool optional,
-                    const char* description, const char* default_value) {
+                    const char* description, const char* default_value,
+                    bool endpoint) {
   v1::ConfigField* field = definition.add_config_fields();
   field->set_name(name);
   field->set_type(type);
@@ -13,6 +14,7 @@ void AddConfigField(v1::IntegrationDefinition& definition, const char* name,
   field->set_optional(optional);
   field->set_description(description);
   field->set_default_value(default_value);
+  field->set_endpoint(endpoint);
 }
 
 void AddStep(v1::IntegrationDefinition& definition, const char* id,

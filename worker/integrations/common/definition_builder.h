@@ -33,9 +33,12 @@ struct RelationshipDecl {
 };
 
 // Appends a config field to `definition`. `default_value` is "" for none.
+// `endpoint`: the instance's secrets are sent to the address in this field
+// (ConfigField.endpoint).
 void AddConfigField(v1::IntegrationDefinition& definition, const char* name,
                     v1::ConfigFieldType type, bool secret, bool optional,
-                    const char* description, const char* default_value = "");
+                    const char* description, const char* default_value = "",
+                    bool endpoint = false);
 
 // Appends a step to `definition`, its declared types in the order given.
 // `parent_type` is the entity type the step shards over ("" for none).

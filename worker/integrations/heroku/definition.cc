@@ -23,7 +23,7 @@ v1::IntegrationDefinition BuildDefinition() {
   AddConfigField(definition, kConfigBaseUrl, v1::CONFIG_FIELD_TYPE_STRING,
                  /*secret=*/false,
                  /*optional=*/true, "Heroku Platform API base URL",
-                 kDefaultBaseUrl);
+                 kDefaultBaseUrl, /*endpoint=*/true);
 
   AddStep(definition, kStepFetchAccounts, "Fetch Enterprise Accounts", {},
           {{kAccountType, "Account"}}, {});

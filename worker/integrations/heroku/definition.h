@@ -15,7 +15,7 @@ namespace graphmill::worker::heroku {
 namespace v1 = ::graphmill::v1;
 
 inline constexpr char kIntegrationName[] = "heroku";
-inline constexpr char kIntegrationVersion[] = "1.0.0";
+inline constexpr char kIntegrationVersion[] = "1.1.0";
 inline constexpr char kIntegrationDisplayName[] = "Heroku";
 
 // Config field names, as the reference spells them.

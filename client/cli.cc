@@ -552,6 +552,48 @@ absl::StatusOr<int> Subscribe(const Invocation& call) {
   return kExitSuccess;
 }
 
+// The token goes to stdout alone on its line (the last one), so scripts can
+// capture it; the reminder that it is shown once goes to stderr.
+absl::StatusOr<int> TokenCreate(const Invocation& call) {
+  absl::StatusOr<v1::CreateTokenResponse> response =
+      call.client.CreateToken(call.line.token_name, call.line.token_role);
+  if (!response.ok()) return response.status();
+  call.err << "token '" << response->name() << "' created (role "
+           << TokenRoleName(response->role())
+           << "). It is shown only this once: store it now; the coordinator "
+              "keeps only its hash.\n";
+  call.err.flush();
+  call.out << (call.json() ? MessageToJsonLine(*response)
+                           : response->token() + "\n");
+  return kExitSuccess;
+}
+
+absl::StatusOr<int> TokenList(const Invocation& call) {
+  absl::StatusOr<v1::ListTokensResponse> response = call.client.ListTokens();
+  if (!response.ok()) return response.status();
+  if (call.json()) {
+    for (const v1::TokenInfo& token : response->tokens()) {
+      call.out << MessageToJsonLine(token);
+    }
+  } else {
+    call.out << RenderTokens(*response);
+  }
+  return kExitSuccess;
+}
+
+absl::StatusOr<int> TokenRevoke(const Invocation& call) {
+  absl::Status status = call.client.RevokeToken(call.line.token_name);
+  if (!status.ok()) return status;
+  if (call.json()) {
+    v1::RevokeTokenRequest revoked;
+    revoked.set_name(call.line.token_name);
+    call.out << MessageToJsonLine(revoked);
+  } else {
+    call.out << "token " << call.line.token_name << " revoked\n";
+  }
+  return kExitSuccess;
+}
+
 absl::StatusOr<int> Dispatch(const Invocation& call) {
   switch (call.line.command) {
     case Command::kIntegrationList:
@@ -594,6 +636,12 @@ absl::StatusOr<int> Dispatch(const Invocation& call) {
       return GraphSnapshot(call);
     case Command::kSubscribe:
       return Subscribe(call);
+    case Command::kTokenCreate:
+      return TokenCreate(call);
+    case Command::kTokenList:
+      return TokenList(call);
+    case Command::kTokenRevoke:
+      return TokenRevoke(call);
   }
   return absl::InternalError("unhandled command");
 }
@@ -619,9 +667,17 @@ int RunCli(const std::vector<std::string>& args, std::ostream& out,
                             "terminal (add --yes)"));
     return kExitUsage;
   }
-  CoordinatorClient client(
-      CreateCoordinatorChannel(line->server),
-      {.server = line->server, .timeout = line->timeout, .token = line->token});
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel =
+      CreateCoordinatorChannel(line->server, line->tls);
+  if (!channel.ok()) {
+    PrintError(err, channel.status().message());
+    return kExitUsage;
+  }
+  CoordinatorClient client(*channel, {.server = line->server,
+                                      .timeout = line->timeout,
+                                      .token = line->token,
+                                      .token_source = line->token_source,
+                                      .tls = !line->tls.ca_file.empty()});
   absl::StatusOr<int> exit_status =
       Dispatch({*line, client, out, err, environment});
   out.flush();

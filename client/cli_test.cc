@@ -46,6 +46,8 @@ using ::testing::StartsWith;
 
 constexpr int64_t kStartMs = 1711015200000;  // 2024-03-21T10:00:00Z
 constexpr int kEntityCount = 1100;           // 3 pages of 500
+// What the fake Admin.CreateToken returns.
+constexpr char kFakeToken[] = "gm_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
 
 v1::Entity FakeEntity(int index) {
   v1::Entity entity;
@@ -356,6 +358,55 @@ class FakeAdmin final : public v1::Admin::Service {
     return grpc::Status::OK;
   }
 
+  // "taken" exists already.
+  grpc::Status CreateToken(grpc::ServerContext* context,
+                           const v1::CreateTokenRequest* request,
+                           v1::CreateTokenResponse* response) override {
+    Record(context);
+    if (request->name() == "taken") {
+      return grpc::Status(grpc::StatusCode::ALREADY_EXISTS,
+                          "token 'taken' already exists");
+    }
+    response->set_token(kFakeToken);
+    response->set_name(request->name());
+    response->set_role(request->role());
+    return grpc::Status::OK;
+  }
+
+  grpc::Status ListTokens(grpc::ServerContext* context,
+                          const v1::ListTokensRequest*,
+                          v1::ListTokensResponse* response) override {
+    Record(context);
+    v1::TokenInfo& admin = *response->add_tokens();
+    admin.set_name("bootstrap-admin");
+    admin.set_role(v1::TOKEN_ROLE_ADMIN);
+    admin.set_created_at_ms(kStartMs);
+    v1::TokenInfo& worker = *response->add_tokens();
+    worker.set_name("pool-a");
+    worker.set_role(v1::TOKEN_ROLE_WORKER);
+    worker.set_created_at_ms(kStartMs + 60'000);
+    return grpc::Status::OK;
+  }
+
+  // "nope" does not exist.
+  grpc::Status RevokeToken(grpc::ServerContext* context,
+                           const v1::RevokeTokenRequest* request,
+                           v1::RevokeTokenResponse*) override {
+    Record(context);
+    if (request->name() == "nope") {
+      return grpc::Status(grpc::StatusCode::NOT_FOUND,
+                          "token 'nope' not found");
+    }
+    absl::MutexLock lock(&mutex_);
+    revoked_.push_back(request->name());
+    return grpc::Status::OK;
+  }
+
+  std::vector<std::string> revoked() {
+    absl::MutexLock lock(&mutex_);
+    return revoked_;
+  }
+
   v1::Instance created() {
     absl::MutexLock lock(&mutex_);
     return created_;
@@ -393,6 +444,7 @@ class FakeAdmin final : public v1::Admin::Service {
   std::vector<v1::Instance> updates_ ABSL_GUARDED_BY(mutex_);
   std::vector<std::string> deleted_ ABSL_GUARDED_BY(mutex_);
   std::string last_authorization_ ABSL_GUARDED_BY(mutex_);
+  std::vector<std::string> revoked_ ABSL_GUARDED_BY(mutex_);
 };
 
 // Sequences the fake change log no longer retains.
@@ -1778,6 +1830,77 @@ TEST_F(CliTest, SubscribeEndsQuietlyOnSigint) {
   EXPECT_EQ(result.err, "");
   ASSERT_EQ(Lines(buffer.str()).size(), 1u);
   EXPECT_THAT(buffer.str(), StartsWith(R"({"sequence":50,"kind":"created",)"));
+}
+
+// --- token ---
+
+TEST_F(CliTest, TokenCreatePrintsTheTokenAloneOnTheLastLine) {
+  CliResult result = Run({"token", "create", "ci-reader", "--role", "reader"});
+  ASSERT_EQ(result.exit_status, kExitSuccess) << result.err;
+  EXPECT_EQ(result.out, std::string(kFakeToken) + "\n");
+  EXPECT_EQ(result.err,
+            "token 'ci-reader' created (role reader). It is shown only this "
+            "once: store it now; the coordinator keeps only its hash.\n");
+
+  CliResult json =
+      Run({"token", "create", "pool-a", "--role=worker", "--output", "json"});
+  ASSERT_EQ(json.exit_status, kExitSuccess) << json.err;
+  EXPECT_EQ(json.out, absl::StrCat(R"({"token":")", kFakeToken,
+                                   R"(","name":"pool-a","role":)"
+                                   R"("TOKEN_ROLE_WORKER"})",
+                                   "\n"));
+  EXPECT_THAT(json.err, HasSubstr("shown only this once"));
+}
+
+TEST_F(CliTest, TokenCreateErrors) {
+  CliResult no_role = Run({"token", "create", "ci"});
+  EXPECT_EQ(no_role.exit_status, kExitUsage);
+  EXPECT_EQ(no_role.err,
+            "graphmill: missing --role admin|reader|worker for 'graphmill "
+            "token create'\n");
+  CliResult bad_role = Run({"token", "create", "ci", "--role", "root"});
+  EXPECT_EQ(bad_role.exit_status, kExitUsage);
+  EXPECT_EQ(bad_role.err,
+            "graphmill: --role expects admin, reader or worker, got 'root'\n");
+  CliResult taken = Run({"token", "create", "taken", "--role", "admin"});
+  EXPECT_EQ(taken.exit_status, kExitFailure);
+  EXPECT_EQ(taken.err,
+            "graphmill: ALREADY_EXISTS: token 'taken' already exists\n");
+  EXPECT_EQ(taken.out, "");
+}
+
+TEST_F(CliTest, TokenList) {
+  CliResult table = Run({"token", "list"});
+  ASSERT_EQ(table.exit_status, kExitSuccess) << table.err;
+  EXPECT_EQ(table.out,
+            "NAME             ROLE    CREATED\n"
+            "bootstrap-admin  admin   2024-03-21T10:00:00Z\n"
+            "pool-a           worker  2024-03-21T10:01:00Z\n");
+  CliResult json = Run({"token", "list", "--output", "json"});
+  ASSERT_EQ(json.exit_status, kExitSuccess) << json.err;
+  EXPECT_EQ(json.out,
+            "{\"name\":\"bootstrap-admin\",\"role\":\"TOKEN_ROLE_ADMIN\","
+            "\"createdAtMs\":\"1711015200000\"}\n"
+            "{\"name\":\"pool-a\",\"role\":\"TOKEN_ROLE_WORKER\","
+            "\"createdAtMs\":\"1711015260000\"}\n");
+}
+
+TEST_F(CliTest, TokenRevoke) {
+  CliResult result = Run({"token", "revoke", "pool-a"});
+  ASSERT_EQ(result.exit_status, kExitSuccess) << result.err;
+  EXPECT_EQ(result.out, "token pool-a revoked\n");
+  CliResult json = Run({"token", "revoke", "old", "--output", "json"});
+  ASSERT_EQ(json.exit_status, kExitSuccess) << json.err;
+  EXPECT_EQ(json.out, "{\"name\":\"old\"}\n");
+  EXPECT_THAT(admin_.revoked(), ElementsAre("pool-a", "old"));
+  CliResult missing = Run({"token", "revoke", "nope"});
+  EXPECT_EQ(missing.exit_status, kExitFailure);
+  EXPECT_EQ(missing.err, "graphmill: NOT_FOUND: token 'nope' not found\n");
+  CliResult no_name = Run({"token", "revoke"});
+  EXPECT_EQ(no_name.exit_status, kExitUsage);
+  EXPECT_EQ(no_name.err,
+            "graphmill: missing NAME for 'graphmill token revoke' (usage: "
+            "graphmill token revoke NAME)\n");
 }
 
 }  // namespace

@@ -2,6 +2,8 @@
 // subcommands and repeated flags are beyond absl flags.
 #include "client/command_line.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
@@ -75,6 +77,13 @@ constexpr FlagSpec kFlags[] = {
     {"kind", "created|updated|deleted", true},
     {"from", "SEQ", false},
     {"raw", "", false},
+    {"role", "admin|reader|worker", false},
+    // Connection (global).
+    {"token-file", "FILE", false},
+    {"tls-ca-file", "FILE", false},
+    {"tls-cert-file", "FILE", false},
+    {"tls-key-file", "FILE", false},
+    {"insecure", "", false},
 };
 
 // The largest --j1-token-file read; a token is far smaller.
@@ -82,7 +91,9 @@ constexpr size_t kMaxTokenFileBytes = 64 * 1024;
 
 bool IsGlobalFlag(absl::string_view name) {
   return name == "server" || name == "output" || name == "timeout" ||
-         name == "help";
+         name == "help" || name == "token-file" || name == "tls-ca-file" ||
+         name == "tls-cert-file" || name == "tls-key-file" ||
+         name == "insecure";
 }
 
 const FlagSpec* FindFlag(absl::string_view name) {
@@ -380,6 +391,33 @@ const std::vector<CommandSpec>& Commands() {
        "[--kind created|updated|deleted]... [--from SEQ] [--raw]",
        "Stream graph changes as JSON lines until the server ends the stream "
        "or Ctrl-C (exit 0)."},
+      {Command::kTokenCreate,
+       "token",
+       "create",
+       {"NAME"},
+       {{"role",
+         "admin: everything; reader: graph reads, subscribe and admin reads; "
+         "worker: the worker gateway only (required)"}},
+       "NAME --role admin|reader|worker",
+       "Create a bearer token and print it alone on the last line of stdout. "
+       "It is shown only this once (the coordinator keeps only its hash): "
+       "store it now. NAME: 1-64 of a-z, 0-9, '.', '_', '-'."},
+      {Command::kTokenList,
+       "token",
+       "list",
+       {},
+       {},
+       "",
+       "List tokens: names, roles and creation times, never the tokens."},
+      {Command::kTokenRevoke,
+       "token",
+       "revoke",
+       {"NAME"},
+       {},
+       "NAME",
+       "Revoke a token: calls with it fail from now on. To rotate, create a "
+       "new token, switch to it, then revoke the old one; the last admin "
+       "token cannot be revoked."},
   };
   return *commands;
 }
@@ -389,6 +427,7 @@ constexpr absl::string_view kGroups[][2] = {
     {"instance", "instances: an integration's credentials and options"},
     {"run", "runs: one ingestion of an instance"},
     {"graph", "an instance's current graph"},
+    {"token", "bearer tokens: who may call the coordinator, with which role"},
 };
 
 bool IsGroup(absl::string_view name) {
@@ -514,28 +553,55 @@ absl::StatusOr<int64_t> ParseNonNegative(absl::string_view flag,
 }
 
 // Reads a secret from a file: surrounding whitespace (a trailing newline) is
-// dropped. Messages name the file, never its content.
-absl::StatusOr<std::string> ReadTokenFile(const std::string& path) {
+// dropped. Messages name the file (as `what`, e.g. "--j1-token-file"), never
+// its content.
+absl::StatusOr<std::string> ReadTokenFile(
+    const std::string& path, absl::string_view what = "--j1-token-file") {
   std::ifstream file(path, std::ios::binary);
   if (!file) {
-    return Usage(absl::StrCat("--j1-token-file '", path,
+    return Usage(absl::StrCat(what, " '", path,
                               "': cannot read: ", std::strerror(errno)));
   }
   std::string content(kMaxTokenFileBytes + 1, '\0');
   file.read(content.data(), static_cast<std::streamsize>(content.size()));
   if (file.bad()) {
-    return Usage(absl::StrCat("--j1-token-file '", path, "': cannot read"));
+    return Usage(absl::StrCat(what, " '", path, "': cannot read"));
   }
   content.resize(static_cast<size_t>(file.gcount()));
   if (content.size() > kMaxTokenFileBytes) {
-    return Usage(absl::StrCat("--j1-token-file '", path, "': larger than ",
+    return Usage(absl::StrCat(what, " '", path, "': larger than ",
                               kMaxTokenFileBytes, " bytes"));
   }
   const absl::string_view token = absl::StripAsciiWhitespace(content);
   if (token.empty()) {
-    return Usage(absl::StrCat("--j1-token-file '", path, "': file is empty"));
+    return Usage(absl::StrCat(what, " '", path, "': file is empty"));
   }
   return std::string(token);
+}
+
+// The token file read when neither --token-file nor GRAPHMILL_TOKEN gives one;
+// empty without $XDG_CONFIG_HOME and $HOME.
+std::string DefaultTokenFile(const EnvLookup& env) {
+  if (std::optional<std::string> config = env("XDG_CONFIG_HOME");
+      config.has_value() && !config->empty()) {
+    return absl::StrCat(*config, "/graphmill/token");
+  }
+  if (std::optional<std::string> home = env("HOME");
+      home.has_value() && !home->empty()) {
+    return absl::StrCat(*home, "/.config/graphmill/token");
+  }
+  return "";
+}
+
+// The token in DefaultTokenFile, or nullopt if there is no such file.
+absl::StatusOr<std::optional<std::string>> ReadDefaultToken(
+    const EnvLookup& env) {
+  const std::string path = DefaultTokenFile(env);
+  struct stat info;
+  if (path.empty() || stat(path.c_str(), &info) != 0) return std::nullopt;
+  absl::StatusOr<std::string> token = ReadTokenFile(path, "token file");
+  if (!token.ok()) return token.status();
+  return std::optional<std::string>(*std::move(token));
 }
 
 // "-?digits", the whole text.
@@ -789,6 +855,8 @@ absl::StatusOr<CommandLine> ParseCommandLine(
       line.run_id = *run_id;
     } else if (name == "KEY") {
       line.entity_key = value;
+    } else if (name == "NAME") {
+      line.token_name = value;
     } else {
       line.instance_id = value;
     }
@@ -813,9 +881,27 @@ absl::StatusOr<CommandLine> ParseCommandLine(
       server.has_value() && !server->empty()) {
     line.server = *server;
   }
+  for (const FlagOccurrence& occurrence : flags) {
+    if (occurrence.spec->name == "token-file") {
+      absl::StatusOr<std::string> token =
+          ReadTokenFile(occurrence.value, "--token-file");
+      if (!token.ok()) return token.status();
+      line.token = *std::move(token);
+      line.token_source = absl::StrCat("--token-file ", occurrence.value);
+    }
+  }
   if (std::optional<std::string> token = env("GRAPHMILL_TOKEN");
-      token.has_value()) {
+      line.token_source.empty() && token.has_value() && !token->empty()) {
     line.token = *token;
+    line.token_source = "$GRAPHMILL_TOKEN";
+  }
+  if (line.token_source.empty()) {
+    absl::StatusOr<std::optional<std::string>> token = ReadDefaultToken(env);
+    if (!token.ok()) return token.status();
+    if (token->has_value()) {
+      line.token = **std::move(token);
+      line.token_source = DefaultTokenFile(env);
+    }
   }
   for (const FlagOccurrence& occurrence : flags) {
     if (occurrence.spec->name == "config-file") {
@@ -840,6 +926,14 @@ absl::StatusOr<CommandLine> ParseCommandLine(
         return Usage(
             absl::StrCat("--output expects table or json, got '", value, "'"));
       }
+    } else if (name == "tls-ca-file") {
+      line.tls.ca_file = value;
+    } else if (name == "tls-cert-file") {
+      line.tls.cert_file = value;
+    } else if (name == "tls-key-file") {
+      line.tls.key_file = value;
+    } else if (name == "insecure") {
+      line.tls.insecure = true;
     } else if (name == "timeout") {
       double seconds = 0;
       if (!absl::SimpleAtod(value, &seconds) || !std::isfinite(seconds) ||
@@ -1031,10 +1125,26 @@ absl::StatusOr<CommandLine> ParseCommandLine(
       line.after_sequence = *sequence;
     } else if (name == "raw") {
       line.raw = true;
+    } else if (name == "role") {
+      if (value == "admin") {
+        line.token_role = v1::TOKEN_ROLE_ADMIN;
+      } else if (value == "reader") {
+        line.token_role = v1::TOKEN_ROLE_READER;
+      } else if (value == "worker") {
+        line.token_role = v1::TOKEN_ROLE_WORKER;
+      } else {
+        return Usage(absl::StrCat(
+            "--role expects admin, reader or worker, got '", value, "'"));
+      }
     }
   }
 
   // Combinations and required flags.
+  if (line.command == Command::kTokenCreate &&
+      line.token_role == v1::TOKEN_ROLE_UNSPECIFIED) {
+    return Usage(absl::StrCat("missing --role admin|reader|worker for ",
+                              quoted_command));
+  }
   if (line.command == Command::kInstanceCreate && line.integration.empty()) {
     return Usage(
         absl::StrCat("missing --integration NAME for ", quoted_command));
@@ -1134,6 +1244,18 @@ std::string UsageText(absl::string_view topic) {
             {"  --timeout SECONDS",
              "deadline of each call, streams excepted (run watch, graph "
              "snapshot, subscribe) (default: 30)"},
+            {"  --token-file FILE",
+             "bearer token sent with every call (default: $GRAPHMILL_TOKEN, "
+             "else ~/.config/graphmill/token if it exists)"},
+            {"  --tls-ca-file FILE",
+             "connect with TLS: the PEM CA that signed the coordinator's "
+             "certificate (without it: plaintext, to a loopback address only)"},
+            {"  --tls-cert-file FILE, --tls-key-file FILE",
+             "client certificate and key, for a coordinator that requires "
+             "them (with --tls-ca-file)"},
+            {"  --insecure",
+             "allow plaintext to an address that is not loopback (the token "
+             "and all data cross the network readable)"},
             {"  -h, --help",
              "usage; 'graphmill COMMAND --help' for one command"},
         }),

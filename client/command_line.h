@@ -14,6 +14,8 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "common/tls.h"
+#include "graphmill/v1/admin.pb.h"
 #include "graphmill/v1/graph.pb.h"
 #include "graphmill/v1/run.pb.h"
 
@@ -51,6 +53,9 @@ enum class Command {
   kGraphExport,
   kGraphSnapshot,
   kSubscribe,
+  kTokenCreate,
+  kTokenList,
+  kTokenRevoke,
 };
 
 // Reads an environment variable; nullopt when unset. Injected so tests do not
@@ -111,9 +116,16 @@ struct CommandLine {
   std::string server = kDefaultServer;
   OutputFormat output = OutputFormat::kTable;
   absl::Duration timeout = kDefaultTimeout;
-  // From GRAPHMILL_TOKEN; sent as "authorization: Bearer <token>" when
-  // non-empty.
+  // Sent as "authorization: Bearer <token>" when non-empty: from --token-file,
+  // else GRAPHMILL_TOKEN, else the file ~/.config/graphmill/token
+  // ($XDG_CONFIG_HOME/graphmill/token when that is set) if it exists. A
+  // secret: never print it.
   std::string token;
+  // Where `token` came from, for messages ("--token-file F",
+  // "$GRAPHMILL_TOKEN" or the default file's path); empty when there is none.
+  std::string token_source;
+  // --tls-ca-file, --tls-cert-file, --tls-key-file and --insecure.
+  ClientTlsOptions tls;
 
   // `instance create/get/update/delete/validate ID`, `run start INSTANCE`, or
   // --instance of `graph *` and `run list`.
@@ -154,14 +166,19 @@ struct CommandLine {
   int64_t after_sequence = 0;
   // --limit; 0 means none (graph) or the server's default (run list).
   int64_t limit = 0;
+  // token create/revoke NAME.
+  std::string token_name;
+  // token create --role.
+  v1::TokenRole token_role = v1::TOKEN_ROLE_UNSPECIFIED;
 };
 
 // Parses `args` (argv without the program name). Any error is INVALID_ARGUMENT
 // with a one-line message meant to follow "graphmill: " (for example "unknown
 // command 'foo' (try: graphmill --help)" or "--config expects KEY=VALUE, got
 // 'abc'"); the caller exits 64. Reads
-// --config-file and --j1-token-file from disk and GRAPHMILL_SERVER,
-// GRAPHMILL_TOKEN, --config-env and --j1-token-env variables through `env`.
+// --config-file, --j1-token-file, --token-file and the default token file from
+// disk and GRAPHMILL_SERVER, GRAPHMILL_TOKEN, HOME, XDG_CONFIG_HOME,
+// --config-env and --j1-token-env variables through `env`.
 // Error messages never contain config values or tokens.
 absl::StatusOr<CommandLine> ParseCommandLine(
     const std::vector<std::string>& args, const EnvLookup& env);

@@ -320,7 +320,8 @@ TEST(UsageText, CoversEveryCommand) {
         "run show",          "run list",        "run cancel",
         "run upload",        "graph entities",  "graph relationships",
         "graph entity",      "graph neighbors", "graph export",
-        "graph snapshot",    "subscribe"}) {
+        "graph snapshot",    "subscribe",       "token create",
+        "token list",        "token revoke"}) {
     EXPECT_THAT(global, HasSubstr(command));
     EXPECT_THAT(UsageText(command),
                 HasSubstr(std::string("usage: graphmill ") + command));
@@ -795,6 +796,68 @@ TEST(ParseCommandLine, SubscribeErrors) {
   EXPECT_EQ(
       ErrorOf({"graph", "entities", "--instance", "a", "--instance", "b"}),
       "--instance given more than once");
+}
+
+// --- token -------------------------------------------------------------------
+
+TEST(ParseCommandLine, TokenCommands) {
+  absl::StatusOr<CommandLine> create =
+      Parse({"token", "create", "ci-reader", "--role", "reader"});
+  ASSERT_TRUE(create.ok()) << create.status();
+  EXPECT_EQ(create->command, Command::kTokenCreate);
+  EXPECT_EQ(create->command_path, "token create");
+  EXPECT_EQ(create->token_name, "ci-reader");
+  EXPECT_EQ(create->token_role, v1::TOKEN_ROLE_READER);
+  EXPECT_EQ(create->instance_id, "");
+  for (const auto& [name, role] :
+       std::vector<std::pair<std::string, v1::TokenRole>>{
+           {"admin", v1::TOKEN_ROLE_ADMIN},
+           {"reader", v1::TOKEN_ROLE_READER},
+           {"worker", v1::TOKEN_ROLE_WORKER}}) {
+    absl::StatusOr<CommandLine> line =
+        Parse({"--role=" + name, "token", "create", "x"});
+    ASSERT_TRUE(line.ok()) << line.status();
+    EXPECT_EQ(line->token_role, role);
+  }
+
+  absl::StatusOr<CommandLine> list =
+      Parse({"token", "list", "--output", "json"});
+  ASSERT_TRUE(list.ok()) << list.status();
+  EXPECT_EQ(list->command, Command::kTokenList);
+  EXPECT_EQ(list->output, OutputFormat::kJson);
+
+  absl::StatusOr<CommandLine> revoke = Parse({"token", "revoke", "old"});
+  ASSERT_TRUE(revoke.ok()) << revoke.status();
+  EXPECT_EQ(revoke->command, Command::kTokenRevoke);
+  EXPECT_EQ(revoke->token_name, "old");
+}
+
+TEST(ParseCommandLine, TokenErrors) {
+  EXPECT_EQ(ErrorOf({"token", "create", "ci"}),
+            "missing --role admin|reader|worker for 'graphmill token create'");
+  EXPECT_EQ(ErrorOf({"token", "create", "ci", "--role", "owner"}),
+            "--role expects admin, reader or worker, got 'owner'");
+  EXPECT_EQ(ErrorOf({"token", "create", "--role", "admin"}),
+            "missing NAME for 'graphmill token create' (usage: graphmill "
+            "token create NAME --role admin|reader|worker)");
+  EXPECT_EQ(ErrorOf({"token", "revoke", "ci", "--role", "admin"}),
+            "flag '--role' is not valid for 'graphmill token revoke' (try: "
+            "graphmill token revoke --help)");
+  EXPECT_EQ(ErrorOf({"token", "list", "extra"}),
+            "unexpected argument 'extra' for 'graphmill token list'");
+  EXPECT_EQ(ErrorOf({"token"}),
+            "missing subcommand for 'graphmill token' (expected: create, "
+            "list, revoke)");
+}
+
+TEST(UsageText, TokenHelp) {
+  EXPECT_THAT(UsageText("token"),
+              HasSubstr("graphmill token create NAME --role "
+                        "admin|reader|worker"));
+  EXPECT_THAT(UsageText("token create"),
+              HasSubstr("  --role admin|reader|worker"));
+  EXPECT_THAT(UsageText("token create"), HasSubstr("shown only this once"));
+  EXPECT_THAT(UsageText("token revoke"), HasSubstr("To rotate"));
 }
 
 }  // namespace

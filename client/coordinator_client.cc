@@ -9,6 +9,7 @@
 #include <chrono>
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "client/table.h"
 #include "common/grpc_limits.h"
@@ -37,12 +38,14 @@ void StreamCancellation::Detach() {
   context_ = nullptr;
 }
 
-std::shared_ptr<grpc::Channel> CreateCoordinatorChannel(
-    const std::string& server) {
+absl::StatusOr<std::shared_ptr<grpc::Channel>> CreateCoordinatorChannel(
+    const std::string& server, const ClientTlsOptions& tls) {
+  absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> credentials =
+      CoordinatorChannelCredentials(server, tls, FlagStyle::kDash);
+  if (!credentials.ok()) return credentials.status();
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(kMaxGrpcMessageBytes);
-  return grpc::CreateCustomChannel(server, grpc::InsecureChannelCredentials(),
-                                   args);
+  return grpc::CreateCustomChannel(server, *credentials, args);
 }
 
 CoordinatorClient::CoordinatorClient(std::shared_ptr<grpc::Channel> channel,
@@ -75,12 +78,31 @@ absl::Status CoordinatorClient::ToCliError(const grpc::Status& status,
        code == absl::StatusCode::kDeadlineExceeded) &&
       channel_->GetState(/*try_to_connect=*/false) != GRPC_CHANNEL_READY;
   if (connection_problem) {
-    return absl::UnavailableError(absl::StrCat(
+    std::string message = absl::StrCat(
         connected ? "lost connection to" : "cannot reach", " coordinator at ",
-        options_.server, ": ", status.error_message()));
+        options_.server, ": ", status.error_message());
+    // A plaintext client to a TLS server sees the connection closed.
+    if (!options_.tls && !connected &&
+        !absl::StrContains(status.error_message(), "Connection refused")) {
+      absl::StrAppend(&message, " (if it serves TLS, give --tls-ca-file)");
+    }
+    return absl::UnavailableError(message);
   }
   std::string message = absl::StrCat(absl::StatusCodeToString(code), ": ",
                                      status.error_message());
+  if (code == absl::StatusCode::kUnauthenticated ||
+      code == absl::StatusCode::kPermissionDenied) {
+    if (options_.token.empty()) {
+      absl::StrAppend(&message,
+                      " (no token sent: none in --token-file, "
+                      "$GRAPHMILL_TOKEN or ~/.config/graphmill/token)");
+    } else {
+      absl::StrAppend(&message, " (token from ",
+                      options_.token_source.empty() ? "the command line"
+                                                    : options_.token_source,
+                      ")");
+    }
+  }
   if (code == absl::StatusCode::kDeadlineExceeded) {
     absl::StrAppend(&message, " (no answer within ",
                     FormatShortDuration(options_.timeout), "; see --timeout)");
@@ -209,6 +231,24 @@ absl::StatusOr<v1::Run> CoordinatorClient::RetryUpload(int64_t run_id) {
 absl::StatusOr<v1::ListNeighborsResponse> CoordinatorClient::ListNeighbors(
     const v1::ListNeighborsRequest& request) {
   return Unary(*graph_, &v1::Graph::Stub::ListNeighbors, request);
+}
+
+absl::StatusOr<v1::CreateTokenResponse> CoordinatorClient::CreateToken(
+    const std::string& name, v1::TokenRole role) {
+  v1::CreateTokenRequest request;
+  request.set_name(name);
+  request.set_role(role);
+  return Unary(*admin_, &v1::Admin::Stub::CreateToken, request);
+}
+
+absl::StatusOr<v1::ListTokensResponse> CoordinatorClient::ListTokens() {
+  return Unary(*admin_, &v1::Admin::Stub::ListTokens, v1::ListTokensRequest());
+}
+
+absl::Status CoordinatorClient::RevokeToken(const std::string& name) {
+  v1::RevokeTokenRequest request;
+  request.set_name(name);
+  return Unary(*admin_, &v1::Admin::Stub::RevokeToken, request).status();
 }
 
 absl::Status CoordinatorClient::WatchRun(

@@ -15,16 +15,21 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "common/tls.h"
 #include "graphmill/v1/admin.grpc.pb.h"
 #include "graphmill/v1/graph.grpc.pb.h"
 
 namespace graphmill::cli {
 
-// A plaintext channel to `server` (HOST:PORT or any gRPC target). Connects
-// lazily. Receives messages up to kMaxGrpcMessageBytes (common/grpc_limits.h),
-// the coordinator's own limit, so one entity with MBs of raw data is readable.
-std::shared_ptr<grpc::Channel> CreateCoordinatorChannel(
-    const std::string& server);
+// A channel to `server` (HOST:PORT or any gRPC target): TLS when `tls` names
+// a CA (files are checked now), else plaintext, which only a loopback address
+// gets unless `tls.insecure` (see CoordinatorChannelCredentials in
+// common/tls.h). INVALID_ARGUMENT naming the CLI's flags (--tls-ca-file, ...)
+// otherwise. Connects lazily. Receives messages up to kMaxGrpcMessageBytes
+// (common/grpc_limits.h), the coordinator's own limit, so one entity with MBs
+// of raw data is readable.
+absl::StatusOr<std::shared_ptr<grpc::Channel>> CreateCoordinatorChannel(
+    const std::string& server, const ClientTlsOptions& tls = {});
 
 // Lets another thread end a streaming call (CoordinatorClient::Subscribe).
 // Thread-safe.
@@ -48,7 +53,9 @@ class StreamCancellation {
 // Errors returned by every method keep the gRPC code and read as the line to
 // print after "graphmill: ": "<CODE>: <server's message>" (e.g. "NOT_FOUND:
 // instance 'x' not found"), or "cannot reach coordinator at <server>: <detail>"
-// (UNAVAILABLE) when no connection could be made. Thread-compatible: one caller
+// (UNAVAILABLE) when no connection could be made. UNAUTHENTICATED and
+// PERMISSION_DENIED also say where the token came from, or where the CLI
+// looked for one. Thread-compatible: one caller
 // at a time, except that unary calls may be made from inside a WatchRun
 // callback.
 class CoordinatorClient {
@@ -61,6 +68,11 @@ class CoordinatorClient {
     absl::Duration timeout = absl::Seconds(30);
     // Sent as "authorization: Bearer <token>" when not empty.
     std::string token;
+    // Where `token` came from ("$GRAPHMILL_TOKEN", ...), named in
+    // UNAUTHENTICATED and PERMISSION_DENIED errors.
+    std::string token_source;
+    // True when connecting with TLS (a CA was given); plaintext otherwise.
+    bool tls = false;
   };
 
   CoordinatorClient(std::shared_ptr<grpc::Channel> channel, Options options);
@@ -90,6 +102,11 @@ class CoordinatorClient {
   absl::StatusOr<v1::Run> RetryUpload(int64_t run_id);
   absl::StatusOr<v1::ListNeighborsResponse> ListNeighbors(
       const v1::ListNeighborsRequest& request);
+  // Bearer tokens. The created token is in the response: never log it.
+  absl::StatusOr<v1::CreateTokenResponse> CreateToken(const std::string& name,
+                                                      v1::TokenRole role);
+  absl::StatusOr<v1::ListTokensResponse> ListTokens();
+  absl::Status RevokeToken(const std::string& name);
 
   // Calls `on_event` for each change until the server ends the stream (OK),
   // the call fails, or `cancellation` (may be null) is cancelled (CANCELLED).

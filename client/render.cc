@@ -152,6 +152,19 @@ std::string DirectionName(v1::Direction direction) {
   }
 }
 
+std::string TokenRoleName(v1::TokenRole role) {
+  switch (role) {
+    case v1::TOKEN_ROLE_ADMIN:
+      return "admin";
+    case v1::TOKEN_ROLE_READER:
+      return "reader";
+    case v1::TOKEN_ROLE_WORKER:
+      return "worker";
+    default:
+      return "unknown";
+  }
+}
+
 bool IsFinished(v1::RunStatus status) {
   return status == v1::RUN_STATUS_SUCCEEDED ||
          status == v1::RUN_STATUS_PARTIAL || status == v1::RUN_STATUS_FAILED ||
@@ -202,6 +215,15 @@ std::string RenderInstances(const v1::ListInstancesResponse& response) {
                     FormatTimestampMs(instance.updated_at_ms())});
   }
   return FormatTable({"ID", "INTEGRATION", "CREATED", "UPDATED"}, rows);
+}
+
+std::string RenderTokens(const v1::ListTokensResponse& response) {
+  std::vector<std::vector<std::string>> rows;
+  for (const v1::TokenInfo& token : response.tokens()) {
+    rows.push_back({token.name(), TokenRoleName(token.role()),
+                    FormatTimestampMs(token.created_at_ms())});
+  }
+  return FormatTable({"NAME", "ROLE", "CREATED"}, rows);
 }
 
 std::string RenderSchedule(const v1::Instance& instance) {

@@ -25,6 +25,8 @@ std::string RunTriggerName(v1::RunTrigger trigger);
 // Lower-case, as in subscribe's JSON lines: "created", "out".
 std::string ChangeKindName(v1::ChangeKind kind);
 std::string DirectionName(v1::Direction direction);
+// "admin", "reader", "worker" ("unknown" otherwise).
+std::string TokenRoleName(v1::TokenRole role);
 
 // True once a run can change no more (SUCCEEDED, PARTIAL, FAILED, CANCELLED).
 bool IsFinished(v1::RunStatus status);
@@ -44,6 +46,9 @@ std::string RenderIntegrations(const v1::ListIntegrationsResponse& response);
 
 // ID, INTEGRATION, CREATED, UPDATED.
 std::string RenderInstances(const v1::ListInstancesResponse& response);
+
+// NAME, ROLE, CREATED.
+std::string RenderTokens(const v1::ListTokensResponse& response);
 
 // An instance's schedule for people: "every 1h (jitter 180s)", "cron 0 */6 *
 // * *", "disabled (manual runs only)" or "none (manual runs only)".

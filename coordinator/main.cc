@@ -16,21 +16,46 @@
 #include "absl/strings/str_cat.h"
 #include "common/grpc_limits.h"
 #include "common/log.h"
+#include "common/tls.h"
 #include "coordinator/api/services.h"
+#include "coordinator/auth/authorizer.h"
+#include "coordinator/auth/bootstrap.h"
+#include "coordinator/auth/server_security.h"
+#include "coordinator/auth/store_token_verifier.h"
 #include "coordinator/engine.h"
 #include "coordinator/instances.h"
 #include "coordinator/run_uploader.h"
 #include "coordinator/secrets/secret_box.h"
 #include "coordinator/store/store.h"
 
-ABSL_FLAG(
-    std::string, listen, "127.0.0.1:7400",
-    "host:port to serve gRPC on (port 0 picks a free port; see --port_file)");
+ABSL_FLAG(std::string, listen, "127.0.0.1:7400",
+          "host:port to serve gRPC on (port 0 picks a free port; see "
+          "--port_file). Any address other than loopback needs "
+          "--tls_cert_file and --tls_key_file (or --insecure_plaintext)");
+ABSL_FLAG(std::string, tls_cert_file, "",
+          "PEM certificate chain to serve TLS with (with --tls_key_file); "
+          "re-read when it changes");
+ABSL_FLAG(std::string, tls_key_file, "",
+          "PEM private key of --tls_cert_file; re-read when it changes");
+ABSL_FLAG(std::string, tls_client_ca_file, "",
+          "PEM CA bundle: require client certificates signed by it (mTLS); "
+          "re-read when it changes");
+ABSL_FLAG(int, tls_reload_seconds, 60,
+          "how often the TLS files are checked for changes; new connections "
+          "use the new files");
+ABSL_FLAG(bool, insecure_plaintext, false,
+          "serve plaintext on a --listen address that is not loopback: tokens "
+          "and data cross the network readable (warned at every start)");
+ABSL_FLAG(std::string, admin_token_file, "",
+          "where a start with no admin token in the store writes the "
+          "bootstrap admin token (default: admin.token next to --store)");
 ABSL_FLAG(std::string, store, "graphmill.db",
           "SQLite store file (created if missing)");
 ABSL_FLAG(std::string, port_file, "",
           "if set, the chosen port is written to this file once serving");
 ABSL_FLAG(int, lease_seconds, 30, "task lease; a worker's heartbeats renew it");
+ABSL_FLAG(int, max_subscriptions_per_caller, 16,
+          "Subscribe streams one caller (token) may hold open at once");
 ABSL_FLAG(int, max_task_attempts, 3, "leases per task before its step fails");
 ABSL_FLAG(int, shard_size, 200,
           "parent entities per task for steps that iterate parents");
@@ -91,6 +116,48 @@ int main(int argc, char** argv) {
     graphmill::LogError(store.status().message());
     return 1;
   }
+  // Every call is checked against coordinator/auth/authorizer's table before
+  // its request is read; see MakeServerSecurity for each transport. Checked
+  // before the bootstrap admin token is written.
+  const graphmill::coordinator::StoreTokenVerifier verifier(store->get());
+  const graphmill::coordinator::Authorizer authorizer(&verifier);
+  if (absl::GetFlag(FLAGS_max_subscriptions_per_caller) < 1) {
+    graphmill::LogError("--max_subscriptions_per_caller must be >= 1");
+    return 64;
+  }
+  if (absl::GetFlag(FLAGS_tls_reload_seconds) < 1) {
+    graphmill::LogError("--tls_reload_seconds must be >= 1");
+    return 64;
+  }
+  graphmill::coordinator::ServerSecurityOptions security_options;
+  security_options.listen = absl::GetFlag(FLAGS_listen);
+  security_options.tls.cert_file = absl::GetFlag(FLAGS_tls_cert_file);
+  security_options.tls.key_file = absl::GetFlag(FLAGS_tls_key_file);
+  security_options.tls.client_ca_file = absl::GetFlag(FLAGS_tls_client_ca_file);
+  security_options.tls.refresh_interval =
+      absl::Seconds(absl::GetFlag(FLAGS_tls_reload_seconds));
+  security_options.insecure_plaintext = absl::GetFlag(FLAGS_insecure_plaintext);
+  absl::StatusOr<graphmill::coordinator::ServerSecurity> security =
+      graphmill::coordinator::MakeServerSecurity(security_options, &authorizer);
+  if (!security.ok()) {
+    graphmill::LogError(security.status().message());
+    return 64;
+  }
+  if (!security->warning.empty()) graphmill::LogWarn(security->warning);
+
+  // Issue 11, token half: the first admin token (see coordinator/auth/
+  // bootstrap.h).
+  const std::string admin_token_file =
+      absl::GetFlag(FLAGS_admin_token_file).empty()
+          ? graphmill::coordinator::DefaultAdminTokenFile(
+                absl::GetFlag(FLAGS_store))
+          : absl::GetFlag(FLAGS_admin_token_file);
+  if (absl::Status status = graphmill::coordinator::BootstrapAdminToken(
+          **store, admin_token_file);
+      !status.ok()) {
+    graphmill::LogError(status.message());
+    return 1;
+  }
   auto key = graphmill::coordinator::LoadSecretKey(
       absl::GetFlag(FLAGS_secret_key_file));
   if (!key.ok()) {
@@ -139,13 +206,17 @@ int main(int argc, char** argv) {
   engine_for_uploads = &engine;
   graphmill::coordinator::AdminService admin(store->get(), &engine, &secrets,
                                              &uploader);
-  graphmill::coordinator::GraphService graph(store->get(), &engine);
+  graphmill::coordinator::GraphService graph(
+      store->get(), &engine,
+      {.authorizer = &authorizer,
+       .max_subscriptions_per_caller =
+           absl::GetFlag(FLAGS_max_subscriptions_per_caller)});
   graphmill::coordinator::WorkerGatewayService gateway(&engine);
 
   grpc::ServerBuilder builder;
   int port = 0;
-  builder.AddListeningPort(absl::GetFlag(FLAGS_listen),
-                           grpc::InsecureServerCredentials(), &port);
+  builder.AddListeningPort(absl::GetFlag(FLAGS_listen), security->credentials,
+                           &port);
   builder.RegisterService(&admin);
   builder.RegisterService(&graph);
   builder.RegisterService(&gateway);
@@ -167,8 +238,8 @@ int main(int argc, char** argv) {
   }
   engine.Start();
   uploader.Start();
-  graphmill::LogInfo("serving on port ", port, " with store ",
-                     absl::GetFlag(FLAGS_store));
+  graphmill::LogInfo("serving on port ", port, " (", security->description,
+                     ") with store ", absl::GetFlag(FLAGS_store));
   if (!absl::GetFlag(FLAGS_port_file).empty() &&
       !WritePortFile(absl::GetFlag(FLAGS_port_file), port)) {
     graphmill::LogError("cannot write ", absl::GetFlag(FLAGS_port_file));

@@ -3,10 +3,12 @@
 #include <pthread.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <thread>
@@ -15,6 +17,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
@@ -26,8 +29,22 @@
 #include "worker/runtime/worker.h"
 
 ABSL_FLAG(std::string, coordinator, "127.0.0.1:7400",
-          "host:port of the coordinator's WorkerGateway (plaintext; loopback "
-          "only until TLS)");
+          "host:port of the coordinator's WorkerGateway; plaintext only to a "
+          "loopback address unless --tls_ca_file (TLS) or --insecure");
+ABSL_FLAG(std::string, tls_ca_file, "",
+          "connect with TLS: PEM CA bundle that signed the coordinator's "
+          "certificate (re-read when it changes)");
+ABSL_FLAG(std::string, tls_cert_file, "",
+          "PEM client certificate chain, for a coordinator that requires "
+          "client certificates (with --tls_key_file; re-read when it changes)");
+ABSL_FLAG(std::string, tls_key_file, "",
+          "PEM private key of --tls_cert_file (re-read when it changes)");
+ABSL_FLAG(bool, insecure, false,
+          "allow plaintext to a --coordinator that is not a loopback address "
+          "(the token and task secrets cross the network readable)");
+ABSL_FLAG(std::string, token_file, "",
+          "file holding the worker's bearer token (a token with role worker); "
+          "default: the GRAPHMILL_WORKER_TOKEN environment variable");
 ABSL_FLAG(
     std::string, worker_id, "",
     "unique id of this worker, e.g. the pod name (default: <hostname>-<pid>)");
@@ -51,6 +68,37 @@ std::string DefaultWorkerId() {
     std::strcpy(host, "worker");
   }
   return absl::StrCat(host, "-", getpid());
+}
+
+// The worker's bearer token: --token_file, else $GRAPHMILL_WORKER_TOKEN; empty
+// if neither is set. Messages name the file, never its content.
+absl::StatusOr<std::string> LoadToken() {
+  const std::string path = absl::GetFlag(FLAGS_token_file);
+  if (path.empty()) {
+    const char* token = std::getenv("GRAPHMILL_WORKER_TOKEN");
+    return std::string(
+        absl::StripAsciiWhitespace(token == nullptr ? "" : token));
+  }
+  std::ifstream file(path, std::ios::binary);
+  if (!file) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--token_file '", path, "': cannot read: ", std::strerror(errno)));
+  }
+  constexpr size_t kMaxBytes = 64 * 1024;
+  std::string content(kMaxBytes + 1, '\0');
+  file.read(content.data(), static_cast<std::streamsize>(content.size()));
+  content.resize(static_cast<size_t>(file.gcount()));
+  if (file.bad() || content.size() > kMaxBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--token_file '", path, "': cannot read (or larger than ",
+                     kMaxBytes, " bytes)"));
+  }
+  const absl::string_view token = absl::StripAsciiWhitespace(content);
+  if (token.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--token_file '", path, "': file is empty"));
+  }
+  return std::string(token);
 }
 
 // Ends the process without running destructors: pool threads may still be
@@ -110,10 +158,40 @@ int Main(int argc, char** argv) {
     integrations.push_back(integration.get());
   }
 
+  CoordinatorConnection connection;
+  connection.address = options.coordinator;
+  connection.tls.ca_file = absl::GetFlag(FLAGS_tls_ca_file);
+  connection.tls.cert_file = absl::GetFlag(FLAGS_tls_cert_file);
+  connection.tls.key_file = absl::GetFlag(FLAGS_tls_key_file);
+  connection.tls.insecure = absl::GetFlag(FLAGS_insecure);
+  absl::StatusOr<std::string> token = LoadToken();
+  if (!token.ok()) {
+    LogError("cannot start: ", token.status().message());
+    return 2;
+  }
+  connection.token = *std::move(token);
+  if (connection.token.empty()) {
+    LogWarn(
+        "no bearer token (--token_file or GRAPHMILL_WORKER_TOKEN): a "
+        "coordinator that checks tokens will refuse this worker");
+  }
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel =
+      ConnectCoordinator(connection);
+  if (!channel.ok()) {
+    LogError("cannot start: ", channel.status().message());
+    return 2;
+  }
+  if (connection.tls.insecure) {
+    LogWarn("--insecure: plaintext to ", options.coordinator,
+            ": the token and task secrets cross the network readable");
+  }
+  LogInfo("coordinator ", options.coordinator, " over ",
+          connection.tls.ca_file.empty() ? "plaintext" : "TLS",
+          connection.tls.cert_file.empty() ? "" : " with a client certificate");
+
   // Leaked on purpose: the signal thread may use it until the process ends.
   Worker* worker =
-      new Worker(options, CreateCoordinatorChannel(options.coordinator),
-                 std::move(integrations));
+      new Worker(options, *std::move(channel), std::move(integrations));
 
   std::thread([worker, stop_signals] {
     int signal = 0;

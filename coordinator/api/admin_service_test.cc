@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "coordinator/api/services.h"
+#include "coordinator/auth/tokens.h"
 #include "coordinator/engine.h"
 #include "coordinator/instances.h"
 
@@ -62,6 +63,103 @@ TEST_F(AdminServiceTest, CancelOfAnEndedRunIsFailedPrecondition) {
   EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
   EXPECT_EQ(status.error_message(),
             absl::StrCat("run ", *run, " is not active"));
+}
+
+// --- Tokens ---
+
+grpc::Status CreateToken(AdminService& service, const std::string& name,
+                         v1::TokenRole role,
+                         v1::CreateTokenResponse* response) {
+  grpc::ServerContext context;
+  v1::CreateTokenRequest request;
+  request.set_name(name);
+  request.set_role(role);
+  return service.CreateToken(&context, &request, response);
+}
+
+TEST_F(AdminServiceTest, TokensAreCreatedListedAndRevoked) {
+  v1::CreateTokenResponse admin;
+  ASSERT_TRUE(CreateToken(*service_, "ops", v1::TOKEN_ROLE_ADMIN, &admin).ok());
+  EXPECT_EQ(admin.name(), "ops");
+  EXPECT_EQ(admin.role(), v1::TOKEN_ROLE_ADMIN);
+  EXPECT_EQ(admin.token().substr(0, 3), "gm_");
+  EXPECT_EQ(admin.token().size(), 46u);
+  v1::CreateTokenResponse reader;
+  ASSERT_TRUE(
+      CreateToken(*service_, "dash.board", v1::TOKEN_ROLE_READER, &reader)
+          .ok());
+  EXPECT_NE(reader.token(), admin.token());
+  // Only the hash is stored.
+  auto found = store_->FindTokenByHash(HashToken(reader.token()));
+  ASSERT_TRUE(found.ok()) << found.status();
+  EXPECT_EQ(found->name, "dash.board");
+
+  grpc::ServerContext context;
+  const v1::ListTokensRequest list_request;
+  v1::ListTokensResponse list;
+  ASSERT_TRUE(service_->ListTokens(&context, &list_request, &list).ok());
+  ASSERT_EQ(list.tokens_size(), 2);
+  EXPECT_EQ(list.tokens(0).name(), "dash.board");
+  EXPECT_EQ(list.tokens(0).role(), v1::TOKEN_ROLE_READER);
+  EXPECT_GT(list.tokens(0).created_at_ms(), 0);
+  EXPECT_EQ(list.tokens(1).name(), "ops");
+  // Nothing of the tokens themselves is listed.
+  const std::string listed = list.SerializeAsString();
+  EXPECT_EQ(listed.find(admin.token()), std::string::npos);
+  EXPECT_EQ(listed.find(HashToken(admin.token())), std::string::npos);
+
+  v1::RevokeTokenRequest revoke;
+  revoke.set_name("dash.board");
+  v1::RevokeTokenResponse revoked;
+  grpc::ServerContext revoke_context;
+  ASSERT_TRUE(service_->RevokeToken(&revoke_context, &revoke, &revoked).ok());
+  EXPECT_FALSE(store_->FindTokenByHash(HashToken(reader.token())).ok());
+  grpc::ServerContext again_context;
+  grpc::Status again = service_->RevokeToken(&again_context, &revoke, &revoked);
+  EXPECT_EQ(again.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(again.error_message(), "token 'dash.board' not found");
+  revoke.set_name("ops");
+  grpc::ServerContext last_context;
+  grpc::Status last = service_->RevokeToken(&last_context, &revoke, &revoked);
+  EXPECT_EQ(last.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+}
+
+TEST_F(AdminServiceTest, CreateTokenNamesTheBadField) {
+  v1::CreateTokenResponse response;
+  struct Case {
+    std::string name;
+    v1::TokenRole role;
+    std::string message;
+  };
+  for (const Case& bad : std::vector<Case>{
+           {"", v1::TOKEN_ROLE_ADMIN, "name is required"},
+           {std::string(65, 'a'), v1::TOKEN_ROLE_ADMIN,
+            "name is longer than 64 characters"},
+           {"CI", v1::TOKEN_ROLE_ADMIN,
+            "name 'CI' is not valid: use lower-case letters, digits, '.', "
+            "'_' and '-', starting with a letter or digit"},
+           {"-ci", v1::TOKEN_ROLE_ADMIN,
+            "name '-ci' is not valid: use lower-case letters, digits, '.', "
+            "'_' and '-', starting with a letter or digit"},
+           {"ci", v1::TOKEN_ROLE_UNSPECIFIED,
+            "role is required (admin, reader or worker)"},
+           {"ci", static_cast<v1::TokenRole>(7),
+            "role 7 is not valid (admin, reader or worker)"},
+       }) {
+    grpc::Status status = CreateToken(*service_, bad.name, bad.role, &response);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+        << bad.message;
+    EXPECT_EQ(status.error_message(), bad.message);
+  }
+  EXPECT_TRUE(response.token().empty());
+  ASSERT_TRUE(
+      CreateToken(*service_, "ci", v1::TOKEN_ROLE_WORKER, &response).ok());
+  v1::CreateTokenResponse duplicate;
+  grpc::Status status =
+      CreateToken(*service_, "ci", v1::TOKEN_ROLE_WORKER, &duplicate);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::ALREADY_EXISTS);
+  EXPECT_EQ(status.error_message(), "token 'ci' already exists");
+  EXPECT_TRUE(duplicate.token().empty());
 }
 
 }  // namespace

@@ -1,10 +1,12 @@
 // Graph API over a real store: paging (every object exactly once, in key
 // order), Subscribe's replay and filters, raw data only when asked, and the
 // exact codes of input problems.
+#include <gmock/gmock.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
 #include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
 #include "common/graph_objects.h"
 #include "coordinator/api/graph_test_util.h"
 #include "coordinator/api/services.h"
@@ -372,6 +374,57 @@ TEST_F(GraphInputTest, RawDataOnlyWhenAsked) {
     }
     EXPECT_EQ(entity_events, 2);
   }
+}
+
+// A caller may hold only so many Subscribe streams; a closed one frees its
+// place.
+TEST(GraphService, SubscribeStreamsPerCallerAreLimited) {
+  auto store = Store::Open(":memory:");
+  ASSERT_TRUE(store.ok());
+  v1::ResultBatch batch;
+  v1::Entity* e = batch.add_entities();
+  e->set_key("some_thing:00001");
+  e->set_type("some_thing");
+  e->add_classes("Thing");
+  ASSERT_TRUE(AddInstanceWithGraph(**store, "subs", batch).ok());
+  InstanceSecrets secrets(std::nullopt);
+  Engine engine(store->get(), &secrets, EngineOptions());
+  GraphServiceOptions options;
+  options.max_subscriptions_per_caller = 1;
+  GraphService service(store->get(), &engine, options);
+  LoopbackServer server({&service});
+  ASSERT_TRUE(server.started());
+  auto stub = v1::Graph::NewStub(server.Channel());
+  v1::SubscribeRequest request;
+  request.add_instance_ids("subs");
+
+  // The first stream replays the log and then waits for live changes.
+  grpc::ClientContext first_context;
+  auto first = stub->Subscribe(&first_context, request);
+  v1::ChangeEvent event;
+  ASSERT_TRUE(first->Read(&event));
+
+  grpc::ClientContext second_context;
+  auto second = stub->Subscribe(&second_context, request);
+  EXPECT_FALSE(second->Read(&event));
+  grpc::Status refused = second->Finish();
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_THAT(refused.error_message(),
+              ::testing::HasSubstr("--max_subscriptions_per_caller"));
+
+  first_context.TryCancel();
+  first->Finish();
+  // The server notices the cancelled stream within its wake-up interval.
+  bool admitted = false;
+  for (int i = 0; i < 50 && !admitted; ++i) {
+    grpc::ClientContext context;
+    auto again = stub->Subscribe(&context, request);
+    admitted = again->Read(&event);
+    context.TryCancel();
+    again->Finish();
+    if (!admitted) absl::SleepFor(absl::Milliseconds(100));
+  }
+  EXPECT_TRUE(admitted);
 }
 
 }  // namespace

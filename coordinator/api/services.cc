@@ -14,6 +14,7 @@
 #include "common/grpc_status.h"
 #include "common/log.h"
 #include "common/status_macros.h"
+#include "coordinator/auth/tokens.h"
 #include "coordinator/definitions.h"
 #include "coordinator/instances.h"
 #include "coordinator/scheduler/schedule.h"
@@ -318,6 +319,65 @@ grpc::Status AdminService::WatchRun(grpc::ServerContext* context,
     last_sent = snapshot;
     if (!IsActive(*run)) return grpc::Status::OK;
   }
+  return grpc::Status::OK;
+}
+
+// --- Admin: tokens ---
+
+grpc::Status AdminService::CreateToken(grpc::ServerContext*,
+                                       const v1::CreateTokenRequest* request,
+                                       v1::CreateTokenResponse* response) {
+  const std::string& name = request->name();
+  if (name.empty()) return Invalid("name is required");
+  if (name.size() > 64) return Invalid("name is longer than 64 characters");
+  if (!IsValidTokenName(name)) {
+    return Invalid(absl::StrCat(
+        "name '", name,
+        "' is not valid: use lower-case letters, digits, '.', '_' and '-', "
+        "starting with a letter or digit"));
+  }
+  if (request->role() == v1::TOKEN_ROLE_UNSPECIFIED) {
+    return Invalid("role is required (admin, reader or worker)");
+  }
+  const std::optional<Role> role = RoleFromProto(request->role());
+  if (!role.has_value()) {
+    return Invalid(absl::StrCat("role ", static_cast<int>(request->role()),
+                                " is not valid (admin, reader or worker)"));
+  }
+  absl::StatusOr<std::string> token = GenerateToken();
+  if (!token.ok()) return ToGrpcStatus(token.status());
+  absl::Status created =
+      store_->CreateToken(name, request->role(), HashToken(*token),
+                          absl::ToUnixMillis(absl::Now()));
+  if (!created.ok()) return ToGrpcStatus(created);
+  LogInfo("token '", name, "' created (role ", RoleName(*role), ")");
+  response->set_token(*std::move(token));
+  response->set_name(name);
+  response->set_role(request->role());
+  return grpc::Status::OK;
+}
+
+grpc::Status AdminService::ListTokens(grpc::ServerContext*,
+                                      const v1::ListTokensRequest*,
+                                      v1::ListTokensResponse* response) {
+  absl::StatusOr<std::vector<TokenRecord>> tokens = store_->ListTokens();
+  if (!tokens.ok()) return ToGrpcStatus(tokens.status());
+  for (const TokenRecord& token : *tokens) {
+    v1::TokenInfo& info = *response->add_tokens();
+    info.set_name(token.name);
+    info.set_role(token.role);
+    info.set_created_at_ms(token.created_ms);
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status AdminService::RevokeToken(grpc::ServerContext*,
+                                       const v1::RevokeTokenRequest* request,
+                                       v1::RevokeTokenResponse*) {
+  if (request->name().empty()) return Invalid("name is required");
+  absl::Status status = store_->RevokeToken(request->name());
+  if (!status.ok()) return ToGrpcStatus(status);
+  LogInfo("token '", request->name(), "' revoked");
   return grpc::Status::OK;
 }
 
@@ -628,11 +688,23 @@ absl::Status CheckSubscribeFields(const v1::SubscribeRequest& request) {
 
 }  // namespace
 
+std::string GraphService::CallerKey(const grpc::ServerContext& context) const {
+  if (authorizer_ != nullptr) {
+    absl::StatusOr<Caller> caller = authorizer_->CallerOf(context);
+    if (caller.ok()) return absl::StrCat("token ", caller->token_name);
+  }
+  return absl::StrCat("peer ", context.peer());
+}
+
 grpc::Status GraphService::Subscribe(
     grpc::ServerContext* context, const v1::SubscribeRequest* request,
     grpc::ServerWriter<v1::ChangeEvent>* writer) {
   absl::Status valid = CheckSubscribeFields(*request);
   if (!valid.ok()) return ToGrpcStatus(valid);
+  // Held until the stream ends.
+  absl::StatusOr<StreamLimiter::Slot> slot =
+      subscriptions_.Acquire(CallerKey(*context));
+  if (!slot.ok()) return ToGrpcStatus(slot.status());
   std::unique_ptr<RE2> type_pattern;
   std::unique_ptr<RE2> class_pattern;
   for (auto [pattern, field, compiled] :

@@ -4,6 +4,8 @@
 #ifndef GRAPHMILL_COORDINATOR_API_SERVICES_H_
 #define GRAPHMILL_COORDINATOR_API_SERVICES_H_
 
+#include "coordinator/api/stream_limiter.h"
+#include "coordinator/auth/authorizer.h"
 #include "coordinator/engine.h"
 #include "coordinator/run_uploader.h"
 #include "coordinator/store/store.h"
@@ -55,6 +57,13 @@ class AdminService final : public v1::Admin::Service {
                          v1::Run*) override;
   grpc::Status RetryUpload(grpc::ServerContext*, const v1::RetryUploadRequest*,
                            v1::Run*) override;
+  // Bearer tokens: only hashes are stored; the token is returned once.
+  grpc::Status CreateToken(grpc::ServerContext*, const v1::CreateTokenRequest*,
+                           v1::CreateTokenResponse*) override;
+  grpc::Status ListTokens(grpc::ServerContext*, const v1::ListTokensRequest*,
+                          v1::ListTokensResponse*) override;
+  grpc::Status RevokeToken(grpc::ServerContext*, const v1::RevokeTokenRequest*,
+                           v1::RevokeTokenResponse*) override;
 
  private:
   // The instance as every read API shows it: secrets masked, next scheduled run
@@ -67,11 +76,26 @@ class AdminService final : public v1::Admin::Service {
   RunUploader* const uploader_;
 };
 
+// Limits of the Graph service.
+struct GraphServiceOptions {
+  // Resolves who is calling, to count their Subscribe streams (null: callers
+  // are told apart by peer address). Must outlive the service.
+  const Authorizer* authorizer = nullptr;
+  // Subscribe streams one caller may hold open at once.
+  int max_subscriptions_per_caller = 16;
+};
+
 class GraphService final : public v1::Graph::Service {
  public:
   // `engine` (may be null in tests) wakes subscribers when the change log
   // grows.
-  GraphService(Store* store, Engine* engine) : store_(store), engine_(engine) {}
+  GraphService(Store* store, Engine* engine,
+               GraphServiceOptions options = GraphServiceOptions())
+      : store_(store),
+        engine_(engine),
+        authorizer_(options.authorizer),
+        subscriptions_(options.max_subscriptions_per_caller,
+                       "--max_subscriptions_per_caller") {}
 
   grpc::Status ListEntities(grpc::ServerContext*,
                             const v1::ListEntitiesRequest*,
@@ -95,9 +119,13 @@ class GraphService final : public v1::Graph::Service {
   // graph must not pass for reading an empty one.
   absl::Status CheckInstance(const std::string& instance_id,
                              const std::string& field);
+  // The name Subscribe streams are counted under.
+  std::string CallerKey(const grpc::ServerContext& context) const;
 
   Store* const store_;
   Engine* const engine_;
+  const Authorizer* const authorizer_;
+  StreamLimiter subscriptions_;
 };
 
 class WorkerGatewayService final : public v1::WorkerGateway::Service {

@@ -114,6 +114,11 @@ CREATE TABLE IF NOT EXISTS events (
   time_ms INTEGER NOT NULL, level INTEGER NOT NULL, name TEXT NOT NULL,
   description TEXT NOT NULL, step_id TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS events_by_run ON events(run_id, sequence);
+-- Bearer tokens: the SHA-256 hash of each (never the token). Revoking deletes the row.
+CREATE TABLE IF NOT EXISTS tokens (
+  name TEXT PRIMARY KEY,
+  role TEXT NOT NULL CHECK (role IN ('admin', 'reader', 'worker')),
+  hash BLOB NOT NULL UNIQUE, created_ms INTEGER NOT NULL);
 )sql";
 
 constexpr int kEntityObject = 0;
@@ -1943,6 +1948,143 @@ absl::StatusOr<int64_t> Store::PruneChanges(int64_t max_age_ms,
   });
   if (!status.ok()) return status;
   return pruned;
+}
+
+// --- Tokens ---
+
+namespace {
+
+// How the tokens table spells roles ("" for none).
+std::string TokenRoleText(v1::TokenRole role) {
+  switch (role) {
+    case v1::TOKEN_ROLE_ADMIN:
+      return "admin";
+    case v1::TOKEN_ROLE_READER:
+      return "reader";
+    case v1::TOKEN_ROLE_WORKER:
+      return "worker";
+    default:
+      return "";
+  }
+}
+
+v1::TokenRole TokenRoleFromText(const std::string& text) {
+  if (text == "admin") return v1::TOKEN_ROLE_ADMIN;
+  if (text == "reader") return v1::TOKEN_ROLE_READER;
+  if (text == "worker") return v1::TOKEN_ROLE_WORKER;
+  return v1::TOKEN_ROLE_UNSPECIFIED;
+}
+
+}  // namespace
+
+absl::Status Store::CreateToken(const std::string& name, v1::TokenRole role,
+                                const std::string& hash, int64_t now_ms) {
+  const std::string role_text = TokenRoleText(role);
+  if (role_text.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("token '", name, "': role is required"));
+  }
+  if (hash.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("token '", name, "': hash is required"));
+  }
+  absl::MutexLock lock(&mu_);
+  absl::Status status = Transaction([&]() -> absl::Status {
+    GM_ASSIGN_OR_RETURN(SqliteStatement exists,
+                        db_->Prepare("SELECT 1 FROM tokens WHERE name = ?"));
+    exists.Bind(1, name);
+    GM_ASSIGN_OR_RETURN(bool taken, exists.Step());
+    if (taken) {
+      return absl::AlreadyExistsError(
+          absl::StrCat("token '", name, "' already exists"));
+    }
+    GM_ASSIGN_OR_RETURN(
+        SqliteStatement insert,
+        db_->Prepare("INSERT INTO tokens (name, role, hash, created_ms) "
+                     "VALUES (?, ?, ?, ?)"));
+    insert.Bind(1, name).Bind(2, role_text);
+    insert.BindBlob(3, hash);
+    insert.Bind(4, now_ms);
+    absl::Status inserted = insert.Run();
+    if (absl::IsAlreadyExists(inserted)) {
+      // Only the hash can collide here; never say more about it.
+      return absl::AlreadyExistsError(absl::StrCat(
+          "token '", name, "': an identical token exists; generate another"));
+    }
+    return inserted;
+  });
+  if (status.ok()) token_generation_.fetch_add(1, std::memory_order_release);
+  return status;
+}
+
+absl::StatusOr<std::vector<TokenRecord>> Store::ListTokens() {
+  absl::MutexLock lock(&mu_);
+  GM_ASSIGN_OR_RETURN(
+      SqliteStatement select,
+      db_->Prepare("SELECT name, role, created_ms FROM tokens ORDER BY name"));
+  std::vector<TokenRecord> tokens;
+  while (true) {
+    GM_ASSIGN_OR_RETURN(bool row, select.Step());
+    if (!row) break;
+    TokenRecord& token = tokens.emplace_back();
+    token.name = select.ColumnText(0);
+    token.role = TokenRoleFromText(select.ColumnText(1));
+    token.created_ms = select.ColumnInt(2);
+  }
+  return tokens;
+}
+
+absl::Status Store::RevokeToken(const std::string& name) {
+  absl::MutexLock lock(&mu_);
+  absl::Status status = Transaction([&]() -> absl::Status {
+    GM_ASSIGN_OR_RETURN(
+        SqliteStatement select,
+        db_->Prepare("SELECT role, (SELECT COUNT(*) FROM tokens WHERE role = "
+                     "'admin') FROM tokens WHERE name = ?"));
+    select.Bind(1, name);
+    GM_ASSIGN_OR_RETURN(bool found, select.Step());
+    if (!found) {
+      return absl::NotFoundError(absl::StrCat("token '", name, "' not found"));
+    }
+    if (select.ColumnText(0) == "admin" && select.ColumnInt(1) <= 1) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "token '", name,
+          "' is the last admin token; create another admin token first"));
+    }
+    GM_ASSIGN_OR_RETURN(SqliteStatement remove,
+                        db_->Prepare("DELETE FROM tokens WHERE name = ?"));
+    remove.Bind(1, name);
+    return remove.Run();
+  });
+  if (status.ok()) token_generation_.fetch_add(1, std::memory_order_release);
+  return status;
+}
+
+absl::StatusOr<TokenRecord> Store::FindTokenByHash(const std::string& hash) {
+  absl::MutexLock lock(&mu_);
+  GM_ASSIGN_OR_RETURN(
+      SqliteStatement select,
+      db_->Prepare(
+          "SELECT name, role, hash, created_ms FROM tokens WHERE hash = ?"));
+  select.BindBlob(1, hash);
+  GM_ASSIGN_OR_RETURN(bool found, select.Step());
+  if (!found) return absl::NotFoundError("unknown or revoked token");
+  TokenRecord token;
+  token.name = select.ColumnText(0);
+  token.role = TokenRoleFromText(select.ColumnText(1));
+  token.hash = select.ColumnBlob(2);
+  token.created_ms = select.ColumnInt(3);
+  return token;
+}
+
+absl::StatusOr<bool> Store::HasAdminToken() {
+  absl::MutexLock lock(&mu_);
+  GM_ASSIGN_OR_RETURN(
+      SqliteStatement select,
+      db_->Prepare(
+          "SELECT EXISTS (SELECT 1 FROM tokens WHERE role = 'admin')"));
+  GM_ASSIGN_OR_RETURN(bool row, select.Step());
+  return row && select.ColumnInt(0) != 0;
 }
 
 }  // namespace graphmill::coordinator

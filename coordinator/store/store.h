@@ -1,11 +1,13 @@
 // The coordinator's durable state in one SQLite file (WAL): integration
 // definitions, instances, runs and their steps, tasks with attempts and leases,
-// staged task results, each instance's finalized graph and the change log.
+// staged task results, each instance's finalized graph, the change log and
+// the hashes of bearer tokens.
 // Everything that must survive a restart lives here. Thread-safe: calls are
 // serialized on one connection.
 #ifndef GRAPHMILL_COORDINATOR_STORE_STORE_H_
 #define GRAPHMILL_COORDINATOR_STORE_STORE_H_
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -111,6 +113,14 @@ struct NeighborRecord {
   v1::Relationship relationship;
   v1::Entity entity;
   bool outgoing = false;
+};
+
+// A bearer token as stored: its SHA-256 hash, never the token.
+struct TokenRecord {
+  std::string name;
+  v1::TokenRole role = v1::TOKEN_ROLE_UNSPECIFIED;
+  std::string hash;  // 32 raw bytes; empty in ListTokens results
+  int64_t created_ms = 0;
 };
 
 class Store {
@@ -307,6 +317,28 @@ class Store {
   absl::StatusOr<int64_t> PruneChanges(int64_t max_age_ms, int64_t max_count,
                                        int64_t now_ms);
 
+  // --- Tokens (bearer tokens; only hashes are kept, see coordinator/auth) ---
+  // Stores a token. INVALID_ARGUMENT for an unspecified role, ALREADY_EXISTS
+  // naming the name if it is in use (or, never in practice, the hash).
+  absl::Status CreateToken(const std::string& name, v1::TokenRole role,
+                           const std::string& hash, int64_t now_ms);
+  // All tokens ordered by name, without their hashes.
+  absl::StatusOr<std::vector<TokenRecord>> ListTokens();
+  // Deletes the token's row, so it stops working at once and its name can be
+  // used again. NOT_FOUND naming the name; FAILED_PRECONDITION if it is the
+  // last admin token (create another admin token first).
+  absl::Status RevokeToken(const std::string& name);
+  // The token with this hash. NOT_FOUND ("unknown or revoked token") if none.
+  absl::StatusOr<TokenRecord> FindTokenByHash(const std::string& hash);
+  // True if at least one admin token exists.
+  absl::StatusOr<bool> HasAdminToken();
+  // Changes (before CreateToken or RevokeToken returns) whenever this Store
+  // creates or revokes a token, so verifiers may cache tokens until it moves.
+  // Lock-free.
+  int64_t TokenGeneration() const {
+    return token_generation_.load(std::memory_order_acquire);
+  }
+
  private:
   Store(std::unique_ptr<SqliteDatabase> db, std::string path)
       : path_(std::move(path)), db_(std::move(db)) {}
@@ -338,6 +370,8 @@ class Store {
   const std::string path_;
   absl::Mutex mu_;
   std::unique_ptr<SqliteDatabase> db_ ABSL_GUARDED_BY(mu_);
+  // See TokenGeneration().
+  std::atomic<int64_t> token_generation_{0};
 };
 
 // Deterministic serialization (map entries sorted), so equal objects have equal

@@ -756,5 +756,164 @@ CREATE TABLE graph_objects (
   EXPECT_TRUE(Store::Open(path).ok());
 }
 
+// --- Tokens ---
+
+TEST_F(StoreTest, TokensAreCreatedListedFoundAndRevoked) {
+  const std::string admin_hash(32, 'a');
+  const std::string reader_hash(32, 'r');
+  ASSERT_TRUE(
+      store_->CreateToken("ops", v1::TOKEN_ROLE_ADMIN, admin_hash, 1000).ok());
+  ASSERT_TRUE(
+      store_->CreateToken("dash", v1::TOKEN_ROLE_READER, reader_hash, 2000)
+          .ok());
+
+  auto list = store_->ListTokens();
+  ASSERT_TRUE(list.ok()) << list.status();
+  ASSERT_EQ(list->size(), 2u);
+  EXPECT_EQ((*list)[0].name, "dash");
+  EXPECT_EQ((*list)[0].role, v1::TOKEN_ROLE_READER);
+  EXPECT_EQ((*list)[0].created_ms, 2000);
+  EXPECT_EQ((*list)[0].hash, "");  // never listed
+  EXPECT_EQ((*list)[1].name, "ops");
+  EXPECT_EQ((*list)[1].role, v1::TOKEN_ROLE_ADMIN);
+
+  auto found = store_->FindTokenByHash(reader_hash);
+  ASSERT_TRUE(found.ok()) << found.status();
+  EXPECT_EQ(found->name, "dash");
+  EXPECT_EQ(found->role, v1::TOKEN_ROLE_READER);
+  EXPECT_EQ(found->hash, reader_hash);
+  EXPECT_EQ(found->created_ms, 2000);
+
+  ASSERT_TRUE(store_->RevokeToken("dash").ok());
+  auto gone = store_->FindTokenByHash(reader_hash);
+  EXPECT_EQ(gone.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(gone.status().message(), "unknown or revoked token");
+  absl::Status again = store_->RevokeToken("dash");
+  EXPECT_EQ(again.code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(again.message(), "token 'dash' not found");
+  // A revoked token's name can be used again.
+  EXPECT_TRUE(store_
+                  ->CreateToken("dash", v1::TOKEN_ROLE_WORKER,
+                                std::string(32, 'w'), 3000)
+                  .ok());
+}
+
+TEST_F(StoreTest, TokenNamesAreUniqueAndRolesRequired) {
+  ASSERT_TRUE(
+      store_
+          ->CreateToken("ci", v1::TOKEN_ROLE_WORKER, std::string(32, '1'), 1000)
+          .ok());
+  absl::Status taken = store_->CreateToken("ci", v1::TOKEN_ROLE_READER,
+                                           std::string(32, '2'), 1000);
+  EXPECT_EQ(taken.code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(taken.message(), "token 'ci' already exists");
+  absl::Status same_hash = store_->CreateToken("ci-2", v1::TOKEN_ROLE_READER,
+                                               std::string(32, '1'), 1000);
+  EXPECT_EQ(same_hash.code(), absl::StatusCode::kAlreadyExists);
+  absl::Status no_role = store_->CreateToken("x", v1::TOKEN_ROLE_UNSPECIFIED,
+                                             std::string(32, '3'), 1000);
+  EXPECT_EQ(no_role.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(no_role.message(), "token 'x': role is required");
+  auto list = store_->ListTokens();
+  ASSERT_TRUE(list.ok());
+  EXPECT_EQ(list->size(), 1u);
+}
+
+TEST_F(StoreTest, TheLastAdminTokenCannotBeRevoked) {
+  auto has_admin = store_->HasAdminToken();
+  ASSERT_TRUE(has_admin.ok());
+  EXPECT_FALSE(*has_admin);
+  ASSERT_TRUE(store_
+                  ->CreateToken("reader", v1::TOKEN_ROLE_READER,
+                                std::string(32, 'r'), 1)
+                  .ok());
+  EXPECT_FALSE(*store_->HasAdminToken());
+  ASSERT_TRUE(
+      store_->CreateToken("old", v1::TOKEN_ROLE_ADMIN, std::string(32, 'o'), 1)
+          .ok());
+  EXPECT_TRUE(*store_->HasAdminToken());
+  absl::Status last = store_->RevokeToken("old");
+  EXPECT_EQ(last.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(last.message(),
+            "token 'old' is the last admin token; create another admin token "
+            "first");
+  // Rotation: create the new one, then revoke the old one.
+  ASSERT_TRUE(
+      store_->CreateToken("new", v1::TOKEN_ROLE_ADMIN, std::string(32, 'n'), 2)
+          .ok());
+  EXPECT_TRUE(store_->RevokeToken("old").ok());
+  EXPECT_TRUE(*store_->HasAdminToken());
+  EXPECT_TRUE(store_->RevokeToken("reader").ok());
+}
+
+TEST_F(StoreTest, TokenGenerationMovesOnEveryChange) {
+  const int64_t start = store_->TokenGeneration();
+  ASSERT_TRUE(
+      store_->CreateToken("a", v1::TOKEN_ROLE_ADMIN, std::string(32, 'a'), 1)
+          .ok());
+  const int64_t created = store_->TokenGeneration();
+  EXPECT_NE(created, start);
+  ASSERT_TRUE(
+      store_->CreateToken("b", v1::TOKEN_ROLE_READER, std::string(32, 'b'), 1)
+          .ok());
+  const int64_t second = store_->TokenGeneration();
+  EXPECT_NE(second, created);
+  ASSERT_TRUE(store_->RevokeToken("b").ok());
+  const int64_t revoked = store_->TokenGeneration();
+  EXPECT_NE(revoked, second);
+  // Failures change nothing.
+  EXPECT_FALSE(store_->RevokeToken("b").ok());
+  EXPECT_FALSE(
+      store_->CreateToken("a", v1::TOKEN_ROLE_ADMIN, std::string(32, 'c'), 1)
+          .ok());
+  EXPECT_EQ(store_->TokenGeneration(), revoked);
+  // Reads change nothing.
+  ASSERT_TRUE(store_->ListTokens().ok());
+  EXPECT_EQ(store_->TokenGeneration(), revoked);
+}
+
+TEST(StoreTokensTest, TokensSurviveReopening) {
+  const std::string path = ::testing::TempDir() + "/tokens.db";
+  std::remove(path.c_str());
+  {
+    auto store = Store::Open(path);
+    ASSERT_TRUE(store.ok()) << store.status();
+    ASSERT_TRUE(
+        (*store)
+            ->CreateToken("ops", v1::TOKEN_ROLE_ADMIN, std::string(32, 'h'), 5)
+            .ok());
+  }
+  auto store = Store::Open(path);
+  ASSERT_TRUE(store.ok()) << store.status();
+  auto found = (*store)->FindTokenByHash(std::string(32, 'h'));
+  ASSERT_TRUE(found.ok()) << found.status();
+  EXPECT_EQ(found->name, "ops");
+  EXPECT_TRUE(*(*store)->HasAdminToken());
+}
+
+TEST(StoreTokensTest, AVersion2StoreWithoutTokensGetsTheTable) {
+  const std::string path = ::testing::TempDir() + "/v2-no-tokens.db";
+  std::remove(path.c_str());
+  {
+    auto store = Store::Open(path);
+    ASSERT_TRUE(store.ok()) << store.status();
+  }
+  {
+    // As a version-2 store made before tokens existed.
+    auto db = SqliteDatabase::Open(path);
+    ASSERT_TRUE(db.ok()) << db.status();
+    ASSERT_TRUE((*db)->Execute("DROP TABLE tokens").ok());
+  }
+  auto store = Store::Open(path);
+  ASSERT_TRUE(store.ok()) << store.status();
+  auto has_admin = (*store)->HasAdminToken();
+  ASSERT_TRUE(has_admin.ok()) << has_admin.status();
+  EXPECT_FALSE(*has_admin);
+  EXPECT_TRUE(
+      (*store)
+          ->CreateToken("ops", v1::TOKEN_ROLE_ADMIN, std::string(32, 'h'), 5)
+          .ok());
+}
+
 }  // namespace
 }  // namespace graphmill::coordinator

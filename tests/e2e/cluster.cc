@@ -7,12 +7,48 @@
 #include <fstream>
 #include <sstream>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "worker/runtime/channel.h"
 
 namespace graphmill::testing {
+namespace {
+
+constexpr char kOpenssl[] = "/usr/bin/openssl";
+
+std::string ReadTrimmed(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return std::string(absl::StripAsciiWhitespace(buffer.str()));
+}
+
+absl::Status WritePrivateFile(const std::string& path,
+                              const std::string& content) {
+  {
+    std::ofstream out(path, std::ios::trunc);
+    out << content;
+    if (!out) return absl::InternalError("cannot write " + path);
+  }
+  chmod(path.c_str(), 0600);
+  return absl::OkStatus();
+}
+
+absl::Status Openssl(const std::vector<std::string>& args) {
+  CommandResult result = RunCommand(kOpenssl, args, absl::Seconds(30));
+  if (result.exit_code != 0) {
+    return absl::InternalError(absl::StrCat("openssl ", args[0], " failed (",
+                                            result.exit_code, "): ", result.err,
+                                            " (is the openssl package "
+                                            "installed? tools/setup)"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
 
 Cluster::Cluster(ClusterOptions options)
     : options_(std::move(options)), dir_(NewTempDir("cluster")) {
@@ -52,6 +88,85 @@ absl::Status Cluster::StartFake(const std::string& name,
   return absl::OkStatus();
 }
 
+absl::Status Cluster::MakeCertificates() {
+  if (certificates_made_) return absl::OkStatus();
+  mkdir((dir_ + "/tls").c_str(), 0700);
+  const std::vector<std::string> ec_key = {"-newkey", "ec", "-pkeyopt",
+                                           "ec_paramgen_curve:P-256", "-nodes"};
+  std::vector<std::string> ca = {"req", "-x509"};
+  ca.insert(ca.end(), ec_key.begin(), ec_key.end());
+  ca.insert(ca.end(), {"-keyout", TlsFile("ca.key"), "-out", TlsFile("ca.crt"),
+                       "-days", "2", "-subj", "/CN=graphmill e2e CA", "-addext",
+                       "basicConstraints=critical,CA:TRUE", "-addext",
+                       "keyUsage=critical,keyCertSign,cRLSign"});
+  if (absl::Status status = Openssl(ca); !status.ok()) return status;
+  struct Leaf {
+    std::string name;
+    std::string extensions;
+  };
+  const Leaf leaves[] = {
+      {"server",
+       "extendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1,DNS:"
+       "localhost\n"},
+      {"client", "extendedKeyUsage=clientAuth\n"},
+  };
+  int serial = 1000;
+  for (const Leaf& leaf : leaves) {
+    std::vector<std::string> request = {"req", "-new"};
+    request.insert(request.end(), ec_key.begin(), ec_key.end());
+    request.insert(request.end(), {"-keyout", TlsFile(leaf.name + ".key"),
+                                   "-out", TlsFile(leaf.name + ".csr"), "-subj",
+                                   "/CN=graphmill e2e " + leaf.name});
+    if (absl::Status status = Openssl(request); !status.ok()) return status;
+    if (absl::Status status =
+            WritePrivateFile(TlsFile(leaf.name + ".ext"),
+                             "basicConstraints=critical,CA:FALSE\n"
+                             "keyUsage=critical,digitalSignature\n" +
+                                 leaf.extensions);
+        !status.ok()) {
+      return status;
+    }
+    if (absl::Status status =
+            Openssl({"x509", "-req", "-in", TlsFile(leaf.name + ".csr"), "-CA",
+                     TlsFile("ca.crt"), "-CAkey", TlsFile("ca.key"),
+                     "-set_serial", absl::StrCat(serial++), "-days", "2",
+                     "-out", TlsFile(leaf.name + ".crt"), "-extfile",
+                     TlsFile(leaf.name + ".ext")});
+        !status.ok()) {
+      return status;
+    }
+  }
+  certificates_made_ = true;
+  return absl::OkStatus();
+}
+
+absl::Status Cluster::CreateTokens() {
+  if (tokens_created_) return absl::OkStatus();
+  const std::pair<const char*, std::string> tokens[] = {
+      {"worker", worker_token_file()}, {"reader", reader_token_file()}};
+  for (const auto& [role, file] : tokens) {
+    CommandResult created =
+        Cli({"token", "create", absl::StrCat("e2e-", role), "--role", role});
+    if (created.exit_code != 0) {
+      return absl::InternalError(absl::StrCat("token create --role ", role,
+                                              " failed: ", created.err, "\n",
+                                              AllLogs()));
+    }
+    // The token is alone on the last line of stdout.
+    const std::string token(absl::StripAsciiWhitespace(created.out));
+    const size_t newline = token.rfind('\n');
+    if (absl::Status status = WritePrivateFile(
+            file,
+            (newline == std::string::npos ? token : token.substr(newline + 1)) +
+                "\n");
+        !status.ok()) {
+      return status;
+    }
+  }
+  tokens_created_ = true;
+  return absl::OkStatus();
+}
+
 absl::Status Cluster::Start() {
   std::vector<std::string> circleci_flags = {"--token=" +
                                              options_.circleci_token};
@@ -73,6 +188,7 @@ absl::Status Cluster::Start() {
     if (!status.ok()) return status;
   }
   if (absl::Status status = StartCoordinator(); !status.ok()) return status;
+  if (absl::Status status = CreateTokens(); !status.ok()) return status;
   workers_.resize(options_.workers);
   for (int i = 0; i < options_.workers; ++i) {
     if (absl::Status status = StartWorker(i); !status.ok()) return status;
@@ -89,6 +205,7 @@ absl::Status Cluster::Start() {
 }
 
 absl::Status Cluster::StartCoordinator() {
+  if (absl::Status status = MakeCertificates(); !status.ok()) return status;
   const std::string port_file =
       absl::StrCat(dir_, "/coordinator-", coordinator_starts_, ".port");
   const std::string log =
@@ -98,8 +215,15 @@ absl::Status Cluster::StartCoordinator() {
   // The same port after a restart, so workers find the coordinator again.
   std::vector<std::string> flags = {
       absl::StrCat("--listen=127.0.0.1:", coordinator_port_),
-      "--port_file=" + port_file, "--store=" + dir_ + "/graphmill.db",
-      "--secret_key_file=" + dir_ + "/secret.key"};
+      "--port_file=" + port_file,
+      "--store=" + dir_ + "/graphmill.db",
+      "--secret_key_file=" + dir_ + "/secret.key",
+      "--tls_cert_file=" + TlsFile("server.crt"),
+      "--tls_key_file=" + TlsFile("server.key"),
+      "--admin_token_file=" + admin_token_file()};
+  if (options_.client_certificates) {
+    flags.push_back("--tls_client_ca_file=" + ca_file());
+  }
   flags.insert(flags.end(), options_.coordinator_flags.begin(),
                options_.coordinator_flags.end());
   auto coordinator =
@@ -123,20 +247,66 @@ absl::Status Cluster::StartWorker(int index) {
   const std::string log =
       absl::StrCat(dir_, "/worker-", index, "-", logs_.size(), ".log");
   logs_.push_back(log);
-  auto worker = Process::Start(
-      Runfile("worker/graphmill-worker"),
-      {absl::StrCat("--coordinator=127.0.0.1:", coordinator_port_),
-       absl::StrCat("--worker_id=e2e-worker-", index), "--capacity=4"},
-      log);
+  std::vector<std::string> flags = {
+      absl::StrCat("--coordinator=127.0.0.1:", coordinator_port_),
+      absl::StrCat("--worker_id=e2e-worker-", index), "--capacity=4",
+      "--tls_ca_file=" + ca_file(), "--token_file=" + worker_token_file()};
+  if (options_.client_certificates) {
+    flags.push_back("--tls_cert_file=" + TlsFile("client.crt"));
+    flags.push_back("--tls_key_file=" + TlsFile("client.key"));
+  }
+  auto worker = Process::Start(Runfile("worker/graphmill-worker"), flags, log);
   if (!worker.ok()) return worker.status();
   workers_[index] = std::move(*worker);
   return absl::OkStatus();
 }
 
+std::vector<std::string> Cluster::CliFlags() const {
+  std::vector<std::string> flags = {
+      absl::StrCat("--server=127.0.0.1:", coordinator_port_),
+      "--tls-ca-file=" + ca_file(), "--token-file=" + admin_token_file()};
+  if (options_.client_certificates) {
+    flags.push_back("--tls-cert-file=" + TlsFile("client.crt"));
+    flags.push_back("--tls-key-file=" + TlsFile("client.key"));
+  }
+  return flags;
+}
+
 CommandResult Cluster::Cli(std::vector<std::string> args) {
-  args.insert(args.begin(),
-              absl::StrCat("--server=127.0.0.1:", coordinator_port_));
+  return CliWithToken(admin_token_file(), std::move(args));
+}
+
+CommandResult Cluster::CliWithToken(const std::string& token_file,
+                                    std::vector<std::string> args) {
+  std::vector<std::string> flags = CliFlags();
+  for (std::string& flag : flags) {
+    if (absl::StartsWith(flag, "--token-file="))
+      flag = "--token-file=" + token_file;
+  }
+  args.insert(args.begin(), flags.begin(), flags.end());
   return RunCommand(Runfile("client/graphmill"), args, absl::Seconds(120));
+}
+
+std::shared_ptr<grpc::Channel> Cluster::NewChannel(
+    const std::string& token_file) const {
+  worker::CoordinatorConnection connection;
+  connection.address = coordinator_address();
+  connection.tls.ca_file = ca_file();
+  if (options_.client_certificates) {
+    connection.tls.cert_file = TlsFile("client.crt");
+    connection.tls.key_file = TlsFile("client.key");
+  }
+  connection.token =
+      ReadTrimmed(token_file.empty() ? admin_token_file() : token_file);
+  worker::CoordinatorChannelOptions options;
+  options.max_receive_message_bytes = 64 << 20;
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel =
+      worker::ConnectCoordinator(connection, options);
+  if (!channel.ok()) {
+    // Tests see the failure on their first call.
+    return worker::CreateCoordinatorChannel("127.0.0.1:1");
+  }
+  return *std::move(channel);
 }
 
 std::vector<std::string> Cluster::CliJsonLines(std::vector<std::string> args) {

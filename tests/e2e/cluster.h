@@ -1,8 +1,14 @@
 // A graphmill deployment for multi-process tests: a fake CircleCI API, a
 // coordinator with a SQLite store in a temporary directory, N workers, and the
-// CLI, all real processes on loopback ephemeral ports.
+// CLI, all real processes on loopback ephemeral ports. As in production, the
+// coordinator serves TLS (certificates from a throwaway CA made with the
+// `openssl` CLI; client certificates required unless turned off) and every
+// call carries a bearer token: the CLI the bootstrap admin token, workers a
+// worker token created with `graphmill token create`.
 #ifndef GRAPHMILL_TESTS_E2E_CLUSTER_H_
 #define GRAPHMILL_TESTS_E2E_CLUSTER_H_
+
+#include <grpcpp/channel.h>
 
 #include <memory>
 #include <string>
@@ -23,6 +29,9 @@ struct ClusterOptions {
   std::vector<std::string> heroku_flags;
   // Flags for a fake JupiterOne synchronization API; empty: none is started.
   std::vector<std::string> jupiterone_flags;
+  // The coordinator requires client certificates (--tls_client_ca_file); the
+  // CLI, workers and NewChannel() present one.
+  bool client_certificates = true;
 };
 
 class Cluster {
@@ -30,8 +39,9 @@ class Cluster {
   explicit Cluster(ClusterOptions options);
   ~Cluster();
 
-  // Starts the fake, the coordinator and the workers; waits until a worker has
-  // advertised the circleci integration.
+  // Starts the fake, the coordinator and the workers (after creating their
+  // worker token); waits until a worker has advertised the circleci
+  // integration.
   absl::Status Start();
 
   absl::Status StartCoordinator();
@@ -39,8 +49,18 @@ class Cluster {
   void StopCoordinator(int signal);
   absl::Status StartWorker(int index);
 
-  // Runs the CLI against the coordinator.
+  // Runs the CLI against the coordinator with the admin token.
   CommandResult Cli(std::vector<std::string> args);
+  // Runs the CLI with the token in `token_file` (e.g. reader_token_file()).
+  CommandResult CliWithToken(const std::string& token_file,
+                             std::vector<std::string> args);
+  // The CLI's connection flags (--server, TLS files, --token-file with the
+  // admin token), for tests that start the CLI themselves.
+  std::vector<std::string> CliFlags() const;
+  // A gRPC channel to the coordinator over TLS that sends the admin token
+  // (or the token in `token_file`) with every call.
+  std::shared_ptr<grpc::Channel> NewChannel(
+      const std::string& token_file = "") const;
   // Runs the CLI and returns one parsed line per JSON object printed (--output
   // json).
   std::vector<std::string> CliJsonLines(std::vector<std::string> args);
@@ -55,6 +75,13 @@ class Cluster {
   std::string jupiterone_base_url() const;
   const ClusterOptions& options() const { return options_; }
   Process* coordinator() { return coordinator_.get(); }
+  // Files holding the tokens (mode 0600): the coordinator's bootstrap admin
+  // token, and the worker and reader tokens Start() creates.
+  std::string admin_token_file() const { return dir_ + "/admin.token"; }
+  std::string worker_token_file() const { return dir_ + "/worker.token"; }
+  std::string reader_token_file() const { return dir_ + "/reader.token"; }
+  // The CA that signed the coordinator's certificate (and the clients').
+  std::string ca_file() const { return dir_ + "/tls/ca.crt"; }
   std::vector<std::unique_ptr<Process>>& workers() { return workers_; }
   // Every log of every process started so far, for failure messages and secret
   // checks.
@@ -66,6 +93,16 @@ class Cluster {
   int circleci_port_ = 0;
   int coordinator_port_ = 0;
   int coordinator_starts_ = 0;
+  // A throwaway CA and the coordinator's and clients' certificates, with the
+  // openssl CLI (once).
+  absl::Status MakeCertificates();
+  // The worker and reader tokens (once), created with the admin token.
+  absl::Status CreateTokens();
+  std::string TlsFile(const std::string& name) const {
+    return dir_ + "/tls/" + name;
+  }
+  bool certificates_made_ = false;
+  bool tokens_created_ = false;
   // Starts tests/fakes/<name>/fake_<name> with --port=0 and waits for its port.
   absl::Status StartFake(const std::string& name,
                          const std::vector<std::string>& flags,

@@ -85,8 +85,7 @@ class CoordinatorTest : public ::testing::Test {
   }
 
   v1::GetRunResponse GetRun(int64_t run_id) {
-    auto channel = grpc::CreateChannel(cluster_->coordinator_address(),
-                                       grpc::InsecureChannelCredentials());
+    auto channel = cluster_->NewChannel();
     auto admin = v1::Admin::NewStub(channel);
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() +

@@ -30,11 +30,9 @@ constexpr char kLogin[] = "change-org";
 // Collects a Subscribe stream in a background thread.
 class Subscriber {
  public:
-  Subscriber(const std::string& address, v1::SubscribeRequest request,
-             bool read = true)
-      : channel_(
-            grpc::CreateChannel(address, grpc::InsecureChannelCredentials())),
-        stub_(v1::Graph::NewStub(channel_)) {
+  Subscriber(std::shared_ptr<grpc::Channel> channel,
+             v1::SubscribeRequest request, bool read = true)
+      : channel_(std::move(channel)), stub_(v1::Graph::NewStub(channel_)) {
     thread_ = std::thread([this, request, read] {
       auto reader = stub_->Subscribe(&context_, request);
       v1::ChangeEvent event;
@@ -134,8 +132,7 @@ class GraphChangesTest : public ::testing::Test {
   }
 
   int64_t LastSequence(const std::string& instance) {
-    auto stub = v1::Graph::NewStub(grpc::CreateChannel(
-        cluster_->coordinator_address(), grpc::InsecureChannelCredentials()));
+    auto stub = v1::Graph::NewStub(cluster_->NewChannel());
     grpc::ClientContext context;
     v1::GetSnapshotRequest request;
     request.set_instance_id(instance);
@@ -161,7 +158,7 @@ TEST_F(GraphChangesTest, SecondRunEmitsExactlyTheDiffAndEqualsAFreshRun) {
   v1::SubscribeRequest request;
   request.add_instance_ids("ci");
   request.set_after_sequence(after_run_1);
-  Subscriber subscriber(cluster_->coordinator_address(), request);
+  Subscriber subscriber(cluster_->NewChannel(), request);
 
   // The provider's data changes: a pipeline gone, a project renamed, an
   // organization (user group) added, a context restriction (a USES
@@ -267,10 +264,9 @@ TEST_F(GraphChangesTest, KilledSubscriberResumesWithEveryEventExactlyOnce) {
                 .exit_code,
             0);
   const std::string log = cluster_->dir() + "/subscriber-1.log";
-  auto first = Process::Start(Runfile("client/graphmill"),
-                              {"--server=" + cluster_->coordinator_address(),
-                               "subscribe", "--instance", "ci"},
-                              log);
+  std::vector<std::string> first_args = cluster_->CliFlags();
+  first_args.insert(first_args.end(), {"subscribe", "--instance", "ci"});
+  auto first = Process::Start(Runfile("client/graphmill"), first_args, log);
   ASSERT_TRUE(first.ok());
   std::thread run([&] { cluster_->Cli({"run", "start", "ci", "--watch"}); });
   // Kill the subscriber once it has printed some events, mid-stream.
@@ -297,11 +293,12 @@ TEST_F(GraphChangesTest, KilledSubscriberResumesWithEveryEventExactlyOnce) {
   (*first)->Wait(absl::Seconds(5));
   sequences = read_sequences(log);
   ASSERT_GE(sequences.size(), 20u);
-  auto second = Process::Start(
-      Runfile("client/graphmill"),
-      {"--server=" + cluster_->coordinator_address(), "subscribe", "--instance",
-       "ci", "--from", absl::StrCat(sequences.back())},
-      cluster_->dir() + "/subscriber-2.log");
+  std::vector<std::string> second_args = cluster_->CliFlags();
+  second_args.insert(second_args.end(),
+                     {"subscribe", "--instance", "ci", "--from",
+                      absl::StrCat(sequences.back())});
+  auto second = Process::Start(Runfile("client/graphmill"), second_args,
+                               cluster_->dir() + "/subscriber-2.log");
   ASSERT_TRUE(second.ok());
   run.join();
   const int64_t last = LastSequence("ci");
@@ -355,18 +352,17 @@ TEST_F(GraphChangesTest,
     for (auto kind : filter.kinds) request.add_kinds(kind);
     if (!filter.instance.empty()) request.add_instance_ids(filter.instance);
     subscribers.push_back(
-        std::make_unique<Subscriber>(cluster_->coordinator_address(), request));
+        std::make_unique<Subscriber>(cluster_->NewChannel(), request));
   }
   // A subscriber that never reads: its stream fills up, and nothing else may
   // wait for it.
-  Subscriber stalled(cluster_->coordinator_address(), v1::SubscribeRequest(),
+  Subscriber stalled(cluster_->NewChannel(), v1::SubscribeRequest(),
                      /*read=*/false);
   const absl::Time start = absl::Now();
   ASSERT_NO_FATAL_FAILURE(Run("ci"));
   EXPECT_LT(absl::Now() - start, absl::Seconds(60));
 
-  Subscriber everything(cluster_->coordinator_address(),
-                        v1::SubscribeRequest());
+  Subscriber everything(cluster_->NewChannel(), v1::SubscribeRequest());
   const int64_t last = LastSequence("ci");
   std::vector<v1::ChangeEvent> all =
       everything.WaitFor(last, absl::Seconds(20));

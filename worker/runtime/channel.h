@@ -7,7 +7,9 @@
 #include <memory>
 #include <string>
 
+#include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/tls.h"
 
 namespace graphmill::worker {
 
@@ -33,8 +35,30 @@ struct CoordinatorChannelOptions {
   int max_receive_message_bytes = 64 << 20;
 };
 
-// An insecure channel to `address` (host:port); meant for loopback until TLS
-// comes. Never blocks: connection happens on first use.
+// Where and as whom a worker connects.
+struct CoordinatorConnection {
+  // host:port of the coordinator.
+  std::string address;
+  // TLS (a CA, and a client certificate for a coordinator that requires one)
+  // or plaintext (loopback only, unless `tls.insecure`); see
+  // CoordinatorChannelCredentials in common/tls.h. Files are re-read when they
+  // change, so rotated certificates are used by the next connection.
+  ClientTlsOptions tls;
+  // The worker's bearer token, sent as "authorization: Bearer <token>" on
+  // every call when not empty. A secret: never logged.
+  std::string token;
+};
+
+// A channel to the coordinator as `connection` describes. INVALID_ARGUMENT
+// naming the worker's flags (--tls_ca_file, ...) for a TLS set-up that cannot
+// work or plaintext to a non-loopback address without `tls.insecure`. Never
+// blocks: connection happens on first use.
+absl::StatusOr<std::shared_ptr<grpc::Channel>> ConnectCoordinator(
+    const CoordinatorConnection& connection,
+    const CoordinatorChannelOptions& options = {});
+
+// A plaintext channel without a token to `address` (host:port), for tests
+// against a fake gateway. Never blocks.
 std::shared_ptr<grpc::Channel> CreateCoordinatorChannel(
     const std::string& address, const CoordinatorChannelOptions& options = {});
 

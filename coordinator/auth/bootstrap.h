@@ -1,0 +1,31 @@
+// The first admin token. A coordinator that starts with no admin token in its
+// store creates one, named "bootstrap-admin", and writes it to a file only its
+// user can read, so the operator can create named tokens with it.
+#ifndef GRAPHMILL_COORDINATOR_AUTH_BOOTSTRAP_H_
+#define GRAPHMILL_COORDINATOR_AUTH_BOOTSTRAP_H_
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "coordinator/store/store.h"
+
+namespace graphmill::coordinator {
+
+// Name of the token BootstrapAdminToken creates.
+inline constexpr char kBootstrapAdminTokenName[] = "bootstrap-admin";
+
+// "admin.token" in the directory of the store file `store_path` (the working
+// directory for a bare file name or ":memory:").
+std::string DefaultAdminTokenFile(const std::string& store_path);
+
+// If the store has no admin token: creates one named "bootstrap-admin" and
+// writes it, followed by a newline, to `token_file`, created with mode 0600
+// (never overwriting: FAILED_PRECONDITION naming the file if it exists; its
+// directory must exist). Logs only the file's path. Does nothing if an admin
+// token exists. The file is written (and synced) before the token is stored,
+// and removed if storing fails, so a stored admin token is never lost.
+absl::Status BootstrapAdminToken(Store& store, const std::string& token_file);
+
+}  // namespace graphmill::coordinator
+
+#endif  // GRAPHMILL_COORDINATOR_AUTH_BOOTSTRAP_H_

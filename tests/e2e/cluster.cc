@@ -12,6 +12,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "common/redact.h"
+#include "gtest/gtest.h"
 #include "worker/runtime/channel.h"
 
 namespace graphmill::testing {
@@ -68,6 +70,44 @@ Cluster::~Cluster() {
   if (circleci_) circleci_->Stop();
   if (heroku_) heroku_->Stop();
   if (jupiterone_) jupiterone_->Stop();
+  ExpectNoSecretsInLogs();
+}
+
+std::vector<std::string> Cluster::Secrets() const {
+  std::vector<std::string> secrets = {options_.circleci_token};
+  for (const std::vector<std::string>* flags :
+       {&options_.heroku_flags, &options_.jupiterone_flags}) {
+    for (const std::string& flag : *flags) {
+      if (!absl::StartsWith(flag, "--token=")) continue;
+      for (absl::string_view entry :
+           absl::StrSplit(absl::string_view(flag).substr(8), ',')) {
+        secrets.emplace_back(entry.substr(0, entry.find(':')));
+      }
+    }
+  }
+  for (const std::string& file :
+       {admin_token_file(), worker_token_file(), reader_token_file()}) {
+    std::ifstream in(file);
+    std::string token;
+    if (std::getline(in, token) && !token.empty()) secrets.push_back(token);
+  }
+  return secrets;
+}
+
+void Cluster::ExpectNoSecretsInLogs() const {
+  for (const std::string& secret : Secrets()) {
+    const Redactor redactor({secret});
+    for (const std::string& path : logs_) {
+      std::ifstream in(path);
+      std::stringstream buffer;
+      buffer << in.rdbuf();
+      const std::string log = buffer.str();
+      // Redaction changes the text only where a form of the secret is.
+      EXPECT_EQ(redactor.Redact(log), log)
+          << "a secret (" << secret.size() << " characters, starting '"
+          << secret.substr(0, 3) << "') appears in " << path;
+    }
+  }
 }
 
 absl::Status Cluster::StartFake(const std::string& name,

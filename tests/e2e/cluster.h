@@ -83,6 +83,16 @@ class Cluster {
   // The CA that signed the coordinator's certificate (and the clients').
   std::string ca_file() const { return dir_ + "/tls/ca.crt"; }
   std::vector<std::unique_ptr<Process>>& workers() { return workers_; }
+  // Every secret this cluster handed out: the fakes' API keys (CircleCI's,
+  // and each key in a `--token=KEY[:...],...` flag of the Heroku and
+  // JupiterOne fakes) and the admin, worker and reader tokens.
+  std::vector<std::string> Secrets() const;
+  // A test failure naming the log and the secret's form for every secret of
+  // Secrets() found, in any form common/redact covers (raw, any case,
+  // percent-encoded, base64), in any process log. Runs when the cluster is
+  // destroyed, so every e2e test checks it.
+  void ExpectNoSecretsInLogs() const;
+
   // Every log of every process started so far, for failure messages and secret
   // checks.
   std::string AllLogs() const;

@@ -6,6 +6,7 @@
 
 #include <map>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -219,9 +220,16 @@ std::string SerializeDeterministic(const google::protobuf::Message& message) {
 }
 
 absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path) {
+  // Taken before the database is opened, so a second coordinator changes
+  // nothing (not even the schema) before it stops.
+  std::optional<FileLock> lock;
+  if (path != ":memory:" && !absl::StartsWith(path, "file::memory:")) {
+    GM_ASSIGN_OR_RETURN(lock, FileLock::Acquire(path + ".lock"));
+  }
   GM_ASSIGN_OR_RETURN(std::unique_ptr<SqliteDatabase> db,
                       SqliteDatabase::Open(path));
   std::unique_ptr<Store> store(new Store(std::move(db), path));
+  store->lock_ = std::move(lock);
   GM_RETURN_IF_ERROR(store->Migrate());
   return store;
 }

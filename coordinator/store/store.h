@@ -20,6 +20,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "coordinator/store/file_lock.h"
 #include "coordinator/store/sqlite.h"
 #include "graphmill/v1/admin.pb.h"
 #include "graphmill/v1/graph.pb.h"
@@ -126,7 +127,9 @@ struct TokenRecord {
 class Store {
  public:
   // Opens or creates the store at `path` (":memory:" for tests) and migrates
-  // the schema.
+  // the schema. A file store is locked exclusively (`<path>.lock`) for as long
+  // as it is open: FAILED_PRECONDITION naming the holder if another
+  // coordinator (or Store) has it.
   static absl::StatusOr<std::unique_ptr<Store>> Open(const std::string& path);
 
   // --- Integrations (as last advertised by a worker) ---
@@ -368,6 +371,8 @@ class Store {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const std::string path_;
+  // Held while the store is open (none for ":memory:").
+  std::optional<FileLock> lock_;
   absl::Mutex mu_;
   std::unique_ptr<SqliteDatabase> db_ ABSL_GUARDED_BY(mu_);
   // See TokenGeneration().

@@ -2,6 +2,7 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstdio>
 
@@ -753,6 +754,22 @@ CREATE TABLE graph_objects (
             absl::StatusCode::kFailedPrecondition);
   // Opening again finds the current version.
   store->reset();
+  EXPECT_TRUE(Store::Open(path).ok());
+}
+
+TEST(StoreLockTest, ASecondStoreOnTheSameFileStopsAtOpen) {
+  const std::string path = ::testing::TempDir() + "/locked.db";
+  std::remove(path.c_str());
+  auto first = Store::Open(path);
+  ASSERT_TRUE(first.ok()) << first.status();
+  auto second = Store::Open(path);
+  EXPECT_EQ(second.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(second.status().message()),
+              HasSubstr(absl::StrCat("the store is in use by another "
+                                     "coordinator (pid ",
+                                     getpid(), " holds '", path, ".lock')")));
+  // Released with the first store: the next coordinator may open it.
+  first->reset();
   EXPECT_TRUE(Store::Open(path).ok());
 }
 

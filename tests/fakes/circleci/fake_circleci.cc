@@ -172,13 +172,15 @@ class FakeCircleCi::Impl {
           absl::StrCat("fake CircleCI option 'page_size' must be >= 1, got ",
                        options_.page_size));
     }
+    if (absl::Status padding = CheckPadding(); !padding.ok()) return padding;
     auto snapshot = std::make_shared<Snapshot>();
     if (options_.mode == FakeMode::kGenerated) {
       absl::StatusOr<Dataset> data = GenerateDataset(options_.generator);
       if (!data.ok()) return data.status();
       snapshot->data = std::make_shared<const Dataset>(*std::move(data));
       snapshot->api = std::make_shared<const GeneratedApi>(
-          *snapshot->data, options_.page_size, options_.pipeline_page_overlap);
+          *snapshot->data, options_.page_size, options_.pipeline_page_overlap,
+          options_.padding);
     } else {
       snapshot->data = std::make_shared<const Dataset>();
       if (options_.recordings.empty()) {
@@ -202,6 +204,27 @@ class FakeCircleCi::Impl {
     request_id_prefix_ = absl::StrFormat(
         "%08x", static_cast<uint32_t>(absl::ToUnixNanos(absl::Now())));
     return StartServer();
+  }
+
+  absl::Status CheckPadding() const {
+    const ItemPadding& padding = options_.padding;
+    if (padding.bytes < 0 || padding.items < -1) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "fake CircleCI padding needs bytes >= 0 and items >= -1, got ",
+          padding.bytes, " and ", padding.items));
+    }
+    if (padding.bytes == 0) return absl::OkStatus();
+    if (options_.mode != FakeMode::kGenerated) {
+      return absl::InvalidArgumentError(
+          "fake CircleCI padding needs generated mode, not replay");
+    }
+    if (!IsPaddableRoute(padding.route)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "fake CircleCI padding route '", padding.route,
+          "' is not a paginated route (pipeline, pipeline-workflows, "
+          "workflow-jobs, envvar, context, restrictions or context-envvar)"));
+    }
+    return absl::OkStatus();
   }
 
   int port() const { return server_thread_.port(); }
@@ -327,6 +350,12 @@ class FakeCircleCi::Impl {
         }
         case FaultKind::kMalformedBody:
           Send(OkReply(kMalformedBody), route.template_path, res);
+          return;
+        case FaultKind::kEchoToken:
+          Send(OkReply(EchoTokenBody(route.name,
+                                     req.get_header_value("Circle-Token"),
+                                     fault->echo_form)),
+               route.template_path, res);
           return;
         case FaultKind::kConnectionReset:
           if (!ResetConnection(req)) {

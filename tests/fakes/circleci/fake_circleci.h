@@ -16,6 +16,7 @@
 #include "absl/strings/string_view.h"
 #include "tests/fakes/circleci/dataset.h"
 #include "tests/fakes/circleci/faults.h"
+#include "tests/fakes/circleci/generated_api.h"
 #include "tests/fakes/circleci/mutations.h"
 
 namespace graphmill::fakes {
@@ -35,6 +36,9 @@ struct FakeCircleCiOptions {
   // last item of the previous page, as CircleCI sometimes does (ignored when
   // page_size < 2).
   bool pipeline_page_overlap = false;
+  // Generated mode: large items on one paginated route (generated_api.h), so
+  // tests can give entities large raw data.
+  ItemPadding padding;
   std::vector<std::string>
       recordings;             // replay mode: .har files or directories of them
   std::vector<Fault> faults;  // active from the start

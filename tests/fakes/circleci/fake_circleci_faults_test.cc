@@ -244,6 +244,56 @@ TEST_F(FaultsTest, RepeatTokenLoopsUntilTheFaultIsUsedUp) {
   EXPECT_EQ(second["items"].Size(), 5u);
 }
 
+TEST_F(FaultsTest, EchoTokenAnswersItemsThatEchoTheRequestToken) {
+  FakeCircleCiOptions options;
+  options.token = "Echo/Tok+en.5f?~";
+  Start(options);
+  const std::string envvars = ProjectTarget(0) + "/envvar";
+  ASSERT_TRUE(server_->AddFault("envvar:echo_token:form=all:times=1").ok());
+  ASSERT_TRUE(
+      server_->AddFault("collaborations:echo_token:form=base64:times=1").ok());
+  ASSERT_TRUE(server_->AddFault("me:echo_token:form=urlencoded:times=1").ok());
+
+  httplib::Result page = Get(*client_, envvars, options.token);
+  ASSERT_TRUE(page);
+  EXPECT_EQ(page->status, 200);
+  rapidjson::Document doc = ParseJson(page->body);
+  ASSERT_TRUE(doc.IsObject()) << page->body;
+  EXPECT_TRUE(doc["next_page_token"].IsNull());
+  const std::vector<std::string> forms =
+      EchoTokenForms(options.token, EchoForm::kAll);
+  ASSERT_EQ(doc["items"].Size(), forms.size());
+  for (size_t i = 0; i < forms.size(); ++i) {
+    const rapidjson::Value& item = doc["items"][static_cast<unsigned>(i)];
+    // A number id and no name: no converter accepts it.
+    EXPECT_EQ(item["id"].GetInt(), 5 + static_cast<int>(i));
+    EXPECT_EQ(item["token"].GetString(), forms[i]);
+    EXPECT_EQ(item.MemberCount(), 2u);
+  }
+  EXPECT_EQ(forms[3], "RWNoby9Ub2srZW4uNWY/fg==");  // the '/' of base64
+  EXPECT_EQ(forms[5], "Echo%2FTok%2Ben.5f%3F~");
+
+  httplib::Result array =
+      Get(*client_, "/api/v2/me/collaborations", options.token);
+  ASSERT_TRUE(array);
+  EXPECT_EQ(array->body, R"([{"id":5,"token":"RWNoby9Ub2srZW4uNWY/fg=="}])");
+  httplib::Result me = Get(*client_, "/api/v2/me", options.token);
+  ASSERT_TRUE(me);
+  EXPECT_EQ(me->body, R"({"id":5,"token":"Echo%2FTok%2Ben.5f%3F~"})");
+
+  // Each fired once; the routes answer normally again, and a request with a
+  // wrong token is refused before any fault.
+  ASSERT_TRUE(server_->AddFault("envvar:echo_token").ok());
+  httplib::Result refused = Get(*client_, envvars, "wrong");
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 401);
+  server_->ClearFaults();
+  httplib::Result normal = Get(*client_, envvars, options.token);
+  ASSERT_TRUE(normal);
+  EXPECT_EQ(ParseJson(normal->body)["items"][0].HasMember("token"), false);
+  EXPECT_EQ(ParseJson(normal->body)["items"][0]["name"].IsString(), true);
+}
+
 TEST_F(FaultsTest, ControlEndpointAddsListsAndClearsFaults) {
   httplib::Result added = client_->Post(
       "/_control/faults",

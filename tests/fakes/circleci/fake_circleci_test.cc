@@ -480,6 +480,94 @@ TEST(FakeCircleCiTest, PipelineOverlapRepeatsOneItemPerBoundary) {
   EXPECT_THAT(deduplicated, ElementsAreArray(expected));
 }
 
+TEST(FakeCircleCiTest, PaddingEnlargesTheFirstItemsOfEachListOfARoute) {
+  FakeCircleCiOptions options;
+  options.page_size = 4;
+  options.generator.orgs = 2;
+  options.generator.projects_per_org = 1;
+  options.generator.pipelines_per_project = 6;
+  options.padding = {.route = "pipeline", .bytes = 5000, .items = 5};
+  auto server = StartServer(options);
+  ASSERT_NE(server, nullptr);
+  auto client = MakeClient(server->port());
+  const Dataset& data = server->dataset();
+  for (const Org& org : data.orgs) {
+    const std::string feed =
+        absl::StrCat("/api/v2/pipeline?org-slug=", PercentEncode(org.slug));
+    rapidjson::Document first = ParseJson(Get(*client, feed)->body);
+    ASSERT_EQ(first["items"].Size(), 4u);
+    rapidjson::Document second = ParseJson(
+        Get(*client, absl::StrCat(feed, "&page-token=",
+                                  first["next_page_token"].GetString()))
+            ->body);
+    ASSERT_EQ(second["items"].Size(), 2u);
+    std::vector<const rapidjson::Value*> items;
+    for (const auto& item : first["items"].GetArray()) items.push_back(&item);
+    for (const auto& item : second["items"].GetArray()) items.push_back(&item);
+    for (size_t i = 0; i < items.size(); ++i) {
+      const rapidjson::Value& item = *items[i];
+      // The item is otherwise unchanged.
+      EXPECT_TRUE(item["id"].IsString());
+      EXPECT_TRUE(item["trigger"].IsObject());
+      if (i < 5) {
+        ASSERT_TRUE(item.HasMember("padding")) << org.slug << " item " << i;
+        EXPECT_EQ(item["padding"].GetStringLength(), 5000u);
+      } else {
+        EXPECT_FALSE(item.HasMember("padding")) << org.slug << " item " << i;
+      }
+    }
+  }
+  // The padding stays across mutations (the feed is rendered again).
+  ASSERT_TRUE(
+      server->Mutate(Mutation::RenameProject(data.projects[0].slug, "renamed"))
+          .ok());
+  rapidjson::Document after = ParseJson(
+      Get(*client,
+          absl::StrCat("/api/v2/pipeline?org-slug=",
+                       PercentEncode(data.projects[0].organization_slug)))
+          ->body);
+  EXPECT_EQ(after["items"][0]["padding"].GetStringLength(), 5000u);
+  EXPECT_THAT(after["items"][0]["trigger_parameters"]["git"]["checkout_url"]
+                  .GetString(),
+              ::testing::HasSubstr("/renamed.git"));
+  // Other routes are not padded.
+  rapidjson::Document workflows =
+      ParseJson(Get(*client, absl::StrCat("/api/v2/pipeline/",
+                                          data.pipelines[0].id, "/workflow"))
+                    ->body);
+  ASSERT_GT(workflows["items"].Size(), 0u);
+  EXPECT_FALSE(workflows["items"][0].HasMember("padding"));
+}
+
+TEST(FakeCircleCiTest, PaddingEveryItemAndBadPaddingOptions) {
+  FakeCircleCiOptions options;
+  options.generator.orgs = 1;
+  options.padding = {.route = "workflow-jobs", .bytes = 100};
+  auto server = StartServer(options);
+  ASSERT_NE(server, nullptr);
+  auto client = MakeClient(server->port());
+  rapidjson::Document jobs = ParseJson(
+      Get(*client, absl::StrCat("/api/v2/workflow/",
+                                server->dataset().workflows[0].id, "/job"))
+          ->body);
+  ASSERT_EQ(jobs["items"].Size(), 3u);
+  for (const auto& job : jobs["items"].GetArray()) {
+    EXPECT_EQ(job["padding"].GetStringLength(), 100u);
+  }
+
+  for (const ItemPadding& bad :
+       {ItemPadding{.route = "project", .bytes = 10},
+        ItemPadding{.route = "nope", .bytes = 10},
+        ItemPadding{.route = "pipeline", .bytes = -1},
+        ItemPadding{.route = "pipeline", .bytes = 10, .items = -2}}) {
+    FakeCircleCiOptions bad_options;
+    bad_options.padding = bad;
+    EXPECT_EQ(FakeCircleCi::Start(bad_options).status().code(),
+              absl::StatusCode::kInvalidArgument)
+        << bad.route << " " << bad.bytes << " " << bad.items;
+  }
+}
+
 TEST(FakeCircleCiTest, SameSeedServesSameBytes) {
   FakeCircleCiOptions options;
   auto first = StartServer(options);

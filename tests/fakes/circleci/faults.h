@@ -5,11 +5,13 @@
 // Text syntax (flags, the control endpoint and tests share it):
 //   ROUTE:KIND[:KEY=VALUE]...
 // ROUTE is a route name (kRouteNames) or "*"; KIND is an HTTP status 400-599,
-// "malformed", "truncated", "latency", "reset" or "repeat_token"; KEYs are
-// times, resource, retry_after (429; "none" omits the header), quota (429; adds
-// x-ratelimit-limit) and ms (latency). Examples:
-// "pipeline:429:times=2:retry_after=1", "project:404:resource=gh/acme/api",
-// "*:latency:ms=50", "workflow-jobs:reset:times=1", "pipeline:repeat_token".
+// "malformed", "truncated", "latency", "reset", "repeat_token" or
+// "echo_token"; KEYs are times, resource, retry_after (429; "none" omits the
+// header), quota (429; adds x-ratelimit-limit), form (echo_token) and ms
+// (latency). Examples: "pipeline:429:times=2:retry_after=1",
+// "project:404:resource=gh/acme/api", "*:latency:ms=50",
+// "workflow-jobs:reset:times=1", "pipeline:repeat_token",
+// "envvar:echo_token:form=base64".
 #ifndef GRAPHMILL_TESTS_FAKES_CIRCLECI_FAULTS_H_
 #define GRAPHMILL_TESTS_FAKES_CIRCLECI_FAULTS_H_
 
@@ -43,7 +45,42 @@ enum class FaultKind {
   kConnectionReset,  // the socket is reset (RST) without any response
   kRepeatPageToken,  // next_page_token points back at the page just served,
                      // forever
+  kEchoToken,        // 200 with items that echo the request's Circle-Token
+                     // (`echo_form`) and that no converter accepts
 };
+
+// How an echo_token fault spells the token it echoes.
+enum class EchoForm {
+  kRaw,
+  kUpper,            // ASCII upper case
+  kLower,            // ASCII lower case
+  kBase64,           // standard alphabet, padded
+  kBase64Url,        // URL-safe alphabet, unpadded
+  kUrlEncoded,       // RFC 3986: all but unreserved bytes as %XX, upper hex
+  kUrlEncodedLower,  // the same with lower-case hex
+  kAll,              // one item per form above, in that order
+};
+
+// The text names of the forms, in EchoForm order ("raw", ..., "all").
+inline constexpr const char* kEchoFormNames[] = {"raw",
+                                                 "upper",
+                                                 "lower",
+                                                 "base64",
+                                                 "base64url",
+                                                 "urlencoded",
+                                                 "urlencoded_lower",
+                                                 "all"};
+
+// `token` in `form`: one string, or one per single form for kAll.
+std::vector<std::string> EchoTokenForms(absl::string_view token, EchoForm form);
+
+// The body an echo_token fault answers on `route` (a kRouteNames entry, or ""
+// for an unmatched request): items {"id":5,"token":"<form>"} (ids 5, 6, ...
+// for kAll), as a page {"next_page_token":null,"items":[...]} on paginated
+// routes, a bare array on collaborations, and the first item alone on the
+// single-object routes (me, project).
+std::string EchoTokenBody(absl::string_view route, absl::string_view token,
+                          EchoForm form);
 
 struct Fault {
   std::string route = "*";  // a kRouteNames entry or "*"
@@ -56,7 +93,8 @@ struct Fault {
   int retry_after_seconds = 1;  // 429 only; < 0 omits Retry-After
   int ratelimit_limit =
       -1;  // 429 only; >= 0 adds x-ratelimit-limit (a quota, not a wait)
-  int delay_ms = 0;  // kLatency only
+  int delay_ms = 0;                     // kLatency only
+  EchoForm echo_form = EchoForm::kRaw;  // kEchoToken only
 };
 
 // Parses one fault in the text syntax above. INVALID_ARGUMENT names the bad

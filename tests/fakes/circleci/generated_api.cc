@@ -257,6 +257,21 @@ int64_t DecodePageToken(absl::string_view token, absl::string_view route,
   return offset;
 }
 
+// `,"padding":"..."` with `bytes` filler characters: a repeated run of
+// letters and digits (JSON-safe, and as compressible as ordinary text).
+std::string PaddingMember(int64_t bytes) {
+  if (bytes <= 0) return "";
+  constexpr absl::string_view kFiller =
+      "graphmill-padding-0123456789-abcdefghijklmnopqrstuvwxyz-";
+  std::string member = ",\"padding\":\"";
+  member.reserve(member.size() + static_cast<size_t>(bytes) + 1);
+  for (int64_t i = 0; i < bytes; ++i) {
+    member.push_back(kFiller[static_cast<size_t>(i) % kFiller.size()]);
+  }
+  member.push_back('"');
+  return member;
+}
+
 bool LooksLikeUuid(absl::string_view id) {
   if (id.size() != 36) return false;
   for (size_t i = 0; i < id.size(); ++i) {
@@ -271,6 +286,12 @@ bool LooksLikeUuid(absl::string_view id) {
 }
 
 }  // namespace
+
+bool IsPaddableRoute(absl::string_view route) {
+  return route == "pipeline" || route == "pipeline-workflows" ||
+         route == "workflow-jobs" || route == "envvar" || route == "context" ||
+         route == "restrictions" || route == "context-envvar";
+}
 
 std::string ErrorBody(absl::string_view message) {
   return RenderJson([&](Writer& w) {
@@ -381,16 +402,20 @@ bool SameGroup(const Groups<T>& a, const Groups<T>& b, const std::string& key) {
 }  // namespace
 
 GeneratedApi::GeneratedApi(const Dataset& data, int page_size,
-                           bool pipeline_page_overlap)
+                           bool pipeline_page_overlap, ItemPadding padding)
     : page_size_(std::max(1, page_size)),
-      pipeline_page_overlap_(pipeline_page_overlap && page_size >= 2) {
+      pipeline_page_overlap_(pipeline_page_overlap && page_size >= 2),
+      padding_(std::move(padding)),
+      padding_member_(PaddingMember(padding_.bytes)) {
   Build(data, nullptr, nullptr);
 }
 
 GeneratedApi::GeneratedApi(const Dataset& data, const GeneratedApi& previous,
                            const Dataset& previous_data)
     : page_size_(previous.page_size_),
-      pipeline_page_overlap_(previous.pipeline_page_overlap_) {
+      pipeline_page_overlap_(previous.pipeline_page_overlap_),
+      padding_(previous.padding_),
+      padding_member_(previous.padding_member_) {
   Build(data, &previous_data, &previous);
 }
 
@@ -568,9 +593,18 @@ ApiReply GeneratedApi::ServeList(const RouteMatch& route, const Lists& lists,
     body += "null";
   }
   body += ",\"items\":[";
+  const bool pad = !padding_member_.empty() && route.name == padding_.route;
   for (size_t i = offset; i < end; ++i) {
     if (i > offset) body += ',';
-    body += items[i];
+    if (pad &&
+        (padding_.items < 0 || i < static_cast<size_t>(padding_.items))) {
+      // Every item is a JSON object: the member goes before its last '}'.
+      body.append(items[i], 0, items[i].size() - 1);
+      body += padding_member_;
+      body += '}';
+    } else {
+      body += items[i];
+    }
   }
   body += "]}";
   return OkReply(std::move(body));

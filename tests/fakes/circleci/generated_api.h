@@ -3,6 +3,7 @@
 #ifndef GRAPHMILL_TESTS_FAKES_CIRCLECI_GENERATED_API_H_
 #define GRAPHMILL_TESTS_FAKES_CIRCLECI_GENERATED_API_H_
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <utility>
@@ -31,14 +32,30 @@ ApiReply OkReply(std::string body);
 std::string ErrorBody(absl::string_view message);
 ApiReply ErrorReply(int status, absl::string_view message);
 
+// Large items on demand: the first `items` items of every list of the
+// paginated route `route` get one more member, "padding", a string of `bytes`
+// filler characters (what they render from is unchanged, so the entities a
+// client makes of them just carry large raw data).
+struct ItemPadding {
+  std::string route;  // a paginated route name (IsPaddableRoute)
+  int64_t bytes = 0;  // 0: no padding
+  int items = -1;     // per list; -1: every item
+};
+
+// Whether ItemPadding can name `route`: the routes that answer pages.
+bool IsPaddableRoute(absl::string_view route);
+
 // Immutable after construction, so thread-safe. Keeps no reference to `data`.
 class GeneratedApi {
  public:
   // page_size >= 1. With `pipeline_page_overlap` (and page_size >= 2) a
   // pipeline-feed page after the first repeats the previous page's last item.
-  GeneratedApi(const Dataset& data, int page_size, bool pipeline_page_overlap);
+  // `padding` applies when it has bytes (its route checked by the caller).
+  GeneratedApi(const Dataset& data, int page_size, bool pipeline_page_overlap,
+               ItemPadding padding = {});
 
-  // Answers exactly as GeneratedApi(data, <previous's page options>) would,
+  // Answers exactly as GeneratedApi(data, <previous's page and padding
+  // options>) would,
   // but shares `previous`'s rendered lists whose items (and whatever those
   // render from) are equal in `previous_data` and `data`, so a mutation costs
   // a re-render of what it changed only. `previous_data` must be the dataset
@@ -70,6 +87,10 @@ class GeneratedApi {
 
   int page_size_;
   bool pipeline_page_overlap_;
+  ItemPadding padding_;
+  // `,"padding":"<filler>"`, spliced before an item's closing brace; empty
+  // without padding.
+  std::string padding_member_;
   int rendered_lists_ = 0;
   std::string me_;
   std::string collaborations_;

@@ -41,6 +41,15 @@ ABSL_FLAG(int, page_size, 20, "Items per page of every paginated list.");
 ABSL_FLAG(bool, pipeline_page_overlap, false,
           "Generated mode: repeat the last pipeline of a page at the top of "
           "the next.");
+ABSL_FLAG(std::string, pad_route, "pipeline",
+          "Generated mode: the paginated route whose items --pad_item_bytes "
+          "pads.");
+ABSL_FLAG(int64_t, pad_item_bytes, 0,
+          "Generated mode: give the first --pad_items items of every list of "
+          "--pad_route a \"padding\" member of this many bytes; 0 = off.");
+ABSL_FLAG(int, pad_items, -1,
+          "Generated mode: how many items of each list --pad_item_bytes pads; "
+          "-1 = every item.");
 ABSL_FLAG(std::string, recordings_dir, "",
           "Replay mode: directory of *.har files (loaded by name).");
 ABSL_FLAG(std::vector<std::string>, recordings, {},
@@ -67,6 +76,9 @@ int Run(const std::vector<std::string>& fault_flags) {
   options.page_size = absl::GetFlag(FLAGS_page_size);
   options.pipeline_page_overlap = absl::GetFlag(FLAGS_pipeline_page_overlap);
   options.threads = absl::GetFlag(FLAGS_threads);
+  options.padding.route = absl::GetFlag(FLAGS_pad_route);
+  options.padding.bytes = absl::GetFlag(FLAGS_pad_item_bytes);
+  options.padding.items = absl::GetFlag(FLAGS_pad_items);
   auto& generator = options.generator;
   generator.login = absl::GetFlag(FLAGS_login);
   generator.user_id = absl::GetFlag(FLAGS_user_id);
@@ -123,8 +135,13 @@ int Run(const std::vector<std::string>& fault_flags) {
     LogError("cannot write --port_file '", port_file, "'");
     return 1;
   }
+  const int64_t pad_bytes = absl::GetFlag(FLAGS_pad_item_bytes);
   LogInfo("listening on ", (*server)->base_url(), " mode=", mode,
-          " faults=", absl::StrJoin(fault_flags, ","));
+          " faults=", absl::StrJoin(fault_flags, ","),
+          pad_bytes > 0
+              ? absl::StrCat(" padding=", absl::GetFlag(FLAGS_pad_route), ":",
+                             pad_bytes, "x", absl::GetFlag(FLAGS_pad_items))
+              : "");
 
   const int signal_number = graphmill::fakes::common::WaitForStopSignal();
   LogInfo("signal ", signal_number, " received; stopping");

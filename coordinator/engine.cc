@@ -954,9 +954,29 @@ absl::Status Engine::FinalizeRun(int64_t run_id, const RunInfo& info) {
       now));
   LogInfo("run ", run_id, " ended ", degraded ? "partial" : "succeeded", "; ",
           summary);
+  CoordinatorMetrics::Get().RunEnded(*store_, run_id);
   runs_.erase(run_id);
   finalized_.push_back(run_id);
   return absl::OkStatus();
+}
+
+void Engine::FailUndispatchable(const TaskRecord& task,
+                                const std::string& error) {
+  LogError("task ", task.id, ": ", error);
+  absl::StatusOr<std::string> lease_id = RandomHex(kLeaseIdBytes);
+  if (!lease_id.ok()) return;
+  absl::StatusOr<int32_t> attempt =
+      store_->LeaseTask(task.id, "coordinator", *lease_id, NowMs());
+  if (!attempt.ok()) return;
+  v1::TaskAttempt failed;
+  failed.set_task_id(task.id);
+  failed.set_attempt(*attempt);
+  failed.set_lease_id(*lease_id);
+  absl::Status committed = store_->CommitAttempt(failed, false, error, {});
+  if (!committed.ok()) {
+    LogError("task ", task.id,
+             ": cannot record the failure: ", committed.ToString());
+  }
 }
 
 void Engine::Dispatch() {
@@ -1018,7 +1038,10 @@ void Engine::Dispatch() {
     if (chosen == nullptr) continue;
     absl::Status opened = secrets_->Open(definition, &*instance);
     if (!opened.ok()) {
-      LogError("task ", task->id, ": ", opened.message());
+      // No worker can run it (e.g. the coordinator restarted with another
+      // key): the task fails with the reason, so its run ends instead of
+      // waiting forever.
+      FailUndispatchable(*task, std::string(opened.message()));
       continue;
     }
     redactors_[task->instance_id] =

@@ -151,6 +151,11 @@ class Engine {
       const std::vector<v1::Incompleteness>& incomplete)
       ABSL_LOCKS_EXCLUDED(mu_);
 
+  // Ends a pending task that no worker can be given (its secrets do not open)
+  // as FAILED with `error`, so its step and run settle.
+  void FailUndispatchable(const TaskRecord& task, const std::string& error)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
   // Seals again, bound to their destination, secrets an earlier version sealed
   // without it (InstanceSecrets::Rebind). Runs once at Start.
   void RebindSecrets() ABSL_LOCKS_EXCLUDED(mu_);

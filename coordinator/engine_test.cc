@@ -531,5 +531,22 @@ TEST_F(EngineTest, AWorkerCannotRedefineARegisteredVersion) {
   EXPECT_TRUE(store_->GetIntegration("test")->config_fields(0).secret());
 }
 
+TEST_F(EngineTest, ATaskWhoseSecretsDoNotOpenFailsItsRunInsteadOfWaiting) {
+  // Sealed under another key, as after a restart with the wrong key file.
+  InstanceSecrets other(*SecretBox::FromKeyMaterial(std::string(32, 'z')));
+  v1::Instance instance = *store_->GetInstance("inst");
+  (*instance.mutable_config())["apiKey"] = "engine-test-api-key-77";
+  ASSERT_TRUE(other.Seal(Definition(), &instance).ok());
+  ASSERT_TRUE(store_->UpdateInstance(instance).ok());
+  auto run = engine_->StartRun("inst");
+  ASSERT_TRUE(run.ok()) << run.status();
+  v1::Run ended = WaitForEnd(run->id());
+  EXPECT_EQ(ended.status(), v1::RUN_STATUS_FAILED);
+  EXPECT_THAT(ended.error(), ::testing::HasSubstr("cannot decrypt"));
+  for (const v1::CoordinatorMessage& m : worker_.messages()) {
+    EXPECT_FALSE(m.has_assignment()) << "no worker gets a task it cannot run";
+  }
+}
+
 }  // namespace
 }  // namespace graphmill::coordinator

@@ -30,6 +30,7 @@
 #include "rapidjson/document.h"
 #include "re2/re2.h"
 #include "tests/e2e/expected_graph.h"
+#include "tests/e2e/fake_control.h"
 
 namespace graphmill::testing {
 namespace {
@@ -138,34 +139,6 @@ std::string ReadWholeFile(const std::string& path) {
   std::stringstream buffer;
   buffer << in.rdbuf();
   return buffer.str();
-}
-
-// --- The fake's control endpoints.
-
-void Control(const std::string& root, const std::string& method,
-             const std::string& path, const std::string& body = "") {
-  httplib::Client client(root);
-  auto response = method == "POST"
-                      ? client.Post(path.c_str(), body, "application/json")
-                      : client.Delete(path.c_str());
-  ASSERT_TRUE(response) << method << " " << root << path;
-  ASSERT_EQ(response->status, 200)
-      << method << " " << root << path << " " << body << ": " << response->body;
-}
-
-// How many requests each active fault has affected.
-std::vector<int64_t> FaultsFired(const std::string& root) {
-  httplib::Client client(root);
-  auto response = client.Get("/_control/faults");
-  std::vector<int64_t> fired;
-  if (!response || response->status != 200) return fired;
-  rapidjson::Document document;
-  document.Parse(response->body.c_str());
-  if (document.HasParseError() || !document.HasMember("faults")) return fired;
-  for (const rapidjson::Value& fault : document["faults"].GetArray()) {
-    fired.push_back(fault["fired"].GetInt64());
-  }
-  return fired;
 }
 
 // --- Token echo.

@@ -852,13 +852,14 @@ TEST(StepsRateLimitTest, EveryAttemptPassesThroughTheTasksRateBudget) {
 constexpr int kSmallBucket = 40;
 constexpr double kSmallRefillPerSecond = 200;
 
-std::unique_ptr<FakeHeroku> StartWithSmallBucket() {
+std::unique_ptr<FakeHeroku> StartWithSmallBucket(
+    double refill_per_second = kSmallRefillPerSecond) {
   FakeHerokuOptions options;
   options.mode = FakeHerokuMode::kGenerated;
   options.dataset = SmallData();
   options.dataset.apps_per_team = 20;  // 120 apps: ~160 requests in all
   options.rate_limit.capacity = kSmallBucket;
-  options.rate_limit.refill_per_second = kSmallRefillPerSecond;
+  options.rate_limit.refill_per_second = refill_per_second;
   return Start(std::move(options));
 }
 
@@ -886,12 +887,15 @@ TEST(StepsRateLimitTest, PacingKeepsASmallBucketFromEverRunningDry) {
 }
 
 TEST(StepsRateLimitTest, WithoutPacingA429StormIsRetriedToCompletion) {
-  std::unique_ptr<FakeHeroku> fake = StartWithSmallBucket();
+  // An empty bucket refilled at 50 per second: ~160 requests must meet 429s
+  // however slowly a loaded machine sends them, and each can wait seconds.
+  std::unique_ptr<FakeHeroku> fake = StartWithSmallBucket(50);
   ASSERT_NE(fake, nullptr);
+  fake->SetRateLimitRemaining(kToken, 0);
   HerokuIntegrationOptions options = FastOptions();
   options.rate_limit.pace_below_remaining = 0;  // never pace
   options.rate_limit.reserve_remaining = 0;
-  options.http.max_attempts = 30;
+  options.http.max_attempts = 200;
   options.http.initial_backoff = absl::Milliseconds(5);
   options.http.max_backoff = absl::Milliseconds(50);
   HerokuIntegration integration(options);

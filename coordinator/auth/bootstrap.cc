@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/log.h"
@@ -69,6 +70,9 @@ absl::Status WriteNewPrivateFile(const std::string& path,
 }  // namespace
 
 std::string DefaultAdminTokenFile(const std::string& store_path) {
+  // A connection URI names no directory (and may hold a password): the
+  // working directory it is.
+  if (absl::StrContains(store_path, "://")) return "admin.token";
   const size_t slash = store_path.rfind('/');
   if (slash == std::string::npos) return "admin.token";
   return absl::StrCat(store_path.substr(0, slash + 1), "admin.token");

@@ -16,6 +16,7 @@ inline constexpr char kBootstrapAdminTokenName[] = "bootstrap-admin";
 
 // "admin.token" in the directory of the store file `store_path` (the working
 // directory for a bare file name or ":memory:").
+// (For a PostgreSQL connection URI: "admin.token" in the working directory.)
 std::string DefaultAdminTokenFile(const std::string& store_path);
 
 // If the store has no admin token: creates one named "bootstrap-admin" and

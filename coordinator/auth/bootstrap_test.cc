@@ -127,6 +127,10 @@ TEST(DefaultAdminTokenFileTest, BesideTheStore) {
   EXPECT_EQ(DefaultAdminTokenFile("data/g.db"), "data/admin.token");
   EXPECT_EQ(DefaultAdminTokenFile("graphmill.db"), "admin.token");
   EXPECT_EQ(DefaultAdminTokenFile("/g.db"), "/admin.token");
+  // A PostgreSQL URI: the working directory, never a path made of the URI.
+  EXPECT_EQ(DefaultAdminTokenFile(
+                "postgresql://gm:secret@db.example/graphmill?host=/run/pg"),
+            "admin.token");
 }
 
 }  // namespace

@@ -5,7 +5,9 @@
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "coordinator/store/postgres_store.h"
 #include "coordinator/store/sqlite_store.h"
 
 namespace graphmill::coordinator {
@@ -24,7 +26,15 @@ bool ConstantTimeEquals(absl::string_view a, absl::string_view b) {
 absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& spec) {
   if (spec.empty()) {
     return absl::InvalidArgumentError(
-        "store: give a SQLite file path (e.g. graphmill.db)");
+        "store: give a SQLite file path (e.g. graphmill.db) or a PostgreSQL "
+        "connection URI (postgresql://...)");
+  }
+  if (absl::StartsWith(spec, "postgresql://") ||
+      absl::StartsWith(spec, "postgres://")) {
+    absl::StatusOr<std::unique_ptr<PostgresStore>> postgres =
+        PostgresStore::Open(spec);
+    if (!postgres.ok()) return postgres.status();
+    return std::unique_ptr<Store>(*std::move(postgres));
   }
   absl::StatusOr<std::unique_ptr<SqliteStore>> sqlite = SqliteStore::Open(spec);
   if (!sqlite.ok()) return sqlite.status();

@@ -16,6 +16,7 @@
 #include "common/status_macros.h"
 #include "coordinator/completeness.h"
 #include "coordinator/definitions.h"
+#include "coordinator/metrics.h"
 #include "coordinator/scheduler/schedule.h"
 #include "coordinator/secrets/secret_box.h"
 
@@ -72,6 +73,7 @@ void Engine::Start() {
                     std::numeric_limits<int>::max());
     }
   }
+  CoordinatorMetrics::Get().ChangeLog(store_->GetChangeLogBounds());
   ticker_ = std::thread([this] { TickLoop(); });
 }
 
@@ -139,6 +141,8 @@ int64_t Engine::ChangeVersion() {
 }
 
 void Engine::NotifyExternalChange() {
+  // E.g. an instance's deletion appended to the change log.
+  CoordinatorMetrics::Get().ChangeLog(store_->GetChangeLogBounds());
   absl::MutexLock lock(&mu_);
   NotifyChange();
 }
@@ -180,6 +184,7 @@ absl::StatusOr<v1::Run> Engine::StartRunLocked(
                                         disabled, NowMs(), schedule_slot_ms));
   LogInfo("run ", run_id, " started for instance '", instance_id, "'",
           trigger == v1::RUN_TRIGGER_SCHEDULE ? " by its schedule" : "");
+  CoordinatorMetrics::Get().RunStarted(definition.name(), trigger);
   Event(run_id, v1::EVENT_LEVEL_INFO, "run_start",
         absl::StrCat(
             "run started for instance '", instance_id, "' (", definition.name(),
@@ -215,6 +220,7 @@ absl::StatusOr<v1::Run> Engine::CancelRun(int64_t run_id) {
                        " running task(s) stopped; the graph is unchanged"),
           "");
     LogInfo("run ", run_id, " cancelled");
+    CoordinatorMetrics::Get().RunEnded(*store_, run_id);
     NotifyChange();
   }
   Pump();
@@ -346,6 +352,7 @@ void Engine::RateLimited(int64_t session, const v1::TaskAttempt& attempt) {
   rate.current = std::max(configured * kMinRateFraction,
                           rate.current * options_.rate_backoff_factor);
   rate.last_change = absl::Now();
+  CoordinatorMetrics::Get().RateLimitReported();
   LogWarn("instance '", instance_id,
           "': the provider answered 429; rate lowered to ", rate.current,
           " requests/s");
@@ -533,6 +540,7 @@ absl::Status Engine::FinishAttempt(const v1::TaskAttempt& attempt,
     entry.set_reason(redactor.Redact(entry.reason()));
   }
   GM_RETURN_IF_ERROR(CommitAndForget(attempt, succeeded, error, incomplete));
+  CoordinatorMetrics::Get().AttemptFinished(succeeded);
   if (!succeeded && task.kind == v1::TASK_KIND_STEP) {
     LogWarn("run ", task.run_id, " step '", task.step_id, "' task ", task.id,
             " failed: ", error);
@@ -600,10 +608,12 @@ void Engine::Pump() {
 }
 
 void Engine::PumpLocked() {
+  CoordinatorMetrics::Get().BeginPump();  // task gauges, published by EndPump
   // 1. Leases that lapsed.
   absl::StatusOr<std::vector<TaskRecord>> expired =
       store_->LeasedTasks(NowMs(), "");
   if (expired.ok() && !expired->empty()) {
+    CoordinatorMetrics::Get().LeasesExpired(expired->size());
     for (const TaskRecord& task : *expired) ForgetTask(task.id);
     ReleaseLeases(*expired, "lease lapsed", options_.max_task_attempts);
   }
@@ -623,6 +633,7 @@ void Engine::PumpLocked() {
       LogError("change log retention failed: ", pruned.status().ToString());
     } else if (*pruned > 0) {
       LogInfo("change log retention dropped ", *pruned, " change(s)");
+      CoordinatorMetrics::Get().ChangeLog(store_->GetChangeLogBounds());
     }
   }
   // 2. Runs.
@@ -640,12 +651,15 @@ void Engine::PumpLocked() {
                          absl::StrCat("internal error: ", status.message()),
                          NowMs())
           .IgnoreError();
+      CoordinatorMetrics::Get().RunEnded(*store_, run_id);
       runs_.erase(run_id);
     }
   }
   // 3. Tasks.
   Dispatch();
   ShareRates();
+  CoordinatorMetrics::Get().EndPump();
+  CoordinatorMetrics::Get().ObserveWorkers(sessions_);
   NotifyChange();
 }
 
@@ -702,6 +716,7 @@ void Engine::ShareRates() {
       rate.current = std::min(configured, rate.current * kRateRecoveryFactor);
       rate.last_change = now;
     }
+    CoordinatorMetrics::Get().RateBudget(instance_id, rate.current, configured);
     const double share = rate.current / static_cast<double>(list.size());
     for (auto& [session, task_id] : list) {
       RunningTask& running = session->running[task_id];
@@ -732,6 +747,7 @@ void Engine::ReleaseLeases(const std::vector<TaskRecord>& tasks,
       continue;
     }
     const bool retried = task.attempt < max_attempts;
+    CoordinatorMetrics::Get().AttemptLost(retried);
     Event(task.run_id, v1::EVENT_LEVEL_WARN,
           retried ? "task_retry" : "task_failure",
           retried ? absl::StrCat(error, "; offering it again") : error,
@@ -757,6 +773,7 @@ absl::Status Engine::AdvanceRun(int64_t run_id) {
   GM_ASSIGN_OR_RETURN(v1::Run run, store_->GetRun(run_id));
   GM_ASSIGN_OR_RETURN(std::vector<TaskRecord> tasks,
                       store_->TasksOfRun(run_id));
+  CoordinatorMetrics::Get().CountRunTasks(info->definition.name(), tasks);
   const int64_t now = NowMs();
 
   if (run.status() == v1::RUN_STATUS_VALIDATING) {
@@ -769,6 +786,7 @@ absl::Status Engine::AdvanceRun(int64_t run_id) {
         GM_RETURN_IF_ERROR(
             store_->SetRunStatus(run_id, v1::RUN_STATUS_FAILED, error, now));
         LogWarn("run ", run_id, ": ", error);
+        CoordinatorMetrics::Get().RunEnded(*store_, run_id);
         runs_.erase(run_id);
         return absl::OkStatus();
       }
@@ -906,6 +924,7 @@ absl::Status Engine::PlanStep(int64_t run_id, const v1::StepDefinition& step,
 }
 
 absl::Status Engine::FinalizeRun(int64_t run_id, const RunInfo& info) {
+  auto timer = CoordinatorMetrics::Get().TimeFinalize(info.definition.name());
   GM_ASSIGN_OR_RETURN(std::vector<StepRecord> steps, store_->GetSteps(run_id));
   const RunCompleteness completeness =
       ComputeCompleteness(info.definition, steps);
@@ -921,6 +940,9 @@ absl::Status Engine::FinalizeRun(int64_t run_id, const RunInfo& info) {
       FinalizeCounts counts,
       store_->Finalize(run_id, info.instance_id, completeness.DeletionRules(),
                        incomplete, now));
+  CoordinatorMetrics::Get().GraphChanged(info.definition.name(), counts.created,
+                                         counts.updated, counts.deleted);
+  CoordinatorMetrics::Get().ChangeLog(store_->GetChangeLogBounds());
   const v1::RunStatus final_status =
       degraded ? v1::RUN_STATUS_PARTIAL : v1::RUN_STATUS_SUCCEEDED;
   const std::string summary =

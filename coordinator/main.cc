@@ -2,6 +2,7 @@
 // to workers, merges results into each instance's graph, and serves the Admin,
 // Graph and WorkerGateway gRPC services.
 #include <grpcpp/grpcpp.h>
+#include <grpcpp/health_check_service_interface.h>
 #include <signal.h>
 
 #include <cstdio>
@@ -16,7 +17,9 @@
 #include "absl/strings/str_cat.h"
 #include "common/grpc_limits.h"
 #include "common/log.h"
+#include "common/log_flags.h"
 #include "common/tls.h"
+#include "common/version.h"
 #include "coordinator/api/services.h"
 #include "coordinator/auth/authorizer.h"
 #include "coordinator/auth/bootstrap.h"
@@ -24,8 +27,12 @@
 #include "coordinator/auth/store_token_verifier.h"
 #include "coordinator/engine.h"
 #include "coordinator/instances.h"
+#include "coordinator/metrics.h"
+#include "coordinator/probes/health.h"
+#include "coordinator/probes/reflection.h"
 #include "coordinator/run_uploader.h"
 #include "coordinator/secrets/secret_box.h"
+#include "coordinator/store/postgres.h"
 #include "coordinator/store/store.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:7400",
@@ -50,7 +57,8 @@ ABSL_FLAG(std::string, admin_token_file, "",
           "where a start with no admin token in the store writes the "
           "bootstrap admin token (default: admin.token next to --store)");
 ABSL_FLAG(std::string, store, "graphmill.db",
-          "SQLite store file (created if missing)");
+          "the store: a SQLite file (created if missing), or a PostgreSQL "
+          "connection URI (postgresql://...)");
 ABSL_FLAG(std::string, port_file, "",
           "if set, the chosen port is written to this file once serving");
 ABSL_FLAG(int, lease_seconds, 30, "task lease; a worker's heartbeats renew it");
@@ -71,6 +79,9 @@ ABSL_FLAG(int, change_log_max_age_hours, 0,
           "drop changes older than this (0: keep)");
 ABSL_FLAG(int64_t, change_log_max_count, 0,
           "keep at most this many changes (0: all)");
+ABSL_FLAG(std::string, metrics_listen, "",
+          "host:port to serve Prometheus metrics on at /metrics, plain HTTP "
+          "without auth (port 0 picks a free port; empty: none)");
 
 namespace {
 
@@ -100,8 +111,10 @@ bool WritePortFile(const std::string& path, int port) {
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "graphmill coordinator: graphmill-coordinator [flags]");
+  graphmill::SetFlagsUsage("graphmill-coordinator");
   absl::ParseCommandLine(argc, argv);
   graphmill::SetLogProgramName("coordinator");
+  graphmill::ApplyLogFlags();
 
   // Block the shutdown signals before any thread starts, so only sigwait sees
   // them.
@@ -213,7 +226,26 @@ int main(int argc, char** argv) {
            absl::GetFlag(FLAGS_max_subscriptions_per_caller)});
   graphmill::coordinator::WorkerGatewayService gateway(&engine);
 
+  // Issue 14: Prometheus metrics (docs/operations.md, "Metrics and alerts").
+  auto metrics_server = graphmill::coordinator::ServeCoordinatorMetrics(
+      absl::GetFlag(FLAGS_metrics_listen));
+  if (!metrics_server.ok()) {
+    graphmill::LogError("--metrics_listen: ",
+                        metrics_server.status().message());
+    return 64;
+  }
+  if (*metrics_server != nullptr) {
+    graphmill::LogInfo("serving metrics on port ", (*metrics_server)->port(),
+                       " (", absl::GetFlag(FLAGS_metrics_listen),
+                       ") at /metrics");
+  }
+
+  // grpc.health.v1.Health (open to probes without a token) and server
+  // reflection (v1alpha and v1; admin and reader tokens); see
+  // coordinator/probes.
+  grpc::EnableDefaultHealthCheckService(true);
   grpc::ServerBuilder builder;
+  graphmill::coordinator::AddServerReflection(&builder);
   int port = 0;
   builder.AddListeningPort(absl::GetFlag(FLAGS_listen), security->credentials,
                            &port);
@@ -236,10 +268,20 @@ int main(int argc, char** argv) {
     graphmill::LogError("cannot listen on ", absl::GetFlag(FLAGS_listen));
     return 1;
   }
+  // SERVING while a cheap store query answers (checked every 5 s),
+  // NOT_SERVING once it fails and from SIGTERM on.
+  graphmill::coordinator::HealthReporter health(
+      server->GetHealthCheckService(),
+      [&store] { return (*store)->HasAdminToken().status(); },
+      {.services = {graphmill::v1::Admin::service_full_name(),
+                    graphmill::v1::Graph::service_full_name(),
+                    graphmill::v1::WorkerGateway::service_full_name()}});
+  health.Start();
   engine.Start();
   uploader.Start();
-  graphmill::LogInfo("serving on port ", port, " (", security->description,
-                     ") with store ", absl::GetFlag(FLAGS_store));
+  graphmill::LogInfo(
+      "serving on port ", port, " (", security->description, ") with store ",
+      graphmill::coordinator::RedactConnectionUri(absl::GetFlag(FLAGS_store)));
   if (!absl::GetFlag(FLAGS_port_file).empty() &&
       !WritePortFile(absl::GetFlag(FLAGS_port_file), port)) {
     graphmill::LogError("cannot write ", absl::GetFlag(FLAGS_port_file));
@@ -247,6 +289,7 @@ int main(int argc, char** argv) {
   }
   const int signal_number = WaitForShutdownSignal();
   graphmill::LogInfo("signal ", signal_number, ": shutting down");
+  health.StartDraining();
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
   engine.Stop();
   return 0;

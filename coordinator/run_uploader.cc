@@ -6,6 +6,8 @@
 #include "common/log.h"
 #include "common/status_macros.h"
 #include "coordinator/engine.h"
+#include "coordinator/metrics.h"
+#include "worker/runtime/metrics.h"
 
 namespace graphmill::coordinator {
 namespace {
@@ -91,6 +93,7 @@ void RunUploader::Start() {
 void RunUploader::Queue(int64_t run_id) {
   absl::MutexLock lock(&mu_);
   queue_.push_back(run_id);
+  CoordinatorMetrics::Get().UploadsQueued(queue_.size());
 }
 
 void RunUploader::OnFinalized(int64_t run_id) {
@@ -150,6 +153,7 @@ void RunUploader::Loop() {
       if (queue_.empty()) continue;
       run_id = queue_.front();
       queue_.pop_front();
+      CoordinatorMetrics::Get().UploadsQueued(queue_.size());
     }
     Upload(run_id);
     if (notify_) notify_();
@@ -157,6 +161,9 @@ void RunUploader::Loop() {
 }
 
 void RunUploader::Upload(int64_t run_id) {
+  const absl::Time started = absl::Now();
+  // The upload's HTTP requests count as provider requests of "jupiterone".
+  const worker::ProviderLabelScope provider_label("jupiterone");
   v1::UploadStatus status;
   status.set_state(v1::UPLOAD_STATE_FAILED);
   auto finish = [&](const std::string& error) {
@@ -173,6 +180,7 @@ void RunUploader::Upload(int64_t run_id) {
       LogWarn("run ", run_id, ": upload to JupiterOne failed: ", error);
     }
     store_->SetRunUpload(run_id, status).IgnoreError();
+    CoordinatorMetrics::Get().UploadEnded(status, absl::Now() - started);
   };
   absl::StatusOr<v1::Run> run = store_->GetRun(run_id);
   if (!run.ok()) return;

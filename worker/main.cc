@@ -22,10 +22,14 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
 #include "common/log.h"
+#include "common/log_flags.h"
+#include "common/version.h"
 #include "worker/integrations/registry.h"
 #include "worker/runtime/channel.h"
+#include "worker/runtime/health_server.h"
 #include "worker/runtime/http_client.h"
 #include "worker/runtime/integration.h"
+#include "worker/runtime/metrics.h"
 #include "worker/runtime/worker.h"
 
 ABSL_FLAG(std::string, coordinator, "127.0.0.1:7400",
@@ -54,10 +58,17 @@ ABSL_FLAG(int64_t, max_response_bytes,
           "most bytes of one provider response held in memory; a larger "
           "response fails its request (the step reports it) instead of "
           "growing the worker without bound");
+ABSL_FLAG(std::string, metrics_listen, "",
+          "host:port to serve Prometheus metrics on at /metrics, plain HTTP "
+          "without auth (port 0 picks a free port; empty: none)");
 ABSL_FLAG(int, drain_grace_seconds, 30,
           "on SIGTERM/SIGINT, how long running tasks may take to finish before "
           "the worker "
           "abandons them and exits");
+ABSL_FLAG(std::string, health_listen, "",
+          "HOST:PORT to serve HTTP probes on: GET /healthz (the process is "
+          "alive) and /readyz (200 while connected to the coordinator and "
+          "taking tasks, else 503); empty: no probes");
 
 namespace graphmill::worker {
 namespace {
@@ -113,8 +124,10 @@ int Main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "Runs graphmill integration tasks leased by the coordinator.\n"
       "  graphmill-worker --coordinator=127.0.0.1:7400 --capacity=4");
+  SetFlagsUsage("graphmill-worker");
   absl::ParseCommandLine(argc, argv);
   SetLogProgramName("graphmill-worker");
+  ApplyLogFlags();
 
   // Every thread inherits this mask, so SIGTERM/SIGINT reach only the waiting
   // thread below and nothing runs inside a signal handler.
@@ -189,9 +202,47 @@ int Main(int argc, char** argv) {
           connection.tls.ca_file.empty() ? "plaintext" : "TLS",
           connection.tls.cert_file.empty() ? "" : " with a client certificate");
 
+  // Issue 14: Prometheus metrics (docs/operations.md, "Metrics and alerts").
+  absl::StatusOr<std::unique_ptr<metrics::Server>> metrics_server =
+      ServeWorkerMetrics(absl::GetFlag(FLAGS_metrics_listen));
+  if (!metrics_server.ok()) {
+    LogError("--metrics_listen: ", metrics_server.status().message());
+    return 2;
+  }
+  if (*metrics_server != nullptr) {
+    LogInfo("serving metrics on port ", (*metrics_server)->port(), " (",
+            absl::GetFlag(FLAGS_metrics_listen), ") at /metrics");
+  }
+
   // Leaked on purpose: the signal thread may use it until the process ends.
   Worker* worker =
       new Worker(options, *std::move(channel), std::move(integrations));
+
+  // Lives until the process ends (Exit skips destructors).
+  std::unique_ptr<HealthServer> health;
+  if (!absl::GetFlag(FLAGS_health_listen).empty()) {
+    absl::StatusOr<std::unique_ptr<HealthServer>> started = HealthServer::Start(
+        absl::GetFlag(FLAGS_health_listen),
+        [worker, coordinator = options.coordinator] {
+          if (worker->draining()) {
+            return Readiness{false, "draining: taking no new tasks"};
+          }
+          if (!worker->connected()) {
+            return Readiness{
+                false,
+                absl::StrCat("not connected to coordinator ", coordinator)};
+          }
+          return Readiness{
+              true, absl::StrCat("connected to coordinator ", coordinator)};
+        });
+    if (!started.ok()) {
+      LogError("cannot start: ", started.status().message());
+      Exit(2);
+    }
+    health = *std::move(started);
+    LogInfo("probes on ", absl::GetFlag(FLAGS_health_listen), " (port ",
+            health->port(), "): GET /healthz, /readyz");
+  }
 
   std::thread([worker, stop_signals] {
     int signal = 0;

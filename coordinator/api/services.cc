@@ -17,6 +17,7 @@
 #include "coordinator/auth/tokens.h"
 #include "coordinator/definitions.h"
 #include "coordinator/instances.h"
+#include "coordinator/metrics.h"
 #include "coordinator/scheduler/schedule.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "re2/re2.h"
@@ -731,12 +732,14 @@ grpc::Status GraphService::Subscribe(
   std::set<int> kinds(request->kinds().begin(), request->kinds().end());
   kinds.erase(v1::CHANGE_KIND_UNSPECIFIED);
   int64_t position = request->after_sequence();
+  CoordinatorMetrics::Subscriber subscriber(position);  // count and lag
   while (!context->IsCancelled()) {
     // Read the version before the log, so a change committed in between wakes
     // us.
     const int64_t version = engine_ != nullptr ? engine_->ChangeVersion() : 0;
     absl::StatusOr<ChangeLogBounds> bounds = store_->GetChangeLogBounds();
     if (!bounds.ok()) return ToGrpcStatus(bounds.status());
+    CoordinatorMetrics::Get().ChangeLog(bounds);
     if (position < bounds->pruned_through) {
       return grpc::Status(
           grpc::StatusCode::OUT_OF_RANGE,
@@ -752,6 +755,7 @@ grpc::Status GraphService::Subscribe(
     if (!changes.ok()) return ToGrpcStatus(changes.status());
     for (const ChangeRecord& change : *changes) {
       position = change.sequence;
+      subscriber.At(position);
       if (!instances.empty() && !instances.contains(change.instance_id))
         continue;
       if (!kinds.empty() && !kinds.contains(change.kind)) continue;
@@ -774,6 +778,7 @@ grpc::Status GraphService::Subscribe(
       // Blocks while the subscriber is slow (flow control); nothing else waits
       // on it.
       if (!writer->Write(*event)) return grpc::Status::OK;
+      subscriber.Sent();
     }
     if (static_cast<int>(changes->size()) < kPage) {
       if (engine_ == nullptr) return grpc::Status::OK;

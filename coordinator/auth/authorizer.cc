@@ -203,7 +203,15 @@ const std::vector<MethodRule>& MethodTable() {
           {"/graphmill.v1.WorkerGateway/Connect", false, kWorkers},
           {"/graphmill.v1.WorkerGateway/SubmitResults", false, kWorkers},
           {"/graphmill.v1.WorkerGateway/ReadEntities", false, kWorkers},
-          // Health probes (no health service is served yet).
+          // Server reflection (grpcurl and the like): it describes the
+          // whole API, Admin included, to whoever asks, so a token is
+          // needed like for any other read; admins and readers (operators),
+          // not workers.
+          {"/grpc.reflection.v1.ServerReflection/ServerReflectionInfo", false,
+           kReaders},
+          {"/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+           false, kReaders},
+          // Health probes: the status only, for probes that carry no token.
           {"/grpc.health.v1.Health/*", true, {}},
       };
   return *table;

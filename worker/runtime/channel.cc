@@ -28,8 +28,8 @@ grpc::ChannelArguments ChannelArgs(const CoordinatorChannelOptions& options) {
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS,
               static_cast<int>(absl::ToInt64Milliseconds(
                   options.initial_reconnect_backoff)));
-  // Despite its name, gRPC uses this as the minimum time a connection attempt
-  // may take.
+  // Despite its name, gRPC uses this as the least time a connection attempt
+  // (dial and handshake) is given before it is abandoned, not as a backoff.
   args.SetInt(
       GRPC_ARG_MIN_RECONNECT_BACKOFF_MS,
       static_cast<int>(absl::ToInt64Milliseconds(options.connect_timeout)));

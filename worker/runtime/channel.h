@@ -21,11 +21,13 @@ struct CoordinatorChannelOptions {
   absl::Duration keepalive_time = absl::Seconds(30);
   // A ping unanswered for this long drops the connection.
   absl::Duration keepalive_timeout = absl::Seconds(10);
-  // gRPC's own reconnect backoff (its defaults reach 2 minutes); kept in line
-  // with the worker's Connect backoff so a restarted coordinator is found
-  // quickly.
+  // gRPC's own reconnect backoff between failed dials (its defaults: 1 s
+  // growing to 2 minutes, during which calls fail at once), kept in line with
+  // the worker's Connect backoff (WorkerOptions) so a restarted coordinator is
+  // found within about a second. The worker also resets it before each
+  // Connect attempt (grpc::experimental::ChannelResetConnectionBackoff).
   absl::Duration initial_reconnect_backoff = absl::Milliseconds(200);
-  absl::Duration max_reconnect_backoff = absl::Seconds(5);
+  absl::Duration max_reconnect_backoff = absl::Seconds(1);
   // How long one connection attempt (TCP and HTTP/2 handshake) may take. A
   // coordinator that accepts but never answers holds the worker's hello this
   // long (Worker::Shutdown() interrupts it).

@@ -21,6 +21,7 @@
 #include "common/log.h"
 #include "common/redact.h"
 #include "rapidjson/document.h"
+#include "worker/runtime/metrics.h"
 
 namespace graphmill::worker {
 namespace {
@@ -402,6 +403,8 @@ struct HttpClient::Impl {
 
   HttpClientOptions options;
   const Redactor redactor;  // of options.redact
+  // Requests count for the integration of the scope the client was made in.
+  const std::string metrics_integration = CurrentProviderLabel();
   absl::Mutex mutex;
   std::vector<CURL*> idle_handles ABSL_GUARDED_BY(mutex);
   absl::BitGen random ABSL_GUARDED_BY(mutex);
@@ -481,9 +484,14 @@ absl::StatusOr<HttpResponse> HttpClient::Send(absl::string_view method,
       return MakeError(absl::StatusCode::kInternal, HttpErrorKind::kNetwork, 0,
                        absl::StrCat(prefix, "cannot create a curl handle"));
     }
+    const absl::Time sent = absl::Now();
     Attempt attempt =
         impl_->Perform(handle, url, header_list->get(), body, timeout);
     impl_->Release(handle);
+    ProviderMetrics::Get().Request(
+        impl_->metrics_integration, method, url,
+        attempt.code == CURLE_OK ? attempt.response.status : 0,
+        absl::Now() - sent);
     const bool success = attempt.code == CURLE_OK &&
                          attempt.response.status >= 200 &&
                          attempt.response.status < 300;

@@ -1,6 +1,7 @@
 // Implementation of worker/runtime/worker.h.
 #include "worker/runtime/worker.h"
 
+#include <grpcpp/channel.h>
 #include <grpcpp/client_context.h>
 
 #include <algorithm>
@@ -16,6 +17,7 @@
 #include "absl/time/clock.h"
 #include "common/grpc_status.h"
 #include "common/log.h"
+#include "worker/runtime/metrics.h"
 
 namespace graphmill::worker {
 
@@ -69,6 +71,8 @@ std::string OutcomeName(v1::TaskOutcomeStatus status) {
   return name;
 }
 
+constexpr absl::Duration kWarnEvery = absl::Seconds(30);
+
 std::string RoundedDuration(absl::Duration duration) {
   return absl::FormatDuration(absl::Trunc(duration, absl::Milliseconds(1)));
 }
@@ -79,6 +83,7 @@ Worker::Worker(WorkerOptions options,
                std::shared_ptr<grpc::ChannelInterface> channel,
                std::vector<Integration*> integrations)
     : options_(std::move(options)),
+      channel_(channel),
       stub_(v1::WorkerGateway::NewStub(channel)),
       pool_(std::make_unique<ThreadPool>(std::max(1, options_.capacity))) {
   absl::StatusOr<IntegrationSet> set = IntegrationSet::Create(integrations);
@@ -93,12 +98,17 @@ Worker::~Worker() {
 
 absl::Status Worker::Run() {
   if (!setup_status_.ok()) return setup_status_;
+  WorkerMetrics::Get().SetCapacity(options_.capacity);
   LogInfo("worker ", options_.worker_id, ": capacity ", options_.capacity,
           ", integrations ", integrations_.Describe(), ", coordinator ",
           options_.coordinator);
 
   absl::BitGen random;
   absl::Duration backoff = options_.initial_reconnect_backoff;
+  // A failure repeated within 30 s is logged at DEBUG, so a coordinator that
+  // is down for long adds a WARN line per 30 s, not one per retry.
+  std::string last_warned;
+  absl::Time last_warned_at = absl::InfinitePast();
   while (true) {
     {
       absl::MutexLock lock(&mu_);
@@ -116,11 +126,20 @@ absl::Status Worker::Run() {
     // Jitter keeps a fleet of workers from reconnecting in lockstep after a
     // restart.
     const absl::Duration delay = backoff * absl::Uniform(random, 0.5, 1.0);
-    LogWarn("coordinator ", options_.coordinator, ": ", why.message(),
-            "; reconnecting in ", RoundedDuration(delay));
+    const std::string reason(why.message());
+    if (reason != last_warned || absl::Now() - last_warned_at >= kWarnEvery) {
+      LogWarn(
+          "coordinator ", options_.coordinator, ": ", reason,
+          "; reconnecting in ", RoundedDuration(delay),
+          reason == last_warned ? " (repeats are logged at debug level)" : "");
+      last_warned = reason;
+      last_warned_at = absl::Now();
+    } else {
+      LogDebug("coordinator ", options_.coordinator, ": ", reason,
+               "; reconnecting in ", RoundedDuration(delay));
+    }
     backoff = std::min(backoff * 2, options_.max_reconnect_backoff);
-    absl::MutexLock lock(&mu_);
-    if (mu_.AwaitWithTimeout(absl::Condition(&draining_), delay)) break;
+    if (WaitBeforeReconnect(delay)) break;
   }
 
   // Draining. Handlers may still run: tasks of this session, or ones abandoned
@@ -147,6 +166,47 @@ absl::Status Worker::Run() {
       " handlers had not returned"));
 }
 
+bool Worker::WaitBeforeReconnect(absl::Duration delay) {
+  const absl::Time until = absl::Now() + delay;
+  auto* channel = dynamic_cast<grpc::Channel*>(channel_.get());
+  while (true) {
+    const absl::Time now = absl::Now();
+    {
+      absl::MutexLock lock(&mu_);
+      if (draining_) return true;
+    }
+    if (now >= until) return false;
+    // Short slices, so Shutdown() is noticed within one.
+    const absl::Time slice_end = std::min(until, now + absl::Milliseconds(100));
+    // Waiting on the channel polls it. gRPC makes progress on a dial only
+    // while something polls its channel, and with no call active (a failed
+    // call ends at once) that is just its backup poller, every 5 s: without
+    // this a coordinator that came back is found up to 5 s late.
+    if (channel != nullptr &&
+        !channel->WaitForConnected(absl::ToChronoTime(slice_end))) {
+      continue;  // slice over, not connected
+    }
+    // Connected: after a failed dial, try at once; after a stream that ended
+    // (the coordinator refused the worker, say), keep the backoff.
+    if (channel != nullptr && dial_failed_) return false;
+    absl::MutexLock lock(&mu_);
+    if (mu_.AwaitWithTimeout(absl::Condition(&draining_),
+                             slice_end - absl::Now())) {
+      return true;
+    }
+  }
+}
+
+bool Worker::connected() const {
+  absl::MutexLock lock(&mu_);
+  return connected_;
+}
+
+bool Worker::draining() const {
+  absl::MutexLock lock(&mu_);
+  return draining_;
+}
+
 void Worker::Shutdown() {
   absl::MutexLock lock(&mu_);
   if (draining_) return;
@@ -170,6 +230,12 @@ bool Worker::RunSession(absl::Status* why, bool* healthy) {
     }
     connecting_ = &context;
   }
+  // gRPC's channel backs off on its own after failed dials (up to its
+  // GRPC_ARG_MAX_RECONNECT_BACKOFF_MS) and fails calls at once meanwhile; dial
+  // now instead, so the worker's backoff alone decides when it tries.
+  if (auto* channel = dynamic_cast<grpc::Channel*>(channel_.get())) {
+    grpc::experimental::ChannelResetConnectionBackoff(channel);
+  }
   std::unique_ptr<grpc::ClientReaderWriterInterface<v1::WorkerMessage,
                                                     v1::CoordinatorMessage>>
       stream = stub_->Connect(&context);
@@ -179,6 +245,7 @@ bool Worker::RunSession(absl::Status* why, bool* healthy) {
     connecting_ = nullptr;
   }
   const absl::Time started = absl::Now();
+  dial_failed_ = !hello_sent;
   if (!hello_sent) {
     const grpc::Status finished = stream->Finish();
     *why = absl::UnavailableError(
@@ -186,8 +253,17 @@ bool Worker::RunSession(absl::Status* why, bool* healthy) {
     *healthy = false;
     return false;
   }
+  {
+    absl::MutexLock lock(&mu_);
+    connected_ = true;
+  }
   LogInfo("worker ", options_.worker_id, ": connected to coordinator ",
-          options_.coordinator);
+          options_.coordinator,
+          lost_at_ == absl::InfinitePast()
+              ? ""
+              : absl::StrCat(" (", RoundedDuration(started - lost_at_),
+                             " after the last connection ended)"));
+  WorkerMetrics::Get().SetConnected(true);
 
   Session session;
   {
@@ -268,8 +344,11 @@ bool Worker::RunSession(absl::Status* why, bool* healthy) {
   context.TryCancel();
   reader.join();
   const grpc::Status finished = stream->Finish();
+  WorkerMetrics::Get().SetConnected(false);
 
+  lost_at_ = absl::Now();
   absl::MutexLock lock(&mu_);
+  connected_ = false;
   AbandonTasksLocked("the connection to the coordinator was lost");
   *healthy = session.received_any ||
              absl::Now() - started >= options_.max_reconnect_backoff;
@@ -311,6 +390,7 @@ void Worker::ReadLoop(grpc::ClientReaderWriterInterface<
   }
   absl::MutexLock lock(&mu_);
   session->reader_done = true;
+  connected_ = false;
   changed_.SignalAll();
 }
 
@@ -386,6 +466,8 @@ void Worker::RunTask(const std::shared_ptr<Task>& task) {
   try {
     if (!task->context.cancelled()) {
       const v1::TaskAssignment& assignment = task->assignment;
+      // A busy slot; HTTP clients of the task count for its integration.
+      WorkerMetrics::Task task_metrics(assignment);
       LogInfo("starting ", task->label, ": ", DescribeAssignment(assignment),
               " for instance '", assignment.instance_id(), "' (run ",
               assignment.run_id(), "), ",
@@ -396,6 +478,7 @@ void Worker::RunTask(const std::shared_ptr<Task>& task) {
       const absl::Time started = absl::Now();
       const v1::TaskOutcome outcome =
           ExecuteAssignment(assignment, integrations_, task->context);
+      task_metrics.Finish(outcome, task->context.cancelled());
       ResultWriter& results = task->context.results();
       if (task->context.cancelled()) {
         LogInfo(task->label, " stopped: cancelled");

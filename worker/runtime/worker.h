@@ -41,10 +41,12 @@ struct WorkerOptions {
   absl::Duration idle_heartbeat_interval = absl::Seconds(2);
   // Floor of the heartbeat period, whatever the leases say.
   absl::Duration min_heartbeat_interval = absl::Milliseconds(50);
-  // Connect retries back off exponentially, with jitter, from the first to the
-  // second.
+  // Connect retries back off exponentially, with jitter (each wait is 50-100%
+  // of the current step), from the first to the second. Each retry also resets
+  // the channel's own connection backoff, so it really dials: a restarted
+  // coordinator is found within max_reconnect_backoff (plus the dial).
   absl::Duration initial_reconnect_backoff = absl::Milliseconds(200);
-  absl::Duration max_reconnect_backoff = absl::Seconds(5);
+  absl::Duration max_reconnect_backoff = absl::Seconds(1);
   // After Shutdown(), how long running tasks may take before they are
   // abandoned.
   absl::Duration drain_grace = absl::Seconds(30);
@@ -93,6 +95,13 @@ class Worker {
   // (call it from a thread that waits for signals, not from a handler).
   void Shutdown();
 
+  // Whether a Connect stream is up: its hello went out and it has not ended.
+  // (A coordinator that refuses the worker, e.g. its token, ends the stream
+  // at once.) Thread-safe; for readiness probes.
+  bool connected() const;
+  // Whether Shutdown() was called. Thread-safe.
+  bool draining() const;
+
  private:
   struct Task;
   struct Session;
@@ -103,6 +112,9 @@ class Worker {
   // otherwise `why` says why the stream ended and `healthy` whether it had been
   // up long enough (or brought messages) to reset the reconnect backoff.
   bool RunSession(absl::Status* why, bool* healthy);
+  // Waits `delay` before the next Connect attempt, polling the channel; ends
+  // early when the channel connects after a failed dial. True when draining.
+  bool WaitBeforeReconnect(absl::Duration delay);
   // Reads coordinator messages until the stream ends.
   void ReadLoop(grpc::ClientReaderWriterInterface<
                     graphmill::v1::WorkerMessage,
@@ -122,15 +134,24 @@ class Worker {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   graphmill::v1::WorkerMessage HelloMessage() const;
 
+  // Run()'s thread only: the last Connect attempt failed before its hello
+  // went out (no connection), and when the last stream ended.
+  bool dial_failed_ = false;
+  absl::Time lost_at_ = absl::InfinitePast();
+
   const WorkerOptions options_;
+  // Kept to reset its connection backoff before each Connect attempt.
+  const std::shared_ptr<grpc::ChannelInterface> channel_;
   std::unique_ptr<graphmill::v1::WorkerGateway::Stub> stub_;
   // Why the worker cannot run (bad options or integrations); OK otherwise.
   absl::Status setup_status_;
   IntegrationSet integrations_;
 
-  absl::Mutex mu_;
+  mutable absl::Mutex mu_;
   absl::CondVar changed_;  // signalled on every change of the state below
   bool draining_ ABSL_GUARDED_BY(mu_) = false;
+  // A Connect stream is up (see connected()).
+  bool connected_ ABSL_GUARDED_BY(mu_) = false;
   absl::Time drain_deadline_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();
   // The Connect call while its hello is in flight, so Shutdown() can interrupt
   // a connection attempt to a coordinator that does not answer; null otherwise.

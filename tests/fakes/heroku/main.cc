@@ -13,6 +13,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "common/log.h"
+#include "common/version.h"
 #include "tests/fakes/common/server_main.h"
 #include "tests/fakes/heroku/fake_heroku.h"
 
@@ -161,6 +162,7 @@ int main(int argc, char** argv) {
       graphmill::fakes::common::RepeatedFlagValues(argc, argv, "token");
   const std::vector<std::string> fault_flags =
       graphmill::fakes::common::RepeatedFlagValues(argc, argv, "fault");
+  graphmill::SetFlagsUsage("fake_heroku");
   absl::ParseCommandLine(argc, argv);
   return Run(token_flags, fault_flags);
 }

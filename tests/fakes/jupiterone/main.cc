@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/log.h"
+#include "common/version.h"
 #include "tests/fakes/common/server_main.h"
 #include "tests/fakes/jupiterone/fake_jupiterone.h"
 
@@ -95,6 +96,7 @@ int main(int argc, char** argv) {
   // absl keeps only the last occurrence of a flag; --fault may be repeated.
   const std::vector<std::string> fault_flags =
       graphmill::fakes::common::RepeatedFlagValues(argc, argv, "fault");
+  graphmill::SetFlagsUsage("fake_jupiterone");
   absl::ParseCommandLine(argc, argv);
   return Run(fault_flags);
 }

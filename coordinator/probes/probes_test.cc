@@ -1,0 +1,175 @@
+// The coordinator's health reporter and server reflection on a real
+// in-process gRPC server over loopback.
+#include <google/protobuf/descriptor.pb.h>
+#include <grpcpp/create_channel.h>
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/health_check_service_interface.h>
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "coordinator/probes/health.h"
+#include "coordinator/probes/probe_client.h"
+#include "coordinator/probes/reflection.h"
+#include "gmock/gmock.h"
+#include "graphmill/v1/admin.grpc.pb.h"
+#include "graphmill/v1/graph.grpc.pb.h"
+#include "gtest/gtest.h"
+
+namespace graphmill::coordinator {
+namespace {
+
+namespace rv1 = ::grpc::reflection::v1;
+using ::testing::Contains;
+using ::testing::IsSupersetOf;
+
+// Polls `condition` for up to 10 s.
+bool Eventually(const std::function<bool()>& condition) {
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (absl::Now() < deadline) {
+    if (condition()) return true;
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  return condition();
+}
+
+class ProbesTest : public ::testing::Test {
+ protected:
+  ProbesTest() {
+    grpc::EnableDefaultHealthCheckService(true);
+    grpc::ServerBuilder builder;
+    int port = 0;
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
+                             &port);
+    builder.RegisterService(&admin_);
+    builder.RegisterService(&graph_);
+    AddServerReflection(&builder);
+    server_ = builder.BuildAndStart();
+    EXPECT_NE(server_, nullptr);
+    channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", port),
+                                   grpc::InsecureChannelCredentials());
+  }
+  ~ProbesTest() override { server_->Shutdown(); }
+
+  std::unique_ptr<HealthReporter> Reporter(absl::Duration interval) {
+    return std::make_unique<HealthReporter>(
+        server_->GetHealthCheckService(),
+        [this] {
+          return store_ok_ ? absl::OkStatus()
+                           : absl::UnavailableError("disk I/O error");
+        },
+        HealthReporterOptions{
+            .interval = interval,
+            .services = {"graphmill.v1.Admin", "graphmill.v1.Graph"}});
+  }
+
+  v1::Admin::Service admin_;
+  v1::Graph::Service graph_;
+  std::unique_ptr<grpc::Server> server_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::atomic<bool> store_ok_{true};
+};
+
+bool Is(const std::shared_ptr<grpc::Channel>& channel,
+        const std::string& service, probes::HealthStatus expected) {
+  absl::StatusOr<probes::HealthStatus> status =
+      probes::CheckHealth(channel, service);
+  return status.ok() && *status == expected;
+}
+
+TEST_F(ProbesTest, HealthFollowsTheStoreCheckUntilDrainingStarts) {
+  store_ok_ = false;
+  std::unique_ptr<HealthReporter> reporter = Reporter(absl::Milliseconds(20));
+  reporter->Start();  // the first check runs before Start returns
+  EXPECT_FALSE(reporter->serving());
+  for (const char* service : {"", "graphmill.v1.Admin", "graphmill.v1.Graph"}) {
+    EXPECT_TRUE(Is(channel_, service, probes::kNotServing)) << service;
+  }
+  store_ok_ = true;
+  ASSERT_TRUE(Eventually([&] { return Is(channel_, "", probes::kServing); }));
+  EXPECT_TRUE(Is(channel_, "graphmill.v1.Admin", probes::kServing));
+  EXPECT_TRUE(Is(channel_, "graphmill.v1.Graph", probes::kServing));
+  absl::StatusOr<probes::HealthStatus> unknown =
+      probes::CheckHealth(channel_, "graphmill.v1.Nothing");
+  EXPECT_EQ(unknown.status().code(), absl::StatusCode::kNotFound);
+
+  probes::HealthWatch watch(channel_, "");
+  ASSERT_EQ(watch.Next().value_or(probes::kUnknown), probes::kServing);
+  store_ok_ = false;
+  ASSERT_EQ(watch.Next().value_or(probes::kUnknown), probes::kNotServing);
+  store_ok_ = true;
+  ASSERT_EQ(watch.Next().value_or(probes::kUnknown), probes::kServing);
+
+  reporter->StartDraining();
+  EXPECT_EQ(watch.Next().value_or(probes::kUnknown), probes::kNotServing);
+  EXPECT_FALSE(reporter->serving());
+  // The store still answers, but draining is for good.
+  absl::SleepFor(absl::Milliseconds(100));
+  EXPECT_TRUE(Is(channel_, "", probes::kNotServing));
+  EXPECT_TRUE(Is(channel_, "graphmill.v1.Admin", probes::kNotServing));
+}
+
+TEST_F(ProbesTest, ReflectionV1AndV1AlphaListTheServices) {
+  for (const char* version : {"v1", "v1alpha"}) {
+    SCOPED_TRACE(version);
+    absl::StatusOr<std::vector<std::string>> services =
+        probes::ListServices(channel_, version);
+    ASSERT_TRUE(services.ok()) << services.status();
+    EXPECT_THAT(*services,
+                IsSupersetOf({"graphmill.v1.Admin", "graphmill.v1.Graph",
+                              "grpc.reflection.v1.ServerReflection",
+                              "grpc.reflection.v1alpha."
+                              "ServerReflection"}));
+  }
+}
+
+TEST_F(ProbesTest, ReflectionV1DescribesSymbolsWithTheirImports) {
+  rv1::ServerReflectionRequest request;
+  request.set_host("coordinator");
+  request.set_file_containing_symbol("graphmill.v1.Admin.ListRuns");
+  absl::StatusOr<rv1::ServerReflectionResponse> response =
+      probes::AskReflection(channel_, "v1", request);
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(response->valid_host(), "coordinator");
+  EXPECT_EQ(response->original_request().file_containing_symbol(),
+            "graphmill.v1.Admin.ListRuns");
+  std::vector<std::string> files;
+  bool has_admin_service = false;
+  for (const std::string& bytes :
+       response->file_descriptor_response().file_descriptor_proto()) {
+    google::protobuf::FileDescriptorProto file;
+    ASSERT_TRUE(file.ParseFromString(bytes));
+    files.push_back(file.name());
+    for (const auto& service : file.service()) {
+      if (service.name() == "Admin") has_admin_service = true;
+    }
+  }
+  EXPECT_EQ(files.front(), "graphmill/v1/admin.proto");
+  EXPECT_THAT(files, Contains("graphmill/v1/run.proto"));
+  EXPECT_TRUE(has_admin_service);
+
+  request.set_file_by_filename("graphmill/v1/graph.proto");
+  response = probes::AskReflection(channel_, "v1", request);
+  ASSERT_TRUE(response.ok()) << response.status();
+  ASSERT_GE(response->file_descriptor_response().file_descriptor_proto_size(),
+            1);
+
+  request.set_file_containing_symbol("graphmill.v1.NoSuchThing");
+  response = probes::AskReflection(channel_, "v1", request);
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(response->error_response().error_code(),
+            grpc::StatusCode::NOT_FOUND);
+
+  request.set_all_extension_numbers_of_type("google.protobuf.FieldOptions");
+  response = probes::AskReflection(channel_, "v1", request);
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(response->all_extension_numbers_response().base_type_name(),
+            "google.protobuf.FieldOptions");
+}
+
+}  // namespace
+}  // namespace graphmill::coordinator

@@ -167,7 +167,8 @@ absl::StatusOr<SecretBox> SecretBox::FromKeyFile(const std::string& path) {
     warning = absl::StrFormat(
         "%s is accessible by group or others (mode %04o); restrict it with: "
         "chmod 600 '%s' "
-        "(on Kubernetes, give the Secret volume defaultMode: 0400)",
+        "(on Kubernetes a Secret file is group-readable under fsGroup: copy "
+        "the key to a 0400 file first, as deploy/k8s's init container does)",
         source, info.st_mode & 07777, path);
   }
 

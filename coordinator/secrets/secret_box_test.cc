@@ -314,7 +314,10 @@ TEST(SecretBoxTest, KeyFileReadableByOthersLoadsWithWarning) {
           "secret key file '", path,
           "' is accessible by group or others (mode 0644); restrict it with: "
           "chmod 600 '",
-          path, "' (on Kubernetes, give the Secret volume defaultMode: 0400)"));
+          path,
+          "' (on Kubernetes a Secret file is group-readable under fsGroup: "
+          "copy the key to a 0400 file first, as deploy/k8s's init container "
+          "does)"));
   EXPECT_THAT(box->load_warning(), Not(HasSubstr(kTestKeyHex)));
 }
 

@@ -762,7 +762,9 @@ TEST_P(ScopedDeletionTest, AnIncompleteScopeKeepsItsChildrenOnlyThere) {
        {{"thing_c:1a", "thing_p:1"},
         {"thing_c:1b", "thing_p:1"},
         {"thing_c:2a", "thing_p:2"},
-        {"thing_c:2b", "thing_p:2"}}});
+        {"thing_c:2b", "thing_p:2"}},
+       {},
+       {}});
   // Parent 1 listed completely without 1b; parent 2's listing was forbidden.
   FinalizeCounts counts = Run({{"thing_p:1", "thing_p:2"},
                                {{"thing_c:1a", "thing_p:1"}},
@@ -783,7 +785,9 @@ TEST_P(ScopedDeletionTest, AnIncompleteScopeKeepsItsChildrenOnlyThere) {
 
 TEST_P(ScopedDeletionTest, ChildrenOfAParentNotCollectedAreKept) {
   Run({{"thing_p:1", "thing_p:2"},
-       {{"thing_c:1a", "thing_p:1"}, {"thing_c:2a", "thing_p:2"}}});
+       {{"thing_c:1a", "thing_p:1"}, {"thing_c:2a", "thing_p:2"}},
+       {},
+       {}});
   // Parent 2 was not collected (its own listing failed): it is kept, and so
   // are its children, whose scope was not listed.
   Run({{"thing_p:1"},
@@ -796,8 +800,11 @@ TEST_P(ScopedDeletionTest, ChildrenOfAParentNotCollectedAreKept) {
 
 TEST_P(ScopedDeletionTest, ChildrenOfADeletedParentGoWithIt) {
   Run({{"thing_p:1", "thing_p:2"},
-       {{"thing_c:1a", "thing_p:1"}, {"thing_c:2a", "thing_p:2"}}});
-  FinalizeCounts counts = Run({{"thing_p:1"}, {{"thing_c:1a", "thing_p:1"}}});
+       {{"thing_c:1a", "thing_p:1"}, {"thing_c:2a", "thing_p:2"}},
+       {},
+       {}});
+  FinalizeCounts counts =
+      Run({{"thing_p:1"}, {{"thing_c:1a", "thing_p:1"}}, {}, {}});
   EXPECT_EQ(counts.deleted, 3);  // parent 2, its child and their edge
   EXPECT_THAT(Keys("thing_p"), ElementsAre("thing_p:1"));
   EXPECT_THAT(Keys("thing_c"), ElementsAre("thing_c:1a"));

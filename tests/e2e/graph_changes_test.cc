@@ -211,7 +211,9 @@ TEST_F(GraphChangesTest, SecondRunEmitsExactlyTheDiffAndEqualsAFreshRun) {
   for (size_t i = 0; i < events.size(); ++i) {
     received.insert(absl::StrCat(v1::ChangeKind_Name(events[i].kind()), " ",
                                  KeyOf(events[i])));
-    if (i > 0) EXPECT_GT(events[i].sequence(), events[i - 1].sequence());
+    if (i > 0) {
+      EXPECT_GT(events[i].sequence(), events[i - 1].sequence());
+    }
     EXPECT_EQ(events[i].instance_id(), "ci");
   }
   EXPECT_EQ(received.size(), events.size()) << "an object changed twice";

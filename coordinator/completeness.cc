@@ -206,12 +206,12 @@ RunCompleteness ComputeCompleteness(const v1::IntegrationDefinition& definition,
 
     // What the step read: the entity types of its dependency steps (a
     // definition names as dependencies the steps whose types it reads). An
-    // error there
-    // makes this step's types incomplete too. Incompleteness of the parent
-    // type only costs scopes: the step lists the children of each parent it
-    // was given, and children of parents that were not collected have a scope
-    // that was not listed, so they are kept. Any other type read may have
-    // shaped what the step produced for any scope: nothing of it is deleted.
+    // error there makes this step's types incomplete too. Incompleteness of
+    // the parent type only costs scopes: the step lists the children of each
+    // parent it was given, and children of parents that were not collected
+    // have a scope that was not listed, so they are kept. Any other type read
+    // may have shaped what the step produced for any scope: nothing of it is
+    // deleted.
     for (const std::string& dependency_id : step->depends_on()) {
       auto dependency = by_id.find(dependency_id);
       if (dependency == by_id.end()) continue;

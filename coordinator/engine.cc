@@ -19,6 +19,7 @@
 #include "coordinator/metrics.h"
 #include "coordinator/scheduler/schedule.h"
 #include "coordinator/secrets/secret_box.h"
+#include "coordinator/send_queue.h"
 
 namespace graphmill::coordinator {
 namespace {
@@ -210,7 +211,7 @@ absl::StatusOr<v1::Run> Engine::CancelRun(int64_t run_id) {
         if (it == session.running.end()) continue;
         v1::CoordinatorMessage message;
         *message.mutable_cancel()->mutable_attempt() = it->second.attempt;
-        session.send(message);
+        session.queue->Send(message);
         session.running.erase(it);
       }
     }
@@ -268,7 +269,7 @@ absl::StatusOr<int64_t> Engine::ConnectWorker(const v1::WorkerHello& hello,
   WorkerSession session;
   session.worker_id = hello.worker_id();
   session.capacity = hello.capacity();
-  session.send = std::move(send);
+  session.queue = std::make_unique<SendQueue>(std::move(send));
   for (const v1::IntegrationDefinition& definition : hello.integrations()) {
     absl::StatusOr<std::vector<std::string>> order =
         ValidateDefinition(definition);
@@ -305,6 +306,8 @@ absl::StatusOr<int64_t> Engine::ConnectWorker(const v1::WorkerHello& hello,
 }
 
 void Engine::DisconnectWorker(int64_t session) {
+  // Destroyed after the lock is released: it waits for a write in progress.
+  std::unique_ptr<SendQueue> queue;
   {
     absl::MutexLock lock(&mu_);
     auto it = sessions_.find(session);
@@ -318,6 +321,7 @@ void Engine::DisconnectWorker(int64_t session) {
         held.push_back(*task);
       }
     }
+    queue = std::move(it->second.queue);
     sessions_.erase(it);
     ReleaseLeases(held, absl::StrCat("worker '", worker_id, "' disconnected"),
                   options_.max_task_attempts);
@@ -729,7 +733,7 @@ void Engine::ShareRates() {
       v1::CoordinatorMessage message;
       *message.mutable_rate_update()->mutable_attempt() = running.attempt;
       message.mutable_rate_update()->set_rate_limit_per_second(share);
-      session->send(message);
+      session->queue->Send(message);
     }
   }
 }
@@ -1110,7 +1114,7 @@ void Engine::Dispatch() {
     assignment.set_rate_limit_per_second(share);
     chosen->running[task->id] =
         RunningTask{assignment.attempt(), task->instance_id, share};
-    if (!chosen->send(message)) {
+    if (!chosen->queue->Send(std::move(message))) {
       chosen->running.erase(task->id);
       TaskRecord leased = *task;
       leased.attempt = *attempt;

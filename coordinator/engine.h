@@ -23,6 +23,7 @@
 #include "absl/time/time.h"
 #include "common/redact.h"
 #include "coordinator/instances.h"
+#include "coordinator/send_queue.h"
 #include "coordinator/store/store.h"
 #include "graphmill/v1/admin.pb.h"
 #include "graphmill/v1/worker.pb.h"
@@ -61,6 +62,8 @@ struct EngineOptions {
 class Engine {
  public:
   // Writes one message to a worker's stream; false if the stream is broken.
+  // Called on the session's own thread (SendQueue), never under the engine's
+  // lock, so it may block (flow control) without stalling other workers.
   using SendFn = std::function<bool(const v1::CoordinatorMessage&)>;
 
   Engine(Store* store, const InstanceSecrets* secrets, EngineOptions options);
@@ -135,7 +138,9 @@ class Engine {
     int capacity = 0;
     std::set<std::pair<std::string, std::string>>
         integrations;  // (name, version)
-    SendFn send;
+    // Messages to the worker, written on the queue's own thread: never
+    // under the engine's lock.
+    std::unique_ptr<SendQueue> queue;
     std::map<int64_t, RunningTask> running;  // by task id
     bool draining = false;
   };

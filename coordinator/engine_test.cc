@@ -5,9 +5,14 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <functional>
+#include <thread>
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "common/graph_objects.h"
 
@@ -79,6 +84,21 @@ class Worker {
     absl::MutexLock lock(&mu_);
     return messages_;
   }
+  // Waits (up to 10 s: messages are written on the session's own thread) for
+  // a message `matches` accepts; returns the messages received by then.
+  std::vector<v1::CoordinatorMessage> WaitFor(
+      const std::function<bool(const v1::CoordinatorMessage&)>& matches) {
+    absl::MutexLock lock(&mu_);
+    auto arrived = [&] {
+      for (const v1::CoordinatorMessage& m : messages_) {
+        if (matches(m)) return true;
+      }
+      return false;
+    };
+    EXPECT_TRUE(
+        mu_.AwaitWithTimeout(absl::Condition(&arrived), absl::Seconds(10)));
+    return messages_;
+  }
 
  private:
   absl::Mutex mu_;
@@ -89,6 +109,8 @@ class Worker {
 class EngineTest : public ::testing::Test {
  protected:
   void SetUp() override { Init(EngineOptions()); }
+  // The engine's session threads write to worker_: stop them first.
+  void TearDown() override { engine_.reset(); }
 
   void Init(EngineOptions options) {
     engine_.reset();
@@ -283,7 +305,10 @@ TEST_F(EngineTest, RateLimitedHalvesTheInstanceRateForItsTasks) {
   EXPECT_DOUBLE_EQ(task.rate_limit_per_second(), 40);
   engine_->RateLimited(session_, task.attempt());
   double latest = 0;
-  for (const v1::CoordinatorMessage& m : worker_.messages()) {
+  for (const v1::CoordinatorMessage& m :
+       worker_.WaitFor([](const v1::CoordinatorMessage& m) {
+         return m.has_rate_update();
+       })) {
     if (m.has_rate_update()) latest = m.rate_update().rate_limit_per_second();
   }
   EXPECT_DOUBLE_EQ(latest, 20);
@@ -299,7 +324,8 @@ TEST_F(EngineTest, CancelStopsRunningTasksAndChangesNothing) {
   ASSERT_TRUE(cancelled.ok());
   EXPECT_EQ(cancelled->status(), v1::RUN_STATUS_CANCELLED);
   bool told = false;
-  for (const v1::CoordinatorMessage& m : worker_.messages()) {
+  for (const v1::CoordinatorMessage& m : worker_.WaitFor(
+           [](const v1::CoordinatorMessage& m) { return m.has_cancel(); })) {
     told |= m.has_cancel() &&
             m.cancel().attempt().task_id() == task.attempt().task_id();
   }
@@ -546,6 +572,44 @@ TEST_F(EngineTest, ATaskWhoseSecretsDoNotOpenFailsItsRunInsteadOfWaiting) {
   for (const v1::CoordinatorMessage& m : worker_.messages()) {
     EXPECT_FALSE(m.has_assignment()) << "no worker gets a task it cannot run";
   }
+}
+
+TEST_F(EngineTest, AStalledWorkerStreamDelaysOnlyItself) {
+  // A worker whose stream accepts nothing (its writes block until released),
+  // with more free slots than the healthy one, so it is offered work first.
+  absl::Notification release;
+  std::atomic<int> blocked_writes{0};
+  v1::WorkerHello hello;
+  hello.set_worker_id("stalled");
+  hello.set_capacity(8);
+  *hello.add_integrations() = Definition();
+  auto stalled =
+      engine_->ConnectWorker(hello, [&](const v1::CoordinatorMessage&) {
+        ++blocked_writes;
+        release.WaitForNotification();
+        return false;
+      });
+  ASSERT_TRUE(stalled.ok()) << stalled.status();
+  auto run = engine_->StartRun("inst");
+  ASSERT_TRUE(run.ok()) << run.status();
+  // The engine stays responsive while that write is blocked: another
+  // instance's run starts (it needs the engine's lock).
+  v1::Instance other;
+  other.set_id("other");
+  other.set_integration("test");
+  ASSERT_TRUE(store_->CreateInstance(other).ok());
+  absl::Notification started;
+  std::thread starter([&] {
+    EXPECT_TRUE(engine_->StartRun("other").ok());
+    started.Notify();
+  });
+  const bool responsive =
+      started.WaitForNotificationWithTimeout(absl::Seconds(5));
+  release.Notify();
+  starter.join();
+  EXPECT_TRUE(responsive) << "a blocked write held the engine";
+  EXPECT_GE(blocked_writes.load(), 1);
+  engine_->DisconnectWorker(*stalled);
 }
 
 }  // namespace

@@ -97,9 +97,11 @@ TEST(CoordinatorMetricsTest, ARunShowsUpInEveryFamily) {
   EngineOptions options;
   options.tick = absl::Milliseconds(10);
   options.lease = absl::Milliseconds(300);
+  // Declared before the engine: the engine's session thread writes to it
+  // until the engine is destroyed.
+  RecordingWorker worker;
   Engine engine(store.get(), &secrets, options);
   engine.Start();
-  RecordingWorker worker;
   v1::WorkerHello hello;
   hello.set_worker_id("w1");
   hello.set_capacity(4);

@@ -861,7 +861,9 @@ grpc::Status WorkerGatewayService::Connect(
   if (!stream->Read(&message)) return grpc::Status::OK;
   if (!message.has_hello())
     return Invalid("the first message on Connect must be a hello");
-  // Writes come from the engine's threads; gRPC allows one writer at a time.
+  // Writes come from the session's SendQueue thread (coordinator/send_queue),
+  // never under the engine's lock; the mutex makes the end of this call wait
+  // for a write in progress.
   auto write_mutex = std::make_shared<std::mutex>();
   auto send = [stream, write_mutex,
                context](const v1::CoordinatorMessage& out) {

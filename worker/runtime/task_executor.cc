@@ -135,7 +135,8 @@ v1::TaskOutcome ExecuteAssignment(const v1::TaskAssignment& assignment,
   // Whatever a provider echoes (a token in an error body, say) is removed from
   // everything this task reports: the outcome, its events and its reasons.
   std::vector<std::string> secrets;
-  for (const v1::ConfigField& field : integration.definition().config_fields()) {
+  for (const v1::ConfigField& field :
+       integration.definition().config_fields()) {
     auto value = context.config().find(field.name());
     if (field.secret() && value != context.config().end()) {
       secrets.push_back(value->second);

@@ -17,9 +17,9 @@
 #include <thread>
 #include <vector>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
@@ -67,9 +67,9 @@ class TestIntegration : public Integration {
     field->set_name("apiToken");
     field->set_type(v1::CONFIG_FIELD_TYPE_STRING);
     field->set_secret(true);
-    for (const char* id : {"generate", "copy", "stop-early", "fail", "partial",
-                           "block", "hold", "throw", "paced", "rate-limited",
-                           "echo-secret"}) {
+    for (const char* id :
+         {"generate", "copy", "stop-early", "fail", "partial", "block", "hold",
+          "throw", "paced", "rate-limited", "echo-secret"}) {
       v1::StepDefinition* step = definition_.add_steps();
       step->set_id(id);
       step->set_name(absl::StrCat("Step ", id));
@@ -116,14 +116,14 @@ class TestIntegration : public Integration {
     if (step_id == "echo-secret") {
       // A provider that echoes the token, in the forms redaction must catch.
       const std::string token = context.config().at("apiToken");
-      context.AddEvent(
-          v1::EVENT_LEVEL_WARN, "warn_echo",
-          absl::StrCat("body {\"token\": \"", absl::Base64Escape(token), "\"}"));
+      context.AddEvent(v1::EVENT_LEVEL_WARN, "warn_echo",
+                       absl::StrCat("body {\"token\": \"",
+                                    absl::Base64Escape(token), "\"}"));
       context.MarkScopeIncomplete(ThingKey(1),
                                   absl::StrCat("HTTP 403 on ", token));
-      return absl::InvalidArgumentError(absl::StrCat(
-          "item {\"id\": 5, \"token\": \"", absl::AsciiStrToUpper(token),
-          "\"} has no 'name'"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("item {\"id\": 5, \"token\": \"",
+                       absl::AsciiStrToUpper(token), "\"} has no 'name'"));
     }
     if (step_id == "hold") return Hold(context);
     if (step_id == "throw") throw std::runtime_error("boom");

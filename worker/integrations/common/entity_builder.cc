@@ -50,9 +50,9 @@ absl::StatusOr<std::string> RequiredStringField(const rapidjson::Value& object,
   if (!object.IsObject()) return NotAnObjectError(provider, kind);
   std::optional<std::string> value = StringField(object, field);
   if (!value.has_value() || value->empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        provider, " ", kind, " has no string '", field,
-        "': ", QuoteJsonWholeTokens(ToJson(object))));
+    return absl::InvalidArgumentError(
+        absl::StrCat(provider, " ", kind, " has no string '", field,
+                     "': ", QuoteJsonWholeTokens(ToJson(object))));
   }
   return *value;
 }

@@ -48,7 +48,8 @@ absl::Status TaskStep::FanOut(size_t count,
 }
 
 void TaskStep::Warn(absl::string_view name, absl::string_view description) {
-  LogWarn(options_.integration, " step ", id, ": ", context.Redact(description));
+  LogWarn(options_.integration, " step ", id, ": ",
+          context.Redact(description));
   context.AddEvent(v1::EVENT_LEVEL_WARN, name, description);
 }
 

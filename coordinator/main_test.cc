@@ -1,16 +1,15 @@
 // Runs the graphmill-coordinator binary: --version, --help, JSON logs and log
 // levels, grpc.health.v1 (SERVING, NOT_SERVING once SIGTERM starts the
 // drain) and server reflection (v1 and v1alpha, with a token).
-#include <fcntl.h>
 #include <grpcpp/create_channel.h>
 #include <signal.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -26,6 +25,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "rapidjson/document.h"
+#include "tests/e2e/process.h"
 
 namespace graphmill::coordinator {
 namespace {
@@ -33,12 +33,6 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::IsSupersetOf;
 using ::testing::Not;
-
-std::string Coordinator() {
-  const char* root = std::getenv("TEST_SRCDIR");
-  return absl::StrCat(root ? root : ".",
-                      "/graphmill/coordinator/graphmill-coordinator");
-}
 
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path);
@@ -59,38 +53,16 @@ class CoordinatorRun {
       args.push_back("--port_file=" + dir_ + "/port");
       args.push_back("--listen=127.0.0.1:0");
     }
-    pid_ = fork();
-    if (pid_ == 0) {
-      const int fd = open(log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-      dup2(fd, 1);
-      dup2(fd, 2);
-      const std::string binary = Coordinator();
-      std::vector<char*> argv = {const_cast<char*>(binary.c_str())};
-      for (std::string& arg : args) argv.push_back(arg.data());
-      argv.push_back(nullptr);
-      execv(binary.c_str(), argv.data());
-      _exit(127);
-    }
+    absl::StatusOr<std::unique_ptr<graphmill::testing::Process>> process =
+        graphmill::testing::Process::Start(
+            graphmill::testing::Runfile("coordinator/graphmill-coordinator"),
+            args, log_);
+    EXPECT_TRUE(process.ok()) << process.status();
+    if (process.ok()) process_ = *std::move(process);
   }
-  ~CoordinatorRun() {
-    if (pid_ > 0 && !exited_) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-  }
-
   // The exit code, or -1 if still running after `timeout`.
   int Wait(absl::Duration timeout) {
-    const absl::Time deadline = absl::Now() + timeout;
-    while (absl::Now() < deadline) {
-      int status = 0;
-      if (waitpid(pid_, &status, WNOHANG) == pid_) {
-        exited_ = true;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
-      }
-      absl::SleepFor(absl::Milliseconds(20));
-    }
-    return -1;
+    return process_ == nullptr ? -1 : process_->Wait(timeout);
   }
 
   // The port once serving; 0 if it does not serve within 20 s.
@@ -123,14 +95,15 @@ class CoordinatorRun {
         "Bearer ", absl::StripAsciiWhitespace(ReadFile(dir_ + "/admin.token")));
   }
 
-  void Signal(int signal) { kill(pid_, signal); }
+  void Signal(int signal) {
+    if (process_ != nullptr) process_->Signal(signal);
+  }
   std::string log() const { return ReadFile(log_); }
 
  private:
   std::string dir_;
   std::string log_;
-  pid_t pid_ = -1;
-  bool exited_ = false;
+  std::unique_ptr<graphmill::testing::Process> process_;
 };
 
 TEST(CoordinatorMainTest, VersionPrintsTheOneVersion) {

@@ -1,14 +1,13 @@
 // Runs the graphmill-worker binary: --version, --help, --log_format=json, and
 // the --health_listen probes (/healthz, /readyz) as an in-process fake
 // coordinator goes away and comes back on the same port.
-#include <fcntl.h>
 #include <httplib.h>
 #include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <fstream>
 #include <iostream>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -22,6 +21,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "rapidjson/document.h"
+#include "tests/e2e/process.h"
 #include "worker/runtime/fake_worker_gateway.h"
 
 namespace graphmill::worker {
@@ -42,41 +42,20 @@ class WorkerRun {
  public:
   WorkerRun(const std::string& name, std::vector<std::string> args)
       : log_(::testing::TempDir() + "/" + name + ".log") {
-    pid_ = fork();
-    if (pid_ == 0) {
-      const int fd = open(log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-      dup2(fd, 1);
-      dup2(fd, 2);
-      const std::string binary = "worker/graphmill-worker";  // in runfiles
-      std::vector<char*> argv = {const_cast<char*>(binary.c_str())};
-      for (std::string& arg : args) argv.push_back(arg.data());
-      argv.push_back(nullptr);
-      execv(binary.c_str(), argv.data());
-      _exit(127);
-    }
+    absl::StatusOr<std::unique_ptr<graphmill::testing::Process>> process =
+        graphmill::testing::Process::Start("worker/graphmill-worker", args,
+                                           log_);
+    EXPECT_TRUE(process.ok()) << process.status();
+    if (process.ok()) process_ = *std::move(process);
   }
-  ~WorkerRun() {
-    if (pid_ > 0 && !exited_) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-  }
-
   // The exit code, or -1 if still running after `timeout`.
   int Wait(absl::Duration timeout) {
-    const absl::Time deadline = absl::Now() + timeout;
-    while (absl::Now() < deadline) {
-      int status = 0;
-      if (waitpid(pid_, &status, WNOHANG) == pid_) {
-        exited_ = true;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
-      }
-      absl::SleepFor(absl::Milliseconds(10));
-    }
-    return -1;
+    return process_ == nullptr ? -1 : process_->Wait(timeout);
   }
 
-  void Signal(int signal) { kill(pid_, signal); }
+  void Signal(int signal) {
+    if (process_ != nullptr) process_->Signal(signal);
+  }
   std::string log() const { return ReadFile(log_); }
 
   // Its log lines, each parsed as JSON (a line that does not parse fails the
@@ -98,8 +77,7 @@ class WorkerRun {
 
  private:
   std::string log_;
-  pid_t pid_ = -1;
-  bool exited_ = false;
+  std::unique_ptr<graphmill::testing::Process> process_;
 };
 
 // Polls `condition` until it holds or `timeout` passes.

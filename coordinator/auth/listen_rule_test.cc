@@ -1,14 +1,13 @@
 // graphmill-coordinator refuses to serve plaintext on an address other than
 // loopback, naming the flags that fix it, and serves it with a warning when
 // told --insecure_plaintext.
-#include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <fstream>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -17,17 +16,12 @@
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/e2e/process.h"
 
 namespace {
 
 using ::testing::HasSubstr;
 using ::testing::Not;
-
-std::string Coordinator() {
-  const char* root = std::getenv("TEST_SRCDIR");
-  return absl::StrCat(root ? root : ".",
-                      "/graphmill/coordinator/graphmill-coordinator");
-}
 
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path);
@@ -45,38 +39,16 @@ class CoordinatorRun {
     port_file_ = dir + "/port";
     args.push_back("--store=" + dir + "/graphmill.db");
     args.push_back("--port_file=" + port_file_);
-    pid_ = fork();
-    if (pid_ == 0) {
-      const int fd = open(log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-      dup2(fd, 1);
-      dup2(fd, 2);
-      const std::string binary = Coordinator();
-      std::vector<char*> argv = {const_cast<char*>(binary.c_str())};
-      for (std::string& arg : args) argv.push_back(arg.data());
-      argv.push_back(nullptr);
-      execv(binary.c_str(), argv.data());
-      _exit(127);
-    }
+    absl::StatusOr<std::unique_ptr<graphmill::testing::Process>> process =
+        graphmill::testing::Process::Start(
+            graphmill::testing::Runfile("coordinator/graphmill-coordinator"),
+            args, log_);
+    EXPECT_TRUE(process.ok()) << process.status();
+    if (process.ok()) process_ = *std::move(process);
   }
-  ~CoordinatorRun() {
-    if (pid_ > 0 && !exited_) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-  }
-
   // The exit code, or -1 if still running after `timeout`.
   int Wait(absl::Duration timeout) {
-    const absl::Time deadline = absl::Now() + timeout;
-    while (absl::Now() < deadline) {
-      int status = 0;
-      if (waitpid(pid_, &status, WNOHANG) == pid_) {
-        exited_ = true;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
-      }
-      absl::SleepFor(absl::Milliseconds(20));
-    }
-    return -1;
+    return process_ == nullptr ? -1 : process_->Wait(timeout);
   }
 
   bool Serving(absl::Duration timeout) {
@@ -93,8 +65,7 @@ class CoordinatorRun {
  private:
   std::string log_;
   std::string port_file_;
-  pid_t pid_ = -1;
-  bool exited_ = false;
+  std::unique_ptr<graphmill::testing::Process> process_;
 };
 
 TEST(ListenRuleTest, NonLoopbackPlaintextStopsAtStartNamingTheFlags) {

@@ -15,6 +15,7 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "common/graph_objects.h"
+#include "coordinator/testing/recording_worker.h"
 
 namespace graphmill::coordinator {
 namespace {
@@ -53,58 +54,7 @@ v1::Entity MakeEntity(const std::string& key, const std::string& type) {
   return e;
 }
 
-// A worker session that records what the coordinator sends.
-class Worker {
- public:
-  Engine::SendFn Send() {
-    return [this](const v1::CoordinatorMessage& message) {
-      absl::MutexLock lock(&mu_);
-      messages_.push_back(message);
-      return true;
-    };
-  }
-  // Waits for the next assignment not yet returned.
-  v1::TaskAssignment NextAssignment() {
-    absl::MutexLock lock(&mu_);
-    auto ready = [&] {
-      for (size_t i = seen_; i < messages_.size(); ++i) {
-        if (messages_[i].has_assignment()) return true;
-      }
-      return false;
-    };
-    EXPECT_TRUE(
-        mu_.AwaitWithTimeout(absl::Condition(&ready), absl::Seconds(10)));
-    for (; seen_ < messages_.size(); ++seen_) {
-      if (messages_[seen_].has_assignment())
-        return messages_[seen_++].assignment();
-    }
-    return {};
-  }
-  std::vector<v1::CoordinatorMessage> messages() {
-    absl::MutexLock lock(&mu_);
-    return messages_;
-  }
-  // Waits (up to 10 s: messages are written on the session's own thread) for
-  // a message `matches` accepts; returns the messages received by then.
-  std::vector<v1::CoordinatorMessage> WaitFor(
-      const std::function<bool(const v1::CoordinatorMessage&)>& matches) {
-    absl::MutexLock lock(&mu_);
-    auto arrived = [&] {
-      for (const v1::CoordinatorMessage& m : messages_) {
-        if (matches(m)) return true;
-      }
-      return false;
-    };
-    EXPECT_TRUE(
-        mu_.AwaitWithTimeout(absl::Condition(&arrived), absl::Seconds(10)));
-    return messages_;
-  }
-
- private:
-  absl::Mutex mu_;
-  std::vector<v1::CoordinatorMessage> messages_ ABSL_GUARDED_BY(mu_);
-  size_t seen_ ABSL_GUARDED_BY(mu_) = 0;
-};
+using testing::RecordingWorker;
 
 class EngineTest : public ::testing::Test {
  protected:
@@ -166,7 +116,7 @@ class EngineTest : public ::testing::Test {
   InstanceSecrets secrets_{*SecretBox::FromKeyMaterial(std::string(32, 'k'))};
   std::unique_ptr<Store> store_;
   std::unique_ptr<Engine> engine_;
-  Worker worker_;
+  RecordingWorker worker_;
   int64_t session_ = 0;
 };
 
@@ -543,7 +493,7 @@ TEST_F(EngineTest, AWorkerCannotRedefineARegisteredVersion) {
   v1::IntegrationDefinition redefined = Definition();
   redefined.mutable_config_fields(0)->set_secret(false);
   *hello.add_integrations() = redefined;
-  Worker rogue;
+  RecordingWorker rogue;
   absl::StatusOr<int64_t> refused = engine_->ConnectWorker(hello, rogue.Send());
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(std::string(refused.status().message()),

@@ -16,6 +16,7 @@
 #include "common/metrics.h"
 #include "coordinator/engine.h"
 #include "coordinator/secrets/secret_box.h"
+#include "coordinator/testing/recording_worker.h"
 #include "re2/re2.h"
 
 namespace graphmill::coordinator {
@@ -46,39 +47,7 @@ v1::Entity Thing(const std::string& key) {
   return e;
 }
 
-// Records what the coordinator sends to one worker session.
-class RecordingWorker {
- public:
-  Engine::SendFn Send() {
-    return [this](const v1::CoordinatorMessage& message) {
-      absl::MutexLock lock(&mu_);
-      messages_.push_back(message);
-      return true;
-    };
-  }
-  v1::TaskAssignment NextAssignment() {
-    absl::MutexLock lock(&mu_);
-    auto ready = [&] {
-      for (size_t i = seen_; i < messages_.size(); ++i) {
-        if (messages_[i].has_assignment()) return true;
-      }
-      return false;
-    };
-    EXPECT_TRUE(
-        mu_.AwaitWithTimeout(absl::Condition(&ready), absl::Seconds(10)));
-    for (; seen_ < messages_.size(); ++seen_) {
-      if (messages_[seen_].has_assignment()) {
-        return messages_[seen_++].assignment();
-      }
-    }
-    return {};
-  }
-
- private:
-  absl::Mutex mu_;
-  std::vector<v1::CoordinatorMessage> messages_ ABSL_GUARDED_BY(mu_);
-  size_t seen_ ABSL_GUARDED_BY(mu_) = 0;
-};
+using testing::RecordingWorker;
 
 // Waits until the exposition matches `pattern` (gauges follow the pump).
 std::string WaitForExposition(const std::string& pattern) {

@@ -939,20 +939,6 @@ absl::Status Engine::FinalizeRun(int64_t run_id, const RunInfo& info) {
     degraded |= step.status == v1::STEP_STATUS_FAILURE ||
                 step.status == v1::STEP_STATUS_PARTIAL;
   }
-  const int64_t now = NowMs();
-  GM_ASSIGN_OR_RETURN(
-      FinalizeCounts counts,
-      store_->Finalize(run_id, info.instance_id, completeness.DeletionRules(),
-                       incomplete, now));
-  CoordinatorMetrics::Get().GraphChanged(info.definition.name(), counts.created,
-                                         counts.updated, counts.deleted);
-  CoordinatorMetrics::Get().ChangeLog(store_->GetChangeLogBounds());
-  const v1::RunStatus final_status =
-      degraded ? v1::RUN_STATUS_PARTIAL : v1::RUN_STATUS_SUCCEEDED;
-  const std::string summary =
-      absl::StrCat("graph finalized: ", counts.created, " created, ",
-                   counts.updated, " updated, ", counts.deleted, " deleted");
-  Event(run_id, v1::EVENT_LEVEL_INFO, "run_finalized", summary, "");
   for (const v1::IncompleteType& type : incomplete) {
     Event(run_id, type.error() ? v1::EVENT_LEVEL_WARN : v1::EVENT_LEVEL_INFO,
           "type_incomplete",
@@ -962,22 +948,32 @@ absl::Status Engine::FinalizeRun(int64_t run_id, const RunInfo& info) {
                            : " (deleted only where listed completely)"),
           "");
   }
-  // An upload is pending before the run is seen as ended, so watchers wait for
+  const std::string error_types = completeness.ErrorTypesList();
+  FinalizeRequest request;
+  request.run_id = run_id;
+  request.instance_id = info.instance_id;
+  request.rules = completeness.DeletionRules();
+  request.incomplete_types = incomplete;
+  request.status = degraded ? v1::RUN_STATUS_PARTIAL : v1::RUN_STATUS_SUCCEEDED;
+  request.error = !degraded ? ""
+                  : error_types.empty()
+                      ? "some steps failed or were partial"
+                      : absl::StrCat("not looked at completely: ", error_types,
+                                     " (see run show)");
+  // The upload is pending when the run is seen as ended, so watchers wait for
   // it.
   absl::StatusOr<v1::Instance> instance = store_->GetInstance(info.instance_id);
-  if (instance.ok() && instance->has_upload()) {
-    v1::UploadStatus pending;
-    pending.set_state(v1::UPLOAD_STATE_PENDING);
-    GM_RETURN_IF_ERROR(store_->SetRunUpload(run_id, pending));
-  }
-  const std::string error_types = completeness.ErrorTypesList();
-  GM_RETURN_IF_ERROR(store_->SetRunStatus(
-      run_id, final_status,
-      !degraded             ? ""
-      : error_types.empty() ? "some steps failed or were partial"
-                            : absl::StrCat("not looked at completely: ",
-                                           error_types, " (see run show)"),
-      now));
+  request.upload_pending = instance.ok() && instance->has_upload();
+  request.now_ms = NowMs();
+  GM_ASSIGN_OR_RETURN(FinalizeCounts counts, store_->Finalize(request));
+  CoordinatorMetrics::Get().GraphChanged(info.definition.name(), counts.created,
+                                         counts.updated, counts.deleted);
+  CoordinatorMetrics::Get().ChangeLog(store_->GetChangeLogBounds());
+  const std::string summary =
+      absl::StrCat("graph finalized: ", counts.created, " created, ",
+                   counts.updated, " updated, ", counts.deleted, " deleted");
+  // After the run ended (its counts are on the run record as well).
+  Event(run_id, v1::EVENT_LEVEL_INFO, "run_finalized", summary, "");
   LogInfo("run ", run_id, " ended ", degraded ? "partial" : "succeeded", "; ",
           summary);
   CoordinatorMetrics::Get().RunEnded(*store_, run_id);

@@ -32,7 +32,9 @@ absl::StatusOr<int64_t> AddInstanceWithGraph(Store& store,
   attempt.set_lease_id("test-lease");
   GM_RETURN_IF_ERROR(store.StageBatch(attempt, batch, 1));
   GM_RETURN_IF_ERROR(store.CommitAttempt(attempt, true, "", {}));
-  GM_RETURN_IF_ERROR(store.Finalize(run, instance_id, {}, {}, 2).status());
+  GM_RETURN_IF_ERROR(
+      store.Finalize({.run_id = run, .instance_id = instance_id, .now_ms = 2})
+          .status());
   return run;
 }
 

@@ -1530,9 +1530,13 @@ constexpr char kRemove[] = R"sql(
 }  // namespace
 
 absl::StatusOr<FinalizeCounts> PostgresStore::Finalize(
-    int64_t run_id, const std::string& instance_id,
-    const std::map<std::string, DeletionRule>& rules,
-    const std::vector<v1::IncompleteType>& incomplete_types, int64_t now_ms) {
+    const FinalizeRequest& request) {
+  const int64_t run_id = request.run_id;
+  const std::string& instance_id = request.instance_id;
+  const std::map<std::string, DeletionRule>& rules = request.rules;
+  const std::vector<v1::IncompleteType>& incomplete_types =
+      request.incomplete_types;
+  const int64_t now_ms = request.now_ms;
   absl::MutexLock lock(&mu_);
   std::vector<std::string> rule_types;
   std::vector<int64_t> rule_values;
@@ -1548,6 +1552,17 @@ absl::StatusOr<FinalizeCounts> PostgresStore::Finalize(
                    PgParams().Text(instance_id))
             .status());
     GM_RETURN_IF_ERROR(LockChangeLog());
+    GM_ASSIGN_OR_RETURN(
+        PgResult active,
+        db_->Query("SELECT status FROM runs WHERE id = $1 FOR UPDATE",
+                   PgParams().Int(run_id)));
+    if (active.rows() == 0) {
+      return absl::NotFoundError(absl::StrCat("run ", run_id, " not found"));
+    }
+    if (!IsActiveRunStatus(static_cast<v1::RunStatus>(active.Int(0, 0)))) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("run ", run_id, " is not active: not finalized"));
+    }
     for (const v1::IncompleteType& type : incomplete_types) {
       constexpr char kRecordIncompleteType[] = R"sql(
           INSERT INTO run_incomplete_types (run_id, type, reason, error, all_kept)
@@ -1689,7 +1704,18 @@ absl::StatusOr<FinalizeCounts> PostgresStore::Finalize(
                      PgParams().Text(instance_id).Int(run_id))
               .status());
     }
-    return absl::OkStatus();
+    // The run ends in the same transaction (see Store::Finalize).
+    PgParams end;
+    end.Int(request.status).Text(request.error).Int(now_ms).Int(run_id);
+    if (request.upload_pending) end.Bytes(PendingUploadBytes());
+    return db_
+        ->Query(request.upload_pending
+                    ? "UPDATE runs SET status = $1, error = $2, ended_ms = $3, "
+                      "upload = $5 WHERE id = $4"
+                    : "UPDATE runs SET status = $1, error = $2, ended_ms = $3 "
+                      "WHERE id = $4",
+                end)
+        .status();
   }));
   return counts;
 }

@@ -1360,12 +1360,27 @@ absl::Status SqliteStore::ForEachStagedKey(
 // --- Finalize ---
 
 absl::StatusOr<FinalizeCounts> SqliteStore::Finalize(
-    int64_t run_id, const std::string& instance_id,
-    const std::map<std::string, DeletionRule>& rules,
-    const std::vector<v1::IncompleteType>& incomplete_types, int64_t now_ms) {
+    const FinalizeRequest& request) {
+  const int64_t run_id = request.run_id;
+  const std::string& instance_id = request.instance_id;
+  const std::map<std::string, DeletionRule>& rules = request.rules;
+  const std::vector<v1::IncompleteType>& incomplete_types =
+      request.incomplete_types;
+  const int64_t now_ms = request.now_ms;
   absl::MutexLock lock(&mu_);
   FinalizeCounts counts;
   absl::Status status = Transaction([&]() -> absl::Status {
+    GM_ASSIGN_OR_RETURN(SqliteStatement active,
+                        db_->Prepare("SELECT status FROM runs WHERE id = ?"));
+    active.Bind(1, run_id);
+    GM_ASSIGN_OR_RETURN(bool found, active.Step());
+    if (!found) {
+      return absl::NotFoundError(absl::StrCat("run ", run_id, " not found"));
+    }
+    if (!IsActiveRunStatus(static_cast<v1::RunStatus>(active.ColumnInt(0)))) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("run ", run_id, " is not active: not finalized"));
+    }
     GM_RETURN_IF_ERROR(
         db_->Execute("CREATE TEMP TABLE IF NOT EXISTS deletion_rules (type "
                      "TEXT PRIMARY KEY, rule INTEGER NOT NULL);"
@@ -1565,7 +1580,21 @@ absl::StatusOr<FinalizeCounts> SqliteStore::Finalize(
         db_->Prepare("DELETE FROM run_incomplete WHERE run_id IN (SELECT id "
                      "FROM runs WHERE instance_id = ? AND id < ?)"));
     prune_gaps.Bind(1, instance_id).Bind(2, run_id);
-    return prune_gaps.Run();
+    GM_RETURN_IF_ERROR(prune_gaps.Run());
+    // The run ends in the same transaction (see Store::Finalize).
+    GM_ASSIGN_OR_RETURN(
+        SqliteStatement end,
+        db_->Prepare("UPDATE runs SET status = ?, error = ?, ended_ms = ?, "
+                     "upload = COALESCE(?, upload) WHERE id = ?"));
+    end.Bind(1, int64_t{request.status}).Bind(2, request.error);
+    end.Bind(3, now_ms);
+    if (request.upload_pending) {
+      end.BindBlob(4, PendingUploadBytes());
+    } else {
+      end.BindNull(4);
+    }
+    end.Bind(5, run_id);
+    return end.Run();
   });
   if (!status.ok()) return status;
   return counts;

@@ -107,10 +107,7 @@ class SqliteStore final : public Store {
       int64_t run_id, const std::string& type,
       const std::function<void(const std::string&)>& visit) override;
   absl::StatusOr<FinalizeCounts> Finalize(
-      int64_t run_id, const std::string& instance_id,
-      const std::map<std::string, DeletionRule>& rules,
-      const std::vector<v1::IncompleteType>& incomplete_types,
-      int64_t now_ms) override;
+      const FinalizeRequest& request) override;
   absl::Status AddEvent(int64_t run_id, v1::EventLevel level,
                         const std::string& name, const std::string& description,
                         const std::string& step_id, int64_t now_ms) override;

@@ -23,6 +23,17 @@ bool ConstantTimeEquals(absl::string_view a, absl::string_view b) {
 
 }  // namespace
 
+bool IsActiveRunStatus(v1::RunStatus status) {
+  return status == v1::RUN_STATUS_VALIDATING ||
+         status == v1::RUN_STATUS_RUNNING;
+}
+
+std::string PendingUploadBytes() {
+  v1::UploadStatus pending;
+  pending.set_state(v1::UPLOAD_STATE_PENDING);
+  return SerializeDeterministic(pending);
+}
+
 absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& spec) {
   if (spec.empty()) {
     return absl::InvalidArgumentError(

@@ -84,6 +84,19 @@ struct FinalizeCounts {
   int64_t dropped_relationships = 0;  // endpoint entity not in the graph
 };
 
+// What Store::Finalize applies and how the run ends.
+struct FinalizeRequest {
+  int64_t run_id = 0;
+  std::string instance_id;
+  std::map<std::string, DeletionRule> rules;
+  std::vector<v1::IncompleteType> incomplete_types;
+  // The run's final status (SUCCEEDED or PARTIAL) and error text.
+  v1::RunStatus status = v1::RUN_STATUS_SUCCEEDED;
+  std::string error;
+  bool upload_pending = false;  // the instance has an upload target
+  int64_t now_ms = 0;
+};
+
 // One row of the change log.
 struct ChangeRecord {
   int64_t sequence = 0;
@@ -284,19 +297,20 @@ class Store {
 
   // --- Finalize ---
   // One transaction: diff the run's staged objects against the instance's
-  // graph and apply it, appending each change to the change log. An object
-  // the run did not collect is deleted only when its type's rule (`rules`;
-  // absent: kDeleteMissing) allows it and, if it has a scope, the scope was
-  // listed completely in this run (the scope's entity was collected and no
-  // task reported the scope incomplete) or the scope's entity is no longer in
-  // the graph. Relationships whose endpoint entity is not in the resulting
-  // graph are dropped (with events) or deleted. `incomplete_types` are
-  // recorded on the run (GetRun).
+  // graph and apply it, appending each change to the change log, and end the
+  // run with `request.status` and `request.error` (and, if
+  // `request.upload_pending`, an upload in state PENDING), so a crash leaves
+  // either the old graph and an active run or the new graph and an ended run
+  // with its upload handed off. An object the run did not collect is deleted
+  // only when its type's rule (`rules`; absent: kDeleteMissing) allows it and,
+  // if it has a scope, the scope was listed completely in this run (the scope's
+  // entity was collected and no task reported the scope incomplete) or the
+  // scope's entity is no longer in the graph. Relationships whose endpoint
+  // entity is not in the resulting graph are dropped (with events) or deleted.
+  // `incomplete_types` are recorded on the run (GetRun). FAILED_PRECONDITION if
+  // the run is not active (nothing is changed).
   virtual absl::StatusOr<FinalizeCounts> Finalize(
-      int64_t run_id, const std::string& instance_id,
-      const std::map<std::string, DeletionRule>& rules,
-      const std::vector<v1::IncompleteType>& incomplete_types,
-      int64_t now_ms) = 0;
+      const FinalizeRequest& request) = 0;
 
   // --- Events ---
   virtual absl::Status AddEvent(int64_t run_id, v1::EventLevel level,
@@ -367,6 +381,12 @@ class Store {
   // Lock-free.
   virtual int64_t TokenGeneration() const = 0;
 };
+
+// True for VALIDATING and RUNNING: the run may still change.
+bool IsActiveRunStatus(v1::RunStatus status);
+
+// An UploadStatus in state PENDING, serialized as runs store it.
+std::string PendingUploadBytes();
 
 // Deterministic serialization (map entries sorted), so equal objects have equal
 // bytes and finalize can compare content by bytes.

@@ -189,7 +189,10 @@ class StoreTest : public ::testing::TestWithParam<Backend> {
     for (const v1::Entity& e : entities) *batch.add_entities() = e;
     EXPECT_TRUE(store_->StageBatch(attempt, batch, 1000).ok());
     EXPECT_TRUE(store_->CommitAttempt(attempt, true, "", {}).ok());
-    auto counts = store_->Finalize(*run, "inst", rules, {}, 2000);
+    auto counts = store_->Finalize({.run_id = *run,
+                                    .instance_id = "inst",
+                                    .rules = rules,
+                                    .now_ms = 2000});
     EXPECT_TRUE(counts.ok()) << counts.status();
     EXPECT_TRUE(
         store_->SetRunStatus(*run, v1::RUN_STATUS_SUCCEEDED, "", 2000).ok());
@@ -445,7 +448,9 @@ TEST_P(StoreTest, ConflictingDuplicatesKeepFirstWarnAndMarkPartial) {
                 ElementsAre(Pair("thing_a", HasSubstr("different content"))))
         << step.step_id;
   }
-  ASSERT_TRUE(store_->Finalize(*run, "inst", {}, {}, 2).ok());
+  ASSERT_TRUE(
+      store_->Finalize({.run_id = *run, .instance_id = "inst", .now_ms = 2})
+          .ok());
   auto kept = store_->GetEntity("inst", "thing_a:000001");
   ASSERT_TRUE(kept.ok());
   EXPECT_EQ(kept->properties().at("name").string_value(), "first");
@@ -466,7 +471,8 @@ TEST_P(StoreTest, RelationshipsWithoutEndpointsAreDroppedWithAnEvent) {
                   ->CommitAttempt(StageTask(*store_, *run, "fetch-a", batch),
                                   true, "", {})
                   .ok());
-  auto counts = store_->Finalize(*run, "inst", {}, {}, 2);
+  auto counts =
+      store_->Finalize({.run_id = *run, .instance_id = "inst", .now_ms = 2});
   ASSERT_TRUE(counts.ok()) << counts.status();
   EXPECT_EQ(counts->created, 3);
   EXPECT_EQ(counts->dropped_relationships, 1);
@@ -495,7 +501,9 @@ TEST_P(StoreTest, RelationshipOfProtectedTypeGoesWithItsDeletedEndpoint) {
                   ->CommitAttempt(StageTask(*store_, *run, "fetch-a", batch),
                                   true, "", {})
                   .ok());
-  ASSERT_TRUE(store_->Finalize(*run, "inst", {}, {}, 2).ok());
+  ASSERT_TRUE(
+      store_->Finalize({.run_id = *run, .instance_id = "inst", .now_ms = 2})
+          .ok());
   ASSERT_TRUE(store_->SetRunStatus(*run, v1::RUN_STATUS_SUCCEEDED, "", 2).ok());
   // Run 2 sees only `a`; the edge's type is protected, but its target is gone.
   run = store_->CreateRun("inst", Definition(), v1::RUN_TRIGGER_MANUAL, {}, 3);
@@ -505,8 +513,11 @@ TEST_P(StoreTest, RelationshipOfProtectedTypeGoesWithItsDeletedEndpoint) {
                   ->CommitAttempt(StageTask(*store_, *run, "fetch-a", second),
                                   true, "", {})
                   .ok());
-  auto counts = store_->Finalize(
-      *run, "inst", {{edge.type(), DeletionRule::kKeepAll}}, {}, 4);
+  auto counts =
+      store_->Finalize({.run_id = *run,
+                        .instance_id = "inst",
+                        .rules = {{edge.type(), DeletionRule::kKeepAll}},
+                        .now_ms = 4});
   EXPECT_EQ(counts->deleted, 2);
   v1::GraphFilter filter;
   filter.set_instance_id("inst");
@@ -569,7 +580,9 @@ TEST_P(StoreTest, PropertyFiltersAndNeighbors) {
                   ->CommitAttempt(StageTask(*store_, *run, "fetch-a", batch),
                                   true, "", {})
                   .ok());
-  ASSERT_TRUE(store_->Finalize(*run, "inst", {}, {}, 2).ok());
+  ASSERT_TRUE(
+      store_->Finalize({.run_id = *run, .instance_id = "inst", .now_ms = 2})
+          .ok());
 
   auto keys = [&](v1::GraphFilter filter) {
     filter.set_instance_id("inst");
@@ -661,7 +674,10 @@ TEST_P(StoreTest, SnapshotIsAConsistentCopyWithItsSequence) {
                   ->CommitAttempt(StageTask(**store, *run, "fetch-a", batch),
                                   true, "", {})
                   .ok());
-  ASSERT_TRUE((*store)->Finalize(*run, "snap", {}, {}, 2).ok());
+  ASSERT_TRUE(
+      (*store)
+          ->Finalize({.run_id = *run, .instance_id = "snap", .now_ms = 2})
+          .ok());
   int64_t as_of = -1;
   size_t entities = 0, relationships = 0, pages = 0;
   ASSERT_TRUE((*store)
@@ -726,7 +742,10 @@ class ScopedDeletionTest : public StoreTest {
             ->CommitAttempt(StageTask(*store_, *run, "fetch-b", children), true,
                             "", incomplete)
             .ok());
-    auto counts = store_->Finalize(*run, "inst", spec.rules, {}, 2000);
+    auto counts = store_->Finalize({.run_id = *run,
+                                    .instance_id = "inst",
+                                    .rules = spec.rules,
+                                    .now_ms = 2000});
     EXPECT_TRUE(counts.ok()) << counts.status();
     EXPECT_TRUE(
         store_->SetRunStatus(*run, v1::RUN_STATUS_SUCCEEDED, "", 2000).ok());
@@ -1459,7 +1478,9 @@ TEST_P(StoreTest, StagedObjectsAreVisitedInKeyOrderUntilALaterRunFinalizes) {
   EXPECT_EQ(visits, 1);
 
   // Kept through the run's own finalize (for its upload), pruned by the next.
-  ASSERT_TRUE(store_->Finalize(*run, "inst", {}, {}, 2).ok());
+  ASSERT_TRUE(
+      store_->Finalize({.run_id = *run, .instance_id = "inst", .now_ms = 2})
+          .ok());
   ASSERT_TRUE(store_->SetRunStatus(*run, v1::RUN_STATUS_SUCCEEDED, "", 2).ok());
   EXPECT_TRUE(*store_->HasStagedObjects(*run));
   RunOnce({});
@@ -1549,7 +1570,10 @@ TEST_P(StoreTest, FinalizeRecordsCountsAndIncompleteTypesOnTheRun) {
   incomplete[1].set_type("thing_b");
   incomplete[1].set_reason("HTTP 500");
   incomplete[1].set_error(true);
-  auto counts = store_->Finalize(*run, "inst", {}, incomplete, 2);
+  auto counts = store_->Finalize({.run_id = *run,
+                                  .instance_id = "inst",
+                                  .incomplete_types = incomplete,
+                                  .now_ms = 2});
   ASSERT_TRUE(counts.ok()) << counts.status();
   EXPECT_EQ(counts->updated, 1);
   EXPECT_EQ(counts->deleted, 1);
@@ -1563,6 +1587,50 @@ TEST_P(StoreTest, FinalizeRecordsCountsAndIncompleteTypesOnTheRun) {
   EXPECT_FALSE(got->incomplete_types(0).all_kept());
   EXPECT_EQ(got->incomplete_types(1).reason(), "step fetch-b disabled");
   EXPECT_TRUE(got->incomplete_types(1).all_kept());
+}
+
+TEST_P(StoreTest, FinalizeEndsTheRunAndHandsOffItsUploadAtOnce) {
+  auto run =
+      store_->CreateRun("inst", Definition(), v1::RUN_TRIGGER_MANUAL, {}, 1);
+  v1::ResultBatch batch;
+  *batch.add_entities() = MakeEntity("thing_a:000001", "thing_a", "one");
+  ASSERT_TRUE(store_
+                  ->CommitAttempt(StageTask(*store_, *run, "fetch-a", batch),
+                                  true, "", {})
+                  .ok());
+  auto counts = store_->Finalize({.run_id = *run,
+                                  .instance_id = "inst",
+                                  .status = v1::RUN_STATUS_PARTIAL,
+                                  .error = "not looked at completely: thing_b",
+                                  .upload_pending = true,
+                                  .now_ms = 7});
+  ASSERT_TRUE(counts.ok()) << counts.status();
+  auto got = store_->GetRun(*run);
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->status(), v1::RUN_STATUS_PARTIAL);
+  EXPECT_EQ(got->error(), "not looked at completely: thing_b");
+  EXPECT_EQ(got->upload().state(), v1::UPLOAD_STATE_PENDING);
+  EXPECT_THAT(*store_->ActiveRunIds(), ::testing::IsEmpty());
+
+  // An ended run cannot be finalized again, and nothing changes.
+  const int64_t before = store_->GetChangeLogBounds()->last_sequence;
+  auto again = store_->Finalize({.run_id = *run,
+                                 .instance_id = "inst",
+                                 .status = v1::RUN_STATUS_SUCCEEDED,
+                                 .now_ms = 9});
+  EXPECT_EQ(again.status().code(), absl::StatusCode::kFailedPrecondition)
+      << again.status();
+  EXPECT_EQ(store_->GetChangeLogBounds()->last_sequence, before);
+  EXPECT_EQ(store_->GetRun(*run)->status(), v1::RUN_STATUS_PARTIAL);
+}
+
+TEST_P(StoreTest, FinalizeWithoutAnUploadTargetLeavesNoUpload) {
+  RunOnce({MakeEntity("thing_a:000001", "thing_a", "one")});
+  auto runs = store_->ListRuns("inst", 1);
+  ASSERT_TRUE(runs.ok());
+  ASSERT_EQ(runs->size(), 1u);
+  EXPECT_EQ((*runs)[0].status(), v1::RUN_STATUS_SUCCEEDED);
+  EXPECT_EQ((*runs)[0].upload().state(), v1::UPLOAD_STATE_UNSPECIFIED);
 }
 
 TEST_P(StoreTest, PropertyFiltersCompareJsonTypesAndValues) {
@@ -1621,7 +1689,9 @@ TEST_P(StoreTest, GraphListingsFilterAndPageInByteOrder) {
                   ->CommitAttempt(StageTask(*store_, *run, "fetch-a", batch),
                                   true, "", {})
                   .ok());
-  ASSERT_TRUE(store_->Finalize(*run, "inst", {}, {}, 2).ok());
+  ASSERT_TRUE(
+      store_->Finalize({.run_id = *run, .instance_id = "inst", .now_ms = 2})
+          .ok());
 
   v1::GraphFilter filter;
   filter.set_instance_id("inst");

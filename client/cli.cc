@@ -16,15 +16,19 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
+#include "client/completion.h"
 #include "client/coordinator_client.h"
+#include "client/describe.h"
 #include "client/dot_writer.h"
 #include "client/instance_settings.h"
 #include "client/interrupt.h"
 #include "client/render.h"
 #include "client/run_watch.h"
+#include "client/suggest.h"
 #include "common/graph_json.h"
 
 namespace graphmill::cli {
@@ -66,6 +70,29 @@ absl::StatusOr<int> IntegrationList(const Invocation& call) {
     call.out << RenderIntegrations(*response);
   }
   return kExitSuccess;
+}
+
+absl::StatusOr<int> IntegrationDescribe(const Invocation& call) {
+  absl::StatusOr<v1::ListIntegrationsResponse> response =
+      call.client.ListIntegrations();
+  if (!response.ok()) return response.status();
+  std::vector<std::string> names;
+  for (const v1::IntegrationDefinition& integration :
+       response->integrations()) {
+    if (integration.name() == call.line.integration) {
+      call.out << (call.json() ? MessageToJsonLine(integration)
+                               : RenderIntegrationDescription(integration));
+      return kExitSuccess;
+    }
+    names.push_back(integration.name());
+  }
+  const std::string suggestion = DidYouMean(call.line.integration, names);
+  return absl::NotFoundError(absl::StrCat(
+      "integration '", call.line.integration, "' not found",
+      !suggestion.empty() ? suggestion
+      : names.empty()     ? " (no worker has connected yet)"
+                          : absl::StrCat(" (connected workers implement: ",
+                                         absl::StrJoin(names, ", "), ")")));
 }
 
 void PrintInstance(const Invocation& call, const v1::Instance& instance) {
@@ -598,6 +625,10 @@ absl::StatusOr<int> Dispatch(const Invocation& call) {
   switch (call.line.command) {
     case Command::kIntegrationList:
       return IntegrationList(call);
+    case Command::kIntegrationDescribe:
+      return IntegrationDescribe(call);
+    case Command::kCompletion:
+      return absl::InternalError("completion needs no coordinator");
     case Command::kInstanceCreate:
       return InstanceCreate(call);
     case Command::kInstanceList:
@@ -657,6 +688,15 @@ int RunCli(const std::vector<std::string>& args, std::ostream& out,
   }
   if (line->help) {
     out << UsageText(line->help_topic);
+    return kExitSuccess;
+  }
+  if (line->command == Command::kCompletion) {
+    absl::StatusOr<std::string> script = CompletionScript(line->shell);
+    if (!script.ok()) {
+      PrintError(err, script.status().message());
+      return kExitUsage;
+    }
+    out << *script;
     return kExitSuccess;
   }
   if (line->command == Command::kInstanceDelete && !line->yes &&

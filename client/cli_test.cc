@@ -139,7 +139,21 @@ class FakeAdmin final : public v1::Admin::Service {
     step.set_id("fetch-users");
     step.add_entities()->set_type("fake_user");
     step.add_relationships()->set_type("fake_account_has_user");
-    definition.add_steps()->set_id("fetch-projects");
+    v1::StepDefinition& projects = *definition.add_steps();
+    projects.set_id("fetch-projects");
+    projects.set_name("Fetch projects");
+    projects.add_depends_on("fetch-users");
+    projects.set_parent_type("fake_user");
+    v1::ConfigField& key = *definition.add_config_fields();
+    key.set_name("apiKey");
+    key.set_type(v1::CONFIG_FIELD_TYPE_STRING);
+    key.set_secret(true);
+    key.set_description("API key");
+    v1::ConfigField& host = *definition.add_config_fields();
+    host.set_name("apiHost");
+    host.set_type(v1::CONFIG_FIELD_TYPE_STRING);
+    host.set_optional(true);
+    host.set_default_value("api.fake.test");
     return grpc::Status::OK;
   }
 
@@ -883,6 +897,55 @@ TEST_F(CliTest, IntegrationListAsTableAndJson) {
   document.Parse(json.out.c_str());
   ASSERT_TRUE(document.IsObject());
   EXPECT_STREQ(document["displayName"].GetString(), "Fake Provider");
+}
+
+TEST_F(CliTest, IntegrationDescribeListsConfigFieldsAndSteps) {
+  CliResult table = Run({"integration", "describe", "fake"});
+  EXPECT_EQ(table.exit_status, kExitSuccess) << table.err;
+  EXPECT_EQ(table.out,
+            "fake 1.0.0 (Fake Provider)\n"
+            "\n"
+            "Config fields (--config NAME=VALUE):\n"
+            "NAME     TYPE    SECRET  OPTIONAL  DEFAULT        DESCRIPTION\n"
+            "apiKey   string  yes     no        -              API key\n"
+            "apiHost  string  no      yes       api.fake.test  -\n"
+            "\n"
+            "Steps (--disable-step ID, --enable-step ID):\n"
+            "ID              NAME            DEPENDS ON   SPLIT BY   TYPES\n"
+            "fetch-users     -               -            -          "
+            "fake_user,fake_account_has_user\n"
+            "fetch-projects  Fetch projects  fetch-users  fake_user  -\n");
+
+  CliResult json = Run({"integration", "describe", "fake", "-o", "json"});
+  ASSERT_EQ(json.exit_status, kExitSuccess) << json.err;
+  rapidjson::Document document;
+  document.Parse(json.out.c_str());
+  ASSERT_TRUE(document.IsObject());
+  EXPECT_EQ(document["configFields"].Size(), 2u);
+  EXPECT_EQ(document["steps"].Size(), 2u);
+}
+
+TEST_F(CliTest, IntegrationDescribeOfAnUnknownNameSuggestsOne) {
+  CliResult typo = Run({"integration", "describe", "fak"});
+  EXPECT_EQ(typo.exit_status, kExitFailure);
+  EXPECT_EQ(typo.err,
+            "graphmill: integration 'fak' not found (did you mean 'fake'?)\n");
+  CliResult unknown = Run({"integration", "describe", "gitlab"});
+  EXPECT_EQ(unknown.exit_status, kExitFailure);
+  EXPECT_EQ(unknown.err,
+            "graphmill: integration 'gitlab' not found (connected workers "
+            "implement: fake)\n");
+}
+
+TEST_F(CliTest, CompletionNeedsNoCoordinator) {
+  CliResult result = Run({"completion", "bash", "--server", "127.0.0.1:1"});
+  EXPECT_EQ(result.exit_status, kExitSuccess) << result.err;
+  EXPECT_THAT(result.out, HasSubstr("complete -o default -F _graphmill"));
+  CliResult bad = Run({"completion", "powershell"});
+  EXPECT_EQ(bad.exit_status, kExitUsage);
+  EXPECT_EQ(bad.err,
+            "graphmill: completion: unknown shell 'powershell' (expected "
+            "bash, zsh or fish)\n");
 }
 
 TEST_F(CliTest, InstanceCreateSendsConfigButNeverPrintsIt) {

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <iostream>
 #include <limits>
+#include <map>
 #include <optional>
 #include <set>
 #include <thread>
@@ -117,7 +118,18 @@ absl::StatusOr<int> InstanceList(const Invocation& call) {
     for (const auto& instance : response->instances())
       call.out << MessageToJsonLine(instance);
   } else {
-    call.out << RenderInstances(*response);
+    // One ListRuns per instance: instance lists are short, and the Admin API
+    // keeps runs separate from instances.
+    std::map<std::string, v1::Run> last_runs;
+    for (const v1::Instance& instance : response->instances()) {
+      v1::ListRunsRequest request;
+      request.set_instance_id(instance.id());
+      request.set_limit(1);
+      absl::StatusOr<v1::ListRunsResponse> runs = call.client.ListRuns(request);
+      if (!runs.ok()) return runs.status();
+      if (runs->runs_size() > 0) last_runs[instance.id()] = runs->runs(0);
+    }
+    call.out << RenderInstances(*response, last_runs);
   }
   return kExitSuccess;
 }

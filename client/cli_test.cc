@@ -990,9 +990,14 @@ TEST_F(CliTest, InstanceCreateRejectedPrintsTheServersMessage) {
 TEST_F(CliTest, InstanceListAndGet) {
   CliResult list = Run({"instance", "list"});
   EXPECT_EQ(list.exit_status, kExitSuccess) << list.err;
-  EXPECT_EQ(list.out,
-            "ID       INTEGRATION  CREATED               UPDATED\n"
-            "ci-prod  fake         2024-03-21T10:00:00Z  -\n");
+  EXPECT_EQ(
+      list.out,
+      "ID       INTEGRATION  SCHEDULE  LAST RUN                           "
+      "NEXT RUN\n"
+      "ci-prod  fake         none      13 SUCCEEDED 2024-03-21T10:00:02Z  "
+      "-\n");
+  EXPECT_EQ(admin_.list_runs().instance_id(), "ci-prod");
+  EXPECT_EQ(admin_.list_runs().limit(), 1);
 
   CliResult get = Run({"instance", "get", "ci-prod", "--output", "json"});
   EXPECT_EQ(get.exit_status, kExitSuccess) << get.err;

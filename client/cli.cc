@@ -30,6 +30,7 @@
 #include "client/render.h"
 #include "client/run_watch.h"
 #include "client/suggest.h"
+#include "client/table.h"
 #include "common/graph_json.h"
 
 namespace graphmill::cli {
@@ -563,6 +564,26 @@ absl::StatusOr<int> GraphSnapshot(const Invocation& call) {
 }
 
 // Runs until the server ends the stream, or SIGINT (a quiet exit 0).
+// subscribe's waits before resubscribing: doubling from the first, capped.
+constexpr absl::Duration kFirstResubscribeWait = absl::Milliseconds(250);
+constexpr absl::Duration kMaxResubscribeWait = absl::Seconds(10);
+
+// Errors of a stream that was working and may work again: the coordinator went
+// away (UNAVAILABLE), ended the stream while shutting down (CANCELLED,
+// ABORTED), or the connection broke mid-stream (INTERNAL, UNKNOWN).
+bool IsResubscribable(const absl::Status& status) {
+  switch (status.code()) {
+    case absl::StatusCode::kUnavailable:
+    case absl::StatusCode::kCancelled:
+    case absl::StatusCode::kAborted:
+    case absl::StatusCode::kInternal:
+    case absl::StatusCode::kUnknown:
+      return true;
+    default:
+      return false;
+  }
+}
+
 absl::StatusOr<int> Subscribe(const Invocation& call) {
   v1::SubscribeRequest request;
   for (const std::string& id : call.line.instance_ids) {
@@ -579,16 +600,37 @@ absl::StatusOr<int> Subscribe(const Invocation& call) {
   if (call.environment.handle_interrupts) {
     interrupts.emplace([&cancellation] { cancellation.Cancel(); });
   }
-  absl::Status status = call.client.Subscribe(
-      request,
-      [&](const v1::ChangeEvent& event) {
-        call.out << ChangeEventToJson(event, call.line.raw) << "\n";
-        call.out.flush();
-      },
-      &cancellation);
-  if (cancellation.cancelled()) return kExitSuccess;
-  if (!status.ok()) return status;
-  return kExitSuccess;
+  // A lost stream (the coordinator restarted, or the connection dropped) is
+  // resumed after the last change printed, so nothing is missed or repeated.
+  // Only a stream that delivered something is retried: a first attempt that
+  // fails is reported at once, like any other command's.
+  int64_t after_sequence = call.line.after_sequence;
+  bool ever_received = false;
+  absl::Duration backoff = kFirstResubscribeWait;
+  while (true) {
+    request.set_after_sequence(after_sequence);
+    bool received = false;
+    absl::Status status = call.client.Subscribe(
+        request,
+        [&](const v1::ChangeEvent& event) {
+          call.out << ChangeEventToJson(event, call.line.raw) << "\n";
+          call.out.flush();
+          after_sequence = event.sequence();
+          received = true;
+        },
+        &cancellation);
+    if (cancellation.cancelled() || status.ok()) return kExitSuccess;
+    ever_received |= received;
+    if (!ever_received || !IsResubscribable(status)) return status;
+    if (received) backoff = kFirstResubscribeWait;
+    call.err << "graphmill: subscribe: " << status.message()
+             << "; reconnecting in "
+             << FormatDurationMs(0, absl::ToInt64Milliseconds(backoff))
+             << " to resume after sequence " << after_sequence << "\n";
+    call.err.flush();
+    if (cancellation.WaitForCancellation(backoff)) return kExitSuccess;
+    backoff = std::min(2 * backoff, kMaxResubscribeWait);
+  }
 }
 
 // The token goes to stdout alone on its line (the last one), so scripts can

@@ -655,6 +655,27 @@ class FakeGraph final : public v1::Graph::Service {
                        "sequence is ",
                        kEarliestRetained));
     }
+    // "flaky": the first stream delivers two changes and breaks; a resumed
+    // one (after 42) delivers the third and ends; anything else is refused.
+    if (!request->instance_ids().empty() &&
+        request->instance_ids(0) == "flaky") {
+      const std::vector<v1::ChangeEvent> changes = FakeChanges();
+      if (request->after_sequence() == 0) {
+        writer->Write(changes[0]);
+        writer->Write(changes[1]);
+        return grpc::Status(grpc::StatusCode::UNAVAILABLE, "server restarting");
+      }
+      if (request->after_sequence() != changes[1].sequence()) {
+        return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                            "resumed from the wrong sequence");
+      }
+      writer->Write(changes[2]);
+      return grpc::Status::OK;
+    }
+    if (!request->instance_ids().empty() &&
+        request->instance_ids(0) == "broken") {
+      return grpc::Status(grpc::StatusCode::UNAVAILABLE, "server restarting");
+    }
     if (!request->instance_ids().empty() &&
         request->instance_ids(0) == "forever") {
       v1::ChangeEvent event = FakeChange(50, v1::CHANGE_KIND_CREATED);
@@ -1869,6 +1890,29 @@ TEST_F(CliTest, SubscribePrintsEachChangeUntilTheServerEnds) {
   EXPECT_THAT(request.kinds(),
               ElementsAre(v1::CHANGE_KIND_CREATED, v1::CHANGE_KIND_DELETED));
   EXPECT_EQ(request.after_sequence(), 40);
+}
+
+TEST_F(CliTest, SubscribeResumesAfterTheLastChangeWhenTheStreamBreaks) {
+  CliResult result = Run({"subscribe", "--instance", "flaky"});
+  ASSERT_EQ(result.exit_status, kExitSuccess) << result.err;
+  const std::vector<v1::ChangeEvent> changes = FakeGraph::FakeChanges();
+  const std::vector<std::string> lines = Lines(result.out);
+  ASSERT_EQ(lines.size(), 3u) << result.out;
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(lines[i], ChangeEventToJson(changes[i], false));
+  }
+  EXPECT_EQ(
+      result.err,
+      absl::StrCat("graphmill: subscribe: UNAVAILABLE: server restarting; "
+                   "reconnecting in 250ms to resume after sequence ",
+                   changes[1].sequence(), "\n"));
+  EXPECT_EQ(graph_.subscribe_request().after_sequence(), changes[1].sequence());
+}
+
+TEST_F(CliTest, SubscribeThatNeverStartedFailsAtOnce) {
+  CliResult result = Run({"subscribe", "--instance", "broken"});
+  EXPECT_EQ(result.exit_status, kExitFailure);
+  EXPECT_EQ(result.err, "graphmill: UNAVAILABLE: server restarting\n");
 }
 
 TEST_F(CliTest, SubscribeTooFarBackShowsTheServersMessage) {

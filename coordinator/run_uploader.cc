@@ -3,11 +3,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/http/provider_metrics.h"
 #include "common/log.h"
 #include "common/status_macros.h"
 #include "coordinator/engine.h"
 #include "coordinator/metrics.h"
-#include "worker/runtime/metrics.h"
 
 namespace graphmill::coordinator {
 namespace {
@@ -163,7 +163,7 @@ void RunUploader::Loop() {
 void RunUploader::Upload(int64_t run_id) {
   const absl::Time started = absl::Now();
   // The upload's HTTP requests count as provider requests of "jupiterone".
-  const worker::ProviderLabelScope provider_label("jupiterone");
+  const http::ProviderLabelScope provider_label("jupiterone");
   v1::UploadStatus status;
   status.set_state(v1::UPLOAD_STATE_FAILED);
   auto finish = [&](const std::string& error) {

@@ -33,13 +33,6 @@
 namespace graphmill::sinks {
 namespace {
 
-using worker::HttpClient;
-using worker::HttpErrorKind;
-using worker::HttpErrorKindOf;
-using worker::HttpHeaders;
-using worker::HttpResponse;
-using worker::HttpStatusOf;
-
 constexpr char kJobsPath[] = "/persister/synchronization/jobs";
 // zlib level 1: JSON still compresses ~5-10x, at several times the speed of
 // the default level, so compression never becomes the bottleneck.
@@ -267,7 +260,7 @@ class Uploader {
     if (!job_id.ok()) return job_id.status();
     job_id_ = *job_id;
     job_url_ = absl::StrCat(target_.base_url, kJobsPath, "/",
-                            worker::UrlEncode(job_id_));
+                            http::UrlEncode(job_id_));
     Emit(v1::EVENT_LEVEL_INFO, "sync_upload_start",
          absl::StrCat("Uploading to JupiterOne synchronization job ", job_id_,
                       " (integration instance ",
@@ -294,11 +287,13 @@ class Uploader {
   }
 
  private:
-  static worker::HttpClientOptions ClientOptions(
-      const JupiterOneTarget& target, const UploaderOptions& options) {
-    worker::HttpClientOptions http = options.http;
-    if (!target.api_token.empty()) http.redact.push_back(target.api_token);
-    return http;
+  static http::HttpClientOptions ClientOptions(const JupiterOneTarget& target,
+                                               const UploaderOptions& options) {
+    http::HttpClientOptions client_options = options.http;
+    if (!target.api_token.empty()) {
+      client_options.redact.push_back(target.api_token);
+    }
+    return client_options;
   }
 
   absl::Status Validate() const {
@@ -329,7 +324,7 @@ class Uploader {
 
   // ---- Requests other than uploads.
 
-  HttpHeaders Headers() const {
+  http::HttpHeaders Headers() const {
     return {{"Authorization", absl::StrCat("Bearer ", target_.api_token)},
             {"JupiterOne-Account", target_.account_id},
             {"Content-Type", "application/json"},
@@ -339,8 +334,9 @@ class Uploader {
   // The client's error as the uploader reports it: auth failures get the
   // account named, others the job.
   absl::Status Explain(const absl::Status& status) const {
-    const HttpErrorKind kind = HttpErrorKindOf(status);
-    if (kind == HttpErrorKind::kAuth || kind == HttpErrorKind::kPermission) {
+    const http::HttpErrorKind kind = http::HttpErrorKindOf(status);
+    if (kind == http::HttpErrorKind::kAuth ||
+        kind == http::HttpErrorKind::kPermission) {
       const absl::string_view message = status.message();
       const size_t http = message.find("HTTP ");
       const std::string detail =
@@ -369,7 +365,8 @@ class Uploader {
         R"({"source":"integration-external","integrationInstanceId":)",
         JsonString(target_.integration_instance_id), "}");
     const std::string url = absl::StrCat(target_.base_url, kJobsPath);
-    absl::StatusOr<HttpResponse> response = client_.Post(url, Headers(), body);
+    absl::StatusOr<http::HttpResponse> response =
+        client_.Post(url, Headers(), body);
     if (!response.ok()) {
       const absl::Status explained = Explain(response.status());
       if (explained.message() != response.status().message()) return explained;
@@ -386,8 +383,8 @@ class Uploader {
         !document.HasMember("job") || !document["job"].IsObject() ||
         !document["job"].HasMember("id") || !document["job"]["id"].IsString() ||
         document["job"]["id"].GetStringLength() == 0) {
-      return worker::MalformedBodyError(client_.Redact(url),
-                                        "the answer has no job.id");
+      return http::MalformedBodyError(client_.Redact(url),
+                                      "the answer has no job.id");
     }
     return std::string(document["job"]["id"].GetString(),
                        document["job"]["id"].GetStringLength());
@@ -407,7 +404,7 @@ class Uploader {
     writer.EndArray();
     writer.EndObject();
     writer.EndObject();
-    absl::StatusOr<HttpResponse> response =
+    absl::StatusOr<http::HttpResponse> response =
         client_.Post(absl::StrCat(job_url_, "/finalize"), Headers(),
                      std::string(buffer.GetString(), buffer.GetSize()));
     if (!response.ok()) return Explain(response.status());
@@ -433,7 +430,7 @@ class Uploader {
     writer.String(reason.data(),
                   static_cast<rapidjson::SizeType>(reason.size()));
     writer.EndObject();
-    absl::StatusOr<HttpResponse> aborted =
+    absl::StatusOr<http::HttpResponse> aborted =
         client_.Post(absl::StrCat(job_url_, "/abort"), Headers(),
                      std::string(buffer.GetString(), buffer.GetSize()));
     if (!aborted.ok()) {
@@ -632,7 +629,7 @@ class Uploader {
         Accepted(*batch);
         return absl::OkStatus();
       }
-      if (HttpStatusOf(status) != 413) return status;
+      if (http::HttpStatusOf(status) != 413) return status;
       learner_.RecordTooLarge(size);
       const int64_t target = learner_.ShrinkTarget(size);
       if (Shrink(batch, size - target) && batch->size() < size) continue;
@@ -651,7 +648,7 @@ class Uploader {
   }
 
   absl::Status Post(const Batch& batch) {
-    HttpHeaders headers = Headers();
+    http::HttpHeaders headers = Headers();
     headers.emplace_back("JupiterOne-Correlation-Id", batch.correlation_id);
     const std::string url = absl::StrCat(job_url_, "/", Plural(batch.kind));
     if (!target_.compress) {
@@ -801,7 +798,7 @@ class Uploader {
 
   JupiterOneTarget target_;
   const UploaderOptions& options_;
-  HttpClient client_;
+  http::HttpClient client_;
   LimitLearner learner_;
   ByteMeter meter_;
   std::string job_id_;
@@ -834,8 +831,8 @@ class Uploader {
 
 }  // namespace
 
-worker::HttpClientOptions DefaultJupiterOneHttpOptions() {
-  worker::HttpClientOptions options;
+http::HttpClientOptions DefaultJupiterOneHttpOptions() {
+  http::HttpClientOptions options;
   options.request_timeout = absl::Minutes(2);
   options.connect_timeout = absl::Seconds(10);
   options.max_attempts = 6;

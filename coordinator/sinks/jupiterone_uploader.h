@@ -14,9 +14,9 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "common/http/http_client.h"
 #include "graphmill/v1/graph.pb.h"
 #include "graphmill/v1/run.pb.h"
-#include "worker/runtime/http_client.h"
 
 namespace graphmill::sinks {
 
@@ -83,14 +83,14 @@ struct UploadResult {
 // Retry behaviour for the JupiterOne API: 6 attempts with exponential backoff
 // from 500 ms (capped at 30 s, full jitter), Retry-After honoured, 2 minutes
 // per attempt (a 5 MB body on a slow link), 10 minutes per request in all.
-worker::HttpClientOptions DefaultJupiterOneHttpOptions();
+http::HttpClientOptions DefaultJupiterOneHttpOptions();
 
 struct UploaderOptions {
   // The largest request body built, envelope included; smaller values are for
   // tests. >= 1024.
   int64_t max_batch_bytes = kMaxBatchBytes;
   // Transport settings (the token is added to `redact`).
-  worker::HttpClientOptions http = DefaultJupiterOneHttpOptions();
+  http::HttpClientOptions http = DefaultJupiterOneHttpOptions();
   // Events for the run (name, level, description, time_ms set):
   // sync_upload_start, sync_upload_end, warn_raw_data_truncated and
   // warn_ingestion_limit_encountered (an object skipped, naming it). Calls are

@@ -16,6 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "common/graph_objects.h"
+#include "common/testing/fake_clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "rapidjson/document.h"
@@ -38,29 +39,6 @@ using ::testing::UnorderedElementsAreArray;
 constexpr char kToken[] = "test-token";
 constexpr char kAccount[] = "test-account";
 constexpr char kInstance[] = "j1-instance-1";
-
-// Records sleeps instead of sleeping, so retries cost no time.
-class FakeClock : public worker::Clock {
- public:
-  absl::Time Now() override {
-    absl::MutexLock lock(&mutex_);
-    return now_;
-  }
-  void Sleep(absl::Duration duration) override {
-    absl::MutexLock lock(&mutex_);
-    sleeps_.push_back(duration);
-    now_ += duration;
-  }
-  std::vector<absl::Duration> sleeps() {
-    absl::MutexLock lock(&mutex_);
-    return sleeps_;
-  }
-
- private:
-  absl::Mutex mutex_;
-  absl::Time now_ = absl::FromUnixSeconds(1'700'000'000);
-  std::vector<absl::Duration> sleeps_;
-};
 
 v1::Entity MakeEntity(const std::string& key, const std::string& type,
                       const std::string& raw_json = "") {

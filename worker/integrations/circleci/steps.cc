@@ -25,7 +25,7 @@ namespace {
 std::string DescribeMissingPermission(absl::string_view resource,
                                       const absl::Status& error) {
   return absl::StrCat(
-      "Could not fetch ", resource, " (HTTP ", HttpStatusOf(error),
+      "Could not fetch ", resource, " (HTTP ", http::HttpStatusOf(error),
       "): make sure the API token belongs to a user with access to it.");
 }
 

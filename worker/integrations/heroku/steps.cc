@@ -367,7 +367,7 @@ absl::Status BuildTeamMembers(Step& step) {
               team.Describe("team"),
               " are not enterprise account members; skipped");
     }
-    if (HttpErrorKindOf(listed) == HttpErrorKind::kPermission) {
+    if (http::HttpErrorKindOf(listed) == http::HttpErrorKind::kPermission) {
       step.Warn(kMissingScopeEvent,
                 absl::StrCat("Could not fetch team members. Missing required "
                              "OAuth scope (endpoint=",

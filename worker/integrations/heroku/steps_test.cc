@@ -799,7 +799,8 @@ TEST(StepsFaultTest, MalformedBodyFailsTheStepNamingTheUrl) {
   FakeRun run(ConfigFor(*fake));
   ASSERT_TRUE(run.RunStep(integration, kStepFetchAccounts).ok());
   absl::Status status = run.RunStep(integration, kStepFetchTeams);
-  EXPECT_EQ(HttpErrorKindOf(status), HttpErrorKind::kMalformedBody) << status;
+  EXPECT_EQ(http::HttpErrorKindOf(status), http::HttpErrorKind::kMalformedBody)
+      << status;
   EXPECT_THAT(std::string(status.message()), HasSubstr("/teams"));
 }
 

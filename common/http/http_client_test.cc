@@ -1,7 +1,7 @@
 // Tests of the provider HTTP client against real local servers (cpp-httplib,
 // and a raw TCP listener for broken connections), with a fake clock so retries
 // never sleep.
-#include "worker/runtime/http_client.h"
+#include "common/http/http_client.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -20,39 +20,17 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "common/testing/fake_clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "httplib.h"
 
-namespace graphmill::worker {
+namespace graphmill::http {
 namespace {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::Not;
-
-// Records sleeps instead of sleeping; Now advances only by what was "slept".
-class FakeClock : public Clock {
- public:
-  absl::Time Now() override {
-    absl::MutexLock lock(&mutex_);
-    return now_;
-  }
-  void Sleep(absl::Duration duration) override {
-    absl::MutexLock lock(&mutex_);
-    sleeps_.push_back(duration);
-    now_ += duration;
-  }
-  std::vector<absl::Duration> sleeps() {
-    absl::MutexLock lock(&mutex_);
-    return sleeps_;
-  }
-
- private:
-  absl::Mutex mutex_;
-  absl::Time now_ = absl::FromUnixSeconds(1'700'000'000);
-  std::vector<absl::Duration> sleeps_;
-};
 
 // A cpp-httplib server on 127.0.0.1 with an ephemeral port: register handlers
 // on `http`, then Start(). Counts requests.
@@ -1199,13 +1177,5 @@ TEST(AppendQueryParameterTest, ChoosesTheSeparator) {
             "https://h/p?y=2#top");
 }
 
-TEST(ClockTest, RealClockSleeps) {
-  Clock* clock = Clock::Real();
-  const absl::Time start = clock->Now();
-  clock->Sleep(absl::Milliseconds(5));
-  EXPECT_GE(clock->Now() - start, absl::Milliseconds(5));
-  EXPECT_EQ(Clock::Real(), clock);
-}
-
 }  // namespace
-}  // namespace graphmill::worker
+}  // namespace graphmill::http

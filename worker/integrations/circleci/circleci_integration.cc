@@ -7,7 +7,7 @@
 #include "worker/integrations/circleci/client.h"
 #include "worker/integrations/circleci/config.h"
 #include "worker/integrations/circleci/definition.h"
-#include "worker/integrations/circleci/steps.h"
+#include "worker/integrations/circleci/steps/steps.h"
 #include "worker/integrations/common/task_http_options.h"
 
 namespace graphmill::worker::circleci {

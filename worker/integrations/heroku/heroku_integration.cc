@@ -8,7 +8,7 @@
 #include "worker/integrations/heroku/client.h"
 #include "worker/integrations/heroku/config.h"
 #include "worker/integrations/heroku/definition.h"
-#include "worker/integrations/heroku/steps.h"
+#include "worker/integrations/heroku/steps/steps.h"
 
 namespace graphmill::worker::heroku {
 

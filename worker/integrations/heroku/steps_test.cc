@@ -2,7 +2,7 @@
 // HttpClient against the in-process fake Heroku (replayed recordings,
 // generated data, tokens with scopes and roles, faults, a small rate-limit
 // bucket), with an in-memory run standing in for the coordinator.
-#include "worker/integrations/heroku/steps.h"
+#include "worker/integrations/heroku/steps/steps.h"
 
 #include <algorithm>
 #include <atomic>

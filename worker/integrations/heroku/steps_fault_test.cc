@@ -149,9 +149,11 @@ TEST(StepsRateLimitTest, EveryAttemptPassesThroughTheTasksRateBudget) {
             static_cast<int>(fake->dataset().addons.size()));
 }
 
-// A bucket of 40 refilled at 200 per second, and a policy scaled to it.
+// A bucket of 40 refilled at 50 per second, and a policy scaled to it. Slow
+// enough that even a loaded machine sends faster than it refills, so the
+// client has to pace (at 200 per second a busy 2-core machine did not).
 constexpr int kSmallBucket = 40;
-constexpr double kSmallRefillPerSecond = 200;
+constexpr double kSmallRefillPerSecond = 50;
 
 std::unique_ptr<FakeHeroku> StartWithSmallBucket(
     double refill_per_second = kSmallRefillPerSecond) {
@@ -169,7 +171,7 @@ TEST(StepsRateLimitTest, PacingKeepsASmallBucketFromEverRunningDry) {
   ASSERT_NE(fake, nullptr);
   HerokuIntegrationOptions options = FastOptions();
   options.rate_limit.refill_interval =
-      absl::Seconds(1) / kSmallRefillPerSecond;  // 5 ms
+      absl::Seconds(1) / kSmallRefillPerSecond;  // 20 ms
   options.rate_limit.pace_below_remaining = 25;
   options.rate_limit.reserve_remaining = 12;  // > kMaxInFlightRequests
   HerokuIntegration integration(options);
@@ -190,7 +192,7 @@ TEST(StepsRateLimitTest, PacingKeepsASmallBucketFromEverRunningDry) {
 TEST(StepsRateLimitTest, WithoutPacingA429StormIsRetriedToCompletion) {
   // An empty bucket refilled at 50 per second: ~160 requests must meet 429s
   // however slowly a loaded machine sends them, and each can wait seconds.
-  std::unique_ptr<FakeHeroku> fake = StartWithSmallBucket(50);
+  std::unique_ptr<FakeHeroku> fake = StartWithSmallBucket();
   ASSERT_NE(fake, nullptr);
   fake->SetRateLimitRemaining(kToken, 0);
   HerokuIntegrationOptions options = FastOptions();

@@ -1,6 +1,6 @@
-// Implementation of worker/runtime/http_client.h on libcurl easy handles kept
-// in a pool.
-#include "worker/runtime/http_client.h"
+// Implementation of common/http/http_client.h on libcurl easy handles kept in
+// a pool.
+#include "common/http/http_client.h"
 
 #include <curl/curl.h>
 #include <malloc.h>
@@ -18,18 +18,18 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "common/http/provider_metrics.h"
 #include "common/log.h"
 #include "common/redact.h"
 #include "rapidjson/document.h"
-#include "worker/runtime/metrics.h"
 
-namespace graphmill::worker {
+namespace graphmill::http {
 namespace {
 
 constexpr char kKindPayloadUrl[] =
-    "type.graphmill.dev/graphmill.worker.HttpErrorKind";
+    "type.graphmill.dev/graphmill.http.HttpErrorKind";
 constexpr char kStatusPayloadUrl[] =
-    "type.graphmill.dev/graphmill.worker.HttpStatus";
+    "type.graphmill.dev/graphmill.http.HttpStatus";
 // Most bytes reserved up front from an announced Content-Length when there is
 // no limit: a lying header must not allocate gigabytes before any arrive.
 constexpr int64_t kMaxReserveBytes = int64_t{64} << 20;
@@ -39,12 +39,6 @@ constexpr absl::Duration kMinAttemptTimeout = absl::Milliseconds(1);
 
 // See SetDefaultMaxResponseBytes.
 std::atomic<int64_t> default_max_response_bytes{kDefaultMaxResponseBytes};
-
-class RealClock : public Clock {
- public:
-  absl::Time Now() override { return absl::Now(); }
-  void Sleep(absl::Duration duration) override { absl::SleepFor(duration); }
-};
 
 void InitCurlOnce() {
   static std::once_flag once;
@@ -303,11 +297,6 @@ absl::Status MalformedBodyError(absl::string_view url,
       absl::StrCat("malformed response body from ", url, ": ", detail));
 }
 
-Clock* Clock::Real() {
-  static Clock* const clock = new RealClock();
-  return clock;
-}
-
 struct HttpClient::Impl {
   explicit Impl(HttpClientOptions options_in)
       : options(std::move(options_in)), redactor(options.redact) {
@@ -484,6 +473,8 @@ absl::StatusOr<HttpResponse> HttpClient::Send(absl::string_view method,
       return MakeError(absl::StatusCode::kInternal, HttpErrorKind::kNetwork, 0,
                        absl::StrCat(prefix, "cannot create a curl handle"));
     }
+    // Real time even under a fake clock: the latency metric measures the
+    // network, not the backoff.
     const absl::Time sent = absl::Now();
     Attempt attempt =
         impl_->Perform(handle, url, header_list->get(), body, timeout);
@@ -644,4 +635,4 @@ std::string AppendQueryParameter(absl::string_view url, absl::string_view name,
                       fragment);
 }
 
-}  // namespace graphmill::worker
+}  // namespace graphmill::http

@@ -1,21 +1,22 @@
-// The handlers of the CircleCI integration's 12 steps (declared in
-// definition.cc).
-#ifndef GRAPHMILL_WORKER_INTEGRATIONS_CIRCLECI_STEPS_H_
-#define GRAPHMILL_WORKER_INTEGRATIONS_CIRCLECI_STEPS_H_
+// The CircleCI integration's steps: one ordered list, each entry a step's
+// declaration and handler (steps/<step>.cc). The definition (definition.cc) is
+// built from the list, and RunStep dispatches through it.
+#ifndef GRAPHMILL_WORKER_INTEGRATIONS_CIRCLECI_STEPS_STEPS_H_
+#define GRAPHMILL_WORKER_INTEGRATIONS_CIRCLECI_STEPS_STEPS_H_
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "absl/types/span.h"
 #include "worker/integrations/circleci/client.h"
 #include "worker/integrations/circleci/config.h"
+#include "worker/integrations/circleci/steps/step.h"
 #include "worker/runtime/integration.h"
 
 namespace graphmill::worker::circleci {
 
-// Most requests in flight at once within one task's fan-out (per parent:
-// workflows per pipeline, projects per slug, ...). A fixed cap until the
-// coordinator hands out per-instance rate budgets; CircleCI throttles bursts
-// with 429, which the HTTP client absorbs.
-inline constexpr int kMaxInFlightRequests = 8;
+// Every step, in the order the definition lists them (the reference's).
+// Valid for the process's lifetime; thread-safe.
+absl::Span<const StepSpec* const> Steps();
 
 // Runs step `step_id` (or this task's shard of it). Returns INVALID_ARGUMENT
 // for an unknown id; otherwise the step's outcome: a 401, a non-permission 4xx,
@@ -28,4 +29,4 @@ absl::Status RunStep(absl::string_view step_id, const CircleCiConfig& config,
 
 }  // namespace graphmill::worker::circleci
 
-#endif  // GRAPHMILL_WORKER_INTEGRATIONS_CIRCLECI_STEPS_H_
+#endif  // GRAPHMILL_WORKER_INTEGRATIONS_CIRCLECI_STEPS_STEPS_H_

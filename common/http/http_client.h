@@ -1,9 +1,17 @@
-// The provider HTTP client shared by all integrations: libcurl with connection
-// reuse, a per-request timeout, retries with exponential backoff and jitter on
+// The HTTP client for provider APIs, shared by the workers' integrations and
+// the coordinator's sinks (JupiterOne uploads): libcurl with connection reuse,
+// a per-request timeout, retries with exponential backoff and jitter on
 // 429/5xx/timeouts/resets, Retry-After honoured (seconds or HTTP date; never a
-// quota header), errors classified.
-#ifndef GRAPHMILL_WORKER_RUNTIME_HTTP_CLIENT_H_
-#define GRAPHMILL_WORKER_RUNTIME_HTTP_CLIENT_H_
+// quota header), errors classified, secrets redacted from every message.
+//
+// Contract: HttpClient is thread-safe and owns its curl handles; time (backoff
+// waits, the retry budget, Retry-After dates) is read from the injected
+// graphmill::Clock, so tests drive retries with a FakeClock. Errors are
+// absl::Status values carrying an HttpErrorKind (HttpErrorKindOf) and the HTTP
+// status (HttpStatusOf). Every attempt is counted in ProviderMetrics
+// (provider_metrics.h) under the ProviderLabelScope the client was created in.
+#ifndef GRAPHMILL_COMMON_HTTP_HTTP_CLIENT_H_
+#define GRAPHMILL_COMMON_HTTP_HTTP_CLIENT_H_
 
 #include <cstdint>
 #include <functional>
@@ -17,9 +25,10 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "common/clock.h"
 #include "common/redact.h"
 
-namespace graphmill::worker {
+namespace graphmill::http {
 
 using HttpHeaders = std::vector<std::pair<std::string, std::string>>;
 
@@ -58,16 +67,6 @@ int HttpStatusOf(const absl::Status& status);
 absl::Status MalformedBodyError(absl::string_view url,
                                 absl::string_view detail);
 
-// Time and sleeping, injectable so tests of retries and backoff never sleep for
-// real.
-class Clock {
- public:
-  virtual ~Clock() = default;
-  virtual absl::Time Now() = 0;
-  virtual void Sleep(absl::Duration duration) = 0;
-  static Clock* Real();  // process-wide real clock
-};
-
 // The default of HttpClientOptions::max_response_bytes: a page larger than this
 // is not one any provider serves on purpose, and holding it (plus its parsed
 // form) per running task is what bounds a worker's memory.
@@ -104,6 +103,8 @@ struct HttpClientOptions {
   // client's Redactor (common/redact.h, which lists the forms covered) is
   // built from them.
   std::vector<std::string> redact;
+  // Backoff waits and the retry budget go by it; never null (null is taken as
+  // Clock::Real()). Must outlive the client.
   Clock* clock = Clock::Real();
   // Jitter source: returns a value in [0, 1]. Null: a random draw. Tests pin it
   // to make the backoff deterministic.
@@ -204,6 +205,6 @@ std::string AppendQueryParameter(absl::string_view url, absl::string_view name,
 // "%2F".
 std::string UrlEncode(absl::string_view text);
 
-}  // namespace graphmill::worker
+}  // namespace graphmill::http
 
-#endif  // GRAPHMILL_WORKER_RUNTIME_HTTP_CLIENT_H_
+#endif  // GRAPHMILL_COMMON_HTTP_HTTP_CLIENT_H_

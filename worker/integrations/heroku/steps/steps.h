@@ -1,26 +1,21 @@
-// The handlers of the Heroku integration's 10 steps (declared in
-// definition.cc).
-#ifndef GRAPHMILL_WORKER_INTEGRATIONS_HEROKU_STEPS_H_
-#define GRAPHMILL_WORKER_INTEGRATIONS_HEROKU_STEPS_H_
+// The Heroku integration's steps: one ordered list, each entry a step's
+// declaration and handler (steps/<step>.cc). The definition (definition.cc) is
+// built from the list, and RunStep dispatches through it.
+#ifndef GRAPHMILL_WORKER_INTEGRATIONS_HEROKU_STEPS_STEPS_H_
+#define GRAPHMILL_WORKER_INTEGRATIONS_HEROKU_STEPS_STEPS_H_
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
-#include "worker/integrations/common/task_step.h"
+#include "absl/types/span.h"
 #include "worker/integrations/heroku/client.h"
+#include "worker/integrations/heroku/steps/step.h"
 #include "worker/runtime/integration.h"
 
 namespace graphmill::worker::heroku {
 
-// Most requests in flight at once within one task's fan-out (members per
-// account, apps per team, add-ons per app, ...). Kept well below
-// RateLimitPolicy::reserve_remaining so in-flight requests cannot empty the
-// bucket once pacing has started.
-inline constexpr int kMaxInFlightRequests = 8;
-
-// Event names.
-inline constexpr char kMissingScopeEvent[] = "missing_scope";
-using ::graphmill::worker::kMissingPermissionEvent;  // common/task_step.h
-inline constexpr char kNoEnterpriseAccountEvent[] = "no_enterprise_account";
+// Every step, in the order the definition lists them (the reference's).
+// Valid for the process's lifetime; thread-safe.
+absl::Span<const StepSpec* const> Steps();
 
 // Runs step `step_id` (or this task's shard of it). Returns INVALID_ARGUMENT
 // for an unknown id; otherwise the step's outcome: a 401, a 4xx other than
@@ -37,4 +32,4 @@ absl::Status RunStep(absl::string_view step_id, HerokuClient& client,
 
 }  // namespace graphmill::worker::heroku
 
-#endif  // GRAPHMILL_WORKER_INTEGRATIONS_HEROKU_STEPS_H_
+#endif  // GRAPHMILL_WORKER_INTEGRATIONS_HEROKU_STEPS_STEPS_H_

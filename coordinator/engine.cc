@@ -45,7 +45,11 @@ void Engine::Start() {
     dispatcher_.ReleaseLeasesOfEarlierProcess();
   }
   CoordinatorMetrics::Get().ChangeLog(store_->GetChangeLogBounds());
-  ticker_ = std::thread([this] { TickLoop(); });
+  // The first tick is due a tick from now, read here rather than on the new
+  // thread, which may start after the clock has moved on.
+  ticker_ = std::thread([this, first_tick = clock_->Now() + options_.tick] {
+    TickLoop(first_tick);
+  });
 }
 
 void Engine::RebindSecrets() {
@@ -79,20 +83,23 @@ void Engine::Stop() {
   if (ticker_.joinable()) ticker_.join();
 }
 
-void Engine::TickLoop() {
+void Engine::TickLoop(absl::Time next_tick) {
   while (true) {
     {
       absl::MutexLock lock(&mu_);
       // Wakes early when something changed (another pump is then due) or the
-      // engine stops; otherwise once a tick of the clock has passed.
+      // engine stops; otherwise once the tick is due.
       const int64_t seen = change_version_;
       auto woken = [this, seen]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
         return stopping_ || change_version_ != seen;
       };
-      clock_->AwaitWithDeadline(&mu_, absl::Condition(&woken),
-                                clock_->Now() + options_.tick);
+      clock_->AwaitWithDeadline(&mu_, absl::Condition(&woken), next_tick);
       if (stopping_) return;
     }
+    // The next tick counts from before this pump reads the time, so time that
+    // passes during the pump (a fake clock moved by a test, a slow store) is
+    // pumped for one tick later at the latest, not a tick after the pump.
+    next_tick = clock_->Now() + options_.tick;
     Pump();
   }
 }

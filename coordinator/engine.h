@@ -147,7 +147,9 @@ class Engine {
   void Pump();
 
  private:
-  void TickLoop();
+  // Pumps whenever something changed and at least once per tick, the first
+  // due at `next_tick`.
+  void TickLoop(absl::Time next_tick);
   void PumpLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Finalizes a settled run and queues it for on_finalized.
   absl::Status Finalize(int64_t run_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

@@ -9,7 +9,10 @@ namespace graphmill::coordinator {
 RateBudget::State& RateBudget::StateOf(const std::string& instance_id,
                                        double configured) {
   State& state = states_[instance_id];
-  if (state.current <= 0) state.current = configured;
+  // Also when an operator lowered the instance's rate since: the budget never
+  // exceeds what is configured now.
+  if (state.current <= 0 || state.current > configured)
+    state.current = configured;
   return state;
 }
 

@@ -41,7 +41,7 @@ class RateBudget {
       : clock_(clock), options_(options) {}
 
   // The instance's current rate; an instance not seen before starts at
-  // `configured`.
+  // `configured`. Never above `configured` (an operator may lower it).
   double Current(const std::string& instance_id, double configured);
   // A task of the instance saw a 429: the rate is multiplied by the back-off
   // factor, never below kMinRateFraction of `configured`. Returns the new

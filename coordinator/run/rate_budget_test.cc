@@ -58,6 +58,16 @@ TEST_F(RateBudgetTest, A429RestartsTheRecoveryInterval) {
   EXPECT_DOUBLE_EQ(budget_.Recover("a", 40), 12.5);
 }
 
+TEST_F(RateBudgetTest, ALoweredConfiguredRateTakesEffectAtOnce) {
+  EXPECT_DOUBLE_EQ(budget_.Current("a", 40), 40);
+  EXPECT_DOUBLE_EQ(budget_.Current("a", 10), 10);
+  EXPECT_DOUBLE_EQ(budget_.Recover("a", 8), 8);
+  EXPECT_DOUBLE_EQ(budget_.RateLimited("a", 8), 4);
+  // Raised again: recovery climbs to it.
+  clock_.Advance(absl::Seconds(5));
+  EXPECT_DOUBLE_EQ(budget_.Recover("a", 40), 5);
+}
+
 TEST(ConfiguredRateTest, TheInstanceSettingElseTheDefault) {
   v1::Instance instance;
   EXPECT_DOUBLE_EQ(ConfiguredRate(instance, 20), 20);

@@ -15,6 +15,8 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "common/clock.h"
 #include "common/grpc_limits.h"
 #include "common/log.h"
 #include "common/log_flags.h"
@@ -189,7 +191,10 @@ int main(int argc, char** argv) {
         "fields will be refused");
   }
   const graphmill::coordinator::InstanceSecrets secrets(std::move(*key));
+  // The one source of time for everything below that decides by it.
+  graphmill::Clock* const clock = graphmill::Clock::Real();
   graphmill::coordinator::EngineOptions options;
+  options.clock = clock;
   options.default_rate_per_second = absl::GetFlag(FLAGS_default_rate_limit);
   options.change_log_max_age =
       absl::Hours(absl::GetFlag(FLAGS_change_log_max_age_hours));
@@ -275,7 +280,8 @@ int main(int argc, char** argv) {
       [&store] { return (*store)->HasAdminToken().status(); },
       {.services = {graphmill::v1::Admin::service_full_name(),
                     graphmill::v1::Graph::service_full_name(),
-                    graphmill::v1::WorkerGateway::service_full_name()}});
+                    graphmill::v1::WorkerGateway::service_full_name()},
+       .clock = clock});
   health.Start();
   engine.Start();
   uploader.Start();
@@ -290,7 +296,7 @@ int main(int argc, char** argv) {
   const int signal_number = WaitForShutdownSignal();
   graphmill::LogInfo("signal ", signal_number, ": shutting down");
   health.StartDraining();
-  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  server->Shutdown(absl::ToChronoTime(clock->Now() + absl::Seconds(5)));
   engine.Stop();
   return 0;
 }

@@ -15,6 +15,7 @@
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "common/clock.h"
 
 namespace graphmill::coordinator {
 
@@ -24,6 +25,8 @@ struct HealthReporterOptions {
   // Service names whose status follows the server's overall one ("" is always
   // set), e.g. "graphmill.v1.Admin".
   std::vector<std::string> services;
+  // What `interval` is measured on; must outlive the reporter.
+  Clock* clock = Clock::Real();
 };
 
 // Sets the status on a server's health service (grpc::Server::

@@ -1,8 +1,8 @@
 // Delivers messages to one worker's Connect stream on a thread of its own, in
 // order, so the engine never waits on a slow or stalled worker while it holds
 // its lock: a stalled stream delays only the messages meant for it.
-#ifndef GRAPHMILL_COORDINATOR_SEND_QUEUE_H_
-#define GRAPHMILL_COORDINATOR_SEND_QUEUE_H_
+#ifndef GRAPHMILL_COORDINATOR_RUN_SEND_QUEUE_H_
+#define GRAPHMILL_COORDINATOR_RUN_SEND_QUEUE_H_
 
 #include <deque>
 #include <functional>
@@ -45,4 +45,4 @@ class SendQueue {
 
 }  // namespace graphmill::coordinator
 
-#endif  // GRAPHMILL_COORDINATOR_SEND_QUEUE_H_
+#endif  // GRAPHMILL_COORDINATOR_RUN_SEND_QUEUE_H_

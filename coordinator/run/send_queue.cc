@@ -1,5 +1,5 @@
-// Implementation of coordinator/send_queue.h.
-#include "coordinator/send_queue.h"
+// Implementation of coordinator/run/send_queue.h.
+#include "coordinator/run/send_queue.h"
 
 #include <utility>
 

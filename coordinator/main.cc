@@ -81,6 +81,10 @@ ABSL_FLAG(int, change_log_max_age_hours, 0,
           "drop changes older than this (0: keep)");
 ABSL_FLAG(int64_t, change_log_max_count, 0,
           "keep at most this many changes (0: all)");
+ABSL_FLAG(std::string, probe_listen, "",
+          "host:port of a plaintext gRPC port that serves only "
+          "grpc.health.v1.Health (no data, no token), for kubelet gRPC "
+          "probes when --listen uses TLS; empty: none");
 ABSL_FLAG(std::string, metrics_listen, "",
           "host:port to serve Prometheus metrics on at /metrics, plain HTTP "
           "without auth (port 0 picks a free port; empty: none)");
@@ -273,15 +277,37 @@ int main(int argc, char** argv) {
     graphmill::LogError("cannot listen on ", absl::GetFlag(FLAGS_listen));
     return 1;
   }
+  // The probe port: health only, plaintext on any address (a health status
+  // is no secret, and kubelet's gRPC probe speaks no TLS).
+  std::unique_ptr<grpc::Server> probe_server;
+  int probe_port = 0;
+  if (!absl::GetFlag(FLAGS_probe_listen).empty()) {
+    grpc::ServerBuilder probe_builder;
+    probe_builder.AddListeningPort(absl::GetFlag(FLAGS_probe_listen),
+                                   grpc::InsecureServerCredentials(),
+                                   &probe_port);
+    probe_server = probe_builder.BuildAndStart();
+    if (probe_server == nullptr || probe_port == 0) {
+      graphmill::LogError("--probe_listen: cannot listen on ",
+                          absl::GetFlag(FLAGS_probe_listen));
+      return 64;
+    }
+    graphmill::LogInfo("serving grpc.health.v1 on port ", probe_port, " (",
+                       absl::GetFlag(FLAGS_probe_listen), ", plaintext)");
+  }
   // SERVING while a cheap store query answers (checked every 5 s),
   // NOT_SERVING once it fails and from SIGTERM on.
+  graphmill::coordinator::HealthReporterOptions health_options{
+      .services = {graphmill::v1::Admin::service_full_name(),
+                   graphmill::v1::Graph::service_full_name(),
+                   graphmill::v1::WorkerGateway::service_full_name()},
+      .clock = clock};
+  if (probe_server != nullptr) {
+    health_options.mirrors.push_back(probe_server->GetHealthCheckService());
+  }
   graphmill::coordinator::HealthReporter health(
       server->GetHealthCheckService(),
-      [&store] { return (*store)->HasAdminToken().status(); },
-      {.services = {graphmill::v1::Admin::service_full_name(),
-                    graphmill::v1::Graph::service_full_name(),
-                    graphmill::v1::WorkerGateway::service_full_name()},
-       .clock = clock});
+      [&store] { return (*store)->HasAdminToken().status(); }, health_options);
   health.Start();
   engine.Start();
   uploader.Start();
@@ -297,6 +323,7 @@ int main(int argc, char** argv) {
   graphmill::LogInfo("signal ", signal_number, ": shutting down");
   health.StartDraining();
   server->Shutdown(absl::ToChronoTime(clock->Now() + absl::Seconds(5)));
+  if (probe_server != nullptr) probe_server->Shutdown();
   engine.Stop();
   return 0;
 }

@@ -74,9 +74,14 @@ bool HealthReporter::serving() const {
 
 void HealthReporter::SetServingLocked(bool serving) {
   serving_ = serving ? 1 : 0;
-  health_->SetServingStatus(serving);  // every service it knows, "" included
-  for (const std::string& service : options_.services) {
-    health_->SetServingStatus(service, serving);
+  std::vector<grpc::HealthCheckServiceInterface*> targets = {health_};
+  targets.insert(targets.end(), options_.mirrors.begin(),
+                 options_.mirrors.end());
+  for (grpc::HealthCheckServiceInterface* target : targets) {
+    target->SetServingStatus(serving);  // every service it knows, "" included
+    for (const std::string& service : options_.services) {
+      target->SetServingStatus(service, serving);
+    }
   }
 }
 

@@ -27,6 +27,9 @@ struct HealthReporterOptions {
   std::vector<std::string> services;
   // What `interval` is measured on; must outlive the reporter.
   Clock* clock = Clock::Real();
+  // More health services told the same status, e.g. that of the plaintext
+  // probe port (--probe_listen); each must outlive the reporter.
+  std::vector<grpc::HealthCheckServiceInterface*> mirrors;
 };
 
 // Sets the status on a server's health service (grpc::Server::

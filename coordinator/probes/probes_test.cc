@@ -75,6 +75,43 @@ bool Is(const std::shared_ptr<grpc::Channel>& channel,
   return status.ok() && *status == expected;
 }
 
+TEST_F(ProbesTest, AMirrorPortTellsTheSameStatus) {
+  // A second, plaintext server with only the health service, as
+  // --probe_listen builds it.
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
+                           &port);
+  std::unique_ptr<grpc::Server> probe_server = builder.BuildAndStart();
+  ASSERT_NE(probe_server, nullptr);
+  std::shared_ptr<grpc::Channel> probe_channel = grpc::CreateChannel(
+      absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials());
+  HealthReporter reporter(
+      server_->GetHealthCheckService(),
+      [this] {
+        return store_ok_ ? absl::OkStatus()
+                         : absl::UnavailableError("disk I/O error");
+      },
+      HealthReporterOptions{
+          .interval = absl::Seconds(5),
+          .services = {"graphmill.v1.Admin"},
+          .clock = &clock_,
+          .mirrors = {probe_server->GetHealthCheckService()}});
+  reporter.Start();
+  EXPECT_TRUE(Is(probe_channel, "", probes::kServing));
+  EXPECT_TRUE(Is(probe_channel, "graphmill.v1.Admin", probes::kServing));
+  reporter.StartDraining();
+  EXPECT_TRUE(Is(probe_channel, "", probes::kNotServing));
+  EXPECT_TRUE(Is(channel_, "", probes::kNotServing));
+  // Nothing but health is served there.
+  v1::Admin::Stub admin(probe_channel);
+  grpc::ClientContext context;
+  v1::ListInstancesResponse response;
+  EXPECT_EQ(admin.ListInstances(&context, {}, &response).error_code(),
+            grpc::StatusCode::UNIMPLEMENTED);
+  probe_server->Shutdown();
+}
+
 TEST_F(ProbesTest, HealthFollowsTheStoreCheckUntilDrainingStarts) {
   store_ok_ = false;
   std::unique_ptr<HealthReporter> reporter = Reporter();

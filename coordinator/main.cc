@@ -81,7 +81,7 @@ ABSL_FLAG(int, change_log_max_age_hours, 0,
           "drop changes older than this (0: keep)");
 ABSL_FLAG(int64_t, change_log_max_count, 0,
           "keep at most this many changes (0: all)");
-ABSL_FLAG(std::string, probe_listen, "",
+ABSL_FLAG(std::string, health_listen, "",
           "host:port of a plaintext gRPC port that serves only "
           "grpc.health.v1.Health (no data, no token), for kubelet gRPC "
           "probes when --listen uses TLS; empty: none");
@@ -281,19 +281,19 @@ int main(int argc, char** argv) {
   // is no secret, and kubelet's gRPC probe speaks no TLS).
   std::unique_ptr<grpc::Server> probe_server;
   int probe_port = 0;
-  if (!absl::GetFlag(FLAGS_probe_listen).empty()) {
+  if (!absl::GetFlag(FLAGS_health_listen).empty()) {
     grpc::ServerBuilder probe_builder;
-    probe_builder.AddListeningPort(absl::GetFlag(FLAGS_probe_listen),
+    probe_builder.AddListeningPort(absl::GetFlag(FLAGS_health_listen),
                                    grpc::InsecureServerCredentials(),
                                    &probe_port);
     probe_server = probe_builder.BuildAndStart();
     if (probe_server == nullptr || probe_port == 0) {
-      graphmill::LogError("--probe_listen: cannot listen on ",
-                          absl::GetFlag(FLAGS_probe_listen));
+      graphmill::LogError("--health_listen: cannot listen on ",
+                          absl::GetFlag(FLAGS_health_listen));
       return 64;
     }
     graphmill::LogInfo("serving grpc.health.v1 on port ", probe_port, " (",
-                       absl::GetFlag(FLAGS_probe_listen), ", plaintext)");
+                       absl::GetFlag(FLAGS_health_listen), ", plaintext)");
   }
   // SERVING while a cheap store query answers (checked every 5 s),
   // NOT_SERVING once it fails and from SIGTERM on.

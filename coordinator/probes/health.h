@@ -28,7 +28,7 @@ struct HealthReporterOptions {
   // What `interval` is measured on; must outlive the reporter.
   Clock* clock = Clock::Real();
   // More health services told the same status, e.g. that of the plaintext
-  // probe port (--probe_listen); each must outlive the reporter.
+  // probe port (--health_listen); each must outlive the reporter.
   std::vector<grpc::HealthCheckServiceInterface*> mirrors;
 };
 

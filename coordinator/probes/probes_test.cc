@@ -77,7 +77,7 @@ bool Is(const std::shared_ptr<grpc::Channel>& channel,
 
 TEST_F(ProbesTest, AMirrorPortTellsTheSameStatus) {
   // A second, plaintext server with only the health service, as
-  // --probe_listen builds it.
+  // --health_listen builds it.
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),

@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
-#include "tests/e2e/process.h"
+#include "tests/testing/process.h"
 
 namespace graphmill::testing {
 

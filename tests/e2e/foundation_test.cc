@@ -48,7 +48,7 @@ class FoundationTest : public ::testing::Test {
     ClusterOptions options;
     options.workers = 2;
     // Small pages, so every list is paginated.
-    options.circleci_flags = FakeCircleCiFlags(generator_, 3);
+    options.fakes["circleci"] = CircleCiFake(FakeCircleCiFlags(generator_, 3));
     cluster_ = std::make_unique<Cluster>(options);
     absl::Status started = cluster_->Start();
     ASSERT_TRUE(started.ok()) << started;
@@ -75,8 +75,7 @@ class FoundationTest : public ::testing::Test {
 };
 
 TEST_F(FoundationTest, IngestsExactGraphWithTwoWorkers) {
-  CommandResult created =
-      CreateInstance("ci", cluster_->options().circleci_token);
+  CommandResult created = CreateInstance("ci", kCircleCiToken);
   ASSERT_EQ(created.exit_code, 0) << created.err;
   CommandResult run = cluster_->Cli({"run", "start", "ci", "--watch"});
   ASSERT_EQ(run.exit_code, 0) << run.out << run.err << cluster_->AllLogs();
@@ -116,7 +115,7 @@ TEST_F(FoundationTest, IngestsExactGraphWithTwoWorkers) {
 }
 
 TEST_F(FoundationTest, SecretsAreMaskedEverywhere) {
-  const std::string token = cluster_->options().circleci_token;
+  const std::string token = kCircleCiToken;
   CommandResult created = CreateInstance("masked", token);
   ASSERT_EQ(created.exit_code, 0) << created.err;
   EXPECT_FALSE(absl::StrContains(created.out, token));
@@ -177,8 +176,7 @@ TEST_F(FoundationTest, BadTokenFailsValidationClearlyAndStoresNothing) {
 }
 
 TEST_F(FoundationTest, RestartKeepsInstanceAndGraphAndWorkersReconnect) {
-  ASSERT_EQ(
-      CreateInstance("keep", cluster_->options().circleci_token).exit_code, 0);
+  ASSERT_EQ(CreateInstance("keep", kCircleCiToken).exit_code, 0);
   ASSERT_EQ(cluster_->Cli({"run", "start", "keep", "--watch"}).exit_code, 0);
   const GraphByType before = ReadGraph(*cluster_, "keep");
   ASSERT_FALSE(before.empty());

@@ -105,17 +105,17 @@ class GraphChangesTest : public ::testing::Test {
     dataset_ = *dataset;
     ClusterOptions options;
     options.workers = 2;
-    options.circleci_flags = FakeCircleCiFlags(generator_, 5);
+    options.fakes["circleci"] = CircleCiFake(FakeCircleCiFlags(generator_, 5));
     cluster_ = std::make_unique<Cluster>(options);
     ASSERT_TRUE(cluster_->Start().ok());
   }
 
   void Run(const std::string& instance, int expected_exit = 0) {
     if (cluster_->Cli({"instance", "get", instance}).exit_code != 0) {
-      ASSERT_EQ(CreateCircleCiInstance(*cluster_, instance, kLogin,
-                                       cluster_->options().circleci_token)
-                    .exit_code,
-                0);
+      ASSERT_EQ(
+          CreateCircleCiInstance(*cluster_, instance, kLogin, kCircleCiToken)
+              .exit_code,
+          0);
     }
     CommandResult run = cluster_->Cli({"run", "start", instance, "--watch"});
     ASSERT_EQ(run.exit_code, expected_exit)
@@ -124,7 +124,7 @@ class GraphChangesTest : public ::testing::Test {
 
   // POSTs to the fake CircleCI's control API.
   void Control(const std::string& path, const std::string& body) {
-    httplib::Client client(cluster_->circleci_root_url());
+    httplib::Client client(cluster_->fake_url("circleci"));
     auto response = client.Post(path.c_str(), body, "application/json");
     ASSERT_TRUE(response) << path;
     ASSERT_EQ(response->status, 200)
@@ -261,10 +261,9 @@ TEST_F(GraphChangesTest, FailedStepKeepsItsTypesAndDeletesNothingOfThem) {
 TEST_F(GraphChangesTest, KilledSubscriberResumesWithEveryEventExactlyOnce) {
   // Subscribing to an instance needs it to exist (NOT_FOUND otherwise); the
   // log replays from the start, so nothing is missed.
-  ASSERT_EQ(CreateCircleCiInstance(*cluster_, "ci", kLogin,
-                                   cluster_->options().circleci_token)
-                .exit_code,
-            0);
+  ASSERT_EQ(
+      CreateCircleCiInstance(*cluster_, "ci", kLogin, kCircleCiToken).exit_code,
+      0);
   const std::string log = cluster_->dir() + "/subscriber-1.log";
   std::vector<std::string> first_args = cluster_->CliFlags();
   first_args.insert(first_args.end(), {"subscribe", "--instance", "ci"});
@@ -341,10 +340,10 @@ TEST_F(GraphChangesTest,
   };
   // Subscribing to an instance needs it to exist (NOT_FOUND otherwise).
   for (const char* instance : {"ci", "other-instance"}) {
-    ASSERT_EQ(CreateCircleCiInstance(*cluster_, instance, kLogin,
-                                     cluster_->options().circleci_token)
-                  .exit_code,
-              0);
+    ASSERT_EQ(
+        CreateCircleCiInstance(*cluster_, instance, kLogin, kCircleCiToken)
+            .exit_code,
+        0);
   }
   std::vector<std::unique_ptr<Subscriber>> subscribers;
   for (const Filter& filter : filters) {

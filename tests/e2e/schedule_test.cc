@@ -16,12 +16,12 @@ TEST(ScheduleTest, CronScheduleStartsARun) {
   generator.pipelines_per_project = 1;
   ClusterOptions options;
   options.workers = 1;
-  options.circleci_flags = FakeCircleCiFlags(generator, 20);
+  options.fakes["circleci"] = CircleCiFake(FakeCircleCiFlags(generator, 20));
   Cluster cluster(options);
   ASSERT_TRUE(cluster.Start().ok());
-  CommandResult created = CreateCircleCiInstance(
-      cluster, "sched", "sched-org", options.circleci_token,
-      {"--cron", "* * * * *", "--jitter", "1"});
+  CommandResult created =
+      CreateCircleCiInstance(cluster, "sched", "sched-org", kCircleCiToken,
+                             {"--cron", "* * * * *", "--jitter", "1"});
   ASSERT_EQ(created.exit_code, 0) << created.err;
   CommandResult shown = cluster.Cli({"instance", "get", "sched"});
   EXPECT_TRUE(absl::StrContains(shown.out, "* * * * *")) << shown.out;

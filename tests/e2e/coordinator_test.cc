@@ -37,7 +37,8 @@ fakes::GeneratorOptions Generator() {
   return options;
 }
 
-class CoordinatorTest : public ::testing::Test {
+// Against each store (GRAPHMILL_E2E_STORES; see StoresUnderTest()).
+class CoordinatorTest : public ::testing::TestWithParam<ClusterStore> {
  protected:
   void Start(int workers, std::vector<std::string> fake_flags = {},
              std::vector<std::string> coordinator_flags = {}) {
@@ -46,6 +47,7 @@ class CoordinatorTest : public ::testing::Test {
     ASSERT_TRUE(dataset.ok()) << dataset.status();
     dataset_ = *dataset;
     ClusterOptions options;
+    options.store = GetParam();
     options.workers = workers;
     std::vector<std::string> circleci_flags = FakeCircleCiFlags(generator_, 5);
     circleci_flags.insert(circleci_flags.end(), fake_flags.begin(),
@@ -143,7 +145,7 @@ int BusyWorker(Cluster& cluster) {
   return -1;
 }
 
-TEST_F(CoordinatorTest, WorkerKilledMidRunIsReplacedAndTheGraphIsExact) {
+TEST_P(CoordinatorTest, WorkerKilledMidRunIsReplacedAndTheGraphIsExact) {
   // Provider latency keeps tasks in flight long enough to lose some with the
   // worker.
   ASSERT_NO_FATAL_FAILURE(Start(3, {"--fault=*:latency:ms=40"}));
@@ -171,7 +173,7 @@ TEST_F(CoordinatorTest, WorkerKilledMidRunIsReplacedAndTheGraphIsExact) {
             ExpectedCircleCiCounts(dataset_, kLogin));
 }
 
-TEST_F(CoordinatorTest, CoordinatorKilledMidRunContinuesToTheSameGraph) {
+TEST_P(CoordinatorTest, CoordinatorKilledMidRunContinuesToTheSameGraph) {
   ASSERT_NO_FATAL_FAILURE(Start(2, {"--fault=*:latency:ms=40"}));
   ASSERT_EQ(Create("ci").exit_code, 0);
   const int64_t run = StartRun("ci");
@@ -192,7 +194,7 @@ TEST_F(CoordinatorTest, CoordinatorKilledMidRunContinuesToTheSameGraph) {
   EXPECT_TRUE(interrupted == ReadGraph(*cluster_, "ci-again"));
 }
 
-TEST_F(CoordinatorTest, TwoInstancesRunAtOnce) {
+TEST_P(CoordinatorTest, TwoInstancesRunAtOnce) {
   ASSERT_NO_FATAL_FAILURE(Start(2));
   ASSERT_EQ(Create("first").exit_code, 0);
   ASSERT_EQ(Create("second").exit_code, 0);
@@ -213,7 +215,7 @@ TEST_F(CoordinatorTest, TwoInstancesRunAtOnce) {
   cluster_->Cli({"run", "watch", absl::StrCat(c)});
 }
 
-TEST_F(CoordinatorTest, CancelledRunLeavesTheGraphUnchanged) {
+TEST_P(CoordinatorTest, CancelledRunLeavesTheGraphUnchanged) {
   ASSERT_NO_FATAL_FAILURE(Start(2, {"--fault=*:latency:ms=100"}));
   ASSERT_EQ(Create("ci").exit_code, 0);
   const int64_t run = StartRun("ci");
@@ -227,7 +229,7 @@ TEST_F(CoordinatorTest, CancelledRunLeavesTheGraphUnchanged) {
   EXPECT_TRUE(absl::StrContains(twice.err, "is not active")) << twice.err;
 }
 
-TEST_F(CoordinatorTest, ValidateReportsTheProvidersAnswer) {
+TEST_P(CoordinatorTest, ValidateReportsTheProvidersAnswer) {
   ASSERT_NO_FATAL_FAILURE(Start(1));
   ASSERT_EQ(Create("good").exit_code, 0);
   ASSERT_EQ(
@@ -242,7 +244,7 @@ TEST_F(CoordinatorTest, ValidateReportsTheProvidersAnswer) {
       << bad.out << bad.err;
 }
 
-TEST_F(CoordinatorTest, SecretsAreEncryptedAtRestAndKeptOnUpdate) {
+TEST_P(CoordinatorTest, SecretsAreEncryptedAtRestAndKeptOnUpdate) {
   ASSERT_NO_FATAL_FAILURE(Start(1));
   const std::string token = kCircleCiToken;
   ASSERT_EQ(Create("ci").exit_code, 0);
@@ -260,11 +262,11 @@ TEST_F(CoordinatorTest, SecretsAreEncryptedAtRestAndKeptOnUpdate) {
   // the real data.
   EXPECT_TRUE(absl::StrContains(*stored, "someone-else"));
   EXPECT_FALSE(absl::StrContains(*stored, token))
-      << "the store holds the API key";
+      << StoreName(GetParam()) << " store holds the API key";
   EXPECT_FALSE(absl::StrContains(cluster_->AllLogs(), token));
 }
 
-TEST_F(CoordinatorTest, DisabledStepDisablesItsDescendants) {
+TEST_P(CoordinatorTest, DisabledStepDisablesItsDescendants) {
   ASSERT_NO_FATAL_FAILURE(Start(1));
   ASSERT_EQ(Create("ci", {"--disable-step", "fetch-pipelines"}).exit_code, 0);
   CommandResult run = cluster_->Cli({"run", "start", "ci", "--watch"});
@@ -287,6 +289,10 @@ TEST_F(CoordinatorTest, DisabledStepDisablesItsDescendants) {
     }
   }
 }
+
+INSTANTIATE_TEST_SUITE_P(Stores, CoordinatorTest,
+                         ::testing::ValuesIn(StoresUnderTest()),
+                         StoreParamName);
 
 }  // namespace
 }  // namespace graphmill::testing

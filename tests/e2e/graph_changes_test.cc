@@ -89,7 +89,8 @@ std::string TypeOf(const v1::ChangeEvent& event) {
                             : event.relationship().type();
 }
 
-class GraphChangesTest : public ::testing::Test {
+// Against each store (GRAPHMILL_E2E_STORES; see StoresUnderTest()).
+class GraphChangesTest : public ::testing::TestWithParam<ClusterStore> {
  protected:
   void SetUp() override {
     generator_.seed = 11;
@@ -104,6 +105,7 @@ class GraphChangesTest : public ::testing::Test {
     ASSERT_TRUE(dataset.ok());
     dataset_ = *dataset;
     ClusterOptions options;
+    options.store = GetParam();
     options.workers = 2;
     options.fakes["circleci"] = CircleCiFake(FakeCircleCiFlags(generator_, 5));
     cluster_ = std::make_unique<Cluster>(options);
@@ -150,7 +152,7 @@ class GraphChangesTest : public ::testing::Test {
   std::unique_ptr<Cluster> cluster_;
 };
 
-TEST_F(GraphChangesTest, SecondRunEmitsExactlyTheDiffAndEqualsAFreshRun) {
+TEST_P(GraphChangesTest, SecondRunEmitsExactlyTheDiffAndEqualsAFreshRun) {
   ASSERT_NO_FATAL_FAILURE(Run("ci"));
   const GraphByType before = ReadGraph(*cluster_, "ci");
   const int64_t after_run_1 = LastSequence("ci");
@@ -243,7 +245,7 @@ TEST_F(GraphChangesTest, SecondRunEmitsExactlyTheDiffAndEqualsAFreshRun) {
   EXPECT_TRUE(uses_deleted);
 }
 
-TEST_F(GraphChangesTest, FailedStepKeepsItsTypesAndDeletesNothingOfThem) {
+TEST_P(GraphChangesTest, FailedStepKeepsItsTypesAndDeletesNothingOfThem) {
   ASSERT_NO_FATAL_FAILURE(Run("ci"));
   const GraphByType before = ReadGraph(*cluster_, "ci");
   // Every jobs listing fails from now on (after the client's retries).
@@ -258,7 +260,7 @@ TEST_F(GraphChangesTest, FailedStepKeepsItsTypesAndDeletesNothingOfThem) {
   EXPECT_TRUE(after == before);
 }
 
-TEST_F(GraphChangesTest, KilledSubscriberResumesWithEveryEventExactlyOnce) {
+TEST_P(GraphChangesTest, KilledSubscriberResumesWithEveryEventExactlyOnce) {
   // Subscribing to an instance needs it to exist (NOT_FOUND otherwise); the
   // log replays from the start, so nothing is missed.
   ASSERT_EQ(
@@ -318,7 +320,7 @@ TEST_F(GraphChangesTest, KilledSubscriberResumesWithEveryEventExactlyOnce) {
   EXPECT_EQ(sequences, all);
 }
 
-TEST_F(GraphChangesTest,
+TEST_P(GraphChangesTest,
        TenFilteredSubscribersGetExactlyTheirEventsAndAStalledOneBlocksNothing) {
   struct Filter {
     std::string type;
@@ -407,6 +409,10 @@ TEST_F(GraphChangesTest,
   EXPECT_GT(subscribers[0]->events().size(), 0u);
   EXPECT_TRUE(subscribers[7]->events().empty());
 }
+
+INSTANTIATE_TEST_SUITE_P(Stores, GraphChangesTest,
+                         ::testing::ValuesIn(StoresUnderTest()),
+                         StoreParamName);
 
 }  // namespace
 }  // namespace graphmill::testing

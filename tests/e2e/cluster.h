@@ -111,8 +111,8 @@ class Cluster {
   std::vector<std::string> CliJsonLines(std::vector<std::string> args);
 
   const std::string& dir() const { return dir_; }
-  // "http://127.0.0.1:PORT" of the fake started as `name` (empty port if
-  // there is none: a test that names one it did not start fails to connect).
+  // "http://127.0.0.1:PORT" of the fake started as `name` (port 0 if there
+  // is none: a test that names one it did not start fails to connect).
   std::string fake_url(const std::string& name) const;
   std::string coordinator_address() const;
   // The coordinator's --store: the SQLite file, or the PostgreSQL database's

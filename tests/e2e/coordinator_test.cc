@@ -125,22 +125,28 @@ class CoordinatorTest : public ::testing::TestWithParam<ClusterStore> {
   std::unique_ptr<Cluster> cluster_;
 };
 
+// The tasks a worker's log shows started and not ended.
+std::set<std::string> RunningTasks(const std::string& log) {
+  static const LazyRE2 kStarted = {R"(starting (task \d+ attempt \d+):)"};
+  static const LazyRE2 kEnded = {
+      R"((task \d+ attempt \d+) (stopped|[A-Z_]+ after))"};
+  std::set<std::string> running;
+  const std::vector<std::string> lines = absl::StrSplit(log, '\n');
+  for (const std::string& line : lines) {
+    std::string label;
+    if (RE2::PartialMatch(line, *kStarted, &label)) running.insert(label);
+    if (RE2::PartialMatch(line, *kEnded, &label)) running.erase(label);
+  }
+  return running;
+}
+
 // Index of a worker that is running a task right now (its log shows a task
 // started and not ended), or -1.
 int BusyWorker(Cluster& cluster) {
   for (size_t i = 0; i < cluster.workers().size(); ++i) {
-    const std::string log = cluster.workers()[i]->Log();
-    std::set<std::string> running;
-    const std::vector<std::string> lines = absl::StrSplit(log, '\n');
-    for (const std::string& line : lines) {
-      static const LazyRE2 kStarted = {R"(starting (task \d+ attempt \d+):)"};
-      static const LazyRE2 kEnded = {
-          R"((task \d+ attempt \d+) (stopped|[A-Z_]+ after))"};
-      std::string label;
-      if (RE2::PartialMatch(line, *kStarted, &label)) running.insert(label);
-      if (RE2::PartialMatch(line, *kEnded, &label)) running.erase(label);
+    if (!RunningTasks(cluster.workers()[i]->Log()).empty()) {
+      return static_cast<int>(i);
     }
-    if (!running.empty()) return static_cast<int>(i);
   }
   return -1;
 }
@@ -153,15 +159,29 @@ TEST_P(CoordinatorTest, WorkerKilledMidRunIsReplacedAndTheGraphIsExact) {
   ASSERT_EQ(created.exit_code, 0) << created.err;
   const int64_t run = StartRun("ci");
   WaitForProgress(run, 4);
-  // Kill a worker while it holds a task.
+  // Kill a worker while it holds a task. The task may end between reading
+  // the log and the signal (likely on a loaded machine), so the dead worker's
+  // last log decides: if it held no task, it is started again and another
+  // worker is tried.
   int victim = -1;
   const absl::Time deadline = absl::Now() + absl::Seconds(30);
   while (victim < 0 && absl::Now() < deadline) {
-    victim = BusyWorker(*cluster_);
-    if (victim < 0) absl::SleepFor(absl::Milliseconds(5));
+    const int busy = BusyWorker(*cluster_);
+    if (busy < 0) {
+      absl::SleepFor(absl::Milliseconds(5));
+      continue;
+    }
+    Process& worker = *cluster_->workers()[busy];
+    worker.Signal(SIGKILL);
+    worker.Wait(absl::Seconds(10));
+    if (!RunningTasks(worker.Log()).empty()) {
+      victim = busy;
+    } else {
+      absl::Status restarted = cluster_->StartWorker(busy);
+      ASSERT_TRUE(restarted.ok()) << restarted;
+    }
   }
-  ASSERT_GE(victim, 0) << "no worker was busy";
-  cluster_->workers()[victim]->Signal(SIGKILL);
+  ASSERT_GE(victim, 0) << "no worker was killed while it held a task";
   CommandResult watched = cluster_->Cli({"run", "watch", absl::StrCat(run)});
   EXPECT_EQ(watched.exit_code, 0)
       << watched.out << watched.err << cluster_->AllLogs();

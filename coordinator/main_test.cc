@@ -25,7 +25,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "rapidjson/document.h"
-#include "tests/e2e/process.h"
+#include "tests/testing/process.h"
 
 namespace graphmill::coordinator {
 namespace {

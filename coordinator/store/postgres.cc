@@ -24,11 +24,13 @@ constexpr Oid kInt8 = 20;
 constexpr Oid kInt2 = 21;
 constexpr Oid kInt4 = 23;
 constexpr Oid kText = 25;
+constexpr Oid kByteaArray = 1001;
 constexpr Oid kOid = 26;
 constexpr Oid kFloat8 = 701;
 constexpr Oid kTextArray = 1009;
 constexpr Oid kInt8Array = 1016;
 constexpr Oid kJsonb = 3802;
+constexpr Oid kJsonbArray = 3807;
 
 void AppendInt32(std::string& out, uint32_t value) {
   const uint32_t big_endian = htobe32(value);
@@ -138,6 +140,18 @@ PgParams& PgParams::TextArray(const std::vector<std::string>& values) {
 
 PgParams& PgParams::IntArray(const std::vector<int64_t>& values) {
   return Add(kInt8Array, ArrayBytes(kInt8, values, Int64Bytes));
+}
+
+PgParams& PgParams::BytesArray(const std::vector<std::string>& values) {
+  return Add(kByteaArray, ArrayBytes(kBytea, values,
+                                     [](const std::string& s) { return s; }));
+}
+
+PgParams& PgParams::JsonbArray(const std::vector<std::string>& json) {
+  // Each element in jsonb's binary input: a version byte, then the text.
+  return Add(kJsonbArray, ArrayBytes(kJsonb, json, [](const std::string& s) {
+               return absl::StrCat("\1", s);
+             }));
 }
 
 // --- PgResult ---
@@ -301,6 +315,19 @@ absl::StatusOr<PgResult> PgConnection::Query(absl::string_view sql,
                    values.data(), lengths.data(), formats.data(),
                    /*resultFormat=*/1),
       sql);
+}
+
+absl::Status PgConnection::ForEachRow(
+    absl::string_view sql, const PgParams& params,
+    const std::function<absl::Status(const PgRow&)>& visit) {
+  absl::StatusOr<PgResult> result = Query(sql, params);
+  if (!result.ok()) return result.status();
+  for (int row = 0; row < result->rows(); ++row) {
+    if (absl::Status status = visit(PgRow(*result, row)); !status.ok()) {
+      return status;
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::Status PgConnection::Begin(absl::string_view begin) {

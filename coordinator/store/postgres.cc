@@ -194,12 +194,17 @@ std::string PgResult::Text(int row, int column) const {
 
 absl::StatusOr<std::unique_ptr<PgConnection>> PgConnection::Open(
     const std::string& uri) {
-  // Later keywords override earlier ones: the URI may set its own timeout and
-  // application name, but the client encoding is always UTF8.
+  // Later keywords override earlier ones: the URI may set its own timeout,
+  // application name and options, but the client encoding is always UTF8.
+  // Unless the URI says otherwise, JIT compilation is off: it costs more than
+  // it saves on the store's statements, which touch few rows or are bound by
+  // writes.
   const char* keywords[] = {"connect_timeout", "fallback_application_name",
-                            "dbname", "client_encoding", nullptr};
-  const char* values[] = {"10", "graphmill-coordinator", uri.c_str(), "UTF8",
-                          nullptr};
+                            "options",         "dbname",
+                            "client_encoding", nullptr};
+  const char* values[] = {"10",         "graphmill-coordinator",
+                          "-c jit=off", uri.c_str(),
+                          "UTF8",       nullptr};
   PGconn* connection = PQconnectdbParams(keywords, values, /*expand_dbname=*/1);
   if (connection == nullptr) {
     return absl::ResourceExhaustedError(

@@ -19,109 +19,132 @@ using namespace postgres_internal;  // NOLINT(build/namespaces): one module
 
 namespace {
 
-// Parameters of the diff statements: $1 instance, $2 run, $3 now, $4 object
-// kind, $5 the change kind they log.
-constexpr char kLogCreated[] = R"sql(
+// Each statement below logs and applies its changes in one pass over the
+// objects it compares: what it changes in graph_objects is appended to the
+// change log. $1 instance, $2 run, $3 now, $4 object kind, $5 the change kind
+// logged (kUpsert: $5 created, $6 updated).
+//
+// Created and updated objects: one join of the run's objects with the graph;
+// only what differs is materialized (a change of scope alone is applied but
+// not logged). Returns how many creations and updates were logged.
+constexpr char kUpsert[] = R"sql(
+    WITH diff AS MATERIALIZED (
+      SELECT s.key, s.type, s.classes, s.from_key, s.to_key, s.data, s.props,
+             s.scope, g.data AS previous, g.key IS NULL AS created
+      FROM staged_objects s LEFT JOIN graph_objects g
+        ON g.instance_id = $1 AND g.object = $4 AND g.key = s.key
+      WHERE s.run_id = $2 AND s.object = $4
+        AND (g.key IS NULL OR g.data != s.data OR g.scope != s.scope)),
+    inserted AS (
+      INSERT INTO graph_objects (instance_id, object, key, type, classes,
+        from_key, to_key, data, props, scope)
+      SELECT $1, $4, key, type, classes, from_key, to_key, data, props, scope
+      FROM diff WHERE created),
+    updated AS (
+      UPDATE graph_objects g
+      SET type = d.type, classes = d.classes, from_key = d.from_key,
+          to_key = d.to_key, data = d.data, props = d.props, scope = d.scope
+      FROM diff d
+      WHERE NOT d.created AND g.instance_id = $1 AND g.object = $4
+        AND g.key = d.key),
+    logged AS (
+      INSERT INTO changes
+        (instance_id, run_id, change, object, key, type, data, previous,
+         time_ms)
+      SELECT $1, $2, CASE WHEN created THEN $5 ELSE $6 END, $4, key, type,
+             data, previous, $3
+      FROM diff WHERE created OR data != previous
+      RETURNING change)
+    SELECT COUNT(*) FILTER (WHERE change = $5),
+           COUNT(*) FILTER (WHERE change = $6)
+    FROM logged)sql";
+
+// Into a graph that has no objects of the kind (e.g. an instance's first run)
+// everything is created: no join, and nothing is materialized. $1 instance, $2
+// run, $3 now, $4 object kind, $5 the creation kind.
+constexpr char kLogAllCreated[] = R"sql(
     INSERT INTO changes
       (instance_id, run_id, change, object, key, type, data, previous, time_ms)
-    SELECT $1, $2, $5, s.object, s.key, s.type, s.data, NULL, $3
-    FROM staged_objects s
-    WHERE s.run_id = $2 AND s.object = $4
-      AND NOT EXISTS (SELECT 1 FROM graph_objects g
-                      WHERE g.instance_id = $1 AND g.object = $4
-                        AND g.key = s.key)
-    ORDER BY s.key)sql";
-
-constexpr char kLogUpdated[] = R"sql(
-    INSERT INTO changes
-      (instance_id, run_id, change, object, key, type, data, previous, time_ms)
-    SELECT $1, $2, $5, s.object, s.key, s.type, s.data, g.data, $3
-    FROM staged_objects s JOIN graph_objects g
-      ON g.instance_id = $1 AND g.object = $4 AND g.key = s.key
-    WHERE s.run_id = $2 AND s.object = $4 AND g.data != s.data
-    ORDER BY s.key)sql";
-
-// Deleted: absent from the run, of a type whose rule allows it ($6/$7: types
-// and their DeletionRule codes, absent: $8 kDeleteMissing; $9 kKeepAll), and,
-// for an object with a scope, the scope was listed completely in this run (its
-// entity was collected and no task reported it incomplete) or its entity is
-// gone from the graph (deleted, so its children go too). Relationships also go
-// when an endpoint entity is gone, whatever their type. $10: the entity kind.
-std::string LogDeleted(bool scopes_deleted_since) {
-  return absl::StrCat(R"sql(
-    INSERT INTO changes
-      (instance_id, run_id, change, object, key, type, data, previous, time_ms)
-    SELECT $1, $2, $5, g.object, g.key, g.type, g.data, g.data, $3
-    FROM graph_objects g
-      LEFT JOIN unnest($6::text[], $7::bigint[]) AS r (type, rule)
-        ON r.type = g.type
-    WHERE g.instance_id = $1 AND g.object = $4 AND (
-      (NOT EXISTS (SELECT 1 FROM staged_objects s
-                   WHERE s.run_id = $2 AND s.object = g.object AND s.key = g.key)
-       AND COALESCE(r.rule, $8) != $9
-       AND ((g.scope = '' AND COALESCE(r.rule, $8) = $8)
-            OR (g.scope != ''
-                AND ((EXISTS (SELECT 1 FROM staged_objects p
-                              WHERE p.run_id = $2 AND p.object = $10
-                                AND p.key = g.scope)
-                      AND NOT EXISTS (SELECT 1 FROM run_incomplete i
-                                      WHERE i.run_id = $2 AND i.scope = g.scope))
-                     OR (NOT EXISTS (SELECT 1 FROM staged_objects p
-                                     WHERE p.run_id = $2 AND p.object = $10
-                                       AND p.key = g.scope)
-                         AND NOT EXISTS (SELECT 1 FROM graph_objects e
-                                         WHERE e.instance_id = $1
-                                           AND e.object = $10
-                                           AND e.key = g.scope))))))
-      OR (g.object != $10
-          AND (NOT EXISTS (SELECT 1 FROM graph_objects e
-                           WHERE e.instance_id = $1 AND e.object = $10
-                             AND e.key = g.from_key)
-               OR NOT EXISTS (SELECT 1 FROM graph_objects e
-                              WHERE e.instance_id = $1 AND e.object = $10
-                                AND e.key = g.to_key))))
-)sql",
-                      // Deleting an entity can settle only the objects it
-                      // scopes ($11: the sequence before the last round).
-                      scopes_deleted_since ? R"sql(
-      AND g.scope IN (SELECT c.key FROM changes c
-                      WHERE c.run_id = $2 AND c.object = $10 AND c.change = $5
-                        AND c.sequence > $11)
-)sql"
-                                           : "",
-                      "    ORDER BY g.key");
-}
-
-// The graph follows the log. Parameters: $1 instance, $2 run, $3 object kind.
-constexpr char kApplyUpdated[] = R"sql(
-    UPDATE graph_objects g
-    SET type = s.type, classes = s.classes, from_key = s.from_key,
-        to_key = s.to_key, data = s.data, props = s.props, scope = s.scope
-    FROM staged_objects s
-    WHERE g.instance_id = $1 AND g.object = $3 AND s.run_id = $2
-      AND s.object = $3 AND s.key = g.key
-      AND (g.data != s.data OR g.scope != s.scope))sql";
-
-constexpr char kApplyCreated[] = R"sql(
+    SELECT $1, $2, $5, $4, key, type, data, NULL, $3 FROM staged_objects
+    WHERE run_id = $2 AND object = $4 ORDER BY key)sql";
+constexpr char kApplyAllCreated[] = R"sql(
     INSERT INTO graph_objects (instance_id, object, key, type, classes,
       from_key, to_key, data, props, scope)
-    SELECT $1, s.object, s.key, s.type, s.classes, s.from_key, s.to_key,
-           s.data, s.props, s.scope
-    FROM staged_objects s
-    WHERE s.run_id = $2 AND s.object = $3
-      AND NOT EXISTS (SELECT 1 FROM graph_objects g
-                      WHERE g.instance_id = $1 AND g.object = $3
-                        AND g.key = s.key)
-    ORDER BY s.key)sql";
+    SELECT $1, $4, key, type, classes, from_key, to_key, data, props, scope
+    FROM staged_objects WHERE run_id = $2 AND object = $4)sql";
 
-// $4: the deletion change kind; $5: remove what was logged after this
-// sequence.
-constexpr char kApplyDeleted[] = R"sql(
-    DELETE FROM graph_objects
-    WHERE instance_id = $1 AND object = $3
-      AND key IN (SELECT key FROM changes
-                  WHERE run_id = $2 AND object = $3 AND change = $4
-                    AND sequence > $5))sql";
+// Deleted for being missing: absent from the run, of a type whose rule allows
+// it ($6/$7: types and their DeletionRule codes, absent: $8 kDeleteMissing;
+// $9 kKeepAll), and, for an object with a scope, the scope was listed
+// completely in this run (its entity was collected and no task reported it
+// incomplete) or its entity is gone from the graph (deleted, so its children
+// go too). $10: the entity kind. The absence is a top-level anti-join, so the
+// rest is looked at only for missing objects.
+std::string DeleteMissing(bool scopes_deleted_since) {
+  return absl::StrCat(R"sql(
+    WITH missing AS MATERIALIZED (
+      SELECT g.key FROM graph_objects g
+        LEFT JOIN unnest($6::text[], $7::bigint[]) AS r (type, rule)
+          ON r.type = g.type
+      WHERE g.instance_id = $1 AND g.object = $4
+        AND NOT EXISTS (SELECT 1 FROM staged_objects s
+                        WHERE s.run_id = $2 AND s.object = $4
+                          AND s.key = g.key)
+        AND COALESCE(r.rule, $8) != $9
+        AND ((g.scope = '' AND COALESCE(r.rule, $8) = $8)
+             OR (g.scope != ''
+                 AND ((EXISTS (SELECT 1 FROM staged_objects p
+                               WHERE p.run_id = $2 AND p.object = $10
+                                 AND p.key = g.scope)
+                       AND NOT EXISTS (SELECT 1 FROM run_incomplete i
+                                       WHERE i.run_id = $2
+                                         AND i.scope = g.scope))
+                      OR (NOT EXISTS (SELECT 1 FROM staged_objects p
+                                      WHERE p.run_id = $2 AND p.object = $10
+                                        AND p.key = g.scope)
+                          AND NOT EXISTS (SELECT 1 FROM graph_objects e
+                                          WHERE e.instance_id = $1
+                                            AND e.object = $10
+                                            AND e.key = g.scope)))))
+)sql",
+                      // Deleting an entity can settle only the objects it
+                      // scopes ($11: the last sequence before the round that
+                      // deleted it).
+                      scopes_deleted_since ? R"sql(
+        AND g.scope IN (SELECT c.key FROM changes c
+                        WHERE c.sequence > $11 AND c.run_id = $2
+                          AND c.object = $10)
+)sql"
+                                           : "",
+                      R"sql(),
+    gone AS (
+      DELETE FROM graph_objects g USING missing m
+      WHERE g.instance_id = $1 AND g.object = $4 AND g.key = m.key
+      RETURNING g.object, g.key, g.type, g.data)
+    INSERT INTO changes
+      (instance_id, run_id, change, object, key, type, data, previous, time_ms)
+    SELECT $1, $2, $5, object, key, type, data, data, $3 FROM gone
+    ORDER BY key)sql");
+}
+
+// Relationships whose endpoint entity is gone, whatever their type. $1
+// instance, $2 run, $3 now, $4 relationship kind, $5 the deletion kind, $6 the
+// entity kind.
+constexpr char kDeleteDetached[] = R"sql(
+    WITH gone AS (
+      DELETE FROM graph_objects g
+      WHERE g.instance_id = $1 AND g.object = $4
+        AND (NOT EXISTS (SELECT 1 FROM graph_objects e
+                         WHERE e.instance_id = $1 AND e.object = $6
+                           AND e.key = g.from_key)
+             OR NOT EXISTS (SELECT 1 FROM graph_objects e
+                            WHERE e.instance_id = $1 AND e.object = $6
+                              AND e.key = g.to_key))
+      RETURNING g.object, g.key, g.type, g.data)
+    INSERT INTO changes
+      (instance_id, run_id, change, object, key, type, data, previous, time_ms)
+    SELECT $1, $2, $5, object, key, type, data, data, $3 FROM gone
+    ORDER BY key)sql";
 
 // A committed relationship whose endpoint entity is not in the graph. $1
 // instance, $2 run, $3 relationship kind, $4 entity kind.
@@ -223,9 +246,6 @@ absl::StatusOr<FinalizeCounts> PostgresStore::Finalize(
           .Int(static_cast<int64_t>(DeletionRule::kKeepAll))
           .Int(kEntityObject);
     };
-    auto apply_params = [&](int object) {
-      return PgParams().Text(instance_id).Int(run_id).Int(object);
-    };
     auto last_sequence = [&]() -> absl::StatusOr<int64_t> {
       GM_ASSIGN_OR_RETURN(
           PgResult last,
@@ -234,40 +254,39 @@ absl::StatusOr<FinalizeCounts> PostgresStore::Finalize(
     };
     // Logs and applies creations and updates of `object`s.
     auto upsert = [&](int object) -> absl::Status {
-      GM_RETURN_IF_ERROR(log(kLogCreated,
-                             diff_params(object, v1::CHANGE_KIND_CREATED),
-                             &counts.created));
-      GM_RETURN_IF_ERROR(log(kLogUpdated,
-                             diff_params(object, v1::CHANGE_KIND_UPDATED),
-                             &counts.updated));
-      GM_RETURN_IF_ERROR(
-          db_->Query(kApplyUpdated, apply_params(object)).status());
-      return db_->Query(kApplyCreated, apply_params(object)).status();
+      const PgParams params = diff_params(object, v1::CHANGE_KIND_CREATED);
+      GM_ASSIGN_OR_RETURN(
+          PgResult any,
+          db_->Query("SELECT EXISTS (SELECT 1 FROM graph_objects WHERE "
+                     "instance_id = $1 AND object = $2)",
+                     PgParams().Text(instance_id).Int(object)));
+      if (!any.Bool(0, 0)) {
+        GM_RETURN_IF_ERROR(log(kLogAllCreated, params, &counts.created));
+        return db_->Query(kApplyAllCreated, params).status();
+      }
+      GM_ASSIGN_OR_RETURN(
+          PgResult logged,
+          db_->Query(kUpsert, diff_params(object, v1::CHANGE_KIND_CREATED)
+                                  .Int(v1::CHANGE_KIND_UPDATED)));
+      counts.created += logged.Int(0, 0);
+      counts.updated += logged.Int(0, 1);
+      return absl::OkStatus();
     };
-    // Removes from the graph the `object`s logged deleted after `since`.
-    auto remove = [&](int object, int64_t since) {
-      return db_
-          ->Query(kApplyDeleted,
-                  apply_params(object).Int(v1::CHANGE_KIND_DELETED).Int(since))
-          .status();
-    };
-
     GM_RETURN_IF_ERROR(upsert(kEntityObject));
     // Deleting an entity can settle the scopes of objects it scopes (a
-    // deleted workflow's jobs go too): repeat, looking only at those, until
-    // nothing more goes.
-    GM_ASSIGN_OR_RETURN(int64_t since, last_sequence());
+    // deleted workflow's jobs go too): repeat, looking only at the objects
+    // scoped by what the previous round deleted, until nothing more goes.
+    GM_ASSIGN_OR_RETURN(int64_t before, last_sequence());
     int64_t deleted = 0;
-    GM_RETURN_IF_ERROR(log(LogDeleted(/*scopes_deleted_since=*/false),
+    GM_RETURN_IF_ERROR(log(DeleteMissing(/*scopes_deleted_since=*/false),
                            deletion_params(kEntityObject), &deleted));
     while (deleted > 0) {
       counts.deleted += deleted;
-      GM_RETURN_IF_ERROR(remove(kEntityObject, since));
-      const int64_t round = since;
-      GM_ASSIGN_OR_RETURN(since, last_sequence());
+      const int64_t previous_round = before;
+      GM_ASSIGN_OR_RETURN(before, last_sequence());
       deleted = 0;
-      GM_RETURN_IF_ERROR(log(LogDeleted(/*scopes_deleted_since=*/true),
-                             deletion_params(kEntityObject).Int(round),
+      GM_RETURN_IF_ERROR(log(DeleteMissing(/*scopes_deleted_since=*/true),
+                             deletion_params(kEntityObject).Int(previous_round),
                              &deleted));
     }
 
@@ -320,11 +339,14 @@ absl::StatusOr<FinalizeCounts> PostgresStore::Finalize(
     }
 
     GM_RETURN_IF_ERROR(upsert(kRelationshipObject));
-    GM_ASSIGN_OR_RETURN(since, last_sequence());
-    GM_RETURN_IF_ERROR(log(LogDeleted(/*scopes_deleted_since=*/false),
+    GM_RETURN_IF_ERROR(log(DeleteMissing(/*scopes_deleted_since=*/false),
                            deletion_params(kRelationshipObject),
                            &counts.deleted));
-    GM_RETURN_IF_ERROR(remove(kRelationshipObject, since));
+    GM_RETURN_IF_ERROR(
+        log(kDeleteDetached,
+            diff_params(kRelationshipObject, v1::CHANGE_KIND_DELETED)
+                .Int(kEntityObject),
+            &counts.deleted));
 
     constexpr char kRecordCounts[] = R"sql(
         UPDATE runs SET created_count = $1, updated_count = $2,

@@ -76,6 +76,13 @@ inline constexpr char kTaskColumns[] =
     "lease_expires_ms, error, instance_id, lease_id";
 absl::StatusOr<TaskRecord> TaskFromRow(const PgRow& row);
 
+// True for a row `s` of staged_objects whose attempt committed: the rows
+// readers see. A per-row probe of the task by its key, so that scans keep the
+// staged indexes' key order whatever the planner knows of tasks.
+inline constexpr char kCommitted[] =
+    "(SELECT t.commit_seq FROM tasks t WHERE t.id = s.task_id AND "
+    "t.attempt = s.attempt) > 0";
+
 // The highest sequence the change log has held: what is there, or, once
 // retention dropped everything, where it pruned through. An SQL expression.
 inline constexpr char kLastSequence[] = R"sql(

@@ -343,17 +343,19 @@ absl::StatusOr<std::vector<StepRecord>> PostgresStore::GetSteps(
         }));
     // Scope gaps counted per reason and scope type (a scope's entity is one of
     // the run's parents).
-    constexpr char kSelectScopeGaps[] = R"sql(
+    const std::string select_scope_gaps = absl::StrCat(R"sql(
         SELECT step_id, reason, scope_type, COUNT(*) FROM (
           SELECT r.step_id, r.reason,
-                 COALESCE((SELECT s.type FROM committed_objects s
+                 COALESCE((SELECT s.type FROM staged_objects s
                            WHERE s.run_id = r.run_id AND s.object = $2
-                             AND s.key = r.scope), '') AS scope_type
+                             AND s.key = r.scope AND )sql",
+                                                       kCommitted, R"sql(
+                           LIMIT 1), '') AS scope_type
           FROM run_incomplete r WHERE r.run_id = $1 AND r.scope != '') gap
         GROUP BY step_id, reason, scope_type
-        ORDER BY step_id, reason, scope_type)sql";
+        ORDER BY step_id, reason, scope_type)sql");
     GM_RETURN_IF_ERROR(db_->ForEachRow(
-        kSelectScopeGaps, PgParams().Int(run_id).Int(kEntityObject),
+        select_scope_gaps, PgParams().Int(run_id).Int(kEntityObject),
         [&](const PgRow& row) {
           if (StepRecord* step = step_of(row)) {
             step->scope_gaps.push_back({row.Text(1), row.Text(2), row.Int(3)});

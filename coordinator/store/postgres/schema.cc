@@ -151,11 +151,12 @@ namespace {
 // staged_objects under its task and attempt, and ending the attempt only
 // stamps the task with a commit sequence (commit_seq; 0 while the attempt is
 // open). Readers of a run's objects see the rows of committed attempts
-// (committed_objects); within a run those have unique keys, because
+// (postgres_internal::kCommitted); within a run those have unique keys, because
 // CommitAttempt removes the rows of keys an earlier committed attempt holds.
 // Existing rows move: a version-2 run's staged objects (from ended attempts)
 // go under one ended task of the run, and open attempts' objects stay open.
-// Relationship endpoint indexes leave out entities, which have none.
+// Relationship endpoint indexes leave out entities, which have none, and the
+// change log loses its by-run index, which only finalize used.
 std::string Version2To3() {
   const std::string entity = absl::StrCat(kEntityObject);
   const std::string relationship = absl::StrCat(kRelationshipObject);
@@ -197,11 +198,9 @@ FROM attempt_objects a JOIN tasks t ON t.id = a.task_id
 ON CONFLICT DO NOTHING;
 DROP TABLE staged_objects_v2;
 DROP TABLE attempt_objects;
--- The objects readers see: those of committed attempts.
-CREATE VIEW committed_objects AS
-  SELECT s.* FROM staged_objects s
-    JOIN tasks t ON t.id = s.task_id AND t.attempt = s.attempt
-  WHERE t.commit_seq > 0;
+-- Finalize logs what it changes as it changes it: nothing looks changes up
+-- by run any more.
+DROP INDEX changes_by_run;
 DROP INDEX graph_by_from;
 DROP INDEX graph_by_to;
 CREATE INDEX graph_relationships_by_from ON graph_objects (instance_id, from_key)

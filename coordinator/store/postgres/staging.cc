@@ -3,7 +3,7 @@
 // An object is written once on its way to the run: StageBatch inserts it into
 // staged_objects under its task and attempt. CommitAttempt writes no object
 // rows: it stamps the task with a commit sequence, which makes the attempt's
-// rows visible to readers (the committed_objects view), after removing the
+// rows visible to readers (kCommitted), after removing the
 // rows of keys an earlier committed attempt of the run holds (the first
 // committed version of a key wins). ReleaseTask and CancelRun delete the rows
 // of attempts that will never commit.
@@ -253,17 +253,18 @@ absl::Status PostgresStore::CommitAttempt(
     // Keys an earlier committed attempt of the run holds: this attempt's rows
     // of them go (the first committed version wins), and those with other
     // content are reported.
-    // Looked up per row of this attempt (LATERAL ... LIMIT 1), so the cost
-    // follows the attempt's size, not the run's.
+    // Looked up per row of this attempt (LATERAL ... LIMIT 1, the task by its
+    // key), so the cost follows the attempt's size, not the run's.
     constexpr char kDropLaterVersions[] = R"sql(
         WITH later AS (
           SELECT a.object, a.key, a.type, c.data AS first, a.data AS second
           FROM staged_objects a
             CROSS JOIN LATERAL (
               SELECT s.data FROM staged_objects s
-                JOIN tasks t ON t.id = s.task_id AND t.attempt = s.attempt
               WHERE s.run_id = $1 AND s.object = a.object AND s.key = a.key
-                AND t.commit_seq > 0
+                AND s.task_id != a.task_id
+                AND (SELECT t.commit_seq FROM tasks t
+                     WHERE t.id = s.task_id AND t.attempt = s.attempt) > 0
               LIMIT 1) c
           WHERE a.task_id = $2 AND a.attempt = $3),
         dropped AS (
@@ -346,24 +347,23 @@ absl::Status PostgresStore::ForEachStagedEntity(
     {
       absl::MutexLock lock(&mu_);
       GM_ASSIGN_OR_RETURN(
-          page,
-          CollectRows<v1::Entity>(
-              *db_,
-              absl::StrCat("SELECT data FROM committed_objects WHERE run_id = "
-                           "$1 AND object = ",
-                           kEntityObject, " AND type = $2 AND key ",
-                           inclusive ? ">=" : ">",
-                           " $3 AND ($4 = '' OR key <= $4) ORDER BY key "
-                           "LIMIT $5"),
-              PgParams()
-                  .Int(run_id)
-                  .Text(type)
-                  .Text(after)
-                  .Text(last_key)
-                  .Limit(page_size),
-              [](const PgRow& row) {
-                return Parse<v1::Entity>(row.Text(0), "staged entity");
-              }));
+          page, CollectRows<v1::Entity>(
+                    *db_,
+                    absl::StrCat("SELECT s.data FROM staged_objects s "
+                                 "WHERE s.run_id = $1 AND s.object = ",
+                                 kEntityObject, " AND s.type = $2 AND s.key ",
+                                 inclusive ? ">=" : ">",
+                                 " $3 AND ($4 = '' OR s.key <= $4) AND ",
+                                 kCommitted, " ORDER BY s.key LIMIT $5"),
+                    PgParams()
+                        .Int(run_id)
+                        .Text(type)
+                        .Text(after)
+                        .Text(last_key)
+                        .Limit(page_size),
+                    [](const PgRow& row) {
+                      return Parse<v1::Entity>(row.Text(0), "staged entity");
+                    }));
     }
     for (const v1::Entity& entity : page) GM_RETURN_IF_ERROR(visit(entity));
     if (static_cast<int>(page.size()) < page_size) return absl::OkStatus();
@@ -380,14 +380,14 @@ absl::Status PostgresStore::ForEachStagedObject(
     std::vector<std::pair<std::string, std::string>> page;  // (key, data)
     {
       absl::MutexLock lock(&mu_);
-      constexpr char kSelectPage[] = R"sql(
-          SELECT key, data FROM committed_objects
-          WHERE run_id = $1 AND object = $2 AND key > $3
-          ORDER BY key LIMIT $4)sql";
+      const std::string select_page = absl::StrCat(
+          "SELECT s.key, s.data FROM staged_objects s WHERE s.run_id = $1 AND "
+          "s.object = $2 AND s.key > $3 AND ",
+          kCommitted, " ORDER BY s.key LIMIT $4");
       GM_ASSIGN_OR_RETURN(
           page,
           (CollectRows<std::pair<std::string, std::string>>(
-              *db_, kSelectPage,
+              *db_, select_page,
               PgParams()
                   .Int(run_id)
                   .Int(relationships ? kRelationshipObject : kEntityObject)
@@ -407,9 +407,11 @@ absl::StatusOr<bool> PostgresStore::HasStagedObjects(int64_t run_id) {
   absl::MutexLock lock(&mu_);
   GM_ASSIGN_OR_RETURN(
       PgResult rows,
-      db_->Query(
-          "SELECT EXISTS (SELECT 1 FROM committed_objects WHERE run_id = $1)",
-          PgParams().Int(run_id)));
+      db_->Query("SELECT EXISTS (SELECT 1 FROM tasks t WHERE t.run_id = $1 "
+                 "AND t.commit_seq > 0 AND EXISTS (SELECT 1 FROM "
+                 "staged_objects s WHERE s.task_id = t.id AND "
+                 "s.attempt = t.attempt))",
+                 PgParams().Int(run_id)));
   return rows.Bool(0, 0);
 }
 
@@ -428,10 +430,11 @@ absl::Status PostgresStore::ForEachStagedKey(
           page,
           CollectRows<std::string>(
               *db_,
-              absl::StrCat("SELECT key FROM committed_objects "
-                           "WHERE run_id = $1 AND object = ",
-                           kEntityObject, " AND type = $2 AND key ",
-                           first ? ">=" : ">", " $3 ORDER BY key LIMIT $4"),
+              absl::StrCat("SELECT s.key FROM staged_objects s "
+                           "WHERE s.run_id = $1 AND s.object = ",
+                           kEntityObject, " AND s.type = $2 AND s.key ",
+                           first ? ">=" : ">", " $3 AND ", kCommitted,
+                           " ORDER BY s.key LIMIT $4"),
               PgParams().Int(run_id).Text(type).Text(after).Int(kPageSize),
               [](const PgRow& row) { return row.Text(0); }));
     }

@@ -26,11 +26,14 @@ namespace {
 //
 // Created and updated objects: one join of the run's objects with the graph;
 // only what differs is materialized (a change of scope alone is applied but
-// not logged). Returns how many creations and updates were logged.
+// not logged), and updates find their row by its address (ctid: stable here,
+// as the instance row lock keeps other writers of its graph out). Returns how
+// many creations and updates were logged.
 constexpr char kUpsert[] = R"sql(
     WITH diff AS MATERIALIZED (
       SELECT s.key, s.type, s.classes, s.from_key, s.to_key, s.data, s.props,
-             s.scope, g.data AS previous, g.key IS NULL AS created
+             s.scope, g.data AS previous, g.key IS NULL AS created,
+             g.ctid AS graph_row
       FROM staged_objects s LEFT JOIN graph_objects g
         ON g.instance_id = $1 AND g.object = $4 AND g.key = s.key
       WHERE s.run_id = $2 AND s.object = $4
@@ -45,8 +48,7 @@ constexpr char kUpsert[] = R"sql(
       SET type = d.type, classes = d.classes, from_key = d.from_key,
           to_key = d.to_key, data = d.data, props = d.props, scope = d.scope
       FROM diff d
-      WHERE NOT d.created AND g.instance_id = $1 AND g.object = $4
-        AND g.key = d.key),
+      WHERE NOT d.created AND g.ctid = d.graph_row),
     logged AS (
       INSERT INTO changes
         (instance_id, run_id, change, object, key, type, data, previous,
@@ -71,7 +73,7 @@ constexpr char kApplyAllCreated[] = R"sql(
     INSERT INTO graph_objects (instance_id, object, key, type, classes,
       from_key, to_key, data, props, scope)
     SELECT $1, $4, key, type, classes, from_key, to_key, data, props, scope
-    FROM staged_objects WHERE run_id = $2 AND object = $4)sql";
+    FROM staged_objects WHERE run_id = $2 AND object = $4 ORDER BY key)sql";
 
 // Deleted for being missing: absent from the run, of a type whose rule allows
 // it ($6/$7: types and their DeletionRule codes, absent: $8 kDeleteMissing;
@@ -174,6 +176,10 @@ absl::StatusOr<FinalizeCounts> PostgresStore::Finalize(
   FinalizeCounts counts;
   GM_RETURN_IF_ERROR(Transaction([&]() -> absl::Status {
     counts = FinalizeCounts();
+    // The diff's joins hash one side; with this much memory (the server's, for
+    // this transaction only) a graph of about a million objects is hashed
+    // without spilling to disk.
+    GM_RETURN_IF_ERROR(db_->Execute("SET LOCAL work_mem = '128MB'"));
     GM_RETURN_IF_ERROR(
         db_->Query("SELECT 1 FROM instances WHERE id = $1 FOR UPDATE",
                    PgParams().Text(instance_id))
@@ -252,8 +258,9 @@ absl::StatusOr<FinalizeCounts> PostgresStore::Finalize(
           db_->Query("SELECT COALESCE(MAX(sequence), 0) FROM changes"));
       return last.Int(0, 0);
     };
-    // Logs and applies creations and updates of `object`s.
-    auto upsert = [&](int object) -> absl::Status {
+    // Logs and applies creations and updates of `object`s; true if the graph
+    // had none of them (then the graph's are exactly the run's).
+    auto upsert = [&](int object) -> absl::StatusOr<bool> {
       const PgParams params = diff_params(object, v1::CHANGE_KIND_CREATED);
       GM_ASSIGN_OR_RETURN(
           PgResult any,
@@ -262,7 +269,8 @@ absl::StatusOr<FinalizeCounts> PostgresStore::Finalize(
                      PgParams().Text(instance_id).Int(object)));
       if (!any.Bool(0, 0)) {
         GM_RETURN_IF_ERROR(log(kLogAllCreated, params, &counts.created));
-        return db_->Query(kApplyAllCreated, params).status();
+        GM_RETURN_IF_ERROR(db_->Query(kApplyAllCreated, params).status());
+        return true;
       }
       GM_ASSIGN_OR_RETURN(
           PgResult logged,
@@ -270,16 +278,19 @@ absl::StatusOr<FinalizeCounts> PostgresStore::Finalize(
                                   .Int(v1::CHANGE_KIND_UPDATED)));
       counts.created += logged.Int(0, 0);
       counts.updated += logged.Int(0, 1);
-      return absl::OkStatus();
+      return false;
     };
-    GM_RETURN_IF_ERROR(upsert(kEntityObject));
+    // A graph that had no entities now has exactly the run's: none missing.
+    GM_ASSIGN_OR_RETURN(const bool fresh_entities, upsert(kEntityObject));
     // Deleting an entity can settle the scopes of objects it scopes (a
     // deleted workflow's jobs go too): repeat, looking only at the objects
     // scoped by what the previous round deleted, until nothing more goes.
     GM_ASSIGN_OR_RETURN(int64_t before, last_sequence());
     int64_t deleted = 0;
-    GM_RETURN_IF_ERROR(log(DeleteMissing(/*scopes_deleted_since=*/false),
-                           deletion_params(kEntityObject), &deleted));
+    if (!fresh_entities) {
+      GM_RETURN_IF_ERROR(log(DeleteMissing(/*scopes_deleted_since=*/false),
+                             deletion_params(kEntityObject), &deleted));
+    }
     while (deleted > 0) {
       counts.deleted += deleted;
       const int64_t previous_round = before;
@@ -338,15 +349,19 @@ absl::StatusOr<FinalizeCounts> PostgresStore::Finalize(
           " more relationships were not stored for the same reason")));
     }
 
-    GM_RETURN_IF_ERROR(upsert(kRelationshipObject));
-    GM_RETURN_IF_ERROR(log(DeleteMissing(/*scopes_deleted_since=*/false),
-                           deletion_params(kRelationshipObject),
-                           &counts.deleted));
-    GM_RETURN_IF_ERROR(
-        log(kDeleteDetached,
-            diff_params(kRelationshipObject, v1::CHANGE_KIND_DELETED)
-                .Int(kEntityObject),
-            &counts.deleted));
+    // Likewise relationships, whose endpoints were checked above.
+    GM_ASSIGN_OR_RETURN(const bool fresh_relationships,
+                        upsert(kRelationshipObject));
+    if (!fresh_relationships) {
+      GM_RETURN_IF_ERROR(log(DeleteMissing(/*scopes_deleted_since=*/false),
+                             deletion_params(kRelationshipObject),
+                             &counts.deleted));
+      GM_RETURN_IF_ERROR(
+          log(kDeleteDetached,
+              diff_params(kRelationshipObject, v1::CHANGE_KIND_DELETED)
+                  .Int(kEntityObject),
+              &counts.deleted));
+    }
 
     constexpr char kRecordCounts[] = R"sql(
         UPDATE runs SET created_count = $1, updated_count = $2,

@@ -1,13 +1,15 @@
 // PostgresStore: finalizing a run into its instance's graph.
 //
-// Set-based: per object kind (entities first, so relationships are checked
-// against the final entity set) the diff between the run's committed objects
-// and the graph is appended to the change log, and the graph is then changed
-// to match, each by one statement that walks both in key order (staged_by_key
-// and the graph's primary key). The coordinator holds no objects: memory does
-// not grow with the run or the graph. Objects of attempts that did not commit
-// are dropped first, and their tasks locked so none arrive while the diff
-// runs, so the statements read staged_objects directly.
+// Set-based, per object kind (entities first, so relationships are checked
+// against the final entity set): one statement joins the run's objects with
+// the graph, applies what differs and appends it to the change log (into a
+// graph without objects of the kind, everything is inserted without a join);
+// deletions are DELETE ... RETURNING into the change log, in rounds where
+// deleting an entity settles the scopes of others. The coordinator holds no
+// objects: its memory does not grow with the run or the graph. Objects of
+// attempts that did not commit are dropped first, and their tasks locked so
+// none arrive while the diff runs, so the statements read staged_objects
+// directly.
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 #include "coordinator/store/postgres/internal.h"

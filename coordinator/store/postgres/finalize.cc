@@ -303,6 +303,8 @@ absl::StatusOr<FinalizeCounts> PostgresStore::Finalize(
                              &deleted));
     }
 
+    const int64_t entities_deleted = counts.deleted;
+
     // Relationships whose endpoint entity is not in the graph are reported
     // (the first kMaxDanglingEvents by key, then how many more) and not
     // stored: they leave the run's objects.
@@ -324,14 +326,19 @@ absl::StatusOr<FinalizeCounts> PostgresStore::Finalize(
                                            .Text(description))
           .status();
     };
+    // One pass: they are removed, and the first ones by key come back with
+    // how many went (every row carries the count; none: nothing went).
     GM_RETURN_IF_ERROR(db_->ForEachRow(
         absl::StrCat(
-            "SELECT s.key, s.type, s.from_key, s.to_key, "
+            "WITH gone AS (DELETE FROM staged_objects s WHERE ", kDangling,
+            " RETURNING s.key, s.type, s.from_key, s.to_key) "
+            "SELECT g.key, g.type, g.from_key, g.to_key, "
             "EXISTS (SELECT 1 FROM graph_objects e WHERE e.instance_id = $1 "
-            "AND e.object = $4 AND e.key = s.from_key) "
-            "FROM staged_objects s WHERE ",
-            kDangling, " ORDER BY s.key LIMIT ", kMaxDanglingEvents),
+            "AND e.object = $4 AND e.key = g.from_key), "
+            "(SELECT COUNT(*) FROM gone) FROM gone g ORDER BY g.key LIMIT ",
+            kMaxDanglingEvents),
         dangling_params, [&](const PgRow& row) {
+          counts.dropped_relationships = row.Int(5);
           const bool from_exists = row.Bool(4);
           return report(absl::StrCat(
               "relationship '", row.Text(0), "' (", row.Text(1),
@@ -339,12 +346,6 @@ absl::StatusOr<FinalizeCounts> PostgresStore::Finalize(
               " entity '", from_exists ? row.Text(3) : row.Text(2),
               "' is not in the graph"));
         }));
-    GM_ASSIGN_OR_RETURN(
-        PgResult unstaged,
-        db_->Query(
-            absl::StrCat("DELETE FROM staged_objects s WHERE ", kDangling),
-            dangling_params));
-    counts.dropped_relationships = unstaged.affected();
     if (counts.dropped_relationships > kMaxDanglingEvents) {
       GM_RETURN_IF_ERROR(report(absl::StrCat(
           counts.dropped_relationships - kMaxDanglingEvents,
@@ -358,11 +359,15 @@ absl::StatusOr<FinalizeCounts> PostgresStore::Finalize(
       GM_RETURN_IF_ERROR(log(DeleteMissing(/*scopes_deleted_since=*/false),
                              deletion_params(kRelationshipObject),
                              &counts.deleted));
-      GM_RETURN_IF_ERROR(
-          log(kDeleteDetached,
-              diff_params(kRelationshipObject, v1::CHANGE_KIND_DELETED)
-                  .Int(kEntityObject),
-              &counts.deleted));
+      // The graph holds no relationship without its endpoints, so only
+      // deleted entities can leave some detached.
+      if (entities_deleted > 0) {
+        GM_RETURN_IF_ERROR(
+            log(kDeleteDetached,
+                diff_params(kRelationshipObject, v1::CHANGE_KIND_DELETED)
+                    .Int(kEntityObject),
+                &counts.deleted));
+      }
     }
 
     constexpr char kRecordCounts[] = R"sql(

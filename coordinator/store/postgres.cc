@@ -24,11 +24,13 @@ constexpr Oid kInt8 = 20;
 constexpr Oid kInt2 = 21;
 constexpr Oid kInt4 = 23;
 constexpr Oid kText = 25;
+constexpr Oid kByteaArray = 1001;
 constexpr Oid kOid = 26;
 constexpr Oid kFloat8 = 701;
 constexpr Oid kTextArray = 1009;
 constexpr Oid kInt8Array = 1016;
 constexpr Oid kJsonb = 3802;
+constexpr Oid kJsonbArray = 3807;
 
 void AppendInt32(std::string& out, uint32_t value) {
   const uint32_t big_endian = htobe32(value);
@@ -140,6 +142,18 @@ PgParams& PgParams::IntArray(const std::vector<int64_t>& values) {
   return Add(kInt8Array, ArrayBytes(kInt8, values, Int64Bytes));
 }
 
+PgParams& PgParams::BytesArray(const std::vector<std::string>& values) {
+  return Add(kByteaArray, ArrayBytes(kBytea, values,
+                                     [](const std::string& s) { return s; }));
+}
+
+PgParams& PgParams::JsonbArray(const std::vector<std::string>& json) {
+  // Each element in jsonb's binary input: a version byte, then the text.
+  return Add(kJsonbArray, ArrayBytes(kJsonb, json, [](const std::string& s) {
+               return absl::StrCat("\1", s);
+             }));
+}
+
 // --- PgResult ---
 
 int64_t PgResult::affected() const {
@@ -180,12 +194,17 @@ std::string PgResult::Text(int row, int column) const {
 
 absl::StatusOr<std::unique_ptr<PgConnection>> PgConnection::Open(
     const std::string& uri) {
-  // Later keywords override earlier ones: the URI may set its own timeout and
-  // application name, but the client encoding is always UTF8.
+  // Later keywords override earlier ones: the URI may set its own timeout,
+  // application name and options, but the client encoding is always UTF8.
+  // Unless the URI says otherwise, JIT compilation is off: it costs more than
+  // it saves on the store's statements, which touch few rows or are bound by
+  // writes.
   const char* keywords[] = {"connect_timeout", "fallback_application_name",
-                            "dbname", "client_encoding", nullptr};
-  const char* values[] = {"10", "graphmill-coordinator", uri.c_str(), "UTF8",
-                          nullptr};
+                            "options",         "dbname",
+                            "client_encoding", nullptr};
+  const char* values[] = {"10",         "graphmill-coordinator",
+                          "-c jit=off", uri.c_str(),
+                          "UTF8",       nullptr};
   PGconn* connection = PQconnectdbParams(keywords, values, /*expand_dbname=*/1);
   if (connection == nullptr) {
     return absl::ResourceExhaustedError(
@@ -301,6 +320,19 @@ absl::StatusOr<PgResult> PgConnection::Query(absl::string_view sql,
                    values.data(), lengths.data(), formats.data(),
                    /*resultFormat=*/1),
       sql);
+}
+
+absl::Status PgConnection::ForEachRow(
+    absl::string_view sql, const PgParams& params,
+    const std::function<absl::Status(const PgRow&)>& visit) {
+  absl::StatusOr<PgResult> result = Query(sql, params);
+  if (!result.ok()) return result.status();
+  for (int row = 0; row < result->rows(); ++row) {
+    if (absl::Status status = visit(PgRow(*result, row)); !status.ok()) {
+      return status;
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::Status PgConnection::Begin(absl::string_view begin) {

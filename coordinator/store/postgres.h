@@ -9,6 +9,7 @@
 #include <postgresql/libpq-fe.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -36,8 +37,11 @@ class PgParams {
   // A bigint, or NULL when `value` is negative: LIMIT $n then means no limit
   // (as SQLite's LIMIT -1 does; PostgreSQL refuses a negative LIMIT).
   PgParams& Limit(int64_t value);
-  PgParams& TextArray(const std::vector<std::string>& values);  // text[]
-  PgParams& IntArray(const std::vector<int64_t>& values);       // bigint[]
+  PgParams& TextArray(const std::vector<std::string>& values);   // text[]
+  PgParams& IntArray(const std::vector<int64_t>& values);        // bigint[]
+  PgParams& BytesArray(const std::vector<std::string>& values);  // bytea[]
+  // jsonb[]: each element is JSON text.
+  PgParams& JsonbArray(const std::vector<std::string>& json);
 
  private:
   friend class PgConnection;
@@ -70,6 +74,20 @@ class PgResult {
   std::unique_ptr<PGresult, decltype(&PQclear)> result_;
 };
 
+// One row of a PgResult; valid while the result is.
+class PgRow {
+ public:
+  PgRow(const PgResult& result, int row) : result_(result), row_(row) {}
+  bool IsNull(int column) const { return result_.IsNull(row_, column); }
+  int64_t Int(int column) const { return result_.Int(row_, column); }
+  bool Bool(int column) const { return result_.Bool(row_, column); }
+  std::string Text(int column) const { return result_.Text(row_, column); }
+
+ private:
+  const PgResult& result_;
+  const int row_;
+};
+
 class PgConnection {
  public:
   // Connects to `uri` (a libpq connection URI or keyword/value string) with
@@ -91,6 +109,12 @@ class PgConnection {
   // retried), UNAVAILABLE when the connection is lost, INTERNAL otherwise.
   absl::StatusOr<PgResult> Query(absl::string_view sql,
                                  const PgParams& params = PgParams());
+  // Runs one statement (as Query) and visits its rows in order, stopping at
+  // and returning the first non-OK visit. The whole result is held in memory
+  // while it is visited: page large reads (keyset pagination) to bound it.
+  absl::Status ForEachRow(
+      absl::string_view sql, const PgParams& params,
+      const std::function<absl::Status(const PgRow&)>& visit);
 
   // Transactions. `begin` is the BEGIN statement (e.g. "BEGIN ISOLATION LEVEL
   // REPEATABLE READ READ ONLY"). A connection lost inside a transaction is not

@@ -1,8 +1,18 @@
-// The Store on PostgreSQL (a libpq connection URI): calls are serialized on
-// one connection; each multi-statement operation is one transaction that locks
-// the rows it decides on (instance, run, task, admin tokens) and appends to the
-// change log under a table lock, so change sequence order is commit order.
-// Thread-safe. Contracts: see store.h.
+// The Store on PostgreSQL (a libpq connection URI). Implemented in
+// coordinator/store/postgres/, one file per concern (schema.cc: the schema and
+// its migrations; staging.cc: how a run's objects are staged once; finalize.cc:
+// the set-based diff into the graph).
+//
+// Thread safety: thread-safe. Calls are serialized on one connection (mu_);
+// paged reads (ForEachStaged*, Snapshot) release it between pages, and
+// Snapshot reads on a connection of its own. Each multi-statement operation is
+// one transaction that locks the rows it decides on (instance, run, task,
+// admin tokens) and appends to the change log under a table lock, so change
+// sequence order is commit order.
+// Ownership: the store owns its connection; callers own what they pass.
+// Errors: as store.h says per method, plus UNAVAILABLE when the server cannot
+// be reached (the connection is re-established on the next call outside a
+// transaction) and the codes PgConnection::Query maps server errors to.
 #ifndef GRAPHMILL_COORDINATOR_STORE_POSTGRES_STORE_H_
 #define GRAPHMILL_COORDINATOR_STORE_POSTGRES_STORE_H_
 
@@ -26,10 +36,11 @@ namespace graphmill::coordinator {
 
 class PostgresStore final : public Store {
  public:
-  // Connects to the database `uri` names (postgresql://... or postgres://...)
-  // and creates the schema if it is missing. UNAVAILABLE naming the URI
+  // Connects to the database `uri` names (postgresql://... or postgres://...),
+  // creates the schema if it is missing and migrates an older one (version 2)
+  // to the current version, in one transaction. UNAVAILABLE naming the URI
   // (password redacted) if the server cannot be reached; FAILED_PRECONDITION
-  // if the database holds another schema version.
+  // if the database holds a schema version this code does not know.
   static absl::StatusOr<std::unique_ptr<PostgresStore>> Open(
       const std::string& uri);
 
@@ -172,7 +183,8 @@ class PostgresStore final : public Store {
   // The task row; with `lock`, locked until the transaction ends.
   absl::StatusOr<TaskRecord> GetTaskLocked(int64_t task_id, bool lock)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Locks the task and checks that `attempt` holds its lease.
+  // Locks the task and checks that `attempt` holds its lease (`task`: the
+  // task row).
   absl::Status CheckCurrentAttempt(const v1::TaskAttempt& attempt,
                                    TaskRecord* task)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

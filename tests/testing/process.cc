@@ -56,7 +56,7 @@ std::vector<std::string> Environment(
 // Opens `path` (or /dev/null when empty) close-on-exec: the child gets it
 // through dup2 only, and children started concurrently do not inherit it.
 int OpenForChild(const std::string& path, int flags) {
-  if (path.empty()) return open("/dev/null", flags | O_CLOEXEC);
+  if (path.empty()) return open("/dev/null", flags | O_CLOEXEC, 0600);
   return open(path.c_str(), flags | O_CLOEXEC, 0600);
 }
 

@@ -2,8 +2,8 @@
 // definitions, instances, runs and their steps, tasks with attempts and leases,
 // staged task results, each instance's finalized graph, the change log and the
 // hashes of bearer tokens. Everything that must survive a restart lives here.
-// Store::Open picks the implementation from the spec (sqlite_store.h: one
-// SQLite file).
+// Store::Open picks the implementation from the spec (sqlite/sqlite_store.h:
+// one SQLite file).
 #ifndef GRAPHMILL_COORDINATOR_STORE_STORE_H_
 #define GRAPHMILL_COORDINATOR_STORE_STORE_H_
 

@@ -65,7 +65,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/graph_objects.h"
 #include "coordinator/store/postgres.h"
-#include "coordinator/store/sqlite.h"
+#include "coordinator/store/sqlite/database.h"
 #include "coordinator/store/testing/postgres_server.h"
 
 namespace graphmill::coordinator {

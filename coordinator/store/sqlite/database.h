@@ -1,8 +1,13 @@
 // Thin RAII wrappers over the SQLite C API: a connection and prepared
-// statements with absl::Status errors. Not thread-safe; the Store serializes
-// access.
-#ifndef GRAPHMILL_COORDINATOR_STORE_SQLITE_H_
-#define GRAPHMILL_COORDINATOR_STORE_SQLITE_H_
+// statements with absl::Status errors.
+//
+// Ownership: a SqliteDatabase owns its connection; a SqliteStatement owns its
+// compiled statement and must not outlive the database that prepared it.
+// Thread safety: none; the Store serializes access to a connection.
+// Errors: INTERNAL with SQLite's message, ALREADY_EXISTS for a constraint
+// violation, FAILED_PRECONDITION when a file cannot be opened.
+#ifndef GRAPHMILL_COORDINATOR_STORE_SQLITE_DATABASE_H_
+#define GRAPHMILL_COORDINATOR_STORE_SQLITE_DATABASE_H_
 
 #include <sqlite3.h>
 
@@ -10,6 +15,7 @@
 #include <memory>
 #include <string>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -60,12 +66,19 @@ class SqliteStatement {
   absl::StatusOr<bool> Step();
   // Steps to completion, ignoring rows.
   absl::Status Run();
+  // Steps through every result row, calling `row` with the statement
+  // positioned on it; stops at, and returns, the first error of a step or of
+  // `row`.
+  absl::Status ForEachRow(
+      absl::FunctionRef<absl::Status(const SqliteStatement&)> row);
   // Resets for re-execution and clears bindings.
   void Reset();
 
   int64_t ColumnInt(int column) const;
   std::string ColumnText(int column) const;
   std::string ColumnBlob(int column) const;
+  // The column's bytes without a copy; valid until the next Step or Reset.
+  absl::string_view ColumnView(int column) const;
   bool ColumnIsNull(int column) const;
 
  private:
@@ -78,4 +91,4 @@ class SqliteStatement {
 
 }  // namespace graphmill::coordinator
 
-#endif  // GRAPHMILL_COORDINATOR_STORE_SQLITE_H_
+#endif  // GRAPHMILL_COORDINATOR_STORE_SQLITE_DATABASE_H_

@@ -1,5 +1,5 @@
-// Implementation of coordinator/store/sqlite.h.
-#include "coordinator/store/sqlite.h"
+// Implementation of coordinator/store/sqlite/database.h.
+#include "coordinator/store/sqlite/database.h"
 
 #include "absl/strings/str_cat.h"
 
@@ -130,6 +130,17 @@ absl::Status SqliteStatement::Run() {
   }
 }
 
+absl::Status SqliteStatement::ForEachRow(
+    absl::FunctionRef<absl::Status(const SqliteStatement&)> row) {
+  while (true) {
+    absl::StatusOr<bool> more = Step();
+    if (!more.ok()) return more.status();
+    if (!*more) return absl::OkStatus();
+    absl::Status status = row(*this);
+    if (!status.ok()) return status;
+  }
+}
+
 void SqliteStatement::Reset() {
   sqlite3_reset(statement_);
   sqlite3_clear_bindings(statement_);
@@ -151,6 +162,13 @@ std::string SqliteStatement::ColumnBlob(int column) const {
   if (blob == nullptr) return "";
   return std::string(static_cast<const char*>(blob),
                      sqlite3_column_bytes(statement_, column));
+}
+
+absl::string_view SqliteStatement::ColumnView(int column) const {
+  const void* blob = sqlite3_column_blob(statement_, column);
+  if (blob == nullptr) return absl::string_view();
+  return absl::string_view(static_cast<const char*>(blob),
+                           sqlite3_column_bytes(statement_, column));
 }
 
 bool SqliteStatement::ColumnIsNull(int column) const {

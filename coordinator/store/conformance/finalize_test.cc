@@ -106,6 +106,61 @@ TEST_P(StoreTest, RelationshipOfProtectedTypeGoesWithItsDeletedEndpoint) {
   EXPECT_TRUE(store_->ListRelationships(filter, "", 10)->empty());
 }
 
+// Collected again, but its target entity was not: the relationship is dropped
+// from the run (an event) and deleted from the graph (a change).
+TEST_P(StoreTest, ARecollectedRelationshipGoesWithItsDeletedEndpoint) {
+  v1::Entity a = MakeEntity("thing_a:000001", "thing_a", "a");
+  v1::Entity b = MakeEntity("thing_b:000001", "thing_b", "b");
+  const v1::Relationship edge = DirectRelationship(a, "HAS", b);
+  auto run =
+      store_->CreateRun("inst", Definition(), v1::RUN_TRIGGER_MANUAL, {}, 1);
+  v1::ResultBatch batch;
+  *batch.add_entities() = a;
+  *batch.add_entities() = b;
+  *batch.add_relationships() = edge;
+  ASSERT_TRUE(store_
+                  ->CommitAttempt(StageTask(*store_, *run, "fetch-a", batch),
+                                  true, "", {})
+                  .ok());
+  ASSERT_TRUE(store_->Finalize(FinalizeOf(*run, 2)).ok());
+  ASSERT_TRUE(store_->SetRunStatus(*run, v1::RUN_STATUS_SUCCEEDED, "", 2).ok());
+  const int64_t before = store_->GetChangeLogBounds()->last_sequence;
+
+  run = store_->CreateRun("inst", Definition(), v1::RUN_TRIGGER_MANUAL, {}, 3);
+  v1::ResultBatch again;
+  *again.add_entities() = a;
+  *again.add_relationships() = edge;
+  ASSERT_TRUE(store_
+                  ->CommitAttempt(StageTask(*store_, *run, "fetch-a", again),
+                                  true, "", {})
+                  .ok());
+  auto counts = store_->Finalize(FinalizeOf(*run, 4));
+  ASSERT_TRUE(counts.ok()) << counts.status();
+  EXPECT_EQ(counts->deleted, 2);  // b and the edge
+  EXPECT_EQ(counts->dropped_relationships, 1);
+  EXPECT_EQ(EventsNamed(*store_, *run, "relationship_dropped").size(), 1u);
+  v1::GraphFilter filter;
+  filter.set_instance_id("inst");
+  EXPECT_TRUE(store_->ListRelationships(filter, "", 10)->empty());
+  // Not in the run's staged objects either (its upload leaves it out).
+  int staged_relationships = 0;
+  ASSERT_TRUE(store_
+                  ->ForEachStagedObject(*run, true, 10,
+                                        [&](const std::string&) {
+                                          ++staged_relationships;
+                                          return absl::OkStatus();
+                                        })
+                  .ok());
+  EXPECT_EQ(staged_relationships, 0);
+  auto changes = store_->ReadChanges(before, 10);
+  ASSERT_EQ(changes->size(), 2u);
+  for (const ChangeRecord& change : *changes) {
+    EXPECT_EQ(change.kind, v1::CHANGE_KIND_DELETED);
+  }
+  EXPECT_FALSE((*changes)[0].is_relationship);  // entities first
+  EXPECT_TRUE((*changes)[1].is_relationship);
+}
+
 TEST_P(StoreTest, FinalizeRecordsCountsAndIncompleteTypesOnTheRun) {
   RunOnce({MakeEntity("thing_a:000001", "thing_a", "one"),
            MakeEntity("thing_a:000002", "thing_a", "two")});
@@ -314,6 +369,33 @@ TEST_P(ScopedDeletionTest, ChildrenOfADeletedParentGoWithIt) {
   EXPECT_EQ(counts.deleted, 3);  // parent 2, its child and their edge
   EXPECT_THAT(Keys("thing_p"), ElementsAre("thing_p:1"));
   EXPECT_THAT(Keys("thing_c"), ElementsAre("thing_c:1a"));
+}
+
+// Three levels (a pipeline's workflows' jobs): a deleted parent takes its
+// children, and they take theirs.
+TEST_P(StoreTest, GrandchildrenOfADeletedParentGoToo) {
+  auto run =
+      store_->CreateRun("inst", Definition(), v1::RUN_TRIGGER_MANUAL, {}, 1);
+  v1::ResultBatch batch;
+  *batch.add_entities() = MakeEntity("thing_p:000001", "thing_p", "p");
+  *batch.add_entities() = MakeEntity("thing_w:000001", "thing_w", "w");
+  batch.add_entity_scopes("");
+  batch.add_entity_scopes("thing_p:000001");
+  // The job's key sorts before its workflow's and its pipeline's.
+  *batch.add_entities() = MakeEntity("thing_b:000001", "thing_b", "job");
+  batch.add_entity_scopes("thing_w:000001");
+  ASSERT_TRUE(store_
+                  ->CommitAttempt(StageTask(*store_, *run, "fetch-a", batch),
+                                  true, "", {})
+                  .ok());
+  ASSERT_TRUE(store_->Finalize(FinalizeOf(*run, 2)).ok());
+  ASSERT_TRUE(store_->SetRunStatus(*run, v1::RUN_STATUS_SUCCEEDED, "", 2).ok());
+  // Nothing collected; only the pipeline's type deletes what a run missed,
+  // the others go by the scope rule alone.
+  FinalizeCounts counts = RunOnce({}, {{"thing_w", DeletionRule::kScopedOnly},
+                                       {"thing_b", DeletionRule::kScopedOnly}});
+  EXPECT_EQ(counts.deleted, 3);
+  EXPECT_TRUE(GraphKeys().empty());
 }
 
 TEST_P(ScopedDeletionTest, ScopedOnlyKeepsUnscopedObjects) {

@@ -241,6 +241,29 @@ TEST_P(StoreTest, ChangeLogRecordsEveryChangeInOrderWithPreviousVersions) {
             (*changes)[3].sequence);
 }
 
+// A deletion carries the object as it was, as data and as previous, whether a
+// finalize or DeleteInstance made it.
+TEST_P(StoreTest, DeletionsCarryTheObjectAsItWas) {
+  const v1::Entity one = MakeEntity("thing_a:000001", "thing_a", "one");
+  const v1::Entity two = MakeEntity("thing_a:000002", "thing_a", "two");
+  RunOnce({one, two});
+  RunOnce({one});
+  ASSERT_TRUE(store_->DeleteInstance("inst", 3000).ok());
+  auto changes = store_->ReadChanges(2, 10);
+  ASSERT_TRUE(changes.ok()) << changes.status();
+  ASSERT_EQ(changes->size(), 2u);
+  for (const ChangeRecord& change : *changes) {
+    EXPECT_EQ(change.kind, v1::CHANGE_KIND_DELETED);
+  }
+  EXPECT_EQ((*changes)[0].data, SerializeDeterministic(two));
+  EXPECT_EQ((*changes)[0].previous, SerializeDeterministic(two));
+  EXPECT_EQ((*changes)[0].time_ms, 2000);
+  EXPECT_EQ((*changes)[1].data, SerializeDeterministic(one));
+  EXPECT_EQ((*changes)[1].previous, SerializeDeterministic(one));
+  EXPECT_EQ((*changes)[1].run_id, 0);  // DeleteInstance's
+  EXPECT_EQ((*changes)[1].time_ms, 3000);
+}
+
 TEST_P(StoreTest, RetentionPrunesByCountAndRemembersWhere) {
   std::vector<v1::Entity> entities;
   for (int i = 0; i < 10; ++i) {

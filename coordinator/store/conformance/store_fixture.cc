@@ -145,6 +145,16 @@ v1::TaskAttempt StageTask(Store& store, int64_t run, const std::string& step,
   return attempt;
 }
 
+FinalizeRequest FinalizeOf(int64_t run, int64_t now_ms,
+                           const std::map<std::string, DeletionRule>& rules) {
+  FinalizeRequest request;
+  request.run_id = run;
+  request.instance_id = "inst";
+  request.rules = rules;
+  request.now_ms = now_ms;
+  return request;
+}
+
 std::vector<v1::Event> EventsNamed(Store& store, int64_t run,
                                    const std::string& name) {
   std::vector<v1::Event> result;

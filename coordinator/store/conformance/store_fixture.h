@@ -23,9 +23,10 @@
 //       DisabledStepsStartDisabled
 //   GetRun, ListRuns, ActiveRunIds, GetRunDefinition, SetRunStatus,
 //   SetRunUpload (runs_test.cc): RunsAreReadListedAndEnded
-//   CancelRun (runs_test.cc):
+//   CancelRun (runs_test.cc, write_path_test.cc):
 //       CancelledRunChangesNothingAndDeleteLogsTheGraphAway,
-//       DeleteInstanceWaitsForTheActiveRun
+//       DeleteInstanceWaitsForTheActiveRun,
+//       CancellingARunDropsEveryAttemptsObjects
 //   GetSteps, SetStepStatus, SetStepTaskTotal (runs_test.cc, finalize_test.cc,
 //   staging_test.cc): StepsRecordStatusTimesTasksAndTypeCounts,
 //       IncompleteReportsBecomeTheStepsPartialTypesAndScopeGaps, the
@@ -35,13 +36,20 @@
 //   (runs_test.cc): PendingTasksBelongToActiveRunsOrValidationsOldestFirst
 //   LeaseTask, RenewLease, LeasedTasks (runs_test.cc):
 //       LeasesAreRenewedAndFoundWhenExpired
-//   ReleaseTask (runs_test.cc): ReleaseFailsTaskAfterMaxAttempts,
-//       StaleAttemptIsFenced
+//   ReleaseTask (runs_test.cc, write_path_test.cc):
+//       ReleaseFailsTaskAfterMaxAttempts, StaleAttemptIsFenced,
+//       AReleasedAttemptsObjectsAreNeverSeenOrFinalized,
+//       ATaskThatFailsByReleaseAddsNothing
 //   StageBatch, CommitAttempt (staging_test.cc, runs_test.cc):
 //       StaleAttemptIsFenced, ResultsNeedTheLeaseIdNotJustTheAttempt,
 //       IdenticalDuplicatesMergeSilently,
 //       ConflictingDuplicatesKeepFirstWarnAndMarkPartial,
-//       ObjectsRoundTripByteForByte
+//       ObjectsRoundTripByteForByte; write_path_test.cc:
+//       AnAttemptsObjectsJoinTheRunWhenItCommits,
+//       AKeyStagedByTwoTasksKeepsTheFirstCommittedVersion,
+//       AKeyRepeatedInALaterBatchOfTheAttemptKeepsTheFirst,
+//       IdenticalCopiesKeepTheScopeOfTheFirstCommitted,
+//       ManyTasksAndBatchesStageEachKeyOnce
 //   ForEachStagedEntity (staging_test.cc):
 //       StagedEntitiesReadByTypeAndShardRange
 //   ForEachStagedObject, HasStagedObjects, ForEachStagedKey (staging_test.cc):
@@ -52,15 +60,17 @@
 //       RelationshipOfProtectedTypeGoesWithItsDeletedEndpoint,
 //       FinalizeRecordsCountsAndIncompleteTypesOnTheRun,
 //       FinalizeEndsTheRunAndHandsOffItsUploadAtOnce,
-//       FinalizeWithoutAnUploadTargetLeavesNoUpload, the ScopedDeletionTest
-//       tests
+//       FinalizeWithoutAnUploadTargetLeavesNoUpload,
+//       ARecollectedRelationshipGoesWithItsDeletedEndpoint,
+//       GrandchildrenOfADeletedParentGoToo, the ScopedDeletionTest tests
 //   AddEvent, ListEvents (runs_test.cc): EventsAreListedInOrderAfterASequence
 //   ListEntities, ListRelationships, GetEntity, ListNeighbors (graph_test.cc):
 //       PropertyFiltersAndNeighbors, PropertyFiltersCompareJsonTypesAndValues,
 //       GraphListingsFilterAndPageInByteOrder
 //   Snapshot (graph_test.cc): SnapshotIsAConsistentCopyWithItsSequence
 //   GetChangeLogBounds, ReadChanges (graph_test.cc):
-//       ChangeLogRecordsEveryChangeInOrderWithPreviousVersions
+//       ChangeLogRecordsEveryChangeInOrderWithPreviousVersions,
+//       DeletionsCarryTheObjectAsItWas
 //   PruneChanges (graph_test.cc): RetentionPrunesByCountAndRemembersWhere,
 //       RetentionPrunesByAge
 //   CreateToken, ListTokens, RevokeToken, FindTokenByHash, HasAdminToken,
@@ -133,6 +143,12 @@ class StoreTest : public ::testing::TestWithParam<Backend> {
 // and returns its attempt.
 v1::TaskAttempt StageTask(Store& store, int64_t run, const std::string& step,
                           const v1::ResultBatch& batch);
+
+// A request to finalize `run` of "inst" at `now_ms` (status SUCCEEDED, no
+// upload), every field set.
+FinalizeRequest FinalizeOf(
+    int64_t run, int64_t now_ms,
+    const std::map<std::string, DeletionRule>& rules = {});
 
 // The run's events named `name`, in order.
 std::vector<v1::Event> EventsNamed(Store& store, int64_t run,

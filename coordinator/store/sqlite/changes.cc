@@ -44,6 +44,10 @@ absl::StatusOr<std::vector<ChangeRecord>> SqliteStore::ReadChanges(
     change.type = row.ColumnText(5);
     change.data = row.ColumnBlob(6);
     change.previous = row.ColumnBlob(7);
+    // A deletion stores the object once, as data (see the schema).
+    if (change.kind == v1::CHANGE_KIND_DELETED && row.ColumnIsNull(7)) {
+      change.previous = change.data;
+    }
     change.time_ms = row.ColumnInt(8);
     return absl::OkStatus();
   }));

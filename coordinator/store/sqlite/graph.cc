@@ -2,6 +2,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/substitute.h"
 #include "common/graph_json.h"
 #include "common/status_macros.h"
 #include "coordinator/store/sqlite/internal.h"
@@ -143,28 +144,37 @@ absl::StatusOr<std::vector<NeighborRecord>> SqliteStore::ListNeighbors(
     const std::string& instance_id, const std::string& key, int direction,
     const std::string& class_name, const std::string& after_key, int limit) {
   absl::MutexLock lock(&mu_);
+  // One branch per endpoint, so each walks its endpoint index (graph_by_from,
+  // graph_by_to; partial indexes, hence the literal relationship code) instead
+  // of every relationship of the instance. A relationship that both branches
+  // would return (a self-loop) comes from the first.
+  // ?1 instance, ?2 key, ?3 outgoing wanted, ?4 class, ?5 after key, ?6
+  // limit, ?7 incoming wanted.
+  const std::string branch = absl::Substitute(
+      "SELECT r.key AS key, r.data AS relationship, e.data AS entity, "
+      "r.from_key = ?2 AS outgoing FROM graph_objects r JOIN graph_objects e "
+      "ON e.instance_id = ?1 AND e.object = $0 AND e.key = (CASE WHEN "
+      "r.from_key = ?2 THEN r.to_key ELSE r.from_key END) WHERE "
+      "r.instance_id = ?1 AND r.object = $1 AND (?4 = '' OR r.classes = '|' "
+      "|| ?4 || '|') AND r.key > ?5",
+      kEntityObject, kRelationshipObject);
   GM_ASSIGN_OR_RETURN(
       SqliteStatement select,
-      db_->Prepare(
-          "SELECT r.data, e.data, r.from_key = ?2 FROM graph_objects r JOIN "
-          "graph_objects e ON e.instance_id = ?1 AND e.object = ?7 AND e.key = "
-          "(CASE WHEN r.from_key = ?2 THEN r.to_key ELSE r.from_key END) "
-          "WHERE r.instance_id = ?1 AND r.object = ?8 AND "
-          "((?3 AND r.from_key = ?2) OR (?9 AND r.to_key = ?2)) AND "
-          "(?4 = '' OR r.classes = '|' || ?4 || '|') AND r.key > ?5 "
-          "ORDER BY r.key LIMIT ?6"));
+      db_->Prepare(absl::StrCat(
+          "SELECT relationship, entity, outgoing FROM (", branch,
+          " AND ?3 AND r.from_key = ?2 UNION ALL ", branch,
+          " AND ?7 AND r.to_key = ?2 AND NOT (?3 AND r.from_key = ?2)) ORDER "
+          "BY key LIMIT ?6")));
   // Directions as store.h defines them: 0 both, 1 out, 2 in.
   const bool outgoing = direction == 0 || direction == 1;
   const bool incoming = direction == 0 || direction == 2;
   select.Bind(1, instance_id)
       .Bind(2, key)
       .Bind(3, int64_t{outgoing})
-      .Bind(9, int64_t{incoming})
       .Bind(4, class_name)
       .Bind(5, after_key)
       .Bind(6, int64_t{limit})
-      .Bind(7, kEntityObject)
-      .Bind(8, kRelationshipObject);
+      .Bind(7, int64_t{incoming});
   std::vector<NeighborRecord> result;
   GM_RETURN_IF_ERROR(
       select.ForEachRow([&](const SqliteStatement& row) -> absl::Status {

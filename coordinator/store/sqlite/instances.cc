@@ -151,6 +151,7 @@ absl::Status SqliteStore::DeleteInstance(const std::string& id,
     exists.Bind(1, id);
     GM_ASSIGN_OR_RETURN(bool found, exists.Step());
     if (!found) return InstanceNotFound(id);
+    exists.Reset();  // a statement still reading would stop a DROP TABLE
     GM_ASSIGN_OR_RETURN(
         SqliteStatement active,
         db_->Prepare(absl::StrCat("SELECT id FROM runs WHERE instance_id = ? "
@@ -164,21 +165,24 @@ absl::Status SqliteStore::DeleteInstance(const std::string& id,
           "; cancel it first (graphmill run cancel ", active.ColumnInt(0),
           ")"));
     }
+    GM_RETURN_IF_ERROR(
+        DropStagedTables("SELECT id FROM runs WHERE instance_id = ?",
+                         [&](SqliteStatement& s) { s.Bind(1, id); }));
     const std::string statements[] = {
         // Subscribers see the graph go: every object is logged as deleted
         // (relationships first, then entities).
         "INSERT INTO changes (instance_id, run_id, change, object, key, type, "
         "data, previous, time_ms) SELECT ?1, 0, ?3, object, key, type, data, "
-        "data, ?2 FROM graph_objects WHERE instance_id = ?1 "
+        "NULL, ?2 FROM graph_objects WHERE instance_id = ?1 "
         "ORDER BY object DESC, key",
         "DELETE FROM graph_objects WHERE instance_id = ?1",
-        "DELETE FROM staged_objects WHERE run_id IN (SELECT id FROM runs WHERE "
-        "instance_id = ?1)",
-        "DELETE FROM attempt_objects WHERE task_id IN (SELECT id FROM tasks "
-        "WHERE instance_id = ?1)",
         "DELETE FROM attempt_events WHERE task_id IN (SELECT id FROM tasks "
         "WHERE instance_id = ?1)",
         "DELETE FROM attempt_incomplete WHERE task_id IN "
+        "(SELECT id FROM tasks WHERE instance_id = ?1)",
+        "DELETE FROM attempt_type_counts WHERE task_id IN "
+        "(SELECT id FROM tasks WHERE instance_id = ?1)",
+        "DELETE FROM attempt_shared_keys WHERE task_id IN "
         "(SELECT id FROM tasks WHERE instance_id = ?1)",
         "DELETE FROM run_incomplete WHERE run_id IN (SELECT id FROM runs "
         "WHERE instance_id = ?1)",

@@ -2,6 +2,7 @@
 #include "coordinator/store/sqlite/internal.h"
 
 #include "absl/strings/str_join.h"
+#include "absl/strings/substitute.h"
 #include "common/status_macros.h"
 
 namespace graphmill::coordinator::sqlite {
@@ -26,6 +27,33 @@ const std::string& EndedTaskStates() {
   static const std::string* const kList = new std::string(
       CodeList({Code(TaskState::kSucceeded), Code(TaskState::kFailed)}));
   return *kList;
+}
+
+std::string StagedTable(int64_t run_id) {
+  return absl::StrCat("staged_", run_id);
+}
+
+std::string StagedTableSchema(int64_t run_id) {
+  // Every object a task attempt of the run staged, written once, by
+  // StageBatch. A row joins the run when its task's committed_attempt names
+  // its attempt; rows of other attempts are never read and go with the table.
+  // Among committed rows a key is unique (CommitAttempt drops a later copy).
+  // object: kEntityObject or kRelationshipObject; scope: the key of the parent
+  // entity whose listing produced the object ('' unscoped).
+  return absl::Substitute(
+      "CREATE TABLE IF NOT EXISTS $0 (object INTEGER NOT NULL, key TEXT NOT "
+      "NULL, task_id INTEGER NOT NULL, attempt INTEGER NOT NULL, type TEXT NOT "
+      "NULL, classes TEXT NOT NULL, from_key TEXT NOT NULL, to_key TEXT NOT "
+      "NULL, data BLOB NOT NULL, props TEXT NOT NULL, scope TEXT NOT NULL, "
+      "PRIMARY KEY (object, key, task_id, attempt)) WITHOUT ROWID;"
+      "CREATE INDEX IF NOT EXISTS $0_by_type ON $0(object, type, key);",
+      StagedTable(run_id));
+}
+
+std::string CommittedRows(int64_t run_id) {
+  return absl::StrCat(StagedTable(run_id),
+                      " s JOIN tasks t ON t.id = s.task_id AND "
+                      "t.committed_attempt = s.attempt");
 }
 
 std::string JoinClasses(

@@ -33,6 +33,17 @@ int64_t Code(ProtoEnum value) {
   return static_cast<int64_t>(value);
 }
 
+// Each run's staged objects live in a table of their own, staged_<run id>
+// (schema.cc says what a row is), so that dropping a run's objects (cancel,
+// prune) is a DROP TABLE, which frees pages instead of rewriting every one as
+// a DELETE does.
+std::string StagedTable(int64_t run_id);
+// Creates the run's table and its index if missing.
+std::string StagedTableSchema(int64_t run_id);
+// The run's staged rows `s` joined to their tasks `t`, keeping the rows of
+// committed attempts: the objects that joined the run.
+std::string CommittedRows(int64_t run_id);
+
 // SQL list text "(a, b)" of codes, for IN clauses that must be literal (a
 // partial index's WHERE) or read better than two parameters.
 std::string CodeList(std::initializer_list<int64_t> codes);

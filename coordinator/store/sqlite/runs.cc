@@ -86,7 +86,8 @@ absl::StatusOr<int64_t> SqliteStore::CreateRun(
                      "shard) VALUES (?, ?, '', ?, x'')"));
     task.Bind(1, run_id).Bind(2, instance_id);
     task.Bind(3, Code(v1::TASK_KIND_VALIDATE_INVOCATION));
-    return task.Run();
+    GM_RETURN_IF_ERROR(task.Run());
+    return db_->Execute(sqlite::StagedTableSchema(run_id));
   });
   if (!status.ok()) return status;
   return run_id;
@@ -267,18 +268,25 @@ absl::StatusOr<std::vector<StepRecord>> SqliteStore::GetSteps(int64_t run_id) {
     return absl::OkStatus();
   }));
   // Partial types with their first reason, and scope gaps counted per reason
-  // and scope type (a scope's entity is one of the run's parents).
+  // and scope type (a scope's entity is one of the run's parents; '' once the
+  // run's staged objects are gone).
+  GM_ASSIGN_OR_RETURN(bool staged, HasStagedTable(run_id));
+  const std::string scope_type =
+      staged ? absl::Substitute(
+                   "(SELECT s.type FROM $0 WHERE s.object = $1 "
+                   "AND s.key = r.scope)",
+                   sqlite::CommittedRows(run_id), sqlite::kEntityObject)
+             : "NULL";
   GM_ASSIGN_OR_RETURN(
       SqliteStatement incomplete,
       db_->Prepare(absl::Substitute(
           "SELECT r.step_id, r.type, MIN(r.reason), '', 0 FROM run_incomplete "
           "r WHERE r.run_id = ?1 AND r.scope = '' GROUP BY r.step_id, r.type "
-          "UNION ALL SELECT r.step_id, '', r.reason, COALESCE((SELECT s.type "
-          "FROM staged_objects s WHERE s.run_id = r.run_id AND s.object = $0 "
-          "AND s.key = r.scope), ''), COUNT(*) FROM run_incomplete r WHERE "
-          "r.run_id = ?1 AND r.scope != '' GROUP BY 1, 3, 4 ORDER BY 1, 2, 3, "
-          "4",
-          sqlite::kEntityObject)));
+          "UNION ALL SELECT r.step_id, '', r.reason, COALESCE($0, ''), "
+          "COUNT(*) FROM run_incomplete r WHERE r.run_id = ?1 AND r.scope != "
+          "'' "
+          "GROUP BY 1, 3, 4 ORDER BY 1, 2, 3, 4",
+          scope_type)));
   incomplete.Bind(1, run_id);
   GM_RETURN_IF_ERROR(incomplete.ForEachRow([&](const SqliteStatement& row) {
     auto found = position.find(row.ColumnText(0));

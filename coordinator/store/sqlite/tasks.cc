@@ -43,24 +43,27 @@ absl::StatusOr<std::vector<TaskRecord>> SqliteStore::CancelRun(int64_t run_id,
     const std::string unfinished =
         absl::StrCat("(SELECT id FROM tasks WHERE run_id = ?1 AND state IN ",
                      UnfinishedTaskStates(), ")");
+    // Every attempt's objects go, committed or not (see Store::CancelRun).
     const std::string statements[] = {
-        absl::StrCat("DELETE FROM attempt_objects WHERE task_id IN ",
-                     unfinished),
         absl::StrCat("DELETE FROM attempt_events WHERE task_id IN ",
                      unfinished),
         absl::StrCat("DELETE FROM attempt_incomplete WHERE task_id IN ",
                      unfinished),
+        absl::StrCat("DELETE FROM attempt_type_counts WHERE task_id IN ",
+                     unfinished),
+        absl::StrCat("DELETE FROM attempt_shared_keys WHERE task_id IN ",
+                     unfinished),
         absl::StrCat("UPDATE tasks SET state = ?2, error = 'run cancelled', "
                      "worker_id = '' WHERE run_id = ?1 AND state IN ",
                      UnfinishedTaskStates()),
-        "DELETE FROM staged_objects WHERE run_id = ?1",
     };
     for (const std::string& sql : statements) {
       GM_ASSIGN_OR_RETURN(SqliteStatement statement, db_->Prepare(sql));
       statement.Bind(1, run_id).Bind(2, Code(TaskState::kFailed));
       GM_RETURN_IF_ERROR(statement.Run());
     }
-    return absl::OkStatus();
+    return DropStagedTables("SELECT ?",
+                            [&](SqliteStatement& s) { s.Bind(1, run_id); });
   });
   if (!status.ok()) return status;
   return leased;
@@ -209,16 +212,11 @@ absl::Status SqliteStore::ReleaseTask(int64_t task_id, int32_t attempt,
         .Bind(6, Code(TaskState::kPending))
         .Bind(7, Code(TaskState::kLeased));
     GM_RETURN_IF_ERROR(update.Run());
-    for (const char* table :
-         {"attempt_objects", "attempt_events", "attempt_incomplete"}) {
-      GM_ASSIGN_OR_RETURN(
-          SqliteStatement discard,
-          db_->Prepare(absl::StrCat("DELETE FROM ", table,
-                                    " WHERE task_id = ? AND attempt = ?")));
-      discard.Bind(1, task_id).Bind(2, int64_t{attempt});
-      GM_RETURN_IF_ERROR(discard.Run());
-    }
-    return absl::OkStatus();
+    // The attempt's staged objects are left where they are: no reader sees
+    // them (its attempt is never committed), and they go with the run's
+    // other staged rows (see the schema). Finding them now would cost a scan
+    // of the run's rows, as they are keyed for the readers.
+    return DiscardAttemptRecords(task_id, attempt);
   });
 }
 

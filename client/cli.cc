@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <iostream>
 #include <limits>
+#include <map>
 #include <optional>
 #include <set>
 #include <thread>
@@ -16,15 +17,20 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
+#include "client/completion.h"
 #include "client/coordinator_client.h"
+#include "client/describe.h"
 #include "client/dot_writer.h"
 #include "client/instance_settings.h"
 #include "client/interrupt.h"
 #include "client/render.h"
 #include "client/run_watch.h"
+#include "client/suggest.h"
+#include "client/table.h"
 #include "common/graph_json.h"
 
 namespace graphmill::cli {
@@ -68,6 +74,29 @@ absl::StatusOr<int> IntegrationList(const Invocation& call) {
   return kExitSuccess;
 }
 
+absl::StatusOr<int> IntegrationDescribe(const Invocation& call) {
+  absl::StatusOr<v1::ListIntegrationsResponse> response =
+      call.client.ListIntegrations();
+  if (!response.ok()) return response.status();
+  std::vector<std::string> names;
+  for (const v1::IntegrationDefinition& integration :
+       response->integrations()) {
+    if (integration.name() == call.line.integration) {
+      call.out << (call.json() ? MessageToJsonLine(integration)
+                               : RenderIntegrationDescription(integration));
+      return kExitSuccess;
+    }
+    names.push_back(integration.name());
+  }
+  const std::string suggestion = DidYouMean(call.line.integration, names);
+  return absl::NotFoundError(absl::StrCat(
+      "integration '", call.line.integration, "' not found",
+      !suggestion.empty() ? suggestion
+      : names.empty()     ? " (no worker has connected yet)"
+                          : absl::StrCat(" (connected workers implement: ",
+                                         absl::StrJoin(names, ", "), ")")));
+}
+
 void PrintInstance(const Invocation& call, const v1::Instance& instance) {
   call.out << (call.json() ? MessageToJsonLine(MaskUploadToken(instance))
                            : RenderInstance(instance));
@@ -90,7 +119,18 @@ absl::StatusOr<int> InstanceList(const Invocation& call) {
     for (const auto& instance : response->instances())
       call.out << MessageToJsonLine(instance);
   } else {
-    call.out << RenderInstances(*response);
+    // One ListRuns per instance: instance lists are short, and the Admin API
+    // keeps runs separate from instances.
+    std::map<std::string, v1::Run> last_runs;
+    for (const v1::Instance& instance : response->instances()) {
+      v1::ListRunsRequest request;
+      request.set_instance_id(instance.id());
+      request.set_limit(1);
+      absl::StatusOr<v1::ListRunsResponse> runs = call.client.ListRuns(request);
+      if (!runs.ok()) return runs.status();
+      if (runs->runs_size() > 0) last_runs[instance.id()] = runs->runs(0);
+    }
+    call.out << RenderInstances(*response, last_runs);
   }
   return kExitSuccess;
 }
@@ -524,6 +564,26 @@ absl::StatusOr<int> GraphSnapshot(const Invocation& call) {
 }
 
 // Runs until the server ends the stream, or SIGINT (a quiet exit 0).
+// subscribe's waits before resubscribing: doubling from the first, capped.
+constexpr absl::Duration kFirstResubscribeWait = absl::Milliseconds(250);
+constexpr absl::Duration kMaxResubscribeWait = absl::Seconds(10);
+
+// Errors of a stream that was working and may work again: the coordinator went
+// away (UNAVAILABLE), ended the stream while shutting down (CANCELLED,
+// ABORTED), or the connection broke mid-stream (INTERNAL, UNKNOWN).
+bool IsResubscribable(const absl::Status& status) {
+  switch (status.code()) {
+    case absl::StatusCode::kUnavailable:
+    case absl::StatusCode::kCancelled:
+    case absl::StatusCode::kAborted:
+    case absl::StatusCode::kInternal:
+    case absl::StatusCode::kUnknown:
+      return true;
+    default:
+      return false;
+  }
+}
+
 absl::StatusOr<int> Subscribe(const Invocation& call) {
   v1::SubscribeRequest request;
   for (const std::string& id : call.line.instance_ids) {
@@ -540,16 +600,37 @@ absl::StatusOr<int> Subscribe(const Invocation& call) {
   if (call.environment.handle_interrupts) {
     interrupts.emplace([&cancellation] { cancellation.Cancel(); });
   }
-  absl::Status status = call.client.Subscribe(
-      request,
-      [&](const v1::ChangeEvent& event) {
-        call.out << ChangeEventToJson(event, call.line.raw) << "\n";
-        call.out.flush();
-      },
-      &cancellation);
-  if (cancellation.cancelled()) return kExitSuccess;
-  if (!status.ok()) return status;
-  return kExitSuccess;
+  // A lost stream (the coordinator restarted, or the connection dropped) is
+  // resumed after the last change printed, so nothing is missed or repeated.
+  // Only a stream that delivered something is retried: a first attempt that
+  // fails is reported at once, like any other command's.
+  int64_t after_sequence = call.line.after_sequence;
+  bool ever_received = false;
+  absl::Duration backoff = kFirstResubscribeWait;
+  while (true) {
+    request.set_after_sequence(after_sequence);
+    bool received = false;
+    absl::Status status = call.client.Subscribe(
+        request,
+        [&](const v1::ChangeEvent& event) {
+          call.out << ChangeEventToJson(event, call.line.raw) << "\n";
+          call.out.flush();
+          after_sequence = event.sequence();
+          received = true;
+        },
+        &cancellation);
+    if (cancellation.cancelled() || status.ok()) return kExitSuccess;
+    ever_received |= received;
+    if (!ever_received || !IsResubscribable(status)) return status;
+    if (received) backoff = kFirstResubscribeWait;
+    call.err << "graphmill: subscribe: " << status.message()
+             << "; reconnecting in "
+             << FormatDurationMs(0, absl::ToInt64Milliseconds(backoff))
+             << " to resume after sequence " << after_sequence << "\n";
+    call.err.flush();
+    if (cancellation.WaitForCancellation(backoff)) return kExitSuccess;
+    backoff = std::min(2 * backoff, kMaxResubscribeWait);
+  }
 }
 
 // The token goes to stdout alone on its line (the last one), so scripts can
@@ -598,6 +679,10 @@ absl::StatusOr<int> Dispatch(const Invocation& call) {
   switch (call.line.command) {
     case Command::kIntegrationList:
       return IntegrationList(call);
+    case Command::kIntegrationDescribe:
+      return IntegrationDescribe(call);
+    case Command::kCompletion:
+      return absl::InternalError("completion needs no coordinator");
     case Command::kInstanceCreate:
       return InstanceCreate(call);
     case Command::kInstanceList:
@@ -657,6 +742,15 @@ int RunCli(const std::vector<std::string>& args, std::ostream& out,
   }
   if (line->help) {
     out << UsageText(line->help_topic);
+    return kExitSuccess;
+  }
+  if (line->command == Command::kCompletion) {
+    absl::StatusOr<std::string> script = CompletionScript(line->shell);
+    if (!script.ok()) {
+      PrintError(err, script.status().message());
+      return kExitUsage;
+    }
+    out << *script;
     return kExitSuccess;
   }
   if (line->command == Command::kInstanceDelete && !line->yes &&

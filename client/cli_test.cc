@@ -139,7 +139,21 @@ class FakeAdmin final : public v1::Admin::Service {
     step.set_id("fetch-users");
     step.add_entities()->set_type("fake_user");
     step.add_relationships()->set_type("fake_account_has_user");
-    definition.add_steps()->set_id("fetch-projects");
+    v1::StepDefinition& projects = *definition.add_steps();
+    projects.set_id("fetch-projects");
+    projects.set_name("Fetch projects");
+    projects.add_depends_on("fetch-users");
+    projects.set_parent_type("fake_user");
+    v1::ConfigField& key = *definition.add_config_fields();
+    key.set_name("apiKey");
+    key.set_type(v1::CONFIG_FIELD_TYPE_STRING);
+    key.set_secret(true);
+    key.set_description("API key");
+    v1::ConfigField& host = *definition.add_config_fields();
+    host.set_name("apiHost");
+    host.set_type(v1::CONFIG_FIELD_TYPE_STRING);
+    host.set_optional(true);
+    host.set_default_value("api.fake.test");
     return grpc::Status::OK;
   }
 
@@ -641,6 +655,27 @@ class FakeGraph final : public v1::Graph::Service {
                        "sequence is ",
                        kEarliestRetained));
     }
+    // "flaky": the first stream delivers two changes and breaks; a resumed
+    // one (after 42) delivers the third and ends; anything else is refused.
+    if (!request->instance_ids().empty() &&
+        request->instance_ids(0) == "flaky") {
+      const std::vector<v1::ChangeEvent> changes = FakeChanges();
+      if (request->after_sequence() == 0) {
+        writer->Write(changes[0]);
+        writer->Write(changes[1]);
+        return grpc::Status(grpc::StatusCode::UNAVAILABLE, "server restarting");
+      }
+      if (request->after_sequence() != changes[1].sequence()) {
+        return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                            "resumed from the wrong sequence");
+      }
+      writer->Write(changes[2]);
+      return grpc::Status::OK;
+    }
+    if (!request->instance_ids().empty() &&
+        request->instance_ids(0) == "broken") {
+      return grpc::Status(grpc::StatusCode::UNAVAILABLE, "server restarting");
+    }
     if (!request->instance_ids().empty() &&
         request->instance_ids(0) == "forever") {
       v1::ChangeEvent event = FakeChange(50, v1::CHANGE_KIND_CREATED);
@@ -885,6 +920,55 @@ TEST_F(CliTest, IntegrationListAsTableAndJson) {
   EXPECT_STREQ(document["displayName"].GetString(), "Fake Provider");
 }
 
+TEST_F(CliTest, IntegrationDescribeListsConfigFieldsAndSteps) {
+  CliResult table = Run({"integration", "describe", "fake"});
+  EXPECT_EQ(table.exit_status, kExitSuccess) << table.err;
+  EXPECT_EQ(table.out,
+            "fake 1.0.0 (Fake Provider)\n"
+            "\n"
+            "Config fields (--config NAME=VALUE):\n"
+            "NAME     TYPE    SECRET  OPTIONAL  DEFAULT        DESCRIPTION\n"
+            "apiKey   string  yes     no        -              API key\n"
+            "apiHost  string  no      yes       api.fake.test  -\n"
+            "\n"
+            "Steps (--disable-step ID, --enable-step ID):\n"
+            "ID              NAME            DEPENDS ON   SPLIT BY   TYPES\n"
+            "fetch-users     -               -            -          "
+            "fake_user,fake_account_has_user\n"
+            "fetch-projects  Fetch projects  fetch-users  fake_user  -\n");
+
+  CliResult json = Run({"integration", "describe", "fake", "-o", "json"});
+  ASSERT_EQ(json.exit_status, kExitSuccess) << json.err;
+  rapidjson::Document document;
+  document.Parse(json.out.c_str());
+  ASSERT_TRUE(document.IsObject());
+  EXPECT_EQ(document["configFields"].Size(), 2u);
+  EXPECT_EQ(document["steps"].Size(), 2u);
+}
+
+TEST_F(CliTest, IntegrationDescribeOfAnUnknownNameSuggestsOne) {
+  CliResult typo = Run({"integration", "describe", "fak"});
+  EXPECT_EQ(typo.exit_status, kExitFailure);
+  EXPECT_EQ(typo.err,
+            "graphmill: integration 'fak' not found (did you mean 'fake'?)\n");
+  CliResult unknown = Run({"integration", "describe", "gitlab"});
+  EXPECT_EQ(unknown.exit_status, kExitFailure);
+  EXPECT_EQ(unknown.err,
+            "graphmill: integration 'gitlab' not found (connected workers "
+            "implement: fake)\n");
+}
+
+TEST_F(CliTest, CompletionNeedsNoCoordinator) {
+  CliResult result = Run({"completion", "bash", "--server", "127.0.0.1:1"});
+  EXPECT_EQ(result.exit_status, kExitSuccess) << result.err;
+  EXPECT_THAT(result.out, HasSubstr("complete -o default -F _graphmill"));
+  CliResult bad = Run({"completion", "powershell"});
+  EXPECT_EQ(bad.exit_status, kExitUsage);
+  EXPECT_EQ(bad.err,
+            "graphmill: completion: unknown shell 'powershell' (expected "
+            "bash, zsh or fish)\n");
+}
+
 TEST_F(CliTest, InstanceCreateSendsConfigButNeverPrintsIt) {
   CliResult result =
       Run({"instance", "create", "ci-prod", "--integration", "fake", "--config",
@@ -927,9 +1011,14 @@ TEST_F(CliTest, InstanceCreateRejectedPrintsTheServersMessage) {
 TEST_F(CliTest, InstanceListAndGet) {
   CliResult list = Run({"instance", "list"});
   EXPECT_EQ(list.exit_status, kExitSuccess) << list.err;
-  EXPECT_EQ(list.out,
-            "ID       INTEGRATION  CREATED               UPDATED\n"
-            "ci-prod  fake         2024-03-21T10:00:00Z  -\n");
+  EXPECT_EQ(
+      list.out,
+      "ID       INTEGRATION  SCHEDULE  LAST RUN                           "
+      "NEXT RUN\n"
+      "ci-prod  fake         none      13 SUCCEEDED 2024-03-21T10:00:02Z  "
+      "-\n");
+  EXPECT_EQ(admin_.list_runs().instance_id(), "ci-prod");
+  EXPECT_EQ(admin_.list_runs().limit(), 1);
 
   CliResult get = Run({"instance", "get", "ci-prod", "--output", "json"});
   EXPECT_EQ(get.exit_status, kExitSuccess) << get.err;
@@ -1801,6 +1890,29 @@ TEST_F(CliTest, SubscribePrintsEachChangeUntilTheServerEnds) {
   EXPECT_THAT(request.kinds(),
               ElementsAre(v1::CHANGE_KIND_CREATED, v1::CHANGE_KIND_DELETED));
   EXPECT_EQ(request.after_sequence(), 40);
+}
+
+TEST_F(CliTest, SubscribeResumesAfterTheLastChangeWhenTheStreamBreaks) {
+  CliResult result = Run({"subscribe", "--instance", "flaky"});
+  ASSERT_EQ(result.exit_status, kExitSuccess) << result.err;
+  const std::vector<v1::ChangeEvent> changes = FakeGraph::FakeChanges();
+  const std::vector<std::string> lines = Lines(result.out);
+  ASSERT_EQ(lines.size(), 3u) << result.out;
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(lines[i], ChangeEventToJson(changes[i], false));
+  }
+  EXPECT_EQ(
+      result.err,
+      absl::StrCat("graphmill: subscribe: UNAVAILABLE: server restarting; "
+                   "reconnecting in 250ms to resume after sequence ",
+                   changes[1].sequence(), "\n"));
+  EXPECT_EQ(graph_.subscribe_request().after_sequence(), changes[1].sequence());
+}
+
+TEST_F(CliTest, SubscribeThatNeverStartedFailsAtOnce) {
+  CliResult result = Run({"subscribe", "--instance", "broken"});
+  EXPECT_EQ(result.exit_status, kExitFailure);
+  EXPECT_EQ(result.err, "graphmill: UNAVAILABLE: server restarting\n");
 }
 
 TEST_F(CliTest, SubscribeTooFarBackShowsTheServersMessage) {

@@ -23,6 +23,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "client/instance_settings.h"
+#include "client/suggest.h"
 #include "client/table.h"
 #include "common/graph_objects.h"
 #include "rapidjson/document.h"
@@ -181,6 +182,15 @@ const std::vector<CommandSpec>& Commands() {
        {},
        "",
        "List the integrations that connected workers implement."},
+      {Command::kIntegrationDescribe,
+       "integration",
+       "describe",
+       {"INTEGRATION"},
+       {},
+       "INTEGRATION",
+       "Show an integration's config fields (type, secret, optional, "
+       "default) and steps (id, name, dependencies, the types they make): "
+       "what --config, --disable-step and --enable-step take."},
       {Command::kInstanceCreate,
        "instance",
        "create",
@@ -418,6 +428,15 @@ const std::vector<CommandSpec>& Commands() {
        "Revoke a token: calls with it fail from now on. To rotate, create a "
        "new token, switch to it, then revoke the old one; the last admin "
        "token cannot be revoked."},
+      {Command::kCompletion,
+       "completion",
+       "",
+       {"SHELL"},
+       {},
+       "bash|zsh|fish",
+       "Print a shell completion script for commands and flags. bash: "
+       "source <(graphmill completion bash); zsh: source <(graphmill "
+       "completion zsh); fish: graphmill completion fish | source."},
   };
   return *commands;
 }
@@ -460,6 +479,22 @@ std::vector<std::string> SubcommandNames(absl::string_view group) {
   for (const CommandSpec& spec : Commands()) {
     if (spec.group == group) names.push_back(spec.name);
   }
+  return names;
+}
+
+// The words that may start a command: groups and standalone commands.
+std::vector<std::string> TopLevelNames() {
+  std::vector<std::string> names;
+  for (const auto& group : kGroups) names.emplace_back(group[0]);
+  for (const CommandSpec& spec : Commands()) {
+    if (spec.name.empty()) names.push_back(spec.group);
+  }
+  return names;
+}
+
+std::vector<std::string> AllFlagNames() {
+  std::vector<std::string> names;
+  for (const FlagSpec& flag : kFlags) names.emplace_back(flag.name);
   return names;
 }
 
@@ -743,6 +778,14 @@ absl::StatusOr<CommandLine> ParseCommandLine(
       help = true;
       continue;
     }
+    if (absl::StartsWith(arg, "-o")) {  // -o json, -o=json, -ojson
+      std::string value = arg.substr(2);
+      if (absl::StartsWith(value, "=")) value.erase(0, 1);
+      if (value.empty() && i + 1 < args.size()) value = args[++i];
+      if (value.empty()) return Usage("-o expects a value (table|json)");
+      flags.push_back({FindFlag("output"), std::move(value)});
+      continue;
+    }
     if (!absl::StartsWith(arg, "--")) {
       if (unknown_flag.empty()) unknown_flag = arg;
       continue;
@@ -786,8 +829,17 @@ absl::StatusOr<CommandLine> ParseCommandLine(
         "and ps: use --j1-token-env ENVVAR or --j1-token-file FILE");
   }
   if (!unknown_flag.empty() && !help) {
-    return Usage(absl::StrCat("unknown flag '", unknown_flag, "' (try: ",
-                              KnownCommandPrefix(positionals), " --help)"));
+    const std::string suggestion =
+        absl::StartsWith(unknown_flag, "--")
+            ? DidYouMean(absl::string_view(unknown_flag).substr(2),
+                         AllFlagNames(), "--")
+            : "";
+    return Usage(absl::StrCat(
+        "unknown flag '", unknown_flag, "'",
+        suggestion.empty()
+            ? absl::StrCat(" (try: ", KnownCommandPrefix(positionals),
+                           " --help)")
+            : suggestion));
   }
   CommandLine line;
   if (positionals.empty()) {
@@ -803,8 +855,10 @@ absl::StatusOr<CommandLine> ParseCommandLine(
   size_t first_argument = 1;
   if (spec == nullptr) {
     if (!IsGroup(group)) {
-      return Usage(absl::StrCat("unknown command '", group,
-                                "' (try: graphmill --help)"));
+      const std::string suggestion = DidYouMean(group, TopLevelNames());
+      return Usage(absl::StrCat(
+          "unknown command '", group, "'",
+          suggestion.empty() ? " (try: graphmill --help)" : suggestion));
     }
     if (positionals.size() < 2) {
       if (help) {
@@ -818,8 +872,13 @@ absl::StatusOr<CommandLine> ParseCommandLine(
     }
     spec = FindCommand(group, positionals[1]);
     if (spec == nullptr) {
-      return Usage(absl::StrCat("unknown command '", group, " ", positionals[1],
-                                "' (try: graphmill ", group, " --help)"));
+      const std::string suggestion = DidYouMean(
+          positionals[1], SubcommandNames(group), absl::StrCat(group, " "));
+      return Usage(absl::StrCat(
+          "unknown command '", group, " ", positionals[1], "'",
+          suggestion.empty()
+              ? absl::StrCat(" (try: graphmill ", group, " --help)")
+              : suggestion));
     }
     first_argument = 2;
   }
@@ -857,6 +916,14 @@ absl::StatusOr<CommandLine> ParseCommandLine(
       line.entity_key = value;
     } else if (name == "NAME") {
       line.token_name = value;
+    } else if (name == "INTEGRATION") {
+      line.integration = value;
+    } else if (name == "SHELL") {
+      if (value != "bash" && value != "zsh" && value != "fish") {
+        return Usage(absl::StrCat("completion: unknown shell '", value,
+                                  "' (expected bash, zsh or fish)"));
+      }
+      line.shell = value;
     } else {
       line.instance_id = value;
     }
@@ -1223,6 +1290,26 @@ absl::StatusOr<CommandLine> ParseCommandLine(
   return line;
 }
 
+std::vector<CommandSummary> CommandSummaries() {
+  std::vector<CommandSummary> summaries;
+  for (const CommandSpec& spec : Commands()) {
+    CommandSummary summary{CommandPath(spec), {}, FirstSentence(spec.summary)};
+    for (const auto& [flag, help] : spec.flags) {
+      summary.flags.push_back(flag.substr(0, flag.find('=')));
+    }
+    summaries.push_back(std::move(summary));
+  }
+  return summaries;
+}
+
+std::vector<std::string> GlobalFlagNames() {
+  std::vector<std::string> names;
+  for (const FlagSpec& flag : kFlags) {
+    if (IsGlobalFlag(flag.name)) names.emplace_back(flag.name);
+  }
+  return names;
+}
+
 std::string UsageText(absl::string_view topic) {
   if (topic.empty()) {
     std::vector<std::pair<std::string, std::string>> commands;
@@ -1240,7 +1327,7 @@ std::string UsageText(absl::string_view topic) {
             {"  --server HOST:PORT",
              "coordinator address (default: $GRAPHMILL_SERVER, else "
              "127.0.0.1:7400)"},
-            {"  --output table|json", "output format (default: table)"},
+            {"  -o, --output table|json", "output format (default: table)"},
             {"  --timeout SECONDS",
              "deadline of each call, streams excepted (run watch, graph "
              "snapshot, subscribe) (default: 30)"},
@@ -1258,6 +1345,7 @@ std::string UsageText(absl::string_view topic) {
              "and all data cross the network readable)"},
             {"  -h, --help",
              "usage; 'graphmill COMMAND --help' for one command"},
+            {"  --version", "print the CLI's version"},
         }),
         "\nEnvironment: GRAPHMILL_SERVER (coordinator address), "
         "GRAPHMILL_TOKEN (bearer token "

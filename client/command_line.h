@@ -34,6 +34,7 @@ enum class ExportFormat { kJsonLines, kDot };
 
 enum class Command {
   kIntegrationList,
+  kIntegrationDescribe,
   kInstanceCreate,
   kInstanceList,
   kInstanceGet,
@@ -56,6 +57,7 @@ enum class Command {
   kTokenCreate,
   kTokenList,
   kTokenRevoke,
+  kCompletion,
 };
 
 // Reads an environment variable; nullopt when unset. Injected so tests do not
@@ -132,8 +134,10 @@ struct CommandLine {
   std::string instance_id;
   // subscribe --instance (repeatable).
   std::vector<std::string> instance_ids;
-  // instance create --integration.
+  // instance create --integration; integration describe's INTEGRATION.
   std::string integration;
+  // completion's SHELL: bash, zsh or fish.
+  std::string shell;
   // instance create/update: file values, then --config and --config-env in
   // command-line order (a later one wins). Holds secrets: never print it.
   std::map<std::string, std::string> config;
@@ -193,6 +197,16 @@ absl::StatusOr<v1::Value> ParsePropertyValue(absl::string_view text);
 // the file in errors.
 absl::StatusOr<std::map<std::string, std::string>> ParseConfigJson(
     absl::string_view json, absl::string_view source);
+
+// What shell completion needs to know of one command.
+struct CommandSummary {
+  std::string path;                // "instance create", "subscribe"
+  std::vector<std::string> flags;  // accepted command flags, without "--"
+  std::string summary;             // its first sentence
+};
+// Every command, in help order, and the global flags (without "--").
+std::vector<CommandSummary> CommandSummaries();
+std::vector<std::string> GlobalFlagNames();
 
 // Usage for a help topic ("", a group such as "run", or a command such as "run
 // watch").

@@ -208,6 +208,45 @@ TEST(ParseCommandLine, HelpWinsOnceTheCommandIsKnown) {
   }
 }
 
+TEST(ParseCommandLine, ShortOutputFlagInEveryForm) {
+  for (const std::vector<std::string>& args :
+       std::vector<std::vector<std::string>>{{"run", "list", "-o", "json"},
+                                             {"run", "list", "-o=json"},
+                                             {"-ojson", "run", "list"}}) {
+    absl::StatusOr<CommandLine> line = Parse(args);
+    ASSERT_TRUE(line.ok()) << line.status();
+    EXPECT_EQ(line->output, OutputFormat::kJson) << args[2];
+  }
+  EXPECT_EQ(ErrorOf({"run", "list", "-o", "yaml"}),
+            "--output expects table or json, got 'yaml'");
+  EXPECT_EQ(ErrorOf({"run", "list", "-o"}), "-o expects a value (table|json)");
+}
+
+TEST(ParseCommandLine, TyposGetADidYouMean) {
+  EXPECT_EQ(ErrorOf({"instnce", "list"}),
+            "unknown command 'instnce' (did you mean 'instance'?)");
+  EXPECT_EQ(ErrorOf({"subscibe"}),
+            "unknown command 'subscibe' (did you mean 'subscribe'?)");
+  EXPECT_EQ(ErrorOf({"run", "stat", "x"}),
+            "unknown command 'run stat' (did you mean 'run start'?)");
+  EXPECT_EQ(ErrorOf({"graph", "entities", "--intance", "x"}),
+            "unknown flag '--intance' (did you mean '--instance'?)");
+}
+
+TEST(ParseCommandLine, DescribeAndCompletionTakeTheirArgument) {
+  absl::StatusOr<CommandLine> describe =
+      Parse({"integration", "describe", "circleci"});
+  ASSERT_TRUE(describe.ok()) << describe.status();
+  EXPECT_EQ(describe->command, Command::kIntegrationDescribe);
+  EXPECT_EQ(describe->integration, "circleci");
+  absl::StatusOr<CommandLine> completion = Parse({"completion", "zsh"});
+  ASSERT_TRUE(completion.ok()) << completion.status();
+  EXPECT_EQ(completion->command, Command::kCompletion);
+  EXPECT_EQ(completion->shell, "zsh");
+  EXPECT_EQ(ErrorOf({"completion", "tcsh"}),
+            "completion: unknown shell 'tcsh' (expected bash, zsh or fish)");
+}
+
 TEST(ParseCommandLine, UsageErrorsNameTheProblem) {
   EXPECT_EQ(ErrorOf({}), "missing command (try: graphmill --help)");
   EXPECT_EQ(ErrorOf({"foo"}), "unknown command 'foo' (try: graphmill --help)");

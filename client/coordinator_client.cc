@@ -27,6 +27,11 @@ bool StreamCancellation::cancelled() const {
   return cancelled_;
 }
 
+bool StreamCancellation::WaitForCancellation(absl::Duration timeout) const {
+  absl::MutexLock lock(&mutex_);
+  return mutex_.AwaitWithTimeout(absl::Condition(&cancelled_), timeout);
+}
+
 void StreamCancellation::Attach(grpc::ClientContext* context) {
   absl::MutexLock lock(&mutex_);
   context_ = context;

@@ -38,6 +38,8 @@ class StreamCancellation {
   // Cancels the call in progress, or the next one to start.
   void Cancel();
   bool cancelled() const;
+  // Waits up to `timeout` for Cancel(); returns cancelled().
+  bool WaitForCancellation(absl::Duration timeout) const;
 
  private:
   friend class CoordinatorClient;

@@ -207,14 +207,27 @@ std::string RenderIntegrations(const v1::ListIntegrationsResponse& response) {
   return FormatTable({"NAME", "VERSION", "DISPLAY NAME", "STEPS"}, rows);
 }
 
-std::string RenderInstances(const v1::ListInstancesResponse& response) {
+std::string RenderInstances(const v1::ListInstancesResponse& response,
+                            const std::map<std::string, v1::Run>& last_runs) {
   std::vector<std::vector<std::string>> rows;
   for (const v1::Instance& instance : response.instances()) {
-    rows.push_back({instance.id(), instance.integration(),
-                    FormatTimestampMs(instance.created_at_ms()),
-                    FormatTimestampMs(instance.updated_at_ms())});
+    std::string schedule = RenderSchedule(instance);
+    schedule = schedule.substr(0, schedule.find(" (manual runs only)"));
+    std::string last_run = "-";
+    auto run = last_runs.find(instance.id());
+    if (run != last_runs.end()) {
+      const int64_t at_ms = run->second.ended_at_ms() > 0
+                                ? run->second.ended_at_ms()
+                                : run->second.created_at_ms();
+      last_run = absl::StrCat(run->second.id(), " ",
+                              RunStatusName(run->second.status()), " ",
+                              FormatTimestampMs(at_ms));
+    }
+    rows.push_back({instance.id(), instance.integration(), schedule, last_run,
+                    FormatTimestampMs(instance.next_run_at_ms())});
   }
-  return FormatTable({"ID", "INTEGRATION", "CREATED", "UPDATED"}, rows);
+  return FormatTable({"ID", "INTEGRATION", "SCHEDULE", "LAST RUN", "NEXT RUN"},
+                     rows);
 }
 
 std::string RenderTokens(const v1::ListTokensResponse& response) {

@@ -5,6 +5,7 @@
 #define GRAPHMILL_CLIENT_RENDER_H_
 
 #include <cstdint>
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -44,8 +45,11 @@ std::string ValueToText(const v1::Value& value);
 // NAME, VERSION, DISPLAY NAME, STEPS.
 std::string RenderIntegrations(const v1::ListIntegrationsResponse& response);
 
-// ID, INTEGRATION, CREATED, UPDATED.
-std::string RenderInstances(const v1::ListInstancesResponse& response);
+// One row per instance: id, integration, schedule, the last run (id, status,
+// when it ended or, if active, started; from `last_runs` by instance id) and
+// the next scheduled run.
+std::string RenderInstances(const v1::ListInstancesResponse& response,
+                            const std::map<std::string, v1::Run>& last_runs);
 
 // NAME, ROLE, CREATED.
 std::string RenderTokens(const v1::ListTokensResponse& response);

@@ -1,29 +1,40 @@
-// The run engine: plans each run's step DAG into tasks, leases tasks to
-// connected workers, takes leases back when they lapse or a worker goes away,
-// advances steps as tasks end, and finalizes a run when every step has settled.
+// The run engine: the pump that ties the layers of coordinator/run together.
+// On every pump (a tick of the injected clock, or any call that may have
+// changed a run) it takes back lapsed leases, starts due scheduled runs,
+// applies change-log retention, advances every active run (planner),
+// finalizes the runs whose steps all settled (finalize), leases pending tasks
+// to workers (dispatcher) and rebalances provider rates (rate budget). Worker
+// reports are checked and staged by merge before the engine sees them.
 // All decisions are re-derived from the store, so a restarted coordinator
 // continues where the previous one stopped.
+//
+// Thread-safe: one lock serializes the layers; nothing under it writes to a
+// worker's stream (each session's SendQueue does, on its own thread) or calls
+// on_finalized. Time comes only from EngineOptions::clock.
 #ifndef GRAPHMILL_COORDINATOR_ENGINE_H_
 #define GRAPHMILL_COORDINATOR_ENGINE_H_
 
 #include <cstdint>
 #include <functional>
-#include <map>
-#include <memory>
 #include <optional>
-#include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
+#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "common/redact.h"
+#include "common/clock.h"
 #include "coordinator/instances.h"
-#include "coordinator/send_queue.h"
+#include "coordinator/run/dispatcher.h"
+#include "coordinator/run/events.h"
+#include "coordinator/run/merge.h"
+#include "coordinator/run/planner.h"
+#include "coordinator/run/rate_budget.h"
+#include "coordinator/run/retention.h"
+#include "coordinator/scheduler/timer.h"
 #include "coordinator/store/store.h"
 #include "graphmill/v1/admin.pb.h"
 #include "graphmill/v1/worker.pb.h"
@@ -56,6 +67,9 @@ struct EngineOptions {
   // Called (without engine locks) after a run is finalized, e.g. to start its
   // upload.
   std::function<void(int64_t run_id)> on_finalized;
+  // Every time the engine reads (leases, schedules, rates, retention, the
+  // tick's wait, timeouts). Must outlive the engine; tests pass a FakeClock.
+  Clock* clock = Clock::Real();
 };
 
 // Thread-safe.
@@ -64,7 +78,7 @@ class Engine {
   // Writes one message to a worker's stream; false if the stream is broken.
   // Called on the session's own thread (SendQueue), never under the engine's
   // lock, so it may block (flow control) without stalling other workers.
-  using SendFn = std::function<bool(const v1::CoordinatorMessage&)>;
+  using SendFn = Dispatcher::SendFn;
 
   Engine(Store* store, const InstanceSecrets* secrets, EngineOptions options);
   ~Engine();
@@ -120,112 +134,56 @@ class Engine {
       const std::function<bool(const v1::EntityBatch&)>& send);
 
   // A counter that increases whenever a run may have changed; WaitForChange
-  // blocks until it exceeds `seen` or `timeout` passes, and returns the current
-  // value.
+  // blocks until it exceeds `seen` or `timeout` (on the engine's clock)
+  // passes, and returns the current value.
   int64_t WaitForChange(int64_t seen, absl::Duration timeout);
   int64_t ChangeVersion();
   // Something outside the engine changed (e.g. an instance was deleted).
   void NotifyExternalChange();
 
- private:
-  struct RunningTask {
-    v1::TaskAttempt attempt;  // with its lease id
-    std::string instance_id;
-    double rate_share = 0;  // last rate sent to the worker
-  };
-  struct WorkerSession {
-    std::string worker_id;
-    int capacity = 0;
-    std::set<std::pair<std::string, std::string>>
-        integrations;  // (name, version)
-    // Messages to the worker, written on the queue's own thread: never
-    // under the engine's lock.
-    std::unique_ptr<SendQueue> queue;
-    std::map<int64_t, RunningTask> running;  // by task id
-    bool draining = false;
-  };
-  // An instance's current provider rate, shared by all its running tasks.
-  struct RateState {
-    double current = 0;
-    absl::Time last_change = absl::InfinitePast();
-  };
-  // Ends the attempt in the store and forgets it on its worker, atomically
-  // for the pump.
-  absl::Status CommitAndForget(
-      const v1::TaskAttempt& attempt, bool succeeded, const std::string& error,
-      const std::vector<v1::Incompleteness>& incomplete)
-      ABSL_LOCKS_EXCLUDED(mu_);
-
-  // Ends a pending task that no worker can be given (its secrets do not open)
-  // as FAILED with `error`, so its step and run settle.
-  void FailUndispatchable(const TaskRecord& task, const std::string& error)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-
-  // Seals again, bound to their destination, secrets an earlier version sealed
-  // without it (InstanceSecrets::Rebind). Runs once at Start.
-  void RebindSecrets() ABSL_LOCKS_EXCLUDED(mu_);
-
-  // What a worker reports passes through the instance's Redactor before it is
-  // stored or logged: a worker's own redaction is not trusted to be complete.
-  // Built when a task of the instance is dispatched (its secrets are opened
-  // then anyway); empty until then.
-  Redactor RedactorFor(const std::string& instance_id) ABSL_LOCKS_EXCLUDED(mu_);
-
-  struct RunInfo {
-    std::string instance_id;
-    v1::IntegrationDefinition definition;
-    std::vector<std::string> order;  // topological step order
-  };
-
-  void TickLoop();
-  // Expires leases, advances every active run, dispatches pending tasks.
+  // Pumps once now, as the tick does: expires leases, fires due schedules,
+  // advances every active run, dispatches pending tasks. For a test that has
+  // just moved its FakeClock; production code never needs to call it.
   void Pump();
+
+ private:
+  // Pumps whenever something changed and at least once per tick, the first
+  // due at `next_tick`.
+  void TickLoop(absl::Time next_tick);
   void PumpLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::StatusOr<const RunInfo*> GetRunInfo(int64_t run_id)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::Status AdvanceRun(int64_t run_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::Status PlanStep(int64_t run_id, const v1::StepDefinition& step,
-                        int* tasks_created) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::Status FinalizeRun(int64_t run_id, const RunInfo& info)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Runs finalized during the current pump, handed to on_finalized once the
-  // lock is free.
-  std::vector<int64_t> finalized_ ABSL_GUARDED_BY(mu_);
-  void Dispatch() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Finalizes a settled run and queues it for on_finalized.
+  absl::Status Finalize(int64_t run_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Starts the runs whose schedules are due.
   void FireSchedules() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Recomputes each instance's rate and sends changed shares to running tasks.
-  void ShareRates() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // The instance's provider rate (its own setting, else the default).
-  double ConfiguredRate(const v1::Instance& instance) const;
-  double ConfiguredRate(const std::string& instance_id)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<v1::Run> StartRunLocked(
       const std::string& instance_id, v1::RunTrigger trigger,
       std::optional<int64_t> schedule_slot_ms)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void ForgetTask(int64_t task_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void ReleaseLeases(const std::vector<TaskRecord>& tasks,
-                     const std::string& why, int max_attempts)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void Event(int64_t run_id, v1::EventLevel level, const std::string& name,
-             const std::string& description, const std::string& step_id);
+  // Seals again, bound to their destination, secrets an earlier version sealed
+  // without it (InstanceSecrets::Rebind). Runs once at Start.
+  void RebindSecrets() ABSL_LOCKS_EXCLUDED(mu_);
   void NotifyChange() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   Store* const store_;
   const InstanceSecrets* const secrets_;
   const EngineOptions options_;
+  Clock* const clock_;
+  RunEvents events_;
+  // Thread-safe layers, used without the lock.
+  Redactors redactors_;
+  Merger merger_;
 
   absl::Mutex mu_;
-  absl::CondVar changed_;
+  // Layers the lock serializes.
+  RateBudget rates_ ABSL_GUARDED_BY(mu_);
+  Planner planner_ ABSL_GUARDED_BY(mu_);
+  Dispatcher dispatcher_ ABSL_GUARDED_BY(mu_);
+  ScheduleTimer schedule_timer_ ABSL_GUARDED_BY(mu_);
+  ChangeLogRetention retention_ ABSL_GUARDED_BY(mu_);
+  // Runs finalized during the current pump, handed to on_finalized once the
+  // lock is free.
+  std::vector<int64_t> finalized_ ABSL_GUARDED_BY(mu_);
   int64_t change_version_ ABSL_GUARDED_BY(mu_) = 0;
-  int64_t next_session_ ABSL_GUARDED_BY(mu_) = 1;
-  std::map<int64_t, WorkerSession> sessions_ ABSL_GUARDED_BY(mu_);
-  std::map<int64_t, std::unique_ptr<RunInfo>> runs_ ABSL_GUARDED_BY(mu_);
-  absl::flat_hash_map<std::string, Redactor> redactors_ ABSL_GUARDED_BY(mu_);
-  std::map<std::string, RateState> rates_ ABSL_GUARDED_BY(mu_);
-  absl::Time last_schedule_check_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
-  absl::Time last_retention_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::thread ticker_;
 };

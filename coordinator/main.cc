@@ -15,6 +15,8 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "common/clock.h"
 #include "common/grpc_limits.h"
 #include "common/log.h"
 #include "common/log_flags.h"
@@ -79,6 +81,10 @@ ABSL_FLAG(int, change_log_max_age_hours, 0,
           "drop changes older than this (0: keep)");
 ABSL_FLAG(int64_t, change_log_max_count, 0,
           "keep at most this many changes (0: all)");
+ABSL_FLAG(std::string, health_listen, "",
+          "host:port of a plaintext gRPC port that serves only "
+          "grpc.health.v1.Health (no data, no token), for kubelet gRPC "
+          "probes when --listen uses TLS; empty: none");
 ABSL_FLAG(std::string, metrics_listen, "",
           "host:port to serve Prometheus metrics on at /metrics, plain HTTP "
           "without auth (port 0 picks a free port; empty: none)");
@@ -189,7 +195,10 @@ int main(int argc, char** argv) {
         "fields will be refused");
   }
   const graphmill::coordinator::InstanceSecrets secrets(std::move(*key));
+  // The one source of time for everything below that decides by it.
+  graphmill::Clock* const clock = graphmill::Clock::Real();
   graphmill::coordinator::EngineOptions options;
+  options.clock = clock;
   options.default_rate_per_second = absl::GetFlag(FLAGS_default_rate_limit);
   options.change_log_max_age =
       absl::Hours(absl::GetFlag(FLAGS_change_log_max_age_hours));
@@ -268,14 +277,37 @@ int main(int argc, char** argv) {
     graphmill::LogError("cannot listen on ", absl::GetFlag(FLAGS_listen));
     return 1;
   }
+  // The probe port: health only, plaintext on any address (a health status
+  // is no secret, and kubelet's gRPC probe speaks no TLS).
+  std::unique_ptr<grpc::Server> probe_server;
+  int probe_port = 0;
+  if (!absl::GetFlag(FLAGS_health_listen).empty()) {
+    grpc::ServerBuilder probe_builder;
+    probe_builder.AddListeningPort(absl::GetFlag(FLAGS_health_listen),
+                                   grpc::InsecureServerCredentials(),
+                                   &probe_port);
+    probe_server = probe_builder.BuildAndStart();
+    if (probe_server == nullptr || probe_port == 0) {
+      graphmill::LogError("--health_listen: cannot listen on ",
+                          absl::GetFlag(FLAGS_health_listen));
+      return 64;
+    }
+    graphmill::LogInfo("serving grpc.health.v1 on port ", probe_port, " (",
+                       absl::GetFlag(FLAGS_health_listen), ", plaintext)");
+  }
   // SERVING while a cheap store query answers (checked every 5 s),
   // NOT_SERVING once it fails and from SIGTERM on.
+  graphmill::coordinator::HealthReporterOptions health_options{
+      .services = {graphmill::v1::Admin::service_full_name(),
+                   graphmill::v1::Graph::service_full_name(),
+                   graphmill::v1::WorkerGateway::service_full_name()},
+      .clock = clock};
+  if (probe_server != nullptr) {
+    health_options.mirrors.push_back(probe_server->GetHealthCheckService());
+  }
   graphmill::coordinator::HealthReporter health(
       server->GetHealthCheckService(),
-      [&store] { return (*store)->HasAdminToken().status(); },
-      {.services = {graphmill::v1::Admin::service_full_name(),
-                    graphmill::v1::Graph::service_full_name(),
-                    graphmill::v1::WorkerGateway::service_full_name()}});
+      [&store] { return (*store)->HasAdminToken().status(); }, health_options);
   health.Start();
   engine.Start();
   uploader.Start();
@@ -290,7 +322,8 @@ int main(int argc, char** argv) {
   const int signal_number = WaitForShutdownSignal();
   graphmill::LogInfo("signal ", signal_number, ": shutting down");
   health.StartDraining();
-  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  server->Shutdown(absl::ToChronoTime(clock->Now() + absl::Seconds(5)));
+  if (probe_server != nullptr) probe_server->Shutdown();
   engine.Stop();
   return 0;
 }

@@ -18,14 +18,14 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
-#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "common/tls.h"
 #include "common/version.h"
 #include "coordinator/probes/probe_client.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "rapidjson/document.h"
-#include "tests/e2e/process.h"
+#include "tests/testing/process.h"
 
 namespace graphmill::coordinator {
 namespace {
@@ -67,17 +67,10 @@ class CoordinatorRun {
 
   // The port once serving; 0 if it does not serve within 20 s.
   int Port() {
-    const absl::Time deadline = absl::Now() + absl::Seconds(20);
-    while (absl::Now() < deadline) {
-      int port = 0;
-      if (absl::SimpleAtoi(absl::StripAsciiWhitespace(ReadFile(dir_ + "/port")),
-                           &port) &&
-          port > 0) {
-        return port;
-      }
-      absl::SleepFor(absl::Milliseconds(20));
-    }
-    return 0;
+    absl::StatusOr<int> port =
+        graphmill::testing::WaitForPortFile(dir_ + "/port", absl::Seconds(20));
+    EXPECT_TRUE(port.ok()) << port.status();
+    return port.value_or(0);
   }
 
   std::shared_ptr<grpc::Channel> Channel() {

@@ -5,7 +5,6 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
-#include "absl/time/clock.h"
 #include "worker/runtime/metrics.h"
 
 namespace graphmill::coordinator {
@@ -138,7 +137,8 @@ void CoordinatorMetrics::RunStarted(const std::string& integration,
       .Increment();
 }
 
-void CoordinatorMetrics::RunEnded(Store& store, int64_t run_id) {
+void CoordinatorMetrics::RunEnded(Store& store, int64_t run_id,
+                                  int64_t now_ms) {
   absl::StatusOr<v1::Run> run = store.GetRun(run_id);
   absl::StatusOr<v1::IntegrationDefinition> definition =
       store.GetRunDefinition(run_id);
@@ -147,9 +147,7 @@ void CoordinatorMetrics::RunEnded(Store& store, int64_t run_id) {
       {"integration", definition.ok() ? definition->name() : "unknown"},
       {"status", EnumLabel(v1::RunStatus_Name(run->status()), "run_status_")}};
   runs_ended_.Add(labels).Increment();
-  const int64_t ended = run->ended_at_ms() > 0
-                            ? run->ended_at_ms()
-                            : absl::ToUnixMillis(absl::Now());
+  const int64_t ended = run->ended_at_ms() > 0 ? run->ended_at_ms() : now_ms;
   run_duration_.With(labels).Observe(
       std::max<int64_t>(0, ended - run->created_at_ms()) / 1000.0);
 }

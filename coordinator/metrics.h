@@ -32,8 +32,9 @@ class CoordinatorMetrics {
   // ---- Runs.
   void RunStarted(const std::string& integration, v1::RunTrigger trigger);
   // The run reached a final status (succeeded, partial, failed, cancelled):
-  // reads it and its definition once.
-  void RunEnded(Store& store, int64_t run_id);
+  // reads it and its definition once. `now_ms` (the engine's clock) stands
+  // for its end if the store has none recorded.
+  void RunEnded(Store& store, int64_t run_id, int64_t now_ms);
   // Observes the finalize's duration when destroyed.
   metrics::ScopedTimer TimeFinalize(const std::string& integration);
   // What a finalize changed in the graph.

@@ -11,13 +11,12 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
-#include "absl/time/clock.h"
 #include "common/graph_objects.h"
 #include "common/metrics.h"
+#include "common/testing/fake_clock.h"
 #include "coordinator/engine.h"
 #include "coordinator/secrets/secret_box.h"
 #include "coordinator/testing/recording_worker.h"
-#include "re2/re2.h"
 
 namespace graphmill::coordinator {
 namespace {
@@ -49,23 +48,15 @@ v1::Entity Thing(const std::string& key) {
 
 using testing::RecordingWorker;
 
-// Waits until the exposition matches `pattern` (gauges follow the pump).
-std::string WaitForExposition(const std::string& pattern) {
-  const absl::Time deadline = absl::Now() + absl::Seconds(10);
-  std::string text = metrics::Exposition();
-  while (!RE2::PartialMatch(text, pattern) && absl::Now() < deadline) {
-    absl::SleepFor(absl::Milliseconds(10));
-    text = metrics::Exposition();
-  }
-  return text;
-}
-
 TEST(CoordinatorMetricsTest, ARunShowsUpInEveryFamily) {
   InstanceSecrets secrets(*SecretBox::FromKeyMaterial(std::string(32, 'k')));
   std::unique_ptr<Store> store = *Store::Open(":memory:");
+  // Gauges are published by each pump; the test pumps after each step, and
+  // moves the clock to let a lease lapse.
+  FakeClock clock;
   EngineOptions options;
-  options.tick = absl::Milliseconds(10);
-  options.lease = absl::Milliseconds(300);
+  options.clock = &clock;
+  options.lease = absl::Seconds(30);
   // Declared before the engine: the engine's session thread writes to it
   // until the engine is destroyed.
   RecordingWorker worker;
@@ -92,8 +83,10 @@ TEST(CoordinatorMetricsTest, ARunShowsUpInEveryFamily) {
   // The step's first lease lapses (no heartbeat): the task is offered again.
   const v1::TaskAssignment lost = worker.NextAssignment();
   engine.RateLimited(session, lost.attempt());  // while it runs
-  const std::string leased = WaitForExposition(
-      R"(graphmill_tasks\{integration="metered",state="leased"\} 1)");
+  engine.Pump();
+  const std::string leased = metrics::Exposition();
+  EXPECT_THAT(leased, ContainsRegex(R"(graphmill_tasks\{integration=)"
+                                    R"("metered",state="leased"\} 1)"));
   EXPECT_THAT(leased, HasSubstr("graphmill_runs_active{integration="
                                 "\"metered\"} 1"));
   EXPECT_THAT(leased, HasSubstr("graphmill_connected_workers 1"));
@@ -107,6 +100,8 @@ TEST(CoordinatorMetricsTest, ARunShowsUpInEveryFamily) {
   EXPECT_THAT(metrics::Exposition(),
               HasSubstr("graphmill_instance_rate_limit_requests_per_second{"
                         "instance=\"inst-metered\"} 10"));
+  clock.Advance(absl::Seconds(30) + absl::Milliseconds(1));
+  engine.Pump();
   const v1::TaskAssignment retry = worker.NextAssignment();
   EXPECT_EQ(retry.attempt().task_id(), lost.attempt().task_id());
   v1::ResultBatch batch;
@@ -115,8 +110,10 @@ TEST(CoordinatorMetricsTest, ARunShowsUpInEveryFamily) {
   ASSERT_TRUE(engine.AcceptBatch(retry.attempt(), batch).ok());
   ASSERT_TRUE(engine.FinishAttempt(retry.attempt(), succeeded).ok());
 
-  const std::string text = WaitForExposition(
-      R"(graphmill_runs_total\{integration="metered",status="succeeded"\} 1)");
+  // The run ended in the pump that took the outcome.
+  const std::string text = metrics::Exposition();
+  EXPECT_THAT(text, HasSubstr("graphmill_runs_total{integration=\"metered\","
+                              "status=\"succeeded\"} 1"));
   EXPECT_THAT(text, HasSubstr("# TYPE graphmill_runs_started_total counter"));
   EXPECT_THAT(text, HasSubstr("graphmill_runs_started_total{integration="
                               "\"metered\",trigger=\"manual\"} 1"));
@@ -144,8 +141,10 @@ TEST(CoordinatorMetricsTest, ARunShowsUpInEveryFamily) {
   EXPECT_THAT(text, HasSubstr("graphmill_rate_limited_reports_total 1"));
   EXPECT_THAT(text, HasSubstr("# TYPE graphmill_tasks gauge"));
   // After the run: nothing active, no task pending or leased.
-  const std::string idle =
-      WaitForExposition(R"(graphmill_runs_active\{integration="metered"\} 0)");
+  engine.Pump();
+  const std::string idle = metrics::Exposition();
+  EXPECT_THAT(idle, HasSubstr("graphmill_runs_active{integration=\"metered\"} "
+                              "0"));
   EXPECT_THAT(idle, ContainsRegex(R"(graphmill_tasks\{integration="metered",)"
                                   R"(state="pending"\} 0)"));
   EXPECT_THAT(idle, ContainsRegex(R"(graphmill_tasks\{integration="metered",)"

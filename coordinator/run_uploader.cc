@@ -1,13 +1,15 @@
 // Implementation of coordinator/run_uploader.h.
 #include "coordinator/run_uploader.h"
 
+#include <memory>
+#include <utility>
+
 #include "absl/strings/str_cat.h"
-#include "absl/time/clock.h"
+#include "common/http/provider_metrics.h"
 #include "common/log.h"
 #include "common/status_macros.h"
 #include "coordinator/engine.h"
 #include "coordinator/metrics.h"
-#include "worker/runtime/metrics.h"
 
 namespace graphmill::coordinator {
 namespace {
@@ -54,17 +56,28 @@ bool IsFinalized(v1::RunStatus status) {
   return status == v1::RUN_STATUS_SUCCEEDED || status == v1::RUN_STATUS_PARTIAL;
 }
 
-int64_t NowMs() { return absl::ToUnixMillis(absl::Now()); }
+// The sink an instance's upload config names.
+std::unique_ptr<sinks::Sink> SinkFor(const v1::JupiterOneUpload& upload,
+                                     const sinks::UploaderOptions& options) {
+  sinks::JupiterOneTarget target;
+  if (!upload.base_url().empty()) target.base_url = upload.base_url();
+  target.account_id = upload.account_id();
+  target.api_token = upload.api_token();
+  target.integration_instance_id = upload.integration_instance_id();
+  target.compress = upload.compress();
+  return std::make_unique<sinks::JupiterOneSink>(std::move(target), options);
+}
 
 }  // namespace
 
 RunUploader::RunUploader(Store* store, const InstanceSecrets* secrets,
                          sinks::UploaderOptions options,
-                         std::function<void()> notify)
+                         std::function<void()> notify, Clock* clock)
     : store_(store),
       secrets_(secrets),
       options_(std::move(options)),
-      notify_(std::move(notify)) {}
+      notify_(std::move(notify)),
+      clock_(clock != nullptr ? clock : Clock::Real()) {}
 
 RunUploader::~RunUploader() {
   {
@@ -132,9 +145,9 @@ absl::Status RunUploader::Retry(int64_t run_id) {
   v1::UploadStatus pending;
   pending.set_state(v1::UPLOAD_STATE_PENDING);
   GM_RETURN_IF_ERROR(store_->SetRunUpload(run_id, pending));
-  GM_RETURN_IF_ERROR(
-      store_->AddEvent(run_id, v1::EVENT_LEVEL_INFO, "sync_upload_retry",
-                       "upload to JupiterOne queued again", "", NowMs()));
+  GM_RETURN_IF_ERROR(store_->AddEvent(
+      run_id, v1::EVENT_LEVEL_INFO, "sync_upload_retry",
+      "upload to JupiterOne queued again", "", clock_->NowMs()));
   Queue(run_id);
   if (notify_) notify_();
   return absl::OkStatus();
@@ -148,9 +161,10 @@ void RunUploader::Loop() {
       auto ready = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
         return stopping_ || !queue_.empty();
       };
-      mu_.AwaitWithTimeout(absl::Condition(&ready), absl::Seconds(1));
+      // Queue() and the destructor change the condition under mu_, which
+      // wakes this wait; no timer is needed.
+      mu_.Await(absl::Condition(&ready));
       if (stopping_) return;
-      if (queue_.empty()) continue;
       run_id = queue_.front();
       queue_.pop_front();
       CoordinatorMetrics::Get().UploadsQueued(queue_.size());
@@ -161,9 +175,9 @@ void RunUploader::Loop() {
 }
 
 void RunUploader::Upload(int64_t run_id) {
-  const absl::Time started = absl::Now();
+  const absl::Time started = clock_->Now();
   // The upload's HTTP requests count as provider requests of "jupiterone".
-  const worker::ProviderLabelScope provider_label("jupiterone");
+  const http::ProviderLabelScope provider_label("jupiterone");
   v1::UploadStatus status;
   status.set_state(v1::UPLOAD_STATE_FAILED);
   auto finish = [&](const std::string& error) {
@@ -175,12 +189,12 @@ void RunUploader::Upload(int64_t run_id) {
               run_id, v1::EVENT_LEVEL_ERROR, "sync_upload_failure",
               absl::StrCat("upload to JupiterOne failed: ", error,
                            " (retry with: graphmill run upload ", run_id, ")"),
-              "", NowMs())
+              "", clock_->NowMs())
           .IgnoreError();
       LogWarn("run ", run_id, ": upload to JupiterOne failed: ", error);
     }
     store_->SetRunUpload(run_id, status).IgnoreError();
-    CoordinatorMetrics::Get().UploadEnded(status, absl::Now() - started);
+    CoordinatorMetrics::Get().UploadEnded(status, clock_->Now() - started);
   };
   absl::StatusOr<v1::Run> run = store_->GetRun(run_id);
   if (!run.ok()) return;
@@ -196,32 +210,29 @@ void RunUploader::Upload(int64_t run_id) {
   absl::Status opened = secrets_->Open(*definition, &*instance);
   if (!opened.ok()) return finish(std::string(opened.message()));
 
-  sinks::JupiterOneTarget target;
-  if (!instance->upload().base_url().empty())
-    target.base_url = instance->upload().base_url();
-  target.account_id = instance->upload().account_id();
-  target.api_token = instance->upload().api_token();
-  target.integration_instance_id = instance->upload().integration_instance_id();
-  target.compress = instance->upload().compress();
+  std::unique_ptr<sinks::Sink> sink = SinkFor(instance->upload(), options_);
   // JupiterOne deletes what an upload leaves out unless its type is partial,
   // and has nothing finer than a type: every type the run did not look at
   // completely is partial there, whether our finalize kept all of it or
   // deleted within complete scopes.
-  std::vector<std::string> partial_types;
+  StagedObjectSource source(store_, run_id);
+  sinks::FinalizedRun finalized;
+  finalized.run_id = run_id;
+  finalized.objects = &source;
   for (const v1::IncompleteType& type : run->incomplete_types()) {
-    partial_types.push_back(type.type());
+    finalized.partial_types.push_back(type.type());
   }
 
   status.set_state(v1::UPLOAD_STATE_UPLOADING);
   store_->SetRunUpload(run_id, status).IgnoreError();
-  sinks::UploaderOptions options = options_;
-  options.on_event = [&](const v1::Event& event) {
+  sinks::SinkCallbacks callbacks;
+  callbacks.on_event = [&](const v1::Event& event) {
     store_
         ->AddEvent(run_id, event.level(), event.name(), event.description(), "",
-                   NowMs())
+                   clock_->NowMs())
         .IgnoreError();
   };
-  options.on_progress = [&](const sinks::UploadProgress& progress) {
+  callbacks.on_progress = [&](const sinks::UploadProgress& progress) {
     v1::UploadStatus now = status;
     now.set_entities_uploaded(progress.entities_uploaded);
     now.set_relationships_uploaded(progress.relationships_uploaded);
@@ -229,18 +240,16 @@ void RunUploader::Upload(int64_t run_id) {
     store_->SetRunUpload(run_id, now).IgnoreError();
     if (notify_) notify_();
   };
-  StagedObjectSource source(store_, run_id);
-  absl::StatusOr<sinks::UploadResult> result =
-      sinks::UploadToJupiterOne(target, source, partial_types, options);
+  absl::StatusOr<sinks::Delivery> result = sink->Deliver(finalized, callbacks);
   if (!result.ok()) return finish(std::string(result.status().message()));
   status.set_state(v1::UPLOAD_STATE_SUCCEEDED);
-  status.set_job_id(result->job_id);
+  status.set_job_id(result->id);
   status.set_entities_uploaded(result->entities_uploaded);
   status.set_relationships_uploaded(result->relationships_uploaded);
   status.set_skipped(result->skipped);
   status.clear_error();
   finish("");
-  LogInfo("run ", run_id, " uploaded to JupiterOne job ", result->job_id);
+  LogInfo("run ", run_id, " uploaded to ", sink->name(), " job ", result->id);
 }
 
 }  // namespace graphmill::coordinator

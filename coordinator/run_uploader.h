@@ -1,7 +1,9 @@
-// Uploads finalized runs to JupiterOne (coordinator/sinks), one at a time on
-// its own thread, so an upload never holds up the run engine. Each run's upload
-// state is kept with the run in the store; pending uploads resume after a
-// restart, and a failed one can be retried.
+// Uploads finalized runs to JupiterOne, one at a time on its own thread, so an
+// upload never holds up the run engine. Each run's upload state is kept with
+// the run in the store; pending uploads resume after a restart, and a failed
+// one can be retried. The upload itself is a sink's (coordinator/sinks/sink.h:
+// JupiterOneSink, built from the instance's upload config); this class owns
+// the queue, the store's upload state and the run's events about it.
 #ifndef GRAPHMILL_COORDINATOR_RUN_UPLOADER_H_
 #define GRAPHMILL_COORDINATOR_RUN_UPLOADER_H_
 
@@ -12,6 +14,7 @@
 
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
+#include "common/clock.h"
 #include "coordinator/instances.h"
 #include "coordinator/sinks/jupiterone_uploader.h"
 #include "coordinator/store/store.h"
@@ -22,9 +25,11 @@ namespace graphmill::coordinator {
 class RunUploader {
  public:
   // `notify` is called whenever a run's upload state changes (e.g. to wake run
-  // watchers).
+  // watchers). `store`, `secrets` and `clock` (event times and upload
+  // durations) must outlive the uploader.
   RunUploader(Store* store, const InstanceSecrets* secrets,
-              sinks::UploaderOptions options, std::function<void()> notify);
+              sinks::UploaderOptions options, std::function<void()> notify,
+              Clock* clock = Clock::Real());
   ~RunUploader();
   RunUploader(const RunUploader&) = delete;
   RunUploader& operator=(const RunUploader&) = delete;
@@ -52,6 +57,7 @@ class RunUploader {
   const InstanceSecrets* const secrets_;
   const sinks::UploaderOptions options_;
   const std::function<void()> notify_;
+  Clock* const clock_;
 
   absl::Mutex mu_;
   std::deque<int64_t> queue_ ABSL_GUARDED_BY(mu_);

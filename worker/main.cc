@@ -21,13 +21,13 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
+#include "common/http/http_client.h"
 #include "common/log.h"
 #include "common/log_flags.h"
 #include "common/version.h"
 #include "worker/integrations/registry.h"
 #include "worker/runtime/channel.h"
 #include "worker/runtime/health_server.h"
-#include "worker/runtime/http_client.h"
 #include "worker/runtime/integration.h"
 #include "worker/runtime/metrics.h"
 #include "worker/runtime/worker.h"
@@ -54,7 +54,7 @@ ABSL_FLAG(
     "unique id of this worker, e.g. the pod name (default: <hostname>-<pid>)");
 ABSL_FLAG(int, capacity, 4, "tasks run at once");
 ABSL_FLAG(int64_t, max_response_bytes,
-          graphmill::worker::kDefaultMaxResponseBytes,
+          graphmill::http::kDefaultMaxResponseBytes,
           "most bytes of one provider response held in memory; a larger "
           "response fails its request (the step reports it) instead of "
           "growing the worker without bound");
@@ -156,7 +156,7 @@ int Main(int argc, char** argv) {
   }
   // Before CreateIntegrations: each integration copies its base
   // HttpClientOptions, and with them this default, when it is created.
-  SetDefaultMaxResponseBytes(max_response_bytes);
+  http::SetDefaultMaxResponseBytes(max_response_bytes);
 
   WorkerOptions options;
   options.worker_id = absl::GetFlag(FLAGS_worker_id);

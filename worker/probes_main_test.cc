@@ -21,7 +21,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "rapidjson/document.h"
-#include "tests/e2e/process.h"
+#include "tests/testing/process.h"
 #include "worker/runtime/fake_worker_gateway.h"
 
 namespace graphmill::worker {

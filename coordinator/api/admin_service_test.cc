@@ -1,12 +1,13 @@
 // AdminService codes over a real store and engine: cancelling a run that does
 // not exist is NOT_FOUND; one that has ended stays FAILED_PRECONDITION.
+#include "coordinator/api/admin_service.h"
+
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
 #include <optional>
 
 #include "absl/strings/str_cat.h"
-#include "coordinator/api/services.h"
 #include "coordinator/auth/tokens.h"
 #include "coordinator/engine.h"
 #include "coordinator/instances.h"

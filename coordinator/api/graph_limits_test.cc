@@ -15,8 +15,8 @@
 #include "absl/strings/str_format.h"
 #include "common/graph_objects.h"
 #include "common/grpc_limits.h"
+#include "coordinator/api/graph_service.h"
 #include "coordinator/api/graph_test_util.h"
-#include "coordinator/api/services.h"
 
 namespace graphmill::coordinator {
 namespace {

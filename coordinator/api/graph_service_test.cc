@@ -1,6 +1,8 @@
 // Graph API over a real store: paging (every object exactly once, in key
 // order), Subscribe's replay and filters, raw data only when asked, and the
 // exact codes of input problems.
+#include "coordinator/api/graph_service.h"
+
 #include <gmock/gmock.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
@@ -9,7 +11,6 @@
 #include "absl/time/clock.h"
 #include "common/graph_objects.h"
 #include "coordinator/api/graph_test_util.h"
-#include "coordinator/api/services.h"
 
 namespace graphmill::coordinator {
 namespace {

@@ -21,15 +21,21 @@ HealthReporter::~HealthReporter() {
 }
 
 void HealthReporter::Start() {
+  Clock* const clock = options_.clock;
+  // Each check is due an interval after the previous one began, read before
+  // it runs (the first here, not on the new thread), so time that passes
+  // meanwhile is not lost.
+  absl::Time next_check = clock->Now() + options_.interval;
   CheckOnce();
-  thread_ = std::thread([this] {
+  thread_ = std::thread([this, clock, next_check]() mutable {
     absl::MutexLock lock(&mu_);
     while (true) {
-      if (mu_.AwaitWithTimeout(
-              absl::Condition(this, &HealthReporter::StoppedLocked),
-              options_.interval)) {
+      if (clock->AwaitWithDeadline(
+              &mu_, absl::Condition(this, &HealthReporter::StoppedLocked),
+              next_check)) {
         return;
       }
+      next_check = clock->Now() + options_.interval;
       mu_.Unlock();
       CheckOnce();
       mu_.Lock();
@@ -68,9 +74,14 @@ bool HealthReporter::serving() const {
 
 void HealthReporter::SetServingLocked(bool serving) {
   serving_ = serving ? 1 : 0;
-  health_->SetServingStatus(serving);  // every service it knows, "" included
-  for (const std::string& service : options_.services) {
-    health_->SetServingStatus(service, serving);
+  std::vector<grpc::HealthCheckServiceInterface*> targets = {health_};
+  targets.insert(targets.end(), options_.mirrors.begin(),
+                 options_.mirrors.end());
+  for (grpc::HealthCheckServiceInterface* target : targets) {
+    target->SetServingStatus(serving);  // every service it knows, "" included
+    for (const std::string& service : options_.services) {
+      target->SetServingStatus(service, serving);
+    }
   }
 }
 

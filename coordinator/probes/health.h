@@ -15,6 +15,7 @@
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "common/clock.h"
 
 namespace graphmill::coordinator {
 
@@ -24,6 +25,11 @@ struct HealthReporterOptions {
   // Service names whose status follows the server's overall one ("" is always
   // set), e.g. "graphmill.v1.Admin".
   std::vector<std::string> services;
+  // What `interval` is measured on; must outlive the reporter.
+  Clock* clock = Clock::Real();
+  // More health services told the same status, e.g. that of the plaintext
+  // probe port (--health_listen); each must outlive the reporter.
+  std::vector<grpc::HealthCheckServiceInterface*> mirrors;
 };
 
 // Sets the status on a server's health service (grpc::Server::

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "absl/time/clock.h"
+#include "common/testing/fake_clock.h"
 #include "coordinator/probes/health.h"
 #include "coordinator/probes/probe_client.h"
 #include "coordinator/probes/reflection.h"
@@ -26,16 +26,6 @@ namespace {
 namespace rv1 = ::grpc::reflection::v1;
 using ::testing::Contains;
 using ::testing::IsSupersetOf;
-
-// Polls `condition` for up to 10 s.
-bool Eventually(const std::function<bool()>& condition) {
-  const absl::Time deadline = absl::Now() + absl::Seconds(10);
-  while (absl::Now() < deadline) {
-    if (condition()) return true;
-    absl::SleepFor(absl::Milliseconds(10));
-  }
-  return condition();
-}
 
 class ProbesTest : public ::testing::Test {
  protected:
@@ -55,7 +45,8 @@ class ProbesTest : public ::testing::Test {
   }
   ~ProbesTest() override { server_->Shutdown(); }
 
-  std::unique_ptr<HealthReporter> Reporter(absl::Duration interval) {
+  // Checks every 5 s of clock_.
+  std::unique_ptr<HealthReporter> Reporter() {
     return std::make_unique<HealthReporter>(
         server_->GetHealthCheckService(),
         [this] {
@@ -63,9 +54,12 @@ class ProbesTest : public ::testing::Test {
                            : absl::UnavailableError("disk I/O error");
         },
         HealthReporterOptions{
-            .interval = interval,
-            .services = {"graphmill.v1.Admin", "graphmill.v1.Graph"}});
+            .interval = absl::Seconds(5),
+            .services = {"graphmill.v1.Admin", "graphmill.v1.Graph"},
+            .clock = &clock_});
   }
+
+  FakeClock clock_;
 
   v1::Admin::Service admin_;
   v1::Graph::Service graph_;
@@ -81,36 +75,77 @@ bool Is(const std::shared_ptr<grpc::Channel>& channel,
   return status.ok() && *status == expected;
 }
 
+TEST_F(ProbesTest, AMirrorPortTellsTheSameStatus) {
+  // A second, plaintext server with only the health service, as
+  // --health_listen builds it.
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
+                           &port);
+  std::unique_ptr<grpc::Server> probe_server = builder.BuildAndStart();
+  ASSERT_NE(probe_server, nullptr);
+  std::shared_ptr<grpc::Channel> probe_channel = grpc::CreateChannel(
+      absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials());
+  HealthReporter reporter(
+      server_->GetHealthCheckService(),
+      [this] {
+        return store_ok_ ? absl::OkStatus()
+                         : absl::UnavailableError("disk I/O error");
+      },
+      HealthReporterOptions{
+          .interval = absl::Seconds(5),
+          .services = {"graphmill.v1.Admin"},
+          .clock = &clock_,
+          .mirrors = {probe_server->GetHealthCheckService()}});
+  reporter.Start();
+  EXPECT_TRUE(Is(probe_channel, "", probes::kServing));
+  EXPECT_TRUE(Is(probe_channel, "graphmill.v1.Admin", probes::kServing));
+  reporter.StartDraining();
+  EXPECT_TRUE(Is(probe_channel, "", probes::kNotServing));
+  EXPECT_TRUE(Is(channel_, "", probes::kNotServing));
+  // Nothing but health is served there.
+  v1::Admin::Stub admin(probe_channel);
+  grpc::ClientContext context;
+  v1::ListInstancesResponse response;
+  EXPECT_EQ(admin.ListInstances(&context, {}, &response).error_code(),
+            grpc::StatusCode::UNIMPLEMENTED);
+  probe_server->Shutdown();
+}
+
 TEST_F(ProbesTest, HealthFollowsTheStoreCheckUntilDrainingStarts) {
   store_ok_ = false;
-  std::unique_ptr<HealthReporter> reporter = Reporter(absl::Milliseconds(20));
+  std::unique_ptr<HealthReporter> reporter = Reporter();
   reporter->Start();  // the first check runs before Start returns
   EXPECT_FALSE(reporter->serving());
   for (const char* service : {"", "graphmill.v1.Admin", "graphmill.v1.Graph"}) {
     EXPECT_TRUE(Is(channel_, service, probes::kNotServing)) << service;
   }
+  probes::HealthWatch watch(channel_, "");
+  ASSERT_EQ(watch.Next().value_or(probes::kUnknown), probes::kNotServing);
+  // Each change is seen at the next check, an interval later.
   store_ok_ = true;
-  ASSERT_TRUE(Eventually([&] { return Is(channel_, "", probes::kServing); }));
+  clock_.Advance(absl::Seconds(5));
+  ASSERT_EQ(watch.Next().value_or(probes::kUnknown), probes::kServing);
   EXPECT_TRUE(Is(channel_, "graphmill.v1.Admin", probes::kServing));
   EXPECT_TRUE(Is(channel_, "graphmill.v1.Graph", probes::kServing));
   absl::StatusOr<probes::HealthStatus> unknown =
       probes::CheckHealth(channel_, "graphmill.v1.Nothing");
   EXPECT_EQ(unknown.status().code(), absl::StatusCode::kNotFound);
-
-  probes::HealthWatch watch(channel_, "");
-  ASSERT_EQ(watch.Next().value_or(probes::kUnknown), probes::kServing);
   store_ok_ = false;
+  clock_.Advance(absl::Seconds(5));
   ASSERT_EQ(watch.Next().value_or(probes::kUnknown), probes::kNotServing);
   store_ok_ = true;
+  clock_.Advance(absl::Seconds(5));
   ASSERT_EQ(watch.Next().value_or(probes::kUnknown), probes::kServing);
 
   reporter->StartDraining();
   EXPECT_EQ(watch.Next().value_or(probes::kUnknown), probes::kNotServing);
   EXPECT_FALSE(reporter->serving());
-  // The store still answers, but draining is for good.
-  absl::SleepFor(absl::Milliseconds(100));
+  // The store still answers, but draining is for good: checks stop.
+  clock_.Advance(absl::Seconds(5));
   EXPECT_TRUE(Is(channel_, "", probes::kNotServing));
   EXPECT_TRUE(Is(channel_, "graphmill.v1.Admin", probes::kNotServing));
+  EXPECT_FALSE(reporter->serving());
 }
 
 TEST_F(ProbesTest, ReflectionV1AndV1AlphaListTheServices) {

@@ -1,9 +1,11 @@
 // Uploads a finalized run's graph to JupiterOne's synchronization API
-// (shared/spec/jupiterone-runtime.md §4): create a job, upload every entity and
-// then every relationship in batches of at most 5,000,000 bytes of JSON
-// (several in flight, gzip optional), shrink raw data on HTTP 413, finalize
-// with the partial types, or abort with the reason on any failure. Memory stays
+// (jupiterone_api.h): create a job, upload every entity and then every
+// relationship in batches of at most 5,000,000 bytes of JSON (several in
+// flight, gzip optional), shrink raw data on HTTP 413, finalize with the
+// partial types, or abort with the reason on any failure. Memory stays
 // bounded: objects are streamed from an ObjectSource batch by batch.
+// JupiterOneSink is this upload behind the Sink interface (sink.h), whose
+// contract it keeps; UploadToJupiterOne is the same upload called directly.
 #ifndef GRAPHMILL_COORDINATOR_SINKS_JUPITERONE_UPLOADER_H_
 #define GRAPHMILL_COORDINATOR_SINKS_JUPITERONE_UPLOADER_H_
 
@@ -14,14 +16,14 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "common/http/http_client.h"
+#include "coordinator/sinks/jupiterone_api.h"
+#include "coordinator/sinks/sink.h"
 #include "graphmill/v1/graph.pb.h"
 #include "graphmill/v1/run.pb.h"
-#include "worker/runtime/http_client.h"
 
 namespace graphmill::sinks {
 
-inline constexpr char kDefaultJupiterOneBaseUrl[] =
-    "https://api.us.jupiterone.io";
 // JupiterOne's upload batch size: the largest request body (decoded JSON,
 // `{"entities":[...]}` envelope included) this uploader builds.
 inline constexpr int64_t kMaxBatchBytes = 5'000'000;
@@ -29,38 +31,6 @@ inline constexpr int64_t kMaxBatchBytes = 5'000'000;
 // time. The uploader holds at most kMaxBatchesInFlight + 1 batches (the one
 // being filled) of serialized JSON, plus their gzip copies.
 inline constexpr int kMaxBatchesInFlight = 6;
-
-// Where a run is uploaded (the instance's upload config).
-struct JupiterOneTarget {
-  std::string base_url = kDefaultJupiterOneBaseUrl;  // http(s)://host[:port]
-  std::string account_id;               // sent as JupiterOne-Account
-  std::string api_token;                // secret: never logged or returned
-  std::string integration_instance_id;  // the job's integrationInstanceId
-  bool compress = false;                // gzip request bodies
-};
-
-// The run's objects, streamed (the coordinator implements it over its store).
-class ObjectSource {
- public:
-  virtual ~ObjectSource() = default;
-  // Calls `fn` once per object of the run, in any order, without holding them
-  // all in memory. Stops at the first non-OK status `fn` returns and returns
-  // it; returns its own error if reading fails. Called from one thread; `fn`
-  // may block (back-pressure while batches are in flight).
-  virtual absl::Status ForEachEntity(
-      const std::function<absl::Status(const v1::Entity&)>& fn) = 0;
-  virtual absl::Status ForEachRelationship(
-      const std::function<absl::Status(const v1::Relationship&)>& fn) = 0;
-};
-
-// Counts so far; given to UploaderOptions::on_progress after each accepted
-// batch.
-struct UploadProgress {
-  int64_t entities_uploaded = 0;
-  int64_t relationships_uploaded = 0;
-  int64_t skipped = 0;
-  int64_t batches = 0;
-};
 
 struct UploadResult {
   std::string job_id;
@@ -80,17 +50,13 @@ struct UploadResult {
   int64_t peak_buffered_bytes = 0;
 };
 
-// Retry behaviour for the JupiterOne API: 6 attempts with exponential backoff
-// from 500 ms (capped at 30 s, full jitter), Retry-After honoured, 2 minutes
-// per attempt (a 5 MB body on a slow link), 10 minutes per request in all.
-worker::HttpClientOptions DefaultJupiterOneHttpOptions();
-
 struct UploaderOptions {
   // The largest request body built, envelope included; smaller values are for
   // tests. >= 1024.
   int64_t max_batch_bytes = kMaxBatchBytes;
-  // Transport settings (the token is added to `redact`).
-  worker::HttpClientOptions http = DefaultJupiterOneHttpOptions();
+  // Transport settings (the token is added to `redact`). Its clock also times
+  // the events.
+  http::HttpClientOptions http = DefaultJupiterOneHttpOptions();
   // Events for the run (name, level, description, time_ms set):
   // sync_upload_start, sync_upload_end, warn_raw_data_truncated and
   // warn_ingestion_limit_encountered (an object skipped, naming it). Calls are
@@ -116,6 +82,28 @@ absl::StatusOr<UploadResult> UploadToJupiterOne(
     const JupiterOneTarget& target, ObjectSource& source,
     const std::vector<std::string>& partial_types,
     const UploaderOptions& options);
+
+// The JupiterOne upload as a Sink: one per target (an instance's upload
+// config). Deliver() runs UploadToJupiterOne with the run's objects and
+// partial types; its callbacks replace the options' on_event and on_progress
+// when set. Thread-compatible, as the Sink contract says.
+class JupiterOneSink final : public Sink {
+ public:
+  JupiterOneSink(JupiterOneTarget target, UploaderOptions options);
+
+  std::string name() const override { return "JupiterOne"; }
+  absl::StatusOr<Delivery> Deliver(const FinalizedRun& run,
+                                   const SinkCallbacks& callbacks) override;
+
+  // The full result of the last successful Deliver() (counts, job status,
+  // memory peak), for benchmarks and tests.
+  const UploadResult& last_result() const { return last_result_; }
+
+ private:
+  const JupiterOneTarget target_;
+  const UploaderOptions options_;
+  UploadResult last_result_;
+};
 
 }  // namespace graphmill::sinks
 

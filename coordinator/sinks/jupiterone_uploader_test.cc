@@ -1,31 +1,26 @@
 // Tests of the JupiterOne uploader against the in-process fake JupiterOne
-// server: what is received, batching under the limit, gzip, finalize's partial
-// types, 413 shrinking and skipping, retries, auth failures and aborts, and
-// bounded memory while streaming.
+// server when uploads go through: what is received, batching under the limit,
+// gzip, finalize's partial types, 413 shrinking and skipping, raw data that is
+// not an object, bounded memory while streaming, and the Sink interface.
+// (Failures: jupiterone_failures_test.cc.)
+#include "common/graph_objects.h"
 #include "coordinator/sinks/jupiterone_uploader.h"
 
-#include <httplib.h>
-
-#include <algorithm>
-#include <atomic>
-#include <map>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
-#include "common/graph_objects.h"
+#include "absl/time/time.h"
+#include "coordinator/sinks/uploader_test_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "rapidjson/document.h"
 #include "tests/fakes/jupiterone/fake_jupiterone.h"
 
-namespace graphmill::sinks {
+namespace graphmill::sinks::testing {
 namespace {
 
-using fakes::FakeJupiterOne;
-using fakes::FakeJupiterOneOptions;
 using fakes::jupiterone::JobSnapshot;
 using fakes::jupiterone::JobStatus;
 using fakes::jupiterone::UploadRecord;
@@ -34,152 +29,6 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::Not;
 using ::testing::UnorderedElementsAreArray;
-
-constexpr char kToken[] = "test-token";
-constexpr char kAccount[] = "test-account";
-constexpr char kInstance[] = "j1-instance-1";
-
-// Records sleeps instead of sleeping, so retries cost no time.
-class FakeClock : public worker::Clock {
- public:
-  absl::Time Now() override {
-    absl::MutexLock lock(&mutex_);
-    return now_;
-  }
-  void Sleep(absl::Duration duration) override {
-    absl::MutexLock lock(&mutex_);
-    sleeps_.push_back(duration);
-    now_ += duration;
-  }
-  std::vector<absl::Duration> sleeps() {
-    absl::MutexLock lock(&mutex_);
-    return sleeps_;
-  }
-
- private:
-  absl::Mutex mutex_;
-  absl::Time now_ = absl::FromUnixSeconds(1'700'000'000);
-  std::vector<absl::Duration> sleeps_;
-};
-
-v1::Entity MakeEntity(const std::string& key, const std::string& type,
-                      const std::string& raw_json = "") {
-  v1::Entity entity;
-  entity.set_key(key);
-  entity.set_type(type);
-  entity.add_classes("Configuration");
-  (*entity.mutable_properties())["name"] = StringValue(key);
-  (*entity.mutable_properties())["displayName"] = StringValue(key);
-  (*entity.mutable_properties())["createdOn"] = IntValue(1'700'000'000'000);
-  if (!raw_json.empty()) {
-    v1::RawData* raw = entity.add_raw_data();
-    raw->set_name("default");
-    raw->set_json(raw_json);
-  }
-  return entity;
-}
-
-v1::Relationship MakeRelationship(const std::string& from,
-                                  const std::string& to) {
-  return DirectRelationship(from, "test_thing", "HAS", to, "test_other");
-}
-
-// A raw data object with values of several sizes (largest `big` bytes).
-std::string RawJson(int index, size_t big) {
-  return absl::StrCat(R"({"id":)", index, R"(,"small":"s","medium":")",
-                      std::string(big / 4, 'm'), R"(","big":")",
-                      std::string(big, 'b'), R"(","nested":{"a":[1,2,3]}})");
-}
-
-// Objects held in vectors.
-class VectorSource : public ObjectSource {
- public:
-  absl::Status ForEachEntity(
-      const std::function<absl::Status(const v1::Entity&)>& fn) override {
-    for (const v1::Entity& entity : entities) {
-      if (absl::Status status = fn(entity); !status.ok()) return status;
-      if (after_each_entity) after_each_entity();
-    }
-    return entity_error;
-  }
-  absl::Status ForEachRelationship(
-      const std::function<absl::Status(const v1::Relationship&)>& fn) override {
-    for (const v1::Relationship& relationship : relationships) {
-      if (absl::Status status = fn(relationship); !status.ok()) return status;
-    }
-    return absl::OkStatus();
-  }
-
-  std::vector<v1::Entity> entities;
-  std::vector<v1::Relationship> relationships;
-  absl::Status entity_error;  // returned after all entities
-  std::function<void()> after_each_entity;
-};
-
-class UploaderTest : public ::testing::Test {
- protected:
-  void StartFake(
-      int64_t max_body_bytes = fakes::kDefaultJupiterOneMaxBodyBytes) {
-    FakeJupiterOneOptions options;
-    options.token = kToken;
-    options.account = kAccount;
-    options.max_body_bytes = max_body_bytes;
-    absl::StatusOr<std::unique_ptr<FakeJupiterOne>> fake =
-        FakeJupiterOne::Start(options);
-    ASSERT_TRUE(fake.ok()) << fake.status();
-    fake_ = *std::move(fake);
-  }
-
-  JupiterOneTarget Target() const {
-    JupiterOneTarget target;
-    target.base_url = fake_->base_url() + "/";  // a trailing slash is fine
-    target.account_id = kAccount;
-    target.api_token = kToken;
-    target.integration_instance_id = kInstance;
-    return target;
-  }
-
-  UploaderOptions Options(int64_t max_batch_bytes = kMaxBatchBytes) {
-    UploaderOptions options;
-    options.max_batch_bytes = max_batch_bytes;
-    options.http.clock = &clock_;
-    options.http.random_fraction = [] { return 1.0; };
-    options.http.initial_backoff = absl::Milliseconds(100);
-    options.http.max_attempts = 4;
-    options.on_event = [this](const v1::Event& event) {
-      absl::MutexLock lock(&mutex_);
-      events_.push_back(event);
-    };
-    return options;
-  }
-
-  std::vector<v1::Event> Events(const std::string& name) {
-    absl::MutexLock lock(&mutex_);
-    std::vector<v1::Event> out;
-    for (const v1::Event& event : events_) {
-      if (event.name() == name) out.push_back(event);
-    }
-    return out;
-  }
-
-  JobSnapshot OnlyJob() {
-    std::vector<JobSnapshot> jobs = fake_->Jobs();
-    EXPECT_EQ(jobs.size(), 1u);
-    return jobs.empty() ? JobSnapshot{} : jobs.front();
-  }
-
-  static std::vector<std::string> Keys(
-      const std::map<std::string, std::string>& objects) {
-    std::vector<std::string> keys;
-    for (const auto& [key, unused] : objects) keys.push_back(key);
-    return keys;
-  }
-
-  std::unique_ptr<FakeJupiterOne> fake_;
-  FakeClock clock_;
-  absl::Mutex mutex_;
-  std::vector<v1::Event> events_ ABSL_GUARDED_BY(mutex_);
-};
 
 TEST_F(UploaderTest, UploadsExactlyTheRunsObjectsInBatchesUnderTheLimit) {
   StartFake(20'000);
@@ -428,195 +277,6 @@ TEST_F(UploaderTest, OversizedObjectsLoseRawDataOrAreSkippedBeforeSending) {
   EXPECT_EQ(Events("warn_ingestion_limit_encountered").size(), 2u);
 }
 
-TEST_F(UploaderTest, ServerErrorsAndRateLimitsAreRetried) {
-  StartFake(20'000);
-  ASSERT_TRUE(fake_->AddFault("entities:500:times=2").ok());
-  ASSERT_TRUE(fake_->AddFault("relationships:429:times=1:retry_after=3").ok());
-  ASSERT_TRUE(fake_->AddFault("finalize:503:times=1").ok());
-  VectorSource source;
-  for (int i = 0; i < 100; ++i) {
-    source.entities.push_back(MakeEntity(absl::StrCat("test_thing:", i),
-                                         "test_thing", RawJson(i, 100)));
-  }
-  source.relationships.push_back(MakeRelationship("test_thing:1", "x:1"));
-
-  absl::StatusOr<UploadResult> result =
-      UploadToJupiterOne(Target(), source, {}, Options(20'000));
-
-  ASSERT_TRUE(result.ok()) << result.status();
-  const JobSnapshot job = OnlyJob();
-  EXPECT_EQ(job.entities.size(), 100u);
-  EXPECT_EQ(job.relationships.size(), 1u);
-  EXPECT_EQ(job.rejected_requests, 4);
-  EXPECT_EQ(fake_->RequestCount("entities"),
-            static_cast<int64_t>(result->batches) - 1 + 2);
-  EXPECT_EQ(job.job.status, JobStatus::kFinished);
-  // The 429's Retry-After, and backoff (pinned to its top) for the rest.
-  const std::vector<absl::Duration> sleeps = clock_.sleeps();
-  EXPECT_EQ(std::count(sleeps.begin(), sleeps.end(), absl::Seconds(3)), 1);
-  EXPECT_EQ(sleeps.size(), 4u);
-}
-
-TEST_F(UploaderTest, UnauthorizedFailsClearlyWithoutTheToken) {
-  StartFake();
-  VectorSource source;
-  source.entities.push_back(MakeEntity("test_thing:1", "test_thing"));
-  JupiterOneTarget target = Target();
-  target.api_token = "wrong-secret-token";
-
-  absl::StatusOr<UploadResult> result =
-      UploadToJupiterOne(target, source, {}, Options());
-
-  ASSERT_FALSE(result.ok());
-  EXPECT_EQ(result.status().code(), absl::StatusCode::kUnauthenticated);
-  EXPECT_THAT(result.status().message(),
-              HasSubstr("JupiterOne rejected the API token for account "
-                        "'test-account' (HTTP 401"));
-  EXPECT_THAT(result.status().message(), Not(HasSubstr("wrong-secret-token")));
-  EXPECT_TRUE(fake_->Jobs().empty());
-  EXPECT_EQ(fake_->RequestCount("create-job"), 1);  // not retried
-  EXPECT_EQ(fake_->RequestCount("abort"), 0);       // no job to abort
-}
-
-TEST_F(UploaderTest, AuthFailureMidUploadAbortsTheJob) {
-  StartFake(20'000);
-  ASSERT_TRUE(fake_->AddFault("entities:403").ok());
-  VectorSource source;
-  for (int i = 0; i < 1'000; ++i) {  // ~25 batches
-    source.entities.push_back(MakeEntity(absl::StrCat("test_thing:", i),
-                                         "test_thing", RawJson(i, 100)));
-  }
-
-  absl::StatusOr<UploadResult> result =
-      UploadToJupiterOne(Target(), source, {}, Options(20'000));
-
-  ASSERT_FALSE(result.ok());
-  EXPECT_EQ(result.status().code(), absl::StatusCode::kPermissionDenied);
-  EXPECT_THAT(result.status().message(),
-              HasSubstr("JupiterOne rejected the API token for account "
-                        "'test-account' (HTTP 403"));
-  const JobSnapshot job = OnlyJob();
-  EXPECT_TRUE(job.aborted);
-  EXPECT_EQ(job.job.status, JobStatus::kAborted);
-  EXPECT_EQ(job.abort_reason, result.status().message());
-  EXPECT_FALSE(job.finalized);
-  EXPECT_THAT(job.abort_reason, Not(HasSubstr(kToken)));
-  // It stopped: at most the batches already in flight were tried.
-  EXPECT_LE(fake_->RequestCount("entities"), kMaxBatchesInFlight);
-}
-
-TEST_F(UploaderTest, PersistentServerErrorAbortsWithTheReason) {
-  StartFake();
-  ASSERT_TRUE(fake_->AddFault("relationships:500").ok());
-  VectorSource source;
-  source.entities.push_back(MakeEntity("test_thing:1", "test_thing"));
-  source.relationships.push_back(MakeRelationship("test_thing:1", "x:1"));
-
-  absl::StatusOr<UploadResult> result =
-      UploadToJupiterOne(Target(), source, {}, Options());
-
-  ASSERT_FALSE(result.ok());
-  EXPECT_EQ(result.status().code(), absl::StatusCode::kUnavailable);
-  const JobSnapshot job = OnlyJob();
-  EXPECT_THAT(result.status().message(),
-              AllOf(HasSubstr(absl::StrCat("JupiterOne job ", job.job.id)),
-                    HasSubstr("HTTP 500"), HasSubstr("after 4 attempts")));
-  EXPECT_EQ(fake_->RequestCount("relationships"), 4);
-  EXPECT_TRUE(job.aborted);
-  EXPECT_EQ(job.abort_reason, result.status().message());
-  EXPECT_EQ(fake_->RequestCount("finalize"), 0);
-}
-
-TEST_F(UploaderTest, FinalizeFailureAborts) {
-  StartFake();
-  ASSERT_TRUE(fake_->AddFault("finalize:500").ok());
-  VectorSource source;
-  source.entities.push_back(MakeEntity("test_thing:1", "test_thing"));
-
-  absl::StatusOr<UploadResult> result =
-      UploadToJupiterOne(Target(), source, {}, Options());
-
-  ASSERT_FALSE(result.ok());
-  const JobSnapshot job = OnlyJob();
-  EXPECT_TRUE(job.aborted);
-  EXPECT_THAT(job.abort_reason, HasSubstr("/finalize"));
-}
-
-TEST_F(UploaderTest, SourceErrorAbortsWithItsMessage) {
-  StartFake();
-  VectorSource source;
-  source.entities.push_back(MakeEntity("test_thing:1", "test_thing"));
-  source.entity_error =
-      absl::DataLossError("store: run 7 staged rows are gone");
-
-  absl::StatusOr<UploadResult> result =
-      UploadToJupiterOne(Target(), source, {}, Options());
-
-  ASSERT_FALSE(result.ok());
-  EXPECT_EQ(result.status().code(), absl::StatusCode::kDataLoss);
-  EXPECT_THAT(result.status().message(),
-              HasSubstr("store: run 7 staged rows are gone"));
-  const JobSnapshot job = OnlyJob();
-  EXPECT_TRUE(job.aborted);
-  EXPECT_THAT(job.abort_reason, HasSubstr("staged rows are gone"));
-}
-
-TEST_F(UploaderTest, AJobEndedElsewhereStopsTheUpload) {
-  StartFake(5'000);
-  VectorSource source;
-  for (int i = 0; i < 200; ++i) {
-    source.entities.push_back(MakeEntity(absl::StrCat("test_thing:", i),
-                                         "test_thing", RawJson(i, 100)));
-  }
-  // Someone else finalizes the job while entities are still streaming.
-  int seen = 0;
-  source.after_each_entity = [&] {
-    if (++seen != 50) return;
-    const std::string id = fake_->Jobs().front().job.id;
-    httplib::Client client("127.0.0.1", fake_->port());
-    client.Post(
-        absl::StrCat("/persister/synchronization/jobs/", id, "/finalize")
-            .c_str(),
-        {{"Authorization", absl::StrCat("Bearer ", kToken)},
-         {"JupiterOne-Account", kAccount}},
-        "{}", "application/json");
-  };
-
-  absl::StatusOr<UploadResult> result =
-      UploadToJupiterOne(Target(), source, {}, Options(5'000));
-
-  ASSERT_FALSE(result.ok());
-  EXPECT_EQ(result.status().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_THAT(result.status().message(),
-              AllOf(HasSubstr("no longer accepts uploads"),
-                    HasSubstr("JOB_NOT_AWAITING_UPLOADS")));
-  EXPECT_LT(OnlyJob().entities.size(), 200u);
-}
-
-TEST_F(UploaderTest, MissingTargetFieldsAreInvalidArgumentWithoutRequests) {
-  StartFake();
-  VectorSource source;
-  struct Case {
-    std::function<void(JupiterOneTarget&)> change;
-    const char* field;
-  };
-  for (const Case& c :
-       {Case{[](JupiterOneTarget& t) { t.account_id.clear(); }, "account_id"},
-        Case{[](JupiterOneTarget& t) { t.api_token.clear(); }, "api_token"},
-        Case{[](JupiterOneTarget& t) { t.integration_instance_id.clear(); },
-             "integration_instance_id"},
-        Case{[](JupiterOneTarget& t) { t.base_url = "ftp://x"; },
-             "base_url"}}) {
-    JupiterOneTarget target = Target();
-    c.change(target);
-    absl::StatusOr<UploadResult> result =
-        UploadToJupiterOne(target, source, {}, Options());
-    EXPECT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument);
-    EXPECT_THAT(result.status().message(), HasSubstr(c.field));
-  }
-  EXPECT_EQ(fake_->RequestCount("total"), 0);
-}
-
 TEST_F(UploaderTest, RawDataThatIsNotAnObjectIsSentAsText) {
   StartFake();
   VectorSource source;
@@ -680,5 +340,53 @@ TEST_F(UploaderTest, StreamingKeepsAtMostTheBatchesInFlightInMemory) {
   EXPECT_GE(result->peak_buffered_bytes, kBatchBytes);
 }
 
+TEST_F(UploaderTest, TheSinkDeliversARunWithItsPartialTypesAndCallbacks) {
+  StartFake();
+  VectorSource source;
+  source.entities.push_back(MakeEntity("test_thing:1", "test_thing"));
+  source.relationships.push_back(
+      MakeRelationship("test_thing:1", "test_other:1"));
+  UploaderOptions options = Options();
+  options.on_event = nullptr;  // the delivery's callbacks replace these
+  JupiterOneSink sink(Target(), options);
+  std::vector<std::string> events;
+  std::vector<UploadProgress> progress;
+  SinkCallbacks callbacks;
+  callbacks.on_event = [&](const v1::Event& event) {
+    events.push_back(event.name());
+  };
+  callbacks.on_progress = [&](const UploadProgress& p) {
+    progress.push_back(p);
+  };
+  Sink& as_sink = sink;
+
+  absl::StatusOr<Delivery> delivery = as_sink.Deliver(
+      {.run_id = 7, .objects = &source, .partial_types = {"test_other"}},
+      callbacks);
+
+  ASSERT_TRUE(delivery.ok()) << delivery.status();
+  EXPECT_EQ(as_sink.name(), "JupiterOne");
+  const JobSnapshot job = OnlyJob();
+  EXPECT_EQ(delivery->id, job.job.id);
+  EXPECT_EQ(delivery->entities_uploaded, 1);
+  EXPECT_EQ(delivery->relationships_uploaded, 1);
+  EXPECT_EQ(delivery->skipped, 0);
+  EXPECT_THAT(job.partial_types, ElementsAre("test_other"));
+  EXPECT_EQ(job.job.status, JobStatus::kFinished);
+  EXPECT_THAT(events, ElementsAre("sync_upload_start", "sync_upload_end"));
+  ASSERT_FALSE(progress.empty());
+  EXPECT_EQ(progress.back().entities_uploaded, 1);
+  EXPECT_EQ(progress.back().relationships_uploaded, 1);
+  EXPECT_EQ(sink.last_result().job_status, "FINALIZE_PENDING");
+}
+
+TEST_F(UploaderTest, TheSinkRefusesARunWithoutObjects) {
+  StartFake();
+  JupiterOneSink sink(Target(), Options());
+  absl::StatusOr<Delivery> delivery = sink.Deliver({}, {});
+  EXPECT_EQ(delivery.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(fake_->Jobs().empty());
+}
+
 }  // namespace
-}  // namespace graphmill::sinks
+}  // namespace graphmill::sinks::testing

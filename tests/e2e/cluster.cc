@@ -3,8 +3,12 @@
 
 #include <signal.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <atomic>
+#include <cstdlib>
 #include <fstream>
+#include <iostream>
 #include <sstream>
 
 #include "absl/strings/ascii.h"
@@ -13,6 +17,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "common/redact.h"
+#include "coordinator/store/testing/postgres_server.h"
 #include "gtest/gtest.h"
 #include "worker/runtime/channel.h"
 
@@ -52,6 +57,53 @@ absl::Status Openssl(const std::vector<std::string>& args) {
 
 }  // namespace
 
+FakeServer Fake(const std::string& name, std::vector<std::string> flags) {
+  FakeServer fake;
+  fake.binary = absl::StrCat("tests/fakes/", name, "/fake_", name);
+  for (const std::string& flag : flags) {
+    if (!absl::StartsWith(flag, "--token=")) continue;
+    for (absl::string_view entry :
+         absl::StrSplit(absl::string_view(flag).substr(8), ',')) {
+      fake.secrets.emplace_back(entry.substr(0, entry.find(':')));
+    }
+  }
+  fake.flags = std::move(flags);
+  return fake;
+}
+
+std::string StoreName(ClusterStore store) {
+  switch (store) {
+    case ClusterStore::kSqlite:
+      return "sqlite";
+    case ClusterStore::kPostgres:
+      return "postgres";
+  }
+  return "unknown";
+}
+
+std::string StoreParamName(const ::testing::TestParamInfo<ClusterStore>& info) {
+  return StoreName(info.param);
+}
+
+std::vector<ClusterStore> StoresUnderTest() {
+  const char* value = std::getenv("GRAPHMILL_E2E_STORES");
+  if (value == nullptr) return {ClusterStore::kSqlite, ClusterStore::kPostgres};
+  std::vector<ClusterStore> stores;
+  for (absl::string_view name : absl::StrSplit(value, ',')) {
+    if (name == "sqlite") {
+      stores.push_back(ClusterStore::kSqlite);
+    } else if (name == "postgres") {
+      stores.push_back(ClusterStore::kPostgres);
+    } else {
+      // Called while gtest instantiates the suites: no test to fail yet.
+      std::cerr << "GRAPHMILL_E2E_STORES='" << value
+                << "': expected sqlite, postgres or sqlite,postgres\n";
+      std::exit(2);
+    }
+  }
+  return stores;
+}
+
 Cluster::Cluster(ClusterOptions options)
     : options_(std::move(options)), dir_(NewTempDir("cluster")) {
   // The key that encrypts secret config values at rest (a fixed test key: 32
@@ -67,23 +119,22 @@ Cluster::~Cluster() {
     if (worker) worker->Stop();
   }
   if (coordinator_) coordinator_->Stop();
-  if (circleci_) circleci_->Stop();
-  if (heroku_) heroku_->Stop();
-  if (jupiterone_) jupiterone_->Stop();
+  for (auto& [name, fake] : fakes_) fake->Stop();
+  if (!postgres_database_.empty()) {
+    absl::StatusOr<coordinator::testing::PostgresServer*> server =
+        coordinator::testing::SharedPostgresServer();
+    if (server.ok()) {
+      absl::Status dropped = (*server)->DropDatabase(postgres_database_);
+      EXPECT_TRUE(dropped.ok()) << dropped;
+    }
+  }
   ExpectNoSecretsInLogs();
 }
 
 std::vector<std::string> Cluster::Secrets() const {
-  std::vector<std::string> secrets = {options_.circleci_token};
-  for (const std::vector<std::string>* flags :
-       {&options_.heroku_flags, &options_.jupiterone_flags}) {
-    for (const std::string& flag : *flags) {
-      if (!absl::StartsWith(flag, "--token=")) continue;
-      for (absl::string_view entry :
-           absl::StrSplit(absl::string_view(flag).substr(8), ',')) {
-        secrets.emplace_back(entry.substr(0, entry.find(':')));
-      }
-    }
+  std::vector<std::string> secrets;
+  for (const auto& [name, fake] : options_.fakes) {
+    secrets.insert(secrets.end(), fake.secrets.begin(), fake.secrets.end());
   }
   for (const std::string& file :
        {admin_token_file(), worker_token_file(), reader_token_file()}) {
@@ -111,21 +162,47 @@ void Cluster::ExpectNoSecretsInLogs() const {
 }
 
 absl::Status Cluster::StartFake(const std::string& name,
-                                const std::vector<std::string>& flags,
-                                std::unique_ptr<Process>* process, int* port) {
+                                const FakeServer& fake) {
   const std::string port_file = absl::StrCat(dir_, "/", name, ".port");
-  std::vector<std::string> all = {"--port=0", "--port_file=" + port_file};
-  all.insert(all.end(), flags.begin(), flags.end());
+  std::vector<std::string> flags = {"--port=0", "--port_file=" + port_file};
+  flags.insert(flags.end(), fake.flags.begin(), fake.flags.end());
   const std::string log = absl::StrCat(dir_, "/", name, ".log");
   logs_.push_back(log);
-  auto started = Process::Start(
-      Runfile(absl::StrCat("tests/fakes/", name, "/fake_", name)), all, log);
+  absl::StatusOr<std::unique_ptr<Process>> started =
+      Process::Start(Runfile(fake.binary), flags, log);
   if (!started.ok()) return started.status();
-  *process = std::move(*started);
-  auto chosen = WaitForPortFile(port_file, absl::Seconds(20));
-  if (!chosen.ok()) return chosen.status();
-  *port = *chosen;
+  Process& process = *(fakes_[name] = *std::move(started));
+  absl::StatusOr<int> port = WaitForPortFile(port_file, absl::Seconds(20));
+  if (!port.ok()) {
+    return absl::Status(port.status().code(),
+                        absl::StrCat("fake '", name, "' (", fake.binary,
+                                     "): ", port.status().message(),
+                                     "; its log:\n", process.Log()));
+  }
+  fake_ports_[name] = *port;
   return absl::OkStatus();
+}
+
+absl::Status Cluster::PrepareStore() {
+  if (!store_spec_.empty()) return absl::OkStatus();
+  switch (options_.store) {
+    case ClusterStore::kSqlite:
+      store_spec_ = dir_ + "/graphmill.db";
+      return absl::OkStatus();
+    case ClusterStore::kPostgres: {
+      absl::StatusOr<coordinator::testing::PostgresServer*> server =
+          coordinator::testing::SharedPostgresServer();
+      if (!server.ok()) return server.status();
+      static std::atomic<int> databases{0};
+      const std::string name = absl::StrCat("e2e_", getpid(), "_", databases++);
+      absl::StatusOr<std::string> uri = (*server)->CreateDatabase(name);
+      if (!uri.ok()) return uri.status();
+      postgres_database_ = name;
+      store_spec_ = *uri;
+      return absl::OkStatus();
+    }
+  }
+  return absl::InvalidArgumentError("unknown ClusterStore");
 }
 
 absl::Status Cluster::MakeCertificates() {
@@ -208,24 +285,10 @@ absl::Status Cluster::CreateTokens() {
 }
 
 absl::Status Cluster::Start() {
-  std::vector<std::string> circleci_flags = {"--token=" +
-                                             options_.circleci_token};
-  circleci_flags.insert(circleci_flags.end(), options_.circleci_flags.begin(),
-                        options_.circleci_flags.end());
-  if (absl::Status status =
-          StartFake("circleci", circleci_flags, &circleci_, &circleci_port_);
-      !status.ok()) {
-    return status;
-  }
-  if (!options_.heroku_flags.empty()) {
-    absl::Status status =
-        StartFake("heroku", options_.heroku_flags, &heroku_, &heroku_port_);
-    if (!status.ok()) return status;
-  }
-  if (!options_.jupiterone_flags.empty()) {
-    absl::Status status = StartFake("jupiterone", options_.jupiterone_flags,
-                                    &jupiterone_, &jupiterone_port_);
-    if (!status.ok()) return status;
+  for (const auto& [name, fake] : options_.fakes) {
+    if (absl::Status status = StartFake(name, fake); !status.ok()) {
+      return status;
+    }
   }
   if (absl::Status status = StartCoordinator(); !status.ok()) return status;
   if (absl::Status status = CreateTokens(); !status.ok()) return status;
@@ -233,19 +296,22 @@ absl::Status Cluster::Start() {
   for (int i = 0; i < options_.workers; ++i) {
     if (absl::Status status = StartWorker(i); !status.ok()) return status;
   }
+  // A worker advertises every integration it has in its hello, and the store
+  // is new: any integration listed means a worker is connected.
   const absl::Time deadline = absl::Now() + absl::Seconds(20);
   while (absl::Now() < deadline) {
-    if (absl::StrContains(Cli({"integration", "list"}).out, "circleci")) {
+    if (!CliJsonLines({"integration", "list"}).empty()) {
       return absl::OkStatus();
     }
     absl::SleepFor(absl::Milliseconds(50));
   }
   return absl::DeadlineExceededError(
-      "no worker advertised circleci within 20 s:\n" + AllLogs());
+      "no worker advertised an integration within 20 s:\n" + AllLogs());
 }
 
 absl::Status Cluster::StartCoordinator() {
   if (absl::Status status = MakeCertificates(); !status.ok()) return status;
+  if (absl::Status status = PrepareStore(); !status.ok()) return status;
   const std::string port_file =
       absl::StrCat(dir_, "/coordinator-", coordinator_starts_, ".port");
   const std::string log =
@@ -256,7 +322,7 @@ absl::Status Cluster::StartCoordinator() {
   std::vector<std::string> flags = {
       absl::StrCat("--listen=127.0.0.1:", coordinator_port_),
       "--port_file=" + port_file,
-      "--store=" + dir_ + "/graphmill.db",
+      "--store=" + store_spec_,
       "--secret_key_file=" + dir_ + "/secret.key",
       "--tls_cert_file=" + TlsFile("server.crt"),
       "--tls_key_file=" + TlsFile("server.key"),
@@ -360,20 +426,50 @@ std::vector<std::string> Cluster::CliJsonLines(std::vector<std::string> args) {
   return lines;
 }
 
-std::string Cluster::circleci_base_url() const {
-  return absl::StrCat("http://127.0.0.1:", circleci_port_, "/api/v2");
+absl::StatusOr<std::string> Cluster::StoreAtRest() const {
+  switch (options_.store) {
+    case ClusterStore::kSqlite: {
+      std::string bytes;
+      for (const char* suffix : {"", "-wal"}) {
+        std::ifstream in(store_spec_ + suffix, std::ios::binary);
+        std::stringstream buffer;
+        buffer << in.rdbuf();
+        bytes += buffer.str();
+      }
+      return bytes;
+    }
+    case ClusterStore::kPostgres: {
+      // BYTEA columns (serialized protos) dump as hex by default, where no
+      // string could be found; the escape format keeps printable bytes as
+      // they are.
+      const std::string dir = NewTempDir("pg_dump");
+      ProcessOptions options;
+      options.log_path = dir + "/dump.sql";
+      options.stderr_path = dir + "/dump.err";
+      options.env = {{"PGOPTIONS", "-c bytea_output=escape"}};
+      absl::StatusOr<std::unique_ptr<Process>> dump =
+          Process::Start("/usr/lib/postgresql/15/bin/pg_dump",
+                         {"--data-only", "--dbname=" + store_spec_}, options);
+      if (!dump.ok()) return dump.status();
+      const int code = (*dump)->Wait(absl::Seconds(60));
+      std::ifstream out(options.log_path), err(options.stderr_path);
+      std::stringstream text, error;
+      text << out.rdbuf();
+      error << err.rdbuf();
+      if (code != 0) {
+        return absl::InternalError(
+            absl::StrCat("pg_dump failed (", code, "): ", error.str()));
+      }
+      return text.str();
+    }
+  }
+  return absl::InvalidArgumentError("unknown ClusterStore");
 }
 
-std::string Cluster::circleci_root_url() const {
-  return absl::StrCat("http://127.0.0.1:", circleci_port_);
-}
-
-std::string Cluster::heroku_base_url() const {
-  return absl::StrCat("http://127.0.0.1:", heroku_port_);
-}
-
-std::string Cluster::jupiterone_base_url() const {
-  return absl::StrCat("http://127.0.0.1:", jupiterone_port_);
+std::string Cluster::fake_url(const std::string& name) const {
+  const auto port = fake_ports_.find(name);
+  return absl::StrCat("http://127.0.0.1:",
+                      port == fake_ports_.end() ? 0 : port->second);
 }
 
 std::string Cluster::coordinator_address() const {

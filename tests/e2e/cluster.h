@@ -1,34 +1,79 @@
-// A graphmill deployment for multi-process tests: a fake CircleCI API, a
-// coordinator with a SQLite store in a temporary directory, N workers, and the
-// CLI, all real processes on loopback ephemeral ports. As in production, the
-// coordinator serves TLS (certificates from a throwaway CA made with the
+// A graphmill deployment for multi-process tests: the fake provider servers a
+// test asks for, a coordinator with its store (a SQLite file in a temporary
+// directory, or a database on a throwaway PostgreSQL server), N workers, and
+// the CLI, all real processes on loopback ephemeral ports. As in production,
+// the coordinator serves TLS (certificates from a throwaway CA made with the
 // `openssl` CLI; client certificates required unless turned off) and every
 // call carries a bearer token: the CLI the bootstrap admin token, workers a
 // worker token created with `graphmill token create`.
+//
+// The cluster knows no provider: a test passes the fakes it needs as
+// ClusterOptions::fakes {name -> binary + flags} (Fake() for the fakes under
+// tests/fakes) and lists their binaries as `data` of its test target.
 #ifndef GRAPHMILL_TESTS_E2E_CLUSTER_H_
 #define GRAPHMILL_TESTS_E2E_CLUSTER_H_
 
 #include <grpcpp/channel.h>
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
-#include "tests/e2e/process.h"
+#include "gtest/gtest.h"
+#include "tests/testing/process.h"
 
 namespace graphmill::testing {
 
+// A server the cluster starts before the coordinator, e.g. a fake provider
+// API.
+struct FakeServer {
+  // The binary's path in the workspace (run from the test's runfiles, so the
+  // test target lists it in `data`). It is started with --port=0
+  // --port_file=PATH and must write the port it listens on to PATH.
+  std::string binary;
+  std::vector<std::string> flags;
+  // The credentials it accepts: none may appear in any log of the cluster
+  // (see Cluster::ExpectNoSecretsInLogs).
+  std::vector<std::string> secrets;
+};
+
+// tests/fakes/<name>/fake_<name> with `flags`. The fakes there share a token
+// flag, --token=KEY[:...][,KEY[:...]...]: the KEYs of every --token= flag are
+// the server's secrets.
+FakeServer Fake(const std::string& name, std::vector<std::string> flags);
+
+// Where the coordinator keeps its state.
+enum class ClusterStore {
+  // A SQLite file in the cluster's directory.
+  kSqlite,
+  // A database of its own on a throwaway PostgreSQL server
+  // (coordinator/store/testing/postgres_server.h) that all clusters of the
+  // test binary share. The server runs as the `postgres` user when the test
+  // runs as root, which the linux-sandbox cannot do: tag such tests
+  // "no-sandbox" (as //coordinator/store:store_test is).
+  kPostgres,
+};
+
+// "sqlite" or "postgres" (for test names and messages).
+std::string StoreName(ClusterStore store);
+
+// The stores the e2e suites run against: from the environment variable
+// GRAPHMILL_E2E_STORES ("sqlite", "postgres" or "sqlite,postgres"; the test
+// targets set it), both when it is unset. Exits the test binary naming the
+// value when it names anything else, so a typo cannot run no test.
+std::vector<ClusterStore> StoresUnderTest();
+// The name of a test parameterized by store (StoreName).
+std::string StoreParamName(const ::testing::TestParamInfo<ClusterStore>& info);
+
 struct ClusterOptions {
   int workers = 2;
-  // Extra flags for the fake CircleCI server (e.g. sizes, --fault).
-  std::vector<std::string> circleci_flags;
+  // The fake servers to start, by name (the name only labels their logs and
+  // finds their ports: fake_url(name)).
+  std::map<std::string, FakeServer> fakes;
   std::vector<std::string> coordinator_flags;
-  std::string circleci_token = "e2e-token-5f2c9a71";
-  // Flags for a fake Heroku server; empty: none is started.
-  std::vector<std::string> heroku_flags;
-  // Flags for a fake JupiterOne synchronization API; empty: none is started.
-  std::vector<std::string> jupiterone_flags;
+  ClusterStore store = ClusterStore::kSqlite;
   // The coordinator requires client certificates (--tls_client_ca_file); the
   // CLI, workers and NewChannel() present one.
   bool client_certificates = true;
@@ -39,9 +84,9 @@ class Cluster {
   explicit Cluster(ClusterOptions options);
   ~Cluster();
 
-  // Starts the fake, the coordinator and the workers (after creating their
-  // worker token); waits until a worker has advertised the circleci
-  // integration.
+  // Starts the fakes, the coordinator (with a new database when the store is
+  // PostgreSQL) and the workers (after creating their worker token); waits
+  // until a worker has advertised its integrations.
   absl::Status Start();
 
   absl::Status StartCoordinator();
@@ -66,13 +111,18 @@ class Cluster {
   std::vector<std::string> CliJsonLines(std::vector<std::string> args);
 
   const std::string& dir() const { return dir_; }
-  std::string circleci_base_url() const;
-  // "http://127.0.0.1:PORT" of the fake CircleCI, for its /_control endpoints.
-  std::string circleci_root_url() const;
+  // "http://127.0.0.1:PORT" of the fake started as `name` (port 0 if there
+  // is none: a test that names one it did not start fails to connect).
+  std::string fake_url(const std::string& name) const;
   std::string coordinator_address() const;
-  // "http://127.0.0.1:PORT" of the fake Heroku / JupiterOne (when started).
-  std::string heroku_base_url() const;
-  std::string jupiterone_base_url() const;
+  // The coordinator's --store: the SQLite file, or the PostgreSQL database's
+  // URI. Tests may open it themselves while the coordinator is stopped.
+  const std::string& store_spec() const { return store_spec_; }
+  // What the store keeps at rest, for tests that look for what must not be
+  // there (a plaintext secret) and what must (a sanity check): the bytes of
+  // the SQLite database and its WAL, or a pg_dump of the PostgreSQL database.
+  // Stop the coordinator first, so everything has been written.
+  absl::StatusOr<std::string> StoreAtRest() const;
   const ClusterOptions& options() const { return options_; }
   Process* coordinator() { return coordinator_.get(); }
   // Files holding the tokens (mode 0600): the coordinator's bootstrap admin
@@ -83,9 +133,8 @@ class Cluster {
   // The CA that signed the coordinator's certificate (and the clients').
   std::string ca_file() const { return dir_ + "/tls/ca.crt"; }
   std::vector<std::unique_ptr<Process>>& workers() { return workers_; }
-  // Every secret this cluster handed out: the fakes' API keys (CircleCI's,
-  // and each key in a `--token=KEY[:...],...` flag of the Heroku and
-  // JupiterOne fakes) and the admin, worker and reader tokens.
+  // Every secret this cluster handed out: the fakes' (FakeServer::secrets)
+  // and the admin, worker and reader tokens.
   std::vector<std::string> Secrets() const;
   // A test failure naming the log and the secret's form for every secret of
   // Secrets() found, in any form common/redact covers (raw, any case,
@@ -100,7 +149,9 @@ class Cluster {
  private:
   ClusterOptions options_;
   std::string dir_;
-  int circleci_port_ = 0;
+  // Set by Start() (a database is created then for PostgreSQL).
+  std::string store_spec_;
+  std::string postgres_database_;
   int coordinator_port_ = 0;
   int coordinator_starts_ = 0;
   // A throwaway CA and the coordinator's and clients' certificates, with the
@@ -113,16 +164,13 @@ class Cluster {
   }
   bool certificates_made_ = false;
   bool tokens_created_ = false;
-  // Starts tests/fakes/<name>/fake_<name> with --port=0 and waits for its port.
-  absl::Status StartFake(const std::string& name,
-                         const std::vector<std::string>& flags,
-                         std::unique_ptr<Process>* process, int* port);
+  // Starts options_.fakes[name] with --port=0 and waits for its port.
+  absl::Status StartFake(const std::string& name, const FakeServer& fake);
+  // Sets store_spec_, creating the PostgreSQL database when that is the store.
+  absl::Status PrepareStore();
 
-  int heroku_port_ = 0;
-  int jupiterone_port_ = 0;
-  std::unique_ptr<Process> circleci_;
-  std::unique_ptr<Process> heroku_;
-  std::unique_ptr<Process> jupiterone_;
+  std::map<std::string, std::unique_ptr<Process>> fakes_;
+  std::map<std::string, int> fake_ports_;
   std::unique_ptr<Process> coordinator_;
   std::vector<std::unique_ptr<Process>> workers_;
   std::vector<std::string> logs_;

@@ -261,7 +261,7 @@ RunOutcome RunWithFaults(Cluster& cluster, const std::string& instance,
 CommandResult CreateHerokuInstance(Cluster& cluster, const std::string& id) {
   return cluster.Cli({"instance", "create", id, "--integration", "heroku",
                       "--config", absl::StrCat("apiKey=", kHerokuKey),
-                      "--config", "baseUrl=" + cluster.heroku_base_url(),
+                      "--config", "baseUrl=" + cluster.fake_url("heroku"),
                       "--rate-limit", kRateLimit});
 }
 
@@ -421,8 +421,9 @@ class FaultCaseTest : public ::testing::TestWithParam<FaultCase> {
     if (shared.cluster == nullptr) {
       ClusterOptions options;
       options.workers = 2;
-      options.circleci_flags = FakeCircleCiFlags(CircleCiOptions(), 5);
-      options.heroku_flags = HerokuFlags(HerokuOptions());
+      options.fakes["circleci"] =
+          CircleCiFake(FakeCircleCiFlags(CircleCiOptions(), 5));
+      options.fakes["heroku"] = Fake("heroku", HerokuFlags(HerokuOptions()));
       shared.cluster = std::make_unique<Cluster>(options);
       absl::Status started = shared.cluster->Start();
       if (!started.ok()) {
@@ -434,11 +435,10 @@ class FaultCaseTest : public ::testing::TestWithParam<FaultCase> {
     instance_ = GetParam().heroku ? kHeroku : kCircleCi;
     if (shared.baseline.contains(instance_)) return;
     const CommandResult created =
-        GetParam().heroku
-            ? CreateHerokuInstance(*cluster_, instance_)
-            : CreateCircleCiInstance(*cluster_, instance_, kLogin,
-                                     cluster_->options().circleci_token,
-                                     {"--rate-limit", kRateLimit});
+        GetParam().heroku ? CreateHerokuInstance(*cluster_, instance_)
+                          : CreateCircleCiInstance(
+                                *cluster_, instance_, kLogin, kCircleCiToken,
+                                {"--rate-limit", kRateLimit});
     ASSERT_EQ(created.exit_code, 0) << created.out << created.err;
     const RunOutcome first = RunToEnd(*cluster_, instance_);
     ExpectSucceeded(first);
@@ -447,8 +447,8 @@ class FaultCaseTest : public ::testing::TestWithParam<FaultCase> {
   }
 
   std::string root() const {
-    return GetParam().heroku ? cluster_->heroku_base_url()
-                             : cluster_->circleci_root_url();
+    return GetParam().heroku ? cluster_->fake_url("heroku")
+                             : cluster_->fake_url("circleci");
   }
 
   Cluster* cluster_ = nullptr;
@@ -488,14 +488,15 @@ class ScopedDeletionTest : public ::testing::Test {
   void SetUp() override {
     ClusterOptions options;
     options.workers = 2;
-    options.circleci_flags = FakeCircleCiFlags(CircleCiOptions(), 5);
+    options.fakes["circleci"] =
+        CircleCiFake(FakeCircleCiFlags(CircleCiOptions(), 5));
     cluster_ = std::make_unique<Cluster>(options);
     ASSERT_TRUE(cluster_->Start().ok());
-    ASSERT_EQ(CreateCircleCiInstance(*cluster_, kCircleCi, kLogin,
-                                     cluster_->options().circleci_token,
-                                     {"--rate-limit", kRateLimit})
-                  .exit_code,
-              0);
+    ASSERT_EQ(
+        CreateCircleCiInstance(*cluster_, kCircleCi, kLogin, kCircleCiToken,
+                               {"--rate-limit", kRateLimit})
+            .exit_code,
+        0);
     const RunOutcome first = RunToEnd(*cluster_, kCircleCi);
     ExpectSucceeded(first);
     ASSERT_EQ(first.exit_code, 0) << cluster_->AllLogs();
@@ -503,14 +504,14 @@ class ScopedDeletionTest : public ::testing::Test {
   }
 
   void Mutate(const std::string& json) {
-    Control(cluster_->circleci_root_url(), "POST", "/_control/mutations", json);
+    Control(cluster_->fake_url("circleci"), "POST", "/_control/mutations",
+            json);
   }
 
   // The graph of a new instance that ingests the fake's current data.
   GraphByType Fresh() {
     const std::string id = absl::StrCat("fresh-", ++fresh_instances_);
-    EXPECT_EQ(CreateCircleCiInstance(*cluster_, id, kLogin,
-                                     cluster_->options().circleci_token,
+    EXPECT_EQ(CreateCircleCiInstance(*cluster_, id, kLogin, kCircleCiToken,
                                      {"--rate-limit", kRateLimit})
                   .exit_code,
               0);
@@ -588,7 +589,7 @@ TEST_F(ScopedDeletionTest, RemovedJobsGoWhileAForbiddenWorkflowKeepsItsJobs) {
                    R"({"op":"remove_project_env_var","project":")", listed.slug,
                    R"(","name":")", removed_var.name, R"("}])")));
   const RunOutcome second =
-      RunWithFaults(*cluster_, kCircleCi, cluster_->circleci_root_url(),
+      RunWithFaults(*cluster_, kCircleCi, cluster_->fake_url("circleci"),
                     absl::StrCat("workflow-jobs:403:resource=", faulted.id,
                                  ",envvar:403:resource=", forbidden.slug));
   ExpectPartial(second,
@@ -644,7 +645,7 @@ TEST_F(ScopedDeletionTest, AParentGapKeepsOnlyItsOwnScopes) {
                    R"({"op":"remove_project_env_var","project":")", listed.slug,
                    R"(","name":")", removed_var.name, R"("}])")));
   const RunOutcome second =
-      RunWithFaults(*cluster_, kCircleCi, cluster_->circleci_root_url(),
+      RunWithFaults(*cluster_, kCircleCi, cluster_->fake_url("circleci"),
                     absl::StrCat("pipeline-workflows:403:resource=", faulted.id,
                                  ",project:403:resource=", forbidden.slug));
   EXPECT_EQ(second.exit_code, 2) << second.Describe();

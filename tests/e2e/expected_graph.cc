@@ -6,6 +6,22 @@
 
 namespace graphmill::testing {
 
+FakeServer CircleCiFake(std::vector<std::string> flags,
+                        const std::string& token) {
+  // Not Fake("circleci", ...): this fake takes one key, not a list, so the
+  // whole value is the secret whatever it holds.
+  FakeServer fake;
+  fake.binary = "tests/fakes/circleci/fake_circleci";
+  fake.flags = {"--token=" + token};
+  fake.flags.insert(fake.flags.end(), flags.begin(), flags.end());
+  fake.secrets = {token};
+  return fake;
+}
+
+std::string CircleCiBaseUrl(const Cluster& cluster) {
+  return cluster.fake_url("circleci") + "/api/v2";
+}
+
 std::vector<std::string> FakeCircleCiFlags(const fakes::GeneratorOptions& g,
                                            int page_size) {
   return {"--mode=generated",
@@ -145,7 +161,7 @@ CommandResult CreateCircleCiInstance(
                                    "--config",
                                    "userId=acct-000000001",
                                    "--config",
-                                   "baseUrl=" + cluster.circleci_base_url()};
+                                   "baseUrl=" + CircleCiBaseUrl(cluster)};
   args.insert(args.end(), extra_flags.begin(), extra_flags.end());
   return cluster.Cli(args);
 }

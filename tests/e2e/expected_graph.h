@@ -14,6 +14,18 @@
 
 namespace graphmill::testing {
 
+// The API key the fake CircleCI accepts unless a test picks another.
+inline constexpr char kCircleCiToken[] = "e2e-token-5f2c9a71";
+
+// The fake CircleCI server (ClusterOptions::fakes["circleci"]) with `flags`
+// (e.g. FakeCircleCiFlags), accepting `token`.
+FakeServer CircleCiFake(std::vector<std::string> flags,
+                        const std::string& token = kCircleCiToken);
+
+// The fake CircleCI's API base URL (the instance's baseUrl config); its
+// /_control endpoints are under cluster.fake_url("circleci").
+std::string CircleCiBaseUrl(const Cluster& cluster);
+
 // Flags for the fake CircleCI binary that generate `options`' dataset.
 std::vector<std::string> FakeCircleCiFlags(
     const fakes::GeneratorOptions& options, int page_size);

@@ -38,7 +38,8 @@ fakes::GeneratorOptions Generator() {
   return options;
 }
 
-class FoundationTest : public ::testing::Test {
+// Against each store (GRAPHMILL_E2E_STORES; see StoresUnderTest()).
+class FoundationTest : public ::testing::TestWithParam<ClusterStore> {
  protected:
   void SetUp() override {
     generator_ = Generator();
@@ -46,9 +47,10 @@ class FoundationTest : public ::testing::Test {
     ASSERT_TRUE(dataset.ok()) << dataset.status();
     dataset_ = *dataset;
     ClusterOptions options;
+    options.store = GetParam();
     options.workers = 2;
     // Small pages, so every list is paginated.
-    options.circleci_flags = FakeCircleCiFlags(generator_, 3);
+    options.fakes["circleci"] = CircleCiFake(FakeCircleCiFlags(generator_, 3));
     cluster_ = std::make_unique<Cluster>(options);
     absl::Status started = cluster_->Start();
     ASSERT_TRUE(started.ok()) << started;
@@ -74,9 +76,8 @@ class FoundationTest : public ::testing::Test {
   std::unique_ptr<Cluster> cluster_;
 };
 
-TEST_F(FoundationTest, IngestsExactGraphWithTwoWorkers) {
-  CommandResult created =
-      CreateInstance("ci", cluster_->options().circleci_token);
+TEST_P(FoundationTest, IngestsExactGraphWithTwoWorkers) {
+  CommandResult created = CreateInstance("ci", kCircleCiToken);
   ASSERT_EQ(created.exit_code, 0) << created.err;
   CommandResult run = cluster_->Cli({"run", "start", "ci", "--watch"});
   ASSERT_EQ(run.exit_code, 0) << run.out << run.err << cluster_->AllLogs();
@@ -115,8 +116,8 @@ TEST_F(FoundationTest, IngestsExactGraphWithTwoWorkers) {
   }
 }
 
-TEST_F(FoundationTest, SecretsAreMaskedEverywhere) {
-  const std::string token = cluster_->options().circleci_token;
+TEST_P(FoundationTest, SecretsAreMaskedEverywhere) {
+  const std::string token = kCircleCiToken;
   CommandResult created = CreateInstance("masked", token);
   ASSERT_EQ(created.exit_code, 0) << created.err;
   EXPECT_FALSE(absl::StrContains(created.out, token));
@@ -132,7 +133,7 @@ TEST_F(FoundationTest, SecretsAreMaskedEverywhere) {
   EXPECT_FALSE(absl::StrContains(cluster_->AllLogs(), token));
 }
 
-TEST_F(FoundationTest, BadInputIsRejectedNamingTheFieldAndNothingIsStored) {
+TEST_P(FoundationTest, BadInputIsRejectedNamingTheFieldAndNothingIsStored) {
   CommandResult missing =
       cluster_->Cli({"instance", "create", "bad", "--integration", "circleci",
                      "--config", "apiKey=x", "--config", "userId=u"});
@@ -165,7 +166,7 @@ TEST_F(FoundationTest, BadInputIsRejectedNamingTheFieldAndNothingIsStored) {
   EXPECT_EQ(cluster_->Cli({"instance", "get", "bad"}).exit_code, 1);
 }
 
-TEST_F(FoundationTest, BadTokenFailsValidationClearlyAndStoresNothing) {
+TEST_P(FoundationTest, BadTokenFailsValidationClearlyAndStoresNothing) {
   ASSERT_EQ(CreateInstance("wrong", "not-the-token").exit_code, 0);
   CommandResult run = cluster_->Cli({"run", "start", "wrong", "--watch"});
   EXPECT_EQ(run.exit_code, 1) << run.out << run.err;
@@ -176,9 +177,8 @@ TEST_F(FoundationTest, BadTokenFailsValidationClearlyAndStoresNothing) {
   EXPECT_TRUE(Keys("wrong").empty());
 }
 
-TEST_F(FoundationTest, RestartKeepsInstanceAndGraphAndWorkersReconnect) {
-  ASSERT_EQ(
-      CreateInstance("keep", cluster_->options().circleci_token).exit_code, 0);
+TEST_P(FoundationTest, RestartKeepsInstanceAndGraphAndWorkersReconnect) {
+  ASSERT_EQ(CreateInstance("keep", kCircleCiToken).exit_code, 0);
   ASSERT_EQ(cluster_->Cli({"run", "start", "keep", "--watch"}).exit_code, 0);
   const GraphByType before = ReadGraph(*cluster_, "keep");
   ASSERT_FALSE(before.empty());
@@ -196,6 +196,10 @@ TEST_F(FoundationTest, RestartKeepsInstanceAndGraphAndWorkersReconnect) {
       << again.out << again.err << cluster_->AllLogs();
   EXPECT_TRUE(ReadGraph(*cluster_, "keep") == before);
 }
+
+INSTANTIATE_TEST_SUITE_P(Stores, FoundationTest,
+                         ::testing::ValuesIn(StoresUnderTest()),
+                         StoreParamName);
 
 }  // namespace
 }  // namespace graphmill::testing

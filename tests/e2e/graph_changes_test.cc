@@ -89,7 +89,8 @@ std::string TypeOf(const v1::ChangeEvent& event) {
                             : event.relationship().type();
 }
 
-class GraphChangesTest : public ::testing::Test {
+// Against each store (GRAPHMILL_E2E_STORES; see StoresUnderTest()).
+class GraphChangesTest : public ::testing::TestWithParam<ClusterStore> {
  protected:
   void SetUp() override {
     generator_.seed = 11;
@@ -104,18 +105,19 @@ class GraphChangesTest : public ::testing::Test {
     ASSERT_TRUE(dataset.ok());
     dataset_ = *dataset;
     ClusterOptions options;
+    options.store = GetParam();
     options.workers = 2;
-    options.circleci_flags = FakeCircleCiFlags(generator_, 5);
+    options.fakes["circleci"] = CircleCiFake(FakeCircleCiFlags(generator_, 5));
     cluster_ = std::make_unique<Cluster>(options);
     ASSERT_TRUE(cluster_->Start().ok());
   }
 
   void Run(const std::string& instance, int expected_exit = 0) {
     if (cluster_->Cli({"instance", "get", instance}).exit_code != 0) {
-      ASSERT_EQ(CreateCircleCiInstance(*cluster_, instance, kLogin,
-                                       cluster_->options().circleci_token)
-                    .exit_code,
-                0);
+      ASSERT_EQ(
+          CreateCircleCiInstance(*cluster_, instance, kLogin, kCircleCiToken)
+              .exit_code,
+          0);
     }
     CommandResult run = cluster_->Cli({"run", "start", instance, "--watch"});
     ASSERT_EQ(run.exit_code, expected_exit)
@@ -124,7 +126,7 @@ class GraphChangesTest : public ::testing::Test {
 
   // POSTs to the fake CircleCI's control API.
   void Control(const std::string& path, const std::string& body) {
-    httplib::Client client(cluster_->circleci_root_url());
+    httplib::Client client(cluster_->fake_url("circleci"));
     auto response = client.Post(path.c_str(), body, "application/json");
     ASSERT_TRUE(response) << path;
     ASSERT_EQ(response->status, 200)
@@ -150,7 +152,7 @@ class GraphChangesTest : public ::testing::Test {
   std::unique_ptr<Cluster> cluster_;
 };
 
-TEST_F(GraphChangesTest, SecondRunEmitsExactlyTheDiffAndEqualsAFreshRun) {
+TEST_P(GraphChangesTest, SecondRunEmitsExactlyTheDiffAndEqualsAFreshRun) {
   ASSERT_NO_FATAL_FAILURE(Run("ci"));
   const GraphByType before = ReadGraph(*cluster_, "ci");
   const int64_t after_run_1 = LastSequence("ci");
@@ -243,7 +245,7 @@ TEST_F(GraphChangesTest, SecondRunEmitsExactlyTheDiffAndEqualsAFreshRun) {
   EXPECT_TRUE(uses_deleted);
 }
 
-TEST_F(GraphChangesTest, FailedStepKeepsItsTypesAndDeletesNothingOfThem) {
+TEST_P(GraphChangesTest, FailedStepKeepsItsTypesAndDeletesNothingOfThem) {
   ASSERT_NO_FATAL_FAILURE(Run("ci"));
   const GraphByType before = ReadGraph(*cluster_, "ci");
   // Every jobs listing fails from now on (after the client's retries).
@@ -258,13 +260,12 @@ TEST_F(GraphChangesTest, FailedStepKeepsItsTypesAndDeletesNothingOfThem) {
   EXPECT_TRUE(after == before);
 }
 
-TEST_F(GraphChangesTest, KilledSubscriberResumesWithEveryEventExactlyOnce) {
+TEST_P(GraphChangesTest, KilledSubscriberResumesWithEveryEventExactlyOnce) {
   // Subscribing to an instance needs it to exist (NOT_FOUND otherwise); the
   // log replays from the start, so nothing is missed.
-  ASSERT_EQ(CreateCircleCiInstance(*cluster_, "ci", kLogin,
-                                   cluster_->options().circleci_token)
-                .exit_code,
-            0);
+  ASSERT_EQ(
+      CreateCircleCiInstance(*cluster_, "ci", kLogin, kCircleCiToken).exit_code,
+      0);
   const std::string log = cluster_->dir() + "/subscriber-1.log";
   std::vector<std::string> first_args = cluster_->CliFlags();
   first_args.insert(first_args.end(), {"subscribe", "--instance", "ci"});
@@ -319,7 +320,7 @@ TEST_F(GraphChangesTest, KilledSubscriberResumesWithEveryEventExactlyOnce) {
   EXPECT_EQ(sequences, all);
 }
 
-TEST_F(GraphChangesTest,
+TEST_P(GraphChangesTest,
        TenFilteredSubscribersGetExactlyTheirEventsAndAStalledOneBlocksNothing) {
   struct Filter {
     std::string type;
@@ -341,10 +342,10 @@ TEST_F(GraphChangesTest,
   };
   // Subscribing to an instance needs it to exist (NOT_FOUND otherwise).
   for (const char* instance : {"ci", "other-instance"}) {
-    ASSERT_EQ(CreateCircleCiInstance(*cluster_, instance, kLogin,
-                                     cluster_->options().circleci_token)
-                  .exit_code,
-              0);
+    ASSERT_EQ(
+        CreateCircleCiInstance(*cluster_, instance, kLogin, kCircleCiToken)
+            .exit_code,
+        0);
   }
   std::vector<std::unique_ptr<Subscriber>> subscribers;
   for (const Filter& filter : filters) {
@@ -408,6 +409,10 @@ TEST_F(GraphChangesTest,
   EXPECT_GT(subscribers[0]->events().size(), 0u);
   EXPECT_TRUE(subscribers[7]->events().empty());
 }
+
+INSTANTIATE_TEST_SUITE_P(Stores, GraphChangesTest,
+                         ::testing::ValuesIn(StoresUnderTest()),
+                         StoreParamName);
 
 }  // namespace
 }  // namespace graphmill::testing

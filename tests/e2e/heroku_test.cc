@@ -77,8 +77,7 @@ class HerokuTest : public ::testing::Test {
     dataset_ = *dataset;
     ClusterOptions options;
     options.workers = 2;
-    options.heroku_flags = Flags(Enterprise());
-    options.circleci_flags = {"--orgs=1"};
+    options.fakes["heroku"] = Fake("heroku", Flags(Enterprise()));
     cluster_ = std::make_unique<Cluster>(options);
     ASSERT_TRUE(cluster_->Start().ok());
   }
@@ -86,7 +85,7 @@ class HerokuTest : public ::testing::Test {
   CommandResult Create(const std::string& id, const std::string& key) {
     return cluster_->Cli({"instance", "create", id, "--integration", "heroku",
                           "--config", "apiKey=" + key, "--config",
-                          "baseUrl=" + cluster_->heroku_base_url(),
+                          "baseUrl=" + cluster_->fake_url("heroku"),
                           "--rate-limit", "1000"});
   }
 

@@ -189,8 +189,8 @@ class TokenEchoTest : public ::testing::Test {
   void SetUp() override {
     ClusterOptions options;
     options.workers = 2;
-    options.circleci_token = kToken;
-    options.circleci_flags = FakeCircleCiFlags(EchoDataOptions(), 5);
+    options.fakes["circleci"] =
+        CircleCiFake(FakeCircleCiFlags(EchoDataOptions(), 5), kToken);
     cluster_ = std::make_unique<Cluster>(options);
     ASSERT_TRUE(cluster_->Start().ok()) << cluster_->AllLogs();
     const CommandResult created = CreateCircleCiInstance(
@@ -232,7 +232,7 @@ TEST(SecretFormsTest, FindsEverySpelling) {
 }
 
 TEST_F(TokenEchoTest, NoSpellingOfTheTokenLeavesAnyProcess) {
-  const std::string root = cluster_->circleci_root_url();
+  const std::string root = cluster_->fake_url("circleci");
   for (const EchoCase& echo : EchoCases()) {
     SCOPED_TRACE(echo.faults);
     ASSERT_NO_FATAL_FAILURE(
@@ -365,19 +365,20 @@ class LargeRawDataTest : public ::testing::Test {
   static void SetUpTestSuite() {
     ClusterOptions options;
     options.workers = 2;
-    options.circleci_flags = FakeCircleCiFlags(LargeDataOptions(), 20);
-    options.circleci_flags.push_back("--pad_route=pipeline");
-    options.circleci_flags.push_back(
-        absl::StrCat("--pad_item_bytes=", kPaddingBytes));
+    std::vector<std::string> circleci_flags =
+        FakeCircleCiFlags(LargeDataOptions(), 20);
+    circleci_flags.push_back("--pad_route=pipeline");
+    circleci_flags.push_back(absl::StrCat("--pad_item_bytes=", kPaddingBytes));
+    options.fakes["circleci"] = CircleCiFake(std::move(circleci_flags));
     cluster_ = new Cluster(options);
     absl::Status started = cluster_->Start();
     if (!started.ok()) {
       setup_error_ = new std::string(started.ToString());
       return;
     }
-    const CommandResult created = CreateCircleCiInstance(
-        *cluster_, kInstance, kLogin, cluster_->options().circleci_token,
-        {"--rate-limit", kRateLimit});
+    const CommandResult created =
+        CreateCircleCiInstance(*cluster_, kInstance, kLogin, kCircleCiToken,
+                               {"--rate-limit", kRateLimit});
     const CommandResult run =
         cluster_->Cli({"run", "start", kInstance, "--watch"});
     if (created.exit_code != 0 || run.exit_code != 0) {

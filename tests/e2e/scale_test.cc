@@ -33,14 +33,14 @@ TEST(ScaleTest, LargeOrgGivesTheExactGraphWithTwoWorkers) {
 
   ClusterOptions options;
   options.workers = 2;
-  options.circleci_flags = FakeCircleCiFlags(generator, /*page_size=*/2);
+  options.fakes["circleci"] =
+      CircleCiFake(FakeCircleCiFlags(generator, /*page_size=*/2));
   Cluster cluster(options);
   ASSERT_TRUE(cluster.Start().ok());
-  ASSERT_EQ(
-      CreateCircleCiInstance(cluster, "big", "scale-org",
-                             options.circleci_token, {"--rate-limit", "100000"})
-          .exit_code,
-      0);
+  ASSERT_EQ(CreateCircleCiInstance(cluster, "big", "scale-org", kCircleCiToken,
+                                   {"--rate-limit", "100000"})
+                .exit_code,
+            0);
   const absl::Time start = absl::Now();
   CommandResult run = cluster.Cli({"run", "start", "big", "--watch"});
   const absl::Duration took = absl::Now() - start;

@@ -209,7 +209,7 @@ void ExpectCliError(const CommandResult& result, absl::string_view code,
 class SecurityTest : public ::testing::Test {
  protected:
   void StartCluster(ClusterOptions options) {
-    options.circleci_flags = FakeCircleCiFlags(Dataset(), 20);
+    options.fakes["circleci"] = CircleCiFake(FakeCircleCiFlags(Dataset(), 20));
     cluster_ = std::make_unique<Cluster>(std::move(options));
     const absl::Status started = cluster_->Start();
     ASSERT_TRUE(started.ok()) << started;
@@ -219,8 +219,7 @@ class SecurityTest : public ::testing::Test {
   CommandResult CreateInstance(const std::string& id,
                                std::vector<std::string> extra = {}) {
     extra.insert(extra.end(), {"--rate-limit", kRateLimit});
-    return CreateCircleCiInstance(*cluster_, id, kLogin,
-                                  cluster_->options().circleci_token, extra);
+    return CreateCircleCiInstance(*cluster_, id, kLogin, kCircleCiToken, extra);
   }
 
   // `run start ID --watch`; the run's id, or 0 after a test failure.
@@ -445,20 +444,21 @@ TEST_F(SecurityTest, OnlyWorkersMayConnectAndReceiveTasks) {
 TEST_F(SecurityTest, SecretsCannotBeRedirectedWithoutGivingThemAgain) {
   ClusterOptions options;
   options.workers = 2;
-  options.jupiterone_flags = {absl::StrCat("--token=", kJ1Token),
-                              absl::StrCat("--account=", kJ1Account)};
+  options.fakes["jupiterone"] =
+      Fake("jupiterone", {absl::StrCat("--token=", kJ1Token),
+                          absl::StrCat("--account=", kJ1Account)});
   StartCluster(options);
   AttackerServer attacker;
   setenv("E2E_SECURITY_J1_TOKEN", kJ1Token, 1);
   ASSERT_EQ(CreateInstance(
                 kInstance,
-                {"--j1-base-url", cluster_->jupiterone_base_url(),
+                {"--j1-base-url", cluster_->fake_url("jupiterone"),
                  "--j1-account", kJ1Account, "--j1-token-env",
                  "E2E_SECURITY_J1_TOKEN", "--j1-integration-instance", "j1-ci"})
                 .exit_code,
             0);
   const int64_t first = RunToSuccess(kInstance);
-  httplib::Client j1(cluster_->jupiterone_base_url());
+  httplib::Client j1(cluster_->fake_url("jupiterone"));
   auto job_count = [&j1]() -> int {
     auto response = j1.Get("/_control/jobs");
     if (!response || response->status != 200) return -1;
@@ -526,7 +526,7 @@ TEST_F(SecurityTest, SecretsCannotBeRedirectedWithoutGivingThemAgain) {
   EXPECT_EQ(cluster_->Cli({"run", "watch", absl::StrCat(first)}).exit_code, 0);
   EXPECT_EQ(GetRun(first).upload().state(), v1::UPLOAD_STATE_SUCCEEDED);
   EXPECT_EQ(job_count(), 2);
-  httplib::Client circleci(cluster_->circleci_root_url());
+  httplib::Client circleci(cluster_->fake_url("circleci"));
   ASSERT_TRUE(circleci.Delete("/_control/counters"));
   RunToSuccess(kInstance);
   auto counters = circleci.Get("/_control/counters");
@@ -592,7 +592,7 @@ TEST_F(SecurityTest, RegisteredDefinitionsCannotBeWeakened) {
       << now.DebugString();
 
   ASSERT_EQ(CreateInstance("after").exit_code, 0);
-  const std::string& key = cluster_->options().circleci_token;
+  const std::string& key = kCircleCiToken;
   const CommandResult table = cluster_->Cli({"instance", "get", "after"});
   EXPECT_EQ(table.exit_code, 0) << table.err;
   EXPECT_FALSE(absl::StrContains(table.out, key)) << table.out;
@@ -635,7 +635,7 @@ TEST_F(SecurityTest, ForgedResultsForGuessedTasksAreRefused) {
   const int64_t last_guess = 2 * tasks + 10;
 
   // Slow answers keep the next run's tasks leased for a while.
-  httplib::Client circleci(cluster_->circleci_root_url());
+  httplib::Client circleci(cluster_->fake_url("circleci"));
   auto fault = circleci.Post(
       "/_control/faults", R"({"spec":"*:latency:ms=80"})", "application/json");
   ASSERT_TRUE(fault && fault->status == 200);

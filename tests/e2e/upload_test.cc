@@ -32,13 +32,14 @@ class UploadTest : public ::testing::Test {
     generator_.pipelines_per_project = 4;
     ClusterOptions options;
     options.workers = 2;
-    options.circleci_flags = FakeCircleCiFlags(generator_, 20);
-    options.heroku_flags = {"--token=heroku-upload-key:global:admin",
-                            "--accounts=2", "--teams_per_account=3",
-                            "--apps_per_team=5"};
-    options.jupiterone_flags = {
-        absl::StrCat("--token=", kToken), absl::StrCat("--account=", kAccount),
-        absl::StrCat("--max_body_bytes=", kMaxBodyBytes)};
+    options.fakes["circleci"] = CircleCiFake(FakeCircleCiFlags(generator_, 20));
+    options.fakes["heroku"] = Fake(
+        "heroku", {"--token=heroku-upload-key:global:admin", "--accounts=2",
+                   "--teams_per_account=3", "--apps_per_team=5"});
+    options.fakes["jupiterone"] =
+        Fake("jupiterone", {absl::StrCat("--token=", kToken),
+                            absl::StrCat("--account=", kAccount),
+                            absl::StrCat("--max_body_bytes=", kMaxBodyBytes)});
     cluster_ = std::make_unique<Cluster>(options);
     ASSERT_TRUE(cluster_->Start().ok());
     setenv("E2E_J1_TOKEN", kToken, 1);
@@ -47,15 +48,15 @@ class UploadTest : public ::testing::Test {
 
   CommandResult Create(const std::string& id, const std::string& token_env) {
     return CreateCircleCiInstance(
-        *cluster_, id, kLogin, cluster_->options().circleci_token,
-        {"--j1-base-url", cluster_->jupiterone_base_url(), "--j1-account",
+        *cluster_, id, kLogin, kCircleCiToken,
+        {"--j1-base-url", cluster_->fake_url("jupiterone"), "--j1-account",
          kAccount, "--j1-token-env", token_env, "--j1-integration-instance",
          "j1-" + id});
   }
 
   // A JSON document from the fake JupiterOne's control API.
   rapidjson::Document Control(const std::string& path) {
-    httplib::Client client(cluster_->jupiterone_base_url());
+    httplib::Client client(cluster_->fake_url("jupiterone"));
     auto response = client.Get(path.c_str());
     rapidjson::Document document;
     if (!response || response->status != 200) {
@@ -68,7 +69,7 @@ class UploadTest : public ::testing::Test {
   }
 
   void AddFault(const std::string& spec) {
-    httplib::Client client(cluster_->jupiterone_base_url());
+    httplib::Client client(cluster_->fake_url("jupiterone"));
     auto response = client.Post("/_control/faults",
                                 absl::StrCat(R"({"faults":[")", spec, R"("]})"),
                                 "application/json");
@@ -141,11 +142,11 @@ TEST_F(UploadTest, HerokuRunIsUploadedExactly) {
                      "--config",
                      "apiKey=heroku-upload-key",
                      "--config",
-                     "baseUrl=" + cluster_->heroku_base_url(),
+                     "baseUrl=" + cluster_->fake_url("heroku"),
                      "--rate-limit",
                      "1000",
                      "--j1-base-url",
-                     cluster_->jupiterone_base_url(),
+                     cluster_->fake_url("jupiterone"),
                      "--j1-account",
                      kAccount,
                      "--j1-token-env",

@@ -766,8 +766,8 @@ policy('probes: readiness and liveness on every container; workers on /readyz an
       }
     }
     if (g.binary === 'coordinator') {
-      // Until the coordinator serves grpc.health.v1 in plaintext on a port of its own, its
-      // probes can only be TCP checks of the gRPC port (deploy/k8s/base/coordinator.yaml).
+      // kubelet's grpc probe has no TLS: a grpc probe must ask the plaintext health-only port
+      // (--health_listen); a TCP probe checks the gRPC port.
       const grpcPort = hostPort(g.flags.get('listen'));
       const healthPort = hostPort(g.flags.get('health_listen'));
       for (const kind of ['readinessProbe', 'livenessProbe']) {

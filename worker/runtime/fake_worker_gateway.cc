@@ -71,6 +71,11 @@ void FakeWorkerGateway::SetEntityBatchSize(int batch_size) {
   entity_batch_size_ = std::max(1, batch_size);
 }
 
+void FakeWorkerGateway::RefuseConnections(bool refuse) {
+  absl::MutexLock lock(&mu_);
+  refuse_connections_ = refuse;
+}
+
 void FakeWorkerGateway::RejectTask(int64_t task_id) {
   absl::MutexLock lock(&mu_);
   rejected_tasks_.insert(task_id);
@@ -180,6 +185,19 @@ grpc::Status FakeWorkerGateway::Connect(
     grpc::ServerContext* context,
     grpc::ServerReaderWriter<v1::CoordinatorMessage, v1::WorkerMessage>*
         stream) {
+  bool refuse;
+  {
+    absl::MutexLock lock(&mu_);
+    refuse = refuse_connections_;
+  }
+  if (refuse) {
+    v1::WorkerMessage hello;
+    const bool read = stream->Read(&hello);
+    absl::MutexLock lock(&mu_);
+    if (read && hello.has_hello()) hellos_.push_back(hello.hello());
+    ++ended_connections_;
+    return grpc::Status(grpc::StatusCode::UNAVAILABLE, "refused by the test");
+  }
   auto connection = std::make_shared<Connection>();
   {
     absl::MutexLock lock(&mu_);

@@ -61,6 +61,9 @@ class FakeWorkerGateway final : public graphmill::v1::WorkerGateway::Service {
   void SetEntities(const std::string& type,
                    std::vector<graphmill::v1::Entity> entities);
   void SetEntityBatchSize(int batch_size);
+  // While set, every Connect stream is ended (UNAVAILABLE) as soon as its hello
+  // is recorded, as a coordinator refusing the worker would.
+  void RefuseConnections(bool refuse);
   // SubmitResults and ReadEntities of this task answer FAILED_PRECONDITION (a
   // stale attempt).
   void RejectTask(int64_t task_id);
@@ -119,6 +122,7 @@ class FakeWorkerGateway final : public graphmill::v1::WorkerGateway::Service {
 
   mutable absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  bool refuse_connections_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<std::shared_ptr<Connection>> connections_ ABSL_GUARDED_BY(mu_);
   std::vector<graphmill::v1::WorkerHello> hellos_ ABSL_GUARDED_BY(mu_);
   std::vector<graphmill::v1::Heartbeat> heartbeats_ ABSL_GUARDED_BY(mu_);

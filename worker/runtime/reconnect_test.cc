@@ -1,6 +1,9 @@
 // A worker with its default reconnect settings finds a coordinator that comes
 // back on the same port within about a second, however long it was away; and
-// connected() (what /readyz reports) follows the Connect stream.
+// connected() (what /readyz reports) follows the Connect stream. These run on
+// the real clock on purpose: what they check is the worker together with
+// gRPC's own channel back-off and pollers, whose timers are real. (The
+// worker's back-off alone is tested on a fake clock in worker_timing_test.)
 #include <future>
 #include <iostream>
 #include <memory>
@@ -56,13 +59,14 @@ class ReconnectTest : public ::testing::Test {
     options.worker_id = "reconnect-test";
     options.coordinator = address;
     options.drain_grace = absl::Seconds(1);
-    worker_ = std::make_unique<Worker>(
-        options, CreateCoordinatorChannel(address), integrations_);
+    channel_ = CreateCoordinatorChannel(address);
+    worker_ = std::make_unique<Worker>(options, channel_, integrations_);
     run_ = std::async(std::launch::async, [this] { return worker_->Run(); });
   }
 
   NoopIntegration integration_;
   std::vector<Integration*> integrations_{&integration_};
+  std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<Worker> worker_;
   std::future<absl::Status> run_;
 };
@@ -82,6 +86,8 @@ TEST_F(ReconnectTest, FindsARestartedCoordinatorWithinAboutASecond) {
     gateway->Stop();
     ASSERT_TRUE(
         FakeWorkerGateway::WaitFor([&] { return !worker_->connected(); }));
+    // Real time: gRPC's channel back-off (and its 5 s backup poller) grow
+    // with it, which is what the worker must not be slowed down by.
     absl::SleepFor(outage);
     EXPECT_FALSE(worker_->connected());
     gateway = FakeWorkerGateway::Start(port);
@@ -111,7 +117,10 @@ TEST_F(ReconnectTest, NotConnectedWhileTheCoordinatorIsNotUp) {
     port = probe->port();
   }
   StartWorker(absl::StrCat("127.0.0.1:", port));
-  absl::SleepFor(absl::Milliseconds(500));
+  // Once a dial has failed, the worker has tried and is not connected.
+  ASSERT_TRUE(FakeWorkerGateway::WaitFor([&] {
+    return channel_->GetState(false) == GRPC_CHANNEL_TRANSIENT_FAILURE;
+  }));
   EXPECT_FALSE(worker_->connected());
   std::unique_ptr<FakeWorkerGateway> gateway = FakeWorkerGateway::Start(port);
   ASSERT_NE(gateway, nullptr);

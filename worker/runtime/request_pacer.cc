@@ -3,11 +3,11 @@
 
 #include <algorithm>
 
-#include "absl/time/clock.h"
-
 namespace graphmill::worker {
 
-RequestPacer::RequestPacer(double per_second) : per_second_(per_second) {}
+RequestPacer::RequestPacer(double per_second, Clock* clock)
+    : clock_(clock != nullptr ? clock : Clock::Real()),
+      per_second_(per_second) {}
 
 void RequestPacer::SetRate(double per_second) {
   absl::MutexLock lock(&mu_);
@@ -24,18 +24,15 @@ bool RequestPacer::Wait() {
   if (cancelled_) return false;
   if (per_second_ <= 0) return true;
   // No burst after an idle spell: a slot is never earlier than now.
-  const absl::Time slot = std::max(next_slot_, absl::Now());
+  const absl::Time slot = std::max(next_slot_, clock_->Now());
   next_slot_ = slot + absl::Seconds(1.0 / per_second_);
-  while (!cancelled_ && absl::Now() < slot) {
-    cancelled_signal_.WaitWithDeadline(&mu_, slot);
-  }
-  return !cancelled_;
+  // True only when cancelled; false when the slot has come.
+  return !clock_->AwaitWithDeadline(&mu_, absl::Condition(&cancelled_), slot);
 }
 
 void RequestPacer::Cancel() {
   absl::MutexLock lock(&mu_);
   cancelled_ = true;
-  cancelled_signal_.SignalAll();
 }
 
 }  // namespace graphmill::worker

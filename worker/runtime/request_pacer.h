@@ -6,16 +6,18 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "common/clock.h"
 
 namespace graphmill::worker {
 
 // Spaces requests evenly at a rate the coordinator sets (and changes while the
 // task runs). Each Wait() reserves the next free slot, so concurrent callers
-// share the rate. Thread-safe.
+// share the rate. Time is `clock`'s. Thread-safe.
 class RequestPacer {
  public:
-  // `per_second` <= 0 means unlimited.
-  explicit RequestPacer(double per_second);
+  // `per_second` <= 0 means unlimited. `clock` (null: Clock::Real()) must
+  // outlive the pacer.
+  explicit RequestPacer(double per_second, Clock* clock = Clock::Real());
 
   RequestPacer(const RequestPacer&) = delete;
   RequestPacer& operator=(const RequestPacer&) = delete;
@@ -32,10 +34,12 @@ class RequestPacer {
   void Cancel();
 
  private:
+  Clock* const clock_;
   mutable absl::Mutex mu_;
-  absl::CondVar cancelled_signal_;
   double per_second_ ABSL_GUARDED_BY(mu_);
   absl::Time next_slot_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  // Waiters wait for this (or their slot) through clock_, so Cancel() wakes
+  // them by setting it under mu_.
   bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
 };
 

@@ -22,14 +22,15 @@ InstanceConfig ConfigOf(const v1::TaskAssignment& assignment) {
 TaskContext::TaskContext(v1::WorkerGateway::StubInterface* stub,
                          const v1::TaskAssignment& assignment,
                          ResultBatchLimits limits,
-                         RateLimitedCallback on_rate_limited)
+                         RateLimitedCallback on_rate_limited, Clock* clock)
     : stub_(stub),
+      clock_(clock != nullptr ? clock : Clock::Real()),
       attempt_(assignment.attempt()),
       run_id_(assignment.run_id()),
       step_id_(assignment.step_id()),
       config_(ConfigOf(assignment)),
       results_(stub, assignment.attempt(), limits),
-      pacer_(assignment.rate_limit_per_second()),
+      pacer_(assignment.rate_limit_per_second(), clock_),
       on_rate_limited_(std::move(on_rate_limited)) {}
 
 absl::Status TaskContext::ForEachEntity(
@@ -102,7 +103,7 @@ void TaskContext::AddEvent(v1::EventLevel level, absl::string_view name,
   if (cancelled_) return;
   v1::Event event;
   event.set_run_id(run_id_);
-  event.set_time_ms(absl::ToUnixMillis(absl::Now()));
+  event.set_time_ms(clock_->NowMs());
   event.set_level(level);
   event.set_name(Redact(name));
   event.set_description(Redact(description));

@@ -16,6 +16,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
+#include "common/clock.h"
 #include "common/redact.h"
 #include "graphmill/v1/worker.grpc.pb.h"
 #include "graphmill/v1/worker.pb.h"
@@ -40,13 +41,15 @@ class TaskContext : public StepContext {
   using RateLimitedCallback =
       std::function<void(const graphmill::v1::TaskAttempt&)>;
 
-  // `stub` must outlive the context. The assignment's config holds secrets: it
-  // is copied into config() and never logged. Requests are paced at the
-  // assignment's rate_limit_per_second until SetRateLimit() changes it.
+  // `stub` and `clock` must outlive the context. The assignment's config holds
+  // secrets: it is copied into config() and never logged. Requests are paced
+  // on `clock` (null: Clock::Real()) at the assignment's rate_limit_per_second
+  // until SetRateLimit() changes it; events are stamped with its time.
   TaskContext(graphmill::v1::WorkerGateway::StubInterface* stub,
               const graphmill::v1::TaskAssignment& assignment,
               ResultBatchLimits limits,
-              RateLimitedCallback on_rate_limited = nullptr);
+              RateLimitedCallback on_rate_limited = nullptr,
+              Clock* clock = Clock::Real());
 
   TaskContext(const TaskContext&) = delete;
   TaskContext& operator=(const TaskContext&) = delete;
@@ -97,6 +100,7 @@ class TaskContext : public StepContext {
   absl::Status CancelledStatus() const;
 
   graphmill::v1::WorkerGateway::StubInterface* const stub_;
+  Clock* const clock_;
   const graphmill::v1::TaskAttempt attempt_;
   const int64_t run_id_;
   const std::string step_id_;

@@ -1,37 +1,46 @@
 // Tests of worker/runtime/thread_pool.h.
 #include "worker/runtime/thread_pool.h"
 
+#include <algorithm>
 #include <atomic>
 #include <stdexcept>
 
+#include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
-#include "absl/time/clock.h"
 #include "gtest/gtest.h"
 
 namespace graphmill::worker {
 namespace {
 
 TEST(ThreadPoolTest, RunsEveryPieceOfWorkWithAtMostItsThreadCountAtOnce) {
-  std::atomic<int> running{0};
-  std::atomic<int> max_running{0};
-  std::atomic<int> done{0};
+  constexpr int kThreads = 3;
+  absl::Mutex mu;
+  int running = 0;      // guarded by mu
+  int max_running = 0;  // guarded by mu
+  int done = 0;         // guarded by mu
   {
-    ThreadPool pool(3);
+    ThreadPool pool(kThreads);
     for (int i = 0; i < 30; ++i) {
-      pool.Schedule([&] {
-        const int now = ++running;
-        int seen = max_running.load();
-        while (now > seen && !max_running.compare_exchange_weak(seen, now)) {
+      pool.Schedule([&, i] {
+        absl::MutexLock lock(&mu);
+        max_running = std::max(max_running, ++running);
+        if (i < kThreads) {
+          // The first pieces hold until every thread runs one, so the pool
+          // must run them in parallel. Bounded, so a pool that runs them one
+          // at a time fails the test instead of hanging it.
+          const auto all_busy = [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+            return max_running >= kThreads;
+          };
+          mu.AwaitWithTimeout(absl::Condition(&all_busy), absl::Seconds(10));
         }
-        absl::SleepFor(absl::Milliseconds(1));
         --running;
         ++done;
       });
     }
   }  // the destructor runs what is queued
-  EXPECT_EQ(done.load(), 30);
-  EXPECT_LE(max_running.load(), 3);
-  EXPECT_GE(max_running.load(), 2);  // the threads did run in parallel
+  absl::MutexLock lock(&mu);
+  EXPECT_EQ(done, 30);
+  EXPECT_EQ(max_running, kThreads);  // in parallel, never more than its threads
 }
 
 TEST(ThreadPoolTest, WorkThatThrowsDoesNotStopThePool) {

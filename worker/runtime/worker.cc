@@ -27,9 +27,9 @@ namespace v1 = ::graphmill::v1;
 struct Worker::Task {
   Task(v1::WorkerGateway::StubInterface* stub,
        const v1::TaskAssignment& assignment, ResultBatchLimits limits,
-       TaskContext::RateLimitedCallback on_rate_limited)
+       TaskContext::RateLimitedCallback on_rate_limited, Clock* clock)
       : assignment(assignment),
-        context(stub, assignment, limits, std::move(on_rate_limited)),
+        context(stub, assignment, limits, std::move(on_rate_limited), clock),
         label(AttemptLabel(assignment.attempt())) {}
 
   // Holds the instance's config, secrets included: never log it.
@@ -83,6 +83,7 @@ Worker::Worker(WorkerOptions options,
                std::shared_ptr<grpc::ChannelInterface> channel,
                std::vector<Integration*> integrations)
     : options_(std::move(options)),
+      clock_(options_.clock != nullptr ? options_.clock : Clock::Real()),
       channel_(channel),
       stub_(v1::WorkerGateway::NewStub(channel)),
       pool_(std::make_unique<ThreadPool>(std::max(1, options_.capacity))) {
@@ -127,13 +128,13 @@ absl::Status Worker::Run() {
     // restart.
     const absl::Duration delay = backoff * absl::Uniform(random, 0.5, 1.0);
     const std::string reason(why.message());
-    if (reason != last_warned || absl::Now() - last_warned_at >= kWarnEvery) {
+    if (reason != last_warned || clock_->Now() - last_warned_at >= kWarnEvery) {
       LogWarn(
           "coordinator ", options_.coordinator, ": ", reason,
           "; reconnecting in ", RoundedDuration(delay),
           reason == last_warned ? " (repeats are logged at debug level)" : "");
       last_warned = reason;
-      last_warned_at = absl::Now();
+      last_warned_at = clock_->Now();
     } else {
       LogDebug("coordinator ", options_.coordinator, ": ", reason,
                "; reconnecting in ", RoundedDuration(delay));
@@ -145,9 +146,8 @@ absl::Status Worker::Run() {
   // Draining. Handlers may still run: tasks of this session, or ones abandoned
   // earlier.
   absl::MutexLock lock(&mu_);
-  while (in_flight_ > 0 && absl::Now() < drain_deadline_) {
-    changed_.WaitWithDeadline(&mu_, drain_deadline_);
-  }
+  clock_->AwaitWithDeadline(
+      &mu_, absl::Condition(this, &Worker::NothingInFlight), drain_deadline_);
   if (in_flight_ == 0 && !grace_expired_) {
     LogInfo("worker ", options_.worker_id, ": drained");
     return absl::OkStatus();
@@ -155,10 +155,9 @@ absl::Status Worker::Run() {
   if (in_flight_ > 0) {
     grace_expired_ = true;
     AbandonTasksLocked("the drain grace ran out");
-    const absl::Time give_up = absl::Now() + options_.abandon_wait;
-    while (in_flight_ > 0 && absl::Now() < give_up) {
-      changed_.WaitWithDeadline(&mu_, give_up);
-    }
+    clock_->AwaitWithDeadline(&mu_,
+                              absl::Condition(this, &Worker::NothingInFlight),
+                              clock_->Now() + options_.abandon_wait);
   }
   return absl::DeadlineExceededError(absl::StrCat(
       "the drain grace of ", absl::FormatDuration(options_.drain_grace),
@@ -167,10 +166,10 @@ absl::Status Worker::Run() {
 }
 
 bool Worker::WaitBeforeReconnect(absl::Duration delay) {
-  const absl::Time until = absl::Now() + delay;
+  const absl::Time until = clock_->Now() + delay;
   auto* channel = dynamic_cast<grpc::Channel*>(channel_.get());
   while (true) {
-    const absl::Time now = absl::Now();
+    const absl::Time now = clock_->Now();
     {
       absl::MutexLock lock(&mu_);
       if (draining_) return true;
@@ -181,20 +180,29 @@ bool Worker::WaitBeforeReconnect(absl::Duration delay) {
     // Waiting on the channel polls it. gRPC makes progress on a dial only
     // while something polls its channel, and with no call active (a failed
     // call ends at once) that is just its backup poller, every 5 s: without
-    // this a coordinator that came back is found up to 5 s late.
-    if (channel != nullptr &&
-        !channel->WaitForConnected(absl::ToChronoTime(slice_end))) {
+    // this a coordinator that came back is found up to 5 s late. gRPC waits in
+    // real time, so it gets the slice's length rather than its end on clock_.
+    if (channel != nullptr && !channel->WaitForConnected(absl::ToChronoTime(
+                                  absl::Now() + (slice_end - now)))) {
       continue;  // slice over, not connected
     }
     // Connected: after a failed dial, try at once; after a stream that ended
     // (the coordinator refused the worker, say), keep the backoff.
     if (channel != nullptr && dial_failed_) return false;
     absl::MutexLock lock(&mu_);
-    if (mu_.AwaitWithTimeout(absl::Condition(&draining_),
-                             slice_end - absl::Now())) {
+    if (clock_->AwaitWithDeadline(&mu_, absl::Condition(&draining_),
+                                  slice_end)) {
       return true;
     }
   }
+}
+
+void Worker::WaitForChangeLocked(absl::Time deadline) {
+  const uint64_t seen = changes_;
+  const auto changed = [this, seen]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
+    return changes_ != seen;
+  };
+  clock_->AwaitWithDeadline(&mu_, absl::Condition(&changed), deadline);
 }
 
 bool Worker::connected() const {
@@ -211,13 +219,13 @@ void Worker::Shutdown() {
   absl::MutexLock lock(&mu_);
   if (draining_) return;
   draining_ = true;
-  drain_deadline_ = absl::Now() + options_.drain_grace;
+  drain_deadline_ = clock_->Now() + options_.drain_grace;
   // Not connected yet: nothing to tell the coordinator, so stop waiting for it.
   if (connecting_ != nullptr) connecting_->TryCancel();
   LogInfo("worker ", options_.worker_id, ": draining; ", tasks_.size(),
           " tasks get up to ", absl::FormatDuration(options_.drain_grace),
           " to finish");
-  changed_.SignalAll();
+  ChangedLocked();
 }
 
 bool Worker::RunSession(absl::Status* why, bool* healthy) {
@@ -244,7 +252,7 @@ bool Worker::RunSession(absl::Status* why, bool* healthy) {
     absl::MutexLock lock(&mu_);
     connecting_ = nullptr;
   }
-  const absl::Time started = absl::Now();
+  const absl::Time started = clock_->Now();
   dial_failed_ = !hello_sent;
   if (!hello_sent) {
     const grpc::Status finished = stream->Finish();
@@ -288,7 +296,7 @@ bool Worker::RunSession(absl::Status* why, bool* healthy) {
     {
       absl::MutexLock lock(&mu_);
       while (true) {
-        const absl::Time now = absl::Now();
+        const absl::Time now = clock_->Now();
         if (session.reader_done) {
           action = Action::kStreamEnded;
         } else if (draining_ && !draining_sent) {
@@ -307,8 +315,7 @@ bool Worker::RunSession(absl::Status* why, bool* healthy) {
           const absl::Time next_heartbeat =
               last_heartbeat + HeartbeatIntervalLocked();
           if (now < next_heartbeat) {
-            changed_.WaitWithDeadline(
-                &mu_, std::min(next_heartbeat, drain_deadline_));
+            WaitForChangeLocked(std::min(next_heartbeat, drain_deadline_));
             continue;
           }
           action = Action::kHeartbeat;
@@ -326,7 +333,7 @@ bool Worker::RunSession(absl::Status* why, bool* healthy) {
     if (action == Action::kSendDraining) message.mutable_draining();
     if (!stream->Write(message)) break;  // the reader sees the end too
     if (action == Action::kSendDraining) draining_sent = true;
-    if (action == Action::kHeartbeat) last_heartbeat = absl::Now();
+    if (action == Action::kHeartbeat) last_heartbeat = clock_->Now();
   }
 
   const bool drained = action == Action::kDrained;
@@ -336,22 +343,20 @@ bool Worker::RunSession(absl::Status* why, bool* healthy) {
     // WritesDone, and a failed write means it is ending) so Finish() reports
     // the coordinator's status.
     absl::MutexLock lock(&mu_);
-    const absl::Time give_up = absl::Now() + options_.close_timeout;
-    while (!session.reader_done && absl::Now() < give_up) {
-      changed_.WaitWithDeadline(&mu_, give_up);
-    }
+    clock_->AwaitWithDeadline(&mu_, absl::Condition(&session.reader_done),
+                              clock_->Now() + options_.close_timeout);
   }
   context.TryCancel();
   reader.join();
   const grpc::Status finished = stream->Finish();
   WorkerMetrics::Get().SetConnected(false);
 
-  lost_at_ = absl::Now();
+  lost_at_ = clock_->Now();
   absl::MutexLock lock(&mu_);
   connected_ = false;
   AbandonTasksLocked("the connection to the coordinator was lost");
   *healthy = session.received_any ||
-             absl::Now() - started >= options_.max_reconnect_backoff;
+             clock_->Now() - started >= options_.max_reconnect_backoff;
   *why = absl::UnavailableError(
       finished.ok() ? "the coordinator ended the Connect stream"
                     : absl::StrCat("Connect stream lost: ",
@@ -391,7 +396,7 @@ void Worker::ReadLoop(grpc::ClientReaderWriterInterface<
   absl::MutexLock lock(&mu_);
   session->reader_done = true;
   connected_ = false;
-  changed_.SignalAll();
+  ChangedLocked();
 }
 
 void Worker::Accept(const v1::TaskAssignment& assignment) {
@@ -402,7 +407,8 @@ void Worker::Accept(const v1::TaskAssignment& assignment) {
   }
   auto task = std::make_shared<Task>(
       stub_.get(), assignment, options_.result_limits,
-      [this](const v1::TaskAttempt& attempt) { ReportRateLimited(attempt); });
+      [this](const v1::TaskAttempt& attempt) { ReportRateLimited(attempt); },
+      clock_);
   {
     absl::MutexLock lock(&mu_);
     if (draining_) {
@@ -417,7 +423,7 @@ void Worker::Accept(const v1::TaskAssignment& assignment) {
       return;
     }
     ++in_flight_;
-    changed_.SignalAll();
+    ChangedLocked();
   }
   pool_->Schedule([this, task] { RunTask(task); });
 }
@@ -434,7 +440,7 @@ void Worker::CancelAttempt(const v1::TaskAttempt& attempt) {
   // Stays in tasks_ (out of heartbeats) until its handler returns, so a drain
   // waits for it.
   it->second->context.Cancel();
-  changed_.SignalAll();
+  ChangedLocked();
 }
 
 void Worker::UpdateRate(const v1::RateUpdate& update) {
@@ -459,7 +465,7 @@ void Worker::ReportRateLimited(const v1::TaskAttempt& attempt) {
   v1::WorkerMessage message;
   *message.mutable_rate_limited()->mutable_attempt() = attempt;
   outbox_.push_back(std::move(message));
-  changed_.SignalAll();
+  ChangedLocked();
 }
 
 void Worker::RunTask(const std::shared_ptr<Task>& task) {
@@ -475,7 +481,7 @@ void Worker::RunTask(const std::shared_ptr<Task>& task) {
                   ? absl::StrCat(assignment.rate_limit_per_second(),
                                  " provider requests/s")
                   : "no rate limit");
-      const absl::Time started = absl::Now();
+      const absl::Time started = clock_->Now();
       const v1::TaskOutcome outcome =
           ExecuteAssignment(assignment, integrations_, task->context);
       task_metrics.Finish(outcome, task->context.cancelled());
@@ -486,7 +492,7 @@ void Worker::RunTask(const std::shared_ptr<Task>& task) {
         const absl::Status delivered = results.Finish(outcome);
         if (delivered.ok()) {
           LogInfo(task->label, " ", OutcomeName(outcome.status()), " after ",
-                  RoundedDuration(absl::Now() - started), " (",
+                  RoundedDuration(clock_->Now() - started), " (",
                   results.entity_count(), " entities, ",
                   results.relationship_count(), " relationships, ",
                   results.event_count(), " events in ", results.batch_count(),
@@ -513,7 +519,7 @@ void Worker::RunTask(const std::shared_ptr<Task>& task) {
   auto it = tasks_.find(KeyOf(task->context.attempt()));
   if (it != tasks_.end() && it->second == task) tasks_.erase(it);
   --in_flight_;
-  changed_.SignalAll();
+  ChangedLocked();
 }
 
 void Worker::AbandonTasksLocked(const std::string& why) {
@@ -526,7 +532,7 @@ void Worker::AbandonTasksLocked(const std::string& why) {
   LogWarn("abandoning ", absl::StrJoin(labels, ", "), ": ", why,
           " (the coordinator offers them again)");
   tasks_.clear();
-  changed_.SignalAll();
+  ChangedLocked();
 }
 
 absl::Duration Worker::HeartbeatIntervalLocked() const {

@@ -19,6 +19,7 @@
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "common/clock.h"
 #include "graphmill/v1/worker.grpc.pb.h"
 #include "graphmill/v1/worker.pb.h"
 #include "worker/runtime/integration.h"
@@ -57,6 +58,11 @@ struct WorkerOptions {
   // coordinator to close the Connect stream before cancelling it.
   absl::Duration close_timeout = absl::Seconds(1);
   ResultBatchLimits result_limits;
+  // Every wait and deadline above (heartbeats, reconnect back-off, drain
+  // grace) and each task's request pacing go by this clock; tests pass a
+  // FakeClock and move time themselves. Null means Clock::Real(); must
+  // outlive the worker.
+  Clock* clock = Clock::Real();
 };
 
 // One worker process's runtime. Run() holds the Connect stream to the
@@ -130,6 +136,15 @@ class Worker {
   // Cancels every task of the session and forgets them (they end on their own).
   void AbandonTasksLocked(const std::string& why)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Records a change of the state guarded by mu_, which wakes WaitForChange.
+  void ChangedLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { ++changes_; }
+  // With mu_ held: waits until ChangedLocked() is called or the clock reaches
+  // `deadline`.
+  void WaitForChangeLocked(absl::Time deadline)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  bool NothingInFlight() const ABSL_SHARED_LOCKS_REQUIRED(mu_) {
+    return in_flight_ == 0;
+  }
   absl::Duration HeartbeatIntervalLocked() const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   graphmill::v1::WorkerMessage HelloMessage() const;
@@ -140,6 +155,7 @@ class Worker {
   absl::Time lost_at_ = absl::InfinitePast();
 
   const WorkerOptions options_;
+  Clock* const clock_;  // options_.clock, or Clock::Real()
   // Kept to reset its connection backoff before each Connect attempt.
   const std::shared_ptr<grpc::ChannelInterface> channel_;
   std::unique_ptr<graphmill::v1::WorkerGateway::Stub> stub_;
@@ -147,8 +163,10 @@ class Worker {
   absl::Status setup_status_;
   IntegrationSet integrations_;
 
+  // Waits on mu_ go through clock_->AwaitWithDeadline, so a fake clock can
+  // fire their deadlines; `changes_` counts every change of the state below.
   mutable absl::Mutex mu_;
-  absl::CondVar changed_;  // signalled on every change of the state below
+  uint64_t changes_ ABSL_GUARDED_BY(mu_) = 0;
   bool draining_ ABSL_GUARDED_BY(mu_) = false;
   // A Connect stream is up (see connected()).
   bool connected_ ABSL_GUARDED_BY(mu_) = false;

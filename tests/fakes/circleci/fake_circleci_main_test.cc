@@ -2,15 +2,11 @@
 // from flags, mutations over HTTP, bad flags, and a clean exit on SIGTERM and
 // SIGINT.
 #include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <chrono>
+#include <cstdio>
 #include <cstdlib>
-#include <fstream>
+#include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -18,8 +14,7 @@
 #include "tests/fakes/circleci/dataset.h"
 #include "tests/fakes/circleci/mutations.h"
 #include "tests/fakes/circleci/test_util.h"
-
-extern char** environ;
+#include "tests/testing/process.h"
 
 namespace graphmill::fakes {
 namespace {
@@ -28,68 +23,73 @@ using fake_test::Get;
 using fake_test::MakeClient;
 using fake_test::ParseJson;
 
-std::string BinaryPath() {
-  return absl::StrCat(std::getenv("TEST_SRCDIR"), "/",
-                      std::getenv("TEST_WORKSPACE"),
-                      "/tests/fakes/circleci/fake_circleci");
-}
+using ::graphmill::testing::Process;
 
 std::string TempPath(const std::string& name) {
   const char* dir = std::getenv("TEST_TMPDIR");
   return absl::StrCat(dir ? dir : "/tmp", "/", name);
 }
 
-pid_t Spawn(const std::vector<std::string>& args) {
-  std::vector<char*> argv;
-  const std::string binary = BinaryPath();
-  argv.push_back(const_cast<char*>(binary.c_str()));
-  for (const std::string& arg : args)
-    argv.push_back(const_cast<char*>(arg.c_str()));
-  argv.push_back(nullptr);
-  pid_t pid = -1;
-  if (posix_spawn(&pid, binary.c_str(), nullptr, nullptr, argv.data(),
-                  environ) != 0) {
-    return -1;
-  }
-  return pid;
+// Starts the binary with `args`; its output goes to a log under TEST_TMPDIR.
+std::unique_ptr<Process> Start(const std::vector<std::string>& args) {
+  static int started = 0;
+  absl::StatusOr<std::unique_ptr<Process>> process = Process::Start(
+      ::graphmill::testing::Runfile("tests/fakes/circleci/fake_circleci"), args,
+      TempPath(absl::StrCat("fake_circleci-", started++, ".log")));
+  EXPECT_TRUE(process.ok()) << process.status();
+  return process.ok() ? *std::move(process) : nullptr;
 }
 
-// Waits up to `timeout` for the process to exit; returns its wait status or -1.
-int WaitFor(pid_t pid, std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    int status = 0;
-    if (waitpid(pid, &status, WNOHANG) == pid) return status;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  kill(pid, SIGKILL);
-  waitpid(pid, nullptr, 0);
-  return -1;
+// The port the binary writes to `path` once listening, or -1.
+int ReadPort(const std::string& path) {
+  absl::StatusOr<int> port =
+      ::graphmill::testing::WaitForPortFile(path, absl::Seconds(10));
+  return port.ok() ? *port : -1;
 }
 
-// Polls the port file the binary writes once listening.
-int ReadPort(const std::string& path, std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    std::ifstream in(path);
-    int port = 0;
-    if (in >> port && port > 0) return port;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+// Waits for the process to exit after `signal`; true if it exited with 0 of
+// its own accord (not killed) within 10 s.
+::testing::AssertionResult ExitsCleanlyOn(Process& process, int signal) {
+  if (!process.Signal(signal)) {
+    return ::testing::AssertionFailure() << "cannot send signal " << signal;
   }
-  return -1;
+  const int code = process.Wait(absl::Seconds(10));
+  if (code == -1) {
+    return ::testing::AssertionFailure()
+           << "did not exit within 10 s of signal " << signal;
+  }
+  if (code != 0 || process.term_signal() != 0) {
+    return ::testing::AssertionFailure() << "exit code " << code << ", signal "
+                                         << process.term_signal() << "; log:\n"
+                                         << process.Log();
+  }
+  return ::testing::AssertionSuccess();
+}
+
+// Waits for the process to exit on its own; true if it exited (not killed)
+// with a non-zero code within 10 s.
+::testing::AssertionResult ExitsNonZero(Process& process) {
+  const int code = process.Wait(absl::Seconds(10));
+  if (code == -1) return ::testing::AssertionFailure() << "still running";
+  if (process.term_signal() != 0) {
+    return ::testing::AssertionFailure()
+           << "killed by signal " << process.term_signal();
+  }
+  if (code == 0) return ::testing::AssertionFailure() << "exit code 0";
+  return ::testing::AssertionSuccess();
 }
 
 TEST(FakeCircleCiMainTest, ServesGeneratedDataAndExitsOnSigterm) {
   const std::string port_file = TempPath("generated.port");
   std::remove(port_file.c_str());
-  const pid_t pid =
-      Spawn({"--port=0", "--port_file=" + port_file, "--token=secret-1",
+  std::unique_ptr<Process> process =
+      Start({"--port=0", "--port_file=" + port_file, "--token=secret-1",
              "--login=octo", "--orgs=1", "--projects_per_org=3",
              "--pipelines_per_project=7", "--page_size=5", "--seed=42",
              "--fault=me:500:times=1,context:403:times=1", "--fault",
              "collaborations:429:times=1"});
-  ASSERT_GT(pid, 0);
-  const int port = ReadPort(port_file, std::chrono::seconds(10));
+  ASSERT_NE(process, nullptr);
+  const int port = ReadPort(port_file);
   ASSERT_GT(port, 0);
   auto client = MakeClient(port);
 
@@ -119,21 +119,17 @@ TEST(FakeCircleCiMainTest, ServesGeneratedDataAndExitsOnSigterm) {
   EXPECT_EQ(doc["page_size"].GetInt64(), 5);
   EXPECT_EQ(doc["seed"].GetInt64(), 42);
 
-  ASSERT_EQ(kill(pid, SIGTERM), 0);
-  const int status = WaitFor(pid, std::chrono::seconds(10));
-  ASSERT_NE(status, -1) << "did not exit on SIGTERM";
-  EXPECT_TRUE(WIFEXITED(status));
-  EXPECT_EQ(WEXITSTATUS(status), 0);
+  EXPECT_TRUE(ExitsCleanlyOn(*process, SIGTERM));
 }
 
 TEST(FakeCircleCiMainTest, ReplaysRecordingsFromFlagsAndExitsOnSigint) {
   const std::string port_file = TempPath("replay.port");
   std::remove(port_file.c_str());
-  const pid_t pid =
-      Spawn({"--mode=replay", "--port_file=" + port_file,
+  std::unique_ptr<Process> process =
+      Start({"--mode=replay", "--port_file=" + port_file,
              "--recordings=" + fake_test::TestDataPath("fetch-pipelines.har")});
-  ASSERT_GT(pid, 0);
-  const int port = ReadPort(port_file, std::chrono::seconds(10));
+  ASSERT_NE(process, nullptr);
+  const int port = ReadPort(port_file);
   ASSERT_GT(port, 0);
   auto client = MakeClient(port);
   fake_test::WalkResult walk = fake_test::WalkPages(
@@ -142,11 +138,7 @@ TEST(FakeCircleCiMainTest, ReplaysRecordingsFromFlagsAndExitsOnSigint) {
   EXPECT_TRUE(walk.ok);
   EXPECT_EQ(walk.ids.size(), 21u);
 
-  ASSERT_EQ(kill(pid, SIGINT), 0);
-  const int status = WaitFor(pid, std::chrono::seconds(10));
-  ASSERT_NE(status, -1) << "did not exit on SIGINT";
-  EXPECT_TRUE(WIFEXITED(status));
-  EXPECT_EQ(WEXITSTATUS(status), 0);
+  EXPECT_TRUE(ExitsCleanlyOn(*process, SIGINT));
 }
 
 // The change-tracking use: a test in another process computes the data from
@@ -163,11 +155,11 @@ TEST(FakeCircleCiMainTest, MutatedOverHttpAsComputedInAnotherProcess) {
 
   const std::string port_file = TempPath("mutations.port");
   std::remove(port_file.c_str());
-  const pid_t pid =
-      Spawn({"--port_file=" + port_file, "--seed=7", "--login=octo", "--orgs=2",
+  std::unique_ptr<Process> process =
+      Start({"--port_file=" + port_file, "--seed=7", "--login=octo", "--orgs=2",
              "--projects_per_org=3", "--pipelines_per_project=4"});
-  ASSERT_GT(pid, 0);
-  const int port = ReadPort(port_file, std::chrono::seconds(10));
+  ASSERT_NE(process, nullptr);
+  const int port = ReadPort(port_file);
   ASSERT_GT(port, 0);
   auto client = MakeClient(port);
 
@@ -216,11 +208,7 @@ TEST(FakeCircleCiMainTest, MutatedOverHttpAsComputedInAnotherProcess) {
   EXPECT_EQ(fake_test::Message(unknown->body),
             "mutation #0 (remove_pipeline): pipeline 'not-there' not found");
 
-  ASSERT_EQ(kill(pid, SIGTERM), 0);
-  const int status = WaitFor(pid, std::chrono::seconds(10));
-  ASSERT_NE(status, -1) << "did not exit on SIGTERM";
-  EXPECT_TRUE(WIFEXITED(status));
-  EXPECT_EQ(WEXITSTATUS(status), 0);
+  EXPECT_TRUE(ExitsCleanlyOn(*process, SIGTERM));
 }
 
 TEST(FakeCircleCiMainTest, BadFlagsExitNonZero) {
@@ -230,12 +218,9 @@ TEST(FakeCircleCiMainTest, BadFlagsExitNonZero) {
         std::vector<std::string>{"--mode=replay",
                                  "--recordings_dir=/nonexistent"},
         std::vector<std::string>{"--orgs=-3"}}) {
-    const pid_t pid = Spawn(args);
-    ASSERT_GT(pid, 0);
-    const int status = WaitFor(pid, std::chrono::seconds(10));
-    ASSERT_NE(status, -1) << args[0];
-    EXPECT_TRUE(WIFEXITED(status)) << args[0];
-    EXPECT_NE(WEXITSTATUS(status), 0) << args[0];
+    std::unique_ptr<Process> process = Start(args);
+    ASSERT_NE(process, nullptr);
+    EXPECT_TRUE(ExitsNonZero(*process)) << args[0];
   }
 }
 

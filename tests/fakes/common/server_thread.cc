@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "tests/fakes/common/fast_gzip.h"
 
 namespace graphmill::fakes::common {
 
@@ -20,11 +21,19 @@ absl::Status ServerThread::Start(const ServerThreadOptions& options,
   // Without TCP_NODELAY, Nagle's algorithm and the client's delayed ACK add
   // ~40 ms to every response on a kept-alive connection.
   server_.set_tcp_nodelay(true);
-  server_.Get(".*", handler);
-  server_.Post(".*", handler);
-  server_.Put(".*", handler);
-  server_.Patch(".*", handler);
-  server_.Delete(".*", handler);
+  // Compressed here, in the handler: httplib compresses (brotli) before any
+  // post-routing handler runs.
+  httplib::Server::Handler compressing = [handler = std::move(handler)](
+                                             const httplib::Request& req,
+                                             httplib::Response& res) {
+    handler(req, res);
+    CompressResponse(req, res);
+  };
+  server_.Get(".*", compressing);
+  server_.Post(".*", compressing);
+  server_.Put(".*", compressing);
+  server_.Patch(".*", compressing);
+  server_.Delete(".*", compressing);
   server_.set_exception_handler(
       [body = options.internal_error_body](
           const httplib::Request&, httplib::Response& res, std::exception_ptr) {

@@ -43,10 +43,8 @@ TEST(GenerateDatasetTest, DefaultSizes) {
 }
 
 TEST(GenerateDatasetTest, ScenarioSizesAndSharing) {
-  const absl::Time start = absl::Now();
   absl::StatusOr<Dataset> data = GenerateDataset(Scenario());
   ASSERT_TRUE(data.ok()) << data.status();
-  EXPECT_LT(absl::Now() - start, absl::Seconds(2));
   EXPECT_EQ(data->accounts.size(), 2u);
   EXPECT_EQ(data->teams.size(), 20u);
   EXPECT_EQ(data->apps.size(), 1500u);

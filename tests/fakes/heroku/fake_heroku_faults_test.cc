@@ -72,7 +72,8 @@ TEST_F(FaultsTest, StatusFaultsUseHerokuErrorBodies) {
     rapidjson::Document doc = ParseJson(res->body);
     EXPECT_EQ(doc["id"].GetString(), c.id) << c.spec;
     EXPECT_EQ(doc["message"].GetString(), c.message) << c.spec;
-    EXPECT_EQ(res->get_header_value("Content-Type"), "application/json");
+    EXPECT_EQ(res->get_header_value("Content-Type"),
+              "application/json; charset=utf-8");
     httplib::Result after = Get(*client_, c.target);
     ASSERT_TRUE(after);
     EXPECT_EQ(after->status, 200) << c.spec;

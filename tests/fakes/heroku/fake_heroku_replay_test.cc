@@ -80,7 +80,8 @@ TEST(FakeHerokuReplayTest, ValidateInvocationFailServesTheRecorded401) {
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 401);
   EXPECT_EQ(res->body, kUnauthorizedBody);
-  EXPECT_EQ(res->get_header_value("Content-Type"), "application/json");
+  EXPECT_EQ(res->get_header_value("Content-Type"),
+            "application/json; charset=utf-8");
   EXPECT_FALSE(res->has_header("RateLimit-Remaining"));
 }
 

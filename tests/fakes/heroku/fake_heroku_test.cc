@@ -91,7 +91,8 @@ TEST_F(FakeHerokuTest, MissingOrBadCredentialsGive401WithoutRateLimitHeaders) {
     ASSERT_TRUE(res);
     EXPECT_EQ(res->status, 401);
     EXPECT_EQ(res->body, kUnauthorizedBody);
-    EXPECT_EQ(res->get_header_value("Content-Type"), "application/json");
+    EXPECT_EQ(res->get_header_value("Content-Type"),
+              "application/json; charset=utf-8");
     EXPECT_FALSE(res->has_header("RateLimit-Remaining"));
     EXPECT_FALSE(res->has_header("OAuth-Scope"));
   }

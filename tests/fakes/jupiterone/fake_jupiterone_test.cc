@@ -108,7 +108,8 @@ TEST_F(FakeJupiterOneTest, JobLifecycleFromCreateToFinished) {
       R"({"source":"integration-external","integrationInstanceId":"ii-1"})");
   ASSERT_TRUE(created);
   ASSERT_EQ(created->status, 200) << created->body;
-  EXPECT_EQ(created->get_header_value("Content-Type"), "application/json");
+  EXPECT_EQ(created->get_header_value("Content-Type"),
+            "application/json; charset=utf-8");
   rapidjson::Document job = Parse(created->body);
   const std::string id = job["job"]["id"].GetString();
   EXPECT_STREQ(job["job"]["status"].GetString(), "AWAITING_UPLOADS");

@@ -7,12 +7,12 @@
 #include "worker/integrations/circleci/client.h"
 #include "worker/integrations/circleci/config.h"
 #include "worker/integrations/circleci/definition.h"
-#include "worker/integrations/circleci/steps.h"
+#include "worker/integrations/circleci/steps/steps.h"
 #include "worker/integrations/common/task_http_options.h"
 
 namespace graphmill::worker::circleci {
 
-CircleCiIntegration::CircleCiIntegration(HttpClientOptions http_options)
+CircleCiIntegration::CircleCiIntegration(http::HttpClientOptions http_options)
     : http_options_(std::move(http_options)) {}
 
 const v1::IntegrationDefinition& CircleCiIntegration::definition() const {
@@ -28,23 +28,23 @@ absl::Status CircleCiIntegration::ValidateInvocation(
   if (status.ok()) return status;
   // The HttpClient message already names the URL (redacted), the status and
   // CircleCI's own message; say which config field is at fault.
-  switch (HttpErrorKindOf(status)) {
-    case HttpErrorKind::kAuth:
+  switch (http::HttpErrorKindOf(status)) {
+    case http::HttpErrorKind::kAuth:
       return absl::UnauthenticatedError(
           absl::StrCat("CircleCI rejected the API key (config field '",
                        kConfigApiKey, "'): ", status.message()));
-    case HttpErrorKind::kPermission:
+    case http::HttpErrorKind::kPermission:
       return absl::PermissionDeniedError(absl::StrCat(
           "CircleCI denied access with the API key (config field '",
           kConfigApiKey, "'): ", status.message()));
-    case HttpErrorKind::kNetwork:
+    case http::HttpErrorKind::kNetwork:
       return absl::Status(
           status.code(),
           absl::StrCat("could not reach CircleCI at ", parsed->base_url,
                        " (config field '", kConfigBaseUrl,
                        "'): ", status.message()));
-    case HttpErrorKind::kServer:
-    case HttpErrorKind::kRateLimited:
+    case http::HttpErrorKind::kServer:
+    case http::HttpErrorKind::kRateLimited:
       return absl::Status(status.code(),
                           absl::StrCat("CircleCI at ", parsed->base_url,
                                        " is unavailable: ", status.message()));

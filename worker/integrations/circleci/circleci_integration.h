@@ -2,7 +2,7 @@
 #ifndef GRAPHMILL_WORKER_INTEGRATIONS_CIRCLECI_CIRCLECI_INTEGRATION_H_
 #define GRAPHMILL_WORKER_INTEGRATIONS_CIRCLECI_CIRCLECI_INTEGRATION_H_
 
-#include "worker/runtime/http_client.h"
+#include "common/http/http_client.h"
 #include "worker/runtime/integration.h"
 
 namespace graphmill::worker::circleci {
@@ -14,7 +14,7 @@ class CircleCiIntegration : public Integration {
   // `http_options` is the base of every API client (tests shorten timeouts and
   // retries); the instance's API key is added to its redact list, and hooks set
   // in it run before the task's rate-budget hooks.
-  explicit CircleCiIntegration(HttpClientOptions http_options = {});
+  explicit CircleCiIntegration(http::HttpClientOptions http_options = {});
 
   const v1::IntegrationDefinition& definition() const override;
 
@@ -29,7 +29,7 @@ class CircleCiIntegration : public Integration {
                            StepContext& context) override;
 
  private:
-  const HttpClientOptions http_options_;
+  const http::HttpClientOptions http_options_;
 };
 
 }  // namespace graphmill::worker::circleci

@@ -10,7 +10,7 @@
 
 namespace graphmill::worker::circleci {
 CircleCiClient::CircleCiClient(std::string base_url, std::string api_key,
-                               HttpClientOptions options)
+                               http::HttpClientOptions options)
     : base_url_(std::move(base_url)),
       headers_({{"Circle-Token", api_key},
                 {"Accept", "application/json"},
@@ -30,13 +30,13 @@ absl::Status CircleCiClient::Visit(const ItemVisitor& visit,
 
 absl::StatusOr<rapidjson::Document> CircleCiClient::GetJson(
     const std::string& url) {
-  ScopedMemoryTrim trim;
+  http::ScopedMemoryTrim trim;
   return GetJson(url, trim);
 }
 
 absl::StatusOr<rapidjson::Document> CircleCiClient::GetJson(
-    const std::string& url, ScopedMemoryTrim& trim) {
-  absl::StatusOr<HttpResponse> response = http_.Get(url, headers_);
+    const std::string& url, http::ScopedMemoryTrim& trim) {
+  absl::StatusOr<http::HttpResponse> response = http_.Get(url, headers_);
   if (!response.ok()) return response.status();
   trim.Note(response->body.size());
   rapidjson::Document document;
@@ -44,7 +44,7 @@ absl::StatusOr<rapidjson::Document> CircleCiClient::GetJson(
   // on return.
   document.Parse(response->body.data(), response->body.size());
   if (document.HasParseError()) {
-    return MalformedBodyError(
+    return http::MalformedBodyError(
         Redact(url), absl::StrCat("response is not JSON (parse error at byte ",
                                   document.GetErrorOffset(), ")"));
   }
@@ -60,13 +60,13 @@ absl::Status CircleCiClient::ListPages(const std::string& first_url,
   std::string url = first_url;
   for (int page = 1;; ++page) {
     // Destroyed after the page's document: returns its memory when large.
-    ScopedMemoryTrim trim;
+    http::ScopedMemoryTrim trim;
     absl::StatusOr<rapidjson::Document> document = GetJson(url, trim);
     if (!document.ok()) return document.status();
     if (!document->IsObject() || !document->HasMember("items") ||
         !(*document)["items"].IsArray()) {
-      return MalformedBodyError(Redact(url),
-                                "expected an object with an 'items' array");
+      return http::MalformedBodyError(
+          Redact(url), "expected an object with an 'items' array");
     }
     for (const rapidjson::Value& item : (*document)["items"].GetArray()) {
       absl::Status status = Visit(visit, item);
@@ -77,8 +77,8 @@ absl::Status CircleCiClient::ListPages(const std::string& first_url,
       return absl::OkStatus();
     }
     if (!token->value.IsString()) {
-      return MalformedBodyError(Redact(url),
-                                "next_page_token is neither a string nor null");
+      return http::MalformedBodyError(
+          Redact(url), "next_page_token is neither a string nor null");
     }
     std::string next(token->value.GetString(), token->value.GetStringLength());
     if (next.empty()) return absl::OkStatus();
@@ -88,7 +88,7 @@ absl::Status CircleCiClient::ListPages(const std::string& first_url,
           page, " of ", Redact(first_url),
           "; stopped to avoid an endless loop"));
     }
-    url = AppendQueryParameter(first_url, "page-token", next);
+    url = http::AppendQueryParameter(first_url, "page-token", next);
   }
 }
 
@@ -100,7 +100,7 @@ absl::StatusOr<rapidjson::Document> CircleCiClient::GetMe() {
   const std::string url = absl::StrCat(base_url_, "/me");
   absl::StatusOr<rapidjson::Document> document = GetJson(url);
   if (document.ok() && !document->IsObject()) {
-    return MalformedBodyError(Redact(url), "expected a JSON object");
+    return http::MalformedBodyError(Redact(url), "expected a JSON object");
   }
   return document;
 }
@@ -110,7 +110,7 @@ absl::Status CircleCiClient::ListCollaborations(const ItemVisitor& visit) {
   absl::StatusOr<rapidjson::Document> document = GetJson(url);
   if (!document.ok()) return document.status();
   if (!document->IsArray()) {
-    return MalformedBodyError(Redact(url), "expected a JSON array");
+    return http::MalformedBodyError(Redact(url), "expected a JSON array");
   }
   for (const rapidjson::Value& item : document->GetArray()) {
     absl::Status status = Visit(visit, item);
@@ -121,31 +121,33 @@ absl::Status CircleCiClient::ListCollaborations(const ItemVisitor& visit) {
 
 absl::Status CircleCiClient::ListPipelines(absl::string_view org_slug,
                                            const ItemVisitor& visit) {
-  return ListPages(AppendQueryParameter(absl::StrCat(base_url_, "/pipeline"),
-                                        "org-slug", org_slug),
-                   visit);
+  return ListPages(
+      http::AppendQueryParameter(absl::StrCat(base_url_, "/pipeline"),
+                                 "org-slug", org_slug),
+      visit);
 }
 
 absl::Status CircleCiClient::ListPipelineWorkflows(
     absl::string_view pipeline_id, const ItemVisitor& visit) {
-  return ListPages(absl::StrCat(base_url_, "/pipeline/", UrlEncode(pipeline_id),
-                                "/workflow"),
+  return ListPages(absl::StrCat(base_url_, "/pipeline/",
+                                http::UrlEncode(pipeline_id), "/workflow"),
                    visit);
 }
 
 absl::Status CircleCiClient::ListWorkflowJobs(absl::string_view workflow_id,
                                               const ItemVisitor& visit) {
-  return ListPages(
-      absl::StrCat(base_url_, "/workflow/", UrlEncode(workflow_id), "/job"),
-      visit);
+  return ListPages(absl::StrCat(base_url_, "/workflow/",
+                                http::UrlEncode(workflow_id), "/job"),
+                   visit);
 }
 
 absl::StatusOr<rapidjson::Document> CircleCiClient::GetProject(
     absl::string_view slug) {
-  const std::string url = absl::StrCat(base_url_, "/project/", UrlEncode(slug));
+  const std::string url =
+      absl::StrCat(base_url_, "/project/", http::UrlEncode(slug));
   absl::StatusOr<rapidjson::Document> document = GetJson(url);
   if (document.ok() && !document->IsObject()) {
-    return MalformedBodyError(Redact(url), "expected a JSON object");
+    return http::MalformedBodyError(Redact(url), "expected a JSON object");
   }
   return document;
 }
@@ -153,28 +155,31 @@ absl::StatusOr<rapidjson::Document> CircleCiClient::GetProject(
 absl::Status CircleCiClient::ListProjectEnvVars(absl::string_view slug,
                                                 const ItemVisitor& visit) {
   return ListPages(
-      absl::StrCat(base_url_, "/project/", UrlEncode(slug), "/envvar"), visit);
+      absl::StrCat(base_url_, "/project/", http::UrlEncode(slug), "/envvar"),
+      visit);
 }
 
 absl::Status CircleCiClient::ListContexts(absl::string_view owner_slug,
                                           const ItemVisitor& visit) {
-  return ListPages(AppendQueryParameter(absl::StrCat(base_url_, "/context"),
-                                        "owner-slug", owner_slug),
-                   visit);
+  return ListPages(
+      http::AppendQueryParameter(absl::StrCat(base_url_, "/context"),
+                                 "owner-slug", owner_slug),
+      visit);
 }
 
 absl::Status CircleCiClient::ListContextRestrictions(
     absl::string_view context_id, const ItemVisitor& visit) {
-  return ListPages(absl::StrCat(base_url_, "/context/", UrlEncode(context_id),
-                                "/restrictions"),
+  return ListPages(absl::StrCat(base_url_, "/context/",
+                                http::UrlEncode(context_id), "/restrictions"),
                    visit);
 }
 
 absl::Status CircleCiClient::ListContextEnvVars(absl::string_view context_id,
                                                 const ItemVisitor& visit) {
-  return ListPages(absl::StrCat(base_url_, "/context/", UrlEncode(context_id),
-                                "/environment-variable"),
-                   visit);
+  return ListPages(
+      absl::StrCat(base_url_, "/context/", http::UrlEncode(context_id),
+                   "/environment-variable"),
+      visit);
 }
 
 }  // namespace graphmill::worker::circleci

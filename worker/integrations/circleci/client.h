@@ -10,9 +10,9 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "common/http/http_client.h"
 #include "common/redact.h"
 #include "rapidjson/document.h"
-#include "worker/runtime/http_client.h"
 
 namespace graphmill::worker::circleci {
 
@@ -32,7 +32,7 @@ class CircleCiClient {
   // `base_url` has no trailing '/', e.g. "https://circleci.com/api/v2".
   // `options.redact` gets the API key added.
   CircleCiClient(std::string base_url, std::string api_key,
-                 HttpClientOptions options);
+                 http::HttpClientOptions options);
   CircleCiClient(const CircleCiClient&) = delete;
   CircleCiClient& operator=(const CircleCiClient&) = delete;
 
@@ -81,7 +81,7 @@ class CircleCiClient {
   // Notes the body's size in `trim`, which the caller destroys after the
   // document.
   absl::StatusOr<rapidjson::Document> GetJson(const std::string& url,
-                                              ScopedMemoryTrim& trim);
+                                              http::ScopedMemoryTrim& trim);
   // visit(item), its error redacted.
   absl::Status Visit(const ItemVisitor& visit,
                      const rapidjson::Value& item) const;
@@ -90,8 +90,8 @@ class CircleCiClient {
                          const ItemVisitor& visit);
 
   const std::string base_url_;
-  const HttpHeaders headers_;
-  HttpClient http_;
+  const http::HttpHeaders headers_;
+  http::HttpClient http_;
 };
 
 }  // namespace graphmill::worker::circleci

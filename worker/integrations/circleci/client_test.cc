@@ -52,8 +52,8 @@ class Server {
   std::thread thread_;
 };
 
-HttpClientOptions FastOptions() {
-  HttpClientOptions options;
+http::HttpClientOptions FastOptions() {
+  http::HttpClientOptions options;
   options.max_attempts = 1;
   options.request_timeout = absl::Seconds(10);
   return options;
@@ -67,8 +67,8 @@ TEST(CircleCiClientTest, AnItemEchoingTheKeyFailsRedactedAndShort) {
   Server server(absl::StrCat(
       R"({"items":[{"id":5,"token":")", key, R"(","b64":")",
       absl::Base64Escape(key), R"(","lower":")", absl::AsciiStrToLower(key),
-      R"(","url":")", UrlEncode(key), R"(","big":")", std::string(1 << 20, 'b'),
-      R"("}],"next_page_token":null})"));
+      R"(","url":")", http::UrlEncode(key), R"(","big":")",
+      std::string(1 << 20, 'b'), R"("}],"next_page_token":null})"));
   CircleCiClient client(server.BaseUrl(), key, FastOptions());
 
   const absl::Status status =
@@ -84,7 +84,7 @@ TEST(CircleCiClientTest, AnItemEchoingTheKeyFailsRedactedAndShort) {
           R"(pipeline has no string 'id': {"id":5,"token":"***","b64":"***","lower":"***","url":"***")"));
   for (const std::string& form :
        {key, absl::Base64Escape(key), absl::AsciiStrToLower(key),
-        UrlEncode(key), std::string("0123")}) {
+        http::UrlEncode(key), std::string("0123")}) {
     EXPECT_THAT(message, Not(HasSubstr(form))) << message;
   }
   EXPECT_LE(message.size(), 300u) << message;

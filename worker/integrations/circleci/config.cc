@@ -8,7 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
-#include "worker/integrations/circleci/definition.h"
+#include "worker/integrations/circleci/names.h"
 
 namespace graphmill::worker::circleci {
 namespace {

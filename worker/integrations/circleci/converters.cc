@@ -7,7 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/graph_objects.h"
 #include "common/redact.h"
-#include "worker/integrations/circleci/definition.h"
+#include "worker/integrations/circleci/names.h"
 #include "worker/integrations/common/entity_builder.h"
 
 namespace graphmill::worker::circleci {

@@ -1,9 +1,11 @@
 // The CircleCI integration's definition: config fields and the step DAG,
 // mirroring the reference graph-circleci v1.2.0 (ids, names, dependsOn, types
-// and classes).
+// and classes); the steps are declared in steps/<step>.cc.
 #include "worker/integrations/circleci/definition.h"
 
+#include "worker/integrations/circleci/steps/steps.h"
 #include "worker/integrations/common/definition_builder.h"
+#include "worker/integrations/common/step_spec.h"
 
 namespace graphmill::worker::circleci {
 namespace {
@@ -35,59 +37,8 @@ v1::IntegrationDefinition BuildDefinition() {
                  "Project slugs (e.g. gh/org/repo) to fetch in addition to "
                  "those the pipeline feed reveals");
 
-  AddStep(definition, kStepFetchAccount, "Fetch Account", {},
-          {{kAccountType, "Account"}}, {});
-  AddStep(definition, kStepFetchUserGroups, "Fetch User Groups",
-          {kStepFetchAccount}, {{kUserGroupType, "Group"}}, {});
-  AddStep(definition, kStepBuildAccountUserGroups,
-          "Build Account and User Group Relationships",
-          {kStepFetchAccount, kStepFetchUserGroups}, {},
-          {{kAccountHasUserGroupType, "HAS", kAccountType, kUserGroupType}});
-  AddStep(definition, kStepFetchPipelines, "Fetch Pipelines",
-          {kStepFetchUserGroups}, {{kPipelineType, "Configuration"}}, {});
-  AddStep(definition, kStepFetchPipelineWorkflows, "Fetch Pipeline Workflows",
-          {kStepFetchPipelines}, {{kWorkflowType, "Configuration"}},
-          {{kPipelineHasWorkflowType, "HAS", kPipelineType, kWorkflowType}},
-          kPipelineType);
-  AddStep(definition, kStepFetchWorkflowJobs, "Fetch Workflow Jobs",
-          {kStepFetchPipelineWorkflows}, {{kJobType, "Task"}},
-          {{kWorkflowHasJobType, "HAS", kWorkflowType, kJobType}},
-          kWorkflowType);
-  // Projects are discovered through the pipeline feed, which lists only
-  // recently built projects: a project missing from one run's feed still
-  // exists, so the type (and the group->project edges built from it) is partial
-  // and never deleted at finalize.
-  AddStep(definition, kStepFetchProjects, "Fetch Projects",
-          {kStepFetchPipelines},
-          {{kProjectType, "Repository", /*partial=*/true}},
-          {{kProjectHasPipelineType, "HAS", kProjectType, kPipelineType}},
-          kPipelineType);
-  AddStep(definition, kStepFetchProjectEnvVariables,
-          "Fetch Project Environmnet Variables",  // sic: the reference's name
-          {kStepFetchProjects}, {{kProjectEnvVarType, "Configuration"}},
-          {{kProjectHasEnvVarType, "HAS", kProjectType, kProjectEnvVarType}},
-          kProjectType);
-  // Misnamed in the reference: it builds user group -> project.
-  AddStep(definition, kStepBuildUserGroupProjects,
-          "Build Project and Pipelines Relationships",
-          {kStepFetchUserGroups, kStepFetchProjects}, {},
-          {{kUserGroupHasProjectType, "HAS", kUserGroupType, kProjectType,
-            /*partial=*/true}});
-  AddStep(
-      definition, kStepFetchContexts, "Fetch Contexts",
-      {kStepFetchUserGroups, kStepFetchProjects},
-      {{kContextType, "Configuration"}, {kContextEnvVarType, "Configuration"}},
-      {{kProjectUsesContextEnvVarType, "USES", kProjectType,
-        kContextEnvVarType},
-       {kContextHasEnvVarType, "HAS", kContextType, kContextEnvVarType}},
-      kUserGroupType);
-  AddStep(definition, kStepFetchUsers, "Fetch Users", {kStepFetchUserGroups},
-          {{kUserType, "User"}},
-          {{kUserGroupHasUserType, "HAS", kUserGroupType, kUserType}});
-  AddStep(definition, kStepBuildAccountUsers,
-          "Build Account and User Relationships",
-          {kStepFetchAccount, kStepFetchUsers}, {},
-          {{kAccountHasUserType, "HAS", kAccountType, kUserType}});
+  // The steps come from their list, each declared next to its handler.
+  AddSteps(definition, Steps());
   return definition;
 }
 

@@ -614,7 +614,8 @@ TEST(StepsFaultTest, MalformedBodyFailsTheStep) {
   FakeRun run(ConfigFor(*fake, "nobody"));
   absl::Status status = run.RunStep(integration, kStepFetchUserGroups);
   EXPECT_FALSE(status.ok());
-  EXPECT_EQ(HttpErrorKindOf(status), HttpErrorKind::kMalformedBody) << status;
+  EXPECT_EQ(http::HttpErrorKindOf(status), http::HttpErrorKind::kMalformedBody)
+      << status;
 }
 
 // --- Invocation validation
@@ -661,7 +662,7 @@ TEST(ValidateInvocationTest, UnreachableProviderIsUnavailable) {
     ASSERT_NE(fake, nullptr);
     base_url = fake->base_url();
   }  // stopped: nothing listens there any more
-  HttpClientOptions options = FastRetryHttpOptions();
+  http::HttpClientOptions options = FastRetryHttpOptions();
   options.max_attempts = 1;
   CircleCiIntegration integration(options);
   absl::Status status = integration.ValidateInvocation({{"apiKey", kToken},

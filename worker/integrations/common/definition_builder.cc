@@ -18,9 +18,9 @@ void AddConfigField(v1::IntegrationDefinition& definition, const char* name,
 }
 
 void AddStep(v1::IntegrationDefinition& definition, const char* id,
-             const char* name, std::initializer_list<const char*> depends_on,
-             std::initializer_list<EntityDecl> entities,
-             std::initializer_list<RelationshipDecl> relationships,
+             const char* name, absl::Span<const char* const> depends_on,
+             absl::Span<const EntityDecl> entities,
+             absl::Span<const RelationshipDecl> relationships,
              const char* parent_type) {
   v1::StepDefinition* step = definition.add_steps();
   step->set_id(id);

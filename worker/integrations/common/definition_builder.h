@@ -4,11 +4,11 @@
 #ifndef GRAPHMILL_WORKER_INTEGRATIONS_COMMON_DEFINITION_BUILDER_H_
 #define GRAPHMILL_WORKER_INTEGRATIONS_COMMON_DEFINITION_BUILDER_H_
 
-#include <initializer_list>
 #include <string>
 #include <vector>
 
 #include "absl/strings/string_view.h"
+#include "absl/types/span.h"
 #include "graphmill/v1/integration.pb.h"
 
 namespace graphmill::worker {
@@ -42,10 +42,11 @@ void AddConfigField(v1::IntegrationDefinition& definition, const char* name,
 
 // Appends a step to `definition`, its declared types in the order given.
 // `parent_type` is the entity type the step shards over ("" for none).
+// Integrations declare steps as StepSpecs (step_spec.h), which call this.
 void AddStep(v1::IntegrationDefinition& definition, const char* id,
-             const char* name, std::initializer_list<const char*> depends_on,
-             std::initializer_list<EntityDecl> entities,
-             std::initializer_list<RelationshipDecl> relationships,
+             const char* name, absl::Span<const char* const> depends_on,
+             absl::Span<const EntityDecl> entities,
+             absl::Span<const RelationshipDecl> relationships,
              const char* parent_type = "");
 
 // The step of `definition` with `step_id`, or nullptr if there is none. The

@@ -3,11 +3,11 @@
 
 #include <algorithm>
 #include <atomic>
-#include <chrono>
 #include <stdexcept>
 #include <thread>
 #include <vector>
 
+#include "absl/synchronization/mutex.h"
 #include "gtest/gtest.h"
 
 namespace graphmill::worker {
@@ -15,26 +15,34 @@ namespace {
 
 TEST(FanOutTest, RunsEveryIndexOnceWithinTheBound) {
   constexpr size_t kCount = 200;
-  std::vector<std::atomic<int>> runs(kCount);
-  std::atomic<int> in_flight{0};
-  std::atomic<int> peak{0};
+  constexpr int kBound = 4;
+  absl::Mutex mu;
+  std::vector<int> runs(kCount);  // guarded by mu
+  int in_flight = 0;              // guarded by mu
+  int peak = 0;                   // guarded by mu
   absl::Status status = RunConcurrently(
-      kCount, 4,
+      kCount, kBound,
       [&](size_t i) {
-        const int now = ++in_flight;
-        int seen = peak.load();
-        while (now > seen && !peak.compare_exchange_weak(seen, now)) {
+        absl::MutexLock lock(&mu);
+        peak = std::max(peak, ++in_flight);
+        if (i < static_cast<size_t>(kBound)) {
+          // The first tasks hold until the bound is reached, so the fan-out
+          // must run them at once. Bounded, so running them one at a time
+          // fails the test instead of hanging it.
+          const auto full = [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+            return peak >= kBound;
+          };
+          mu.AwaitWithTimeout(absl::Condition(&full), absl::Seconds(10));
         }
-        std::this_thread::sleep_for(std::chrono::microseconds(200));
         ++runs[i];
         --in_flight;
         return absl::OkStatus();
       },
       nullptr);
   EXPECT_TRUE(status.ok()) << status;
+  absl::MutexLock lock(&mu);
   for (size_t i = 0; i < kCount; ++i) EXPECT_EQ(runs[i], 1) << i;
-  EXPECT_LE(peak.load(), 4);
-  EXPECT_GE(peak.load(), 2);  // it did run concurrently
+  EXPECT_EQ(peak, kBound);  // concurrent, and never more than the bound
 }
 
 TEST(FanOutTest, FirstErrorStopsNewTasksAndIsReturned) {

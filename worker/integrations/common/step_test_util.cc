@@ -6,8 +6,8 @@
 
 namespace graphmill::worker::testing {
 
-HttpClientOptions FastRetryHttpOptions() {
-  HttpClientOptions options;
+http::HttpClientOptions FastRetryHttpOptions() {
+  http::HttpClientOptions options;
   options.max_attempts = 2;
   options.initial_backoff = absl::Milliseconds(1);
   options.max_backoff = absl::Milliseconds(5);

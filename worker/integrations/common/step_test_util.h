@@ -7,14 +7,14 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "common/http/http_client.h"
 #include "worker/integrations/common/fake_step_context.h"
-#include "worker/runtime/http_client.h"
 
 namespace graphmill::worker::testing {
 
 // Two attempts with millisecond backoff, so fault tests finish quickly
 // (HttpClient's own tests cover backoff).
-HttpClientOptions FastRetryHttpOptions();
+http::HttpClientOptions FastRetryHttpOptions();
 
 // Number of the run's entities / relationships by `_type`.
 std::map<std::string, int> EntityCounts(const FakeRun& run);

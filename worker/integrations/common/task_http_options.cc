@@ -5,29 +5,29 @@
 
 namespace graphmill::worker {
 
-HttpClientOptions WithRedacted(HttpClientOptions options,
-                               const std::string& secret) {
+http::HttpClientOptions WithRedacted(http::HttpClientOptions options,
+                                     const std::string& secret) {
   options.redact.push_back(secret);
   return options;
 }
 
-HttpClientOptions TaskHttpClientOptions(const HttpClientOptions& base,
-                                        StepContext& context,
-                                        RequestHooks hooks) {
-  HttpClientOptions options = base;
+http::HttpClientOptions TaskHttpClientOptions(
+    const http::HttpClientOptions& base, StepContext& context,
+    RequestHooks hooks) {
+  http::HttpClientOptions options = base;
   options.before_request = [&context, base_hook = base.before_request,
                             hook = std::move(hooks.before_request)] {
     if (base_hook) base_hook();
     if (hook) hook();
     context.AwaitRequestSlot();
   };
-  options.after_response =
-      [&context, base_hook = base.after_response,
-       hook = std::move(hooks.after_response)](const HttpResponse& response) {
-        if (base_hook) base_hook(response);
-        context.OnProviderResponse(response.status);
-        if (hook) hook(response);
-      };
+  options.after_response = [&context, base_hook = base.after_response,
+                            hook = std::move(hooks.after_response)](
+                               const http::HttpResponse& response) {
+    if (base_hook) base_hook(response);
+    context.OnProviderResponse(response.status);
+    if (hook) hook(response);
+  };
   return options;
 }
 

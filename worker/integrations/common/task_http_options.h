@@ -6,7 +6,7 @@
 #include <functional>
 #include <string>
 
-#include "worker/runtime/http_client.h"
+#include "common/http/http_client.h"
 #include "worker/runtime/integration.h"
 
 namespace graphmill::worker {
@@ -14,14 +14,14 @@ namespace graphmill::worker {
 // `options` with `secret` added to its redact list: the client's Redactor
 // (common/redact.h) keeps it, in every form covered there, out of the client's
 // log lines and error messages.
-HttpClientOptions WithRedacted(HttpClientOptions options,
-                               const std::string& secret);
+http::HttpClientOptions WithRedacted(http::HttpClientOptions options,
+                                     const std::string& secret);
 
 // Hooks an integration adds around every request of a task (e.g. a pacer that
 // reads the provider's rate-limit headers). Either may be null.
 struct RequestHooks {
   std::function<void()> before_request;
-  std::function<void(const HttpResponse&)> after_response;
+  std::function<void(const http::HttpResponse&)> after_response;
 };
 
 // `base` for one task: every request passes through the task's share of the
@@ -31,9 +31,9 @@ struct RequestHooks {
 // after each response: base.after_response, context.OnProviderResponse,
 // `hooks.after_response`. `context` (and whatever `hooks` reference) must
 // outlive every client built from the result.
-HttpClientOptions TaskHttpClientOptions(const HttpClientOptions& base,
-                                        StepContext& context,
-                                        RequestHooks hooks = {});
+http::HttpClientOptions TaskHttpClientOptions(
+    const http::HttpClientOptions& base, StepContext& context,
+    RequestHooks hooks = {});
 
 }  // namespace graphmill::worker
 

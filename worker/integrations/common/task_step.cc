@@ -4,16 +4,17 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/http/http_client.h"
 #include "common/log.h"
 #include "worker/integrations/common/entity_builder.h"
 #include "worker/integrations/common/fan_out.h"
-#include "worker/runtime/http_client.h"
 
 namespace graphmill::worker {
 
 bool IsPermissionOrNotFound(const absl::Status& status) {
-  const HttpErrorKind kind = HttpErrorKindOf(status);
-  return kind == HttpErrorKind::kPermission || kind == HttpErrorKind::kNotFound;
+  const http::HttpErrorKind kind = http::HttpErrorKindOf(status);
+  return kind == http::HttpErrorKind::kPermission ||
+         kind == http::HttpErrorKind::kNotFound;
 }
 
 bool KeySet::Insert(const std::string& key) {
@@ -55,7 +56,7 @@ void TaskStep::Warn(absl::string_view name, absl::string_view description) {
 
 std::string TaskStep::MissingReason(const absl::Status& error,
                                     absl::string_view listing) {
-  return absl::StrCat("HTTP ", HttpStatusOf(error), " on ", listing);
+  return absl::StrCat("HTTP ", http::HttpStatusOf(error), " on ", listing);
 }
 
 absl::Status TaskStep::WarnIfMissingPermission(const absl::Status& error,

@@ -62,9 +62,9 @@ absl::Status ForbiddenError() {
   while (!server.is_running()) std::this_thread::yield();
   absl::Status status;
   {
-    HttpClientOptions options;
+    http::HttpClientOptions options;
     options.max_attempts = 1;
-    HttpClient client(options);  // closes its connections when destroyed
+    http::HttpClient client(options);  // closes its connections when destroyed
     status =
         client.Get(absl::StrCat("http://127.0.0.1:", port, "/x"), {}).status();
   }
@@ -78,7 +78,7 @@ TEST(TaskStepTest, MissingPermissionWarnsAndMarksDeclaredTypesPartial) {
   FakeStepContext context(run, "s", "", 0, 1);
   TaskStep step(kOptions, "s", {"t", "t_has_u"}, context);
   absl::Status forbidden = ForbiddenError();
-  ASSERT_EQ(HttpErrorKindOf(forbidden), HttpErrorKind::kPermission)
+  ASSERT_EQ(http::HttpErrorKindOf(forbidden), http::HttpErrorKind::kPermission)
       << forbidden;
   EXPECT_TRUE(
       step.WarnIfMissingPermission(forbidden, "team 'a'", "GET /teams/{id}")
@@ -141,19 +141,19 @@ TEST(TaskHttpClientOptionsTest, ChainsBaseIntegrationAndBudgetHooksInOrder) {
   std::vector<std::string> calls;
   FakeRun run({});
   HookRecordingContext context(run, calls);
-  HttpClientOptions base;
+  http::HttpClientOptions base;
   base.max_attempts = 3;
   base.before_request = [&] { calls.push_back("base before"); };
-  base.after_response = [&](const HttpResponse&) {
+  base.after_response = [&](const http::HttpResponse&) {
     calls.push_back("base after");
   };
-  HttpClientOptions options = TaskHttpClientOptions(
+  http::HttpClientOptions options = TaskHttpClientOptions(
       base, context,
       {[&] { calls.push_back("pacer before"); },
-       [&](const HttpResponse&) { calls.push_back("pacer after"); }});
+       [&](const http::HttpResponse&) { calls.push_back("pacer after"); }});
   EXPECT_EQ(options.max_attempts, 3);
   options.before_request();
-  HttpResponse response;
+  http::HttpResponse response;
   response.status = 429;
   options.after_response(response);
   EXPECT_THAT(calls, ElementsAre("base before", "pacer before", "slot",
@@ -164,16 +164,16 @@ TEST(TaskHttpClientOptionsTest, WorksWithoutBaseOrIntegrationHooks) {
   std::vector<std::string> calls;
   FakeRun run({});
   HookRecordingContext context(run, calls);
-  HttpClientOptions options = TaskHttpClientOptions({}, context);
+  http::HttpClientOptions options = TaskHttpClientOptions({}, context);
   options.before_request();
-  HttpResponse response;
+  http::HttpResponse response;
   response.status = 200;
   options.after_response(response);
   EXPECT_THAT(calls, ElementsAre("slot", "report 200"));
 }
 
 TEST(WithRedactedTest, AppendsTheSecret) {
-  HttpClientOptions options;
+  http::HttpClientOptions options;
   options.redact = {"a"};
   EXPECT_THAT(WithRedacted(options, "key").redact, ElementsAre("a", "key"));
 }

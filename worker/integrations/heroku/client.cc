@@ -11,7 +11,7 @@
 
 namespace graphmill::worker::heroku {
 HerokuClient::HerokuClient(std::string base_url, std::string api_key,
-                           HttpClientOptions options)
+                           http::HttpClientOptions options)
     : base_url_(std::move(base_url)),
       headers_({{"Authorization", absl::StrCat("Bearer ", api_key)},
                 {"Accept", "application/vnd.heroku+json; version=3"},
@@ -31,10 +31,10 @@ absl::Status HerokuClient::ListPages(const std::string& url,
   for (int page = 1;; ++page) {
     // Destroyed after the page's response and document: returns their memory
     // when the page was large.
-    ScopedMemoryTrim trim;
-    HttpHeaders headers = headers_;
+    http::ScopedMemoryTrim trim;
+    http::HttpHeaders headers = headers_;
     headers.emplace_back("Range", range);
-    absl::StatusOr<HttpResponse> response = http_.Get(url, headers);
+    absl::StatusOr<http::HttpResponse> response = http_.Get(url, headers);
     if (!response.ok()) return response.status();
     trim.Note(response->body.size());
     rapidjson::Document document;
@@ -43,13 +43,13 @@ absl::Status HerokuClient::ListPages(const std::string& url,
     // the items are visited (Next-Range is in the headers).
     std::string().swap(response->body);
     if (document.HasParseError()) {
-      return MalformedBodyError(
+      return http::MalformedBodyError(
           Redact(url),
           absl::StrCat("page ", page, " is not JSON (parse error at byte ",
                        document.GetErrorOffset(), ")"));
     }
     if (!document.IsArray()) {
-      return MalformedBodyError(
+      return http::MalformedBodyError(
           Redact(url), absl::StrCat("page ", page, " is not a JSON array"));
     }
     for (const rapidjson::Value& item : document.GetArray()) {
@@ -82,21 +82,22 @@ std::string HerokuClient::AccountsUrl() const {
 }
 std::string HerokuClient::AccountMembersUrl(
     absl::string_view account_id) const {
-  return absl::StrCat(base_url_, "/enterprise-accounts/", UrlEncode(account_id),
-                      "/members");
+  return absl::StrCat(base_url_, "/enterprise-accounts/",
+                      http::UrlEncode(account_id), "/members");
 }
 std::string HerokuClient::AccountTeamsUrl(absl::string_view account_id) const {
-  return absl::StrCat(base_url_, "/enterprise-accounts/", UrlEncode(account_id),
-                      "/teams");
+  return absl::StrCat(base_url_, "/enterprise-accounts/",
+                      http::UrlEncode(account_id), "/teams");
 }
 std::string HerokuClient::TeamAppsUrl(absl::string_view team_id) const {
-  return absl::StrCat(base_url_, "/teams/", UrlEncode(team_id), "/apps");
+  return absl::StrCat(base_url_, "/teams/", http::UrlEncode(team_id), "/apps");
 }
 std::string HerokuClient::TeamMembersUrl(absl::string_view team_id) const {
-  return absl::StrCat(base_url_, "/teams/", UrlEncode(team_id), "/members");
+  return absl::StrCat(base_url_, "/teams/", http::UrlEncode(team_id),
+                      "/members");
 }
 std::string HerokuClient::AppAddonsUrl(absl::string_view app_id) const {
-  return absl::StrCat(base_url_, "/apps/", UrlEncode(app_id), "/addons");
+  return absl::StrCat(base_url_, "/apps/", http::UrlEncode(app_id), "/addons");
 }
 
 absl::Status HerokuClient::ListEnterpriseAccounts(const ItemVisitor& visit) {

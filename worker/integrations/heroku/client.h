@@ -10,9 +10,9 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "common/http/http_client.h"
 #include "common/redact.h"
 #include "rapidjson/document.h"
-#include "worker/runtime/http_client.h"
 
 namespace graphmill::worker::heroku {
 
@@ -36,7 +36,7 @@ class HerokuClient {
   // carry `Authorization: Bearer <api_key>` and the version 3 Accept header;
   // `options.redact` gets the API key added.
   HerokuClient(std::string base_url, std::string api_key,
-               HttpClientOptions options);
+               http::HttpClientOptions options);
   HerokuClient(const HerokuClient&) = delete;
   HerokuClient& operator=(const HerokuClient&) = delete;
 
@@ -81,8 +81,8 @@ class HerokuClient {
   absl::Status ListPages(const std::string& url, const ItemVisitor& visit);
 
   const std::string base_url_;
-  const HttpHeaders headers_;  // without Range
-  HttpClient http_;
+  const http::HttpHeaders headers_;  // without Range
+  http::HttpClient http_;
 };
 
 }  // namespace graphmill::worker::heroku

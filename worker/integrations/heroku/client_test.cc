@@ -177,8 +177,8 @@ Reply Json(int status, std::string body,
   return Reply{status, std::move(headers), std::move(body)};
 }
 
-HttpClientOptions FastOptions() {
-  HttpClientOptions options;
+http::HttpClientOptions FastOptions() {
+  http::HttpClientOptions options;
   options.max_attempts = 2;
   options.initial_backoff = absl::Milliseconds(1);
   options.max_backoff = absl::Milliseconds(2);
@@ -273,10 +273,12 @@ TEST(HerokuClientTest, ANonArrayOrNonJsonPageIsMalformed) {
   HerokuClient client(server.BaseUrl(), kKey, FastOptions());
   auto ignore = [](const rapidjson::Value&) { return absl::OkStatus(); };
   absl::Status object = client.ListTeamMembers("obj", ignore);
-  EXPECT_EQ(HttpErrorKindOf(object), HttpErrorKind::kMalformedBody) << object;
+  EXPECT_EQ(http::HttpErrorKindOf(object), http::HttpErrorKind::kMalformedBody)
+      << object;
   EXPECT_THAT(std::string(object.message()), HasSubstr("not a JSON array"));
   absl::Status text = client.ListTeamMembers("text", ignore);
-  EXPECT_EQ(HttpErrorKindOf(text), HttpErrorKind::kMalformedBody) << text;
+  EXPECT_EQ(http::HttpErrorKindOf(text), http::HttpErrorKind::kMalformedBody)
+      << text;
 }
 
 TEST(HerokuClientTest, ErrorsCarryHerokusMessageButNeverTheKey) {
@@ -287,7 +289,7 @@ TEST(HerokuClientTest, ErrorsCarryHerokusMessageButNeverTheKey) {
   });
   HerokuClient client(server.BaseUrl(), kKey, FastOptions());
   absl::Status status = client.CheckAccount();
-  EXPECT_EQ(HttpErrorKindOf(status), HttpErrorKind::kAuth);
+  EXPECT_EQ(http::HttpErrorKindOf(status), http::HttpErrorKind::kAuth);
   EXPECT_EQ(status.message(),
             absl::StrCat("GET ", server.BaseUrl(),
                          "/account: HTTP 401 (Invalid credentials provided.)"));
@@ -304,7 +306,8 @@ TEST(HerokuClientTest, AnItemEchoingTheKeyFailsRedactedAndShort) {
   const std::string item = absl::StrCat(
       R"([{"id":5,"token":")", key, R"(","b64":")", absl::Base64Escape(key),
       R"(","upper":")", absl::AsciiStrToUpper(key), R"(","url":")",
-      UrlEncode(key), R"(","big":")", std::string(1 << 20, 'b'), R"("}])");
+      http::UrlEncode(key), R"(","big":")", std::string(1 << 20, 'b'),
+      R"("}])");
   MiniServer server([&](const Request&) { return Json(200, item); });
   HerokuClient client(server.BaseUrl(), key, FastOptions());
 
@@ -321,7 +324,7 @@ TEST(HerokuClientTest, AnItemEchoingTheKeyFailsRedactedAndShort) {
           R"(app has no string 'id': {"id":5,"token":"***","b64":"***","upper":"***","url":"***")"));
   for (const std::string& form :
        {key, absl::Base64Escape(key), absl::AsciiStrToUpper(key),
-        UrlEncode(key), std::string("ecret")}) {
+        http::UrlEncode(key), std::string("ecret")}) {
     EXPECT_THAT(message, Not(HasSubstr(form))) << message;
   }
   EXPECT_LE(message.size(), 300u) << message;
@@ -353,11 +356,11 @@ TEST(HerokuClientTest, HooksSeeEveryAttempt) {
     }
     return Json(200, R"([{"id":"m2"}])", {{"RateLimit-Remaining", "4497"}});
   });
-  HttpClientOptions options = FastOptions();
+  http::HttpClientOptions options = FastOptions();
   std::atomic<int> before{0};
   std::vector<std::string> remaining;
   options.before_request = [&] { ++before; };
-  options.after_response = [&](const HttpResponse& response) {
+  options.after_response = [&](const http::HttpResponse& response) {
     remaining.push_back(response.Header("RateLimit-Remaining").value_or(""));
   };
   HerokuClient client(server.BaseUrl(), kKey, options);

@@ -4,7 +4,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "worker/integrations/heroku/definition.h"
+#include "worker/integrations/heroku/names.h"
 
 namespace graphmill::worker::heroku {
 

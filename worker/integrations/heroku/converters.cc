@@ -8,7 +8,7 @@
 #include "common/graph_objects.h"
 #include "common/redact.h"
 #include "worker/integrations/common/entity_builder.h"
-#include "worker/integrations/heroku/definition.h"
+#include "worker/integrations/heroku/names.h"
 
 namespace graphmill::worker::heroku {
 namespace {

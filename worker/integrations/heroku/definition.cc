@@ -1,9 +1,12 @@
 // The Heroku integration's definition: config fields and the step DAG,
 // mirroring the reference graph-heroku v2.3.3 (ids, names, dependsOn, types and
-// classes), plus the parent types that let per-parent steps shard.
+// classes), plus the parent types that let per-parent steps shard; the steps
+// are declared in steps/<step>.cc.
 #include "worker/integrations/heroku/definition.h"
 
 #include "worker/integrations/common/definition_builder.h"
+#include "worker/integrations/common/step_spec.h"
+#include "worker/integrations/heroku/steps/steps.h"
 
 namespace graphmill::worker::heroku {
 namespace {
@@ -25,40 +28,8 @@ v1::IntegrationDefinition BuildDefinition() {
                  /*optional=*/true, "Heroku Platform API base URL",
                  kDefaultBaseUrl, /*endpoint=*/true);
 
-  AddStep(definition, kStepFetchAccounts, "Fetch Enterprise Accounts", {},
-          {{kAccountType, "Account"}}, {});
-  AddStep(definition, kStepFetchAccountMembers, "Fetch account members",
-          {kStepFetchAccounts}, {{kAccountMemberType, "User"}}, {},
-          kAccountType);
-  AddStep(definition, kStepFetchTeams, "Fetch teams", {kStepFetchAccounts},
-          {{kTeamType, "Team"}}, {}, kAccountType);
-  AddStep(definition, kStepFetchTeamApps, "Fetch team apps", {kStepFetchTeams},
-          {{kApplicationType, "Application"}}, {}, kTeamType);
-  AddStep(definition, kStepFetchAppAddons, "Fetch app addons",
-          {kStepFetchTeamApps}, {{kAddonType, "Service"}}, {},
-          kApplicationType);
-  AddStep(definition, kStepBuildAccountMembers,
-          "Build Account-to-Member Relationships",
-          {kStepFetchAccounts, kStepFetchAccountMembers}, {},
-          {{kAccountHasMemberType, "HAS", kAccountType, kAccountMemberType}});
-  AddStep(definition, kStepBuildAccountTeams,
-          "Build Account-to-Team Relationships",
-          {kStepFetchAccounts, kStepFetchTeams}, {},
-          {{kAccountHasTeamType, "HAS", kAccountType, kTeamType}});
-  // The one build step that calls the API (GET /teams/{id}/members), so it
-  // shards over teams.
-  AddStep(
-      definition, kStepBuildTeamMembers, "Build Team-to-Member Relationships",
-      {kStepFetchTeams, kStepFetchAccountMembers}, {},
-      {{kTeamHasMemberType, "HAS", kTeamType, kAccountMemberType}}, kTeamType);
-  AddStep(definition, kStepBuildTeamApps,
-          "Build Team-to-Application Relationships",
-          {kStepFetchTeamApps, kStepFetchTeams}, {},
-          {{kTeamOwnsApplicationType, "OWNS", kTeamType, kApplicationType}});
-  AddStep(definition, kStepBuildAppAddons,
-          "Build Application-to-Addon Relationships",
-          {kStepFetchAppAddons, kStepFetchTeamApps}, {},
-          {{kApplicationHasAddonType, "HAS", kApplicationType, kAddonType}});
+  // The steps come from their list, each declared next to its handler.
+  AddSteps(definition, Steps());
   return definition;
 }
 

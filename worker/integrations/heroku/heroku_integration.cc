@@ -8,7 +8,7 @@
 #include "worker/integrations/heroku/client.h"
 #include "worker/integrations/heroku/config.h"
 #include "worker/integrations/heroku/definition.h"
-#include "worker/integrations/heroku/steps.h"
+#include "worker/integrations/heroku/steps/steps.h"
 
 namespace graphmill::worker::heroku {
 
@@ -28,24 +28,24 @@ absl::Status HerokuIntegration::ValidateInvocation(
   if (status.ok()) return status;
   // The HttpClient message already names the URL (redacted), the status and
   // Heroku's own message; say which config field is at fault.
-  switch (HttpErrorKindOf(status)) {
-    case HttpErrorKind::kAuth:
+  switch (http::HttpErrorKindOf(status)) {
+    case http::HttpErrorKind::kAuth:
       return absl::UnauthenticatedError(
           absl::StrCat("Heroku rejected the API key (config field '",
                        kConfigApiKey, "'): ", status.message()));
-    case HttpErrorKind::kPermission:
+    case http::HttpErrorKind::kPermission:
       return absl::PermissionDeniedError(absl::StrCat(
           "Heroku denied access with the API key (config field '",
           kConfigApiKey, "'): ", status.message(),
           ". GET /account needs the 'global' or 'identity' scope."));
-    case HttpErrorKind::kNetwork:
+    case http::HttpErrorKind::kNetwork:
       return absl::Status(
           status.code(),
           absl::StrCat("could not reach Heroku at ", parsed->base_url,
                        " (config field '", kConfigBaseUrl,
                        "'): ", status.message()));
-    case HttpErrorKind::kServer:
-    case HttpErrorKind::kRateLimited:
+    case http::HttpErrorKind::kServer:
+    case http::HttpErrorKind::kRateLimited:
       return absl::Status(status.code(),
                           absl::StrCat("Heroku at ", parsed->base_url,
                                        " is unavailable: ", status.message()));
@@ -67,11 +67,14 @@ absl::Status HerokuIntegration::ExecuteStep(absl::string_view step_id,
   // this task's share of the instance's rate budget.
   RatePacer pacer(options_.rate_limit, options_.http.clock,
                   [&context] { return context.cancelled(); });
-  HttpClientOptions http = TaskHttpClientOptions(
-      options_.http, context,
-      {[&pacer] { pacer.BeforeRequest(); },
-       [&pacer](const HttpResponse& response) { pacer.OnResponse(response); }});
-  HerokuClient client(config->base_url, config->api_key, std::move(http));
+  http::HttpClientOptions client_options =
+      TaskHttpClientOptions(options_.http, context,
+                            {[&pacer] { pacer.BeforeRequest(); },
+                             [&pacer](const http::HttpResponse& response) {
+                               pacer.OnResponse(response);
+                             }});
+  HerokuClient client(config->base_url, config->api_key,
+                      std::move(client_options));
   return RunStep(step_id, client, context);
 }
 

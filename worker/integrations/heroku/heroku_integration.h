@@ -2,8 +2,8 @@
 #ifndef GRAPHMILL_WORKER_INTEGRATIONS_HEROKU_HEROKU_INTEGRATION_H_
 #define GRAPHMILL_WORKER_INTEGRATIONS_HEROKU_HEROKU_INTEGRATION_H_
 
+#include "common/http/http_client.h"
 #include "worker/integrations/heroku/rate_pacer.h"
-#include "worker/runtime/http_client.h"
 #include "worker/runtime/integration.h"
 
 namespace graphmill::worker::heroku {
@@ -11,7 +11,7 @@ namespace graphmill::worker::heroku {
 struct HerokuIntegrationOptions {
   // The base of every API client (tests shorten timeouts and retries). Its
   // clock also drives the rate pacer; hooks set here run before the task's.
-  HttpClientOptions http;
+  http::HttpClientOptions http;
   // Pacing by RateLimit-Remaining (tests shrink it to a small fake bucket).
   RateLimitPolicy rate_limit;
 };

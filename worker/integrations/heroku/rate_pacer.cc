@@ -13,7 +13,7 @@ namespace graphmill::worker::heroku {
 RatePacer::RatePacer(RateLimitPolicy policy, Clock* clock,
                      std::function<bool()> cancelled)
     : policy_(std::move(policy)),
-      clock_(clock),
+      clock_(clock != nullptr ? clock : Clock::Real()),
       cancelled_(std::move(cancelled)) {}
 
 void RatePacer::BeforeRequest() {
@@ -51,7 +51,7 @@ void RatePacer::BeforeRequest() {
   }
 }
 
-void RatePacer::OnResponse(const HttpResponse& response) {
+void RatePacer::OnResponse(const http::HttpResponse& response) {
   std::optional<int> remaining;
   if (response.status == 429) {
     remaining = 0;

@@ -23,7 +23,8 @@
 
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "worker/runtime/http_client.h"
+#include "common/clock.h"
+#include "common/http/http_client.h"
 
 namespace graphmill::worker::heroku {
 
@@ -46,7 +47,8 @@ struct RateLimitPolicy {
 // Thread-safe: one pacer serves all of a task's concurrent requests.
 class RatePacer {
  public:
-  // `clock` must outlive the pacer. `cancelled` (may be null) cuts waits short.
+  // Waits are measured and slept on `clock` (null: Clock::Real()), which must
+  // outlive the pacer. `cancelled` (may be null) cuts waits short.
   RatePacer(RateLimitPolicy policy, Clock* clock,
             std::function<bool()> cancelled = nullptr);
   RatePacer(const RatePacer&) = delete;
@@ -57,7 +59,7 @@ class RatePacer {
   void BeforeRequest();
   // Call with each response (HttpClientOptions::after_response): records
   // RateLimit-Remaining; a 429 counts as an empty bucket.
-  void OnResponse(const HttpResponse& response);
+  void OnResponse(const http::HttpResponse& response);
 
   // The last remaining count seen (nullopt before any), and the total time
   // BeforeRequest slept, for logs and tests.

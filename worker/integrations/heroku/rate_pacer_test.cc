@@ -6,41 +6,21 @@
 #include <thread>
 #include <vector>
 
-#include "absl/synchronization/mutex.h"
+#include "common/testing/fake_clock.h"
 #include "gtest/gtest.h"
 
 namespace graphmill::worker::heroku {
 namespace {
 
-// Time moves only when someone sleeps.
-class FakeClock : public Clock {
- public:
-  absl::Time Now() override {
-    absl::MutexLock lock(&mutex_);
-    return now_;
-  }
-  void Sleep(absl::Duration duration) override {
-    absl::MutexLock lock(&mutex_);
-    now_ += duration;
-    slept_ += duration;
-  }
-  void Advance(absl::Duration duration) {
-    absl::MutexLock lock(&mutex_);
-    now_ += duration;
-  }
-  absl::Duration slept() {
-    absl::MutexLock lock(&mutex_);
-    return slept_;
-  }
+// The time BeforeRequest slept on `clock`, in all.
+absl::Duration Slept(FakeClock& clock) {
+  absl::Duration total;
+  for (const absl::Duration sleep : clock.sleeps()) total += sleep;
+  return total;
+}
 
- private:
-  absl::Mutex mutex_;
-  absl::Time now_ = absl::FromUnixSeconds(1'700'000'000);
-  absl::Duration slept_;
-};
-
-HttpResponse WithRemaining(int remaining, int status = 200) {
-  HttpResponse response;
+http::HttpResponse WithRemaining(int remaining, int status = 200) {
+  http::HttpResponse response;
   response.status = status;
   response.headers.emplace_back("RateLimit-Remaining",
                                 std::to_string(remaining));
@@ -70,7 +50,7 @@ TEST(RatePacerTest, NoDelayBeforeAnyResponseOrWithAFullBucket) {
   for (int i = 0; i < 10; ++i) pacer.BeforeRequest();
   pacer.OnResponse(WithRemaining(4499));
   for (int i = 0; i < 10; ++i) pacer.BeforeRequest();
-  EXPECT_EQ(clock.slept(), absl::ZeroDuration());
+  EXPECT_EQ(Slept(clock), absl::ZeroDuration());
   EXPECT_EQ(pacer.remaining(), 4499);
 }
 
@@ -79,13 +59,13 @@ TEST(RatePacerTest, BelowThresholdRequestsAreSpacedByTheRefillInterval) {
   RatePacer pacer(SmallPolicy(), &clock);
   pacer.OnResponse(WithRemaining(19));
   pacer.BeforeRequest();  // the first goes at once
-  EXPECT_EQ(clock.slept(), absl::ZeroDuration());
+  EXPECT_EQ(Slept(clock), absl::ZeroDuration());
   for (int i = 0; i < 4; ++i) pacer.BeforeRequest();
-  EXPECT_EQ(clock.slept(), absl::Milliseconds(400));
+  EXPECT_EQ(Slept(clock), absl::Milliseconds(400));
   // Time spent elsewhere counts: no extra wait once the slot has passed.
   clock.Advance(absl::Seconds(1));
   pacer.BeforeRequest();
-  EXPECT_EQ(clock.slept(), absl::Milliseconds(400));
+  EXPECT_EQ(Slept(clock), absl::Milliseconds(400));
   EXPECT_EQ(pacer.total_wait(), absl::Milliseconds(400));
 }
 
@@ -94,36 +74,36 @@ TEST(RatePacerTest, BelowTheReserveWaitsForTheBucketToRefill) {
   RatePacer pacer(SmallPolicy(), &clock);
   pacer.OnResponse(WithRemaining(2));
   pacer.BeforeRequest();  // 3 tokens short of the reserve of 5
-  EXPECT_EQ(clock.slept(), absl::Milliseconds(300));
+  EXPECT_EQ(Slept(clock), absl::Milliseconds(300));
   pacer.BeforeRequest();  // then one per interval
-  EXPECT_EQ(clock.slept(), absl::Milliseconds(400));
+  EXPECT_EQ(Slept(clock), absl::Milliseconds(400));
 }
 
 TEST(RatePacerTest, A429CountsAsAnEmptyBucket) {
   FakeClock clock;
   RatePacer pacer(SmallPolicy(), &clock);
-  HttpResponse too_many;
+  http::HttpResponse too_many;
   too_many.status = 429;
   pacer.OnResponse(too_many);
   EXPECT_EQ(pacer.remaining(), 0);
   pacer.BeforeRequest();
-  EXPECT_EQ(clock.slept(), absl::Milliseconds(500));  // refill to 5
+  EXPECT_EQ(Slept(clock), absl::Milliseconds(500));  // refill to 5
 }
 
 TEST(RatePacerTest, ResponsesWithoutTheHeaderChangeNothing) {
   FakeClock clock;
   RatePacer pacer(SmallPolicy(), &clock);
   pacer.OnResponse(WithRemaining(10));
-  HttpResponse not_found;
+  http::HttpResponse not_found;
   not_found.status = 404;
   pacer.OnResponse(not_found);
-  HttpResponse garbage;
+  http::HttpResponse garbage;
   garbage.status = 200;
   garbage.headers.emplace_back("ratelimit-remaining", "lots");
   pacer.OnResponse(garbage);
   EXPECT_EQ(pacer.remaining(), 10);
   // The header name is case-insensitive.
-  HttpResponse lower;
+  http::HttpResponse lower;
   lower.status = 200;
   lower.headers.emplace_back("ratelimit-remaining", " 4000 ");
   pacer.OnResponse(lower);
@@ -140,13 +120,12 @@ TEST(RatePacerTest, CancellationCutsALongWaitShort) {
   pacer.OnResponse(WithRemaining(0));  // would wait 50 s
   cancelled = true;
   pacer.BeforeRequest();
-  EXPECT_EQ(clock.slept(), absl::ZeroDuration());
+  EXPECT_EQ(Slept(clock), absl::ZeroDuration());
 }
 
 // Time stands still, so concurrent sleepers do not move each other's clock.
-class FrozenClock : public Clock {
+class FrozenClock : public FakeClock {
  public:
-  absl::Time Now() override { return absl::FromUnixSeconds(1'700'000'000); }
   void Sleep(absl::Duration) override {}
 };
 

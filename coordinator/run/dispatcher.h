@@ -1,0 +1,185 @@
+// The dispatcher: connected workers and the tasks they hold. Each worker's
+// stream is a session with a capacity, the integration versions it runs and
+// its own SendQueue, so a stalled stream delays only itself. The dispatcher
+// leases pending tasks to sessions (round-robin across runs, the session with
+// the most free slots first), renews leases on heartbeats, takes them back
+// when they lapse or their worker goes away, tells workers to cancel, and
+// tells each running task its share of its instance's rate (RateBudget).
+//
+// The choices are plain functions (DispatchOrder, ChooseSession,
+// MakeAssignment), tested without a store. Dispatcher itself is not
+// thread-safe: the engine calls it under its lock; it never writes to a
+// stream itself (SendQueue does, on its own thread). Store errors are logged
+// and the task is left for the next pump.
+#ifndef GRAPHMILL_COORDINATOR_RUN_DISPATCHER_H_
+#define GRAPHMILL_COORDINATOR_RUN_DISPATCHER_H_
+
+#include <algorithm>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "common/clock.h"
+#include "coordinator/instances.h"
+#include "coordinator/run/events.h"
+#include "coordinator/run/merge.h"
+#include "coordinator/run/rate_budget.h"
+#include "coordinator/run/send_queue.h"
+#include "coordinator/store/store.h"
+#include "graphmill/v1/worker.pb.h"
+
+namespace graphmill::coordinator {
+
+// (name, version) of an integration a worker implements.
+using IntegrationVersion = std::pair<std::string, std::string>;
+
+struct RunningTask {
+  v1::TaskAttempt attempt;  // with its lease id
+  std::string instance_id;
+  double rate_share = 0;  // last rate sent to the worker
+};
+
+struct WorkerSession {
+  std::string worker_id;
+  int capacity = 0;
+  std::set<IntegrationVersion> integrations;
+  // Messages to the worker, written on the queue's own thread: never under
+  // the engine's lock.
+  std::unique_ptr<SendQueue> queue;
+  std::map<int64_t, RunningTask> running;  // by task id
+  bool draining = false;
+
+  // Slots for more tasks (0 when draining).
+  int free_slots() const {
+    return draining ? 0
+                    : std::max(0, capacity - static_cast<int>(running.size()));
+  }
+};
+
+using WorkerSessions = std::map<int64_t, WorkerSession>;
+
+// The hello's worker id and capacity, checked (INVALID_ARGUMENT), and its
+// integrations: each definition valid, none redefining a registered version
+// (FAILED_PRECONDITION), then stored. Returns the versions the worker runs.
+// Called before the session exists, without the engine's lock.
+absl::StatusOr<std::set<IntegrationVersion>> RegisterWorker(
+    Store& store, const v1::WorkerHello& hello);
+
+// Pending tasks in the order to offer them: round-robin across runs (one
+// active run per instance), so one large instance does not starve the others.
+std::vector<const TaskRecord*> DispatchOrder(
+    const std::vector<TaskRecord>& pending);
+
+// The session with the most free slots that runs `integration`; nullptr if
+// none has a free slot.
+WorkerSession* ChooseSession(WorkerSessions& sessions,
+                             const IntegrationVersion& integration);
+
+// The assignment of `task`'s new attempt, with the instance's (opened)
+// config and defaults and the task's first rate share.
+v1::CoordinatorMessage MakeAssignment(
+    const TaskRecord& task, const v1::TaskAttempt& attempt,
+    const v1::IntegrationDefinition& definition, const v1::Instance& instance,
+    absl::Duration lease, double rate_share);
+
+struct DispatcherOptions {
+  // A lease lapses unless a heartbeat renews it within this time.
+  absl::Duration lease = absl::Seconds(30);
+  // Attempts (leases) per task before its step fails.
+  int max_task_attempts = 3;
+  // Provider requests per second per instance when the instance sets none.
+  double default_rate_per_second = 20;
+};
+
+class Dispatcher {
+ public:
+  // Writes one message to a worker's stream (see Engine::SendFn).
+  using SendFn = std::function<bool(const v1::CoordinatorMessage&)>;
+  // The definition a run was planned with; nullptr if it cannot be read.
+  using RunDefinitionFn =
+      std::function<const v1::IntegrationDefinition*(int64_t run_id)>;
+
+  // Pointers must outlive this.
+  Dispatcher(Store* store, Clock* clock, const InstanceSecrets* secrets,
+             RunEvents* events, Redactors* redactors, RateBudget* rates,
+             DispatcherOptions options)
+      : store_(store),
+        clock_(clock),
+        secrets_(secrets),
+        events_(events),
+        redactors_(redactors),
+        rates_(rates),
+        options_(options) {}
+
+  // --- Sessions.
+  // A registered worker's stream; returns the session id.
+  int64_t AddSession(const v1::WorkerHello& hello,
+                     std::set<IntegrationVersion> integrations, SendFn send);
+  // The stream closed: the worker's leases are taken back. Returns the
+  // session's queue, to be destroyed without the engine's lock (destruction
+  // waits for a write in progress); null for an unknown session.
+  std::unique_ptr<SendQueue> RemoveSession(int64_t session);
+  // Renews the leases the heartbeat lists, for another lease period.
+  void Heartbeat(int64_t session, const v1::Heartbeat& heartbeat);
+  // The session takes no new tasks.
+  void Drain(int64_t session);
+  const WorkerSessions& sessions() const { return sessions_; }
+
+  // --- Leases.
+  // Takes back every lease in the store: they were granted by a previous
+  // process. A restart does not count as an attempt.
+  void ReleaseLeasesOfEarlierProcess();
+  // Takes back leases that lapsed (counts as an attempt).
+  void ExpireLeases();
+  // The task ended or was taken back: it no longer runs on any session.
+  void Forget(int64_t task_id);
+  // Tells the sessions running these tasks to stop them, and forgets them.
+  void CancelOnWorkers(const std::vector<TaskRecord>& tasks);
+
+  // --- Tasks.
+  // Leases pending tasks to sessions with free slots.
+  void Dispatch(const RunDefinitionFn& run_definition);
+
+  // --- Rates.
+  // A task of the session saw a 429: its instance's rate goes down for all
+  // of the instance's running tasks.
+  void RateLimited(int64_t session, const v1::TaskAttempt& attempt);
+  // Recovers rates that are due to grow and sends each running task its
+  // share where it moved.
+  void ShareRates();
+
+ private:
+  void ReleaseLeases(const std::vector<TaskRecord>& tasks,
+                     const std::string& why, int max_attempts);
+  // Ends a pending task that no worker can be given (its secrets do not open)
+  // as FAILED with `error`, so its step and run settle.
+  void FailUndispatchable(const TaskRecord& task, const std::string& error);
+  // Leases `task` to `session` and sends it the assignment.
+  void Assign(const TaskRecord& task, WorkerSession& session,
+              const v1::IntegrationDefinition& definition,
+              v1::Instance instance);
+  double ConfiguredRate(const std::string& instance_id);
+
+  Store* const store_;
+  Clock* const clock_;
+  const InstanceSecrets* const secrets_;
+  RunEvents* const events_;
+  Redactors* const redactors_;
+  RateBudget* const rates_;
+  const DispatcherOptions options_;
+  int64_t next_session_ = 1;
+  WorkerSessions sessions_;
+};
+
+}  // namespace graphmill::coordinator
+
+#endif  // GRAPHMILL_COORDINATOR_RUN_DISPATCHER_H_

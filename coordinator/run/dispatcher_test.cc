@@ -1,0 +1,182 @@
+// The dispatcher's choices as plain functions, and its leases on a fake
+// clock against an in-memory store.
+#include "coordinator/run/dispatcher.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "common/testing/fake_clock.h"
+
+namespace graphmill::coordinator {
+namespace {
+
+using ::testing::ElementsAre;
+
+TaskRecord Task(int64_t id, int64_t run_id) {
+  TaskRecord task;
+  task.id = id;
+  task.run_id = run_id;
+  return task;
+}
+
+TEST(DispatchOrderTest, RoundRobinAcrossRuns) {
+  const std::vector<TaskRecord> pending = {Task(1, 10), Task(2, 10),
+                                           Task(3, 10), Task(4, 20),
+                                           Task(5, 30), Task(6, 30)};
+  std::vector<int64_t> ids;
+  for (const TaskRecord* task : DispatchOrder(pending)) ids.push_back(task->id);
+  EXPECT_THAT(ids, ElementsAre(1, 4, 5, 2, 6, 3));
+}
+
+WorkerSession Session(int capacity, int running, bool draining = false,
+                      const std::string& version = "1") {
+  WorkerSession session;
+  session.capacity = capacity;
+  session.draining = draining;
+  session.integrations = {{"test", version}};
+  for (int i = 0; i < running; ++i) session.running[i] = RunningTask{};
+  return session;
+}
+
+TEST(ChooseSessionTest, TheMostFreeSlotsAmongThoseThatRunTheVersion) {
+  WorkerSessions sessions;
+  sessions[1] = Session(4, 3);
+  sessions[2] = Session(4, 1);
+  sessions[3] = Session(8, 0, /*draining=*/true);
+  sessions[4] = Session(8, 0, false, /*version=*/"2");
+  sessions[5] = Session(3, 0);  // ties with 2: the first wins
+  EXPECT_EQ(ChooseSession(sessions, {"test", "1"}), &sessions[2]);
+  EXPECT_EQ(ChooseSession(sessions, {"test", "2"}), &sessions[4]);
+  EXPECT_EQ(ChooseSession(sessions, {"other", "1"}), nullptr);
+  sessions[4].running[0] = RunningTask{};
+  sessions[4].capacity = 1;
+  EXPECT_EQ(ChooseSession(sessions, {"test", "2"}), nullptr) << "full";
+}
+
+v1::IntegrationDefinition Definition() {
+  v1::IntegrationDefinition d;
+  d.set_name("test");
+  d.set_version("1");
+  v1::ConfigField* region = d.add_config_fields();
+  region->set_name("region");
+  region->set_type(v1::CONFIG_FIELD_TYPE_STRING);
+  region->set_optional(true);
+  region->set_default_value("eu");
+  v1::StepDefinition* step = d.add_steps();
+  step->set_id("fetch");
+  step->add_entities()->set_type("thing");
+  return d;
+}
+
+TEST(MakeAssignmentTest, CarriesTheConfigWithDefaultsAndOnlyARealShard) {
+  TaskRecord task = Task(5, 10);
+  task.instance_id = "inst";
+  task.step_id = "fetch";
+  task.kind = v1::TASK_KIND_STEP;
+  v1::TaskAttempt attempt;
+  attempt.set_task_id(5);
+  attempt.set_attempt(2);
+  attempt.set_lease_id("lease");
+  v1::Instance instance;
+  const v1::TaskAssignment plain =
+      MakeAssignment(task, attempt, Definition(), instance, absl::Seconds(30),
+                     2.5)
+          .assignment();
+  EXPECT_EQ(plain.attempt().lease_id(), "lease");
+  EXPECT_EQ(plain.run_id(), 10);
+  EXPECT_EQ(plain.integration(), "test");
+  EXPECT_EQ(plain.integration_version(), "1");
+  EXPECT_EQ(plain.config().at("region"), "eu");
+  EXPECT_EQ(plain.lease_ms(), 30'000);
+  EXPECT_DOUBLE_EQ(plain.rate_limit_per_second(), 2.5);
+  EXPECT_FALSE(plain.has_shard());
+  task.shard.set_parent_type("parent");
+  task.shard.set_first_key("parent:1");
+  (*instance.mutable_config())["region"] = "us";
+  const v1::TaskAssignment sharded =
+      MakeAssignment(task, attempt, Definition(), instance, absl::Seconds(30),
+                     2.5)
+          .assignment();
+  EXPECT_EQ(sharded.shard().first_key(), "parent:1");
+  EXPECT_EQ(sharded.config().at("region"), "us");
+}
+
+class DispatcherTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(store_->PutIntegration(Definition()).ok());
+    v1::Instance instance;
+    instance.set_id("inst");
+    instance.set_integration("test");
+    ASSERT_TRUE(store_->CreateInstance(instance).ok());
+    ASSERT_TRUE(store_
+                    ->CreateRun("inst", Definition(), v1::RUN_TRIGGER_MANUAL,
+                                {}, clock_.NowMs())
+                    .ok());
+    v1::WorkerHello hello;
+    hello.set_worker_id("w1");
+    hello.set_capacity(2);
+    session_ = dispatcher_.AddSession(
+        hello, {{"test", "1"}},
+        [](const v1::CoordinatorMessage&) { return true; });
+    const v1::IntegrationDefinition definition = Definition();
+    dispatcher_.Dispatch([&](int64_t) { return &definition; });
+    const std::vector<TaskRecord> tasks = *store_->TasksOfRun(1);
+    ASSERT_EQ(tasks.size(), 1u);  // the validation task
+    task_ = tasks[0];
+    ASSERT_EQ(task_.state, TaskState::kLeased);
+  }
+
+  TaskState State() { return store_->GetTask(task_.id)->state; }
+
+  FakeClock clock_;
+  std::unique_ptr<Store> store_ = *Store::Open(":memory:");
+  InstanceSecrets secrets_{std::nullopt};
+  RunEvents events_{store_.get(), &clock_};
+  Redactors redactors_;
+  RateBudget rates_{&clock_, {}};
+  Dispatcher dispatcher_{store_.get(),
+                         &clock_,
+                         &secrets_,
+                         &events_,
+                         &redactors_,
+                         &rates_,
+                         {.lease = absl::Seconds(30),
+                          .max_task_attempts = 3,
+                          .default_rate_per_second = 20}};
+  int64_t session_ = 0;
+  TaskRecord task_;
+};
+
+TEST_F(DispatcherTest, ALeaseLapsesAfterTheLeasePeriodUnlessRenewed) {
+  EXPECT_EQ(task_.lease_expires_ms,
+            absl::ToUnixMillis(clock_.Now() + absl::Seconds(30)));
+  clock_.Advance(absl::Seconds(20));
+  dispatcher_.ExpireLeases();
+  EXPECT_EQ(State(), TaskState::kLeased);
+  v1::Heartbeat heartbeat;
+  heartbeat.add_running()->set_task_id(task_.id);
+  heartbeat.mutable_running(0)->set_attempt(task_.attempt);
+  dispatcher_.Heartbeat(session_, heartbeat);
+  clock_.Advance(absl::Seconds(20));  // 40 s after the lease, 20 after renewal
+  dispatcher_.ExpireLeases();
+  EXPECT_EQ(State(), TaskState::kLeased);
+  clock_.Advance(absl::Seconds(10) + absl::Milliseconds(1));
+  dispatcher_.ExpireLeases();
+  EXPECT_EQ(State(), TaskState::kPending);
+  EXPECT_TRUE(dispatcher_.sessions().at(session_).running.empty());
+  const std::vector<v1::Event> events = *store_->ListEvents(1, 0);
+  ASSERT_FALSE(events.empty());
+  EXPECT_EQ(events.back().name(), "task_retry");
+  EXPECT_EQ(events.back().time_ms(), clock_.NowMs());
+}
+
+TEST_F(DispatcherTest, ADisconnectedWorkersLeasesAreTakenBack) {
+  std::unique_ptr<SendQueue> queue = dispatcher_.RemoveSession(session_);
+  EXPECT_NE(queue, nullptr);
+  EXPECT_EQ(State(), TaskState::kPending);
+  EXPECT_EQ(dispatcher_.RemoveSession(session_), nullptr);
+}
+
+}  // namespace
+}  // namespace graphmill::coordinator

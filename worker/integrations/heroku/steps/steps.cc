@@ -1,0 +1,35 @@
+// The Heroku integration's one list of steps, and the dispatch built on it.
+#include "worker/integrations/heroku/steps/steps.h"
+
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+
+namespace graphmill::worker::heroku {
+
+absl::Span<const StepSpec* const> Steps() {
+  // The order is the definition's: changing it changes what the coordinator
+  // receives (worker/integrations/definitions_test.cc).
+  static const auto* const steps = new std::vector<const StepSpec*>{
+      &FetchAccountsStep(),     &FetchAccountMembersStep(),
+      &FetchTeamsStep(),        &FetchTeamAppsStep(),
+      &FetchAppAddonsStep(),    &BuildAccountMembersStep(),
+      &BuildAccountTeamsStep(), &BuildTeamMembersStep(),
+      &BuildTeamAppsStep(),     &BuildAppAddonsStep(),
+  };
+  return *steps;
+}
+
+absl::Status RunStep(absl::string_view step_id, HerokuClient& client,
+                     StepContext& context) {
+  const StepSpec* spec = FindStepSpec(Steps(), step_id);
+  if (spec == nullptr) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("integration 'heroku' has no step '", step_id, "'"));
+  }
+  Step step(spec->id, ::graphmill::worker::DeclaredTypes(*spec), client,
+            context);
+  return spec->run(step);
+}
+
+}  // namespace graphmill::worker::heroku

@@ -2,8 +2,8 @@
 // definitions, instances, runs and their steps, tasks with attempts and leases,
 // staged task results, each instance's finalized graph, the change log and the
 // hashes of bearer tokens. Everything that must survive a restart lives here.
-// Store::Open picks the implementation from the spec (sqlite_store.h: one
-// SQLite file).
+// Store::Open picks the implementation from the spec (sqlite/sqlite_store.h:
+// one SQLite file).
 #ifndef GRAPHMILL_COORDINATOR_STORE_STORE_H_
 #define GRAPHMILL_COORDINATOR_STORE_STORE_H_
 
@@ -248,9 +248,11 @@ class Store {
   // not empty.
   virtual absl::StatusOr<std::vector<TaskRecord>> LeasedTasks(
       int64_t expired_before_ms, const std::string& worker_id) = 0;
-  // Takes the lease back: staged rows of the attempt are dropped; the task
-  // becomes PENDING, or FAILED with `error` if it has had `max_attempts`
-  // attempts.
+  // Takes the lease back: the attempt's staged objects are dropped (no reader
+  // sees them again; an implementation may reclaim their space later, at the
+  // latest when the run is cancelled or a later run of the instance
+  // finalizes); the task becomes PENDING, or FAILED with `error` if it has had
+  // `max_attempts` attempts.
   virtual absl::Status ReleaseTask(int64_t task_id, int32_t attempt,
                                    int max_attempts,
                                    const std::string& error) = 0;
@@ -265,11 +267,13 @@ class Store {
                                   const v1::ResultBatch& batch,
                                   int64_t now_ms) = 0;
   // Ends the attempt: its staged objects join the run (the first version of a
-  // key wins; identical duplicates merge silently, conflicting ones raise a
-  // WARN event naming the differing fields and mark the type partial), its
-  // events join the run's events, type counts are added to the step, what it
-  // reports `incomplete` (and its conflicts) is recorded for the step (see
-  // GetSteps), and the task ends SUCCEEDED or FAILED. One transaction.
+  // key wins: of two tasks' versions, the one committed first, with its scope;
+  // identical duplicates merge silently, conflicting ones raise a WARN event,
+  // of the later committer, naming the differing fields and mark the type
+  // partial), its events join the run's events, type counts are added to the
+  // step, what it reports `incomplete` (and its conflicts) is recorded for the
+  // step (see GetSteps), and the task ends SUCCEEDED or FAILED. One
+  // transaction.
   // FAILED_PRECONDITION if the attempt is stale.
   virtual absl::Status CommitAttempt(
       const v1::TaskAttempt& attempt, bool succeeded, const std::string& error,

@@ -1,5 +1,5 @@
-// Implementation of coordinator/store/sqlite.h.
-#include "coordinator/store/sqlite.h"
+// Implementation of coordinator/store/sqlite/database.h.
+#include "coordinator/store/sqlite/database.h"
 
 #include "absl/strings/str_cat.h"
 
@@ -30,11 +30,22 @@ absl::StatusOr<std::unique_ptr<SqliteDatabase>> SqliteDatabase::Open(
   sqlite3_busy_timeout(db, 5000);
   // WAL: readers never block the writer; synchronous=NORMAL is durable across
   // process crashes (kill -9), which is the failure the coordinator must
-  // survive.
-  absl::Status status = database->Execute(
-      "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA "
-      "foreign_keys=ON;"
-      "PRAGMA temp_store=MEMORY;");
+  // survive. The page size must be set before WAL mode writes the first page
+  // of a new file (an existing file keeps its own). Temporary tables and sort
+  // spills go to files (temp_store=FILE), so one large statement cannot grow
+  // the process; the page cache is capped (cache_size, KiB when negative);
+  // journal_size_limit truncates the WAL after a large transaction is
+  // checkpointed instead of keeping a file of its size. secure_delete=FAST
+  // (Debian builds SQLite with it ON) still zeroes deleted content in the
+  // pages a change writes anyway, but no longer writes every page a DROP
+  // TABLE frees just to zero it: dropping a run's staged objects (a million
+  // rows) otherwise writes their whole size again.
+  absl::Status status = database->Execute(absl::StrCat(
+      "PRAGMA page_size=", kPageSize,
+      "; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+      "PRAGMA foreign_keys=ON; PRAGMA temp_store=FILE; PRAGMA cache_size=-",
+      kCacheKib, "; PRAGMA journal_size_limit=", kJournalSizeLimit,
+      "; PRAGMA secure_delete=FAST;"));
   if (!status.ok()) return status;
   return database;
 }
@@ -130,6 +141,17 @@ absl::Status SqliteStatement::Run() {
   }
 }
 
+absl::Status SqliteStatement::ForEachRow(
+    absl::FunctionRef<absl::Status(const SqliteStatement&)> row) {
+  while (true) {
+    absl::StatusOr<bool> more = Step();
+    if (!more.ok()) return more.status();
+    if (!*more) return absl::OkStatus();
+    absl::Status status = row(*this);
+    if (!status.ok()) return status;
+  }
+}
+
 void SqliteStatement::Reset() {
   sqlite3_reset(statement_);
   sqlite3_clear_bindings(statement_);
@@ -151,6 +173,13 @@ std::string SqliteStatement::ColumnBlob(int column) const {
   if (blob == nullptr) return "";
   return std::string(static_cast<const char*>(blob),
                      sqlite3_column_bytes(statement_, column));
+}
+
+absl::string_view SqliteStatement::ColumnView(int column) const {
+  const void* blob = sqlite3_column_blob(statement_, column);
+  if (blob == nullptr) return absl::string_view();
+  return absl::string_view(static_cast<const char*>(blob),
+                           sqlite3_column_bytes(statement_, column));
 }
 
 bool SqliteStatement::ColumnIsNull(int column) const {

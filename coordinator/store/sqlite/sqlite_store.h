@@ -1,8 +1,27 @@
-// The Store on one SQLite file in WAL mode: calls are serialized on one
-// connection; the file is locked exclusively while open, so one coordinator
-// owns it. Thread-safe. Contracts: see store.h.
-#ifndef GRAPHMILL_COORDINATOR_STORE_SQLITE_STORE_H_
-#define GRAPHMILL_COORDINATOR_STORE_SQLITE_STORE_H_
+// The Store on one SQLite file in WAL mode.
+//
+// Contracts: every method keeps the one store.h states for it; errors are
+// those store.h names, INTERNAL for SQLite's own and DATA_LOSS for a row that
+// does not parse.
+// Thread safety: thread-safe; calls are serialized on one connection (a
+// mutex), except Snapshot on a file store, which reads through a connection of
+// its own.
+// Ownership: the store owns its connection and, for a file, an exclusive lock
+// on `<path>.lock` for as long as it is open, so one coordinator owns a file.
+//
+// Write path (schema version 3): StageBatch writes each object once, into its
+// run's table (staged_<run>), keyed by the attempt that staged it; no other
+// call copies it. CommitAttempt writes no object: the task records which
+// attempt is committed, and only committed attempts' rows are the run's (every
+// reader joins tasks). Finalize writes each created or changed object once
+// into graph_objects and once into the change log; a run's staged table is
+// dropped when the run is cancelled or a later run of its instance finalizes.
+// The implementation is split by concern over coordinator/store/sqlite/*.cc:
+// schema.cc (schema, migrations, transactions), instances.cc (integrations,
+// instances, tokens), runs.cc, tasks.cc, staging.cc, finalize.cc, graph.cc
+// (graph reads, snapshots) and changes.cc (change log).
+#ifndef GRAPHMILL_COORDINATOR_STORE_SQLITE_SQLITE_STORE_H_
+#define GRAPHMILL_COORDINATOR_STORE_SQLITE_SQLITE_STORE_H_
 
 #include <atomic>
 #include <cstdint>
@@ -18,7 +37,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "coordinator/store/file_lock.h"
-#include "coordinator/store/sqlite.h"
+#include "coordinator/store/sqlite/database.h"
 #include "coordinator/store/store.h"
 
 namespace graphmill::coordinator {
@@ -149,29 +168,54 @@ class SqliteStore final : public Store {
  private:
   SqliteStore(std::unique_ptr<SqliteDatabase> db, std::string path)
       : path_(std::move(path)), db_(std::move(db)) {}
+  // Brings the schema to the current version (sqlite/schema.cc).
   absl::Status Migrate();
   // Schema version 1 -> 2 (scopes, incompleteness with reasons).
   absl::Status MigrateFrom1() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Entities (object 0) or relationships (1) of the finalized graph, filtered.
+  // Schema version 2 -> 3 (objects staged once, per attempt, a table per run).
+  absl::Status MigrateFrom2() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Entities or relationships (`object`, a sqlite::k*Object) of the finalized
+  // graph, filtered.
   template <typename Object>
   absl::StatusOr<std::vector<Object>> ListGraphObjects(
-      const v1::GraphFilter& filter, int object, const std::string& after_key,
-      int limit);
+      const v1::GraphFilter& filter, int64_t object,
+      const std::string& after_key, int limit);
   // Runs `body` in a transaction, committing on OK and rolling back otherwise.
   absl::Status Transaction(const std::function<absl::Status()>& body)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<TaskRecord> GetTaskLocked(int64_t task_id)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Reads the attempt's task into `task`; FAILED_PRECONDITION (CheckLease)
+  // unless the attempt holds the task's current lease.
   absl::Status CheckCurrentAttempt(const v1::TaskAttempt& attempt,
                                    TaskRecord* task)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
-  // Records a duplicate-key conflict of the attempt: a WARN event and a partial
-  // type.
-  absl::Status RecordConflict(const v1::TaskAttempt& attempt, int object,
+  // Finalize's relationships whose endpoint entity is not in the graph: WARN
+  // events (at most 100 and a sum), and they leave the run. Returns how many.
+  absl::StatusOr<int64_t> DropDanglingRelationships(
+      const FinalizeRequest& request) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // True if the run has a table of staged objects (sqlite::StagedTable).
+  absl::StatusOr<bool> HasStagedTable(int64_t run_id)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Drops the staged objects of the runs `run_ids` selects (a query of run
+  // ids, with `bind` binding its parameters).
+  absl::Status DropStagedTables(
+      const std::string& run_ids,
+      const std::function<void(SqliteStatement&)>& bind)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Deletes what an attempt recorded besides its objects (events, incomplete
+  // reports, type counts, shared keys): at its commit, release or cancel.
+  absl::Status DiscardAttemptRecords(int64_t task_id, int64_t attempt)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  // Records a duplicate-key conflict of the attempt: a WARN event naming the
+  // fields in which `second` differs from `first` (serialized objects of kind
+  // `object`), and `type` partial.
+  absl::Status RecordConflict(const v1::TaskAttempt& attempt, int64_t object,
                               const std::string& type, const std::string& key,
-                              const std::string& first,
-                              const std::string& second, int64_t now_ms)
+                              absl::string_view first, absl::string_view second,
+                              int64_t now_ms)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const std::string path_;
@@ -185,4 +229,4 @@ class SqliteStore final : public Store {
 
 }  // namespace graphmill::coordinator
 
-#endif  // GRAPHMILL_COORDINATOR_STORE_SQLITE_STORE_H_
+#endif  // GRAPHMILL_COORDINATOR_STORE_SQLITE_SQLITE_STORE_H_

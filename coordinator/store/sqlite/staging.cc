@@ -229,55 +229,62 @@ absl::Status SqliteStore::CommitAttempt(
     // this attempt's copy goes, so committed keys stay unique per run.
     // ?2 task, ?3 attempt. CROSS JOIN keeps the attempt's shared keys the
     // outer loop (the planner would otherwise walk the run's rows).
-    const std::string table = StagedTable(task.run_id);
-    GM_ASSIGN_OR_RETURN(
-        SqliteStatement conflicts,
-        db_->Prepare(absl::Substitute(
-            "SELECT k.object, k.key, x.type, w.data, x.data FROM "
-            "attempt_shared_keys k CROSS JOIN $0 x ON x.object = k.object AND "
-            "x.key = k.key AND x.task_id = ?2 AND x.attempt = ?3 CROSS JOIN $0 "
-            "w ON w.object = k.object AND w.key = k.key AND w.task_id != ?2 "
-            "JOIN tasks t ON t.id = w.task_id AND t.committed_attempt = "
-            "w.attempt WHERE k.task_id = ?2 AND k.attempt = ?3 AND x.data != "
-            "w.data ORDER BY k.object, k.key",
-            table)));
-    conflicts.Bind(2, task_id).Bind(3, attempt_number);
-    GM_RETURN_IF_ERROR(conflicts.ForEachRow([&](const SqliteStatement& row) {
-      return RecordConflict(attempt, row.ColumnInt(0), row.ColumnText(2),
-                            row.ColumnText(1), row.ColumnView(3),
-                            row.ColumnView(4), 0);
-    }));
-    // The shared keys left are the ones this attempt loses; its rows for them
-    // are deleted one by one, by primary key, while only the shared keys are
-    // read.
-    GM_ASSIGN_OR_RETURN(
-        SqliteStatement keep_losers,
-        db_->Prepare(absl::Substitute(
-            "DELETE FROM attempt_shared_keys AS k WHERE k.task_id = ?2 AND "
-            "k.attempt = ?3 AND NOT EXISTS (SELECT 1 FROM $0 w JOIN tasks t ON "
-            "t.id = w.task_id AND t.committed_attempt = w.attempt WHERE "
-            "w.object = k.object AND w.key = k.key AND w.task_id != ?2)",
-            table)));
-    keep_losers.Bind(2, task_id).Bind(3, attempt_number);
-    GM_RETURN_IF_ERROR(keep_losers.Run());
-    GM_ASSIGN_OR_RETURN(
-        SqliteStatement losers,
-        db_->Prepare("SELECT object, key FROM attempt_shared_keys WHERE "
-                     "task_id = ? AND attempt = ?"));
-    GM_ASSIGN_OR_RETURN(
-        SqliteStatement drop,
-        db_->Prepare(absl::StrCat("DELETE FROM ", table,
-                                  " WHERE object = ? AND key = ? AND task_id "
-                                  "= ? AND attempt = ?")));
-    losers.Bind(1, task_id).Bind(2, attempt_number);
-    GM_RETURN_IF_ERROR(losers.ForEachRow([&](const SqliteStatement& row) {
-      drop.Reset();
-      drop.Bind(1, row.ColumnInt(0))
-          .Bind(2, row.ColumnView(1))
-          .Bind(3, task_id)
-          .Bind(4, attempt_number);
-      return drop.Run();
-    }));
+    // A validation task (run 0) has no run and stages nothing: there is no
+    // staged table to reconcile.
+    if (task.run_id != 0) {
+      const std::string table = StagedTable(task.run_id);
+      GM_ASSIGN_OR_RETURN(
+          SqliteStatement conflicts,
+          db_->Prepare(absl::Substitute(
+              "SELECT k.object, k.key, x.type, w.data, x.data FROM "
+              "attempt_shared_keys k CROSS JOIN $0 x ON x.object = k.object "
+              "AND "
+              "x.key = k.key AND x.task_id = ?2 AND x.attempt = ?3 CROSS JOIN "
+              "$0 "
+              "w ON w.object = k.object AND w.key = k.key AND w.task_id != ?2 "
+              "JOIN tasks t ON t.id = w.task_id AND t.committed_attempt = "
+              "w.attempt WHERE k.task_id = ?2 AND k.attempt = ?3 AND x.data != "
+              "w.data ORDER BY k.object, k.key",
+              table)));
+      conflicts.Bind(2, task_id).Bind(3, attempt_number);
+      GM_RETURN_IF_ERROR(conflicts.ForEachRow([&](const SqliteStatement& row) {
+        return RecordConflict(attempt, row.ColumnInt(0), row.ColumnText(2),
+                              row.ColumnText(1), row.ColumnView(3),
+                              row.ColumnView(4), 0);
+      }));
+      // The shared keys left are the ones this attempt loses; its rows for them
+      // are deleted one by one, by primary key, while only the shared keys are
+      // read.
+      GM_ASSIGN_OR_RETURN(
+          SqliteStatement keep_losers,
+          db_->Prepare(absl::Substitute(
+              "DELETE FROM attempt_shared_keys AS k WHERE k.task_id = ?2 AND "
+              "k.attempt = ?3 AND NOT EXISTS (SELECT 1 FROM $0 w JOIN tasks t "
+              "ON "
+              "t.id = w.task_id AND t.committed_attempt = w.attempt WHERE "
+              "w.object = k.object AND w.key = k.key AND w.task_id != ?2)",
+              table)));
+      keep_losers.Bind(2, task_id).Bind(3, attempt_number);
+      GM_RETURN_IF_ERROR(keep_losers.Run());
+      GM_ASSIGN_OR_RETURN(
+          SqliteStatement losers,
+          db_->Prepare("SELECT object, key FROM attempt_shared_keys WHERE "
+                       "task_id = ? AND attempt = ?"));
+      GM_ASSIGN_OR_RETURN(
+          SqliteStatement drop,
+          db_->Prepare(absl::StrCat("DELETE FROM ", table,
+                                    " WHERE object = ? AND key = ? AND task_id "
+                                    "= ? AND attempt = ?")));
+      losers.Bind(1, task_id).Bind(2, attempt_number);
+      GM_RETURN_IF_ERROR(losers.ForEachRow([&](const SqliteStatement& row) {
+        drop.Reset();
+        drop.Bind(1, row.ColumnInt(0))
+            .Bind(2, row.ColumnView(1))
+            .Bind(3, task_id)
+            .Bind(4, attempt_number);
+        return drop.Run();
+      }));
+    }
     GM_ASSIGN_OR_RETURN(
         SqliteStatement counts,
         db_->Prepare("INSERT INTO step_type_counts SELECT ?1, ?2, type, count "

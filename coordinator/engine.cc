@@ -29,7 +29,8 @@ Engine::Engine(Store* store, const InstanceSecrets* secrets,
           store, clock_, secrets, &events_, &redactors_, &rates_,
           {.lease = options_.lease,
            .max_task_attempts = options_.max_task_attempts,
-           .default_rate_per_second = options_.default_rate_per_second}),
+           .default_rate_per_second = options_.default_rate_per_second,
+           .default_requests_in_flight = options_.default_requests_in_flight}),
       schedule_timer_(clock_, options_.schedule_interval),
       retention_(store, clock_,
                  {.max_age = options_.change_log_max_age,
@@ -254,6 +255,11 @@ void Engine::Heartbeat(int64_t session, const v1::Heartbeat& heartbeat) {
 void Engine::RateLimited(int64_t session, const v1::TaskAttempt& attempt) {
   absl::MutexLock lock(&mu_);
   dispatcher_.RateLimited(session, attempt);
+}
+
+void Engine::ProviderReport(int64_t session, const v1::ProviderReport& report) {
+  absl::MutexLock lock(&mu_);
+  dispatcher_.ProviderReport(session, report);
 }
 
 void Engine::Drain(int64_t session) {

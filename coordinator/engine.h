@@ -52,10 +52,13 @@ struct EngineOptions {
   absl::Duration tick = absl::Milliseconds(250);
   // Entities per message when a task reads its ancestors' entities.
   int read_batch_size = 500;
-  // Provider requests per second per instance when the instance sets none.
-  double default_rate_per_second = 20;
-  // After a 429 the instance's rate is multiplied by this; it then grows back
-  // by kRateRecoveryFactor per rate_recovery_interval without a 429.
+  // Provider requests per second per credential when the instance sets
+  // none; 0: no requests/s bound (see coordinator/run/rate_budget.h).
+  double default_rate_per_second = 0;
+  // Requests in flight per credential when the integration states none.
+  int default_requests_in_flight = 32;
+  // After a 429 the credential's budget is multiplied by this; it then grows
+  // back by kRateRecoveryFactor per rate_recovery_interval without a 429.
   double rate_backoff_factor = 0.5;
   absl::Duration rate_recovery_interval = absl::Seconds(5);
   // Change log retention (0: unlimited) and how often it is applied.
@@ -116,6 +119,8 @@ class Engine {
   // A task of the session saw a 429: the instance's rate goes down for all its
   // tasks.
   void RateLimited(int64_t session, const v1::TaskAttempt& attempt);
+  // A worker's task reported the provider's remaining requests.
+  void ProviderReport(int64_t session, const v1::ProviderReport& report);
 
   // Results of the current attempt of a task: invalid objects are dropped
   // with a warning event each; returns how many objects were stored.

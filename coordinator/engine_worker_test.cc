@@ -67,7 +67,17 @@ TEST_F(EngineWorkerTest, HeartbeatsKeepTheLease) {
   Finish(task, {});
 }
 
-TEST_F(EngineWorkerTest, A429HalvesTheInstanceRateWhichThenRecovers) {
+TEST_F(EngineWorkerTest, ByDefaultATaskHasNoRateBoundButRequestsInFlight) {
+  Init(EngineOptions{});
+  StartAndValidate();
+  const v1::TaskAssignment task = worker_.NextAssignment();
+  EXPECT_DOUBLE_EQ(task.rate_limit_per_second(), 0);
+  EXPECT_EQ(task.max_requests_in_flight(), 32)
+      << "the coordinator's default: the test integration states none";
+  Finish(task, {});
+}
+
+TEST_F(EngineWorkerTest, A429HalvesTheCredentialsBudgetWhichThenRecovers) {
   EngineOptions options;
   options.default_rate_per_second = 40;
   options.rate_recovery_interval = absl::Seconds(5);
@@ -75,6 +85,7 @@ TEST_F(EngineWorkerTest, A429HalvesTheInstanceRateWhichThenRecovers) {
   StartAndValidate();
   v1::TaskAssignment task = worker_.NextAssignment();
   EXPECT_DOUBLE_EQ(task.rate_limit_per_second(), 40);
+  EXPECT_EQ(task.max_requests_in_flight(), 32);
   engine_->RateLimited(session_, task.attempt());
   auto latest_rate = [&](double want) {
     double latest = 0;
@@ -88,6 +99,12 @@ TEST_F(EngineWorkerTest, A429HalvesTheInstanceRateWhichThenRecovers) {
     return latest;
   };
   EXPECT_DOUBLE_EQ(latest_rate(20), 20);
+  int in_flight = 0;
+  for (const v1::CoordinatorMessage& m : worker_.messages()) {
+    if (m.has_rate_update())
+      in_flight = m.rate_update().max_requests_in_flight();
+  }
+  EXPECT_EQ(in_flight, 16) << "32 halved";
   // No recovery before the interval.
   clock_.Advance(absl::Seconds(4));
   engine_->Pump();

@@ -74,9 +74,13 @@ ABSL_FLAG(
     "file with the 32-byte key (64 hex chars or base64) that encrypts secret "
     "config "
     "values at rest; default: the GRAPHMILL_SECRET_KEY environment variable");
-ABSL_FLAG(
-    double, default_rate_limit, 20,
-    "provider requests per second per instance when an instance sets none");
+ABSL_FLAG(double, default_rate_limit, 0,
+          "upper bound on provider requests per second per credential when "
+          "an instance sets none; 0: none (requests in flight, sized per "
+          "provider, and the provider's own rate-limit answers pace runs)");
+ABSL_FLAG(int, default_requests_in_flight, 32,
+          "provider requests in flight per credential for an integration "
+          "that states no limit of its own");
 ABSL_FLAG(int, change_log_max_age_hours, 0,
           "drop changes older than this (0: keep)");
 ABSL_FLAG(int64_t, change_log_max_count, 0,
@@ -200,6 +204,8 @@ int main(int argc, char** argv) {
   graphmill::coordinator::EngineOptions options;
   options.clock = clock;
   options.default_rate_per_second = absl::GetFlag(FLAGS_default_rate_limit);
+  options.default_requests_in_flight =
+      absl::GetFlag(FLAGS_default_requests_in_flight);
   options.change_log_max_age =
       absl::Hours(absl::GetFlag(FLAGS_change_log_max_age_hours));
   options.change_log_max_count = absl::GetFlag(FLAGS_change_log_max_count);
@@ -207,9 +213,13 @@ int main(int argc, char** argv) {
   options.max_task_attempts = absl::GetFlag(FLAGS_max_task_attempts);
   options.shard_size = absl::GetFlag(FLAGS_shard_size);
   if (options.max_task_attempts < 1 || options.shard_size < 1 ||
+      options.default_rate_per_second < 0 ||
+      options.default_requests_in_flight < 1 ||
       absl::GetFlag(FLAGS_lease_seconds) < 1) {
     graphmill::LogError(
-        "--lease_seconds, --max_task_attempts and --shard_size must be >= 1");
+        "--lease_seconds, --max_task_attempts, --shard_size and "
+        "--default_requests_in_flight must be >= 1, --default_rate_limit "
+        ">= 0");
     return 64;
   }
   // The uploader and the engine refer to each other only through these

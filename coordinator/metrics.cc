@@ -86,13 +86,14 @@ CoordinatorMetrics::CoordinatorMetrics()
           "Task slots of connected workers by state: busy (a task leased), "
           "free (draining workers have none)")),
       rate_budget_(metrics::AddGauge(
-          "graphmill_instance_rate_budget_requests_per_second",
-          "An instance's current provider rate budget, shared by all its "
-          "running tasks (lowered by 429s, recovers over time)")),
-      rate_limit_(metrics::AddGauge(
-          "graphmill_instance_rate_limit_requests_per_second",
-          "An instance's configured provider rate (its own, else "
-          "--default_rate_limit)")),
+          "graphmill_credential_rate_budget_requests_per_second",
+          "A provider credential's current requests/s budget, shared by the "
+          "running tasks of every instance using it (0: unlimited; lowered "
+          "by 429s and by a nearly empty provider bucket)")),
+      in_flight_budget_(metrics::AddGauge(
+          "graphmill_credential_requests_in_flight_budget",
+          "A provider credential's current bound on requests in flight "
+          "(halved by a 429, recovers over time)")),
       rate_limit_reports_(
           metrics::AddCounter("graphmill_rate_limited_reports_total",
                               "429s reported by workers; each lowers the "
@@ -229,10 +230,10 @@ void CoordinatorMetrics::AttemptFinished(bool succeeded) {
   attempts_.Add({{"outcome", succeeded ? "succeeded" : "failed"}}).Increment();
 }
 
-void CoordinatorMetrics::RateBudget(const std::string& instance_id,
-                                    double current, double configured) {
-  rate_budget_.Add({{"instance", instance_id}}).Set(current);
-  rate_limit_.Add({{"instance", instance_id}}).Set(configured);
+void CoordinatorMetrics::CredentialBudget(const std::string& credential,
+                                          double rate, int in_flight) {
+  rate_budget_.Add({{"credential", credential}}).Set(rate);
+  in_flight_budget_.Add({{"credential", credential}}).Set(in_flight);
 }
 
 void CoordinatorMetrics::RateLimitReported() {

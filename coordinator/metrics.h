@@ -71,10 +71,11 @@ class CoordinatorMetrics {
   // A worker reported an attempt's outcome.
   void AttemptFinished(bool succeeded);
 
-  // ---- Rate budgets: an instance's current and configured provider rate.
-  void RateBudget(const std::string& instance_id, double current,
-                  double configured);
-  // A worker reported a 429: the instance's budget goes down.
+  // ---- Budgets of a provider credential (named by its keyed hash, never
+  // the credential): requests/s (0: unlimited) and requests in flight.
+  void CredentialBudget(const std::string& credential, double rate,
+                        int in_flight);
+  // A worker reported a 429: the credential's budget goes down.
   void RateLimitReported();
 
   // ---- Uploads.
@@ -122,7 +123,7 @@ class CoordinatorMetrics {
   metrics::GaugeFamily& worker_slots_;
   // Rates.
   metrics::GaugeFamily& rate_budget_;
-  metrics::GaugeFamily& rate_limit_;
+  metrics::GaugeFamily& in_flight_budget_;
   prometheus::Counter& rate_limit_reports_;
   // Uploads.
   prometheus::Gauge& uploads_queued_;

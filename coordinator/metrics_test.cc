@@ -95,11 +95,11 @@ TEST(CoordinatorMetricsTest, ARunShowsUpInEveryFamily) {
   EXPECT_THAT(leased,
               HasSubstr("graphmill_connected_worker_slots{state=\"free\"} 3"));
   EXPECT_THAT(metrics::Exposition(),
-              HasSubstr("graphmill_instance_rate_budget_requests_per_second{"
-                        "instance=\"inst-metered\"} 5"));
+              HasSubstr("graphmill_credential_rate_budget_requests_per_second{"
+                        "credential=\"instance:inst-metered\"} 5"));
   EXPECT_THAT(metrics::Exposition(),
-              HasSubstr("graphmill_instance_rate_limit_requests_per_second{"
-                        "instance=\"inst-metered\"} 10"));
+              HasSubstr("graphmill_credential_requests_in_flight_budget{"
+                        "credential=\"instance:inst-metered\"} 16"));
   clock.Advance(absl::Seconds(30) + absl::Milliseconds(1));
   engine.Pump();
   const v1::TaskAssignment retry = worker.NextAssignment();

@@ -44,6 +44,8 @@ grpc::Status WorkerGatewayService::Connect(
       engine_->Drain(*session);
     } else if (message.has_rate_limited()) {
       engine_->RateLimited(*session, message.rate_limited().attempt());
+    } else if (message.has_provider_report()) {
+      engine_->ProviderReport(*session, message.provider_report());
     }
   }
   engine_->DisconnectWorker(*session);

@@ -18,6 +18,15 @@ namespace {
 // cannot guess another task's lease.
 constexpr size_t kLeaseIdBytes = 16;
 
+DispatcherOptions WithCredentialKey(DispatcherOptions options) {
+  if (options.credential_hmac_key.empty()) {
+    // Only this process compares the names, so a per-process key will do.
+    absl::StatusOr<std::string> key = RandomHex(32);
+    options.credential_hmac_key = key.ok() ? *key : "graphmill";
+  }
+  return options;
+}
+
 }  // namespace
 
 absl::StatusOr<std::set<IntegrationVersion>> RegisterWorker(
@@ -59,6 +68,11 @@ std::vector<const TaskRecord*> DispatchOrder(
     const std::vector<TaskRecord>& pending) {
   std::map<int64_t, std::vector<const TaskRecord*>> by_run;
   for (const TaskRecord& task : pending) by_run[task.run_id].push_back(&task);
+  for (auto& [run_id, queue] : by_run) {
+    std::stable_partition(queue.begin(), queue.end(), [](const TaskRecord* t) {
+      return t->shard.parent_type().empty();
+    });
+  }
   std::vector<const TaskRecord*> order;
   for (size_t round = 0; order.size() < pending.size(); ++round) {
     for (auto& [run_id, queue] : by_run) {
@@ -82,10 +96,16 @@ WorkerSession* ChooseSession(WorkerSessions& sessions,
   return chosen;
 }
 
+BudgetShare ShareOf(const Budget& budget, int tasks) {
+  tasks = std::max(1, tasks);
+  return {.rate = budget.rate / tasks,
+          .in_flight = std::max(1, budget.max_in_flight / tasks)};
+}
+
 v1::CoordinatorMessage MakeAssignment(
     const TaskRecord& task, const v1::TaskAttempt& attempt,
     const v1::IntegrationDefinition& definition, const v1::Instance& instance,
-    absl::Duration lease, double rate_share) {
+    absl::Duration lease, BudgetShare share) {
   v1::CoordinatorMessage message;
   v1::TaskAssignment& assignment = *message.mutable_assignment();
   *assignment.mutable_attempt() = attempt;
@@ -103,9 +123,22 @@ v1::CoordinatorMessage MakeAssignment(
   if (!task.shard.parent_type().empty())
     *assignment.mutable_shard() = task.shard;
   assignment.set_lease_ms(absl::ToInt64Milliseconds(lease));
-  assignment.set_rate_limit_per_second(rate_share);
+  assignment.set_rate_limit_per_second(share.rate);
+  assignment.set_max_requests_in_flight(share.in_flight);
   return message;
 }
+
+Dispatcher::Dispatcher(Store* store, Clock* clock,
+                       const InstanceSecrets* secrets, RunEvents* events,
+                       Redactors* redactors, RateBudget* rates,
+                       DispatcherOptions options)
+    : store_(store),
+      clock_(clock),
+      secrets_(secrets),
+      events_(events),
+      redactors_(redactors),
+      rates_(rates),
+      options_(WithCredentialKey(std::move(options))) {}
 
 int64_t Dispatcher::AddSession(const v1::WorkerHello& hello,
                                std::set<IntegrationVersion> integrations,
@@ -295,19 +328,26 @@ void Dispatcher::Assign(const TaskRecord& task, WorkerSession& session,
   leased.set_task_id(task.id);
   leased.set_attempt(*attempt);
   leased.set_lease_id(*lease_id);
-  // A new task gets an equal share of its instance's current rate; ShareRates
-  // rebalances.
-  int instance_tasks = 1;
+  // A new task gets an equal share of its credential's budget; ShareRates
+  // rebalances the others.
+  const std::string credential =
+      CredentialKey(options_.credential_hmac_key, definition, instance);
+  const CredentialLimits limits =
+      LimitsOf(definition, instance, options_.default_rate_per_second,
+               options_.default_requests_in_flight);
+  int credential_tasks = 1;
   for (const auto& [id, other] : sessions_) {
     for (const auto& [task_id, running] : other.running)
-      instance_tasks += running.instance_id == task.instance_id;
+      credential_tasks += running.credential == credential;
   }
-  const double share =
-      rates_->Current(task.instance_id,
-                      coordinator::ConfiguredRate(
-                          instance, options_.default_rate_per_second)) /
-      instance_tasks;
-  session.running[task.id] = RunningTask{leased, task.instance_id, share};
+  const BudgetShare share =
+      ShareOf(rates_->Current(credential, limits), credential_tasks);
+  session.running[task.id] = RunningTask{.attempt = leased,
+                                         .instance_id = task.instance_id,
+                                         .credential = credential,
+                                         .limits = limits,
+                                         .rate_share = share.rate,
+                                         .in_flight_share = share.in_flight};
   if (!session.queue->Send(MakeAssignment(task, leased, definition, instance,
                                           options_.lease, share))) {
     session.running.erase(task.id);
@@ -319,47 +359,60 @@ void Dispatcher::Assign(const TaskRecord& task, WorkerSession& session,
   }
 }
 
-double Dispatcher::ConfiguredRate(const std::string& instance_id) {
-  absl::StatusOr<v1::Instance> instance = store_->GetInstance(instance_id);
-  return instance.ok() ? coordinator::ConfiguredRate(
-                             *instance, options_.default_rate_per_second)
-                       : options_.default_rate_per_second;
-}
-
 void Dispatcher::RateLimited(int64_t session, const v1::TaskAttempt& attempt) {
   auto it = sessions_.find(session);
   if (it == sessions_.end()) return;
   auto task = it->second.running.find(attempt.task_id());
   if (task == it->second.running.end()) return;
-  const std::string instance_id = task->second.instance_id;
-  const double rate =
-      rates_->RateLimited(instance_id, ConfiguredRate(instance_id));
+  const RunningTask& running = task->second;
+  const Budget budget = rates_->RateLimited(running.credential, running.limits);
   CoordinatorMetrics::Get().RateLimitReported();
-  LogWarn("instance '", instance_id,
-          "': the provider answered 429; rate lowered to ", rate,
-          " requests/s");
+  LogWarn("instance '", running.instance_id,
+          "': the provider answered 429; its credential's budget is now ",
+          budget.max_in_flight, " request(s) in flight",
+          budget.rate > 0 ? absl::StrCat(", ", budget.rate, " requests/s")
+                          : std::string());
   ShareRates();
 }
 
+void Dispatcher::ProviderReport(int64_t session,
+                                const v1::ProviderReport& report) {
+  auto it = sessions_.find(session);
+  if (it == sessions_.end()) return;
+  auto task = it->second.running.find(report.attempt().task_id());
+  if (task == it->second.running.end() ||
+      task->second.attempt.attempt() != report.attempt().attempt()) {
+    return;
+  }
+  rates_->ProviderRemaining(task->second.credential, report.remaining());
+}
+
 void Dispatcher::ShareRates() {
-  // Running tasks per instance.
+  // Running tasks per credential.
   std::map<std::string, std::vector<std::pair<WorkerSession*, RunningTask*>>>
       tasks;
   for (auto& [id, session] : sessions_) {
     for (auto& [task_id, running] : session.running)
-      tasks[running.instance_id].emplace_back(&session, &running);
+      tasks[running.credential].emplace_back(&session, &running);
   }
-  for (auto& [instance_id, list] : tasks) {
-    const double configured = ConfiguredRate(instance_id);
-    const double rate = rates_->Recover(instance_id, configured);
-    CoordinatorMetrics::Get().RateBudget(instance_id, rate, configured);
-    const double share = rate / static_cast<double>(list.size());
+  for (auto& [credential, list] : tasks) {
+    const CredentialLimits& limits = list.front().second->limits;
+    const Budget budget = rates_->Recover(credential, limits);
+    CoordinatorMetrics::Get().CredentialBudget(credential, budget.rate,
+                                               budget.max_in_flight);
+    const BudgetShare share = ShareOf(budget, static_cast<int>(list.size()));
     for (auto& [session, running] : list) {
-      if (!ShareMoved(running->rate_share, share)) continue;
-      running->rate_share = share;
+      if (!ShareMoved(running->rate_share, share.rate) &&
+          running->in_flight_share == share.in_flight) {
+        continue;
+      }
+      running->rate_share = share.rate;
+      running->in_flight_share = share.in_flight;
       v1::CoordinatorMessage message;
-      *message.mutable_rate_update()->mutable_attempt() = running->attempt;
-      message.mutable_rate_update()->set_rate_limit_per_second(share);
+      v1::RateUpdate& update = *message.mutable_rate_update();
+      *update.mutable_attempt() = running->attempt;
+      update.set_rate_limit_per_second(share.rate);
+      update.set_max_requests_in_flight(share.in_flight);
       session->queue->Send(message);
     }
   }

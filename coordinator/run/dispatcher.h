@@ -1,10 +1,11 @@
 // The dispatcher: connected workers and the tasks they hold. Each worker's
 // stream is a session with a capacity, the integration versions it runs and
 // its own SendQueue, so a stalled stream delays only itself. The dispatcher
-// leases pending tasks to sessions (round-robin across runs, the session with
-// the most free slots first), renews leases on heartbeats, takes them back
-// when they lapse or their worker goes away, tells workers to cancel, and
-// tells each running task its share of its instance's rate (RateBudget).
+// leases pending tasks to sessions (round-robin across runs, single-task
+// steps before shards, the session with the most free slots first), renews
+// leases on heartbeats, takes them back when they lapse or their worker goes
+// away, tells workers to cancel, and tells each running task its share of its
+// credential's budget (RateBudget).
 //
 // The choices are plain functions (DispatchOrder, ChooseSession,
 // MakeAssignment), tested without a store. Dispatcher itself is not
@@ -45,7 +46,13 @@ using IntegrationVersion = std::pair<std::string, std::string>;
 struct RunningTask {
   v1::TaskAttempt attempt;  // with its lease id
   std::string instance_id;
-  double rate_share = 0;  // last rate sent to the worker
+  // The credential whose budget the task shares (CredentialKey) and that
+  // budget's limits, as of the assignment.
+  std::string credential;
+  CredentialLimits limits;
+  // Last shares sent to the worker (rate 0: unlimited).
+  double rate_share = 0;
+  int in_flight_share = 0;
 };
 
 struct WorkerSession {
@@ -75,7 +82,9 @@ absl::StatusOr<std::set<IntegrationVersion>> RegisterWorker(
     Store& store, const v1::WorkerHello& hello);
 
 // Pending tasks in the order to offer them: round-robin across runs (one
-// active run per instance), so one large instance does not starve the others.
+// active run per instance), so one large instance does not starve the others;
+// within a run, tasks of unsharded steps first (small, and usually on the
+// critical path: later steps wait for them), then in store order.
 std::vector<const TaskRecord*> DispatchOrder(
     const std::vector<TaskRecord>& pending);
 
@@ -84,20 +93,34 @@ std::vector<const TaskRecord*> DispatchOrder(
 WorkerSession* ChooseSession(WorkerSessions& sessions,
                              const IntegrationVersion& integration);
 
+// The task's share of its credential's budget when `tasks` tasks share it:
+// an equal part of the rate and of the requests in flight (at least one).
+struct BudgetShare {
+  double rate = 0;  // 0: unlimited
+  int in_flight = 1;
+};
+BudgetShare ShareOf(const Budget& budget, int tasks);
+
 // The assignment of `task`'s new attempt, with the instance's (opened)
-// config and defaults and the task's first rate share.
+// config and defaults and the task's first budget share.
 v1::CoordinatorMessage MakeAssignment(
     const TaskRecord& task, const v1::TaskAttempt& attempt,
     const v1::IntegrationDefinition& definition, const v1::Instance& instance,
-    absl::Duration lease, double rate_share);
+    absl::Duration lease, BudgetShare share);
 
 struct DispatcherOptions {
   // A lease lapses unless a heartbeat renews it within this time.
   absl::Duration lease = absl::Seconds(30);
   // Attempts (leases) per task before its step fails.
   int max_task_attempts = 3;
-  // Provider requests per second per instance when the instance sets none.
-  double default_rate_per_second = 20;
+  // Provider requests per second per credential when the instance sets none;
+  // 0: no rate bound (requests in flight and the provider's answers pace
+  // it).
+  double default_rate_per_second = 0;
+  // Requests in flight per credential when the integration states none.
+  int default_requests_in_flight = 32;
+  // Keys CredentialKey; random per process unless set.
+  std::string credential_hmac_key;
 };
 
 class Dispatcher {
@@ -111,14 +134,7 @@ class Dispatcher {
   // Pointers must outlive this.
   Dispatcher(Store* store, Clock* clock, const InstanceSecrets* secrets,
              RunEvents* events, Redactors* redactors, RateBudget* rates,
-             DispatcherOptions options)
-      : store_(store),
-        clock_(clock),
-        secrets_(secrets),
-        events_(events),
-        redactors_(redactors),
-        rates_(rates),
-        options_(options) {}
+             DispatcherOptions options);
 
   // --- Sessions.
   // A registered worker's stream; returns the session id.
@@ -150,9 +166,11 @@ class Dispatcher {
   void Dispatch(const RunDefinitionFn& run_definition);
 
   // --- Rates.
-  // A task of the session saw a 429: its instance's rate goes down for all
-  // of the instance's running tasks.
+  // A task of the session saw a 429: its credential's budget goes down for
+  // all of the credential's running tasks.
   void RateLimited(int64_t session, const v1::TaskAttempt& attempt);
+  // A task of the session reported its provider's remaining requests.
+  void ProviderReport(int64_t session, const v1::ProviderReport& report);
   // Recovers rates that are due to grow and sends each running task its
   // share where it moved.
   void ShareRates();
@@ -167,7 +185,6 @@ class Dispatcher {
   void Assign(const TaskRecord& task, WorkerSession& session,
               const v1::IntegrationDefinition& definition,
               v1::Instance instance);
-  double ConfiguredRate(const std::string& instance_id);
 
   Store* const store_;
   Clock* const clock_;

@@ -28,6 +28,26 @@ TEST(DispatchOrderTest, RoundRobinAcrossRuns) {
   EXPECT_THAT(ids, ElementsAre(1, 4, 5, 2, 6, 3));
 }
 
+TEST(DispatchOrderTest, UnshardedStepsBeforeShardsWithinARun) {
+  std::vector<TaskRecord> pending = {Task(1, 10), Task(2, 10), Task(3, 10),
+                                     Task(4, 20)};
+  pending[0].shard.set_parent_type("project");
+  pending[1].shard.set_parent_type("project");
+  std::vector<int64_t> ids;
+  for (const TaskRecord* task : DispatchOrder(pending)) ids.push_back(task->id);
+  EXPECT_THAT(ids, ElementsAre(3, 4, 1, 2));
+}
+
+TEST(ShareOfTest, AnEqualPartOfRateAndInFlightButAtLeastOneRequest) {
+  BudgetShare share = ShareOf({.rate = 0, .max_in_flight = 96}, 4);
+  EXPECT_DOUBLE_EQ(share.rate, 0) << "unlimited stays unlimited";
+  EXPECT_EQ(share.in_flight, 24);
+  share = ShareOf({.rate = 10, .max_in_flight = 3}, 4);
+  EXPECT_DOUBLE_EQ(share.rate, 2.5);
+  EXPECT_EQ(share.in_flight, 1);
+  EXPECT_EQ(ShareOf({.rate = 0, .max_in_flight = 8}, 0).in_flight, 8);
+}
+
 WorkerSession Session(int capacity, int running, bool draining = false,
                       const std::string& version = "1") {
   WorkerSession session;
@@ -80,7 +100,7 @@ TEST(MakeAssignmentTest, CarriesTheConfigWithDefaultsAndOnlyARealShard) {
   v1::Instance instance;
   const v1::TaskAssignment plain =
       MakeAssignment(task, attempt, Definition(), instance, absl::Seconds(30),
-                     2.5)
+                     {.rate = 2.5, .in_flight = 4})
           .assignment();
   EXPECT_EQ(plain.attempt().lease_id(), "lease");
   EXPECT_EQ(plain.run_id(), 10);
@@ -89,13 +109,14 @@ TEST(MakeAssignmentTest, CarriesTheConfigWithDefaultsAndOnlyARealShard) {
   EXPECT_EQ(plain.config().at("region"), "eu");
   EXPECT_EQ(plain.lease_ms(), 30'000);
   EXPECT_DOUBLE_EQ(plain.rate_limit_per_second(), 2.5);
+  EXPECT_EQ(plain.max_requests_in_flight(), 4);
   EXPECT_FALSE(plain.has_shard());
   task.shard.set_parent_type("parent");
   task.shard.set_first_key("parent:1");
   (*instance.mutable_config())["region"] = "us";
   const v1::TaskAssignment sharded =
       MakeAssignment(task, attempt, Definition(), instance, absl::Seconds(30),
-                     2.5)
+                     {.rate = 2.5, .in_flight = 4})
           .assignment();
   EXPECT_EQ(sharded.shard().first_key(), "parent:1");
   EXPECT_EQ(sharded.config().at("region"), "us");

@@ -117,6 +117,11 @@ std::vector<v1::TaskAttempt> FakeWorkerGateway::rate_limited() const {
   return rate_limited_;
 }
 
+std::vector<v1::ProviderReport> FakeWorkerGateway::provider_reports() const {
+  absl::MutexLock lock(&mu_);
+  return provider_reports_;
+}
+
 std::vector<v1::WorkerHello> FakeWorkerGateway::hellos() const {
   absl::MutexLock lock(&mu_);
   return hellos_;
@@ -212,6 +217,9 @@ grpc::Status FakeWorkerGateway::Connect(
       if (message.has_draining()) ++draining_count_;
       if (message.has_rate_limited()) {
         rate_limited_.push_back(message.rate_limited().attempt());
+      }
+      if (message.has_provider_report()) {
+        provider_reports_.push_back(message.provider_report());
       }
     }
     absl::MutexLock lock(&mu_);

@@ -79,6 +79,8 @@ class FakeWorkerGateway final : public graphmill::v1::WorkerGateway::Service {
   int draining_count() const;
   // Attempts reported in RateLimited messages, in arrival order.
   std::vector<graphmill::v1::TaskAttempt> rate_limited() const;
+  // ProviderReports, in arrival order.
+  std::vector<graphmill::v1::ProviderReport> provider_reports() const;
   // Connect streams that have ended.
   int ended_connections() const;
   std::vector<graphmill::v1::ReadEntitiesRequest> reads() const;
@@ -128,6 +130,8 @@ class FakeWorkerGateway final : public graphmill::v1::WorkerGateway::Service {
   std::vector<graphmill::v1::Heartbeat> heartbeats_ ABSL_GUARDED_BY(mu_);
   int draining_count_ ABSL_GUARDED_BY(mu_) = 0;
   std::vector<graphmill::v1::TaskAttempt> rate_limited_ ABSL_GUARDED_BY(mu_);
+  std::vector<graphmill::v1::ProviderReport> provider_reports_
+      ABSL_GUARDED_BY(mu_);
   int ended_connections_ ABSL_GUARDED_BY(mu_) = 0;
   std::map<std::string, std::vector<graphmill::v1::Entity>> entities_
       ABSL_GUARDED_BY(mu_);

@@ -81,13 +81,22 @@ class StepContext {
   // True once the coordinator cancelled this attempt.
   virtual bool cancelled() const = 0;
 
-  // Rate budget hooks for the integration's HTTP client
+  // Budget hooks for the integration's HTTP client
   // (HttpClientOptions::before_request and after_response). AwaitRequestSlot
-  // blocks as long as this task's share of the instance's rate budget requires
-  // (returns at once when cancelled). OnProviderResponse reports each
-  // response's HTTP status; a 429 lowers the instance's rate for all its tasks.
+  // blocks as long as this task's share of its credential's requests/s budget
+  // requires (returns at once when cancelled). OnProviderResponse reports each
+  // response's HTTP status; a 429 lowers the credential's budget for all its
+  // tasks. OnProviderRemaining reports a response's rate-limit header (the
+  // requests the provider says are left), so the coordinator can pace the
+  // credential before the provider's bucket runs dry.
   virtual void AwaitRequestSlot() {}
   virtual void OnProviderResponse(int http_status) { (void)http_status; }
+  virtual void OnProviderRemaining(int64_t remaining) { (void)remaining; }
+
+  // This task's share of its credential's requests in flight, set by the
+  // coordinator (it may change while the task runs); 0: none given, use the
+  // integration's own default. A fan-out reads it when it starts.
+  virtual int max_requests_in_flight() const { return 0; }
 };
 
 class Integration {

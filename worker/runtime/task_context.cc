@@ -22,7 +22,8 @@ InstanceConfig ConfigOf(const v1::TaskAssignment& assignment) {
 TaskContext::TaskContext(v1::WorkerGateway::StubInterface* stub,
                          const v1::TaskAssignment& assignment,
                          ResultBatchLimits limits,
-                         RateLimitedCallback on_rate_limited, Clock* clock)
+                         RateLimitedCallback on_rate_limited, Clock* clock,
+                         RemainingCallback on_remaining)
     : stub_(stub),
       clock_(clock != nullptr ? clock : Clock::Real()),
       attempt_(assignment.attempt()),
@@ -31,7 +32,9 @@ TaskContext::TaskContext(v1::WorkerGateway::StubInterface* stub,
       config_(ConfigOf(assignment)),
       results_(stub, assignment.attempt(), limits),
       pacer_(assignment.rate_limit_per_second(), clock_),
-      on_rate_limited_(std::move(on_rate_limited)) {}
+      on_rate_limited_(std::move(on_rate_limited)),
+      on_remaining_(std::move(on_remaining)),
+      max_in_flight_(assignment.max_requests_in_flight()) {}
 
 absl::Status TaskContext::ForEachEntity(
     absl::string_view type,
@@ -118,6 +121,20 @@ void TaskContext::OnProviderResponse(int http_status) {
   if (http_status == kTooManyRequests && on_rate_limited_ && !cancelled_) {
     on_rate_limited_(attempt_);
   }
+}
+
+void TaskContext::OnProviderRemaining(int64_t remaining) {
+  if (!on_remaining_ || cancelled_) return;
+  {
+    absl::MutexLock lock(&mu_);
+    const absl::Time now = clock_->Now();
+    if (remaining >= kRemainingReportAlways &&
+        now - last_remaining_report_ < kRemainingReportInterval) {
+      return;
+    }
+    last_remaining_report_ = now;
+  }
+  on_remaining_(attempt_, remaining);
 }
 
 void TaskContext::MarkPartial(absl::string_view type,

@@ -16,6 +16,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "common/clock.h"
 #include "common/redact.h"
 #include "graphmill/v1/worker.grpc.pb.h"
@@ -40,16 +41,25 @@ class TaskContext : public StepContext {
   // coordinator can lower the instance's rate.
   using RateLimitedCallback =
       std::function<void(const graphmill::v1::TaskAttempt&)>;
+  // Called (from a handler's thread) with the provider's remaining requests,
+  // at most once per kRemainingReportInterval unless it fell below
+  // kRemainingReportAlways, so the coordinator can pace the credential.
+  using RemainingCallback =
+      std::function<void(const graphmill::v1::TaskAttempt&, int64_t remaining)>;
+  static constexpr absl::Duration kRemainingReportInterval =
+      absl::Milliseconds(250);
+  static constexpr int64_t kRemainingReportAlways = 100;
 
   // `stub` and `clock` must outlive the context. The assignment's config holds
   // secrets: it is copied into config() and never logged. Requests are paced
   // on `clock` (null: Clock::Real()) at the assignment's rate_limit_per_second
-  // until SetRateLimit() changes it; events are stamped with its time.
+  // until SetBudget() changes it; events are stamped with its time.
   TaskContext(graphmill::v1::WorkerGateway::StubInterface* stub,
               const graphmill::v1::TaskAssignment& assignment,
               ResultBatchLimits limits,
               RateLimitedCallback on_rate_limited = nullptr,
-              Clock* clock = Clock::Real());
+              Clock* clock = Clock::Real(),
+              RemainingCallback on_remaining = nullptr);
 
   TaskContext(const TaskContext&) = delete;
   TaskContext& operator=(const TaskContext&) = delete;
@@ -80,9 +90,16 @@ class TaskContext : public StepContext {
   void AwaitRequestSlot() override;
   // A 429 is reported through the RateLimitedCallback.
   void OnProviderResponse(int http_status) override;
+  // Reported through the RemainingCallback (see there).
+  void OnProviderRemaining(int64_t remaining) override;
+  int max_requests_in_flight() const override { return max_in_flight_; }
 
-  // The coordinator's new rate for this task (RateUpdate); <= 0: unlimited.
-  void SetRateLimit(double per_second) { pacer_.SetRate(per_second); }
+  // The coordinator's new budget share for this task (RateUpdate): requests
+  // per second (<= 0: unlimited) and requests in flight (<= 0: unchanged).
+  void SetBudget(double per_second, int max_in_flight) {
+    pacer_.SetRate(per_second);
+    if (max_in_flight > 0) max_in_flight_ = max_in_flight;
+  }
   double rate_limit() const { return pacer_.rate(); }
 
   // Stops the attempt (see the class comment). Idempotent; callable from any
@@ -108,6 +125,8 @@ class TaskContext : public StepContext {
   ResultWriter results_;
   RequestPacer pacer_;
   const RateLimitedCallback on_rate_limited_;
+  const RemainingCallback on_remaining_;
+  std::atomic<int> max_in_flight_;
   std::atomic<bool> cancelled_{false};
 
   mutable absl::Mutex mu_;
@@ -117,6 +136,7 @@ class TaskContext : public StepContext {
   // (type, scope) -> reason.
   std::map<std::pair<std::string, std::string>, std::string> incomplete_
       ABSL_GUARDED_BY(mu_);
+  absl::Time last_remaining_report_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
 };
 
 }  // namespace graphmill::worker

@@ -27,9 +27,11 @@ namespace v1 = ::graphmill::v1;
 struct Worker::Task {
   Task(v1::WorkerGateway::StubInterface* stub,
        const v1::TaskAssignment& assignment, ResultBatchLimits limits,
-       TaskContext::RateLimitedCallback on_rate_limited, Clock* clock)
+       TaskContext::RateLimitedCallback on_rate_limited, Clock* clock,
+       TaskContext::RemainingCallback on_remaining)
       : assignment(assignment),
-        context(stub, assignment, limits, std::move(on_rate_limited), clock),
+        context(stub, assignment, limits, std::move(on_rate_limited), clock,
+                std::move(on_remaining)),
         label(AttemptLabel(assignment.attempt())) {}
 
   // Holds the instance's config, secrets included: never log it.
@@ -408,7 +410,10 @@ void Worker::Accept(const v1::TaskAssignment& assignment) {
   auto task = std::make_shared<Task>(
       stub_.get(), assignment, options_.result_limits,
       [this](const v1::TaskAttempt& attempt) { ReportRateLimited(attempt); },
-      clock_);
+      clock_,
+      [this](const v1::TaskAttempt& attempt, int64_t remaining) {
+        ReportRemaining(attempt, remaining);
+      });
   {
     absl::MutexLock lock(&mu_);
     if (draining_) {
@@ -448,7 +453,8 @@ void Worker::UpdateRate(const v1::RateUpdate& update) {
   auto it = tasks_.find(KeyOf(update.attempt()));
   // An update racing the task's end is moot.
   if (it != tasks_.end()) {
-    it->second->context.SetRateLimit(update.rate_limit_per_second());
+    it->second->context.SetBudget(update.rate_limit_per_second(),
+                                  update.max_requests_in_flight());
   }
 }
 
@@ -468,6 +474,25 @@ void Worker::ReportRateLimited(const v1::TaskAttempt& attempt) {
   ChangedLocked();
 }
 
+void Worker::ReportRemaining(const v1::TaskAttempt& attempt,
+                             int64_t remaining) {
+  absl::MutexLock lock(&mu_);
+  if (tasks_.count(KeyOf(attempt)) == 0) return;  // abandoned or ended
+  // Only the latest count matters: replace a report still queued.
+  for (v1::WorkerMessage& queued : outbox_) {
+    if (queued.has_provider_report() &&
+        KeyOf(queued.provider_report().attempt()) == KeyOf(attempt)) {
+      queued.mutable_provider_report()->set_remaining(remaining);
+      return;
+    }
+  }
+  v1::WorkerMessage message;
+  *message.mutable_provider_report()->mutable_attempt() = attempt;
+  message.mutable_provider_report()->set_remaining(remaining);
+  outbox_.push_back(std::move(message));
+  ChangedLocked();
+}
+
 void Worker::RunTask(const std::shared_ptr<Task>& task) {
   try {
     if (!task->context.cancelled()) {
@@ -480,7 +505,9 @@ void Worker::RunTask(const std::shared_ptr<Task>& task) {
               assignment.rate_limit_per_second() > 0
                   ? absl::StrCat(assignment.rate_limit_per_second(),
                                  " provider requests/s")
-                  : "no rate limit");
+                  : "no requests/s limit",
+              ", ", assignment.max_requests_in_flight(),
+              " request(s) in flight");
       const absl::Time started = clock_->Now();
       const v1::TaskOutcome outcome =
           ExecuteAssignment(assignment, integrations_, task->context);

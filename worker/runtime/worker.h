@@ -131,6 +131,9 @@ class Worker {
   void UpdateRate(const graphmill::v1::RateUpdate& update);
   // Queues a RateLimited report for the Connect stream.
   void ReportRateLimited(const graphmill::v1::TaskAttempt& attempt);
+  // Queues a ProviderReport (the latest count per attempt).
+  void ReportRemaining(const graphmill::v1::TaskAttempt& attempt,
+                       int64_t remaining);
   // Pool work: runs one task and delivers its results.
   void RunTask(const std::shared_ptr<Task>& task);
   // Cancels every task of the session and forgets them (they end on their own).

@@ -357,6 +357,30 @@ TEST_F(WorkerTest, A429IsReportedToTheCoordinator) {
   }
 }
 
+TEST_F(WorkerTest, ProviderRemainingIsReportedAndTheInFlightShareApplies) {
+  StartWorker();
+  v1::TaskAssignment task = StepTask(74, "rate-limited", {}, 1);
+  task.set_max_requests_in_flight(7);
+  ASSERT_TRUE(gateway_->Assign(task));
+  FakeWorkerGateway::Submission done = Completed(74);
+  EXPECT_EQ(done.outcome().status(), v1::TASK_OUTCOME_STATUS_SUCCEEDED);
+  bool saw_share = false;
+  for (const v1::ResultBatch& batch : done.batches()) {
+    for (const v1::Event& event : batch.events()) {
+      if (event.name() == "in_flight") saw_share = event.description() == "7";
+    }
+  }
+  EXPECT_TRUE(saw_share) << "the step saw the assignment's share";
+  ASSERT_TRUE(FakeWorkerGateway::WaitFor([&] {
+    const auto reports = gateway_->provider_reports();
+    return !reports.empty() && reports.back().remaining() == 42;
+  }));
+  for (const v1::ProviderReport& report : gateway_->provider_reports()) {
+    EXPECT_EQ(report.attempt().task_id(), 74);
+    EXPECT_NE(report.remaining(), 3999) << "within the report interval";
+  }
+}
+
 TEST_F(WorkerTest, NeverRunsMoreThanCapacityAtOnce) {
   options_.capacity = 2;
   StartWorker();

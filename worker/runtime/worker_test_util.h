@@ -118,6 +118,11 @@ class TestIntegration : public Integration {
       context.OnProviderResponse(200);
       context.OnProviderResponse(429);
       context.OnProviderResponse(429);
+      context.OnProviderRemaining(4000);
+      context.OnProviderRemaining(3999);  // within the interval: not sent
+      context.OnProviderRemaining(42);    // nearly empty: always sent
+      context.AddEvent(v1::EVENT_LEVEL_INFO, "in_flight",
+                       absl::StrCat(context.max_requests_in_flight()));
       return absl::OkStatus();
     }
     return absl::InternalError("unreachable");

@@ -39,6 +39,11 @@ v1::IntegrationDefinition BuildDefinition() {
 
   // The steps come from their list, each declared next to its handler.
   AddSteps(definition, Steps());
+
+  // Requests in flight per credential across every task and worker: enough
+  // for the provider's latency to be hidden, few enough to stay polite.
+  v1::ProviderLimits& limits = *definition.mutable_provider_limits();
+  limits.set_max_requests_in_flight(96);
   return definition;
 }
 

@@ -24,7 +24,7 @@ using ::testing::UnorderedElementsAre;
 
 TEST(DefinitionTest, NameVersionDisplayName) {
   EXPECT_EQ(Definition().name(), "circleci");
-  EXPECT_EQ(Definition().version(), "1.1.0");
+  EXPECT_EQ(Definition().version(), "1.2.0");
   EXPECT_EQ(Definition().display_name(), "CircleCI");
 }
 

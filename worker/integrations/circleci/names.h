@@ -8,7 +8,7 @@
 namespace graphmill::worker::circleci {
 
 inline constexpr char kIntegrationName[] = "circleci";
-inline constexpr char kIntegrationVersion[] = "1.1.0";
+inline constexpr char kIntegrationVersion[] = "1.2.0";
 inline constexpr char kIntegrationDisplayName[] = "CircleCI";
 
 // Config field names, as the reference spells them.

@@ -1,7 +1,12 @@
 // Per-task HttpClientOptions: redaction and rate-budget hooks.
 #include "worker/integrations/common/task_http_options.h"
 
+#include <optional>
+#include <string>
 #include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 
 namespace graphmill::worker {
 
@@ -9,6 +14,21 @@ http::HttpClientOptions WithRedacted(http::HttpClientOptions options,
                                      const std::string& secret) {
   options.redact.push_back(secret);
   return options;
+}
+
+std::optional<int64_t> RemainingRequests(const http::HttpResponse& response) {
+  // Heroku and the IETF draft say RateLimit-Remaining; CircleCI (and most
+  // others) X-RateLimit-Remaining.
+  for (const char* name : {"RateLimit-Remaining", "X-RateLimit-Remaining"}) {
+    std::optional<std::string> value = response.Header(name);
+    int64_t remaining = 0;
+    if (value.has_value() &&
+        absl::SimpleAtoi(absl::StripAsciiWhitespace(*value), &remaining) &&
+        remaining >= 0) {
+      return remaining;
+    }
+  }
+  return std::nullopt;
 }
 
 http::HttpClientOptions TaskHttpClientOptions(
@@ -26,6 +46,8 @@ http::HttpClientOptions TaskHttpClientOptions(
                                const http::HttpResponse& response) {
     if (base_hook) base_hook(response);
     context.OnProviderResponse(response.status);
+    if (std::optional<int64_t> remaining = RemainingRequests(response))
+      context.OnProviderRemaining(*remaining);
     if (hook) hook(response);
   };
   return options;

@@ -3,7 +3,9 @@
 #ifndef GRAPHMILL_WORKER_INTEGRATIONS_COMMON_TASK_HTTP_OPTIONS_H_
 #define GRAPHMILL_WORKER_INTEGRATIONS_COMMON_TASK_HTTP_OPTIONS_H_
 
+#include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "common/http/http_client.h"
@@ -29,8 +31,14 @@ struct RequestHooks {
 // lowers the instance's rate). The hooks run, before each attempt:
 // base.before_request, `hooks.before_request`, context.AwaitRequestSlot();
 // after each response: base.after_response, context.OnProviderResponse,
+// context.OnProviderRemaining (when the response has a rate-limit header),
 // `hooks.after_response`. `context` (and whatever `hooks` reference) must
 // outlive every client built from the result.
+// The requests a response says are left: `RateLimit-Remaining` (Heroku) or
+// `X-RateLimit-Remaining` (CircleCI), a non-negative integer; nullopt when
+// neither is there or parses.
+std::optional<int64_t> RemainingRequests(const http::HttpResponse& response);
+
 http::HttpClientOptions TaskHttpClientOptions(
     const http::HttpClientOptions& base, StepContext& context,
     RequestHooks hooks = {});

@@ -1,6 +1,7 @@
 // The per-task step helper and parent reading.
 #include "worker/integrations/common/task_step.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -44,7 +45,13 @@ absl::Status TaskStep::AddRelationshipOnce(v1::Relationship relationship,
 
 absl::Status TaskStep::FanOut(size_t count,
                               const std::function<absl::Status(size_t)>& task) {
-  return RunConcurrently(count, options_.max_in_flight_requests, task,
+  // The coordinator's share of the credential's requests in flight, else the
+  // integration's default; threads are cheap, but not free.
+  constexpr int kMostThreads = 64;
+  const int given = context.max_requests_in_flight();
+  const int in_flight = given > 0 ? std::min(given, kMostThreads)
+                                  : options_.max_in_flight_requests;
+  return RunConcurrently(count, in_flight, task,
                          [this] { return context.cancelled(); });
 }
 

@@ -42,7 +42,8 @@ class KeySet {
 struct TaskStepOptions {
   // Prefix of log lines, e.g. "circleci" in "circleci step fetch-users: ...".
   absl::string_view integration;
-  // Most requests in flight at once within one FanOut.
+  // Most requests in flight at once within one FanOut when the coordinator
+  // gives no share (StepContext::max_requests_in_flight).
   int max_in_flight_requests = 1;
   // The description of a missing-permission warning about `resource`, from the
   // 403/404 `error` (its message is redacted already). Required.
@@ -70,8 +71,10 @@ class TaskStep {
   absl::Status AddRelationshipOnce(v1::Relationship relationship,
                                    absl::string_view scope = "");
 
-  // Runs `task(i)` for i < count, max_in_flight_requests at a time, until one
-  // fails or the task is cancelled; see RunConcurrently.
+  // Runs `task(i)` for i < count, the task's share of requests in flight at a
+  // time (StepContext::max_requests_in_flight, at most 64; else
+  // max_in_flight_requests), until one fails or the task is cancelled; see
+  // RunConcurrently.
   absl::Status FanOut(size_t count,
                       const std::function<absl::Status(size_t)>& task);
 

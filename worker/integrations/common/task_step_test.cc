@@ -1,11 +1,13 @@
 // Tests of the per-task step helper and the per-task HTTP options.
 #include "worker/integrations/common/task_step.h"
 
+#include <atomic>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "httplib.h"
@@ -48,6 +50,48 @@ TEST(TaskStepTest, AddsEachKeyOnceAcrossFanOutThreads) {
   context.Commit();
   EXPECT_EQ(run.entities().size(), 10u);
   EXPECT_TRUE(run.repeated_in_task().empty());
+}
+
+// A context the coordinator gave a share of requests in flight.
+class SharedBudgetContext : public FakeStepContext {
+ public:
+  SharedBudgetContext(FakeRun& run, int in_flight)
+      : FakeStepContext(run, "s", "", 0, 1), in_flight_(in_flight) {}
+  int max_requests_in_flight() const override { return in_flight_; }
+
+ private:
+  const int in_flight_;
+};
+
+// The most calls of `step.FanOut` running at once over `count` items.
+int PeakConcurrency(TaskStep& step, size_t count) {
+  std::atomic<int> running{0};
+  std::atomic<int> peak{0};
+  EXPECT_TRUE(step.FanOut(count,
+                          [&](size_t) {
+                            const int now = ++running;
+                            int seen = peak.load();
+                            while (now > seen &&
+                                   !peak.compare_exchange_weak(seen, now)) {
+                            }
+                            // Long enough for the others to start.
+                            absl::SleepFor(absl::Milliseconds(20));
+                            --running;
+                            return absl::OkStatus();
+                          })
+                  .ok());
+  return peak.load();
+}
+
+TEST(TaskStepTest, FanOutRunsTheCoordinatorsShareOfRequestsInFlight) {
+  FakeRun run({});
+  SharedBudgetContext three(run, 3);
+  TaskStep shared(kOptions, "s", {"t"}, three);
+  EXPECT_EQ(PeakConcurrency(shared, 12), 3);
+  SharedBudgetContext none(run, 0);
+  TaskStep fallback(kOptions, "s", {"t"}, none);
+  EXPECT_EQ(PeakConcurrency(fallback, 12), kOptions.max_in_flight_requests)
+      << "no share: the integration's default";
 }
 
 // The error HttpClient gives for a 403 from a real server on 127.0.0.1.
@@ -132,6 +176,9 @@ class HookRecordingContext : public FakeStepContext {
   void OnProviderResponse(int http_status) override {
     calls_.push_back(absl::StrCat("report ", http_status));
   }
+  void OnProviderRemaining(int64_t remaining) override {
+    calls_.push_back(absl::StrCat("remaining ", remaining));
+  }
 
  private:
   std::vector<std::string>& calls_;
@@ -170,6 +217,28 @@ TEST(TaskHttpClientOptionsTest, WorksWithoutBaseOrIntegrationHooks) {
   response.status = 200;
   options.after_response(response);
   EXPECT_THAT(calls, ElementsAre("slot", "report 200"));
+}
+
+TEST(TaskHttpClientOptionsTest, ReportsTheRateLimitRemainingHeader) {
+  std::vector<std::string> calls;
+  FakeRun run({});
+  HookRecordingContext context(run, calls);
+  http::HttpClientOptions options = TaskHttpClientOptions({}, context);
+  http::HttpResponse heroku;
+  heroku.status = 200;
+  heroku.headers = {{"ratelimit-remaining", " 4431 "}};
+  options.after_response(heroku);
+  http::HttpResponse circleci;
+  circleci.status = 200;
+  circleci.headers = {{"X-RateLimit-Remaining", "12"}};
+  options.after_response(circleci);
+  http::HttpResponse garbled;
+  garbled.status = 200;
+  garbled.headers = {{"RateLimit-Remaining", "-3"},
+                     {"X-RateLimit-Remaining", "lots"}};
+  options.after_response(garbled);
+  EXPECT_THAT(calls, ElementsAre("report 200", "remaining 4431", "report 200",
+                                 "remaining 12", "report 200"));
 }
 
 TEST(WithRedactedTest, AppendsTheSecret) {

@@ -30,6 +30,15 @@ v1::IntegrationDefinition BuildDefinition() {
 
   // The steps come from their list, each declared next to its handler.
   AddSteps(definition, Steps());
+
+  // Requests in flight per credential across every task and worker: enough
+  // for the provider's latency to be hidden, few enough to stay polite.
+  v1::ProviderLimits& limits = *definition.mutable_provider_limits();
+  limits.set_max_requests_in_flight(32);
+  // Heroku's bucket: 4,500 tokens refilled at 75 a minute. Spend the burst,
+  // then pace to the refill once a tenth is left.
+  limits.set_bucket_refill_per_second(kHerokuRefillRequestsPerMinute / 60.0);
+  limits.set_pace_below_remaining(kHerokuBucketCapacityRequests / 10);
   return definition;
 }
 

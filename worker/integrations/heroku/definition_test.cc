@@ -22,7 +22,7 @@ using ::testing::IsEmpty;
 
 TEST(DefinitionTest, NameVersionDisplayName) {
   EXPECT_EQ(Definition().name(), "heroku");
-  EXPECT_EQ(Definition().version(), "1.1.0");
+  EXPECT_EQ(Definition().version(), "1.2.0");
   EXPECT_EQ(Definition().display_name(), "Heroku");
 }
 

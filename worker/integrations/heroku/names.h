@@ -8,8 +8,12 @@
 namespace graphmill::worker::heroku {
 
 inline constexpr char kIntegrationName[] = "heroku";
-inline constexpr char kIntegrationVersion[] = "1.1.0";
+inline constexpr char kIntegrationVersion[] = "1.2.0";
 inline constexpr char kIntegrationDisplayName[] = "Heroku";
+
+// Heroku's documented bucket: 4,500 tokens, refilled at 75 per minute.
+inline constexpr int kHerokuBucketCapacityRequests = 4500;
+inline constexpr double kHerokuRefillRequestsPerMinute = 75.0;
 
 // Config field names, as the reference spells them.
 inline constexpr char kConfigApiKey[] = "apiKey";

@@ -25,12 +25,9 @@
 #include "absl/time/time.h"
 #include "common/clock.h"
 #include "common/http/http_client.h"
+#include "worker/integrations/heroku/names.h"
 
 namespace graphmill::worker::heroku {
-
-// Heroku's documented bucket: 4,500 tokens, refilled at 75 per minute.
-inline constexpr int kHerokuBucketCapacityRequests = 4500;
-inline constexpr double kHerokuRefillRequestsPerMinute = 75.0;
 
 struct RateLimitPolicy {
   // Time for the bucket to gain one token: 60 s / 75 = 800 ms.

@@ -21,17 +21,18 @@
 #include "absl/strings/str_replace.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
+#include "client/cli_output.pb.h"
 #include "client/completion.h"
 #include "client/coordinator_client.h"
 #include "client/describe.h"
 #include "client/dot_writer.h"
 #include "client/instance_settings.h"
 #include "client/interrupt.h"
+#include "client/json_output.h"
 #include "client/render.h"
 #include "client/run_watch.h"
 #include "client/suggest.h"
 #include "client/table.h"
-#include "common/graph_json.h"
 
 namespace graphmill::cli {
 namespace {
@@ -66,7 +67,7 @@ absl::StatusOr<int> IntegrationList(const Invocation& call) {
   if (!response.ok()) return response.status();
   if (call.json()) {
     for (const auto& integration : response->integrations()) {
-      call.out << MessageToJsonLine(integration);
+      call.out << JsonLine(integration);
     }
   } else {
     call.out << RenderIntegrations(*response);
@@ -82,7 +83,7 @@ absl::StatusOr<int> IntegrationDescribe(const Invocation& call) {
   for (const v1::IntegrationDefinition& integration :
        response->integrations()) {
     if (integration.name() == call.line.integration) {
-      call.out << (call.json() ? MessageToJsonLine(integration)
+      call.out << (call.json() ? JsonLine(integration)
                                : RenderIntegrationDescription(integration));
       return kExitSuccess;
     }
@@ -98,7 +99,7 @@ absl::StatusOr<int> IntegrationDescribe(const Invocation& call) {
 }
 
 void PrintInstance(const Invocation& call, const v1::Instance& instance) {
-  call.out << (call.json() ? MessageToJsonLine(MaskUploadToken(instance))
+  call.out << (call.json() ? JsonLine(MaskUploadToken(instance))
                            : RenderInstance(instance));
 }
 
@@ -117,7 +118,7 @@ absl::StatusOr<int> InstanceList(const Invocation& call) {
   if (!response.ok()) return response.status();
   if (call.json()) {
     for (const auto& instance : response->instances())
-      call.out << MessageToJsonLine(instance);
+      call.out << JsonLine(instance);
   } else {
     // One ListRuns per instance: instance lists are short, and the Admin API
     // keeps runs separate from instances.
@@ -150,7 +151,10 @@ absl::StatusOr<int> InstanceUpdate(const Invocation& call) {
   absl::StatusOr<v1::Instance> instance =
       MergeInstanceUpdate(*stored, call.line);
   if (!instance.ok()) return instance.status();
-  absl::StatusOr<v1::Instance> updated = call.client.UpdateInstance(*instance);
+  // The coordinator checks the names to unset: a misspelt one is refused
+  // there, for every client, rather than removing nothing in silence.
+  absl::StatusOr<v1::Instance> updated =
+      call.client.UpdateInstance(*instance, call.line.unset_config);
   if (!updated.ok()) return updated.status();
   PrintInstance(call, *updated);
   return kExitSuccess;
@@ -179,7 +183,7 @@ absl::StatusOr<int> InstanceDelete(const Invocation& call) {
   if (call.json()) {
     v1::DeleteInstanceRequest deleted;
     deleted.set_instance_id(id);
-    call.out << MessageToJsonLine(deleted);
+    call.out << JsonLine(deleted);
   } else {
     call.out << "instance " << id << " deleted\n";
   }
@@ -190,7 +194,7 @@ absl::StatusOr<int> InstanceValidate(const Invocation& call) {
   absl::StatusOr<v1::ValidateInstanceResponse> response =
       call.client.ValidateInstance(call.line.instance_id);
   if (!response.ok()) return response.status();
-  call.out << (call.json() ? MessageToJsonLine(*response)
+  call.out << (call.json() ? JsonLine(*response)
                            : RenderValidation(*response) + "\n");
   return response->valid() ? kExitSuccess : kExitFailure;
 }
@@ -249,7 +253,7 @@ absl::StatusOr<int> WatchRun(const Invocation& call, int64_t run_id) {
     if (terminal) ticker.emplace(printer, call.environment);
     status = call.client.WatchRun(run_id, [&](const v1::RunUpdate& update) {
       if (call.json()) {
-        call.out << MessageToJsonLine(update);
+        call.out << JsonLine(update);
         call.out.flush();
       } else {
         if (!last_run.has_value()) {
@@ -285,7 +289,7 @@ absl::StatusOr<int> WatchRun(const Invocation& call, int64_t run_id) {
 absl::StatusOr<int> RunStart(const Invocation& call) {
   absl::StatusOr<v1::Run> run = call.client.StartRun(call.line.instance_id);
   if (!run.ok()) return run.status();
-  call.out << (call.json() ? MessageToJsonLine(*run) : RenderRunStarted(*run));
+  call.out << (call.json() ? JsonLine(*run) : RenderRunStarted(*run));
   call.out.flush();
   if (!call.line.watch) return kExitSuccess;
   return WatchRun(call, run->id());
@@ -296,7 +300,7 @@ absl::StatusOr<int> RunShow(const Invocation& call) {
       call.client.GetRun(call.line.run_id);
   if (!response.ok()) return response.status();
   call.out << (call.json()
-                   ? MessageToJsonLine(*response)
+                   ? JsonLine(*response)
                    : RenderRunSummary(*response, call.environment.now_ms()));
   return kExitSuccess;
 }
@@ -305,7 +309,7 @@ absl::StatusOr<int> RunCancel(const Invocation& call) {
   absl::StatusOr<v1::Run> run = call.client.CancelRun(call.line.run_id);
   if (!run.ok()) return run.status();
   call.out << (call.json()
-                   ? MessageToJsonLine(*run)
+                   ? JsonLine(*run)
                    : absl::StrCat("run ", run->id(), " ",
                                   RunStatusName(run->status()),
                                   " for instance ", run->instance_id(), "\n"));
@@ -315,8 +319,7 @@ absl::StatusOr<int> RunCancel(const Invocation& call) {
 absl::StatusOr<int> RunUpload(const Invocation& call) {
   absl::StatusOr<v1::Run> run = call.client.RetryUpload(call.line.run_id);
   if (!run.ok()) return run.status();
-  call.out << (call.json() ? MessageToJsonLine(*run)
-                           : RenderUploadStatus(*run));
+  call.out << (call.json() ? JsonLine(*run) : RenderUploadStatus(*run));
   return kExitSuccess;
 }
 
@@ -328,8 +331,7 @@ absl::StatusOr<int> RunList(const Invocation& call) {
   absl::StatusOr<v1::ListRunsResponse> response = call.client.ListRuns(request);
   if (!response.ok()) return response.status();
   if (call.json()) {
-    for (const v1::Run& run : response->runs())
-      call.out << MessageToJsonLine(run);
+    for (const v1::Run& run : response->runs()) call.out << JsonLine(run);
   } else {
     call.out << RenderRuns(*response, call.environment.now_ms());
   }
@@ -377,17 +379,18 @@ absl::Status ForEachGraphObject(const CommandLine& line, Fetch fetch,
   return absl::OkStatus();
 }
 
-// Every entity matching the command line's filter, page by page; raw data only
-// if `include_raw_data` (it is most of an entity's size).
+// Every entity matching `filter`, page by page; raw data only if
+// `include_raw_data` (it is most of an entity's size).
 template <typename Emit>
-absl::Status ForEachEntity(const Invocation& call, bool include_raw_data,
+absl::Status ForEachEntity(const Invocation& call,
+                           const v1::GraphFilter& filter, bool include_raw_data,
                            Emit emit) {
   return ForEachGraphObject<v1::Entity>(
       call.line,
       [&](int32_t page_size, const std::string& token)
           -> absl::StatusOr<std::pair<std::vector<v1::Entity>, std::string>> {
         v1::ListEntitiesRequest request;
-        *request.mutable_filter() = Filter(call.line);
+        *request.mutable_filter() = filter;
         request.set_page_size(page_size);
         request.set_page_token(token);
         request.set_include_raw_data(include_raw_data);
@@ -402,16 +405,17 @@ absl::Status ForEachEntity(const Invocation& call, bool include_raw_data,
       emit);
 }
 
-// Every relationship matching the command line's filter, page by page.
+// Every relationship matching `filter`, page by page.
 template <typename Emit>
-absl::Status ForEachRelationship(const Invocation& call, Emit emit) {
+absl::Status ForEachRelationship(const Invocation& call,
+                                 const v1::GraphFilter& filter, Emit emit) {
   return ForEachGraphObject<v1::Relationship>(
       call.line,
       [&](int32_t page_size, const std::string& token)
           -> absl::StatusOr<
               std::pair<std::vector<v1::Relationship>, std::string>> {
         v1::ListRelationshipsRequest request;
-        *request.mutable_filter() = Filter(call.line);
+        *request.mutable_filter() = filter;
         request.set_page_size(page_size);
         request.set_page_token(token);
         absl::StatusOr<v1::ListRelationshipsResponse> response =
@@ -429,30 +433,36 @@ absl::StatusOr<int> GraphEntities(const Invocation& call) {
   std::vector<v1::Entity> rows;
   // The table never shows raw data.
   const bool raw = call.line.raw && call.json();
-  absl::Status status = ForEachEntity(call, raw, [&](v1::Entity entity) {
-    if (call.json()) {
-      call.out << EntityToJson(entity, raw) << "\n";
-    } else {
-      rows.push_back(std::move(entity));
-    }
-  });
-  // Print what was read even when a later page failed, then report the failure.
-  if (!call.json()) call.out << RenderEntities(rows);
+  absl::Status status =
+      ForEachEntity(call, Filter(call.line), raw, [&](v1::Entity entity) {
+        if (call.json()) {
+          call.out << JsonLine(entity, raw);
+        } else {
+          rows.push_back(std::move(entity));
+        }
+      });
+  // Print what was read even when a later page failed, then report the
+  // failure; a first page that failed (an unknown instance) prints no table.
+  if (!call.json() && (status.ok() || !rows.empty())) {
+    call.out << RenderEntities(rows);
+  }
   if (!status.ok()) return status;
   return kExitSuccess;
 }
 
 absl::StatusOr<int> GraphRelationships(const Invocation& call) {
   std::vector<v1::Relationship> rows;
-  absl::Status status =
-      ForEachRelationship(call, [&](v1::Relationship relationship) {
+  absl::Status status = ForEachRelationship(
+      call, Filter(call.line), [&](v1::Relationship relationship) {
         if (call.json()) {
-          call.out << RelationshipToJson(relationship) << "\n";
+          call.out << JsonLine(relationship);
         } else {
           rows.push_back(std::move(relationship));
         }
       });
-  if (!call.json()) call.out << RenderRelationships(rows);
+  if (!call.json() && (status.ok() || !rows.empty())) {
+    call.out << RenderRelationships(rows);
+  }
   if (!status.ok()) return status;
   return kExitSuccess;
 }
@@ -464,7 +474,7 @@ absl::StatusOr<int> GraphEntity(const Invocation& call) {
   request.set_include_raw_data(call.line.raw);
   absl::StatusOr<v1::Entity> entity = call.client.GetEntity(request);
   if (!entity.ok()) return entity.status();
-  call.out << (call.json() ? EntityToJson(*entity, call.line.raw) + "\n"
+  call.out << (call.json() ? JsonLine(*entity, call.line.raw)
                            : RenderEntity(*entity, call.line.raw));
   return kExitSuccess;
 }
@@ -495,17 +505,55 @@ absl::StatusOr<int> GraphNeighbors(const Invocation& call) {
       },
       [&](v1::Neighbor neighbor) {
         if (call.json()) {
-          call.out << NeighborToJson(neighbor, raw) << "\n";
+          call.out << JsonLine(neighbor, raw);
         } else {
           rows.push_back(std::move(neighbor));
         }
       });
-  if (!call.json()) call.out << RenderNeighbors(rows);
+  if (!call.json() && (status.ok() || !rows.empty())) {
+    call.out << RenderNeighbors(rows);
+  }
   if (!status.ok()) return status;
   return kExitSuccess;
 }
 
-// Streams page by page: memory holds one page, never the graph.
+// The server-side filters an export runs, one after the other: one per --type
+// (types are disjoint, so no object comes twice), or one without a type. The
+// --class goes to the server when there is exactly one; several are checked
+// here by MatchesClasses, since an entity with two of them would otherwise
+// come twice.
+std::vector<v1::GraphFilter> ExportFilters(const CommandLine& line) {
+  v1::GraphFilter base;
+  base.set_instance_id(line.instance_id);
+  if (line.classes.size() == 1) base.set_class_name(line.classes[0]);
+  if (line.types.empty()) return {base};
+  std::vector<v1::GraphFilter> filters;
+  for (const std::string& type : line.types) {
+    filters.push_back(base);
+    filters.back().set_type(type);
+  }
+  return filters;
+}
+
+bool MatchesClasses(const CommandLine& line, const v1::Entity& entity) {
+  if (line.classes.size() <= 1) return true;  // the server checked it
+  return std::any_of(entity.classes().begin(), entity.classes().end(),
+                     [&](const std::string& name) {
+                       return std::find(line.classes.begin(),
+                                        line.classes.end(),
+                                        name) != line.classes.end();
+                     });
+}
+
+bool MatchesClasses(const CommandLine& line,
+                    const v1::Relationship& relationship) {
+  return line.classes.size() <= 1 ||
+         std::find(line.classes.begin(), line.classes.end(),
+                   relationship.class_name()) != line.classes.end();
+}
+
+// Streams page by page: memory holds one page, never the graph (a filtered DOT
+// export also holds the keys of the entities it drew).
 absl::StatusOr<int> GraphExport(const Invocation& call) {
   std::optional<DotWriter> dot;
   if (call.line.export_format == ExportFormat::kDot) {
@@ -513,26 +561,102 @@ absl::StatusOr<int> GraphExport(const Invocation& call) {
   }
   // DOT never shows raw data.
   const bool raw = call.line.raw && !dot.has_value();
-  absl::Status status = ForEachEntity(call, raw, [&](const v1::Entity& entity) {
-    if (dot.has_value()) {
+  const bool filtered = !call.line.types.empty() || !call.line.classes.empty();
+  // A filtered DOT export draws an edge only between entities it drew:
+  // Graphviz would draw any other end as a bare node that is not in the
+  // export.
+  std::set<std::string> drawn;
+  const std::vector<v1::GraphFilter> filters = ExportFilters(call.line);
+  absl::Status status;
+  for (const v1::GraphFilter& filter : filters) {
+    if (!status.ok()) break;
+    status = ForEachEntity(call, filter, raw, [&](const v1::Entity& entity) {
+      if (!MatchesClasses(call.line, entity)) return;
+      if (!dot.has_value()) {
+        call.out << JsonLine(entity, raw);
+        return;
+      }
       dot->AddEntity(entity);
-    } else {
-      call.out << EntityToJson(entity, raw) << "\n";
-    }
-  });
-  if (status.ok()) {
-    status =
-        ForEachRelationship(call, [&](const v1::Relationship& relationship) {
-          if (dot.has_value()) {
+      if (filtered) drawn.insert(entity.key());
+    });
+  }
+  for (const v1::GraphFilter& filter : filters) {
+    if (!status.ok()) break;
+    status = ForEachRelationship(
+        call, filter, [&](const v1::Relationship& relationship) {
+          if (!MatchesClasses(call.line, relationship)) return;
+          if (!dot.has_value()) {
+            call.out << JsonLine(relationship);
+          } else if (!filtered ||
+                     (drawn.contains(relationship.from_entity_key()) &&
+                      drawn.contains(relationship.to_entity_key()))) {
             dot->AddRelationship(relationship);
-          } else {
-            call.out << RelationshipToJson(relationship) << "\n";
           }
         });
   }
   // A failed DOT export stays unclosed, so it cannot pass for a whole graph.
   if (!status.ok()) return status;
   if (dot.has_value()) dot->Finish();
+  return kExitSuccess;
+}
+
+// Counts from one snapshot as it streams: memory holds one chunk and the
+// counts, never the graph. A snapshot rather than ListEntities and
+// ListRelationships pages, so that a run finalized meanwhile cannot make the
+// counts mix two graphs.
+absl::StatusOr<int> CountGraph(const Invocation& call) {
+  v1::GetSnapshotRequest request;
+  request.set_instance_id(call.line.instance_id);  // no raw data: not counted
+  bool started = false;
+  GraphCount count;
+  count.set_instance_id(call.line.instance_id);
+  std::map<std::string, int64_t> entity_types;
+  std::map<std::string, int64_t> entity_classes;
+  std::map<std::string, int64_t> relationship_types;
+  std::map<std::string, int64_t> relationship_classes;
+  absl::Status status =
+      call.client.GetSnapshot(request, [&](const v1::SnapshotChunk& chunk) {
+        if (!started) {
+          count.set_as_of_sequence(chunk.as_of_sequence());
+          started = true;
+        }
+        for (const v1::Entity& entity : chunk.entities()) {
+          ++entity_types[entity.type()];
+          const auto& classes = entity.classes();
+          for (auto it = classes.begin(); it != classes.end(); ++it) {
+            // A class listed twice still counts the entity once.
+            if (std::find(classes.begin(), it, *it) == it) {
+              ++entity_classes[*it];
+            }
+          }
+        }
+        for (const v1::Relationship& relationship : chunk.relationships()) {
+          ++relationship_types[relationship.type()];
+          ++relationship_classes[relationship.class_name()];
+        }
+        count.set_entities(count.entities() + chunk.entities_size());
+        count.set_relationships(count.relationships() +
+                                chunk.relationships_size());
+      });
+  if (!status.ok()) return status;
+  if (!started) {
+    return absl::DataLossError(absl::StrCat("snapshot of instance '",
+                                            call.line.instance_id,
+                                            "' ended before its first chunk"));
+  }
+  for (const auto& [counts, field] :
+       {std::pair{&entity_types, count.mutable_entity_types()},
+        std::pair{&entity_classes, count.mutable_entity_classes()},
+        std::pair{&relationship_types, count.mutable_relationship_types()},
+        std::pair{&relationship_classes,
+                  count.mutable_relationship_classes()}}) {
+    for (const auto& [name, n] : *counts) {
+      NameCount* entry = field->Add();
+      entry->set_name(name);
+      entry->set_count(n);
+    }
+  }
+  call.out << (call.json() ? JsonLine(count) : RenderGraphCount(count));
   return kExitSuccess;
 }
 
@@ -548,10 +672,10 @@ absl::StatusOr<int> GraphSnapshot(const Invocation& call) {
           started = true;
         }
         for (const v1::Entity& entity : chunk.entities()) {
-          call.out << EntityToJson(entity, call.line.raw) << "\n";
+          call.out << JsonLine(entity, call.line.raw);
         }
         for (const v1::Relationship& relationship : chunk.relationships()) {
-          call.out << RelationshipToJson(relationship) << "\n";
+          call.out << JsonLine(relationship);
         }
       });
   if (!status.ok()) return status;
@@ -613,7 +737,7 @@ absl::StatusOr<int> Subscribe(const Invocation& call) {
     absl::Status status = call.client.Subscribe(
         request,
         [&](const v1::ChangeEvent& event) {
-          call.out << ChangeEventToJson(event, call.line.raw) << "\n";
+          call.out << JsonLine(event, call.line.raw);
           call.out.flush();
           after_sequence = event.sequence();
           received = true;
@@ -644,8 +768,7 @@ absl::StatusOr<int> TokenCreate(const Invocation& call) {
            << "). It is shown only this once: store it now; the coordinator "
               "keeps only its hash.\n";
   call.err.flush();
-  call.out << (call.json() ? MessageToJsonLine(*response)
-                           : response->token() + "\n");
+  call.out << (call.json() ? JsonLine(*response) : response->token() + "\n");
   return kExitSuccess;
 }
 
@@ -654,7 +777,7 @@ absl::StatusOr<int> TokenList(const Invocation& call) {
   if (!response.ok()) return response.status();
   if (call.json()) {
     for (const v1::TokenInfo& token : response->tokens()) {
-      call.out << MessageToJsonLine(token);
+      call.out << JsonLine(token);
     }
   } else {
     call.out << RenderTokens(*response);
@@ -668,7 +791,7 @@ absl::StatusOr<int> TokenRevoke(const Invocation& call) {
   if (call.json()) {
     v1::RevokeTokenRequest revoked;
     revoked.set_name(call.line.token_name);
-    call.out << MessageToJsonLine(revoked);
+    call.out << JsonLine(revoked);
   } else {
     call.out << "token " << call.line.token_name << " revoked\n";
   }
@@ -717,6 +840,8 @@ absl::StatusOr<int> Dispatch(const Invocation& call) {
       return GraphNeighbors(call);
     case Command::kGraphExport:
       return GraphExport(call);
+    case Command::kGraphCount:
+      return CountGraph(call);
     case Command::kGraphSnapshot:
       return GraphSnapshot(call);
     case Command::kSubscribe:

@@ -29,7 +29,9 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
+#include "client/json_output.h"
 #include "client/render.h"
+#include "client/table.h"
 #include "common/graph_json.h"
 #include "common/graph_objects.h"
 #include "graphmill/v1/admin.grpc.pb.h"
@@ -42,6 +44,7 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::Not;
+using ::testing::Pair;
 using ::testing::StartsWith;
 
 constexpr int64_t kStartMs = 1711015200000;  // 2024-03-21T10:00:00Z
@@ -1144,6 +1147,14 @@ TEST_F(CliTest, GraphErrorsFromTheServer) {
   EXPECT_EQ(no_instance.exit_status, kExitFailure);
   EXPECT_EQ(no_instance.err,
             "graphmill: NOT_FOUND: instance 'nope' not found\n");
+  // No empty table that could pass for an empty graph.
+  EXPECT_EQ(no_instance.out, "");
+  for (const char* format : {"jsonl", "dot"}) {
+    CliResult export_nope =
+        Run({"graph", "export", "--instance", "nope", "--format", format});
+    EXPECT_EQ(export_nope.exit_status, kExitFailure) << format;
+    EXPECT_EQ(export_nope.out, "") << format;
+  }
 }
 
 TEST_F(CliTest, GraphEntityAndRelationships) {
@@ -1618,12 +1629,12 @@ TEST_F(CliTest, NeighborsPageThroughAsJsonLines) {
   ASSERT_EQ(lines.size(), 5u);
   for (int i = 0; i < 5; ++i) {
     const v1::Neighbor neighbor = FakeGraph::FakeNeighbor(i);
-    EXPECT_EQ(lines[i],
-              absl::StrCat(R"({"direction":")", i % 2 == 1 ? "out" : "in",
-                           R"(","relationship":)",
-                           RelationshipToJson(neighbor.relationship()),
-                           R"(,"entity":)",
-                           EntityToJson(neighbor.entity(), false), "}"));
+    EXPECT_EQ(
+        lines[i],
+        absl::StrCat(
+            R"({"direction":")", i % 2 == 1 ? "DIRECTION_OUT" : "DIRECTION_IN",
+            R"(","relationship":)", RelationshipToJson(neighbor.relationship()),
+            R"(,"entity":)", EntityToJson(neighbor.entity(), false), "}"));
     rapidjson::Document document;
     document.Parse(lines[i].c_str());
     EXPECT_TRUE(document.IsObject()) << lines[i];
@@ -1713,6 +1724,103 @@ TEST_F(CliTest, FailedExportStopsWithOneLineAndNoClosingBrace) {
   EXPECT_EQ(result.err, "graphmill: INTERNAL: store unavailable\n");
   EXPECT_EQ(Lines(result.out).size(), static_cast<size_t>(4 + kEntityCount));
   EXPECT_THAT(result.out, Not(HasSubstr("}\n")));
+}
+
+// The fake ignores filters, so what the CLI asks for and what it filters
+// itself show separately.
+TEST_F(CliTest, ExportFiltersGoToTheServerOnePerType) {
+  CliResult result =
+      Run({"graph", "export", "--instance", "ci-prod", "--format", "jsonl",
+           "--type", "fake_entity", "--type", "other", "--class", "Resource"});
+  ASSERT_EQ(result.exit_status, kExitSuccess) << result.err;
+  std::vector<std::pair<std::string, std::string>> entity_filters;
+  for (const v1::ListEntitiesRequest& request : graph_.entity_requests()) {
+    if (request.page_token().empty()) {
+      entity_filters.emplace_back(request.filter().type(),
+                                  request.filter().class_name());
+    }
+  }
+  EXPECT_THAT(entity_filters, ElementsAre(Pair("fake_entity", "Resource"),
+                                          Pair("other", "Resource")));
+  std::vector<std::pair<std::string, std::string>> relationship_filters;
+  for (const v1::ListRelationshipsRequest& request :
+       graph_.relationship_requests()) {
+    if (request.page_token().empty()) {
+      relationship_filters.emplace_back(request.filter().type(),
+                                        request.filter().class_name());
+    }
+  }
+  EXPECT_THAT(relationship_filters, ElementsAre(Pair("fake_entity", "Resource"),
+                                                Pair("other", "Resource")));
+}
+
+TEST_F(CliTest, ExportWithSeveralClassesFiltersInTheCli) {
+  // Entities are Resource, relationships HAS.
+  CliResult entities_only =
+      Run({"graph", "export", "--instance", "ci-prod", "--format", "jsonl",
+           "--class", "Resource", "--class", "Other"});
+  ASSERT_EQ(entities_only.exit_status, kExitSuccess) << entities_only.err;
+  EXPECT_EQ(Lines(entities_only.out).size(), static_cast<size_t>(kEntityCount));
+  EXPECT_THAT(entities_only.out, Not(HasSubstr(R"("_class":"HAS")")));
+  EXPECT_EQ(graph_.entity_requests().back().filter().class_name(), "");
+
+  // DOT: an edge only between entities drawn.
+  CliResult dot = Run({"graph", "export", "--instance", "ci-prod", "--format",
+                       "dot", "--class", "HAS", "--class", "Other"});
+  ASSERT_EQ(dot.exit_status, kExitSuccess) << dot.err;
+  EXPECT_THAT(dot.out, Not(HasSubstr("->")));
+  EXPECT_THAT(dot.out, Not(HasSubstr("[label=")));
+  CliResult both = Run({"graph", "export", "--instance", "ci-prod", "--format",
+                        "dot", "--class", "HAS", "--class", "Resource"});
+  ASSERT_EQ(both.exit_status, kExitSuccess) << both.err;
+  EXPECT_EQ(Lines(both.out).size(),
+            static_cast<size_t>(4 + kEntityCount + 3 + 1));
+}
+
+TEST_F(CliTest, ExportTypeAndClassAreForExportOnlyRepeatable) {
+  CliResult twice = Run({"graph", "entities", "--instance", "ci-prod", "--type",
+                         "a", "--type", "b"});
+  EXPECT_EQ(twice.exit_status, kExitUsage);
+  EXPECT_EQ(twice.err, "graphmill: --type given more than once\n");
+}
+
+TEST_F(CliTest, CountPrintsTypesAndClassesFromOneSnapshot) {
+  CliResult table = Run({"graph", "count", "--instance", "ci-prod"});
+  ASSERT_EQ(table.exit_status, kExitSuccess) << table.err;
+  const std::string relationship_type =
+      DirectRelationship(FakeEntity(0), "HAS", FakeEntity(1)).type();
+  EXPECT_EQ(
+      table.out,
+      absl::StrCat("instance ci-prod as of sequence 57: 3 entities, 1 "
+                   "relationships\n\n",
+                   FormatTable({"KIND", "TYPE", "COUNT"},
+                               {{"entity", "fake_entity", "3"},
+                                {"relationship", relationship_type, "1"}}),
+                   "\n",
+                   FormatTable({"KIND", "CLASS", "COUNT"},
+                               {{"entity", "Resource", "3"},
+                                {"relationship", "HAS", "1"}})));
+  ASSERT_FALSE(graph_.snapshot_requests().empty());
+  EXPECT_FALSE(graph_.snapshot_requests().back().include_raw_data());
+
+  CliResult json =
+      Run({"graph", "count", "--instance", "ci-prod", "-o", "json"});
+  ASSERT_EQ(json.exit_status, kExitSuccess) << json.err;
+  EXPECT_EQ(
+      json.out,
+      absl::StrCat(
+          R"({"instanceId":"ci-prod","asOfSequence":"57","entities":"3",)"
+          R"("relationships":"1",)"
+          R"("entityTypes":[{"name":"fake_entity","count":"3"}],)"
+          R"("entityClasses":[{"name":"Resource","count":"3"}],)"
+          R"("relationshipTypes":[{"name":")",
+          relationship_type, R"(","count":"1"}],)",
+          R"("relationshipClasses":[{"name":"HAS","count":"1"}]})", "\n"));
+
+  CliResult nope = Run({"graph", "count", "--instance", "nope"});
+  EXPECT_EQ(nope.exit_status, kExitFailure);
+  EXPECT_EQ(nope.err, "graphmill: NOT_FOUND: instance 'nope' not found\n");
+  EXPECT_EQ(nope.out, "");
 }
 
 TEST_F(CliTest, SnapshotPrintsItsSequenceThenObjects) {
@@ -1807,7 +1915,7 @@ TEST_F(CliTest, RawDataIsAskedForOnlyWhenItIsPrinted) {
   ASSERT_EQ(raw_changes.exit_status, kExitSuccess);
   EXPECT_TRUE(graph_.subscribe_request().include_raw_data());
   EXPECT_EQ(Lines(raw_changes.out)[0],
-            ChangeEventToJson(FakeGraph::FakeChanges()[0], true));
+            ToJson(FakeGraph::FakeChanges()[0], true));
 }
 
 // Pages of big entities: fewer per page than asked (the coordinator bounds
@@ -1868,20 +1976,24 @@ TEST_F(CliTest, SubscribePrintsEachChangeUntilTheServerEnds) {
   const std::vector<v1::ChangeEvent> changes = FakeGraph::FakeChanges();
   ASSERT_EQ(lines.size(), changes.size());
   for (size_t i = 0; i < changes.size(); ++i) {
-    EXPECT_EQ(lines[i], ChangeEventToJson(changes[i], false));
+    EXPECT_EQ(lines[i], ToJson(changes[i]));
   }
-  EXPECT_EQ(lines[0], absl::StrCat(R"({"sequence":41,"kind":"created",)"
-                                   R"("instanceId":"ci-prod","runId":12,)"
-                                   R"("timeMs":1711015200041,"entity":)",
-                                   EntityToJson(FakeEntity(41), false), "}"));
+  // The same dialect as every other command's JSON (client/json_output.h):
+  // int64 as strings, enums by name, objects flat.
+  EXPECT_EQ(lines[0],
+            absl::StrCat(R"({"sequence":"41","kind":"CHANGE_KIND_CREATED",)"
+                         R"("instanceId":"ci-prod","runId":"12",)"
+                         R"("timeMs":"1711015200041","entity":)",
+                         EntityToJson(FakeEntity(41), false), "}"));
   rapidjson::Document updated;
   updated.Parse(lines[1].c_str());
   ASSERT_TRUE(updated.IsObject()) << lines[1];
-  EXPECT_STREQ(updated["kind"].GetString(), "updated");
+  EXPECT_STREQ(updated["kind"].GetString(), "CHANGE_KIND_UPDATED");
   EXPECT_STREQ(updated["relationship"]["role"].GetString(), "admin");
-  EXPECT_FALSE(updated["previous"].HasMember("role"));
-  EXPECT_THAT(lines[2], HasSubstr(R"("kind":"deleted")"));
-  EXPECT_THAT(lines[2], HasSubstr(R"("previous":{"_key":"fake_entity:0009")"));
+  EXPECT_FALSE(updated["previousRelationship"].HasMember("role"));
+  EXPECT_THAT(lines[2], HasSubstr(R"("kind":"CHANGE_KIND_DELETED")"));
+  EXPECT_THAT(lines[2],
+              HasSubstr(R"("previousEntity":{"_key":"fake_entity:0009")"));
 
   const v1::SubscribeRequest request = graph_.subscribe_request();
   EXPECT_THAT(request.instance_ids(), ElementsAre("ci-prod", "ci-other"));
@@ -1899,7 +2011,7 @@ TEST_F(CliTest, SubscribeResumesAfterTheLastChangeWhenTheStreamBreaks) {
   const std::vector<std::string> lines = Lines(result.out);
   ASSERT_EQ(lines.size(), 3u) << result.out;
   for (size_t i = 0; i < 3; ++i) {
-    EXPECT_EQ(lines[i], ChangeEventToJson(changes[i], false));
+    EXPECT_EQ(lines[i], ToJson(changes[i]));
   }
   EXPECT_EQ(
       result.err,
@@ -1941,7 +2053,8 @@ TEST_F(CliTest, SubscribeEndsQuietlyOnSigint) {
   EXPECT_EQ(result.exit_status, kExitSuccess);
   EXPECT_EQ(result.err, "");
   ASSERT_EQ(Lines(buffer.str()).size(), 1u);
-  EXPECT_THAT(buffer.str(), StartsWith(R"({"sequence":50,"kind":"created",)"));
+  EXPECT_THAT(buffer.str(),
+              StartsWith(R"({"sequence":"50","kind":"CHANGE_KIND_CREATED",)"));
 }
 
 // --- token ---

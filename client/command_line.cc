@@ -369,9 +369,23 @@ const std::vector<CommandSpec>& Commands() {
         {"format",
          "jsonl: JupiterOne flat JSON, entities then relationships; dot: a "
          "Graphviz digraph (required)"},
+        {"type",
+         "only objects (entities and relationships) of this _type; "
+         "repeatable"},
+        {"class", "only objects with this _class; repeatable"},
         {"raw", "include _rawData (jsonl)"}},
-       "--instance ID --format jsonl|dot [--raw]",
-       "Write an instance's whole graph to stdout, streaming page by page."},
+       "--instance ID --format jsonl|dot [--type TYPE]... [--class CLASS]... "
+       "[--raw]",
+       "Write an instance's graph to stdout, streaming page by page: all of "
+       "it, or the objects whose _type and _class match the filters."},
+      {Command::kGraphCount,
+       "graph",
+       "count",
+       {},
+       {{"instance", "the instance whose graph is counted (required)"}},
+       "--instance ID",
+       "Count an instance's entities and relationships by _type and by "
+       "_class, from one consistent snapshot."},
       {Command::kGraphSnapshot,
        "graph",
        "snapshot",
@@ -506,10 +520,13 @@ bool AcceptsFlag(const CommandSpec& spec, absl::string_view name) {
   return false;
 }
 
-// subscribe takes --instance once per instance; elsewhere it names one.
+// subscribe takes --instance once per instance, and graph export --type and
+// --class once per value; elsewhere each names one.
 bool IsRepeatable(const CommandSpec& spec, const FlagSpec& flag) {
   return flag.repeatable ||
-         (spec.command == Command::kSubscribe && flag.name == "instance");
+         (spec.command == Command::kSubscribe && flag.name == "instance") ||
+         (spec.command == Command::kGraphExport &&
+          (flag.name == "type" || flag.name == "class"));
 }
 
 // "graphmill", "graphmill run" or "graphmill run show": as much of the command
@@ -1131,6 +1148,10 @@ absl::StatusOr<CommandLine> ParseCommandLine(
       absl::StatusOr<int64_t> limit = ParsePositive("--limit", value);
       if (!limit.ok()) return limit.status();
       line.limit = *limit;
+    } else if (name == "type" && line.command == Command::kGraphExport) {
+      if (!Contains(line.types, value)) line.types.push_back(value);
+    } else if (name == "class" && line.command == Command::kGraphExport) {
+      if (!Contains(line.classes, value)) line.classes.push_back(value);
     } else if (name == "type") {
       line.type = value;
     } else if (name == "class") {
@@ -1263,6 +1284,7 @@ absl::StatusOr<CommandLine> ParseCommandLine(
                            line.command == Command::kGraphEntity ||
                            line.command == Command::kGraphNeighbors ||
                            line.command == Command::kGraphExport ||
+                           line.command == Command::kGraphCount ||
                            line.command == Command::kGraphSnapshot;
   if (reads_graph && line.instance_id.empty()) {
     return Usage(absl::StrCat("missing --instance ID for ", quoted_command));

@@ -52,6 +52,7 @@ enum class Command {
   kGraphEntity,
   kGraphNeighbors,
   kGraphExport,
+  kGraphCount,
   kGraphSnapshot,
   kSubscribe,
   kTokenCreate,
@@ -157,6 +158,11 @@ struct CommandLine {
   // subscribe --type and --class (RE2 patterns).
   std::string type;
   std::string class_name;
+  // graph export --type and --class (repeatable, without duplicates): an
+  // object is exported when its _type is one of `types` (if any are given)
+  // and one of its _class values is one of `classes` (if any are given).
+  std::vector<std::string> types;
+  std::vector<std::string> classes;
   // graph entities/relationships --property and --property-string.
   std::map<std::string, v1::Value> properties;
   // graph entity/neighbors KEY.

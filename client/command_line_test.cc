@@ -359,8 +359,8 @@ TEST(UsageText, CoversEveryCommand) {
         "run show",          "run list",        "run cancel",
         "run upload",        "graph entities",  "graph relationships",
         "graph entity",      "graph neighbors", "graph export",
-        "graph snapshot",    "subscribe",       "token create",
-        "token list",        "token revoke"}) {
+        "graph count",       "graph snapshot",  "subscribe",
+        "token create",      "token list",      "token revoke"}) {
     EXPECT_THAT(global, HasSubstr(command));
     EXPECT_THAT(UsageText(command),
                 HasSubstr(std::string("usage: graphmill ") + command));
@@ -763,10 +763,25 @@ TEST(ParseCommandLine, GraphNeighborsExportSnapshot) {
             "--format expects jsonl or dot, got 'svg'");
   EXPECT_EQ(ErrorOf({"graph", "export", "--format", "dot"}),
             "missing --instance ID for 'graphmill graph export'");
+  absl::StatusOr<CommandLine> filtered =
+      Parse({"graph", "export", "--instance", "ci", "--format", "dot", "--type",
+             "a", "--type=b", "--type", "a", "--class", "User"});
+  ASSERT_TRUE(filtered.ok()) << filtered.status();
+  EXPECT_THAT(filtered->types, ElementsAre("a", "b"));
+  EXPECT_THAT(filtered->classes, ElementsAre("User"));
+  EXPECT_EQ(filtered->type, "");
   EXPECT_EQ(ErrorOf({"graph", "export", "--instance", "ci", "--format", "dot",
-                     "--type", "x"}),
-            "flag '--type' is not valid for 'graphmill graph export' (try: "
+                     "--property", "x=1"}),
+            "flag '--property' is not valid for 'graphmill graph export' (try: "
             "graphmill graph export --help)");
+
+  absl::StatusOr<CommandLine> count =
+      Parse({"graph", "count", "--instance", "ci"});
+  ASSERT_TRUE(count.ok()) << count.status();
+  EXPECT_EQ(count->command, Command::kGraphCount);
+  EXPECT_EQ(count->instance_id, "ci");
+  EXPECT_EQ(ErrorOf({"graph", "count"}),
+            "missing --instance ID for 'graphmill graph count'");
 
   absl::StatusOr<CommandLine> snapshot =
       Parse({"graph", "snapshot", "--instance", "ci"});

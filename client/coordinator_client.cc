@@ -202,9 +202,11 @@ absl::StatusOr<v1::Entity> CoordinatorClient::GetEntity(
 }
 
 absl::StatusOr<v1::Instance> CoordinatorClient::UpdateInstance(
-    const v1::Instance& instance) {
+    const v1::Instance& instance,
+    const std::vector<std::string>& unset_config) {
   v1::UpdateInstanceRequest request;
   *request.mutable_instance() = instance;
+  for (const std::string& name : unset_config) request.add_unset_config(name);
   return Unary(*admin_, &v1::Admin::Stub::UpdateInstance, request);
 }
 

@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
@@ -94,9 +95,11 @@ class CoordinatorClient {
   absl::StatusOr<v1::ListRelationshipsResponse> ListRelationships(
       const v1::ListRelationshipsRequest& request);
   absl::StatusOr<v1::Entity> GetEntity(const v1::GetEntityRequest& request);
-  // Sends the whole instance (see UpdateInstanceRequest); returns it as
-  // stored, secrets masked.
-  absl::StatusOr<v1::Instance> UpdateInstance(const v1::Instance& instance);
+  // Sends the whole instance and the config fields to remove (see
+  // UpdateInstanceRequest); returns it as stored, secrets masked.
+  absl::StatusOr<v1::Instance> UpdateInstance(
+      const v1::Instance& instance,
+      const std::vector<std::string>& unset_config = {});
   absl::Status DeleteInstance(const std::string& instance_id);
   absl::StatusOr<v1::ValidateInstanceResponse> ValidateInstance(
       const std::string& instance_id);

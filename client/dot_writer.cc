@@ -77,14 +77,19 @@ DotStyle DotPalette::StyleFor(const std::string& type) {
 }
 
 DotWriter::DotWriter(std::ostream& out, absl::string_view graph_name)
-    : out_(out) {
-  out_ << "digraph " << DotQuote(graph_name) << " {\n"
+    : out_(out), graph_name_(graph_name) {}
+
+void DotWriter::Start() {
+  if (started_) return;
+  started_ = true;
+  out_ << "digraph " << DotQuote(graph_name_) << " {\n"
        << "  graph [rankdir=LR];\n"
        << "  node [style=filled, fontsize=10];\n"
        << "  edge [fontsize=9];\n";
 }
 
 void DotWriter::AddEntity(const v1::Entity& entity) {
+  Start();
   const auto display_name = entity.properties().find("displayName");
   const std::string name =
       display_name != entity.properties().end() &&
@@ -100,11 +105,15 @@ void DotWriter::AddEntity(const v1::Entity& entity) {
 }
 
 void DotWriter::AddRelationship(const v1::Relationship& relationship) {
+  Start();
   out_ << "  " << DotQuote(relationship.from_entity_key()) << " -> "
        << DotQuote(relationship.to_entity_key())
        << " [label=" << DotQuote(relationship.class_name()) << "];\n";
 }
 
-void DotWriter::Finish() { out_ << "}\n"; }
+void DotWriter::Finish() {
+  Start();
+  out_ << "}\n";
+}
 
 }  // namespace graphmill::cli

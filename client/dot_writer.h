@@ -41,8 +41,9 @@ class DotPalette {
   std::vector<bool> taken_;
 };
 
-// Writes a digraph to `out` (which must outlive it): the header on
-// construction, then one node per AddEntity (id: the quoted _key; label:
+// Writes a digraph to `out` (which must outlive it): the header with the
+// first node, edge or Finish (so an export that fails before its first object
+// prints nothing), then one node per AddEntity (id: the quoted _key; label:
 // displayName, else _key, and _type on two lines; its type's DotStyle), one
 // edge per AddRelationship (label: _class), and the closing brace on Finish.
 // Nothing is buffered, so nodes and edges may be streamed; edges to keys that
@@ -58,7 +59,12 @@ class DotWriter {
   void Finish();
 
  private:
+  // Writes the header once.
+  void Start();
+
   std::ostream& out_;
+  const std::string graph_name_;
+  bool started_ = false;
   DotPalette palette_;
 };
 

@@ -156,6 +156,22 @@ TEST(DotWriter, NodesThenEdges) {
                 "}\n"));
 }
 
+TEST(DotWriter, HeaderComesWithTheFirstObjectOrFinish) {
+  std::ostringstream out;
+  {
+    DotWriter writer(out, "ci-prod");
+    // An export that fails before its first object prints nothing.
+    EXPECT_EQ(out.str(), "");
+    writer.Finish();
+  }
+  EXPECT_EQ(out.str(),
+            "digraph \"ci-prod\" {\n"
+            "  graph [rankdir=LR];\n"
+            "  node [style=filled, fontsize=10];\n"
+            "  edge [fontsize=9];\n"
+            "}\n");
+}
+
 TEST(DotWriter, GraphvizAcceptsTheOutput) {
   if (access(kDot, X_OK) != 0) {
     GTEST_SKIP() << kDot << " is not installed";

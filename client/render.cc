@@ -2,9 +2,9 @@
 #include "client/render.h"
 
 #include <algorithm>
+#include <tuple>
 #include <utility>
 
-#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -12,9 +12,6 @@
 #include "client/instance_settings.h"
 #include "client/table.h"
 #include "common/graph_json.h"
-#include "google/protobuf/util/json_util.h"
-#include "rapidjson/stringbuffer.h"
-#include "rapidjson/writer.h"
 
 namespace graphmill::cli {
 namespace {
@@ -136,11 +133,6 @@ std::string RunTriggerName(v1::RunTrigger trigger) {
   return StripPrefix(v1::RunTrigger_Name(trigger), "RUN_TRIGGER_");
 }
 
-std::string ChangeKindName(v1::ChangeKind kind) {
-  return absl::AsciiStrToLower(
-      StripPrefix(v1::ChangeKind_Name(kind), "CHANGE_KIND_"));
-}
-
 std::string DirectionName(v1::Direction direction) {
   switch (direction) {
     case v1::DIRECTION_OUT:
@@ -176,20 +168,6 @@ bool IsSettled(v1::StepStatus status) {
          status == v1::STEP_STATUS_FAILURE ||
          status == v1::STEP_STATUS_PARTIAL ||
          status == v1::STEP_STATUS_DISABLED;
-}
-
-std::string MessageToJsonLine(const google::protobuf::Message& message) {
-  google::protobuf::util::JsonPrintOptions options;
-  options.always_print_primitive_fields = true;
-  std::string json;
-  const auto status =
-      google::protobuf::util::MessageToJsonString(message, &json, options);
-  if (!status.ok()) {
-    // Only invalid UTF-8 gets here; still one line, and a parseable one.
-    return absl::StrCat("{\"error\":\"cannot convert ", message.GetTypeName(),
-                        " to JSON\"}\n");
-  }
-  return absl::StrCat(json, "\n");
 }
 
 std::string ValueToText(const v1::Value& value) {
@@ -548,50 +526,24 @@ std::string RenderNeighbors(const std::vector<v1::Neighbor>& neighbors) {
                      rows);
 }
 
-std::string NeighborToJson(const v1::Neighbor& neighbor,
-                           bool include_raw_data) {
-  return absl::StrCat(
-      R"({"direction":")", DirectionName(neighbor.direction()),
-      R"(","relationship":)", RelationshipToJson(neighbor.relationship()),
-      R"(,"entity":)", EntityToJson(neighbor.entity(), include_raw_data), "}");
-}
-
-std::string ChangeEventToJson(const v1::ChangeEvent& event,
-                              bool include_raw_data) {
-  rapidjson::StringBuffer buffer;
-  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
-  auto write_string = [&writer](const std::string& text) {
-    writer.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
-  };
-  // Objects are already JSON text in JupiterOne's flat shape.
-  auto write_object = [&writer](const char* key, const std::string& json) {
-    writer.Key(key);
-    writer.RawValue(json.data(), json.size(), rapidjson::kObjectType);
-  };
-  writer.StartObject();
-  writer.Key("sequence");
-  writer.Int64(event.sequence());
-  writer.Key("kind");
-  write_string(ChangeKindName(event.kind()));
-  writer.Key("instanceId");
-  write_string(event.instance_id());
-  writer.Key("runId");
-  writer.Int64(event.run_id());
-  writer.Key("timeMs");
-  writer.Int64(event.time_ms());
-  if (event.has_entity()) {
-    write_object("entity", EntityToJson(event.entity(), include_raw_data));
-  } else if (event.has_relationship()) {
-    write_object("relationship", RelationshipToJson(event.relationship()));
+std::string RenderGraphCount(const GraphCount& count) {
+  std::vector<std::vector<std::string>> types;
+  std::vector<std::vector<std::string>> classes;
+  for (const auto& [kind, counts, table] :
+       {std::tuple{"entity", &count.entity_types(), &types},
+        std::tuple{"entity", &count.entity_classes(), &classes},
+        std::tuple{"relationship", &count.relationship_types(), &types},
+        std::tuple{"relationship", &count.relationship_classes(), &classes}}) {
+    for (const NameCount& entry : *counts) {
+      table->push_back({kind, entry.name(), absl::StrCat(entry.count())});
+    }
   }
-  if (event.has_previous_entity()) {
-    write_object("previous",
-                 EntityToJson(event.previous_entity(), include_raw_data));
-  } else if (event.has_previous_relationship()) {
-    write_object("previous", RelationshipToJson(event.previous_relationship()));
-  }
-  writer.EndObject();
-  return std::string(buffer.GetString(), buffer.GetSize());
+  return absl::StrCat("instance ", SanitizeCell(count.instance_id()),
+                      " as of sequence ", count.as_of_sequence(), ": ",
+                      count.entities(), " entities, ", count.relationships(),
+                      " relationships\n\n",
+                      FormatTable({"KIND", "TYPE", "COUNT"}, types), "\n",
+                      FormatTable({"KIND", "CLASS", "COUNT"}, classes));
 }
 
 std::string RenderEntity(const v1::Entity& entity, bool include_raw_data) {

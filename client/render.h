@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "google/protobuf/message.h"
+#include "client/cli_output.pb.h"
 #include "graphmill/v1/admin.pb.h"
 #include "graphmill/v1/graph.pb.h"
 #include "graphmill/v1/run.pb.h"
@@ -23,8 +23,7 @@ std::string StepStatusName(v1::StepStatus status);
 std::string EventLevelName(v1::EventLevel level);
 std::string UploadStateName(v1::UploadState state);
 std::string RunTriggerName(v1::RunTrigger trigger);
-// Lower-case, as in subscribe's JSON lines: "created", "out".
-std::string ChangeKindName(v1::ChangeKind kind);
+// "out" or "in", as the neighbors table shows it.
 std::string DirectionName(v1::Direction direction);
 // "admin", "reader", "worker" ("unknown" otherwise).
 std::string TokenRoleName(v1::TokenRole role);
@@ -33,10 +32,6 @@ std::string TokenRoleName(v1::TokenRole role);
 bool IsFinished(v1::RunStatus status);
 // True once a step has settled (SUCCESS, FAILURE, PARTIAL, DISABLED).
 bool IsSettled(v1::StepStatus status);
-
-// A message as one line of proto3 JSON (lowerCamelCase names, enums by name,
-// zero values included), ending in '\n'.
-std::string MessageToJsonLine(const google::protobuf::Message& message);
 
 // A property value for a table cell: strings as they are, anything else as
 // JSON.
@@ -130,16 +125,10 @@ std::string RenderRelationships(
 // neighbor, direction "out" or "in".
 std::string RenderNeighbors(const std::vector<v1::Neighbor>& neighbors);
 
-// {"direction":"out","relationship":{flat JSON},"entity":{flat JSON}}, one
-// line without a newline; the entity's _rawData only with `include_raw_data`.
-std::string NeighborToJson(const v1::Neighbor& neighbor, bool include_raw_data);
-
-// One change as one line without a newline: {"sequence":N,"kind":"created",
-// "instanceId":...,"runId":N,"timeMs":N,"entity":{flat}} (or "relationship"),
-// plus "previous":{flat} for updates and deletions. Entities' _rawData only
-// with `include_raw_data`.
-std::string ChangeEventToJson(const v1::ChangeEvent& event,
-                              bool include_raw_data);
+// `graph count`: a line of totals, "instance ci-prod as of sequence 1872:
+// 1973 entities, 2100 relationships", then a table KIND, TYPE, COUNT and a
+// table KIND, CLASS, COUNT (entities first, each kind sorted by name).
+std::string RenderGraphCount(const GraphCount& count);
 
 // One entity as "name  value" lines: _key, _type, _class, properties by name,
 // and with `include_raw_data` one "_rawData.<name>" line per raw object.

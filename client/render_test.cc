@@ -2,12 +2,10 @@
 #include "client/render.h"
 
 #include <gmock/gmock.h>
-#include <google/protobuf/util/json_util.h>
 #include <gtest/gtest.h>
 
-#include "common/graph_json.h"
+#include "client/json_output.h"
 #include "common/graph_objects.h"
-#include "rapidjson/document.h"
 
 namespace graphmill::cli {
 namespace {
@@ -283,7 +281,7 @@ TEST(RenderInstance, ShowsScheduleStepsRateAndUploadWithTheTokenMasked) {
   const v1::Instance masked = MaskUploadToken(instance);
   EXPECT_EQ(masked.upload().api_token(), "***");
   EXPECT_EQ(masked.upload().account_id(), "acct-1");
-  EXPECT_THAT(MessageToJsonLine(masked), Not(HasSubstr("j1-s3cret")));
+  EXPECT_THAT(JsonLine(masked), Not(HasSubstr("j1-s3cret")));
   v1::Instance no_upload;
   EXPECT_FALSE(MaskUploadToken(no_upload).has_upload());
 }
@@ -430,79 +428,6 @@ TEST(RenderNeighbors, OneRowPerNeighbor) {
       "circleci_account:1  circleci_account  acme\n");
 }
 
-TEST(NeighborToJson, DirectionRelationshipEntity) {
-  const v1::Neighbor neighbor = UserNeighbor(v1::DIRECTION_OUT);
-  EXPECT_EQ(NeighborToJson(neighbor, false),
-            R"({"direction":"out","relationship":)" +
-                RelationshipToJson(neighbor.relationship()) + R"(,"entity":)" +
-                EntityToJson(neighbor.entity(), false) + "}");
-  const std::string with_raw = NeighborToJson(neighbor, true);
-  rapidjson::Document document;
-  document.Parse(with_raw.c_str());
-  ASSERT_TRUE(document.IsObject()) << with_raw;
-  EXPECT_STREQ(document["direction"].GetString(), "out");
-  EXPECT_STREQ(document["relationship"]["_class"].GetString(), "HAS");
-  EXPECT_STREQ(document["entity"]["_key"].GetString(), "circleci_account:1");
-  EXPECT_EQ(document["entity"]["_rawData"][0]["rawData"]["id"].GetInt(), 1);
-  EXPECT_EQ(NeighborToJson(UserNeighbor(v1::DIRECTION_IN), false)
-                .rfind(R"({"direction":"in",)", 0),
-            0u);
-}
-
-TEST(ChangeEventToJson, CreatedEntity) {
-  v1::ChangeEvent event;
-  event.set_sequence(41);
-  event.set_kind(v1::CHANGE_KIND_CREATED);
-  event.set_instance_id("ci-prod");
-  event.set_run_id(12);
-  event.set_time_ms(kStartMs);
-  *event.mutable_entity() = UserNeighbor(v1::DIRECTION_OUT).entity();
-  EXPECT_EQ(ChangeEventToJson(event, false),
-            R"({"sequence":41,"kind":"created","instanceId":"ci-prod",)"
-            R"("runId":12,"timeMs":1711015200000,"entity":)" +
-                EntityToJson(event.entity(), false) + "}");
-  EXPECT_THAT(ChangeEventToJson(event, true), HasSubstr(R"("_rawData":)"));
-}
-
-TEST(ChangeEventToJson, UpdatedRelationshipWithPrevious) {
-  const v1::Neighbor neighbor = UserNeighbor(v1::DIRECTION_OUT);
-  v1::ChangeEvent event;
-  event.set_sequence(42);
-  event.set_kind(v1::CHANGE_KIND_UPDATED);
-  event.set_instance_id("ci \"prod\"");
-  event.set_run_id(13);
-  event.set_time_ms(kStartMs + 1);
-  *event.mutable_relationship() = neighbor.relationship();
-  (*event.mutable_relationship()->mutable_properties())["role"] =
-      StringValue("admin");
-  *event.mutable_previous_relationship() = neighbor.relationship();
-  const std::string line = ChangeEventToJson(event, false);
-  rapidjson::Document document;
-  document.Parse(line.c_str());
-  ASSERT_TRUE(document.IsObject()) << line;
-  EXPECT_EQ(document["sequence"].GetInt64(), 42);
-  EXPECT_STREQ(document["kind"].GetString(), "updated");
-  EXPECT_STREQ(document["instanceId"].GetString(), "ci \"prod\"");
-  EXPECT_EQ(document["runId"].GetInt64(), 13);
-  EXPECT_STREQ(document["relationship"]["role"].GetString(), "admin");
-  EXPECT_FALSE(document["previous"].HasMember("role"));
-  EXPECT_STREQ(document["previous"]["_fromEntityKey"].GetString(),
-               "circleci_account:1");
-  EXPECT_FALSE(document.HasMember("entity"));
-}
-
-TEST(ChangeEventToJson, DeletedEntityKeepsThePreviousObject) {
-  v1::ChangeEvent event;
-  event.set_sequence(43);
-  event.set_kind(v1::CHANGE_KIND_DELETED);
-  *event.mutable_entity() = UserNeighbor(v1::DIRECTION_OUT).entity();
-  *event.mutable_previous_entity() = event.entity();
-  const std::string line = ChangeEventToJson(event, false);
-  EXPECT_THAT(line, HasSubstr(R"("kind":"deleted")"));
-  EXPECT_THAT(line, HasSubstr(R"(,"previous":{"_key":"circleci_account:1")"));
-  EXPECT_THAT(line, Not(HasSubstr("_rawData")));
-}
-
 TEST(RenderEntities, KeyTypeClassesDisplayName) {
   v1::Entity user;
   user.set_key("circleci_user:1");
@@ -551,31 +476,6 @@ TEST(RenderRelationships, EndpointsInColumns) {
       "CLASS  FROM                TO\n"
       "circleci_account:1|has|circleci_user:1  circleci_account_has_user  "
       "HAS    circleci_account:1  circleci_user:1\n");
-}
-
-TEST(MessageToJsonLine, OneProto3JsonObjectPerLine) {
-  v1::Run run;
-  run.set_id(12);
-  run.set_instance_id("ci-prod");
-  run.set_status(v1::RUN_STATUS_SUCCEEDED);
-  const std::string line = MessageToJsonLine(run);
-  // One line, ending in a newline, that parses back to the same message (fields
-  // with default values are printed too, so scripts see every field).
-  ASSERT_FALSE(line.empty());
-  EXPECT_EQ(line.back(), '\n');
-  EXPECT_EQ(line.find('\n'), line.size() - 1);
-  EXPECT_NE(
-      line.find(
-          R"("id":"12","instanceId":"ci-prod","status":"RUN_STATUS_SUCCEEDED")"),
-      std::string::npos);
-  EXPECT_NE(line.find(R"("deletedCount":"0")"), std::string::npos);
-  v1::Run parsed;
-  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(
-                  line.substr(0, line.size() - 1), &parsed)
-                  .ok());
-  EXPECT_EQ(parsed.id(), 12);
-  EXPECT_EQ(parsed.instance_id(), "ci-prod");
-  EXPECT_EQ(parsed.status(), v1::RUN_STATUS_SUCCEEDED);
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // Implementation of coordinator/instances.h.
 #include "coordinator/instances.h"
 
+#include <algorithm>
 #include <set>
 #include <string>
 #include <vector>
@@ -159,8 +160,30 @@ absl::Status ValidateInstanceSettings(
 
 absl::StatusOr<v1::Instance> MergeUpdate(
     const v1::IntegrationDefinition& definition, const v1::Instance& stored,
-    v1::Instance update) {
+    v1::Instance update, const std::vector<std::string>& unset_config) {
   const std::string where = absl::StrCat("instance '", stored.id(), "'");
+  // Checked first, so a misspelt name changes nothing: removing a field that
+  // does not exist would otherwise succeed silently and leave the field meant
+  // in place.
+  for (const std::string& name : unset_config) {
+    const bool known = std::any_of(
+        definition.config_fields().begin(), definition.config_fields().end(),
+        [&](const v1::ConfigField& field) { return field.name() == name; });
+    if (!known) {
+      std::vector<std::string> names;
+      for (const v1::ConfigField& field : definition.config_fields()) {
+        names.push_back(field.name());
+      }
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, ": cannot unset unknown config field '", name,
+                       "' of integration '", definition.name(),
+                       "' (known: ", absl::StrJoin(names, ", "), ")"));
+    }
+    if (update.config().contains(name)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          where, ": config field '", name, "' is both set and unset"));
+    }
+  }
   // A secret is kept only where it was sent before: a new destination needs
   // the secrets given again, so a caller who does not know them cannot
   // redirect them.
@@ -193,8 +216,10 @@ absl::StatusOr<v1::Instance> MergeUpdate(
         ": changing the upload's base URL or account changes where its token "
         "is sent: give upload.api_token again in the same update"));
   }
+  const std::set<std::string> unset(unset_config.begin(), unset_config.end());
   for (const v1::ConfigField& field : definition.config_fields()) {
-    if (!field.secret()) continue;
+    // An unset secret is not kept: its absence is what was asked for.
+    if (!field.secret() || unset.contains(field.name())) continue;
     auto given = update.config().find(field.name());
     auto kept = stored.config().find(field.name());
     const bool keep =

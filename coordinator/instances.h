@@ -46,10 +46,13 @@ absl::Status ValidateInstanceSettings(
 // changes an endpoint field (ConfigField.endpoint, e.g. baseUrl), every stored
 // secret config field must be given again, and if it changes the upload's base
 // URL or account, the upload token must be; FAILED_PRECONDITION naming them
-// otherwise.
+// otherwise. `unset_config` names config fields to remove (secrets included:
+// they are not kept); INVALID_ARGUMENT, before anything else, names one that is
+// not a config field of `definition` (with the valid ones) or that `update`
+// also sets.
 absl::StatusOr<v1::Instance> MergeUpdate(
     const v1::IntegrationDefinition& definition, const v1::Instance& stored,
-    v1::Instance update);
+    v1::Instance update, const std::vector<std::string>& unset_config = {});
 
 // Thread-safe.
 class InstanceSecrets {

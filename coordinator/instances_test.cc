@@ -107,6 +107,48 @@ TEST(MergeUpdate, MaskedOrAbsentSecretsKeepStoredValues) {
             "rotated");
 }
 
+TEST(MergeUpdate, UnsetConfigNamesOnlyKnownFields) {
+  v1::IntegrationDefinition definition = Definition();
+  v1::ConfigField* secret = definition.add_config_fields();
+  secret->set_name("webhookSecret");
+  secret->set_secret(true);
+  secret->set_optional(true);
+  v1::Instance stored = Instance();
+  (*stored.mutable_config())["webhookSecret"] = "hook-123";
+  (*stored.mutable_config())["baseUrl"] = "https://circleci.com/api/v2";
+  ASSERT_TRUE(WithKey().Seal(definition, &stored).ok());
+  v1::Instance update = stored;
+  update.mutable_config()->erase("baseUrl");
+  update.mutable_config()->erase("webhookSecret");
+
+  // A misspelt name is refused before anything else, naming the valid ones.
+  absl::StatusOr<v1::Instance> refused =
+      MergeUpdate(definition, stored, update, {"baseUrl", "baseURL"});
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(refused.status().message(),
+            "instance 'ci': cannot unset unknown config field 'baseURL' of "
+            "integration 'circleci' (known: apiKey, login, baseUrl, "
+            "webhookSecret)");
+  v1::Instance both = update;
+  (*both.mutable_config())["baseUrl"] = "https://circleci.com/api/v2";
+  EXPECT_EQ(
+      MergeUpdate(definition, stored, both, {"baseUrl"}).status().message(),
+      "instance 'ci': config field 'baseUrl' is both set and unset");
+
+  // Known fields go, a secret one too (absent alone, it would be kept); one
+  // that is not set is no error.
+  EXPECT_TRUE(MergeUpdate(definition, stored, update)
+                  ->config()
+                  .contains("webhookSecret"));
+  absl::StatusOr<v1::Instance> merged =
+      MergeUpdate(definition, stored, update, {"baseUrl", "webhookSecret"});
+  ASSERT_TRUE(merged.ok()) << merged.status();
+  EXPECT_FALSE(merged->config().contains("baseUrl"));
+  EXPECT_FALSE(merged->config().contains("webhookSecret"));
+  EXPECT_EQ(merged->config().at("apiKey"), stored.config().at("apiKey"));
+  EXPECT_TRUE(MergeUpdate(definition, *merged, update, {"webhookSecret"}).ok());
+}
+
 // The attack: point the instance at another server and let the next run send
 // the stored key there, without ever knowing it.
 TEST(MergeUpdate, ANewEndpointNeedsTheSecretsAgain) {

@@ -110,8 +110,9 @@ grpc::Status AdminService::UpdateInstance(
   absl::StatusOr<v1::IntegrationDefinition> definition =
       store_->GetIntegration(stored->integration());
   if (!definition.ok()) return ToGrpcStatus(definition.status());
-  absl::StatusOr<v1::Instance> merged =
-      MergeUpdate(*definition, *stored, request->instance());
+  absl::StatusOr<v1::Instance> merged = MergeUpdate(
+      *definition, *stored, request->instance(),
+      {request->unset_config().begin(), request->unset_config().end()});
   if (!merged.ok()) return ToGrpcStatus(merged.status());
   v1::Instance updated = *std::move(merged);
   updated.clear_next_run_at_ms();
@@ -233,6 +234,12 @@ grpc::Status AdminService::ListRuns(grpc::ServerContext*,
                                     const v1::ListRunsRequest* request,
                                     v1::ListRunsResponse* response) {
   if (request->limit() < 0) return Invalid("limit must not be negative");
+  // The runs of an unknown instance must not pass for an instance without
+  // runs.
+  if (!request->instance_id().empty()) {
+    absl::Status known = store_->GetInstance(request->instance_id()).status();
+    if (!known.ok()) return ToGrpcStatus(known);
+  }
   absl::StatusOr<std::vector<v1::Run>> runs = store_->ListRuns(
       request->instance_id(), request->limit() == 0 ? 50 : request->limit());
   if (!runs.ok()) return ToGrpcStatus(runs.status());

@@ -1,5 +1,7 @@
 // AdminService codes over a real store and engine: cancelling a run that does
-// not exist is NOT_FOUND; one that has ended stays FAILED_PRECONDITION.
+// not exist is NOT_FOUND; one that has ended stays FAILED_PRECONDITION; the
+// runs of an unknown instance are NOT_FOUND. (Every RPC with an unknown
+// instance, against the coordinator binary: tests/e2e/operator_cli_test.)
 #include "coordinator/api/admin_service.h"
 
 #include <grpcpp/grpcpp.h>
@@ -64,6 +66,21 @@ TEST_F(AdminServiceTest, CancelOfAnEndedRunIsFailedPrecondition) {
   EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
   EXPECT_EQ(status.error_message(),
             absl::StrCat("run ", *run, " is not active"));
+}
+
+TEST_F(AdminServiceTest, ListRunsOfAnUnknownInstanceIsNotFound) {
+  grpc::ServerContext context;
+  v1::ListRunsRequest request;
+  request.set_instance_id("nope");
+  v1::ListRunsResponse response;
+  grpc::Status status = service_->ListRuns(&context, &request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(status.error_message(), "instance 'nope' not found");
+  // Without an instance: every run, none yet.
+  request.clear_instance_id();
+  grpc::ServerContext all;
+  EXPECT_TRUE(service_->ListRuns(&all, &request, &response).ok());
+  EXPECT_EQ(response.runs_size(), 0);
 }
 
 // --- Tokens ---

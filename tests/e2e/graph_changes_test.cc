@@ -284,7 +284,12 @@ TEST_P(GraphChangesTest, KilledSubscriberResumesWithEveryEventExactlyOnce) {
       document.Parse(line.data(), line.size());
       if (document.HasParseError() || !document.IsObject())
         continue;  // a cut-off line
-      result.push_back(document["sequence"].GetInt64());
+      // The CLI's JSON prints int64 as strings (client/json_output.h).
+      int64_t sequence = 0;
+      EXPECT_TRUE(document["sequence"].IsString() &&
+                  absl::SimpleAtoi(document["sequence"].GetString(), &sequence))
+          << line;
+      result.push_back(sequence);
     }
     return result;
   };

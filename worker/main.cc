@@ -52,7 +52,9 @@ ABSL_FLAG(std::string, token_file, "",
 ABSL_FLAG(
     std::string, worker_id, "",
     "unique id of this worker, e.g. the pod name (default: <hostname>-<pid>)");
-ABSL_FLAG(int, capacity, 4, "tasks run at once");
+ABSL_FLAG(int, capacity, 16,
+          "tasks run at once (they mostly wait on the provider: requests in "
+          "flight are bounded by the credential's budget, not by slots)");
 ABSL_FLAG(int64_t, max_response_bytes,
           graphmill::http::kDefaultMaxResponseBytes,
           "most bytes of one provider response held in memory; a larger "
@@ -123,7 +125,7 @@ absl::StatusOr<std::string> LoadToken() {
 int Main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "Runs graphmill integration tasks leased by the coordinator.\n"
-      "  graphmill-worker --coordinator=127.0.0.1:7400 --capacity=4");
+      "  graphmill-worker --coordinator=127.0.0.1:7400 --capacity=16");
   SetFlagsUsage("graphmill-worker");
   absl::ParseCommandLine(argc, argv);
   SetLogProgramName("graphmill-worker");

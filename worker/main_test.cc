@@ -69,7 +69,7 @@ TEST(WorkerMainTest, DefaultsTheWorkerIdToHostnameAndPid) {
   char host[256] = {};
   gethostname(host, sizeof(host) - 1);
   EXPECT_EQ(hello.worker_id(), absl::StrCat(host, "-", pid));
-  EXPECT_EQ(hello.capacity(), 4);
+  EXPECT_EQ(hello.capacity(), 16);
   ASSERT_TRUE(worker->Signal(SIGINT));
   const int code = worker->Wait(absl::Seconds(10));
   ASSERT_NE(code, -1) << "the worker did not exit after SIGINT";

@@ -277,6 +277,7 @@ void Dispatcher::Dispatch(const RunDefinitionFn& run_definition) {
   absl::StatusOr<std::vector<TaskRecord>> pending =
       store_->PendingTasks(free_slots * 8 + 64);
   if (!pending.ok() || pending->empty()) return;
+  bool assigned = false;
   for (const TaskRecord* task : DispatchOrder(*pending)) {
     // The instance and the definition the task was planned with (a stand-alone
     // validation task uses the integration's current definition).
@@ -307,7 +308,12 @@ void Dispatcher::Dispatch(const RunDefinitionFn& run_definition) {
       continue;
     }
     Assign(*task, *chosen, definition, *std::move(instance));
+    assigned = true;
   }
+  // Each assignment carried a share as if it were the last one; now that the
+  // pass is over, every task of a credential gets its equal part, so the
+  // first tasks of a burst do not keep a larger one.
+  if (assigned) ShareRates();
 }
 
 void Dispatcher::Assign(const TaskRecord& task, WorkerSession& session,

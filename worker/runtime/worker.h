@@ -34,7 +34,7 @@ struct WorkerOptions {
   // Sent in WorkerHello; unique per worker process.
   std::string worker_id;
   // Tasks run at once (the pool's size, advertised in WorkerHello).
-  int capacity = 4;
+  int capacity = 16;
   // Where the channel points, for logs only.
   std::string coordinator = "coordinator";
   // Heartbeat period with no task; with tasks, a third of the shortest lease

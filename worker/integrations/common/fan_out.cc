@@ -14,7 +14,8 @@ namespace graphmill::worker {
 
 absl::Status RunConcurrently(size_t count, int max_in_flight,
                              const std::function<absl::Status(size_t)>& task,
-                             const std::function<bool()>& should_stop) {
+                             const std::function<bool()>& should_stop,
+                             const std::function<int()>& current_limit) {
   std::atomic<size_t> next{0};
   std::atomic<bool> stop{false};
   absl::Mutex mutex;
@@ -25,8 +26,13 @@ absl::Status RunConcurrently(size_t count, int max_in_flight,
     if (first_error.ok()) first_error = std::move(status);
     stop = true;
   };
-  auto work = [&] {
+  // Thread `slot` works while slot < current_limit(): a lowered limit retires
+  // the highest slots after their item (slot 0 never retires).
+  auto work = [&](size_t slot) {
     while (!stop) {
+      if (slot > 0 && current_limit &&
+          static_cast<int>(slot) >= current_limit())
+        return;
       if (should_stop && should_stop()) {
         fail(absl::CancelledError("task cancelled"));
         return;
@@ -49,11 +55,11 @@ absl::Status RunConcurrently(size_t count, int max_in_flight,
   const size_t threads =
       std::min(count, static_cast<size_t>(std::max(1, max_in_flight)));
   if (threads <= 1) {
-    work();
+    work(0);
   } else {
     std::vector<std::thread> pool;
     pool.reserve(threads);
-    for (size_t i = 0; i < threads; ++i) pool.emplace_back(work);
+    for (size_t i = 0; i < threads; ++i) pool.emplace_back(work, i);
     for (std::thread& thread : pool) thread.join();
   }
   absl::MutexLock lock(&mutex);

@@ -12,12 +12,17 @@ namespace graphmill::worker {
 
 // Runs `task(i)` for every i in [0, count) on at most `max_in_flight` threads
 // (the caller's thread waits). Once a task fails or `should_stop` (may be null;
-// called from the workers) returns true, no further task starts. Returns the
-// first failure, CANCELLED if stopped, else OK. A task that throws is reported
-// as INTERNAL; nothing escapes a thread.
+// called from the workers) returns true, no further task starts. When
+// `current_limit` (may be null; called from the workers) drops below the
+// number of threads, the surplus threads stop taking tasks (at least one
+// goes on), so a lowered share of requests in flight applies within a fan-out;
+// a raised one applies from the next fan-out. Returns the first failure,
+// CANCELLED if stopped, else OK. A task that throws is reported as INTERNAL;
+// nothing escapes a thread.
 absl::Status RunConcurrently(size_t count, int max_in_flight,
                              const std::function<absl::Status(size_t)>& task,
-                             const std::function<bool()>& should_stop);
+                             const std::function<bool()>& should_stop,
+                             const std::function<int()>& current_limit = {});
 
 }  // namespace graphmill::worker
 

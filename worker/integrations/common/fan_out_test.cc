@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
 #include "gtest/gtest.h"
 
 namespace graphmill::worker {
@@ -82,6 +83,34 @@ TEST(FanOutTest, ExceptionsBecomeInternalErrors) {
       nullptr);
   EXPECT_EQ(status.code(), absl::StatusCode::kInternal);
   EXPECT_NE(status.message().find("boom"), absl::string_view::npos);
+}
+
+TEST(FanOutTest, ALoweredLimitRetiresSurplusThreadsWithinTheFanOut) {
+  std::atomic<int> limit{8};
+  std::atomic<int> running{0};
+  std::atomic<int> done{0};
+  std::atomic<int> late_peak{0};
+  ASSERT_TRUE(RunConcurrently(
+                  80, 8,
+                  [&](size_t i) {
+                    const int now = ++running;
+                    if (i >= 50) {
+                      int seen = late_peak.load();
+                      while (now > seen &&
+                             !late_peak.compare_exchange_weak(seen, now)) {
+                      }
+                    }
+                    // Overlap, so surplus threads would show.
+                    absl::SleepFor(absl::Milliseconds(5));
+                    --running;
+                    if (++done == 20) limit = 2;
+                    return absl::OkStatus();
+                  },
+                  nullptr, [&] { return limit.load(); })
+                  .ok());
+  EXPECT_EQ(done.load(), 80);
+  EXPECT_LE(late_peak.load(), 2);
+  EXPECT_GE(late_peak.load(), 1);
 }
 
 TEST(FanOutTest, ZeroTasksIsOk) {

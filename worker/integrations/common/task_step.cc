@@ -51,8 +51,12 @@ absl::Status TaskStep::FanOut(size_t count,
   const int given = context.max_requests_in_flight();
   const int in_flight = given > 0 ? std::min(given, kMostThreads)
                                   : options_.max_in_flight_requests;
-  return RunConcurrently(count, in_flight, task,
-                         [this] { return context.cancelled(); });
+  return RunConcurrently(
+      count, in_flight, task, [this] { return context.cancelled(); },
+      [this, in_flight] {
+        const int share = context.max_requests_in_flight();
+        return share > 0 ? share : in_flight;
+      });
 }
 
 void TaskStep::Warn(absl::string_view name, absl::string_view description) {

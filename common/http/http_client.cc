@@ -233,6 +233,9 @@ struct Attempt {
   std::string curl_error;  // curl's detailed message, if any
   bool body_too_large = false;
   HttpResponse response;
+  // New connections the transfer opened (CURLINFO_NUM_CONNECTS): 0 when it
+  // reused one.
+  int64_t connections_opened = 0;
 };
 
 // Full jitter over an exponential base: uniform in [0, min(cap, initial *
@@ -377,6 +380,9 @@ struct HttpClient::Impl {
     long status = 0;
     curl_easy_getinfo(handle, CURLINFO_RESPONSE_CODE, &status);
     attempt.response.status = static_cast<int>(status);
+    long connections = 0;
+    curl_easy_getinfo(handle, CURLINFO_NUM_CONNECTS, &connections);
+    attempt.connections_opened = connections;
     return attempt;
   }
 
@@ -483,6 +489,8 @@ absl::StatusOr<HttpResponse> HttpClient::Send(absl::string_view method,
         impl_->metrics_integration, method, url,
         attempt.code == CURLE_OK ? attempt.response.status : 0,
         absl::Now() - sent);
+    ProviderMetrics::Get().ConnectionsOpened(impl_->metrics_integration,
+                                             attempt.connections_opened);
     const bool success = attempt.code == CURLE_OK &&
                          attempt.response.status >= 200 &&
                          attempt.response.status < 300;

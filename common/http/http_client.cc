@@ -1,5 +1,5 @@
-// Implementation of common/http/http_client.h on libcurl easy handles kept in
-// a pool.
+// Implementation of common/http/http_client.h on libcurl easy handles from a
+// ConnectionPool.
 #include "common/http/http_client.h"
 
 #include <curl/curl.h>
@@ -18,6 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "common/http/connection_pool.h"
 #include "common/http/provider_metrics.h"
 #include "common/log.h"
 #include "common/redact.h"
@@ -39,13 +40,6 @@ constexpr absl::Duration kMinAttemptTimeout = absl::Milliseconds(1);
 
 // See SetDefaultMaxResponseBytes.
 std::atomic<int64_t> default_max_response_bytes{kDefaultMaxResponseBytes};
-
-void InitCurlOnce() {
-  static std::once_flag once;
-  // Not thread-safe in libcurl itself, hence the once flag; never cleaned up
-  // because clients may live until exit.
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
 
 absl::Status MakeError(absl::StatusCode code, HttpErrorKind kind,
                        int http_status, absl::string_view message) {
@@ -233,6 +227,9 @@ struct Attempt {
   std::string curl_error;  // curl's detailed message, if any
   bool body_too_large = false;
   HttpResponse response;
+  // New connections the transfer opened (CURLINFO_NUM_CONNECTS): 0 when it
+  // reused one.
+  int64_t connections_opened = 0;
 };
 
 // Full jitter over an exponential base: uniform in [0, min(cap, initial *
@@ -301,29 +298,9 @@ struct HttpClient::Impl {
   explicit Impl(HttpClientOptions options_in)
       : options(std::move(options_in)), redactor(options.redact) {
     if (options.clock == nullptr) options.clock = Clock::Real();
-  }
-
-  ~Impl() {
-    for (CURL* handle : idle_handles) curl_easy_cleanup(handle);
-  }
-
-  // A handle from the pool (its connections still open) or a new one; null if
-  // curl fails.
-  CURL* Acquire() {
-    {
-      absl::MutexLock lock(&mutex);
-      if (!idle_handles.empty()) {
-        CURL* handle = idle_handles.back();
-        idle_handles.pop_back();
-        return handle;
-      }
+    if (options.pool == nullptr) {
+      options.pool = std::make_shared<ConnectionPool>();
     }
-    return curl_easy_init();
-  }
-
-  void Release(CURL* handle) {
-    absl::MutexLock lock(&mutex);
-    idle_handles.push_back(handle);
   }
 
   // `body` null: GET; else POST of *body.
@@ -356,6 +333,11 @@ struct HttpClient::Impl {
     curl_easy_setopt(handle, CURLOPT_ACCEPT_ENCODING,
                      "");  // all curl can decode
     curl_easy_setopt(handle, CURLOPT_TCP_KEEPALIVE, 1L);
+    // HTTP/2 when an https server offers it: one connection's header
+    // compression and flow control. (libcurl's default since 7.62; explicit
+    // so an older or differently built libcurl behaves the same.)
+    curl_easy_setopt(handle, CURLOPT_HTTP_VERSION,
+                     static_cast<long>(CURL_HTTP_VERSION_2TLS));
     curl_easy_setopt(handle, CURLOPT_USERAGENT, "graphmill");
     curl_easy_setopt(handle, CURLOPT_HTTPHEADER, header_list);
     if (options.max_response_bytes > 0) {
@@ -377,6 +359,9 @@ struct HttpClient::Impl {
     long status = 0;
     curl_easy_getinfo(handle, CURLINFO_RESPONSE_CODE, &status);
     attempt.response.status = static_cast<int>(status);
+    long connections = 0;
+    curl_easy_getinfo(handle, CURLINFO_NUM_CONNECTS, &connections);
+    attempt.connections_opened = connections;
     return attempt;
   }
 
@@ -395,7 +380,6 @@ struct HttpClient::Impl {
   // Requests count for the integration of the scope the client was made in.
   const std::string metrics_integration = CurrentProviderLabel();
   absl::Mutex mutex;
-  std::vector<CURL*> idle_handles ABSL_GUARDED_BY(mutex);
   absl::BitGen random ABSL_GUARDED_BY(mutex);
 };
 
@@ -468,7 +452,7 @@ absl::StatusOr<HttpResponse> HttpClient::Send(absl::string_view method,
     // Declared before the attempt so it runs after the attempt's body is freed
     // (an error body; a 2xx body is the caller's to trim).
     ScopedMemoryTrim trim;
-    CURL* handle = impl_->Acquire();
+    CURL* handle = options.pool->Acquire();
     if (handle == nullptr) {
       return MakeError(absl::StatusCode::kInternal, HttpErrorKind::kNetwork, 0,
                        absl::StrCat(prefix, "cannot create a curl handle"));
@@ -478,11 +462,13 @@ absl::StatusOr<HttpResponse> HttpClient::Send(absl::string_view method,
     const absl::Time sent = absl::Now();
     Attempt attempt =
         impl_->Perform(handle, url, header_list->get(), body, timeout);
-    impl_->Release(handle);
+    options.pool->Release(handle);
     ProviderMetrics::Get().Request(
         impl_->metrics_integration, method, url,
         attempt.code == CURLE_OK ? attempt.response.status : 0,
         absl::Now() - sent);
+    ProviderMetrics::Get().ConnectionsOpened(impl_->metrics_integration,
+                                             attempt.connections_opened);
     const bool success = attempt.code == CURLE_OK &&
                          attempt.response.status >= 200 &&
                          attempt.response.status < 300;

@@ -4,7 +4,10 @@
 // 429/5xx/timeouts/resets, Retry-After honoured (seconds or HTTP date; never a
 // quota header), errors classified, secrets redacted from every message.
 //
-// Contract: HttpClient is thread-safe and owns its curl handles; time (backoff
+// Contract: HttpClient is thread-safe; its curl handles and their connections
+// come from a ConnectionPool (connection_pool.h) it shares ownership of: the
+// one in its options, so clients built per task reuse the connections earlier
+// tasks opened, or a private one otherwise. Time (backoff
 // waits, the retry budget, Retry-After dates) is read from the injected
 // graphmill::Clock, so tests drive retries with a FakeClock. Errors are
 // absl::Status values carrying an HttpErrorKind (HttpErrorKindOf) and the HTTP
@@ -29,6 +32,8 @@
 #include "common/redact.h"
 
 namespace graphmill::http {
+
+class ConnectionPool;
 
 using HttpHeaders = std::vector<std::pair<std::string, std::string>>;
 
@@ -115,10 +120,16 @@ struct HttpClientOptions {
   // Called after each response with its status and headers (e.g. to read
   // RateLimit-Remaining or report a 429 to the coordinator). Null: nothing.
   std::function<void(const HttpResponse&)> after_response;
+  // Where the client's curl handles, and the connections they keep open, come
+  // from and go back to. Share one among the clients of one integration (the
+  // worker builds one client per task) so connections outlive each client.
+  // Null: a pool of the client's own, closed with it.
+  std::shared_ptr<ConnectionPool> pool;
 };
 
-// Thread-safe: one client may serve many concurrent requests (each thread gets
-// a reused curl handle from a pool, so connections are kept alive).
+// Thread-safe: one client may serve many concurrent requests (each gets a
+// curl handle from the pool, so connections are kept alive). HTTP/2 is used
+// where an https server offers it (ALPN); http:// stays HTTP/1.1.
 class HttpClient {
  public:
   explicit HttpClient(HttpClientOptions options);

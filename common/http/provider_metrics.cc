@@ -73,6 +73,10 @@ ProviderMetrics::ProviderMetrics()
           "Provider API requests (each attempt, retries included) by "
           "integration, endpoint (route template) and HTTP status (\"error\": "
           "no response)")),
+      connections_opened_(metrics::AddCounter(
+          "graphmill_provider_connections_opened_total",
+          "Connections opened to provider APIs (each a TCP and, for https, a "
+          "TLS handshake), by integration")),
       latency_(metrics::AddHistogram(
           "graphmill_provider_request_duration_seconds",
           "Time from sending a provider API request to the end of its "
@@ -90,6 +94,14 @@ void ProviderMetrics::Request(const std::string& integration,
       .Increment();
   latency_.With({{"integration", integration}, {"endpoint", endpoint}})
       .Observe(absl::ToDoubleSeconds(latency));
+}
+
+void ProviderMetrics::ConnectionsOpened(const std::string& integration,
+                                        int64_t count) {
+  // Created even at 0, so the series exists from the first request.
+  prometheus::Counter& counter =
+      connections_opened_.Add({{"integration", integration}});
+  if (count > 0) counter.Increment(static_cast<double>(count));
 }
 
 ProviderLabelScope::ProviderLabelScope(std::string integration)

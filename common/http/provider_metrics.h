@@ -1,5 +1,6 @@
-// Prometheus metrics of provider HTTP requests (graphmill_provider_requests_*),
-// recorded by HttpClient for every attempt, so both processes that make
+// Prometheus metrics of provider HTTP requests (graphmill_provider_requests_*,
+// graphmill_provider_connections_opened_total), recorded by HttpClient for
+// every attempt, so both processes that make
 // provider requests export them: workers for their integrations, the
 // coordinator for its JupiterOne uploads. docs/operations.md ("Metrics and
 // alerts") lists them.
@@ -9,6 +10,7 @@
 #ifndef GRAPHMILL_COMMON_HTTP_PROVIDER_METRICS_H_
 #define GRAPHMILL_COMMON_HTTP_PROVIDER_METRICS_H_
 
+#include <cstdint>
 #include <string>
 
 #include "absl/strings/string_view.h"
@@ -30,9 +32,16 @@ class ProviderMetrics {
   void Request(const std::string& integration, absl::string_view method,
                absl::string_view url, int http_status, absl::Duration latency);
 
+  // An attempt opened `count` new connections (libcurl's
+  // CURLINFO_NUM_CONNECTS: 0 when it reused a kept-alive one). Label:
+  // integration. Each is a TCP (and for https a TLS) handshake, so the ratio
+  // to requests tells how well connections are reused.
+  void ConnectionsOpened(const std::string& integration, int64_t count);
+
  private:
   ProviderMetrics();
   metrics::CounterFamily& requests_;
+  metrics::CounterFamily& connections_opened_;
   metrics::HistogramFamily latency_;
 };
 

@@ -115,5 +115,21 @@ TEST(ProviderMetricsTest, CountsRequestsByStatusWithLatency) {
                               "integration=\"heroku\",le=\"0.05\"} 1"));
 }
 
+TEST(ProviderMetricsTest, CountsConnectionsOpenedByIntegration) {
+  ProviderMetrics::Get().ConnectionsOpened("circleci-conn-test", 0);
+  std::string text = metrics::Exposition();
+  EXPECT_THAT(text, HasSubstr("# TYPE graphmill_provider_connections_opened_"
+                              "total counter"));
+  // The series exists from the first attempt, even one that reused a
+  // connection.
+  EXPECT_THAT(text, HasSubstr("graphmill_provider_connections_opened_total{"
+                              "integration=\"circleci-conn-test\"} 0"));
+  ProviderMetrics::Get().ConnectionsOpened("circleci-conn-test", 1);
+  ProviderMetrics::Get().ConnectionsOpened("circleci-conn-test", 2);
+  text = metrics::Exposition();
+  EXPECT_THAT(text, HasSubstr("graphmill_provider_connections_opened_total{"
+                              "integration=\"circleci-conn-test\"} 3"));
+}
+
 }  // namespace
 }  // namespace graphmill::http

@@ -5,6 +5,7 @@
 #ifndef GRAPHMILL_WORKER_RUNTIME_INTEGRATION_H_
 #define GRAPHMILL_WORKER_RUNTIME_INTEGRATION_H_
 
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -32,6 +33,11 @@ class StepContext {
 
   // The instance's config (optional fields absent or set to their defaults).
   virtual const InstanceConfig& config() const = 0;
+
+  // The run this task belongs to; 0 when none is known (e.g. an invocation
+  // check). Lets an integration fetch a resource once per run for all its
+  // tasks in this process (worker/integrations/common/run_cache.h).
+  virtual int64_t run_id() const { return 0; }
 
   // Calls `visit` for each entity of `type` produced by this run's ancestor
   // steps, in `_key` order, streamed from the coordinator. For the step's

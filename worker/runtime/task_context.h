@@ -66,6 +66,7 @@ class TaskContext : public StepContext {
 
   // StepContext.
   const InstanceConfig& config() const override { return config_; }
+  int64_t run_id() const override { return run_id_; }
   absl::Status ForEachEntity(
       absl::string_view type,
       const std::function<absl::Status(const v1::Entity&)>& visit) override;

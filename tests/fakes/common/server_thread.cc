@@ -21,6 +21,7 @@ absl::Status ServerThread::Start(const ServerThreadOptions& options,
   // Without TCP_NODELAY, Nagle's algorithm and the client's delayed ACK add
   // ~40 ms to every response on a kept-alive connection.
   server_.set_tcp_nodelay(true);
+  server_.set_keep_alive_max_count(options.keep_alive_max_count);
   // Compressed here, in the handler: httplib compresses (brotli) before any
   // post-routing handler runs.
   httplib::Server::Handler compressing = [handler = std::move(handler)](

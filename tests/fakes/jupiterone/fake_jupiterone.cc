@@ -310,9 +310,6 @@ class FakeJupiterOne::Impl {
 
  private:
   absl::Status StartServer() {
-    // httplib closes a kept-alive connection after 5 requests by default; an
-    // uploader sends thousands.
-    server_.set_keep_alive_max_count(100'000);
     common::ServerThreadOptions serve;
     serve.name = "fake JupiterOne";
     serve.port = options_.port;

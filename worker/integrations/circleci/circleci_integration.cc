@@ -12,8 +12,24 @@
 
 namespace graphmill::worker::circleci {
 
+namespace {
+
+RunCacheOptions ProjectCacheOptions(Clock* clock) {
+  RunCacheOptions options;
+  // Long enough for a run's fetch-projects shards, which follow each other
+  // closely; short enough that a finished run's entries do not linger.
+  options.ttl = absl::Minutes(10);
+  // A project's body is about 1 KB.
+  options.max_entries = 10'000;
+  options.clock = clock;
+  return options;
+}
+
+}  // namespace
+
 CircleCiIntegration::CircleCiIntegration(http::HttpClientOptions http_options)
-    : http_options_(std::move(http_options)) {}
+    : http_options_(WithConnectionPool(std::move(http_options))),
+      project_cache_(ProjectCacheOptions(http_options_.clock)) {}
 
 const v1::IntegrationDefinition& CircleCiIntegration::definition() const {
   return Definition();
@@ -66,7 +82,8 @@ absl::Status CircleCiIntegration::ExecuteStep(absl::string_view step_id,
   // and a 429 is reported so the coordinator lowers the rate for every task of
   // the instance.
   CircleCiClient client(config->base_url, config->api_key,
-                        TaskHttpClientOptions(http_options_, context));
+                        TaskHttpClientOptions(http_options_, context),
+                        &project_cache_, context.run_id());
   return RunStep(step_id, *config, client, context);
 }
 

@@ -10,12 +10,18 @@
 
 namespace graphmill::worker::circleci {
 CircleCiClient::CircleCiClient(std::string base_url, std::string api_key,
-                               http::HttpClientOptions options)
+                               http::HttpClientOptions options,
+                               RunCache* project_cache, int64_t run_id)
     : base_url_(std::move(base_url)),
       headers_({{"Circle-Token", api_key},
                 {"Accept", "application/json"},
                 {"User-Agent", "graphmill-circleci/1.0"}}),
-      http_(WithRedacted(std::move(options), api_key)) {}
+      http_(WithRedacted(std::move(options), api_key)),
+      // Run 0 is no run (an invocation check): nothing to share it with.
+      project_cache_(run_id != 0 ? project_cache : nullptr),
+      project_key_prefix_(project_cache_ == nullptr
+                              ? ""
+                              : RunCacheKey(run_id, base_url_, api_key, "")) {}
 
 std::string CircleCiClient::Redact(absl::string_view text) const {
   return http_.Redact(text);
@@ -145,8 +151,41 @@ absl::StatusOr<rapidjson::Document> CircleCiClient::GetProject(
     absl::string_view slug) {
   const std::string url =
       absl::StrCat(base_url_, "/project/", http::UrlEncode(slug));
-  absl::StatusOr<rapidjson::Document> document = GetJson(url);
-  if (document.ok() && !document->IsObject()) {
+  if (project_cache_ == nullptr) return ParseObject(url, GetBody(url));
+  // Every shard of fetch-projects needs the projects of its pipelines, and a
+  // project's pipelines spread over the shards: the first task of the run to
+  // ask fetches it, the others take its body. Only a body that parses as a
+  // project object is kept.
+  absl::StatusOr<RunCache::Value> body = project_cache_->GetOrFetch(
+      absl::StrCat(project_key_prefix_, "project/", slug),
+      [&]() -> absl::StatusOr<std::string> {
+        absl::StatusOr<std::string> fetched = GetBody(url);
+        if (!fetched.ok()) return fetched;
+        absl::Status parsed = ParseObject(url, *fetched).status();
+        if (!parsed.ok()) return parsed;
+        return fetched;
+      });
+  if (!body.ok()) return body.status();
+  return ParseObject(url, **body);
+}
+
+absl::StatusOr<std::string> CircleCiClient::GetBody(const std::string& url) {
+  absl::StatusOr<http::HttpResponse> response = http_.Get(url, headers_);
+  if (!response.ok()) return response.status();
+  return std::move(response->body);
+}
+
+absl::StatusOr<rapidjson::Document> CircleCiClient::ParseObject(
+    const std::string& url, const absl::StatusOr<std::string>& body) const {
+  if (!body.ok()) return body.status();
+  rapidjson::Document document;
+  document.Parse(body->data(), body->size());
+  if (document.HasParseError()) {
+    return http::MalformedBodyError(
+        Redact(url), absl::StrCat("response is not JSON (parse error at byte ",
+                                  document.GetErrorOffset(), ")"));
+  }
+  if (!document.IsObject()) {
     return http::MalformedBodyError(Redact(url), "expected a JSON object");
   }
   return document;

@@ -4,6 +4,7 @@
 #ifndef GRAPHMILL_WORKER_INTEGRATIONS_CIRCLECI_CLIENT_H_
 #define GRAPHMILL_WORKER_INTEGRATIONS_CIRCLECI_CLIENT_H_
 
+#include <cstdint>
 #include <functional>
 #include <string>
 
@@ -13,6 +14,7 @@
 #include "common/http/http_client.h"
 #include "common/redact.h"
 #include "rapidjson/document.h"
+#include "worker/integrations/common/run_cache.h"
 
 namespace graphmill::worker::circleci {
 
@@ -30,9 +32,12 @@ using ItemVisitor = std::function<absl::Status(const rapidjson::Value& item)>;
 class CircleCiClient {
  public:
   // `base_url` has no trailing '/', e.g. "https://circleci.com/api/v2".
-  // `options.redact` gets the API key added.
+  // `options.redact` gets the API key added. With a `project_cache` (which
+  // must outlive the client) and a `run_id` other than 0, GetProject fetches
+  // each project once per run for every client sharing the cache.
   CircleCiClient(std::string base_url, std::string api_key,
-                 http::HttpClientOptions options);
+                 http::HttpClientOptions options,
+                 RunCache* project_cache = nullptr, int64_t run_id = 0);
   CircleCiClient(const CircleCiClient&) = delete;
   CircleCiClient& operator=(const CircleCiClient&) = delete;
 
@@ -52,7 +57,10 @@ class CircleCiClient {
   // GET /workflow/{id}/job.
   absl::Status ListWorkflowJobs(absl::string_view workflow_id,
                                 const ItemVisitor& visit);
-  // GET /project/{slug} (the slug sent as one %2F-escaped segment).
+  // GET /project/{slug} (the slug sent as one %2F-escaped segment). With a
+  // project cache: the body another task of the run fetched, if any (a
+  // failure, malformed bodies included, is not kept, so the next task asks
+  // again).
   absl::StatusOr<rapidjson::Document> GetProject(absl::string_view slug);
   // GET /project/{slug}/envvar: names and masked values (callers must drop the
   // values).
@@ -82,6 +90,11 @@ class CircleCiClient {
   // document.
   absl::StatusOr<rapidjson::Document> GetJson(const std::string& url,
                                               http::ScopedMemoryTrim& trim);
+  // The body of a 2xx GET of `url`.
+  absl::StatusOr<std::string> GetBody(const std::string& url);
+  // `body` parsed, or its error; kMalformedBody unless a JSON object.
+  absl::StatusOr<rapidjson::Document> ParseObject(
+      const std::string& url, const absl::StatusOr<std::string>& body) const;
   // visit(item), its error redacted.
   absl::Status Visit(const ItemVisitor& visit,
                      const rapidjson::Value& item) const;
@@ -92,6 +105,9 @@ class CircleCiClient {
   const std::string base_url_;
   const http::HttpHeaders headers_;
   http::HttpClient http_;
+  RunCache* const project_cache_;  // null: none
+  // RunCacheKey of this run and credential, without the resource.
+  const std::string project_key_prefix_;
 };
 
 }  // namespace graphmill::worker::circleci

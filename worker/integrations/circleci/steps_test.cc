@@ -413,6 +413,95 @@ TEST(StepsGeneratedTest, ExtraProjectSlugsAreFetchedOnceAndWithoutPipelines) {
             2 * generator.env_vars_per_project);
 }
 
+// Each shard of fetch-projects needs the projects of its pipelines, and one
+// project's pipelines spread over the shards; the worker fetches each project
+// once per run all the same, and again for the next run.
+TEST(StepsGeneratedTest, ProjectsAreFetchedOncePerRunAcrossShards) {
+  fakes::GeneratorOptions generator = SmallData();
+  generator.pipelines_per_project = 6;  // spread over the shards
+  std::unique_ptr<FakeCircleCi> fake = StartGenerated(generator);
+  ASSERT_NE(fake, nullptr);
+  const std::string login = fake->dataset().orgs[0].name;
+  constexpr int kShards = 3;
+  CircleCiIntegration integration(FastRetryHttpOptions());
+  FakeRun run(ConfigFor(*fake, login));
+  ASSERT_TRUE(run.RunStep(integration, kStepFetchUserGroups).ok());
+  ASSERT_TRUE(run.RunStep(integration, kStepFetchPipelines).ok());
+  // What one GET per project per shard (the worker before the cache) makes.
+  std::set<std::string> projects;
+  std::set<std::pair<int, std::string>> projects_by_shard;
+  for (const v1::Entity* pipeline : run.EntitiesOfType(kPipelineType)) {
+    const std::string slug = StringProperty(*pipeline, "slug");
+    projects.insert(slug);
+    projects_by_shard.emplace(FakeRun::ShardOf(pipeline->key(), kShards), slug);
+  }
+  ASSERT_GT(projects_by_shard.size(), projects.size());
+
+  fake->ResetCounters();
+  ASSERT_TRUE(run.RunStep(integration, kStepFetchProjects, kShards).ok());
+  EXPECT_EQ(fake->RequestCount("project"),
+            static_cast<int64_t>(projects.size()));
+  EXPECT_EQ(run.CountEntities(kProjectType), static_cast<int>(projects.size()));
+  EXPECT_EQ(run.CountRelationships(kProjectHasPipelineType),
+            run.CountEntities(kPipelineType));
+
+  // Another task of the same run (e.g. the step offered again after a lost
+  // lease) asks no more.
+  FakeRun same_run(ConfigFor(*fake, login), run.run_id());
+  ASSERT_TRUE(same_run.RunStep(integration, kStepFetchUserGroups).ok());
+  ASSERT_TRUE(same_run.RunStep(integration, kStepFetchPipelines).ok());
+  fake->ResetCounters();
+  ASSERT_TRUE(same_run.RunStep(integration, kStepFetchProjects, kShards).ok());
+  EXPECT_EQ(fake->RequestCount("project"), 0);
+  EXPECT_EQ(same_run.CountEntities(kProjectType),
+            static_cast<int>(projects.size()));
+
+  // The next run fetches them again.
+  FakeRun next_run(ConfigFor(*fake, login));
+  ASSERT_NE(next_run.run_id(), run.run_id());
+  ASSERT_TRUE(next_run.RunStep(integration, kStepFetchUserGroups).ok());
+  ASSERT_TRUE(next_run.RunStep(integration, kStepFetchPipelines).ok());
+  fake->ResetCounters();
+  ASSERT_TRUE(next_run.RunStep(integration, kStepFetchProjects, kShards).ok());
+  EXPECT_EQ(fake->RequestCount("project"),
+            static_cast<int64_t>(projects.size()));
+}
+
+// A project that could not be fetched is asked for again by the next shard:
+// one task's failure does not decide for the others.
+TEST(StepsFaultTest, FailedProjectFetchIsNotKeptForTheRun) {
+  fakes::GeneratorOptions generator = SmallData();
+  generator.pipelines_per_project = 6;
+  std::unique_ptr<FakeCircleCi> fake = StartGenerated(generator);
+  ASSERT_NE(fake, nullptr);
+  const std::string login = fake->dataset().orgs[0].name;
+  CircleCiIntegration integration(FastRetryHttpOptions());
+  FakeRun run(ConfigFor(*fake, login));
+  ASSERT_TRUE(run.RunStep(integration, kStepFetchUserGroups).ok());
+  ASSERT_TRUE(run.RunStep(integration, kStepFetchPipelines).ok());
+  std::set<std::string> projects;
+  for (const v1::Entity* pipeline : run.EntitiesOfType(kPipelineType)) {
+    projects.insert(StringProperty(*pipeline, "slug"));
+  }
+  ASSERT_TRUE(fake->AddFault("project:403").ok());
+  fake->ResetCounters();
+  (void)run.RunStep(integration, kStepFetchProjects, /*shards=*/3);
+  // Every shard asked for each of its projects (none was kept); some asked
+  // for the same one.
+  EXPECT_GT(fake->RequestCount("project"),
+            static_cast<int64_t>(projects.size()));
+  EXPECT_EQ(run.CountEntities(kProjectType), 0);
+
+  fake->ClearFaults();
+  fake->ResetCounters();
+  FakeRun retry(ConfigFor(*fake, login), run.run_id());
+  ASSERT_TRUE(retry.RunStep(integration, kStepFetchUserGroups).ok());
+  ASSERT_TRUE(retry.RunStep(integration, kStepFetchPipelines).ok());
+  ASSERT_TRUE(retry.RunStep(integration, kStepFetchProjects, 3).ok());
+  EXPECT_EQ(retry.CountEntities(kProjectType),
+            static_cast<int>(projects.size()));
+}
+
 // --- Faults
 // ---------------------------------------------------------------------------------
 

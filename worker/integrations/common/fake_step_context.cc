@@ -1,6 +1,7 @@
 // The in-memory run and StepContext test doubles.
 #include "worker/integrations/common/fake_step_context.h"
 
+#include <atomic>
 #include <functional>
 #include <utility>
 
@@ -26,6 +27,17 @@ uint64_t Fnv1a(absl::string_view text) {
 }
 
 }  // namespace
+
+FakeRun::FakeRun(InstanceConfig config, int64_t run_id)
+    : config_(std::move(config)), run_id_([run_id] {
+        // Far above the small ids tests pass, so the two never meet.
+        static std::atomic<int64_t> last_run_id{int64_t{1} << 40};
+        return run_id != 0 ? run_id : ++last_run_id;
+      }()) {}
+
+int FakeRun::ShardOf(absl::string_view key, int shards) {
+  return shards > 1 ? static_cast<int>(Fnv1a(key) % shards) : 0;
+}
 
 void FakeRun::MergeEntity(const v1::Entity& entity) {
   auto [it, inserted] = entities_.try_emplace(entity.key(), entity);
@@ -133,7 +145,7 @@ absl::Status FakeStepContext::ForEachEntity(
   for (const auto& [key, entity] : run_.entities_) {
     if (entity.type() != type) continue;
     if (type == parent_type_ && shards_ > 1 &&
-        static_cast<int>(Fnv1a(key) % shards_) != shard_) {
+        FakeRun::ShardOf(key, shards_) != shard_) {
       continue;
     }
     absl::Status status = visit(entity);

@@ -5,6 +5,7 @@
 #ifndef GRAPHMILL_WORKER_INTEGRATIONS_COMMON_FAKE_STEP_CONTEXT_H_
 #define GRAPHMILL_WORKER_INTEGRATIONS_COMMON_FAKE_STEP_CONTEXT_H_
 
+#include <cstdint>
 #include <map>
 #include <set>
 #include <string>
@@ -31,7 +32,15 @@ struct RecordedEvent {
 // thread-safe.
 class FakeRun {
  public:
-  explicit FakeRun(InstanceConfig config) : config_(std::move(config)) {}
+  // `run_id` 0: a new id, unique in the process, so a run never sees what an
+  // integration kept for another one (run_cache.h); tests that run two tasks
+  // "of the same run" on separate FakeRuns pass the same id.
+  explicit FakeRun(InstanceConfig config, int64_t run_id = 0);
+
+  int64_t run_id() const { return run_id_; }
+
+  // The shard (of `shards`) whose task sees the parent entity `key`.
+  static int ShardOf(absl::string_view key, int shards);
 
   // Runs `step_id` of `integration` as `shards` tasks (one after another), each
   // seeing its share of the step's parent type (by a stable hash of the key).
@@ -84,6 +93,7 @@ class FakeRun {
   void MergeRelationship(const v1::Relationship& relationship);
 
   const InstanceConfig config_;
+  const int64_t run_id_;
   std::map<std::string, v1::Entity> entities_;
   std::map<std::string, v1::Relationship> relationships_;
   std::vector<std::string> conflicts_;
@@ -101,6 +111,7 @@ class FakeStepContext : public StepContext {
                   int shard, int shards);
 
   const InstanceConfig& config() const override { return run_.config_; }
+  int64_t run_id() const override { return run_.run_id_; }
   absl::Status ForEachEntity(
       absl::string_view type,
       const std::function<absl::Status(const v1::Entity&)>& visit) override;

@@ -1,14 +1,24 @@
-// Per-task HttpClientOptions: redaction and rate-budget hooks.
+// Per-task HttpClientOptions: the shared connection pool, redaction and
+// rate-budget hooks.
 #include "worker/integrations/common/task_http_options.h"
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
+#include "common/http/connection_pool.h"
 
 namespace graphmill::worker {
+
+http::HttpClientOptions WithConnectionPool(http::HttpClientOptions options) {
+  if (options.pool == nullptr) {
+    options.pool = std::make_shared<http::ConnectionPool>();
+  }
+  return options;
+}
 
 http::HttpClientOptions WithRedacted(http::HttpClientOptions options,
                                      const std::string& secret) {

@@ -1,5 +1,6 @@
 // The HttpClientOptions of one task's API client: the integration's base
-// options, the API key to redact, and the task's rate-budget hooks.
+// options (with the connection pool every task shares), the API key to
+// redact, and the task's rate-budget hooks.
 #ifndef GRAPHMILL_WORKER_INTEGRATIONS_COMMON_TASK_HTTP_OPTIONS_H_
 #define GRAPHMILL_WORKER_INTEGRATIONS_COMMON_TASK_HTTP_OPTIONS_H_
 
@@ -12,6 +13,12 @@
 #include "worker/runtime/integration.h"
 
 namespace graphmill::worker {
+
+// `options` with a ConnectionPool (common/http/connection_pool.h) of its own
+// unless it has one: call it once where an integration object keeps its base
+// options, so the clients it builds per task (and per invocation check) share
+// the connections, DNS cache and TLS sessions for the worker process's life.
+http::HttpClientOptions WithConnectionPool(http::HttpClientOptions options);
 
 // `options` with `secret` added to its redact list: the client's Redactor
 // (common/redact.h) keeps it, in every form covered there, out of the client's

@@ -12,8 +12,17 @@
 
 namespace graphmill::worker::heroku {
 
+namespace {
+
+HerokuIntegrationOptions WithPool(HerokuIntegrationOptions options) {
+  options.http = WithConnectionPool(std::move(options.http));
+  return options;
+}
+
+}  // namespace
+
 HerokuIntegration::HerokuIntegration(HerokuIntegrationOptions options)
-    : options_(std::move(options)) {}
+    : options_(WithPool(std::move(options))) {}
 
 const v1::IntegrationDefinition& HerokuIntegration::definition() const {
   return Definition();

@@ -11,13 +11,15 @@ namespace graphmill::worker::heroku {
 struct HerokuIntegrationOptions {
   // The base of every API client (tests shorten timeouts and retries). Its
   // clock also drives the rate pacer; hooks set here run before the task's.
+  // Without a pool, the integration makes one that all its clients share.
   http::HttpClientOptions http;
   // Pacing by RateLimit-Remaining (tests shrink it to a small fake bucket).
   RateLimitPolicy rate_limit;
 };
 
 // Thread-safe: holds no per-run state; every call builds its own API client
-// from the config.
+// from the config, over the integration's one connection pool (create the
+// integration once per process).
 class HerokuIntegration : public Integration {
  public:
   explicit HerokuIntegration(HerokuIntegrationOptions options = {});

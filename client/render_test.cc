@@ -153,6 +153,31 @@ TEST(RenderRunSummary, ShowsRunStepsAndEvents) {
             "2024-03-21T10:00:00Z  INFO   run_start                -\n");
 }
 
+TEST(RenderRunSummary, DurationShowsStepsFinalizeAndUploadApart) {
+  v1::GetRunResponse response;
+  v1::Run& run = *response.mutable_run();
+  run = RunningRun();
+  run.set_status(v1::RUN_STATUS_SUCCEEDED);
+  run.set_finalize_started_at_ms(kStartMs + 4'400);
+  run.set_finalized_at_ms(kStartMs + 5'600);
+  run.set_ended_at_ms(kStartMs + 5'600);
+  // Before the upload starts: no upload part.
+  run.mutable_upload()->set_state(v1::UPLOAD_STATE_PENDING);
+  EXPECT_THAT(RenderRunSummary(response, kStartMs + 9'000),
+              HasSubstr("duration  5.6s (steps 4.4s, finalize 1.2s)\n"));
+  // Under way: counts up to now.
+  run.mutable_upload()->set_state(v1::UPLOAD_STATE_UPLOADING);
+  run.mutable_upload()->set_started_at_ms(kStartMs + 5'700);
+  EXPECT_THAT(
+      RenderRunSummary(response, kStartMs + 5'800),
+      HasSubstr("duration  5.6s (steps 4.4s, finalize 1.2s, upload 100ms)\n"));
+  run.mutable_upload()->set_state(v1::UPLOAD_STATE_SUCCEEDED);
+  run.mutable_upload()->set_ended_at_ms(kStartMs + 6'000);
+  EXPECT_THAT(
+      RenderRunSummary(response, kStartMs + 99'000),
+      HasSubstr("duration  5.6s (steps 4.4s, finalize 1.2s, upload 300ms)\n"));
+}
+
 TEST(RenderRunSummary, RunErrorAndNoEvents) {
   v1::GetRunResponse response;
   response.mutable_run()->set_id(3);

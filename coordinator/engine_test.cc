@@ -161,7 +161,12 @@ TEST_F(EngineTest, FinalizeHandsTheRunToOnFinalizedAfterItEnded) {
   const int64_t run = StartAndValidate();
   Finish(worker_.NextAssignment(), {});
   Finish(worker_.NextAssignment(), {});
-  EXPECT_EQ(Ended(run).ended_at_ms(), clock_.NowMs());
+  const v1::Run ended = Ended(run);
+  EXPECT_EQ(ended.ended_at_ms(), clock_.NowMs());
+  // Finalize began and committed on the engine's clock (the store's test
+  // checks that the end is read at commit).
+  EXPECT_EQ(ended.finalize_started_at_ms(), clock_.NowMs());
+  EXPECT_EQ(ended.finalized_at_ms(), ended.ended_at_ms());
   // From whichever pump finalized it: the report's or the tick's.
   absl::MutexLock lock(&mu);
   auto called = [&] { return !finalized.empty(); };

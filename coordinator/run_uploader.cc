@@ -180,7 +180,9 @@ void RunUploader::Upload(int64_t run_id) {
   const http::ProviderLabelScope provider_label("jupiterone");
   v1::UploadStatus status;
   status.set_state(v1::UPLOAD_STATE_FAILED);
+  status.set_started_at_ms(absl::ToUnixMillis(started));
   auto finish = [&](const std::string& error) {
+    status.set_ended_at_ms(clock_->NowMs());
     if (!error.empty()) {
       status.set_state(v1::UPLOAD_STATE_FAILED);
       status.set_error(error);

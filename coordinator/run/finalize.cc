@@ -55,10 +55,12 @@ absl::Status FinalizeRun(Store& store, Clock& clock, RunEvents& events,
   auto timer = CoordinatorMetrics::Get().TimeFinalize(info.definition.name());
   GM_ASSIGN_OR_RETURN(std::vector<StepRecord> steps, store.GetSteps(run_id));
   absl::StatusOr<v1::Instance> instance = store.GetInstance(info.instance_id);
-  const FinalizePlan plan =
+  FinalizePlan plan =
       PlanFinalize(run_id, info, steps, instance.ok() && instance->has_upload(),
                    clock.NowMs());
   for (const RunEvent& event : plan.events) events.Record(run_id, event);
+  // The run ends when finalize commits, not when it began.
+  plan.request.end_ms = [&clock] { return clock.NowMs(); };
   GM_ASSIGN_OR_RETURN(FinalizeCounts counts, store.Finalize(plan.request));
   CoordinatorMetrics::Get().GraphChanged(info.definition.name(), counts.created,
                                          counts.updated, counts.deleted);

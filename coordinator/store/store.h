@@ -94,7 +94,13 @@ struct FinalizeRequest {
   v1::RunStatus status = v1::RUN_STATUS_SUCCEEDED;
   std::string error;
   bool upload_pending = false;  // the instance has an upload target
+  // When finalize began: the time of its changes and events, and the run's
+  // finalize_started_at_ms.
   int64_t now_ms = 0;
+  // The run's end time (ended_at_ms, finalized_at_ms), read right before the
+  // transaction commits: the diff takes most of finalize's time, so now_ms
+  // would leave it out of the run's duration. Unset: now_ms.
+  std::function<int64_t()> end_ms;
 };
 
 // One row of the change log.
@@ -311,7 +317,8 @@ class Store {
   // entity was collected and no task reported the scope incomplete) or the
   // scope's entity is no longer in the graph. Relationships whose endpoint
   // entity is not in the resulting graph are dropped (with events) or deleted.
-  // `incomplete_types` are recorded on the run (GetRun). FAILED_PRECONDITION if
+  // `incomplete_types` are recorded on the run (GetRun), and so are when
+  // finalize began (`now_ms`) and committed (`end_ms`). FAILED_PRECONDITION if
   // the run is not active (nothing is changed).
   virtual absl::StatusOr<FinalizeCounts> Finalize(
       const FinalizeRequest& request) = 0;

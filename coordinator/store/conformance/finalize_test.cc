@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/graph_objects.h"
+#include "common/testing/fake_clock.h"
 #include "coordinator/store/conformance/store_fixture.h"
 
 namespace graphmill::coordinator::conformance {
@@ -231,6 +232,73 @@ TEST_P(StoreTest, FinalizeEndsTheRunAndHandsOffItsUploadAtOnce) {
       << again.status();
   EXPECT_EQ(store_->GetChangeLogBounds()->last_sequence, before);
   EXPECT_EQ(store_->GetRun(*run)->status(), v1::RUN_STATUS_PARTIAL);
+}
+
+TEST_P(StoreTest, AFinalizedRunEndsWhenFinalizeCommitsAndKeepsWhenItBegan) {
+  FakeClock clock;
+  auto run =
+      store_->CreateRun("inst", Definition(), v1::RUN_TRIGGER_MANUAL, {}, 1);
+  ASSERT_TRUE(run.ok()) << run.status();
+  v1::ResultBatch batch;
+  *batch.add_entities() = MakeEntity("thing_a:000001", "thing_a", "one");
+  ASSERT_TRUE(store_
+                  ->CommitAttempt(StageTask(*store_, *run, "fetch-a", batch),
+                                  true, "", {})
+                  .ok());
+  const int64_t began = clock.NowMs();
+  bool asked = false;
+  auto counts = store_->Finalize(
+      {.run_id = *run,
+       .instance_id = "inst",
+       .upload_pending = true,
+       .now_ms = began,
+       // Stands for the diff's time: the end is whatever the clock says when
+       // the store asks, which it does once, before committing.
+       .end_ms = [&] {
+         EXPECT_FALSE(asked);
+         asked = true;
+         clock.Advance(absl::Milliseconds(1200));
+         return clock.NowMs();
+       }});
+  ASSERT_TRUE(counts.ok()) << counts.status();
+  EXPECT_TRUE(asked);
+  auto got = store_->GetRun(*run);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(got->finalize_started_at_ms(), began);
+  EXPECT_EQ(got->finalized_at_ms(), began + 1200);
+  EXPECT_EQ(got->ended_at_ms(), got->finalized_at_ms());
+  // Its changes carry the time finalize began.
+  auto changes = store_->ReadChanges(0, 10);
+  ASSERT_TRUE(changes.ok()) << changes.status();
+  ASSERT_EQ(changes->size(), 1u);
+  EXPECT_EQ((*changes)[0].time_ms, began);
+
+  // The uploader's times are kept with the upload.
+  clock.Advance(absl::Milliseconds(50));
+  v1::UploadStatus upload;
+  upload.set_state(v1::UPLOAD_STATE_SUCCEEDED);
+  upload.set_started_at_ms(clock.NowMs());
+  clock.Advance(absl::Milliseconds(300));
+  upload.set_ended_at_ms(clock.NowMs());
+  ASSERT_TRUE(store_->SetRunUpload(*run, upload).ok());
+  got = store_->GetRun(*run);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(got->upload().started_at_ms(), began + 1250);
+  EXPECT_EQ(got->upload().ended_at_ms(), began + 1550);
+  EXPECT_EQ(got->finalized_at_ms(), began + 1200);
+}
+
+TEST_P(StoreTest, ARunThatWasNotFinalizedHasNoFinalizeTimes) {
+  auto run =
+      store_->CreateRun("inst", Definition(), v1::RUN_TRIGGER_MANUAL, {}, 1);
+  ASSERT_TRUE(run.ok()) << run.status();
+  ASSERT_TRUE(
+      store_->SetRunStatus(*run, v1::RUN_STATUS_FAILED, "boom", 20).ok());
+  auto got = store_->GetRun(*run);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(got->ended_at_ms(), 20);
+  EXPECT_EQ(got->finalize_started_at_ms(), 0);
+  EXPECT_EQ(got->finalized_at_ms(), 0);
 }
 
 TEST_P(StoreTest, FinalizeWithoutAnUploadTargetLeavesNoUpload) {

@@ -60,6 +60,8 @@
 //       RelationshipOfProtectedTypeGoesWithItsDeletedEndpoint,
 //       FinalizeRecordsCountsAndIncompleteTypesOnTheRun,
 //       FinalizeEndsTheRunAndHandsOffItsUploadAtOnce,
+//       AFinalizedRunEndsWhenFinalizeCommitsAndKeepsWhenItBegan,
+//       ARunThatWasNotFinalizedHasNoFinalizeTimes,
 //       FinalizeWithoutAnUploadTargetLeavesNoUpload,
 //       ARecollectedRelationshipGoesWithItsDeletedEndpoint,
 //       GrandchildrenOfADeletedParentGoToo, the ScopedDeletionTest tests

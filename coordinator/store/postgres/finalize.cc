@@ -395,16 +395,21 @@ absl::StatusOr<FinalizeCounts> PostgresStore::Finalize(
                      PgParams().Text(instance_id).Int(run_id))
               .status());
     }
-    // The run ends in the same transaction (see Store::Finalize).
+    // The run ends in the same transaction (see Store::Finalize); its end time
+    // is read last, so the run's end includes the diff above.
     PgParams end;
-    end.Int(request.status).Text(request.error).Int(now_ms).Int(run_id);
+    end.Int(request.status)
+        .Text(request.error)
+        .Int(request.end_ms ? request.end_ms() : now_ms)
+        .Int(run_id)
+        .Int(now_ms);
     if (request.upload_pending) end.Bytes(PendingUploadBytes());
     return db_
         ->Query(request.upload_pending
                     ? "UPDATE runs SET status = $1, error = $2, ended_ms = $3, "
-                      "upload = $5 WHERE id = $4"
-                    : "UPDATE runs SET status = $1, error = $2, ended_ms = $3 "
-                      "WHERE id = $4",
+                      "finalize_started_ms = $5, upload = $6 WHERE id = $4"
+                    : "UPDATE runs SET status = $1, error = $2, ended_ms = $3, "
+                      "finalize_started_ms = $5 WHERE id = $4",
                 end)
         .status();
   }));

@@ -402,7 +402,7 @@ INSERT INTO attempt_objects (task_id, attempt, object, key, type, classes,
     ASSERT_TRUE(db->Execute(data).ok());
   }
   OpenStore();
-  EXPECT_EQ(Count("SELECT version FROM schema_version"), 3);
+  EXPECT_EQ(Count("SELECT version FROM schema_version"), 4);
   EXPECT_EQ(Count("SELECT COUNT(*) FROM pg_tables WHERE tablename IN "
                   "('attempt_objects', 'staged_objects_v2')"),
             0);
@@ -430,11 +430,11 @@ INSERT INTO attempt_objects (task_id, attempt, object, key, type, classes,
 TEST_F(PostgresStoreTest, AnotherSchemaVersionIsRefused) {
   OpenStore();
   store_.reset();
-  ASSERT_TRUE(Sql()->Execute("UPDATE schema_version SET version = 4").ok());
+  ASSERT_TRUE(Sql()->Execute("UPDATE schema_version SET version = 5").ok());
   auto store = Store::Open(uri_);
   EXPECT_EQ(store.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(store.status().message(),
-            "store schema version 4 is not supported (want 3)");
+            "store schema version 5 is not supported (want 4)");
 }
 
 TEST_F(PostgresStoreTest, TwoStoresOpeningANewDatabaseAtOnceBothSucceed) {

@@ -105,7 +105,8 @@ absl::StatusOr<v1::Run> PostgresStore::GetRun(int64_t run_id) {
 absl::StatusOr<v1::Run> PostgresStore::GetRunLocked(int64_t run_id) {
   constexpr char kSelectRun[] = R"sql(
       SELECT instance_id, status, created_ms, ended_ms, error, created_count,
-             updated_count, deleted_count, trigger, started_ms, upload
+             updated_count, deleted_count, trigger, started_ms, upload,
+             finalize_started_ms
       FROM runs WHERE id = $1)sql";
   GM_ASSIGN_OR_RETURN(PgResult rows,
                       db_->Query(kSelectRun, PgParams().Int(run_id)));
@@ -124,6 +125,11 @@ absl::StatusOr<v1::Run> PostgresStore::GetRunLocked(int64_t run_id) {
   run.set_deleted_count(rows.Int(0, 7));
   run.set_trigger(static_cast<v1::RunTrigger>(rows.Int(0, 8)));
   run.set_started_at_ms(rows.Int(0, 9));
+  // Finalize ends the run as it commits, so the commit time is ended_ms.
+  run.set_finalize_started_at_ms(rows.Int(0, 11));
+  if (run.finalize_started_at_ms() > 0) {
+    run.set_finalized_at_ms(run.ended_at_ms());
+  }
   if (const std::string upload = rows.Text(0, 10); !upload.empty()) {
     GM_ASSIGN_OR_RETURN(*run.mutable_upload(),
                         Parse<v1::UploadStatus>(upload, "run upload"));

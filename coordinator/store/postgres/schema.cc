@@ -217,6 +217,12 @@ UPDATE schema_version SET version = 3;
 )sql");
 }
 
+// Version 3 -> 4: when finalize began (Run.finalize_started_at_ms).
+constexpr char kVersion3To4[] = R"sql(
+ALTER TABLE runs ADD COLUMN finalize_started_ms BIGINT NOT NULL DEFAULT 0;
+UPDATE schema_version SET version = 4;
+)sql";
+
 // Held (transaction-scoped) while the schema is created or migrated, so
 // coordinators starting together do not race on it.
 constexpr int64_t kSchemaLockKey = 0x67726170686d696c;  // "graphmil"
@@ -259,6 +265,10 @@ absl::Status PostgresStore::Migrate() {
     if (version == 2) {
       GM_RETURN_IF_ERROR(db_->Execute(Version2To3()));
       version = 3;
+    }
+    if (version == 3) {
+      GM_RETURN_IF_ERROR(db_->Execute(kVersion3To4));
+      version = 4;
     }
     return absl::OkStatus();
   }));

@@ -290,16 +290,18 @@ absl::StatusOr<FinalizeCounts> SqliteStore::Finalize(
     GM_ASSIGN_OR_RETURN(
         SqliteStatement end,
         db_->Prepare("UPDATE runs SET status = ?, error = ?, ended_ms = ?, "
-                     "upload = COALESCE(?, upload) WHERE id = ?"));
+                     "upload = COALESCE(?, upload), finalize_started_ms = ? "
+                     "WHERE id = ?"));
+    // Read last, so the run's end includes the diff above.
     end.Bind(1, Code(request.status))
         .Bind(2, request.error)
-        .Bind(3, request.now_ms);
+        .Bind(3, request.end_ms ? request.end_ms() : request.now_ms);
     if (request.upload_pending) {
       end.BindBlob(4, PendingUploadBytes());
     } else {
       end.BindNull(4);
     }
-    end.Bind(5, run_id);
+    end.Bind(5, request.now_ms).Bind(6, run_id);
     return end.Run();
   });
   if (!status.ok()) return status;

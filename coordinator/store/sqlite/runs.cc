@@ -99,7 +99,8 @@ absl::StatusOr<v1::Run> SqliteStore::GetRun(int64_t run_id) {
       SqliteStatement select,
       db_->Prepare("SELECT instance_id, status, created_ms, ended_ms, error, "
                    "created_count, updated_count, deleted_count, trigger, "
-                   "started_ms, upload FROM runs WHERE id = ?"));
+                   "started_ms, upload, finalize_started_ms FROM runs "
+                   "WHERE id = ?"));
   select.Bind(1, run_id);
   GM_ASSIGN_OR_RETURN(bool found, select.Step());
   if (!found) return RunNotFound(run_id);
@@ -115,6 +116,11 @@ absl::StatusOr<v1::Run> SqliteStore::GetRun(int64_t run_id) {
   run.set_deleted_count(select.ColumnInt(7));
   run.set_trigger(static_cast<v1::RunTrigger>(select.ColumnInt(8)));
   run.set_started_at_ms(select.ColumnInt(9));
+  // Finalize ends the run as it commits, so the commit time is ended_ms.
+  run.set_finalize_started_at_ms(select.ColumnInt(11));
+  if (run.finalize_started_at_ms() > 0) {
+    run.set_finalized_at_ms(run.ended_at_ms());
+  }
   if (!select.ColumnView(10).empty()) {
     GM_ASSIGN_OR_RETURN(
         *run.mutable_upload(),

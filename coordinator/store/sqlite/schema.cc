@@ -14,7 +14,7 @@ namespace {
 using sqlite::ActiveRunStatuses;
 using sqlite::Code;
 
-constexpr int kSchemaVersion = 3;
+constexpr int kSchemaVersion = 4;
 
 // What a task attempt staged, besides its objects: counts per type (for the
 // step's type counts) and the keys it shares with other tasks' attempts (so a
@@ -53,7 +53,8 @@ CREATE TABLE IF NOT EXISTS runs (
   error TEXT NOT NULL DEFAULT '', definition BLOB NOT NULL,
   created_count INTEGER NOT NULL DEFAULT 0, updated_count INTEGER NOT NULL DEFAULT 0,
   deleted_count INTEGER NOT NULL DEFAULT 0, trigger INTEGER NOT NULL DEFAULT 0,
-  started_ms INTEGER NOT NULL DEFAULT 0, upload BLOB NOT NULL DEFAULT x'');
+  started_ms INTEGER NOT NULL DEFAULT 0, upload BLOB NOT NULL DEFAULT x'',
+  finalize_started_ms INTEGER NOT NULL DEFAULT 0);
 -- At most one active run per instance, enforced here.
 CREATE UNIQUE INDEX IF NOT EXISTS runs_one_active ON runs(instance_id) WHERE status IN $0;
 CREATE INDEX IF NOT EXISTS runs_by_instance ON runs(instance_id, id);
@@ -174,6 +175,27 @@ absl::Status SqliteStore::Migrate() {
   }
   if (version == 2) {
     GM_RETURN_IF_ERROR(Transaction([&] { return MigrateFrom2(); }));
+    version = 3;
+  }
+  if (version == 3) {
+    // Version 4 records when finalize began (Run.finalize_started_at_ms). A
+    // store without a runs table gets it, with the column, from Schema().
+    GM_RETURN_IF_ERROR(Transaction([&]() -> absl::Status {
+      bool has_runs = false;
+      {
+        GM_ASSIGN_OR_RETURN(
+            SqliteStatement runs,
+            db_->Prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' "
+                         "AND name = 'runs'"));
+        GM_ASSIGN_OR_RETURN(has_runs, runs.Step());
+      }
+      if (has_runs) {
+        GM_RETURN_IF_ERROR(
+            db_->Execute("ALTER TABLE runs ADD COLUMN finalize_started_ms "
+                         "INTEGER NOT NULL DEFAULT 0"));
+      }
+      return db_->Execute("UPDATE schema_version SET version = 4");
+    }));
   }
   GM_RETURN_IF_ERROR(db_->Execute(Schema()));
   GM_ASSIGN_OR_RETURN(SqliteStatement select,

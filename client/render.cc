@@ -32,22 +32,25 @@ std::string RunDuration(const v1::Run& run, int64_t now_ms) {
                           EndOrNow(run.ended_at_ms(), now_ms));
 }
 
-// The run's duration (created to ended: validation, steps and finalize) and,
-// once finalize began, where it went: "5.6s (steps 4.4s, finalize 1.2s, upload
-// 0.3s)". The upload follows the run's end, so it is shown but not in the
-// total; one under way counts up to now.
+// The run's whole duration (created to the end of its upload, else of the
+// run: validation, steps, finalize and upload) and, once finalize began, where
+// it went: "5.9s (steps 4.4s, finalize 1.2s, upload 300ms)". An upload under
+// way counts up to now.
 std::string RunDurationParts(const v1::Run& run, int64_t now_ms) {
-  std::string text = RunDuration(run, now_ms);
   if (run.created_at_ms() == 0 || run.finalize_started_at_ms() == 0) {
-    return text;
+    return RunDuration(run, now_ms);
   }
+  const v1::UploadStatus& upload = run.upload();
+  int64_t end_ms = EndOrNow(run.ended_at_ms(), now_ms);
+  if (upload.started_at_ms() != 0)
+    end_ms = std::max(end_ms, EndOrNow(upload.ended_at_ms(), now_ms));
+  std::string text = FormatDurationMs(run.created_at_ms(), end_ms);
   absl::StrAppend(
       &text, " (steps ",
       FormatDurationMs(run.created_at_ms(), run.finalize_started_at_ms()),
       ", finalize ",
       FormatDurationMs(run.finalize_started_at_ms(),
                        EndOrNow(run.finalized_at_ms(), now_ms)));
-  const v1::UploadStatus& upload = run.upload();
   if (upload.started_at_ms() != 0) {
     absl::StrAppend(&text, ", upload ",
                     FormatDurationMs(upload.started_at_ms(),

@@ -402,7 +402,10 @@ void Dispatcher::ShareRates() {
       tasks[running.credential].emplace_back(&session, &running);
   }
   for (auto& [credential, list] : tasks) {
-    const CredentialLimits& limits = list.front().second->limits;
+    std::vector<CredentialLimits> configured;
+    for (const auto& [session, running] : list)
+      configured.push_back(running->limits);
+    const CredentialLimits limits = StrictestOf(configured);
     const Budget budget = rates_->Recover(credential, limits);
     CoordinatorMetrics::Get().CredentialBudget(credential, budget.rate,
                                                budget.max_in_flight);

@@ -28,6 +28,17 @@ CredentialLimits LimitsOf(const v1::IntegrationDefinition& definition,
   return limits;
 }
 
+CredentialLimits StrictestOf(const std::vector<CredentialLimits>& limits) {
+  CredentialLimits strictest = limits.front();
+  for (const CredentialLimits& other : limits) {
+    if (other.rate > 0 && (strictest.rate <= 0 || other.rate < strictest.rate))
+      strictest.rate = other.rate;
+    strictest.max_in_flight =
+        std::min(strictest.max_in_flight, other.max_in_flight);
+  }
+  return strictest;
+}
+
 RateBudget::State& RateBudget::StateOf(const std::string& credential,
                                        const CredentialLimits& limits) {
   auto [it, inserted] = states_.try_emplace(credential);

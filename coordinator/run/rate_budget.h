@@ -56,6 +56,12 @@ CredentialLimits LimitsOf(const v1::IntegrationDefinition& definition,
                           const v1::Instance& instance, double default_rate,
                           int default_in_flight);
 
+// Instances sharing a credential may be configured differently (one with a
+// --rate-limit, one without): the budget keeps within the strictest of their
+// limits (the lowest rate set, the fewest requests in flight). `limits` must
+// not be empty.
+CredentialLimits StrictestOf(const std::vector<CredentialLimits>& limits);
+
 // A credential's budget now.
 struct Budget {
   double rate = 0;  // requests/s; 0: unlimited

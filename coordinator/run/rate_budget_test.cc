@@ -138,6 +138,18 @@ TEST(LimitsOfTest, TheInstanceRateElseTheDefaultAndTheProvidersInFlight) {
   EXPECT_DOUBLE_EQ(LimitsOf(definition, instance, 20, 32).rate, 20);
 }
 
+TEST(StrictestOfTest, TheLowestRateSetAndTheFewestRequestsInFlight) {
+  CredentialLimits strictest = StrictestOf({kUnpaced, kRated});
+  EXPECT_DOUBLE_EQ(strictest.rate, 40) << "a rate set beats none";
+  EXPECT_EQ(strictest.max_in_flight, 32);
+  strictest = StrictestOf({kRated,
+                           {.rate = 10, .max_in_flight = 64},
+                           {.rate = 0, .max_in_flight = 8}});
+  EXPECT_DOUBLE_EQ(strictest.rate, 10);
+  EXPECT_EQ(strictest.max_in_flight, 8);
+  EXPECT_DOUBLE_EQ(StrictestOf({kUnpaced}).rate, 0);
+}
+
 v1::IntegrationDefinition TokenDefinition() {
   v1::IntegrationDefinition definition;
   definition.set_name("circleci");

@@ -718,6 +718,9 @@ absl::StatusOr<int> Subscribe(const Invocation& call) {
   for (v1::ChangeKind kind : call.line.kinds) request.add_kinds(kind);
   request.set_after_sequence(call.line.after_sequence);
   request.set_include_raw_data(call.line.raw);
+  // Always asked for: the marker goes to stderr, so stdout stays one change
+  // per line and scripts can tell the stored changes from the live ones.
+  request.set_mark_caught_up(true);
 
   StreamCancellation cancellation;
   std::optional<ScopedInterruptHandler> interrupts;
@@ -726,8 +729,10 @@ absl::StatusOr<int> Subscribe(const Invocation& call) {
   }
   // A lost stream (the coordinator restarted, or the connection dropped) is
   // resumed after the last change printed, so nothing is missed or repeated.
-  // Only a stream that delivered something is retried: a first attempt that
-  // fails is reported at once, like any other command's.
+  // Only a stream that delivered something (a change or the caught-up marker)
+  // is retried: a first attempt that fails is reported at once, like any other
+  // command's. Each resumed stream has a backlog of its own, so it marks
+  // catching up again.
   int64_t after_sequence = call.line.after_sequence;
   bool ever_received = false;
   absl::Duration backoff = kFirstResubscribeWait;
@@ -737,10 +742,22 @@ absl::StatusOr<int> Subscribe(const Invocation& call) {
     absl::Status status = call.client.Subscribe(
         request,
         [&](const v1::ChangeEvent& event) {
+          received = true;
+          if (event.caught_up()) {
+            // Its sequence may be past the last change printed (later ones
+            // were filtered out); resuming from it skips nothing.
+            after_sequence = std::max(after_sequence, event.sequence());
+            // Flushed first, so the marker follows every backlog line also
+            // when stdout and stderr go to one file.
+            call.out.flush();
+            call.err << "# caught up at sequence " << event.sequence() << "\n";
+            call.err.flush();
+            if (call.line.until_caught_up) cancellation.Cancel();
+            return;
+          }
           call.out << JsonLine(event, call.line.raw);
           call.out.flush();
           after_sequence = event.sequence();
-          received = true;
         },
         &cancellation);
     if (cancellation.cancelled() || status.ok()) return kExitSuccess;

@@ -641,7 +641,9 @@ class FakeGraph final : public v1::Graph::Service {
   }
 
   // after_sequence 1 is too old; instance "forever" streams one change and
-  // then waits for the client to go; otherwise three changes, then the end.
+  // then waits for the client to go, as does "marked" after one change and
+  // the caught_up marker at 52 (if asked for); otherwise three changes, then
+  // the end.
   grpc::Status Subscribe(grpc::ServerContext* context,
                          const v1::SubscribeRequest* request,
                          grpc::ServerWriter<v1::ChangeEvent>* writer) override {
@@ -680,10 +682,17 @@ class FakeGraph final : public v1::Graph::Service {
       return grpc::Status(grpc::StatusCode::UNAVAILABLE, "server restarting");
     }
     if (!request->instance_ids().empty() &&
-        request->instance_ids(0) == "forever") {
+        (request->instance_ids(0) == "forever" ||
+         request->instance_ids(0) == "marked")) {
       v1::ChangeEvent event = FakeChange(50, v1::CHANGE_KIND_CREATED);
       *event.mutable_entity() = FakeEntity(50);
       writer->Write(event);
+      if (request->instance_ids(0) == "marked" && request->mark_caught_up()) {
+        v1::ChangeEvent marker;
+        marker.set_sequence(52);
+        marker.set_caught_up(true);
+        writer->Write(marker);
+      }
       while (!context->IsCancelled()) absl::SleepFor(absl::Milliseconds(5));
       return grpc::Status::CANCELLED;
     }
@@ -2002,6 +2011,19 @@ TEST_F(CliTest, SubscribePrintsEachChangeUntilTheServerEnds) {
   EXPECT_THAT(request.kinds(),
               ElementsAre(v1::CHANGE_KIND_CREATED, v1::CHANGE_KIND_DELETED));
   EXPECT_EQ(request.after_sequence(), 40);
+}
+
+// The backlog's end goes to stderr, not among the JSON lines; with
+// --until-caught-up the command ends there (exit 0) while the stream would
+// stay open.
+TEST_F(CliTest, SubscribeUntilCaughtUpEndsAtTheMarker) {
+  CliResult result =
+      Run({"subscribe", "--instance", "marked", "--until-caught-up"});
+  ASSERT_EQ(result.exit_status, kExitSuccess) << result.err;
+  EXPECT_TRUE(graph_.subscribe_request().mark_caught_up());
+  ASSERT_EQ(Lines(result.out).size(), 1u) << result.out;
+  EXPECT_THAT(result.out, StartsWith(R"({"sequence":"50",)"));
+  EXPECT_EQ(result.err, "# caught up at sequence 52\n");
 }
 
 TEST_F(CliTest, SubscribeResumesAfterTheLastChangeWhenTheStreamBreaks) {

@@ -78,6 +78,7 @@ constexpr FlagSpec kFlags[] = {
     {"kind", "created|updated|deleted", true},
     {"from", "SEQ", false},
     {"raw", "", false},
+    {"until-caught-up", "", false},
     {"role", "admin|reader|worker", false},
     // Connection (global).
     {"token-file", "FILE", false},
@@ -410,11 +411,15 @@ const std::vector<CommandSpec>& Commands() {
         {"from",
          "deliver the changes after sequence SEQ, the last one already "
          "processed (default: 0, the earliest retained)"},
-        {"raw", "include _rawData"}},
+        {"raw", "include _rawData"},
+        {"until-caught-up",
+         "exit 0 once the stored changes are delivered, before live ones"}},
        "[--instance ID]... [--type RE] [--class RE] "
-       "[--kind created|updated|deleted]... [--from SEQ] [--raw]",
+       "[--kind created|updated|deleted]... [--from SEQ] [--raw] "
+       "[--until-caught-up]",
        "Stream graph changes as JSON lines until the server ends the stream "
-       "or Ctrl-C (exit 0)."},
+       "or Ctrl-C (exit 0). Between the stored changes and the live ones, "
+       "'# caught up at sequence N' goes to stderr."},
       {Command::kTokenCreate,
        "token",
        "create",
@@ -1213,6 +1218,8 @@ absl::StatusOr<CommandLine> ParseCommandLine(
       line.after_sequence = *sequence;
     } else if (name == "raw") {
       line.raw = true;
+    } else if (name == "until-caught-up") {
+      line.until_caught_up = true;
     } else if (name == "role") {
       if (value == "admin") {
         line.token_role = v1::TOKEN_ROLE_ADMIN;

@@ -174,6 +174,8 @@ struct CommandLine {
   // subscribe --kind (without duplicates) and --from.
   std::vector<v1::ChangeKind> kinds;
   int64_t after_sequence = 0;
+  // subscribe --until-caught-up: end once the backlog is delivered.
+  bool until_caught_up = false;
   // --limit; 0 means none (graph) or the server's default (run list).
   int64_t limit = 0;
   // token create/revoke NAME.

@@ -795,10 +795,12 @@ TEST(ParseCommandLine, GraphNeighborsExportSnapshot) {
 // ----------------------------------------------------------------
 
 TEST(ParseCommandLine, SubscribeIsATopLevelCommand) {
-  absl::StatusOr<CommandLine> line = Parse(
-      {"subscribe", "--instance", "a", "--instance=b", "--instance", "a",
-       "--type", "circleci_.*", "--class", "User|Team", "--kind", "created",
-       "--kind", "deleted", "--kind", "created", "--from", "41", "--raw"});
+  absl::StatusOr<CommandLine> line =
+      Parse({"subscribe",  "--instance", "a",      "--instance=b",
+             "--instance", "a",          "--type", "circleci_.*",
+             "--class",    "User|Team",  "--kind", "created",
+             "--kind",     "deleted",    "--kind", "created",
+             "--from",     "41",         "--raw",  "--until-caught-up"});
   ASSERT_TRUE(line.ok()) << line.status();
   EXPECT_EQ(line->command, Command::kSubscribe);
   EXPECT_EQ(line->command_path, "subscribe");
@@ -809,12 +811,14 @@ TEST(ParseCommandLine, SubscribeIsATopLevelCommand) {
               ElementsAre(v1::CHANGE_KIND_CREATED, v1::CHANGE_KIND_DELETED));
   EXPECT_EQ(line->after_sequence, 41);
   EXPECT_TRUE(line->raw);
+  EXPECT_TRUE(line->until_caught_up);
 
   absl::StatusOr<CommandLine> defaults = Parse({"subscribe"});
   ASSERT_TRUE(defaults.ok()) << defaults.status();
   EXPECT_TRUE(defaults->instance_ids.empty());
   EXPECT_TRUE(defaults->kinds.empty());
   EXPECT_EQ(defaults->after_sequence, 0);
+  EXPECT_FALSE(defaults->until_caught_up);
   EXPECT_EQ(Parse({"subscribe", "--from", "0"})->after_sequence, 0);
 
   for (const std::vector<std::string>& args :

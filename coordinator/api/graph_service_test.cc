@@ -151,6 +151,61 @@ TEST(GraphService, SubscribeReplaysFiltersAndReportsPrunedHistory) {
   EXPECT_EQ(sequences, (std::vector<int64_t>{5, 6}));
 }
 
+// The caught_up marker over real gRPC: after every backlog event, once, at the
+// last sequence read (also past changes a filter dropped), also for an empty
+// backlog; never unless asked. (Live changes after it: tests/e2e/
+// graph_changes_test, which has an engine.)
+TEST(GraphService, SubscribeMarksTheEndOfTheBacklogOnceWhenAsked) {
+  auto store = Store::Open(":memory:");
+  ASSERT_TRUE(store.ok());
+  v1::ResultBatch batch;
+  for (int i = 0; i < 6; ++i) {
+    v1::Entity* e = batch.add_entities();
+    e->set_key(
+        absl::StrFormat("%s:%05d", i % 2 ? "odd_thing" : "even_thing", i));
+    e->set_type(i % 2 ? "odd_thing" : "even_thing");
+    e->add_classes("Thing");
+  }
+  ASSERT_TRUE(AddInstanceWithGraph(**store, "marked", batch).ok());
+  // No engine: the stream ends after the marker, so "once" is checked to the
+  // end of the stream.
+  GraphService service(store->get(), nullptr);
+  LoopbackServer server({&service});
+  ASSERT_TRUE(server.started());
+  auto stub = v1::Graph::NewStub(server.Channel());
+  // Sequences as received, the marker as -sequence.
+  auto subscribe = [&](v1::SubscribeRequest request) {
+    grpc::ClientContext context;
+    auto reader = stub->Subscribe(&context, request);
+    std::vector<int64_t> got;
+    v1::ChangeEvent event;
+    while (reader->Read(&event)) {
+      if (event.caught_up()) {
+        EXPECT_FALSE(event.has_entity() || event.has_relationship());
+        EXPECT_EQ(event.kind(), v1::CHANGE_KIND_UNSPECIFIED);
+        got.push_back(-event.sequence());
+      } else {
+        got.push_back(event.sequence());
+      }
+    }
+    EXPECT_TRUE(reader->Finish().ok());
+    return got;
+  };
+  v1::SubscribeRequest all;
+  all.set_mark_caught_up(true);
+  EXPECT_EQ(subscribe(all), (std::vector<int64_t>{1, 2, 3, 4, 5, 6, -6}));
+  // The even things are 1-3: the marker still says 6, so a resume from it
+  // does not read 4-6 again.
+  v1::SubscribeRequest even = all;
+  even.set_type_pattern("even_.*");
+  EXPECT_EQ(subscribe(even), (std::vector<int64_t>{1, 2, 3, -6}));
+  v1::SubscribeRequest empty = all;
+  empty.set_after_sequence(6);
+  EXPECT_EQ(subscribe(empty), (std::vector<int64_t>{-6}));
+  v1::SubscribeRequest unmarked;
+  EXPECT_EQ(subscribe(unmarked), (std::vector<int64_t>{1, 2, 3, 4, 5, 6}));
+}
+
 // A store with instance "known": two entities with raw data and a
 // relationship between them.
 class GraphInputTest : public ::testing::Test {

@@ -133,6 +133,8 @@ grpc::Status GraphService::Subscribe(
   kinds.erase(v1::CHANGE_KIND_UNSPECIFIED);
   int64_t position = request->after_sequence();
   CoordinatorMetrics::Subscriber subscriber(position);  // count and lag
+  // Whether the caught_up marker is still due (see SubscribeRequest).
+  bool marker_due = request->mark_caught_up();
   while (!context->IsCancelled()) {
     // Read the version before the log, so a change committed in between wakes
     // us.
@@ -181,6 +183,18 @@ grpc::Status GraphService::Subscribe(
       subscriber.Sent();
     }
     if (static_cast<int>(changes->size()) < kPage) {
+      // A short page means the log was read to its end: everything the
+      // subscriber gets from here on was committed after this read, so this
+      // is the one point between backlog and live. `position` is the last
+      // change read (delivered or filtered out), a resume point that skips
+      // nothing.
+      if (marker_due) {
+        v1::ChangeEvent marker;
+        marker.set_sequence(position);
+        marker.set_caught_up(true);
+        if (!writer->Write(marker)) return grpc::Status::OK;
+        marker_due = false;
+      }
       if (engine_ == nullptr) return grpc::Status::OK;
       engine_->WaitForChange(version, absl::Seconds(1));
     }

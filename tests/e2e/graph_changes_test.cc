@@ -7,6 +7,7 @@
 #include <httplib.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -323,6 +324,86 @@ TEST_P(GraphChangesTest, KilledSubscriberResumesWithEveryEventExactlyOnce) {
   std::vector<int64_t> all;
   for (int64_t s = 1; s <= last; ++s) all.push_back(s);
   EXPECT_EQ(sequences, all);
+}
+
+// The caught_up marker against a real coordinator: after the whole backlog
+// and before the changes of a later run, once per stream, also when the
+// backlog is empty; `graphmill subscribe --until-caught-up` prints the backlog
+// and the marker line (stderr) and exits 0.
+TEST_P(GraphChangesTest, SubscribersAreToldWhereTheBacklogEnds) {
+  ASSERT_NO_FATAL_FAILURE(Run("ci"));
+  const int64_t backlog_end = LastSequence("ci");
+  ASSERT_GT(backlog_end, 0);
+  v1::SubscribeRequest request;
+  request.add_instance_ids("ci");
+  request.set_mark_caught_up(true);
+  Subscriber from_start(cluster_->NewChannel(), request);
+  request.set_after_sequence(backlog_end);
+  Subscriber from_end(cluster_->NewChannel(), request);
+  // Waits until the subscriber's marker arrived; returns the events.
+  auto until_marker = [](Subscriber& subscriber) {
+    const absl::Time deadline = absl::Now() + absl::Seconds(20);
+    std::vector<v1::ChangeEvent> events;
+    do {
+      events = subscriber.events();
+      for (const v1::ChangeEvent& event : events) {
+        if (event.caught_up()) return events;
+      }
+      absl::SleepFor(absl::Milliseconds(10));
+    } while (absl::Now() < deadline);
+    ADD_FAILURE() << "no caught_up marker after " << events.size() << " events";
+    return events;
+  };
+  std::vector<v1::ChangeEvent> events = until_marker(from_start);
+  ASSERT_EQ(events.size(), static_cast<size_t>(backlog_end + 1));
+  for (int64_t i = 0; i < backlog_end; ++i) {
+    EXPECT_FALSE(events[i].caught_up());
+    EXPECT_EQ(events[i].sequence(), i + 1);
+  }
+  EXPECT_EQ(events.back().sequence(), backlog_end);
+  events = until_marker(from_end);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].sequence(), backlog_end);
+
+  CommandResult cli =
+      cluster_->Cli({"subscribe", "--instance", "ci", "--until-caught-up"});
+  ASSERT_EQ(cli.exit_code, 0) << cli.err;
+  EXPECT_EQ(std::count(cli.out.begin(), cli.out.end(), '\n'), backlog_end);
+  EXPECT_EQ(cli.err,
+            absl::StrCat("# caught up at sequence ", backlog_end, "\n"));
+  cli = cluster_->Cli({"subscribe", "--instance", "ci", "--from",
+                       absl::StrCat(backlog_end), "--until-caught-up"});
+  ASSERT_EQ(cli.exit_code, 0) << cli.err;
+  EXPECT_EQ(cli.out, "");
+  EXPECT_EQ(cli.err,
+            absl::StrCat("# caught up at sequence ", backlog_end, "\n"));
+
+  // A change committed afterwards arrives live, after the marker, and no
+  // second marker comes.
+  Control(
+      "/_control/mutations",
+      absl::StrCat(R"([{"op":"rename_project","project":")",
+                   dataset_.projects[0].id, R"(","name":"renamed-project"}])"));
+  ASSERT_NO_FATAL_FAILURE(Run("ci"));
+  const int64_t live_end = LastSequence("ci");
+  ASSERT_GT(live_end, backlog_end);
+  // Each stream's events up to and including its marker, as checked above.
+  for (auto [subscriber, before] :
+       {std::pair<Subscriber*, size_t>{&from_start,
+                                       static_cast<size_t>(backlog_end + 1)},
+        {&from_end, 1}}) {
+    const size_t expected =
+        before + static_cast<size_t>(live_end - backlog_end);
+    subscriber->WaitFor(expected, absl::Seconds(20));
+    absl::SleepFor(absl::Milliseconds(300));  // nothing more may arrive
+    events = subscriber->events();
+    ASSERT_EQ(events.size(), expected);
+    for (size_t i = before; i < events.size(); ++i) {
+      EXPECT_FALSE(events[i].caught_up()) << i;
+      EXPECT_EQ(events[i].sequence(),
+                backlog_end + static_cast<int64_t>(i - before) + 1);
+    }
+  }
 }
 
 TEST_P(GraphChangesTest,

@@ -42,9 +42,10 @@ void InitCurlOnce();
 struct ConnectionPoolOptions {
   // Handles kept for reuse, with their connections; a handle released beyond
   // it is closed. Set it to the most requests the pool's clients make at once
-  // (a worker: --capacity times the integration's fan-out, 4 x 8 by default),
-  // so a burst does not close connections the next one needs.
-  int max_idle_handles = 64;
+  // (a worker: its share of each credential's requests in flight, up to the
+  // integration's whole budget, 96 for CircleCI), so a burst does not close
+  // connections the next one needs.
+  int max_idle_handles = 128;
 };
 
 class ConnectionPool {

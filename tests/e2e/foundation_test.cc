@@ -10,6 +10,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "tests/e2e/expected_graph.h"
 
 namespace graphmill::testing {
@@ -113,6 +114,29 @@ TEST_P(FoundationTest, IngestsExactGraphWithTwoWorkers) {
   // Both workers took part.
   for (auto& worker : cluster_->workers()) {
     EXPECT_TRUE(absl::StrContains(worker->Log(), "task")) << worker->Log();
+  }
+
+  // Log lines carry the run's fields (key=value in text, keys in JSON): the
+  // coordinator logs the run's events, the workers their tasks.
+  auto has_line_with = [](const std::string& log,
+                          std::vector<std::string> parts) {
+    for (absl::string_view line : absl::StrSplit(log, '\n')) {
+      bool all = true;
+      for (const std::string& part : parts)
+        all = all && absl::StrContains(line, part);
+      if (all) return true;
+    }
+    return false;
+  };
+  EXPECT_TRUE(has_line_with(cluster_->coordinator()->Log(),
+                            {" run=", " event=run_finalized"}))
+      << cluster_->coordinator()->Log();
+  EXPECT_TRUE(has_line_with(cluster_->coordinator()->Log(),
+                            {" run=", " event=step_start", " step="}));
+  for (auto& worker : cluster_->workers()) {
+    EXPECT_TRUE(has_line_with(worker->Log(), {" run=", " task=", " attempt=",
+                                              " instance=ci", " step="}))
+        << worker->Log();
   }
 }
 

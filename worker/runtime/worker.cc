@@ -32,12 +32,19 @@ struct Worker::Task {
       : assignment(assignment),
         context(stub, assignment, limits, std::move(on_rate_limited), clock,
                 std::move(on_remaining)),
-        label(AttemptLabel(assignment.attempt())) {}
+        label(AttemptLabel(assignment.attempt())),
+        fields({{"run", assignment.run_id()},
+                {"task", assignment.attempt().task_id()},
+                {"attempt", assignment.attempt().attempt()},
+                {"instance", assignment.instance_id()},
+                {"step", assignment.step_id()}}) {}
 
   // Holds the instance's config, secrets included: never log it.
   const v1::TaskAssignment assignment;
   TaskContext context;
   const std::string label;
+  // Structured fields of the task's log lines (--log_format json).
+  const LogFields fields;
 };
 
 // State one Connect stream's reader shares with the session loop (guarded by
@@ -499,9 +506,9 @@ void Worker::RunTask(const std::shared_ptr<Task>& task) {
       const v1::TaskAssignment& assignment = task->assignment;
       // A busy slot; HTTP clients of the task count for its integration.
       WorkerMetrics::Task task_metrics(assignment);
-      LogInfo("starting ", task->label, ": ", DescribeAssignment(assignment),
-              " for instance '", assignment.instance_id(), "' (run ",
-              assignment.run_id(), "), ",
+      LogInfo(task->fields, "starting ", task->label, ": ",
+              DescribeAssignment(assignment), " for instance '",
+              assignment.instance_id(), "' (run ", assignment.run_id(), "), ",
               assignment.rate_limit_per_second() > 0
                   ? absl::StrCat(assignment.rate_limit_per_second(),
                                  " provider requests/s")
@@ -514,33 +521,34 @@ void Worker::RunTask(const std::shared_ptr<Task>& task) {
       task_metrics.Finish(outcome, task->context.cancelled());
       ResultWriter& results = task->context.results();
       if (task->context.cancelled()) {
-        LogInfo(task->label, " stopped: cancelled");
+        LogInfo(task->fields, task->label, " stopped: cancelled");
       } else {
         const absl::Status delivered = results.Finish(outcome);
         if (delivered.ok()) {
-          LogInfo(task->label, " ", OutcomeName(outcome.status()), " after ",
-                  RoundedDuration(clock_->Now() - started), " (",
+          LogInfo(task->fields, task->label, " ", OutcomeName(outcome.status()),
+                  " after ", RoundedDuration(clock_->Now() - started), " (",
                   results.entity_count(), " entities, ",
                   results.relationship_count(), " relationships, ",
                   results.event_count(), " events in ", results.batch_count(),
                   " batches)", outcome.error().empty() ? "" : ": ",
                   outcome.error());
         } else if (delivered.code() == absl::StatusCode::kFailedPrecondition) {
-          LogWarn("the coordinator no longer holds ", task->label,
+          LogWarn(task->fields, "the coordinator no longer holds ", task->label,
                   "; its results were dropped: ", delivered.message());
         } else if (task->context.cancelled()) {
-          LogInfo(task->label, " stopped: cancelled while sending its outcome");
+          LogInfo(task->fields, task->label,
+                  " stopped: cancelled while sending its outcome");
         } else {
-          LogWarn("could not deliver the results of ", task->label, ": ",
-                  delivered.ToString(),
+          LogWarn(task->fields, "could not deliver the results of ",
+                  task->label, ": ", delivered.ToString(),
                   "; the coordinator will offer the task again");
         }
       }
     }
   } catch (const std::exception& e) {
-    LogError(task->label, ": ", e.what());
+    LogError(task->fields, task->label, ": ", e.what());
   } catch (...) {
-    LogError(task->label, ": unknown exception");
+    LogError(task->fields, task->label, ": unknown exception");
   }
   absl::MutexLock lock(&mu_);
   auto it = tasks_.find(KeyOf(task->context.attempt()));

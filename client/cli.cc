@@ -250,7 +250,8 @@ absl::StatusOr<int> WatchRun(const Invocation& call, int64_t run_id) {
   absl::Status status;
   {
     std::optional<ProgressTicker> ticker;
-    if (terminal) ticker.emplace(printer, call.environment);
+    // Plain output ticks too: it prints a progress line every few seconds.
+    if (!call.json()) ticker.emplace(printer, call.environment);
     status = call.client.WatchRun(run_id, [&](const v1::RunUpdate& update) {
       if (call.json()) {
         call.out << JsonLine(update);

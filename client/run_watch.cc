@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "client/render.h"
+#include "client/table.h"
 #include "google/protobuf/util/message_differencer.h"
 
 namespace graphmill::cli {
@@ -78,6 +79,23 @@ void RunWatchPrinter::OnUpdate(const v1::RunUpdate& update, int64_t now_ms) {
 
 void RunWatchPrinter::Tick(int64_t now_ms) {
   absl::MutexLock lock(&mutex_);
+  if (!terminal_) {
+    // A log or CI job sees no redraws: a plain line now and then instead, so
+    // a long step does not look stalled.
+    if (!run_.has_value() || IsFinished(run_->status())) return;
+    if (last_plain_progress_ms_ == 0) last_plain_progress_ms_ = now_ms;
+    if (now_ms - last_plain_progress_ms_ < kPlainProgressIntervalMs) return;
+    last_plain_progress_ms_ = now_ms;
+    out_ << FormatTimestampMs(now_ms) << " progress "
+         << RenderProgressLine(*run_,
+                               relationship_types_.has_value()
+                                   ? &*relationship_types_
+                                   : nullptr,
+                               now_ms)
+         << "\n";
+    out_.flush();
+    return;
+  }
   if (!progress_drawn_) return;
   EraseProgress();
   DrawProgress(now_ms);

@@ -41,9 +41,11 @@ class RunWatchPrinter {
   // Prints what `update` changed since the previous one.
   void OnUpdate(const v1::RunUpdate& update, int64_t now_ms);
 
-  // Terminal mode: redraws the progress line so its elapsed time moves. No-op
-  // otherwise.
+  // Terminal mode: redraws the progress line so its elapsed time moves.
+  // Plain mode: prints the progress as a line of its own at most every
+  // kPlainProgressIntervalMs while the run is active.
   void Tick(int64_t now_ms);
+  static constexpr int64_t kPlainProgressIntervalMs = 5'000;
 
   // Terminal mode: erases the progress line. Call before printing the final
   // line.
@@ -63,6 +65,8 @@ class RunWatchPrinter {
   // The last upload status printed.
   std::optional<v1::UploadStatus> upload_ ABSL_GUARDED_BY(mutex_);
   bool progress_drawn_ ABSL_GUARDED_BY(mutex_) = false;
+  // Plain mode: when the last progress line was printed (0: not yet).
+  int64_t last_plain_progress_ms_ ABSL_GUARDED_BY(mutex_) = 0;
 };
 
 }  // namespace graphmill::cli

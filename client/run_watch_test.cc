@@ -139,6 +139,33 @@ TEST(RunWatchPrinter, PlainModeNeverWritesEscapes) {
   EXPECT_THAT(out.str(), Not(HasSubstr("\r")));
 }
 
+TEST(RunWatchPrinter, PlainModePrintsAProgressLineEveryFewSeconds) {
+  std::ostringstream out;
+  RunWatchPrinter printer(out, /*terminal=*/false);
+  printer.OnUpdate(Update(v1::RUN_STATUS_RUNNING, v1::STEP_STATUS_RUNNING,
+                          v1::STEP_STATUS_PENDING),
+                   kStartMs);
+  const std::string after_update = out.str();
+  printer.Tick(kStartMs + 1'000);  // starts the interval
+  printer.Tick(kStartMs + 5'999);
+  EXPECT_EQ(out.str(), after_update) << "not yet";
+  printer.Tick(kStartMs + 6'000);
+  const std::string progress = out.str().substr(after_update.size());
+  EXPECT_THAT(progress, HasSubstr("2024-03-21T10:00:06Z progress run "));
+  EXPECT_THAT(progress, HasSubstr("0/2 steps"));
+  EXPECT_EQ(progress.back(), '\n');
+  EXPECT_THAT(progress, Not(HasSubstr("\033")));
+  printer.Tick(kStartMs + 7'000);
+  EXPECT_EQ(out.str().size(), after_update.size() + progress.size());
+  // A finished run gets none.
+  printer.OnUpdate(Update(v1::RUN_STATUS_SUCCEEDED, v1::STEP_STATUS_SUCCESS,
+                          v1::STEP_STATUS_SUCCESS),
+                   kStartMs + 8'000);
+  const std::string finished = out.str();
+  printer.Tick(kStartMs + 60'000);
+  EXPECT_EQ(out.str(), finished);
+}
+
 v1::RunUpdate WithUpload(v1::UploadState state, int64_t entities) {
   v1::RunUpdate update =
       Update(v1::RUN_STATUS_SUCCEEDED, v1::STEP_STATUS_SUCCESS,

@@ -7,6 +7,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
 #include "client/instance_settings.h"
@@ -455,12 +456,20 @@ std::string RenderProgressLine(const v1::Run& run,
       }
     }
   }
+  int64_t tasks_done = 0;
+  int64_t tasks_total = 0;
+  for (const v1::StepRun& step : run.steps()) {
+    tasks_done += step.tasks_done();
+    tasks_total += step.tasks_total();
+  }
   const int total = run.steps_size();
   const int filled = total == 0 ? 0 : settled * kBarWidth / total;
   std::string line = absl::StrCat(
       "run ", run.id(), " ", RunStatusName(run.status()), " [",
       std::string(filled, '#'), std::string(kBarWidth - filled, '-'), "] ",
       settled, "/", total, " steps  ");
+  if (tasks_total > 0)
+    absl::StrAppend(&line, "tasks ", tasks_done, "/", tasks_total, "  ");
   if (relationship_types != nullptr) {
     absl::StrAppend(&line, entities, " entities  ", relationships,
                     " relationships  ");
@@ -468,6 +477,16 @@ std::string RenderProgressLine(const v1::Run& run,
     absl::StrAppend(&line, entities, " objects  ");
   }
   absl::StrAppend(&line, RunDuration(run, now_ms));
+  // Objects per second so far, while the run collects.
+  const int64_t elapsed_ms =
+      EndOrNow(run.ended_at_ms(), now_ms) - run.created_at_ms();
+  const int64_t objects = entities + relationships;
+  if (!IsFinished(run.status()) && run.created_at_ms() > 0 &&
+      elapsed_ms >= 1000 && objects > 0) {
+    absl::StrAppend(&line, "  ",
+                    absl::StrFormat("%.0f", objects * 1000.0 / elapsed_ms),
+                    " objects/s");
+  }
   if (HasUpload(run)) {
     absl::StrAppend(&line, "  upload ", UploadStateName(run.upload().state()),
                     " ",

@@ -64,12 +64,11 @@ TEST(RenderProgressLine, SplitsEntitiesAndRelationshipsWhenTypesAreKnown) {
       "circleci_account_has_user"};
   EXPECT_EQ(
       RenderProgressLine(RunningRun(), &relationship_types, kStartMs + 64'000),
-      "run 12 RUNNING [##########----------] 2/4 steps  41 entities  40 "
-      "relationships  "
-      "1m04s");
-  EXPECT_EQ(
-      RenderProgressLine(RunningRun(), nullptr, kStartMs + 3'400),
-      "run 12 RUNNING [##########----------] 2/4 steps  81 objects  3.4s");
+      "run 12 RUNNING [##########----------] 2/4 steps  tasks 3/4  41 "
+      "entities  40 relationships  1m04s  1 objects/s");
+  EXPECT_EQ(RenderProgressLine(RunningRun(), nullptr, kStartMs + 3'400),
+            "run 12 RUNNING [##########----------] 2/4 steps  tasks 3/4  81 "
+            "objects  3.4s  24 objects/s");
 }
 
 TEST(RenderProgressLine, EndedRunStopsTheClock) {

@@ -114,9 +114,8 @@ TEST(RunWatchPrinter, TerminalModeRedrawsProgressInPlace) {
             "\033[33m10:00:02Z WARN warn_missing_permission [fetch-users] 403 "
             "on team\033[0m\n"
             "10:00:02Z step fetch-users SUCCESS 1.5s tasks 1/1 objects 6\n"
-            "run 12 RUNNING [##########----------] 1/2 steps  3 entities  3 "
-            "relationships  "
-            "3.0s");
+            "run 12 RUNNING [##########----------] 1/2 steps  tasks 1/1  3 "
+            "entities  3 relationships  3.0s  2 objects/s");
 
   out.str("");
   printer.Finish();
@@ -215,15 +214,15 @@ TEST(RunWatchPrinter, TerminalModePrintsUploadStatesAndShowsCounts) {
   EXPECT_EQ(out.str(),
             "\r\033[Kupload UPLOADING job job-7: 10 entities, 0 relationships "
             "uploaded, 0 skipped\n"
-            "run 12 SUCCEEDED [####################] 2/2 steps  6 objects  "
-            "4.0s  upload UPLOADING 10 uploaded");
+            "run 12 SUCCEEDED [####################] 2/2 steps  tasks 1/1  6 "
+            "objects  4.0s  upload UPLOADING 10 uploaded");
   // Counts alone move only the progress line.
   out.str("");
   printer.OnUpdate(WithUpload(v1::UPLOAD_STATE_UPLOADING, 900),
                    kStartMs + 6'000);
   EXPECT_EQ(out.str(),
-            "\r\033[Krun 12 SUCCEEDED [####################] 2/2 steps  6 "
-            "objects  4.0s  upload UPLOADING 900 uploaded");
+            "\r\033[Krun 12 SUCCEEDED [####################] 2/2 steps  tasks "
+            "1/1  6 objects  4.0s  upload UPLOADING 900 uploaded");
   out.str("");
   printer.OnUpdate(WithUpload(v1::UPLOAD_STATE_FAILED, 900), kStartMs + 7'000);
   EXPECT_THAT(out.str(), HasSubstr("\033[31mupload FAILED job job-7: 900 "

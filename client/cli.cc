@@ -33,6 +33,8 @@
 #include "client/run_watch.h"
 #include "client/suggest.h"
 #include "client/table.h"
+#include "rapidjson/stringbuffer.h"
+#include "rapidjson/writer.h"
 
 namespace graphmill::cli {
 namespace {
@@ -481,38 +483,69 @@ absl::StatusOr<int> GraphEntity(const Invocation& call) {
 }
 
 absl::StatusOr<int> GraphNeighbors(const Invocation& call) {
-  std::vector<v1::Neighbor> rows;
+  // Breadth first from the entity, --depth hops out; each entity is expanded
+  // once (the first time it is reached), so cycles end.
+  std::vector<NeighborRow> rows;
   // The table never shows raw data.
   const bool raw = call.line.raw && call.json();
-  absl::Status status = ForEachGraphObject<v1::Neighbor>(
-      call.line,
-      [&](int32_t page_size, const std::string& token)
-          -> absl::StatusOr<std::pair<std::vector<v1::Neighbor>, std::string>> {
-        v1::ListNeighborsRequest request;
-        request.set_instance_id(call.line.instance_id);
-        request.set_key(call.line.entity_key);
-        request.set_direction(call.line.direction);
-        request.set_relationship_class(call.line.class_name);
-        request.set_page_size(page_size);
-        request.set_page_token(token);
-        request.set_include_raw_data(raw);
-        absl::StatusOr<v1::ListNeighborsResponse> response =
-            call.client.ListNeighbors(request);
-        if (!response.ok()) return response.status();
-        return std::make_pair(
-            std::vector<v1::Neighbor>(response->neighbors().begin(),
-                                      response->neighbors().end()),
-            response->next_page_token());
-      },
-      [&](v1::Neighbor neighbor) {
-        if (call.json()) {
-          call.out << JsonLine(neighbor, raw);
-        } else {
-          rows.push_back(std::move(neighbor));
-        }
-      });
+  const bool multi_hop = call.line.depth > 1;
+  std::set<std::string> reached = {call.line.entity_key};
+  std::vector<std::string> frontier = {call.line.entity_key};
+  int64_t emitted = 0;
+  absl::Status status;
+  for (int depth = 1;
+       depth <= call.line.depth && !frontier.empty() && status.ok(); ++depth) {
+    std::vector<std::string> next;
+    for (const std::string& from : frontier) {
+      if (call.line.limit != 0 && emitted >= call.line.limit) break;
+      CommandLine line = call.line;
+      if (line.limit != 0) line.limit -= emitted;
+      status = ForEachGraphObject<v1::Neighbor>(
+          line,
+          [&](int32_t page_size, const std::string& token)
+              -> absl::StatusOr<
+                  std::pair<std::vector<v1::Neighbor>, std::string>> {
+            v1::ListNeighborsRequest request;
+            request.set_instance_id(call.line.instance_id);
+            request.set_key(from);
+            request.set_direction(call.line.direction);
+            request.set_relationship_class(call.line.class_name);
+            request.set_page_size(page_size);
+            request.set_page_token(token);
+            request.set_include_raw_data(raw);
+            absl::StatusOr<v1::ListNeighborsResponse> response =
+                call.client.ListNeighbors(request);
+            if (!response.ok()) return response.status();
+            return std::make_pair(
+                std::vector<v1::Neighbor>(response->neighbors().begin(),
+                                          response->neighbors().end()),
+                response->next_page_token());
+          },
+          [&](v1::Neighbor neighbor) {
+            ++emitted;
+            if (reached.insert(neighbor.entity().key()).second)
+              next.push_back(neighbor.entity().key());
+            if (!call.json()) {
+              rows.push_back({depth, from, std::move(neighbor)});
+            } else if (multi_hop) {
+              // The Neighbor's own JSON with where it was reached from first.
+              rapidjson::StringBuffer from_json;
+              rapidjson::Writer<rapidjson::StringBuffer> writer(from_json);
+              writer.String(from.data(),
+                            static_cast<rapidjson::SizeType>(from.size()));
+              call.out << "{\"depth\":" << depth
+                       << ",\"from\":" << from_json.GetString() << ","
+                       << ToJson(neighbor, raw).substr(1) << "\n";
+            } else {
+              call.out << JsonLine(neighbor, raw);
+            }
+          });
+      if (!status.ok()) break;
+    }
+    frontier = std::move(next);
+  }
   if (!call.json() && (status.ok() || !rows.empty())) {
-    call.out << RenderNeighbors(rows);
+    call.out << RenderNeighbors(rows, multi_hop);
   }
   if (!status.ok()) return status;
   return kExitSuccess;
@@ -555,6 +588,7 @@ bool MatchesClasses(const CommandLine& line,
 
 // Streams page by page: memory holds one page, never the graph (a filtered DOT
 // export also holds the keys of the entities it drew).
+
 absl::StatusOr<int> GraphExport(const Invocation& call) {
   std::optional<DotWriter> dot;
   if (call.line.export_format == ExportFormat::kDot) {

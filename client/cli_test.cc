@@ -602,12 +602,31 @@ class FakeGraph final : public v1::Graph::Service {
       absl::MutexLock lock(&mutex_);
       neighbor_requests_.push_back(*request);
     }
-    if (request->key() != "fake_entity:0001") {
+    if (!absl::StartsWith(request->key(), "fake_entity:")) {
       return grpc::Status(
           grpc::StatusCode::NOT_FOUND,
           absl::StrCat("entity '", request->key(), "' not found in instance '",
                        request->instance_id(), "'"));
     }
+    // One hop further: fake_entity:0101 links back to 0001 and on to 0200;
+    // the other neighbors have none.
+    if (request->key() == "fake_entity:0101") {
+      const v1::Entity self = FakeEntity(101);
+      v1::Neighbor back;
+      *back.mutable_relationship() =
+          DirectRelationship(FakeEntity(1), "HAS", self);
+      *back.mutable_entity() = FakeEntity(1);
+      back.set_direction(v1::DIRECTION_IN);
+      *response->add_neighbors() = back;
+      v1::Neighbor on;
+      *on.mutable_relationship() =
+          DirectRelationship(self, "HAS", FakeEntity(200));
+      *on.mutable_entity() = FakeEntity(200);
+      on.set_direction(v1::DIRECTION_OUT);
+      *response->add_neighbors() = on;
+      return grpc::Status::OK;
+    }
+    if (request->key() != "fake_entity:0001") return grpc::Status::OK;
     int offset = 0;
     if (!request->page_token().empty() &&
         !absl::SimpleAtoi(request->page_token(), &offset)) {
@@ -1682,6 +1701,53 @@ TEST_F(CliTest, NeighborsTableAndErrors) {
   EXPECT_EQ(missing.err,
             "graphmill: NOT_FOUND: entity 'nope:12345' not found in instance "
             "'ci-prod'\n");
+}
+
+TEST_F(CliTest, NeighborsFollowHopsBreadthFirstExpandingEachEntityOnce) {
+  CliResult table = Run({"graph", "neighbors", "--instance", "ci-prod",
+                         "fake_entity:0001", "--depth", "3"});
+  ASSERT_EQ(table.exit_status, kExitSuccess) << table.err;
+  const std::vector<std::string> lines = Lines(table.out);
+  ASSERT_EQ(lines.size(), 8u) << table.out;  // header, 5 + 2 rows
+  EXPECT_TRUE(absl::StartsWith(lines[0], "DEPTH  FROM  ")) << lines[0];
+  EXPECT_TRUE(absl::StartsWith(lines[1], "1      fake_entity:0001  in "))
+      << lines[1];
+  EXPECT_TRUE(absl::StartsWith(lines[6], "2      fake_entity:0101  in "))
+      << lines[6];
+  EXPECT_TRUE(absl::StartsWith(lines[7], "2      fake_entity:0101  out "))
+      << lines[7];
+  EXPECT_TRUE(absl::StrContains(lines[7], "fake_entity:0200"));
+  // 0001 once (not again when 0101 leads back to it), its five neighbors,
+  // and 0200 at depth 3: 7 requests' worth of keys.
+  std::set<std::string> asked;
+  for (const v1::ListNeighborsRequest& request : graph_.neighbor_requests())
+    asked.insert(request.key());
+  EXPECT_EQ(asked.size(), 7u);
+
+  CliResult json = Run({"graph", "neighbors", "--instance", "ci-prod",
+                        "fake_entity:0001", "--depth", "2", "-o", "json"});
+  ASSERT_EQ(json.exit_status, kExitSuccess) << json.err;
+  const std::vector<std::string> objects = Lines(json.out);
+  ASSERT_EQ(objects.size(), 7u);
+  EXPECT_TRUE(absl::StartsWith(
+      objects[0], R"({"depth":1,"from":"fake_entity:0001","direction":)"))
+      << objects[0];
+  EXPECT_TRUE(
+      absl::StartsWith(objects[6], R"({"depth":2,"from":"fake_entity:0101",)"))
+      << objects[6];
+  for (const std::string& object : objects) {
+    rapidjson::Document document;
+    document.Parse(object.c_str());
+    EXPECT_TRUE(document.IsObject()) << object;
+  }
+
+  CliResult limited = Run({"graph", "neighbors", "--instance", "ci-prod",
+                           "fake_entity:0001", "--depth", "2", "--limit", "6"});
+  EXPECT_EQ(Lines(limited.out).size(), 7u) << "header and 6 rows";
+  CliResult too_deep = Run({"graph", "neighbors", "--instance", "ci-prod",
+                            "fake_entity:0001", "--depth", "6"});
+  EXPECT_NE(too_deep.exit_status, kExitSuccess);
+  EXPECT_THAT(too_deep.err, HasSubstr("--depth is at most 5"));
 }
 
 TEST_F(CliTest, ExportJsonLinesIsEntitiesThenRelationshipsAcrossPages) {

@@ -74,6 +74,7 @@ constexpr FlagSpec kFlags[] = {
     {"property", "NAME=VALUE", true},
     {"property-string", "NAME=VALUE", true},
     {"direction", "in|out|both", false},
+    {"depth", "N", false},
     {"format", "jsonl|dot", false},
     {"kind", "created|updated|deleted", true},
     {"from", "SEQ", false},
@@ -357,11 +358,14 @@ const std::vector<CommandSpec>& Commands() {
          "relationships from the entity (out), to it (in) or both (default)"},
         {"class", "only relationships with this _class, e.g. HAS"},
         {"limit", "stop after N neighbors"},
+        {"depth",
+         "follow relationships up to N hops out (1 to 5, default 1), each "
+         "entity expanded once; adds DEPTH and FROM"},
         {"raw", "include the neighbors' _rawData (JSON output)"}},
        "--instance ID [--direction in|out|both] [--class CLASS] [--limit N] "
-       "[--raw] KEY",
+       "[--depth N] [--raw] KEY",
        "List the entities connected to one entity, with the relationships "
-       "that connect them."},
+       "that connect them; with --depth, their neighbors too."},
       {Command::kGraphExport,
        "graph",
        "export",
@@ -1149,6 +1153,14 @@ absl::StatusOr<CommandLine> ParseCommandLine(
       } else {
         line.instance_id = value;
       }
+    } else if (name == "depth") {
+      absl::StatusOr<int64_t> depth = ParsePositive("--depth", value);
+      if (!depth.ok()) return depth.status();
+      if (*depth > kMaxNeighborDepth) {
+        return Usage(absl::StrCat("--depth is at most ", kMaxNeighborDepth,
+                                  ", got ", *depth));
+      }
+      line.depth = static_cast<int>(*depth);
     } else if (name == "limit") {
       absl::StatusOr<int64_t> limit = ParsePositive("--limit", value);
       if (!limit.ok()) return limit.status();

@@ -103,6 +103,10 @@ struct InstanceSettings {
 
 // A parsed, validated command line. Fields a command does not use keep their
 // defaults.
+// The most hops `graph neighbors --depth` follows: each hop multiplies the
+// requests (a whole graph is `graph export`'s job).
+inline constexpr int kMaxNeighborDepth = 5;
+
 struct CommandLine {
   // True for --help/-h or `graphmill help ...`: print UsageText(help_topic) and
   // exit 0.
@@ -178,6 +182,8 @@ struct CommandLine {
   bool until_caught_up = false;
   // --limit; 0 means none (graph) or the server's default (run list).
   int64_t limit = 0;
+  // graph neighbors --depth: hops to follow.
+  int depth = 1;
   // token create/revoke NAME.
   std::string token_name;
   // token create --role.

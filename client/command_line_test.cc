@@ -746,7 +746,7 @@ TEST(ParseCommandLine, GraphNeighborsExportSnapshot) {
   EXPECT_EQ(ErrorOf({"graph", "neighbors", "--instance", "ci"}),
             "missing KEY for 'graphmill graph neighbors' (usage: graphmill "
             "graph neighbors --instance ID [--direction in|out|both] [--class "
-            "CLASS] [--limit N] [--raw] KEY)");
+            "CLASS] [--limit N] [--depth N] [--raw] KEY)");
 
   absl::StatusOr<CommandLine> dot =
       Parse({"graph", "export", "--instance", "ci", "--format", "dot"});

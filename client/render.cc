@@ -559,18 +559,27 @@ std::string RenderRelationships(
   return FormatTable({"KEY", "TYPE", "CLASS", "FROM", "TO"}, rows);
 }
 
-std::string RenderNeighbors(const std::vector<v1::Neighbor>& neighbors) {
+std::string RenderNeighbors(const std::vector<NeighborRow>& neighbors,
+                            bool with_hops) {
   std::vector<std::vector<std::string>> rows;
   rows.reserve(neighbors.size());
-  for (const v1::Neighbor& neighbor : neighbors) {
-    rows.push_back({DirectionName(neighbor.direction()),
-                    neighbor.relationship().class_name(),
-                    neighbor.relationship().key(), neighbor.entity().key(),
-                    neighbor.entity().type(), DisplayName(neighbor.entity())});
+  for (const NeighborRow& row : neighbors) {
+    const v1::Neighbor& neighbor = row.neighbor;
+    std::vector<std::string> cells;
+    if (with_hops) cells = {absl::StrCat(row.depth), row.from};
+    for (std::string cell :
+         {DirectionName(neighbor.direction()),
+          neighbor.relationship().class_name(), neighbor.relationship().key(),
+          neighbor.entity().key(), neighbor.entity().type(),
+          DisplayName(neighbor.entity())}) {
+      cells.push_back(std::move(cell));
+    }
+    rows.push_back(std::move(cells));
   }
-  return FormatTable({"DIRECTION", "CLASS", "RELATIONSHIP", "NEIGHBOR", "TYPE",
-                      "DISPLAY NAME"},
-                     rows);
+  std::vector<std::string> header = {"DIRECTION", "CLASS", "RELATIONSHIP",
+                                     "NEIGHBOR",  "TYPE",  "DISPLAY NAME"};
+  if (with_hops) header.insert(header.begin(), {"DEPTH", "FROM"});
+  return FormatTable(header, rows);
 }
 
 std::string RenderGraphCount(const GraphCount& count) {

@@ -121,9 +121,17 @@ std::string RenderEntities(const std::vector<v1::Entity>& entities);
 std::string RenderRelationships(
     const std::vector<v1::Relationship>& relationships);
 
-// DIRECTION, CLASS, RELATIONSHIP, NEIGHBOR, TYPE, DISPLAY NAME: one row per
-// neighbor, direction "out" or "in".
-std::string RenderNeighbors(const std::vector<v1::Neighbor>& neighbors);
+// One row of `graph neighbors`: a neighbor reached `depth` hops out, from the
+// entity `from`.
+struct NeighborRow {
+  int depth = 1;
+  std::string from;
+  v1::Neighbor neighbor;
+};
+// The neighbors table; DEPTH and FROM columns first when `with_hops`
+// (--depth above 1).
+std::string RenderNeighbors(const std::vector<NeighborRow>& neighbors,
+                            bool with_hops = false);
 
 // `graph count`: a line of totals, "instance ci-prod as of sequence 1872:
 // 1973 entities, 2100 relationships", then a table KIND, TYPE, COUNT and a

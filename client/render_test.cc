@@ -446,7 +446,7 @@ v1::Neighbor UserNeighbor(v1::Direction direction) {
 
 TEST(RenderNeighbors, OneRowPerNeighbor) {
   EXPECT_EQ(
-      RenderNeighbors({UserNeighbor(v1::DIRECTION_IN)}),
+      RenderNeighbors({{1, "", UserNeighbor(v1::DIRECTION_IN)}}),
       "DIRECTION  CLASS  RELATIONSHIP                            NEIGHBOR      "
       "      TYPE              DISPLAY NAME\n"
       "in         HAS    circleci_account:1|has|circleci_user:1  "

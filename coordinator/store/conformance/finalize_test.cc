@@ -50,12 +50,8 @@ TEST_P(StoreTest, RelationshipsWithoutEndpointsAreDroppedWithAnEvent) {
       "thing_a:000001", "thing_a", "HAS", "thing_a:000002", "thing_a");
   *batch.add_relationships() = DirectRelationship(
       "thing_a:000001", "thing_a", "HAS", "thing_a:999999", "thing_a");
-  ASSERT_TRUE(store_
-                  ->CommitAttempt(StageTask(*store_, *run, "fetch-a", batch),
-                                  true, "", {})
-                  .ok());
-  auto counts =
-      store_->Finalize({.run_id = *run, .instance_id = "inst", .now_ms = 2});
+  ASSERT_TRUE(CommitTask(*store_, *run, "fetch-a", batch).ok());
+  auto counts = store_->Finalize(FinalizeOf(*run, 2));
   ASSERT_TRUE(counts.ok()) << counts.status();
   EXPECT_EQ(counts->created, 3);
   EXPECT_EQ(counts->dropped_relationships, 1);
@@ -80,22 +76,14 @@ TEST_P(StoreTest, RelationshipOfProtectedTypeGoesWithItsDeletedEndpoint) {
   *batch.add_entities() = a;
   *batch.add_entities() = b;
   *batch.add_relationships() = edge;
-  ASSERT_TRUE(store_
-                  ->CommitAttempt(StageTask(*store_, *run, "fetch-a", batch),
-                                  true, "", {})
-                  .ok());
-  ASSERT_TRUE(
-      store_->Finalize({.run_id = *run, .instance_id = "inst", .now_ms = 2})
-          .ok());
+  ASSERT_TRUE(CommitTask(*store_, *run, "fetch-a", batch).ok());
+  ASSERT_TRUE(store_->Finalize(FinalizeOf(*run, 2)).ok());
   ASSERT_TRUE(store_->SetRunStatus(*run, v1::RUN_STATUS_SUCCEEDED, "", 2).ok());
   // Run 2 sees only `a`; the edge's type is protected, but its target is gone.
   run = store_->CreateRun("inst", Definition(), v1::RUN_TRIGGER_MANUAL, {}, 3);
   v1::ResultBatch second;
   *second.add_entities() = a;
-  ASSERT_TRUE(store_
-                  ->CommitAttempt(StageTask(*store_, *run, "fetch-a", second),
-                                  true, "", {})
-                  .ok());
+  ASSERT_TRUE(CommitTask(*store_, *run, "fetch-a", second).ok());
   auto counts =
       store_->Finalize({.run_id = *run,
                         .instance_id = "inst",
@@ -119,10 +107,7 @@ TEST_P(StoreTest, ARecollectedRelationshipGoesWithItsDeletedEndpoint) {
   *batch.add_entities() = a;
   *batch.add_entities() = b;
   *batch.add_relationships() = edge;
-  ASSERT_TRUE(store_
-                  ->CommitAttempt(StageTask(*store_, *run, "fetch-a", batch),
-                                  true, "", {})
-                  .ok());
+  ASSERT_TRUE(CommitTask(*store_, *run, "fetch-a", batch).ok());
   ASSERT_TRUE(store_->Finalize(FinalizeOf(*run, 2)).ok());
   ASSERT_TRUE(store_->SetRunStatus(*run, v1::RUN_STATUS_SUCCEEDED, "", 2).ok());
   const int64_t before = store_->GetChangeLogBounds()->last_sequence;
@@ -131,10 +116,7 @@ TEST_P(StoreTest, ARecollectedRelationshipGoesWithItsDeletedEndpoint) {
   v1::ResultBatch again;
   *again.add_entities() = a;
   *again.add_relationships() = edge;
-  ASSERT_TRUE(store_
-                  ->CommitAttempt(StageTask(*store_, *run, "fetch-a", again),
-                                  true, "", {})
-                  .ok());
+  ASSERT_TRUE(CommitTask(*store_, *run, "fetch-a", again).ok());
   auto counts = store_->Finalize(FinalizeOf(*run, 4));
   ASSERT_TRUE(counts.ok()) << counts.status();
   EXPECT_EQ(counts->deleted, 2);  // b and the edge
@@ -169,10 +151,7 @@ TEST_P(StoreTest, FinalizeRecordsCountsAndIncompleteTypesOnTheRun) {
       store_->CreateRun("inst", Definition(), v1::RUN_TRIGGER_MANUAL, {}, 1);
   v1::ResultBatch batch;
   *batch.add_entities() = MakeEntity("thing_a:000001", "thing_a", "uno");
-  ASSERT_TRUE(store_
-                  ->CommitAttempt(StageTask(*store_, *run, "fetch-a", batch),
-                                  true, "", {})
-                  .ok());
+  ASSERT_TRUE(CommitTask(*store_, *run, "fetch-a", batch).ok());
   std::vector<v1::IncompleteType> incomplete(2);
   incomplete[0].set_type("thing_z");
   incomplete[0].set_reason("step fetch-b disabled");
@@ -204,10 +183,7 @@ TEST_P(StoreTest, FinalizeEndsTheRunAndHandsOffItsUploadAtOnce) {
       store_->CreateRun("inst", Definition(), v1::RUN_TRIGGER_MANUAL, {}, 1);
   v1::ResultBatch batch;
   *batch.add_entities() = MakeEntity("thing_a:000001", "thing_a", "one");
-  ASSERT_TRUE(store_
-                  ->CommitAttempt(StageTask(*store_, *run, "fetch-a", batch),
-                                  true, "", {})
-                  .ok());
+  ASSERT_TRUE(CommitTask(*store_, *run, "fetch-a", batch).ok());
   auto counts = store_->Finalize({.run_id = *run,
                                   .instance_id = "inst",
                                   .status = v1::RUN_STATUS_PARTIAL,
@@ -241,10 +217,7 @@ TEST_P(StoreTest, AFinalizedRunEndsWhenFinalizeCommitsAndKeepsWhenItBegan) {
   ASSERT_TRUE(run.ok()) << run.status();
   v1::ResultBatch batch;
   *batch.add_entities() = MakeEntity("thing_a:000001", "thing_a", "one");
-  ASSERT_TRUE(store_
-                  ->CommitAttempt(StageTask(*store_, *run, "fetch-a", batch),
-                                  true, "", {})
-                  .ok());
+  ASSERT_TRUE(CommitTask(*store_, *run, "fetch-a", batch).ok());
   const int64_t began = clock.NowMs();
   bool asked = false;
   auto counts = store_->Finalize(
@@ -328,11 +301,7 @@ class ScopedDeletionTest : public StoreTest {
     for (const std::string& key : spec.parents) {
       *parents.add_entities() = MakeEntity(key, "thing_p", key);
     }
-    EXPECT_TRUE(
-        store_
-            ->CommitAttempt(StageTask(*store_, *run, "fetch-a", parents), true,
-                            "", {})
-            .ok());
+    EXPECT_TRUE(CommitTask(*store_, *run, "fetch-a", parents).ok());
     v1::ResultBatch children;
     for (const auto& [key, scope] : spec.children) {
       *children.add_entities() = MakeEntity(key, "thing_c", key);
@@ -452,10 +421,7 @@ TEST_P(StoreTest, GrandchildrenOfADeletedParentGoToo) {
   // The job's key sorts before its workflow's and its pipeline's.
   *batch.add_entities() = MakeEntity("thing_b:000001", "thing_b", "job");
   batch.add_entity_scopes("thing_w:000001");
-  ASSERT_TRUE(store_
-                  ->CommitAttempt(StageTask(*store_, *run, "fetch-a", batch),
-                                  true, "", {})
-                  .ok());
+  ASSERT_TRUE(CommitTask(*store_, *run, "fetch-a", batch).ok());
   ASSERT_TRUE(store_->Finalize(FinalizeOf(*run, 2)).ok());
   ASSERT_TRUE(store_->SetRunStatus(*run, v1::RUN_STATUS_SUCCEEDED, "", 2).ok());
   // Nothing collected; only the pipeline's type deletes what a run missed,

@@ -26,13 +26,8 @@ TEST_P(StoreTest, PropertyFiltersAndNeighbors) {
   *batch.add_entities() = c;
   *batch.add_relationships() = DirectRelationship(a, "HAS", c);
   *batch.add_relationships() = DirectRelationship(b, "USES", a);
-  ASSERT_TRUE(store_
-                  ->CommitAttempt(StageTask(*store_, *run, "fetch-a", batch),
-                                  true, "", {})
-                  .ok());
-  ASSERT_TRUE(
-      store_->Finalize({.run_id = *run, .instance_id = "inst", .now_ms = 2})
-          .ok());
+  ASSERT_TRUE(CommitTask(*store_, *run, "fetch-a", batch).ok());
+  ASSERT_TRUE(store_->Finalize(FinalizeOf(*run, 2)).ok());
 
   auto keys = [&](v1::GraphFilter filter) {
     filter.set_instance_id("inst");
@@ -120,13 +115,8 @@ TEST_P(StoreTest, GraphListingsFilterAndPageInByteOrder) {
   }
   *batch.add_relationships() = DirectRelationship(lower, "HAS", upper);
   *batch.add_relationships() = DirectRelationship(upper, "HAS", lower);
-  ASSERT_TRUE(store_
-                  ->CommitAttempt(StageTask(*store_, *run, "fetch-a", batch),
-                                  true, "", {})
-                  .ok());
-  ASSERT_TRUE(
-      store_->Finalize({.run_id = *run, .instance_id = "inst", .now_ms = 2})
-          .ok());
+  ASSERT_TRUE(CommitTask(*store_, *run, "fetch-a", batch).ok());
+  ASSERT_TRUE(store_->Finalize(FinalizeOf(*run, 2)).ok());
 
   v1::GraphFilter filter;
   filter.set_instance_id("inst");

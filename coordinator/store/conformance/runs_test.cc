@@ -117,10 +117,7 @@ TEST_P(StoreTest, StepsRecordStatusTimesTasksAndTypeCounts) {
   *batch.add_entities() = MakeEntity("thing_a:000001", "thing_a", "a");
   *batch.add_entities() = MakeEntity("thing_a:000002", "thing_a", "b");
   *batch.add_entities() = MakeEntity("thing_b:000001", "thing_b", "c");
-  ASSERT_TRUE(store_
-                  ->CommitAttempt(StageTask(*store_, *run, "fetch-a", batch),
-                                  true, "", {})
-                  .ok());
+  ASSERT_TRUE(CommitTask(*store_, *run, "fetch-a", batch).ok());
   auto got = store_->GetRun(*run);
   ASSERT_TRUE(got.ok()) << got.status();
   const v1::StepRun& step = got->steps(0);
@@ -165,10 +162,7 @@ TEST_P(StoreTest, IncompleteReportsBecomeTheStepsPartialTypesAndScopeGaps) {
   v1::ResultBatch parents;
   *parents.add_entities() = MakeEntity("thing_p:000001", "thing_p", "p1");
   *parents.add_entities() = MakeEntity("thing_p:000002", "thing_p", "p2");
-  ASSERT_TRUE(store_
-                  ->CommitAttempt(StageTask(*store_, *run, "fetch-a", parents),
-                                  true, "", {})
-                  .ok());
+  ASSERT_TRUE(CommitTask(*store_, *run, "fetch-a", parents).ok());
   std::vector<v1::Incompleteness> incomplete(4);
   incomplete[0].set_type("thing_c");
   incomplete[0].set_reason("b: rate limited");

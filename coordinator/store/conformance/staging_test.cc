@@ -95,9 +95,7 @@ TEST_P(StoreTest, ConflictingDuplicatesKeepFirstWarnAndMarkPartial) {
                 ElementsAre(Pair("thing_a", HasSubstr("different content"))))
         << step.step_id;
   }
-  ASSERT_TRUE(
-      store_->Finalize({.run_id = *run, .instance_id = "inst", .now_ms = 2})
-          .ok());
+  ASSERT_TRUE(store_->Finalize(FinalizeOf(*run, 2)).ok());
   auto kept = store_->GetEntity("inst", "thing_a:000001");
   ASSERT_TRUE(kept.ok());
   EXPECT_EQ(kept->properties().at("name").string_value(), "first");
@@ -114,10 +112,7 @@ TEST_P(StoreTest, StagedObjectsAreVisitedInKeyOrderUntilALaterRunFinalizes) {
   *batch.add_entities() = MakeEntity("thing_a:000001", "thing_a", "a");
   *batch.add_relationships() =
       DirectRelationship(batch.entities(2), "HAS", batch.entities(1));
-  ASSERT_TRUE(store_
-                  ->CommitAttempt(StageTask(*store_, *run, "fetch-a", batch),
-                                  true, "", {})
-                  .ok());
+  ASSERT_TRUE(CommitTask(*store_, *run, "fetch-a", batch).ok());
   EXPECT_TRUE(*store_->HasStagedObjects(*run));
   std::vector<std::string> keys;
   ASSERT_TRUE(store_
@@ -162,9 +157,7 @@ TEST_P(StoreTest, StagedObjectsAreVisitedInKeyOrderUntilALaterRunFinalizes) {
   EXPECT_EQ(visits, 1);
 
   // Kept through the run's own finalize (for its upload), pruned by the next.
-  ASSERT_TRUE(
-      store_->Finalize({.run_id = *run, .instance_id = "inst", .now_ms = 2})
-          .ok());
+  ASSERT_TRUE(store_->Finalize(FinalizeOf(*run, 2)).ok());
   ASSERT_TRUE(store_->SetRunStatus(*run, v1::RUN_STATUS_SUCCEEDED, "", 2).ok());
   EXPECT_TRUE(*store_->HasStagedObjects(*run));
   RunOnce({});

@@ -145,6 +145,11 @@ v1::TaskAttempt StageTask(Store& store, int64_t run, const std::string& step,
   return attempt;
 }
 
+absl::Status CommitTask(Store& store, int64_t run, const std::string& step,
+                        const v1::ResultBatch& batch) {
+  return store.CommitAttempt(StageTask(store, run, step, batch), true, "", {});
+}
+
 FinalizeRequest FinalizeOf(int64_t run, int64_t now_ms,
                            const std::map<std::string, DeletionRule>& rules) {
   FinalizeRequest request;

@@ -146,6 +146,10 @@ class StoreTest : public ::testing::TestWithParam<Backend> {
 v1::TaskAttempt StageTask(Store& store, int64_t run, const std::string& step,
                           const v1::ResultBatch& batch);
 
+// StageTask, then commits the attempt as succeeded.
+absl::Status CommitTask(Store& store, int64_t run, const std::string& step,
+                        const v1::ResultBatch& batch);
+
 // A request to finalize `run` of "inst" at `now_ms` (status SUCCEEDED, no
 // upload), every field set.
 FinalizeRequest FinalizeOf(

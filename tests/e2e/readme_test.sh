@@ -95,7 +95,8 @@ for _ in $(seq 100); do
 done
 [ -s "$work/fake.port" ] || fail "the fake CircleCI server did not start: $(cat "$work/fake.log")"
 fake_url="http://127.0.0.1:$(cat "$work/fake.port")/api/v2"
-curl -sf "http://127.0.0.1:$(cat "$work/fake.port")/_control/dataset" >"$work/dataset.json" ||
+/usr/bin/python3 -c 'import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1]).read().decode())' \
+  "http://127.0.0.1:$(cat "$work/fake.port")/_control/dataset" >"$work/dataset.json" ||
   fail "cannot read the fake's dataset"
 
 port="$(/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"

@@ -9,7 +9,8 @@
 #     runfiles (the test fails if it names one that is not a data dependency);
 #     the line itself runs as a no-op;
 #   - /var/lib/graphmill is a directory under the test's temporary directory,
-#     and HOME (hence ~) another;
+#     and HOME (hence ~) another; XDG_CONFIG_HOME, GRAPHMILL_TOKEN and
+#     GRAPHMILL_SECRET_KEY are unset, as on a machine without graphmill;
 #   - the coordinator gets `--listen 127.0.0.1:PORT` (a free port), the worker's
 #     127.0.0.1:7400 becomes 127.0.0.1:PORT, and GRAPHMILL_SERVER points the CLI
 #     there;

@@ -482,34 +482,34 @@ absl::StatusOr<int> GraphEntity(const Invocation& call) {
   return kExitSuccess;
 }
 
-absl::StatusOr<int> GraphNeighbors(const Invocation& call) {
-  // Breadth first from the entity, --depth hops out; each entity is expanded
-  // once (the first time it is reached), so cycles end.
-  std::vector<NeighborRow> rows;
-  // The table never shows raw data.
-  const bool raw = call.line.raw && call.json();
-  const bool multi_hop = call.line.depth > 1;
-  std::set<std::string> reached = {call.line.entity_key};
-  std::vector<std::string> frontier = {call.line.entity_key};
+// Breadth first from `line.entity_key`, `line.depth` hops out with
+// `line.direction` and `line.class_name` at every hop; each entity is
+// expanded once (the first time it is reached), so cycles end. Calls
+// visit(depth, from, first, neighbor) for each neighbor of each expanded
+// entity, `line.limit` of them at most (0: all); `first` is true the first
+// time the neighbor's entity is reached. Memory: the keys reached.
+template <typename Visit>
+absl::Status WalkNeighbors(const Invocation& call, const CommandLine& line,
+                           bool raw, Visit visit) {
+  std::set<std::string> reached = {line.entity_key};
+  std::vector<std::string> frontier = {line.entity_key};
   int64_t emitted = 0;
-  absl::Status status;
-  for (int depth = 1;
-       depth <= call.line.depth && !frontier.empty() && status.ok(); ++depth) {
+  for (int depth = 1; depth <= line.depth && !frontier.empty(); ++depth) {
     std::vector<std::string> next;
     for (const std::string& from : frontier) {
-      if (call.line.limit != 0 && emitted >= call.line.limit) break;
-      CommandLine line = call.line;
-      if (line.limit != 0) line.limit -= emitted;
-      status = ForEachGraphObject<v1::Neighbor>(
-          line,
+      if (line.limit != 0 && emitted >= line.limit) break;
+      CommandLine page_line = line;
+      if (page_line.limit != 0) page_line.limit -= emitted;
+      absl::Status status = ForEachGraphObject<v1::Neighbor>(
+          page_line,
           [&](int32_t page_size, const std::string& token)
               -> absl::StatusOr<
                   std::pair<std::vector<v1::Neighbor>, std::string>> {
             v1::ListNeighborsRequest request;
-            request.set_instance_id(call.line.instance_id);
+            request.set_instance_id(line.instance_id);
             request.set_key(from);
-            request.set_direction(call.line.direction);
-            request.set_relationship_class(call.line.class_name);
+            request.set_direction(line.direction);
+            request.set_relationship_class(line.class_name);
             request.set_page_size(page_size);
             request.set_page_token(token);
             request.set_include_raw_data(raw);
@@ -523,27 +523,40 @@ absl::StatusOr<int> GraphNeighbors(const Invocation& call) {
           },
           [&](v1::Neighbor neighbor) {
             ++emitted;
-            if (reached.insert(neighbor.entity().key()).second)
-              next.push_back(neighbor.entity().key());
-            if (!call.json()) {
-              rows.push_back({depth, from, std::move(neighbor)});
-            } else if (multi_hop) {
-              // The Neighbor's own JSON with where it was reached from first.
-              rapidjson::StringBuffer from_json;
-              rapidjson::Writer<rapidjson::StringBuffer> writer(from_json);
-              writer.String(from.data(),
-                            static_cast<rapidjson::SizeType>(from.size()));
-              call.out << "{\"depth\":" << depth
-                       << ",\"from\":" << from_json.GetString() << ","
-                       << ToJson(neighbor, raw).substr(1) << "\n";
-            } else {
-              call.out << JsonLine(neighbor, raw);
-            }
+            const bool first = reached.insert(neighbor.entity().key()).second;
+            if (first) next.push_back(neighbor.entity().key());
+            visit(depth, from, first, std::move(neighbor));
           });
-      if (!status.ok()) break;
+      if (!status.ok()) return status;
     }
     frontier = std::move(next);
   }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int> GraphNeighbors(const Invocation& call) {
+  std::vector<NeighborRow> rows;
+  // The table never shows raw data.
+  const bool raw = call.line.raw && call.json();
+  const bool multi_hop = call.line.depth > 1;
+  absl::Status status = WalkNeighbors(
+      call, call.line, raw,
+      [&](int depth, const std::string& from, bool, v1::Neighbor neighbor) {
+        if (!call.json()) {
+          rows.push_back({depth, from, std::move(neighbor)});
+        } else if (multi_hop) {
+          // The Neighbor's own JSON with where it was reached from first.
+          rapidjson::StringBuffer from_json;
+          rapidjson::Writer<rapidjson::StringBuffer> writer(from_json);
+          writer.String(from.data(),
+                        static_cast<rapidjson::SizeType>(from.size()));
+          call.out << "{\"depth\":" << depth
+                   << ",\"from\":" << from_json.GetString() << ","
+                   << ToJson(neighbor, raw).substr(1) << "\n";
+        } else {
+          call.out << JsonLine(neighbor, raw);
+        }
+      });
   if (!call.json() && (status.ok() || !rows.empty())) {
     call.out << RenderNeighbors(rows, multi_hop);
   }
@@ -569,67 +582,141 @@ std::vector<v1::GraphFilter> ExportFilters(const CommandLine& line) {
   return filters;
 }
 
-bool MatchesClasses(const CommandLine& line, const v1::Entity& entity) {
-  if (line.classes.size() <= 1) return true;  // the server checked it
-  return std::any_of(entity.classes().begin(), entity.classes().end(),
+// Whether `value` is one of `list`'s, or `list` is empty (no filter).
+bool Listed(const std::vector<std::string>& list, const std::string& value) {
+  return list.empty() ||
+         std::find(list.begin(), list.end(), value) != list.end();
+}
+
+bool ClassListed(const CommandLine& line, const v1::Entity& entity) {
+  return line.classes.empty() ||
+         std::any_of(entity.classes().begin(), entity.classes().end(),
                      [&](const std::string& name) {
-                       return std::find(line.classes.begin(),
-                                        line.classes.end(),
-                                        name) != line.classes.end();
+                       return Listed(line.classes, name);
                      });
+}
+
+// After an ExportFilters query: the server checked the type and a lone class.
+bool MatchesClasses(const CommandLine& line, const v1::Entity& entity) {
+  return line.classes.size() <= 1 || ClassListed(line, entity);
 }
 
 bool MatchesClasses(const CommandLine& line,
                     const v1::Relationship& relationship) {
   return line.classes.size() <= 1 ||
-         std::find(line.classes.begin(), line.classes.end(),
-                   relationship.class_name()) != line.classes.end();
+         Listed(line.classes, relationship.class_name());
 }
 
-// Streams page by page: memory holds one page, never the graph (a filtered DOT
-// export also holds the keys of the entities it drew).
+// Objects found by walking from --root: every filter checked here.
+bool MatchesFilters(const CommandLine& line, const v1::Entity& entity) {
+  return Listed(line.types, entity.type()) && ClassListed(line, entity);
+}
 
+bool MatchesFilters(const CommandLine& line,
+                    const v1::Relationship& relationship) {
+  return Listed(line.types, relationship.type()) &&
+         Listed(line.classes, relationship.class_name());
+}
+
+// The export of `--root KEY --depth N`: the root (NOT_FOUND if there is no
+// such entity), then each entity its walk reaches, N hops out either way, then
+// the relationships of the entities it expanded (those within N-1 hops), once
+// each. Both ends of each such relationship are within N hops. Memory: the
+// keys reached and these relationships; the CLI's depth limit keeps both to
+// the part of the graph asked for.
+template <typename AddEntity, typename AddRelationship>
+absl::Status ExportAroundRoot(const Invocation& call, bool raw,
+                              AddEntity add_entity,
+                              AddRelationship add_relationship) {
+  v1::GetEntityRequest request;
+  request.set_instance_id(call.line.instance_id);
+  request.set_key(call.line.root_key);
+  request.set_include_raw_data(raw);
+  absl::StatusOr<v1::Entity> root = call.client.GetEntity(request);
+  if (!root.ok()) return root.status();
+  if (MatchesFilters(call.line, *root)) add_entity(*root);
+  CommandLine walk = call.line;
+  walk.entity_key = call.line.root_key;
+  walk.direction = v1::DIRECTION_UNSPECIFIED;
+  walk.class_name.clear();
+  walk.limit = 0;
+  std::vector<v1::Relationship> relationships;
+  std::set<std::string> relationship_keys;
+  absl::Status status = WalkNeighbors(
+      call, walk, raw,
+      [&](int, const std::string&, bool first, v1::Neighbor neighbor) {
+        if (first && MatchesFilters(call.line, neighbor.entity())) {
+          add_entity(neighbor.entity());
+        }
+        // Seen from both ends when both were expanded.
+        if (relationship_keys.insert(neighbor.relationship().key()).second &&
+            MatchesFilters(call.line, neighbor.relationship())) {
+          relationships.push_back(std::move(*neighbor.mutable_relationship()));
+        }
+      });
+  if (!status.ok()) return status;
+  for (const v1::Relationship& relationship : relationships) {
+    add_relationship(relationship);
+  }
+  return absl::OkStatus();
+}
+
+// Streams page by page: memory holds one page, never the graph. A filtered
+// or rooted DOT export also holds the keys of the entities it drew, and a
+// folded one what DotWriter states.
 absl::StatusOr<int> GraphExport(const Invocation& call) {
   std::optional<DotWriter> dot;
   if (call.line.export_format == ExportFormat::kDot) {
-    dot.emplace(call.out, call.line.instance_id);
+    dot.emplace(call.out, call.line.instance_id, call.line.fold);
   }
   // DOT never shows raw data.
   const bool raw = call.line.raw && !dot.has_value();
-  const bool filtered = !call.line.types.empty() || !call.line.classes.empty();
+  const bool filtered = !call.line.types.empty() ||
+                        !call.line.classes.empty() ||
+                        !call.line.root_key.empty();
   // A filtered DOT export draws an edge only between entities it drew:
   // Graphviz would draw any other end as a bare node that is not in the
   // export.
   std::set<std::string> drawn;
-  const std::vector<v1::GraphFilter> filters = ExportFilters(call.line);
+  const auto add_entity = [&](const v1::Entity& entity) {
+    if (!dot.has_value()) {
+      call.out << JsonLine(entity, raw);
+      return;
+    }
+    dot->AddEntity(entity);
+    if (filtered) drawn.insert(entity.key());
+  };
+  const auto add_relationship = [&](const v1::Relationship& relationship) {
+    if (!dot.has_value()) {
+      call.out << JsonLine(relationship);
+    } else if (!filtered || (drawn.contains(relationship.from_entity_key()) &&
+                             drawn.contains(relationship.to_entity_key()))) {
+      dot->AddRelationship(relationship);
+    }
+  };
   absl::Status status;
-  for (const v1::GraphFilter& filter : filters) {
-    if (!status.ok()) break;
-    status = ForEachEntity(call, filter, raw, [&](const v1::Entity& entity) {
-      if (!MatchesClasses(call.line, entity)) return;
-      if (!dot.has_value()) {
-        call.out << JsonLine(entity, raw);
-        return;
-      }
-      dot->AddEntity(entity);
-      if (filtered) drawn.insert(entity.key());
-    });
+  if (!call.line.root_key.empty()) {
+    status = ExportAroundRoot(call, raw, add_entity, add_relationship);
+  } else {
+    const std::vector<v1::GraphFilter> filters = ExportFilters(call.line);
+    for (const v1::GraphFilter& filter : filters) {
+      if (!status.ok()) break;
+      status = ForEachEntity(call, filter, raw, [&](const v1::Entity& entity) {
+        if (MatchesClasses(call.line, entity)) add_entity(entity);
+      });
+    }
+    for (const v1::GraphFilter& filter : filters) {
+      if (!status.ok()) break;
+      status = ForEachRelationship(
+          call, filter, [&](const v1::Relationship& relationship) {
+            if (MatchesClasses(call.line, relationship)) {
+              add_relationship(relationship);
+            }
+          });
+    }
   }
-  for (const v1::GraphFilter& filter : filters) {
-    if (!status.ok()) break;
-    status = ForEachRelationship(
-        call, filter, [&](const v1::Relationship& relationship) {
-          if (!MatchesClasses(call.line, relationship)) return;
-          if (!dot.has_value()) {
-            call.out << JsonLine(relationship);
-          } else if (!filtered ||
-                     (drawn.contains(relationship.from_entity_key()) &&
-                      drawn.contains(relationship.to_entity_key()))) {
-            dot->AddRelationship(relationship);
-          }
-        });
-  }
-  // A failed DOT export stays unclosed, so it cannot pass for a whole graph.
+  // A failed DOT export stays unclosed (or, folded, empty), so it cannot pass
+  // for a whole graph.
   if (!status.ok()) return status;
   if (dot.has_value()) dot->Finish();
   return kExitSuccess;

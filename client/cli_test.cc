@@ -490,6 +490,26 @@ v1::Entity BigEntity(int index) {
   return entity;
 }
 
+// Instance "fan": one fake_account that HAS kFanJobCount fake_jobs, the
+// shape folding is for.
+constexpr int kFanJobCount = 30;
+
+v1::Entity FanAccount() {
+  v1::Entity account;
+  account.set_key("fake_account:1");
+  account.set_type("fake_account");
+  account.add_classes("Account");
+  return account;
+}
+
+v1::Entity FanJob(int index) {
+  v1::Entity job;
+  job.set_key(absl::StrFormat("fake_job:%02d", index));
+  job.set_type("fake_job");
+  job.add_classes("Task");
+  return job;
+}
+
 // Like the coordinator: raw data only when the request asks for it.
 v1::Entity Trimmed(v1::Entity entity, bool include_raw_data) {
   if (!include_raw_data) entity.clear_raw_data();
@@ -526,6 +546,13 @@ class FakeGraph final : public v1::Graph::Service {
       }
       return grpc::Status::OK;
     }
+    if (request->filter().instance_id() == "fan") {
+      *response->add_entities() = FanAccount();
+      for (int i = 0; i < kFanJobCount; ++i) {
+        *response->add_entities() = FanJob(i);
+      }
+      return grpc::Status::OK;
+    }
     if (request->filter().instance_id() != "ci-prod" &&
         request->filter().instance_id() != "half") {
       return grpc::Status(
@@ -559,6 +586,13 @@ class FakeGraph final : public v1::Graph::Service {
     if (request->filter().instance_id() == "half") {
       return grpc::Status(grpc::StatusCode::INTERNAL, "store unavailable");
     }
+    if (request->filter().instance_id() == "fan") {
+      for (int i = 0; i < kFanJobCount; ++i) {
+        *response->add_relationships() =
+            DirectRelationship(FanAccount(), "HAS", FanJob(i));
+      }
+      return grpc::Status::OK;
+    }
     const bool first_page = request->page_token().empty();
     for (int i = first_page ? 0 : 2; i < (first_page ? 2 : 3); ++i) {
       *response->add_relationships() =
@@ -568,7 +602,8 @@ class FakeGraph final : public v1::Graph::Service {
     return grpc::Status::OK;
   }
 
-  // fake_entity:0007 exists; fake_entity:huge is too large with raw data.
+  // fake_entity:0007 and 0001 exist; fake_entity:huge is too large with raw
+  // data.
   grpc::Status GetEntity(grpc::ServerContext*,
                          const v1::GetEntityRequest* request,
                          v1::Entity* response) override {
@@ -583,13 +618,16 @@ class FakeGraph final : public v1::Graph::Service {
           "than the 16777216-byte message limit; read it without raw data "
           "(include_raw_data = false)");
     }
-    if (request->key() != "fake_entity:0007") {
+    if (request->key() != "fake_entity:0007" &&
+        request->key() != "fake_entity:0001") {
       return grpc::Status(
           grpc::StatusCode::NOT_FOUND,
           absl::StrCat("entity '", request->key(), "' not found in instance '",
                        request->instance_id(), "'"));
     }
-    *response = Trimmed(FakeEntity(7), request->include_raw_data());
+    *response =
+        Trimmed(FakeEntity(request->key() == "fake_entity:0001" ? 1 : 7),
+                request->include_raw_data());
     return grpc::Status::OK;
   }
 
@@ -1793,12 +1831,141 @@ TEST_F(CliTest, ExportDotHasEveryNodeThenEveryEdge) {
 }
 
 TEST_F(CliTest, FailedExportStopsWithOneLineAndNoClosingBrace) {
-  CliResult result =
-      Run({"graph", "export", "--instance", "half", "--format", "dot"});
+  // Streamed (--fold 0): what was read, unclosed.
+  CliResult result = Run({"graph", "export", "--instance", "half", "--format",
+                          "dot", "--fold", "0"});
   EXPECT_EQ(result.exit_status, kExitFailure);
   EXPECT_EQ(result.err, "graphmill: INTERNAL: store unavailable\n");
   EXPECT_EQ(Lines(result.out).size(), static_cast<size_t>(4 + kEntityCount));
   EXPECT_THAT(result.out, Not(HasSubstr("}\n")));
+  // Folded, the graph is written at the end: nothing.
+  CliResult folded =
+      Run({"graph", "export", "--instance", "half", "--format", "dot"});
+  EXPECT_EQ(folded.exit_status, kExitFailure);
+  EXPECT_EQ(folded.err, "graphmill: INTERNAL: store unavailable\n");
+  EXPECT_EQ(folded.out, "");
+}
+
+// Node ids a DOT export declares ("fold N" for folded groups).
+std::vector<std::string> DotNodes(const std::string& dot) {
+  std::vector<std::string> nodes;
+  for (const std::string& line : Lines(dot)) {
+    if (absl::StrContains(line, " -> ") || !absl::StrContains(line, "[label="))
+      continue;
+    nodes.push_back(line.substr(3, line.find("\" [label=") - 3));
+  }
+  return nodes;
+}
+
+TEST_F(CliTest, ExportDotFoldsWideFansByDefault) {
+  CliResult folded =
+      Run({"graph", "export", "--instance", "fan", "--format", "dot"});
+  ASSERT_EQ(folded.exit_status, kExitSuccess) << folded.err;
+  EXPECT_THAT(DotNodes(folded.out),
+              ElementsAre("fake_account:1", "fake_job:00", "fake_job:01",
+                          "fake_job:02", "fake_job:03", "fake_job:04",
+                          "fake_job:05", "fake_job:06", "fold 0"));
+  EXPECT_THAT(folded.out, HasSubstr("[label=\"+23 fake_job\""));
+  EXPECT_THAT(folded.out, HasSubstr("\"fake_account:1\" -> \"fold 0\" "
+                                    "[label=\"HAS\", style=dashed];"));
+  EXPECT_THAT(folded.out, HasSubstr("23 entities not drawn"));
+  EXPECT_TRUE(absl::EndsWith(folded.out, "}\n"));
+
+  CliResult three = Run({"graph", "export", "--instance", "fan", "--format",
+                         "dot", "--fold", "3"});
+  ASSERT_EQ(three.exit_status, kExitSuccess) << three.err;
+  EXPECT_THAT(DotNodes(three.out), ElementsAre("fake_account:1", "fake_job:00",
+                                               "fake_job:01", "fold 0"));
+  EXPECT_THAT(three.out, HasSubstr("+28 fake_job"));
+
+  CliResult all = Run({"graph", "export", "--instance", "fan", "--format",
+                       "dot", "--fold", "0"});
+  ASSERT_EQ(all.exit_status, kExitSuccess) << all.err;
+  EXPECT_EQ(DotNodes(all.out).size(), static_cast<size_t>(1 + kFanJobCount));
+  EXPECT_THAT(all.out, Not(HasSubstr("fold")));
+
+  CliResult jsonl = Run({"graph", "export", "--instance", "fan", "--format",
+                         "jsonl", "--fold", "3"});
+  EXPECT_EQ(jsonl.exit_status, kExitUsage);
+  EXPECT_EQ(jsonl.err, "graphmill: --fold is for --format dot\n");
+  CliResult negative = Run({"graph", "export", "--instance", "fan", "--format",
+                            "dot", "--fold", "-1"});
+  EXPECT_EQ(negative.exit_status, kExitUsage);
+  EXPECT_THAT(negative.err, HasSubstr("--fold expects a non-negative"));
+}
+
+// fake_entity:0001's neighbors are 0100-0104; 0101's are 0001 and 0200.
+TEST_F(CliTest, ExportFromARootWalksTheNeighborsApi) {
+  CliResult two = Run({"graph", "export", "--instance", "ci-prod", "--format",
+                       "jsonl", "--root", "fake_entity:0001", "--depth", "2"});
+  ASSERT_EQ(two.exit_status, kExitSuccess) << two.err;
+  std::vector<std::string> expected = {EntityToJson(FakeEntity(1), false)};
+  for (int i = 100; i <= 104; ++i) {
+    expected.push_back(EntityToJson(FakeEntity(i), false));
+  }
+  expected.push_back(EntityToJson(FakeEntity(200), false));
+  // 0001's five (its HAS to 0101 once, though 0101 lists it too), then
+  // 0101's to 0200.
+  for (int i = 0; i < 5; ++i) {
+    expected.push_back(
+        RelationshipToJson(FakeGraph::FakeNeighbor(i).relationship()));
+  }
+  expected.push_back(RelationshipToJson(
+      DirectRelationship(FakeEntity(101), "HAS", FakeEntity(200))));
+  EXPECT_EQ(Lines(two.out), expected);
+  // No listing of the whole graph; every hop asked both ways, all classes.
+  EXPECT_TRUE(graph_.entity_requests().empty());
+  EXPECT_TRUE(graph_.relationship_requests().empty());
+  for (const v1::ListNeighborsRequest& request : graph_.neighbor_requests()) {
+    EXPECT_EQ(request.direction(), v1::DIRECTION_UNSPECIFIED);
+    EXPECT_EQ(request.relationship_class(), "");
+  }
+
+  // Depth 1 (the default): the root, its neighbors and their relationships;
+  // DOT draws the same, every edge between drawn nodes.
+  CliResult dot = Run({"graph", "export", "--instance", "ci-prod", "--format",
+                       "dot", "--root", "fake_entity:0001"});
+  ASSERT_EQ(dot.exit_status, kExitSuccess) << dot.err;
+  EXPECT_THAT(
+      DotNodes(dot.out),
+      ElementsAre("fake_entity:0001", "fake_entity:0100", "fake_entity:0101",
+                  "fake_entity:0102", "fake_entity:0103", "fake_entity:0104"));
+  int edges = 0;
+  for (const std::string& line : Lines(dot.out)) {
+    edges += absl::StrContains(line, " -> ") ? 1 : 0;
+  }
+  EXPECT_EQ(edges, 5);
+  EXPECT_THAT(dot.out, Not(HasSubstr("fake_entity:0200")));
+
+  // Filters apply within the walk: USES relationships only.
+  CliResult uses =
+      Run({"graph", "export", "--instance", "ci-prod", "--format", "jsonl",
+           "--root", "fake_entity:0001", "--class", "USES"});
+  ASSERT_EQ(uses.exit_status, kExitSuccess) << uses.err;
+  EXPECT_EQ(Lines(uses.out).size(), 3u) << uses.out;
+  EXPECT_THAT(uses.out, Not(HasSubstr(R"("_class":"HAS")")));
+}
+
+TEST_F(CliTest, ExportFromAnUnknownRootIsNotFound) {
+  for (const char* format : {"jsonl", "dot"}) {
+    CliResult missing = Run({"graph", "export", "--instance", "ci-prod",
+                             "--format", format, "--root", "nope:1"});
+    EXPECT_EQ(missing.exit_status, kExitFailure) << format;
+    EXPECT_EQ(missing.err,
+              "graphmill: NOT_FOUND: entity 'nope:1' not found in instance "
+              "'ci-prod'\n");
+    EXPECT_EQ(missing.out, "") << format;
+  }
+  CliResult no_root = Run({"graph", "export", "--instance", "ci-prod",
+                           "--format", "dot", "--depth", "2"});
+  EXPECT_EQ(no_root.exit_status, kExitUsage);
+  EXPECT_EQ(no_root.err,
+            "graphmill: --depth needs --root KEY for graph export\n");
+  CliResult too_deep =
+      Run({"graph", "export", "--instance", "ci-prod", "--format", "dot",
+           "--root", "fake_entity:0001", "--depth", "6"});
+  EXPECT_EQ(too_deep.exit_status, kExitUsage);
+  EXPECT_THAT(too_deep.err, HasSubstr("--depth is at most 5"));
 }
 
 // The fake ignores filters, so what the CLI asks for and what it filters

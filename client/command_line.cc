@@ -75,6 +75,8 @@ constexpr FlagSpec kFlags[] = {
     {"property-string", "NAME=VALUE", true},
     {"direction", "in|out|both", false},
     {"depth", "N", false},
+    {"root", "KEY", false},
+    {"fold", "N", false},
     {"format", "jsonl|dot", false},
     {"kind", "created|updated|deleted", true},
     {"from", "SEQ", false},
@@ -378,11 +380,19 @@ const std::vector<CommandSpec>& Commands() {
          "only objects (entities and relationships) of this _type; "
          "repeatable"},
         {"class", "only objects with this _class; repeatable"},
+        {"root",
+         "only the entities within --depth hops of this entity (either "
+         "direction) and their relationships"},
+        {"depth", "hops from --root (1 to 5, default 1)"},
+        {"fold",
+         "dot: fold groups of more than N edges of one _class to one _type "
+         "into a \"+M type\" node (default 8; 0 draws all)"},
         {"raw", "include _rawData (jsonl)"}},
        "--instance ID --format jsonl|dot [--type TYPE]... [--class CLASS]... "
-       "[--raw]",
+       "[--root KEY [--depth N]] [--fold N] [--raw]",
        "Write an instance's graph to stdout, streaming page by page: all of "
-       "it, or the objects whose _type and _class match the filters."},
+       "it, the part around one entity, or the objects whose _type and _class "
+       "match the filters."},
       {Command::kGraphCount,
        "graph",
        "count",
@@ -1161,6 +1171,17 @@ absl::StatusOr<CommandLine> ParseCommandLine(
                                   ", got ", *depth));
       }
       line.depth = static_cast<int>(*depth);
+    } else if (name == "root") {
+      line.root_key = value;
+    } else if (name == "fold") {
+      absl::StatusOr<int64_t> fold =
+          ParseNonNegative(name, "number of edges", value);
+      if (!fold.ok()) return fold.status();
+      if (*fold > kMaxFold) {
+        return Usage(absl::StrCat("--fold is at most ", kMaxFold, ", got ",
+                                  *fold, " (0 draws every edge)"));
+      }
+      line.fold = static_cast<int>(*fold);
     } else if (name == "limit") {
       absl::StatusOr<int64_t> limit = ParsePositive("--limit", value);
       if (!limit.ok()) return limit.status();
@@ -1308,12 +1329,22 @@ absl::StatusOr<CommandLine> ParseCommandLine(
   if (reads_graph && line.instance_id.empty()) {
     return Usage(absl::StrCat("missing --instance ID for ", quoted_command));
   }
-  if (line.command == Command::kGraphExport &&
-      std::none_of(flags.begin(), flags.end(), [](const FlagOccurrence& flag) {
-        return flag.spec->name == "format";
-      })) {
-    return Usage(
-        absl::StrCat("missing --format jsonl|dot for ", quoted_command));
+  if (line.command == Command::kGraphExport) {
+    const auto given = [&](absl::string_view name) {
+      return std::any_of(
+          flags.begin(), flags.end(),
+          [&](const FlagOccurrence& flag) { return flag.spec->name == name; });
+    };
+    if (!given("format")) {
+      return Usage(
+          absl::StrCat("missing --format jsonl|dot for ", quoted_command));
+    }
+    if (given("depth") && line.root_key.empty()) {
+      return Usage("--depth needs --root KEY for graph export");
+    }
+    if (given("fold") && line.export_format != ExportFormat::kDot) {
+      return Usage("--fold is for --format dot");
+    }
   }
   if (line.command == Command::kSubscribe) {
     for (const auto& [flag, pattern] :

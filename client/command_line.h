@@ -107,6 +107,12 @@ struct InstanceSettings {
 // requests (a whole graph is `graph export`'s job).
 inline constexpr int kMaxNeighborDepth = 5;
 
+// graph export --fold without the flag: readable for most fans, and a group
+// of up to 8 (a week of nightly builds) still drawn whole.
+inline constexpr int kDefaultFold = 8;
+// The largest --fold: beyond any fan worth drawing, and far from int limits.
+inline constexpr int kMaxFold = 100'000;
+
 struct CommandLine {
   // True for --help/-h or `graphmill help ...`: print UsageText(help_topic) and
   // exit 0.
@@ -182,8 +188,15 @@ struct CommandLine {
   bool until_caught_up = false;
   // --limit; 0 means none (graph) or the server's default (run list).
   int64_t limit = 0;
-  // graph neighbors --depth: hops to follow.
+  // graph neighbors --depth, and graph export --depth with --root: hops to
+  // follow.
   int depth = 1;
+  // graph export --root: export only what is within `depth` hops of this key
+  // (empty: the whole graph).
+  std::string root_key;
+  // graph export --fold (DOT): the largest group of edges drawn unfolded; 0
+  // draws every edge (see DotWriter).
+  int fold = kDefaultFold;
   // token create/revoke NAME.
   std::string token_name;
   // token create --role.

@@ -438,6 +438,29 @@ std::string RenderUploadLine(const v1::UploadStatus& upload) {
   return SanitizeCell(line);
 }
 
+std::optional<int64_t> EstimateRemainingMs(const v1::Run& run, int64_t now_ms) {
+  if (IsFinished(run.status()) || run.created_at_ms() == 0) return std::nullopt;
+  int64_t done = 0;
+  int64_t total = 0;
+  for (const v1::StepRun& step : run.steps()) {
+    done += step.tasks_done();
+    total += step.tasks_total();
+  }
+  const int64_t elapsed_ms = now_ms - run.created_at_ms();
+  if (done <= 0 || done >= total || elapsed_ms < 1000) return std::nullopt;
+  // In double: elapsed times tasks could overflow int64 for a long, big run.
+  return static_cast<int64_t>(static_cast<double>(elapsed_ms) *
+                              static_cast<double>(total - done) /
+                              static_cast<double>(done));
+}
+
+std::string FormatEta(int64_t remaining_ms) {
+  // Rounded up, so a run about to end shows "1s", never "0s".
+  const int64_t seconds = std::max<int64_t>(1, (remaining_ms + 999) / 1000);
+  if (seconds < 60) return absl::StrCat(seconds, "s");
+  return FormatShortDuration(absl::Seconds(seconds));
+}
+
 std::string RenderProgressLine(const v1::Run& run,
                                const std::set<std::string>* relationship_types,
                                int64_t now_ms) {
@@ -486,6 +509,9 @@ std::string RenderProgressLine(const v1::Run& run,
     absl::StrAppend(&line, "  ",
                     absl::StrFormat("%.0f", objects * 1000.0 / elapsed_ms),
                     " objects/s");
+  }
+  if (std::optional<int64_t> eta = EstimateRemainingMs(run, now_ms)) {
+    absl::StrAppend(&line, "  ETA ", FormatEta(*eta));
   }
   if (HasUpload(run)) {
     absl::StrAppend(&line, "  upload ", UploadStateName(run.upload().state()),

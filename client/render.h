@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -93,13 +94,26 @@ std::string RenderUploadLine(const v1::UploadStatus& upload);
 
 // The live progress line of `run watch`, without a newline:
 // "run 12 RUNNING [######--------------] 3/10 steps  1234 entities  56
-// relationships  1m04s". Type counts are split into entities and relationships
-// with `relationship_types` (the integration's declared relationship types);
-// when it is null they are shown as "objects". A run with an upload ends with
-// "  upload UPLOADING 520 uploaded" (entities and relationships).
+// relationships  1m04s  ETA 22s". Type counts are split into entities and
+// relationships with `relationship_types` (the integration's declared
+// relationship types); when it is null they are shown as "objects". A run with
+// an upload ends with "  upload UPLOADING 520 uploaded" (entities and
+// relationships).
 std::string RenderProgressLine(const v1::Run& run,
                                const std::set<std::string>* relationship_types,
                                int64_t now_ms);
+
+// The time a run still needs, estimated from its tasks: the time since it was
+// created times the tasks still to do over those done, as if every task took
+// as long as the average so far. Steps plan their tasks as they start, so the
+// estimate covers only the tasks planned so far and may grow. Empty when it
+// would mean nothing: the run has ended, no task is done, every planned task
+// is done (what comes next is unknown), or the run is under a second old.
+std::optional<int64_t> EstimateRemainingMs(const v1::Run& run, int64_t now_ms);
+
+// An estimate as `run watch` shows it, rounded up to a whole second: "1s",
+// "59s", "1m04s", "2h03m00s".
+std::string FormatEta(int64_t remaining_ms);
 
 // "10:00:02Z WARN warn_missing_permission [fetch-envvars] description".
 std::string RenderEventLine(const v1::Event& event);

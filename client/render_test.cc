@@ -65,10 +65,58 @@ TEST(RenderProgressLine, SplitsEntitiesAndRelationshipsWhenTypesAreKnown) {
   EXPECT_EQ(
       RenderProgressLine(RunningRun(), &relationship_types, kStartMs + 64'000),
       "run 12 RUNNING [##########----------] 2/4 steps  tasks 3/4  41 "
-      "entities  40 relationships  1m04s  1 objects/s");
+      "entities  40 relationships  1m04s  1 objects/s  ETA 22s");
   EXPECT_EQ(RenderProgressLine(RunningRun(), nullptr, kStartMs + 3'400),
             "run 12 RUNNING [##########----------] 2/4 steps  tasks 3/4  81 "
-            "objects  3.4s  24 objects/s");
+            "objects  3.4s  24 objects/s  ETA 2s");
+}
+
+// 3 of 4 tasks done in 64 s: the last one at that pace needs 21.3 s more.
+TEST(EstimateRemainingMs, ScalesTheTimeSoFarByTheTasksLeft) {
+  EXPECT_EQ(EstimateRemainingMs(RunningRun(), kStartMs + 64'000), 21'333);
+  v1::Run run = RunningRun();
+  run.mutable_steps(1)->set_tasks_total(12);  // 3 of 14 done
+  EXPECT_EQ(EstimateRemainingMs(run, kStartMs + 6'000), 22'000);
+}
+
+TEST(EstimateRemainingMs, EmptyWhenItWouldMeanNothing) {
+  v1::Run none_done = RunningRun();
+  for (v1::StepRun& step : *none_done.mutable_steps()) step.set_tasks_done(0);
+  EXPECT_EQ(EstimateRemainingMs(none_done, kStartMs + 10'000), std::nullopt);
+
+  v1::Run all_done = RunningRun();
+  all_done.mutable_steps(1)->set_tasks_done(2);  // later steps: not planned
+  EXPECT_EQ(EstimateRemainingMs(all_done, kStartMs + 10'000), std::nullopt);
+
+  v1::Run ended = RunningRun();
+  ended.set_status(v1::RUN_STATUS_FAILED);
+  ended.set_ended_at_ms(kStartMs + 5'000);
+  EXPECT_EQ(EstimateRemainingMs(ended, kStartMs + 10'000), std::nullopt);
+
+  // Under a second in, one quick task says little about the rest.
+  EXPECT_EQ(EstimateRemainingMs(RunningRun(), kStartMs + 999), std::nullopt);
+
+  v1::Run no_steps = RunningRun();
+  no_steps.clear_steps();
+  EXPECT_EQ(EstimateRemainingMs(no_steps, kStartMs + 10'000), std::nullopt);
+}
+
+TEST(RenderProgressLine, NoEtaWithoutAnEstimate) {
+  v1::Run run = RunningRun();
+  run.mutable_steps(1)->set_tasks_done(2);
+  EXPECT_THAT(RenderProgressLine(run, nullptr, kStartMs + 10'000),
+              Not(HasSubstr("ETA")));
+}
+
+TEST(FormatEta, RoundsUpToWholeSeconds) {
+  EXPECT_EQ(FormatEta(0), "1s");
+  EXPECT_EQ(FormatEta(1), "1s");
+  EXPECT_EQ(FormatEta(1'000), "1s");
+  EXPECT_EQ(FormatEta(1'001), "2s");
+  EXPECT_EQ(FormatEta(59'000), "59s");
+  EXPECT_EQ(FormatEta(59'001), "1m00s");
+  EXPECT_EQ(FormatEta(64'000), "1m04s");
+  EXPECT_EQ(FormatEta(7'380'000), "2h03m00s");
 }
 
 TEST(RenderProgressLine, EndedRunStopsTheClock) {

@@ -165,6 +165,37 @@ TEST(RunWatchPrinter, PlainModePrintsAProgressLineEveryFewSeconds) {
   EXPECT_EQ(out.str(), finished);
 }
 
+// fetch-projects has planned 3 tasks and done 1 by 4 s in; with fetch-users'
+// 1 that is 2 of 4 tasks done, so 2 more take about 4 s.
+v1::RunUpdate HalfwayThroughTasks() {
+  v1::RunUpdate update = Update(v1::RUN_STATUS_RUNNING, v1::STEP_STATUS_SUCCESS,
+                                v1::STEP_STATUS_RUNNING);
+  v1::StepRun& projects = *update.mutable_run()->mutable_steps(1);
+  projects.set_tasks_total(3);
+  projects.set_tasks_done(1);
+  return update;
+}
+
+TEST(RunWatchPrinter, BothModesShowTheEta) {
+  std::ostringstream terminal_out;
+  RunWatchPrinter terminal(terminal_out, /*terminal=*/true);
+  terminal.OnUpdate(HalfwayThroughTasks(), kStartMs + 4'000);
+  EXPECT_THAT(terminal_out.str(), EndsWith("tasks 2/4  6 objects  4.0s  "
+                                           "2 objects/s  ETA 4s"));
+  terminal.Tick(kStartMs + 8'000);  // no news for 4 s: the same pace, longer
+  EXPECT_THAT(terminal_out.str(), EndsWith("8.0s  1 objects/s  ETA 8s"));
+
+  std::ostringstream plain_out;
+  RunWatchPrinter plain(plain_out, /*terminal=*/false);
+  plain.OnUpdate(HalfwayThroughTasks(), kStartMs + 4'000);
+  plain.Tick(kStartMs + 4'000);
+  plain.Tick(kStartMs + 9'000);
+  EXPECT_THAT(plain_out.str(),
+              EndsWith("progress run 12 RUNNING [##########----------] 1/2 "
+                       "steps  tasks 2/4  6 objects  9.0s  1 objects/s  ETA "
+                       "9s\n"));
+}
+
 v1::RunUpdate WithUpload(v1::UploadState state, int64_t entities) {
   v1::RunUpdate update =
       Update(v1::RUN_STATUS_SUCCEEDED, v1::STEP_STATUS_SUCCESS,

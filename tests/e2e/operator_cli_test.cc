@@ -3,11 +3,16 @@
 // in every Admin and Graph call and every CLI command that names one; unknown
 // config fields are refused by the coordinator, --unset-config included, and
 // nothing changes; graph count and graph export --type/--class agree with the
-// graph. (subscribe's JSON against a real coordinator: graph_changes_test.)
+// graph; graph export --root walks the right part of it and folded DOT stays
+// within its node budget. (subscribe's JSON against a real coordinator:
+// graph_changes_test.)
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <set>
@@ -436,6 +441,133 @@ TEST_P(OperatorCliTest, ExportFiltersByTypeAndClassInEveryFormat) {
   }
   EXPECT_EQ(by_type, (std::map<std::string, size_t>{{"circleci_account", 1},
                                                     {"circleci_user", 1}}));
+}
+
+// Node ids and edges of a DOT export ("fold N" nodes stand for folded
+// groups).
+struct DotCounts {
+  size_t nodes = 0;
+  size_t fold_nodes = 0;
+  size_t edges = 0;
+};
+
+DotCounts CountDot(const std::string& dot) {
+  DotCounts counts;
+  for (absl::string_view line : absl::StrSplit(dot, '\n')) {
+    if (absl::StrContains(line, " -> ")) {
+      ++counts.edges;
+    } else if (absl::StrContains(line, "[label=")) {
+      ++counts.nodes;
+      if (absl::StartsWith(line, "  \"fold ")) ++counts.fold_nodes;
+    }
+  }
+  return counts;
+}
+
+// Whether Graphviz, when installed, renders `dot` (tools/setup installs it).
+void ExpectGraphvizRenders(const std::string& dot, const std::string& name) {
+  constexpr char kDot[] = "/usr/bin/dot";
+  if (access(kDot, X_OK) != 0) return;
+  const char* tmp = std::getenv("TEST_TMPDIR");
+  const std::string input = absl::StrCat(tmp ? tmp : "/tmp", "/", name, ".dot");
+  std::ofstream(input) << dot;
+  const std::string command =
+      absl::StrCat(kDot, " -Tpng -o /dev/null '", input, "'");
+  EXPECT_EQ(std::system(command.c_str()), 0) << command;
+}
+
+TEST_P(OperatorCliTest, ExportAroundARootAndFoldedDot) {
+  Ingest("ci");
+  // The expectation, from the whole graph: each entity's relationships.
+  std::set<std::string> entities;
+  std::map<std::string, std::vector<std::pair<std::string, std::string>>>
+      relationships_of;  // entity -> (relationship, other end)
+  std::string root;
+  for (const auto& [type, objects] : ReadGraph(*cluster_, "ci")) {
+    for (const auto& [key, line] : objects) {
+      rapidjson::Document object;
+      object.Parse(line.c_str());
+      ASSERT_TRUE(object.IsObject()) << line;
+      if (object["_class"].IsArray()) {
+        entities.insert(key);
+        if (type == "circleci_project" && root.empty()) root = key;
+        continue;
+      }
+      const std::string from = object["_fromEntityKey"].GetString();
+      const std::string to = object["_toEntityKey"].GetString();
+      relationships_of[from].emplace_back(key, to);
+      relationships_of[to].emplace_back(key, from);
+    }
+  }
+  ASSERT_FALSE(root.empty());
+  // Within 2 hops of the root, either way; relationships of those within 1.
+  std::map<std::string, int> distance = {{root, 0}};
+  std::vector<std::string> frontier = {root};
+  std::set<std::string> expected_relationships;
+  for (int hop = 1; hop <= 2; ++hop) {
+    std::vector<std::string> next;
+    for (const std::string& key : frontier) {
+      for (const auto& [relationship, other] : relationships_of[key]) {
+        expected_relationships.insert(relationship);
+        if (distance.emplace(other, hop).second) next.push_back(other);
+      }
+    }
+    frontier = std::move(next);
+  }
+  std::set<std::string> expected_entities;
+  for (const auto& [key, hops] : distance) expected_entities.insert(key);
+
+  const CommandResult jsonl =
+      cluster_->Cli({"graph", "export", "--instance", "ci", "--format", "jsonl",
+                     "--root", root, "--depth", "2"});
+  ASSERT_EQ(jsonl.exit_code, 0) << jsonl.err;
+  std::set<std::string> exported_entities;
+  std::set<std::string> exported_relationships;
+  for (const rapidjson::Document& object : ParseLines(jsonl.out)) {
+    (object["_class"].IsArray() ? exported_entities : exported_relationships)
+        .insert(object["_key"].GetString());
+  }
+  EXPECT_EQ(exported_entities, expected_entities);
+  EXPECT_EQ(exported_relationships, expected_relationships);
+  ASSERT_LT(expected_entities.size(), entities.size()) << "not the whole graph";
+
+  const CommandResult rooted_dot =
+      cluster_->Cli({"graph", "export", "--instance", "ci", "--format", "dot",
+                     "--root", root, "--depth", "2", "--fold", "0"});
+  ASSERT_EQ(rooted_dot.exit_code, 0) << rooted_dot.err;
+  EXPECT_EQ(CountDot(rooted_dot.out).nodes, expected_entities.size());
+  ExpectGraphvizRenders(rooted_dot.out, "rooted");
+
+  const CommandResult unknown =
+      cluster_->Cli({"graph", "export", "--instance", "ci", "--format", "dot",
+                     "--root", "circleci_project:nope"});
+  EXPECT_EQ(unknown.exit_code, 1);
+  EXPECT_TRUE(absl::StrContains(unknown.err, "NOT_FOUND")) << unknown.err;
+  EXPECT_EQ(unknown.out, "");
+
+  // The whole graph: 100 entities and no fan wider than 3 draw unfolded by
+  // default, as with --fold 0; --fold 2 folds what fans out more.
+  const CommandResult all =
+      cluster_->Cli({"graph", "export", "--instance", "ci", "--format", "dot",
+                     "--fold", "0"});
+  ASSERT_EQ(all.exit_code, 0) << all.err;
+  EXPECT_EQ(CountDot(all.out).nodes, entities.size());
+  const CommandResult unfolded =
+      cluster_->Cli({"graph", "export", "--instance", "ci", "--format", "dot"});
+  ASSERT_EQ(unfolded.exit_code, 0) << unfolded.err;
+  EXPECT_EQ(CountDot(unfolded.out).nodes, entities.size());
+  EXPECT_EQ(CountDot(unfolded.out).fold_nodes, 0u);
+  const CommandResult folded =
+      cluster_->Cli({"graph", "export", "--instance", "ci", "--format", "dot",
+                     "--fold", "2"});
+  ASSERT_EQ(folded.exit_code, 0) << folded.err;
+  const DotCounts counts = CountDot(folded.out);
+  EXPECT_GT(counts.fold_nodes, 0u);
+  EXPECT_LT(counts.nodes, entities.size() / 2) << folded.out;
+  EXPECT_TRUE(absl::StrContains(folded.out, "folded: groups of more than 2 "))
+      << folded.out;
+  EXPECT_TRUE(absl::EndsWith(folded.out, "}\n"));
+  ExpectGraphvizRenders(folded.out, "folded");
 }
 
 INSTANTIATE_TEST_SUITE_P(Stores, OperatorCliTest,

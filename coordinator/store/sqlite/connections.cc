@@ -78,18 +78,33 @@ void SqliteCheckpointer::Loop() {
       if (stopping_) return;
       wanted_ = false;
     }
+    // PASSIVE copies what it can without blocking anyone. Under steady
+    // writes it rarely copies everything (readers pin recent frames), and
+    // the writer starts the WAL over only once everything is copied, so the
+    // WAL would grow for as long as the writes go on. RESTART then copies
+    // the little that is left and starts it over, if no reader is inside it
+    // at that moment: without waiting (the writer is held up only for that
+    // small copy), or, once the WAL passes kForceRestartPages, waiting up to
+    // kRestartWaitMs for readers to move on.
     int wal_pages = 0;
-    int copied = 0;
-    const int rc = sqlite3_wal_checkpoint_v2(connection_->handle(), nullptr,
-                                             SQLITE_CHECKPOINT_PASSIVE,
-                                             &wal_pages, &copied);
-    if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
-      LogWarn("store: WAL checkpoint failed: ",
-              sqlite3_errmsg(connection_->handle()));
-    }
+    if (!Checkpoint(SQLITE_CHECKPOINT_PASSIVE, 0, &wal_pages)) continue;
+    Checkpoint(SQLITE_CHECKPOINT_RESTART,
+               wal_pages >= kForceRestartPages ? kRestartWaitMs : 0, nullptr);
     absl::MutexLock lock(&mu_);
     ++checkpoints_;
   }
+}
+
+bool SqliteCheckpointer::Checkpoint(int mode, int wait_ms, int* wal_pages) {
+  sqlite3_busy_timeout(connection_->handle(), wait_ms);
+  const int rc = sqlite3_wal_checkpoint_v2(connection_->handle(), nullptr, mode,
+                                           wal_pages, nullptr);
+  if (rc == SQLITE_OK) return true;
+  if (rc != SQLITE_BUSY) {
+    LogWarn("store: WAL checkpoint failed: ",
+            sqlite3_errmsg(connection_->handle()));
+  }
+  return false;
 }
 
 int64_t SqliteCheckpointer::checkpoints() {

@@ -45,12 +45,18 @@ class SqliteReaders {
 };
 
 // Copies committed WAL frames into the database file on a thread of its own,
-// whenever a commit leaves the WAL at kCheckpointPages or more. PASSIVE: it
-// never blocks the writer or readers; it copies what no reader still needs,
-// and the writer starts the WAL over (truncated to journal_size_limit) once
-// all of it is copied.
+// whenever a commit leaves the WAL at kCheckpointPages or more: first without
+// blocking anyone (PASSIVE), then the rest, if no reader is inside the WAL at
+// that moment (RESTART without waiting), so that the writer starts the WAL
+// over (truncated to journal_size_limit) instead of growing it. Past
+// kForceRestartPages it waits up to kRestartWaitMs for readers to move on,
+// holding up the writer that long at most: the WAL's size stays bounded
+// whatever the readers do.
 class SqliteCheckpointer {
  public:
+  static constexpr int kForceRestartPages = 16384;  // 256 MiB of 16 KiB pages
+  static constexpr int kRestartWaitMs = 100;
+
   // Starts the thread and hooks `writer`'s commits. `writer` must outlive the
   // checkpointer.
   static absl::StatusOr<std::unique_ptr<SqliteCheckpointer>> Start(
@@ -71,6 +77,10 @@ class SqliteCheckpointer {
   // sqlite3_wal_hook's callback, on the writer's thread after each commit.
   static int OnCommit(void* self, sqlite3* db, const char* schema, int pages);
   void Loop() ABSL_LOCKS_EXCLUDED(mu_);
+  // One sqlite3_wal_checkpoint_v2 of `mode`, waiting up to `wait_ms` for
+  // locks; stores the WAL's size in pages in `wal_pages` (if not null). False
+  // if it could not run (busy, or an error, logged).
+  bool Checkpoint(int mode, int wait_ms, int* wal_pages);
 
   std::unique_ptr<SqliteDatabase> connection_;  // used by the thread only
   SqliteDatabase& writer_;

@@ -39,12 +39,13 @@ class SqliteDatabase {
   // Bytes of the file each connection maps into memory: reads of mapped pages
   // are memory loads instead of pread() copies into the page cache (the
   // kernel's cache is shared by every connection). Address space only; the
-  // kernel may drop the pages at any time.
-  static constexpr int64_t kMmapBytes = int64_t{1} << 30;
+  // kernel may drop the pages at any time, but mapped pages count in the
+  // process's RSS, hence a bound well under the store's size.
+  static constexpr int64_t kMmapBytes = int64_t{256} << 20;
   // A WAL of this many pages is checkpointed into the database by
   // SqliteCheckpointer, outside any commit (SQLite's own automatic checkpoint
   // is off on the writer: it ran inside the commit that crossed its limit).
-  static constexpr int kCheckpointPages = 4096;
+  static constexpr int kCheckpointPages = 1024;
 
   // Opens (creating if needed) the database file in WAL mode with foreign keys
   // on, the settings above, and temporary tables and sorts in files: the

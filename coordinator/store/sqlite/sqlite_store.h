@@ -3,10 +3,13 @@
 // Contracts: every method keeps the one store.h states for it; errors are
 // those store.h names, INTERNAL for SQLite's own and DATA_LOSS for a row that
 // does not parse.
-// Thread safety: thread-safe; calls are serialized on one connection (a
-// mutex), except Snapshot on a file store, which reads through a connection of
-// its own.
-// Ownership: the store owns its connection and, for a file, an exclusive lock
+// Thread safety: thread-safe. Changes are serialized on one writing
+// connection (a mutex). On a file store, reads (Get*, List*, ForEachStaged*,
+// ReadChanges, Snapshot, ...) run concurrently on a pool of read-only
+// connections, each in one read transaction that sees every commit that
+// returned before it began (sqlite/connections.h); WAL checkpoints run on a
+// thread of their own. An in-memory store reads on the writer, under the mutex.
+// Ownership: the store owns its connections and, for a file, an exclusive lock
 // on `<path>.lock` for as long as it is open, so one coordinator owns a file.
 //
 // Write path (schema version 3): StageBatch writes each object once, into its

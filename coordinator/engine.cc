@@ -247,9 +247,10 @@ void Engine::DisconnectWorker(int64_t session) {
   Pump();
 }
 
-void Engine::Heartbeat(int64_t session, const v1::Heartbeat& heartbeat) {
-  absl::MutexLock lock(&mu_);
-  dispatcher_.Heartbeat(session, heartbeat);
+void Engine::Heartbeat(const std::string& worker_id,
+                       const v1::Heartbeat& heartbeat) {
+  RenewLeases(*store_, worker_id, heartbeat,
+              absl::ToUnixMillis(clock_->Now() + options_.lease));
 }
 
 void Engine::RateLimited(int64_t session, const v1::TaskAttempt& attempt) {
@@ -278,13 +279,17 @@ absl::Status Engine::FinishAttempt(const v1::TaskAttempt& attempt,
   GM_ASSIGN_OR_RETURN(CheckedOutcome checked,
                       merger_.CheckAttemptOutcome(attempt, outcome, &task));
   {
-    // Under the lock, so no pump sees the task ended in the store but still
-    // running on its worker (it would count it when sharing rates).
+    // The worker has ended the task whatever the commit's outcome: its slot
+    // is free. Forgotten first, so no pump counts it as running once the
+    // store has it ended (it would when sharing rates).
     absl::MutexLock lock(&mu_);
-    GM_RETURN_IF_ERROR(store_->CommitAttempt(
-        attempt, checked.succeeded, checked.error, checked.incomplete));
     dispatcher_.Forget(attempt.task_id());
   }
+  // Without the engine's lock: the commit waits for the store's writer,
+  // which other tasks' batches keep busy, and the pump, heartbeats and other
+  // commits must not wait with it (under load, leases lapsed when they did).
+  GM_RETURN_IF_ERROR(store_->CommitAttempt(attempt, checked.succeeded,
+                                           checked.error, checked.incomplete));
   CoordinatorMetrics::Get().AttemptFinished(checked.succeeded);
   if (!checked.succeeded && task.kind == v1::TASK_KIND_STEP) {
     LogWarn("run ", task.run_id, " step '", task.step_id, "' task ", task.id,

@@ -113,7 +113,9 @@ class Engine {
   // The stream closed: the worker's leases are taken back and its tasks offered
   // again.
   void DisconnectWorker(int64_t session);
-  void Heartbeat(int64_t session, const v1::Heartbeat& heartbeat);
+  // Renews the leases the heartbeat lists that `worker_id` (the session's
+  // hello) holds. Takes no engine lock (see RenewLeases).
+  void Heartbeat(const std::string& worker_id, const v1::Heartbeat& heartbeat);
   // The worker takes no new tasks.
   void Drain(int64_t session);
   // A task of the session saw a 429: the instance's rate goes down for all its

@@ -57,7 +57,7 @@ TEST_F(EngineWorkerTest, HeartbeatsKeepTheLease) {
   for (int i = 0; i < 10; ++i) {
     v1::Heartbeat heartbeat;
     *heartbeat.add_running() = task.attempt();
-    engine_->Heartbeat(session_, heartbeat);
+    engine_->Heartbeat("w1", heartbeat);
     clock_.Advance(absl::Seconds(20));
     engine_->Pump();
   }

@@ -37,9 +37,10 @@ grpc::Status WorkerGatewayService::Connect(
     LogWarn("rejected worker: ", session.status().ToString());
     return ToGrpcStatus(session.status());
   }
+  const std::string worker_id = message.hello().worker_id();
   while (stream->Read(&message)) {
     if (message.has_heartbeat()) {
-      engine_->Heartbeat(*session, message.heartbeat());
+      engine_->Heartbeat(worker_id, message.heartbeat());
     } else if (message.has_draining()) {
       engine_->Drain(*session);
     } else if (message.has_rate_limited()) {

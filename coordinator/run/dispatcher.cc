@@ -173,13 +173,11 @@ std::unique_ptr<SendQueue> Dispatcher::RemoveSession(int64_t session) {
   return queue;
 }
 
-void Dispatcher::Heartbeat(int64_t session, const v1::Heartbeat& heartbeat) {
-  auto it = sessions_.find(session);
-  if (it == sessions_.end()) return;
-  const int64_t expires = absl::ToUnixMillis(clock_->Now() + options_.lease);
+void RenewLeases(Store& store, const std::string& worker_id,
+                 const v1::Heartbeat& heartbeat, int64_t expires_ms) {
   for (const v1::TaskAttempt& attempt : heartbeat.running()) {
-    absl::Status status = store_->RenewLease(
-        attempt.task_id(), attempt.attempt(), it->second.worker_id, expires);
+    absl::Status status = store.RenewLease(attempt.task_id(), attempt.attempt(),
+                                           worker_id, expires_ms);
     if (!status.ok()) LogWarn("lease renewal failed: ", status.ToString());
   }
 }

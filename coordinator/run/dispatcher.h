@@ -7,6 +7,9 @@
 // away, tells workers to cancel, and tells each running task its share of its
 // credential's budget (RateBudget).
 //
+// RenewLeases is a function of the store alone, so the engine renews leases
+// without its lock.
+//
 // The choices are plain functions (DispatchOrder, ChooseSession,
 // MakeAssignment), tested without a store. Dispatcher itself is not
 // thread-safe: the engine calls it under its lock; it never writes to a
@@ -123,6 +126,14 @@ struct DispatcherOptions {
   std::string credential_hmac_key;
 };
 
+// Renews, until `expires_ms`, the leases `heartbeat` lists that `worker_id`
+// holds; a lease the attempt no longer holds is logged and left. Needs no
+// lock but the store's: the engine calls it without its own, so a pump waiting
+// for the store's writer never holds up renewals (leases lapsed under load
+// when it did).
+void RenewLeases(Store& store, const std::string& worker_id,
+                 const v1::Heartbeat& heartbeat, int64_t expires_ms);
+
 class Dispatcher {
  public:
   // Writes one message to a worker's stream (see Engine::SendFn).
@@ -144,8 +155,6 @@ class Dispatcher {
   // session's queue, to be destroyed without the engine's lock (destruction
   // waits for a write in progress); null for an unknown session.
   std::unique_ptr<SendQueue> RemoveSession(int64_t session);
-  // Renews the leases the heartbeat lists, for another lease period.
-  void Heartbeat(int64_t session, const v1::Heartbeat& heartbeat);
   // The session takes no new tasks.
   void Drain(int64_t session);
   const WorkerSessions& sessions() const { return sessions_; }

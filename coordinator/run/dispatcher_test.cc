@@ -169,6 +169,18 @@ class DispatcherTest : public ::testing::Test {
   TaskRecord task_;
 };
 
+TEST_F(DispatcherTest, OnlyTheLeaseHoldersHeartbeatRenewsIt) {
+  clock_.Advance(absl::Seconds(20));
+  v1::Heartbeat heartbeat;
+  heartbeat.add_running()->set_task_id(task_.id);
+  heartbeat.mutable_running(0)->set_attempt(task_.attempt);
+  RenewLeases(*store_, "someone-else", heartbeat,
+              absl::ToUnixMillis(clock_.Now() + absl::Seconds(30)));
+  clock_.Advance(absl::Seconds(10) + absl::Milliseconds(1));
+  dispatcher_.ExpireLeases();
+  EXPECT_EQ(State(), TaskState::kPending);
+}
+
 TEST_F(DispatcherTest, ALeaseLapsesAfterTheLeasePeriodUnlessRenewed) {
   EXPECT_EQ(task_.lease_expires_ms,
             absl::ToUnixMillis(clock_.Now() + absl::Seconds(30)));
@@ -178,7 +190,8 @@ TEST_F(DispatcherTest, ALeaseLapsesAfterTheLeasePeriodUnlessRenewed) {
   v1::Heartbeat heartbeat;
   heartbeat.add_running()->set_task_id(task_.id);
   heartbeat.mutable_running(0)->set_attempt(task_.attempt);
-  dispatcher_.Heartbeat(session_, heartbeat);
+  RenewLeases(*store_, "w1", heartbeat,
+              absl::ToUnixMillis(clock_.Now() + absl::Seconds(30)));
   clock_.Advance(absl::Seconds(20));  // 40 s after the lease, 20 after renewal
   dispatcher_.ExpireLeases();
   EXPECT_EQ(State(), TaskState::kLeased);

@@ -350,10 +350,7 @@ class ScopedDeletionTest : public StoreTest {
   }
 };
 
-INSTANTIATE_TEST_SUITE_P(, ScopedDeletionTest,
-                         ::testing::Values(Backend::kSqlite,
-                                           Backend::kPostgres),
-                         BackendName);
+INSTANTIATE_TEST_SUITE_P(, ScopedDeletionTest, AllBackends(), BackendName);
 
 TEST_P(ScopedDeletionTest, AnIncompleteScopeKeepsItsChildrenOnlyThere) {
   Run({{"thing_p:1", "thing_p:2"},

@@ -1,5 +1,5 @@
 // What only the SQLite store has: schema migrations of existing files (from
-// versions 1 and 2) and the file lock.
+// versions 1 and 2), the file lock, and reads beside the writer.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -434,6 +434,53 @@ TEST(SqliteStoreTest, ASecondStoreOnTheSameFileStopsAtOpen) {
   // Released with the first store: the next coordinator may open it.
   first->reset();
   EXPECT_TRUE(Store::Open(path).ok());
+}
+
+// A file store reads on connections of its own: a write made while a read is
+// still visiting rows completes (under one lock it would wait forever), and
+// the read keeps the view it began with.
+TEST(SqliteStoreTest, AFileStoreWritesWhileAReadIsInProgress) {
+  const std::string path = ::testing::TempDir() + "/concurrent.db";
+  for (const char* suffix : {"", "-wal", "-shm", ".lock"}) {
+    std::remove((path + suffix).c_str());
+  }
+  auto store = Store::Open(path);
+  ASSERT_TRUE(store.ok()) << store.status();
+  for (const char* id : {"a", "b"}) {
+    v1::Instance instance;
+    instance.set_id(id);
+    instance.set_integration("test");
+    ASSERT_TRUE((*store)->CreateInstance(instance).ok());
+  }
+  auto run =
+      (*store)->CreateRun("a", Definition(), v1::RUN_TRIGGER_MANUAL, {}, 1000);
+  ASSERT_TRUE(run.ok()) << run.status();
+  v1::ResultBatch batch;
+  for (int i = 0; i < 3; ++i) {
+    *batch.add_entities() =
+        MakeEntity(absl::StrCat("thing_a:", i), "thing_a", "x");
+  }
+  ASSERT_TRUE(CommitTask(**store, *run, "fetch-a", batch).ok());
+
+  std::vector<std::string> visited;
+  absl::Status read =
+      (*store)->ForEachStagedKey(*run, "thing_a", [&](const std::string& key) {
+        visited.push_back(key);
+        if (visited.size() == 1) {
+          v1::Instance instance;
+          instance.set_id("c");
+          instance.set_integration("test");
+          EXPECT_TRUE((*store)->CreateInstance(instance).ok());
+          EXPECT_TRUE((*store)->DeleteInstance("b", 2000).ok());
+        }
+      });
+  ASSERT_TRUE(read.ok()) << read;
+  EXPECT_EQ(visited.size(), 3u);
+  auto instances = (*store)->ListInstances();
+  ASSERT_TRUE(instances.ok()) << instances.status();
+  std::vector<std::string> ids;
+  for (const v1::Instance& instance : *instances) ids.push_back(instance.id());
+  EXPECT_THAT(ids, ElementsAre("a", "c"));
 }
 
 }  // namespace

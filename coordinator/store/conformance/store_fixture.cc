@@ -32,7 +32,15 @@ v1::Entity MakeEntity(const std::string& key, const std::string& type,
 }
 
 std::string BackendName(const ::testing::TestParamInfo<Backend>& info) {
-  return info.param == Backend::kSqlite ? "Sqlite" : "Postgres";
+  switch (info.param) {
+    case Backend::kSqlite:
+      return "Sqlite";
+    case Backend::kSqliteFile:
+      return "SqliteFile";
+    case Backend::kPostgres:
+      return "Postgres";
+  }
+  return "Unknown";
 }
 
 // Databases are copies of one in which a PostgresStore made the schema (an
@@ -171,9 +179,6 @@ std::vector<v1::Event> EventsNamed(Store& store, int64_t run,
   return result;
 }
 
-INSTANTIATE_TEST_SUITE_P(, StoreTest,
-                         ::testing::Values(Backend::kSqlite,
-                                           Backend::kPostgres),
-                         BackendName);
+INSTANTIATE_TEST_SUITE_P(, StoreTest, AllBackends(), BackendName);
 
 }  // namespace graphmill::coordinator::conformance

@@ -1,9 +1,9 @@
 // The Store conformance suite's shared fixture. Every TEST_P of StoreTest (and
 // of fixtures derived from it) runs against each implementation: SqliteStore
-// (":memory:", or a file where the test reopens it) and PostgresStore (a new
-// database of a throwaway PostgreSQL 15 server that the binary starts once;
-// testing/postgres_server.h). Tests named Sqlite* and Postgres* cover what only
-// one implementation has.
+// (":memory:", and a file, which reads through its reader pool) and
+// PostgresStore (a new database of a throwaway PostgreSQL 15 server that the
+// binary starts once; testing/postgres_server.h). Tests named Sqlite* and
+// Postgres* cover what only one implementation has.
 //
 // The suite is one test binary (//coordinator/store:store_test) over these
 // files; store_fixture.cc instantiates StoreTest for both backends once.
@@ -109,7 +109,15 @@ v1::IntegrationDefinition Definition();
 v1::Entity MakeEntity(const std::string& key, const std::string& type,
                       const std::string& name);
 
-enum class Backend { kSqlite, kPostgres };
+// kSqlite is an in-memory database (one connection); kSqliteFile a file,
+// read through the store's reader pool while its writer commits.
+enum class Backend { kSqlite, kSqliteFile, kPostgres };
+
+// Every backend, for INSTANTIATE_TEST_SUITE_P.
+inline auto AllBackends() {
+  return ::testing::Values(Backend::kSqlite, Backend::kSqliteFile,
+                           Backend::kPostgres);
+}
 
 std::string BackendName(const ::testing::TestParamInfo<Backend>& info);
 

@@ -2,6 +2,7 @@
 #include "coordinator/store/sqlite/database.h"
 
 #include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
 
 namespace graphmill::coordinator {
 namespace {
@@ -13,13 +14,11 @@ absl::Status SqliteError(sqlite3* db, absl::string_view what) {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<SqliteDatabase>> SqliteDatabase::Open(
-    const std::string& path) {
+absl::StatusOr<std::unique_ptr<SqliteDatabase>> SqliteDatabase::OpenConnection(
+    const std::string& path, int flags) {
   sqlite3* db = nullptr;
-  const int rc = sqlite3_open_v2(
-      path.c_str(), &db,
-      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-      nullptr);
+  const int rc =
+      sqlite3_open_v2(path.c_str(), &db, flags | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) {
     std::string message = db ? sqlite3_errmsg(db) : "out of memory";
     sqlite3_close(db);
@@ -28,6 +27,14 @@ absl::StatusOr<std::unique_ptr<SqliteDatabase>> SqliteDatabase::Open(
   }
   std::unique_ptr<SqliteDatabase> database(new SqliteDatabase(db));
   sqlite3_busy_timeout(db, 5000);
+  return database;
+}
+
+absl::StatusOr<std::unique_ptr<SqliteDatabase>> SqliteDatabase::Open(
+    const std::string& path) {
+  GM_ASSIGN_OR_RETURN(
+      std::unique_ptr<SqliteDatabase> database,
+      OpenConnection(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE));
   // WAL: readers never block the writer; synchronous=NORMAL is durable across
   // process crashes (kill -9), which is the failure the coordinator must
   // survive. The page size must be set before WAL mode writes the first page
@@ -39,14 +46,27 @@ absl::StatusOr<std::unique_ptr<SqliteDatabase>> SqliteDatabase::Open(
   // (Debian builds SQLite with it ON) still zeroes deleted content in the
   // pages a change writes anyway, but no longer writes every page a DROP
   // TABLE frees just to zero it: dropping a run's staged objects (a million
-  // rows) otherwise writes their whole size again.
-  absl::Status status = database->Execute(absl::StrCat(
+  // rows) otherwise writes their whole size again. wal_autocheckpoint=0: the
+  // checkpoint runs on SqliteCheckpointer's thread, not in a commit.
+  GM_RETURN_IF_ERROR(database->Execute(absl::StrCat(
       "PRAGMA page_size=", kPageSize,
       "; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
       "PRAGMA foreign_keys=ON; PRAGMA temp_store=FILE; PRAGMA cache_size=-",
       kCacheKib, "; PRAGMA journal_size_limit=", kJournalSizeLimit,
-      "; PRAGMA secure_delete=FAST;"));
-  if (!status.ok()) return status;
+      "; PRAGMA secure_delete=FAST; PRAGMA mmap_size=", kMmapBytes,
+      "; PRAGMA wal_autocheckpoint=0;")));
+  return database;
+}
+
+absl::StatusOr<std::unique_ptr<SqliteDatabase>> SqliteDatabase::OpenReader(
+    const std::string& path) {
+  // READWRITE although it never writes: a WAL reader updates the shared
+  // memory index (-shm) that readers and the writer coordinate through.
+  GM_ASSIGN_OR_RETURN(std::unique_ptr<SqliteDatabase> database,
+                      OpenConnection(path, SQLITE_OPEN_READWRITE));
+  GM_RETURN_IF_ERROR(database->Execute(absl::StrCat(
+      "PRAGMA query_only=1; PRAGMA temp_store=FILE; PRAGMA cache_size=-",
+      kCacheKib / 4, "; PRAGMA mmap_size=", kMmapBytes, ";")));
   return database;
 }
 

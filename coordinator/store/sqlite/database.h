@@ -36,10 +36,26 @@ class SqliteDatabase {
   static constexpr int kCacheKib = 64 * 1024;
   // The WAL file is truncated to this many bytes after a checkpoint.
   static constexpr int64_t kJournalSizeLimit = 64 << 20;
+  // Bytes of the file each connection maps into memory: reads of mapped pages
+  // are memory loads instead of pread() copies into the page cache (the
+  // kernel's cache is shared by every connection). Address space only; the
+  // kernel may drop the pages at any time, but mapped pages count in the
+  // process's RSS, hence a bound well under the store's size.
+  static constexpr int64_t kMmapBytes = int64_t{256} << 20;
+  // A WAL of this many pages is checkpointed into the database by
+  // SqliteCheckpointer, outside any commit (SQLite's own automatic checkpoint
+  // is off on the writer: it ran inside the commit that crossed its limit).
+  static constexpr int kCheckpointPages = 1024;
 
   // Opens (creating if needed) the database file in WAL mode with foreign keys
-  // on, the settings above, and temporary tables and sorts in files.
+  // on, the settings above, and temporary tables and sorts in files: the
+  // store's one writing connection.
   static absl::StatusOr<std::unique_ptr<SqliteDatabase>> Open(
+      const std::string& path);
+  // Opens an existing database file for reading only (query_only): in WAL
+  // mode each read transaction sees the last commit, concurrently with the
+  // writer and other readers.
+  static absl::StatusOr<std::unique_ptr<SqliteDatabase>> OpenReader(
       const std::string& path);
   ~SqliteDatabase();
   SqliteDatabase(const SqliteDatabase&) = delete;
@@ -57,6 +73,10 @@ class SqliteDatabase {
 
  private:
   explicit SqliteDatabase(sqlite3* db) : db_(db) {}
+  // sqlite3_open_v2 with `flags` (no mutex: a connection is used by one
+  // thread at a time) and a busy timeout.
+  static absl::StatusOr<std::unique_ptr<SqliteDatabase>> OpenConnection(
+      const std::string& path, int flags);
   sqlite3* db_;
 };
 

@@ -97,20 +97,23 @@ template <typename Object>
 absl::StatusOr<std::vector<Object>> SqliteStore::ListGraphObjects(
     const v1::GraphFilter& filter, int64_t object, const std::string& after_key,
     int limit) {
-  absl::MutexLock lock(&mu_);
-  GM_ASSIGN_OR_RETURN(
-      SqliteStatement select,
-      db_->Prepare(absl::StrCat("SELECT data FROM graph_objects WHERE ",
-                                GraphWhere(filter))));
-  BindGraphFilter(select, filter, object, after_key, limit);
-  std::vector<Object> result;
-  GM_RETURN_IF_ERROR(
-      select.ForEachRow([&](const SqliteStatement& row) -> absl::Status {
-        GM_ASSIGN_OR_RETURN(result.emplace_back(),
-                            Parse<Object>(row.ColumnView(0), "graph object"));
-        return absl::OkStatus();
-      }));
-  return result;
+  return Read<std::vector<Object>>(
+      [&](SqliteDatabase& db) -> absl::StatusOr<std::vector<Object>> {
+        GM_ASSIGN_OR_RETURN(
+            SqliteStatement select,
+            db.Prepare(absl::StrCat("SELECT data FROM graph_objects WHERE ",
+                                    GraphWhere(filter))));
+        BindGraphFilter(select, filter, object, after_key, limit);
+        std::vector<Object> result;
+        GM_RETURN_IF_ERROR(
+            select.ForEachRow([&](const SqliteStatement& row) -> absl::Status {
+              GM_ASSIGN_OR_RETURN(
+                  result.emplace_back(),
+                  Parse<Object>(row.ColumnView(0), "graph object"));
+              return absl::OkStatus();
+            }));
+        return result;
+      });
 }
 
 absl::StatusOr<std::vector<v1::Entity>> SqliteStore::ListEntities(
@@ -126,68 +129,74 @@ absl::StatusOr<std::vector<v1::Relationship>> SqliteStore::ListRelationships(
 
 absl::StatusOr<v1::Entity> SqliteStore::GetEntity(
     const std::string& instance_id, const std::string& key) {
-  absl::MutexLock lock(&mu_);
-  GM_ASSIGN_OR_RETURN(
-      SqliteStatement select,
-      db_->Prepare("SELECT data FROM graph_objects WHERE instance_id = ? AND "
-                   "object = ? AND key = ?"));
-  select.Bind(1, instance_id).Bind(2, kEntityObject).Bind(3, key);
-  GM_ASSIGN_OR_RETURN(bool found, select.Step());
-  if (!found) {
-    return absl::NotFoundError(absl::StrCat(
-        "entity '", key, "' not found in instance '", instance_id, "'"));
-  }
-  return Parse<v1::Entity>(select.ColumnView(0), "entity");
+  return Read<v1::Entity>(
+      [&](SqliteDatabase& db) -> absl::StatusOr<v1::Entity> {
+        GM_ASSIGN_OR_RETURN(
+            SqliteStatement select,
+            db.Prepare(
+                "SELECT data FROM graph_objects WHERE instance_id = ? AND "
+                "object = ? AND key = ?"));
+        select.Bind(1, instance_id).Bind(2, kEntityObject).Bind(3, key);
+        GM_ASSIGN_OR_RETURN(bool found, select.Step());
+        if (!found) {
+          return absl::NotFoundError(absl::StrCat(
+              "entity '", key, "' not found in instance '", instance_id, "'"));
+        }
+        return Parse<v1::Entity>(select.ColumnView(0), "entity");
+      });
 }
 
 absl::StatusOr<std::vector<NeighborRecord>> SqliteStore::ListNeighbors(
     const std::string& instance_id, const std::string& key, int direction,
     const std::string& class_name, const std::string& after_key, int limit) {
-  absl::MutexLock lock(&mu_);
-  // One branch per endpoint, so each walks its endpoint index (graph_by_from,
-  // graph_by_to; partial indexes, hence the literal relationship code) instead
-  // of every relationship of the instance. A relationship that both branches
-  // would return (a self-loop) comes from the first.
-  // ?1 instance, ?2 key, ?3 outgoing wanted, ?4 class, ?5 after key, ?6
-  // limit, ?7 incoming wanted.
-  const std::string branch = absl::Substitute(
-      "SELECT r.key AS key, r.data AS relationship, e.data AS entity, "
-      "r.from_key = ?2 AS outgoing FROM graph_objects r JOIN graph_objects e "
-      "ON e.instance_id = ?1 AND e.object = $0 AND e.key = (CASE WHEN "
-      "r.from_key = ?2 THEN r.to_key ELSE r.from_key END) WHERE "
-      "r.instance_id = ?1 AND r.object = $1 AND (?4 = '' OR r.classes = '|' "
-      "|| ?4 || '|') AND r.key > ?5",
-      kEntityObject, kRelationshipObject);
-  GM_ASSIGN_OR_RETURN(
-      SqliteStatement select,
-      db_->Prepare(absl::StrCat(
-          "SELECT relationship, entity, outgoing FROM (", branch,
-          " AND ?3 AND r.from_key = ?2 UNION ALL ", branch,
-          " AND ?7 AND r.to_key = ?2 AND NOT (?3 AND r.from_key = ?2)) ORDER "
-          "BY key LIMIT ?6")));
-  // Directions as store.h defines them: 0 both, 1 out, 2 in.
-  const bool outgoing = direction == 0 || direction == 1;
-  const bool incoming = direction == 0 || direction == 2;
-  select.Bind(1, instance_id)
-      .Bind(2, key)
-      .Bind(3, int64_t{outgoing})
-      .Bind(4, class_name)
-      .Bind(5, after_key)
-      .Bind(6, int64_t{limit})
-      .Bind(7, int64_t{incoming});
-  std::vector<NeighborRecord> result;
-  GM_RETURN_IF_ERROR(
-      select.ForEachRow([&](const SqliteStatement& row) -> absl::Status {
-        NeighborRecord& neighbor = result.emplace_back();
-        GM_ASSIGN_OR_RETURN(
-            neighbor.relationship,
-            Parse<v1::Relationship>(row.ColumnView(0), "relationship"));
-        GM_ASSIGN_OR_RETURN(neighbor.entity,
-                            Parse<v1::Entity>(row.ColumnView(1), "entity"));
-        neighbor.outgoing = row.ColumnInt(2) != 0;
-        return absl::OkStatus();
-      }));
-  return result;
+  return Read<std::vector<
+      NeighborRecord>>([&](SqliteDatabase& db)
+                           -> absl::StatusOr<std::vector<NeighborRecord>> {
+    // One branch per endpoint, so each walks its endpoint index (graph_by_from,
+    // graph_by_to; partial indexes, hence the literal relationship code)
+    // instead of every relationship of the instance. A relationship that both
+    // branches would return (a self-loop) comes from the first. ?1 instance, ?2
+    // key, ?3 outgoing wanted, ?4 class, ?5 after key, ?6 limit, ?7 incoming
+    // wanted.
+    const std::string branch = absl::Substitute(
+        "SELECT r.key AS key, r.data AS relationship, e.data AS entity, "
+        "r.from_key = ?2 AS outgoing FROM graph_objects r JOIN graph_objects e "
+        "ON e.instance_id = ?1 AND e.object = $0 AND e.key = (CASE WHEN "
+        "r.from_key = ?2 THEN r.to_key ELSE r.from_key END) WHERE "
+        "r.instance_id = ?1 AND r.object = $1 AND (?4 = '' OR r.classes = '|' "
+        "|| ?4 || '|') AND r.key > ?5",
+        kEntityObject, kRelationshipObject);
+    GM_ASSIGN_OR_RETURN(
+        SqliteStatement select,
+        db.Prepare(absl::StrCat(
+            "SELECT relationship, entity, outgoing FROM (", branch,
+            " AND ?3 AND r.from_key = ?2 UNION ALL ", branch,
+            " AND ?7 AND r.to_key = ?2 AND NOT (?3 AND r.from_key = ?2)) ORDER "
+            "BY key LIMIT ?6")));
+    // Directions as store.h defines them: 0 both, 1 out, 2 in.
+    const bool outgoing = direction == 0 || direction == 1;
+    const bool incoming = direction == 0 || direction == 2;
+    select.Bind(1, instance_id)
+        .Bind(2, key)
+        .Bind(3, int64_t{outgoing})
+        .Bind(4, class_name)
+        .Bind(5, after_key)
+        .Bind(6, int64_t{limit})
+        .Bind(7, int64_t{incoming});
+    std::vector<NeighborRecord> result;
+    GM_RETURN_IF_ERROR(
+        select.ForEachRow([&](const SqliteStatement& row) -> absl::Status {
+          NeighborRecord& neighbor = result.emplace_back();
+          GM_ASSIGN_OR_RETURN(
+              neighbor.relationship,
+              Parse<v1::Relationship>(row.ColumnView(0), "relationship"));
+          GM_ASSIGN_OR_RETURN(neighbor.entity,
+                              Parse<v1::Entity>(row.ColumnView(1), "entity"));
+          neighbor.outgoing = row.ColumnInt(2) != 0;
+          return absl::OkStatus();
+        }));
+    return result;
+  });
 }
 
 absl::Status SqliteStore::Snapshot(
@@ -195,21 +204,10 @@ absl::Status SqliteStore::Snapshot(
     const std::function<bool(int64_t)>& header,
     const std::function<bool(const std::vector<v1::Entity>&,
                              const std::vector<v1::Relationship>&)>& page) {
-  // A file store gets its own connection and read transaction (WAL: a
-  // consistent view while finalize goes on); an in-memory store (tests) reads
-  // under the lock.
-  std::unique_ptr<SqliteDatabase> own;
-  std::unique_ptr<absl::MutexLock> lock;
-  SqliteDatabase* db;
-  if (path_ == ":memory:") {
-    lock = std::make_unique<absl::MutexLock>(&mu_);
-    db = db_.get();
-  } else {
-    GM_ASSIGN_OR_RETURN(own, SqliteDatabase::Open(path_));
-    db = own.get();
-  }
-  GM_RETURN_IF_ERROR(db->Execute("BEGIN"));
-  absl::Status status = [&]() -> absl::Status {
+  // One read transaction: a consistent view while finalize goes on (on a
+  // file store, without holding up the writer).
+  return ReadOnly([&](SqliteDatabase& connection) -> absl::Status {
+    SqliteDatabase* db = &connection;
     GM_ASSIGN_OR_RETURN(
         SqliteStatement last,
         db->Prepare("SELECT COALESCE(MAX(sequence), 0) FROM changes"));
@@ -252,9 +250,7 @@ absl::Status SqliteStore::Snapshot(
       }
     }
     return absl::OkStatus();
-  }();
-  db->Execute("COMMIT").IgnoreError();
-  return status;
+  });
 }
 
 }  // namespace graphmill::coordinator

@@ -28,36 +28,41 @@ absl::Status SqliteStore::PutIntegration(
 
 absl::StatusOr<v1::IntegrationDefinition> SqliteStore::GetIntegration(
     const std::string& name) {
-  absl::MutexLock lock(&mu_);
-  GM_ASSIGN_OR_RETURN(
-      SqliteStatement select,
-      db_->Prepare("SELECT definition FROM integrations WHERE name = ?"));
-  select.Bind(1, name);
-  GM_ASSIGN_OR_RETURN(bool found, select.Step());
-  if (!found) {
-    return absl::NotFoundError(
-        absl::StrCat("unknown integration '", name,
-                     "' (no connected worker has advertised it)"));
-  }
-  return Parse<v1::IntegrationDefinition>(select.ColumnView(0),
-                                          "integration definition");
+  return Read<v1::IntegrationDefinition>(
+      [&](SqliteDatabase& db) -> absl::StatusOr<v1::IntegrationDefinition> {
+        GM_ASSIGN_OR_RETURN(
+            SqliteStatement select,
+            db.Prepare("SELECT definition FROM integrations WHERE name = ?"));
+        select.Bind(1, name);
+        GM_ASSIGN_OR_RETURN(bool found, select.Step());
+        if (!found) {
+          return absl::NotFoundError(
+              absl::StrCat("unknown integration '", name,
+                           "' (no connected worker has advertised it)"));
+        }
+        return Parse<v1::IntegrationDefinition>(select.ColumnView(0),
+                                                "integration definition");
+      });
 }
 
 absl::StatusOr<std::vector<v1::IntegrationDefinition>>
 SqliteStore::ListIntegrations() {
-  absl::MutexLock lock(&mu_);
-  GM_ASSIGN_OR_RETURN(
-      SqliteStatement select,
-      db_->Prepare("SELECT definition FROM integrations ORDER BY name"));
-  std::vector<v1::IntegrationDefinition> result;
-  GM_RETURN_IF_ERROR(
-      select.ForEachRow([&](const SqliteStatement& row) -> absl::Status {
+  return Read<std::vector<v1::IntegrationDefinition>>(
+      [&](SqliteDatabase& db)
+          -> absl::StatusOr<std::vector<v1::IntegrationDefinition>> {
         GM_ASSIGN_OR_RETURN(
-            result.emplace_back(),
-            Parse<v1::IntegrationDefinition>(row.ColumnView(0), "definition"));
-        return absl::OkStatus();
-      }));
-  return result;
+            SqliteStatement select,
+            db.Prepare("SELECT definition FROM integrations ORDER BY name"));
+        std::vector<v1::IntegrationDefinition> result;
+        GM_RETURN_IF_ERROR(
+            select.ForEachRow([&](const SqliteStatement& row) -> absl::Status {
+              GM_ASSIGN_OR_RETURN(result.emplace_back(),
+                                  Parse<v1::IntegrationDefinition>(
+                                      row.ColumnView(0), "definition"));
+              return absl::OkStatus();
+            }));
+        return result;
+      });
 }
 
 // --- Instances ---
@@ -102,30 +107,34 @@ absl::Status InstanceNotFound(const std::string& id) {
 }  // namespace
 
 absl::StatusOr<v1::Instance> SqliteStore::GetInstance(const std::string& id) {
-  absl::MutexLock lock(&mu_);
-  GM_ASSIGN_OR_RETURN(
-      SqliteStatement select,
-      db_->Prepare(absl::StrCat("SELECT ", kInstanceColumns,
-                                " FROM instances WHERE id = ?")));
-  select.Bind(1, id);
-  GM_ASSIGN_OR_RETURN(bool found, select.Step());
-  if (!found) return InstanceNotFound(id);
-  return InstanceFromRow(select);
+  return Read<v1::Instance>(
+      [&](SqliteDatabase& db) -> absl::StatusOr<v1::Instance> {
+        GM_ASSIGN_OR_RETURN(
+            SqliteStatement select,
+            db.Prepare(absl::StrCat("SELECT ", kInstanceColumns,
+                                    " FROM instances WHERE id = ?")));
+        select.Bind(1, id);
+        GM_ASSIGN_OR_RETURN(bool found, select.Step());
+        if (!found) return InstanceNotFound(id);
+        return InstanceFromRow(select);
+      });
 }
 
 absl::StatusOr<std::vector<v1::Instance>> SqliteStore::ListInstances() {
-  absl::MutexLock lock(&mu_);
-  GM_ASSIGN_OR_RETURN(
-      SqliteStatement select,
-      db_->Prepare(absl::StrCat("SELECT ", kInstanceColumns,
-                                " FROM instances ORDER BY id")));
-  std::vector<v1::Instance> result;
-  GM_RETURN_IF_ERROR(
-      select.ForEachRow([&](const SqliteStatement& row) -> absl::Status {
-        GM_ASSIGN_OR_RETURN(result.emplace_back(), InstanceFromRow(row));
-        return absl::OkStatus();
-      }));
-  return result;
+  return Read<std::vector<v1::Instance>>(
+      [&](SqliteDatabase& db) -> absl::StatusOr<std::vector<v1::Instance>> {
+        GM_ASSIGN_OR_RETURN(
+            SqliteStatement select,
+            db.Prepare(absl::StrCat("SELECT ", kInstanceColumns,
+                                    " FROM instances ORDER BY id")));
+        std::vector<v1::Instance> result;
+        GM_RETURN_IF_ERROR(
+            select.ForEachRow([&](const SqliteStatement& row) -> absl::Status {
+              GM_ASSIGN_OR_RETURN(result.emplace_back(), InstanceFromRow(row));
+              return absl::OkStatus();
+            }));
+        return result;
+      });
 }
 
 absl::Status SqliteStore::UpdateInstance(const v1::Instance& instance) {
@@ -212,14 +221,15 @@ absl::Status SqliteStore::DeleteInstance(const std::string& id,
 
 absl::StatusOr<int64_t> SqliteStore::GetLastScheduledSlot(
     const std::string& id) {
-  absl::MutexLock lock(&mu_);
-  GM_ASSIGN_OR_RETURN(
-      SqliteStatement select,
-      db_->Prepare("SELECT last_slot_ms FROM instances WHERE id = ?"));
-  select.Bind(1, id);
-  GM_ASSIGN_OR_RETURN(bool found, select.Step());
-  if (!found) return InstanceNotFound(id);
-  return select.ColumnInt(0);
+  return Read<int64_t>([&](SqliteDatabase& db) -> absl::StatusOr<int64_t> {
+    GM_ASSIGN_OR_RETURN(
+        SqliteStatement select,
+        db.Prepare("SELECT last_slot_ms FROM instances WHERE id = ?"));
+    select.Bind(1, id);
+    GM_ASSIGN_OR_RETURN(bool found, select.Step());
+    if (!found) return InstanceNotFound(id);
+    return select.ColumnInt(0);
+  });
 }
 
 absl::Status SqliteStore::SetLastScheduledSlot(const std::string& id,
@@ -301,19 +311,22 @@ absl::Status SqliteStore::CreateToken(const std::string& name,
 }
 
 absl::StatusOr<std::vector<TokenRecord>> SqliteStore::ListTokens() {
-  absl::MutexLock lock(&mu_);
-  GM_ASSIGN_OR_RETURN(
-      SqliteStatement select,
-      db_->Prepare("SELECT name, role, created_ms FROM tokens ORDER BY name"));
-  std::vector<TokenRecord> tokens;
-  GM_RETURN_IF_ERROR(select.ForEachRow([&](const SqliteStatement& row) {
-    TokenRecord& token = tokens.emplace_back();
-    token.name = row.ColumnText(0);
-    token.role = TokenRoleFromText(row.ColumnText(1));
-    token.created_ms = row.ColumnInt(2);
-    return absl::OkStatus();
-  }));
-  return tokens;
+  return Read<std::vector<TokenRecord>>(
+      [&](SqliteDatabase& db) -> absl::StatusOr<std::vector<TokenRecord>> {
+        GM_ASSIGN_OR_RETURN(
+            SqliteStatement select,
+            db.Prepare(
+                "SELECT name, role, created_ms FROM tokens ORDER BY name"));
+        std::vector<TokenRecord> tokens;
+        GM_RETURN_IF_ERROR(select.ForEachRow([&](const SqliteStatement& row) {
+          TokenRecord& token = tokens.emplace_back();
+          token.name = row.ColumnText(0);
+          token.role = TokenRoleFromText(row.ColumnText(1));
+          token.created_ms = row.ColumnInt(2);
+          return absl::OkStatus();
+        }));
+        return tokens;
+      });
 }
 
 absl::Status SqliteStore::RevokeToken(const std::string& name) {
@@ -344,30 +357,33 @@ absl::Status SqliteStore::RevokeToken(const std::string& name) {
 
 absl::StatusOr<TokenRecord> SqliteStore::FindTokenByHash(
     const std::string& hash) {
-  absl::MutexLock lock(&mu_);
-  GM_ASSIGN_OR_RETURN(
-      SqliteStatement select,
-      db_->Prepare(
-          "SELECT name, role, hash, created_ms FROM tokens WHERE hash = ?"));
-  select.BindBlob(1, hash);
-  GM_ASSIGN_OR_RETURN(bool found, select.Step());
-  if (!found) return absl::NotFoundError("unknown or revoked token");
-  TokenRecord token;
-  token.name = select.ColumnText(0);
-  token.role = TokenRoleFromText(select.ColumnText(1));
-  token.hash = select.ColumnBlob(2);
-  token.created_ms = select.ColumnInt(3);
-  return token;
+  return Read<TokenRecord>([&](SqliteDatabase& db)
+                               -> absl::StatusOr<TokenRecord> {
+    GM_ASSIGN_OR_RETURN(
+        SqliteStatement select,
+        db.Prepare(
+            "SELECT name, role, hash, created_ms FROM tokens WHERE hash = ?"));
+    select.BindBlob(1, hash);
+    GM_ASSIGN_OR_RETURN(bool found, select.Step());
+    if (!found) return absl::NotFoundError("unknown or revoked token");
+    TokenRecord token;
+    token.name = select.ColumnText(0);
+    token.role = TokenRoleFromText(select.ColumnText(1));
+    token.hash = select.ColumnBlob(2);
+    token.created_ms = select.ColumnInt(3);
+    return token;
+  });
 }
 
 absl::StatusOr<bool> SqliteStore::HasAdminToken() {
-  absl::MutexLock lock(&mu_);
-  GM_ASSIGN_OR_RETURN(
-      SqliteStatement select,
-      db_->Prepare(
-          "SELECT EXISTS (SELECT 1 FROM tokens WHERE role = 'admin')"));
-  GM_ASSIGN_OR_RETURN(bool row, select.Step());
-  return row && select.ColumnInt(0) != 0;
+  return Read<bool>([&](SqliteDatabase& db) -> absl::StatusOr<bool> {
+    GM_ASSIGN_OR_RETURN(
+        SqliteStatement select,
+        db.Prepare(
+            "SELECT EXISTS (SELECT 1 FROM tokens WHERE role = 'admin')"));
+    GM_ASSIGN_OR_RETURN(bool row, select.Step());
+    return row && select.ColumnInt(0) != 0;
+  });
 }
 
 }  // namespace graphmill::coordinator

@@ -44,6 +44,11 @@ std::string StagedTableSchema(int64_t run_id);
 // committed attempts: the objects that joined the run.
 std::string CommittedRows(int64_t run_id);
 
+// True if the run has a table of staged objects (StagedTable).
+absl::StatusOr<bool> HasStagedTable(SqliteDatabase& db, int64_t run_id);
+// The task `task_id`; NOT_FOUND if there is none.
+absl::StatusOr<TaskRecord> ReadTask(SqliteDatabase& db, int64_t task_id);
+
 // SQL list text "(a, b)" of codes, for IN clauses that must be literal (a
 // partial index's WHERE) or read better than two parameters.
 std::string CodeList(std::initializer_list<int64_t> codes);

@@ -94,106 +94,107 @@ absl::StatusOr<int64_t> SqliteStore::CreateRun(
 }
 
 absl::StatusOr<v1::Run> SqliteStore::GetRun(int64_t run_id) {
-  absl::MutexLock lock(&mu_);
-  GM_ASSIGN_OR_RETURN(
-      SqliteStatement select,
-      db_->Prepare("SELECT instance_id, status, created_ms, ended_ms, error, "
+  return Read<v1::Run>([&](SqliteDatabase& db) -> absl::StatusOr<v1::Run> {
+    GM_ASSIGN_OR_RETURN(
+        SqliteStatement select,
+        db.Prepare("SELECT instance_id, status, created_ms, ended_ms, error, "
                    "created_count, updated_count, deleted_count, trigger, "
                    "started_ms, upload, finalize_started_ms FROM runs "
                    "WHERE id = ?"));
-  select.Bind(1, run_id);
-  GM_ASSIGN_OR_RETURN(bool found, select.Step());
-  if (!found) return RunNotFound(run_id);
-  v1::Run run;
-  run.set_id(run_id);
-  run.set_instance_id(select.ColumnText(0));
-  run.set_status(static_cast<v1::RunStatus>(select.ColumnInt(1)));
-  run.set_created_at_ms(select.ColumnInt(2));
-  run.set_ended_at_ms(select.ColumnInt(3));
-  run.set_error(select.ColumnText(4));
-  run.set_created_count(select.ColumnInt(5));
-  run.set_updated_count(select.ColumnInt(6));
-  run.set_deleted_count(select.ColumnInt(7));
-  run.set_trigger(static_cast<v1::RunTrigger>(select.ColumnInt(8)));
-  run.set_started_at_ms(select.ColumnInt(9));
-  // Finalize ends the run as it commits, so the commit time is ended_ms.
-  run.set_finalize_started_at_ms(select.ColumnInt(11));
-  if (run.finalize_started_at_ms() > 0) {
-    run.set_finalized_at_ms(run.ended_at_ms());
-  }
-  if (!select.ColumnView(10).empty()) {
-    GM_ASSIGN_OR_RETURN(
-        *run.mutable_upload(),
-        Parse<v1::UploadStatus>(select.ColumnView(10), "run upload"));
-  }
-
-  GM_ASSIGN_OR_RETURN(
-      SqliteStatement steps,
-      db_->Prepare(absl::StrCat(
-          "SELECT s.step_id, s.name, s.status, s.started_ms, s.ended_ms, "
-          "s.error, s.tasks_total, (SELECT COUNT(*) FROM tasks t WHERE "
-          "t.run_id = s.run_id AND t.step_id = s.step_id AND t.state IN ",
-          EndedTaskStates(),
-          ") FROM steps s WHERE s.run_id = ? ORDER BY s.position")));
-  steps.Bind(1, run_id);
-  std::map<std::string, v1::StepRun*> by_id;
-  GM_RETURN_IF_ERROR(steps.ForEachRow([&](const SqliteStatement& row) {
-    v1::StepRun* step = run.add_steps();
-    step->set_step_id(row.ColumnText(0));
-    step->set_name(row.ColumnText(1));
-    step->set_status(static_cast<v1::StepStatus>(row.ColumnInt(2)));
-    step->set_started_at_ms(row.ColumnInt(3));
-    step->set_ended_at_ms(row.ColumnInt(4));
-    step->set_error(row.ColumnText(5));
-    step->set_tasks_total(static_cast<int32_t>(row.ColumnInt(6)));
-    step->set_tasks_done(static_cast<int32_t>(row.ColumnInt(7)));
-    return absl::OkStatus();
-  }));
-  for (v1::StepRun& step : *run.mutable_steps()) by_id[step.step_id()] = &step;
-  GM_ASSIGN_OR_RETURN(
-      SqliteStatement counts,
-      db_->Prepare("SELECT step_id, type, count FROM step_type_counts "
-                   "WHERE run_id = ?"));
-  counts.Bind(1, run_id);
-  GM_RETURN_IF_ERROR(counts.ForEachRow([&](const SqliteStatement& row) {
-    auto step = by_id.find(row.ColumnText(0));
-    if (step != by_id.end()) {
-      (*step->second->mutable_type_counts())[row.ColumnText(1)] =
-          row.ColumnInt(2);
+    select.Bind(1, run_id);
+    GM_ASSIGN_OR_RETURN(bool found, select.Step());
+    if (!found) return RunNotFound(run_id);
+    v1::Run run;
+    run.set_id(run_id);
+    run.set_instance_id(select.ColumnText(0));
+    run.set_status(static_cast<v1::RunStatus>(select.ColumnInt(1)));
+    run.set_created_at_ms(select.ColumnInt(2));
+    run.set_ended_at_ms(select.ColumnInt(3));
+    run.set_error(select.ColumnText(4));
+    run.set_created_count(select.ColumnInt(5));
+    run.set_updated_count(select.ColumnInt(6));
+    run.set_deleted_count(select.ColumnInt(7));
+    run.set_trigger(static_cast<v1::RunTrigger>(select.ColumnInt(8)));
+    run.set_started_at_ms(select.ColumnInt(9));
+    // Finalize ends the run as it commits, so the commit time is ended_ms.
+    run.set_finalize_started_at_ms(select.ColumnInt(11));
+    if (run.finalize_started_at_ms() > 0) {
+      run.set_finalized_at_ms(run.ended_at_ms());
     }
-    return absl::OkStatus();
-  }));
-  GM_ASSIGN_OR_RETURN(
-      SqliteStatement incomplete,
-      db_->Prepare("SELECT type, reason, error, all_kept FROM "
+    if (!select.ColumnView(10).empty()) {
+      GM_ASSIGN_OR_RETURN(
+          *run.mutable_upload(),
+          Parse<v1::UploadStatus>(select.ColumnView(10), "run upload"));
+    }
+
+    GM_ASSIGN_OR_RETURN(
+        SqliteStatement steps,
+        db.Prepare(absl::StrCat(
+            "SELECT s.step_id, s.name, s.status, s.started_ms, s.ended_ms, "
+            "s.error, s.tasks_total, (SELECT COUNT(*) FROM tasks t WHERE "
+            "t.run_id = s.run_id AND t.step_id = s.step_id AND t.state IN ",
+            EndedTaskStates(),
+            ") FROM steps s WHERE s.run_id = ? ORDER BY s.position")));
+    steps.Bind(1, run_id);
+    std::map<std::string, v1::StepRun*> by_id;
+    GM_RETURN_IF_ERROR(steps.ForEachRow([&](const SqliteStatement& row) {
+      v1::StepRun* step = run.add_steps();
+      step->set_step_id(row.ColumnText(0));
+      step->set_name(row.ColumnText(1));
+      step->set_status(static_cast<v1::StepStatus>(row.ColumnInt(2)));
+      step->set_started_at_ms(row.ColumnInt(3));
+      step->set_ended_at_ms(row.ColumnInt(4));
+      step->set_error(row.ColumnText(5));
+      step->set_tasks_total(static_cast<int32_t>(row.ColumnInt(6)));
+      step->set_tasks_done(static_cast<int32_t>(row.ColumnInt(7)));
+      return absl::OkStatus();
+    }));
+    for (v1::StepRun& step : *run.mutable_steps())
+      by_id[step.step_id()] = &step;
+    GM_ASSIGN_OR_RETURN(
+        SqliteStatement counts,
+        db.Prepare("SELECT step_id, type, count FROM step_type_counts "
+                   "WHERE run_id = ?"));
+    counts.Bind(1, run_id);
+    GM_RETURN_IF_ERROR(counts.ForEachRow([&](const SqliteStatement& row) {
+      auto step = by_id.find(row.ColumnText(0));
+      if (step != by_id.end()) {
+        (*step->second->mutable_type_counts())[row.ColumnText(1)] =
+            row.ColumnInt(2);
+      }
+      return absl::OkStatus();
+    }));
+    GM_ASSIGN_OR_RETURN(
+        SqliteStatement incomplete,
+        db.Prepare("SELECT type, reason, error, all_kept FROM "
                    "run_incomplete_types WHERE run_id = ? ORDER BY type"));
-  incomplete.Bind(1, run_id);
-  GM_RETURN_IF_ERROR(incomplete.ForEachRow([&](const SqliteStatement& row) {
-    v1::IncompleteType* type = run.add_incomplete_types();
-    type->set_type(row.ColumnText(0));
-    type->set_reason(row.ColumnText(1));
-    type->set_error(row.ColumnInt(2) != 0);
-    type->set_all_kept(row.ColumnInt(3) != 0);
-    return absl::OkStatus();
-  }));
-  return run;
+    incomplete.Bind(1, run_id);
+    GM_RETURN_IF_ERROR(incomplete.ForEachRow([&](const SqliteStatement& row) {
+      v1::IncompleteType* type = run.add_incomplete_types();
+      type->set_type(row.ColumnText(0));
+      type->set_reason(row.ColumnText(1));
+      type->set_error(row.ColumnInt(2) != 0);
+      type->set_all_kept(row.ColumnInt(3) != 0);
+      return absl::OkStatus();
+    }));
+    return run;
+  });
 }
 
 absl::StatusOr<std::vector<v1::Run>> SqliteStore::ListRuns(
     const std::string& instance_id, int limit) {
   std::vector<int64_t> ids;
-  {
-    absl::MutexLock lock(&mu_);
+  GM_RETURN_IF_ERROR(ReadOnly([&](SqliteDatabase& db) -> absl::Status {
     GM_ASSIGN_OR_RETURN(
         SqliteStatement select,
-        db_->Prepare("SELECT id FROM runs WHERE (?1 = '' OR instance_id = ?1) "
-                     "ORDER BY id DESC LIMIT ?2"));
+        db.Prepare("SELECT id FROM runs WHERE (?1 = '' OR instance_id = ?1) "
+                   "ORDER BY id DESC LIMIT ?2"));
     select.Bind(1, instance_id).Bind(2, int64_t{limit});
-    GM_RETURN_IF_ERROR(select.ForEachRow([&](const SqliteStatement& row) {
+    return select.ForEachRow([&](const SqliteStatement& row) {
       ids.push_back(row.ColumnInt(0));
       return absl::OkStatus();
-    }));
-  }
+    });
+  }));
   std::vector<v1::Run> runs;
   for (int64_t id : ids) {
     GM_ASSIGN_OR_RETURN(v1::Run run, GetRun(id));
@@ -203,29 +204,34 @@ absl::StatusOr<std::vector<v1::Run>> SqliteStore::ListRuns(
 }
 
 absl::StatusOr<std::vector<int64_t>> SqliteStore::ActiveRunIds() {
-  absl::MutexLock lock(&mu_);
-  GM_ASSIGN_OR_RETURN(
-      SqliteStatement select,
-      db_->Prepare(absl::StrCat("SELECT id FROM runs WHERE status IN ",
-                                ActiveRunStatuses(), " ORDER BY id")));
-  std::vector<int64_t> ids;
-  GM_RETURN_IF_ERROR(select.ForEachRow([&](const SqliteStatement& row) {
-    ids.push_back(row.ColumnInt(0));
-    return absl::OkStatus();
-  }));
-  return ids;
+  return Read<std::vector<int64_t>>(
+      [&](SqliteDatabase& db) -> absl::StatusOr<std::vector<int64_t>> {
+        GM_ASSIGN_OR_RETURN(
+            SqliteStatement select,
+            db.Prepare(absl::StrCat("SELECT id FROM runs WHERE status IN ",
+                                    ActiveRunStatuses(), " ORDER BY id")));
+        std::vector<int64_t> ids;
+        GM_RETURN_IF_ERROR(select.ForEachRow([&](const SqliteStatement& row) {
+          ids.push_back(row.ColumnInt(0));
+          return absl::OkStatus();
+        }));
+        return ids;
+      });
 }
 
 absl::StatusOr<v1::IntegrationDefinition> SqliteStore::GetRunDefinition(
     int64_t run_id) {
-  absl::MutexLock lock(&mu_);
-  GM_ASSIGN_OR_RETURN(SqliteStatement select,
-                      db_->Prepare("SELECT definition FROM runs WHERE id = ?"));
-  select.Bind(1, run_id);
-  GM_ASSIGN_OR_RETURN(bool found, select.Step());
-  if (!found) return RunNotFound(run_id);
-  return Parse<v1::IntegrationDefinition>(select.ColumnView(0),
-                                          "run definition");
+  return Read<v1::IntegrationDefinition>(
+      [&](SqliteDatabase& db) -> absl::StatusOr<v1::IntegrationDefinition> {
+        GM_ASSIGN_OR_RETURN(
+            SqliteStatement select,
+            db.Prepare("SELECT definition FROM runs WHERE id = ?"));
+        select.Bind(1, run_id);
+        GM_ASSIGN_OR_RETURN(bool found, select.Step());
+        if (!found) return RunNotFound(run_id);
+        return Parse<v1::IntegrationDefinition>(select.ColumnView(0),
+                                                "run definition");
+      });
 }
 
 absl::Status SqliteStore::SetRunStatus(int64_t run_id, v1::RunStatus status,
@@ -258,56 +264,60 @@ absl::Status SqliteStore::SetRunUpload(int64_t run_id,
 }
 
 absl::StatusOr<std::vector<StepRecord>> SqliteStore::GetSteps(int64_t run_id) {
-  absl::MutexLock lock(&mu_);
-  GM_ASSIGN_OR_RETURN(SqliteStatement select,
-                      db_->Prepare("SELECT step_id, status, error FROM steps "
+  return Read<
+      std::vector<StepRecord>>([&](SqliteDatabase& db)
+                                   -> absl::StatusOr<std::vector<StepRecord>> {
+    GM_ASSIGN_OR_RETURN(SqliteStatement select,
+                        db.Prepare("SELECT step_id, status, error FROM steps "
                                    "WHERE run_id = ? ORDER BY position"));
-  select.Bind(1, run_id);
-  std::vector<StepRecord> steps;
-  std::map<std::string, size_t> position;
-  GM_RETURN_IF_ERROR(select.ForEachRow([&](const SqliteStatement& row) {
-    StepRecord& step = steps.emplace_back();
-    step.step_id = row.ColumnText(0);
-    step.status = static_cast<v1::StepStatus>(row.ColumnInt(1));
-    step.error = row.ColumnText(2);
-    position[step.step_id] = steps.size() - 1;
-    return absl::OkStatus();
-  }));
-  // Partial types with their first reason, and scope gaps counted per reason
-  // and scope type (a scope's entity is one of the run's parents; '' once the
-  // run's staged objects are gone).
-  GM_ASSIGN_OR_RETURN(bool staged, HasStagedTable(run_id));
-  const std::string scope_type =
-      staged ? absl::Substitute(
-                   "(SELECT s.type FROM $0 WHERE s.object = $1 "
-                   "AND s.key = r.scope)",
-                   sqlite::CommittedRows(run_id), sqlite::kEntityObject)
-             : "NULL";
-  GM_ASSIGN_OR_RETURN(
-      SqliteStatement incomplete,
-      db_->Prepare(absl::Substitute(
-          "SELECT r.step_id, r.type, MIN(r.reason), '', 0 FROM run_incomplete "
-          "r WHERE r.run_id = ?1 AND r.scope = '' GROUP BY r.step_id, r.type "
-          "UNION ALL SELECT r.step_id, '', r.reason, COALESCE($0, ''), "
-          "COUNT(*) FROM run_incomplete r WHERE r.run_id = ?1 AND r.scope != "
-          "'' "
-          "GROUP BY 1, 3, 4 ORDER BY 1, 2, 3, 4",
-          scope_type)));
-  incomplete.Bind(1, run_id);
-  GM_RETURN_IF_ERROR(incomplete.ForEachRow([&](const SqliteStatement& row) {
-    auto found = position.find(row.ColumnText(0));
-    if (found == position.end()) return absl::OkStatus();
-    StepRecord& step = steps[found->second];
-    const std::string type = row.ColumnText(1);
-    if (!type.empty()) {
-      step.partial_types.emplace(type, row.ColumnText(2));
-    } else {
-      step.scope_gaps.push_back(
-          {row.ColumnText(2), row.ColumnText(3), row.ColumnInt(4)});
-    }
-    return absl::OkStatus();
-  }));
-  return steps;
+    select.Bind(1, run_id);
+    std::vector<StepRecord> steps;
+    std::map<std::string, size_t> position;
+    GM_RETURN_IF_ERROR(select.ForEachRow([&](const SqliteStatement& row) {
+      StepRecord& step = steps.emplace_back();
+      step.step_id = row.ColumnText(0);
+      step.status = static_cast<v1::StepStatus>(row.ColumnInt(1));
+      step.error = row.ColumnText(2);
+      position[step.step_id] = steps.size() - 1;
+      return absl::OkStatus();
+    }));
+    // Partial types with their first reason, and scope gaps counted per reason
+    // and scope type (a scope's entity is one of the run's parents; '' once the
+    // run's staged objects are gone).
+    GM_ASSIGN_OR_RETURN(bool staged, sqlite::HasStagedTable(db, run_id));
+    const std::string scope_type =
+        staged ? absl::Substitute(
+                     "(SELECT s.type FROM $0 WHERE s.object = $1 "
+                     "AND s.key = r.scope)",
+                     sqlite::CommittedRows(run_id), sqlite::kEntityObject)
+               : "NULL";
+    GM_ASSIGN_OR_RETURN(
+        SqliteStatement incomplete,
+        db.Prepare(absl::Substitute(
+            "SELECT r.step_id, r.type, MIN(r.reason), '', 0 FROM "
+            "run_incomplete "
+            "r WHERE r.run_id = ?1 AND r.scope = '' GROUP BY r.step_id, r.type "
+            "UNION ALL SELECT r.step_id, '', r.reason, COALESCE($0, ''), "
+            "COUNT(*) FROM run_incomplete r WHERE r.run_id = ?1 AND r.scope != "
+            "'' "
+            "GROUP BY 1, 3, 4 ORDER BY 1, 2, 3, 4",
+            scope_type)));
+    incomplete.Bind(1, run_id);
+    GM_RETURN_IF_ERROR(incomplete.ForEachRow([&](const SqliteStatement& row) {
+      auto found = position.find(row.ColumnText(0));
+      if (found == position.end()) return absl::OkStatus();
+      StepRecord& step = steps[found->second];
+      const std::string type = row.ColumnText(1);
+      if (!type.empty()) {
+        step.partial_types.emplace(type, row.ColumnText(2));
+      } else {
+        step.scope_gaps.push_back(
+            {row.ColumnText(2), row.ColumnText(3), row.ColumnInt(4)});
+      }
+      return absl::OkStatus();
+    }));
+    return steps;
+  });
 }
 
 absl::Status SqliteStore::SetStepStatus(int64_t run_id,
@@ -368,26 +378,28 @@ absl::Status SqliteStore::AddEvent(int64_t run_id, v1::EventLevel level,
 
 absl::StatusOr<std::vector<v1::Event>> SqliteStore::ListEvents(
     int64_t run_id, int64_t after_sequence) {
-  absl::MutexLock lock(&mu_);
-  GM_ASSIGN_OR_RETURN(
-      SqliteStatement select,
-      db_->Prepare("SELECT sequence, time_ms, level, name, description, "
-                   "step_id FROM events WHERE run_id = ? AND sequence > ? "
-                   "ORDER BY sequence"));
-  select.Bind(1, run_id).Bind(2, after_sequence);
-  std::vector<v1::Event> events;
-  GM_RETURN_IF_ERROR(select.ForEachRow([&](const SqliteStatement& row) {
-    v1::Event& event = events.emplace_back();
-    event.set_run_id(run_id);
-    event.set_sequence(row.ColumnInt(0));
-    event.set_time_ms(row.ColumnInt(1));
-    event.set_level(static_cast<v1::EventLevel>(row.ColumnInt(2)));
-    event.set_name(row.ColumnText(3));
-    event.set_description(row.ColumnText(4));
-    event.set_step_id(row.ColumnText(5));
-    return absl::OkStatus();
-  }));
-  return events;
+  return Read<std::vector<v1::Event>>(
+      [&](SqliteDatabase& db) -> absl::StatusOr<std::vector<v1::Event>> {
+        GM_ASSIGN_OR_RETURN(
+            SqliteStatement select,
+            db.Prepare("SELECT sequence, time_ms, level, name, description, "
+                       "step_id FROM events WHERE run_id = ? AND sequence > ? "
+                       "ORDER BY sequence"));
+        select.Bind(1, run_id).Bind(2, after_sequence);
+        std::vector<v1::Event> events;
+        GM_RETURN_IF_ERROR(select.ForEachRow([&](const SqliteStatement& row) {
+          v1::Event& event = events.emplace_back();
+          event.set_run_id(run_id);
+          event.set_sequence(row.ColumnInt(0));
+          event.set_time_ms(row.ColumnInt(1));
+          event.set_level(static_cast<v1::EventLevel>(row.ColumnInt(2)));
+          event.set_name(row.ColumnText(3));
+          event.set_description(row.ColumnText(4));
+          event.set_step_id(row.ColumnText(5));
+          return absl::OkStatus();
+        }));
+        return events;
+      });
 }
 
 }  // namespace graphmill::coordinator

@@ -152,6 +152,12 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(
   std::unique_ptr<SqliteStore> store(new SqliteStore(std::move(db), path));
   store->lock_ = std::move(lock);
   GM_RETURN_IF_ERROR(store->Migrate());
+  if (store->lock_.has_value()) {
+    store->readers_ = std::make_unique<SqliteReaders>(path);
+    absl::MutexLock writer(&store->mu_);
+    GM_ASSIGN_OR_RETURN(store->checkpointer_,
+                        SqliteCheckpointer::Start(path, *store->db_));
+  }
   return store;
 }
 
@@ -328,6 +334,16 @@ absl::Status SqliteStore::MigrateFrom2() {
       "DROP INDEX IF EXISTS graph_by_type; DROP INDEX IF EXISTS graph_by_from;"
       "DROP INDEX IF EXISTS graph_by_to; DROP INDEX IF EXISTS changes_by_run;"
       "UPDATE schema_version SET version = 3;");
+}
+
+absl::Status SqliteStore::ReadOnly(
+    absl::FunctionRef<absl::Status(SqliteDatabase&)> read) {
+  if (readers_ != nullptr) return readers_->Read(read);
+  absl::MutexLock lock(&mu_);
+  GM_RETURN_IF_ERROR(db_->Execute("BEGIN"));
+  absl::Status status = read(*db_);
+  const absl::Status ended = db_->Execute("COMMIT");
+  return status.ok() ? ended : status;
 }
 
 absl::Status SqliteStore::Transaction(

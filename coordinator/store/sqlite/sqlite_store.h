@@ -3,10 +3,13 @@
 // Contracts: every method keeps the one store.h states for it; errors are
 // those store.h names, INTERNAL for SQLite's own and DATA_LOSS for a row that
 // does not parse.
-// Thread safety: thread-safe; calls are serialized on one connection (a
-// mutex), except Snapshot on a file store, which reads through a connection of
-// its own.
-// Ownership: the store owns its connection and, for a file, an exclusive lock
+// Thread safety: thread-safe. Changes are serialized on one writing
+// connection (a mutex). On a file store, reads (Get*, List*, ForEachStaged*,
+// ReadChanges, Snapshot, ...) run concurrently on a pool of read-only
+// connections, each in one read transaction that sees every commit that
+// returned before it began (sqlite/connections.h); WAL checkpoints run on a
+// thread of their own. An in-memory store reads on the writer, under the mutex.
+// Ownership: the store owns its connections and, for a file, an exclusive lock
 // on `<path>.lock` for as long as it is open, so one coordinator owns a file.
 //
 // Write path (schema version 3): StageBatch writes each object once, into its
@@ -33,10 +36,12 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "coordinator/store/file_lock.h"
+#include "coordinator/store/sqlite/connections.h"
 #include "coordinator/store/sqlite/database.h"
 #include "coordinator/store/store.h"
 
@@ -180,10 +185,26 @@ class SqliteStore final : public Store {
   absl::StatusOr<std::vector<Object>> ListGraphObjects(
       const v1::GraphFilter& filter, int64_t object,
       const std::string& after_key, int limit);
+  // Runs `read` in one read transaction: on a connection of the reader pool
+  // for a file store (concurrently with writes and other reads), on the writer
+  // under mu_ for an in-memory one.
+  absl::Status ReadOnly(absl::FunctionRef<absl::Status(SqliteDatabase&)> read)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  // ReadOnly for a read that returns a value.
+  template <typename T>
+  absl::StatusOr<T> Read(
+      absl::FunctionRef<absl::StatusOr<T>(SqliteDatabase&)> read)
+      ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::StatusOr<T> result = absl::UnknownError("not read");
+    absl::Status status = ReadOnly([&](SqliteDatabase& db) {
+      result = read(db);
+      return result.status();
+    });
+    if (!status.ok()) return status;
+    return result;
+  }
   // Runs `body` in a transaction, committing on OK and rolling back otherwise.
   absl::Status Transaction(const std::function<absl::Status()>& body)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::StatusOr<TaskRecord> GetTaskLocked(int64_t task_id)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Reads the attempt's task into `task`; FAILED_PRECONDITION (CheckLease)
   // unless the attempt holds the task's current lease.
@@ -195,9 +216,6 @@ class SqliteStore final : public Store {
   // events (at most 100 and a sum), and they leave the run. Returns how many.
   absl::StatusOr<int64_t> DropDanglingRelationships(
       const FinalizeRequest& request) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // True if the run has a table of staged objects (sqlite::StagedTable).
-  absl::StatusOr<bool> HasStagedTable(int64_t run_id)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Drops the staged objects of the runs `run_ids` selects (a query of run
   // ids, with `bind` binding its parameters).
   absl::Status DropStagedTables(
@@ -223,6 +241,10 @@ class SqliteStore final : public Store {
   std::optional<FileLock> lock_;
   absl::Mutex mu_;
   std::unique_ptr<SqliteDatabase> db_ ABSL_GUARDED_BY(mu_);
+  // File stores only (null for ":memory:"). Declared after db_, so destroyed
+  // before it: the checkpointer unhooks the writer.
+  std::unique_ptr<SqliteReaders> readers_;
+  std::unique_ptr<SqliteCheckpointer> checkpointer_;
   // See TokenGeneration().
   std::atomic<int64_t> token_generation_{0};
 };

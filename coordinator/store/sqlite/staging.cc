@@ -27,7 +27,7 @@ using sqlite::StagedTableSchema;
 
 absl::Status SqliteStore::CheckCurrentAttempt(const v1::TaskAttempt& attempt,
                                               TaskRecord* task) {
-  GM_ASSIGN_OR_RETURN(*task, GetTaskLocked(attempt.task_id()));
+  GM_ASSIGN_OR_RETURN(*task, sqlite::ReadTask(*db_, attempt.task_id()));
   return CheckLease(*task, attempt);
 }
 
@@ -359,14 +359,18 @@ absl::Status SqliteStore::DiscardAttemptRecords(int64_t task_id,
   return absl::OkStatus();
 }
 
-absl::StatusOr<bool> SqliteStore::HasStagedTable(int64_t run_id) {
+namespace sqlite {
+
+absl::StatusOr<bool> HasStagedTable(SqliteDatabase& db, int64_t run_id) {
   GM_ASSIGN_OR_RETURN(SqliteStatement select,
-                      db_->Prepare("SELECT EXISTS (SELECT 1 FROM sqlite_schema "
-                                   "WHERE type = 'table' AND name = ?)"));
+                      db.Prepare("SELECT EXISTS (SELECT 1 FROM sqlite_schema "
+                                 "WHERE type = 'table' AND name = ?)"));
   select.Bind(1, StagedTable(run_id));
   GM_ASSIGN_OR_RETURN(bool row, select.Step());
   return row && select.ColumnInt(0) != 0;
 }
+
+}  // namespace sqlite
 
 absl::Status SqliteStore::DropStagedTables(
     const std::string& run_ids,
@@ -392,21 +396,20 @@ absl::Status SqliteStore::ForEachStagedEntity(
     int64_t run_id, const std::string& type, const std::string& first_key,
     const std::string& last_key, int page_size,
     const std::function<absl::Status(const v1::Entity&)>& visit) {
-  // Keyset pagination: the lock is held for one page at a time, never across
-  // `visit`.
+  // Keyset pagination: a read transaction per page, never across `visit`.
   std::string after = first_key;
   bool inclusive = true;
   while (true) {
     std::vector<v1::Entity> page;
-    {
-      absl::MutexLock lock(&mu_);
-      GM_ASSIGN_OR_RETURN(bool staged, HasStagedTable(run_id));
+    bool staged = false;
+    GM_RETURN_IF_ERROR(ReadOnly([&](SqliteDatabase& db) -> absl::Status {
+      GM_ASSIGN_OR_RETURN(staged, sqlite::HasStagedTable(db, run_id));
       if (!staged) return absl::OkStatus();
       GM_ASSIGN_OR_RETURN(
           SqliteStatement select,
           // Without the INDEXED BY the planner walks every key of the run
           // from ?3 on, whatever its type.
-          db_->Prepare(absl::Substitute(
+          db.Prepare(absl::Substitute(
               "SELECT s.data FROM $0 s INDEXED BY $0_by_type JOIN tasks t ON "
               "t.id = s.task_id AND t.committed_attempt = s.attempt WHERE "
               "s.object = ?1 AND s.type = ?2 AND s.key $1 ?3 AND (?4 = '' OR "
@@ -414,14 +417,14 @@ absl::Status SqliteStore::ForEachStagedEntity(
               StagedTable(run_id), inclusive ? ">=" : ">")));
       select.Bind(1, kEntityObject).Bind(2, type).Bind(3, after);
       select.Bind(4, last_key).Bind(5, int64_t{page_size});
-      GM_RETURN_IF_ERROR(
-          select.ForEachRow([&](const SqliteStatement& row) -> absl::Status {
-            GM_ASSIGN_OR_RETURN(
-                page.emplace_back(),
-                Parse<v1::Entity>(row.ColumnView(0), "staged entity"));
-            return absl::OkStatus();
-          }));
-    }
+      return select.ForEachRow([&](const SqliteStatement& row) -> absl::Status {
+        GM_ASSIGN_OR_RETURN(
+            page.emplace_back(),
+            Parse<v1::Entity>(row.ColumnView(0), "staged entity"));
+        return absl::OkStatus();
+      });
+    }));
+    if (!staged) return absl::OkStatus();
     for (const v1::Entity& entity : page) GM_RETURN_IF_ERROR(visit(entity));
     if (static_cast<int>(page.size()) < page_size) return absl::OkStatus();
     after = page.back().key();
@@ -435,23 +438,24 @@ absl::Status SqliteStore::ForEachStagedObject(
   std::string after;
   while (true) {
     std::vector<std::pair<std::string, std::string>> page;  // (key, data)
-    {
-      absl::MutexLock lock(&mu_);
-      GM_ASSIGN_OR_RETURN(bool staged, HasStagedTable(run_id));
+    bool staged = false;
+    GM_RETURN_IF_ERROR(ReadOnly([&](SqliteDatabase& db) -> absl::Status {
+      GM_ASSIGN_OR_RETURN(staged, sqlite::HasStagedTable(db, run_id));
       if (!staged) return absl::OkStatus();
       GM_ASSIGN_OR_RETURN(
           SqliteStatement select,
-          db_->Prepare(absl::StrCat(
+          db.Prepare(absl::StrCat(
               "SELECT s.key, s.data FROM ", CommittedRows(run_id),
               " WHERE s.object = ? AND s.key > ? ORDER BY s.key LIMIT ?")));
       select.Bind(1, relationships ? kRelationshipObject : kEntityObject)
           .Bind(2, after)
           .Bind(3, int64_t{page_size});
-      GM_RETURN_IF_ERROR(select.ForEachRow([&](const SqliteStatement& row) {
+      return select.ForEachRow([&](const SqliteStatement& row) {
         page.emplace_back(row.ColumnText(0), row.ColumnBlob(1));
         return absl::OkStatus();
-      }));
-    }
+      });
+    }));
+    if (!staged) return absl::OkStatus();
     for (const auto& [key, data] : page) GM_RETURN_IF_ERROR(visit(data));
     if (static_cast<int>(page.size()) < page_size) return absl::OkStatus();
     after = page.back().first;
@@ -459,31 +463,33 @@ absl::Status SqliteStore::ForEachStagedObject(
 }
 
 absl::StatusOr<bool> SqliteStore::HasStagedObjects(int64_t run_id) {
-  absl::MutexLock lock(&mu_);
-  GM_ASSIGN_OR_RETURN(bool staged, HasStagedTable(run_id));
-  if (!staged) return false;
-  GM_ASSIGN_OR_RETURN(SqliteStatement select,
-                      db_->Prepare(absl::StrCat("SELECT EXISTS (SELECT 1 FROM ",
+  return Read<bool>([&](SqliteDatabase& db) -> absl::StatusOr<bool> {
+    GM_ASSIGN_OR_RETURN(bool staged, sqlite::HasStagedTable(db, run_id));
+    if (!staged) return false;
+    GM_ASSIGN_OR_RETURN(SqliteStatement select,
+                        db.Prepare(absl::StrCat("SELECT EXISTS (SELECT 1 FROM ",
                                                 CommittedRows(run_id), ")")));
-  GM_ASSIGN_OR_RETURN(bool row, select.Step());
-  return row && select.ColumnInt(0) != 0;
+    GM_ASSIGN_OR_RETURN(bool row, select.Step());
+    return row && select.ColumnInt(0) != 0;
+  });
 }
 
 absl::Status SqliteStore::ForEachStagedKey(
     int64_t run_id, const std::string& type,
     const std::function<void(const std::string&)>& visit) {
-  absl::MutexLock lock(&mu_);
-  GM_ASSIGN_OR_RETURN(bool staged, HasStagedTable(run_id));
-  if (!staged) return absl::OkStatus();
-  GM_ASSIGN_OR_RETURN(
-      SqliteStatement select,
-      db_->Prepare(absl::StrCat("SELECT s.key FROM ", CommittedRows(run_id),
+  return ReadOnly([&](SqliteDatabase& db) -> absl::Status {
+    GM_ASSIGN_OR_RETURN(bool staged, sqlite::HasStagedTable(db, run_id));
+    if (!staged) return absl::OkStatus();
+    GM_ASSIGN_OR_RETURN(
+        SqliteStatement select,
+        db.Prepare(absl::StrCat("SELECT s.key FROM ", CommittedRows(run_id),
                                 " WHERE s.object = ? AND s.type = ? ORDER BY "
                                 "s.key")));
-  select.Bind(1, kEntityObject).Bind(2, type);
-  return select.ForEachRow([&](const SqliteStatement& row) {
-    visit(row.ColumnText(0));
-    return absl::OkStatus();
+    select.Bind(1, kEntityObject).Bind(2, type);
+    return select.ForEachRow([&](const SqliteStatement& row) {
+      visit(row.ColumnText(0));
+      return absl::OkStatus();
+    });
   });
 }
 

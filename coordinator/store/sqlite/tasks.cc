@@ -99,44 +99,53 @@ absl::StatusOr<int64_t> SqliteStore::CreateValidationTask(
   return db_->last_insert_rowid();
 }
 
-absl::StatusOr<TaskRecord> SqliteStore::GetTaskLocked(int64_t task_id) {
+namespace sqlite {
+
+absl::StatusOr<TaskRecord> ReadTask(SqliteDatabase& db, int64_t task_id) {
   GM_ASSIGN_OR_RETURN(SqliteStatement select,
-                      db_->Prepare(absl::StrCat("SELECT ", kTaskColumns,
-                                                " FROM tasks WHERE id = ?")));
+                      db.Prepare(absl::StrCat("SELECT ", kTaskColumns,
+                                              " FROM tasks WHERE id = ?")));
   select.Bind(1, task_id);
   GM_ASSIGN_OR_RETURN(bool found, select.Step());
   if (!found)
     return absl::NotFoundError(absl::StrCat("task ", task_id, " not found"));
-  return sqlite::TaskFromRow(select);
+  return TaskFromRow(select);
 }
 
+}  // namespace sqlite
+
 absl::StatusOr<TaskRecord> SqliteStore::GetTask(int64_t task_id) {
-  absl::MutexLock lock(&mu_);
-  return GetTaskLocked(task_id);
+  return Read<TaskRecord>(
+      [&](SqliteDatabase& db) { return sqlite::ReadTask(db, task_id); });
 }
 
 absl::StatusOr<std::vector<TaskRecord>> SqliteStore::TasksOfRun(
     int64_t run_id) {
-  absl::MutexLock lock(&mu_);
-  GM_ASSIGN_OR_RETURN(
-      SqliteStatement select,
-      db_->Prepare(absl::StrCat("SELECT ", kTaskColumns,
+  return Read<std::vector<TaskRecord>>(
+      [&](SqliteDatabase& db) -> absl::StatusOr<std::vector<TaskRecord>> {
+        GM_ASSIGN_OR_RETURN(SqliteStatement select,
+                            db.Prepare(absl::StrCat(
+                                "SELECT ", kTaskColumns,
                                 " FROM tasks WHERE run_id = ? ORDER BY id")));
-  select.Bind(1, run_id);
-  return CollectTasks(select);
+        select.Bind(1, run_id);
+        return CollectTasks(select);
+      });
 }
 
 absl::StatusOr<std::vector<TaskRecord>> SqliteStore::PendingTasks(int limit) {
-  absl::MutexLock lock(&mu_);
-  GM_ASSIGN_OR_RETURN(
-      SqliteStatement select,
-      db_->Prepare(absl::StrCat(
-          "SELECT ", kTaskColumns,
-          " FROM tasks WHERE state = ?1 AND (run_id = 0 OR run_id IN (SELECT "
-          "id FROM runs WHERE status IN ",
-          ActiveRunStatuses(), ")) ORDER BY id LIMIT ?2")));
-  select.Bind(1, Code(TaskState::kPending)).Bind(2, int64_t{limit});
-  return CollectTasks(select);
+  return Read<
+      std::vector<TaskRecord>>([&](SqliteDatabase& db)
+                                   -> absl::StatusOr<std::vector<TaskRecord>> {
+    GM_ASSIGN_OR_RETURN(
+        SqliteStatement select,
+        db.Prepare(absl::StrCat(
+            "SELECT ", kTaskColumns,
+            " FROM tasks WHERE state = ?1 AND (run_id = 0 OR run_id IN (SELECT "
+            "id FROM runs WHERE status IN ",
+            ActiveRunStatuses(), ")) ORDER BY id LIMIT ?2")));
+    select.Bind(1, Code(TaskState::kPending)).Bind(2, int64_t{limit});
+    return CollectTasks(select);
+  });
 }
 
 absl::StatusOr<int32_t> SqliteStore::LeaseTask(int64_t task_id,
@@ -181,17 +190,19 @@ absl::Status SqliteStore::RenewLease(int64_t task_id, int32_t attempt,
 
 absl::StatusOr<std::vector<TaskRecord>> SqliteStore::LeasedTasks(
     int64_t expired_before_ms, const std::string& worker_id) {
-  absl::MutexLock lock(&mu_);
-  GM_ASSIGN_OR_RETURN(
-      SqliteStatement select,
-      db_->Prepare(absl::StrCat(
-          "SELECT ", kTaskColumns,
-          " FROM tasks WHERE state = ?3 AND (lease_expires_ms < ?1 OR "
-          "(?2 != '' AND worker_id = ?2)) ORDER BY id")));
-  select.Bind(1, expired_before_ms)
-      .Bind(2, worker_id)
-      .Bind(3, Code(TaskState::kLeased));
-  return CollectTasks(select);
+  return Read<std::vector<TaskRecord>>(
+      [&](SqliteDatabase& db) -> absl::StatusOr<std::vector<TaskRecord>> {
+        GM_ASSIGN_OR_RETURN(
+            SqliteStatement select,
+            db.Prepare(absl::StrCat(
+                "SELECT ", kTaskColumns,
+                " FROM tasks WHERE state = ?3 AND (lease_expires_ms < ?1 OR "
+                "(?2 != '' AND worker_id = ?2)) ORDER BY id")));
+        select.Bind(1, expired_before_ms)
+            .Bind(2, worker_id)
+            .Bind(3, Code(TaskState::kLeased));
+        return CollectTasks(select);
+      });
 }
 
 absl::Status SqliteStore::ReleaseTask(int64_t task_id, int32_t attempt,

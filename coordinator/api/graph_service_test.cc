@@ -240,7 +240,8 @@ TEST(GraphService, SubscribeCarriesFlatJsonOfEachObjectWhenAsked) {
   LoopbackServer server({&service});
   ASSERT_TRUE(server.started());
   auto stub = v1::Graph::NewStub(server.Channel());
-  // "KIND object_json <- previous_object_json" per event, in order.
+  // "KIND object_json <- previous_object_json" per event, in order; "-" for
+  // an unset one.
   auto subscribe = [&](v1::SubscribeRequest request) {
     request.set_mark_caught_up(true);
     grpc::ClientContext context;
@@ -248,9 +249,11 @@ TEST(GraphService, SubscribeCarriesFlatJsonOfEachObjectWhenAsked) {
     std::vector<std::string> got;
     v1::ChangeEvent event;
     while (reader->Read(&event)) {
-      got.push_back(absl::StrCat(v1::ChangeKind_Name(event.kind()), " ",
-                                 event.object_json(), " <- ",
-                                 event.previous_object_json()));
+      got.push_back(absl::StrCat(
+          v1::ChangeKind_Name(event.kind()), " ",
+          event.has_object_json() ? event.object_json() : "-", " <- ",
+          event.has_previous_object_json() ? event.previous_object_json()
+                                           : "-"));
     }
     EXPECT_TRUE(reader->Finish().ok());
     return got;
@@ -273,10 +276,10 @@ TEST(GraphService, SubscribeCarriesFlatJsonOfEachObjectWhenAsked) {
   v1::SubscribeRequest plain;
   EXPECT_THAT(subscribe(plain),
               ::testing::ElementsAre(
-                  "CHANGE_KIND_CREATED  <- ", "CHANGE_KIND_CREATED  <- ",
-                  "CHANGE_KIND_CREATED  <- ", "CHANGE_KIND_UPDATED  <- ",
-                  "CHANGE_KIND_DELETED  <- ", "CHANGE_KIND_DELETED  <- ",
-                  "CHANGE_KIND_UNSPECIFIED  <- "));
+                  "CHANGE_KIND_CREATED - <- -", "CHANGE_KIND_CREATED - <- -",
+                  "CHANGE_KIND_CREATED - <- -", "CHANGE_KIND_UPDATED - <- -",
+                  "CHANGE_KIND_DELETED - <- -", "CHANGE_KIND_DELETED - <- -",
+                  "CHANGE_KIND_UNSPECIFIED - <- -"));
 
   v1::SubscribeRequest json;
   json.set_include_object_json(true);
@@ -285,10 +288,10 @@ TEST(GraphService, SubscribeCarriesFlatJsonOfEachObjectWhenAsked) {
   // second's; the order of its two deletions is the store's, so they are
   // compared as a set.
   ASSERT_EQ(events.size(), 7u);
-  EXPECT_EQ(events[0], absl::StrCat("CHANGE_KIND_CREATED ", kFirst0, " <- "));
-  EXPECT_EQ(events[1], absl::StrCat("CHANGE_KIND_CREATED ", kFirst1, " <- "));
+  EXPECT_EQ(events[0], absl::StrCat("CHANGE_KIND_CREATED ", kFirst0, " <- -"));
+  EXPECT_EQ(events[1], absl::StrCat("CHANGE_KIND_CREATED ", kFirst1, " <- -"));
   EXPECT_EQ(events[2],
-            absl::StrCat("CHANGE_KIND_CREATED ", kRelationship, " <- "));
+            absl::StrCat("CHANGE_KIND_CREATED ", kRelationship, " <- -"));
   EXPECT_EQ(events[3],
             absl::StrCat("CHANGE_KIND_UPDATED ", kSecond0, " <- ", kFirst0));
   EXPECT_THAT(
@@ -297,7 +300,7 @@ TEST(GraphService, SubscribeCarriesFlatJsonOfEachObjectWhenAsked) {
           absl::StrCat("CHANGE_KIND_DELETED ", kFirst1, " <- ", kFirst1),
           absl::StrCat("CHANGE_KIND_DELETED ", kRelationship, " <- ",
                        kRelationship)));
-  EXPECT_EQ(events[6], "CHANGE_KIND_UNSPECIFIED  <- ");
+  EXPECT_EQ(events[6], "CHANGE_KIND_UNSPECIFIED - <- -");
 
   // With raw data, the JSON has `_rawData` (the provider object embedded as
   // JSON) wherever the entity has raw data.
@@ -311,7 +314,7 @@ TEST(GraphService, SubscribeCarriesFlatJsonOfEachObjectWhenAsked) {
   EXPECT_THAT(subscribe(json), ::testing::ElementsAre(
                                    absl::StrCat("CHANGE_KIND_DELETED ",
                                                 kFirst1Raw, " <- ", kFirst1Raw),
-                                   "CHANGE_KIND_UNSPECIFIED  <- "));
+                                   "CHANGE_KIND_UNSPECIFIED - <- -"));
 }
 
 // A store with instance "known": two entities with raw data and a

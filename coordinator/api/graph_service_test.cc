@@ -17,6 +17,7 @@ namespace {
 
 using testing::AddInstanceWithGraph;
 using testing::LoopbackServer;
+using testing::RunWithGraph;
 
 TEST(GraphService, PagesThroughEveryEntityAndRelationshipExactlyOnce) {
   auto store = Store::Open(":memory:");
@@ -204,6 +205,116 @@ TEST(GraphService, SubscribeMarksTheEndOfTheBacklogOnceWhenAsked) {
   EXPECT_EQ(subscribe(empty), (std::vector<int64_t>{-6}));
   v1::SubscribeRequest unmarked;
   EXPECT_EQ(subscribe(unmarked), (std::vector<int64_t>{1, 2, 3, 4, 5, 6}));
+}
+
+// object_json and previous_object_json over real gRPC: JupiterOne flat JSON of
+// the object after and before each change (a deleted object as it was), only
+// when asked, `_rawData` only with include_raw_data, and nothing on the
+// marker.
+TEST(GraphService, SubscribeCarriesFlatJsonOfEachObjectWhenAsked) {
+  auto store = Store::Open(":memory:");
+  ASSERT_TRUE(store.ok());
+  v1::ResultBatch first;
+  for (int i = 0; i < 2; ++i) {
+    v1::Entity* e = first.add_entities();
+    e->set_key(absl::StrFormat("thing_node:%05d", i));
+    e->set_type("thing_node");
+    e->add_classes("Thing");
+    (*e->mutable_properties())["name"] = StringValue(absl::StrCat("n", i));
+    (*e->mutable_properties())["count"] = IntValue(i + 7);
+    v1::RawData* raw = e->add_raw_data();
+    raw->set_name("default");
+    raw->set_json(absl::StrFormat(R"({"id":%d})", i));
+  }
+  *first.add_relationships() =
+      DirectRelationship(first.entities(0), "HAS", first.entities(1));
+  ASSERT_TRUE(AddInstanceWithGraph(**store, "flat", first).ok());
+  // The second run updates thing_node:00000 and lacks thing_node:00001, which
+  // is deleted, and with it the relationship.
+  v1::ResultBatch second;
+  *second.add_entities() = first.entities(0);
+  (*second.mutable_entities(0)->mutable_properties())["count"] = IntValue(70);
+  ASSERT_TRUE(RunWithGraph(**store, "flat", second).ok());
+
+  GraphService service(store->get(), nullptr);
+  LoopbackServer server({&service});
+  ASSERT_TRUE(server.started());
+  auto stub = v1::Graph::NewStub(server.Channel());
+  // "KIND object_json <- previous_object_json" per event, in order; "-" for
+  // an unset one.
+  auto subscribe = [&](v1::SubscribeRequest request) {
+    request.set_mark_caught_up(true);
+    grpc::ClientContext context;
+    auto reader = stub->Subscribe(&context, request);
+    std::vector<std::string> got;
+    v1::ChangeEvent event;
+    while (reader->Read(&event)) {
+      got.push_back(absl::StrCat(
+          v1::ChangeKind_Name(event.kind()), " ",
+          event.has_object_json() ? event.object_json() : "-", " <- ",
+          event.has_previous_object_json() ? event.previous_object_json()
+                                           : "-"));
+    }
+    EXPECT_TRUE(reader->Finish().ok());
+    return got;
+  };
+  constexpr char kRelationship[] =
+      R"({"_key":"thing_node:00000|has|thing_node:00001",)"
+      R"("_type":"thing_node_has_node","_class":"HAS",)"
+      R"("_fromEntityKey":"thing_node:00000",)"
+      R"("_toEntityKey":"thing_node:00001","displayName":"HAS"})";
+  constexpr char kFirst0[] =
+      R"({"_key":"thing_node:00000","_type":"thing_node","_class":["Thing"],)"
+      R"("count":7,"name":"n0"})";
+  constexpr char kFirst1[] =
+      R"({"_key":"thing_node:00001","_type":"thing_node","_class":["Thing"],)"
+      R"("count":8,"name":"n1"})";
+  constexpr char kSecond0[] =
+      R"({"_key":"thing_node:00000","_type":"thing_node","_class":["Thing"],)"
+      R"("count":70,"name":"n0"})";
+
+  v1::SubscribeRequest plain;
+  EXPECT_THAT(subscribe(plain),
+              ::testing::ElementsAre(
+                  "CHANGE_KIND_CREATED - <- -", "CHANGE_KIND_CREATED - <- -",
+                  "CHANGE_KIND_CREATED - <- -", "CHANGE_KIND_UPDATED - <- -",
+                  "CHANGE_KIND_DELETED - <- -", "CHANGE_KIND_DELETED - <- -",
+                  "CHANGE_KIND_UNSPECIFIED - <- -"));
+
+  v1::SubscribeRequest json;
+  json.set_include_object_json(true);
+  std::vector<std::string> events = subscribe(json);
+  // The first run's changes (entities, then relationships), then the
+  // second's; the order of its two deletions is the store's, so they are
+  // compared as a set.
+  ASSERT_EQ(events.size(), 7u);
+  EXPECT_EQ(events[0], absl::StrCat("CHANGE_KIND_CREATED ", kFirst0, " <- -"));
+  EXPECT_EQ(events[1], absl::StrCat("CHANGE_KIND_CREATED ", kFirst1, " <- -"));
+  EXPECT_EQ(events[2],
+            absl::StrCat("CHANGE_KIND_CREATED ", kRelationship, " <- -"));
+  EXPECT_EQ(events[3],
+            absl::StrCat("CHANGE_KIND_UPDATED ", kSecond0, " <- ", kFirst0));
+  EXPECT_THAT(
+      std::vector<std::string>(events.begin() + 4, events.end() - 1),
+      ::testing::UnorderedElementsAre(
+          absl::StrCat("CHANGE_KIND_DELETED ", kFirst1, " <- ", kFirst1),
+          absl::StrCat("CHANGE_KIND_DELETED ", kRelationship, " <- ",
+                       kRelationship)));
+  EXPECT_EQ(events[6], "CHANGE_KIND_UNSPECIFIED - <- -");
+
+  // With raw data, the JSON has `_rawData` (the provider object embedded as
+  // JSON) wherever the entity has raw data.
+  json.set_include_raw_data(true);
+  json.add_kinds(v1::CHANGE_KIND_DELETED);
+  json.set_type_pattern("thing_node");
+  constexpr char kFirst1Raw[] =
+      R"({"_key":"thing_node:00001","_type":"thing_node","_class":["Thing"],)"
+      R"("count":8,"name":"n1",)"
+      R"("_rawData":[{"name":"default","rawData":{"id":1}}]})";
+  EXPECT_THAT(subscribe(json), ::testing::ElementsAre(
+                                   absl::StrCat("CHANGE_KIND_DELETED ",
+                                                kFirst1Raw, " <- ", kFirst1Raw),
+                                   "CHANGE_KIND_UNSPECIFIED - <- -"));
 }
 
 // A store with instance "known": two entities with raw data and a

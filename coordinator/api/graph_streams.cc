@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/graph_json.h"
 #include "common/grpc_limits.h"
 #include "common/grpc_status.h"
 #include "coordinator/api/graph_service.h"
@@ -56,17 +57,49 @@ absl::StatusOr<v1::ChangeEvent> ToChangeEvent(const ChangeRecord& change,
   if (event.has_previous_entity()) {
     Trim(include_raw_data, *event.mutable_previous_entity());
   }
-  if (event.ByteSizeLong() > kMaxGrpcMessageBytes) {
-    return TooLarge(
-        absl::StrCat("change ", change.sequence, " (",
-                     change.is_relationship ? Describe(event.relationship())
-                                            : Describe(event.entity()),
-                     ")"),
-        event.ByteSizeLong(),
-        CarriesRawData(event.entity()) ||
-            CarriesRawData(event.previous_entity()));
-  }
   return event;
+}
+
+// Whether one of the changed object's classes fully matches `pattern`.
+bool ClassMatches(const v1::ChangeEvent& event, const RE2& pattern) {
+  if (event.has_relationship()) {
+    return RE2::FullMatch(event.relationship().class_name(), pattern);
+  }
+  for (const std::string& c : event.entity().classes()) {
+    if (RE2::FullMatch(c, pattern)) return true;
+  }
+  return false;
+}
+
+// Fills object_json and previous_object_json from the typed objects, which are
+// already trimmed: the JSON carries `_rawData` exactly when they carry raw
+// data.
+void AddObjectJson(v1::ChangeEvent& event) {
+  if (event.has_entity()) {
+    event.set_object_json(EntityToJson(event.entity(), true));
+  } else if (event.has_relationship()) {
+    event.set_object_json(RelationshipToJson(event.relationship()));
+  }
+  if (event.has_previous_entity()) {
+    event.set_previous_object_json(EntityToJson(event.previous_entity(), true));
+  } else if (event.has_previous_relationship()) {
+    event.set_previous_object_json(
+        RelationshipToJson(event.previous_relationship()));
+  }
+}
+
+// RESOURCE_EXHAUSTED naming the change when the event, as it will be sent,
+// cannot travel in one message.
+absl::Status CheckEventSize(const v1::ChangeEvent& event) {
+  if (event.ByteSizeLong() <= kMaxGrpcMessageBytes) return absl::OkStatus();
+  return TooLarge(
+      absl::StrCat("change ", event.sequence(), " (",
+                   event.has_relationship() ? Describe(event.relationship())
+                                            : Describe(event.entity()),
+                   ")"),
+      event.ByteSizeLong(),
+      CarriesRawData(event.entity()) ||
+          CarriesRawData(event.previous_entity()));
 }
 
 // Checks a Subscribe request's fields before anything is read.
@@ -165,18 +198,12 @@ grpc::Status GraphService::Subscribe(
       absl::StatusOr<v1::ChangeEvent> event =
           ToChangeEvent(change, request->include_raw_data());
       if (!event.ok()) return ToGrpcStatus(event.status());
-      if (class_pattern) {
-        bool match = false;
-        if (event->has_entity()) {
-          for (const std::string& c : event->entity().classes()) {
-            match |= RE2::FullMatch(c, *class_pattern);
-          }
-        } else {
-          match = RE2::FullMatch(event->relationship().class_name(),
-                                 *class_pattern);
-        }
-        if (!match) continue;
-      }
+      if (class_pattern && !ClassMatches(*event, *class_pattern)) continue;
+      // After the filters, so that no JSON is made for a change that is not
+      // sent and a change that is not sent cannot end the stream as too large.
+      if (request->include_object_json()) AddObjectJson(*event);
+      absl::Status fits = CheckEventSize(*event);
+      if (!fits.ok()) return ToGrpcStatus(fits);
       // Blocks while the subscriber is slow (flow control); nothing else waits
       // on it.
       if (!writer->Write(*event)) return grpc::Status::OK;

@@ -14,6 +14,12 @@ absl::StatusOr<int64_t> AddInstanceWithGraph(Store& store,
   instance.set_id(instance_id);
   instance.set_integration("test");
   GM_RETURN_IF_ERROR(store.CreateInstance(instance));
+  return RunWithGraph(store, instance_id, batch);
+}
+
+absl::StatusOr<int64_t> RunWithGraph(Store& store,
+                                     const std::string& instance_id,
+                                     const v1::ResultBatch& batch) {
   v1::IntegrationDefinition definition;
   definition.set_name("test");
   definition.set_version("1");

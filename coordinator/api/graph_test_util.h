@@ -23,6 +23,13 @@ absl::StatusOr<int64_t> AddInstanceWithGraph(Store& store,
                                              const std::string& instance_id,
                                              const v1::ResultBatch& batch);
 
+// Another run of the existing instance `instance_id` whose whole result is
+// `batch`: objects it lacks are deleted, as finalize does for a type without a
+// deletion rule. Returns the run id.
+absl::StatusOr<int64_t> RunWithGraph(Store& store,
+                                     const std::string& instance_id,
+                                     const v1::ResultBatch& batch);
+
 // Services on 127.0.0.1 (a free port) until destroyed. The server receives up
 // to kMaxGrpcMessageBytes, as graphmill-coordinator does.
 class LoopbackServer {

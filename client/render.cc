@@ -470,12 +470,17 @@ std::string RenderProgressLine(const v1::Run& run,
   int64_t relationships = 0;
   for (const v1::StepRun& step : run.steps()) {
     if (IsSettled(step.status())) ++settled;
-    for (const auto& [type, count] : step.type_counts()) {
-      if (relationship_types != nullptr &&
-          relationship_types->count(type) > 0) {
-        relationships += count;
-      } else {
-        entities += count;
+    // Committed objects and those running tasks have sent so far, so the
+    // counts move while a long task runs.
+    for (const auto* counts :
+         {&step.type_counts(), &step.arriving_type_counts()}) {
+      for (const auto& [type, count] : *counts) {
+        if (relationship_types != nullptr &&
+            relationship_types->count(type) > 0) {
+          relationships += count;
+        } else {
+          entities += count;
+        }
       }
     }
   }

@@ -71,6 +71,19 @@ TEST(RenderProgressLine, SplitsEntitiesAndRelationshipsWhenTypesAreKnown) {
             "objects  3.4s  24 objects/s  ETA 2s");
 }
 
+// A running task's objects count as they arrive, before the task ends.
+TEST(RenderProgressLine, CountsObjectsOfRunningTasksAsTheyArrive) {
+  const std::set<std::string> relationship_types = {
+      "circleci_account_has_user"};
+  v1::Run run = RunningRun();
+  (*run.mutable_steps(1)->mutable_arriving_type_counts())["circleci_user"] = 7;
+  (*run.mutable_steps(1)
+        ->mutable_arriving_type_counts())["circleci_account_has_user"] = 5;
+  EXPECT_EQ(RenderProgressLine(run, &relationship_types, kStartMs + 64'000),
+            "run 12 RUNNING [##########----------] 2/4 steps  tasks 3/4  48 "
+            "entities  45 relationships  1m04s  1 objects/s  ETA 22s");
+}
+
 // 3 of 4 tasks done in 64 s: the last one at that pace needs 21.3 s more.
 TEST(EstimateRemainingMs, ScalesTheTimeSoFarByTheTasksLeft) {
   EXPECT_EQ(EstimateRemainingMs(RunningRun(), kStartMs + 64'000), 21'333);

@@ -195,7 +195,8 @@ class Store {
       const v1::IntegrationDefinition& definition, v1::RunTrigger trigger,
       const std::vector<std::string>& disabled_steps, int64_t now_ms,
       std::optional<int64_t> schedule_slot_ms = std::nullopt) = 0;
-  // The run with steps and per-step type counts (no events).
+  // The run with steps, per-step type counts of committed attempts and of
+  // attempts still running (arriving_type_counts), no events.
   virtual absl::StatusOr<v1::Run> GetRun(int64_t run_id) = 0;
   virtual absl::StatusOr<std::vector<v1::Run>> ListRuns(
       const std::string& instance_id, int limit) = 0;

@@ -478,8 +478,10 @@ TEST_F(LargeRawDataTest, ExportListsTheWholeGraph) {
   EXPECT_GT(raw.out.size(),
             static_cast<size_t>(kLargeEntities * kPaddingBytes));
 
-  const CommandResult dot = cluster_->Cli(
-      {"graph", "export", "--instance", kInstance, "--format", "dot"});
+  // Every node, unfolded (--fold 0): the whole graph, streamed page by page.
+  const CommandResult dot =
+      cluster_->Cli({"graph", "export", "--instance", kInstance, "--format",
+                     "dot", "--fold", "0"});
   ASSERT_EQ(dot.exit_code, 0) << dot.err;
   EXPECT_TRUE(absl::StartsWith(dot.out, "digraph")) << dot.out.substr(0, 200);
   EXPECT_TRUE(absl::EndsWith(dot.out, "}\n")) << dot.out.size();

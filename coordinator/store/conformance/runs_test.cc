@@ -106,6 +106,48 @@ TEST_P(StoreTest, RunsAreReadListedAndEnded) {
             absl::StatusCode::kNotFound);
 }
 
+TEST_P(StoreTest, ObjectsOfRunningAttemptsArriveBeforeTheyCount) {
+  auto run =
+      store_->CreateRun("inst", Definition(), v1::RUN_TRIGGER_MANUAL, {}, 1);
+  ASSERT_TRUE(run.ok()) << run.status();
+  v1::ResultBatch first;
+  *first.add_entities() = MakeEntity("thing_a:000001", "thing_a", "a");
+  *first.add_entities() = MakeEntity("thing_b:000001", "thing_b", "b");
+  v1::TaskAttempt running = StageTask(*store_, *run, "fetch-a", first);
+  auto got = store_->GetRun(*run);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_THAT(
+      got->steps(0).arriving_type_counts(),
+      ::testing::UnorderedElementsAre(Pair("thing_a", 1), Pair("thing_b", 1)));
+  EXPECT_TRUE(got->steps(0).type_counts().empty());
+
+  // A second batch adds up; a repeated key does not count twice.
+  v1::ResultBatch second;
+  *second.add_entities() = MakeEntity("thing_a:000002", "thing_a", "c");
+  *second.add_entities() = MakeEntity("thing_a:000001", "thing_a", "a");
+  ASSERT_TRUE(store_->StageBatch(running, second, 2).ok());
+  // Another task's attempt that is taken back arrives, then is gone.
+  v1::ResultBatch lost;
+  *lost.add_entities() = MakeEntity("thing_a:000009", "thing_a", "z");
+  v1::TaskAttempt released = StageTask(*store_, *run, "fetch-a", lost);
+  got = store_->GetRun(*run);
+  EXPECT_EQ(got->steps(0).arriving_type_counts().at("thing_a"), 3);
+  ASSERT_TRUE(store_
+                  ->ReleaseTask(released.task_id(), released.attempt(), 3,
+                                "lease lapsed")
+                  .ok());
+  got = store_->GetRun(*run);
+  EXPECT_EQ(got->steps(0).arriving_type_counts().at("thing_a"), 2);
+
+  // Committed, they count, and arrive no longer.
+  ASSERT_TRUE(store_->CommitAttempt(running, true, "", {}).ok());
+  got = store_->GetRun(*run);
+  EXPECT_TRUE(got->steps(0).arriving_type_counts().empty());
+  EXPECT_THAT(
+      got->steps(0).type_counts(),
+      ::testing::UnorderedElementsAre(Pair("thing_a", 2), Pair("thing_b", 1)));
+}
+
 TEST_P(StoreTest, StepsRecordStatusTimesTasksAndTypeCounts) {
   auto run =
       store_->CreateRun("inst", Definition(), v1::RUN_TRIGGER_MANUAL, {}, 1);

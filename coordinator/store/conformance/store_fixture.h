@@ -22,7 +22,8 @@
 //   CreateRun (runs_test.cc): OneActiveRunPerInstance,
 //       DisabledStepsStartDisabled
 //   GetRun, ListRuns, ActiveRunIds, GetRunDefinition, SetRunStatus,
-//   SetRunUpload (runs_test.cc): RunsAreReadListedAndEnded
+//   SetRunUpload (runs_test.cc): RunsAreReadListedAndEnded,
+//       ObjectsOfRunningAttemptsArriveBeforeTheyCount
 //   CancelRun (runs_test.cc, write_path_test.cc):
 //       CancelledRunChangesNothingAndDeleteLogsTheGraphAway,
 //       DeleteInstanceWaitsForTheActiveRun,

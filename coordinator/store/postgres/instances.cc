@@ -183,6 +183,8 @@ absl::Status PostgresStore::DeleteInstance(const std::string& id,
         "(SELECT id FROM tasks WHERE instance_id = $1)",
         "DELETE FROM attempt_incomplete WHERE task_id IN "
         "(SELECT id FROM tasks WHERE instance_id = $1)",
+        "DELETE FROM attempt_type_counts WHERE task_id IN "
+        "(SELECT id FROM tasks WHERE instance_id = $1)",
         "DELETE FROM run_incomplete WHERE run_id IN "
         "(SELECT id FROM runs WHERE instance_id = $1)",
         "DELETE FROM run_incomplete_types WHERE run_id IN "

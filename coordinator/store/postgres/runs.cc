@@ -167,6 +167,24 @@ absl::StatusOr<v1::Run> PostgresStore::GetRunLocked(int64_t run_id) {
         }
         return absl::OkStatus();
       }));
+  // Objects of attempts still running, so progress moves before a task ends.
+  constexpr char kSelectArriving[] = R"sql(
+      SELECT t.step_id, a.type, SUM(a.count)::BIGINT
+      FROM tasks t JOIN attempt_type_counts a
+        ON a.task_id = t.id AND a.attempt = t.attempt
+      WHERE t.run_id = $1 AND t.state = $2 GROUP BY 1, 2)sql";
+  GM_RETURN_IF_ERROR(db_->ForEachRow(
+      kSelectArriving,
+      PgParams().Int(run_id).Int(StateCode(TaskState::kLeased)),
+      [&](const PgRow& row) {
+        const std::string step_id = row.Text(0);
+        for (v1::StepRun& step : *run.mutable_steps()) {
+          if (step.step_id() == step_id) {
+            (*step.mutable_arriving_type_counts())[row.Text(1)] = row.Int(2);
+          }
+        }
+        return absl::OkStatus();
+      }));
   constexpr char kSelectIncompleteTypes[] = R"sql(
       SELECT type, reason, error, all_kept FROM run_incomplete_types
       WHERE run_id = $1 ORDER BY type)sql";
@@ -297,6 +315,7 @@ absl::StatusOr<std::vector<TaskRecord>> PostgresStore::CancelRun(
     const std::string statements[] = {
         absl::StrCat("DELETE FROM attempt_events", of_unfinished),
         absl::StrCat("DELETE FROM attempt_incomplete", of_unfinished),
+        absl::StrCat("DELETE FROM attempt_type_counts", of_unfinished),
         absl::StrCat("UPDATE tasks SET state = ", StateCode(TaskState::kFailed),
                      ", error = 'run cancelled', worker_id = '' "
                      "WHERE run_id = $1 AND state IN ",

@@ -223,6 +223,16 @@ ALTER TABLE runs ADD COLUMN finalize_started_ms BIGINT NOT NULL DEFAULT 0;
 UPDATE schema_version SET version = 4;
 )sql";
 
+// Version 4 -> 5: objects by type of each attempt in progress, for progress
+// before its task ends (StepRun.arriving_type_counts).
+constexpr char kVersion4To5[] = R"sql(
+CREATE TABLE attempt_type_counts (
+  task_id BIGINT NOT NULL, attempt INTEGER NOT NULL,
+  type TEXT COLLATE "C" NOT NULL, count BIGINT NOT NULL,
+  PRIMARY KEY (task_id, attempt, type));
+UPDATE schema_version SET version = 5;
+)sql";
+
 // Held (transaction-scoped) while the schema is created or migrated, so
 // coordinators starting together do not race on it.
 constexpr int64_t kSchemaLockKey = 0x67726170686d696c;  // "graphmil"
@@ -269,6 +279,10 @@ absl::Status PostgresStore::Migrate() {
     if (version == 3) {
       GM_RETURN_IF_ERROR(db_->Execute(kVersion3To4));
       version = 4;
+    }
+    if (version == 4) {
+      GM_RETURN_IF_ERROR(db_->Execute(kVersion4To5));
+      version = 5;
     }
     return absl::OkStatus();
   }));

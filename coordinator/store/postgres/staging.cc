@@ -153,7 +153,8 @@ absl::Status PostgresStore::StageBatch(const v1::TaskAttempt& attempt,
             AS o (object, key, type, classes, from_key, to_key, data, props,
                   scope, position)
           ORDER BY o.position
-          ON CONFLICT (task_id, attempt, object, key) DO NOTHING)sql";
+          ON CONFLICT (task_id, attempt, object, key) DO NOTHING
+          RETURNING type)sql";
       GM_ASSIGN_OR_RETURN(PgResult inserted,
                           db_->Query(kInsert, PgParams()
                                                   .Int(task.run_id)
@@ -168,7 +169,32 @@ absl::Status PostgresStore::StageBatch(const v1::TaskAttempt& attempt,
                                                   .BytesArray(columns.data)
                                                   .JsonbArray(columns.props)
                                                   .TextArray(columns.scope)));
-      if (static_cast<size_t>(inserted.affected()) < columns.size()) {
+      // The attempt's objects by type so far, for progress (GetRun).
+      std::map<std::string, int64_t> type_counts;
+      for (int row = 0; row < inserted.rows(); ++row) {
+        ++type_counts[inserted.Text(row, 0)];
+      }
+      if (!type_counts.empty()) {
+        std::vector<std::string> types;
+        std::vector<int64_t> counts;
+        for (const auto& [type, count] : type_counts) {
+          types.push_back(type);
+          counts.push_back(count);
+        }
+        constexpr char kCountTypes[] = R"sql(
+            INSERT INTO attempt_type_counts (task_id, attempt, type, count)
+            SELECT $1, $2, c.type, c.count
+            FROM unnest($3::text[], $4::bigint[]) AS c (type, count)
+            ON CONFLICT (task_id, attempt, type) DO UPDATE
+              SET count = attempt_type_counts.count + excluded.count)sql";
+        GM_RETURN_IF_ERROR(db_->Query(kCountTypes, PgParams()
+                                                       .Int(attempt.task_id())
+                                                       .Int(attempt.attempt())
+                                                       .TextArray(types)
+                                                       .IntArray(counts))
+                               .status());
+      }
+      if (static_cast<size_t>(inserted.rows()) < columns.size()) {
         // Some keys were staged before (in this batch or an earlier one): an
         // identical version merges, a different one is a conflict. The
         // stored version is the first, so comparing each object of the batch
@@ -312,7 +338,8 @@ absl::Status PostgresStore::CommitAttempt(
         ON CONFLICT DO NOTHING)sql";
     GM_RETURN_IF_ERROR(
         db_->Query(kKeepIncomplete, params().Text(task.step_id)).status());
-    for (const char* table : {"attempt_events", "attempt_incomplete"}) {
+    for (const char* table :
+         {"attempt_events", "attempt_incomplete", "attempt_type_counts"}) {
       GM_RETURN_IF_ERROR(
           db_->Query(absl::StrCat("DELETE FROM ", table,
                                   " WHERE task_id = $1 AND attempt = $2"),

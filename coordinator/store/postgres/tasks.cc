@@ -177,8 +177,8 @@ absl::Status PostgresStore::ReleaseTask(int64_t task_id, int32_t attempt,
     // attempt went when it was released, and a committed attempt's objects
     // belong to its run.
     if (released.affected() == 0) return absl::OkStatus();
-    for (const char* table :
-         {"staged_objects", "attempt_events", "attempt_incomplete"}) {
+    for (const char* table : {"staged_objects", "attempt_events",
+                              "attempt_incomplete", "attempt_type_counts"}) {
       GM_RETURN_IF_ERROR(
           db_->Query(absl::StrCat("DELETE FROM ", table,
                                   " WHERE task_id = $1 AND attempt = $2"),

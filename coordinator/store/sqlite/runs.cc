@@ -164,6 +164,24 @@ absl::StatusOr<v1::Run> SqliteStore::GetRun(int64_t run_id) {
       }
       return absl::OkStatus();
     }));
+    // Objects of attempts still running (attempt_type_counts, kept by
+    // StageBatch), so progress moves before a task ends.
+    GM_ASSIGN_OR_RETURN(
+        SqliteStatement arriving,
+        db.Prepare(absl::StrCat(
+            "SELECT t.step_id, a.type, SUM(a.count) FROM tasks t JOIN "
+            "attempt_type_counts a ON a.task_id = t.id AND a.attempt = "
+            "t.attempt WHERE t.run_id = ? AND t.state = ",
+            Code(TaskState::kLeased), " GROUP BY 1, 2")));
+    arriving.Bind(1, run_id);
+    GM_RETURN_IF_ERROR(arriving.ForEachRow([&](const SqliteStatement& row) {
+      auto step = by_id.find(row.ColumnText(0));
+      if (step != by_id.end()) {
+        (*step->second->mutable_arriving_type_counts())[row.ColumnText(1)] =
+            row.ColumnInt(2);
+      }
+      return absl::OkStatus();
+    }));
     GM_ASSIGN_OR_RETURN(
         SqliteStatement incomplete,
         db.Prepare("SELECT type, reason, error, all_kept FROM "

@@ -27,6 +27,18 @@ int64_t CountRows(SqliteDatabase& db) {
   return select->ColumnInt(0);
 }
 
+// CountRows through one of the readers' connections.
+int64_t CountRowsOfAReader(SqliteReaders& readers) {
+  int64_t seen = -1;
+  EXPECT_TRUE(readers
+                  .Read([&](SqliteDatabase& db) {
+                    seen = CountRows(db);
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  return seen;
+}
+
 TEST(SqliteReadersTest, ReadsTheLastCommitWhileTheWriterHoldsATransaction) {
   const std::string path = NewPath("readers");
   auto writer = SqliteDatabase::Open(path);
@@ -39,24 +51,11 @@ TEST(SqliteReadersTest, ReadsTheLastCommitWhileTheWriterHoldsATransaction) {
   // neither waits for it nor sees the row.
   ASSERT_TRUE((*writer)->Execute("BEGIN IMMEDIATE").ok());
   ASSERT_TRUE((*writer)->Execute("INSERT INTO t VALUES (2)").ok());
-  int64_t seen = -1;
-  ASSERT_TRUE(readers
-                  .Read([&](SqliteDatabase& db) {
-                    seen = CountRows(db);
-                    return absl::OkStatus();
-                  })
-                  .ok());
-  EXPECT_EQ(seen, 1);
+  EXPECT_EQ(CountRowsOfAReader(readers), 1);
   ASSERT_TRUE((*writer)->Execute("COMMIT").ok());
 
   // The next read, on the pooled connection, sees the commit.
-  ASSERT_TRUE(readers
-                  .Read([&](SqliteDatabase& db) {
-                    seen = CountRows(db);
-                    return absl::OkStatus();
-                  })
-                  .ok());
-  EXPECT_EQ(seen, 2);
+  EXPECT_EQ(CountRowsOfAReader(readers), 2);
 }
 
 TEST(SqliteReadersTest, AReaderCannotWrite) {

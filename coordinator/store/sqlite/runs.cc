@@ -151,37 +151,30 @@ absl::StatusOr<v1::Run> SqliteStore::GetRun(int64_t run_id) {
     }));
     for (v1::StepRun& step : *run.mutable_steps())
       by_id[step.step_id()] = &step;
-    GM_ASSIGN_OR_RETURN(
-        SqliteStatement counts,
-        db.Prepare("SELECT step_id, type, count FROM step_type_counts "
-                   "WHERE run_id = ?"));
-    counts.Bind(1, run_id);
-    GM_RETURN_IF_ERROR(counts.ForEachRow([&](const SqliteStatement& row) {
-      auto step = by_id.find(row.ColumnText(0));
-      if (step != by_id.end()) {
-        (*step->second->mutable_type_counts())[row.ColumnText(1)] =
-            row.ColumnInt(2);
-      }
-      return absl::OkStatus();
-    }));
+    // Rows of (step id, type, count) from `sql` (run id bound) into each
+    // step's map that `counts` picks.
+    auto add_counts = [&](const std::string& sql, auto counts) -> absl::Status {
+      GM_ASSIGN_OR_RETURN(SqliteStatement select, db.Prepare(sql));
+      select.Bind(1, run_id);
+      return select.ForEachRow([&](const SqliteStatement& row) {
+        auto step = by_id.find(row.ColumnText(0));
+        if (step != by_id.end()) {
+          (*counts(*step->second))[row.ColumnText(1)] = row.ColumnInt(2);
+        }
+        return absl::OkStatus();
+      });
+    };
+    GM_RETURN_IF_ERROR(add_counts(
+        "SELECT step_id, type, count FROM step_type_counts WHERE run_id = ?",
+        [](v1::StepRun& step) { return step.mutable_type_counts(); }));
     // Objects of attempts still running (attempt_type_counts, kept by
     // StageBatch), so progress moves before a task ends.
-    GM_ASSIGN_OR_RETURN(
-        SqliteStatement arriving,
-        db.Prepare(absl::StrCat(
-            "SELECT t.step_id, a.type, SUM(a.count) FROM tasks t JOIN "
-            "attempt_type_counts a ON a.task_id = t.id AND a.attempt = "
-            "t.attempt WHERE t.run_id = ? AND t.state = ",
-            Code(TaskState::kLeased), " GROUP BY 1, 2")));
-    arriving.Bind(1, run_id);
-    GM_RETURN_IF_ERROR(arriving.ForEachRow([&](const SqliteStatement& row) {
-      auto step = by_id.find(row.ColumnText(0));
-      if (step != by_id.end()) {
-        (*step->second->mutable_arriving_type_counts())[row.ColumnText(1)] =
-            row.ColumnInt(2);
-      }
-      return absl::OkStatus();
-    }));
+    GM_RETURN_IF_ERROR(add_counts(
+        absl::StrCat("SELECT t.step_id, a.type, SUM(a.count) FROM tasks t JOIN "
+                     "attempt_type_counts a ON a.task_id = t.id AND a.attempt "
+                     "= t.attempt WHERE t.run_id = ? AND t.state = ",
+                     Code(TaskState::kLeased), " GROUP BY 1, 2"),
+        [](v1::StepRun& step) { return step.mutable_arriving_type_counts(); }));
     GM_ASSIGN_OR_RETURN(
         SqliteStatement incomplete,
         db.Prepare("SELECT type, reason, error, all_kept FROM "

@@ -239,7 +239,10 @@ class Store {
   virtual absl::StatusOr<TaskRecord> GetTask(int64_t task_id) = 0;
   virtual absl::StatusOr<std::vector<TaskRecord>> TasksOfRun(
       int64_t run_id) = 0;
-  // Up to `limit` pending tasks of active runs, oldest first.
+  // Up to `limit` pending tasks of active runs: unsharded ones (validations,
+  // steps without a parent type) first, then shards; oldest first within
+  // each. (The dispatcher asks for a few times its free slots, so a step of
+  // one task planned after hundreds of shards is still among them.)
   virtual absl::StatusOr<std::vector<TaskRecord>> PendingTasks(int limit) = 0;
   // PENDING -> LEASED with attempt+1 under `lease_id` (see
   // TaskAttempt.lease_id). Returns the new attempt.

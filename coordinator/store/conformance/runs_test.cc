@@ -230,7 +230,7 @@ TEST_P(StoreTest, IncompleteReportsBecomeTheStepsPartialTypesAndScopeGaps) {
   EXPECT_EQ((*steps)[1].scope_gaps[0].count, 2);
 }
 
-TEST_P(StoreTest, PendingTasksBelongToActiveRunsOrValidationsOldestFirst) {
+TEST_P(StoreTest, PendingTasksOfActiveRunsComeUnshardedFirstThenOldest) {
   auto run =
       store_->CreateRun("inst", Definition(), v1::RUN_TRIGGER_MANUAL, {}, 1);
   auto tasks = store_->TasksOfRun(*run);
@@ -257,10 +257,16 @@ TEST_P(StoreTest, PendingTasksBelongToActiveRunsOrValidationsOldestFirst) {
     for (const TaskRecord& record : *records) result.push_back(record.id);
     return result;
   };
+  auto unsharded =
+      store_->CreateTask(*run, "fetch-a", v1::TASK_KIND_STEP, v1::Shard());
+  ASSERT_TRUE(unsharded.ok()) << unsharded.status();
+  // Unsharded before shards, however much older the shards are.
   EXPECT_THAT(ids(store_->PendingTasks(10)),
-              ElementsAre(validation.id, *step, *alone));
-  EXPECT_THAT(ids(store_->PendingTasks(2)), ElementsAre(validation.id, *step));
-  EXPECT_THAT(ids(store_->TasksOfRun(*run)), ElementsAre(validation.id, *step));
+              ElementsAre(validation.id, *alone, *unsharded, *step));
+  EXPECT_THAT(ids(store_->PendingTasks(3)),
+              ElementsAre(validation.id, *alone, *unsharded));
+  EXPECT_THAT(ids(store_->TasksOfRun(*run)),
+              ElementsAre(validation.id, *step, *unsharded));
   auto record = store_->GetTask(*step);
   ASSERT_TRUE(record.ok()) << record.status();
   EXPECT_EQ(record->run_id, *run);

@@ -34,7 +34,7 @@
 //       ScopedDeletionTest tests,
 //       ConflictingDuplicatesKeepFirstWarnAndMarkPartial
 //   CreateTask, CreateValidationTask, GetTask, TasksOfRun, PendingTasks
-//   (runs_test.cc): PendingTasksBelongToActiveRunsOrValidationsOldestFirst
+//   (runs_test.cc): PendingTasksOfActiveRunsComeUnshardedFirstThenOldest
 //   LeaseTask, RenewLease, LeasedTasks (runs_test.cc):
 //       LeasesAreRenewedAndFoundWhenExpired
 //   ReleaseTask (runs_test.cc, write_path_test.cc):

@@ -91,7 +91,10 @@ absl::StatusOr<std::vector<TaskRecord>> PostgresStore::PendingTasks(int limit) {
                    " FROM tasks WHERE state = ", StateCode(TaskState::kPending),
                    " AND (run_id = 0 OR run_id IN "
                    "(SELECT id FROM runs WHERE status IN ",
-                   ActiveRunStatuses(), ")) ORDER BY id LIMIT $1"),
+                   ActiveRunStatuses(),
+                   // Unsharded tasks (an empty shard) first: a small step
+                   // must not wait until hundreds of older shards are leased.
+                   ")) ORDER BY octet_length(shard) > 0, id LIMIT $1"),
       PgParams().Limit(limit));
 }
 

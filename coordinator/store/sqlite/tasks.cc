@@ -142,7 +142,10 @@ absl::StatusOr<std::vector<TaskRecord>> SqliteStore::PendingTasks(int limit) {
             "SELECT ", kTaskColumns,
             " FROM tasks WHERE state = ?1 AND (run_id = 0 OR run_id IN (SELECT "
             "id FROM runs WHERE status IN ",
-            ActiveRunStatuses(), ")) ORDER BY id LIMIT ?2")));
+            ActiveRunStatuses(),
+            // Unsharded tasks (an empty shard) first: a small step must not
+            // wait until hundreds of older shards are leased.
+            ")) ORDER BY length(shard) > 0, id LIMIT ?2")));
     select.Bind(1, Code(TaskState::kPending)).Bind(2, int64_t{limit});
     return CollectTasks(select);
   });

@@ -15,6 +15,19 @@
 namespace graphmill::coordinator {
 namespace {
 
+// Six Things, alternately of type even_thing (keys 0, 2, 4) and odd_thing.
+v1::ResultBatch EvenAndOddThings() {
+  v1::ResultBatch batch;
+  for (int i = 0; i < 6; ++i) {
+    v1::Entity* e = batch.add_entities();
+    e->set_key(
+        absl::StrFormat("%s:%05d", i % 2 ? "odd_thing" : "even_thing", i));
+    e->set_type(i % 2 ? "odd_thing" : "even_thing");
+    e->add_classes("Thing");
+  }
+  return batch;
+}
+
 using testing::AddInstanceWithGraph;
 using testing::LoopbackServer;
 using testing::RunWithGraph;
@@ -94,14 +107,7 @@ TEST(GraphService, RejectsBadPageTokenAndMissingInstance) {
 TEST(GraphService, SubscribeReplaysFiltersAndReportsPrunedHistory) {
   auto store = Store::Open(":memory:");
   ASSERT_TRUE(store.ok());
-  v1::ResultBatch batch;
-  for (int i = 0; i < 6; ++i) {
-    v1::Entity* e = batch.add_entities();
-    e->set_key(
-        absl::StrFormat("%s:%05d", i % 2 ? "odd_thing" : "even_thing", i));
-    e->set_type(i % 2 ? "odd_thing" : "even_thing");
-    e->add_classes("Thing");
-  }
+  const v1::ResultBatch batch = EvenAndOddThings();
   ASSERT_TRUE(AddInstanceWithGraph(**store, "subs", batch).ok());
 
   GraphService service(store->get(),
@@ -159,14 +165,7 @@ TEST(GraphService, SubscribeReplaysFiltersAndReportsPrunedHistory) {
 TEST(GraphService, SubscribeMarksTheEndOfTheBacklogOnceWhenAsked) {
   auto store = Store::Open(":memory:");
   ASSERT_TRUE(store.ok());
-  v1::ResultBatch batch;
-  for (int i = 0; i < 6; ++i) {
-    v1::Entity* e = batch.add_entities();
-    e->set_key(
-        absl::StrFormat("%s:%05d", i % 2 ? "odd_thing" : "even_thing", i));
-    e->set_type(i % 2 ? "odd_thing" : "even_thing");
-    e->add_classes("Thing");
-  }
+  const v1::ResultBatch batch = EvenAndOddThings();
   ASSERT_TRUE(AddInstanceWithGraph(**store, "marked", batch).ok());
   // No engine: the stream ends after the marker, so "once" is checked to the
   // end of the stream.

@@ -67,7 +67,7 @@ class SqliteCheckpointer {
   // Checkpoints run so far.
   int64_t checkpoints() ABSL_LOCKS_EXCLUDED(mu_);
   // Waits until checkpoints() exceeds `seen` or `timeout` passes; returns
-  // checkpoints(). For tests and shutdown.
+  // checkpoints(). For tests.
   int64_t AwaitCheckpointAfter(int64_t seen, absl::Duration timeout)
       ABSL_LOCKS_EXCLUDED(mu_);
 

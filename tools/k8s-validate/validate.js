@@ -84,8 +84,8 @@ const loadYaml = (file) => parseYaml(fs.readFileSync(file, 'utf8'), rel(file));
 
 // --- The kustomize subset -----------------------------------------------------------------
 
-const KUSTOMIZATION_FIELDS = ['apiVersion', 'kind', 'resources', 'patches', 'namespace',
-  'images'];
+const KUSTOMIZATION_FIELDS = ['apiVersion', 'kind', 'resources', 'components', 'patches',
+  'namespace', 'images'];
 const CLUSTER_SCOPED = new Set(['Namespace', 'ClusterRole', 'ClusterRoleBinding',
   'CustomResourceDefinition', 'PriorityClass', 'StorageClass', 'PersistentVolume',
   'ClusterIssuer', 'ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration']);
@@ -195,7 +195,13 @@ function splitImage(image) {
   return { name: rest, tag, digest };
 }
 
-function kustomize(dir) {
+// The objects `dir` renders. A Kustomization (kind Kustomization, or none) starts from nothing;
+// a Component (kind Component, listed under `components`) starts from `accumulated`, the
+// objects its parent has read so far, and adds its resources and applies its patches, namespace
+// and images to all of them. As kustomize orders it: resources, then components (in order),
+// then patches, namespace, images.
+function kustomize(dir, accumulated) {
+  const asComponent = accumulated !== undefined;
   const kfile = ['kustomization.yaml', 'kustomization.yml', 'Kustomization']
     .map((f) => path.join(dir, f)).find((f) => fs.existsSync(f));
   if (!kfile) throw new Error(`${rel(dir)}: no kustomization.yaml`);
@@ -207,7 +213,10 @@ function kustomize(dir) {
         'add it there, or use those');
     }
   }
-  let objs = [];
+  const kind = k.kind || 'Kustomization';
+  if (asComponent && kind !== 'Component') throw new Error(`${rel(kfile)}: listed under components, but its kind is ${kind}, not Component`);
+  if (!asComponent && kind !== 'Kustomization') throw new Error(`${rel(kfile)}: its kind is ${kind}; a ${kind} is listed under components, not resources`);
+  let objs = asComponent ? accumulated : [];
   for (const r of k.resources || []) {
     const p = path.resolve(dir, r);
     if (!fs.existsSync(p)) throw new Error(`${rel(kfile)}: resource ${r} does not exist`);
@@ -222,6 +231,11 @@ function kustomize(dir) {
     if (seen.has(key)) throw new Error(`${rel(dir)}: ${id(o)} is defined twice`);
     seen.add(key);
   }
+  for (const c of k.components || []) {
+    const p = path.resolve(dir, c);
+    if (!fs.existsSync(p) || !fs.statSync(p).isDirectory()) throw new Error(`${rel(kfile)}: component ${c} is not a directory`);
+    objs = kustomize(p, objs);
+  }
   for (const patch of k.patches || []) {
     const where = patch.path ? rel(path.resolve(dir, patch.path)) : `${rel(kfile)}: inline patch`;
     const docs = patch.path ? loadYaml(path.resolve(dir, patch.path)) : parseYaml(patch.patch, where);
@@ -231,12 +245,21 @@ function kustomize(dir) {
         for (const t of selectTargets(objs, patch.target, where)) applyJson6902(t, doc, where);
         continue;
       }
+      // kustomize cannot parse a strategic merge patch without a kind and a name, even with a
+      // target.
+      if (!doc.kind || !isMap(doc.metadata) || !doc.metadata.name) throw new Error(`${where}: a strategic merge patch needs kind and metadata.name`);
       const targets = patch.target ? selectTargets(objs, patch.target, where)
         : objs.filter((o) => o.kind === doc.kind && o.metadata.name === (doc.metadata || {}).name);
       if (!targets.length) throw new Error(`${where}: patches ${id(doc)}, which the resources do not have`);
-      // With a target, the patch's own apiVersion, kind and name do not rename the targets.
-      const body = { ...doc };
-      if (patch.target) for (const k of ['apiVersion', 'kind', 'metadata']) delete body[k];
+      // With a target, the patch's own apiVersion, kind, name and namespace do not rename the
+      // targets (its labels and annotations are merged, as kustomize does).
+      const body = clone(doc);
+      if (patch.target) {
+        for (const k of ['apiVersion', 'kind']) delete body[k];
+        delete body.metadata.name;
+        delete body.metadata.namespace;
+        if (!Object.keys(body.metadata).length) delete body.metadata;
+      }
       objs = objs.map((o) => (targets.includes(o) ? strategicMerge(o, body) : o))
         .filter((o) => o !== undefined);
     }

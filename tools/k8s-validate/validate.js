@@ -1,15 +1,17 @@
 #!/usr/bin/env node
 // Validates deploy/k8s offline: renders every overlay under deploy/k8s/overlays with the
-// subset of kustomize the manifests use (resources, patches, namespace, images; implemented
-// below, no kubectl needed), then checks every object
+// subset of kustomize the manifests use (resources, components, patches, namespace, images;
+// implemented below, no kubectl needed), then checks every object
 //   - against the Kubernetes OpenAPI schemas (npm kubernetes-models), and cert-manager's
 //     Certificate and KEDA's ScaledObject against their CRD schemas (@kubernetes-models/...);
 //   - for unknown fields, as `kubectl apply --validate=strict` would (from the models' type
 //     declarations);
 //   - against graphmill's deployment policies: restricted Pod Security, probes, disruption
-//     budgets, the StatefulSet's headless Service and claim templates, autoscaling on the task
-//     backlog, flags the binaries know and the image's ENTRYPOINT does not already set, the
-//     secret key's file mode, and more (the check names below say which).
+//     budgets, per store (a SQLite file: one StatefulSet pod, its headless Service and claim
+//     template; PostgreSQL: a Deployment of several replicas, rolled and drained one at a time,
+//     spread over nodes, no volume claims, the password from a Secret and never in --store),
+//     autoscaling on the task backlog, flags the binaries know and the image's ENTRYPOINT does
+//     not already set, the secret key's file mode, and more (the check names below say which).
 // When kubectl is on the PATH, the rendering is also compared with `kubectl kustomize`.
 //
 //   node tools/k8s-validate/validate.js              validate every overlay
@@ -59,6 +61,7 @@ const EXTERNAL_SECRETS = {
   'graphmill-secret-key': 'made by hand: the key that encrypts instance secrets',
   'graphmill-worker-token': 'made by hand: a token with role worker',
   'graphmill-coordinator-tls': 'issued by cert-manager from the Certificate',
+  'graphmill-postgres': 'made by hand: the PostgreSQL password (overlays/postgresql, as PGPASSWORD)',
 };
 const WORKER_DRAIN_DEFAULT = 30; // --drain_grace_seconds
 // Pod Security Standards, "restricted" (kubernetes.io/docs/concepts/security/pod-security-standards).
@@ -641,6 +644,38 @@ function resolvePort(container, port) {
   return p ? p.containerPort : null;
 }
 
+// The coordinator's --store (the binary's default when the flag is absent) and, for a
+// PostgreSQL URI (what coordinator/store/store.cc opens as PostgreSQL), its parts.
+const STORE_DEFAULT = 'graphmill.db';
+const PG_DEFAULT_PORT = 5432;
+function postgresStore(store) {
+  const m = /^postgres(?:ql)?:\/\/(?:([^@/?#]*)@)?([^/?#]*)([^?#]*)(?:\?([^#]*))?/i.exec(store || '');
+  if (!m) return null;
+  const query = new URLSearchParams(m[4] || '');
+  const hosts = m[2] ? m[2].split(',').map((h) => {
+    const hp = /^(\[[^\]]*\]|[^:]*)(?::(\d*))?$/.exec(h) || [h, h, ''];
+    return { host: hp[1].replace(/^\[|\]$/g, ''), port: Number(hp[2] || query.get('port') || PG_DEFAULT_PORT) };
+  }) : [];
+  return { userinfo: m[1], hosts, query };
+}
+
+// How many of `replicas` pods a PodDisruptionBudget lets be down (percentages rounded up, as
+// the disruption controller does).
+function pdbAllowed(pdb, replicas) {
+  const scaled = (v) => (typeof v === 'string' && v.endsWith('%') ? Math.ceil((Number(v.slice(0, -1)) * replicas) / 100) : Number(v));
+  if (pdb.spec.maxUnavailable !== undefined) return scaled(pdb.spec.maxUnavailable);
+  if (pdb.spec.minAvailable !== undefined) return Math.max(0, replicas - scaled(pdb.spec.minAvailable));
+  return null;
+}
+
+// Whether a NetworkPolicy peer list's ports admit `protocol` `port` (numbers only: a named port
+// names the other pod's port, unknown here).
+function portsAdmit(ports, protocol, port) {
+  if (!ports || !ports.length) return true;
+  return ports.some((x) => (x.protocol || 'TCP') === protocol && (x.port === undefined ||
+    (typeof x.port === 'number' && (x.endPort !== undefined ? port >= x.port && port <= x.endPort : port === x.port))));
+}
+
 function analyze(objs) {
   const byKind = (k) => objs.filter((o) => o.kind === k);
   const workloads = objs.filter((o) => ['Deployment', 'StatefulSet', 'DaemonSet'].includes(o.kind));
@@ -656,8 +691,9 @@ function analyze(objs) {
       const b = BINARIES[c.name];
       if (!b || c.command) continue;
       const ep = entrypoints[b.target] || [];
-      ctx.graphmill.push({ w, ps, c, binary: c.name, entrypoint: ep,
-        flags: flagsOf([...ep.slice(1), ...(c.args || [])]) });
+      const flags = flagsOf([...ep.slice(1), ...(c.args || [])]);
+      ctx.graphmill.push({ w, ps, c, binary: c.name, entrypoint: ep, flags,
+        postgres: c.name === 'coordinator' ? postgresStore(flags.get('store') || STORE_DEFAULT) : null });
     }
   }
   return ctx;
@@ -762,7 +798,7 @@ policy('every container requests CPU and memory and limits memory', (ctx) => {
   return p;
 });
 
-policy('probes: readiness and liveness on every container; workers on /readyz and /healthz of --health_listen', (ctx) => {
+policy('probes: readiness and liveness on every container; workers on /readyz and /healthz of --health_listen; a PostgreSQL coordinator is ready by grpc.health.v1', (ctx) => {
   const p = [];
   for (const w of ctx.workloads) {
     for (const c of w.spec.template.spec.containers || []) {
@@ -803,6 +839,9 @@ policy('probes: readiness and liveness on every container; workers on /readyz an
           p.push(`${where}: ${kind} is neither a grpc nor a TCP probe`);
         }
       }
+      // Replicas share a database: one whose store does not answer (NOT_SERVING) must leave
+      // the Service, which a TCP check of the gRPC port would not notice.
+      if (g.postgres && !(g.c.readinessProbe || {}).grpc) p.push(`${where}: readinessProbe is not a grpc probe (a replica whose PostgreSQL store does not answer would stay in the Service)`);
     }
   }
   return p;
@@ -860,6 +899,67 @@ policy('the coordinator\'s SQLite store is on its claim template\'s volume, with
     if (g.w.kind !== 'StatefulSet' || g.w.spec.replicas !== 1) p.push(`${id(g.w)}: SQLite allows one coordinator: a StatefulSet with replicas: 1`);
   }
   if (!ctx.graphmill.some((g) => g.binary === 'coordinator')) p.push('no coordinator container');
+  return p;
+});
+
+policy('the coordinator\'s PostgreSQL store: a Deployment of 2 or more replicas without volume claims, rolled out with none unavailable, spread over nodes, a PodDisruptionBudget letting one down at a time', (ctx) => {
+  const p = [];
+  for (const g of ctx.graphmill.filter((x) => x.binary === 'coordinator' && x.postgres)) {
+    const w = g.w;
+    const replicas = w.spec.replicas === undefined ? 1 : w.spec.replicas;
+    // Replicas take leases and run-level decisions through the database: no stable name, no
+    // volume of their own.
+    if (w.kind !== 'Deployment') p.push(`${id(w)}: a coordinator on PostgreSQL is a Deployment (its replicas need no stable identity or volume), not a ${w.kind}`);
+    if (!(replicas >= 2)) p.push(`${id(w)}: replicas ${replicas}: several replicas keep serving while one restarts or moves`);
+    for (const v of g.ps.volumes || []) {
+      if (v.persistentVolumeClaim || v.ephemeral) p.push(`${id(w)}: volume ${v.name} is a ${v.persistentVolumeClaim ? 'PersistentVolumeClaim' : 'generic ephemeral volume (a claim)'}; the store is the database`);
+    }
+    if ((w.spec.volumeClaimTemplates || []).length) p.push(`${id(w)}: volumeClaimTemplates; the store is the database`);
+    if (w.kind === 'Deployment') {
+      const st = w.spec.strategy || {};
+      const ru = st.rollingUpdate || {};
+      if ((st.type || 'RollingUpdate') !== 'RollingUpdate') p.push(`${id(w)}: strategy ${st.type}: a rollout replaces replicas one by one (RollingUpdate)`);
+      else if (!(ru.maxUnavailable === 0 || ru.maxUnavailable === '0%')) p.push(`${id(w)}: rollingUpdate.maxUnavailable is ${ru.maxUnavailable === undefined ? 'unset (25%)' : ru.maxUnavailable}, not 0: a rollout would stop a replica before its successor is ready`);
+      else if (ru.maxSurge === 0 || ru.maxSurge === '0%') p.push(`${id(w)}: rollingUpdate.maxSurge 0 with maxUnavailable 0 cannot roll out`);
+    }
+    // Spread over nodes: anti-affinity to its own pods (preferred or required), or a topology
+    // spread constraint, on kubernetes.io/hostname.
+    const labels = w.spec.template.metadata.labels;
+    const anti = (g.ps.affinity || {}).podAntiAffinity || {};
+    const terms = [...(anti.requiredDuringSchedulingIgnoredDuringExecution || []),
+      ...(anti.preferredDuringSchedulingIgnoredDuringExecution || []).map((t) => t.podAffinityTerm || {})];
+    const spread = terms.some((t) => t.topologyKey === 'kubernetes.io/hostname' && labelsMatch(t.labelSelector, labels)) ||
+      (g.ps.topologySpreadConstraints || []).some((t) => t.topologyKey === 'kubernetes.io/hostname' && labelsMatch(t.labelSelector, labels));
+    if (!spread) p.push(`${id(w)}: no pod anti-affinity (or topology spread) on kubernetes.io/hostname for its own pods: replicas may share a node`);
+    const pdbs = ctx.byKind('PodDisruptionBudget').filter((b) => b.metadata.namespace === w.metadata.namespace && labelsMatch(b.spec.selector, labels));
+    for (const b of pdbs) {
+      const allowed = pdbAllowed(b, replicas);
+      if (allowed === null) continue; // 'a PodDisruptionBudget covers every workload' says so
+      if (allowed > 1) p.push(`${id(b)}: lets ${allowed} of ${replicas} replicas be down at once (at most 1)`);
+      if (allowed < 1) p.push(`${id(b)}: lets none of ${replicas} replicas be down: a node drain could never move one (maxUnavailable: 1)`);
+    }
+  }
+  return p;
+});
+
+policy('the PostgreSQL password: PGPASSWORD from a Secret (secretKeyRef), never a literal value, never in --store', (ctx) => {
+  const p = [];
+  for (const w of ctx.workloads) {
+    for (const c of containersOf(w.spec.template.spec)) {
+      for (const e of c.env || []) {
+        if (e.name === 'PGPASSWORD' && e.value !== undefined) p.push(`${id(w)} container ${c.name}: PGPASSWORD is a literal value in the manifest; take it from a Secret (valueFrom.secretKeyRef)`);
+      }
+    }
+  }
+  for (const g of ctx.graphmill.filter((x) => x.binary === 'coordinator' && x.postgres)) {
+    const where = `${id(g.w)} container ${g.c.name}`;
+    // In args, the password would be in the pod spec, in `ps` and in the coordinator's logs.
+    if ((g.postgres.userinfo || '').includes(':')) p.push(`${where}: --store has a password (postgresql://user:password@...); libpq reads it from PGPASSWORD`);
+    for (const k of ['password', 'sslpassword']) if (g.postgres.query.has(k)) p.push(`${where}: --store has ?${k}=; libpq reads the password from PGPASSWORD`);
+    const pw = (g.c.env || []).find((e) => e.name === 'PGPASSWORD');
+    if (!pw) p.push(`${where}: no PGPASSWORD (from a Secret, secretKeyRef)`);
+    else if (pw.value === undefined && !(pw.valueFrom || {}).secretKeyRef) p.push(`${where}: PGPASSWORD is not from a Secret (valueFrom.secretKeyRef)`);
+  }
   return p;
 });
 
@@ -1035,7 +1135,7 @@ policy('Secrets: each is in the manifests or documented as made outside; the TLS
   return p;
 });
 
-policy('NetworkPolicies: every pod is selected for Ingress; workers may reach the coordinator\'s gRPC port', (ctx) => {
+policy('NetworkPolicies: every pod is selected for Ingress; workers may reach the coordinator\'s gRPC port; where the coordinator\'s egress is restricted, it may reach its PostgreSQL store and DNS', (ctx) => {
   const p = [];
   const nps = ctx.byKind('NetworkPolicy');
   for (const w of ctx.workloads) {
@@ -1052,6 +1152,18 @@ policy('NetworkPolicies: every pod is selected for Ingress; workers may reach th
         (n.spec.ingress || []).some((rule) => (rule.from || []).some((peer) => peer.podSelector && !peer.namespaceSelector && labelsMatch(peer.podSelector, wk.w.spec.template.metadata.labels)) &&
           (!rule.ports || rule.ports.some((x) => x.port === port || resolvePort(c.c, x.port) === port))));
       if (!admitted) p.push(`${id(wk.w)}'s pods may not reach ${id(c.w)} on port ${port}`);
+    }
+  }
+  for (const c of coords.filter((g) => g.postgres)) {
+    // Policies add up: egress is restricted once one of them selects the pod for Egress (so
+    // does a policy with egress rules and no policyTypes), and allowed where any rule allows.
+    const egress = nps.filter((n) => n.metadata.namespace === c.w.metadata.namespace && labelsMatch(n.spec.podSelector, c.w.spec.template.metadata.labels) &&
+      (n.spec.policyTypes || (n.spec.egress ? ['Ingress', 'Egress'] : ['Ingress'])).includes('Egress'));
+    if (!egress.length) continue;
+    const admits = (protocol, port) => egress.some((n) => (n.spec.egress || []).some((rule) => portsAdmit(rule.ports, protocol, port)));
+    for (const h of c.postgres.hosts) {
+      if (!admits('TCP', h.port)) p.push(`${id(c.w)}: its NetworkPolicies restrict egress and admit no TCP to port ${h.port}, PostgreSQL's (${h.host}:${h.port} in --store)`);
+      if (!/^[\d.]+$|:/.test(h.host) && !admits('UDP', 53)) p.push(`${id(c.w)}: its NetworkPolicies restrict egress and admit no DNS (UDP 53) to resolve ${h.host}`);
     }
   }
   return p;
@@ -1123,77 +1235,127 @@ function find(objs, kind, name) {
   if (!o) throw new Error(`self-test: no ${kind}/${name || '*'}`);
   return o;
 }
-const container = (objs, kind, name) => find(objs, kind).spec.template.spec.containers.find((c) => c.name === name);
+// The workload running the container `name` ('coordinator' or 'worker'), whatever its kind.
+function workload(objs, name) {
+  const w = objs.find((o) => podSpecs(o).some((ps) => (ps.containers || []).some((c) => c.name === name)));
+  if (!w) throw new Error(`self-test: no workload runs a container ${name}`);
+  return w;
+}
+const container = (objs, name) => workload(objs, name).spec.template.spec.containers.find((c) => c.name === name);
 const setArg = (c, flag, value) => {
   c.args = c.args.filter((a) => !a.startsWith(`--${flag}=`));
   if (value !== undefined) c.args.push(`--${flag}=${value}`);
 };
+// Which store an overlay's coordinator uses: 'postgresql' for a PostgreSQL URI, else 'sqlite'.
+function storeVariant(objs) {
+  const c = container(objs, 'coordinator');
+  return postgresStore(flagsOf(c.args).get('store') || STORE_DEFAULT) ? 'postgresql' : 'sqlite';
+}
 
+// [what, the check (part of its name) that must fail, how to break, the store variant it
+// applies to (all when absent)].
 const BREAKAGES = [
-  ['a misspelt field (readOnlyRootFileSystem)', 'unknown fields', (o) => { const c = container(o, 'Deployment', 'worker'); c.securityContext.readOnlyRootFileSystem = true; }],
-  ['a containerPort that is not a number', 'schema', (o) => { container(o, 'StatefulSet', 'coordinator').ports[0].containerPort = '7400x'; }],
+  ['a misspelt field (readOnlyRootFileSystem)', 'unknown fields', (o) => { const c = container(o, 'worker'); c.securityContext.readOnlyRootFileSystem = true; }],
+  ['a containerPort that is not a number', 'schema', (o) => { container(o, 'coordinator').ports[0].containerPort = '7400x'; }],
   ['a ScaledObject without triggers (CRD schema)', 'schema', (o) => { delete find(o, 'ScaledObject').spec.triggers; }],
   ['the Namespace without the restricted label', 'namespace', (o) => { delete find(o, 'Namespace').metadata.labels['pod-security.kubernetes.io/enforce']; }],
-  ['allowPrivilegeEscalation: true on the worker', 'restricted Pod Security', (o) => { container(o, 'Deployment', 'worker').securityContext.allowPrivilegeEscalation = true; }],
-  ['capabilities not dropped in the init container', 'restricted Pod Security', (o) => { delete find(o, 'StatefulSet').spec.template.spec.initContainers[0].securityContext.capabilities; }],
-  ['no seccomp profile on the coordinator pod', 'restricted Pod Security', (o) => { delete find(o, 'StatefulSet').spec.template.spec.securityContext.seccompProfile; }],
-  ['a hostPath volume', 'restricted Pod Security', (o) => { find(o, 'Deployment').spec.template.spec.volumes.push({ name: 'h', hostPath: { path: '/' } }); }],
-  ['a writable root filesystem', 'read-only root', (o) => { container(o, 'StatefulSet', 'coordinator').securityContext.readOnlyRootFilesystem = false; }],
-  ['no emptyDir on /tmp', 'read-only root', (o) => { const c = container(o, 'Deployment', 'worker'); c.volumeMounts = c.volumeMounts.filter((m) => m.mountPath !== '/tmp'); }],
-  ['a mounted service-account token', 'service-account token', (o) => { find(o, 'Deployment').spec.template.spec.automountServiceAccountToken = true; }],
-  ['no memory limit', 'requests CPU and memory', (o) => { delete container(o, 'Deployment', 'worker').resources.limits; }],
-  ['a TCP readiness probe on the worker', 'probes', (o) => { container(o, 'Deployment', 'worker').readinessProbe = { tcpSocket: { port: 'health' } }; }],
-  ['no liveness probe on the coordinator', 'probes', (o) => { delete container(o, 'StatefulSet', 'coordinator').livenessProbe; }],
-  ['a grpc probe on the TLS port', 'probes', (o) => { container(o, 'StatefulSet', 'coordinator').readinessProbe = { grpc: { port: 7400 } }; }],
+  ['allowPrivilegeEscalation: true on the worker', 'restricted Pod Security', (o) => { container(o, 'worker').securityContext.allowPrivilegeEscalation = true; }],
+  ['capabilities not dropped in the init container', 'restricted Pod Security', (o) => { delete workload(o, 'coordinator').spec.template.spec.initContainers[0].securityContext.capabilities; }],
+  ['no seccomp profile on the coordinator pod', 'restricted Pod Security', (o) => { delete workload(o, 'coordinator').spec.template.spec.securityContext.seccompProfile; }],
+  ['a hostPath volume', 'restricted Pod Security', (o) => { workload(o, 'worker').spec.template.spec.volumes.push({ name: 'h', hostPath: { path: '/' } }); }],
+  ['a writable root filesystem', 'read-only root', (o) => { container(o, 'coordinator').securityContext.readOnlyRootFilesystem = false; }],
+  ['no emptyDir on /tmp', 'read-only root', (o) => { const c = container(o, 'worker'); c.volumeMounts = c.volumeMounts.filter((m) => m.mountPath !== '/tmp'); }],
+  ['a mounted service-account token', 'service-account token', (o) => { workload(o, 'worker').spec.template.spec.automountServiceAccountToken = true; }],
+  ['no memory limit', 'requests CPU and memory', (o) => { delete container(o, 'worker').resources.limits; }],
+  ['a TCP readiness probe on the worker', 'probes', (o) => { container(o, 'worker').readinessProbe = { tcpSocket: { port: 'health' } }; }],
+  ['no liveness probe on the coordinator', 'probes', (o) => { delete container(o, 'coordinator').livenessProbe; }],
+  ['a grpc probe on the TLS port', 'probes', (o) => { container(o, 'coordinator').readinessProbe = { grpc: { port: 7400 } }; }],
   ['no PodDisruptionBudget for workers', 'PodDisruptionBudget', (o) => { o.splice(o.indexOf(find(o, 'PodDisruptionBudget', 'graphmill-worker')), 1); }],
-  ['serviceName naming the regular Service', 'StatefulSet', (o) => { find(o, 'StatefulSet').spec.serviceName = 'graphmill-coordinator'; }],
+  ['serviceName naming the regular Service', 'StatefulSet', (o) => { find(o, 'StatefulSet').spec.serviceName = 'graphmill-coordinator'; }, 'sqlite'],
   ['a standalone PersistentVolumeClaim for the store', 'StatefulSet', (o) => {
     const s = find(o, 'StatefulSet');
     delete s.spec.volumeClaimTemplates;
     s.spec.template.spec.volumes.push({ name: 'store', persistentVolumeClaim: { claimName: 'graphmill-store' } });
     o.push({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: 'graphmill-store', namespace: s.metadata.namespace }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } });
-  }],
-  ['two coordinator replicas on SQLite', 'SQLite store', (o) => { find(o, 'StatefulSet').spec.replicas = 2; }],
+  }, 'sqlite'],
+  ['two coordinator replicas on SQLite', 'SQLite store', (o) => { find(o, 'StatefulSet').spec.replicas = 2; }, 'sqlite'],
   ['the store on an emptyDir', 'SQLite store', (o) => {
     const s = find(o, 'StatefulSet');
     delete s.spec.volumeClaimTemplates;
     s.spec.template.spec.volumes.push({ name: 'store', emptyDir: {} });
-  }],
+  }, 'sqlite'],
   ['no --store, from a working directory on the read-only root', 'SQLite store', (o) => {
-    const c = container(o, 'StatefulSet', 'coordinator');
+    const c = container(o, 'coordinator');
     setArg(c, 'store');
     c.workingDir = '/';
-  }],
+  }, 'sqlite'],
+  ['the PostgreSQL coordinator as a StatefulSet', 'PostgreSQL store', (o) => { workload(o, 'coordinator').kind = 'StatefulSet'; }, 'postgresql'],
+  ['one PostgreSQL coordinator replica', 'PostgreSQL store', (o) => { workload(o, 'coordinator').spec.replicas = 1; }, 'postgresql'],
+  ['a rollout that stops a replica before its successor is ready', 'PostgreSQL store', (o) => { workload(o, 'coordinator').spec.strategy.rollingUpdate.maxUnavailable = 1; }, 'postgresql'],
+  ['the default rollout (25% unavailable)', 'PostgreSQL store', (o) => { delete workload(o, 'coordinator').spec.strategy; }, 'postgresql'],
+  ['no anti-affinity: replicas may share a node', 'PostgreSQL store', (o) => { delete workload(o, 'coordinator').spec.template.spec.affinity; }, 'postgresql'],
+  ['a PersistentVolumeClaim on a PostgreSQL coordinator', 'PostgreSQL store', (o) => {
+    const ps = workload(o, 'coordinator').spec.template.spec;
+    ps.volumes.push({ name: 'store', persistentVolumeClaim: { claimName: 'graphmill-store' } });
+    ps.containers[0].volumeMounts.push({ name: 'store', mountPath: '/data' });
+  }, 'postgresql'],
+  ['a PodDisruptionBudget letting 2 of 3 replicas down', 'PostgreSQL store', (o) => { find(o, 'PodDisruptionBudget', 'graphmill-coordinator').spec.maxUnavailable = 2; }, 'postgresql'],
+  ['a PodDisruptionBudget keeping all 3 replicas (drains blocked)', 'PostgreSQL store', (o) => {
+    const b = find(o, 'PodDisruptionBudget', 'graphmill-coordinator');
+    delete b.spec.maxUnavailable;
+    b.spec.minAvailable = 3;
+  }, 'postgresql'],
+  ['PGPASSWORD as a literal value', 'PostgreSQL password', (o) => { const c = container(o, 'coordinator'); c.env = c.env.map((e) => (e.name === 'PGPASSWORD' ? { name: e.name, value: 'hunter2' } : e)); }, 'postgresql'],
+  ['no PGPASSWORD', 'PostgreSQL password', (o) => { const c = container(o, 'coordinator'); c.env = c.env.filter((e) => e.name !== 'PGPASSWORD'); }, 'postgresql'],
+  ['a password in the --store URI (postgresql://user:pass@)', 'PostgreSQL password', (o) => { setArg(container(o, 'coordinator'), 'store', 'postgresql://graphmill:hunter2@postgresql:5432/graphmill'); }, 'postgresql'],
+  ['a password in the --store URI\'s query', 'PostgreSQL password', (o) => { setArg(container(o, 'coordinator'), 'store', 'postgresql://graphmill@postgresql:5432/graphmill?password=hunter2'); }, 'postgresql'],
+  ['a TCP readiness probe on replicated coordinators', 'probes', (o) => { container(o, 'coordinator').readinessProbe = { tcpSocket: { port: 'grpc' }, periodSeconds: 5 }; }, 'postgresql'],
+  ['egress without PostgreSQL\'s port', 'NetworkPolicies', (o) => {
+    const n = find(o, 'NetworkPolicy', 'graphmill-coordinator');
+    n.spec.egress = n.spec.egress.filter((r) => !(r.ports || []).some((x) => x.port === 5432));
+  }, 'postgresql'],
+  ['egress without DNS', 'NetworkPolicies', (o) => {
+    const n = find(o, 'NetworkPolicy', 'graphmill-coordinator');
+    n.spec.egress = n.spec.egress.filter((r) => !(r.ports || []).some((x) => x.port === 53));
+  }, 'postgresql'],
   ['a Service port targeting an undeclared port', 'Services select pods', (o) => { find(o, 'Service', 'graphmill-coordinator').spec.ports[0].targetPort = 'grpcs'; }],
   ['an HPA on CPU instead of KEDA', 'scale on the task backlog', (o) => {
     o.splice(o.indexOf(find(o, 'ScaledObject')), 1);
     o.push({ apiVersion: 'autoscaling/v2', kind: 'HorizontalPodAutoscaler', metadata: { name: 'graphmill-worker', namespace: 'graphmill' }, spec: { scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'graphmill-worker' }, minReplicas: 2, maxReplicas: 20, metrics: [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 70 } } }] } });
   }],
-  ['replicas set on the autoscaled Deployment', 'scale on the task backlog', (o) => { find(o, 'Deployment').spec.replicas = 3; }],
+  ['replicas set on the autoscaled Deployment', 'scale on the task backlog', (o) => { workload(o, 'worker').spec.replicas = 3; }],
   ['a threshold other than --capacity', 'scale on the task backlog', (o) => { find(o, 'ScaledObject').spec.triggers[0].metadata.threshold = '100'; }],
   ['a query on a metric the coordinator does not export', 'scale on the task backlog', (o) => { find(o, 'ScaledObject').spec.triggers[0].metadata.query = 'sum(graphmill_tasks_pending)'; }],
   ['a query on a task state the coordinator never sets', 'scale on the task backlog', (o) => { find(o, 'ScaledObject').spec.triggers[0].metadata.query = 'sum(graphmill_tasks{state=~"pending|queued"})'; }],
-  ['POD_NAME set but unused', 'worker ids', (o) => { setArg(container(o, 'Deployment', 'worker'), 'worker_id'); }],
-  ['a grace period shorter than the drain', 'terminationGracePeriodSeconds', (o) => { find(o, 'Deployment').spec.template.spec.terminationGracePeriodSeconds = 30; }],
+  ['POD_NAME set but unused', 'worker ids', (o) => { setArg(container(o, 'worker'), 'worker_id'); }],
+  ['a grace period shorter than the drain', 'terminationGracePeriodSeconds', (o) => { workload(o, 'worker').spec.template.spec.terminationGracePeriodSeconds = 30; }],
   ['the key straight from a Secret volume with defaultMode 0400 and fsGroup', 'secret key file', (o) => {
-    const s = find(o, 'StatefulSet').spec.template.spec;
+    const s = workload(o, 'coordinator').spec.template.spec;
     s.initContainers = [];
     const c = s.containers[0];
     c.volumeMounts = c.volumeMounts.map((m) => (m.name === 'secret-key' ? { name: 'secret-key-source', mountPath: '/run/graphmill/secret', readOnly: true } : m));
     s.volumes.find((v) => v.name === 'secret-key-source').secret.defaultMode = 0o400;
   }],
-  ['an init container copying the key without umask', 'secret key file', (o) => { find(o, 'StatefulSet').spec.template.spec.initContainers[0].command = ['/bin/sh', '-c', 'cp /secret-key-source/key /run/graphmill/secret/key']; }],
-  ['--listen repeated from the ENTRYPOINT', 'flags', (o) => { setArg(container(o, 'StatefulSet', 'coordinator'), 'listen', '0.0.0.0:7400'); }],
-  ['an unknown flag (--lease_second)', 'flags', (o) => { setArg(container(o, 'StatefulSet', 'coordinator'), 'lease_second', '30'); }],
-  ['a Secret nobody makes', 'Secrets', (o) => { find(o, 'Deployment').spec.template.spec.containers[0].env[1].valueFrom.secretKeyRef.name = 'nope'; }],
+  ['an init container copying the key without umask', 'secret key file', (o) => { workload(o, 'coordinator').spec.template.spec.initContainers[0].command = ['/bin/sh', '-c', 'cp /secret-key-source/key /run/graphmill/secret/key']; }],
+  ['--listen repeated from the ENTRYPOINT', 'flags', (o) => { setArg(container(o, 'coordinator'), 'listen', '0.0.0.0:7400'); }],
+  ['an unknown flag (--lease_second)', 'flags', (o) => { setArg(container(o, 'coordinator'), 'lease_second', '30'); }],
+  ['a Secret nobody makes', 'Secrets', (o) => { container(o, 'worker').env.find((e) => e.name === 'GRAPHMILL_WORKER_TOKEN').valueFrom.secretKeyRef.name = 'nope'; }],
+  ['a PostgreSQL password Secret nobody makes', 'Secrets', (o) => { container(o, 'coordinator').env.find((e) => e.name === 'PGPASSWORD').valueFrom.secretKeyRef.name = 'nope'; }, 'postgresql'],
   ['a certificate that does not name the dialed host', 'Secrets', (o) => { find(o, 'Certificate').spec.dnsNames = ['localhost']; }],
   ['workers not admitted by the coordinator\'s NetworkPolicy', 'NetworkPolicies', (o) => { find(o, 'NetworkPolicy', 'graphmill-coordinator').spec.ingress[0].from.shift(); }],
-  ['--health_listen on loopback', 'listen addresses', (o) => { setArg(container(o, 'Deployment', 'worker'), 'health_listen', '127.0.0.1:8080'); }],
+  ['--health_listen on loopback', 'listen addresses', (o) => { setArg(container(o, 'worker'), 'health_listen', '127.0.0.1:8080'); }],
 ];
 
 function selfTest(objs, overlay) {
   const out = [];
-  for (const [what, check, breakIt] of BREAKAGES) {
+  let variant;
+  try {
+    variant = storeVariant(objs);
+  } catch (e) {
+    return [{ name: `self-test (${overlay}): the coordinator's store`, problems: [e.message] }];
+  }
+  for (const [what, check, breakIt, only] of BREAKAGES) {
+    if (only && only !== variant) continue;
     const broken = clone(objs);
     let problems = [];
     try {

@@ -50,6 +50,7 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> CreateCoordinatorChannel(
   if (!credentials.ok()) return credentials.status();
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(kMaxGrpcMessageBytes);
+  SetAddressListAuthority(server, args);
   return grpc::CreateCustomChannel(server, *credentials, args);
 }
 

@@ -20,6 +20,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 
 namespace graphmill {
@@ -121,8 +122,32 @@ std::string HostOfAddress(absl::string_view address) {
 }
 
 bool IsLoopbackAddress(absl::string_view address) {
+  for (absl::string_view scheme : {"ipv4:", "ipv6:"}) {
+    if (!absl::StartsWith(address, scheme) ||
+        !absl::StrContains(address, ',')) {
+      continue;
+    }
+    for (absl::string_view one :
+         absl::StrSplit(address.substr(scheme.size()), ',')) {
+      if (!IsLoopbackAddress(absl::StrCat(scheme, one))) return false;
+    }
+    return true;
+  }
   const std::string host = HostOfAddress(address);
   return !host.empty() && IsLoopbackHost(host);
+}
+
+void SetAddressListAuthority(absl::string_view target,
+                             grpc::ChannelArguments& args) {
+  for (absl::string_view scheme : {"ipv4:", "ipv6:"}) {
+    if (!absl::StartsWith(target, scheme)) continue;
+    const absl::string_view list = target.substr(scheme.size());
+    const size_t comma = list.find(',');
+    if (comma == absl::string_view::npos) return;
+    args.SetString(GRPC_ARG_DEFAULT_AUTHORITY,
+                   std::string(list.substr(0, comma)));
+    return;
+  }
 }
 
 absl::StatusOr<std::string> ReadPemCertificates(const std::string& path,

@@ -9,6 +9,7 @@
 
 #include <grpcpp/security/credentials.h>
 #include <grpcpp/security/server_credentials.h>
+#include <grpcpp/support/channel_arguments.h>
 
 #include <memory>
 #include <string>
@@ -29,8 +30,18 @@ std::string HostOfAddress(absl::string_view address);
 
 // True if `address` (as above) names only this machine: 127.0.0.0/8, ::1,
 // ::ffff:127.x.y.z, or "localhost". "0.0.0.0", "[::]" (every interface), other
-// names and other schemes (dns:///, unix:) are not loopback.
+// names and other schemes (dns:///, unix:) are not loopback. A gRPC address
+// list ("ipv4:127.0.0.1:7400,127.0.0.1:7401", several coordinator replicas)
+// is loopback if every address in it is.
 bool IsLoopbackAddress(absl::string_view address);
+
+// For a gRPC address list ("ipv4:10.0.0.1:7400,10.0.0.2:7400": coordinator
+// replicas), sets the channel's authority to the first address. gRPC would
+// send the whole list, which no certificate names; with this, every
+// replica's certificate is checked against the first address's host. Leaves
+// `args` alone for any other target.
+void SetAddressListAuthority(absl::string_view target,
+                             grpc::ChannelArguments& args);
 
 // Reads a PEM file holding at least one X.509 certificate. INVALID_ARGUMENT
 // naming `flag` and `path` if it cannot be read or holds no certificate.

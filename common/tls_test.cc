@@ -30,14 +30,18 @@ TEST(TlsTest, HostOfAddress) {
 TEST(TlsTest, LoopbackAddresses) {
   for (const char* address :
        {"127.0.0.1:7400", "127.1.2.3:0", "localhost:7400", "LOCALHOST:1",
-        "[::1]:7400", "[::ffff:127.0.0.1]:7400", "ipv4:127.0.0.1:7400"}) {
+        "[::1]:7400", "[::ffff:127.0.0.1]:7400", "ipv4:127.0.0.1:7400",
+        "ipv4:127.0.0.1:7400,127.0.0.2:7401", "ipv6:[::1]:1,[::1]:2"}) {
     EXPECT_TRUE(IsLoopbackAddress(address)) << address;
   }
   for (const char* address :
        {"0.0.0.0:7400", "[::]:7400", "10.0.0.1:7400", "192.168.1.1:7400",
         "coordinator.example:7400", "128.0.0.1:1", "[::2]:1",
         "dns:///localhost:7400", "unix:/tmp/socket", "", ":7400",
-        "localhost.example:1"}) {
+        "localhost.example:1",
+        // An address list is loopback only if every address is.
+        "ipv4:127.0.0.1:7400,10.0.0.2:7400", "ipv4:10.0.0.2:1,127.0.0.1:1",
+        "ipv4:127.0.0.1:1,", "ipv6:[::1]:1,[::2]:1"}) {
     EXPECT_FALSE(IsLoopbackAddress(address)) << address;
   }
 }

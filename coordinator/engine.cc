@@ -41,10 +41,16 @@ Engine::~Engine() { Stop(); }
 
 void Engine::Start() {
   RebindSecrets();
-  {
+  if (!store_->Shared()) {
+    // Leases in a store of its own were granted by an earlier process. In a
+    // shared store they may be other replicas' and lapse if nobody renews
+    // them; a worker that reconnects gives its own back (ConnectWorker).
     absl::MutexLock lock(&mu_);
     dispatcher_.ReleaseLeasesOfEarlierProcess();
   }
+  // Another replica's commit may advance a run this one leads, finish a
+  // run its watchers wait for, or append changes its subscribers stream.
+  store_->WatchOtherReplicas([this] { NotifyExternalChange(); });
   CoordinatorMetrics::Get().ChangeLog(store_->GetChangeLogBounds());
   // The first tick is due a tick from now, read here rather than on the new
   // thread, which may start after the clock has moved on.
@@ -81,6 +87,7 @@ void Engine::Stop() {
     if (stopping_) return;
     stopping_ = true;
   }
+  store_->WatchOtherReplicas(nullptr);
   if (ticker_.joinable()) ticker_.join();
 }
 
@@ -227,6 +234,10 @@ absl::StatusOr<int64_t> Engine::ConnectWorker(const v1::WorkerHello& hello,
   int64_t id;
   {
     absl::MutexLock lock(&mu_);
+    // A worker abandons its tasks when its stream ends: whatever it still
+    // holds (through this replica or one that died) is offered again now
+    // rather than when the lease lapses.
+    dispatcher_.ReleaseLeasesOfReconnectedWorker(hello.worker_id());
     id =
         dispatcher_.AddSession(hello, std::move(integrations), std::move(send));
   }
@@ -308,29 +319,58 @@ absl::Status Engine::ReadEntities(
 
 void Engine::Pump() {
   std::vector<int64_t> finalized;
+  bool became_leader = false;
   {
     absl::MutexLock lock(&mu_);
     if (stopping_) return;
     PumpLocked();
     finalized.swap(finalized_);
+    std::swap(became_leader, became_leader_);
   }
+  if (became_leader && options_.on_leadership) options_.on_leadership();
   if (options_.on_finalized) {
     for (int64_t run_id : finalized) options_.on_finalized(run_id);
   }
 }
 
+bool Engine::HoldLeadership() {
+  absl::StatusOr<bool> leading = store_->HoldLeadership();
+  const bool now_leading = leading.ok() && *leading;
+  if (now_leading != leading_) {
+    leading_ = now_leading;
+    if (store_->Shared()) {
+      if (now_leading) {
+        LogInfo("this replica now takes run-level decisions (leader)");
+      } else {
+        LogWarn(
+            "this replica no longer takes run-level decisions",
+            leading.ok() ? "" : absl::StrCat(": ", leading.status().message()));
+      }
+    }
+    if (now_leading) became_leader_ = true;
+  }
+  return now_leading;
+}
+
 void Engine::PumpLocked() {
   CoordinatorMetrics::Get().BeginPump();  // task gauges, published by EndPump
-  // 1. Leases that lapsed, schedules, retention.
-  dispatcher_.ExpireLeases();
-  FireSchedules();
-  retention_.MaybeApply();
-  // 2. Runs.
   absl::StatusOr<std::vector<int64_t>> active = store_->ActiveRunIds();
   if (!active.ok()) {
     LogError("cannot list active runs: ", active.status().ToString());
     return;
   }
+  // Run-level decisions are the leader's (one replica at a time); every
+  // replica leases pending tasks to its own workers.
+  if (!HoldLeadership()) {
+    planner_.KeepOnly(*active);
+    DispatchAndShareRates();
+    return;
+  }
+  // 1. Leases that lapsed, schedules, retention.
+  dispatcher_.ExpireLeases();
+  FireSchedules();
+  retention_.MaybeApply();
+  // 2. Runs.
   for (int64_t run_id : *active) {
     absl::StatusOr<RunProgress> progress = planner_.Advance(run_id);
     absl::Status status = progress.status();
@@ -348,6 +388,10 @@ void Engine::PumpLocked() {
     }
   }
   // 3. Tasks.
+  DispatchAndShareRates();
+}
+
+void Engine::DispatchAndShareRates() {
   dispatcher_.Dispatch(
       [this](int64_t run_id) -> const v1::IntegrationDefinition* {
         absl::StatusOr<const RunInfo*> info = planner_.Info(run_id);

@@ -8,6 +8,14 @@
 // All decisions are re-derived from the store, so a restarted coordinator
 // continues where the previous one stopped.
 //
+// Replicas. Several coordinators may share one store (Store::Shared). Each
+// leases pending tasks to its own workers (LeaseTask is one conditional
+// update, so a task goes to one of them); only the one that holds the store's
+// leadership takes back lapsed leases, fires schedules, applies retention,
+// advances and finalizes runs and (on_leadership, on_finalized) uploads. A
+// replica that dies loses leadership and another takes it at its next pump;
+// its workers reconnect elsewhere and their tasks are offered again.
+//
 // Thread-safe: one lock serializes the layers; nothing under it writes to a
 // worker's stream (each session's SendQueue does, on its own thread) or calls
 // on_finalized. Time comes only from EngineOptions::clock.
@@ -70,6 +78,11 @@ struct EngineOptions {
   // Called (without engine locks) after a run is finalized, e.g. to start its
   // upload.
   std::function<void(int64_t run_id)> on_finalized;
+  // Called (without engine locks) when this process becomes the replica that
+  // takes run-level decisions (Store::HoldLeadership), e.g. to resume the
+  // uploads a replica that died left unfinished. With a store of its own, at
+  // the first pump.
+  std::function<void()> on_leadership;
   // Every time the engine reads (leases, schedules, rates, retention, the
   // tick's wait, timeouts). Must outlive the engine; tests pass a FakeClock.
   Clock* clock = Clock::Real();
@@ -158,6 +171,11 @@ class Engine {
   // due at `next_tick`.
   void TickLoop(absl::Time next_tick);
   void PumpLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // True if this replica takes run-level decisions now; logs when that
+  // changes.
+  bool HoldLeadership() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Leases pending tasks to this replica's workers and shares rates.
+  void DispatchAndShareRates() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Finalizes a settled run and queues it for on_finalized.
   absl::Status Finalize(int64_t run_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Starts the runs whose schedules are due.
@@ -191,6 +209,10 @@ class Engine {
   // lock is free.
   std::vector<int64_t> finalized_ ABSL_GUARDED_BY(mu_);
   int64_t change_version_ ABSL_GUARDED_BY(mu_) = 0;
+  // Whether the last pump held leadership, and whether it was gained since
+  // on_leadership was last called.
+  bool leading_ ABSL_GUARDED_BY(mu_) = false;
+  bool became_leader_ ABSL_GUARDED_BY(mu_) = false;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::thread ticker_;
 };

@@ -234,6 +234,7 @@ int main(int argc, char** argv) {
   options.on_finalized = [&uploader](int64_t run_id) {
     uploader.OnFinalized(run_id);
   };
+  options.on_leadership = [&uploader] { uploader.ResumeUnfinished(); };
   graphmill::coordinator::Engine engine(store->get(), &secrets, options);
   engine_for_uploads = &engine;
   graphmill::coordinator::AdminService admin(store->get(), &engine, &secrets,

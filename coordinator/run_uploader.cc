@@ -88,6 +88,10 @@ RunUploader::~RunUploader() {
 }
 
 void RunUploader::Start() {
+  thread_ = std::thread([this] { Loop(); });
+}
+
+void RunUploader::ResumeUnfinished() {
   // Uploads a previous process left pending or under way start again (a new
   // job).
   absl::StatusOr<std::vector<v1::Run>> runs = store_->ListRuns("", 1000);
@@ -100,11 +104,11 @@ void RunUploader::Start() {
       }
     }
   }
-  thread_ = std::thread([this] { Loop(); });
 }
 
 void RunUploader::Queue(int64_t run_id) {
   absl::MutexLock lock(&mu_);
+  if (!queued_or_uploading_.insert(run_id).second) return;
   queue_.push_back(run_id);
   CoordinatorMetrics::Get().UploadsQueued(queue_.size());
 }
@@ -170,6 +174,10 @@ void RunUploader::Loop() {
       CoordinatorMetrics::Get().UploadsQueued(queue_.size());
     }
     Upload(run_id);
+    {
+      absl::MutexLock lock(&mu_);
+      queued_or_uploading_.erase(run_id);
+    }
     if (notify_) notify_();
   }
 }

@@ -1,7 +1,8 @@
 // Uploads finalized runs to JupiterOne, one at a time on its own thread, so an
 // upload never holds up the run engine. Each run's upload state is kept with
-// the run in the store; pending uploads resume after a restart, and a failed
-// one can be retried. The upload itself is a sink's (coordinator/sinks/sink.h:
+// the run in the store; pending uploads resume after a restart (or on the
+// replica that takes over from one that died), and a failed one can be
+// retried. The upload itself is a sink's (coordinator/sinks/sink.h:
 // JupiterOneSink, built from the instance's upload config); this class owns
 // the queue, the store's upload state and the run's events about it.
 #ifndef GRAPHMILL_COORDINATOR_RUN_UPLOADER_H_
@@ -10,6 +11,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <set>
 #include <thread>
 
 #include "absl/status/status.h"
@@ -34,9 +36,13 @@ class RunUploader {
   RunUploader(const RunUploader&) = delete;
   RunUploader& operator=(const RunUploader&) = delete;
 
-  // Starts the upload thread and queues the uploads a previous process left
-  // unfinished.
+  // Starts the upload thread.
   void Start();
+
+  // Queues the uploads a previous process (or a replica that died) left
+  // pending or under way. Called when this process becomes the replica that
+  // takes run-level decisions (EngineOptions::on_leadership).
+  void ResumeUnfinished();
 
   // A run was finalized: if finalize marked its upload pending, the upload is
   // queued.
@@ -61,6 +67,8 @@ class RunUploader {
 
   absl::Mutex mu_;
   std::deque<int64_t> queue_ ABSL_GUARDED_BY(mu_);
+  // Runs queued or uploading now: queued again, they would upload twice.
+  std::set<int64_t> queued_or_uploading_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::thread thread_;
 };

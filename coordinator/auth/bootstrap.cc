@@ -92,6 +92,17 @@ absl::Status BootstrapAdminToken(Store& store, const std::string& token_file) {
                         HashToken(token), absl::ToUnixMillis(absl::Now()));
   if (!stored.ok()) {
     unlink(token_file.c_str());
+    // Replicas started at once on a new shared store: one of them stored its
+    // token first, and this one's is not needed.
+    if (absl::IsAlreadyExists(stored)) {
+      GM_ASSIGN_OR_RETURN(has_admin, store.HasAdminToken());
+      if (has_admin) {
+        LogInfo(
+            "another coordinator replica created the bootstrap admin "
+            "token (its log says where it wrote it)");
+        return absl::OkStatus();
+      }
+    }
     return stored;
   }
   LogWarn("the store had no admin token: created admin token '",

@@ -24,7 +24,9 @@ std::string DefaultAdminTokenFile(const std::string& store_path);
 // (never overwriting: FAILED_PRECONDITION naming the file if it exists; its
 // directory must exist). Logs only the file's path. Does nothing if an admin
 // token exists. The file is written (and synced) before the token is stored,
-// and removed if storing fails, so a stored admin token is never lost.
+// and removed if storing fails, so a stored admin token is never lost. If
+// another replica stores its bootstrap token first, the file is removed and
+// this returns OK.
 absl::Status BootstrapAdminToken(Store& store, const std::string& token_file);
 
 }  // namespace graphmill::coordinator

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "coordinator/auth/store_token_verifier.h"
 #include "coordinator/auth/tokens.h"
@@ -119,6 +120,31 @@ TEST_F(BootstrapTest, AFailedStoreLeavesNoFile) {
   absl::Status status = BootstrapAdminToken(*store_, path_);
   EXPECT_EQ(status.code(), absl::StatusCode::kAlreadyExists);
   EXPECT_NE(access(path_.c_str(), F_OK), 0);
+}
+
+TEST_F(BootstrapTest, ReplicasStartingAtOnceLeaveOneTokenAndOneFile) {
+  // Replicas starting together on a new shared store: whichever stores its
+  // token first wins, and the others start too (without a file).
+  for (int round = 0; round < 20; ++round) {
+    auto store = Store::Open(":memory:");
+    ASSERT_TRUE(store.ok()) << store.status();
+    const std::string files[] = {path_ + ".a", path_ + ".b"};
+    for (const std::string& file : files) std::remove(file.c_str());
+    absl::Status statuses[2];
+    std::thread other(
+        [&] { statuses[1] = BootstrapAdminToken(**store, files[1]); });
+    statuses[0] = BootstrapAdminToken(**store, files[0]);
+    other.join();
+    EXPECT_TRUE(statuses[0].ok()) << statuses[0];
+    EXPECT_TRUE(statuses[1].ok()) << statuses[1];
+    const bool a = access(files[0].c_str(), F_OK) == 0;
+    const bool b = access(files[1].c_str(), F_OK) == 0;
+    EXPECT_NE(a, b) << "exactly one replica writes the token file";
+    auto tokens = (*store)->ListTokens();
+    ASSERT_TRUE(tokens.ok());
+    EXPECT_EQ(tokens->size(), 1u);
+    for (const std::string& file : files) std::remove(file.c_str());
+  }
 }
 
 TEST(DefaultAdminTokenFileTest, BesideTheStore) {

@@ -200,6 +200,19 @@ void Dispatcher::ReleaseLeasesOfEarlierProcess() {
   }
 }
 
+void Dispatcher::ReleaseLeasesOfReconnectedWorker(
+    const std::string& worker_id) {
+  // Nothing expired before 0: only the worker's own leases.
+  absl::StatusOr<std::vector<TaskRecord>> held =
+      store_->LeasedTasks(0, worker_id);
+  if (!held.ok() || held->empty()) return;
+  for (const TaskRecord& task : *held) Forget(task.id);
+  ReleaseLeases(
+      *held,
+      absl::StrCat("worker '", worker_id, "' connected again and abandoned it"),
+      options_.max_task_attempts);
+}
+
 void Dispatcher::ExpireLeases() {
   absl::StatusOr<std::vector<TaskRecord>> expired =
       store_->LeasedTasks(clock_->NowMs(), "");

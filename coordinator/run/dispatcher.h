@@ -165,6 +165,9 @@ class Dispatcher {
   void ReleaseLeasesOfEarlierProcess();
   // Takes back leases that lapsed (counts as an attempt).
   void ExpireLeases();
+  // Takes back the leases a worker that connects again still holds: it
+  // abandoned those tasks when its stream ended (counts as an attempt).
+  void ReleaseLeasesOfReconnectedWorker(const std::string& worker_id);
   // The task ended or was taken back: it no longer runs on any session.
   void Forget(int64_t task_id);
   // Tells the sessions running these tasks to stop them, and forgets them.

@@ -1,6 +1,8 @@
 // Implementation of coordinator/run/planner.h.
 #include "coordinator/run/planner.h"
 
+#include <set>
+
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
 #include "common/status_macros.h"
@@ -106,6 +108,12 @@ absl::StatusOr<const RunInfo*> Planner::Info(int64_t run_id) {
   const RunInfo* result = info.get();
   runs_[run_id] = std::move(info);
   return result;
+}
+
+void Planner::KeepOnly(const std::vector<int64_t>& active) {
+  const std::set<int64_t> keep(active.begin(), active.end());
+  std::erase_if(runs_,
+                [&](const auto& entry) { return !keep.contains(entry.first); });
 }
 
 absl::StatusOr<RunProgress> Planner::Advance(int64_t run_id) {

@@ -109,6 +109,8 @@ class Planner {
   // Forget.
   absl::StatusOr<const RunInfo*> Info(int64_t run_id);
   void Forget(int64_t run_id) { runs_.erase(run_id); }
+  // Forgets every run not in `active` (sorted or not).
+  void KeepOnly(const std::vector<int64_t>& active);
 
   // Advances one active run: fails it if its validation failed, starts the
   // steps whose dependencies settled, settles the steps whose tasks all

@@ -293,6 +293,34 @@ absl::StatusOr<PgResult> PgConnection::Check(PGresult* raw,
   return result;
 }
 
+absl::StatusOr<std::vector<std::string>> PgConnection::AwaitNotifications(
+    absl::Duration timeout) {
+  std::vector<std::string> payloads;
+  auto take = [&] {
+    while (PGnotify* notify = PQnotifies(connection_)) {
+      payloads.emplace_back(notify->extra);
+      PQfreemem(notify);
+    }
+  };
+  take();
+  if (payloads.empty() && PQstatus(connection_) == CONNECTION_OK) {
+    pollfd socket = {.fd = PQsocket(connection_), .events = POLLIN};
+    const int waited =
+        poll(&socket, 1, static_cast<int>(absl::ToInt64Milliseconds(timeout)));
+    if (waited > 0 && PQconsumeInput(connection_) == 0) {
+      return absl::UnavailableError(absl::StrCat(
+          "postgres: the listening connection was lost: ",
+          absl::StripTrailingAsciiWhitespace(PQerrorMessage(connection_))));
+    }
+    take();
+  }
+  if (PQstatus(connection_) != CONNECTION_OK) {
+    return absl::UnavailableError(
+        "postgres: the listening connection was lost");
+  }
+  return payloads;
+}
+
 absl::Status PgConnection::Execute(absl::string_view sql) {
   if (absl::Status connected = EnsureConnected(); !connected.ok()) {
     return connected;

@@ -17,6 +17,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 
 namespace graphmill::coordinator {
 
@@ -123,6 +124,17 @@ class PgConnection {
   absl::Status Begin(absl::string_view begin = "BEGIN");
   absl::Status Commit();
   void Rollback();
+
+  // The server process of the current session. It changes when a lost
+  // connection is re-established, and session-level state (advisory locks,
+  // LISTEN) is gone with the old one.
+  int BackendPid() const { return PQbackendPID(connection_); }
+  // Payloads of the NOTIFYs on channels this session LISTENs to, waiting up
+  // to `timeout` for the first (empty: none came). UNAVAILABLE when the
+  // connection is lost: the next Execute reconnects, and LISTEN must be
+  // repeated (notifications sent meanwhile are lost).
+  absl::StatusOr<std::vector<std::string>> AwaitNotifications(
+      absl::Duration timeout);
 
  private:
   explicit PgConnection(PGconn* connection) : connection_(connection) {}

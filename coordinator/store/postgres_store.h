@@ -30,6 +30,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "coordinator/store/postgres.h"
+#include "coordinator/store/postgres/replicas.h"
 #include "coordinator/store/store.h"
 
 namespace graphmill::coordinator {
@@ -157,10 +158,21 @@ class PostgresStore final : public Store {
   int64_t TokenGeneration() const override {
     return token_generation_.load(std::memory_order_acquire);
   }
+  bool Shared() const override { return true; }
+  absl::StatusOr<bool> HoldLeadership() override { return leadership_.Hold(); }
+  void WatchOtherReplicas(std::function<void()> changed) override;
 
  private:
-  PostgresStore(std::unique_ptr<PgConnection> db, std::string uri)
-      : uri_(std::move(uri)), db_(std::move(db)) {}
+  PostgresStore(std::unique_ptr<PgConnection> db, std::string uri);
+  // Tells the other replicas (NOTIFY, delivered when the current transaction
+  // commits, at once outside one) that `change` happened.
+  absl::Status NotifyReplicas(ReplicaChange change)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // NotifyReplicas after a statement that committed on its own: a failure is
+  // only logged (replicas see the change at their next tick anyway).
+  void WakeReplicas(ReplicaChange change) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The listener's callback: what another replica changed.
+  void OtherReplicaChanged(ReplicaChange change);
   absl::Status Migrate();
   // Runs `body` in a READ COMMITTED transaction, committing on OK and rolling
   // back otherwise; retried (up to 3 times) after a serialization failure or
@@ -202,6 +214,13 @@ class PostgresStore final : public Store {
   std::unique_ptr<PgConnection> db_ ABSL_GUARDED_BY(mu_);
   // See TokenGeneration().
   std::atomic<int64_t> token_generation_{0};
+  // Names this process in its notifications, so it ignores its own.
+  const std::string replica_id_;
+  PgLeadership leadership_;
+  absl::Mutex watch_mu_;
+  std::function<void()> watcher_ ABSL_GUARDED_BY(watch_mu_);
+  // Last: stopped first when the store is destroyed, before what it calls.
+  std::unique_ptr<PgChangeListener> listener_;
 };
 
 }  // namespace graphmill::coordinator

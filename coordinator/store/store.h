@@ -392,9 +392,29 @@ class Store {
   // True if at least one admin token exists.
   virtual absl::StatusOr<bool> HasAdminToken() = 0;
   // Changes (before CreateToken or RevokeToken returns) whenever this Store
-  // creates or revokes a token, so verifiers may cache tokens until it moves.
+  // creates or revokes a token, and soon after another replica does (see
+  // WatchOtherReplicas), so verifiers may cache tokens until it moves.
   // Lock-free.
   virtual int64_t TokenGeneration() const = 0;
+
+  // --- Replicas: several coordinator processes on one store ---
+  // True if other coordinator processes may use the store at the same time
+  // (PostgreSQL). Leases in the store may then be theirs, and run-level
+  // decisions need HoldLeadership.
+  virtual bool Shared() const = 0;
+  // True while this process is the one replica that takes run-level
+  // decisions (advancing and finalizing runs, uploads, schedules, change-log
+  // retention); the role is taken when no live replica holds it, and a
+  // replica that dies loses it. Always true for a store only one process can
+  // open (SQLite). UNAVAILABLE if the store cannot be reached (not leader).
+  virtual absl::StatusOr<bool> HoldLeadership() = 0;
+  // `changed` (null: none) is called, on a thread of the store's and one call
+  // at a time, soon after another replica commits a change to runs, tasks or
+  // the change log (and when that cannot be known, e.g. after the store's
+  // connection was lost). Replaces the previous callback; returns once no
+  // call of the previous one is in progress. A store no other process uses
+  // never calls it.
+  virtual void WatchOtherReplicas(std::function<void()> changed) = 0;
 };
 
 // True for VALIDATING and RUNNING: the run may still change.

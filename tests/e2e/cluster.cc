@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <fstream>
@@ -14,6 +15,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "common/redact.h"
@@ -105,7 +107,10 @@ std::vector<ClusterStore> StoresUnderTest() {
 }
 
 Cluster::Cluster(ClusterOptions options)
-    : options_(std::move(options)), dir_(NewTempDir("cluster")) {
+    : options_(std::move(options)),
+      dir_(NewTempDir("cluster")),
+      coordinator_ports_(std::max(1, options_.coordinators), 0),
+      coordinators_(std::max(1, options_.coordinators)) {
   // The key that encrypts secret config values at rest (a fixed test key: 32
   // bytes, hex).
   std::ofstream key(dir_ + "/secret.key");
@@ -118,7 +123,9 @@ Cluster::~Cluster() {
   for (auto& worker : workers_) {
     if (worker) worker->Stop();
   }
-  if (coordinator_) coordinator_->Stop();
+  for (auto& coordinator : coordinators_) {
+    if (coordinator) coordinator->Stop();
+  }
   for (auto& [name, fake] : fakes_) fake->Stop();
   if (!postgres_database_.empty()) {
     absl::StatusOr<coordinator::testing::PostgresServer*> server =
@@ -290,7 +297,10 @@ absl::Status Cluster::Start() {
       return status;
     }
   }
-  if (absl::Status status = StartCoordinator(); !status.ok()) return status;
+  // The first replica writes the bootstrap admin token; the others find it.
+  for (int i = 0; i < static_cast<int>(coordinators_.size()); ++i) {
+    if (absl::Status status = StartCoordinator(i); !status.ok()) return status;
+  }
   if (absl::Status status = CreateTokens(); !status.ok()) return status;
   workers_.resize(options_.workers);
   for (int i = 0; i < options_.workers; ++i) {
@@ -309,7 +319,11 @@ absl::Status Cluster::Start() {
       "no worker advertised an integration within 20 s:\n" + AllLogs());
 }
 
-absl::Status Cluster::StartCoordinator() {
+absl::Status Cluster::StartCoordinator() { return StartCoordinator(0); }
+
+void Cluster::StopCoordinator(int signal) { StopCoordinator(0, signal); }
+
+absl::Status Cluster::StartCoordinator(int index) {
   if (absl::Status status = MakeCertificates(); !status.ok()) return status;
   if (absl::Status status = PrepareStore(); !status.ok()) return status;
   const std::string port_file =
@@ -320,7 +334,7 @@ absl::Status Cluster::StartCoordinator() {
   logs_.push_back(log);
   // The same port after a restart, so workers find the coordinator again.
   std::vector<std::string> flags = {
-      absl::StrCat("--listen=127.0.0.1:", coordinator_port_),
+      absl::StrCat("--listen=127.0.0.1:", coordinator_ports_[index]),
       "--port_file=" + port_file,
       "--store=" + store_spec_,
       "--secret_key_file=" + dir_ + "/secret.key",
@@ -335,18 +349,19 @@ absl::Status Cluster::StartCoordinator() {
   auto coordinator =
       Process::Start(Runfile("coordinator/graphmill-coordinator"), flags, log);
   if (!coordinator.ok()) return coordinator.status();
-  coordinator_ = std::move(*coordinator);
+  coordinators_[index] = std::move(*coordinator);
   auto port = WaitForPortFile(port_file, absl::Seconds(20));
   if (!port.ok()) return port.status();
-  coordinator_port_ = *port;
+  coordinator_ports_[index] = *port;
   return absl::OkStatus();
 }
 
-void Cluster::StopCoordinator(int signal) {
-  if (!coordinator_) return;
-  coordinator_->Signal(signal);
-  coordinator_->Wait(absl::Seconds(10));
-  coordinator_.reset();
+void Cluster::StopCoordinator(int index, int signal) {
+  std::unique_ptr<Process>& coordinator = coordinators_[index];
+  if (!coordinator) return;
+  coordinator->Signal(signal);
+  coordinator->Wait(absl::Seconds(10));
+  coordinator.reset();
 }
 
 absl::Status Cluster::StartWorker(int index) {
@@ -354,7 +369,7 @@ absl::Status Cluster::StartWorker(int index) {
       absl::StrCat(dir_, "/worker-", index, "-", logs_.size(), ".log");
   logs_.push_back(log);
   std::vector<std::string> flags = {
-      absl::StrCat("--coordinator=127.0.0.1:", coordinator_port_),
+      "--coordinator=" + coordinator_address(),
       absl::StrCat("--worker_id=e2e-worker-", index), "--capacity=4",
       "--tls_ca_file=" + ca_file(), "--token_file=" + worker_token_file()};
   if (options_.client_certificates) {
@@ -368,9 +383,9 @@ absl::Status Cluster::StartWorker(int index) {
 }
 
 std::vector<std::string> Cluster::CliFlags() const {
-  std::vector<std::string> flags = {
-      absl::StrCat("--server=127.0.0.1:", coordinator_port_),
-      "--tls-ca-file=" + ca_file(), "--token-file=" + admin_token_file()};
+  std::vector<std::string> flags = {"--server=" + coordinator_address(),
+                                    "--tls-ca-file=" + ca_file(),
+                                    "--token-file=" + admin_token_file()};
   if (options_.client_certificates) {
     flags.push_back("--tls-cert-file=" + TlsFile("client.crt"));
     flags.push_back("--tls-key-file=" + TlsFile("client.key"));
@@ -473,7 +488,16 @@ std::string Cluster::fake_url(const std::string& name) const {
 }
 
 std::string Cluster::coordinator_address() const {
-  return absl::StrCat("127.0.0.1:", coordinator_port_);
+  if (coordinator_ports_.size() == 1) return replica_address(0);
+  std::vector<std::string> addresses;
+  for (int i = 0; i < static_cast<int>(coordinator_ports_.size()); ++i) {
+    addresses.push_back(replica_address(i));
+  }
+  return absl::StrCat("ipv4:", absl::StrJoin(addresses, ","));
+}
+
+std::string Cluster::replica_address(int index) const {
+  return absl::StrCat("127.0.0.1:", coordinator_ports_[index]);
 }
 
 std::string Cluster::AllLogs() const {

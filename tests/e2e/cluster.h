@@ -69,6 +69,10 @@ std::string StoreParamName(const ::testing::TestParamInfo<ClusterStore>& info);
 
 struct ClusterOptions {
   int workers = 2;
+  // Coordinator replicas on the one store (more than one needs kPostgres).
+  // Workers, the CLI and NewChannel() reach them through one gRPC address
+  // list (coordinator_address()).
+  int coordinators = 1;
   // The fake servers to start, by name (the name only labels their logs and
   // finds their ports: fake_url(name)).
   std::map<std::string, FakeServer> fakes;
@@ -89,9 +93,15 @@ class Cluster {
   // until a worker has advertised its integrations.
   absl::Status Start();
 
+  // The first replica (StartCoordinator(0)).
   absl::Status StartCoordinator();
   // SIGTERM (or `signal`) and wait.
   void StopCoordinator(int signal);
+  // Starts replica `index` (on the port it had before, if it ran before) and
+  // waits until it listens.
+  absl::Status StartCoordinator(int index);
+  // Sends `signal` to replica `index` and waits for it to exit.
+  void StopCoordinator(int index, int signal);
   absl::Status StartWorker(int index);
 
   // Runs the CLI against the coordinator with the admin token.
@@ -114,7 +124,11 @@ class Cluster {
   // "http://127.0.0.1:PORT" of the fake started as `name` (port 0 if there
   // is none: a test that names one it did not start fails to connect).
   std::string fake_url(const std::string& name) const;
+  // Where workers and clients reach the coordinator: "127.0.0.1:PORT", or
+  // with several replicas "ipv4:127.0.0.1:P1,127.0.0.1:P2,...".
   std::string coordinator_address() const;
+  // Replica `index`'s own "127.0.0.1:PORT".
+  std::string replica_address(int index) const;
   // The coordinator's --store: the SQLite file, or the PostgreSQL database's
   // URI. Tests may open it themselves while the coordinator is stopped.
   const std::string& store_spec() const { return store_spec_; }
@@ -124,7 +138,9 @@ class Cluster {
   // Stop the coordinator first, so everything has been written.
   absl::StatusOr<std::string> StoreAtRest() const;
   const ClusterOptions& options() const { return options_; }
-  Process* coordinator() { return coordinator_.get(); }
+  Process* coordinator() { return coordinators_[0].get(); }
+  // Replica `index` (null while stopped).
+  Process* coordinator(int index) { return coordinators_[index].get(); }
   // Files holding the tokens (mode 0600): the coordinator's bootstrap admin
   // token, and the worker and reader tokens Start() creates.
   std::string admin_token_file() const { return dir_ + "/admin.token"; }
@@ -152,7 +168,7 @@ class Cluster {
   // Set by Start() (a database is created then for PostgreSQL).
   std::string store_spec_;
   std::string postgres_database_;
-  int coordinator_port_ = 0;
+  std::vector<int> coordinator_ports_;  // by replica; 0 until it first listens
   int coordinator_starts_ = 0;
   // A throwaway CA and the coordinator's and clients' certificates, with the
   // openssl CLI (once).
@@ -171,7 +187,7 @@ class Cluster {
 
   std::map<std::string, std::unique_ptr<Process>> fakes_;
   std::map<std::string, int> fake_ports_;
-  std::unique_ptr<Process> coordinator_;
+  std::vector<std::unique_ptr<Process>> coordinators_;  // by replica
   std::vector<std::unique_ptr<Process>> workers_;
   std::vector<std::string> logs_;
 };

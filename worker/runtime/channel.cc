@@ -94,9 +94,10 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> ConnectCoordinator(
     interceptors.push_back(
         std::make_unique<BearerTokenInterceptorFactory>(connection.token));
   }
+  grpc::ChannelArguments args = ChannelArgs(options);
+  SetAddressListAuthority(connection.address, args);
   return grpc::experimental::CreateCustomChannelWithInterceptors(
-      connection.address, *credentials, ChannelArgs(options),
-      std::move(interceptors));
+      connection.address, *credentials, args, std::move(interceptors));
 }
 
 std::shared_ptr<grpc::Channel> CreateCoordinatorChannel(

@@ -404,14 +404,16 @@ absl::StatusOr<FinalizeCounts> PostgresStore::Finalize(
         .Int(run_id)
         .Int(now_ms);
     if (request.upload_pending) end.Bytes(PendingUploadBytes());
-    return db_
-        ->Query(request.upload_pending
-                    ? "UPDATE runs SET status = $1, error = $2, ended_ms = $3, "
-                      "finalize_started_ms = $5, upload = $6 WHERE id = $4"
-                    : "UPDATE runs SET status = $1, error = $2, ended_ms = $3, "
-                      "finalize_started_ms = $5 WHERE id = $4",
-                end)
-        .status();
+    GM_RETURN_IF_ERROR(
+        db_->Query(request.upload_pending
+                       ? "UPDATE runs SET status = $1, error = $2, ended_ms = "
+                         "$3, finalize_started_ms = $5, upload = $6 WHERE id = "
+                         "$4"
+                       : "UPDATE runs SET status = $1, error = $2, ended_ms = "
+                         "$3, finalize_started_ms = $5 WHERE id = $4",
+                   end)
+            .status());
+    return NotifyReplicas(ReplicaChange::kRuns);
   }));
   return counts;
 }

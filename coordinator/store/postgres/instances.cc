@@ -202,7 +202,7 @@ absl::Status PostgresStore::DeleteInstance(const std::string& id,
     for (const char* sql : kStatements) {
       GM_RETURN_IF_ERROR(db_->Query(sql, PgParams().Text(id)).status());
     }
-    return absl::OkStatus();
+    return NotifyReplicas(ReplicaChange::kRuns);
   });
 }
 
@@ -287,6 +287,7 @@ absl::Status PostgresStore::CreateToken(const std::string& name,
         absl::StrCat("token '", name, "' already exists"));
   }
   token_generation_.fetch_add(1, std::memory_order_release);
+  WakeReplicas(ReplicaChange::kTokens);
   return absl::OkStatus();
 }
 
@@ -324,9 +325,10 @@ absl::Status PostgresStore::RevokeToken(const std::string& name) {
           "token '", name,
           "' is the last admin token; create another admin token first"));
     }
-    return db_
-        ->Query("DELETE FROM tokens WHERE name = $1", PgParams().Text(name))
-        .status();
+    GM_RETURN_IF_ERROR(
+        db_->Query("DELETE FROM tokens WHERE name = $1", PgParams().Text(name))
+            .status());
+    return NotifyReplicas(ReplicaChange::kTokens);
   });
   if (status.ok()) token_generation_.fetch_add(1, std::memory_order_release);
   return status;

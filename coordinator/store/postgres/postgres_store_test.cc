@@ -7,6 +7,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <string>
@@ -15,6 +16,8 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
 #include "common/graph_objects.h"
 #include "coordinator/store/postgres.h"
 #include "coordinator/store/postgres/schema.h"
@@ -441,6 +444,113 @@ TEST_F(PostgresStoreTest, TwoStoresOpeningANewDatabaseAtOnceBothSucceed) {
   EXPECT_TRUE(a.ok()) << a.status();
   EXPECT_TRUE(b.ok()) << b.status();
   EXPECT_EQ(Count("SELECT COUNT(*) FROM schema_version"), 1);
+}
+
+// --- Replicas: several stores (coordinator processes) on one database.
+
+TEST_F(PostgresStoreTest, OneReplicaLeadsAndAnotherTakesOverWhenItGoes) {
+  OpenStore();
+  absl::StatusOr<std::unique_ptr<Store>> other = Store::Open(uri_);
+  ASSERT_TRUE(other.ok()) << other.status();
+  EXPECT_TRUE(store_->Shared());
+  absl::StatusOr<bool> first = store_->HoldLeadership();
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_TRUE(*first);
+  // Held, not taken twice: the leader keeps it and the other cannot take it.
+  EXPECT_TRUE(*store_->HoldLeadership());
+  EXPECT_FALSE(*(*other)->HoldLeadership());
+  EXPECT_FALSE(*(*other)->HoldLeadership());
+  // The leader's process ends (its connections close): the other takes over.
+  store_.reset();
+  bool taken = false;
+  for (int i = 0; i < 100 && !taken; ++i) {
+    taken = *(*other)->HoldLeadership();
+    if (!taken) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_TRUE(taken);
+  OpenStore();
+  EXPECT_FALSE(*store_->HoldLeadership());
+}
+
+TEST_F(PostgresStoreTest, ALeaderWhoseSessionEndsLosesLeadership) {
+  OpenStore();
+  absl::StatusOr<std::unique_ptr<Store>> other = Store::Open(uri_);
+  ASSERT_TRUE(other.ok()) << other.status();
+  ASSERT_TRUE(*store_->HoldLeadership());
+  // The server ends the session holding the lock (as when it restarts or an
+  // operator terminates it): the lock is gone, and the old leader must not
+  // think it still has it once another has taken it.
+  ASSERT_TRUE(Sql()
+                  ->Query(R"sql(SELECT pg_terminate_backend(pid) FROM pg_locks
+                              WHERE locktype = 'advisory' AND granted)sql")
+                  .ok());
+  bool taken = false;
+  for (int i = 0; i < 100 && !taken; ++i) {
+    taken = *(*other)->HoldLeadership();
+    if (!taken) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_TRUE(taken);
+  absl::StatusOr<bool> old = store_->HoldLeadership();
+  EXPECT_FALSE(old.ok() && *old);
+}
+
+TEST_F(PostgresStoreTest, ReplicasHearOfEachOthersCommits) {
+  OpenStoreWithInstance();
+  absl::StatusOr<std::unique_ptr<Store>> other = Store::Open(uri_);
+  ASSERT_TRUE(other.ok()) << other.status();
+  absl::Mutex mu;
+  int heard = 0;
+  (*other)->WatchOtherReplicas([&] {
+    absl::MutexLock lock(&mu);
+    ++heard;
+  });
+  int own = 0;
+  store_->WatchOtherReplicas([&] {
+    absl::MutexLock lock(&mu);
+    ++own;
+  });
+  auto wait_for_news = [&](int before) {
+    absl::MutexLock lock(&mu);
+    auto more = [&] { return heard > before; };
+    return mu.AwaitWithTimeout(absl::Condition(&more), absl::Seconds(5));
+  };
+  // The listener reports once when it starts listening; let that pass.
+  absl::SleepFor(absl::Milliseconds(300));
+  int before;
+  {
+    absl::MutexLock lock(&mu);
+    before = heard;
+    own = 0;
+  }
+  absl::StatusOr<int64_t> run =
+      store_->CreateRun("inst", Definition(), v1::RUN_TRIGGER_MANUAL, {}, 1);
+  ASSERT_TRUE(run.ok()) << run.status();
+  EXPECT_TRUE(wait_for_news(before)) << "the other replica heard nothing";
+  {
+    absl::MutexLock lock(&mu);
+    EXPECT_EQ(own, 0) << "a replica hears its own commits";
+  }
+  // Token changes move the other replica's token generation, so its
+  // verifiers drop a revoked token.
+  const int64_t generation = (*other)->TokenGeneration();
+  ASSERT_TRUE(
+      store_->CreateToken("t", v1::TOKEN_ROLE_READER, "0123456789abcdef", 1)
+          .ok());
+  bool moved = false;
+  for (int i = 0; i < 250 && !moved; ++i) {
+    moved = (*other)->TokenGeneration() != generation;
+    if (!moved) absl::SleepFor(absl::Milliseconds(20));
+  }
+  EXPECT_TRUE(moved);
+  // Unwatched: no more calls (WatchOtherReplicas waits for one in progress).
+  (*other)->WatchOtherReplicas(nullptr);
+  {
+    absl::MutexLock lock(&mu);
+    before = heard;
+  }
+  ASSERT_TRUE(store_->SetStepTaskTotal(*run, "fetch-a", 1).ok());
+  EXPECT_FALSE(wait_for_news(before));
+  store_->WatchOtherReplicas(nullptr);
 }
 
 }  // namespace

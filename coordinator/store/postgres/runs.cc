@@ -82,12 +82,13 @@ absl::StatusOr<int64_t> PostgresStore::CreateRun(
     constexpr char kInsertValidation[] = R"sql(
         INSERT INTO tasks (run_id, instance_id, step_id, kind, shard)
         VALUES ($1, $2, '', $3, ''))sql";
-    return db_
-        ->Query(kInsertValidation, PgParams()
-                                       .Int(run_id)
-                                       .Text(instance_id)
-                                       .Int(v1::TASK_KIND_VALIDATE_INVOCATION))
-        .status();
+    GM_RETURN_IF_ERROR(db_->Query(kInsertValidation,
+                                  PgParams()
+                                      .Int(run_id)
+                                      .Text(instance_id)
+                                      .Int(v1::TASK_KIND_VALIDATE_INVOCATION))
+                           .status());
+    return NotifyReplicas(ReplicaChange::kRuns);
   }));
   return run_id;
 }
@@ -254,24 +255,27 @@ absl::Status PostgresStore::SetRunStatus(int64_t run_id, v1::RunStatus status,
         started_ms = CASE WHEN $1 = $6 AND started_ms = 0 THEN $5
                           ELSE started_ms END
       WHERE id = $4)sql";
-  return db_
-      ->Query(kUpdate, PgParams()
-                           .Int(status)
-                           .Text(error)
-                           .Int(ended ? now_ms : 0)
-                           .Int(run_id)
-                           .Int(now_ms)
-                           .Int(v1::RUN_STATUS_RUNNING))
-      .status();
+  GM_RETURN_IF_ERROR(db_->Query(kUpdate, PgParams()
+                                             .Int(status)
+                                             .Text(error)
+                                             .Int(ended ? now_ms : 0)
+                                             .Int(run_id)
+                                             .Int(now_ms)
+                                             .Int(v1::RUN_STATUS_RUNNING))
+                         .status());
+  WakeReplicas(ReplicaChange::kRuns);
+  return absl::OkStatus();
 }
 
 absl::Status PostgresStore::SetRunUpload(int64_t run_id,
                                          const v1::UploadStatus& upload) {
   absl::MutexLock lock(&mu_);
-  return db_
-      ->Query("UPDATE runs SET upload = $1 WHERE id = $2",
-              PgParams().Bytes(SerializeDeterministic(upload)).Int(run_id))
-      .status();
+  GM_RETURN_IF_ERROR(
+      db_->Query("UPDATE runs SET upload = $1 WHERE id = $2",
+                 PgParams().Bytes(SerializeDeterministic(upload)).Int(run_id))
+          .status());
+  WakeReplicas(ReplicaChange::kRuns);
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::vector<TaskRecord>> PostgresStore::CancelRun(
@@ -325,7 +329,7 @@ absl::StatusOr<std::vector<TaskRecord>> PostgresStore::CancelRun(
     for (const std::string& sql : statements) {
       GM_RETURN_IF_ERROR(db_->Query(sql, PgParams().Int(run_id)).status());
     }
-    return absl::OkStatus();
+    return NotifyReplicas(ReplicaChange::kRuns);
   }));
   return leased;
 }

@@ -1,7 +1,10 @@
 // PostgresStore: the schema, its migrations, opening and transactions.
 #include "coordinator/store/postgres/schema.h"
 
+#include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "common/log.h"
 #include "common/status_macros.h"
 #include "coordinator/store/postgres/internal.h"
 #include "coordinator/store/postgres_store.h"
@@ -245,7 +248,59 @@ absl::StatusOr<std::unique_ptr<PostgresStore>> PostgresStore::Open(
                       PgConnection::Open(uri));
   std::unique_ptr<PostgresStore> store(new PostgresStore(std::move(db), uri));
   GM_RETURN_IF_ERROR(store->Migrate());
+  PostgresStore* const listening = store.get();
+  store->listener_ = std::make_unique<PgChangeListener>(
+      uri, store->replica_id_, [listening](ReplicaChange change) {
+        listening->OtherReplicaChanged(change);
+      });
   return store;
+}
+
+namespace {
+
+// 16 random hex digits.
+std::string NewReplicaId() {
+  absl::BitGen random;
+  return absl::StrFormat("%016x", absl::Uniform<uint64_t>(random));
+}
+
+}  // namespace
+
+PostgresStore::PostgresStore(std::unique_ptr<PgConnection> db, std::string uri)
+    : uri_(std::move(uri)),
+      db_(std::move(db)),
+      replica_id_(NewReplicaId()),
+      leadership_(uri_) {}
+
+void PostgresStore::WatchOtherReplicas(std::function<void()> changed) {
+  absl::MutexLock lock(&watch_mu_);
+  watcher_ = std::move(changed);
+}
+
+void PostgresStore::OtherReplicaChanged(ReplicaChange change) {
+  if (change == ReplicaChange::kTokens) {
+    token_generation_.fetch_add(1, std::memory_order_release);
+    return;
+  }
+  // Held during the call, so WatchOtherReplicas returns only once no call of
+  // the callback it replaces is in progress.
+  absl::MutexLock lock(&watch_mu_);
+  if (watcher_) watcher_();
+}
+
+absl::Status PostgresStore::NotifyReplicas(ReplicaChange change) {
+  return db_
+      ->Query("SELECT pg_notify($1, $2)",
+              PgParams()
+                  .Text(kReplicaChannel)
+                  .Text(ReplicaPayload(replica_id_, change)))
+      .status();
+}
+
+void PostgresStore::WakeReplicas(ReplicaChange change) {
+  if (absl::Status sent = NotifyReplicas(change); !sent.ok()) {
+    LogWarn("cannot notify other replicas: ", sent.message());
+  }
 }
 
 absl::Status PostgresStore::Migrate() {

@@ -351,13 +351,14 @@ absl::Status PostgresStore::CommitAttempt(
         UPDATE tasks SET state = $1, error = $2,
           commit_seq = nextval('attempt_commits')
         WHERE id = $3)sql";
-    return db_
-        ->Query(kCommit, PgParams()
-                             .Int(StateCode(succeeded ? TaskState::kSucceeded
-                                                      : TaskState::kFailed))
-                             .Text(error)
-                             .Int(task_id))
-        .status();
+    GM_RETURN_IF_ERROR(
+        db_->Query(kCommit, PgParams()
+                                .Int(StateCode(succeeded ? TaskState::kSucceeded
+                                                         : TaskState::kFailed))
+                                .Text(error)
+                                .Int(task_id))
+            .status());
+    return NotifyReplicas(ReplicaChange::kRuns);
   });
 }
 

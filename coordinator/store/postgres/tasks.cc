@@ -40,6 +40,7 @@ absl::StatusOr<int64_t> PostgresStore::CreateValidationTask(
       db_->Query(
           kInsert,
           PgParams().Text(instance_id).Int(v1::TASK_KIND_VALIDATE_INVOCATION)));
+  WakeReplicas(ReplicaChange::kRuns);
   return inserted.Int(0, 0);
 }
 
@@ -47,12 +48,14 @@ absl::Status PostgresStore::SetStepTaskTotal(int64_t run_id,
                                              const std::string& step_id,
                                              int total) {
   absl::MutexLock lock(&mu_);
-  return db_
-      ->Query(
-          "UPDATE steps SET tasks_total = $1 WHERE run_id = $2 AND step_id = "
-          "$3",
-          PgParams().Int(total).Int(run_id).Text(step_id))
-      .status();
+  GM_RETURN_IF_ERROR(
+      db_->Query("UPDATE steps SET tasks_total = $1 WHERE run_id = $2 AND "
+                 "step_id = $3",
+                 PgParams().Int(total).Int(run_id).Text(step_id))
+          .status());
+  // The step's tasks exist: replicas with free workers may lease them.
+  WakeReplicas(ReplicaChange::kRuns);
+  return absl::OkStatus();
 }
 
 absl::StatusOr<TaskRecord> PostgresStore::GetTaskLocked(int64_t task_id,
@@ -188,7 +191,7 @@ absl::Status PostgresStore::ReleaseTask(int64_t task_id, int32_t attempt,
                      PgParams().Int(task_id).Int(attempt))
               .status());
     }
-    return absl::OkStatus();
+    return NotifyReplicas(ReplicaChange::kRuns);
   });
 }
 

@@ -169,6 +169,10 @@ class SqliteStore final : public Store {
   int64_t TokenGeneration() const override {
     return token_generation_.load(std::memory_order_acquire);
   }
+  // One process has the file (its lock): it is the only replica.
+  bool Shared() const override { return false; }
+  absl::StatusOr<bool> HoldLeadership() override { return true; }
+  void WatchOtherReplicas(std::function<void()>) override {}
 
  private:
   SqliteStore(std::unique_ptr<SqliteDatabase> db, std::string path)

@@ -175,10 +175,16 @@ absl::StatusOr<RunProgress> Planner::Advance(int64_t run_id) {
                         "step disabled because a dependency is disabled",
                         step_id);
       } else {
-        GM_ASSIGN_OR_RETURN(const int created, PlanStep(run_id, step));
+        absl::StatusOr<int> planned = PlanStep(run_id, step, now);
         current = v1::STEP_STATUS_RUNNING;
-        GM_RETURN_IF_ERROR(
-            store_->SetStepStatus(run_id, step_id, current, "", now));
+        if (absl::IsFailedPrecondition(planned.status())) {
+          // Started by an earlier process or another replica: its tasks are
+          // in the store, and the next pump sees them.
+          all_settled = false;
+          continue;
+        }
+        GM_RETURN_IF_ERROR(planned.status());
+        const int created = *planned;
         events_->Record(run_id, v1::EVENT_LEVEL_INFO, "step_start",
                         absl::StrCat("step '", step.name(), "' started with ",
                                      created, " task(s)"),
@@ -214,7 +220,8 @@ absl::StatusOr<RunProgress> Planner::Advance(int64_t run_id) {
 }
 
 absl::StatusOr<int> Planner::PlanStep(int64_t run_id,
-                                      const v1::StepDefinition& step) {
+                                      const v1::StepDefinition& step,
+                                      int64_t now_ms) {
   std::vector<v1::Shard> shards;
   if (step.parent_type().empty()) {
     shards.emplace_back();  // not sharded
@@ -225,14 +232,7 @@ absl::StatusOr<int> Planner::PlanStep(int64_t run_id,
         [&](const std::string& key) { builder.Add(key); }));
     shards = std::move(builder).Finish();
   }
-  for (const v1::Shard& shard : shards) {
-    GM_RETURN_IF_ERROR(
-        store_->CreateTask(run_id, step.id(), v1::TASK_KIND_STEP, shard)
-            .status());
-  }
-  const int created = static_cast<int>(shards.size());
-  GM_RETURN_IF_ERROR(store_->SetStepTaskTotal(run_id, step.id(), created));
-  return created;
+  return store_->StartStep(run_id, step.id(), shards, now_ms);
 }
 
 }  // namespace graphmill::coordinator

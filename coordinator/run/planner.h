@@ -118,8 +118,10 @@ class Planner {
   absl::StatusOr<RunProgress> Advance(int64_t run_id);
 
  private:
-  // Creates the step's tasks (one per shard); returns how many.
-  absl::StatusOr<int> PlanStep(int64_t run_id, const v1::StepDefinition& step);
+  // Starts the step with its tasks (one per shard; Store::StartStep);
+  // returns how many. FAILED_PRECONDITION if it was started before.
+  absl::StatusOr<int> PlanStep(int64_t run_id, const v1::StepDefinition& step,
+                               int64_t now_ms);
 
   Store* const store_;
   Clock* const clock_;

@@ -80,13 +80,14 @@ class PostgresStore final : public Store {
   absl::Status SetStepStatus(int64_t run_id, const std::string& step_id,
                              v1::StepStatus status, const std::string& error,
                              int64_t now_ms) override;
+  absl::StatusOr<int> StartStep(int64_t run_id, const std::string& step_id,
+                                const std::vector<v1::Shard>& shards,
+                                int64_t now_ms) override;
   absl::StatusOr<int64_t> CreateTask(int64_t run_id, const std::string& step_id,
                                      v1::TaskKind kind,
                                      const v1::Shard& shard) override;
   absl::StatusOr<int64_t> CreateValidationTask(
       const std::string& instance_id) override;
-  absl::Status SetStepTaskTotal(int64_t run_id, const std::string& step_id,
-                                int total) override;
   absl::StatusOr<TaskRecord> GetTask(int64_t task_id) override;
   absl::StatusOr<std::vector<TaskRecord>> TasksOfRun(int64_t run_id) override;
   absl::StatusOr<std::vector<TaskRecord>> PendingTasks(int limit) override;

@@ -224,6 +224,16 @@ class Store {
                                      const std::string& error,
                                      int64_t now_ms) = 0;
 
+  // Starts a step, once: in one transaction, the step goes PENDING -> RUNNING
+  // with one PENDING task per shard (a step without a parent type has one,
+  // empty shard) and its task total. Returns how many tasks it created.
+  // FAILED_PRECONDITION if the step is not PENDING (an earlier process or
+  // another replica started it), and nothing is created.
+  virtual absl::StatusOr<int> StartStep(int64_t run_id,
+                                        const std::string& step_id,
+                                        const std::vector<v1::Shard>& shards,
+                                        int64_t now_ms) = 0;
+
   // --- Tasks ---
   virtual absl::StatusOr<int64_t> CreateTask(int64_t run_id,
                                              const std::string& step_id,
@@ -232,10 +242,6 @@ class Store {
   // A validation task outside any run (Admin.ValidateInstance).
   virtual absl::StatusOr<int64_t> CreateValidationTask(
       const std::string& instance_id) = 0;
-  // Records how many tasks a step was split into.
-  virtual absl::Status SetStepTaskTotal(int64_t run_id,
-                                        const std::string& step_id,
-                                        int total) = 0;
   virtual absl::StatusOr<TaskRecord> GetTask(int64_t task_id) = 0;
   virtual absl::StatusOr<std::vector<TaskRecord>> TasksOfRun(
       int64_t run_id) = 0;

@@ -410,8 +410,13 @@ CommandResult Cluster::CliWithToken(const std::string& token_file,
 
 std::shared_ptr<grpc::Channel> Cluster::NewChannel(
     const std::string& token_file) const {
+  return NewChannelTo(coordinator_address(), token_file);
+}
+
+std::shared_ptr<grpc::Channel> Cluster::NewChannelTo(
+    const std::string& address, const std::string& token_file) const {
   worker::CoordinatorConnection connection;
-  connection.address = coordinator_address();
+  connection.address = address;
   connection.tls.ca_file = ca_file();
   if (options_.client_certificates) {
     connection.tls.cert_file = TlsFile("client.crt");

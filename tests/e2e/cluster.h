@@ -116,6 +116,9 @@ class Cluster {
   // (or the token in `token_file`) with every call.
   std::shared_ptr<grpc::Channel> NewChannel(
       const std::string& token_file = "") const;
+  // The same to `address` (e.g. one replica's, replica_address()).
+  std::shared_ptr<grpc::Channel> NewChannelTo(
+      const std::string& address, const std::string& token_file = "") const;
   // Runs the CLI and returns one parsed line per JSON object printed (--output
   // json).
   std::vector<std::string> CliJsonLines(std::vector<std::string> args);

@@ -148,13 +148,55 @@ TEST_P(StoreTest, ObjectsOfRunningAttemptsArriveBeforeTheyCount) {
       ::testing::UnorderedElementsAre(Pair("thing_a", 2), Pair("thing_b", 1)));
 }
 
+TEST_P(StoreTest, AStepStartsOnceWithItsTasks) {
+  auto run =
+      store_->CreateRun("inst", Definition(), v1::RUN_TRIGGER_MANUAL, {}, 1);
+  ASSERT_TRUE(run.ok()) << run.status();
+  std::vector<v1::Shard> shards(3);
+  for (int i = 0; i < 3; ++i) {
+    shards[i].set_parent_type("thing_a");
+    shards[i].set_first_key(absl::StrCat("thing_a:", i, "0"));
+    shards[i].set_last_key(absl::StrCat("thing_a:", i, "9"));
+  }
+  absl::StatusOr<int> started = store_->StartStep(*run, "fetch-a", shards, 7);
+  ASSERT_TRUE(started.ok()) << started.status();
+  EXPECT_EQ(*started, 3);
+  // A second start (a restarted process, another replica) creates nothing.
+  absl::StatusOr<int> again = store_->StartStep(*run, "fetch-a", shards, 8);
+  EXPECT_EQ(again.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(again.status().message(), HasSubstr("'fetch-a' is not pending"));
+  auto tasks = store_->TasksOfRun(*run);
+  ASSERT_TRUE(tasks.ok()) << tasks.status();
+  std::vector<std::string> first_keys;
+  for (const TaskRecord& task : *tasks) {
+    if (task.kind != v1::TASK_KIND_STEP) continue;
+    EXPECT_EQ(task.step_id, "fetch-a");
+    EXPECT_EQ(task.state, TaskState::kPending);
+    EXPECT_EQ(task.instance_id, "inst");
+    first_keys.push_back(task.shard.first_key());
+  }
+  EXPECT_THAT(first_keys,
+              ElementsAre("thing_a:00", "thing_a:10", "thing_a:20"));
+  auto got = store_->GetRun(*run);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(got->steps(0).status(), v1::STEP_STATUS_RUNNING);
+  EXPECT_EQ(got->steps(0).tasks_total(), 3);
+  EXPECT_EQ(got->steps(0).started_at_ms(), 7);
+  // Only a pending step starts.
+  ASSERT_TRUE(
+      store_->SetStepStatus(*run, "fetch-b", v1::STEP_STATUS_DISABLED, "", 9)
+          .ok());
+  EXPECT_EQ(
+      store_->StartStep(*run, "fetch-b", {v1::Shard()}, 9).status().code(),
+      absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(store_->TasksOfRun(*run)->size(), tasks->size());
+}
+
 TEST_P(StoreTest, StepsRecordStatusTimesTasksAndTypeCounts) {
   auto run =
       store_->CreateRun("inst", Definition(), v1::RUN_TRIGGER_MANUAL, {}, 1);
   ASSERT_TRUE(
-      store_->SetStepStatus(*run, "fetch-a", v1::STEP_STATUS_RUNNING, "", 10)
-          .ok());
-  ASSERT_TRUE(store_->SetStepTaskTotal(*run, "fetch-a", 2).ok());
+      store_->StartStep(*run, "fetch-a", {v1::Shard(), v1::Shard()}, 10).ok());
   v1::ResultBatch batch;
   *batch.add_entities() = MakeEntity("thing_a:000001", "thing_a", "a");
   *batch.add_entities() = MakeEntity("thing_a:000002", "thing_a", "b");

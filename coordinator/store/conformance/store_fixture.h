@@ -28,8 +28,9 @@
 //       CancelledRunChangesNothingAndDeleteLogsTheGraphAway,
 //       DeleteInstanceWaitsForTheActiveRun,
 //       CancellingARunDropsEveryAttemptsObjects
-//   GetSteps, SetStepStatus, SetStepTaskTotal (runs_test.cc, finalize_test.cc,
-//   staging_test.cc): StepsRecordStatusTimesTasksAndTypeCounts,
+//   GetSteps, SetStepStatus, StartStep (runs_test.cc, finalize_test.cc,
+//   staging_test.cc): AStepStartsOnceWithItsTasks,
+//       StepsRecordStatusTimesTasksAndTypeCounts,
 //       IncompleteReportsBecomeTheStepsPartialTypesAndScopeGaps, the
 //       ScopedDeletionTest tests,
 //       ConflictingDuplicatesKeepFirstWarnAndMarkPartial

@@ -548,7 +548,7 @@ TEST_F(PostgresStoreTest, ReplicasHearOfEachOthersCommits) {
     absl::MutexLock lock(&mu);
     before = heard;
   }
-  ASSERT_TRUE(store_->SetStepTaskTotal(*run, "fetch-a", 1).ok());
+  ASSERT_TRUE(store_->StartStep(*run, "fetch-a", {v1::Shard()}, 2).ok());
   EXPECT_FALSE(wait_for_news(before));
   store_->WatchOtherReplicas(nullptr);
 }

@@ -29,6 +29,51 @@ absl::StatusOr<int64_t> PostgresStore::CreateTask(int64_t run_id,
   return inserted.Int(0, 0);
 }
 
+absl::StatusOr<int> PostgresStore::StartStep(
+    int64_t run_id, const std::string& step_id,
+    const std::vector<v1::Shard>& shards, int64_t now_ms) {
+  absl::MutexLock lock(&mu_);
+  std::vector<std::string> serialized;
+  serialized.reserve(shards.size());
+  for (const v1::Shard& shard : shards) {
+    serialized.push_back(SerializeDeterministic(shard));
+  }
+  GM_RETURN_IF_ERROR(Transaction([&]() -> absl::Status {
+    // One conditional update decides: of two replicas starting the step, the
+    // second finds it no longer pending once the first commits.
+    constexpr char kStart[] = R"sql(
+        UPDATE steps SET status = $1, tasks_total = $2,
+          started_ms = CASE WHEN started_ms = 0 THEN $3 ELSE started_ms END
+        WHERE run_id = $4 AND step_id = $5 AND status = $6)sql";
+    GM_ASSIGN_OR_RETURN(PgResult started,
+                        db_->Query(kStart, PgParams()
+                                               .Int(v1::STEP_STATUS_RUNNING)
+                                               .Int(shards.size())
+                                               .Int(now_ms)
+                                               .Int(run_id)
+                                               .Text(step_id)
+                                               .Int(v1::STEP_STATUS_PENDING)));
+    if (started.affected() == 0) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("run ", run_id, " step '", step_id, "' is not pending"));
+    }
+    constexpr char kInsert[] = R"sql(
+        INSERT INTO tasks (run_id, instance_id, step_id, kind, shard)
+        SELECT $1, runs.instance_id, $2, $3, shard
+        FROM runs, unnest($4::bytea[]) WITH ORDINALITY AS s(shard, position)
+        WHERE runs.id = $1 ORDER BY position)sql";
+    GM_RETURN_IF_ERROR(db_->Query(kInsert, PgParams()
+                                               .Int(run_id)
+                                               .Text(step_id)
+                                               .Int(v1::TASK_KIND_STEP)
+                                               .BytesArray(serialized))
+                           .status());
+    // The step's tasks exist: replicas with free workers may lease them.
+    return NotifyReplicas(ReplicaChange::kRuns);
+  }));
+  return static_cast<int>(shards.size());
+}
+
 absl::StatusOr<int64_t> PostgresStore::CreateValidationTask(
     const std::string& instance_id) {
   absl::MutexLock lock(&mu_);
@@ -42,20 +87,6 @@ absl::StatusOr<int64_t> PostgresStore::CreateValidationTask(
           PgParams().Text(instance_id).Int(v1::TASK_KIND_VALIDATE_INVOCATION)));
   WakeReplicas(ReplicaChange::kRuns);
   return inserted.Int(0, 0);
-}
-
-absl::Status PostgresStore::SetStepTaskTotal(int64_t run_id,
-                                             const std::string& step_id,
-                                             int total) {
-  absl::MutexLock lock(&mu_);
-  GM_RETURN_IF_ERROR(
-      db_->Query("UPDATE steps SET tasks_total = $1 WHERE run_id = $2 AND "
-                 "step_id = $3",
-                 PgParams().Int(total).Int(run_id).Text(step_id))
-          .status());
-  // The step's tasks exist: replicas with free workers may lease them.
-  WakeReplicas(ReplicaChange::kRuns);
-  return absl::OkStatus();
 }
 
 absl::StatusOr<TaskRecord> PostgresStore::GetTaskLocked(int64_t task_id,

@@ -359,16 +359,43 @@ absl::Status SqliteStore::SetStepStatus(int64_t run_id,
   return update.Run();
 }
 
-absl::Status SqliteStore::SetStepTaskTotal(int64_t run_id,
+absl::StatusOr<int> SqliteStore::StartStep(int64_t run_id,
                                            const std::string& step_id,
-                                           int total) {
+                                           const std::vector<v1::Shard>& shards,
+                                           int64_t now_ms) {
   absl::MutexLock lock(&mu_);
-  GM_ASSIGN_OR_RETURN(
-      SqliteStatement update,
-      db_->Prepare("UPDATE steps SET tasks_total = ? WHERE run_id = ? AND "
-                   "step_id = ?"));
-  update.Bind(1, int64_t{total}).Bind(2, run_id).Bind(3, step_id);
-  return update.Run();
+  GM_RETURN_IF_ERROR(Transaction([&]() -> absl::Status {
+    GM_ASSIGN_OR_RETURN(
+        SqliteStatement start,
+        db_->Prepare("UPDATE steps SET status = ?1, tasks_total = ?2, "
+                     "started_ms = CASE WHEN started_ms = 0 THEN ?3 "
+                     "ELSE started_ms END "
+                     "WHERE run_id = ?4 AND step_id = ?5 AND status = ?6"));
+    start.Bind(1, Code(v1::STEP_STATUS_RUNNING))
+        .Bind(2, static_cast<int64_t>(shards.size()))
+        .Bind(3, now_ms)
+        .Bind(4, run_id)
+        .Bind(5, step_id)
+        .Bind(6, Code(v1::STEP_STATUS_PENDING));
+    GM_RETURN_IF_ERROR(start.Run());
+    if (db_->changes() == 0) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("run ", run_id, " step '", step_id, "' is not pending"));
+    }
+    GM_ASSIGN_OR_RETURN(
+        SqliteStatement insert,
+        db_->Prepare("INSERT INTO tasks (run_id, instance_id, step_id, kind, "
+                     "shard) SELECT ?1, instance_id, ?2, ?3, ?4 FROM runs "
+                     "WHERE id = ?1"));
+    for (const v1::Shard& shard : shards) {
+      insert.Reset();
+      insert.Bind(1, run_id).Bind(2, step_id).Bind(3, Code(v1::TASK_KIND_STEP));
+      insert.BindBlob(4, SerializeDeterministic(shard));
+      GM_RETURN_IF_ERROR(insert.Run());
+    }
+    return absl::OkStatus();
+  }));
+  return static_cast<int>(shards.size());
 }
 
 // --- Events ---

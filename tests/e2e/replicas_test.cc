@@ -3,13 +3,15 @@
 // the graph of a clean run, and a subscriber on one replica, resuming after
 // its own replica's deaths, sees every change exactly once and in order);
 // 100 overdue schedule slots across 3 replicas, with the leader killed while
-// they fire, start exactly 100 runs; a token revoked on one replica stops
-// working on the others. Failover times are printed (not asserted): the
+// they fire, start exactly 100 runs; an upload under way when the leader dies
+// is finished by the next one; a token revoked on one replica stops working
+// on the others. Failover times are printed (not asserted): the
 // figures of docs/operations.md.
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <signal.h>
+#include <stdlib.h>
 
 #include <algorithm>
 #include <atomic>
@@ -36,6 +38,8 @@ namespace {
 constexpr char kLogin[] = "ha-org";
 constexpr int kReplicas = 3;
 constexpr char kLeaderLine[] = "now takes run-level decisions";
+constexpr char kJ1Token[] = "j1-token-3b81f0aa";
+constexpr char kJ1Account[] = "j1-account-7";
 
 fakes::GeneratorOptions Generator() {
   fakes::GeneratorOptions options;
@@ -139,7 +143,8 @@ class ResumingSubscriber {
 
 class ReplicasTest : public ::testing::Test {
  protected:
-  void Start() {
+  // With `jupiterone`, also the fake JupiterOne (uploads).
+  void Start(bool jupiterone = false) {
     auto dataset = fakes::GenerateDataset(Generator());
     ASSERT_TRUE(dataset.ok()) << dataset.status();
     dataset_ = *dataset;
@@ -151,6 +156,13 @@ class ReplicasTest : public ::testing::Test {
     std::vector<std::string> circleci_flags = FakeCircleCiFlags(Generator(), 5);
     circleci_flags.push_back("--fault=*:latency:ms=20");
     options.fakes["circleci"] = CircleCiFake(std::move(circleci_flags));
+    if (jupiterone) {
+      // Small bodies: an upload takes many requests.
+      options.fakes["jupiterone"] =
+          Fake("jupiterone", {absl::StrCat("--token=", kJ1Token),
+                              absl::StrCat("--account=", kJ1Account),
+                              "--max_body_bytes=20000"});
+    }
     options.coordinator_flags = {"--lease_seconds=5", "--shard_size=3"};
     cluster_ = std::make_unique<Cluster>(options);
     absl::Status started = cluster_->Start();
@@ -388,6 +400,63 @@ TEST_F(ReplicasTest, RunsSurviveKilledReplicasWithTheSameGraphAndChanges) {
   for (const auto& [name, values] : figures) {
     std::cout << name << ": " << Summary(values) << "\n";
   }
+}
+
+TEST_F(ReplicasTest, AnUploadInProgressIsResumedByTheNextLeader) {
+  ASSERT_NO_FATAL_FAILURE(Start(/*jupiterone=*/true));
+  setenv("E2E_J1_TOKEN", kJ1Token, 1);
+  CommandResult created = CreateCircleCiInstance(
+      *cluster_, "up", kLogin, kCircleCiToken,
+      {"--j1-base-url", cluster_->fake_url("jupiterone"), "--j1-account",
+       kJ1Account, "--j1-token-env", "E2E_J1_TOKEN",
+       "--j1-integration-instance", "j1-up"});
+  ASSERT_EQ(created.exit_code, 0) << created.err;
+  // Slow uploads: the leader is killed while one is under way.
+  httplib::Client j1(cluster_->fake_url("jupiterone"));
+  auto fault =
+      j1.Post("/_control/faults", R"({"faults":["entities:latency:ms=200"]})",
+              "application/json");
+  ASSERT_TRUE(fault && fault->status == 200);
+  const int64_t run = StartRun("up");
+  ASSERT_GT(run, 0);
+  const absl::Time deadline = absl::Now() + absl::Seconds(60);
+  while (absl::Now() < deadline &&
+         GetRun(run).upload().state() != v1::UPLOAD_STATE_UPLOADING) {
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  ASSERT_EQ(GetRun(run).upload().state(), v1::UPLOAD_STATE_UPLOADING);
+  const int leader = Leader();
+  ASSERT_GE(leader, 0);
+  std::map<std::string, std::vector<double>> figures;
+  ASSERT_NO_FATAL_FAILURE(KillAndRestart(leader, figures));
+  v1::Run ended;
+  while (absl::Now() < deadline &&
+         (ended = GetRun(run)).upload().state() != v1::UPLOAD_STATE_SUCCEEDED) {
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  ASSERT_EQ(ended.upload().state(), v1::UPLOAD_STATE_SUCCEEDED)
+      << ended.upload().error() << "\n"
+      << cluster_->AllLogs();
+  // The job that finished holds the whole graph: the resumed upload started
+  // a new job, and the dead leader's stays unfinished.
+  auto job =
+      j1.Get(absl::StrCat("/_control/jobs/", ended.upload().job_id()).c_str());
+  ASSERT_TRUE(job && job->status == 200);
+  rapidjson::Document document;
+  document.Parse(job->body.c_str());
+  ASSERT_TRUE(document.IsObject()) << job->body;
+  EXPECT_STREQ(document["job"]["status"].GetString(), "FINISHED");
+  size_t entities = 0;
+  for (const auto& [type, objects] : ReadGraph(*cluster_, "up")) {
+    if (!absl::StrContains(type, "_has_") && !absl::StrContains(type, "_uses_"))
+      entities += objects.size();
+  }
+  EXPECT_EQ(document["entityKeys"].Size(), entities);
+  auto jobs = j1.Get("/_control/jobs");
+  ASSERT_TRUE(jobs && jobs->status == 200);
+  rapidjson::Document all;
+  all.Parse(jobs->body.c_str());
+  EXPECT_EQ(all["jobs"].Size(), 2u) << jobs->body;
 }
 
 TEST_F(ReplicasTest, HundredOverdueSlotsStartExactlyHundredRuns) {

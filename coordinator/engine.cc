@@ -336,6 +336,7 @@ void Engine::Pump() {
 bool Engine::HoldLeadership() {
   absl::StatusOr<bool> leading = store_->HoldLeadership();
   const bool now_leading = leading.ok() && *leading;
+  CoordinatorMetrics::Get().Leading(now_leading);
   if (now_leading != leading_) {
     leading_ = now_leading;
     if (store_->Shared()) {

@@ -103,6 +103,11 @@ CoordinatorMetrics::CoordinatorMetrics()
                                         "Finalized runs waiting for their "
                                         "JupiterOne upload")
                           .Add({})),
+      leader_(metrics::AddGauge("graphmill_leader",
+                                "1 if this coordinator replica takes run-level "
+                                "decisions (advances, finalizes and uploads "
+                                "runs, fires schedules), else 0")
+                  .Add({})),
       uploads_(metrics::AddCounter(
           "graphmill_uploads_total",
           "JupiterOne uploads that ended, by outcome (succeeded, failed)")),
@@ -243,6 +248,8 @@ void CoordinatorMetrics::RateLimitReported() {
 void CoordinatorMetrics::UploadsQueued(size_t queued) {
   uploads_queued_.Set(static_cast<double>(queued));
 }
+
+void CoordinatorMetrics::Leading(bool leading) { leader_.Set(leading ? 1 : 0); }
 
 void CoordinatorMetrics::UploadEnded(const v1::UploadStatus& status,
                                      absl::Duration duration) {

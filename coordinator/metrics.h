@@ -80,6 +80,8 @@ class CoordinatorMetrics {
 
   // ---- Uploads.
   void UploadsQueued(size_t queued);
+  // Whether this replica takes run-level decisions (Store::HoldLeadership).
+  void Leading(bool leading);
   void UploadEnded(const v1::UploadStatus& status, absl::Duration duration);
 
   // ---- Subscribers: one per open Subscribe stream, at the sequence it has
@@ -127,6 +129,7 @@ class CoordinatorMetrics {
   prometheus::Counter& rate_limit_reports_;
   // Uploads.
   prometheus::Gauge& uploads_queued_;
+  prometheus::Gauge& leader_;
   metrics::CounterFamily& uploads_;
   metrics::HistogramFamily upload_duration_;
   metrics::CounterFamily& upload_objects_;

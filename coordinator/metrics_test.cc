@@ -192,6 +192,10 @@ TEST(CoordinatorMetricsTest, Uploads) {
   coordinator.UploadEnded(failed, absl::Seconds(1));
   const std::string text = metrics::Exposition();
   EXPECT_THAT(text, HasSubstr("graphmill_uploads_queued 3"));
+  coordinator.Leading(true);
+  EXPECT_THAT(metrics::Exposition(), HasSubstr("graphmill_leader 1"));
+  coordinator.Leading(false);
+  EXPECT_THAT(metrics::Exposition(), HasSubstr("graphmill_leader 0"));
   EXPECT_THAT(text, HasSubstr("graphmill_uploads_total{outcome=\"succeeded\"} "
                               "1"));
   EXPECT_THAT(text, HasSubstr("graphmill_uploads_total{outcome=\"failed\"} 1"));

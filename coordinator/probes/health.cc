@@ -82,6 +82,8 @@ void HealthReporter::SetServingLocked(bool serving) {
     for (const std::string& service : options_.services) {
       target->SetServingStatus(service, serving);
     }
+    // Set after the overall status, which covers every known service.
+    target->SetServingStatus(kLivenessService, true);
   }
 }
 

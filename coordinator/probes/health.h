@@ -1,6 +1,8 @@
 // Keeps the coordinator's grpc.health.v1.Health answers current: SERVING
 // while a cheap store query succeeds, NOT_SERVING while it fails, and
-// NOT_SERVING for good once draining starts (SIGTERM).
+// NOT_SERVING for good once draining starts (SIGTERM). The service
+// kLivenessService is SERVING from Start on whatever the store does: a
+// liveness probe asks it, so a store outage does not restart the process.
 #ifndef GRAPHMILL_COORDINATOR_PROBES_HEALTH_H_
 #define GRAPHMILL_COORDINATOR_PROBES_HEALTH_H_
 
@@ -18,6 +20,9 @@
 #include "common/clock.h"
 
 namespace graphmill::coordinator {
+
+// Health service name for liveness probes.
+inline constexpr char kLivenessService[] = "graphmill.liveness";
 
 struct HealthReporterOptions {
   // How often the check runs.

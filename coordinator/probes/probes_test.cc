@@ -120,6 +120,8 @@ TEST_F(ProbesTest, HealthFollowsTheStoreCheckUntilDrainingStarts) {
   for (const char* service : {"", "graphmill.v1.Admin", "graphmill.v1.Graph"}) {
     EXPECT_TRUE(Is(channel_, service, probes::kNotServing)) << service;
   }
+  // Liveness says only that the process answers.
+  EXPECT_TRUE(Is(channel_, kLivenessService, probes::kServing));
   probes::HealthWatch watch(channel_, "");
   ASSERT_EQ(watch.Next().value_or(probes::kUnknown), probes::kNotServing);
   // Each change is seen at the next check, an interval later.
@@ -145,6 +147,7 @@ TEST_F(ProbesTest, HealthFollowsTheStoreCheckUntilDrainingStarts) {
   clock_.Advance(absl::Seconds(5));
   EXPECT_TRUE(Is(channel_, "", probes::kNotServing));
   EXPECT_TRUE(Is(channel_, "graphmill.v1.Admin", probes::kNotServing));
+  EXPECT_TRUE(Is(channel_, kLivenessService, probes::kServing));
   EXPECT_FALSE(reporter->serving());
 }
 

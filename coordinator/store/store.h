@@ -187,9 +187,11 @@ class Store {
   // Creates a run in VALIDATING with one PENDING step row per definition step
   // and the validation task. FAILED_PRECONDITION naming the active run if the
   // instance has one. Steps in `disabled_steps` start DISABLED. A scheduled run
-  // first records the schedule slot it stands for (also when it is then refused
-  // because a run is active), so a slot fires at most once, even across a
-  // crash.
+  // records the schedule slot it stands for in the same transaction (also when
+  // it is refused because a run is active: the active run stands for the
+  // slot), so a crash leaves either both or neither, and a slot starts one run
+  // at most, exactly one unless a run was active: FAILED_PRECONDITION "slot ...
+  // already fired" if the instance's last recorded slot is not older.
   virtual absl::StatusOr<int64_t> CreateRun(
       const std::string& instance_id,
       const v1::IntegrationDefinition& definition, v1::RunTrigger trigger,

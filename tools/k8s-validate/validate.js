@@ -839,6 +839,11 @@ policy('probes: readiness and liveness on every container; workers on /readyz an
           p.push(`${where}: ${kind} is neither a grpc nor a TCP probe`);
         }
       }
+      // The overall health ("") is NOT_SERVING while the store does not answer; liveness must
+      // ask the service that only says the process answers, or a database outage restarts
+      // every coordinator.
+      const live = (g.c.livenessProbe || {}).grpc;
+      if (live && live.service !== 'graphmill.liveness') p.push(`${where}: livenessProbe is a grpc probe of service '${live.service || ''}', not graphmill.liveness (a store outage would restart the coordinator)`);
       // Replicas share a database: one whose store does not answer (NOT_SERVING) must leave
       // the Service, which a TCP check of the gRPC port would not notice.
       if (g.postgres && !(g.c.readinessProbe || {}).grpc) p.push(`${where}: readinessProbe is not a grpc probe (a replica whose PostgreSQL store does not answer would stay in the Service)`);
@@ -1269,6 +1274,7 @@ const BREAKAGES = [
   ['no memory limit', 'requests CPU and memory', (o) => { delete container(o, 'worker').resources.limits; }],
   ['a TCP readiness probe on the worker', 'probes', (o) => { container(o, 'worker').readinessProbe = { tcpSocket: { port: 'health' } }; }],
   ['no liveness probe on the coordinator', 'probes', (o) => { delete container(o, 'coordinator').livenessProbe; }],
+  ['coordinator liveness asks the overall health (restarts on a store outage)', 'probes', (o) => { delete container(o, 'coordinator').livenessProbe.grpc.service; }],
   ['a grpc probe on the TLS port', 'probes', (o) => { container(o, 'coordinator').readinessProbe = { grpc: { port: 7400 } }; }],
   ['no PodDisruptionBudget for workers', 'PodDisruptionBudget', (o) => { o.splice(o.indexOf(find(o, 'PodDisruptionBudget', 'graphmill-worker')), 1); }],
   ['serviceName naming the regular Service', 'StatefulSet', (o) => { find(o, 'StatefulSet').spec.serviceName = 'graphmill-coordinator'; }, 'sqlite'],

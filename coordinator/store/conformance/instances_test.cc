@@ -119,6 +119,29 @@ TEST_P(StoreTest, ScheduleSlotsAreRecordedEvenWhenTheRunIsRefused) {
             absl::StatusCode::kNotFound);
 }
 
+TEST_P(StoreTest, AScheduleSlotStartsOneRunAtMost) {
+  auto first = store_->CreateRun("inst", Definition(), v1::RUN_TRIGGER_SCHEDULE,
+                                 {}, 1, 200);
+  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_TRUE(
+      store_->SetRunStatus(*first, v1::RUN_STATUS_SUCCEEDED, "", 2).ok());
+  // The same slot again (a second replica that read the instance before the
+  // first recorded it), or an older one: refused though no run is active.
+  for (int64_t slot : {200, 150}) {
+    auto again = store_->CreateRun("inst", Definition(),
+                                   v1::RUN_TRIGGER_SCHEDULE, {}, 3, slot);
+    EXPECT_EQ(again.status().code(), absl::StatusCode::kFailedPrecondition);
+    EXPECT_THAT(again.status().message(), HasSubstr("already fired"));
+  }
+  EXPECT_EQ(store_->ListRuns("inst", 10)->size(), 1u);
+  EXPECT_EQ(*store_->GetLastScheduledSlot("inst"), 200);
+  // Manual runs have no slot; a later slot fires.
+  EXPECT_TRUE(store_
+                  ->CreateRun("inst", Definition(), v1::RUN_TRIGGER_SCHEDULE,
+                              {}, 4, 300)
+                  .ok());
+}
+
 TEST_P(StoreTest, TokensAreCreatedListedFoundAndRevoked) {
   const std::string admin_hash(32, 'a');
   const std::string reader_hash(32, 'r');

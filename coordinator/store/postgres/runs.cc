@@ -18,21 +18,29 @@ absl::StatusOr<int64_t> PostgresStore::CreateRun(
     v1::RunTrigger trigger, const std::vector<std::string>& disabled_steps,
     int64_t now_ms, std::optional<int64_t> schedule_slot_ms) {
   absl::MutexLock lock(&mu_);
-  // Recorded on its own, so it stays when the run is refused.
-  if (schedule_slot_ms.has_value()) {
-    GM_RETURN_IF_ERROR(
-        db_->Query("UPDATE instances SET last_slot_ms = $1 WHERE id = $2",
-                   PgParams().Int(*schedule_slot_ms).Text(instance_id))
-            .status());
-  }
   int64_t run_id = 0;
+  // Refusals that still commit the schedule slot (see Store::CreateRun).
+  absl::Status refused;
   GM_RETURN_IF_ERROR(Transaction([&]() -> absl::Status {
-    // Locking the instance row makes "is a run active?" and the insert one
-    // decision.
-    GM_RETURN_IF_ERROR(
-        db_->Query("SELECT 1 FROM instances WHERE id = $1 FOR UPDATE",
-                   PgParams().Text(instance_id))
-            .status());
+    refused = absl::OkStatus();
+    // Locking the instance row makes "has the slot fired?", "is a run
+    // active?" and the insert one decision.
+    GM_ASSIGN_OR_RETURN(
+        PgResult instance,
+        db_->Query("SELECT last_slot_ms FROM instances WHERE id = $1 FOR "
+                   "UPDATE",
+                   PgParams().Text(instance_id)));
+    if (schedule_slot_ms.has_value()) {
+      if (instance.rows() > 0 && instance.Int(0, 0) >= *schedule_slot_ms) {
+        return absl::FailedPreconditionError(
+            absl::StrCat("instance '", instance_id, "': schedule slot ",
+                         *schedule_slot_ms, " already fired"));
+      }
+      GM_RETURN_IF_ERROR(
+          db_->Query("UPDATE instances SET last_slot_ms = $1 WHERE id = $2",
+                     PgParams().Int(*schedule_slot_ms).Text(instance_id))
+              .status());
+    }
     GM_ASSIGN_OR_RETURN(
         PgResult active,
         db_->Query(absl::StrCat("SELECT id FROM runs WHERE instance_id = $1 "
@@ -40,9 +48,10 @@ absl::StatusOr<int64_t> PostgresStore::CreateRun(
                                 ActiveRunStatuses()),
                    PgParams().Text(instance_id)));
     if (active.rows() > 0) {
-      return absl::FailedPreconditionError(
+      refused = absl::FailedPreconditionError(
           absl::StrCat("instance '", instance_id,
                        "' already has an active run ", active.Int(0, 0)));
+      return absl::OkStatus();  // the slot stays recorded
     }
     constexpr char kInsertRun[] = R"sql(
         INSERT INTO runs (instance_id, status, created_ms, definition, trigger)
@@ -90,6 +99,7 @@ absl::StatusOr<int64_t> PostgresStore::CreateRun(
                            .status());
     return NotifyReplicas(ReplicaChange::kRuns);
   }));
+  if (!refused.ok()) return refused;
   return run_id;
 }
 

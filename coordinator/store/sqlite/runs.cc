@@ -29,16 +29,27 @@ absl::StatusOr<int64_t> SqliteStore::CreateRun(
     int64_t now_ms, std::optional<int64_t> schedule_slot_ms) {
   absl::MutexLock lock(&mu_);
   int64_t run_id = 0;
-  if (schedule_slot_ms.has_value()) {
-    // Outside the run's transaction: the slot stays recorded when the run is
-    // refused (see Store::CreateRun).
-    GM_ASSIGN_OR_RETURN(
-        SqliteStatement slot,
-        db_->Prepare("UPDATE instances SET last_slot_ms = ? WHERE id = ?"));
-    slot.Bind(1, *schedule_slot_ms).Bind(2, instance_id);
-    GM_RETURN_IF_ERROR(slot.Run());
-  }
+  // Refusals that still commit the schedule slot (see Store::CreateRun).
+  absl::Status refused;
   absl::Status status = Transaction([&]() -> absl::Status {
+    refused = absl::OkStatus();
+    if (schedule_slot_ms.has_value()) {
+      GM_ASSIGN_OR_RETURN(
+          SqliteStatement last,
+          db_->Prepare("SELECT last_slot_ms FROM instances WHERE id = ?"));
+      last.Bind(1, instance_id);
+      GM_ASSIGN_OR_RETURN(bool found, last.Step());
+      if (found && last.ColumnInt(0) >= *schedule_slot_ms) {
+        return absl::FailedPreconditionError(
+            absl::StrCat("instance '", instance_id, "': schedule slot ",
+                         *schedule_slot_ms, " already fired"));
+      }
+      GM_ASSIGN_OR_RETURN(
+          SqliteStatement slot,
+          db_->Prepare("UPDATE instances SET last_slot_ms = ? WHERE id = ?"));
+      slot.Bind(1, *schedule_slot_ms).Bind(2, instance_id);
+      GM_RETURN_IF_ERROR(slot.Run());
+    }
     GM_ASSIGN_OR_RETURN(
         SqliteStatement active,
         db_->Prepare(absl::StrCat("SELECT id FROM runs WHERE instance_id = ? "
@@ -47,9 +58,10 @@ absl::StatusOr<int64_t> SqliteStore::CreateRun(
     active.Bind(1, instance_id);
     GM_ASSIGN_OR_RETURN(bool busy, active.Step());
     if (busy) {
-      return absl::FailedPreconditionError(
+      refused = absl::FailedPreconditionError(
           absl::StrCat("instance '", instance_id,
                        "' already has an active run ", active.ColumnInt(0)));
+      return absl::OkStatus();  // the slot stays recorded
     }
     GM_ASSIGN_OR_RETURN(
         SqliteStatement insert,
@@ -90,6 +102,7 @@ absl::StatusOr<int64_t> SqliteStore::CreateRun(
     return db_->Execute(sqlite::StagedTableSchema(run_id));
   });
   if (!status.ok()) return status;
+  if (!refused.ok()) return refused;
   return run_id;
 }
 

@@ -102,6 +102,19 @@ BudgetShare ShareOf(const Budget& budget, int tasks) {
           .in_flight = std::max(1, budget.max_in_flight / tasks)};
 }
 
+int TasksSharing(const std::vector<std::string>& local_task_instances,
+                 const std::map<std::string, int>& leased_by_instance) {
+  const int local = static_cast<int>(local_task_instances.size());
+  if (leased_by_instance.empty()) return local;
+  int everywhere = 0;
+  for (const std::string& instance : std::set<std::string>(
+           local_task_instances.begin(), local_task_instances.end())) {
+    const auto leased = leased_by_instance.find(instance);
+    if (leased != leased_by_instance.end()) everywhere += leased->second;
+  }
+  return std::max(local, everywhere);
+}
+
 v1::CoordinatorMessage MakeAssignment(
     const TaskRecord& task, const v1::TaskAttempt& attempt,
     const v1::IntegrationDefinition& definition, const v1::Instance& instance,
@@ -412,15 +425,30 @@ void Dispatcher::ShareRates() {
     for (auto& [task_id, running] : session.running)
       tasks[running.credential].emplace_back(&session, &running);
   }
+  // With replicas, a credential's tasks may run on several of them.
+  std::map<std::string, int> leased_by_instance;
+  if (store_->Shared() && !tasks.empty()) {
+    absl::StatusOr<std::vector<TaskRecord>> leased =
+        store_->LeasedTasks(std::numeric_limits<int64_t>::max(), "");
+    if (leased.ok()) {
+      for (const TaskRecord& task : *leased) {
+        ++leased_by_instance[task.instance_id];
+      }
+    }
+  }
   for (auto& [credential, list] : tasks) {
     std::vector<CredentialLimits> configured;
-    for (const auto& [session, running] : list)
+    std::vector<std::string> instances;
+    for (const auto& [session, running] : list) {
       configured.push_back(running->limits);
+      instances.push_back(running->instance_id);
+    }
     const CredentialLimits limits = StrictestOf(configured);
     const Budget budget = rates_->Recover(credential, limits);
     CoordinatorMetrics::Get().CredentialBudget(credential, budget.rate,
                                                budget.max_in_flight);
-    const BudgetShare share = ShareOf(budget, static_cast<int>(list.size()));
+    const BudgetShare share =
+        ShareOf(budget, TasksSharing(instances, leased_by_instance));
     for (auto& [session, running] : list) {
       if (!ShareMoved(running->rate_share, share.rate) &&
           running->in_flight_share == share.in_flight) {

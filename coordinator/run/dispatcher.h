@@ -104,6 +104,15 @@ struct BudgetShare {
 };
 BudgetShare ShareOf(const Budget& budget, int tasks);
 
+// How many tasks share a credential's budget, given the instances of the
+// tasks this process runs on it (one entry per task) and, with coordinator
+// replicas on one store, the leased tasks of each instance in the store
+// (empty otherwise): every replica's tasks of those instances, or this
+// process's own if that is more (the store may lag). So each replica gives
+// its tasks a share of the whole budget, not the whole budget each.
+int TasksSharing(const std::vector<std::string>& local_task_instances,
+                 const std::map<std::string, int>& leased_by_instance);
+
 // The assignment of `task`'s new attempt, with the instance's (opened)
 // config and defaults and the task's first budget share.
 v1::CoordinatorMessage MakeAssignment(

@@ -48,6 +48,17 @@ TEST(ShareOfTest, AnEqualPartOfRateAndInFlightButAtLeastOneRequest) {
   EXPECT_EQ(ShareOf({.rate = 0, .max_in_flight = 8}, 0).in_flight, 8);
 }
 
+TEST(TasksSharingTest, ReplicasShareACredentialsBudgetByTheirTasks) {
+  // One process (no replicas): its own tasks.
+  EXPECT_EQ(TasksSharing({"a", "a", "b"}, {}), 3);
+  // Replicas: every leased task of the instances using the credential here,
+  // wherever it runs; instances not using it here do not count.
+  EXPECT_EQ(TasksSharing({"a", "b"}, {{"a", 5}, {"b", 2}, {"c", 9}}), 7);
+  // The store lagging behind this process's own leases.
+  EXPECT_EQ(TasksSharing({"a", "a", "a"}, {{"a", 1}}), 3);
+  EXPECT_EQ(TasksSharing({}, {{"a", 4}}), 0);
+}
+
 WorkerSession Session(int capacity, int running, bool draining = false,
                       const std::string& version = "1") {
   WorkerSession session;

@@ -83,11 +83,14 @@ std::vector<const TaskRecord*> DispatchOrder(
 }
 
 WorkerSession* ChooseSession(WorkerSessions& sessions,
-                             const IntegrationVersion& integration) {
+                             const IntegrationVersion& integration,
+                             bool sharded) {
   WorkerSession* chosen = nullptr;
   int chosen_free = 0;
   for (auto& [id, session] : sessions) {
-    const int free = session.free_slots();
+    const int kept =
+        sharded && session.capacity > 1 ? kSlotsKeptForUnsharded : 0;
+    const int free = session.free_slots() - kept;
     if (free <= chosen_free || !session.integrations.contains(integration))
       continue;
     chosen = &session;
@@ -321,7 +324,8 @@ void Dispatcher::Dispatch(const RunDefinitionFn& run_definition) {
       definition = std::move(*current);
     }
     WorkerSession* chosen =
-        ChooseSession(sessions_, {definition.name(), definition.version()});
+        ChooseSession(sessions_, {definition.name(), definition.version()},
+                      !task->shard.parent_type().empty());
     if (chosen == nullptr) continue;
     absl::Status opened = secrets_->Open(definition, &*instance);
     if (!opened.ok()) {

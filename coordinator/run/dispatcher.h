@@ -91,10 +91,16 @@ absl::StatusOr<std::set<IntegrationVersion>> RegisterWorker(
 std::vector<const TaskRecord*> DispatchOrder(
     const std::vector<TaskRecord>& pending);
 
+// Slots of each worker (of capacity 2 or more) that shards may not take: a
+// validation or a step without a parent type (small, and usually what later
+// steps wait for) then never waits for a long or rate-limited shard to end.
+inline constexpr int kSlotsKeptForUnsharded = 1;
+
 // The session with the most free slots that runs `integration`; nullptr if
-// none has a free slot.
+// none has a free slot. A `sharded` task leaves kSlotsKeptForUnsharded free.
 WorkerSession* ChooseSession(WorkerSessions& sessions,
-                             const IntegrationVersion& integration);
+                             const IntegrationVersion& integration,
+                             bool sharded);
 
 // The task's share of its credential's budget when `tasks` tasks share it:
 // an equal part of the rate and of the requests in flight (at least one).

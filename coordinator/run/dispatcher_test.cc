@@ -76,12 +76,27 @@ TEST(ChooseSessionTest, TheMostFreeSlotsAmongThoseThatRunTheVersion) {
   sessions[3] = Session(8, 0, /*draining=*/true);
   sessions[4] = Session(8, 0, false, /*version=*/"2");
   sessions[5] = Session(3, 0);  // ties with 2: the first wins
-  EXPECT_EQ(ChooseSession(sessions, {"test", "1"}), &sessions[2]);
-  EXPECT_EQ(ChooseSession(sessions, {"test", "2"}), &sessions[4]);
-  EXPECT_EQ(ChooseSession(sessions, {"other", "1"}), nullptr);
+  EXPECT_EQ(ChooseSession(sessions, {"test", "1"}, false), &sessions[2]);
+  EXPECT_EQ(ChooseSession(sessions, {"test", "2"}, false), &sessions[4]);
+  EXPECT_EQ(ChooseSession(sessions, {"other", "1"}, false), nullptr);
   sessions[4].running[0] = RunningTask{};
   sessions[4].capacity = 1;
-  EXPECT_EQ(ChooseSession(sessions, {"test", "2"}), nullptr) << "full";
+  EXPECT_EQ(ChooseSession(sessions, {"test", "2"}, false), nullptr) << "full";
+}
+
+TEST(ChooseSessionTest, ShardsLeaveASlotForUnshardedTasks) {
+  WorkerSessions sessions;
+  sessions[1] = Session(4, 3);  // one slot free: kept for unsharded tasks
+  sessions[2] = Session(1, 0);  // capacity 1: nothing to keep
+  EXPECT_EQ(ChooseSession(sessions, {"test", "1"}, /*sharded=*/true),
+            &sessions[2]);
+  sessions[2].running[0] = RunningTask{};
+  EXPECT_EQ(ChooseSession(sessions, {"test", "1"}, /*sharded=*/true), nullptr);
+  EXPECT_EQ(ChooseSession(sessions, {"test", "1"}, /*sharded=*/false),
+            &sessions[1]);
+  sessions[1].running.erase(0);  // two free: a shard may take one
+  EXPECT_EQ(ChooseSession(sessions, {"test", "1"}, /*sharded=*/true),
+            &sessions[1]);
 }
 
 v1::IntegrationDefinition Definition() {

@@ -355,15 +355,11 @@ bool Engine::HoldLeadership() {
 
 void Engine::PumpLocked() {
   CoordinatorMetrics::Get().BeginPump();  // task gauges, published by EndPump
-  absl::StatusOr<std::vector<int64_t>> active = store_->ActiveRunIds();
-  if (!active.ok()) {
-    LogError("cannot list active runs: ", active.status().ToString());
-    return;
-  }
   // Run-level decisions are the leader's (one replica at a time); every
   // replica leases pending tasks to its own workers.
   if (!HoldLeadership()) {
-    planner_.KeepOnly(*active);
+    absl::StatusOr<std::vector<int64_t>> active = store_->ActiveRunIds();
+    if (active.ok()) planner_.KeepOnly(*active);
     DispatchAndShareRates();
     return;
   }
@@ -371,7 +367,12 @@ void Engine::PumpLocked() {
   dispatcher_.ExpireLeases();
   FireSchedules();
   retention_.MaybeApply();
-  // 2. Runs.
+  // 2. Runs (those schedules just started included).
+  absl::StatusOr<std::vector<int64_t>> active = store_->ActiveRunIds();
+  if (!active.ok()) {
+    LogError("cannot list active runs: ", active.status().ToString());
+    return;
+  }
   for (int64_t run_id : *active) {
     absl::StatusOr<RunProgress> progress = planner_.Advance(run_id);
     absl::Status status = progress.status();

@@ -9,12 +9,10 @@
 #include <set>
 
 #include "absl/strings/match.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "graphmill/v1/admin.grpc.pb.h"
-#include "rapidjson/document.h"
 #include "re2/re2.h"
 #include "tests/e2e/expected_graph.h"
 
@@ -67,21 +65,6 @@ class CoordinatorTest : public ::testing::TestWithParam<ClusterStore> {
   CommandResult Create(const std::string& id,
                        const std::vector<std::string>& flags = {}) {
     return CreateCircleCiInstance(*cluster_, id, kLogin, kCircleCiToken, flags);
-  }
-
-  // Starts a run and returns its id.
-  int64_t StartRun(const std::string& instance) {
-    CommandResult started =
-        cluster_->Cli({"run", "start", instance, "--output", "json"});
-    EXPECT_EQ(started.exit_code, 0) << started.err;
-    rapidjson::Document document;
-    document.Parse(started.out.c_str());
-    int64_t id = 0;
-    if (document.IsObject() && document.HasMember("id")) {
-      EXPECT_TRUE(absl::SimpleAtoi(document["id"].GetString(), &id))
-          << started.out;
-    }
-    return id;
   }
 
   v1::GetRunResponse GetRun(int64_t run_id) {
@@ -157,7 +140,7 @@ TEST_P(CoordinatorTest, WorkerKilledMidRunIsReplacedAndTheGraphIsExact) {
   ASSERT_NO_FATAL_FAILURE(Start(3, {"--fault=*:latency:ms=40"}));
   CommandResult created = Create("ci");
   ASSERT_EQ(created.exit_code, 0) << created.err;
-  const int64_t run = StartRun("ci");
+  const int64_t run = StartRun(*cluster_, "ci");
   WaitForProgress(run, 4);
   // Kill a worker while it holds a task. The task may end between reading
   // the log and the signal (likely on a loaded machine), and a task whose
@@ -207,7 +190,7 @@ TEST_P(CoordinatorTest, WorkerKilledMidRunIsReplacedAndTheGraphIsExact) {
 TEST_P(CoordinatorTest, CoordinatorKilledMidRunContinuesToTheSameGraph) {
   ASSERT_NO_FATAL_FAILURE(Start(2, {"--fault=*:latency:ms=40"}));
   ASSERT_EQ(Create("ci").exit_code, 0);
-  const int64_t run = StartRun("ci");
+  const int64_t run = StartRun(*cluster_, "ci");
   WaitForProgress(run, 4);
   cluster_->StopCoordinator(SIGKILL);
   ASSERT_TRUE(cluster_->StartCoordinator().ok());
@@ -229,15 +212,15 @@ TEST_P(CoordinatorTest, TwoInstancesRunAtOnce) {
   ASSERT_NO_FATAL_FAILURE(Start(2));
   ASSERT_EQ(Create("first").exit_code, 0);
   ASSERT_EQ(Create("second").exit_code, 0);
-  const int64_t a = StartRun("first");
-  const int64_t b = StartRun("second");
+  const int64_t a = StartRun(*cluster_, "first");
+  const int64_t b = StartRun(*cluster_, "second");
   EXPECT_EQ(cluster_->Cli({"run", "watch", absl::StrCat(a)}).exit_code, 0);
   EXPECT_EQ(cluster_->Cli({"run", "watch", absl::StrCat(b)}).exit_code, 0);
   const auto expected = ExpectedCircleCiCounts(dataset_, kLogin);
   EXPECT_EQ(CountByType(ReadGraph(*cluster_, "first")), expected);
   EXPECT_EQ(CountByType(ReadGraph(*cluster_, "second")), expected);
   // One active run per instance, and the refusal names the active run.
-  const int64_t c = StartRun("first");
+  const int64_t c = StartRun(*cluster_, "first");
   CommandResult again = cluster_->Cli({"run", "start", "first"});
   EXPECT_EQ(again.exit_code, 1);
   EXPECT_TRUE(absl::StrContains(again.err,
@@ -249,7 +232,7 @@ TEST_P(CoordinatorTest, TwoInstancesRunAtOnce) {
 TEST_P(CoordinatorTest, CancelledRunLeavesTheGraphUnchanged) {
   ASSERT_NO_FATAL_FAILURE(Start(2, {"--fault=*:latency:ms=100"}));
   ASSERT_EQ(Create("ci").exit_code, 0);
-  const int64_t run = StartRun("ci");
+  const int64_t run = StartRun(*cluster_, "ci");
   WaitForProgress(run, 2);
   CommandResult cancelled = cluster_->Cli({"run", "cancel", absl::StrCat(run)});
   EXPECT_EQ(cancelled.exit_code, 0) << cancelled.err;

@@ -1,6 +1,9 @@
 // Implementation of tests/e2e/expected_graph.h.
 #include "tests/e2e/expected_graph.h"
 
+#include <gtest/gtest.h>
+
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "rapidjson/document.h"
 
@@ -164,6 +167,22 @@ CommandResult CreateCircleCiInstance(
                                    "baseUrl=" + CircleCiBaseUrl(cluster)};
   args.insert(args.end(), extra_flags.begin(), extra_flags.end());
   return cluster.Cli(args);
+}
+
+int64_t StartRun(Cluster& cluster, const std::string& instance) {
+  CommandResult started =
+      cluster.Cli({"run", "start", instance, "--output", "json"});
+  EXPECT_EQ(started.exit_code, 0) << started.err;
+  rapidjson::Document document;
+  document.Parse(started.out.c_str());
+  int64_t id = 0;
+  if (document.IsObject() && document.HasMember("id") &&
+      document["id"].IsString()) {
+    EXPECT_TRUE(absl::SimpleAtoi(document["id"].GetString(), &id))
+        << started.out;
+  }
+  EXPECT_GT(id, 0) << "run start printed no run id: " << started.out;
+  return id;
 }
 
 }  // namespace graphmill::testing

@@ -56,6 +56,10 @@ CommandResult CreateCircleCiInstance(
     Cluster& cluster, const std::string& id, const std::string& login,
     const std::string& token, const std::vector<std::string>& extra_flags = {});
 
+// Starts a run of `instance` with the CLI; returns its id (0, with a test
+// failure, if it did not start).
+int64_t StartRun(Cluster& cluster, const std::string& instance);
+
 }  // namespace graphmill::testing
 
 #endif  // GRAPHMILL_TESTS_E2E_EXPECTED_GRAPH_H_

@@ -15,14 +15,12 @@
 #include <stdlib.h>
 
 #include <algorithm>
-#include <atomic>
 #include <map>
 #include <random>
 #include <thread>
 #include <vector>
 
 #include "absl/strings/match.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
@@ -168,20 +166,6 @@ class ReplicasTest : public ::testing::Test {
     cluster_ = std::make_unique<Cluster>(options);
     absl::Status started = cluster_->Start();
     ASSERT_TRUE(started.ok()) << started;
-  }
-
-  int64_t StartRun(const std::string& instance) {
-    CommandResult started =
-        cluster_->Cli({"run", "start", instance, "--output", "json"});
-    EXPECT_EQ(started.exit_code, 0) << started.err;
-    rapidjson::Document document;
-    document.Parse(started.out.c_str());
-    int64_t id = 0;
-    if (document.IsObject() && document.HasMember("id")) {
-      EXPECT_TRUE(absl::SimpleAtoi(document["id"].GetString(), &id))
-          << started.out;
-    }
-    return id;
   }
 
   // Changes the fake's data before run `i`: a project renamed (updates) and,
@@ -357,7 +341,7 @@ TEST_F(ReplicasTest, RunsSurviveKilledReplicasWithTheSameGraphAndChanges) {
     ASSERT_EQ(cluster_->Cli({"run", "start", "clean", "--watch"}).exit_code, 0);
     const GraphByType clean = ReadGraph(*cluster_, "clean");
     const absl::Time started = absl::Now();
-    const int64_t run = StartRun("ha");
+    const int64_t run = StartRun(*cluster_, "ha");
     ASSERT_GT(run, 0);
     absl::SleepFor(absl::Milliseconds(
         std::uniform_int_distribution<int>(0, 2500)(random)));
@@ -426,7 +410,7 @@ TEST_F(ReplicasTest, AnUploadInProgressIsResumedByTheNextLeader) {
       j1.Post("/_control/faults", R"({"faults":["entities:latency:ms=200"]})",
               "application/json");
   ASSERT_TRUE(fault && fault->status == 200);
-  const int64_t run = StartRun("up");
+  const int64_t run = StartRun(*cluster_, "up");
   ASSERT_GT(run, 0);
   const absl::Time deadline = absl::Now() + absl::Seconds(60);
   while (absl::Now() < deadline &&

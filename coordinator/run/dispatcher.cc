@@ -105,17 +105,32 @@ BudgetShare ShareOf(const Budget& budget, int tasks) {
           .in_flight = std::max(1, budget.max_in_flight / tasks)};
 }
 
-int TasksSharing(const std::vector<std::string>& local_task_instances,
-                 const std::map<std::string, int>& leased_by_instance) {
-  const int local = static_cast<int>(local_task_instances.size());
-  if (leased_by_instance.empty()) return local;
-  int everywhere = 0;
-  for (const std::string& instance : std::set<std::string>(
-           local_task_instances.begin(), local_task_instances.end())) {
+std::string StepKey(int64_t run_id, absl::string_view step_id) {
+  return absl::StrCat(run_id, "/", step_id);
+}
+
+std::vector<int> ShareDivisors(
+    const std::vector<SharingTask>& local,
+    const std::map<std::string, std::map<std::string, int>>&
+        leased_by_instance) {
+  std::map<std::string, int> tasks_by_step;
+  for (const SharingTask& task : local) ++tasks_by_step[task.step];
+  std::set<std::string> instances;
+  for (const SharingTask& task : local) instances.insert(task.instance_id);
+  for (const std::string& instance : instances) {
     const auto leased = leased_by_instance.find(instance);
-    if (leased != leased_by_instance.end()) everywhere += leased->second;
+    if (leased == leased_by_instance.end()) continue;
+    for (const auto& [step, count] : leased->second) {
+      int& tasks = tasks_by_step[step];
+      tasks = std::max(tasks, count);
+    }
   }
-  return std::max(local, everywhere);
+  const int steps = static_cast<int>(tasks_by_step.size());
+  std::vector<int> divisors;
+  divisors.reserve(local.size());
+  for (const SharingTask& task : local)
+    divisors.push_back(steps * tasks_by_step[task.step]);
+  return divisors;
 }
 
 v1::CoordinatorMessage MakeAssignment(
@@ -376,12 +391,14 @@ void Dispatcher::Assign(const TaskRecord& task, WorkerSession& session,
   }
   const BudgetShare share =
       ShareOf(rates_->Current(credential, limits), credential_tasks);
-  session.running[task.id] = RunningTask{.attempt = leased,
-                                         .instance_id = task.instance_id,
-                                         .credential = credential,
-                                         .limits = limits,
-                                         .rate_share = share.rate,
-                                         .in_flight_share = share.in_flight};
+  session.running[task.id] =
+      RunningTask{.attempt = leased,
+                  .instance_id = task.instance_id,
+                  .step = StepKey(task.run_id, task.step_id),
+                  .credential = credential,
+                  .limits = limits,
+                  .rate_share = share.rate,
+                  .in_flight_share = share.in_flight};
   if (!session.queue->Send(MakeAssignment(task, leased, definition, instance,
                                           options_.lease, share))) {
     session.running.erase(task.id);
@@ -430,30 +447,34 @@ void Dispatcher::ShareRates() {
       tasks[running.credential].emplace_back(&session, &running);
   }
   // With replicas, a credential's tasks may run on several of them.
-  std::map<std::string, int> leased_by_instance;
+  std::map<std::string, std::map<std::string, int>> leased_by_instance;
   if (store_->Shared() && !tasks.empty()) {
     absl::StatusOr<std::vector<TaskRecord>> leased =
         store_->LeasedTasks(std::numeric_limits<int64_t>::max(), "");
     if (leased.ok()) {
       for (const TaskRecord& task : *leased) {
-        ++leased_by_instance[task.instance_id];
+        ++leased_by_instance[task.instance_id]
+                            [StepKey(task.run_id, task.step_id)];
       }
     }
   }
   for (auto& [credential, list] : tasks) {
     std::vector<CredentialLimits> configured;
-    std::vector<std::string> instances;
+    std::vector<SharingTask> sharing;
     for (const auto& [session, running] : list) {
       configured.push_back(running->limits);
-      instances.push_back(running->instance_id);
+      sharing.push_back(
+          {.instance_id = running->instance_id, .step = running->step});
     }
     const CredentialLimits limits = StrictestOf(configured);
     const Budget budget = rates_->Recover(credential, limits);
     CoordinatorMetrics::Get().CredentialBudget(credential, budget.rate,
                                                budget.max_in_flight);
-    const BudgetShare share =
-        ShareOf(budget, TasksSharing(instances, leased_by_instance));
-    for (auto& [session, running] : list) {
+    const std::vector<int> divisors =
+        ShareDivisors(sharing, leased_by_instance);
+    for (size_t i = 0; i < list.size(); ++i) {
+      auto& [session, running] = list[i];
+      const BudgetShare share = ShareOf(budget, divisors[i]);
       if (!ShareMoved(running->rate_share, share.rate) &&
           running->in_flight_share == share.in_flight) {
         continue;

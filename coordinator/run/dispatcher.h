@@ -31,6 +31,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
 #include "coordinator/instances.h"
@@ -49,6 +50,7 @@ using IntegrationVersion = std::pair<std::string, std::string>;
 struct RunningTask {
   v1::TaskAttempt attempt;  // with its lease id
   std::string instance_id;
+  std::string step;  // StepKey of its run and step
   // The credential whose budget the task shares (CredentialKey) and that
   // budget's limits, as of the assignment.
   std::string credential;
@@ -110,14 +112,29 @@ struct BudgetShare {
 };
 BudgetShare ShareOf(const Budget& budget, int tasks);
 
-// How many tasks share a credential's budget, given the instances of the
-// tasks this process runs on it (one entry per task) and, with coordinator
-// replicas on one store, the leased tasks of each instance in the store
-// (empty otherwise): every replica's tasks of those instances, or this
-// process's own if that is more (the store may lag). So each replica gives
-// its tasks a share of the whole budget, not the whole budget each.
-int TasksSharing(const std::vector<std::string>& local_task_instances,
-                 const std::map<std::string, int>& leased_by_instance);
+// A running task of a credential, as its budget is divided.
+struct SharingTask {
+  std::string instance_id;
+  std::string step;  // StepKey of its run and step
+};
+
+// Names a run's step for SharingTask and `leased_by_instance`.
+std::string StepKey(int64_t run_id, absl::string_view step_id);
+
+// What each of `local` (the tasks this process runs on one credential)
+// divides the credential's budget by: the budget goes in equal parts to the
+// running steps, and a step's part in equal parts to its tasks. A one-task
+// step (small, usually what later steps wait for) so gets as much as a step
+// of thirty shards together, not a thirty-first of the budget.
+// With coordinator replicas on one store, `leased_by_instance` holds the
+// leased tasks of each instance in the store by step (empty otherwise): their
+// steps count too, and a step counts the store's tasks or this process's own
+// if that is more (the store may lag). So each replica gives its tasks a share
+// of the whole budget, not the whole budget each. Same order as `local`.
+std::vector<int> ShareDivisors(
+    const std::vector<SharingTask>& local,
+    const std::map<std::string, std::map<std::string, int>>&
+        leased_by_instance);
 
 // The assignment of `task`'s new attempt, with the instance's (opened)
 // config and defaults and the task's first budget share.

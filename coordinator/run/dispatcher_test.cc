@@ -48,15 +48,35 @@ TEST(ShareOfTest, AnEqualPartOfRateAndInFlightButAtLeastOneRequest) {
   EXPECT_EQ(ShareOf({.rate = 0, .max_in_flight = 8}, 0).in_flight, 8);
 }
 
-TEST(TasksSharingTest, ReplicasShareACredentialsBudgetByTheirTasks) {
-  // One process (no replicas): its own tasks.
-  EXPECT_EQ(TasksSharing({"a", "a", "b"}, {}), 3);
-  // Replicas: every leased task of the instances using the credential here,
-  // wherever it runs; instances not using it here do not count.
-  EXPECT_EQ(TasksSharing({"a", "b"}, {{"a", 5}, {"b", 2}, {"c", 9}}), 7);
+TEST(ShareDivisorsTest, StepsShareEquallyThenTheirTasks) {
+  // One process (no replicas), one step: an equal part per task.
+  EXPECT_THAT(ShareDivisors({{"a", "1/jobs"}, {"a", "1/jobs"}}, {}),
+              ElementsAre(2, 2));
+  // A one-task step beside a step of three shards: half the budget for it,
+  // a sixth for each shard (not a quarter each).
+  EXPECT_THAT(ShareDivisors({{"a", "1/jobs"},
+                             {"a", "1/jobs"},
+                             {"a", "1/contexts"},
+                             {"a", "1/jobs"}},
+                            {}),
+              ElementsAre(6, 6, 2, 6));
+  // Two instances on one credential: each run's steps count.
+  EXPECT_THAT(ShareDivisors({{"a", "1/jobs"}, {"b", "2/jobs"}}, {}),
+              ElementsAre(2, 2));
+  EXPECT_THAT(ShareDivisors({}, {{"a", {{"1/jobs", 4}}}}), ElementsAre());
+}
+
+TEST(ShareDivisorsTest, ReplicasCountEveryLeasedTaskOfTheCredential) {
+  // Steps and tasks leased through other replicas count; instances not
+  // using the credential here do not.
+  EXPECT_THAT(ShareDivisors({{"a", "1/jobs"}},
+                            {{"a", {{"1/jobs", 5}, {"1/contexts", 1}}},
+                             {"c", {{"3/jobs", 9}}}}),
+              ElementsAre(10));
   // The store lagging behind this process's own leases.
-  EXPECT_EQ(TasksSharing({"a", "a", "a"}, {{"a", 1}}), 3);
-  EXPECT_EQ(TasksSharing({}, {{"a", 4}}), 0);
+  EXPECT_THAT(ShareDivisors({{"a", "1/jobs"}, {"a", "1/jobs"}, {"a", "1/jobs"}},
+                            {{"a", {{"1/jobs", 1}}}}),
+              ElementsAre(3, 3, 3));
 }
 
 WorkerSession Session(int capacity, int running, bool draining = false,

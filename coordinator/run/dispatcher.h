@@ -89,7 +89,8 @@ absl::StatusOr<std::set<IntegrationVersion>> RegisterWorker(
 // Pending tasks in the order to offer them: round-robin across runs (one
 // active run per instance), so one large instance does not starve the others;
 // within a run, tasks of unsharded steps first (small, and usually on the
-// critical path: later steps wait for them), then in store order.
+// critical path: later steps wait for them), then in store order (steps'
+// shards taking turns, Store::PendingTasks).
 std::vector<const TaskRecord*> DispatchOrder(
     const std::vector<TaskRecord>& pending);
 

@@ -248,9 +248,11 @@ class Store {
   virtual absl::StatusOr<std::vector<TaskRecord>> TasksOfRun(
       int64_t run_id) = 0;
   // Up to `limit` pending tasks of active runs: unsharded ones (validations,
-  // steps without a parent type) first, then shards; oldest first within
-  // each. (The dispatcher asks for a few times its free slots, so a step of
-  // one task planned after hundreds of shards is still among them.)
+  // steps without a parent type) first, oldest first; then shards taking
+  // turns by step (every step's oldest, then every step's second, ...). So a
+  // step of one shard planned after hundreds of shards of another step is
+  // among the first, and the dispatcher can ask for a few times its free
+  // slots only.
   virtual absl::StatusOr<std::vector<TaskRecord>> PendingTasks(int limit) = 0;
   // PENDING -> LEASED with attempt+1 under `lease_id` (see
   // TaskAttempt.lease_id). Returns the new attempt.

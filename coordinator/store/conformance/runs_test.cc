@@ -272,7 +272,7 @@ TEST_P(StoreTest, IncompleteReportsBecomeTheStepsPartialTypesAndScopeGaps) {
   EXPECT_EQ((*steps)[1].scope_gaps[0].count, 2);
 }
 
-TEST_P(StoreTest, PendingTasksOfActiveRunsComeUnshardedFirstThenOldest) {
+TEST_P(StoreTest, PendingTasksComeUnshardedFirstThenShardsByTurnsOfSteps) {
   auto run =
       store_->CreateRun("inst", Definition(), v1::RUN_TRIGGER_MANUAL, {}, 1);
   auto tasks = store_->TasksOfRun(*run);
@@ -309,6 +309,18 @@ TEST_P(StoreTest, PendingTasksOfActiveRunsComeUnshardedFirstThenOldest) {
               ElementsAre(validation.id, *alone, *unsharded));
   EXPECT_THAT(ids(store_->TasksOfRun(*run)),
               ElementsAre(validation.id, *step, *unsharded));
+  // Steps' shards take turns: the one shard of a step planned after two more
+  // shards of fetch-b comes second among the shards, not last.
+  auto step2 = store_->CreateTask(*run, "fetch-b", v1::TASK_KIND_STEP, shard);
+  auto step3 = store_->CreateTask(*run, "fetch-b", v1::TASK_KIND_STEP, shard);
+  ASSERT_TRUE(step2.ok() && step3.ok());
+  auto later = store_->CreateTask(*run, "fetch-c", v1::TASK_KIND_STEP, shard);
+  ASSERT_TRUE(later.ok()) << later.status();
+  EXPECT_THAT(ids(store_->PendingTasks(10)),
+              ElementsAre(validation.id, *alone, *unsharded, *step, *later,
+                          *step2, *step3));
+  EXPECT_THAT(ids(store_->PendingTasks(5)),
+              ElementsAre(validation.id, *alone, *unsharded, *step, *later));
   auto record = store_->GetTask(*step);
   ASSERT_TRUE(record.ok()) << record.status();
   EXPECT_EQ(record->run_id, *run);

@@ -126,9 +126,13 @@ absl::StatusOr<std::vector<TaskRecord>> PostgresStore::PendingTasks(int limit) {
                    " AND (run_id = 0 OR run_id IN "
                    "(SELECT id FROM runs WHERE status IN ",
                    ActiveRunStatuses(),
-                   // Unsharded tasks (an empty shard) first: a small step
-                   // must not wait until hundreds of older shards are leased.
-                   ")) ORDER BY octet_length(shard) > 0, id LIMIT $1"),
+                   // Unsharded tasks (an empty shard) first, then shards by
+                   // their rank within their step: a small step must not
+                   // wait until hundreds of older shards of another step are
+                   // leased.
+                   ")) ORDER BY octet_length(shard) > 0, "
+                   "row_number() OVER (PARTITION BY run_id, instance_id, "
+                   "step_id ORDER BY id), id LIMIT $1"),
       PgParams().Limit(limit));
 }
 

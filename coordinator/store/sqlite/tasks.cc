@@ -143,9 +143,12 @@ absl::StatusOr<std::vector<TaskRecord>> SqliteStore::PendingTasks(int limit) {
             " FROM tasks WHERE state = ?1 AND (run_id = 0 OR run_id IN (SELECT "
             "id FROM runs WHERE status IN ",
             ActiveRunStatuses(),
-            // Unsharded tasks (an empty shard) first: a small step must not
-            // wait until hundreds of older shards are leased.
-            ")) ORDER BY length(shard) > 0, id LIMIT ?2")));
+            // Unsharded tasks (an empty shard) first, then shards by their
+            // rank within their step: a small step must not wait until
+            // hundreds of older shards of another step are leased.
+            ")) ORDER BY length(shard) > 0, "
+            "row_number() OVER (PARTITION BY run_id, instance_id, step_id "
+            "ORDER BY id), id LIMIT ?2")));
     select.Bind(1, Code(TaskState::kPending)).Bind(2, int64_t{limit});
     return CollectTasks(select);
   });

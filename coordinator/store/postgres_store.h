@@ -63,7 +63,8 @@ class PostgresStore final : public Store {
       const std::string& instance_id,
       const v1::IntegrationDefinition& definition, v1::RunTrigger trigger,
       const std::vector<std::string>& disabled_steps, int64_t now_ms,
-      std::optional<int64_t> schedule_slot_ms) override;
+      std::optional<int64_t> schedule_slot_ms,
+      int64_t incremental_since_ms) override;
   absl::StatusOr<v1::Run> GetRun(int64_t run_id) override;
   absl::StatusOr<std::vector<v1::Run>> ListRuns(const std::string& instance_id,
                                                 int limit) override;
@@ -133,6 +134,13 @@ class PostgresStore final : public Store {
   absl::StatusOr<std::vector<v1::Relationship>> ListRelationships(
       const v1::GraphFilter& filter, const std::string& after_key,
       int limit) override;
+  absl::Status ForEachGraphEntity(
+      const std::string& instance_id, const std::string& type,
+      const std::string& first_key, const std::string& last_key,
+      bool by_scope, int page_size,
+      const std::function<absl::Status(const v1::Entity& entity,
+                                       const std::string& scope)>& visit)
+      override;
   absl::StatusOr<v1::Entity> GetEntity(const std::string& instance_id,
                                        const std::string& key) override;
   absl::StatusOr<std::vector<NeighborRecord>> ListNeighbors(

@@ -192,11 +192,13 @@ class Store {
   // slot), so a crash leaves either both or neither, and a slot starts one run
   // at most, exactly one unless a run was active: FAILED_PRECONDITION "slot ...
   // already fired" if the instance's last recorded slot is not older.
+  // `incremental_since_ms` is kept as Run.incremental_since_ms (0: full).
   virtual absl::StatusOr<int64_t> CreateRun(
       const std::string& instance_id,
       const v1::IntegrationDefinition& definition, v1::RunTrigger trigger,
       const std::vector<std::string>& disabled_steps, int64_t now_ms,
-      std::optional<int64_t> schedule_slot_ms = std::nullopt) = 0;
+      std::optional<int64_t> schedule_slot_ms = std::nullopt,
+      int64_t incremental_since_ms = 0) = 0;
   // The run with steps, per-step type counts of committed attempts and of
   // attempts still running (arriving_type_counts), no events.
   virtual absl::StatusOr<v1::Run> GetRun(int64_t run_id) = 0;
@@ -364,6 +366,18 @@ class Store {
       const std::string& instance_id, const std::string& key, int direction,
       const std::string& class_name, const std::string& after_key,
       int limit) = 0;
+  // Visits the instance's graph entities of `type` with first_key <= key <=
+  // last_key or, if `by_scope`, with a scope and first_key <= scope <=
+  // last_key (empty bounds: open), with their scopes, in key order (by_scope:
+  // scope, then key), a read transaction per page of `page_size`. What an
+  // incremental run's tasks read (ReadEntitiesRequest.known). Stops at the
+  // first non-OK visit.
+  virtual absl::Status ForEachGraphEntity(
+      const std::string& instance_id, const std::string& type,
+      const std::string& first_key, const std::string& last_key,
+      bool by_scope, int page_size,
+      const std::function<absl::Status(const v1::Entity& entity,
+                                       const std::string& scope)>& visit) = 0;
   // A consistent copy of the instance's graph: `header` gets the change-log
   // sequence it corresponds to, then entities and relationships follow in
   // pages. Other writers are not blocked (a separate read transaction).

@@ -63,6 +63,75 @@ TEST_P(StoreTest, PropertyFiltersAndNeighbors) {
       store_->ListNeighbors("inst", a.key(), 2, "HAS", "", 10)->empty());
 }
 
+TEST_P(StoreTest, GraphEntitiesAreReadByKeyRangeOrByScopeWithTheirScopes) {
+  // Parents p1..p3 (no scope) and their children, listed for them.
+  v1::ResultBatch batch;
+  auto add = [&](const std::string& key, const std::string& type,
+                 const std::string& scope) {
+    *batch.add_entities() = MakeEntity(key, type, key);
+    batch.add_entity_scopes(scope);
+  };
+  add("thing_p:000001", "thing_p", "");
+  add("thing_p:000002", "thing_p", "");
+  add("thing_p:000003", "thing_p", "");
+  add("thing_c:000009", "thing_c", "thing_p:000001");
+  add("thing_c:000001", "thing_c", "thing_p:000002");
+  add("thing_c:000002", "thing_c", "thing_p:000002");
+  add("thing_c:000003", "thing_c", "thing_p:000003");
+  add("thing_c:000004", "thing_c", "");
+  auto run = store_->CreateRun("inst", Definition(), v1::RUN_TRIGGER_MANUAL, {},
+                               1, std::nullopt, /*incremental_since_ms=*/0);
+  ASSERT_TRUE(CommitTask(*store_, *run, "fetch-a", batch).ok());
+  ASSERT_TRUE(store_->Finalize(FinalizeOf(*run, 2)).ok());
+
+  auto read = [&](const std::string& instance, const std::string& type,
+                  const std::string& first, const std::string& last,
+                  bool by_scope, int page_size) {
+    std::vector<std::string> seen;
+    absl::Status status = store_->ForEachGraphEntity(
+        instance, type, first, last, by_scope, page_size,
+        [&](const v1::Entity& entity, const std::string& scope) {
+          EXPECT_EQ(entity.type(), type);
+          EXPECT_TRUE(entity.properties().contains("name"))
+              << "the whole entity";
+          seen.push_back(absl::StrCat(entity.key(), "@", scope));
+          return absl::OkStatus();
+        });
+    EXPECT_TRUE(status.ok()) << status;
+    return seen;
+  };
+  EXPECT_THAT(
+      read("inst", "thing_p", "thing_p:000002", "thing_p:000003", false, 1),
+      ElementsAre("thing_p:000002@", "thing_p:000003@"));
+  EXPECT_THAT(
+      read("inst", "thing_p", "", "", false, 2),
+      ElementsAre("thing_p:000001@", "thing_p:000002@", "thing_p:000003@"));
+  // Children of parents 2..3, by scope then key, across pages; unscoped
+  // ones are never in a scope range.
+  EXPECT_THAT(
+      read("inst", "thing_c", "thing_p:000002", "thing_p:000003", true, 1),
+      ElementsAre("thing_c:000001@thing_p:000002",
+                  "thing_c:000002@thing_p:000002",
+                  "thing_c:000003@thing_p:000003"));
+  EXPECT_THAT(read("inst", "thing_c", "", "", true, 2),
+              ElementsAre("thing_c:000009@thing_p:000001",
+                          "thing_c:000001@thing_p:000002",
+                          "thing_c:000002@thing_p:000002",
+                          "thing_c:000003@thing_p:000003"));
+  EXPECT_TRUE(read("other", "thing_c", "", "", true, 10).empty());
+  EXPECT_TRUE(read("inst", "thing_x", "", "", false, 10).empty());
+  // A visit's error stops the read.
+  int visits = 0;
+  absl::Status stopped =
+      store_->ForEachGraphEntity("inst", "thing_c", "", "", false, 1,
+                                 [&](const v1::Entity&, const std::string&) {
+                                   ++visits;
+                                   return absl::CancelledError("enough");
+                                 });
+  EXPECT_EQ(stopped.code(), absl::StatusCode::kCancelled);
+  EXPECT_EQ(visits, 1);
+}
+
 TEST_P(StoreTest, PropertyFiltersCompareJsonTypesAndValues) {
   v1::Entity a = MakeEntity("thing_a:000001", "thing_a", "a");
   (*a.mutable_properties())["score"] = DoubleValue(2.5);

@@ -50,6 +50,7 @@ TEST_P(StoreTest, RunsAreReadListedAndEnded) {
   EXPECT_EQ(run->trigger(), v1::RUN_TRIGGER_MANUAL);
   EXPECT_EQ(run->created_at_ms(), 100);
   EXPECT_EQ(run->started_at_ms(), 0);
+  EXPECT_EQ(run->incremental_since_ms(), 0) << "a full run";
   EXPECT_FALSE(run->has_upload());
   ASSERT_EQ(run->steps_size(), 2);
   EXPECT_EQ(run->steps(0).step_id(), "fetch-a");
@@ -81,7 +82,9 @@ TEST_P(StoreTest, RunsAreReadListedAndEnded) {
   EXPECT_TRUE(store_->ActiveRunIds()->empty());
 
   auto second =
-      store_->CreateRun("inst", Definition(), v1::RUN_TRIGGER_MANUAL, {}, 300);
+      store_->CreateRun("inst", Definition(), v1::RUN_TRIGGER_MANUAL, {}, 300,
+                        std::nullopt, /*incremental_since_ms=*/250);
+  EXPECT_EQ(store_->GetRun(*second)->incremental_since_ms(), 250);
   v1::Instance other;
   other.set_id("other");
   other.set_integration("test");

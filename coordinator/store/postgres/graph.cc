@@ -1,5 +1,9 @@
 // PostgresStore: reading the graph.
 #include <algorithm>
+#include <functional>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "common/graph_json.h"
@@ -98,6 +102,63 @@ absl::StatusOr<std::vector<v1::Relationship>> PostgresStore::ListRelationships(
     const v1::GraphFilter& filter, const std::string& after_key, int limit) {
   return ListGraphObjects<v1::Relationship>(filter, kRelationshipObject,
                                             after_key, limit);
+}
+
+absl::Status PostgresStore::ForEachGraphEntity(
+    const std::string& instance_id, const std::string& type,
+    const std::string& first_key, const std::string& last_key, bool by_scope,
+    int page_size,
+    const std::function<absl::Status(const v1::Entity&, const std::string&)>&
+        visit) {
+  // Keyset pagination on (scope, key) or key, a query per page, never across
+  // `visit`. By scope, the literal entity code and `scope <> ''` let the
+  // planner use the partial index graph_entities_by_scope.
+  const std::string select =
+      by_scope
+          ? absl::StrCat(R"sql(
+      SELECT data, scope, key FROM graph_objects
+      WHERE instance_id = $1 AND object = )sql",
+                         kEntityObject, R"sql( AND type = $2 AND scope <> ''
+        AND scope >= $3 AND ($4 = '' OR scope <= $4)
+        AND ($5 OR (scope, key) > ($6, $7))
+      ORDER BY scope, key LIMIT $8)sql")
+          : absl::StrCat(R"sql(
+      SELECT data, scope, key FROM graph_objects
+      WHERE instance_id = $1 AND object = )sql",
+                         kEntityObject, R"sql( AND type = $2
+        AND key >= $3 AND ($4 = '' OR key <= $4) AND ($5 OR key > $7)
+      ORDER BY key LIMIT $8)sql");
+  bool first_page = true;
+  std::string after_scope;
+  std::string after_key;
+  while (true) {
+    std::vector<std::pair<v1::Entity, std::string>> page;
+    {
+      absl::MutexLock lock(&mu_);
+      GM_ASSIGN_OR_RETURN(PgResult rows,
+                          db_->Query(select, PgParams()
+                                                 .Text(instance_id)
+                                                 .Text(type)
+                                                 .Text(first_key)
+                                                 .Text(last_key)
+                                                 .Bool(first_page)
+                                                 .Text(after_scope)
+                                                 .Text(after_key)
+                                                 .Limit(page_size)));
+      for (int row = 0; row < rows.rows(); ++row) {
+        GM_ASSIGN_OR_RETURN(v1::Entity entity,
+                            Parse<v1::Entity>(rows.Text(row, 0), "entity"));
+        page.emplace_back(std::move(entity), rows.Text(row, 1));
+      }
+    }
+    for (const auto& [entity, scope] : page) {
+      GM_RETURN_IF_ERROR(visit(entity, scope));
+    }
+    if (static_cast<int>(page.size()) < page_size) return absl::OkStatus();
+    first_page = false;
+    after_scope = page.back().second;
+    after_key = page.back().first.key();
+  }
 }
 
 absl::StatusOr<v1::Entity> PostgresStore::GetEntity(

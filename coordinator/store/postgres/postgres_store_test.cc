@@ -405,7 +405,14 @@ INSERT INTO attempt_objects (task_id, attempt, object, key, type, classes,
     ASSERT_TRUE(db->Execute(data).ok());
   }
   OpenStore();
-  EXPECT_EQ(Count("SELECT version FROM schema_version"), 5);
+  EXPECT_EQ(Count("SELECT version FROM schema_version"), 6);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM pg_indexes WHERE indexname = "
+                  "'graph_entities_by_scope'"),
+            1);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM information_schema.columns WHERE "
+                  "table_name = 'runs' AND column_name = "
+                  "'incremental_since_ms'"),
+            1);
   EXPECT_EQ(Count("SELECT COUNT(*) FROM pg_tables WHERE tablename IN "
                   "('attempt_objects', 'staged_objects_v2')"),
             0);

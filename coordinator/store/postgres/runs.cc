@@ -16,7 +16,8 @@ using namespace postgres_internal;  // NOLINT(build/namespaces): one module
 absl::StatusOr<int64_t> PostgresStore::CreateRun(
     const std::string& instance_id, const v1::IntegrationDefinition& definition,
     v1::RunTrigger trigger, const std::vector<std::string>& disabled_steps,
-    int64_t now_ms, std::optional<int64_t> schedule_slot_ms) {
+    int64_t now_ms, std::optional<int64_t> schedule_slot_ms,
+    int64_t incremental_since_ms) {
   absl::MutexLock lock(&mu_);
   int64_t run_id = 0;
   // Refusals that still commit the schedule slot (see Store::CreateRun).
@@ -54,15 +55,17 @@ absl::StatusOr<int64_t> PostgresStore::CreateRun(
       return absl::OkStatus();  // the slot stays recorded
     }
     constexpr char kInsertRun[] = R"sql(
-        INSERT INTO runs (instance_id, status, created_ms, definition, trigger)
-        VALUES ($1, $2, $3, $4, $5) RETURNING id)sql";
+        INSERT INTO runs (instance_id, status, created_ms, definition, trigger,
+                          incremental_since_ms)
+        VALUES ($1, $2, $3, $4, $5, $6) RETURNING id)sql";
     absl::StatusOr<PgResult> inserted =
         db_->Query(kInsertRun, PgParams()
                                    .Text(instance_id)
                                    .Int(v1::RUN_STATUS_VALIDATING)
                                    .Int(now_ms)
                                    .Bytes(SerializeDeterministic(definition))
-                                   .Int(trigger));
+                                   .Int(trigger)
+                                   .Int(incremental_since_ms));
     if (absl::IsAlreadyExists(inserted.status())) {
       // runs_one_active: a run started for an instance without a row.
       return absl::FailedPreconditionError(absl::StrCat(
@@ -117,7 +120,7 @@ absl::StatusOr<v1::Run> PostgresStore::GetRunLocked(int64_t run_id) {
   constexpr char kSelectRun[] = R"sql(
       SELECT instance_id, status, created_ms, ended_ms, error, created_count,
              updated_count, deleted_count, trigger, started_ms, upload,
-             finalize_started_ms
+             finalize_started_ms, incremental_since_ms
       FROM runs WHERE id = $1)sql";
   GM_ASSIGN_OR_RETURN(PgResult rows,
                       db_->Query(kSelectRun, PgParams().Int(run_id)));
@@ -138,6 +141,7 @@ absl::StatusOr<v1::Run> PostgresStore::GetRunLocked(int64_t run_id) {
   run.set_started_at_ms(rows.Int(0, 9));
   // Finalize ends the run as it commits, so the commit time is ended_ms.
   run.set_finalize_started_at_ms(rows.Int(0, 11));
+  run.set_incremental_since_ms(rows.Int(0, 12));
   if (run.finalize_started_at_ms() > 0) {
     run.set_finalized_at_ms(run.ended_at_ms());
   }

@@ -236,6 +236,19 @@ CREATE TABLE attempt_type_counts (
 UPDATE schema_version SET version = 5;
 )sql";
 
+// Version 5 -> 6: whether a run is incremental (Run.incremental_since_ms),
+// and graph entities by the scope they were listed for, which an incremental
+// run's tasks read (Store::ForEachGraphEntity).
+std::string Version5To6() {
+  return absl::StrCat(R"sql(
+ALTER TABLE runs ADD COLUMN incremental_since_ms BIGINT NOT NULL DEFAULT 0;
+CREATE INDEX graph_entities_by_scope ON graph_objects (instance_id, type, scope, key)
+  WHERE scope <> '' AND object = )sql",
+                      kEntityObject, R"sql(;
+UPDATE schema_version SET version = 6;
+)sql");
+}
+
 // Held (transaction-scoped) while the schema is created or migrated, so
 // coordinators starting together do not race on it.
 constexpr int64_t kSchemaLockKey = 0x67726170686d696c;  // "graphmil"
@@ -338,6 +351,10 @@ absl::Status PostgresStore::Migrate() {
     if (version == 4) {
       GM_RETURN_IF_ERROR(db_->Execute(kVersion4To5));
       version = 5;
+    }
+    if (version == 5) {
+      GM_RETURN_IF_ERROR(db_->Execute(Version5To6()));
+      version = 6;
     }
     return absl::OkStatus();
   }));

@@ -1,5 +1,9 @@
 // SqliteStore: reads of the finalized graph and snapshots of it.
 #include <algorithm>
+#include <functional>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/substitute.h"
@@ -125,6 +129,57 @@ absl::StatusOr<std::vector<v1::Relationship>> SqliteStore::ListRelationships(
     const v1::GraphFilter& filter, const std::string& after_key, int limit) {
   return ListGraphObjects<v1::Relationship>(filter, kRelationshipObject,
                                             after_key, limit);
+}
+
+absl::Status SqliteStore::ForEachGraphEntity(
+    const std::string& instance_id, const std::string& type,
+    const std::string& first_key, const std::string& last_key, bool by_scope,
+    int page_size,
+    const std::function<absl::Status(const v1::Entity&, const std::string&)>&
+        visit) {
+  // Keyset pagination on (scope, key) or key: a read transaction per page,
+  // never across `visit`. By scope, the literal entity code and `scope != ''`
+  // let the planner use the partial index graph_entities_by_scope.
+  const std::string sql =
+      by_scope
+          ? absl::Substitute(
+                "SELECT data, scope, key FROM graph_objects WHERE "
+                "instance_id = ?1 AND object = $0 AND type = ?2 AND scope != "
+                "'' AND scope >= ?3 AND (?4 = '' OR scope <= ?4) AND (?5 OR "
+                "(scope, key) > (?6, ?7)) ORDER BY scope, key LIMIT ?8",
+                kEntityObject)
+          : absl::Substitute(
+                "SELECT data, scope, key FROM graph_objects WHERE "
+                "instance_id = ?1 AND object = $0 AND type = ?2 AND key >= ?3 "
+                "AND (?4 = '' OR key <= ?4) AND (?5 OR key > ?7) ORDER BY key "
+                "LIMIT ?8",
+                kEntityObject);
+  bool first_page = true;
+  std::string after_scope;
+  std::string after_key;
+  while (true) {
+    std::vector<std::pair<v1::Entity, std::string>> page;
+    GM_RETURN_IF_ERROR(ReadOnly([&](SqliteDatabase& db) -> absl::Status {
+      GM_ASSIGN_OR_RETURN(SqliteStatement select, db.Prepare(sql));
+      select.Bind(1, instance_id).Bind(2, type).Bind(3, first_key);
+      select.Bind(4, last_key).Bind(5, int64_t{first_page});
+      select.Bind(6, after_scope).Bind(7, after_key);
+      select.Bind(8, int64_t{page_size});
+      return select.ForEachRow([&](const SqliteStatement& row) -> absl::Status {
+        GM_ASSIGN_OR_RETURN(v1::Entity entity,
+                            Parse<v1::Entity>(row.ColumnView(0), "entity"));
+        page.emplace_back(std::move(entity), row.ColumnText(1));
+        return absl::OkStatus();
+      });
+    }));
+    for (const auto& [entity, scope] : page) {
+      GM_RETURN_IF_ERROR(visit(entity, scope));
+    }
+    if (static_cast<int>(page.size()) < page_size) return absl::OkStatus();
+    first_page = false;
+    after_scope = page.back().second;
+    after_key = page.back().first.key();
+  }
 }
 
 absl::StatusOr<v1::Entity> SqliteStore::GetEntity(

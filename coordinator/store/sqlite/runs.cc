@@ -26,7 +26,8 @@ absl::Status RunNotFound(int64_t run_id) {
 absl::StatusOr<int64_t> SqliteStore::CreateRun(
     const std::string& instance_id, const v1::IntegrationDefinition& definition,
     v1::RunTrigger trigger, const std::vector<std::string>& disabled_steps,
-    int64_t now_ms, std::optional<int64_t> schedule_slot_ms) {
+    int64_t now_ms, std::optional<int64_t> schedule_slot_ms,
+    int64_t incremental_since_ms) {
   absl::MutexLock lock(&mu_);
   int64_t run_id = 0;
   // Refusals that still commit the schedule slot (see Store::CreateRun).
@@ -66,12 +67,14 @@ absl::StatusOr<int64_t> SqliteStore::CreateRun(
     GM_ASSIGN_OR_RETURN(
         SqliteStatement insert,
         db_->Prepare("INSERT INTO runs (instance_id, status, created_ms, "
-                     "definition, trigger) VALUES (?, ?, ?, ?, ?)"));
+                     "definition, trigger, incremental_since_ms) VALUES (?, ?, "
+                     "?, ?, ?, ?)"));
     insert.Bind(1, instance_id)
         .Bind(2, Code(v1::RUN_STATUS_VALIDATING))
         .Bind(3, now_ms);
     insert.BindBlob(4, SerializeDeterministic(definition))
-        .Bind(5, Code(trigger));
+        .Bind(5, Code(trigger))
+        .Bind(6, incremental_since_ms);
     GM_RETURN_IF_ERROR(insert.Run());
     run_id = db_->last_insert_rowid();
     GM_ASSIGN_OR_RETURN(
@@ -112,8 +115,8 @@ absl::StatusOr<v1::Run> SqliteStore::GetRun(int64_t run_id) {
         SqliteStatement select,
         db.Prepare("SELECT instance_id, status, created_ms, ended_ms, error, "
                    "created_count, updated_count, deleted_count, trigger, "
-                   "started_ms, upload, finalize_started_ms FROM runs "
-                   "WHERE id = ?"));
+                   "started_ms, upload, finalize_started_ms, "
+                   "incremental_since_ms FROM runs WHERE id = ?"));
     select.Bind(1, run_id);
     GM_ASSIGN_OR_RETURN(bool found, select.Step());
     if (!found) return RunNotFound(run_id);
@@ -131,6 +134,7 @@ absl::StatusOr<v1::Run> SqliteStore::GetRun(int64_t run_id) {
     run.set_started_at_ms(select.ColumnInt(9));
     // Finalize ends the run as it commits, so the commit time is ended_ms.
     run.set_finalize_started_at_ms(select.ColumnInt(11));
+    run.set_incremental_since_ms(select.ColumnInt(12));
     if (run.finalize_started_at_ms() > 0) {
       run.set_finalized_at_ms(run.ended_at_ms());
     }

@@ -14,7 +14,7 @@ namespace {
 using sqlite::ActiveRunStatuses;
 using sqlite::Code;
 
-constexpr int kSchemaVersion = 4;
+constexpr int kSchemaVersion = 5;
 
 // What a task attempt staged, besides its objects: counts per type (for the
 // step's type counts) and the keys it shares with other tasks' attempts (so a
@@ -54,7 +54,8 @@ CREATE TABLE IF NOT EXISTS runs (
   created_count INTEGER NOT NULL DEFAULT 0, updated_count INTEGER NOT NULL DEFAULT 0,
   deleted_count INTEGER NOT NULL DEFAULT 0, trigger INTEGER NOT NULL DEFAULT 0,
   started_ms INTEGER NOT NULL DEFAULT 0, upload BLOB NOT NULL DEFAULT x'',
-  finalize_started_ms INTEGER NOT NULL DEFAULT 0);
+  finalize_started_ms INTEGER NOT NULL DEFAULT 0,
+  incremental_since_ms INTEGER NOT NULL DEFAULT 0);
 -- At most one active run per instance, enforced here.
 CREATE UNIQUE INDEX IF NOT EXISTS runs_one_active ON runs(instance_id) WHERE status IN $0;
 CREATE INDEX IF NOT EXISTS runs_by_instance ON runs(instance_id, id);
@@ -114,6 +115,10 @@ CREATE INDEX IF NOT EXISTS graph_by_from ON graph_objects(instance_id, from_key)
   WHERE object = $3;
 CREATE INDEX IF NOT EXISTS graph_by_to ON graph_objects(instance_id, to_key)
   WHERE object = $3;
+-- Entities by the scope they were listed for: an incremental run's task reads the known
+-- children of its shard's parents (Store::ForEachGraphEntity).
+CREATE INDEX IF NOT EXISTS graph_entities_by_scope ON graph_objects(instance_id, type, scope, key)
+  WHERE object = $2 AND scope != '';
 -- Named counters, e.g. the last change-log sequence pruned by retention.
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 -- The change log (change: ChangeKind). previous: the object before an update; NULL for a
@@ -183,10 +188,11 @@ absl::Status SqliteStore::Migrate() {
     GM_RETURN_IF_ERROR(Transaction([&] { return MigrateFrom2(); }));
     version = 3;
   }
-  if (version == 3) {
-    // Version 4 records when finalize began (Run.finalize_started_at_ms). A
-    // store without a runs table gets it, with the column, from Schema().
-    GM_RETURN_IF_ERROR(Transaction([&]() -> absl::Status {
+  // A column of runs that a later version added; a store without a runs
+  // table gets it, with the column, from Schema().
+  auto add_runs_column = [&](absl::string_view column,
+                             int64_t next_version) -> absl::Status {
+    return Transaction([&]() -> absl::Status {
       bool has_runs = false;
       {
         GM_ASSIGN_OR_RETURN(
@@ -196,12 +202,24 @@ absl::Status SqliteStore::Migrate() {
         GM_ASSIGN_OR_RETURN(has_runs, runs.Step());
       }
       if (has_runs) {
-        GM_RETURN_IF_ERROR(
-            db_->Execute("ALTER TABLE runs ADD COLUMN finalize_started_ms "
-                         "INTEGER NOT NULL DEFAULT 0"));
+        GM_RETURN_IF_ERROR(db_->Execute(absl::StrCat(
+            "ALTER TABLE runs ADD COLUMN ", column, " INTEGER NOT NULL "
+            "DEFAULT 0")));
       }
-      return db_->Execute("UPDATE schema_version SET version = 4");
-    }));
+      return db_->Execute(
+          absl::StrCat("UPDATE schema_version SET version = ", next_version));
+    });
+  };
+  if (version == 3) {
+    // Version 4 records when finalize began (Run.finalize_started_at_ms).
+    GM_RETURN_IF_ERROR(add_runs_column("finalize_started_ms", 4));
+    version = 4;
+  }
+  if (version == 4) {
+    // Version 5 records whether a run is incremental
+    // (Run.incremental_since_ms); the index of entities by scope comes from
+    // Schema().
+    GM_RETURN_IF_ERROR(add_runs_column("incremental_since_ms", 5));
   }
   GM_RETURN_IF_ERROR(db_->Execute(Schema()));
   GM_ASSIGN_OR_RETURN(SqliteStatement select,

@@ -8,6 +8,7 @@
 #include "common/status_macros.h"
 #include "coordinator/metrics.h"
 #include "coordinator/run/finalize.h"
+#include "coordinator/run/run_mode.h"
 #include "coordinator/run/send_queue.h"
 #include "coordinator/run/shard_reader.h"
 #include "coordinator/scheduler/schedule.h"
@@ -137,11 +138,11 @@ void Engine::NotifyExternalChange() {
 }
 
 absl::StatusOr<v1::Run> Engine::StartRun(const std::string& instance_id,
-                                         v1::RunTrigger trigger) {
+                                         v1::RunTrigger trigger, bool full) {
   absl::StatusOr<v1::Run> run;
   {
     absl::MutexLock lock(&mu_);
-    run = StartRunLocked(instance_id, trigger, std::nullopt);
+    run = StartRunLocked(instance_id, trigger, std::nullopt, full);
   }
   if (run.ok()) Pump();
   return run;
@@ -149,25 +150,32 @@ absl::StatusOr<v1::Run> Engine::StartRun(const std::string& instance_id,
 
 absl::StatusOr<v1::Run> Engine::StartRunLocked(
     const std::string& instance_id, v1::RunTrigger trigger,
-    std::optional<int64_t> schedule_slot_ms) {
+    std::optional<int64_t> schedule_slot_ms, bool full) {
   GM_ASSIGN_OR_RETURN(v1::Instance instance, store_->GetInstance(instance_id));
   GM_ASSIGN_OR_RETURN(v1::IntegrationDefinition definition,
                       store_->GetIntegration(instance.integration()));
   std::vector<std::string> disabled(instance.disabled_steps().begin(),
                                     instance.disabled_steps().end());
+  GM_ASSIGN_OR_RETURN(std::vector<v1::Run> earlier,
+                      store_->ListRuns(instance_id, kRunsToDecideMode));
+  const int64_t now_ms = clock_->NowMs();
+  const int64_t incremental_since_ms =
+      IncrementalSince(instance, full, earlier, now_ms);
   GM_ASSIGN_OR_RETURN(
       int64_t run_id,
-      store_->CreateRun(instance_id, definition, trigger, disabled,
-                        clock_->NowMs(), schedule_slot_ms));
+      store_->CreateRun(instance_id, definition, trigger, disabled, now_ms,
+                        schedule_slot_ms, incremental_since_ms));
   const bool scheduled = trigger == v1::RUN_TRIGGER_SCHEDULE;
-  LogInfo("run ", run_id, " started for instance '", instance_id, "'",
+  const std::string mode = incremental_since_ms > 0 ? "incremental" : "full";
+  LogInfo(mode, " run ", run_id, " started for instance '", instance_id, "'",
           scheduled ? " by its schedule" : "");
   CoordinatorMetrics::Get().RunStarted(definition.name(), trigger);
-  events_.Record(run_id, v1::EVENT_LEVEL_INFO, "run_start",
-                 absl::StrCat("run started for instance '", instance_id, "' (",
-                              definition.name(), " ", definition.version(), ")",
-                              scheduled ? " by its schedule" : ""),
-                 "");
+  events_.Record(
+      run_id, v1::EVENT_LEVEL_INFO, "run_start",
+      absl::StrCat(mode, " run started for instance '", instance_id, "' (",
+                   definition.name(), " ", definition.version(), ")",
+                   scheduled ? " by its schedule" : ""),
+      "");
   for (const std::string& step : disabled) {
     events_.Record(run_id, v1::EVENT_LEVEL_INFO, "step_skip",
                    "step disabled by the operator", step);
@@ -395,9 +403,12 @@ void Engine::PumpLocked() {
 
 void Engine::DispatchAndShareRates() {
   dispatcher_.Dispatch(
-      [this](int64_t run_id) -> const v1::IntegrationDefinition* {
+      [this](int64_t run_id) -> std::optional<Dispatcher::RunPlan> {
         absl::StatusOr<const RunInfo*> info = planner_.Info(run_id);
-        return info.ok() ? &(*info)->definition : nullptr;
+        if (!info.ok()) return std::nullopt;
+        return Dispatcher::RunPlan{
+            .definition = &(*info)->definition,
+            .incremental_since_ms = (*info)->incremental_since_ms};
       });
   dispatcher_.ShareRates();
   CoordinatorMetrics::Get().EndPump();
@@ -425,7 +436,8 @@ void Engine::FireSchedules() {
     const std::optional<absl::Time> slot = DueSlot(instance, *last, *now);
     if (!slot.has_value()) continue;
     absl::StatusOr<v1::Run> run = StartRunLocked(
-        instance.id(), v1::RUN_TRIGGER_SCHEDULE, absl::ToUnixMillis(*slot));
+        instance.id(), v1::RUN_TRIGGER_SCHEDULE, absl::ToUnixMillis(*slot),
+        /*full=*/false);
     if (!run.ok()) {
       LogWarn("instance '", instance.id(),
               "': scheduled run not started: ", run.status().message());

@@ -105,11 +105,13 @@ class Engine {
   void Start();
   void Stop();
 
-  // Starts a run of the instance. NOT_FOUND for an unknown instance or
-  // integration; FAILED_PRECONDITION naming the active run if there is one.
+  // Starts a run of the instance, incremental unless `full` or the instance's
+  // runs say otherwise (IncrementalSince). NOT_FOUND for an unknown instance
+  // or integration; FAILED_PRECONDITION naming the active run if there is
+  // one.
   absl::StatusOr<v1::Run> StartRun(
       const std::string& instance_id,
-      v1::RunTrigger trigger = v1::RUN_TRIGGER_MANUAL);
+      v1::RunTrigger trigger = v1::RUN_TRIGGER_MANUAL, bool full = false);
   // Cancels an active run: unfinished tasks stop (workers are told), nothing is
   // finalized.
   absl::StatusOr<v1::Run> CancelRun(int64_t run_id);
@@ -182,7 +184,7 @@ class Engine {
   void FireSchedules() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<v1::Run> StartRunLocked(
       const std::string& instance_id, v1::RunTrigger trigger,
-      std::optional<int64_t> schedule_slot_ms)
+      std::optional<int64_t> schedule_slot_ms, bool full)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Seals again, bound to their destination, secrets an earlier version sealed
   // without it (InstanceSecrets::Rebind). Runs once at Start.

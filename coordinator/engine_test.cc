@@ -79,6 +79,86 @@ TEST_F(EngineTest, StepWithNoParentsStillRunsOneEmptyShard) {
   EXPECT_EQ(Ended(run).status(), v1::RUN_STATUS_SUCCEEDED);
 }
 
+TEST_F(EngineTest, ARunAfterASucceededOneIsIncrementalAndReadsTheGraph) {
+  EngineOptions options;
+  options.shard_size = 2;
+  Init(options);
+  // Full: parents 1..3, a child of each listed for it.
+  int64_t run = StartAndValidate();
+  EXPECT_EQ(store_->GetRun(run)->incremental_since_ms(), 0) << "first run";
+  v1::ResultBatch parents;
+  for (int i = 1; i <= 3; ++i) {
+    *parents.add_entities() =
+        MakeEntity(absl::StrCat("thing_parent:000", i), "thing_parent");
+  }
+  Finish(worker_.NextAssignment(), parents);
+  for (int shard = 0; shard < 2; ++shard) {
+    v1::TaskAssignment children = worker_.NextAssignment();
+    EXPECT_EQ(children.incremental_since_ms(), 0);
+    v1::ResultBatch batch;
+    const int first =
+        children.shard().first_key() == "thing_parent:0001" ? 1 : 3;
+    for (int i = first; i <= std::min(first + 1, 3); ++i) {
+      *batch.add_entities() =
+          MakeEntity(absl::StrCat("thing_child:000", i), "thing_child");
+      batch.add_entity_scopes(absl::StrCat("thing_parent:000", i));
+    }
+    Finish(children, batch);
+  }
+  ASSERT_EQ(Ended(run).status(), v1::RUN_STATUS_SUCCEEDED);
+
+  // Incremental: tasks are told since when, and read what the graph holds.
+  clock_.Advance(absl::Hours(1));
+  run = StartAndValidate();
+  const int64_t since = clock_.NowMs() - 24 * 3'600'000LL;
+  EXPECT_EQ(store_->GetRun(run)->incremental_since_ms(), since);
+  auto known = [&](const v1::TaskAssignment& task, const std::string& type) {
+    v1::ReadEntitiesRequest read;
+    *read.mutable_attempt() = task.attempt();
+    read.set_type(type);
+    read.set_known(true);
+    std::vector<std::string> seen;
+    absl::Status status =
+        engine_->ReadEntities(read, [&](const v1::EntityBatch& batch) {
+          EXPECT_EQ(batch.scopes_size(), batch.entities_size());
+          for (int i = 0; i < batch.entities_size(); ++i) {
+            seen.push_back(
+                absl::StrCat(batch.entities(i).key(), "@", batch.scopes(i)));
+          }
+          return true;
+        });
+    EXPECT_TRUE(status.ok()) << status;
+    return seen;
+  };
+  v1::TaskAssignment parents_task = worker_.NextAssignment();
+  EXPECT_EQ(parents_task.incremental_since_ms(), since);
+  EXPECT_EQ(known(parents_task, "thing_parent").size(), 3u) << "unsharded";
+  Finish(parents_task, parents);
+  std::vector<std::vector<std::string>> shards;
+  for (int shard = 0; shard < 2; ++shard) {
+    v1::TaskAssignment children = worker_.NextAssignment();
+    EXPECT_EQ(children.incremental_since_ms(), since);
+    std::vector<std::string> seen = known(children, "thing_parent");
+    for (const std::string& child : known(children, "thing_child"))
+      seen.push_back(child);
+    shards.push_back(seen);
+    Finish(children, {});
+  }
+  std::sort(shards.begin(), shards.end());
+  EXPECT_EQ(shards,
+            (std::vector<std::vector<std::string>>{
+                {"thing_parent:0001@", "thing_parent:0002@",
+                 "thing_child:0001@thing_parent:0001",
+                 "thing_child:0002@thing_parent:0002"},
+                {"thing_parent:0003@", "thing_child:0003@thing_parent:0003"}}));
+  Ended(run);
+
+  // Asked for, the next run is full again.
+  auto full = engine_->StartRun("inst", v1::RUN_TRIGGER_MANUAL, true);
+  ASSERT_TRUE(full.ok()) << full.status();
+  EXPECT_EQ(full->incremental_since_ms(), 0);
+}
+
 TEST_F(EngineTest, CancelStopsRunningTasksAndChangesNothing) {
   const int64_t run = StartAndValidate();
   v1::TaskAssignment task = worker_.NextAssignment();

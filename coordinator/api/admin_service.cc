@@ -211,7 +211,8 @@ grpc::Status AdminService::StartRun(grpc::ServerContext*,
                                     const v1::StartRunRequest* request,
                                     v1::Run* response) {
   if (request->instance_id().empty()) return Invalid("instance_id is required");
-  absl::StatusOr<v1::Run> run = engine_->StartRun(request->instance_id());
+  absl::StatusOr<v1::Run> run = engine_->StartRun(
+      request->instance_id(), v1::RUN_TRIGGER_MANUAL, request->full());
   if (!run.ok()) return ToGrpcStatus(run.status());
   *response = std::move(*run);
   return grpc::Status::OK;

@@ -136,7 +136,7 @@ std::vector<int> ShareDivisors(
 v1::CoordinatorMessage MakeAssignment(
     const TaskRecord& task, const v1::TaskAttempt& attempt,
     const v1::IntegrationDefinition& definition, const v1::Instance& instance,
-    absl::Duration lease, BudgetShare share) {
+    absl::Duration lease, BudgetShare share, int64_t incremental_since_ms) {
   v1::CoordinatorMessage message;
   v1::TaskAssignment& assignment = *message.mutable_assignment();
   *assignment.mutable_attempt() = attempt;
@@ -156,6 +156,7 @@ v1::CoordinatorMessage MakeAssignment(
   assignment.set_lease_ms(absl::ToInt64Milliseconds(lease));
   assignment.set_rate_limit_per_second(share.rate);
   assignment.set_max_requests_in_flight(share.in_flight);
+  assignment.set_incremental_since_ms(incremental_since_ms);
   return message;
 }
 
@@ -311,7 +312,7 @@ void Dispatcher::FailUndispatchable(const TaskRecord& task,
   }
 }
 
-void Dispatcher::Dispatch(const RunDefinitionFn& run_definition) {
+void Dispatcher::Dispatch(const RunPlanFn& run_plan) {
   int free_slots = 0;
   for (const auto& [id, session] : sessions_)
     free_slots += session.free_slots();
@@ -324,10 +325,12 @@ void Dispatcher::Dispatch(const RunDefinitionFn& run_definition) {
     // The instance and the definition the task was planned with (a stand-alone
     // validation task uses the integration's current definition).
     v1::IntegrationDefinition definition;
+    int64_t incremental_since_ms = 0;
     if (task->run_id != 0) {
-      const v1::IntegrationDefinition* planned = run_definition(task->run_id);
-      if (planned == nullptr) continue;
-      definition = *planned;
+      const std::optional<RunPlan> planned = run_plan(task->run_id);
+      if (!planned.has_value()) continue;
+      definition = *planned->definition;
+      incremental_since_ms = planned->incremental_since_ms;
     }
     absl::StatusOr<v1::Instance> instance =
         store_->GetInstance(task->instance_id);
@@ -350,7 +353,8 @@ void Dispatcher::Dispatch(const RunDefinitionFn& run_definition) {
       FailUndispatchable(*task, std::string(opened.message()));
       continue;
     }
-    Assign(*task, *chosen, definition, *std::move(instance));
+    Assign(*task, *chosen, definition, *std::move(instance),
+           incremental_since_ms);
     assigned = true;
   }
   // Each assignment carried a share as if it were the last one; now that the
@@ -361,7 +365,7 @@ void Dispatcher::Dispatch(const RunDefinitionFn& run_definition) {
 
 void Dispatcher::Assign(const TaskRecord& task, WorkerSession& session,
                         const v1::IntegrationDefinition& definition,
-                        v1::Instance instance) {
+                        v1::Instance instance, int64_t incremental_since_ms) {
   redactors_->Set(task.instance_id,
                   Redactor(SecretValues(definition, instance)));
   absl::StatusOr<std::string> lease_id = RandomHex(kLeaseIdBytes);
@@ -400,7 +404,8 @@ void Dispatcher::Assign(const TaskRecord& task, WorkerSession& session,
                   .rate_share = share.rate,
                   .in_flight_share = share.in_flight};
   if (!session.queue->Send(MakeAssignment(task, leased, definition, instance,
-                                          options_.lease, share))) {
+                                          options_.lease, share,
+                                          incremental_since_ms))) {
     session.running.erase(task.id);
     TaskRecord taken = task;
     taken.attempt = *attempt;

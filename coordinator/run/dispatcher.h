@@ -138,11 +138,12 @@ std::vector<int> ShareDivisors(
         leased_by_instance);
 
 // The assignment of `task`'s new attempt, with the instance's (opened)
-// config and defaults and the task's first budget share.
+// config and defaults, the task's first budget share and whether its run is
+// incremental (Run.incremental_since_ms).
 v1::CoordinatorMessage MakeAssignment(
     const TaskRecord& task, const v1::TaskAttempt& attempt,
     const v1::IntegrationDefinition& definition, const v1::Instance& instance,
-    absl::Duration lease, BudgetShare share);
+    absl::Duration lease, BudgetShare share, int64_t incremental_since_ms);
 
 struct DispatcherOptions {
   // A lease lapses unless a heartbeat renews it within this time.
@@ -171,9 +172,14 @@ class Dispatcher {
  public:
   // Writes one message to a worker's stream (see Engine::SendFn).
   using SendFn = std::function<bool(const v1::CoordinatorMessage&)>;
-  // The definition a run was planned with; nullptr if it cannot be read.
-  using RunDefinitionFn =
-      std::function<const v1::IntegrationDefinition*(int64_t run_id)>;
+  // What tasks of a run are assigned with: the definition the run was planned
+  // with and Run.incremental_since_ms.
+  struct RunPlan {
+    const v1::IntegrationDefinition* definition = nullptr;
+    int64_t incremental_since_ms = 0;
+  };
+  // The plan of a run; nullopt if it cannot be read.
+  using RunPlanFn = std::function<std::optional<RunPlan>(int64_t run_id)>;
 
   // Pointers must outlive this.
   Dispatcher(Store* store, Clock* clock, const InstanceSecrets* secrets,
@@ -208,7 +214,7 @@ class Dispatcher {
 
   // --- Tasks.
   // Leases pending tasks to sessions with free slots.
-  void Dispatch(const RunDefinitionFn& run_definition);
+  void Dispatch(const RunPlanFn& run_plan);
 
   // --- Rates.
   // A task of the session saw a 429: its credential's budget goes down for
@@ -229,7 +235,7 @@ class Dispatcher {
   // Leases `task` to `session` and sends it the assignment.
   void Assign(const TaskRecord& task, WorkerSession& session,
               const v1::IntegrationDefinition& definition,
-              v1::Instance instance);
+              v1::Instance instance, int64_t incremental_since_ms);
 
   Store* const store_;
   Clock* const clock_;

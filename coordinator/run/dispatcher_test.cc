@@ -146,9 +146,10 @@ TEST(MakeAssignmentTest, CarriesTheConfigWithDefaultsAndOnlyARealShard) {
   v1::Instance instance;
   const v1::TaskAssignment plain =
       MakeAssignment(task, attempt, Definition(), instance, absl::Seconds(30),
-                     {.rate = 2.5, .in_flight = 4})
+                     {.rate = 2.5, .in_flight = 4}, 0)
           .assignment();
   EXPECT_EQ(plain.attempt().lease_id(), "lease");
+  EXPECT_EQ(plain.incremental_since_ms(), 0);
   EXPECT_EQ(plain.run_id(), 10);
   EXPECT_EQ(plain.integration(), "test");
   EXPECT_EQ(plain.integration_version(), "1");
@@ -162,9 +163,10 @@ TEST(MakeAssignmentTest, CarriesTheConfigWithDefaultsAndOnlyARealShard) {
   (*instance.mutable_config())["region"] = "us";
   const v1::TaskAssignment sharded =
       MakeAssignment(task, attempt, Definition(), instance, absl::Seconds(30),
-                     {.rate = 2.5, .in_flight = 4})
+                     {.rate = 2.5, .in_flight = 4}, 1234)
           .assignment();
   EXPECT_EQ(sharded.shard().first_key(), "parent:1");
+  EXPECT_EQ(sharded.incremental_since_ms(), 1234) << "an incremental run";
   EXPECT_EQ(sharded.config().at("region"), "us");
 }
 
@@ -187,7 +189,9 @@ class DispatcherTest : public ::testing::Test {
         hello, {{"test", "1"}},
         [](const v1::CoordinatorMessage&) { return true; });
     const v1::IntegrationDefinition definition = Definition();
-    dispatcher_.Dispatch([&](int64_t) { return &definition; });
+    dispatcher_.Dispatch([&](int64_t) {
+      return std::optional<Dispatcher::RunPlan>({.definition = &definition});
+    });
     const std::vector<TaskRecord> tasks = *store_->TasksOfRun(1);
     ASSERT_EQ(tasks.size(), 1u);  // the validation task
     task_ = tasks[0];

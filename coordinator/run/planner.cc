@@ -105,6 +105,7 @@ absl::StatusOr<const RunInfo*> Planner::Info(int64_t run_id) {
   GM_ASSIGN_OR_RETURN(info->order, ValidateDefinition(info->definition));
   GM_ASSIGN_OR_RETURN(v1::Run run, store_->GetRun(run_id));
   info->instance_id = run.instance_id();
+  info->incremental_since_ms = run.incremental_since_ms();
   const RunInfo* result = info.get();
   runs_[run_id] = std::move(info);
   return result;

@@ -35,6 +35,7 @@ struct RunInfo {
   std::string instance_id;
   v1::IntegrationDefinition definition;  // the snapshot it was planned with
   std::vector<std::string> order;        // topological step order
+  int64_t incremental_since_ms = 0;      // Run.incremental_since_ms
 };
 
 // Shards over parent keys visited in key order: contiguous ranges of at most

@@ -1,7 +1,10 @@
 // Serves a task the staged entities it may read (WorkerGateway.ReadEntities):
 // for the step's parent type only its shard's key range, other types of the
 // run whole. Only the current attempt (its lease id) may read, so a task
-// cannot be read through a guessed attempt.
+// cannot be read through a guessed attempt. A `known` read (an incremental
+// run's task) reads the instance's graph instead, with scopes: the shard's
+// parents, the entities listed for them (by scope), or, unsharded, every
+// entity of the type.
 //
 // Batches are bounded by count and by bytes, as Graph reads are: entities
 // with MBs of raw data must not add up past a worker's message limit
@@ -13,6 +16,7 @@
 
 #include <cstddef>
 #include <functional>
+#include <string>
 
 #include "absl/status/status.h"
 #include "coordinator/store/store.h"
@@ -30,7 +34,10 @@ class EntityBatcher {
   EntityBatcher(int max_count, size_t max_bytes, const EntityBatchSendFn& send)
       : max_count_(max_count), max_bytes_(max_bytes), send_(send) {}
 
-  absl::Status Add(const v1::Entity& entity);
+  // With a `scope`, the batch carries it parallel to the entity (known
+  // reads).
+  absl::Status Add(const v1::Entity& entity,
+                   const std::string* scope = nullptr);
   // Sends what is left.
   absl::Status Flush();
 

@@ -1,0 +1,46 @@
+// Implementation of coordinator/run/run_mode.h.
+#include "coordinator/run/run_mode.h"
+
+#include <algorithm>
+
+namespace graphmill::coordinator {
+namespace {
+
+constexpr int64_t kMillisPerHour = 3'600'000;
+
+int64_t HoursOr(int64_t hours, int64_t default_hours) {
+  return hours > 0 ? hours : default_hours;
+}
+
+}  // namespace
+
+int64_t IncrementalSince(const v1::Instance& instance, bool full_requested,
+                         const std::vector<v1::Run>& earlier, int64_t now_ms) {
+  const v1::IncrementalRuns& settings = instance.incremental();
+  if (settings.disabled() || full_requested) return 0;
+  const v1::Run* last_finalized = nullptr;
+  const v1::Run* last_full = nullptr;
+  for (const v1::Run& run : earlier) {
+    if (run.finalized_at_ms() == 0) continue;  // cancelled, failed, active
+    if (last_finalized == nullptr) last_finalized = &run;
+    if (run.status() == v1::RUN_STATUS_SUCCEEDED &&
+        run.incremental_since_ms() == 0) {
+      last_full = &run;
+      break;
+    }
+  }
+  if (last_finalized == nullptr || last_full == nullptr ||
+      last_finalized->status() != v1::RUN_STATUS_SUCCEEDED) {
+    return 0;
+  }
+  const int64_t full_every_ms =
+      HoursOr(settings.full_run_every_hours(), kDefaultFullRunEveryHours) *
+      kMillisPerHour;
+  if (now_ms - last_full->created_at_ms() >= full_every_ms) return 0;
+  const int64_t look_back_ms =
+      HoursOr(settings.look_back_hours(), kDefaultLookBackHours) *
+      kMillisPerHour;
+  return std::max<int64_t>(1, now_ms - look_back_ms);
+}
+
+}  // namespace graphmill::coordinator

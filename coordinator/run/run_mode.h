@@ -1,0 +1,32 @@
+// Whether a new run is incremental (Run.incremental_since_ms, see
+// v1.IncrementalRuns): a pure function of the instance's settings, the
+// operator's request and the instance's earlier runs. Stateless, thread-safe.
+#ifndef GRAPHMILL_COORDINATOR_RUN_RUN_MODE_H_
+#define GRAPHMILL_COORDINATOR_RUN_RUN_MODE_H_
+
+#include <cstdint>
+#include <vector>
+
+#include "graphmill/v1/run.pb.h"
+
+namespace graphmill::coordinator {
+
+// Defaults of v1.IncrementalRuns' zero fields.
+inline constexpr int64_t kDefaultLookBackHours = 24;
+inline constexpr int64_t kDefaultFullRunEveryHours = 24;
+// Earlier runs the engine reads to decide: an instance whose last full run is
+// not among them runs full.
+inline constexpr int kRunsToDecideMode = 64;
+
+// Run.incremental_since_ms for a run of `instance` starting at `now_ms`: 0 (a
+// full run) if incremental runs are disabled, `full_requested`, the newest
+// finalized run of `earlier` (newest first) did not end SUCCEEDED (what it
+// could not look at is then not known to be in the graph), or no SUCCEEDED
+// full run started within the instance's full_run_every_hours; otherwise
+// `now_ms` minus the look-back window.
+int64_t IncrementalSince(const v1::Instance& instance, bool full_requested,
+                         const std::vector<v1::Run>& earlier, int64_t now_ms);
+
+}  // namespace graphmill::coordinator
+
+#endif  // GRAPHMILL_COORDINATOR_RUN_RUN_MODE_H_

@@ -290,7 +290,8 @@ absl::StatusOr<int> WatchRun(const Invocation& call, int64_t run_id) {
 }
 
 absl::StatusOr<int> RunStart(const Invocation& call) {
-  absl::StatusOr<v1::Run> run = call.client.StartRun(call.line.instance_id);
+  absl::StatusOr<v1::Run> run =
+      call.client.StartRun(call.line.instance_id, call.line.full);
   if (!run.ok()) return run.status();
   call.out << (call.json() ? JsonLine(*run) : RenderRunStarted(*run));
   call.out.flush();

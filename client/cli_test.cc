@@ -112,6 +112,7 @@ v1::Instance FullInstance() {
   instance.add_disabled_steps("fetch-envvars");
   instance.add_disabled_steps("fetch-jobs");
   instance.set_rate_limit_per_second(2);
+  instance.mutable_incremental()->set_disabled(true);
   v1::JupiterOneUpload& upload = *instance.mutable_upload();
   upload.set_account_id("acct-1");
   upload.set_api_token("***");
@@ -228,6 +229,10 @@ class FakeAdmin final : public v1::Admin::Service {
     }
     *response = FakeRun(12, v1::RUN_STATUS_VALIDATING);
     response->set_instance_id(request->instance_id());
+    {
+      absl::MutexLock lock(&mutex_);
+      last_start_full_ = request->full();
+    }
     return grpc::Status::OK;
   }
 
@@ -428,6 +433,10 @@ class FakeAdmin final : public v1::Admin::Service {
     absl::MutexLock lock(&mutex_);
     return created_;
   }
+  bool last_start_full() {
+    absl::MutexLock lock(&mutex_);
+    return last_start_full_;
+  }
   v1::ListRunsRequest list_runs() {
     absl::MutexLock lock(&mutex_);
     return list_runs_;
@@ -461,6 +470,7 @@ class FakeAdmin final : public v1::Admin::Service {
   std::vector<v1::Instance> updates_ ABSL_GUARDED_BY(mutex_);
   std::vector<std::string> deleted_ ABSL_GUARDED_BY(mutex_);
   std::string last_authorization_ ABSL_GUARDED_BY(mutex_);
+  bool last_start_full_ ABSL_GUARDED_BY(mutex_) = false;
   std::vector<std::string> revoked_ ABSL_GUARDED_BY(mutex_);
 };
 
@@ -1058,6 +1068,8 @@ TEST_F(CliTest, InstanceCreateSendsConfigButNeverPrintsIt) {
             "next run        -\n"
             "disabled steps  -\n"
             "rate limit      integration default\n"
+            "runs            incremental (look back 24h, a full run every "
+            "24h)\n"
             "upload          none\n"
             "config.apiKey   ***\n"
             "config.orgSlug  gh/acme\n");
@@ -1242,6 +1254,10 @@ TEST_F(CliTest, RunStartPrintsTheRunId) {
   CliResult table = Run({"run", "start", "ci-prod"});
   EXPECT_EQ(table.exit_status, kExitSuccess) << table.err;
   EXPECT_EQ(table.out, "run 12 started for instance ci-prod\n");
+  EXPECT_FALSE(admin_.last_start_full());
+  ASSERT_EQ(Run({"run", "start", "ci-prod", "--full"}).exit_status,
+            kExitSuccess);
+  EXPECT_TRUE(admin_.last_start_full());
 
   CliResult json = Run({"run", "start", "ci-prod", "--output", "json"});
   EXPECT_EQ(json.exit_status, kExitSuccess) << json.err;
@@ -1379,6 +1395,10 @@ TEST_F(CliTest, InstanceCreateSendsScheduleStepsRateAndUpload) {
            "fetch-projects",
            "--rate-limit",
            "1.5",
+           "--incremental",
+           "off",
+           "--full-run-every",
+           "48",
            "--j1-account",
            "acct-1",
            "--j1-token-env",
@@ -1393,6 +1413,8 @@ TEST_F(CliTest, InstanceCreateSendsScheduleStepsRateAndUpload) {
   EXPECT_EQ(sent.schedule().jitter_seconds(), 60);
   EXPECT_THAT(sent.disabled_steps(), ElementsAre("fetch-projects"));
   EXPECT_EQ(sent.rate_limit_per_second(), 1.5);
+  EXPECT_TRUE(sent.incremental().disabled());
+  EXPECT_EQ(sent.incremental().full_run_every_hours(), 48);
   EXPECT_EQ(sent.upload().account_id(), "acct-1");
   EXPECT_EQ(sent.upload().api_token(), "j1-s3cret-token");
   EXPECT_EQ(sent.upload().integration_instance_id(), "ii-1");
@@ -1415,6 +1437,7 @@ TEST_F(CliTest, InstanceGetShowsEverySetting) {
             "next run                    2024-03-21T11:00:00Z\n"
             "disabled steps              fetch-envvars,fetch-jobs\n"
             "rate limit                  2 requests/s\n"
+            "runs                        full only\n"
             "upload.account              acct-1\n"
             "upload.integrationInstance  ii-1\n"
             "upload.baseUrl              https://api.us.jupiterone.io "

@@ -57,6 +57,10 @@ constexpr FlagSpec kFlags[] = {
     {"disable-step", "STEP", true},
     {"enable-step", "STEP", true},
     {"rate-limit", "RPS", false},
+    {"incremental", "on|off", false},
+    {"look-back", "HOURS", false},
+    {"full-run-every", "HOURS", false},
+    {"full", "", false},
     {"j1-account", "ID", false},
     {"j1-token-env", "ENVVAR", false},
     {"j1-token-file", "FILE", false},
@@ -158,6 +162,15 @@ FlagHelp InstanceSettingFlags(bool update) {
       {"rate-limit",
        "provider requests per second for the whole run (0: the integration's "
        "default)"},
+      {"incremental",
+       "off: every run re-fetches everything; on (the default): a run after a "
+       "SUCCEEDED one skips what the provider no longer changes"},
+      {"look-back",
+       "incremental runs re-fetch pipelines created in the last HOURS (0: "
+       "24)"},
+      {"full-run-every",
+       "a full run at least every HOURS, which deletes what the provider "
+       "deleted among what incremental runs skip (0: 24)"},
       {"j1-account", "upload each finished run to this JupiterOne account"},
       {"j1-token-env",
        "the JupiterOne API token, from environment variable "
@@ -211,6 +224,7 @@ const std::vector<CommandSpec>& Commands() {
        "ID --integration NAME [--config KEY=VALUE]... [--config-file FILE] "
        "[--config-env KEY=ENVVAR]... [--schedule INTERVAL | --cron EXPR] "
        "[--jitter SECONDS] [--disable-step STEP]... [--rate-limit RPS] "
+       "[--incremental on|off] [--look-back HOURS] [--full-run-every HOURS] "
        "[--j1-account ID (--j1-token-env ENVVAR | --j1-token-file FILE) "
        "--j1-integration-instance ID [--j1-base-url URL] [--j1-compress]]",
        "Create an instance: an integration's credentials and options. Secret "
@@ -239,6 +253,7 @@ const std::vector<CommandSpec>& Commands() {
        "[--config-env KEY=ENVVAR]... [--unset-config KEY]... "
        "[--schedule INTERVAL | --cron EXPR] [--jitter SECONDS] "
        "[--disable-step STEP]... [--enable-step STEP]... [--rate-limit RPS] "
+       "[--incremental on|off] [--look-back HOURS] [--full-run-every HOURS] "
        "[--j1-account ID] [--j1-token-env ENVVAR | --j1-token-file FILE] "
        "[--j1-integration-instance ID] [--j1-base-url URL] "
        "[--j1-compress | --no-j1-compress] [--no-upload]",
@@ -266,9 +281,13 @@ const std::vector<CommandSpec>& Commands() {
        "run",
        "start",
        {"INSTANCE"},
-       {{"watch", "follow the run until it ends, as 'graphmill run watch'"}},
-       "INSTANCE [--watch]",
-       "Start a run of an instance and print its id."},
+       {{"watch", "follow the run until it ends, as 'graphmill run watch'"},
+        {"full",
+         "re-fetch everything, even where the run would be incremental"}},
+       "INSTANCE [--watch] [--full]",
+       "Start a run of an instance and print its id. After a SUCCEEDED run "
+       "a run is incremental unless the instance says otherwise: it skips "
+       "what the provider no longer changes and keeps it as it is."},
       {Command::kRunWatch,
        "run",
        "watch",
@@ -729,7 +748,8 @@ bool InstanceSettings::Any() const {
   return interval.has_value() || cron.has_value() ||
          jitter_seconds.has_value() || !disable_steps.empty() ||
          !enable_steps.empty() || rate_limit_per_second.has_value() ||
-         HasUploadFlags() || no_upload;
+         incremental.has_value() || look_back_hours.has_value() ||
+         full_run_every_hours.has_value() || HasUploadFlags() || no_upload;
 }
 
 absl::StatusOr<v1::Value> ParsePropertyValue(absl::string_view text) {
@@ -1111,6 +1131,22 @@ absl::StatusOr<CommandLine> ParseCommandLine(
             value, "'"));
       }
       settings.rate_limit_per_second = rate;
+    } else if (name == "incremental") {
+      if (value != "on" && value != "off") {
+        return Usage(
+            absl::StrCat("--incremental expects on or off, got '", value, "'"));
+      }
+      settings.incremental = value == "on";
+    } else if (name == "look-back" || name == "full-run-every") {
+      absl::StatusOr<int64_t> hours =
+          ParseNonNegative(name, "number of hours", value);
+      if (!hours.ok()) return hours.status();
+      if (*hours > kMaxSettingHours) {
+        return Usage(absl::StrCat("--", name, " is at most ", kMaxSettingHours,
+                                  " hours (10 years)"));
+      }
+      (name == "look-back" ? settings.look_back_hours
+                           : settings.full_run_every_hours) = *hours;
     } else if (name == "j1-account") {
       settings.j1_account_id = value;
     } else if (name == "j1-token-env") {
@@ -1155,6 +1191,8 @@ absl::StatusOr<CommandLine> ParseCommandLine(
       line.yes = true;
     } else if (name == "watch") {
       line.watch = true;
+    } else if (name == "full") {
+      line.full = true;
     } else if (name == "instance") {
       if (line.command == Command::kSubscribe) {
         if (!Contains(line.instance_ids, value)) {

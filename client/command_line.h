@@ -84,6 +84,10 @@ struct InstanceSettings {
   std::vector<std::string> enable_steps;
   // --rate-limit.
   std::optional<double> rate_limit_per_second;
+  // --incremental on|off, --look-back, --full-run-every (v1.IncrementalRuns).
+  std::optional<bool> incremental;
+  std::optional<int64_t> look_back_hours;
+  std::optional<int64_t> full_run_every_hours;
   // JupiterOne upload: --j1-account, the token read from --j1-token-env or
   // --j1-token-file (a secret: never print it), --j1-integration-instance,
   // --j1-base-url, --j1-compress (true) or --no-j1-compress (false).
@@ -112,6 +116,9 @@ inline constexpr int kMaxNeighborDepth = 5;
 inline constexpr int kDefaultFold = 8;
 // The largest --fold: beyond any fan worth drawing, and far from int limits.
 inline constexpr int kMaxFold = 100'000;
+
+// The largest --look-back and --full-run-every, in hours (10 years).
+inline constexpr int64_t kMaxSettingHours = 87'600;
 
 struct CommandLine {
   // True for --help/-h or `graphmill help ...`: print UsageText(help_topic) and
@@ -162,6 +169,8 @@ struct CommandLine {
   int64_t run_id = 0;
   // run start --watch.
   bool watch = false;
+  // run start --full.
+  bool full = false;
   // graph entities/entity/neighbors/export/snapshot and subscribe --raw.
   bool raw = false;
   // graph entities/relationships --type and --class; neighbors --class;

@@ -550,7 +550,8 @@ TEST(ParseCommandLine, InstanceSettingErrors) {
             "instance update ID [--config KEY=VALUE]... [--config-file FILE] "
             "[--config-env KEY=ENVVAR]... [--unset-config KEY]... [--schedule "
             "INTERVAL | --cron EXPR] [--jitter SECONDS] [--disable-step "
-            "STEP]... [--enable-step STEP]... [--rate-limit RPS] [--j1-account "
+            "STEP]... [--enable-step STEP]... [--rate-limit RPS] [--incremental "
+            "on|off] [--look-back HOURS] [--full-run-every HOURS] [--j1-account "
             "ID] [--j1-token-env ENVVAR | --j1-token-file FILE] "
             "[--j1-integration-instance ID] [--j1-base-url URL] [--j1-compress "
             "| --no-j1-compress] [--no-upload])");

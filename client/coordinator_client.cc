@@ -169,9 +169,10 @@ absl::StatusOr<v1::ListInstancesResponse> CoordinatorClient::ListInstances() {
 }
 
 absl::StatusOr<v1::Run> CoordinatorClient::StartRun(
-    const std::string& instance_id) {
+    const std::string& instance_id, bool full) {
   v1::StartRunRequest request;
   request.set_instance_id(instance_id);
+  request.set_full(full);
   return Unary(*admin_, &v1::Admin::Stub::StartRun, request);
 }
 

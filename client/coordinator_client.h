@@ -86,7 +86,8 @@ class CoordinatorClient {
   absl::StatusOr<v1::Instance> CreateInstance(const v1::Instance& instance);
   absl::StatusOr<v1::Instance> GetInstance(const std::string& instance_id);
   absl::StatusOr<v1::ListInstancesResponse> ListInstances();
-  absl::StatusOr<v1::Run> StartRun(const std::string& instance_id);
+  absl::StatusOr<v1::Run> StartRun(const std::string& instance_id,
+                                   bool full = false);
   absl::StatusOr<v1::GetRunResponse> GetRun(int64_t run_id);
   absl::StatusOr<v1::ListRunsResponse> ListRuns(
       const v1::ListRunsRequest& request);

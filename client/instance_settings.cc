@@ -114,6 +114,17 @@ absl::StatusOr<v1::Instance> MergeInstanceUpdate(const v1::Instance& stored,
   if (settings.rate_limit_per_second.has_value()) {
     instance.set_rate_limit_per_second(*settings.rate_limit_per_second);
   }
+  if (settings.incremental.has_value()) {
+    instance.mutable_incremental()->set_disabled(!*settings.incremental);
+  }
+  if (settings.look_back_hours.has_value()) {
+    instance.mutable_incremental()->set_look_back_hours(
+        *settings.look_back_hours);
+  }
+  if (settings.full_run_every_hours.has_value()) {
+    instance.mutable_incremental()->set_full_run_every_hours(
+        *settings.full_run_every_hours);
+  }
 
   if (settings.no_upload) {
     instance.clear_upload();

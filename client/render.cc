@@ -267,6 +267,21 @@ std::string RenderSchedule(const v1::Instance& instance) {
   return text;
 }
 
+namespace {
+
+// v1.IncrementalRuns as `instance get` shows it, defaults filled in.
+std::string RenderIncrementalRuns(const v1::IncrementalRuns& incremental) {
+  if (incremental.disabled()) return "full only";
+  auto hours = [](int64_t value) {
+    return absl::StrCat(value > 0 ? value : 24, "h");
+  };
+  return absl::StrCat(
+      "incremental (look back ", hours(incremental.look_back_hours()),
+      ", a full run every ", hours(incremental.full_run_every_hours()), ")");
+}
+
+}  // namespace
+
 std::string RenderInstance(const v1::Instance& instance) {
   std::vector<std::pair<std::string, std::string>> pairs = {
       {"id", instance.id()},
@@ -282,6 +297,7 @@ std::string RenderInstance(const v1::Instance& instance) {
        instance.rate_limit_per_second() > 0
            ? absl::StrCat(instance.rate_limit_per_second(), " requests/s")
            : "integration default"},
+      {"runs", RenderIncrementalRuns(instance.incremental())},
   };
   if (!instance.has_upload()) {
     pairs.emplace_back("upload", "none");
@@ -362,6 +378,11 @@ std::string RenderRunSummary(const v1::GetRunResponse& response,
       {"trigger", run.trigger() == v1::RUN_TRIGGER_UNSPECIFIED
                       ? "-"
                       : RunTriggerName(run.trigger())},
+      {"mode",
+       run.incremental_since_ms() > 0
+           ? absl::StrCat("incremental (pipelines since ",
+                          FormatTimestampMs(run.incremental_since_ms()), ")")
+           : "full"},
       {"created", FormatTimestampMs(run.created_at_ms())},
       {"started", FormatTimestampMs(run.started_at_ms())},
       {"ended", FormatTimestampMs(run.ended_at_ms())},

@@ -180,6 +180,7 @@ TEST(RenderRunSummary, ShowsRunStepsAndEvents) {
             "status    PARTIAL\n"
             "instance  ci-prod\n"
             "trigger   -\n"
+            "mode      full\n"
             "created   2024-03-21T10:00:00Z\n"
             "started   -\n"
             "ended     2024-03-21T10:03:04Z\n"
@@ -325,6 +326,8 @@ TEST(RenderInstance, ShowsConfigAsReturned) {
             "next run        -\n"
             "disabled steps  -\n"
             "rate limit      integration default\n"
+            "runs            incremental (look back 24h, a full run every "
+            "24h)\n"
             "upload          none\n"
             "config.apiKey   ***\n"
             "config.orgSlug  gh/acme\n");
@@ -342,6 +345,7 @@ TEST(RenderInstance, ShowsScheduleStepsRateAndUploadWithTheTokenMasked) {
   instance.add_disabled_steps("fetch-envvars");
   instance.add_disabled_steps("fetch-jobs");
   instance.set_rate_limit_per_second(2.5);
+  instance.mutable_incremental()->set_look_back_hours(6);
   v1::JupiterOneUpload& upload = *instance.mutable_upload();
   upload.set_account_id("acct-1");
   // Even a server that forgot to mask it does not get the token printed.
@@ -357,6 +361,8 @@ TEST(RenderInstance, ShowsScheduleStepsRateAndUploadWithTheTokenMasked) {
             "next run                    2024-03-21T11:00:00Z\n"
             "disabled steps              fetch-envvars,fetch-jobs\n"
             "rate limit                  2.5 requests/s\n"
+            "runs                        incremental (look back 6h, a full "
+            "run every 24h)\n"
             "upload.account              acct-1\n"
             "upload.integrationInstance  ii-1\n"
             "upload.baseUrl              https://api.us.jupiterone.io "
@@ -410,6 +416,7 @@ v1::Run UploadedRun(v1::UploadState state) {
   v1::Run run = RunningRun();
   run.set_status(v1::RUN_STATUS_SUCCEEDED);
   run.set_trigger(v1::RUN_TRIGGER_SCHEDULE);
+  run.set_incremental_since_ms(kStartMs - 24 * 3'600'000LL);
   run.set_started_at_ms(kStartMs + 500);
   run.set_ended_at_ms(kStartMs + 184'000);
   v1::UploadStatus& upload = *run.mutable_upload();
@@ -428,6 +435,8 @@ TEST(RenderRunSummary, TriggerStartAndUploadSection) {
   const std::string text = RenderRunSummary(response, kStartMs);
   EXPECT_THAT(text, HasSubstr("instance  ci-prod\n"
                               "trigger   SCHEDULE\n"
+                              "mode      incremental (pipelines since "
+                              "2024-03-20T10:00:00Z)\n"
                               "created   2024-03-21T10:00:00Z\n"
                               "started   2024-03-21T10:00:00Z\n"));
   EXPECT_THAT(text, HasSubstr("\nUpload to JupiterOne:\n"

@@ -47,6 +47,29 @@ class StepContext {
       absl::string_view type,
       const std::function<absl::Status(const v1::Entity&)>& visit) = 0;
 
+  // 0 in a full run. In an incremental run (v1.IncrementalRuns) the time,
+  // epoch ms, from which the run re-fetches everything time-bound (pipelines
+  // created since); what the provider no longer changes may be carried
+  // forward from ForEachKnownEntity instead of fetched.
+  virtual int64_t incremental_since_ms() const { return 0; }
+
+  // Calls `visit` for each entity of `type` in the instance's graph as the
+  // last finalized run left it, with the scope it was listed for: for the
+  // step's parent type, this task's shard; for another type of a sharded
+  // step, the entities listed for the shard's parents (by scope, then key);
+  // otherwise every entity of the type. Only for incremental runs. An entity
+  // carried forward is added again (AddEntity with the same scope), as
+  // fetched: what is not added is deleted at finalize like anything not seen.
+  // Stops at and returns the first non-OK status `visit` returns.
+  virtual absl::Status ForEachKnownEntity(
+      absl::string_view type,
+      const std::function<absl::Status(const v1::Entity&,
+                                       const std::string& scope)>& visit) {
+    (void)type;
+    (void)visit;
+    return absl::UnimplementedError("no known graph in this context");
+  }
+
   // Queue an object for the coordinator (sent in batches). `scope` is the
   // `_key` of the parent entity whose listing produced the object ("" when it
   // was not listed for a parent): at finalize, an object the run did not

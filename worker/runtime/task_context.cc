@@ -34,11 +34,33 @@ TaskContext::TaskContext(v1::WorkerGateway::StubInterface* stub,
       pacer_(assignment.rate_limit_per_second(), clock_),
       on_rate_limited_(std::move(on_rate_limited)),
       on_remaining_(std::move(on_remaining)),
-      max_in_flight_(assignment.max_requests_in_flight()) {}
+      max_in_flight_(assignment.max_requests_in_flight()),
+      incremental_since_ms_(assignment.incremental_since_ms()) {}
 
 absl::Status TaskContext::ForEachEntity(
     absl::string_view type,
     const std::function<absl::Status(const v1::Entity&)>& visit) {
+  return Read(type, /*known=*/false,
+              [&](const v1::Entity& entity, const std::string&) {
+                return visit(entity);
+              });
+}
+
+absl::Status TaskContext::ForEachKnownEntity(
+    absl::string_view type,
+    const std::function<absl::Status(const v1::Entity&, const std::string&)>&
+        visit) {
+  if (incremental_since_ms_ == 0) {
+    return absl::FailedPreconditionError(
+        "the instance's graph is read only in incremental runs");
+  }
+  return Read(type, /*known=*/true, visit);
+}
+
+absl::Status TaskContext::Read(
+    absl::string_view type, bool known,
+    const std::function<absl::Status(const v1::Entity&, const std::string&)>&
+        visit) {
   grpc::ClientContext call;
   {
     absl::MutexLock lock(&mu_);
@@ -48,6 +70,7 @@ absl::Status TaskContext::ForEachEntity(
   v1::ReadEntitiesRequest request;
   *request.mutable_attempt() = attempt_;
   request.set_type(std::string(type));
+  request.set_known(known);
 
   std::unique_ptr<grpc::ClientReaderInterface<v1::EntityBatch>> reader;
   absl::Status visit_status = absl::OkStatus();
@@ -57,9 +80,17 @@ absl::Status TaskContext::ForEachEntity(
   try {
     reader = stub_->ReadEntities(&call, request);
     v1::EntityBatch batch;
+    static const std::string kNoScope;
     while (visit_status.ok() && reader->Read(&batch)) {
-      for (const v1::Entity& entity : batch.entities()) {
-        visit_status = visit(entity);
+      if (known && batch.scopes_size() != batch.entities_size()) {
+        visit_status = absl::DataLossError(absl::StrCat(
+            "the coordinator sent ", batch.scopes_size(), " scopes for ",
+            batch.entities_size(), " known entities of type '", type, "'"));
+        break;
+      }
+      for (int i = 0; i < batch.entities_size(); ++i) {
+        visit_status =
+            visit(batch.entities(i), known ? batch.scopes(i) : kNoScope);
         if (!visit_status.ok()) break;
       }
     }
@@ -83,8 +114,8 @@ absl::Status TaskContext::ForEachEntity(
     absl::Status status = FromGrpcStatus(finished);
     return absl::Status(
         status.code(),
-        absl::StrCat("reading entities of type '", type,
-                     "' from the coordinator: ", status.message()));
+        absl::StrCat("reading ", known ? "known " : "", "entities of type '",
+                     type, "' from the coordinator: ", status.message()));
   }
   return absl::OkStatus();
 }

@@ -70,6 +70,14 @@ class TaskContext : public StepContext {
   absl::Status ForEachEntity(
       absl::string_view type,
       const std::function<absl::Status(const v1::Entity&)>& visit) override;
+  int64_t incremental_since_ms() const override {
+    return incremental_since_ms_;
+  }
+  // FAILED_PRECONDITION in a full run.
+  absl::Status ForEachKnownEntity(
+      absl::string_view type,
+      const std::function<absl::Status(
+          const v1::Entity&, const std::string& scope)>& visit) override;
   absl::Status AddEntity(v1::Entity entity, absl::string_view scope) override;
   absl::Status AddRelationship(v1::Relationship relationship,
                                absl::string_view scope) override;
@@ -116,6 +124,11 @@ class TaskContext : public StepContext {
 
  private:
   absl::Status CancelledStatus() const;
+  // One ReadEntities call: this run's entities, or the graph's (`known`,
+  // with their scopes; empty otherwise).
+  absl::Status Read(absl::string_view type, bool known,
+                    const std::function<absl::Status(
+                        const v1::Entity&, const std::string& scope)>& visit);
 
   graphmill::v1::WorkerGateway::StubInterface* const stub_;
   Clock* const clock_;
@@ -128,6 +141,7 @@ class TaskContext : public StepContext {
   const RateLimitedCallback on_rate_limited_;
   const RemainingCallback on_remaining_;
   std::atomic<int> max_in_flight_;
+  const int64_t incremental_since_ms_;
   std::atomic<bool> cancelled_{false};
 
   mutable absl::Mutex mu_;

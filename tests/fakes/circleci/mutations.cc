@@ -8,6 +8,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/time.h"
 #include "rapidjson/document.h"
 #include "rapidjson/stringbuffer.h"
 #include "rapidjson/writer.h"
@@ -71,6 +72,8 @@ constexpr OpInfo kOps[] = {
     {MutationOp::kRemoveContextEnvVar, "remove_context_env_var",
      "context_id name", ""},
     {MutationOp::kSetWorkflowStatus, "set_workflow_status", "id status", ""},
+    {MutationOp::kAddPipeline, "add_pipeline", "project",
+     "id status created_at"},
 };
 
 const OpInfo& InfoFor(MutationOp op) {
@@ -453,6 +456,87 @@ absl::Status SetWorkflowStatus(Dataset& data, const Mutation& m) {
   return absl::OkStatus();
 }
 
+absl::Status AddPipeline(Dataset& data, const Mutation& m) {
+  const std::string status = m.status.empty() ? "success" : m.status;
+  if (std::find(std::begin(kWorkflowStatuses), std::end(kWorkflowStatuses),
+                status) == std::end(kWorkflowStatuses)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("'", status, "' is not a workflow status"));
+  }
+  absl::StatusOr<Project*> found = FindProject(data, m.project);
+  if (!found.ok()) return found.status();
+  const Project& project = **found;
+  const std::string created_at =
+      m.created_at.empty() ? kMutationTime : m.created_at;
+  absl::Time created;
+  std::string error;
+  if (!absl::ParseTime(absl::RFC3339_full, created_at, &created, &error)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "created_at '", created_at, "' is not an RFC 3339 time: ", error));
+  }
+  int number = 0;
+  int job_number = 0;
+  for (const Pipeline& p : data.pipelines) {
+    if (p.project_slug == project.slug) number = std::max(number, p.number);
+  }
+  for (const Job& j : data.jobs) {
+    if (j.project_slug == project.slug)
+      job_number = std::max(job_number, j.job_number);
+  }
+  Pipeline pipeline;
+  pipeline.number = number + 1;
+  pipeline.id = m.id.empty() ? UuidFrom(absl::StrCat("pipeline:", project.id,
+                                                     ":", pipeline.number))
+                             : m.id;
+  if (FindIf(data.pipelines, [&](const Pipeline& p) {
+        return p.id == pipeline.id;
+      }) != nullptr) {
+    return absl::AlreadyExistsError(
+        absl::StrCat("pipeline '", pipeline.id, "' already exists"));
+  }
+  pipeline.project_slug = project.slug;
+  pipeline.org_slug = project.organization_slug;
+  pipeline.state = "created";
+  pipeline.created_at_ms = absl::ToUnixMillis(created);
+  pipeline.created_at = created_at;
+  pipeline.updated_at = created_at;
+  pipeline.trigger_type = "api";
+  pipeline.branch = project.default_branch;
+  pipeline.revision = CharsFrom(kHex, pipeline.id, 40);
+  Workflow workflow;
+  workflow.id = UuidFrom("workflow:" + pipeline.id);
+  workflow.pipeline_id = pipeline.id;
+  workflow.name = "build";
+  workflow.project_slug = project.slug;
+  workflow.status = status;
+  workflow.started_by = data.user.id;
+  workflow.pipeline_number = pipeline.number;
+  workflow.created_at = created_at;
+  if (status == "canceled") workflow.canceled_by = data.user.id;
+  const bool finished =
+      status != "running" && status != "failing" && status != "on_hold";
+  std::string previous_job;
+  for (int j = 0; j < 2; ++j) {
+    Job job;
+    job.id = UuidFrom(absl::StrCat("job:", pipeline.id, ":", j));
+    job.workflow_id = workflow.id;
+    job.job_number = ++job_number;
+    job.name = j == 0 ? "build" : "test";
+    job.project_slug = project.slug;
+    job.status = j == 0 ? "success" : finished ? status : "running";
+    job.type = "build";
+    job.started_at = created_at;
+    if (finished || j == 0) job.stopped_at = created_at;
+    if (!previous_job.empty()) job.dependencies.push_back(previous_job);
+    previous_job = job.id;
+    data.jobs.push_back(std::move(job));
+  }
+  if (finished) workflow.stopped_at = created_at;
+  data.workflows.push_back(std::move(workflow));
+  data.pipelines.push_back(std::move(pipeline));
+  return absl::OkStatus();
+}
+
 absl::Status ApplyOne(Dataset& data, const Mutation& m) {
   if (absl::Status status = CheckFields(m); !status.ok()) return status;
   switch (m.op) {
@@ -481,6 +565,8 @@ absl::Status ApplyOne(Dataset& data, const Mutation& m) {
       return RemoveContextEnvVar(data, m);
     case MutationOp::kSetWorkflowStatus:
       return SetWorkflowStatus(data, m);
+    case MutationOp::kAddPipeline:
+      return AddPipeline(data, m);
   }
   return absl::InvalidArgumentError("unknown op");
 }
@@ -622,6 +708,16 @@ Mutation Mutation::RemoveContextEnvVar(std::string context_id,
   m.op = MutationOp::kRemoveContextEnvVar;
   m.context_id = std::move(context_id);
   m.name = std::move(name);
+  return m;
+}
+
+Mutation Mutation::AddPipeline(std::string project, std::string id,
+                               std::string status) {
+  Mutation m;
+  m.op = MutationOp::kAddPipeline;
+  m.project = std::move(project);
+  m.id = std::move(id);
+  m.status = std::move(status);
   return m;
 }
 

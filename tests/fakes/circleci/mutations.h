@@ -21,6 +21,7 @@
 //   add_context_env_var     context_id, name          created_at
 //   remove_context_env_var  context_id, name          -
 //   set_workflow_status     id, status                -
+//   add_pipeline            project                   id, status, created_at
 //
 // `project` is a project id or slug, `org` an org id or slug.
 #ifndef GRAPHMILL_TESTS_FAKES_CIRCLECI_MUTATIONS_H_
@@ -73,6 +74,13 @@ enum class MutationOp {
   // Sets the workflow's status (one of kWorkflowStatuses); canceled_by becomes
   // the /me user id for "canceled" and empty otherwise. Its jobs are unchanged.
   kSetWorkflowStatus,
+  // Adds a pipeline to the project (the next number, at the head of the feed
+  // with the default created_at, kMutationTime) with one workflow "build" of
+  // `status` (default "success") and its two jobs, the second ending as the
+  // workflow did ("running" for a workflow that has not finished). Ids:
+  // `id` (default a UUID derived from the project and the number) and UUIDs
+  // derived from it. ALREADY_EXISTS if a pipeline has the id.
+  kAddPipeline,
 };
 
 // The timestamp given to added items that name none: the generator's "now".
@@ -101,6 +109,8 @@ struct Mutation {
   std::string created_at;
 
   static Mutation RemovePipeline(std::string pipeline_id);
+  static Mutation AddPipeline(std::string project, std::string id = "",
+                              std::string status = "");
   static Mutation RenameProject(std::string project, std::string name);
   static Mutation AddOrg(std::string name, std::string vcs_type = "github");
   static Mutation RemoveOrg(std::string org);

@@ -311,6 +311,43 @@ TEST(ApplyMutationsTest, SetWorkflowStatusSetsCanceledBy) {
   EXPECT_EQ(failed.workflows[5].canceled_by, "");
 }
 
+TEST(ApplyMutationsTest, AddPipelineAddsTheNewestWithAWorkflowAndJobs) {
+  const Dataset before = Generate();
+  const Project& project = before.projects[1];
+  const Dataset after =
+      Apply(before, {Mutation::AddPipeline(project.slug, "p-new", "running")});
+  ExpectOnlyChanged(before, after, {"pipelines", "workflows", "jobs"});
+  ASSERT_EQ(after.pipelines.size(), before.pipelines.size() + 1);
+  const Pipeline& added = after.pipelines.back();
+  EXPECT_EQ(added.id, "p-new");
+  EXPECT_EQ(added.project_slug, project.slug);
+  EXPECT_EQ(added.org_slug, project.organization_slug);
+  int number = 0;
+  for (const Pipeline& p : before.pipelines) {
+    if (p.project_slug == project.slug) number = std::max(number, p.number);
+    EXPECT_LT(p.created_at_ms, added.created_at_ms) << "the newest";
+  }
+  EXPECT_EQ(added.number, number + 1);
+  const Workflow& workflow = after.workflows.back();
+  EXPECT_EQ(workflow.pipeline_id, "p-new");
+  EXPECT_EQ(workflow.status, "running");
+  ASSERT_EQ(after.jobs.size(), before.jobs.size() + 2);
+  EXPECT_EQ(after.jobs.back().workflow_id, workflow.id);
+  EXPECT_EQ(after.jobs.back().status, "running");
+  EXPECT_EQ(after.jobs[after.jobs.size() - 2].status, "success");
+  // Once more with the same id: refused.
+  EXPECT_EQ(
+      ApplyMutations(after, {Mutation::AddPipeline(project.slug, "p-new")})
+          .status()
+          .code(),
+      absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(ApplyMutations(
+                before, {Mutation::AddPipeline(project.slug, "", "sleeping")})
+                .status()
+                .message(),
+            "mutation #0 (add_pipeline): 'sleeping' is not a workflow status");
+}
+
 TEST(ApplyMutationsTest, ErrorsNameTheThingAndChangeNothing) {
   const Dataset data = Generate();
   struct Case {

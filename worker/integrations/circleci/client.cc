@@ -58,7 +58,8 @@ absl::StatusOr<rapidjson::Document> CircleCiClient::GetJson(
 }
 
 absl::Status CircleCiClient::ListPages(const std::string& first_url,
-                                       const ItemVisitor& visit) {
+                                       const ItemVisitor& visit,
+                                       const MorePagesFn& more_pages) {
   // Tokens already followed: CircleCI has served tokens that lead back to an
   // earlier page (circleci-docs#6472); without this guard such a bug would loop
   // forever.
@@ -78,6 +79,7 @@ absl::Status CircleCiClient::ListPages(const std::string& first_url,
       absl::Status status = Visit(visit, item);
       if (!status.ok()) return status;
     }
+    if (more_pages && !more_pages()) return absl::OkStatus();
     auto token = document->FindMember("next_page_token");
     if (token == document->MemberEnd() || token->value.IsNull()) {
       return absl::OkStatus();
@@ -126,11 +128,12 @@ absl::Status CircleCiClient::ListCollaborations(const ItemVisitor& visit) {
 }
 
 absl::Status CircleCiClient::ListPipelines(absl::string_view org_slug,
-                                           const ItemVisitor& visit) {
+                                           const ItemVisitor& visit,
+                                           const MorePagesFn& more_pages) {
   return ListPages(
       http::AppendQueryParameter(absl::StrCat(base_url_, "/pipeline"),
                                  "org-slug", org_slug),
-      visit);
+      visit, more_pages);
 }
 
 absl::Status CircleCiClient::ListPipelineWorkflows(

@@ -22,6 +22,9 @@ namespace graphmill::worker::circleci {
 // status stops the listing and is returned redacted (items may echo the API
 // key, and converters quote them).
 using ItemVisitor = std::function<absl::Status(const rapidjson::Value& item)>;
+// Called after each page's items were visited: false stops the listing there
+// (the pages left are not fetched).
+using MorePagesFn = std::function<bool()>;
 
 // Thread-safe (HttpClient is); one client serves a whole step, fan-out threads
 // included. Errors are HttpClient's (HttpErrorKindOf tells 401/403/404/...
@@ -48,9 +51,11 @@ class CircleCiClient {
   // GET /me/collaborations (a bare array, not paginated): the user's
   // organizations.
   absl::Status ListCollaborations(const ItemVisitor& visit);
-  // GET /pipeline?org-slug=: an organization's recent pipelines.
+  // GET /pipeline?org-slug=: an organization's recent pipelines, newest
+  // first; `more_pages` (optional) may stop after any page.
   absl::Status ListPipelines(absl::string_view org_slug,
-                             const ItemVisitor& visit);
+                             const ItemVisitor& visit,
+                             const MorePagesFn& more_pages = nullptr);
   // GET /pipeline/{id}/workflow.
   absl::Status ListPipelineWorkflows(absl::string_view pipeline_id,
                                      const ItemVisitor& visit);
@@ -98,9 +103,10 @@ class CircleCiClient {
   // visit(item), its error redacted.
   absl::Status Visit(const ItemVisitor& visit,
                      const rapidjson::Value& item) const;
-  // Follows next_page_token from `first_url` to the last page.
-  absl::Status ListPages(const std::string& first_url,
-                         const ItemVisitor& visit);
+  // Follows next_page_token from `first_url` to the last page, or until
+  // `more_pages` (if set) returns false after a page.
+  absl::Status ListPages(const std::string& first_url, const ItemVisitor& visit,
+                         const MorePagesFn& more_pages = nullptr);
 
   const std::string base_url_;
   const http::HttpHeaders headers_;

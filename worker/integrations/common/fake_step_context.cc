@@ -1,11 +1,13 @@
 // The in-memory run and StepContext test doubles.
 #include "worker/integrations/common/fake_step_context.h"
 
+#include <algorithm>
 #include <atomic>
 #include <functional>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
 #include "google/protobuf/util/message_differencer.h"
 
 namespace graphmill::worker::testing {
@@ -34,6 +36,14 @@ FakeRun::FakeRun(InstanceConfig config, int64_t run_id)
         static std::atomic<int64_t> last_run_id{int64_t{1} << 40};
         return run_id != 0 ? run_id : ++last_run_id;
       }()) {}
+
+void FakeRun::StartIncremental(const FakeRun& previous, int64_t since_ms) {
+  incremental_since_ms_ = since_ms;
+  known_entities_ = previous.entities_;
+  for (const auto& [key, entity] : known_entities_) {
+    known_scopes_[key] = previous.ScopeOf(key);
+  }
+}
 
 int FakeRun::ShardOf(absl::string_view key, int shards) {
   return shards > 1 ? static_cast<int>(Fnv1a(key) % shards) : 0;
@@ -150,6 +160,35 @@ absl::Status FakeStepContext::ForEachEntity(
     }
     absl::Status status = visit(entity);
     if (!status.ok()) return status;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status FakeStepContext::ForEachKnownEntity(
+    absl::string_view type,
+    const std::function<absl::Status(const v1::Entity&, const std::string&)>&
+        visit) {
+  if (run_.incremental_since_ms_ == 0) {
+    return absl::FailedPreconditionError("not an incremental run");
+  }
+  const bool parents = !parent_type_.empty() && type == parent_type_;
+  const bool children = !parent_type_.empty() && !parents;
+  std::vector<std::pair<std::string, const v1::Entity*>> selected;
+  for (const auto& [key, entity] : run_.known_entities_) {
+    if (entity.type() != type) continue;
+    const std::string& scope = run_.known_scopes_.at(key);
+    if (parents && FakeRun::ShardOf(key, shards_) != shard_) continue;
+    if (children &&
+        (scope.empty() || FakeRun::ShardOf(scope, shards_) != shard_)) {
+      continue;
+    }
+    selected.emplace_back(children ? scope : "", &entity);
+  }
+  std::stable_sort(
+      selected.begin(), selected.end(),
+      [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (const auto& [order, entity] : selected) {
+    GM_RETURN_IF_ERROR(visit(*entity, run_.known_scopes_.at(entity->key())));
   }
   return absl::OkStatus();
 }

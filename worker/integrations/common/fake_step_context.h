@@ -39,6 +39,11 @@ class FakeRun {
 
   int64_t run_id() const { return run_id_; }
 
+  // Makes this an incremental run (StepContext::incremental_since_ms) over
+  // the graph `previous` left (what ForEachKnownEntity serves). Call before
+  // running steps.
+  void StartIncremental(const FakeRun& previous, int64_t since_ms);
+
   // The shard (of `shards`) whose task sees the parent entity `key`.
   static int ShardOf(absl::string_view key, int shards);
 
@@ -94,6 +99,10 @@ class FakeRun {
 
   const InstanceConfig config_;
   const int64_t run_id_;
+  int64_t incremental_since_ms_ = 0;
+  // The graph an incremental run builds on: entities and the scope of each.
+  std::map<std::string, v1::Entity> known_entities_;
+  std::map<std::string, std::string> known_scopes_;
   std::map<std::string, v1::Entity> entities_;
   std::map<std::string, v1::Relationship> relationships_;
   std::vector<std::string> conflicts_;
@@ -115,6 +124,16 @@ class FakeStepContext : public StepContext {
   absl::Status ForEachEntity(
       absl::string_view type,
       const std::function<absl::Status(const v1::Entity&)>& visit) override;
+  int64_t incremental_since_ms() const override {
+    return run_.incremental_since_ms_;
+  }
+  // As the coordinator serves them: for the parent type, this shard's; for
+  // another type of a sharded step, those whose scope is in this shard
+  // (scope, then key order); otherwise all.
+  absl::Status ForEachKnownEntity(
+      absl::string_view type,
+      const std::function<absl::Status(
+          const v1::Entity&, const std::string& scope)>& visit) override;
   absl::Status AddEntity(v1::Entity entity, absl::string_view scope) override;
   absl::Status AddRelationship(v1::Relationship relationship,
                                absl::string_view scope) override;

@@ -69,4 +69,51 @@ absl::StatusOr<std::vector<Organization>> ReadOrganizations(
   return organizations;
 }
 
+bool IsFinishedWorkflowStatus(absl::string_view status) {
+  return status == "success" || status == "failed" || status == "error" ||
+         status == "canceled" || status == "unauthorized" ||
+         status == "not_run";
+}
+
+int64_t IntProperty(const v1::Entity& entity, absl::string_view name) {
+  auto it = entity.properties().find(std::string(name));
+  if (it == entity.properties().end() ||
+      it->second.kind_case() != v1::Value::kIntValue) {
+    return 0;
+  }
+  return it->second.int_value();
+}
+
+absl::StatusOr<std::map<std::string, v1::Entity>> KnownByKey(
+    StepContext& context, absl::string_view type) {
+  std::map<std::string, v1::Entity> known;
+  absl::Status status = context.ForEachKnownEntity(
+      type, [&](const v1::Entity& entity, const std::string&) {
+        known.emplace(entity.key(), entity);
+        return absl::OkStatus();
+      });
+  if (!status.ok()) return status;
+  return known;
+}
+
+absl::StatusOr<std::map<std::string, std::vector<v1::Entity>>> KnownByScope(
+    StepContext& context, absl::string_view type) {
+  std::map<std::string, std::vector<v1::Entity>> known;
+  absl::Status status = context.ForEachKnownEntity(
+      type, [&](const v1::Entity& entity, const std::string& scope) {
+        known[scope].push_back(entity);
+        return absl::OkStatus();
+      });
+  if (!status.ok()) return status;
+  return known;
+}
+
+void ReportCarried(Step& step, size_t carried, size_t total,
+                   absl::string_view what) {
+  step.context.AddEvent(
+      v1::EVENT_LEVEL_INFO, "incremental_carry",
+      absl::StrCat("incremental run: ", carried, " of ", total, " ", what,
+                   " carried forward from the graph"));
+}
+
 }  // namespace graphmill::worker::circleci

@@ -8,6 +8,8 @@
 #ifndef GRAPHMILL_WORKER_INTEGRATIONS_CIRCLECI_STEPS_STEP_H_
 #define GRAPHMILL_WORKER_INTEGRATIONS_CIRCLECI_STEPS_STEP_H_
 
+#include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -75,6 +77,28 @@ struct Organization {
 // This task's user groups that have a slug (the reference skips the others).
 absl::StatusOr<std::vector<Organization>> ReadOrganizations(
     StepContext& context);
+
+// --- Incremental runs (StepContext::incremental_since_ms) ---
+
+// True for a workflow status after which neither the workflow nor its jobs
+// change (a re-run makes a new workflow): success, failed, error, canceled,
+// unauthorized, not_run.
+bool IsFinishedWorkflowStatus(absl::string_view status);
+
+// An integer property of `entity` (0 when absent or not an integer).
+int64_t IntProperty(const v1::Entity& entity, absl::string_view name);
+
+// The known (graph) entities of `type` this task may read
+// (StepContext::ForEachKnownEntity), by key, or by scope in key order.
+absl::StatusOr<std::map<std::string, v1::Entity>> KnownByKey(
+    StepContext& context, absl::string_view type);
+absl::StatusOr<std::map<std::string, std::vector<v1::Entity>>> KnownByScope(
+    StepContext& context, absl::string_view type);
+
+// Raises the INFO event "incremental_carry": `carried` of `total` `what`
+// (e.g. "workflows' jobs") carried forward from the graph.
+void ReportCarried(Step& step, size_t carried, size_t total,
+                   absl::string_view what);
 
 }  // namespace graphmill::worker::circleci
 

@@ -357,6 +357,161 @@ TEST(StepsGeneratedTest, ShardedRunGivesTheSameGraph) {
   }
 }
 
+// --- Incremental runs
+// ---------------------------------------------------------
+
+// After the fake's newest data (2024-03-21) by more than a day: every
+// generated pipeline is older than the look-back window.
+constexpr int64_t kIncrementalSinceMs = 1'711'000'000'000;
+
+// Every entity and relationship of `a` is in `b` with the same content and
+// scope, and the other way round.
+void ExpectSameGraph(const FakeRun& a, const FakeRun& b) {
+  EXPECT_EQ(EntityCounts(a), EntityCounts(b));
+  EXPECT_EQ(RelationshipCounts(a), RelationshipCounts(b));
+  for (const auto& [key, entity] : a.entities()) {
+    auto it = b.entities().find(key);
+    ASSERT_NE(it, b.entities().end()) << key;
+    EXPECT_TRUE(
+        google::protobuf::util::MessageDifferencer::Equals(it->second, entity))
+        << key;
+    EXPECT_EQ(a.ScopeOf(key), b.ScopeOf(key)) << key;
+  }
+  for (const auto& [key, relationship] : a.relationships()) {
+    auto it = b.relationships().find(key);
+    ASSERT_NE(it, b.relationships().end()) << key;
+    EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(
+        it->second, relationship))
+        << key;
+    EXPECT_EQ(a.ScopeOf(key), b.ScopeOf(key)) << key;
+  }
+}
+
+TEST(StepsIncrementalTest, UnchangedDataIsCarriedForwardWithFewRequests) {
+  for (int shards : {1, 3}) {
+    SCOPED_TRACE(absl::StrCat(shards, " shard(s)"));
+    std::unique_ptr<FakeCircleCi> fake = StartGenerated();
+    ASSERT_NE(fake, nullptr);
+    const Dataset& data = fake->dataset();
+    CircleCiIntegration integration(FastRetryHttpOptions());
+    FakeRun full(ConfigFor(*fake, data.orgs[0].name));
+    ExpectAllOk(full.RunAll(integration, shards));
+    const int64_t full_feed = fake->RequestCount("pipeline");
+
+    fake->ResetCounters();
+    FakeRun incremental(ConfigFor(*fake, data.orgs[0].name));
+    incremental.StartIncremental(full, kIncrementalSinceMs);
+    ExpectAllOk(incremental.RunAll(integration, shards));
+    ExpectSameGraph(full, incremental);
+    EXPECT_THAT(incremental.conflicts(), IsEmpty());
+    EXPECT_THAT(incremental.repeated_in_task(), IsEmpty());
+    // One page of each organization's feed, no workflow or job listing.
+    EXPECT_EQ(fake->RequestCount("pipeline"),
+              static_cast<int64_t>(data.orgs.size()));
+    EXPECT_GT(full_feed, fake->RequestCount("pipeline"));
+    EXPECT_EQ(fake->RequestCount("pipeline-workflows"), 0);
+    EXPECT_EQ(fake->RequestCount("workflow-jobs"), 0);
+    const auto carried = incremental.EventsNamed("incremental_carry");
+    ASSERT_FALSE(carried.empty());
+    EXPECT_EQ(carried[0].level, v1::EVENT_LEVEL_INFO);
+  }
+}
+
+// The id of the workflow of pipeline `pipeline_id` (one made by AddPipeline).
+std::string WorkflowOf(const Dataset& data, const std::string& pipeline_id) {
+  for (const auto& workflow : data.workflows) {
+    if (workflow.pipeline_id == pipeline_id) return workflow.id;
+  }
+  ADD_FAILURE() << "no workflow of pipeline " << pipeline_id;
+  return "";
+}
+
+TEST(StepsIncrementalTest, ChangesSinceTheLastRunAreFetchedAndEqualAFullRun) {
+  std::unique_ptr<FakeCircleCi> fake = StartGenerated();
+  ASSERT_NE(fake, nullptr);
+  const std::string login = fake->dataset().orgs[0].name;
+  // Workflows of two pipelines still running when the first run looks, and a
+  // new running pipeline.
+  const std::string running_a = fake->dataset().workflows[3].id;
+  const std::string running_b = fake->dataset().workflows[20].id;
+  const std::string project = fake->dataset().projects[2].slug;
+  ASSERT_TRUE(
+      fake->Mutate({fakes::Mutation::SetWorkflowStatus(running_a, "running"),
+                    fakes::Mutation::SetWorkflowStatus(running_b, "on_hold"),
+                    fakes::Mutation::AddPipeline(project, "new-1", "running")})
+          .ok());
+  CircleCiIntegration integration(FastRetryHttpOptions());
+  FakeRun first(ConfigFor(*fake, login));
+  ExpectAllOk(first.RunAll(integration, 2));
+
+  // They finish, and another pipeline starts.
+  ASSERT_TRUE(
+      fake->Mutate({fakes::Mutation::SetWorkflowStatus(running_a, "success"),
+                    fakes::Mutation::SetWorkflowStatus(running_b, "failed"),
+                    fakes::Mutation::SetWorkflowStatus(
+                        WorkflowOf(fake->dataset(), "new-1"), "success"),
+                    fakes::Mutation::AddPipeline(project, "new-2")})
+          .ok());
+  fake->ResetCounters();
+  FakeRun second(ConfigFor(*fake, login));
+  second.StartIncremental(first, kIncrementalSinceMs);
+  ExpectAllOk(second.RunAll(integration, 2));
+  // Listed again: the workflows of the two pipelines with an unfinished
+  // workflow (6 workflows: 2 pages each), new-1 and new-2 (1 page each), and
+  // the jobs of the four workflows that changed or are new (7 jobs: 2 pages;
+  // 2 jobs: 1 page).
+  EXPECT_EQ(fake->RequestCount("pipeline-workflows"), 2 * 2 + 1 + 1);
+  EXPECT_EQ(fake->RequestCount("workflow-jobs"), 2 * 2 + 1 + 1);
+
+  FakeRun full(ConfigFor(*fake, login));
+  ExpectAllOk(full.RunAll(integration, 1));
+  ExpectSameGraph(full, second);
+
+  // An old pipeline deleted at the provider: incremental runs do not page
+  // back to it and keep it; a full run deletes it.
+  const std::string removed = fake->dataset().pipelines[7].id;
+  ASSERT_TRUE(fake->Mutate(fakes::Mutation::RemovePipeline(removed)).ok());
+  FakeRun third(ConfigFor(*fake, login));
+  third.StartIncremental(second, kIncrementalSinceMs);
+  ExpectAllOk(third.RunAll(integration, 2));
+  FakeRun after_delete(ConfigFor(*fake, login));
+  ExpectAllOk(after_delete.RunAll(integration, 1));
+  EXPECT_TRUE(third.entities().contains(PipelineKey(removed)));
+  EXPECT_FALSE(after_delete.entities().contains(PipelineKey(removed)));
+  EXPECT_EQ(third.CountEntities(kPipelineType),
+            after_delete.CountEntities(kPipelineType) + 1);
+}
+
+TEST(StepsIncrementalTest,
+     AFeedTheProviderRefusesCarriesNothingAndIsIncomplete) {
+  std::unique_ptr<FakeCircleCi> fake = StartGenerated(SmallData());
+  ASSERT_NE(fake, nullptr);
+  const Dataset& data = fake->dataset();
+  CircleCiIntegration integration(FastRetryHttpOptions());
+  FakeRun full(ConfigFor(*fake, "nobody"));
+  ASSERT_TRUE(full.RunStep(integration, kStepFetchUserGroups).ok());
+  ASSERT_TRUE(full.RunStep(integration, kStepFetchPipelines).ok());
+
+  const std::string refused = data.orgs[0].slug;
+  ASSERT_TRUE(
+      fake->AddFault(absl::StrCat("pipeline:403:resource=", refused)).ok());
+  FakeRun incremental(ConfigFor(*fake, "nobody"));
+  incremental.StartIncremental(full, kIncrementalSinceMs);
+  ASSERT_TRUE(incremental.RunStep(integration, kStepFetchUserGroups).ok());
+  ASSERT_TRUE(incremental.RunStep(integration, kStepFetchPipelines).ok());
+  // The other organization's pipelines are carried; the refused one's are
+  // neither listed nor carried, and its scope is reported incomplete, so
+  // finalize keeps them instead of deleting them.
+  int other = 0;
+  for (const auto& pipeline : data.pipelines)
+    other += pipeline.org_slug != refused;
+  EXPECT_EQ(incremental.CountEntities(kPipelineType), other);
+  ASSERT_EQ(incremental.incomplete_scopes().at(kStepFetchPipelines).size(), 1u);
+  EXPECT_EQ(
+      incremental.incomplete_scopes().at(kStepFetchPipelines).begin()->second,
+      "HTTP 403 on GET /pipeline?org-slug={slug}");
+}
+
 TEST(StepsGeneratedTest, RepeatedFeedItemsAreIngestedOnce) {
   std::unique_ptr<FakeCircleCi> fake =
       StartGenerated(MultiPageData(), /*pipeline_page_overlap=*/true);

@@ -122,10 +122,12 @@ struct RunOutcome {
   }
 };
 
-// Starts a run of `instance`, watches it to its end and reads it back.
+// Starts a full run of `instance` (each looks at everything: what these tests
+// are about), watches it to its end and reads it back.
 RunOutcome RunToEnd(Cluster& cluster, const std::string& instance) {
   RunOutcome outcome;
-  CommandResult run = cluster.Cli({"run", "start", instance, "--watch"});
+  CommandResult run =
+      cluster.Cli({"run", "start", instance, "--watch", "--full"});
   outcome.exit_code = run.exit_code;
   outcome.watch = run.out + run.err;
   if (!RE2::PartialMatch(run.out, R"(run (\d+) started)", &outcome.id)) {

@@ -169,9 +169,11 @@ CommandResult CreateCircleCiInstance(
   return cluster.Cli(args);
 }
 
-int64_t StartRun(Cluster& cluster, const std::string& instance) {
-  CommandResult started =
-      cluster.Cli({"run", "start", instance, "--output", "json"});
+int64_t StartRun(Cluster& cluster, const std::string& instance, bool full) {
+  std::vector<std::string> args = {"run", "start", instance, "--output",
+                                   "json"};
+  if (full) args.push_back("--full");
+  CommandResult started = cluster.Cli(args);
   EXPECT_EQ(started.exit_code, 0) << started.err;
   rapidjson::Document document;
   document.Parse(started.out.c_str());

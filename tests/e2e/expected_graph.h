@@ -58,7 +58,8 @@ CommandResult CreateCircleCiInstance(
 
 // Starts a run of `instance` with the CLI; returns its id (0, with a test
 // failure, if it did not start).
-int64_t StartRun(Cluster& cluster, const std::string& instance);
+int64_t StartRun(Cluster& cluster, const std::string& instance,
+                 bool full = false);
 
 }  // namespace graphmill::testing
 

@@ -120,7 +120,9 @@ class GraphChangesTest : public ::testing::TestWithParam<ClusterStore> {
               .exit_code,
           0);
     }
-    CommandResult run = cluster_->Cli({"run", "start", instance, "--watch"});
+    // Full runs: these tests are about deleting what the provider deleted.
+    CommandResult run =
+        cluster_->Cli({"run", "start", instance, "--watch", "--full"});
     ASSERT_EQ(run.exit_code, expected_exit)
         << run.out << run.err << cluster_->AllLogs();
   }

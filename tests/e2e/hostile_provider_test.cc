@@ -240,7 +240,9 @@ TEST_F(TokenEchoTest, NoSpellingOfTheTokenLeavesAnyProcess) {
                 absl::StrCat(R"({"spec":")", echo.faults, R"("})")));
     absl::Cleanup clear = [&] { Control(root, "DELETE", "/_control/faults"); };
 
-    const CommandResult watched = Cli({"run", "start", kInstance, "--watch"});
+    // Full: every listing meets the faults.
+    const CommandResult watched =
+        Cli({"run", "start", kInstance, "--watch", "--full"});
     int64_t run = 0;
     ASSERT_TRUE(RE2::PartialMatch(watched.out, R"(run (\d+) started)", &run))
         << watched.out << watched.err;

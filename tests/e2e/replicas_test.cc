@@ -338,10 +338,14 @@ TEST_F(ReplicasTest, RunsSurviveKilledReplicasWithTheSameGraphAndChanges) {
     if (i > 0) {
       ASSERT_NO_FATAL_FAILURE(Mutate(i));
     }
-    ASSERT_EQ(cluster_->Cli({"run", "start", "clean", "--watch"}).exit_code, 0);
+    // Full runs: the changes include removed pipelines, which only a full
+    // run deletes.
+    ASSERT_EQ(
+        cluster_->Cli({"run", "start", "clean", "--watch", "--full"}).exit_code,
+        0);
     const GraphByType clean = ReadGraph(*cluster_, "clean");
     const absl::Time started = absl::Now();
-    const int64_t run = StartRun(*cluster_, "ha");
+    const int64_t run = StartRun(*cluster_, "ha", /*full=*/true);
     ASSERT_GT(run, 0);
     absl::SleepFor(absl::Milliseconds(
         std::uniform_int_distribution<int>(0, 2500)(random)));

@@ -164,7 +164,7 @@ FlagHelp InstanceSettingFlags(bool update) {
        "default)"},
       {"incremental",
        "off: every run re-fetches everything; on (the default): a run after a "
-       "SUCCEEDED one skips what the provider no longer changes"},
+       "finalized one skips what the provider no longer changes"},
       {"look-back",
        "incremental runs re-fetch pipelines created in the last HOURS (0: "
        "24)"},
@@ -285,7 +285,7 @@ const std::vector<CommandSpec>& Commands() {
         {"full",
          "re-fetch everything, even where the run would be incremental"}},
        "INSTANCE [--watch] [--full]",
-       "Start a run of an instance and print its id. After a SUCCEEDED run "
+       "Start a run of an instance and print its id. After a finalized run "
        "a run is incremental unless the instance says otherwise: it skips "
        "what the provider no longer changes and keeps it as it is."},
       {Command::kRunWatch,

@@ -406,9 +406,8 @@ void Engine::DispatchAndShareRates() {
       [this](int64_t run_id) -> std::optional<Dispatcher::RunPlan> {
         absl::StatusOr<const RunInfo*> info = planner_.Info(run_id);
         if (!info.ok()) return std::nullopt;
-        return Dispatcher::RunPlan{
-            .definition = &(*info)->definition,
-            .incremental_since_ms = (*info)->incremental_since_ms};
+        return Dispatcher::RunPlan{.definition = &(*info)->definition,
+                                   .incremental = &(*info)->incremental};
       });
   dispatcher_.ShareRates();
   CoordinatorMetrics::Get().EndPump();

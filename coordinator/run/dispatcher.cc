@@ -136,7 +136,8 @@ std::vector<int> ShareDivisors(
 v1::CoordinatorMessage MakeAssignment(
     const TaskRecord& task, const v1::TaskAttempt& attempt,
     const v1::IntegrationDefinition& definition, const v1::Instance& instance,
-    absl::Duration lease, BudgetShare share, int64_t incremental_since_ms) {
+    absl::Duration lease, BudgetShare share,
+    const IncrementalMode& incremental) {
   v1::CoordinatorMessage message;
   v1::TaskAssignment& assignment = *message.mutable_assignment();
   *assignment.mutable_attempt() = attempt;
@@ -156,7 +157,9 @@ v1::CoordinatorMessage MakeAssignment(
   assignment.set_lease_ms(absl::ToInt64Milliseconds(lease));
   assignment.set_rate_limit_per_second(share.rate);
   assignment.set_max_requests_in_flight(share.in_flight);
-  assignment.set_incremental_since_ms(incremental_since_ms);
+  assignment.set_incremental_since_ms(incremental.since_ms);
+  for (const std::string& type : incremental.not_carried_types)
+    assignment.add_not_carried_types(type);
   return message;
 }
 
@@ -325,12 +328,13 @@ void Dispatcher::Dispatch(const RunPlanFn& run_plan) {
     // The instance and the definition the task was planned with (a stand-alone
     // validation task uses the integration's current definition).
     v1::IntegrationDefinition definition;
-    int64_t incremental_since_ms = 0;
+    static const IncrementalMode kFullRun;
+    const IncrementalMode* incremental = &kFullRun;
     if (task->run_id != 0) {
       const std::optional<RunPlan> planned = run_plan(task->run_id);
       if (!planned.has_value()) continue;
       definition = *planned->definition;
-      incremental_since_ms = planned->incremental_since_ms;
+      incremental = planned->incremental;
     }
     absl::StatusOr<v1::Instance> instance =
         store_->GetInstance(task->instance_id);
@@ -353,8 +357,7 @@ void Dispatcher::Dispatch(const RunPlanFn& run_plan) {
       FailUndispatchable(*task, std::string(opened.message()));
       continue;
     }
-    Assign(*task, *chosen, definition, *std::move(instance),
-           incremental_since_ms);
+    Assign(*task, *chosen, definition, *std::move(instance), *incremental);
     assigned = true;
   }
   // Each assignment carried a share as if it were the last one; now that the
@@ -365,7 +368,8 @@ void Dispatcher::Dispatch(const RunPlanFn& run_plan) {
 
 void Dispatcher::Assign(const TaskRecord& task, WorkerSession& session,
                         const v1::IntegrationDefinition& definition,
-                        v1::Instance instance, int64_t incremental_since_ms) {
+                        v1::Instance instance,
+                        const IncrementalMode& incremental) {
   redactors_->Set(task.instance_id,
                   Redactor(SecretValues(definition, instance)));
   absl::StatusOr<std::string> lease_id = RandomHex(kLeaseIdBytes);
@@ -405,7 +409,7 @@ void Dispatcher::Assign(const TaskRecord& task, WorkerSession& session,
                   .in_flight_share = share.in_flight};
   if (!session.queue->Send(MakeAssignment(task, leased, definition, instance,
                                           options_.lease, share,
-                                          incremental_since_ms))) {
+                                          incremental))) {
     session.running.erase(task.id);
     TaskRecord taken = task;
     taken.attempt = *attempt;

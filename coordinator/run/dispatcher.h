@@ -38,6 +38,7 @@
 #include "coordinator/run/events.h"
 #include "coordinator/run/merge.h"
 #include "coordinator/run/rate_budget.h"
+#include "coordinator/run/run_mode.h"
 #include "coordinator/run/send_queue.h"
 #include "coordinator/store/store.h"
 #include "graphmill/v1/worker.pb.h"
@@ -139,11 +140,12 @@ std::vector<int> ShareDivisors(
 
 // The assignment of `task`'s new attempt, with the instance's (opened)
 // config and defaults, the task's first budget share and whether its run is
-// incremental (Run.incremental_since_ms).
+// incremental.
 v1::CoordinatorMessage MakeAssignment(
     const TaskRecord& task, const v1::TaskAttempt& attempt,
     const v1::IntegrationDefinition& definition, const v1::Instance& instance,
-    absl::Duration lease, BudgetShare share, int64_t incremental_since_ms);
+    absl::Duration lease, BudgetShare share,
+    const IncrementalMode& incremental);
 
 struct DispatcherOptions {
   // A lease lapses unless a heartbeat renews it within this time.
@@ -173,10 +175,10 @@ class Dispatcher {
   // Writes one message to a worker's stream (see Engine::SendFn).
   using SendFn = std::function<bool(const v1::CoordinatorMessage&)>;
   // What tasks of a run are assigned with: the definition the run was planned
-  // with and Run.incremental_since_ms.
+  // with and how it may use the graph. Both non-null.
   struct RunPlan {
     const v1::IntegrationDefinition* definition = nullptr;
-    int64_t incremental_since_ms = 0;
+    const IncrementalMode* incremental = nullptr;
   };
   // The plan of a run; nullopt if it cannot be read.
   using RunPlanFn = std::function<std::optional<RunPlan>(int64_t run_id)>;
@@ -235,7 +237,7 @@ class Dispatcher {
   // Leases `task` to `session` and sends it the assignment.
   void Assign(const TaskRecord& task, WorkerSession& session,
               const v1::IntegrationDefinition& definition,
-              v1::Instance instance, int64_t incremental_since_ms);
+              v1::Instance instance, const IncrementalMode& incremental);
 
   Store* const store_;
   Clock* const clock_;

@@ -146,7 +146,7 @@ TEST(MakeAssignmentTest, CarriesTheConfigWithDefaultsAndOnlyARealShard) {
   v1::Instance instance;
   const v1::TaskAssignment plain =
       MakeAssignment(task, attempt, Definition(), instance, absl::Seconds(30),
-                     {.rate = 2.5, .in_flight = 4}, 0)
+                     {.rate = 2.5, .in_flight = 4}, IncrementalMode())
           .assignment();
   EXPECT_EQ(plain.attempt().lease_id(), "lease");
   EXPECT_EQ(plain.incremental_since_ms(), 0);
@@ -163,10 +163,12 @@ TEST(MakeAssignmentTest, CarriesTheConfigWithDefaultsAndOnlyARealShard) {
   (*instance.mutable_config())["region"] = "us";
   const v1::TaskAssignment sharded =
       MakeAssignment(task, attempt, Definition(), instance, absl::Seconds(30),
-                     {.rate = 2.5, .in_flight = 4}, 1234)
+                     {.rate = 2.5, .in_flight = 4},
+                     {.since_ms = 1234, .not_carried_types = {"thing_x"}})
           .assignment();
   EXPECT_EQ(sharded.shard().first_key(), "parent:1");
   EXPECT_EQ(sharded.incremental_since_ms(), 1234) << "an incremental run";
+  EXPECT_THAT(sharded.not_carried_types(), ElementsAre("thing_x"));
   EXPECT_EQ(sharded.config().at("region"), "us");
 }
 
@@ -190,7 +192,9 @@ class DispatcherTest : public ::testing::Test {
         [](const v1::CoordinatorMessage&) { return true; });
     const v1::IntegrationDefinition definition = Definition();
     dispatcher_.Dispatch([&](int64_t) {
-      return std::optional<Dispatcher::RunPlan>({.definition = &definition});
+      static const IncrementalMode kFull;
+      return std::optional<Dispatcher::RunPlan>(
+          {.definition = &definition, .incremental = &kFull});
     });
     const std::vector<TaskRecord> tasks = *store_->TasksOfRun(1);
     ASSERT_EQ(tasks.size(), 1u);  // the validation task

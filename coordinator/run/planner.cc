@@ -105,7 +105,14 @@ absl::StatusOr<const RunInfo*> Planner::Info(int64_t run_id) {
   GM_ASSIGN_OR_RETURN(info->order, ValidateDefinition(info->definition));
   GM_ASSIGN_OR_RETURN(v1::Run run, store_->GetRun(run_id));
   info->instance_id = run.instance_id();
-  info->incremental_since_ms = run.incremental_since_ms();
+  info->incremental.since_ms = run.incremental_since_ms();
+  if (info->incremental.since_ms > 0) {
+    GM_ASSIGN_OR_RETURN(std::vector<v1::Run> runs,
+                        store_->ListRuns(run.instance_id(), kRunsToDecideMode));
+    std::erase_if(runs,
+                  [&](const v1::Run& other) { return other.id() >= run_id; });
+    info->incremental.not_carried_types = NotCarriedTypes(runs);
+  }
   const RunInfo* result = info.get();
   runs_[run_id] = std::move(info);
   return result;

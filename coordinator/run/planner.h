@@ -25,6 +25,7 @@
 #include "absl/status/statusor.h"
 #include "common/clock.h"
 #include "coordinator/run/events.h"
+#include "coordinator/run/run_mode.h"
 #include "coordinator/store/store.h"
 #include "graphmill/v1/integration.pb.h"
 
@@ -35,7 +36,7 @@ struct RunInfo {
   std::string instance_id;
   v1::IntegrationDefinition definition;  // the snapshot it was planned with
   std::vector<std::string> order;        // topological step order
-  int64_t incremental_since_ms = 0;      // Run.incremental_since_ms
+  IncrementalMode incremental;
 };
 
 // Shards over parent keys visited in key order: contiguous ranges of at most

@@ -18,21 +18,17 @@ int64_t IncrementalSince(const v1::Instance& instance, bool full_requested,
                          const std::vector<v1::Run>& earlier, int64_t now_ms) {
   const v1::IncrementalRuns& settings = instance.incremental();
   if (settings.disabled() || full_requested) return 0;
-  const v1::Run* last_finalized = nullptr;
+  // The last finalized full run, SUCCEEDED or PARTIAL: it deleted what the
+  // provider deleted, in what it could look at (what it could not is in its
+  // incomplete types, which the next runs fetch again: NotCarriedTypes).
   const v1::Run* last_full = nullptr;
   for (const v1::Run& run : earlier) {
-    if (run.finalized_at_ms() == 0) continue;  // cancelled, failed, active
-    if (last_finalized == nullptr) last_finalized = &run;
-    if (run.status() == v1::RUN_STATUS_SUCCEEDED &&
-        run.incremental_since_ms() == 0) {
+    if (run.finalized_at_ms() > 0 && run.incremental_since_ms() == 0) {
       last_full = &run;
       break;
     }
   }
-  if (last_finalized == nullptr || last_full == nullptr ||
-      last_finalized->status() != v1::RUN_STATUS_SUCCEEDED) {
-    return 0;
-  }
+  if (last_full == nullptr) return 0;
   const int64_t full_every_ms =
       HoursOr(settings.full_run_every_hours(), kDefaultFullRunEveryHours) *
       kMillisPerHour;
@@ -41,6 +37,17 @@ int64_t IncrementalSince(const v1::Instance& instance, bool full_requested,
       HoursOr(settings.look_back_hours(), kDefaultLookBackHours) *
       kMillisPerHour;
   return std::max<int64_t>(1, now_ms - look_back_ms);
+}
+
+std::vector<std::string> NotCarriedTypes(const std::vector<v1::Run>& earlier) {
+  std::vector<std::string> types;
+  for (const v1::Run& run : earlier) {
+    if (run.finalized_at_ms() == 0) continue;
+    for (const v1::IncompleteType& incomplete : run.incomplete_types())
+      types.push_back(incomplete.type());
+    break;
+  }
+  return types;
 }
 
 }  // namespace graphmill::coordinator

@@ -5,11 +5,19 @@
 #define GRAPHMILL_COORDINATOR_RUN_RUN_MODE_H_
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "graphmill/v1/run.pb.h"
 
 namespace graphmill::coordinator {
+
+// How a run's tasks may use the instance's graph: TaskAssignment's
+// incremental_since_ms (0: a full run) and not_carried_types.
+struct IncrementalMode {
+  int64_t since_ms = 0;
+  std::vector<std::string> not_carried_types;
+};
 
 // Defaults of v1.IncrementalRuns' zero fields.
 inline constexpr int64_t kDefaultLookBackHours = 24;
@@ -19,13 +27,17 @@ inline constexpr int64_t kDefaultFullRunEveryHours = 24;
 inline constexpr int kRunsToDecideMode = 64;
 
 // Run.incremental_since_ms for a run of `instance` starting at `now_ms`: 0 (a
-// full run) if incremental runs are disabled, `full_requested`, the newest
-// finalized run of `earlier` (newest first) did not end SUCCEEDED (what it
-// could not look at is then not known to be in the graph), or no SUCCEEDED
-// full run started within the instance's full_run_every_hours; otherwise
-// `now_ms` minus the look-back window.
+// full run) if incremental runs are disabled, `full_requested`, no run of
+// `earlier` (newest first) was finalized, or no finalized full run started
+// within the instance's full_run_every_hours; otherwise `now_ms` minus the
+// look-back window.
 int64_t IncrementalSince(const v1::Instance& instance, bool full_requested,
                          const std::vector<v1::Run>& earlier, int64_t now_ms);
+
+// The types an incremental run may not carry forward: those the newest
+// finalized run of `earlier` (newest first) did not look at completely (its
+// incomplete_types), since the graph may hold stale objects of them.
+std::vector<std::string> NotCarriedTypes(const std::vector<v1::Run>& earlier);
 
 }  // namespace graphmill::coordinator
 

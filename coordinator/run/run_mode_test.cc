@@ -44,12 +44,23 @@ TEST(IncrementalSinceTest, SettingsChangeTheWindowsOrTurnItOff) {
   EXPECT_EQ(IncrementalSince(instance, false, earlier, kNow), 0);
 }
 
-TEST(IncrementalSinceTest, ARunAfterAPartialOneIsFull) {
+TEST(IncrementalSinceTest, AfterAPartialRunTheTypesItMissedAreNotCarried) {
   const v1::Instance instance;
-  const std::vector<v1::Run> earlier = {
-      Finalized(v1::RUN_STATUS_PARTIAL, kNow - kHour, kNow - 25 * kHour),
-      Finalized(v1::RUN_STATUS_SUCCEEDED, kNow - 2 * kHour, 0)};
-  EXPECT_EQ(IncrementalSince(instance, false, earlier, kNow), 0);
+  v1::Run partial =
+      Finalized(v1::RUN_STATUS_PARTIAL, kNow - kHour, kNow - 25 * kHour);
+  partial.add_incomplete_types()->set_type("circleci_job");
+  partial.add_incomplete_types()->set_type("circleci_workflow_has_job");
+  v1::Run older = Finalized(v1::RUN_STATUS_PARTIAL, kNow - 2 * kHour, 0);
+  older.add_incomplete_types()->set_type("circleci_pipeline");
+  const std::vector<v1::Run> earlier = {partial, older};
+  EXPECT_EQ(IncrementalSince(instance, false, earlier, kNow), kNow - 24 * kHour)
+      << "a PARTIAL full run counts as the last full run";
+  EXPECT_EQ(
+      NotCarriedTypes(earlier),
+      (std::vector<std::string>{"circleci_job", "circleci_workflow_has_job"}))
+      << "the newest finalized run's only";
+  EXPECT_TRUE(
+      NotCarriedTypes({Finalized(v1::RUN_STATUS_SUCCEEDED, kNow, 0)}).empty());
 }
 
 TEST(IncrementalSinceTest, RunsThatWereNotFinalizedDoNotCount) {
@@ -64,6 +75,7 @@ TEST(IncrementalSinceTest, RunsThatWereNotFinalizedDoNotCount) {
       Finalized(v1::RUN_STATUS_SUCCEEDED, kNow - 2 * kHour, 0)};
   EXPECT_EQ(IncrementalSince(instance, false, earlier, kNow), kNow - 24 * kHour)
       << "incremental runs after a full one stay incremental";
+  EXPECT_TRUE(NotCarriedTypes(earlier).empty());
   EXPECT_EQ(IncrementalSince(instance, false,
                              {earlier[0], earlier[1], earlier[2]}, kNow),
             0)

@@ -53,6 +53,14 @@ class StepContext {
   // forward from ForEachKnownEntity instead of fetched.
   virtual int64_t incremental_since_ms() const { return 0; }
 
+  // Whether objects of `type` may be carried forward: an incremental run
+  // whose last finalized run looked at the type completely (otherwise the
+  // graph may hold stale objects of it, which the task fetches instead).
+  virtual bool CanCarry(absl::string_view type) const {
+    (void)type;
+    return false;
+  }
+
   // Calls `visit` for each entity of `type` in the instance's graph as the
   // last finalized run left it, with the scope it was listed for: for the
   // step's parent type, this task's shard; for another type of a sharded

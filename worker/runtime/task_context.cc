@@ -35,7 +35,13 @@ TaskContext::TaskContext(v1::WorkerGateway::StubInterface* stub,
       on_rate_limited_(std::move(on_rate_limited)),
       on_remaining_(std::move(on_remaining)),
       max_in_flight_(assignment.max_requests_in_flight()),
-      incremental_since_ms_(assignment.incremental_since_ms()) {}
+      incremental_since_ms_(assignment.incremental_since_ms()),
+      not_carried_types_(assignment.not_carried_types().begin(),
+                         assignment.not_carried_types().end()) {}
+
+bool TaskContext::CanCarry(absl::string_view type) const {
+  return incremental_since_ms_ != 0 && !not_carried_types_.contains(type);
+}
 
 absl::Status TaskContext::ForEachEntity(
     absl::string_view type,

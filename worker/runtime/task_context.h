@@ -73,6 +73,7 @@ class TaskContext : public StepContext {
   int64_t incremental_since_ms() const override {
     return incremental_since_ms_;
   }
+  bool CanCarry(absl::string_view type) const override;
   // FAILED_PRECONDITION in a full run.
   absl::Status ForEachKnownEntity(
       absl::string_view type,
@@ -142,6 +143,7 @@ class TaskContext : public StepContext {
   const RemainingCallback on_remaining_;
   std::atomic<int> max_in_flight_;
   const int64_t incremental_since_ms_;
+  const std::set<std::string, std::less<>> not_carried_types_;
   std::atomic<bool> cancelled_{false};
 
   mutable absl::Mutex mu_;

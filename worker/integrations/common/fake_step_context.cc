@@ -37,8 +37,10 @@ FakeRun::FakeRun(InstanceConfig config, int64_t run_id)
         return run_id != 0 ? run_id : ++last_run_id;
       }()) {}
 
-void FakeRun::StartIncremental(const FakeRun& previous, int64_t since_ms) {
+void FakeRun::StartIncremental(const FakeRun& previous, int64_t since_ms,
+                               std::set<std::string> not_carried) {
   incremental_since_ms_ = since_ms;
+  not_carried_.insert(not_carried.begin(), not_carried.end());
   known_entities_ = previous.entities_;
   for (const auto& [key, entity] : known_entities_) {
     known_scopes_[key] = previous.ScopeOf(key);

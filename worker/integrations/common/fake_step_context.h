@@ -40,9 +40,11 @@ class FakeRun {
   int64_t run_id() const { return run_id_; }
 
   // Makes this an incremental run (StepContext::incremental_since_ms) over
-  // the graph `previous` left (what ForEachKnownEntity serves). Call before
-  // running steps.
-  void StartIncremental(const FakeRun& previous, int64_t since_ms);
+  // the graph `previous` left (what ForEachKnownEntity serves), in which
+  // `not_carried` types may not be carried (StepContext::CanCarry). Call
+  // before running steps.
+  void StartIncremental(const FakeRun& previous, int64_t since_ms,
+                        std::set<std::string> not_carried = {});
 
   // The shard (of `shards`) whose task sees the parent entity `key`.
   static int ShardOf(absl::string_view key, int shards);
@@ -100,6 +102,7 @@ class FakeRun {
   const InstanceConfig config_;
   const int64_t run_id_;
   int64_t incremental_since_ms_ = 0;
+  std::set<std::string, std::less<>> not_carried_;
   // The graph an incremental run builds on: entities and the scope of each.
   std::map<std::string, v1::Entity> known_entities_;
   std::map<std::string, std::string> known_scopes_;
@@ -126,6 +129,9 @@ class FakeStepContext : public StepContext {
       const std::function<absl::Status(const v1::Entity&)>& visit) override;
   int64_t incremental_since_ms() const override {
     return run_.incremental_since_ms_;
+  }
+  bool CanCarry(absl::string_view type) const override {
+    return run_.incremental_since_ms_ != 0 && !run_.not_carried_.contains(type);
   }
   // As the coordinator serves them: for the parent type, this shard's; for
   // another type of a sharded step, those whose scope is in this shard

@@ -43,6 +43,13 @@ absl::Status TaskStep::AddRelationshipOnce(v1::Relationship relationship,
   return context.AddRelationship(std::move(relationship), scope);
 }
 
+bool TaskStep::CanCarry() const {
+  for (const std::string& type : declared_types_) {
+    if (!context.CanCarry(type)) return false;
+  }
+  return !declared_types_.empty();
+}
+
 absl::Status TaskStep::FanOut(size_t count,
                               const std::function<absl::Status(size_t)>& task) {
   // The coordinator's share of the credential's requests in flight, else the

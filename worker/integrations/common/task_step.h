@@ -78,6 +78,10 @@ class TaskStep {
   absl::Status FanOut(size_t count,
                       const std::function<absl::Status(size_t)>& task);
 
+  // Whether this task may carry forward what it would make: every type the
+  // step declares may be carried (StepContext::CanCarry).
+  bool CanCarry() const;
+
   // Logs `description` and raises a WARN event `name` with it.
   void Warn(absl::string_view name, absl::string_view description);
 

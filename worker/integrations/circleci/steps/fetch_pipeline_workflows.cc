@@ -35,7 +35,7 @@ absl::Status AddWorkflow(Step& step, const std::string& pipeline_key,
 absl::StatusOr<std::map<std::string, std::vector<v1::Entity>>> CarriedWorkflows(
     Step& step) {
   std::map<std::string, std::vector<v1::Entity>> carried;
-  if (step.context.incremental_since_ms() == 0) return carried;
+  if (!step.CanCarry()) return carried;
   absl::StatusOr<std::map<std::string, std::vector<v1::Entity>>> known =
       KnownByScope(step.context, kWorkflowType);
   if (!known.ok()) return known.status();
@@ -58,7 +58,7 @@ absl::Status FetchPipelineWorkflows(Step& step) {
   absl::StatusOr<std::map<std::string, std::vector<v1::Entity>>> carried =
       CarriedWorkflows(step);
   if (!carried.ok()) return carried.status();
-  if (step.context.incremental_since_ms() != 0) {
+  if (step.CanCarry()) {
     size_t carried_here = 0;
     for (const Parent& pipeline : *pipelines)
       carried_here += carried->contains(pipeline.key);

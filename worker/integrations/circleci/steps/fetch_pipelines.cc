@@ -76,7 +76,8 @@ absl::Status FetchPipelines(Step& step) {
   absl::StatusOr<std::vector<Organization>> organizations =
       ReadOrganizations(step.context);
   if (!organizations.ok()) return organizations.status();
-  const int64_t since_ms = step.context.incremental_since_ms();
+  const int64_t since_ms =
+      step.CanCarry() ? step.context.incremental_since_ms() : 0;
   std::map<std::string, std::vector<v1::Entity>> known;  // by organization
   if (since_ms != 0) {
     absl::StatusOr<std::map<std::string, std::vector<v1::Entity>>> read =

@@ -22,7 +22,7 @@ namespace {
 absl::StatusOr<std::map<std::string, std::vector<v1::Entity>>> CarriedJobs(
     Step& step) {
   std::map<std::string, std::vector<v1::Entity>> carried;
-  if (step.context.incremental_since_ms() == 0) return carried;
+  if (!step.CanCarry()) return carried;
   absl::StatusOr<std::map<std::string, v1::Entity>> known =
       KnownByKey(step.context, kWorkflowType);
   if (!known.ok()) return known.status();
@@ -64,7 +64,7 @@ absl::Status FetchWorkflowJobs(Step& step) {
   absl::StatusOr<std::map<std::string, std::vector<v1::Entity>>> carried =
       CarriedJobs(step);
   if (!carried.ok()) return carried.status();
-  if (step.context.incremental_since_ms() != 0) {
+  if (step.CanCarry()) {
     ReportCarried(step, carried->size(), workflows->size(), "workflows' jobs");
   }
   return step.FanOut(workflows->size(), [&](size_t i) {

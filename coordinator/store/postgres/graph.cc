@@ -111,40 +111,46 @@ absl::Status PostgresStore::ForEachGraphEntity(
     const std::function<absl::Status(const v1::Entity&, const std::string&)>&
         visit) {
   // Keyset pagination on (scope, key) or key, a query per page, never across
-  // `visit`. By scope, the literal entity code and `scope <> ''` let the
-  // planner use the partial index graph_entities_by_scope.
-  const std::string select =
-      by_scope
-          ? absl::StrCat(R"sql(
-      SELECT data, scope, key FROM graph_objects
-      WHERE instance_id = $1 AND object = )sql",
-                         kEntityObject, R"sql( AND type = $2 AND scope <> ''
-        AND scope >= $3 AND ($4 = '' OR scope <= $4)
-        AND ($5 OR (scope, key) > ($6, $7))
-      ORDER BY scope, key LIMIT $8)sql")
-          : absl::StrCat(R"sql(
-      SELECT data, scope, key FROM graph_objects
-      WHERE instance_id = $1 AND object = )sql",
-                         kEntityObject, R"sql( AND type = $2
-        AND key >= $3 AND ($4 = '' OR key <= $4) AND ($5 OR key > $7)
-      ORDER BY key LIMIT $8)sql");
+  // `visit`. Each bound is in the SQL only when it applies, so the index is
+  // walked from the page's start to the range's end and no further. By scope,
+  // the literal entity code and `scope <> ''` let the planner use the partial
+  // index graph_entities_by_scope.
   bool first_page = true;
   std::string after_scope;
   std::string after_key;
   while (true) {
+    PgParams params;
+    params.Text(instance_id).Text(type);
+    std::string where = absl::StrCat(
+        "instance_id = $1 AND object = ", kEntityObject, " AND type = $2");
+    if (by_scope) absl::StrAppend(&where, " AND scope <> ''");
+    int next = 3;
+    auto bind = [&](const std::string& value) {
+      params.Text(value);
+      return absl::StrCat("$", next++);
+    };
+    if (first_page) {
+      absl::StrAppend(&where, by_scope ? " AND scope >= " : " AND key >= ",
+                      bind(first_key));
+    } else if (by_scope) {
+      const std::string scope = bind(after_scope);
+      absl::StrAppend(&where, " AND (scope, key) > (", scope, ", ",
+                      bind(after_key), ")");
+    } else {
+      absl::StrAppend(&where, " AND key > ", bind(after_key));
+    }
+    if (!last_key.empty()) {
+      absl::StrAppend(
+          &where, by_scope ? " AND scope <= " : " AND key <= ", bind(last_key));
+    }
+    params.Limit(page_size);
+    const std::string select = absl::StrCat(
+        "SELECT data, scope, key FROM graph_objects WHERE ", where,
+        " ORDER BY ", by_scope ? "scope, key" : "key", " LIMIT $", next);
     std::vector<std::pair<v1::Entity, std::string>> page;
     {
       absl::MutexLock lock(&mu_);
-      GM_ASSIGN_OR_RETURN(PgResult rows,
-                          db_->Query(select, PgParams()
-                                                 .Text(instance_id)
-                                                 .Text(type)
-                                                 .Text(first_key)
-                                                 .Text(last_key)
-                                                 .Bool(first_page)
-                                                 .Text(after_scope)
-                                                 .Text(after_key)
-                                                 .Limit(page_size)));
+      GM_ASSIGN_OR_RETURN(PgResult rows, db_->Query(select, params));
       for (int row = 0; row < rows.rows(); ++row) {
         GM_ASSIGN_OR_RETURN(v1::Entity entity,
                             Parse<v1::Entity>(rows.Text(row, 0), "entity"));

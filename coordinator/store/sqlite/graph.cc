@@ -138,33 +138,43 @@ absl::Status SqliteStore::ForEachGraphEntity(
     const std::function<absl::Status(const v1::Entity&, const std::string&)>&
         visit) {
   // Keyset pagination on (scope, key) or key: a read transaction per page,
-  // never across `visit`. By scope, the literal entity code and `scope != ''`
-  // let the planner use the partial index graph_entities_by_scope.
-  const std::string sql =
-      by_scope
-          ? absl::Substitute(
-                "SELECT data, scope, key FROM graph_objects WHERE "
-                "instance_id = ?1 AND object = $0 AND type = ?2 AND scope != "
-                "'' AND scope >= ?3 AND (?4 = '' OR scope <= ?4) AND (?5 OR "
-                "(scope, key) > (?6, ?7)) ORDER BY scope, key LIMIT ?8",
-                kEntityObject)
-          : absl::Substitute(
-                "SELECT data, scope, key FROM graph_objects WHERE "
-                "instance_id = ?1 AND object = $0 AND type = ?2 AND key >= ?3 "
-                "AND (?4 = '' OR key <= ?4) AND (?5 OR key > ?7) ORDER BY key "
-                "LIMIT ?8",
-                kEntityObject);
+  // never across `visit`. Each bound is in the SQL only when it applies, so
+  // the planner walks the index from the page's start to the range's end and
+  // no further (an `OR` with an unset bound would scan to the type's end).
+  // By scope, the literal entity code and `scope != ''` let it use the
+  // partial index graph_entities_by_scope.
+  const char* order = by_scope ? "scope, key" : "key";
   bool first_page = true;
   std::string after_scope;
   std::string after_key;
   while (true) {
+    std::string where = absl::Substitute(
+        "instance_id = ?1 AND object = $0 AND type = ?2", kEntityObject);
+    if (by_scope) absl::StrAppend(&where, " AND scope != ''");
+    if (first_page) {
+      absl::StrAppend(&where, by_scope ? " AND scope >= ?3" : " AND key >= ?3");
+    } else {
+      absl::StrAppend(
+          &where, by_scope ? " AND (scope, key) > (?5, ?6)" : " AND key > ?6");
+    }
+    if (!last_key.empty()) {
+      absl::StrAppend(&where, by_scope ? " AND scope <= ?4" : " AND key <= ?4");
+    }
+    const std::string sql =
+        absl::StrCat("SELECT data, scope, key FROM graph_objects WHERE ", where,
+                     " ORDER BY ", order, " LIMIT ?7");
     std::vector<std::pair<v1::Entity, std::string>> page;
     GM_RETURN_IF_ERROR(ReadOnly([&](SqliteDatabase& db) -> absl::Status {
       GM_ASSIGN_OR_RETURN(SqliteStatement select, db.Prepare(sql));
-      select.Bind(1, instance_id).Bind(2, type).Bind(3, first_key);
-      select.Bind(4, last_key).Bind(5, int64_t{first_page});
-      select.Bind(6, after_scope).Bind(7, after_key);
-      select.Bind(8, int64_t{page_size});
+      select.Bind(1, instance_id).Bind(2, type);
+      if (first_page) {
+        select.Bind(3, first_key);
+      } else {
+        if (by_scope) select.Bind(5, after_scope);
+        select.Bind(6, after_key);
+      }
+      if (!last_key.empty()) select.Bind(4, last_key);
+      select.Bind(7, int64_t{page_size});
       return select.ForEachRow([&](const SqliteStatement& row) -> absl::Status {
         GM_ASSIGN_OR_RETURN(v1::Entity entity,
                             Parse<v1::Entity>(row.ColumnView(0), "entity"));

@@ -408,15 +408,19 @@ absl::Status SqliteStore::ForEachStagedEntity(
       GM_ASSIGN_OR_RETURN(
           SqliteStatement select,
           // Without the INDEXED BY the planner walks every key of the run
-          // from ?3 on, whatever its type.
+          // from ?3 on, whatever its type. The upper bound is in the SQL only
+          // when there is one: an `OR` would let the last page of a shard
+          // scan on to the type's last key.
           db.Prepare(absl::Substitute(
               "SELECT s.data FROM $0 s INDEXED BY $0_by_type JOIN tasks t ON "
               "t.id = s.task_id AND t.committed_attempt = s.attempt WHERE "
-              "s.object = ?1 AND s.type = ?2 AND s.key $1 ?3 AND (?4 = '' OR "
-              "s.key <= ?4) ORDER BY s.key LIMIT ?5",
-              StagedTable(run_id), inclusive ? ">=" : ">")));
+              "s.object = ?1 AND s.type = ?2 AND s.key $1 ?3$2 ORDER BY s.key "
+              "LIMIT ?5",
+              StagedTable(run_id), inclusive ? ">=" : ">",
+              last_key.empty() ? "" : " AND s.key <= ?4")));
       select.Bind(1, kEntityObject).Bind(2, type).Bind(3, after);
-      select.Bind(4, last_key).Bind(5, int64_t{page_size});
+      if (!last_key.empty()) select.Bind(4, last_key);
+      select.Bind(5, int64_t{page_size});
       return select.ForEachRow([&](const SqliteStatement& row) -> absl::Status {
         GM_ASSIGN_OR_RETURN(
             page.emplace_back(),

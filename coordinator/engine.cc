@@ -156,8 +156,17 @@ absl::StatusOr<v1::Run> Engine::StartRunLocked(
                       store_->GetIntegration(instance.integration()));
   std::vector<std::string> disabled(instance.disabled_steps().begin(),
                                     instance.disabled_steps().end());
-  GM_ASSIGN_OR_RETURN(std::vector<v1::Run> earlier,
-                      store_->ListRuns(instance_id, kRunsToDecideMode));
+  // Few runs are read under the lock unless the last full run is further back.
+  std::vector<v1::Run> earlier;
+  if (!full && !instance.incremental().disabled()) {
+    for (const int limit : {kRunsReadFirst, kRunsToDecideMode}) {
+      GM_ASSIGN_OR_RETURN(earlier, store_->ListRuns(instance_id, limit));
+      if (static_cast<int>(earlier.size()) < limit ||
+          HasFinalizedFullRun(earlier)) {
+        break;
+      }
+    }
+  }
   const int64_t now_ms = clock_->NowMs();
   const int64_t incremental_since_ms =
       IncrementalSince(instance, full, earlier, now_ms);

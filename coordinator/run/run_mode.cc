@@ -39,6 +39,15 @@ int64_t IncrementalSince(const v1::Instance& instance, bool full_requested,
   return std::max<int64_t>(1, now_ms - look_back_ms);
 }
 
+bool HasFinalizedFullRun(const std::vector<v1::Run>& earlier) {
+  for (const v1::Run& run : earlier) {
+    if (run.finalized_at_ms() > 0 && run.incremental_since_ms() == 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
 std::vector<std::string> NotCarriedTypes(const std::vector<v1::Run>& earlier) {
   std::vector<std::string> types;
   for (const v1::Run& run : earlier) {

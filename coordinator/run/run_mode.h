@@ -22,9 +22,14 @@ struct IncrementalMode {
 // Defaults of v1.IncrementalRuns' zero fields.
 inline constexpr int64_t kDefaultLookBackHours = 24;
 inline constexpr int64_t kDefaultFullRunEveryHours = 24;
-// Earlier runs the engine reads to decide: an instance whose last full run is
-// not among them runs full.
+// Earlier runs read to decide, newest first: kRunsReadFirst, then (if the
+// runs sought are not among them) kRunsToDecideMode. An instance whose last
+// finalized full run is not among those runs full.
+inline constexpr int kRunsReadFirst = 8;
 inline constexpr int kRunsToDecideMode = 64;
+
+// Whether `earlier` holds a finalized full run (what IncrementalSince needs).
+bool HasFinalizedFullRun(const std::vector<v1::Run>& earlier);
 
 // Run.incremental_since_ms for a run of `instance` starting at `now_ms`: 0 (a
 // full run) if incremental runs are disabled, `full_requested`, no run of

@@ -22,11 +22,13 @@ v1::Run Finalized(v1::RunStatus status, int64_t created_ms,
 TEST(IncrementalSinceTest, AfterASucceededFullRunTheNextLooksBackADay) {
   const v1::Instance instance;
   EXPECT_EQ(IncrementalSince(instance, false, {}, kNow), 0) << "first run";
+  EXPECT_FALSE(HasFinalizedFullRun({}));
   const std::vector<v1::Run> earlier = {
       Finalized(v1::RUN_STATUS_SUCCEEDED, kNow - 2 * kHour, 0)};
   EXPECT_EQ(IncrementalSince(instance, false, earlier, kNow),
             kNow - 24 * kHour);
   EXPECT_EQ(IncrementalSince(instance, true, earlier, kNow), 0) << "--full";
+  EXPECT_TRUE(HasFinalizedFullRun(earlier));
 }
 
 TEST(IncrementalSinceTest, SettingsChangeTheWindowsOrTurnItOff) {

@@ -482,6 +482,24 @@ TEST(StepsIncrementalTest, ChangesSinceTheLastRunAreFetchedAndEqualAFullRun) {
             after_delete.CountEntities(kPipelineType) + 1);
 }
 
+TEST(StepsIncrementalTest, TypesTheLastRunMissedAreFetchedNotCarried) {
+  std::unique_ptr<FakeCircleCi> fake = StartGenerated(SmallData());
+  ASSERT_NE(fake, nullptr);
+  const Dataset& data = fake->dataset();
+  CircleCiIntegration integration(FastRetryHttpOptions());
+  FakeRun full(ConfigFor(*fake, data.orgs[0].name));
+  ExpectAllOk(full.RunAll(integration));
+  fake->ResetCounters();
+  FakeRun incremental(ConfigFor(*fake, data.orgs[0].name));
+  incremental.StartIncremental(full, kIncrementalSinceMs, {kJobType});
+  ExpectAllOk(incremental.RunAll(integration));
+  ExpectSameGraph(full, incremental);
+  EXPECT_EQ(fake->RequestCount("pipeline-workflows"), 0) << "carried";
+  EXPECT_EQ(fake->RequestCount("workflow-jobs"),
+            static_cast<int64_t>(data.workflows.size()))
+      << "every workflow's jobs listed again";
+}
+
 TEST(StepsIncrementalTest,
      AFeedTheProviderRefusesCarriesNothingAndIsIncomplete) {
   std::unique_ptr<FakeCircleCi> fake = StartGenerated(SmallData());

@@ -3,9 +3,9 @@
 
 #include <algorithm>
 #include <atomic>
+#include <deque>
 #include <exception>
 #include <thread>
-#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
@@ -18,27 +18,50 @@ absl::Status RunConcurrently(size_t count, int max_in_flight,
                              const std::function<int()>& current_limit) {
   std::atomic<size_t> next{0};
   std::atomic<bool> stop{false};
+  // Threads working on the fan-out, the caller's included.
+  std::atomic<int> running{1};
   absl::Mutex mutex;
   absl::Status first_error;  // guarded by mutex
+  // Guarded by mutex. A deque: threads started later do not move the ones
+  // being joined.
+  std::deque<std::thread> pool;
 
   auto fail = [&](absl::Status status) {
     absl::MutexLock lock(&mutex);
     if (first_error.ok()) first_error = std::move(status);
     stop = true;
   };
-  // Thread `slot` works while slot < current_limit(): a lowered limit retires
-  // the highest slots after their item (slot 0 never retires).
-  auto work = [&](size_t slot) {
+  auto limit = [&] {
+    const int wanted = current_limit ? current_limit() : max_in_flight;
+    return std::clamp(wanted, 1, kMaxFanOutThreads);
+  };
+  std::function<void()> work;
+  // Starts threads up to the limit (one per item left at most).
+  auto grow = [&](int to) {
+    absl::MutexLock lock(&mutex);
+    while (!stop && running.load() < to &&
+           next.load() + static_cast<size_t>(running.load()) < count) {
+      ++running;
+      pool.emplace_back(work);
+    }
+  };
+  work = [&] {
     while (!stop) {
-      if (slot > 0 && current_limit &&
-          static_cast<int>(slot) >= current_limit())
-        return;
+      // A lowered limit retires threads after their item (one always stays);
+      // a raised one starts more.
+      const int allowed = limit();
+      int now = running.load();
+      if (now > allowed && now > 1) {
+        if (running.compare_exchange_strong(now, now - 1)) return;
+        continue;
+      }
+      if (now < allowed) grow(allowed);
       if (should_stop && should_stop()) {
         fail(absl::CancelledError("task cancelled"));
-        return;
+        break;
       }
       const size_t index = next.fetch_add(1);
-      if (index >= count) return;
+      if (index >= count) break;
       absl::Status status;
       try {
         status = task(index);
@@ -50,17 +73,26 @@ absl::Status RunConcurrently(size_t count, int max_in_flight,
       }
       if (!status.ok()) fail(std::move(status));
     }
+    --running;
   };
 
-  const size_t threads =
-      std::min(count, static_cast<size_t>(std::max(1, max_in_flight)));
-  if (threads <= 1) {
-    work(0);
+  if (count > 0) {
+    grow(static_cast<int>(std::min(
+        count,
+        static_cast<size_t>(std::clamp(max_in_flight, 1, kMaxFanOutThreads)))));
+    work();  // the caller works too
   } else {
-    std::vector<std::thread> pool;
-    pool.reserve(threads);
-    for (size_t i = 0; i < threads; ++i) pool.emplace_back(work, i);
-    for (std::thread& thread : pool) thread.join();
+    --running;
+  }
+  // Join every thread, also those started while joining.
+  for (size_t i = 0;; ++i) {
+    std::thread* thread = nullptr;
+    {
+      absl::MutexLock lock(&mutex);
+      if (i >= pool.size()) break;
+      thread = &pool[i];
+    }
+    thread->join();
   }
   absl::MutexLock lock(&mutex);
   return first_error;

@@ -10,15 +10,19 @@
 
 namespace graphmill::worker {
 
+// Most threads one fan-out runs at once.
+inline constexpr int kMaxFanOutThreads = 64;
+
 // Runs `task(i)` for every i in [0, count) on at most `max_in_flight` threads
-// (the caller's thread waits). Once a task fails or `should_stop` (may be null;
-// called from the workers) returns true, no further task starts. When
-// `current_limit` (may be null; called from the workers) drops below the
-// number of threads, the surplus threads stop taking tasks (at least one
-// goes on), so a lowered share of requests in flight applies within a fan-out;
-// a raised one applies from the next fan-out. Returns the first failure,
-// CANCELLED if stopped, else OK. A task that throws is reported as INTERNAL;
-// nothing escapes a thread.
+// (the caller's among them; at most kMaxFanOutThreads). Once a task fails or
+// `should_stop` (may be null; called from the workers) returns true, no
+// further task starts. `current_limit` (may be null; called from the workers
+// between items) replaces `max_in_flight` as it changes: when it drops below
+// the number of threads, the surplus threads stop taking items (at least one
+// goes on); when it rises, more threads start (never more than the items
+// left). So a task's share of requests in flight applies within a fan-out,
+// both ways. Returns the first failure, CANCELLED if stopped, else OK. A task
+// that throws is reported as INTERNAL; nothing escapes a thread.
 absl::Status RunConcurrently(size_t count, int max_in_flight,
                              const std::function<absl::Status(size_t)>& task,
                              const std::function<bool()>& should_stop,

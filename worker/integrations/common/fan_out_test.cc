@@ -113,6 +113,35 @@ TEST(FanOutTest, ALoweredLimitRetiresSurplusThreadsWithinTheFanOut) {
   EXPECT_GE(late_peak.load(), 1);
 }
 
+TEST(FanOutTest, ARaisedLimitStartsMoreThreadsWithinTheFanOut) {
+  std::atomic<int> limit{1};
+  std::atomic<int> running{0};
+  std::atomic<int> done{0};
+  std::atomic<int> early_peak{0};
+  std::atomic<int> late_peak{0};
+  auto record = [](std::atomic<int>& peak, int now) {
+    int seen = peak.load();
+    while (now > seen && !peak.compare_exchange_weak(seen, now)) {
+    }
+  };
+  ASSERT_TRUE(RunConcurrently(
+                  120, 1,
+                  [&](size_t i) {
+                    const int now = ++running;
+                    record(i < 10 ? early_peak : late_peak, now);
+                    absl::SleepFor(absl::Milliseconds(5));
+                    --running;
+                    if (++done == 10) limit = 4;
+                    return absl::OkStatus();
+                  },
+                  nullptr, [&] { return limit.load(); })
+                  .ok());
+  EXPECT_EQ(done.load(), 120);
+  EXPECT_EQ(early_peak.load(), 1) << "one thread while the limit is 1";
+  EXPECT_GE(late_peak.load(), 2) << "more threads once it rose";
+  EXPECT_LE(late_peak.load(), 4);
+}
+
 TEST(FanOutTest, ZeroTasksIsOk) {
   EXPECT_TRUE(RunConcurrently(
                   0, 8, [](size_t) { return absl::OkStatus(); }, nullptr)

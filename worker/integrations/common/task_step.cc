@@ -53,11 +53,9 @@ bool TaskStep::CanCarry() const {
 absl::Status TaskStep::FanOut(size_t count,
                               const std::function<absl::Status(size_t)>& task) {
   // The coordinator's share of the credential's requests in flight, else the
-  // integration's default; threads are cheap, but not free.
-  constexpr int kMostThreads = 64;
+  // integration's default.
   const int given = context.max_requests_in_flight();
-  const int in_flight = given > 0 ? std::min(given, kMostThreads)
-                                  : options_.max_in_flight_requests;
+  const int in_flight = given > 0 ? given : options_.max_in_flight_requests;
   return RunConcurrently(
       count, in_flight, task, [this] { return context.cancelled(); },
       [this, in_flight] {

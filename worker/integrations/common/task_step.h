@@ -72,7 +72,7 @@ class TaskStep {
                                    absl::string_view scope = "");
 
   // Runs `task(i)` for i < count, the task's share of requests in flight at a
-  // time (StepContext::max_requests_in_flight, at most 64; else
+  // time (StepContext::max_requests_in_flight, at most kMaxFanOutThreads; else
   // max_in_flight_requests), until one fails or the task is cancelled; see
   // RunConcurrently.
   absl::Status FanOut(size_t count,

@@ -545,16 +545,17 @@ TEST(ParseCommandLine, InstanceSettingErrors) {
   EXPECT_EQ(ErrorOf(Update({})),
             "nothing to change for 'graphmill instance update' (try: graphmill "
             "instance update --help)");
-  EXPECT_EQ(ErrorOf({"instance", "update"}),
-            "missing ID for 'graphmill instance update' (usage: graphmill "
-            "instance update ID [--config KEY=VALUE]... [--config-file FILE] "
-            "[--config-env KEY=ENVVAR]... [--unset-config KEY]... [--schedule "
-            "INTERVAL | --cron EXPR] [--jitter SECONDS] [--disable-step "
-            "STEP]... [--enable-step STEP]... [--rate-limit RPS] [--incremental "
-            "on|off] [--look-back HOURS] [--full-run-every HOURS] [--j1-account "
-            "ID] [--j1-token-env ENVVAR | --j1-token-file FILE] "
-            "[--j1-integration-instance ID] [--j1-base-url URL] [--j1-compress "
-            "| --no-j1-compress] [--no-upload])");
+  EXPECT_EQ(
+      ErrorOf({"instance", "update"}),
+      "missing ID for 'graphmill instance update' (usage: graphmill "
+      "instance update ID [--config KEY=VALUE]... [--config-file FILE] "
+      "[--config-env KEY=ENVVAR]... [--unset-config KEY]... [--schedule "
+      "INTERVAL | --cron EXPR] [--jitter SECONDS] [--disable-step "
+      "STEP]... [--enable-step STEP]... [--rate-limit RPS] [--incremental "
+      "on|off] [--look-back HOURS] [--full-run-every HOURS] [--j1-account "
+      "ID] [--j1-token-env ENVVAR | --j1-token-file FILE] "
+      "[--j1-integration-instance ID] [--j1-base-url URL] [--j1-compress "
+      "| --no-j1-compress] [--no-upload])");
 }
 
 TEST(ParseCommandLine, UploadFlagErrors) {

@@ -159,13 +159,8 @@ absl::StatusOr<v1::Run> Engine::StartRunLocked(
   // Few runs are read under the lock unless the last full run is further back.
   std::vector<v1::Run> earlier;
   if (!full && !instance.incremental().disabled()) {
-    for (const int limit : {kRunsReadFirst, kRunsToDecideMode}) {
-      GM_ASSIGN_OR_RETURN(earlier, store_->ListRuns(instance_id, limit));
-      if (static_cast<int>(earlier.size()) < limit ||
-          HasFinalizedFullRun(earlier)) {
-        break;
-      }
-    }
+    GM_ASSIGN_OR_RETURN(
+        earlier, ReadEarlierRuns(*store_, instance_id, HasFinalizedFullRun));
   }
   const int64_t now_ms = clock_->NowMs();
   const int64_t incremental_since_ms =

@@ -1,6 +1,7 @@
 // Implementation of coordinator/run/planner.h.
 #include "coordinator/run/planner.h"
 
+#include <algorithm>
 #include <set>
 
 #include "absl/strings/str_cat.h"
@@ -107,20 +108,18 @@ absl::StatusOr<const RunInfo*> Planner::Info(int64_t run_id) {
   info->instance_id = run.instance_id();
   info->incremental.since_ms = run.incremental_since_ms();
   if (info->incremental.since_ms > 0) {
-    // The newest finalized run before this one, among the few newest runs
-    // unless many were cancelled or failed.
-    for (const int limit : {kRunsReadFirst, kRunsToDecideMode}) {
-      GM_ASSIGN_OR_RETURN(std::vector<v1::Run> runs,
-                          store_->ListRuns(run.instance_id(), limit));
-      const bool all_read = static_cast<int>(runs.size()) < limit;
-      std::erase_if(runs, [&](const v1::Run& other) {
-        return other.id() >= run_id || other.finalized_at_ms() == 0;
-      });
-      if (!runs.empty() || all_read) {
-        info->incremental.not_carried_types = NotCarriedTypes(runs);
-        break;
-      }
-    }
+    // What the newest finalized run before this one could not complete.
+    auto earlier = [&](const v1::Run& other) {
+      return other.id() < run_id && other.finalized_at_ms() > 0;
+    };
+    GM_ASSIGN_OR_RETURN(
+        std::vector<v1::Run> runs,
+        ReadEarlierRuns(*store_, run.instance_id(),
+                        [&](const std::vector<v1::Run>& read) {
+                          return std::any_of(read.begin(), read.end(), earlier);
+                        }));
+    std::erase_if(runs, [&](const v1::Run& other) { return !earlier(other); });
+    info->incremental.not_carried_types = NotCarriedTypes(runs);
   }
   const RunInfo* result = info.get();
   runs_[run_id] = std::move(info);

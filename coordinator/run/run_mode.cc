@@ -3,6 +3,8 @@
 
 #include <algorithm>
 
+#include "common/status_macros.h"
+
 namespace graphmill::coordinator {
 namespace {
 
@@ -46,6 +48,17 @@ bool HasFinalizedFullRun(const std::vector<v1::Run>& earlier) {
     }
   }
   return false;
+}
+
+absl::StatusOr<std::vector<v1::Run>> ReadEarlierRuns(
+    Store& store, const std::string& instance_id,
+    const std::function<bool(const std::vector<v1::Run>&)>& enough) {
+  std::vector<v1::Run> runs;
+  for (const int limit : {kRunsReadFirst, kRunsToDecideMode}) {
+    GM_ASSIGN_OR_RETURN(runs, store.ListRuns(instance_id, limit));
+    if (static_cast<int>(runs.size()) < limit || enough(runs)) break;
+  }
+  return runs;
 }
 
 std::vector<std::string> NotCarriedTypes(const std::vector<v1::Run>& earlier) {

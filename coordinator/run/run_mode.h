@@ -1,13 +1,17 @@
 // Whether a new run is incremental (Run.incremental_since_ms, see
-// v1.IncrementalRuns): a pure function of the instance's settings, the
-// operator's request and the instance's earlier runs. Stateless, thread-safe.
+// v1.IncrementalRuns): pure functions of the instance's settings, the
+// operator's request and the instance's earlier runs, and the one reader of
+// those runs. Stateless, thread-safe.
 #ifndef GRAPHMILL_COORDINATOR_RUN_RUN_MODE_H_
 #define GRAPHMILL_COORDINATOR_RUN_RUN_MODE_H_
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
+#include "absl/status/statusor.h"
+#include "coordinator/store/store.h"
 #include "graphmill/v1/run.pb.h"
 
 namespace graphmill::coordinator {
@@ -30,6 +34,13 @@ inline constexpr int kRunsToDecideMode = 64;
 
 // Whether `earlier` holds a finalized full run (what IncrementalSince needs).
 bool HasFinalizedFullRun(const std::vector<v1::Run>& earlier);
+
+// The instance's runs, newest first: the kRunsReadFirst newest, or the
+// kRunsToDecideMode newest when those are not `enough` (and there are more).
+// The store's errors.
+absl::StatusOr<std::vector<v1::Run>> ReadEarlierRuns(
+    Store& store, const std::string& instance_id,
+    const std::function<bool(const std::vector<v1::Run>&)>& enough);
 
 // Run.incremental_since_ms for a run of `instance` starting at `now_ms`: 0 (a
 // full run) if incremental runs are disabled, `full_requested`, no run of

@@ -136,11 +136,10 @@ class PostgresStore final : public Store {
       int limit) override;
   absl::Status ForEachGraphEntity(
       const std::string& instance_id, const std::string& type,
-      const std::string& first_key, const std::string& last_key,
-      bool by_scope, int page_size,
-      const std::function<absl::Status(const v1::Entity& entity,
-                                       const std::string& scope)>& visit)
-      override;
+      const std::string& first_key, const std::string& last_key, bool by_scope,
+      int page_size,
+      const std::function<absl::Status(
+          const v1::Entity& entity, const std::string& scope)>& visit) override;
   absl::StatusOr<v1::Entity> GetEntity(const std::string& instance_id,
                                        const std::string& key) override;
   absl::StatusOr<std::vector<NeighborRecord>> ListNeighbors(

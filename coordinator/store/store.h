@@ -374,8 +374,8 @@ class Store {
   // first non-OK visit.
   virtual absl::Status ForEachGraphEntity(
       const std::string& instance_id, const std::string& type,
-      const std::string& first_key, const std::string& last_key,
-      bool by_scope, int page_size,
+      const std::string& first_key, const std::string& last_key, bool by_scope,
+      int page_size,
       const std::function<absl::Status(const v1::Entity& entity,
                                        const std::string& scope)>& visit) = 0;
   // A consistent copy of the instance's graph: `header` gets the change-log

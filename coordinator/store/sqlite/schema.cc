@@ -202,9 +202,9 @@ absl::Status SqliteStore::Migrate() {
         GM_ASSIGN_OR_RETURN(has_runs, runs.Step());
       }
       if (has_runs) {
-        GM_RETURN_IF_ERROR(db_->Execute(absl::StrCat(
-            "ALTER TABLE runs ADD COLUMN ", column, " INTEGER NOT NULL "
-            "DEFAULT 0")));
+        GM_RETURN_IF_ERROR(
+            db_->Execute(absl::StrCat("ALTER TABLE runs ADD COLUMN ", column,
+                                      " INTEGER NOT NULL DEFAULT 0")));
       }
       return db_->Execute(
           absl::StrCat("UPDATE schema_version SET version = ", next_version));

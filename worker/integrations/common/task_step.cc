@@ -97,18 +97,24 @@ std::string ParentEntity::Describe(absl::string_view kind) const {
   return absl::StrCat(kind, " '", name, "' (", id, ")");
 }
 
+absl::StatusOr<ParentEntity> ParentOf(const v1::Entity& entity) {
+  std::string id = StringProperty(entity, "id");
+  if (id.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("entity '", entity.key(), "' has no 'id' property"));
+  }
+  return ParentEntity{entity.key(), std::move(id),
+                      StringProperty(entity, "name")};
+}
+
 absl::StatusOr<std::vector<ParentEntity>> ReadParents(StepContext& context,
                                                       absl::string_view type) {
   std::vector<ParentEntity> parents;
   absl::Status status = context.ForEachEntity(
       type, [&](const v1::Entity& entity) -> absl::Status {
-        std::string id = StringProperty(entity, "id");
-        if (id.empty()) {
-          return absl::InvalidArgumentError(
-              absl::StrCat("entity '", entity.key(), "' has no 'id' property"));
-        }
-        parents.push_back(
-            {entity.key(), std::move(id), StringProperty(entity, "name")});
+        absl::StatusOr<ParentEntity> parent = ParentOf(entity);
+        if (!parent.ok()) return parent.status();
+        parents.push_back(*std::move(parent));
         return absl::OkStatus();
       });
   if (!status.ok()) return status;

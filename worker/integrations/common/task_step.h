@@ -120,8 +120,12 @@ struct ParentEntity {
   std::string Describe(absl::string_view kind) const;
 };
 
-// Every entity of `type` visible to this task. INVALID_ARGUMENT naming the key
-// for one without a string `id` property; ForEachEntity's errors as they are.
+// `entity` as a parent. INVALID_ARGUMENT naming the key if it has no string
+// `id` property.
+absl::StatusOr<ParentEntity> ParentOf(const v1::Entity& entity);
+
+// Every entity of `type` visible to this task (ParentOf each);
+// ForEachEntity's errors as they are.
 absl::StatusOr<std::vector<ParentEntity>> ReadParents(StepContext& context,
                                                       absl::string_view type);
 

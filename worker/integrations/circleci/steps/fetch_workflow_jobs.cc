@@ -20,7 +20,7 @@ namespace {
 // finished when the graph's last run listed them and has the same status now:
 // they will not change.
 absl::StatusOr<std::map<std::string, std::vector<v1::Entity>>> CarriedJobs(
-    Step& step) {
+    Step& step, const std::vector<v1::Entity>& current) {
   std::map<std::string, std::vector<v1::Entity>> carried;
   if (!step.CanCarry()) return carried;
   absl::StatusOr<std::map<std::string, v1::Entity>> known =
@@ -29,10 +29,7 @@ absl::StatusOr<std::map<std::string, std::vector<v1::Entity>>> CarriedJobs(
   absl::StatusOr<std::map<std::string, std::vector<v1::Entity>>> known_jobs =
       KnownByScope(step.context, kJobType);
   if (!known_jobs.ok()) return known_jobs.status();
-  absl::StatusOr<std::vector<v1::Entity>> current =
-      ReadEntities(step.context, kWorkflowType);
-  if (!current.ok()) return current.status();
-  for (const v1::Entity& workflow : *current) {
+  for (const v1::Entity& workflow : current) {
     const auto was = known->find(workflow.key());
     if (was == known->end()) continue;
     const std::string status = StringProperty(was->second, "status");
@@ -58,17 +55,24 @@ absl::Status AddJob(Step& step, const std::string& workflow_key,
 }
 
 absl::Status FetchWorkflowJobs(Step& step) {
-  absl::StatusOr<std::vector<Parent>> workflows =
-      ReadParents(step.context, kWorkflowType);
-  if (!workflows.ok()) return workflows.status();
+  // Read once: the parents, and in an incremental run their statuses.
+  absl::StatusOr<std::vector<v1::Entity>> entities =
+      ReadEntities(step.context, kWorkflowType);
+  if (!entities.ok()) return entities.status();
+  std::vector<Parent> workflows;
+  for (const v1::Entity& entity : *entities) {
+    absl::StatusOr<Parent> parent = ParentOf(entity);
+    if (!parent.ok()) return parent.status();
+    workflows.push_back(*std::move(parent));
+  }
   absl::StatusOr<std::map<std::string, std::vector<v1::Entity>>> carried =
-      CarriedJobs(step);
+      CarriedJobs(step, *entities);
   if (!carried.ok()) return carried.status();
   if (step.CanCarry()) {
-    ReportCarried(step, carried->size(), workflows->size(), "workflows' jobs");
+    ReportCarried(step, carried->size(), workflows.size(), "workflows' jobs");
   }
-  return step.FanOut(workflows->size(), [&](size_t i) {
-    const Parent& workflow = (*workflows)[i];
+  return step.FanOut(workflows.size(), [&](size_t i) {
+    const Parent& workflow = workflows[i];
     if (auto jobs = carried->find(workflow.key); jobs != carried->end()) {
       for (const v1::Entity& job : jobs->second) {
         absl::Status added = AddJob(step, workflow.key, job);

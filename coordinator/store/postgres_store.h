@@ -123,6 +123,7 @@ class PostgresStore final : public Store {
       const std::function<void(const std::string&)>& visit) override;
   absl::StatusOr<FinalizeCounts> Finalize(
       const FinalizeRequest& request) override;
+  absl::StatusOr<PatchCounts> ApplyPatch(const GraphPatch& patch) override;
   absl::Status AddEvent(int64_t run_id, v1::EventLevel level,
                         const std::string& name, const std::string& description,
                         const std::string& step_id, int64_t now_ms) override;

@@ -124,6 +124,47 @@ struct ChangeLogBounds {
       0;  // changes up to this sequence are no longer retained
 };
 
+// What one provider webhook changes in an instance's graph (ApplyPatch).
+struct GraphPatch {
+  std::string instance_id;
+  // The provider's id of the event; a delivery the provider repeats has the
+  // same one. Non-empty.
+  std::string event_id;
+  // When the objects below were current at the provider (ms since the epoch):
+  // the event's time for data the webhook carried, the time of the read for
+  // data fetched because of it. Orders the patch against other patches and
+  // against runs (see ApplyPatch).
+  int64_t as_of_ms = 0;
+  // Objects as they are now, with their scopes as a run's task gives them
+  // (events are ignored).
+  v1::ResultBatch objects;
+  // Entities gone at the provider. Each goes with the entities scoped to it
+  // (recursively, among `entity_types`) and the relationships touching any of
+  // them.
+  std::vector<std::string> deleted_entity_keys;
+  // The instance's entity types: where deletions look for scoped children.
+  std::vector<std::string> entity_types;
+  // The time of the changes logged and of the event's receipt.
+  int64_t now_ms = 0;
+};
+
+// What ApplyPatch did.
+struct PatchCounts {
+  bool duplicate = false;  // the event id was applied before: nothing changed
+  int64_t created = 0;
+  int64_t updated = 0;
+  int64_t deleted = 0;
+  // Objects left as they were because newer data is in the graph (a later
+  // patch, or a run that began after `as_of_ms`), plus relationships not
+  // stored because an endpoint entity is not in the graph.
+  int64_t skipped = 0;
+};
+
+// How long a webhook's event id is remembered, so a provider's retry of it is
+// recognised (CircleCI and Heroku retry for hours, not days).
+inline constexpr int64_t kWebhookEventRetentionMs =
+    int64_t{7} * 24 * 3600 * 1000;
+
 // What a neighbor query returns per row.
 struct NeighborRecord {
   v1::Relationship relationship;
@@ -334,10 +375,28 @@ class Store {
   // scope's entity is no longer in the graph. Relationships whose endpoint
   // entity is not in the resulting graph are dropped (with events) or deleted.
   // `incomplete_types` are recorded on the run (GetRun), and so are when
-  // finalize began (`now_ms`) and committed (`end_ms`). FAILED_PRECONDITION if
-  // the run is not active (nothing is changed).
+  // finalize began (`now_ms`) and committed (`end_ms`). Objects a webhook
+  // patch marked after the run was created are left as the patch left them
+  // (see ApplyPatch). FAILED_PRECONDITION if the run is not active (nothing is
+  // changed).
   virtual absl::StatusOr<FinalizeCounts> Finalize(
       const FinalizeRequest& request) = 0;
+
+  // --- Webhooks ---
+  // One transaction: records `patch.event_id` for the instance (a repeat
+  // changes nothing: `duplicate`; ids older than kWebhookEventRetentionMs are
+  // forgotten), then writes the objects and deletions into the graph with a
+  // change-log entry each (run id 0), exactly as a finalize would log them.
+  // Order: each object the patch writes or deletes is marked with `as_of_ms`.
+  // The patch leaves an object alone (skipped) if it bears a newer mark, or if
+  // the instance's newest finalized run began after `as_of_ms` (the run read
+  // the provider later). A run that began before a mark's time neither
+  // overwrites, nor deletes, nor re-creates the marked object at its finalize
+  // (Finalize drops marks no newer than its run's start). Relationships whose
+  // endpoint entity is not in the graph afterwards are not stored (skipped).
+  // NOT_FOUND for an unknown instance; INVALID_ARGUMENT for an empty event id
+  // or scopes not parallel to their objects.
+  virtual absl::StatusOr<PatchCounts> ApplyPatch(const GraphPatch& patch) = 0;
 
   // --- Events ---
   virtual absl::Status AddEvent(int64_t run_id, v1::EventLevel level,

@@ -411,7 +411,7 @@ TEST(SqliteStoreTest, AVersion2StoreIsUpgradedKeepingItsGraphAndStagedRun) {
     ASSERT_TRUE(db.ok()) << db.status();
     auto version = (*db)->Prepare("SELECT version FROM schema_version");
     ASSERT_TRUE(version.ok() && *version->Step());
-    EXPECT_EQ(version->ColumnInt(0), 5);
+    EXPECT_EQ(version->ColumnInt(0), 6);
     auto page_size = (*db)->Prepare("PRAGMA page_size");
     ASSERT_TRUE(page_size.ok() && *page_size->Step());
     EXPECT_EQ(page_size->ColumnInt(0), 4096);

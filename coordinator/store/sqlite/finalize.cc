@@ -85,11 +85,24 @@ std::string Collected(int64_t run_id, absl::string_view object_sql,
       CommittedRows(run_id), object_sql, key_sql);
 }
 
+// SQL true if a webhook patch newer than the run's start (`protected_after`,
+// ms) marked object `key_sql` (of kind ?4): the run leaves it as the patch
+// left it. "0" when no patch is that new (`protected_after` < 0), so the
+// usual finalize pays nothing.
+std::string MarkedByPatch(int64_t protected_after, absl::string_view key_sql) {
+  if (protected_after < 0) return "0";
+  return absl::Substitute(
+      "EXISTS (SELECT 1 FROM patch_marks m WHERE m.instance_id = ?1 AND "
+      "m.object = ?4 AND m.key = $0 AND m.as_of_ms > $1)",
+      key_sql, protected_after);
+}
+
 // Step 1: the graph's objects the run did not collect that may be deleted: of
 // a type whose rule allows it (see DeletionRule; scoped ones are decided by
 // the scope rule below) or, for relationships, with an endpoint entity gone
 // (deleted whatever their rule; doomed at once).
-std::string CandidatesSql(int64_t run_id, bool relationships) {
+std::string CandidatesSql(int64_t run_id, bool relationships,
+                          int64_t protected_after) {
   const std::string allowed = absl::Substitute(
       "(COALESCE(r.rule, $0) != $1 AND (g.scope != '' OR COALESCE(r.rule, $0) "
       "= $0))",
@@ -101,8 +114,10 @@ std::string CandidatesSql(int64_t run_id, bool relationships) {
   return absl::Substitute(
       "INSERT INTO temp.finalize_candidates SELECT g.key, g.scope, $0 FROM "
       "graph_objects g LEFT JOIN temp.deletion_rules r ON r.type = g.type "
-      "WHERE g.instance_id = ?1 AND g.object = ?4 AND NOT $1 AND ($2 OR $0)",
-      endpoint_gone, Collected(run_id, "?4", "g.key"), allowed);
+      "WHERE g.instance_id = ?1 AND g.object = ?4 AND NOT $1 AND ($2 OR $0) "
+      "AND NOT $3",
+      endpoint_gone, Collected(run_id, "?4", "g.key"), allowed,
+      MarkedByPatch(protected_after, "g.key"));
 }
 
 // Step 1, the scope rule, one round: a candidate goes if it has no scope (its
@@ -126,26 +141,28 @@ std::string DoomSql(int64_t run_id, bool cascade) {
 
 // Step 2: the creations are logged: collected, not in the graph. ?5 is the
 // time.
-std::string CreatedSql(int64_t run_id) {
+std::string CreatedSql(int64_t run_id, int64_t protected_after) {
   return absl::Substitute(
       "INSERT INTO changes (instance_id, run_id, change, object, key, type, "
       "data, previous, time_ms) SELECT ?1, $0, $1, s.object, s.key, s.type, "
       "s.data, NULL, ?5 FROM $2 WHERE s.object = ?4 AND NOT EXISTS (SELECT 1 "
       "FROM graph_objects g WHERE g.instance_id = ?1 AND g.object = ?4 AND "
-      "g.key = s.key) ORDER BY s.key",
-      run_id, Code(v1::CHANGE_KIND_CREATED), CommittedRows(run_id));
+      "g.key = s.key) AND NOT $3 ORDER BY s.key",
+      run_id, Code(v1::CHANGE_KIND_CREATED), CommittedRows(run_id),
+      MarkedByPatch(protected_after, "s.key"));
 }
 
 // Step 2: created and updated objects (and a changed scope, which is not a
 // change of content and is not logged) are written into the graph.
-std::string ApplySql(int64_t run_id) {
+std::string ApplySql(int64_t run_id, int64_t protected_after) {
   return absl::StrCat(
       "INSERT INTO graph_objects (instance_id, object, key, type, classes, "
       "from_key, to_key, data, props, scope) SELECT ?1, s.object, s.key, "
       "s.type, s.classes, s.from_key, s.to_key, s.data, s.props, s.scope FROM ",
-      CommittedRows(run_id),
-      " WHERE s.object = ?4 ORDER BY s.key ON CONFLICT(instance_id, object, "
-      "key) DO UPDATE SET type = excluded.type, classes = excluded.classes, "
+      CommittedRows(run_id), " WHERE s.object = ?4 AND NOT ",
+      MarkedByPatch(protected_after, "s.key"),
+      " ORDER BY s.key ON CONFLICT(instance_id, object, key) DO UPDATE SET "
+      "type = excluded.type, classes = excluded.classes, "
       "from_key = excluded.from_key, to_key = excluded.to_key, data = "
       "excluded.data, props = excluded.props, scope = excluded.scope WHERE "
       "data != excluded.data OR scope != excluded.scope");
@@ -182,10 +199,13 @@ absl::StatusOr<FinalizeCounts> SqliteStore::Finalize(
   const int64_t run_id = request.run_id;
   absl::MutexLock lock(&mu_);
   FinalizeCounts counts;
+  int64_t run_start = 0;
+  int64_t protected_after = -1;  // see MarkedByPatch
   absl::Status status = Transaction([&]() -> absl::Status {
     {
-      GM_ASSIGN_OR_RETURN(SqliteStatement active,
-                          db_->Prepare("SELECT status FROM runs WHERE id = ?"));
+      GM_ASSIGN_OR_RETURN(
+          SqliteStatement active,
+          db_->Prepare("SELECT status, created_ms FROM runs WHERE id = ?"));
       active.Bind(1, run_id);
       GM_ASSIGN_OR_RETURN(bool found, active.Step());
       if (!found) {
@@ -195,6 +215,17 @@ absl::StatusOr<FinalizeCounts> SqliteStore::Finalize(
         return absl::FailedPreconditionError(
             absl::StrCat("run ", run_id, " is not active: not finalized"));
       }
+      run_start = active.ColumnInt(1);
+    }
+    // Objects webhooks changed after the run began are left as they are.
+    {
+      GM_ASSIGN_OR_RETURN(
+          SqliteStatement marked,
+          db_->Prepare("SELECT 1 FROM patch_marks WHERE instance_id = ? AND "
+                       "as_of_ms > ? LIMIT 1"));
+      marked.Bind(1, request.instance_id).Bind(2, run_start);
+      GM_ASSIGN_OR_RETURN(bool any, marked.Step());
+      protected_after = any ? run_start : -1;
     }
     GM_RETURN_IF_ERROR(db_->Execute(SetupSql()));
     // A run made before its table existed (migrated, no objects) gets one.
@@ -238,16 +269,19 @@ absl::StatusOr<FinalizeCounts> SqliteStore::Finalize(
       const bool relationships = object == kRelationshipObject;
       GM_RETURN_IF_ERROR(db_->Execute("DELETE FROM finalize_candidates"));
       GM_RETURN_IF_ERROR(
-          run(CandidatesSql(run_id, relationships), object).status());
+          run(CandidatesSql(run_id, relationships, protected_after), object)
+              .status());
       while (true) {
         GM_ASSIGN_OR_RETURN(int64_t doomed,
                             run(DoomSql(run_id, !relationships), object));
         // Relationships are nobody's scope: one round settles them.
         if (doomed == 0 || relationships) break;
       }
-      GM_ASSIGN_OR_RETURN(int64_t created, run(CreatedSql(run_id), object));
+      GM_ASSIGN_OR_RETURN(int64_t created,
+                          run(CreatedSql(run_id, protected_after), object));
       counts.created += created;
-      GM_RETURN_IF_ERROR(run(ApplySql(run_id), object).status());
+      GM_RETURN_IF_ERROR(
+          run(ApplySql(run_id, protected_after), object).status());
       GM_ASSIGN_OR_RETURN(int64_t deleted, run(kDeleteSql, object));
       counts.deleted += deleted;
       return absl::OkStatus();
@@ -263,6 +297,16 @@ absl::StatusOr<FinalizeCounts> SqliteStore::Finalize(
       if (row) counts.updated = logged.ColumnInt(0);
     }
     GM_RETURN_IF_ERROR(db_->Execute("DELETE FROM finalize_log"));
+    // Marks no newer than the run's start no longer order anything: this run
+    // read the provider after them.
+    {
+      GM_ASSIGN_OR_RETURN(
+          SqliteStatement unmark,
+          db_->Prepare("DELETE FROM patch_marks WHERE instance_id = ? AND "
+                       "as_of_ms <= ?"));
+      unmark.Bind(1, request.instance_id).Bind(2, run_start);
+      GM_RETURN_IF_ERROR(unmark.Run());
+    }
 
     GM_ASSIGN_OR_RETURN(
         SqliteStatement record,

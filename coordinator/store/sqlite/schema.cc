@@ -14,7 +14,7 @@ namespace {
 using sqlite::ActiveRunStatuses;
 using sqlite::Code;
 
-constexpr int kSchemaVersion = 5;
+constexpr int kSchemaVersion = 6;
 
 // What a task attempt staged, besides its objects: counts per type (for the
 // step's type counts) and the keys it shares with other tasks' attempts (so a
@@ -119,6 +119,16 @@ CREATE INDEX IF NOT EXISTS graph_by_to ON graph_objects(instance_id, to_key)
 -- children of its shard's parents (Store::ForEachGraphEntity).
 CREATE INDEX IF NOT EXISTS graph_entities_by_scope ON graph_objects(instance_id, type, scope, key)
   WHERE object = $2 AND scope != '';
+-- Webhook event ids applied (Store::ApplyPatch), so a provider's retry is recognised.
+CREATE TABLE IF NOT EXISTS webhook_events (
+  instance_id TEXT NOT NULL, event_id TEXT NOT NULL, received_ms INTEGER NOT NULL,
+  PRIMARY KEY (instance_id, event_id)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS webhook_events_by_time ON webhook_events(received_ms);
+-- The provider time (as_of_ms) of the last webhook patch that wrote or deleted each object:
+-- a run that began before it leaves the object alone at finalize.
+CREATE TABLE IF NOT EXISTS patch_marks (
+  instance_id TEXT NOT NULL, object INTEGER NOT NULL, key TEXT NOT NULL,
+  as_of_ms INTEGER NOT NULL, PRIMARY KEY (instance_id, object, key)) WITHOUT ROWID;
 -- Named counters, e.g. the last change-log sequence pruned by retention.
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 -- The change log (change: ChangeKind). previous: the object before an update; NULL for a
@@ -220,6 +230,11 @@ absl::Status SqliteStore::Migrate() {
     // (Run.incremental_since_ms); the index of entities by scope comes from
     // Schema().
     GM_RETURN_IF_ERROR(add_runs_column("incremental_since_ms", 5));
+    version = 5;
+  }
+  if (version == 5) {
+    // Version 6 adds webhook_events and patch_marks (from Schema()).
+    GM_RETURN_IF_ERROR(db_->Execute("UPDATE schema_version SET version = 6"));
   }
   GM_RETURN_IF_ERROR(db_->Execute(Schema()));
   GM_ASSIGN_OR_RETURN(SqliteStatement select,

@@ -36,6 +36,8 @@
 #include "coordinator/secrets/secret_box.h"
 #include "coordinator/store/postgres.h"
 #include "coordinator/store/store.h"
+#include "coordinator/webhooks/webhook_receiver.h"
+#include "coordinator/webhooks/webhook_server.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:7400",
           "host:port to serve gRPC on (port 0 picks a free port; see "
@@ -89,6 +91,16 @@ ABSL_FLAG(std::string, health_listen, "",
           "host:port of a plaintext gRPC port that serves only "
           "grpc.health.v1.Health (no data, no token), for kubelet gRPC "
           "probes when --listen uses TLS; empty: none");
+ABSL_FLAG(std::string, webhook_listen, "",
+          "host:port to receive provider webhooks on at POST "
+          "/webhooks/<instance-id> (port 0 picks a free port; empty: none). "
+          "TLS with --tls_cert_file and --tls_key_file; plaintext only on "
+          "loopback unless --insecure_plaintext");
+ABSL_FLAG(int64_t, webhook_max_body_bytes, 1 << 20,
+          "largest webhook body accepted (413 beyond)");
+ABSL_FLAG(double, webhook_rate_per_instance, 50,
+          "webhook deliveries accepted per instance per second, with a burst "
+          "of twice that (429 beyond)");
 ABSL_FLAG(std::string, metrics_listen, "",
           "host:port to serve Prometheus metrics on at /metrics, plain HTTP "
           "without auth (port 0 picks a free port; empty: none)");
@@ -260,6 +272,50 @@ int main(int argc, char** argv) {
                        ") at /metrics");
   }
 
+  // Issue 16: provider webhooks (coordinator/webhooks; docs/design.md,
+  // "Webhooks").
+  std::unique_ptr<graphmill::coordinator::WebhookReceiver> webhook_receiver;
+  std::unique_ptr<graphmill::coordinator::WebhookServer> webhook_server;
+  if (!absl::GetFlag(FLAGS_webhook_listen).empty()) {
+    if (absl::GetFlag(FLAGS_webhook_max_body_bytes) < 1 ||
+        !(absl::GetFlag(FLAGS_webhook_rate_per_instance) > 0)) {
+      graphmill::LogError(
+          "--webhook_max_body_bytes must be >= 1 and "
+          "--webhook_rate_per_instance > 0");
+      return 64;
+    }
+    // A CircleCI delivery's reads must end well within the provider's wait
+    // for an answer.
+    graphmill::http::HttpClientOptions webhook_http;
+    webhook_http.request_timeout = absl::Seconds(10);
+    webhook_http.total_budget = absl::Seconds(20);
+    webhook_http.max_attempts = 2;
+    webhook_receiver =
+        std::make_unique<graphmill::coordinator::WebhookReceiver>(
+            store->get(), &secrets,
+            graphmill::coordinator::DefaultWebhookHandlers(webhook_http),
+            graphmill::coordinator::WebhookReceiverOptions{
+                .clock = clock,
+                .rate_per_instance =
+                    absl::GetFlag(FLAGS_webhook_rate_per_instance),
+                .on_change = [&engine] { engine.NotifyExternalChange(); }});
+    auto started = graphmill::coordinator::WebhookServer::Start(
+        {.listen = absl::GetFlag(FLAGS_webhook_listen),
+         .tls_cert_file = absl::GetFlag(FLAGS_tls_cert_file),
+         .tls_key_file = absl::GetFlag(FLAGS_tls_key_file),
+         .insecure_plaintext = absl::GetFlag(FLAGS_insecure_plaintext),
+         .max_body_bytes = absl::GetFlag(FLAGS_webhook_max_body_bytes)},
+        webhook_receiver.get());
+    if (!started.ok()) {
+      graphmill::LogError(started.status().message());
+      return 64;
+    }
+    webhook_server = *std::move(started);
+    graphmill::LogInfo("receiving webhooks on port ", webhook_server->port(),
+                       " (", absl::GetFlag(FLAGS_webhook_listen), ", ",
+                       webhook_server->description(), ") at /webhooks/<id>");
+  }
+
   // grpc.health.v1.Health (open to probes without a token) and server
   // reflection (v1alpha and v1; admin and reader tokens); see
   // coordinator/probes.
@@ -335,6 +391,7 @@ int main(int argc, char** argv) {
   health.StartDraining();
   server->Shutdown(absl::ToChronoTime(clock->Now() + absl::Seconds(5)));
   if (probe_server != nullptr) probe_server->Shutdown();
+  if (webhook_server != nullptr) webhook_server->Stop();
   engine.Stop();
   return 0;
 }

@@ -37,6 +37,14 @@ v1::IntegrationDefinition BuildDefinition() {
                  "Project slugs (e.g. gh/org/repo) to fetch in addition to "
                  "those the pipeline feed reveals");
 
+  AddConfigField(
+      definition, kConfigWebhookSecret, v1::CONFIG_FIELD_TYPE_STRING,
+      /*secret=*/true,
+      /*optional=*/true,
+      "Secret CircleCI signs webhook deliveries with (circleci-signature); "
+      "set it to receive workflow-completed and job-completed "
+      "webhooks");
+
   // The steps come from their list, each declared next to its handler.
   AddSteps(definition, Steps());
 

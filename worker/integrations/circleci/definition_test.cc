@@ -33,7 +33,9 @@ TEST(DefinitionTest, ConfigFields) {
   for (const auto& field : Definition().config_fields()) {
     fields[field.name()] = field;
   }
-  ASSERT_EQ(fields.size(), 5u);
+  ASSERT_EQ(fields.size(), 6u);
+  EXPECT_TRUE(fields["webhookSecret"].secret());
+  EXPECT_TRUE(fields["webhookSecret"].optional());
   EXPECT_TRUE(fields["apiKey"].secret());
   EXPECT_FALSE(fields["apiKey"].optional());
   EXPECT_EQ(fields["apiKey"].type(), v1::CONFIG_FIELD_TYPE_STRING);

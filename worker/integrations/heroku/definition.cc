@@ -28,6 +28,13 @@ v1::IntegrationDefinition BuildDefinition() {
                  /*optional=*/true, "Heroku Platform API base URL",
                  kDefaultBaseUrl, /*endpoint=*/true);
 
+  AddConfigField(definition, kConfigWebhookSecret, v1::CONFIG_FIELD_TYPE_STRING,
+                 /*secret=*/true,
+                 /*optional=*/true,
+                 "Secret Heroku signs app webhook deliveries with "
+                 "(Heroku-Webhook-Hmac-SHA256); set it to receive api:app and "
+                 "api:addon webhooks");
+
   // The steps come from their list, each declared next to its handler.
   AddSteps(definition, Steps());
 

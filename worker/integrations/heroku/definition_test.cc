@@ -31,7 +31,9 @@ TEST(DefinitionTest, ConfigFields) {
   for (const auto& field : Definition().config_fields()) {
     fields[field.name()] = field;
   }
-  ASSERT_EQ(fields.size(), 2u);
+  ASSERT_EQ(fields.size(), 3u);
+  EXPECT_TRUE(fields["webhookSecret"].secret());
+  EXPECT_TRUE(fields["webhookSecret"].optional());
   EXPECT_EQ(fields["apiKey"].type(), v1::CONFIG_FIELD_TYPE_STRING);
   EXPECT_TRUE(fields["apiKey"].secret());
   EXPECT_FALSE(fields["apiKey"].optional());

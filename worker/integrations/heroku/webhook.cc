@@ -1,0 +1,146 @@
+#include "worker/integrations/heroku/webhook.h"
+
+#include <string>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "common/hmac.h"
+#include "rapidjson/document.h"
+#include "worker/integrations/heroku/converters.h"
+#include "worker/integrations/heroku/names.h"
+
+namespace graphmill::worker::heroku {
+namespace {
+
+constexpr char kSignatureHeader[] = "heroku-webhook-hmac-sha256";
+
+std::string StringMember(const rapidjson::Value& value, const char* name) {
+  if (!value.IsObject()) return "";
+  auto member = value.FindMember(name);
+  if (member == value.MemberEnd() || !member->value.IsString()) return "";
+  return std::string(member->value.GetString(),
+                     member->value.GetStringLength());
+}
+
+const rapidjson::Value& ObjectMember(const rapidjson::Value& value,
+                                     const char* name) {
+  static const rapidjson::Value kNull;
+  if (!value.IsObject()) return kNull;
+  auto member = value.FindMember(name);
+  if (member == value.MemberEnd() || !member->value.IsObject()) return kNull;
+  return member->value;
+}
+
+absl::Status Missing(absl::string_view field) {
+  return absl::InvalidArgumentError(
+      absl::StrCat("Heroku webhook: field '", field, "' is missing"));
+}
+
+void AddEntity(WebhookChange& change, v1::Entity entity,
+               const std::string& scope) {
+  *change.objects.add_entities() = std::move(entity);
+  change.objects.add_entity_scopes(scope);
+}
+
+void AddRelationship(WebhookChange& change, v1::Relationship relationship) {
+  // The build steps' relationships are unscoped.
+  *change.objects.add_relationships() = std::move(relationship);
+  change.objects.add_relationship_scopes("");
+}
+
+// An app as fetch-team-apps stores it (scoped to its team) and team OWNS app
+// as build-team-to-application-relationships makes it. Apps outside a team
+// are not in the graph (the steps list teams' apps only).
+absl::Status ApplyApp(const rapidjson::Value& data, WebhookChange& change) {
+  const std::string team_id = StringMember(ObjectMember(data, "team"), "id");
+  if (team_id.empty()) {
+    change.ignored = true;
+    return absl::OkStatus();
+  }
+  absl::StatusOr<v1::Entity> app = ApplicationEntity(data, team_id);
+  if (!app.ok()) return app.status();
+  AddRelationship(
+      change, Relate(team_id, kTeamType, "OWNS", app->key(), kApplicationType));
+  AddEntity(change, *std::move(app), team_id);
+  return absl::OkStatus();
+}
+
+// An add-on as fetch-app-addons stores it (scoped to its app) and app HAS
+// add-on as build-application-to-addon-relationships makes it.
+absl::Status ApplyAddon(const rapidjson::Value& data, WebhookChange& change) {
+  const std::string app_id = StringMember(ObjectMember(data, "app"), "id");
+  if (app_id.empty()) return Missing("data.app.id");
+  absl::StatusOr<v1::Entity> addon = AddonEntity(data, app_id);
+  if (!addon.ok()) return addon.status();
+  AddRelationship(change, Relate(app_id, kApplicationType, "HAS", addon->key(),
+                                 kAddonType));
+  AddEntity(change, *std::move(addon), app_id);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::string_view HerokuWebhookHandler::signature_header() const {
+  return kSignatureHeader;
+}
+
+absl::Status HerokuWebhookHandler::Verify(const WebhookHeaders& headers,
+                                          absl::string_view body,
+                                          absl::string_view secret) const {
+  auto header = headers.find(kSignatureHeader);
+  if (header == headers.end()) {
+    return absl::UnauthenticatedError(
+        absl::StrCat("missing ", kSignatureHeader, " header"));
+  }
+  if (!ConstantTimeEquals(header->second, HmacSha256Base64(secret, body))) {
+    return absl::UnauthenticatedError(absl::StrCat(
+        kSignatureHeader, " does not match the body and the webhook secret"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<WebhookChange> HerokuWebhookHandler::Resolve(
+    const InstanceConfig&, absl::string_view body, int64_t) const {
+  rapidjson::Document event;
+  event.Parse(body.data(), body.size());
+  if (event.HasParseError() || !event.IsObject()) {
+    return absl::InvalidArgumentError(
+        "Heroku webhook: the body is not a JSON object");
+  }
+  WebhookChange change;
+  change.event_id = StringMember(event, "id");
+  if (change.event_id.empty()) return Missing("id");
+  const std::string resource = StringMember(event, "resource");
+  const std::string action = StringMember(event, "action");
+  change.event_type = absl::StrCat("api:", resource, " ", action);
+  if (resource != "app" && resource != "addon") {
+    change.ignored = true;  // e.g. addon-attachment: not in the graph
+    return change;
+  }
+  // The event's time orders it: the data is the resource as of then.
+  const std::string created_at = StringMember(event, "created_at");
+  if (created_at.empty()) return Missing("created_at");
+  absl::StatusOr<int64_t> as_of = WebhookTimeMs(created_at, "created_at");
+  if (!as_of.ok()) return as_of.status();
+  change.as_of_ms = *as_of;
+  const rapidjson::Value& data = ObjectMember(event, "data");
+  const std::string id = StringMember(data, "id");
+  if (id.empty()) return Missing("data.id");
+  if (action == "destroy") {
+    // Keys are the resource ids (shared/spec: `_key` = id).
+    change.deleted_entity_keys.push_back(id);
+    return change;
+  }
+  if (action != "create" && action != "update") {
+    return absl::InvalidArgumentError(absl::StrCat("Heroku webhook: action '",
+                                                   action,
+                                                   "' is not create, update or "
+                                                   "destroy"));
+  }
+  absl::Status applied =
+      resource == "app" ? ApplyApp(data, change) : ApplyAddon(data, change);
+  if (!applied.ok()) return applied;
+  return change;
+}
+
+}  // namespace graphmill::worker::heroku

@@ -1,0 +1,319 @@
+// Webhooks across real processes: the fake CircleCI sends a signed
+// job-completed delivery when a job changes, the coordinator re-reads the
+// workflow through the steps' client and a subscriber sees the change, with no
+// run. A bad signature stores nothing, a retried delivery changes nothing, and
+// a run that read the job before the webhook does not undo it at finalize.
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <iostream>
+#include <string>
+#include <thread>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "common/hmac.h"
+#include "graphmill/v1/admin.grpc.pb.h"
+#include "graphmill/v1/graph.grpc.pb.h"
+#include "tests/e2e/expected_graph.h"
+
+namespace graphmill::testing {
+namespace {
+
+constexpr char kLogin[] = "webhook-org";
+constexpr char kSecret[] = "e2e-webhook-secret";
+
+// A free loopback port for the coordinator's webhook endpoint.
+int FreePort() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address));
+  socklen_t length = sizeof(address);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+  const int port = ntohs(address.sin_port);
+  close(fd);
+  return port;
+}
+
+// Collects a Subscribe stream in a background thread.
+class Subscriber {
+ public:
+  Subscriber(std::shared_ptr<grpc::Channel> channel,
+             const v1::SubscribeRequest& request)
+      : stub_(v1::Graph::NewStub(std::move(channel))) {
+    thread_ = std::thread([this, request] {
+      auto reader = stub_->Subscribe(&context_, request);
+      v1::ChangeEvent event;
+      while (reader->Read(&event)) {
+        absl::MutexLock lock(&mu_);
+        events_.push_back({event, absl::Now()});
+      }
+      reader->Finish();
+    });
+  }
+  ~Subscriber() {
+    context_.TryCancel();
+    thread_.join();
+  }
+  // When the first change of `key` arrived (waits up to `timeout`).
+  std::optional<absl::Time> WaitForKey(const std::string& key,
+                                       absl::Duration timeout) {
+    absl::MutexLock lock(&mu_);
+    std::optional<absl::Time> at;
+    auto seen = [&] {
+      for (const auto& [event, time] : events_) {
+        const std::string& changed = event.has_entity()
+                                         ? event.entity().key()
+                                         : event.relationship().key();
+        if (changed == key) {
+          at = time;
+          return true;
+        }
+      }
+      return false;
+    };
+    mu_.AwaitWithTimeout(absl::Condition(&seen), timeout);
+    return at;
+  }
+
+ private:
+  std::unique_ptr<v1::Graph::Stub> stub_;
+  grpc::ClientContext context_;
+  absl::Mutex mu_;
+  std::vector<std::pair<v1::ChangeEvent, absl::Time>> events_
+      ABSL_GUARDED_BY(mu_);
+  std::thread thread_;
+};
+
+class WebhooksTest : public ::testing::TestWithParam<ClusterStore> {
+ protected:
+  void SetUp() override {
+    generator_.seed = 61;
+    generator_.login = kLogin;
+    generator_.orgs = 1;
+    generator_.projects_per_org = 2;
+    generator_.pipelines_per_project = 3;
+    generator_.workflows_per_pipeline = 1;
+    generator_.jobs_per_workflow = 2;
+    generator_.contexts_per_org = 1;
+    auto dataset = fakes::GenerateDataset(generator_);
+    ASSERT_TRUE(dataset.ok());
+    dataset_ = *dataset;
+    webhook_port_ = FreePort();
+    ClusterOptions options;
+    options.store = GetParam();
+    options.workers = 1;
+    options.fakes["circleci"] = CircleCiFake(FakeCircleCiFlags(generator_, 5));
+    options.coordinator_flags = {
+        absl::StrCat("--webhook_listen=127.0.0.1:", webhook_port_)};
+    cluster_ = std::make_unique<Cluster>(options);
+    ASSERT_TRUE(cluster_->Start().ok());
+    ASSERT_EQ(CreateCircleCiInstance(
+                  *cluster_, "ci", kLogin, kCircleCiToken,
+                  {"--config", absl::StrCat("webhookSecret=", kSecret)})
+                  .exit_code,
+              0);
+  }
+
+  std::string Endpoint() const {
+    return absl::StrCat("http://127.0.0.1:", webhook_port_, "/webhooks/ci");
+  }
+
+  // The fake's control API: POST `body` to `path`; the response.
+  httplib::Result FakePost(const std::string& path, const std::string& body) {
+    httplib::Client client(cluster_->fake_url("circleci"));
+    return client.Post(path.c_str(), body, "application/json");
+  }
+
+  void RegisterWebhook() {
+    auto registered =
+        FakePost("/_control/webhooks",
+                 absl::StrCat(R"({"url":")", Endpoint(), R"(","secret":")",
+                              kSecret, R"("})"));
+    ASSERT_TRUE(registered);
+    ASSERT_EQ(registered->status, 201) << registered->body;
+  }
+
+  void SetJobStatus(const std::string& job_id, const std::string& status) {
+    auto changed =
+        FakePost("/_control/mutations",
+                 absl::StrCat(R"({"op":"set_job_status","id":")", job_id,
+                              R"(","status":")", status, R"("})"));
+    ASSERT_TRUE(changed);
+    ASSERT_EQ(changed->status, 200) << changed->body;
+  }
+
+  int64_t RunToEnd(bool full) {
+    const int64_t id = StartRun(*cluster_, "ci", full);
+    CommandResult watched = cluster_->Cli({"run", "watch", absl::StrCat(id)});
+    EXPECT_EQ(watched.exit_code, 0) << watched.out << watched.err;
+    return id;
+  }
+
+  int64_t LastSequence() {
+    auto stub = v1::Graph::NewStub(cluster_->NewChannel());
+    grpc::ClientContext context;
+    v1::GetSnapshotRequest request;
+    request.set_instance_id("ci");
+    auto reader = stub->GetSnapshot(&context, request);
+    v1::SnapshotChunk chunk;
+    int64_t sequence = -1;
+    if (reader->Read(&chunk)) sequence = chunk.as_of_sequence();
+    context.TryCancel();
+    reader->Finish();
+    return sequence;
+  }
+
+  std::string JobStatus(const std::string& job_id) {
+    auto stub = v1::Graph::NewStub(cluster_->NewChannel());
+    grpc::ClientContext context;
+    v1::GetEntityRequest request;
+    request.set_instance_id("ci");
+    request.set_key("circleci_job:" + job_id);
+    v1::Entity entity;
+    const grpc::Status status = stub->GetEntity(&context, request, &entity);
+    if (!status.ok()) return status.error_message();
+    auto found = entity.properties().find("status");
+    return found == entity.properties().end() ? ""
+                                              : found->second.string_value();
+  }
+
+  int RunCount() {
+    auto admin = v1::Admin::NewStub(cluster_->NewChannel());
+    grpc::ClientContext context;
+    v1::ListRunsRequest request;
+    request.set_instance_id("ci");
+    v1::ListRunsResponse response;
+    EXPECT_TRUE(admin->ListRuns(&context, request, &response).ok());
+    return response.runs_size();
+  }
+
+  fakes::GeneratorOptions generator_;
+  fakes::Dataset dataset_;
+  int webhook_port_ = 0;
+  std::unique_ptr<Cluster> cluster_;
+};
+
+TEST_P(WebhooksTest, AChangedJobReachesASubscriberWithoutARun) {
+  RunToEnd(/*full=*/true);
+  const int runs = RunCount();
+  ASSERT_NO_FATAL_FAILURE(RegisterWebhook());
+  const fakes::Job& job = dataset_.jobs[0];
+  const std::string new_status = job.status == "failed" ? "success" : "failed";
+  v1::SubscribeRequest request;
+  request.add_instance_ids("ci");
+  request.set_after_sequence(LastSequence());
+  Subscriber subscriber(cluster_->NewChannel(), request);
+
+  const absl::Time changed_at = absl::Now();
+  ASSERT_NO_FATAL_FAILURE(SetJobStatus(job.id, new_status));
+  std::optional<absl::Time> seen =
+      subscriber.WaitForKey("circleci_job:" + job.id, absl::Seconds(10));
+  ASSERT_TRUE(seen.has_value()) << cluster_->AllLogs();
+  // The figure docs/performance.md quotes ("Webhooks").
+  std::cout << "webhook-to-subscriber latency: "
+            << absl::ToDoubleMilliseconds(*seen - changed_at) << " ms\n";
+  EXPECT_EQ(JobStatus(job.id), new_status);
+  EXPECT_EQ(RunCount(), runs);  // no run was started
+}
+
+TEST_P(WebhooksTest, ABadSignatureIsRefusedAndAReplayChangesNothing) {
+  RunToEnd(/*full=*/true);
+  ASSERT_NO_FATAL_FAILURE(RegisterWebhook());
+  const fakes::Job& job = dataset_.jobs[1];
+  ASSERT_NO_FATAL_FAILURE(
+      SetJobStatus(job.id, job.status == "failed" ? "success" : "failed"));
+  const int64_t sequence = LastSequence();
+
+  // The fake delivers the same event again (a provider retry): 200, no change.
+  auto redelivered = FakePost("/_control/webhooks/redeliver", "{}");
+  ASSERT_TRUE(redelivered);
+  EXPECT_EQ(redelivered->status, 200) << redelivered->body;
+  EXPECT_TRUE(absl::StrContains(redelivered->body, "200")) << redelivered->body;
+  EXPECT_EQ(LastSequence(), sequence);
+
+  // A forged delivery: 401 and nothing stored.
+  const std::string forged = absl::StrCat(
+      R"({"type":"job-completed","id":"forged-1","happened_at":"2026-12-03T00:00:00Z",)",
+      R"("workflow":{"id":")", job.workflow_id,
+      R"("},"pipeline":{"id":"x"},"job":{"id":")", job.id, R"("}})");
+  httplib::Client coordinator("127.0.0.1", webhook_port_);
+  for (const std::string& signature :
+       {absl::StrCat("v1=", HmacSha256Hex("not-the-secret", forged)),
+        std::string("v1=00"), std::string("")}) {
+    httplib::Headers headers;
+    if (!signature.empty()) headers.emplace("circleci-signature", signature);
+    auto refused =
+        coordinator.Post("/webhooks/ci", headers, forged, "application/json");
+    ASSERT_TRUE(refused);
+    EXPECT_EQ(refused->status, 401) << refused->body;
+  }
+  // An unknown instance looks the same as a bad signature.
+  auto unknown = coordinator.Post(
+      "/webhooks/nobody",
+      {{"circleci-signature", "v1=" + HmacSha256Hex(kSecret, forged)}}, forged,
+      "application/json");
+  ASSERT_TRUE(unknown);
+  EXPECT_EQ(unknown->status, 401);
+  // Too large a body: 413 before it is read.
+  auto large = coordinator.Post("/webhooks/ci", std::string(2 << 20, 'x'),
+                                "application/json");
+  ASSERT_TRUE(large);
+  EXPECT_EQ(large->status, 413);
+  EXPECT_EQ(LastSequence(), sequence);
+}
+
+TEST_P(WebhooksTest, ARunThatReadTheJobEarlierDoesNotUndoTheWebhook) {
+  RunToEnd(/*full=*/true);
+  ASSERT_NO_FATAL_FAILURE(RegisterWebhook());
+  const fakes::Job& job = dataset_.jobs[2];
+  const std::string new_status = job.status == "failed" ? "success" : "failed";
+  // A run reads every job, then waits on project env vars (slow).
+  auto slowed =
+      FakePost("/_control/faults", R"({"spec":"envvar:latency:ms=3000"})");
+  ASSERT_TRUE(slowed);
+  ASSERT_EQ(slowed->status, 200) << slowed->body;
+  const int64_t run = StartRun(*cluster_, "ci", /*full=*/true);
+  // Wait until the run has read the jobs (its step ended).
+  auto admin = v1::Admin::NewStub(cluster_->NewChannel());
+  bool jobs_read = false;
+  for (int i = 0; i < 200 && !jobs_read; ++i) {
+    grpc::ClientContext context;
+    v1::GetRunRequest get;
+    get.set_run_id(run);
+    v1::GetRunResponse response;
+    ASSERT_TRUE(admin->GetRun(&context, get, &response).ok());
+    for (const v1::StepRun& step : response.run().steps()) {
+      jobs_read = jobs_read || (step.step_id() == "fetch-workflow-jobs" &&
+                                step.status() == v1::STEP_STATUS_SUCCESS);
+    }
+    if (!jobs_read) absl::SleepFor(absl::Milliseconds(50));
+  }
+  ASSERT_TRUE(jobs_read) << cluster_->AllLogs();
+  // The job changes after the run read it; the webhook applies at once.
+  ASSERT_NO_FATAL_FAILURE(SetJobStatus(job.id, new_status));
+  EXPECT_EQ(JobStatus(job.id), new_status);
+  CommandResult watched = cluster_->Cli({"run", "watch", absl::StrCat(run)});
+  EXPECT_EQ(watched.exit_code, 0) << watched.out << watched.err;
+  // The run staged the job as it was; the webhook's newer version stays.
+  EXPECT_EQ(JobStatus(job.id), new_status);
+  // The next run read the provider after the webhook: it agrees.
+  httplib::Client(cluster_->fake_url("circleci")).Delete("/_control/faults");
+  RunToEnd(/*full=*/true);
+  EXPECT_EQ(JobStatus(job.id), new_status);
+}
+
+INSTANTIATE_TEST_SUITE_P(Stores, WebhooksTest,
+                         ::testing::ValuesIn(StoresUnderTest()),
+                         StoreParamName);
+
+}  // namespace
+}  // namespace graphmill::testing

@@ -162,8 +162,9 @@ std::string DeleteMissing(bool scopes_deleted_since, absl::string_view marked) {
 
 // Relationships whose endpoint entity is gone, whatever their type. $1
 // instance, $2 run, $3 now, $4 relationship kind, $5 the deletion kind, $6 the
-// entity kind. `marked`: NotMarkedByPatch's clause for g.key.
-std::string DeleteDetached(absl::string_view marked) {
+// entity kind. Marks do not keep them: a relationship without an endpoint is
+// never left in the graph.
+std::string DeleteDetached() {
   return absl::StrCat(R"sql(
     WITH gone AS (
       DELETE FROM graph_objects g
@@ -174,7 +175,7 @@ std::string DeleteDetached(absl::string_view marked) {
              OR NOT EXISTS (SELECT 1 FROM graph_objects e
                             WHERE e.instance_id = $1 AND e.object = $6
                               AND e.key = g.to_key)))sql",
-                      marked, R"sql(
+                      R"sql(
       RETURNING g.object, g.key, g.type, g.data)
     INSERT INTO changes
       (instance_id, run_id, change, object, key, type, data, previous, time_ms)
@@ -420,7 +421,7 @@ absl::StatusOr<FinalizeCounts> PostgresStore::Finalize(
       // deleted entities can leave some detached.
       if (entities_deleted > 0) {
         GM_RETURN_IF_ERROR(
-            log(DeleteDetached(not_marked("g.key")),
+            log(DeleteDetached(),
                 diff_params(kRelationshipObject, v1::CHANGE_KIND_DELETED)
                     .Int(kEntityObject),
                 &counts.deleted));

@@ -291,9 +291,20 @@ TEST_F(FakeCircleCiWebhooksTest, FinishingAWorkflowDeliversWorkflowCompleted) {
           Mutation::SetJobStatus(running_job, "queued")});
   EXPECT_THAT(receiver_->requests(), IsEmpty());
 
-  Mutate({Mutation::SetWorkflowStatus(workflow_id, "success")});
-  const std::vector<ReceivedRequest> got = receiver_->requests();
+  // The job finishes first: its workflow has not stopped (null).
+  Mutate({Mutation::SetJobStatus(running_job, "success")});
+  std::vector<ReceivedRequest> got = receiver_->requests();
   ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].Header("circleci-event-type"), "job-completed");
+  rapidjson::Document job_body = ParseJson(got[0].body);
+  EXPECT_EQ(Str(job_body["workflow"], "status"), "on_hold");
+  EXPECT_TRUE(job_body["workflow"]["stopped_at"].IsNull());
+  EXPECT_EQ(Str(job_body["job"], "stopped_at"), kMutationTime);
+
+  Mutate({Mutation::SetWorkflowStatus(workflow_id, "success")});
+  got = receiver_->requests();
+  ASSERT_EQ(got.size(), 2u);
+  got.erase(got.begin());
   EXPECT_EQ(got[0].Header("circleci-event-type"), "workflow-completed");
   EXPECT_TRUE(SignedWith(got[0], "wf-secret"));
   rapidjson::Document body = ParseJson(got[0].body);

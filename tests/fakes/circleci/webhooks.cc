@@ -21,6 +21,15 @@ void Str(Writer& w, const char* key, absl::string_view value) {
   w.String(value.data(), static_cast<rapidjson::SizeType>(value.size()));
 }
 
+void StrOrNull(Writer& w, const char* key, absl::string_view value) {
+  if (value.empty()) {
+    w.Key(key);
+    w.Null();
+  } else {
+    Str(w, key, value);
+  }
+}
+
 void Raw(Writer& w, const char* key, const std::string& json) {
   w.Key(key);
   w.RawValue(json.data(), json.size(), rapidjson::kObjectType);
@@ -77,7 +86,8 @@ absl::StatusOr<CircleCiEvent> EventOf(const Dataset& data,
     Str(w, "id", workflow.id);
     Str(w, "name", workflow.name);
     Str(w, "created_at", workflow.created_at);
-    Str(w, "stopped_at", workflow.stopped_at);
+    // null while the workflow runs (a job of it can finish before it does).
+    StrOrNull(w, "stopped_at", workflow.stopped_at);
     Str(w, "url",
         absl::StrCat("https://app.circleci.com/pipelines/", project->slug, "/",
                      pipeline->number, "/workflows/", workflow.id));

@@ -33,11 +33,11 @@ struct CircleCiEvent {
   std::string project_id;    // the scope webhooks filter on
   std::string project;       // {"id","name","slug"}
   std::string organization;  // {"id","name"}
-  std::string workflow;      // {"id","name","created_at","stopped_at","url",
-                             // "status"}
-  std::string pipeline;      // {"id","number","created_at","trigger","vcs"}
-  std::string job;           // job-completed only: {"id","name","number",
-                             // "started_at","stopped_at","status"}
+  // {"id","name","created_at","stopped_at" (null while it runs),"url","status"}
+  std::string workflow;
+  std::string pipeline;  // {"id","number","created_at","trigger","vcs"}
+  std::string job;       // job-completed only: {"id","name","number",
+                         // "started_at","stopped_at","status"}
 };
 
 // The event for workflow `workflow_id` (job `job_id`) of `data` as it is now,

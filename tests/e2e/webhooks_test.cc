@@ -111,7 +111,10 @@ class WebhooksTest : public ::testing::TestWithParam<ClusterStore> {
     ClusterOptions options;
     options.store = GetParam();
     options.workers = 1;
-    options.fakes["circleci"] = CircleCiFake(FakeCircleCiFlags(generator_, 5));
+    std::vector<std::string> fake_flags = FakeCircleCiFlags(generator_, 5);
+    // The coordinator's endpoint serves TLS with the cluster's certificate.
+    fake_flags.push_back("--webhook_ca_file={ca_file}");
+    options.fakes["circleci"] = CircleCiFake(fake_flags);
     options.coordinator_flags = {
         absl::StrCat("--webhook_listen=127.0.0.1:", webhook_port_)};
     cluster_ = std::make_unique<Cluster>(options);
@@ -124,7 +127,7 @@ class WebhooksTest : public ::testing::TestWithParam<ClusterStore> {
   }
 
   std::string Endpoint() const {
-    return absl::StrCat("http://127.0.0.1:", webhook_port_, "/webhooks/ci");
+    return absl::StrCat("https://127.0.0.1:", webhook_port_, "/webhooks/ci");
   }
 
   // The fake's control API: POST `body` to `path`; the response.
@@ -245,7 +248,9 @@ TEST_P(WebhooksTest, ABadSignatureIsRefusedAndAReplayChangesNothing) {
       R"({"type":"job-completed","id":"forged-1","happened_at":"2026-12-03T00:00:00Z",)",
       R"("workflow":{"id":")", job.workflow_id,
       R"("},"pipeline":{"id":"x"},"job":{"id":")", job.id, R"("}})");
-  httplib::Client coordinator("127.0.0.1", webhook_port_);
+  httplib::SSLClient coordinator("127.0.0.1", webhook_port_);
+  coordinator.set_ca_cert_path(cluster_->ca_file().c_str());
+  coordinator.enable_server_certificate_verification(true);
   for (const std::string& signature :
        {absl::StrCat("v1=", HmacSha256Hex("not-the-secret", forged)),
         std::string("v1=00"), std::string("")}) {

@@ -43,7 +43,8 @@ TEST(HerokuWebhookTest, AnAddonBecomesTheStepsEntityScopedToItsApp) {
   ASSERT_TRUE(change.ok()) << change.status();
   EXPECT_EQ(change->event_id, "ev-2");
   EXPECT_EQ(change->event_type, "api:addon create");
-  EXPECT_EQ(change->as_of_ms, 1'796'292'000'000);  // 2026-12-03T10:00:00Z
+  // 2026-12-03T10:00:00Z, to the end of that second.
+  EXPECT_EQ(change->as_of_ms, 1'796'292'000'999);
   ASSERT_EQ(change->objects.entities_size(), 1);
   const v1::Entity& addon = change->objects.entities(0);
   EXPECT_EQ(addon.key(), "addon-1");

@@ -1,6 +1,6 @@
 // Tests of the Heroku client against a minimal local HTTP server: headers,
 // Range pagination (Next-Range on 206 and on 200), loop guard, malformed bodies
-// and error messages.
+// and error messages; an app's webhooks listed and created.
 #include "worker/integrations/heroku/client.h"
 
 #include <arpa/inet.h>
@@ -20,6 +20,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
@@ -46,8 +47,10 @@ constexpr char kKey[] = "heroku-secret-key-0123";
 class MiniServer {
  public:
   struct Request {
+    std::string method;
     std::string path;
     std::map<std::string, std::string> headers;  // lower-case names
+    std::string body;                            // Content-Length bytes
 
     std::string Header(const std::string& name) const {
       auto it = headers.find(name);
@@ -144,17 +147,31 @@ class MiniServer {
       if (bytes <= 0) return std::nullopt;
       received.append(buffer, static_cast<size_t>(bytes));
     }
+    const size_t head_end = received.find("\r\n\r\n");
     std::vector<std::string> lines =
-        absl::StrSplit(received.substr(0, received.find("\r\n\r\n")), "\r\n");
+        absl::StrSplit(received.substr(0, head_end), "\r\n");
     std::vector<std::string> request_line = absl::StrSplit(lines[0], ' ');
     if (request_line.size() < 2) return std::nullopt;
     Request request;
+    request.method = request_line[0];
     request.path = request_line[1];
     for (size_t i = 1; i < lines.size(); ++i) {
       const size_t colon = lines[i].find(':');
       if (colon == std::string::npos) continue;
       request.headers[absl::AsciiStrToLower(lines[i].substr(0, colon))] =
           std::string(absl::StripAsciiWhitespace(lines[i].substr(colon + 1)));
+    }
+    size_t length = 0;
+    if (!absl::SimpleAtoi(request.Header("content-length"), &length)) {
+      length = 0;
+    }
+    request.body = received.substr(head_end + 4);
+    while (request.body.size() < length) {
+      pollfd readable{connection, POLLIN, 0};
+      if (poll(&readable, 1, 2000) <= 0) return std::nullopt;
+      const ssize_t bytes = recv(connection, buffer, sizeof(buffer), 0);
+      if (bytes <= 0) return std::nullopt;
+      request.body.append(buffer, static_cast<size_t>(bytes));
     }
     return request;
   }
@@ -386,6 +403,86 @@ TEST(HerokuClientTest, UrlsEncodeIds) {
   EXPECT_EQ(client.TeamMembersUrl("t"),
             "https://api.heroku.com/teams/t/members");
   EXPECT_EQ(client.AppAddonsUrl("p"), "https://api.heroku.com/apps/p/addons");
+  EXPECT_EQ(client.AppWebhooksUrl("a/b"),
+            "https://api.heroku.com/apps/a%2Fb/webhooks");
+}
+
+TEST(HerokuClientTest, ListsAnAppsWebhooksWithRanges) {
+  MiniServer server([](const Request& request) {
+    if (request.Header("range") == "id ..; max=1000") {
+      return Json(206,
+                  R"([{"id":"w1","url":"https://a.example/x","include":[]}])",
+                  {{"Next-Range", "id ]w1..; max=1000"}});
+    }
+    return Json(200, R"([{"id":"w2","url":"https://b.example/y"}])");
+  });
+  HerokuClient client(server.BaseUrl(), kKey, FastOptions());
+  absl::Status status;
+  EXPECT_THAT(ListIds(
+                  [&](const ItemVisitor& visit) {
+                    return client.ListAppWebhooks("app-1", visit);
+                  },
+                  &status),
+              ElementsAre("w1", "w2"));
+  EXPECT_TRUE(status.ok()) << status;
+  EXPECT_THAT(server.Paths(), Each(Eq("/apps/app-1/webhooks")));
+  EXPECT_THAT(server.HeaderValues("authorization"),
+              Each(Eq(absl::StrCat("Bearer ", kKey))));
+}
+
+TEST(HerokuClientTest, CreatesAnAppWebhookSignedWithTheSecret) {
+  MiniServer server([](const Request&) {
+    return Json(201, R"({"id":"wh-9","url":"https://h.example/webhooks/i"})");
+  });
+  HerokuClient client(server.BaseUrl(), kKey, FastOptions());
+  absl::StatusOr<std::string> id = client.CreateAppWebhook(
+      "app/1", "https://h.example/webhooks/i", "whsec \"quoted\"");
+  ASSERT_TRUE(id.ok()) << id.status();
+  EXPECT_EQ(*id, "wh-9");
+  ASSERT_EQ(server.requests().size(), 1u);
+  const Request request = server.requests()[0];
+  EXPECT_EQ(request.method, "POST");
+  EXPECT_EQ(request.path, "/apps/app%2F1/webhooks");
+  EXPECT_EQ(request.Header("content-type"), "application/json");
+  EXPECT_EQ(request.Header("accept"), "application/vnd.heroku+json; version=3");
+  EXPECT_EQ(request.Header("authorization"), absl::StrCat("Bearer ", kKey));
+  EXPECT_EQ(request.Header("range"), "");
+  EXPECT_EQ(request.body,
+            R"({"include":["api:app","api:addon","api:addon-attachment"],)"
+            R"("level":"notify","url":"https://h.example/webhooks/i",)"
+            R"("secret":"whsec \"quoted\""})");
+}
+
+TEST(HerokuClientTest, ARefusedCreateQuotesHerokuButNeverTheSecret) {
+  const std::string secret = "whsec-0123456789";
+  MiniServer server([&](const Request&) {
+    return Json(422,
+                absl::StrCat(R"({"id":"invalid_params","message":"secret )",
+                             secret, R"( is not accepted"})"));
+  });
+  // The handler puts the webhook secret in the redact list.
+  http::HttpClientOptions options = FastOptions();
+  options.redact.push_back(secret);
+  HerokuClient client(server.BaseUrl(), kKey, options);
+  absl::StatusOr<std::string> id =
+      client.CreateAppWebhook("app-1", "https://h.example/w", secret);
+  ASSERT_FALSE(id.ok());
+  EXPECT_EQ(http::HttpErrorKindOf(id.status()), http::HttpErrorKind::kClient);
+  EXPECT_THAT(std::string(id.status().message()),
+              HasSubstr("POST " + server.BaseUrl() + "/apps/app-1/webhooks"));
+  EXPECT_THAT(std::string(id.status().message()), HasSubstr("is not accepted"));
+  EXPECT_THAT(std::string(id.status().message()), Not(HasSubstr("0123456789")));
+  EXPECT_THAT(std::string(id.status().message()), Not(HasSubstr(kKey)));
+}
+
+TEST(HerokuClientTest, ACreatedWebhookWithoutAnIdIsMalformed) {
+  MiniServer server([](const Request&) { return Json(201, R"({"url":"x"})"); });
+  HerokuClient client(server.BaseUrl(), kKey, FastOptions());
+  absl::StatusOr<std::string> id =
+      client.CreateAppWebhook("app-1", "https://h.example/w", "s");
+  EXPECT_EQ(http::HttpErrorKindOf(id.status()),
+            http::HttpErrorKind::kMalformedBody)
+      << id.status();
 }
 
 }  // namespace

@@ -131,11 +131,13 @@ absl::StatusOr<v1::InstallWebhooksResponse> WebhookInstaller::Install(
     absl::StatusOr<std::vector<v1::Entity>> page =
         store_->ListEntities(filter, after, kPageSize);
     if (!page.ok()) return page.status();
+    // Store::ListEntities promises at most kPageSize, not that a shorter page
+    // is the last: only an empty one ends the listing.
+    if (page->empty()) break;
     for (v1::Entity& entity : *page) {
       entity.clear_raw_data();
       entities.push_back(std::move(entity));
     }
-    if (page->size() < static_cast<size_t>(kPageSize)) break;
     after = entities.back().key();
   }
   if (entities.empty()) {

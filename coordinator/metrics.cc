@@ -115,6 +115,16 @@ CoordinatorMetrics::CoordinatorMetrics()
           "graphmill_upload_duration_seconds",
           "Time to upload a run to JupiterOne, by outcome",
           {0.1, 0.5, 1, 5, 10, 30, 60, 120, 300, 600, 1800, 3600})),
+      webhooks_(metrics::AddCounter(
+          "graphmill_webhooks_total",
+          "Webhook deliveries, by integration and outcome (applied, "
+          "duplicate, ignored, unauthorized, invalid, rate_limited, "
+          "provider_error, store_error)")),
+      webhook_duration_(metrics::AddHistogram(
+          "graphmill_webhook_duration_seconds",
+          "Time from a webhook's receipt to its reply (provider reads and "
+          "the graph patch included), by integration",
+          {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30})),
       upload_objects_(metrics::AddCounter(
           "graphmill_upload_objects_total",
           "Objects sent by successful JupiterOne uploads, by kind (entity, "
@@ -250,6 +260,15 @@ void CoordinatorMetrics::UploadsQueued(size_t queued) {
 }
 
 void CoordinatorMetrics::Leading(bool leading) { leader_.Set(leading ? 1 : 0); }
+
+void CoordinatorMetrics::WebhookReceived(const std::string& integration,
+                                         const std::string& outcome,
+                                         absl::Duration duration) {
+  webhooks_.Add({{"integration", integration}, {"outcome", outcome}})
+      .Increment();
+  webhook_duration_.With({{"integration", integration}})
+      .Observe(absl::ToDoubleSeconds(duration));
+}
 
 void CoordinatorMetrics::UploadEnded(const v1::UploadStatus& status,
                                      absl::Duration duration) {

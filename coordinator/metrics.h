@@ -84,6 +84,12 @@ class CoordinatorMetrics {
   void Leading(bool leading);
   void UploadEnded(const v1::UploadStatus& status, absl::Duration duration);
 
+  // ---- Webhooks: a delivery ended with `outcome` (webhook_receiver.h's
+  // WebhookReply::outcome) after `duration` (receipt to reply, API reads and
+  // the patch included). `integration` is empty when the instance is unknown.
+  void WebhookReceived(const std::string& integration,
+                       const std::string& outcome, absl::Duration duration);
+
   // ---- Subscribers: one per open Subscribe stream, at the sequence it has
   // read up to; lag is measured against the change log's last sequence at
   // each scrape.
@@ -132,6 +138,9 @@ class CoordinatorMetrics {
   prometheus::Gauge& leader_;
   metrics::CounterFamily& uploads_;
   metrics::HistogramFamily upload_duration_;
+  // Webhooks.
+  metrics::CounterFamily& webhooks_;
+  metrics::HistogramFamily webhook_duration_;
   metrics::CounterFamily& upload_objects_;
   // Subscribers.
   prometheus::Gauge& subscribers_;

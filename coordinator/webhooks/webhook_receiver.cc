@@ -79,6 +79,18 @@ bool WebhookReceiver::TakeToken(const std::string& instance_id) {
 WebhookReply WebhookReceiver::Receive(const std::string& instance_id,
                                       const worker::WebhookHeaders& headers,
                                       absl::string_view body) {
+  const absl::Time received = options_.clock->Now();
+  std::string integration;
+  WebhookReply reply = Handle(instance_id, headers, body, integration);
+  CoordinatorMetrics::Get().WebhookReceived(integration, reply.outcome,
+                                            options_.clock->Now() - received);
+  return reply;
+}
+
+WebhookReply WebhookReceiver::Handle(const std::string& instance_id,
+                                     const worker::WebhookHeaders& headers,
+                                     absl::string_view body,
+                                     std::string& integration) {
   const int64_t received_ms = options_.clock->NowMs();
   absl::StatusOr<v1::Instance> instance = store_->GetInstance(instance_id);
   if (!instance.ok()) {
@@ -93,6 +105,7 @@ WebhookReply WebhookReceiver::Receive(const std::string& instance_id,
     return Reply(429, "rate_limited",
                  "too many webhook deliveries for this instance; retry later");
   }
+  integration = instance->integration();
   auto handler = handlers_.find(instance->integration());
   if (handler == handlers_.end()) {
     return Unauthorized(instance_id,

@@ -70,6 +70,11 @@ class WebhookReceiver {
                        absl::string_view body);
 
  private:
+  // Receive without the metrics; sets `integration` once the instance is
+  // known.
+  WebhookReply Handle(const std::string& instance_id,
+                      const worker::WebhookHeaders& headers,
+                      absl::string_view body, std::string& integration);
   // True if the instance may make one more request now (token bucket).
   bool TakeToken(const std::string& instance_id) ABSL_LOCKS_EXCLUDED(mu_);
 

@@ -16,6 +16,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "common/redact.h"
@@ -172,7 +173,9 @@ absl::Status Cluster::StartFake(const std::string& name,
                                 const FakeServer& fake) {
   const std::string port_file = absl::StrCat(dir_, "/", name, ".port");
   std::vector<std::string> flags = {"--port=0", "--port_file=" + port_file};
-  flags.insert(flags.end(), fake.flags.begin(), fake.flags.end());
+  for (const std::string& flag : fake.flags) {
+    flags.push_back(absl::StrReplaceAll(flag, {{"{ca_file}", ca_file()}}));
+  }
   const std::string log = absl::StrCat(dir_, "/", name, ".log");
   logs_.push_back(log);
   absl::StatusOr<std::unique_ptr<Process>> started =

@@ -33,6 +33,9 @@ struct FakeServer {
   // test target lists it in `data`). It is started with --port=0
   // --port_file=PATH and must write the port it listens on to PATH.
   std::string binary;
+  // "{ca_file}" in a flag becomes ca_file() (the CA of the coordinator's
+  // certificate, made before the first coordinator starts), e.g. for a fake
+  // that sends webhooks to the coordinator's TLS endpoint.
   std::vector<std::string> flags;
   // The credentials it accepts: none may appear in any log of the cluster
   // (see Cluster::ExpectNoSecretsInLogs).

@@ -93,6 +93,36 @@ class Subscriber {
   std::thread thread_;
 };
 
+// Runs `instance` to its end; returns the run (with its change counts).
+v1::Run RunInstanceToEnd(Cluster& cluster, const std::string& instance,
+                         bool full) {
+  const int64_t id = StartRun(cluster, instance, full);
+  CommandResult watched = cluster.Cli({"run", "watch", absl::StrCat(id)});
+  EXPECT_EQ(watched.exit_code, 0) << watched.out << watched.err;
+  auto admin = v1::Admin::NewStub(cluster.NewChannel());
+  grpc::ClientContext context;
+  v1::GetRunRequest request;
+  request.set_run_id(id);
+  v1::GetRunResponse response;
+  EXPECT_TRUE(admin->GetRun(&context, request, &response).ok());
+  return response.run();
+}
+
+// The change-log sequence `instance`'s graph corresponds to.
+int64_t LastSequence(Cluster& cluster, const std::string& instance) {
+  auto stub = v1::Graph::NewStub(cluster.NewChannel());
+  grpc::ClientContext context;
+  v1::GetSnapshotRequest request;
+  request.set_instance_id(instance);
+  auto reader = stub->GetSnapshot(&context, request);
+  v1::SnapshotChunk chunk;
+  int64_t sequence = -1;
+  if (reader->Read(&chunk)) sequence = chunk.as_of_sequence();
+  context.TryCancel();
+  reader->Finish();
+  return sequence;
+}
+
 class WebhooksTest : public ::testing::TestWithParam<ClusterStore> {
  protected:
   void SetUp() override {
@@ -111,7 +141,10 @@ class WebhooksTest : public ::testing::TestWithParam<ClusterStore> {
     ClusterOptions options;
     options.store = GetParam();
     options.workers = 1;
-    options.fakes["circleci"] = CircleCiFake(FakeCircleCiFlags(generator_, 5));
+    std::vector<std::string> fake_flags = FakeCircleCiFlags(generator_, 5);
+    // The coordinator's endpoint serves TLS with the cluster's certificate.
+    fake_flags.push_back("--webhook_ca_file={ca_file}");
+    options.fakes["circleci"] = CircleCiFake(fake_flags);
     options.coordinator_flags = {
         absl::StrCat("--webhook_listen=127.0.0.1:", webhook_port_)};
     cluster_ = std::make_unique<Cluster>(options);
@@ -124,7 +157,7 @@ class WebhooksTest : public ::testing::TestWithParam<ClusterStore> {
   }
 
   std::string Endpoint() const {
-    return absl::StrCat("http://127.0.0.1:", webhook_port_, "/webhooks/ci");
+    return absl::StrCat("https://127.0.0.1:", webhook_port_, "/webhooks/ci");
   }
 
   // The fake's control API: POST `body` to `path`; the response.
@@ -151,26 +184,12 @@ class WebhooksTest : public ::testing::TestWithParam<ClusterStore> {
     ASSERT_EQ(changed->status, 200) << changed->body;
   }
 
-  int64_t RunToEnd(bool full) {
-    const int64_t id = StartRun(*cluster_, "ci", full);
-    CommandResult watched = cluster_->Cli({"run", "watch", absl::StrCat(id)});
-    EXPECT_EQ(watched.exit_code, 0) << watched.out << watched.err;
-    return id;
+  // Runs "ci" to its end; returns the run (with its change counts).
+  v1::Run RunToEnd(bool full) {
+    return RunInstanceToEnd(*cluster_, "ci", full);
   }
 
-  int64_t LastSequence() {
-    auto stub = v1::Graph::NewStub(cluster_->NewChannel());
-    grpc::ClientContext context;
-    v1::GetSnapshotRequest request;
-    request.set_instance_id("ci");
-    auto reader = stub->GetSnapshot(&context, request);
-    v1::SnapshotChunk chunk;
-    int64_t sequence = -1;
-    if (reader->Read(&chunk)) sequence = chunk.as_of_sequence();
-    context.TryCancel();
-    reader->Finish();
-    return sequence;
-  }
+  int64_t LastSequence() { return testing::LastSequence(*cluster_, "ci"); }
 
   std::string JobStatus(const std::string& job_id) {
     auto stub = v1::Graph::NewStub(cluster_->NewChannel());
@@ -223,6 +242,11 @@ TEST_P(WebhooksTest, AChangedJobReachesASubscriberWithoutARun) {
             << absl::ToDoubleMilliseconds(*seen - changed_at) << " ms\n";
   EXPECT_EQ(JobStatus(job.id), new_status);
   EXPECT_EQ(RunCount(), runs);  // no run was started
+  // The webhook stored exactly what a run stores: a full run changes nothing.
+  const v1::Run after = RunToEnd(/*full=*/true);
+  EXPECT_EQ(
+      after.created_count() + after.updated_count() + after.deleted_count(), 0)
+      << after.DebugString();
 }
 
 TEST_P(WebhooksTest, ABadSignatureIsRefusedAndAReplayChangesNothing) {
@@ -245,7 +269,9 @@ TEST_P(WebhooksTest, ABadSignatureIsRefusedAndAReplayChangesNothing) {
       R"({"type":"job-completed","id":"forged-1","happened_at":"2026-12-03T00:00:00Z",)",
       R"("workflow":{"id":")", job.workflow_id,
       R"("},"pipeline":{"id":"x"},"job":{"id":")", job.id, R"("}})");
-  httplib::Client coordinator("127.0.0.1", webhook_port_);
+  httplib::SSLClient coordinator("127.0.0.1", webhook_port_);
+  coordinator.set_ca_cert_path(cluster_->ca_file().c_str());
+  coordinator.enable_server_certificate_verification(true);
   for (const std::string& signature :
        {absl::StrCat("v1=", HmacSha256Hex("not-the-secret", forged)),
         std::string("v1=00"), std::string("")}) {
@@ -310,6 +336,122 @@ TEST_P(WebhooksTest, ARunThatReadTheJobEarlierDoesNotUndoTheWebhook) {
   RunToEnd(/*full=*/true);
   EXPECT_EQ(JobStatus(job.id), new_status);
 }
+
+// Heroku app webhooks: a renamed app and a removed app (with its add-ons)
+// reach a subscriber at once, as the objects a run makes.
+class HerokuWebhooksTest : public ::testing::TestWithParam<ClusterStore> {
+ protected:
+  void SetUp() override {
+    webhook_port_ = FreePort();
+    ClusterOptions options;
+    options.store = GetParam();
+    options.workers = 1;
+    options.fakes["heroku"] =
+        Fake("heroku", {"--mode=generated", "--token=hk-key:global:admin",
+                        "--accounts=1", "--shared_members=0",
+                        "--teams_per_account=1", "--apps_per_team=3",
+                        "--addons_per_app=2", "--webhook_ca_file={ca_file}"});
+    options.coordinator_flags = {
+        absl::StrCat("--webhook_listen=127.0.0.1:", webhook_port_)};
+    cluster_ = std::make_unique<Cluster>(options);
+    const absl::Status started = cluster_->Start();
+    ASSERT_TRUE(started.ok()) << started;
+    CommandResult created = cluster_->Cli(
+        {"instance", "create", "hk", "--integration", "heroku", "--config",
+         "apiKey=hk-key", "--config", "baseUrl=" + cluster_->fake_url("heroku"),
+         "--config", absl::StrCat("webhookSecret=", kSecret)});
+    ASSERT_EQ(created.exit_code, 0) << created.err;
+  }
+
+  httplib::Result FakePost(const std::string& path, const std::string& body) {
+    httplib::Client client(cluster_->fake_url("heroku"));
+    return client.Post(path.c_str(), body, "application/json");
+  }
+
+  std::vector<v1::Entity> Apps() {
+    auto stub = v1::Graph::NewStub(cluster_->NewChannel());
+    grpc::ClientContext context;
+    v1::ListEntitiesRequest request;
+    request.mutable_filter()->set_instance_id("hk");
+    request.mutable_filter()->set_type("heroku_application");
+    v1::ListEntitiesResponse response;
+    EXPECT_TRUE(stub->ListEntities(&context, request, &response).ok());
+    return {response.entities().begin(), response.entities().end()};
+  }
+
+  int webhook_port_ = 0;
+  std::unique_ptr<Cluster> cluster_;
+};
+
+TEST_P(HerokuWebhooksTest, RenamedAndRemovedAppsReachASubscriberAsARunWould) {
+  RunInstanceToEnd(*cluster_, "hk", /*full=*/true);
+  std::vector<v1::Entity> apps = Apps();
+  ASSERT_EQ(apps.size(), 3u);
+  auto registered =
+      FakePost("/_control/webhooks",
+               absl::StrCat(R"({"url":"https://127.0.0.1:)", webhook_port_,
+                            R"(/webhooks/hk","secret":")", kSecret, R"("})"));
+  ASSERT_TRUE(registered);
+  ASSERT_EQ(registered->status, 201) << registered->body;
+  v1::SubscribeRequest request;
+  request.add_instance_ids("hk");
+  request.set_after_sequence(LastSequence(*cluster_, "hk"));
+  Subscriber subscriber(cluster_->NewChannel(), request);
+
+  const std::string renamed = apps[0].key();
+  const std::string removed = apps[1].key();
+  auto mutated = FakePost(
+      "/_control/mutations",
+      absl::StrCat(
+          R"([{"op":"rename_app","id":")", renamed,
+          R"(","name":"renamed-by-webhook"},{"op":"remove_app","id":")",
+          removed, R"("}])"));
+  ASSERT_TRUE(mutated);
+  ASSERT_EQ(mutated->status, 200) << mutated->body;
+  ASSERT_TRUE(subscriber.WaitForKey(renamed, absl::Seconds(10)).has_value())
+      << cluster_->AllLogs();
+  ASSERT_TRUE(subscriber.WaitForKey(removed, absl::Seconds(10)).has_value());
+  apps = Apps();
+  ASSERT_EQ(apps.size(), 2u);
+  for (const v1::Entity& app : apps) {
+    EXPECT_NE(app.key(), removed);
+    if (app.key() == renamed) {
+      EXPECT_EQ(app.properties().at("name").string_value(),
+                "renamed-by-webhook");
+    }
+  }
+  // The same objects a run makes, deletions included: a full run creates and
+  // deletes nothing. It updates only the renamed app's add-ons, whose raw
+  // data embeds their app's name (Heroku sends no add-on event for that).
+  int renamed_addons = 0;
+  {
+    auto stub = v1::Graph::NewStub(cluster_->NewChannel());
+    grpc::ClientContext context;
+    v1::ListEntitiesRequest addons;
+    addons.mutable_filter()->set_instance_id("hk");
+    addons.mutable_filter()->set_type("heroku_addon");
+    v1::ListEntitiesResponse response;
+    ASSERT_TRUE(stub->ListEntities(&context, addons, &response).ok());
+    for (const v1::Entity& addon : response.entities()) {
+      renamed_addons +=
+          addon.properties().at("applicationId").string_value() == renamed;
+    }
+  }
+  ASSERT_GT(renamed_addons, 0);
+  const int64_t before_run = LastSequence(*cluster_, "hk");
+  const v1::Run after = RunInstanceToEnd(*cluster_, "hk", /*full=*/true);
+  const std::string changes =
+      cluster_
+          ->Cli({"subscribe", "--instance", "hk", "--from",
+                 absl::StrCat(before_run), "--until-caught-up"})
+          .out;
+  EXPECT_EQ(after.created_count() + after.deleted_count(), 0) << changes;
+  EXPECT_EQ(after.updated_count(), renamed_addons) << changes;
+}
+
+INSTANTIATE_TEST_SUITE_P(Stores, HerokuWebhooksTest,
+                         ::testing::ValuesIn(StoresUnderTest()),
+                         StoreParamName);
 
 INSTANTIATE_TEST_SUITE_P(Stores, WebhooksTest,
                          ::testing::ValuesIn(StoresUnderTest()),

@@ -224,6 +224,42 @@ TEST_P(StoreTest, ARunInProgressLeavesWhatANewerPatchDid) {
   EXPECT_EQ(GraphKeys(), std::vector<std::string>{"thing_a:000001"});
 }
 
+TEST_P(StoreTest, AMarkedRelationshipStillGoesWithItsDeletedEndpoint) {
+  v1::Entity a = MakeEntity("thing_a:000001", "thing_a", "a");
+  v1::Entity b = MakeEntity("thing_b:000001", "thing_b", "b");
+  auto first =
+      store_->CreateRun("inst", Definition(), v1::RUN_TRIGGER_MANUAL, {}, 1000);
+  ASSERT_TRUE(first.ok());
+  v1::ResultBatch batch;
+  *batch.add_entities() = a;
+  *batch.add_entities() = b;
+  *batch.add_relationships() = DirectRelationship(a, "HAS", b);
+  ASSERT_TRUE(CommitTask(*store_, *first, "fetch-a", batch).ok());
+  ASSERT_TRUE(store_->Finalize(FinalizeOf(*first, 2000)).ok());
+  ASSERT_TRUE(
+      store_->SetRunStatus(*first, v1::RUN_STATUS_SUCCEEDED, "", 2000).ok());
+  // A run at 3000 no longer sees b; a patch at 4000 rewrote the relationship.
+  auto second =
+      store_->CreateRun("inst", Definition(), v1::RUN_TRIGGER_MANUAL, {}, 3000);
+  ASSERT_TRUE(second.ok());
+  batch.Clear();
+  *batch.add_entities() = a;
+  ASSERT_TRUE(CommitTask(*store_, *second, "fetch-a", batch).ok());
+  v1::Relationship rewritten = DirectRelationship(a, "HAS", b);
+  (*rewritten.mutable_properties())["since"] = StringValue("patch");
+  GraphPatch patch = Patch("rel-rewrite", 4000);
+  *patch.objects.add_relationships() = rewritten;
+  auto applied = store_->ApplyPatch(patch);
+  ASSERT_TRUE(applied.ok()) << applied.status();
+  ASSERT_EQ(applied->updated, 1);
+  ASSERT_TRUE(store_->Finalize(FinalizeOf(*second, 5000)).ok());
+  // b is gone, and a relationship never outlives its endpoint.
+  EXPECT_EQ(GraphKeys(), std::vector<std::string>{"thing_a:000001"});
+  v1::GraphFilter filter;
+  filter.set_instance_id("inst");
+  EXPECT_TRUE(store_->ListRelationships(filter, "", 10)->empty());
+}
+
 TEST_P(StoreTest, APatchStoresNoRelationshipWithoutItsEndpoints) {
   v1::Entity a = MakeEntity("thing_a:000001", "thing_a", "a");
   v1::Entity b = MakeEntity("thing_b:000001", "thing_b", "b");

@@ -82,12 +82,12 @@ TEST_F(PostgresStoreTest, AnotherSchemaVersionIsRefused) {
   {
     auto db = PgConnection::Open(*uri);
     ASSERT_TRUE(db.ok()) << db.status();
-    ASSERT_TRUE((*db)->Execute("UPDATE schema_version SET version = 7").ok());
+    ASSERT_TRUE((*db)->Execute("UPDATE schema_version SET version = 8").ok());
   }
   auto store = Store::Open(*uri);
   EXPECT_EQ(store.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(store.status().message(),
-            "store schema version 7 is not supported (want 6)");
+            "store schema version 8 is not supported (want 7)");
 }
 
 TEST_F(PostgresStoreTest, TextTheServerRefusesIsAnErrorNotATruncation) {

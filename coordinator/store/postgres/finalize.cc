@@ -9,7 +9,9 @@
 // objects: its memory does not grow with the run or the graph. Objects of
 // attempts that did not commit are dropped first, and their tasks locked so
 // none arrive while the diff runs, so the statements read staged_objects
-// directly.
+// directly. Objects a webhook patch marked after the run began are left as the
+// patch left them (NotMarkedByPatch); the instance row lock orders patches and
+// finalizes of an instance.
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 #include "coordinator/store/postgres/internal.h"
@@ -21,6 +23,20 @@ using namespace postgres_internal;  // NOLINT(build/namespaces): one module
 
 namespace {
 
+// " AND NOT ..." (SQL): object `key_sql` (of kind $4 of instance $1) bears no
+// mark of a webhook patch newer than the run's start (`protected_after`, ms):
+// the run leaves what such a patch did as it is (see Store::ApplyPatch). ""
+// when no patch is that new (`protected_after` < 0), so the statements below
+// are exactly the usual ones and the usual finalize pays nothing.
+std::string NotMarkedByPatch(int64_t protected_after,
+                             absl::string_view key_sql) {
+  if (protected_after < 0) return "";
+  return absl::StrCat(
+      " AND NOT EXISTS (SELECT 1 FROM patch_marks m WHERE m.instance_id = $1 "
+      "AND m.object = $4 AND m.key = ",
+      key_sql, " AND m.as_of_ms > ", protected_after, ")");
+}
+
 // Each statement below logs and applies its changes in one pass over the
 // objects it compares: what it changes in graph_objects is appended to the
 // change log. $1 instance, $2 run, $3 now, $4 object kind, $5 the change kind
@@ -30,8 +46,10 @@ namespace {
 // only what differs is materialized (a change of scope alone is applied but
 // not logged), and updates find their row by its address (ctid: stable here,
 // as the instance row lock keeps other writers of its graph out). Returns how
-// many creations and updates were logged.
-constexpr char kUpsert[] = R"sql(
+// many creations and updates were logged. `marked`: NotMarkedByPatch's clause
+// for s.key.
+std::string Upsert(absl::string_view marked) {
+  return absl::StrCat(R"sql(
     WITH diff AS MATERIALIZED (
       SELECT s.key, s.type, s.classes, s.from_key, s.to_key, s.data, s.props,
              s.scope, g.data AS previous, g.key IS NULL AS created,
@@ -39,7 +57,8 @@ constexpr char kUpsert[] = R"sql(
       FROM staged_objects s LEFT JOIN graph_objects g
         ON g.instance_id = $1 AND g.object = $4 AND g.key = s.key
       WHERE s.run_id = $2 AND s.object = $4
-        AND (g.key IS NULL OR g.data != s.data OR g.scope != s.scope)),
+        AND (g.key IS NULL OR g.data != s.data OR g.scope != s.scope))sql",
+                      marked, R"sql(),
     inserted AS (
       INSERT INTO graph_objects (instance_id, object, key, type, classes,
         from_key, to_key, data, props, scope)
@@ -61,21 +80,29 @@ constexpr char kUpsert[] = R"sql(
       RETURNING change)
     SELECT COUNT(*) FILTER (WHERE change = $5),
            COUNT(*) FILTER (WHERE change = $6)
-    FROM logged)sql";
+    FROM logged)sql");
+}
 
 // Into a graph that has no objects of the kind (e.g. an instance's first run)
 // everything is created: no join, and nothing is materialized. $1 instance, $2
-// run, $3 now, $4 object kind, $5 the creation kind.
-constexpr char kLogAllCreated[] = R"sql(
+// run, $3 now, $4 object kind, $5 the creation kind. `marked`:
+// NotMarkedByPatch's clause for staged_objects.key.
+std::string LogAllCreated(absl::string_view marked) {
+  return absl::StrCat(R"sql(
     INSERT INTO changes
       (instance_id, run_id, change, object, key, type, data, previous, time_ms)
     SELECT $1, $2, $5, $4, key, type, data, NULL, $3 FROM staged_objects
-    WHERE run_id = $2 AND object = $4 ORDER BY key)sql";
-constexpr char kApplyAllCreated[] = R"sql(
+    WHERE run_id = $2 AND object = $4)sql",
+                      marked, " ORDER BY key");
+}
+std::string ApplyAllCreated(absl::string_view marked) {
+  return absl::StrCat(R"sql(
     INSERT INTO graph_objects (instance_id, object, key, type, classes,
       from_key, to_key, data, props, scope)
     SELECT $1, $4, key, type, classes, from_key, to_key, data, props, scope
-    FROM staged_objects WHERE run_id = $2 AND object = $4 ORDER BY key)sql";
+    FROM staged_objects WHERE run_id = $2 AND object = $4)sql",
+                      marked, " ORDER BY key");
+}
 
 // Deleted for being missing: absent from the run, of a type whose rule allows
 // it ($6/$7: types and their DeletionRule codes, absent: $8 kDeleteMissing;
@@ -83,9 +110,11 @@ constexpr char kApplyAllCreated[] = R"sql(
 // completely in this run (its entity was collected and no task reported it
 // incomplete) or its entity is gone from the graph (deleted, so its children
 // go too). $10: the entity kind. The absence is a top-level anti-join, so the
-// rest is looked at only for missing objects.
-std::string DeleteMissing(bool scopes_deleted_since) {
-  return absl::StrCat(R"sql(
+// rest is looked at only for missing objects. `marked`: NotMarkedByPatch's
+// clause for g.key.
+std::string DeleteMissing(bool scopes_deleted_since, absl::string_view marked) {
+  return absl::StrCat(
+      R"sql(
     WITH missing AS MATERIALIZED (
       SELECT g.key FROM graph_objects g
         LEFT JOIN unnest($6::text[], $7::bigint[]) AS r (type, rule)
@@ -111,16 +140,16 @@ std::string DeleteMissing(bool scopes_deleted_since) {
                                             AND e.object = $10
                                             AND e.key = g.scope)))))
 )sql",
-                      // Deleting an entity can settle only the objects it
-                      // scopes ($11: the last sequence before the round that
-                      // deleted it).
-                      scopes_deleted_since ? R"sql(
+      marked.empty() ? "" : absl::StrCat("       ", marked, "\n"),
+      // Deleting an entity can settle only the objects it scopes ($11: the
+      // last sequence before the round that deleted it).
+      scopes_deleted_since ? R"sql(
         AND g.scope IN (SELECT c.key FROM changes c
                         WHERE c.sequence > $11 AND c.run_id = $2
                           AND c.object = $10)
 )sql"
-                                           : "",
-                      R"sql(),
+                           : "",
+      R"sql(),
     gone AS (
       DELETE FROM graph_objects g USING missing m
       WHERE g.instance_id = $1 AND g.object = $4 AND g.key = m.key
@@ -133,8 +162,10 @@ std::string DeleteMissing(bool scopes_deleted_since) {
 
 // Relationships whose endpoint entity is gone, whatever their type. $1
 // instance, $2 run, $3 now, $4 relationship kind, $5 the deletion kind, $6 the
-// entity kind.
-constexpr char kDeleteDetached[] = R"sql(
+// entity kind. Marks do not keep them: a relationship without an endpoint is
+// never left in the graph.
+std::string DeleteDetached() {
+  return absl::StrCat(R"sql(
     WITH gone AS (
       DELETE FROM graph_objects g
       WHERE g.instance_id = $1 AND g.object = $4
@@ -143,12 +174,14 @@ constexpr char kDeleteDetached[] = R"sql(
                            AND e.key = g.from_key)
              OR NOT EXISTS (SELECT 1 FROM graph_objects e
                             WHERE e.instance_id = $1 AND e.object = $6
-                              AND e.key = g.to_key))
+                              AND e.key = g.to_key)))sql",
+                      R"sql(
       RETURNING g.object, g.key, g.type, g.data)
     INSERT INTO changes
       (instance_id, run_id, change, object, key, type, data, previous, time_ms)
     SELECT $1, $2, $5, object, key, type, data, data, $3 FROM gone
-    ORDER BY key)sql";
+    ORDER BY key)sql");
+}
 
 // A committed relationship whose endpoint entity is not in the graph. $1
 // instance, $2 run, $3 relationship kind, $4 entity kind.
@@ -194,7 +227,8 @@ absl::StatusOr<FinalizeCounts> PostgresStore::Finalize(
     GM_RETURN_IF_ERROR(LockChangeLog());
     GM_ASSIGN_OR_RETURN(
         PgResult active,
-        db_->Query("SELECT status FROM runs WHERE id = $1 FOR UPDATE",
+        db_->Query("SELECT status, created_ms FROM runs WHERE id = $1 FOR "
+                   "UPDATE",
                    PgParams().Int(run_id)));
     if (active.rows() == 0) {
       return absl::NotFoundError(absl::StrCat("run ", run_id, " not found"));
@@ -203,6 +237,19 @@ absl::StatusOr<FinalizeCounts> PostgresStore::Finalize(
       return absl::FailedPreconditionError(
           absl::StrCat("run ", run_id, " is not active: not finalized"));
     }
+    // Objects webhooks changed after the run began are left as they are
+    // (NotMarkedByPatch); the patches that serialized before this finalize
+    // hold the instance's row lock no more, and new ones wait for it.
+    const int64_t run_start = active.Int(0, 1);
+    GM_ASSIGN_OR_RETURN(
+        PgResult marked,
+        db_->Query("SELECT EXISTS (SELECT 1 FROM patch_marks WHERE "
+                   "instance_id = $1 AND as_of_ms > $2)",
+                   PgParams().Text(instance_id).Int(run_start)));
+    const int64_t protected_after = marked.Bool(0, 0) ? run_start : -1;
+    auto not_marked = [&](absl::string_view key_sql) {
+      return NotMarkedByPatch(protected_after, key_sql);
+    };
     // Attempts that did not commit never reach the graph: their objects are
     // dropped, and their tasks locked (StageBatch locks its task) so none
     // arrive until this transaction ends.
@@ -275,14 +322,19 @@ absl::StatusOr<FinalizeCounts> PostgresStore::Finalize(
                      "instance_id = $1 AND object = $2)",
                      PgParams().Text(instance_id).Int(object)));
       if (!any.Bool(0, 0)) {
-        GM_RETURN_IF_ERROR(log(kLogAllCreated, params, &counts.created));
-        GM_RETURN_IF_ERROR(db_->Query(kApplyAllCreated, params).status());
+        GM_RETURN_IF_ERROR(log(LogAllCreated(not_marked("staged_objects.key")),
+                               params, &counts.created));
+        GM_RETURN_IF_ERROR(
+            db_->Query(ApplyAllCreated(not_marked("staged_objects.key")),
+                       params)
+                .status());
         return true;
       }
       GM_ASSIGN_OR_RETURN(
           PgResult logged,
-          db_->Query(kUpsert, diff_params(object, v1::CHANGE_KIND_CREATED)
-                                  .Int(v1::CHANGE_KIND_UPDATED)));
+          db_->Query(Upsert(not_marked("s.key")),
+                     diff_params(object, v1::CHANGE_KIND_CREATED)
+                         .Int(v1::CHANGE_KIND_UPDATED)));
       counts.created += logged.Int(0, 0);
       counts.updated += logged.Int(0, 1);
       return false;
@@ -295,17 +347,18 @@ absl::StatusOr<FinalizeCounts> PostgresStore::Finalize(
     GM_ASSIGN_OR_RETURN(int64_t before, last_sequence());
     int64_t deleted = 0;
     if (!fresh_entities) {
-      GM_RETURN_IF_ERROR(log(DeleteMissing(/*scopes_deleted_since=*/false),
-                             deletion_params(kEntityObject), &deleted));
+      GM_RETURN_IF_ERROR(log(
+          DeleteMissing(/*scopes_deleted_since=*/false, not_marked("g.key")),
+          deletion_params(kEntityObject), &deleted));
     }
     while (deleted > 0) {
       counts.deleted += deleted;
       const int64_t previous_round = before;
       GM_ASSIGN_OR_RETURN(before, last_sequence());
       deleted = 0;
-      GM_RETURN_IF_ERROR(log(DeleteMissing(/*scopes_deleted_since=*/true),
-                             deletion_params(kEntityObject).Int(previous_round),
-                             &deleted));
+      GM_RETURN_IF_ERROR(
+          log(DeleteMissing(/*scopes_deleted_since=*/true, not_marked("g.key")),
+              deletion_params(kEntityObject).Int(previous_round), &deleted));
     }
 
     const int64_t entities_deleted = counts.deleted;
@@ -361,14 +414,14 @@ absl::StatusOr<FinalizeCounts> PostgresStore::Finalize(
     GM_ASSIGN_OR_RETURN(const bool fresh_relationships,
                         upsert(kRelationshipObject));
     if (!fresh_relationships) {
-      GM_RETURN_IF_ERROR(log(DeleteMissing(/*scopes_deleted_since=*/false),
-                             deletion_params(kRelationshipObject),
-                             &counts.deleted));
+      GM_RETURN_IF_ERROR(log(
+          DeleteMissing(/*scopes_deleted_since=*/false, not_marked("g.key")),
+          deletion_params(kRelationshipObject), &counts.deleted));
       // The graph holds no relationship without its endpoints, so only
       // deleted entities can leave some detached.
       if (entities_deleted > 0) {
         GM_RETURN_IF_ERROR(
-            log(kDeleteDetached,
+            log(DeleteDetached(),
                 diff_params(kRelationshipObject, v1::CHANGE_KIND_DELETED)
                     .Int(kEntityObject),
                 &counts.deleted));
@@ -395,6 +448,13 @@ absl::StatusOr<FinalizeCounts> PostgresStore::Finalize(
                      PgParams().Text(instance_id).Int(run_id))
               .status());
     }
+    // Marks no newer than the run's start no longer order anything: this run
+    // read the provider after them.
+    GM_RETURN_IF_ERROR(
+        db_->Query("DELETE FROM patch_marks WHERE instance_id = $1 AND "
+                   "as_of_ms <= $2",
+                   PgParams().Text(instance_id).Int(run_start))
+            .status());
     // The run ends in the same transaction (see Store::Finalize); its end time
     // is read last, so the run's end includes the diff above.
     PgParams end;

@@ -197,6 +197,8 @@ absl::Status PostgresStore::DeleteInstance(const std::string& id,
         "DELETE FROM events WHERE run_id IN "
         "(SELECT id FROM runs WHERE instance_id = $1)",
         "DELETE FROM runs WHERE instance_id = $1",
+        "DELETE FROM webhook_events WHERE instance_id = $1",
+        "DELETE FROM patch_marks WHERE instance_id = $1",
         "DELETE FROM instances WHERE id = $1",
     };
     for (const char* sql : kStatements) {

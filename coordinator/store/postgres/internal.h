@@ -27,7 +27,7 @@ inline constexpr int kRelationshipObject = 1;
 
 // The schema version this code reads and writes (schema.cc migrates older
 // databases to it).
-inline constexpr int kSchemaVersion = 6;
+inline constexpr int kSchemaVersion = 7;
 
 // The `state` column of tasks: TaskState's values.
 constexpr int64_t StateCode(TaskState state) {

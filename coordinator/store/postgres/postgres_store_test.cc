@@ -1,9 +1,10 @@
 // PostgresStore beyond the conformance suite (store_test.cc): the version 2 ->
 // 3 migration, the staging design (an object is staged once, under its task
 // and attempt; only committed attempts are read; per key the first committed
-// version wins), and finalize's set-based paths (dangling relationships beyond
-// the reported ones, cascading scoped deletions). Each test gets a new
-// database of one throwaway PostgreSQL 15 server (testing/postgres_server.h).
+// version wins), finalize's set-based paths (dangling relationships beyond
+// the reported ones, cascading scoped deletions, webhook patch marks). Each
+// test gets a new database of one throwaway PostgreSQL 15 server
+// (testing/postgres_server.h).
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -357,6 +358,77 @@ TEST_F(PostgresStoreTest, ScopedDeletionsCascadeThroughGenerations) {
   EXPECT_THAT(GraphKeys(), ElementsAre("thing_x:1"));
 }
 
+TEST_F(PostgresStoreTest, PatchMarksHoldOnFinalizesFreshPathAndAreCleanedUp) {
+  OpenStoreWithInstance();
+  auto patch = [&](const std::string& event_id, int64_t as_of_ms,
+                   const std::vector<v1::Entity>& entities,
+                   const std::vector<std::string>& deleted) {
+    GraphPatch p;
+    p.instance_id = "inst";
+    p.event_id = event_id;
+    p.as_of_ms = as_of_ms;
+    p.now_ms = as_of_ms;
+    p.entity_types = {"thing_a"};
+    for (const v1::Entity& e : entities) *p.objects.add_entities() = e;
+    p.deleted_entity_keys = deleted;
+    auto counts = store_->ApplyPatch(p);
+    EXPECT_TRUE(counts.ok()) << counts.status();
+    return counts.ok() ? *counts : PatchCounts();
+  };
+  const v1::Entity gone = MakeEntity("thing_a:1", "thing_a", "gone");
+  EXPECT_EQ(patch("create", 10, {gone}, {}).created, 1);
+  EXPECT_EQ(patch("destroy", 11, {}, {"thing_a:1"}).deleted, 1);
+  // A deletion is logged as finalize logs one: the object as it was, as both
+  // data and previous.
+  auto changes = store_->ReadChanges(0, 10);
+  ASSERT_TRUE(changes.ok()) << changes.status();
+  ASSERT_THAT(*changes, SizeIs(2));
+  const ChangeRecord& deletion = (*changes)[1];
+  EXPECT_EQ(deletion.kind, v1::CHANGE_KIND_DELETED);
+  EXPECT_EQ(deletion.run_id, 0);
+  EXPECT_EQ(deletion.data, SerializeDeterministic(gone));
+  EXPECT_EQ(deletion.previous, deletion.data);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM patch_marks"), 1);
+
+  // A run that began (5) before the deletion saw the entity: its finalize,
+  // into a graph without entities, does not bring it back.
+  auto run =
+      store_->CreateRun("inst", Definition(), v1::RUN_TRIGGER_MANUAL, {}, 5);
+  ASSERT_TRUE(run.ok()) << run.status();
+  v1::TaskAttempt attempt = Lease(*run, "fetch-a");
+  Stage(attempt, {MakeEntity("thing_a:1", "thing_a", "stale"),
+                  MakeEntity("thing_a:2", "thing_a", "two")});
+  ASSERT_TRUE(store_->CommitAttempt(attempt, true, "", {}).ok());
+  auto counts = Finalize(*run);
+  ASSERT_TRUE(counts.ok()) << counts.status();
+  EXPECT_EQ(counts->created, 1);
+  EXPECT_THAT(GraphKeys(), ElementsAre("thing_a:2"));
+  ASSERT_TRUE(store_->SetRunStatus(*run, v1::RUN_STATUS_SUCCEEDED, "", 3).ok());
+  // The mark is newer than that run: it stays for the next one...
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM patch_marks"), 1);
+  // ...which began after it, decides again, and drops it.
+  run = store_->CreateRun("inst", Definition(), v1::RUN_TRIGGER_MANUAL, {}, 20);
+  ASSERT_TRUE(run.ok()) << run.status();
+  attempt = Lease(*run, "fetch-a");
+  Stage(attempt, {MakeEntity("thing_a:1", "thing_a", "back"),
+                  MakeEntity("thing_a:2", "thing_a", "two")});
+  ASSERT_TRUE(store_->CommitAttempt(attempt, true, "", {}).ok());
+  counts = Finalize(*run);
+  ASSERT_TRUE(counts.ok()) << counts.status();
+  EXPECT_EQ(counts->created, 1);
+  EXPECT_THAT(GraphKeys(), ElementsAre("thing_a:1", "thing_a:2"));
+  ASSERT_TRUE(store_->SetRunStatus(*run, v1::RUN_STATUS_SUCCEEDED, "", 3).ok());
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM patch_marks"), 0);
+
+  // Deleting the instance forgets its webhooks.
+  patch("late", 30, {MakeEntity("thing_a:3", "thing_a", "three")}, {});
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM webhook_events"), 3);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM patch_marks"), 1);
+  ASSERT_TRUE(store_->DeleteInstance("inst", 40).ok());
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM webhook_events"), 0);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM patch_marks"), 0);
+}
+
 TEST_F(PostgresStoreTest, AVersion2DatabaseIsMigratedWithItsData) {
   {
     auto db = Sql();
@@ -405,7 +477,10 @@ INSERT INTO attempt_objects (task_id, attempt, object, key, type, classes,
     ASSERT_TRUE(db->Execute(data).ok());
   }
   OpenStore();
-  EXPECT_EQ(Count("SELECT version FROM schema_version"), 6);
+  EXPECT_EQ(Count("SELECT version FROM schema_version"), 7);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM pg_tables WHERE tablename IN "
+                  "('webhook_events', 'patch_marks')"),
+            2);
   EXPECT_EQ(Count("SELECT COUNT(*) FROM pg_indexes WHERE indexname = "
                   "'graph_entities_by_scope'"),
             1);
@@ -549,6 +624,21 @@ TEST_F(PostgresStoreTest, ReplicasHearOfEachOthersCommits) {
     if (!moved) absl::SleepFor(absl::Milliseconds(20));
   }
   EXPECT_TRUE(moved);
+  // So does a webhook's patch of the graph (subscribers read its changes).
+  {
+    absl::MutexLock lock(&mu);
+    before = heard;
+  }
+  GraphPatch patch;
+  patch.instance_id = "inst";
+  patch.event_id = "event-1";
+  patch.as_of_ms = 1;
+  patch.now_ms = 1;
+  *patch.objects.add_entities() = MakeEntity("thing_a:1", "thing_a", "one");
+  auto applied = store_->ApplyPatch(patch);
+  ASSERT_TRUE(applied.ok()) << applied.status();
+  EXPECT_EQ(applied->created, 1);
+  EXPECT_TRUE(wait_for_news(before)) << "the other replica heard no patch";
   // Unwatched: no more calls (WatchOtherReplicas waits for one in progress).
   (*other)->WatchOtherReplicas(nullptr);
   {

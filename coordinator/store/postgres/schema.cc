@@ -249,6 +249,23 @@ UPDATE schema_version SET version = 6;
 )sql");
 }
 
+// Version 6 -> 7: webhooks (Store::ApplyPatch). The event ids applied, so a
+// provider's retry is recognised (forgotten by age, received_ms), and the
+// provider time (as_of_ms) of the last patch that wrote or deleted each
+// object: a run that began before it leaves the object alone at finalize.
+constexpr char kVersion6To7[] = R"sql(
+CREATE TABLE webhook_events (
+  instance_id TEXT COLLATE "C" NOT NULL, event_id TEXT COLLATE "C" NOT NULL,
+  received_ms BIGINT NOT NULL,
+  PRIMARY KEY (instance_id, event_id));
+CREATE INDEX webhook_events_by_time ON webhook_events (received_ms);
+CREATE TABLE patch_marks (
+  instance_id TEXT COLLATE "C" NOT NULL, object INTEGER NOT NULL,
+  key TEXT COLLATE "C" NOT NULL, as_of_ms BIGINT NOT NULL,
+  PRIMARY KEY (instance_id, object, key));
+UPDATE schema_version SET version = 7;
+)sql";
+
 // Held (transaction-scoped) while the schema is created or migrated, so
 // coordinators starting together do not race on it.
 constexpr int64_t kSchemaLockKey = 0x67726170686d696c;  // "graphmil"
@@ -355,6 +372,10 @@ absl::Status PostgresStore::Migrate() {
     if (version == 5) {
       GM_RETURN_IF_ERROR(db_->Execute(Version5To6()));
       version = 6;
+    }
+    if (version == 6) {
+      GM_RETURN_IF_ERROR(db_->Execute(kVersion6To7));
+      version = 7;
     }
     return absl::OkStatus();
   }));

@@ -99,8 +99,9 @@ std::string MarkedByPatch(int64_t protected_after, absl::string_view key_sql) {
 
 // Step 1: the graph's objects the run did not collect that may be deleted: of
 // a type whose rule allows it (see DeletionRule; scoped ones are decided by
-// the scope rule below) or, for relationships, with an endpoint entity gone
-// (deleted whatever their rule; doomed at once).
+// the scope rule below) and not marked by a newer patch or, for
+// relationships, with an endpoint entity gone (deleted whatever their rule
+// and marks; doomed at once).
 std::string CandidatesSql(int64_t run_id, bool relationships,
                           int64_t protected_after) {
   const std::string allowed = absl::Substitute(
@@ -115,7 +116,7 @@ std::string CandidatesSql(int64_t run_id, bool relationships,
       "INSERT INTO temp.finalize_candidates SELECT g.key, g.scope, $0 FROM "
       "graph_objects g LEFT JOIN temp.deletion_rules r ON r.type = g.type "
       "WHERE g.instance_id = ?1 AND g.object = ?4 AND NOT $1 AND ($2 OR $0) "
-      "AND NOT $3",
+      "AND ($0 OR NOT $3)",
       endpoint_gone, Collected(run_id, "?4", "g.key"), allowed,
       MarkedByPatch(protected_after, "g.key"));
 }

@@ -33,6 +33,7 @@
 #include "tests/fakes/circleci/har_replay.h"
 #include "tests/fakes/circleci/routes.h"
 #include "tests/fakes/circleci/url_util.h"
+#include "tests/fakes/circleci/webhooks.h"
 #include "tests/fakes/common/control.h"
 #include "tests/fakes/common/server_thread.h"
 
@@ -154,11 +155,20 @@ int HttpStatusFor(const absl::Status& status) {
   }
 }
 
+common::WebhookSenderOptions SenderOptions(const FakeCircleCiOptions& options) {
+  common::WebhookSenderOptions sender;
+  sender.timeout = options.webhook_timeout;
+  sender.ca_file = options.webhook_ca_file;
+  sender.known_events = CircleCiWebhookEvents();
+  return sender;
+}
+
 }  // namespace
 
 class FakeCircleCi::Impl {
  public:
-  explicit Impl(FakeCircleCiOptions options) : options_(std::move(options)) {}
+  explicit Impl(FakeCircleCiOptions options)
+      : options_(std::move(options)), webhooks_(SenderOptions(options_)) {}
 
   ~Impl() { server_thread_.Stop(); }
 
@@ -228,6 +238,7 @@ class FakeCircleCi::Impl {
   }
 
   int port() const { return server_thread_.port(); }
+  common::WebhookSender& webhooks() { return webhooks_; }
   // Valid for the server's life: history_ keeps every version.
   const Dataset& dataset() const { return *CurrentSnapshot()->data; }
   int64_t data_version() const { return CurrentSnapshot()->version; }
@@ -275,8 +286,32 @@ class FakeCircleCi::Impl {
     }
     absl::MutexLock lock(&mutate_mutex_);
     const std::shared_ptr<const Snapshot> current = CurrentSnapshot();
-    absl::StatusOr<Dataset> data = ApplyMutations(*current->data, mutations);
+    // The webhook events the mutations cause, each described by the data
+    // right after its mutation.
+    std::vector<CircleCiEvent> events;
+    absl::Status event_error;
+    const absl::Time now = absl::Now();
+    absl::StatusOr<Dataset> data = ApplyMutations(
+        *current->data, mutations, [&](size_t index, const Dataset& after) {
+          const Mutation& m = mutations[index];
+          absl::StatusOr<CircleCiEvent> event;
+          if (m.op == MutationOp::kSetWorkflowStatus &&
+              IsFinishedWorkflowStatus(m.status)) {
+            event = WorkflowCompletedEvent(after, m.id, now);
+          } else if (m.op == MutationOp::kSetJobStatus &&
+                     IsFinishedJobStatus(m.status)) {
+            event = JobCompletedEvent(after, m.id, now);
+          } else {
+            return;
+          }
+          if (event.ok()) {
+            events.push_back(*std::move(event));
+          } else if (event_error.ok()) {
+            event_error = event.status();
+          }
+        });
     if (!data.ok()) return data.status();
+    if (!event_error.ok()) return event_error;
     auto next = std::make_shared<Snapshot>();
     next->data = std::make_shared<const Dataset>(*std::move(data));
     next->api = std::make_shared<const GeneratedApi>(*next->data, *current->api,
@@ -287,7 +322,55 @@ class FakeCircleCi::Impl {
       absl::MutexLock snapshot_lock(&snapshot_mutex_);
       snapshot_ = next;
     }
+    // Delivered while mutate_mutex_ is held, so events reach every target in
+    // the order of the mutations, and before the caller hears of success.
+    for (const CircleCiEvent& event : events) {
+      webhooks_.Deliver(event.type, event.project_id,
+                        [&event](const common::WebhookTarget& target) {
+                          return CircleCiWebhookMessage(event, target);
+                        });
+    }
     return std::shared_ptr<const Snapshot>(std::move(next));
+  }
+
+  // POST /api/v2/webhook: registers a project webhook.
+  ApiReply CreateWebhook(const std::string& body) {
+    const std::shared_ptr<const Snapshot> snapshot = CurrentSnapshot();
+    absl::StatusOr<common::WebhookTarget> target =
+        WebhookFromApiBody(body, *snapshot->data);
+    if (target.ok()) target = webhooks_.Add(*std::move(target));
+    if (!target.ok()) return ErrorReply(400, target.status().message());
+    ApiReply reply = OkReply(WebhookApiObject(*target));
+    reply.status = 201;
+    return reply;
+  }
+
+  // GET /api/v2/webhook?scope-id=ID&scope-type=project: the project's
+  // webhooks.
+  ApiReply ListWebhooks(const QueryParams& query) {
+    const std::string* scope_id = FindParam(query, "scope-id");
+    const std::string* scope_type = FindParam(query, "scope-type");
+    if (scope_id == nullptr || scope_id->empty()) {
+      return ErrorReply(400, "scope-id is required.");
+    }
+    if (scope_type == nullptr || *scope_type != "project") {
+      return ErrorReply(400, "scope-type must be project.");
+    }
+    const Dataset& data = *CurrentSnapshot()->data;
+    if (std::none_of(data.projects.begin(), data.projects.end(),
+                     [&](const Project& p) { return p.id == *scope_id; })) {
+      return ErrorReply(404, "Project not found");
+    }
+    std::string body = "{\"items\":[";
+    bool first = true;
+    for (const common::WebhookTarget& target : webhooks_.Targets()) {
+      if (target.scope != *scope_id) continue;
+      if (!first) body += ",";
+      first = false;
+      body += WebhookApiObject(target);
+    }
+    body += "],\"next_page_token\":null}";
+    return OkReply(std::move(body));
   }
 
   absl::Status StartServer() {
@@ -373,7 +456,8 @@ class FakeCircleCi::Impl {
       }
     }
 
-    ApiReply reply = Answer(req.method, raw_path, raw_query, route, query);
+    ApiReply reply =
+        Answer(req.method, raw_path, raw_query, route, query, req.body);
     if (!reply.matched) counters_[kUnmatchedIndex].fetch_add(1);
     if (fault != nullptr && fault->kind == FaultKind::kRepeatPageToken &&
         reply.status == 200) {
@@ -389,13 +473,15 @@ class FakeCircleCi::Impl {
 
   ApiReply Answer(const std::string& method, const std::string& raw_path,
                   const std::string& raw_query, const RouteMatch& route,
-                  const QueryParams& query) {
+                  const QueryParams& query, const std::string& body) {
     if (replay_ == nullptr) {
       if (route.name.empty()) {
         ApiReply reply = ErrorReply(404, "Not Found");
         reply.matched = false;
         return reply;
       }
+      if (route.name == "webhook-create") return CreateWebhook(body);
+      if (route.name == "webhook-list") return ListWebhooks(query);
       return CurrentSnapshot()->api->Serve(route, query);
     }
     const RecordedResponse* recorded =
@@ -550,6 +636,7 @@ class FakeCircleCi::Impl {
     hooks.bad_request_body = [](absl::string_view message) {
       return ErrorBody(message);
     };
+    hooks.webhooks = &webhooks_;
     return hooks;
   }
 
@@ -621,6 +708,8 @@ class FakeCircleCi::Impl {
   absl::flat_hash_map<std::string, std::pair<std::string, std::string>>
       page_by_alias_ ABSL_GUARDED_BY(alias_mutex_);
 
+  common::WebhookSender webhooks_;
+
   httplib::Server server_;
   common::ServerThread server_thread_{server_};
 };
@@ -674,5 +763,6 @@ std::map<std::string, int64_t> FakeCircleCi::Counters() const {
   return impl_->Counters();
 }
 void FakeCircleCi::ResetCounters() { impl_->ResetCounters(); }
+common::WebhookSender& FakeCircleCi::webhooks() { return impl_->webhooks(); }
 
 }  // namespace graphmill::fakes

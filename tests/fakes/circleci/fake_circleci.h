@@ -14,10 +14,12 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "tests/fakes/circleci/dataset.h"
 #include "tests/fakes/circleci/faults.h"
 #include "tests/fakes/circleci/generated_api.h"
 #include "tests/fakes/circleci/mutations.h"
+#include "tests/fakes/common/webhook_sender.h"
 
 namespace graphmill::fakes {
 
@@ -46,6 +48,10 @@ struct FakeCircleCiOptions {
   // Request-handling threads. cpp-httplib holds one per open keep-alive
   // connection, and many workers each keep several: a small pool starves.
   int threads = 256;
+  // Webhook deliveries: the timeout of each, and the PEM CA bundle that
+  // https targets are verified with (empty: the system's).
+  absl::Duration webhook_timeout = absl::Seconds(5);
+  std::string webhook_ca_file;
 };
 
 // Thread-safe. Not copyable.
@@ -86,6 +92,11 @@ class FakeCircleCi {
   // replay mode. Mutations run one at a time; each re-renders only the lists it
   // changed and keeps one more Dataset copy alive (see dataset()), so they are
   // meant to be few (tens, not millions).
+  //
+  // A set_workflow_status (set_job_status) with a finished status sends the
+  // workflow-completed (job-completed) webhook event to the matching targets
+  // of webhooks(), in mutation order, once the new data is served and before
+  // Mutate returns (README.md, "Webhooks").
   absl::Status Mutate(const std::vector<Mutation>& mutations);
   absl::Status Mutate(const Mutation& mutation);
 
@@ -102,6 +113,10 @@ class FakeCircleCi {
   int64_t RequestCount(absl::string_view name) const;
   std::map<std::string, int64_t> Counters() const;
   void ResetCounters();
+
+  // The webhook targets (registered with /_control/webhooks, POST
+  // /api/v2/webhook or here) and their delivery statistics.
+  common::WebhookSender& webhooks();
 
  private:
   class Impl;

@@ -1,6 +1,6 @@
 // Tests of the fake_circleci binary as a process: flags, the port file, replay
-// from flags, mutations over HTTP, bad flags, and a clean exit on SIGTERM and
-// SIGINT.
+// from flags, mutations over HTTP, webhooks, bad flags, and a clean exit on
+// SIGTERM and SIGINT.
 #include <signal.h>
 
 #include <cstdio>
@@ -10,10 +10,12 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/hmac.h"
 #include "gtest/gtest.h"
 #include "tests/fakes/circleci/dataset.h"
 #include "tests/fakes/circleci/mutations.h"
 #include "tests/fakes/circleci/test_util.h"
+#include "tests/fakes/common/webhook_receiver.h"
 #include "tests/testing/process.h"
 
 namespace graphmill::fakes {
@@ -208,6 +210,46 @@ TEST(FakeCircleCiMainTest, MutatedOverHttpAsComputedInAnotherProcess) {
   EXPECT_EQ(fake_test::Message(unknown->body),
             "mutation #0 (remove_pipeline): pipeline 'not-there' not found");
 
+  EXPECT_TRUE(ExitsCleanlyOn(*process, SIGTERM));
+}
+
+TEST(FakeCircleCiMainTest, MutationsDeliverSignedWebhooks) {
+  absl::StatusOr<std::unique_ptr<common::WebhookReceiver>> receiver =
+      common::WebhookReceiver::Start();
+  ASSERT_TRUE(receiver.ok()) << receiver.status();
+  const std::string port_file = TempPath("webhooks.port");
+  std::unique_ptr<Process> process =
+      Start({absl::StrCat("--port_file=", port_file), "--orgs=1",
+             "--projects_per_org=2", "--pipelines_per_project=2"});
+  ASSERT_NE(process, nullptr);
+  const int port = ReadPort(port_file);
+  ASSERT_GT(port, 0);
+  auto client = MakeClient(port);
+  httplib::Result added =
+      client->Post("/_control/webhooks",
+                   absl::StrCat(R"({"url":")", (*receiver)->url("/ci"),
+                                R"(","secret":"process-secret"})"),
+                   "application/json");
+  ASSERT_TRUE(added);
+  ASSERT_EQ(added->status, 201) << added->body;
+  absl::StatusOr<VersionedDataset> served = fake_test::FetchDataset(*client);
+  ASSERT_TRUE(served.ok()) << served.status();
+  const Job& job = served->data.jobs[1];
+
+  httplib::Result posted = fake_test::PostMutations(
+      *client, MutationToJson(Mutation::SetJobStatus(job.id, "failed")));
+  ASSERT_TRUE(posted);
+  ASSERT_EQ(posted->status, 200) << posted->body;
+  const std::vector<common::ReceivedRequest> got = (*receiver)->requests();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].Header("circleci-event-type"), "job-completed");
+  EXPECT_EQ(got[0].Header("circleci-signature"),
+            absl::StrCat("v1=", HmacSha256Hex("process-secret", got[0].body)));
+  rapidjson::Document body = ParseJson(got[0].body);
+  EXPECT_EQ(std::string(body["job"]["id"].GetString()), job.id);
+  httplib::Result listed = client->Get("/_control/webhooks");
+  ASSERT_TRUE(listed);
+  EXPECT_EQ(ParseJson(listed->body)["targets"][0]["last_status"].GetInt(), 200);
   EXPECT_TRUE(ExitsCleanlyOn(*process, SIGTERM));
 }
 

@@ -419,6 +419,45 @@ TEST_F(MutationsTest, WorkflowStatusUpdatedInItsListOnly) {
   ExpectViewsAgree();
 }
 
+TEST_F(MutationsTest, JobStatusUpdatedInItsWorkflowsJobsOnly) {
+  const Dataset& before = server_->dataset();
+  const Job job = before.jobs[2];
+  const std::string jobs_path =
+      absl::StrCat("/api/v2/workflow/", job.workflow_id, "/job");
+  const std::string workflows_path = absl::StrCat(
+      "/api/v2/pipeline/", before.workflows[0].pipeline_id, "/workflow");
+  const std::string workflows_before = ApiGet(workflows_path)->body;
+
+  Post({Mutation::SetJobStatus(job.id, "running")});
+  // Every page of the workflow's jobs, checked item by item.
+  int seen = 0;
+  std::string token;
+  do {
+    httplib::Result res =
+        ApiGet(token.empty() ? jobs_path
+                             : absl::StrCat(jobs_path, "?page-token=", token));
+    ASSERT_TRUE(res);
+    rapidjson::Document page = ParseJson(res->body);
+    for (const auto& item : page["items"].GetArray()) {
+      if (item["id"].GetString() != job.id) continue;
+      EXPECT_EQ(std::string(item["status"].GetString()), "running");
+      EXPECT_EQ(std::string(item["stopped_at"].GetString()), "");
+      EXPECT_EQ(std::string(item["started_at"].GetString()), job.started_at);
+      ++seen;
+    }
+    token = page["next_page_token"].IsString()
+                ? page["next_page_token"].GetString()
+                : "";
+  } while (!token.empty());
+  EXPECT_EQ(seen, 1);
+  EXPECT_EQ(ApiGet(workflows_path)->body, workflows_before);
+  ExpectViewsAgree();
+
+  Post({Mutation::SetJobStatus(job.id, "success")});
+  EXPECT_EQ(server_->dataset().jobs[2].stopped_at, kMutationTime);
+  ExpectViewsAgree();
+}
+
 TEST_F(MutationsTest, BadRequestsChangeNothing) {
   const Dataset& before = server_->dataset();
   struct Case {
@@ -437,6 +476,11 @@ TEST_F(MutationsTest, BadRequestsChangeNothing) {
        "project 'gh/x/y' not found"},
       {R"({"op":"set_workflow_status","id":"w-404","status":"failed"})", 404,
        "workflow 'w-404' not found"},
+      {R"({"op":"set_job_status","id":"j-404","status":"failed"})", 404,
+       "job 'j-404' not found"},
+      {absl::StrCat(R"({"op":"set_job_status","id":")", before.jobs[0].id,
+                    R"(","status":"done"})"),
+       400, "'done' is not a job status"},
       {R"({"op":"remove_org","org":"gh/nobody"})", 404,
        "org 'gh/nobody' not found"},
       // All or nothing: the first one would have worked.

@@ -67,7 +67,7 @@ std::string EchoTokenForm(absl::string_view token, EchoForm form) {
 }
 
 bool IsSingleObjectRoute(absl::string_view route) {
-  return route == "me" || route == "project";
+  return route == "me" || route == "project" || route == "webhook-create";
 }
 
 }  // namespace

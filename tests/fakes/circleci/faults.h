@@ -34,7 +34,9 @@ inline constexpr const char* kRouteNames[] = {"me",
                                               "envvar",
                                               "context",
                                               "restrictions",
-                                              "context-envvar"};
+                                              "context-envvar",
+                                              "webhook-create",
+                                              "webhook-list"};
 
 enum class FaultKind {
   kStatus,           // an error response {"message": ...} with `status`

@@ -60,6 +60,9 @@ ABSL_FLAG(
     "the flag may be repeated.");
 ABSL_FLAG(int, threads, 256,
           "Request-handling threads (one per open keep-alive connection).");
+ABSL_FLAG(std::string, webhook_ca_file, "",
+          "PEM CA bundle that https webhook targets are verified with; empty: "
+          "the system's.");
 
 namespace {
 
@@ -76,6 +79,7 @@ int Run(const std::vector<std::string>& fault_flags) {
   options.page_size = absl::GetFlag(FLAGS_page_size);
   options.pipeline_page_overlap = absl::GetFlag(FLAGS_pipeline_page_overlap);
   options.threads = absl::GetFlag(FLAGS_threads);
+  options.webhook_ca_file = absl::GetFlag(FLAGS_webhook_ca_file);
   options.padding.route = absl::GetFlag(FLAGS_pad_route);
   options.padding.bytes = absl::GetFlag(FLAGS_pad_item_bytes);
   options.padding.items = absl::GetFlag(FLAGS_pad_items);

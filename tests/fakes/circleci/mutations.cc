@@ -74,6 +74,7 @@ constexpr OpInfo kOps[] = {
     {MutationOp::kSetWorkflowStatus, "set_workflow_status", "id status", ""},
     {MutationOp::kAddPipeline, "add_pipeline", "project",
      "id status created_at"},
+    {MutationOp::kSetJobStatus, "set_job_status", "id status", ""},
 };
 
 const OpInfo& InfoFor(MutationOp op) {
@@ -453,6 +454,29 @@ absl::Status SetWorkflowStatus(Dataset& data, const Mutation& m) {
   }
   workflow->status = m.status;
   workflow->canceled_by = m.status == "canceled" ? data.user.id : "";
+  if (IsFinishedWorkflowStatus(m.status) && workflow->stopped_at.empty()) {
+    workflow->stopped_at = kMutationTime;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SetJobStatus(Dataset& data, const Mutation& m) {
+  if (std::find(std::begin(kJobStatuses), std::end(kJobStatuses), m.status) ==
+      std::end(kJobStatuses)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("'", m.status, "' is not a job status"));
+  }
+  Job* job = FindIf(data.jobs, [&](const Job& j) { return j.id == m.id; });
+  if (job == nullptr) {
+    return absl::NotFoundError(absl::StrCat("job '", m.id, "' not found"));
+  }
+  job->status = m.status;
+  if (IsFinishedJobStatus(m.status)) {
+    if (job->started_at.empty()) job->started_at = kMutationTime;
+    if (job->stopped_at.empty()) job->stopped_at = kMutationTime;
+  } else {
+    job->stopped_at.clear();
+  }
   return absl::OkStatus();
 }
 
@@ -513,8 +537,7 @@ absl::Status AddPipeline(Dataset& data, const Mutation& m) {
   workflow.pipeline_number = pipeline.number;
   workflow.created_at = created_at;
   if (status == "canceled") workflow.canceled_by = data.user.id;
-  const bool finished =
-      status != "running" && status != "failing" && status != "on_hold";
+  const bool finished = IsFinishedWorkflowStatus(status);
   std::string previous_job;
   for (int j = 0; j < 2; ++j) {
     Job job;
@@ -567,6 +590,8 @@ absl::Status ApplyOne(Dataset& data, const Mutation& m) {
       return SetWorkflowStatus(data, m);
     case MutationOp::kAddPipeline:
       return AddPipeline(data, m);
+    case MutationOp::kSetJobStatus:
+      return SetJobStatus(data, m);
   }
   return absl::InvalidArgumentError("unknown op");
 }
@@ -730,10 +755,32 @@ Mutation Mutation::SetWorkflowStatus(std::string workflow_id,
   return m;
 }
 
+Mutation Mutation::SetJobStatus(std::string job_id, std::string status) {
+  Mutation m;
+  m.op = MutationOp::kSetJobStatus;
+  m.id = std::move(job_id);
+  m.status = std::move(status);
+  return m;
+}
+
+bool IsFinishedWorkflowStatus(absl::string_view status) {
+  return status == "success" || status == "failed" || status == "error" ||
+         status == "canceled" || status == "unauthorized" ||
+         status == "not_run";
+}
+
+bool IsFinishedJobStatus(absl::string_view status) {
+  return status == "success" || status == "failed" || status == "canceled" ||
+         status == "unauthorized" || status == "not_run" ||
+         status == "infrastructure_fail" || status == "timedout" ||
+         status == "terminated-unknown";
+}
+
 const char* MutationOpName(MutationOp op) { return InfoFor(op).name; }
 
 absl::StatusOr<Dataset> ApplyMutations(const Dataset& data,
-                                       const std::vector<Mutation>& mutations) {
+                                       const std::vector<Mutation>& mutations,
+                                       const MutationObserver& applied) {
   Dataset out = data;
   for (size_t i = 0; i < mutations.size(); ++i) {
     if (absl::Status status = ApplyOne(out, mutations[i]); !status.ok()) {
@@ -742,6 +789,7 @@ absl::StatusOr<Dataset> ApplyMutations(const Dataset& data,
           absl::StrCat("mutation #", i, " (", MutationOpName(mutations[i].op),
                        "): ", status.message()));
     }
+    if (applied) applied(i, out);
   }
   return out;
 }

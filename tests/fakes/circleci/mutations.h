@@ -21,12 +21,14 @@
 //   add_context_env_var     context_id, name          created_at
 //   remove_context_env_var  context_id, name          -
 //   set_workflow_status     id, status                -
+//   set_job_status          id, status                -
 //   add_pipeline            project                   id, status, created_at
 //
 // `project` is a project id or slug, `org` an org id or slug.
 #ifndef GRAPHMILL_TESTS_FAKES_CIRCLECI_MUTATIONS_H_
 #define GRAPHMILL_TESTS_FAKES_CIRCLECI_MUTATIONS_H_
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -72,7 +74,9 @@ enum class MutationOp {
   kAddContextEnvVar,
   kRemoveContextEnvVar,
   // Sets the workflow's status (one of kWorkflowStatuses); canceled_by becomes
-  // the /me user id for "canceled" and empty otherwise. Its jobs are unchanged.
+  // the /me user id for "canceled" and empty otherwise. A finished status
+  // (IsFinishedWorkflowStatus) sets a missing stopped_at to kMutationTime;
+  // otherwise stopped_at is left alone. Its jobs are unchanged.
   kSetWorkflowStatus,
   // Adds a pipeline to the project (the next number, at the head of the feed
   // with the default created_at, kMutationTime) with one workflow "build" of
@@ -81,6 +85,11 @@ enum class MutationOp {
   // `id` (default a UUID derived from the project and the number) and UUIDs
   // derived from it. ALREADY_EXISTS if a pipeline has the id.
   kAddPipeline,
+  // Sets the job's status (one of kJobStatuses). A finished status
+  // (IsFinishedJobStatus) sets a missing stopped_at, and a missing started_at,
+  // to kMutationTime; any other status clears stopped_at (the job has not
+  // stopped). Its workflow is unchanged.
+  kSetJobStatus,
 };
 
 // The timestamp given to added items that name none: the generator's "now".
@@ -90,6 +99,30 @@ inline constexpr char kMutationTime[] = "2024-03-21T00:00:00.000Z";
 inline constexpr const char* kWorkflowStatuses[] = {
     "success", "running", "not_run",  "failed",      "error",
     "failing", "on_hold", "canceled", "unauthorized"};
+
+// CircleCI's job statuses.
+inline constexpr const char* kJobStatuses[] = {"success",
+                                               "running",
+                                               "not_run",
+                                               "failed",
+                                               "retried",
+                                               "queued",
+                                               "not_running",
+                                               "infrastructure_fail",
+                                               "timedout",
+                                               "on_hold",
+                                               "terminated-unknown",
+                                               "blocked",
+                                               "canceled",
+                                               "unauthorized"};
+
+// Whether a workflow with `status` has ended: success, failed, error,
+// canceled, unauthorized or not_run (CircleCI then sends workflow-completed).
+bool IsFinishedWorkflowStatus(absl::string_view status);
+// Whether a job with `status` has ended: success, failed, canceled,
+// unauthorized, not_run, infrastructure_fail, timedout or terminated-unknown
+// (CircleCI then sends job-completed).
+bool IsFinishedJobStatus(absl::string_view status);
 
 // One change. Which fields an op uses is in the table at the top of this file;
 // the others must stay empty. The factories below fill the right ones.
@@ -126,6 +159,7 @@ struct Mutation {
   static Mutation RemoveContextEnvVar(std::string context_id, std::string name);
   static Mutation SetWorkflowStatus(std::string workflow_id,
                                     std::string status);
+  static Mutation SetJobStatus(std::string job_id, std::string status);
 
   bool operator==(const Mutation&) const = default;
 };
@@ -138,8 +172,15 @@ const char* MutationOpName(MutationOp op);
 // prefixed with "mutation #<index> (<op>): ". NOT_FOUND names the unknown id
 // or slug; INVALID_ARGUMENT a missing, extra or bad field; ALREADY_EXISTS a
 // duplicate.
+//
+// `applied`, when given, is called after each mutation with its index and the
+// data as it then is (before the next one), e.g. to describe the change; it is
+// called for the mutations before a failing one too.
+using MutationObserver =
+    std::function<void(size_t index, const Dataset& after)>;
 absl::StatusOr<Dataset> ApplyMutations(const Dataset& data,
-                                       const std::vector<Mutation>& mutations);
+                                       const std::vector<Mutation>& mutations,
+                                       const MutationObserver& applied = {});
 
 // Parses the JSON form. INVALID_ARGUMENT naming the problem (not JSON, an
 // unknown op or member, a member that is not a string, an empty list).

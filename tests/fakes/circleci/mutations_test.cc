@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/fakes/circleci/test_util.h"
@@ -311,6 +312,125 @@ TEST(ApplyMutationsTest, SetWorkflowStatusSetsCanceledBy) {
   EXPECT_EQ(failed.workflows[5].canceled_by, "");
 }
 
+TEST(ApplyMutationsTest, SetWorkflowStatusFinishingSetsAMissingStoppedAt) {
+  const Dataset before = Generate();
+  // A workflow that is still running has no stopped_at.
+  const Dataset running = Apply(
+      before,
+      {Mutation::AddPipeline(before.projects[0].slug, "p-run", "running")});
+  const Workflow& open = running.workflows.back();
+  ASSERT_EQ(open.status, "running");
+  ASSERT_EQ(open.stopped_at, "");
+  const Dataset finished =
+      Apply(running, {Mutation::SetWorkflowStatus(open.id, "success")});
+  EXPECT_EQ(finished.workflows.back().status, "success");
+  EXPECT_EQ(finished.workflows.back().stopped_at, kMutationTime);
+  ExpectOnlyChanged(running, finished, {"workflows"});
+  // One that had stopped keeps its time, whatever its new status.
+  const Workflow& done = before.workflows[2];
+  ASSERT_NE(done.stopped_at, "");
+  for (const char* status : {"failed", "running", "on_hold"}) {
+    const Dataset after =
+        Apply(before, {Mutation::SetWorkflowStatus(done.id, status)});
+    EXPECT_EQ(after.workflows[2].status, status);
+    EXPECT_EQ(after.workflows[2].stopped_at, done.stopped_at) << status;
+  }
+  // Still unfinished: stopped_at stays empty.
+  const Dataset held =
+      Apply(running, {Mutation::SetWorkflowStatus(open.id, "on_hold")});
+  EXPECT_EQ(held.workflows.back().stopped_at, "");
+}
+
+TEST(ApplyMutationsTest, SetJobStatusSetsTheStatusAndItsTimes) {
+  const Dataset before = Generate();
+  const Job& job = before.jobs[4];
+  ASSERT_EQ(job.status, "success");
+  const Dataset failed =
+      Apply(before, {Mutation::SetJobStatus(job.id, "infrastructure_fail")});
+  EXPECT_EQ(failed.jobs[4].status, "infrastructure_fail");
+  EXPECT_EQ(failed.jobs[4].started_at, job.started_at);
+  EXPECT_EQ(failed.jobs[4].stopped_at, job.stopped_at);
+  ExpectOnlyChanged(before, failed, {"jobs"});
+  Job expected = job;
+  expected.status = "infrastructure_fail";
+  EXPECT_EQ(failed.jobs[4], expected);
+
+  // Running: not stopped. Finished again: stopped now (started_at kept).
+  const Dataset running =
+      Apply(before, {Mutation::SetJobStatus(job.id, "running")});
+  EXPECT_EQ(running.jobs[4].status, "running");
+  EXPECT_EQ(running.jobs[4].stopped_at, "");
+  EXPECT_EQ(running.jobs[4].started_at, job.started_at);
+  const Dataset timed_out =
+      Apply(running, {Mutation::SetJobStatus(job.id, "timedout")});
+  EXPECT_EQ(timed_out.jobs[4].stopped_at, kMutationTime);
+  EXPECT_EQ(timed_out.jobs[4].started_at, job.started_at);
+
+  // A job that never started gets both times when it finishes.
+  Dataset queued = before;
+  queued.jobs[4].status = "queued";
+  queued.jobs[4].started_at.clear();
+  queued.jobs[4].stopped_at.clear();
+  const Dataset canceled =
+      Apply(queued, {Mutation::SetJobStatus(job.id, "canceled")});
+  EXPECT_EQ(canceled.jobs[4].status, "canceled");
+  EXPECT_EQ(canceled.jobs[4].started_at, kMutationTime);
+  EXPECT_EQ(canceled.jobs[4].stopped_at, kMutationTime);
+  // Every CircleCI job status is accepted.
+  for (const char* status : kJobStatuses) {
+    EXPECT_TRUE(
+        ApplyMutations(before, {Mutation::SetJobStatus(job.id, status)}).ok())
+        << status;
+  }
+}
+
+TEST(ApplyMutationsTest, FinishedStatuses) {
+  for (const char* status :
+       {"success", "failed", "error", "canceled", "unauthorized", "not_run"}) {
+    EXPECT_TRUE(IsFinishedWorkflowStatus(status)) << status;
+  }
+  for (const char* status : {"running", "failing", "on_hold"}) {
+    EXPECT_FALSE(IsFinishedWorkflowStatus(status)) << status;
+  }
+  for (const char* status :
+       {"success", "failed", "canceled", "unauthorized", "not_run",
+        "infrastructure_fail", "timedout", "terminated-unknown"}) {
+    EXPECT_TRUE(IsFinishedJobStatus(status)) << status;
+  }
+  for (const char* status : {"running", "retried", "queued", "not_running",
+                             "on_hold", "blocked", "error"}) {
+    EXPECT_FALSE(IsFinishedJobStatus(status)) << status;
+  }
+}
+
+TEST(ApplyMutationsTest, ObserverSeesTheDataAfterEachMutation) {
+  const Dataset before = Generate();
+  const std::string job_id = before.jobs[0].id;
+  std::vector<std::string> seen;
+  absl::StatusOr<Dataset> out = ApplyMutations(
+      before,
+      {Mutation::SetJobStatus(job_id, "failed"), Mutation::SetLogin("renamed"),
+       Mutation::SetJobStatus(job_id, "running")},
+      [&](size_t index, const Dataset& after) {
+        seen.push_back(absl::StrCat(index, ":", after.jobs[0].status, ":",
+                                    after.user.login));
+      });
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_THAT(
+      seen, ::testing::ElementsAre(absl::StrCat("0:failed:", before.user.login),
+                                   "1:failed:renamed", "2:running:renamed"));
+  // A failing batch: the observer saw the ones before, the result is an error.
+  seen.clear();
+  EXPECT_FALSE(ApplyMutations(before,
+                              {Mutation::SetJobStatus(job_id, "failed"),
+                               Mutation::SetJobStatus("gone", "failed")},
+                              [&](size_t index, const Dataset&) {
+                                seen.push_back(absl::StrCat(index));
+                              })
+                   .ok());
+  EXPECT_THAT(seen, ::testing::ElementsAre("0"));
+}
+
 TEST(ApplyMutationsTest, AddPipelineAddsTheNewestWithAWorkflowAndJobs) {
   const Dataset before = Generate();
   const Project& project = before.projects[1];
@@ -395,6 +515,12 @@ TEST(ApplyMutationsTest, ErrorsNameTheThingAndChangeNothing) {
        "'exploded' is not a workflow status"},
       {Mutation::SetWorkflowStatus("no-such-workflow", "failed"),
        absl::StatusCode::kNotFound, "workflow 'no-such-workflow' not found"},
+      {Mutation::SetJobStatus(data.jobs[0].id, "error"),
+       absl::StatusCode::kInvalidArgument, "'error' is not a job status"},
+      {Mutation::SetJobStatus("no-such-job", "failed"),
+       absl::StatusCode::kNotFound, "job 'no-such-job' not found"},
+      {Mutation::SetJobStatus(data.jobs[0].id, ""),
+       absl::StatusCode::kInvalidArgument, "field 'status' is required"},
   };
   // Restriction 1 is a project restriction (0 is the expression one).
   ASSERT_EQ(data.restrictions[1].restriction_type, "project");
@@ -436,6 +562,7 @@ TEST(MutationsJsonTest, ParsesEveryFormAndRoundTrips) {
       Mutation::AddContextEnvVar("c", "N"),
       Mutation::RemoveContextEnvVar("c", "N"),
       Mutation::SetWorkflowStatus("w", "failed"),
+      Mutation::SetJobStatus("j", "timedout"),
   };
   std::string array = "[";
   for (const Mutation& m : all) {
@@ -457,6 +584,8 @@ TEST(MutationsJsonTest, ParsesEveryFormAndRoundTrips) {
   EXPECT_EQ(*wrapped, all);
   EXPECT_EQ(MutationToJson(Mutation::RemovePipeline("p")),
             R"({"op":"remove_pipeline","id":"p"})");
+  EXPECT_EQ(MutationToJson(Mutation::SetJobStatus("j", "failed")),
+            R"({"op":"set_job_status","id":"j","status":"failed"})");
 }
 
 TEST(MutationsJsonTest, RejectsBadBodies) {

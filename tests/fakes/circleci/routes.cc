@@ -24,6 +24,14 @@ std::string ParamOrEmpty(const QueryParams& query, absl::string_view name) {
 
 RouteMatch ClassifyRoute(absl::string_view method, absl::string_view api_path,
                          const QueryParams& query) {
+  if (api_path == "/webhook") {
+    if (method == "POST") return Match("webhook-create", "", "/api/v2/webhook");
+    if (method == "GET") {
+      return Match("webhook-list", ParamOrEmpty(query, "scope-id"),
+                   "/api/v2/webhook");
+    }
+    return {};
+  }
   if (method != "GET") return {};
   if (api_path == "/me" || api_path == "/me/") {
     return Match("me", "", "/api/v2/me");

@@ -19,7 +19,9 @@ struct RouteMatch {
 
 // `api_path` is the raw (undecoded) path after "/api/v2", e.g.
 // "/project/gh%2Fa%2Fb/envvar". A project slug must be one %2F-escaped segment:
-// "/project/gh/a/b" matches nothing. Only GET has routes.
+// "/project/gh/a/b" matches nothing. Only GET has routes, but for POST
+// /webhook ("webhook-create"; GET /webhook is "webhook-list", its resource the
+// scope-id).
 RouteMatch ClassifyRoute(absl::string_view method, absl::string_view api_path,
                          const QueryParams& query);
 

@@ -9,6 +9,8 @@
 //                    F, where F is a string in the text syntax or an object of
 //                    route, kind and parameters ({"kind": "latency",
 //                    "ms": 50}); 400 names the bad fault, none is added then.
+//   webhooks, webhooks/redeliver: see webhook_sender.h (when the fake sends
+//                    webhooks: ControlHooks::webhooks).
 #ifndef GRAPHMILL_TESTS_FAKES_COMMON_CONTROL_H_
 #define GRAPHMILL_TESTS_FAKES_COMMON_CONTROL_H_
 
@@ -28,6 +30,7 @@
 #include "rapidjson/stringbuffer.h"
 #include "rapidjson/writer.h"
 #include "tests/fakes/common/fault_table.h"
+#include "tests/fakes/common/webhook_sender.h"
 
 namespace graphmill::fakes::common {
 
@@ -99,7 +102,8 @@ absl::StatusOr<std::vector<FaultT>> FaultsFromJson(
   return parsed;
 }
 
-// What the shared control endpoints act on; all members are required.
+// What the shared control endpoints act on; all members are required but
+// `webhooks`.
 template <typename FaultT>
 struct ControlHooks {
   const FaultSyntax<FaultT>* syntax = nullptr;
@@ -109,6 +113,8 @@ struct ControlHooks {
   std::function<void()> reset_counters;
   // The fake's JSON error body for a 400 with `message`.
   std::function<std::string(absl::string_view message)> bad_request_body;
+  // The fake's webhook targets and sender: serves /_control/webhooks when set.
+  WebhookSender* webhooks = nullptr;
 };
 
 // Answers `method` on /_control/`path` if it is one of the shared endpoints
@@ -146,6 +152,9 @@ bool HandleSharedControl(const std::string& method, absl::string_view path,
     }
     for (FaultT& fault : *parsed) hooks.faults->Add(std::move(fault));
     SendJson(200, faults_json(), res);
+  } else if (hooks.webhooks != nullptr) {
+    return HandleWebhookControl(method, path, body, *hooks.webhooks,
+                                hooks.bad_request_body, res);
   } else {
     return false;
   }

@@ -20,6 +20,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "common/log.h"
@@ -28,11 +29,14 @@
 #include "rapidjson/writer.h"
 #include "tests/fakes/common/control.h"
 #include "tests/fakes/common/server_thread.h"
+#include "tests/fakes/common/webhook_sender.h"
 #include "tests/fakes/heroku/generated_api.h"
 #include "tests/fakes/heroku/har_replay.h"
 #include "tests/fakes/heroku/http_server.h"
+#include "tests/fakes/heroku/mutations.h"
 #include "tests/fakes/heroku/payloads.h"
 #include "tests/fakes/heroku/routes.h"
+#include "tests/fakes/heroku/webhooks.h"
 
 namespace graphmill::fakes {
 namespace {
@@ -151,11 +155,48 @@ bool AcceptsVersion3(absl::string_view accept) {
   return version == "3" || absl::StartsWith(version, "3.");
 }
 
+int HttpStatusFor(const absl::Status& status) {
+  switch (status.code()) {
+    case absl::StatusCode::kInvalidArgument:
+      return 400;
+    case absl::StatusCode::kNotFound:
+      return 404;
+    case absl::StatusCode::kAlreadyExists:
+    case absl::StatusCode::kFailedPrecondition:
+      return 409;
+    default:
+      return 500;
+  }
+}
+
+// Heroku's error id for a status HttpStatusFor gives.
+const char* ErrorIdFor(int status) {
+  switch (status) {
+    case 400:
+      return "bad_request";
+    case 404:
+      return "not_found";
+    case 409:
+      return "conflict";
+    default:
+      return "internal_server_error";
+  }
+}
+
+common::WebhookSenderOptions SenderOptions(const FakeHerokuOptions& options) {
+  common::WebhookSenderOptions sender;
+  sender.timeout = options.webhook_timeout;
+  sender.ca_file = options.webhook_ca_file;
+  sender.known_events = heroku::WebhookIncludes();
+  return sender;
+}
+
 }  // namespace
 
 class FakeHeroku::Impl {
  public:
-  explicit Impl(FakeHerokuOptions options) : options_(std::move(options)) {}
+  explicit Impl(FakeHerokuOptions options)
+      : options_(std::move(options)), webhooks_(SenderOptions(options_)) {}
 
   ~Impl() { server_thread_.Stop(); }
 
@@ -187,13 +228,17 @@ class FakeHeroku::Impl {
           "fake Heroku rate limit needs capacity >= 1 and refill >= 0, got ",
           limits.capacity, " and ", limits.refill_per_second));
     }
+    auto snapshot = std::make_shared<Snapshot>();
     if (options_.mode == FakeHerokuMode::kGenerated) {
       absl::StatusOr<heroku::Dataset> data =
           heroku::GenerateDataset(options_.dataset);
       if (!data.ok()) return data.status();
-      dataset_ = *std::move(data);
-      generated_ = std::make_unique<heroku::GeneratedApi>(dataset_);
+      snapshot->data =
+          std::make_shared<const heroku::Dataset>(*std::move(data));
+      snapshot->api =
+          std::make_shared<const heroku::GeneratedApi>(*snapshot->data);
     } else {
+      snapshot->data = std::make_shared<const heroku::Dataset>();
       if (options_.recordings.empty()) {
         return absl::InvalidArgumentError(
             "fake Heroku replay mode needs at least one recordings path");
@@ -202,6 +247,14 @@ class FakeHeroku::Impl {
           heroku::HarReplay::Load(options_.recordings);
       if (!replay.ok()) return replay.status();
       replay_ = *std::move(replay);
+    }
+    {
+      absl::MutexLock lock(&mutate_mutex_);
+      history_.push_back(snapshot->data);
+    }
+    {
+      absl::MutexLock lock(&snapshot_mutex_);
+      snapshot_ = std::move(snapshot);
     }
     limiter_ = std::make_unique<heroku::RateLimiter>(
         limits, static_cast<int>(options_.tokens.size()), options_.clock);
@@ -212,7 +265,13 @@ class FakeHeroku::Impl {
   }
 
   int port() const { return server_thread_.port(); }
-  const heroku::Dataset& dataset() const { return dataset_; }
+  // Valid for the server's life: history_ keeps every version.
+  const heroku::Dataset& dataset() const { return *CurrentSnapshot()->data; }
+  int64_t data_version() const { return CurrentSnapshot()->version; }
+  common::WebhookSender& webhooks() { return webhooks_; }
+  absl::Status Mutate(const std::vector<heroku::Mutation>& mutations) {
+    return ApplyAndPublish(mutations).status();
+  }
   FaultTable& faults() { return faults_; }
   heroku::RateLimiter& limiter() { return *limiter_; }
 
@@ -240,6 +299,96 @@ class FakeHeroku::Impl {
   }
 
  private:
+  // One version of the data and its API. Immutable: a request keeps the one
+  // it started with, so it never sees half a mutation.
+  struct Snapshot {
+    std::shared_ptr<const heroku::Dataset> data;
+    std::shared_ptr<const heroku::GeneratedApi> api;  // null in replay mode
+    int64_t version = 0;
+  };
+
+  std::shared_ptr<const Snapshot> CurrentSnapshot() const {
+    absl::ReaderMutexLock lock(&snapshot_mutex_);
+    return snapshot_;
+  }
+
+  absl::Time Now() const {
+    return options_.clock ? options_.clock() : absl::Now();
+  }
+
+  // Applies `mutations` to the current data, serves the result, then sends
+  // the webhook events they cause (in order, before returning).
+  absl::StatusOr<std::shared_ptr<const Snapshot>> ApplyAndPublish(
+      const std::vector<heroku::Mutation>& mutations) {
+    if (replay_ != nullptr) {
+      return absl::FailedPreconditionError(
+          "fake Heroku: mutations need generated mode, not replay");
+    }
+    absl::MutexLock lock(&mutate_mutex_);
+    const std::shared_ptr<const Snapshot> current = CurrentSnapshot();
+    const absl::Time now = Now();
+    std::vector<heroku::Change> changes;
+    absl::StatusOr<heroku::Dataset> data =
+        heroku::ApplyMutations(*current->data, mutations, now, &changes);
+    if (!data.ok()) return data.status();
+    auto next = std::make_shared<Snapshot>();
+    next->data = std::make_shared<const heroku::Dataset>(*std::move(data));
+    next->api = std::make_shared<const heroku::GeneratedApi>(*next->data);
+    next->version = current->version + 1;
+    history_.push_back(next->data);
+    {
+      absl::MutexLock snapshot_lock(&snapshot_mutex_);
+      snapshot_ = next;
+    }
+    // The changes are made by the account of the first token. Delivered
+    // while mutate_mutex_ is held, so every target sees them in order.
+    const heroku::User actor = current->api->AccountUser(options_.tokens[0]);
+    for (heroku::Change& change : changes) {
+      const heroku::HerokuEvent event =
+          heroku::MakeEvent(std::move(change), now, actor);
+      webhooks_.Deliver(event.change.include(), event.change.app_id,
+                        [&event](const common::WebhookTarget& target) {
+                          return heroku::HerokuWebhookMessage(event, target);
+                        });
+    }
+    return std::shared_ptr<const Snapshot>(std::move(next));
+  }
+
+  // GET and POST /apps/{app}/webhooks.
+  Reply ServeWebhooks(const RouteMatch& match, const std::string& body,
+                      const Snapshot& snapshot) {
+    const heroku::App* app = snapshot.api->FindApp(match.identity);
+    if (app == nullptr) {
+      return heroku::ErrorReply(404, "not_found",
+                                heroku::Info(match.route).not_found);
+    }
+    Reply reply;
+    if (match.route == Route::kAppWebhooks) {
+      reply.body = "[";
+      for (const common::WebhookTarget& target : webhooks_.Targets()) {
+        if (target.scope != app->id) continue;
+        if (reply.body.size() > 1) reply.body += ",";
+        reply.body += heroku::WebhookApiObject(target, *app);
+      }
+      reply.body += "]";
+      return reply;
+    }
+    std::string generated_secret;
+    absl::StatusOr<common::WebhookTarget> target =
+        heroku::WebhookFromApiBody(body, *app, &generated_secret);
+    if (target.ok()) target = webhooks_.Add(*std::move(target));
+    if (!target.ok()) {
+      return heroku::ErrorReply(422, "invalid_params",
+                                target.status().message());
+    }
+    reply.status = 201;
+    reply.body = heroku::WebhookApiObject(*target, *app);
+    if (!generated_secret.empty()) {
+      reply.headers.emplace_back("Heroku-Webhook-Secret", generated_secret);
+    }
+    return reply;
+  }
+
   absl::Status StartServer() {
     common::ServerThreadOptions serve;
     serve.name = "fake Heroku";
@@ -261,6 +410,8 @@ class FakeHeroku::Impl {
       return;
     }
     counters_[kTotalIndex].fetch_add(1);
+    const std::shared_ptr<const Snapshot> snapshot = CurrentSnapshot();
+    const bool generated = replay_ == nullptr;
     const RouteMatch match = heroku::MatchRoute(req.method, path);
     const bool routed = match.route != Route::kNone;
     if (routed) counters_[static_cast<int>(match.route)].fetch_add(1);
@@ -271,7 +422,7 @@ class FakeHeroku::Impl {
         heroku::TokenFromAuthorization(req.get_header_value("Authorization"));
     const int caller = token.has_value() ? TokenIndex(*token) : -1;
     if (caller < 0) {
-      if (!routed && generated_ != nullptr) {
+      if (!routed && generated) {
         counters_[kUnmatchedIndex].fetch_add(1);
       }
       const heroku::RecordedResponse* recorded =
@@ -288,8 +439,8 @@ class FakeHeroku::Impl {
 
     // 2. Injected faults.
     std::vector<std::string> resource_names;
-    if (generated_ != nullptr) {
-      resource_names = generated_->ResourceNames(match);
+    if (generated) {
+      resource_names = snapshot->api->ResourceNames(match);
     } else if (!match.identity.empty()) {
       resource_names.push_back(match.identity);
     }
@@ -327,7 +478,7 @@ class FakeHeroku::Impl {
       }
     }
 
-    Reply reply = Answer(req, range, match, caller, spec);
+    Reply reply = Answer(req, range, match, caller, spec, *snapshot);
     if (fault != nullptr && fault->kind == FaultKind::kTruncatedBody) {
       SendTruncated(reply, res);
       return;
@@ -338,8 +489,9 @@ class FakeHeroku::Impl {
   // Steps after authentication and faults: route, Accept, rate limit, scopes,
   // then the data.
   Reply Answer(const httplib::Request& req, const std::string& range,
-               const RouteMatch& match, int caller, const TokenSpec& spec) {
-    if (generated_ != nullptr && match.route == Route::kNone) {
+               const RouteMatch& match, int caller, const TokenSpec& spec,
+               const Snapshot& snapshot) {
+    if (replay_ == nullptr && match.route == Route::kNone) {
       counters_[kUnmatchedIndex].fetch_add(1);
       return heroku::ErrorReply(404, "not_found", kNoRouteMessage);
     }
@@ -383,8 +535,11 @@ class FakeHeroku::Impl {
       reply = heroku::ErrorReply(403, "forbidden", kScopeMessage);
     } else if (match.route == Route::kRateLimits) {
       reply.body = heroku::RateLimitsJson(remaining);
+    } else if (match.route == Route::kAppWebhooks ||
+               match.route == Route::kAppWebhookCreate) {
+      reply = ServeWebhooks(match, req.body, snapshot);
     } else {
-      reply = generated_->Serve(match, spec, range);
+      reply = snapshot.api->Serve(match, spec, range);
     }
     AddRateLimitHeaders(remaining, reply);
     reply.headers.emplace_back("OAuth-Scope", absl::StrJoin(spec.scopes, " "));
@@ -493,7 +648,23 @@ class FakeHeroku::Impl {
     }
     const std::string& method = req.method;
     if (path == "dataset-summary" && method == "GET") {
-      SendJson(200, SummaryJson(), res);
+      SendJson(200, SummaryJson(*CurrentSnapshot()), res);
+    } else if (path == "mutations" && method == "POST") {
+      absl::StatusOr<std::vector<heroku::Mutation>> mutations =
+          heroku::ParseMutationsJson(req.body);
+      absl::StatusOr<std::shared_ptr<const Snapshot>> applied =
+          mutations.ok() ? ApplyAndPublish(*mutations)
+                         : absl::StatusOr<std::shared_ptr<const Snapshot>>(
+                               mutations.status());
+      if (!applied.ok()) {
+        const int status = HttpStatusFor(applied.status());
+        SendJson(
+            status,
+            heroku::ErrorJson(ErrorIdFor(status), applied.status().message()),
+            res);
+        return;
+      }
+      SendJson(200, SummaryJson(**applied), res);
     } else if (path == "rate-limit" && method == "GET") {
       SendJson(200, RateLimitJson(), res);
     } else if (path == "rate-limit" && method == "DELETE") {
@@ -565,6 +736,7 @@ class FakeHeroku::Impl {
     hooks.bad_request_body = [](absl::string_view message) {
       return heroku::ErrorJson("bad_request", message);
     };
+    hooks.webhooks = &webhooks_;
     return hooks;
   }
 
@@ -602,7 +774,7 @@ class FakeHeroku::Impl {
     return std::string(buffer.GetString(), buffer.GetSize());
   }
 
-  std::string SummaryJson() const {
+  std::string SummaryJson(const Snapshot& snapshot) const {
     rapidjson::StringBuffer buffer;
     JsonWriter w(buffer);
     auto count = [&w](const char* key, int64_t value) {
@@ -612,9 +784,10 @@ class FakeHeroku::Impl {
     w.StartObject();
     w.Key("mode");
     if (replay_ == nullptr) {
-      const heroku::Dataset& data = dataset_;
+      const heroku::Dataset& data = *snapshot.data;
       w.String("generated");
       count("seed", static_cast<int64_t>(data.options.seed));
+      count("version", snapshot.version);
       count("accounts", data.accounts.size());
       count("users", data.users.size());
       std::vector<int> accounts_of_user(data.users.size(), 0);
@@ -663,9 +836,14 @@ class FakeHeroku::Impl {
   }
 
   FakeHerokuOptions options_;
-  heroku::Dataset dataset_;
-  std::unique_ptr<heroku::GeneratedApi> generated_;
   std::unique_ptr<heroku::HarReplay> replay_;
+  mutable absl::Mutex snapshot_mutex_;  // held only to copy or swap snapshot_
+  std::shared_ptr<const Snapshot> snapshot_ ABSL_GUARDED_BY(snapshot_mutex_);
+  absl::Mutex mutate_mutex_;  // one mutation at a time
+  // Every version ever served, so dataset() references stay valid.
+  std::vector<std::shared_ptr<const heroku::Dataset>> history_
+      ABSL_GUARDED_BY(mutate_mutex_);
+  common::WebhookSender webhooks_;
   std::unique_ptr<heroku::RateLimiter> limiter_;
   absl::flat_hash_map<std::string, int> token_index_;
   FaultTable faults_;
@@ -693,6 +871,15 @@ std::string FakeHeroku::base_url() const {
   return absl::StrCat("http://127.0.0.1:", impl_->port());
 }
 const heroku::Dataset& FakeHeroku::dataset() const { return impl_->dataset(); }
+int64_t FakeHeroku::data_version() const { return impl_->data_version(); }
+absl::Status FakeHeroku::Mutate(
+    const std::vector<heroku::Mutation>& mutations) {
+  return impl_->Mutate(mutations);
+}
+absl::Status FakeHeroku::Mutate(const heroku::Mutation& mutation) {
+  return impl_->Mutate(std::vector<heroku::Mutation>{mutation});
+}
+common::WebhookSender& FakeHeroku::webhooks() { return impl_->webhooks(); }
 
 void FakeHeroku::AddFault(heroku::Fault fault) {
   impl_->faults().Add(std::move(fault));

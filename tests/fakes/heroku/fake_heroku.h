@@ -17,9 +17,11 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "tests/fakes/common/webhook_sender.h"
 #include "tests/fakes/heroku/auth.h"
 #include "tests/fakes/heroku/dataset.h"
 #include "tests/fakes/heroku/faults.h"
+#include "tests/fakes/heroku/mutations.h"
 #include "tests/fakes/heroku/rate_limiter.h"
 
 namespace graphmill::fakes {
@@ -39,14 +41,19 @@ struct FakeHerokuOptions {
   std::vector<std::string> recordings;  // replay: .har files or directories
   // One bucket per token; capacity >= 1, refill_per_second >= 0.
   heroku::RateLimitOptions rate_limit;
-  // The rate limiter's clock; null = absl::Now. Tests pass a fake clock to
-  // drive refills without sleeping.
+  // The rate limiter's clock, also the time of mutations (renames' updated_at,
+  // webhook events); null = absl::Now. Tests pass a fake clock to drive
+  // refills without sleeping.
   std::function<absl::Time()> clock;
   std::vector<heroku::Fault> faults;  // active from the start
   int port = 0;                       // 0 = an ephemeral port
   // Request-handling threads. cpp-httplib holds one per open keep-alive
   // connection, and many workers each keep several: a small pool starves.
   int threads = 256;
+  // Webhook deliveries: the timeout of each, and the PEM CA bundle that
+  // https targets are verified with (empty: the system's).
+  absl::Duration webhook_timeout = absl::Seconds(5);
+  std::string webhook_ca_file;
 };
 
 // Thread-safe. Not copyable.
@@ -70,9 +77,29 @@ class FakeHeroku {
   // directly, as they do off https://api.heroku.com.
   std::string base_url() const;
 
-  // The generated data being served (empty in replay mode). Valid for the
-  // server's life.
+  // The generated data being served now (empty in replay mode). Every version
+  // is kept for the server's life, so the reference stays valid, and
+  // unchanged, after later mutations: call again to see them.
   const heroku::Dataset& dataset() const;
+
+  // How many Mutate calls (or POST /_control/mutations) have succeeded.
+  int64_t data_version() const;
+
+  // Applies `mutations` in order, all or nothing (heroku::ApplyMutations in
+  // mutations.h, at the time of options.clock), then serves the result: each
+  // request is answered from the data before or after the whole list. Then
+  // sends the webhook events they cause to the matching targets of
+  // webhooks(), in order, before returning (README.md, "Webhooks"). On error
+  // nothing changes and nothing is sent: INVALID_ARGUMENT, NOT_FOUND naming
+  // the app or add-on, ALREADY_EXISTS for a name in use, FAILED_PRECONDITION
+  // in replay mode. Each mutation re-renders the data and keeps one more
+  // Dataset copy alive, so they are meant to be few.
+  absl::Status Mutate(const std::vector<heroku::Mutation>& mutations);
+  absl::Status Mutate(const heroku::Mutation& mutation);
+
+  // The webhook targets (registered with /_control/webhooks, POST
+  // /apps/{app}/webhooks or here) and their delivery statistics.
+  common::WebhookSender& webhooks();
 
   // Faults apply to requests that arrive after the call.
   void AddFault(heroku::Fault fault);

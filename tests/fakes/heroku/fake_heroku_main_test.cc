@@ -9,7 +9,10 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/hmac.h"
 #include "gtest/gtest.h"
+#include "tests/fakes/common/webhook_receiver.h"
+#include "tests/fakes/heroku/dataset.h"
 #include "tests/fakes/heroku/test_util.h"
 #include "tests/testing/process.h"
 
@@ -146,6 +149,51 @@ TEST(FakeHerokuMainTest, ReplaysRecordingsFromFlagsAndExitsOnSigint) {
   EXPECT_EQ(account->status, 401);
 
   EXPECT_TRUE(ExitsCleanlyOn(*process, SIGINT));
+}
+
+TEST(FakeHerokuMainTest, MutationsDeliverSignedWebhooks) {
+  absl::StatusOr<std::unique_ptr<common::WebhookReceiver>> receiver =
+      common::WebhookReceiver::Start();
+  ASSERT_TRUE(receiver.ok()) << receiver.status();
+  const std::string port_file = TempPath("webhooks.port");
+  std::remove(port_file.c_str());
+  std::unique_ptr<Process> process = Start({"--port_file=" + port_file});
+  ASSERT_NE(process, nullptr);
+  const int port = ReadPort(port_file);
+  ASSERT_GT(port, 0);
+  auto client = MakeClient(port);
+  absl::StatusOr<heroku::Dataset> data =
+      heroku::GenerateDataset(heroku::DatasetOptions{});
+  ASSERT_TRUE(data.ok()) << data.status();
+  const heroku::App& app = data->apps[0];
+
+  // Registered through the API, on the app.
+  httplib::Result added = client->Post(
+      absl::StrCat("/apps/", app.name, "/webhooks"),
+      {{"Accept", heroku_test::kAccept},
+       {"Authorization", absl::StrCat("Bearer ", heroku_test::kToken)}},
+      absl::StrCat(R"({"include":["api:app"],"level":"notify","url":")",
+                   (*receiver)->url("/h"), R"(","secret":"process-secret"})"),
+      "application/json");
+  ASSERT_TRUE(added);
+  ASSERT_EQ(added->status, 201) << added->body;
+  httplib::Result posted =
+      client->Post("/_control/mutations",
+                   absl::StrCat(R"({"op":"rename_app","id":")", app.id,
+                                R"(","name":"renamed-in-process"})"),
+                   "application/json");
+  ASSERT_TRUE(posted);
+  ASSERT_EQ(posted->status, 200) << posted->body;
+  EXPECT_EQ(ParseJson(posted->body)["version"].GetInt(), 1);
+  const std::vector<common::ReceivedRequest> got = (*receiver)->requests();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].Header("Heroku-Webhook-Hmac-SHA256"),
+            HmacSha256Base64("process-secret", got[0].body));
+  rapidjson::Document body = ParseJson(got[0].body);
+  EXPECT_EQ(std::string(body["data"]["name"].GetString()),
+            "renamed-in-process");
+  EXPECT_EQ(Get(*client, "/apps/renamed-in-process/addons")->status, 200);
+  EXPECT_TRUE(ExitsCleanlyOn(*process, SIGTERM));
 }
 
 TEST(FakeHerokuMainTest, BadFlagsExitNonZero) {

@@ -147,6 +147,11 @@ User GeneratedApi::AccountUser(const TokenSpec& caller) const {
   return user;
 }
 
+const App* GeneratedApi::FindApp(absl::string_view identity) const {
+  auto it = app_by_identity_.find(identity);
+  return it == app_by_identity_.end() ? nullptr : &data_.apps[it->second];
+}
+
 std::vector<std::string> GeneratedApi::ResourceNames(
     const RouteMatch& match) const {
   std::vector<std::string> names;
@@ -173,6 +178,8 @@ std::vector<std::string> GeneratedApi::ResourceNames(
           [&](int i) { return data_.teams[i].name; });
       break;
     case Route::kAppAddons:
+    case Route::kAppWebhooks:
+    case Route::kAppWebhookCreate:
       add(
           app_by_identity_, [&](int i) { return data_.apps[i].id; },
           [&](int i) { return data_.apps[i].name; });
@@ -296,6 +303,8 @@ Reply GeneratedApi::Serve(const RouteMatch& match, const TokenSpec& caller,
           [this](int i) -> const std::string& { return addon_json_[i]; });
     }
     case Route::kRateLimits:
+    case Route::kAppWebhooks:
+    case Route::kAppWebhookCreate:  // served by FakeHeroku (webhooks.h)
     case Route::kNone:
       break;
   }

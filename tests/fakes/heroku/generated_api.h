@@ -53,6 +53,9 @@ class GeneratedApi {
   // e-mail, else users[0] when the e-mail is empty, else a synthesized user.
   User AccountUser(const TokenSpec& caller) const;
 
+  // The app `identity` (id or name) names, or null.
+  const App* FindApp(absl::string_view identity) const;
+
  private:
   template <typename KeyOf, typename Render>
   Reply ServeList(Route route, absl::string_view range_header,

@@ -56,6 +56,9 @@ ABSL_FLAG(
     "the flag may be repeated.");
 ABSL_FLAG(int, threads, 256,
           "Request-handling threads (one per open keep-alive connection).");
+ABSL_FLAG(std::string, webhook_ca_file, "",
+          "PEM CA bundle that https webhook targets are verified with; empty: "
+          "the system's.");
 
 namespace {
 
@@ -70,6 +73,7 @@ int Run(const std::vector<std::string>& token_flags,
   FakeHerokuOptions options;
   options.port = absl::GetFlag(FLAGS_port);
   options.threads = absl::GetFlag(FLAGS_threads);
+  options.webhook_ca_file = absl::GetFlag(FLAGS_webhook_ca_file);
   auto& dataset = options.dataset;
   dataset.seed = absl::GetFlag(FLAGS_seed);
   dataset.accounts = absl::GetFlag(FLAGS_accounts);

@@ -33,6 +33,10 @@ constexpr RouteInfo kRoutes[kRouteCount] = {
      "addon_service, plan", "Couldn't find that app."},
     {"user", "/users/{account_identity}", kReadScopes, "", "",
      "Couldn't find that user."},
+    {"app-webhooks", "/apps/{app_identity}/webhooks", kReadScopes, "", "",
+     "Couldn't find that app."},
+    {"app-webhook-create", "/apps/{app_identity}/webhooks",
+     "global write write-protected", "", "", "Couldn't find that app."},
 };
 
 // Decodes %XX escapes; a malformed escape is kept literally.
@@ -73,6 +77,15 @@ std::vector<std::string> RangeFields(Route route) {
 
 RouteMatch MatchRoute(absl::string_view method, absl::string_view raw_path) {
   RouteMatch match;
+  if (method == "POST") {
+    const std::vector<absl::string_view> parts = absl::StrSplit(raw_path, '/');
+    if (parts.size() == 4 && parts[0].empty() && parts[1] == "apps" &&
+        !parts[2].empty() && parts[3] == "webhooks") {
+      match.route = Route::kAppWebhookCreate;
+      match.identity = PercentDecode(parts[2]);
+    }
+    return match;
+  }
   if (method != "GET") return match;
   if (raw_path == "/account") {
     match.route = Route::kAccount;
@@ -101,6 +114,9 @@ RouteMatch MatchRoute(absl::string_view method, absl::string_view raw_path) {
       match.route = Route::kTeamApps;
     } else if (parts.size() == 4 && collection == "apps" && child == "addons") {
       match.route = Route::kAppAddons;
+    } else if (parts.size() == 4 && collection == "apps" &&
+               child == "webhooks") {
+      match.route = Route::kAppWebhooks;
     } else if (parts.size() == 3 && collection == "users") {
       match.route = Route::kUser;
     } else {

@@ -21,14 +21,16 @@ enum class Route {
   kTeamApps,            // /teams/{id|name}/apps
   kAppAddons,           // /apps/{id|name}/addons
   kUser,                // /users/{id|email}
+  kAppWebhooks,         // GET /apps/{id|name}/webhooks
+  kAppWebhookCreate,    // POST /apps/{id|name}/webhooks
 };
-inline constexpr int kRouteCount = 9;
+inline constexpr int kRouteCount = 11;
 
 // Route names, indexed by Route, as used by counters and faults.
 inline constexpr const char* kRouteNames[kRouteCount] = {
-    "account",         "rate-limits",   "enterprise-accounts",
-    "account-members", "account-teams", "team-members",
-    "team-apps",       "app-addons",    "user"};
+    "account",       "rate-limits",  "enterprise-accounts", "account-members",
+    "account-teams", "team-members", "team-apps",           "app-addons",
+    "user",          "app-webhooks", "app-webhook-create"};
 
 struct RouteInfo {
   const char* name;
@@ -51,8 +53,8 @@ struct RouteMatch {
   std::string identity;  // the decoded {id|name} path segment, if any
 };
 
-// Classifies a GET of `raw_path` (no query). Other methods and unknown paths
-// give Route::kNone.
+// Classifies a GET of `raw_path` (no query), or a POST of
+// /apps/{id|name}/webhooks. Other methods and unknown paths give Route::kNone.
 RouteMatch MatchRoute(absl::string_view method, absl::string_view raw_path);
 
 // The Route called `name`, or kNone.

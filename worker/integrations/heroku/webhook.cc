@@ -128,7 +128,11 @@ absl::StatusOr<WebhookChange> HerokuWebhookHandler::Resolve(
   if (created_at.empty()) return Missing("created_at");
   absl::StatusOr<int64_t> as_of = WebhookTimeMs(created_at, "created_at");
   if (!as_of.ok()) return as_of.status();
-  change.as_of_ms = *as_of;
+  // Heroku stamps whole seconds: the change happened somewhere in that
+  // second, and the delivery's data is as of its end. Taking the start would
+  // let a run that began later in the same second, which may have read the
+  // resource before the change, win over the webhook.
+  change.as_of_ms = *as_of % 1000 == 0 ? *as_of + 999 : *as_of;
   const rapidjson::Value& data = ObjectMember(event, "data");
   const std::string id = StringMember(data, "id");
   if (id.empty()) return Missing("data.id");

@@ -201,6 +201,19 @@ absl::StatusOr<int> InstanceValidate(const Invocation& call) {
   return response->valid() ? kExitSuccess : kExitFailure;
 }
 
+// Exit 1 when any resource has no webhook (its error is in the output).
+absl::StatusOr<int> InstanceWebhooksInstall(const Invocation& call) {
+  absl::StatusOr<v1::InstallWebhooksResponse> response =
+      call.client.InstallWebhooks(call.line.instance_id, call.line.webhook_url);
+  if (!response.ok()) return response.status();
+  call.out << (call.json() ? JsonLine(*response)
+                           : RenderWebhookInstall(*response));
+  for (const v1::WebhookInstallResult& result : response->results()) {
+    if (!result.error().empty()) return kExitFailure;
+  }
+  return kExitSuccess;
+}
+
 // The relationship types of the run's integration, so progress can tell
 // entities from relationships. Best effort: nullopt when the coordinator will
 // not say.
@@ -958,6 +971,8 @@ absl::StatusOr<int> Dispatch(const Invocation& call) {
       return InstanceDelete(call);
     case Command::kInstanceValidate:
       return InstanceValidate(call);
+    case Command::kInstanceWebhooksInstall:
+      return InstanceWebhooksInstall(call);
     case Command::kRunStart:
       return RunStart(call);
     case Command::kRunWatch:

@@ -18,8 +18,9 @@ namespace graphmill::cli {
 
 // Exit statuses.
 inline constexpr int kExitSuccess = 0;
-// Any failure, `run watch` of a run that ended FAILED or CANCELLED, and
-// `instance validate` of invalid credentials.
+// Any failure, `run watch` of a run that ended FAILED or CANCELLED,
+// `instance validate` of invalid credentials, and `instance webhooks install`
+// with a resource the webhook could not be installed on.
 inline constexpr int kExitFailure = 1;
 // `run watch` of a run that ended PARTIAL.
 inline constexpr int kExitPartial = 2;

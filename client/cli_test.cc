@@ -316,6 +316,35 @@ class FakeAdmin final : public v1::Admin::Service {
     return grpc::Status::OK;
   }
 
+  // "ci-prod": two projects, one created now, one that had the webhook;
+  // "full": one that the provider refused; others are unknown.
+  grpc::Status InstallWebhooks(grpc::ServerContext* context,
+                               const v1::InstallWebhooksRequest* request,
+                               v1::InstallWebhooksResponse* response) override {
+    Record(context);
+    if (request->instance_id() != "ci-prod" &&
+        request->instance_id() != "full") {
+      return grpc::Status(
+          grpc::StatusCode::NOT_FOUND,
+          absl::StrCat("instance '", request->instance_id(), "' not found"));
+    }
+    if (request->url() == "http://hooks.example.com") {
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                          "url must use https://");
+    }
+    response->set_endpoint_url(
+        absl::StrCat(request->url(), "/webhooks/", request->instance_id()));
+    v1::WebhookInstallResult& first = *response->add_results();
+    first.set_resource("fake_project:1");
+    first.set_created(true);
+    v1::WebhookInstallResult& second = *response->add_results();
+    second.set_resource("fake_project:2");
+    if (request->instance_id() == "full") {
+      second.set_error("PERMISSION_DENIED: POST /webhook: HTTP 403");
+    }
+    return grpc::Status::OK;
+  }
+
   // Run 12 is active and gets cancelled; 13 has ended.
   grpc::Status CancelRun(grpc::ServerContext* context,
                          const v1::CancelRunRequest* request,
@@ -1632,6 +1661,52 @@ TEST_F(CliTest, InstanceValidateExitStatusFollowsTheAnswer) {
   CliResult missing = Run({"instance", "validate", "nope"});
   EXPECT_EQ(missing.exit_status, kExitFailure);
   EXPECT_EQ(missing.err, "graphmill: NOT_FOUND: instance 'nope' not found\n");
+}
+
+TEST_F(CliTest, InstanceWebhooksInstallPrintsALinePerResource) {
+  CliResult installed = Run({"instance", "webhooks", "install", "ci-prod",
+                             "--url", "https://hooks.example.com"});
+  EXPECT_EQ(installed.exit_status, kExitSuccess) << installed.err;
+  EXPECT_EQ(installed.out,
+            "webhooks to https://hooks.example.com/webhooks/ci-prod\n"
+            "RESOURCE        WEBHOOK  ERROR\n"
+            "fake_project:1  created\n"
+            "fake_project:2  exists\n");
+  EXPECT_EQ(installed.err, "");
+
+  // A resource that failed: its error, and exit status 1.
+  CliResult failed = Run({"instance", "webhooks", "install", "full", "--url",
+                          "https://hooks.example.com"});
+  EXPECT_EQ(failed.exit_status, kExitFailure);
+  EXPECT_THAT(failed.out,
+              HasSubstr("fake_project:2  error    PERMISSION_DENIED: POST "
+                        "/webhook: HTTP 403\n"));
+  EXPECT_EQ(failed.err, "");
+
+  CliResult json = Run({"instance", "webhooks", "install", "full", "--url",
+                        "https://hooks.example.com", "-o", "json"});
+  EXPECT_EQ(json.exit_status, kExitFailure);
+  EXPECT_EQ(json.out,
+            R"({"endpointUrl":"https://hooks.example.com/webhooks/full",)"
+            R"("results":[{"resource":"fake_project:1","created":true,)"
+            R"("error":""},{"resource":"fake_project:2","created":false,)"
+            R"("error":"PERMISSION_DENIED: POST /webhook: HTTP 403"}]})"
+            "\n");
+
+  CliResult missing = Run({"instance", "webhooks", "install", "nope", "--url",
+                           "https://hooks.example.com"});
+  EXPECT_EQ(missing.exit_status, kExitFailure);
+  EXPECT_EQ(missing.out, "");
+  EXPECT_EQ(missing.err, "graphmill: NOT_FOUND: instance 'nope' not found\n");
+
+  CliResult bad_url = Run({"instance", "webhooks", "install", "ci-prod",
+                           "--url", "http://hooks.example.com"});
+  EXPECT_EQ(bad_url.exit_status, kExitFailure);
+  EXPECT_EQ(bad_url.err,
+            "graphmill: INVALID_ARGUMENT: url must use https://\n");
+
+  CliResult usage = Run({"instance", "webhooks", "install", "ci-prod"});
+  EXPECT_EQ(usage.exit_status, kExitUsage);
 }
 
 // --- run cancel/upload/watch

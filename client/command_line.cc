@@ -87,6 +87,7 @@ constexpr FlagSpec kFlags[] = {
     {"raw", "", false},
     {"until-caught-up", "", false},
     {"role", "admin|reader|worker", false},
+    {"url", "URL", false},
     // Connection (global).
     {"token-file", "FILE", false},
     {"tls-ca-file", "FILE", false},
@@ -115,7 +116,8 @@ const FlagSpec* FindFlag(absl::string_view name) {
 struct CommandSpec {
   Command command;
   // A command of a group is "GROUP NAME"; a standalone command ("subscribe")
-  // has its name in `group` and an empty `name`.
+  // has its name in `group` and an empty `name`. A NAME of two words
+  // ("webhooks install") is a command of a subgroup ("instance webhooks").
   std::string group;
   std::string name;
   // Names of the positional arguments, in order; all are required.
@@ -277,6 +279,22 @@ const std::vector<CommandSpec>& Commands() {
        "ID",
        "Check an instance's credentials with the provider. Prints 'valid: "
        "...' (exit 0) or 'invalid: ...' (exit 1)."},
+      {Command::kInstanceWebhooksInstall,
+       "instance",
+       "webhooks install",
+       {"ID"},
+       {{"url",
+         "the public base URL that reaches the coordinator's "
+         "--webhook_listen, e.g. https://hooks.example.com (https; http only "
+         "to a loopback host); /webhooks/ID is appended (required)"}},
+       "ID --url URL",
+       "Register the coordinator's webhook endpoint with the provider, with "
+       "the instance's credentials (held by the coordinator), on every "
+       "resource of the instance's graph that sends webhooks (CircleCI "
+       "projects, Heroku apps), signed with its webhookSecret. Prints one "
+       "line per resource: created, exists (a webhook with that URL was "
+       "there) or error; exits 1 if any failed. Run it again after errors or "
+       "once runs found new resources."},
       {Command::kRunStart,
        "run",
        "start",
@@ -534,6 +552,34 @@ std::vector<std::string> SubcommandNames(absl::string_view group) {
   return names;
 }
 
+// The first words of a group's subcommands, once each: "create", ...,
+// "webhooks" (a subgroup).
+std::vector<std::string> SubcommandWords(absl::string_view group) {
+  std::vector<std::string> words;
+  for (const CommandSpec& spec : Commands()) {
+    if (spec.group != group) continue;
+    std::string word = spec.name.substr(0, spec.name.find(' '));
+    if (std::find(words.begin(), words.end(), word) == words.end()) {
+      words.push_back(std::move(word));
+    }
+  }
+  return words;
+}
+
+// The subcommands of subgroup "GROUP SUB" ("install" of "instance
+// webhooks"); empty when it is not one.
+std::vector<std::string> SubgroupCommands(absl::string_view group,
+                                          absl::string_view sub) {
+  std::vector<std::string> names;
+  const std::string prefix = absl::StrCat(sub, " ");
+  for (const CommandSpec& spec : Commands()) {
+    if (spec.group == group && absl::StartsWith(spec.name, prefix)) {
+      names.push_back(spec.name.substr(prefix.size()));
+    }
+  }
+  return names;
+}
+
 // The words that may start a command: groups and standalone commands.
 std::vector<std::string> TopLevelNames() {
   std::vector<std::string> names;
@@ -574,6 +620,12 @@ std::string KnownCommandPrefix(const std::vector<std::string>& positionals) {
     return absl::StrCat("graphmill ", positionals[0]);
   }
   if (positionals.empty() || !IsGroup(positionals[0])) return "graphmill";
+  if (positionals.size() >= 3 &&
+      FindCommand(positionals[0], absl::StrCat(positionals[1], " ",
+                                               positionals[2])) != nullptr) {
+    return absl::StrCat("graphmill ", positionals[0], " ", positionals[1], " ",
+                        positionals[2]);
+  }
   if (positionals.size() < 2 ||
       FindCommand(positionals[0], positionals[1]) == nullptr) {
     return absl::StrCat("graphmill ", positionals[0]);
@@ -927,16 +979,45 @@ absl::StatusOr<CommandLine> ParseCommandLine(
           "' (expected: ", absl::StrJoin(SubcommandNames(group), ", "), ")"));
     }
     spec = FindCommand(group, positionals[1]);
+    first_argument = 2;
+    // A subgroup's command: "instance webhooks install".
+    const std::vector<std::string> subgroup =
+        spec == nullptr ? SubgroupCommands(group, positionals[1])
+                        : std::vector<std::string>();
+    if (!subgroup.empty()) {
+      const std::string path = absl::StrCat(group, " ", positionals[1]);
+      if (positionals.size() < 3) {
+        if (help) {
+          line.help = true;
+          line.help_topic = path;
+          return line;
+        }
+        return Usage(
+            absl::StrCat("missing subcommand for 'graphmill ", path,
+                         "' (expected: ", absl::StrJoin(subgroup, ", "), ")"));
+      }
+      spec =
+          FindCommand(group, absl::StrCat(positionals[1], " ", positionals[2]));
+      if (spec == nullptr) {
+        const std::string suggestion =
+            DidYouMean(positionals[2], subgroup, absl::StrCat(path, " "));
+        return Usage(absl::StrCat(
+            "unknown command '", path, " ", positionals[2], "'",
+            suggestion.empty()
+                ? absl::StrCat(" (try: graphmill ", path, " --help)")
+                : suggestion));
+      }
+      first_argument = 3;
+    }
     if (spec == nullptr) {
       const std::string suggestion = DidYouMean(
-          positionals[1], SubcommandNames(group), absl::StrCat(group, " "));
+          positionals[1], SubcommandWords(group), absl::StrCat(group, " "));
       return Usage(absl::StrCat(
           "unknown command '", group, " ", positionals[1], "'",
           suggestion.empty()
               ? absl::StrCat(" (try: graphmill ", group, " --help)")
               : suggestion));
     }
-    first_argument = 2;
   }
   line.command = spec->command;
   line.command_path = CommandPath(*spec);
@@ -1291,6 +1372,8 @@ absl::StatusOr<CommandLine> ParseCommandLine(
       line.raw = true;
     } else if (name == "until-caught-up") {
       line.until_caught_up = true;
+    } else if (name == "url") {
+      line.webhook_url = value;
     } else if (name == "role") {
       if (value == "admin") {
         line.token_role = v1::TOKEN_ROLE_ADMIN;
@@ -1310,6 +1393,10 @@ absl::StatusOr<CommandLine> ParseCommandLine(
       line.token_role == v1::TOKEN_ROLE_UNSPECIFIED) {
     return Usage(absl::StrCat("missing --role admin|reader|worker for ",
                               quoted_command));
+  }
+  if (line.command == Command::kInstanceWebhooksInstall &&
+      line.webhook_url.empty()) {
+    return Usage(absl::StrCat("missing --url URL for ", quoted_command));
   }
   if (line.command == Command::kInstanceCreate && line.integration.empty()) {
     return Usage(
@@ -1460,7 +1547,8 @@ std::string UsageText(absl::string_view topic) {
         "\nEnvironment: GRAPHMILL_SERVER (coordinator address), "
         "GRAPHMILL_TOKEN (bearer token "
         "sent with every call).\nExit status: 0 success, 1 failure, run "
-        "FAILED/CANCELLED or instance invalid, 2 run PARTIAL, 64 usage "
+        "FAILED/CANCELLED, instance invalid or a webhook not installed, 2 "
+        "run PARTIAL, 64 usage "
         "error.\n");
   }
   std::vector<std::pair<std::string, std::string>> lines;
@@ -1490,7 +1578,8 @@ std::string UsageText(absl::string_view topic) {
           "SECONDS (see: graphmill --help)\n");
       return text;
     }
-    if (spec.group == topic) {
+    // A group's commands, or a subgroup's ("instance webhooks").
+    if (absl::StartsWith(path, absl::StrCat(topic, " "))) {
       lines.emplace_back(absl::StrCat("  graphmill ", path, " ", spec.synopsis),
                          spec.summary);
     }

@@ -41,6 +41,7 @@ enum class Command {
   kInstanceUpdate,
   kInstanceDelete,
   kInstanceValidate,
+  kInstanceWebhooksInstall,
   kRunStart,
   kRunWatch,
   kRunShow,
@@ -147,9 +148,13 @@ struct CommandLine {
   // --tls-ca-file, --tls-cert-file, --tls-key-file and --insecure.
   ClientTlsOptions tls;
 
-  // `instance create/get/update/delete/validate ID`, `run start INSTANCE`, or
-  // --instance of `graph *` and `run list`.
+  // `instance create/get/update/delete/validate ID`, `instance webhooks
+  // install ID`, `run start INSTANCE`, or --instance of `graph *` and `run
+  // list`.
   std::string instance_id;
+  // instance webhooks install --url: the public base URL of the coordinator's
+  // webhook endpoint (checked by the coordinator).
+  std::string webhook_url;
   // subscribe --instance (repeatable).
   std::vector<std::string> instance_ids;
   // instance create --integration; integration describe's INTEGRATION.
@@ -236,7 +241,8 @@ absl::StatusOr<std::map<std::string, std::string>> ParseConfigJson(
 
 // What shell completion needs to know of one command.
 struct CommandSummary {
-  std::string path;                // "instance create", "subscribe"
+  // "instance create", "subscribe", "instance webhooks install"
+  std::string path;
   std::vector<std::string> flags;  // accepted command flags, without "--"
   std::string summary;             // its first sentence
 };

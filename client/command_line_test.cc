@@ -254,7 +254,7 @@ TEST(ParseCommandLine, UsageErrorsNameTheProblem) {
             "unknown command 'foo' (try: graphmill --help)");
   EXPECT_EQ(ErrorOf({"instance"}),
             "missing subcommand for 'graphmill instance' (expected: create, "
-            "list, get, update, delete, validate)");
+            "list, get, update, delete, validate, webhooks install)");
   EXPECT_EQ(ErrorOf({"run", "stop", "1"}),
             "unknown command 'run stop' (try: graphmill run --help)");
   EXPECT_EQ(ErrorOf({"run", "list", "--bogus"}),
@@ -630,6 +630,72 @@ TEST(ParseCommandLine, DeleteValidateCancelUpload) {
             "graphmill instance validate --help)");
   EXPECT_EQ(ErrorOf({"instance", "delete", "ci", "--yes=no"}),
             "--yes takes no value");
+}
+
+// --- instance webhooks install ---------------------------------------------
+
+TEST(ParseCommandLine, InstanceWebhooksInstallIsASubgroupsCommand) {
+  absl::StatusOr<CommandLine> line =
+      Parse({"instance", "webhooks", "install", "ci", "--url",
+             "https://hooks.example.com", "-o", "json"});
+  ASSERT_TRUE(line.ok()) << line.status();
+  EXPECT_EQ(line->command, Command::kInstanceWebhooksInstall);
+  EXPECT_EQ(line->command_path, "instance webhooks install");
+  EXPECT_EQ(line->instance_id, "ci");
+  EXPECT_EQ(line->webhook_url, "https://hooks.example.com");
+  EXPECT_EQ(line->output, OutputFormat::kJson);
+  // Flags anywhere, = form too.
+  line = Parse(
+      {"--url=https://h.example", "instance", "webhooks", "install", "ci"});
+  ASSERT_TRUE(line.ok()) << line.status();
+  EXPECT_EQ(line->webhook_url, "https://h.example");
+
+  EXPECT_EQ(ErrorOf({"instance", "webhooks", "install", "ci"}),
+            "missing --url URL for 'graphmill instance webhooks install'");
+  EXPECT_EQ(ErrorOf({"instance", "webhooks", "install", "--url", "u"}),
+            "missing ID for 'graphmill instance webhooks install' (usage: "
+            "graphmill instance webhooks install ID --url URL)");
+  EXPECT_EQ(ErrorOf({"instance", "webhooks"}),
+            "missing subcommand for 'graphmill instance webhooks' (expected: "
+            "install)");
+  EXPECT_EQ(ErrorOf({"instance", "webhooks", "instal", "ci"}),
+            "unknown command 'instance webhooks instal' (did you mean "
+            "'instance webhooks install'?)");
+  EXPECT_EQ(ErrorOf({"instance", "webhook", "install", "ci"}),
+            "unknown command 'instance webhook' (did you mean 'instance "
+            "webhooks'?)");
+  EXPECT_EQ(ErrorOf({"instance", "get", "ci", "--url", "u"}),
+            "flag '--url' is not valid for 'graphmill instance get' (try: "
+            "graphmill instance get --help)");
+  EXPECT_EQ(
+      ErrorOf({"instance", "webhooks", "install", "ci", "--url", "u", "--yes"}),
+      "flag '--yes' is not valid for 'graphmill instance webhooks "
+      "install' (try: graphmill instance webhooks install --help)");
+
+  // Help at each level.
+  for (const auto& [args, topic] :
+       std::vector<std::pair<std::vector<std::string>, std::string>>{
+           {{"instance", "webhooks", "--help"}, "instance webhooks"},
+           {{"instance", "webhooks", "install", "-h"},
+            "instance webhooks install"},
+           {{"help", "instance", "webhooks", "install"},
+            "instance webhooks install"}}) {
+    absl::StatusOr<CommandLine> help = Parse(args);
+    ASSERT_TRUE(help.ok()) << help.status();
+    EXPECT_TRUE(help->help);
+    EXPECT_EQ(help->help_topic, topic);
+  }
+  EXPECT_THAT(UsageText("instance webhooks install"),
+              HasSubstr("usage: graphmill instance webhooks install ID --url "
+                        "URL\n"));
+  EXPECT_THAT(UsageText("instance webhooks install"), HasSubstr("  --url URL"));
+  EXPECT_THAT(
+      UsageText("instance webhooks"),
+      HasSubstr("  graphmill instance webhooks install ID --url URL\n"));
+  EXPECT_THAT(
+      UsageText("instance"),
+      HasSubstr("  graphmill instance webhooks install ID --url URL\n"));
+  EXPECT_THAT(UsageText(""), HasSubstr("  instance webhooks install "));
 }
 
 // --- graph

@@ -1,5 +1,6 @@
 #include "client/completion.h"
 
+#include <algorithm>
 #include <map>
 #include <set>
 #include <string>
@@ -8,20 +9,31 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
 #include "client/command_line.h"
 
 namespace graphmill::cli {
 namespace {
 
 // Commands as completion sees them: top-level words (groups and standalone
-// commands) -> subcommands (empty for a standalone command), and each command
-// path -> its flags.
+// commands) -> subcommands (empty for a standalone command), subgroups
+// ("instance webhooks") -> their subcommands, and each command path -> its
+// flags.
 struct Table {
   std::vector<std::string> top;  // in help order, unique
+  // Second words, unique: a command's name or a subgroup's.
   std::map<std::string, std::vector<std::string>> subcommands;
+  // "GROUP SUB" -> third words.
+  std::map<std::string, std::vector<std::string>> subgroup_commands;
   std::map<std::string, std::vector<std::string>> flags;  // "--x" words
   std::map<std::string, std::string> summaries;
 };
+
+void AddOnce(std::vector<std::string>& list, const std::string& item) {
+  if (std::find(list.begin(), list.end(), item) == list.end()) {
+    list.push_back(item);
+  }
+}
 
 Table BuildTable() {
   Table table;
@@ -31,11 +43,13 @@ Table BuildTable() {
     global.push_back(absl::StrCat("--", flag));
   }
   for (const CommandSummary& command : CommandSummaries()) {
-    const size_t space = command.path.find(' ');
-    const std::string first = command.path.substr(0, space);
+    const std::vector<std::string> words = absl::StrSplit(command.path, ' ');
+    const std::string& first = words[0];
     if (seen.insert(first).second) table.top.push_back(first);
-    if (space != std::string::npos) {
-      table.subcommands[first].push_back(command.path.substr(space + 1));
+    if (words.size() >= 2) AddOnce(table.subcommands[first], words[1]);
+    if (words.size() >= 3) {
+      AddOnce(table.subgroup_commands[absl::StrCat(first, " ", words[1])],
+              words[2]);
     }
     std::vector<std::string>& flags = table.flags[command.path];
     for (const std::string& flag : command.flags) {
@@ -54,7 +68,8 @@ std::string Quote(absl::string_view text) {
 }
 
 // Completes the first two words (group and subcommand, or a standalone
-// command) and then the command's flags. Words are counted without flags, so
+// command), the third of a subgroup's command ("instance webhooks install"),
+// and then the command's flags. Words are counted without flags, so
 // `graphmill --server H run st<TAB>` sees "H run": put global flags after the
 // command, as the help does.
 std::string Bash(const Table& table, bool zsh) {
@@ -73,7 +88,7 @@ std::string Bash(const Table& table, bool zsh) {
                   "  done\n"
                   "  local candidates=\n"
                   "  if [[ $cur != -* ]]; then\n"
-                  "    case \"${#words[@]}:${words[0]}\" in\n"
+                  "    case \"${#words[@]}:${words[*]:0:2}\" in\n"
                   "      0:) candidates=",
                   Quote(absl::StrJoin(table.top, " ")), " ;;\n");
   for (const auto& [first, subcommands] : table.subcommands) {
@@ -81,18 +96,21 @@ std::string Bash(const Table& table, bool zsh) {
                     ") candidates=", Quote(absl::StrJoin(subcommands, " ")),
                     " ;;\n");
   }
+  for (const auto& [subgroup, commands] : table.subgroup_commands) {
+    absl::StrAppend(&script, "      ", Quote(absl::StrCat("2:", subgroup)),
+                    ") candidates=", Quote(absl::StrJoin(commands, " ")),
+                    " ;;\n");
+  }
   absl::StrAppend(&script,
                   "    esac\n"
                   "  fi\n"
                   "  if [[ -z $candidates ]]; then\n"
-                  "    case \"${words[0]} ${words[1]}\" in\n");
+                  "    case \"${words[0]} ${words[1]} ${words[2]} \" in\n");
   for (const auto& [path, flags] : table.flags) {
-    // A standalone command matches whatever positional follows its name.
-    const bool standalone = path.find(' ') == std::string::npos;
-    absl::StrAppend(
-        &script, "      ",
-        standalone ? absl::StrCat(Quote(path + " "), "*") : Quote(path),
-        ") candidates=", Quote(absl::StrJoin(flags, " ")), " ;;\n");
+    // A command matches whatever positional follows its name.
+    absl::StrAppend(&script, "      ", Quote(path + " "),
+                    "*) candidates=", Quote(absl::StrJoin(flags, " ")),
+                    " ;;\n");
   }
   absl::StrAppend(&script,
                   "    esac\n"
@@ -116,22 +134,39 @@ std::string Fish(const Table& table) {
     }
     absl::StrAppend(&script, "\n");
   }
+  // A subgroup ("instance webhooks") has no summary of its own: its
+  // commands' names stand for it.
+  auto describe = [&](const std::string& path) {
+    auto summary = table.summaries.find(path);
+    if (summary != table.summaries.end()) return summary->second;
+    return absl::StrCat(path, ": ",
+                        absl::StrJoin(table.subgroup_commands.at(path), ", "));
+  };
   for (const auto& [first, subcommands] : table.subcommands) {
     for (const std::string& sub : subcommands) {
+      absl::StrAppend(&script,
+                      "complete -c graphmill -n '__fish_seen_subcommand_from ",
+                      first, "; and not __fish_seen_subcommand_from ",
+                      absl::StrJoin(subcommands, " "), "' -a ", sub, " -d ",
+                      Quote(describe(absl::StrCat(first, " ", sub))), "\n");
+    }
+  }
+  for (const auto& [subgroup, commands] : table.subgroup_commands) {
+    const std::vector<std::string> words = absl::StrSplit(subgroup, ' ');
+    for (const std::string& command : commands) {
       absl::StrAppend(
           &script, "complete -c graphmill -n '__fish_seen_subcommand_from ",
-          first, "; and not __fish_seen_subcommand_from ",
-          absl::StrJoin(subcommands, " "), "' -a ", sub, " -d ",
-          Quote(table.summaries.at(absl::StrCat(first, " ", sub))), "\n");
+          words[0], "; and __fish_seen_subcommand_from ", words[1],
+          "; and not __fish_seen_subcommand_from ",
+          absl::StrJoin(commands, " "), "' -a ", command, " -d ",
+          Quote(describe(absl::StrCat(subgroup, " ", command))), "\n");
     }
   }
   for (const auto& [path, flags] : table.flags) {
-    const size_t space = path.find(' ');
-    std::string condition =
-        absl::StrCat("__fish_seen_subcommand_from ", path.substr(0, space));
-    if (space != std::string::npos) {
-      absl::StrAppend(&condition, "; and __fish_seen_subcommand_from ",
-                      path.substr(space + 1));
+    std::string condition;
+    for (absl::string_view word : absl::StrSplit(path, ' ')) {
+      absl::StrAppend(&condition, condition.empty() ? "" : "; and ",
+                      "__fish_seen_subcommand_from ", word);
     }
     for (const std::string& flag : flags) {
       absl::StrAppend(&script, "complete -c graphmill -n ", Quote(condition),

@@ -49,6 +49,12 @@ TEST(CompletionTest, BashCompletesGroupsSubcommandsAndFlags) {
   EXPECT_EQ(BashCompletes("graphmill run show 1 --wa"), "");
   // A command's global flags are.
   EXPECT_EQ(BashCompletes("graphmill graph entities --serv"), "--server");
+  // A subgroup's command, then its flags.
+  EXPECT_EQ(BashCompletes("graphmill instance w"), "webhooks");
+  EXPECT_EQ(BashCompletes("graphmill instance webhooks i"), "install");
+  EXPECT_EQ(BashCompletes("graphmill instance webhooks install ci --u"),
+            "--url");
+  EXPECT_EQ(BashCompletes("graphmill instance get ci --u"), "");
 }
 
 TEST(CompletionTest, ZshReusesTheBashFunction) {
@@ -69,6 +75,12 @@ TEST(CompletionTest, FishNamesEveryCommandAndItsFlags) {
               HasSubstr("complete -c graphmill -n '__fish_seen_subcommand_from "
                         "run; and __fish_seen_subcommand_from start' -l "
                         "watch"));
+  EXPECT_THAT(*script, HasSubstr("-a webhooks -d 'instance webhooks: "
+                                 "install'"));
+  EXPECT_THAT(*script,
+              HasSubstr("complete -c graphmill -n '__fish_seen_subcommand_from "
+                        "instance; and __fish_seen_subcommand_from webhooks; "
+                        "and __fish_seen_subcommand_from install' -l url"));
 }
 
 TEST(CompletionTest, UnknownShellIsRefused) {

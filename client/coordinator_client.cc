@@ -225,6 +225,14 @@ CoordinatorClient::ValidateInstance(const std::string& instance_id) {
   return Unary(*admin_, &v1::Admin::Stub::ValidateInstance, request);
 }
 
+absl::StatusOr<v1::InstallWebhooksResponse> CoordinatorClient::InstallWebhooks(
+    const std::string& instance_id, const std::string& url) {
+  v1::InstallWebhooksRequest request;
+  request.set_instance_id(instance_id);
+  request.set_url(url);
+  return Unary(*admin_, &v1::Admin::Stub::InstallWebhooks, request);
+}
+
 absl::StatusOr<v1::Run> CoordinatorClient::CancelRun(int64_t run_id) {
   v1::CancelRunRequest request;
   request.set_run_id(run_id);

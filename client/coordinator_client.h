@@ -104,6 +104,10 @@ class CoordinatorClient {
   absl::Status DeleteInstance(const std::string& instance_id);
   absl::StatusOr<v1::ValidateInstanceResponse> ValidateInstance(
       const std::string& instance_id);
+  // Registers the coordinator's webhook endpoint under base `url` with the
+  // instance's provider; per-resource errors are in the response.
+  absl::StatusOr<v1::InstallWebhooksResponse> InstallWebhooks(
+      const std::string& instance_id, const std::string& url);
   absl::StatusOr<v1::Run> CancelRun(int64_t run_id);
   absl::StatusOr<v1::Run> RetryUpload(int64_t run_id);
   absl::StatusOr<v1::ListNeighborsResponse> ListNeighbors(

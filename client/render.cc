@@ -337,6 +337,19 @@ std::string RenderValidation(const v1::ValidateInstanceResponse& response) {
   return SanitizeCell(line);
 }
 
+std::string RenderWebhookInstall(const v1::InstallWebhooksResponse& response) {
+  std::vector<std::vector<std::string>> rows;
+  for (const v1::WebhookInstallResult& result : response.results()) {
+    const char* outcome = !result.error().empty() ? "error"
+                          : result.created()      ? "created"
+                                                  : "exists";
+    rows.push_back({result.resource(), outcome, result.error()});
+  }
+  return absl::StrCat(
+      SanitizeCell(absl::StrCat("webhooks to ", response.endpoint_url())), "\n",
+      FormatTable({"RESOURCE", "WEBHOOK", "ERROR"}, rows));
+}
+
 std::string RenderRunStarted(const v1::Run& run) {
   return absl::StrCat("run ", run.id(), " started for instance ",
                       run.instance_id(), "\n");

@@ -68,6 +68,10 @@ v1::Instance MaskUploadToken(v1::Instance instance);
 // line without a newline.
 std::string RenderValidation(const v1::ValidateInstanceResponse& response);
 
+// "webhooks to <endpoint>" then RESOURCE, WEBHOOK (created, exists or error)
+// and ERROR, one row per resource.
+std::string RenderWebhookInstall(const v1::InstallWebhooksResponse& response);
+
 // "run 12 started for instance ci-prod\n".
 std::string RenderRunStarted(const v1::Run& run);
 

@@ -36,6 +36,7 @@
 #include "coordinator/secrets/secret_box.h"
 #include "coordinator/store/postgres.h"
 #include "coordinator/store/store.h"
+#include "coordinator/webhooks/webhook_install.h"
 #include "coordinator/webhooks/webhook_receiver.h"
 #include "coordinator/webhooks/webhook_server.h"
 
@@ -249,8 +250,19 @@ int main(int argc, char** argv) {
   options.on_leadership = [&uploader] { uploader.ResumeUnfinished(); };
   graphmill::coordinator::Engine engine(store->get(), &secrets, options);
   engine_for_uploads = &engine;
+  // Admin.InstallWebhooks registers the webhook endpoint with providers, also
+  // on a coordinator without --webhook_listen (another replica, or one behind
+  // the same URL, may receive the deliveries). Each resource is one list and
+  // at most one create, within the operator's call.
+  graphmill::http::HttpClientOptions install_http;
+  install_http.request_timeout = absl::Seconds(15);
+  install_http.total_budget = absl::Seconds(30);
+  install_http.max_attempts = 3;
+  const graphmill::coordinator::WebhookInstaller webhook_installer(
+      store->get(), &secrets,
+      graphmill::coordinator::DefaultWebhookHandlers(install_http));
   graphmill::coordinator::AdminService admin(store->get(), &engine, &secrets,
-                                             &uploader);
+                                             &uploader, &webhook_installer);
   graphmill::coordinator::GraphService graph(
       store->get(), &engine,
       {.authorizer = &authorizer,

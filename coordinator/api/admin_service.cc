@@ -148,6 +148,21 @@ grpc::Status AdminService::DeleteInstance(
   return grpc::Status::OK;
 }
 
+grpc::Status AdminService::InstallWebhooks(
+    grpc::ServerContext* context, const v1::InstallWebhooksRequest* request,
+    v1::InstallWebhooksResponse* response) {
+  if (webhooks_ == nullptr) {
+    return grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
+                        "this coordinator does not install webhooks");
+  }
+  absl::StatusOr<v1::InstallWebhooksResponse> result =
+      webhooks_->Install(request->instance_id(), request->url(),
+                         [context] { return context->IsCancelled(); });
+  if (!result.ok()) return ToGrpcStatus(result.status());
+  *response = *std::move(result);
+  return grpc::Status::OK;
+}
+
 grpc::Status AdminService::ValidateInstance(
     grpc::ServerContext*, const v1::ValidateInstanceRequest* request,
     v1::ValidateInstanceResponse* response) {

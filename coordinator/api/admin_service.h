@@ -8,19 +8,24 @@
 #include "coordinator/instances.h"
 #include "coordinator/run_uploader.h"
 #include "coordinator/store/store.h"
+#include "coordinator/webhooks/webhook_install.h"
 #include "graphmill/v1/admin.grpc.pb.h"
 
 namespace graphmill::coordinator {
 
 class AdminService final : public v1::Admin::Service {
  public:
-  // `uploader` may be null (then RetryUpload is UNIMPLEMENTED).
+  // `uploader` may be null (then RetryUpload is UNIMPLEMENTED), and so may
+  // `webhooks` (then InstallWebhooks is UNIMPLEMENTED); both must outlive the
+  // service.
   AdminService(Store* store, Engine* engine, const InstanceSecrets* secrets,
-               RunUploader* uploader)
+               RunUploader* uploader,
+               const WebhookInstaller* webhooks = nullptr)
       : store_(store),
         engine_(engine),
         secrets_(secrets),
-        uploader_(uploader) {}
+        uploader_(uploader),
+        webhooks_(webhooks) {}
 
   grpc::Status ListIntegrations(grpc::ServerContext*,
                                 const v1::ListIntegrationsRequest*,
@@ -50,6 +55,12 @@ class AdminService final : public v1::Admin::Service {
   grpc::Status ValidateInstance(grpc::ServerContext*,
                                 const v1::ValidateInstanceRequest*,
                                 v1::ValidateInstanceResponse*) override;
+  // The provider calls of every resource are made within this call; a
+  // cancelled call stops starting new ones (coordinator/webhooks/
+  // webhook_install.h).
+  grpc::Status InstallWebhooks(grpc::ServerContext*,
+                               const v1::InstallWebhooksRequest*,
+                               v1::InstallWebhooksResponse*) override;
   grpc::Status CancelRun(grpc::ServerContext*, const v1::CancelRunRequest*,
                          v1::Run*) override;
   grpc::Status RetryUpload(grpc::ServerContext*, const v1::RetryUploadRequest*,
@@ -71,6 +82,7 @@ class AdminService final : public v1::Admin::Service {
   Engine* const engine_;
   const InstanceSecrets* const secrets_;
   RunUploader* const uploader_;
+  const WebhookInstaller* const webhooks_;
 };
 
 }  // namespace graphmill::coordinator

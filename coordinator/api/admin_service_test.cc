@@ -95,6 +95,27 @@ grpc::Status CreateToken(AdminService& service, const std::string& name,
   return service.CreateToken(&context, &request, response);
 }
 
+TEST_F(AdminServiceTest, InstallWebhooksNeedsAnInstallerAndAnInstance) {
+  grpc::ServerContext context;
+  v1::InstallWebhooksRequest request;
+  request.set_instance_id("nope");
+  request.set_url("https://hooks.example.com");
+  v1::InstallWebhooksResponse response;
+  // Built without an installer (as before webhooks).
+  EXPECT_EQ(
+      service_->InstallWebhooks(&context, &request, &response).error_code(),
+      grpc::StatusCode::UNIMPLEMENTED);
+  // With one, the installer's codes (coordinator/webhooks:
+  // webhook_install_test has the rest).
+  WebhookInstaller installer(store_.get(), &secrets_, {});
+  AdminService with_installer(store_.get(), engine_.get(), &secrets_, nullptr,
+                              &installer);
+  grpc::Status status =
+      with_installer.InstallWebhooks(&context, &request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(status.error_message(), "instance 'nope' not found");
+}
+
 TEST_F(AdminServiceTest, TokensAreCreatedListedAndRevoked) {
   v1::CreateTokenResponse admin;
   ASSERT_TRUE(CreateToken(*service_, "ops", v1::TOKEN_ROLE_ADMIN, &admin).ok());

@@ -185,6 +185,7 @@ const std::vector<MethodRule>& MethodTable() {
           {"/graphmill.v1.Admin/UpdateInstance", false, kAdminOnly},
           {"/graphmill.v1.Admin/DeleteInstance", false, kAdminOnly},
           {"/graphmill.v1.Admin/ValidateInstance", false, kAdminOnly},
+          {"/graphmill.v1.Admin/InstallWebhooks", false, kAdminOnly},
           {"/graphmill.v1.Admin/StartRun", false, kAdminOnly},
           {"/graphmill.v1.Admin/CancelRun", false, kAdminOnly},
           {"/graphmill.v1.Admin/RetryUpload", false, kAdminOnly},

@@ -66,6 +66,7 @@ const std::map<std::string, std::set<Role>>& ExpectedRoles() {
         {"/graphmill.v1.Admin/UpdateInstance", admin},
         {"/graphmill.v1.Admin/DeleteInstance", admin},
         {"/graphmill.v1.Admin/ValidateInstance", admin},
+        {"/graphmill.v1.Admin/InstallWebhooks", admin},
         {"/graphmill.v1.Admin/StartRun", admin},
         {"/graphmill.v1.Admin/CancelRun", admin},
         {"/graphmill.v1.Admin/RetryUpload", admin},

@@ -201,7 +201,7 @@ DefaultWebhookHandlers(const http::HttpClientOptions& http_options) {
   handlers[worker::circleci::kIntegrationName] =
       std::make_unique<worker::circleci::CircleCiWebhookHandler>(http_options);
   handlers[worker::heroku::kIntegrationName] =
-      std::make_unique<worker::heroku::HerokuWebhookHandler>();
+      std::make_unique<worker::heroku::HerokuWebhookHandler>(http_options);
   return handlers;
 }
 

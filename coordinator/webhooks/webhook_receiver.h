@@ -93,7 +93,8 @@ class WebhookReceiver {
 };
 
 // The handlers of the integrations that have webhooks (CircleCI, Heroku),
-// with `http_options` for the API reads some make.
+// with `http_options` for the API requests they make (CircleCI's reads of a
+// delivery's workflow; every Install).
 std::map<std::string, std::unique_ptr<worker::WebhookHandler>>
 DefaultWebhookHandlers(const http::HttpClientOptions& http_options);
 

@@ -6,6 +6,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/redact.h"
+#include "rapidjson/stringbuffer.h"
+#include "rapidjson/writer.h"
 #include "worker/integrations/common/task_http_options.h"
 
 namespace graphmill::worker::circleci {
@@ -222,6 +224,64 @@ absl::Status CircleCiClient::ListContextEnvVars(absl::string_view context_id,
       absl::StrCat(base_url_, "/context/", http::UrlEncode(context_id),
                    "/environment-variable"),
       visit);
+}
+
+absl::Status CircleCiClient::ListProjectWebhooks(absl::string_view project_id,
+                                                 const ItemVisitor& visit) {
+  return ListPages(
+      http::AppendQueryParameter(
+          http::AppendQueryParameter(absl::StrCat(base_url_, "/webhook"),
+                                     "scope-id", project_id),
+          "scope-type", "project"),
+      visit);
+}
+
+absl::StatusOr<std::string> CircleCiClient::CreateProjectWebhook(
+    absl::string_view project_id, absl::string_view url,
+    absl::string_view signing_secret) {
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> json(buffer);
+  auto string = [&](absl::string_view text) {
+    json.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
+  };
+  json.StartObject();
+  json.Key("name");
+  string("graphmill");
+  json.Key("events");
+  json.StartArray();
+  string("workflow-completed");
+  string("job-completed");
+  json.EndArray();
+  json.Key("url");
+  string(url);
+  json.Key("verify-tls");
+  json.Bool(true);
+  json.Key("signing-secret");
+  string(signing_secret);
+  json.Key("scope");
+  json.StartObject();
+  json.Key("id");
+  string(project_id);
+  json.Key("type");
+  string("project");
+  json.EndObject();
+  json.EndObject();
+
+  const std::string endpoint = absl::StrCat(base_url_, "/webhook");
+  http::HttpHeaders headers = headers_;
+  headers.emplace_back("Content-Type", "application/json");
+  absl::StatusOr<http::HttpResponse> response =
+      http_.Post(endpoint, headers, buffer.GetString());
+  if (!response.ok()) return response.status();
+  absl::StatusOr<rapidjson::Document> created =
+      ParseObject(endpoint, response->body);
+  if (!created.ok()) return created.status();
+  auto id = created->FindMember("id");
+  if (id == created->MemberEnd() || !id->value.IsString()) {
+    return http::MalformedBodyError(Redact(endpoint),
+                                    "the created webhook has no string 'id'");
+  }
+  return std::string(id->value.GetString(), id->value.GetStringLength());
 }
 
 }  // namespace graphmill::worker::circleci

@@ -1,6 +1,7 @@
-// The CircleCI API v2 endpoints the integration reads, with pagination.
-// Retries, timeouts and error classification are HttpClient's; this class
-// builds URLs, follows next_page_token and parses JSON.
+// The CircleCI API v2 endpoints the integration reads, with pagination, and
+// the two that register a project's webhook (for the coordinator's webhook
+// install). Retries, timeouts and error classification are HttpClient's; this
+// class builds URLs and bodies, follows next_page_token and parses JSON.
 #ifndef GRAPHMILL_WORKER_INTEGRATIONS_CIRCLECI_CLIENT_H_
 #define GRAPHMILL_WORKER_INTEGRATIONS_CIRCLECI_CLIENT_H_
 
@@ -81,6 +82,22 @@ class CircleCiClient {
   // values).
   absl::Status ListContextEnvVars(absl::string_view context_id,
                                   const ItemVisitor& visit);
+
+  // GET /webhook?scope-id=<project id>&scope-type=project: the project's
+  // webhooks ({"id", "url", "name", "events", ...}).
+  absl::Status ListProjectWebhooks(absl::string_view project_id,
+                                   const ItemVisitor& visit);
+  // POST /webhook: a webhook named "graphmill" on the project for
+  // workflow-completed and job-completed events, sent to `url` (TLS verified)
+  // and signed with `signing_secret`; the created webhook's id (201, or any
+  // 2xx). The secret travels only in the body, which HttpClient never quotes;
+  // put it in options.redact too, so that an answer echoing it is redacted.
+  // Retried per the options like every request: build the client with
+  // max_attempts = 1 for it, since a repeated create registers a second
+  // webhook.
+  absl::StatusOr<std::string> CreateProjectWebhook(
+      absl::string_view project_id, absl::string_view url,
+      absl::string_view signing_secret);
 
   // `text` with the API key redacted (HttpClient::Redact), for callers' own
   // messages.

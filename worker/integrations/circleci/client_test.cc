@@ -1,5 +1,6 @@
 // Tests of the CircleCI client against a local cpp-httplib server: what a
-// listing returns when an item echoes the API key and fails to convert.
+// listing returns when an item echoes the API key and fails to convert; a
+// project's webhooks listed and created.
 #include "worker/integrations/circleci/client.h"
 
 #include <string>
@@ -8,7 +9,9 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "common/http/http_client_test_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "httplib.h"
@@ -17,6 +20,7 @@
 namespace graphmill::worker::circleci {
 namespace {
 
+using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
@@ -102,6 +106,136 @@ TEST(CircleCiClientTest, CollaborationErrorsAreRedactedToo) {
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(status.message(), HasSubstr(R"({"name":"***"})"));
   EXPECT_THAT(status.message(), Not(HasSubstr("CCIPAT")));
+}
+
+// What the webhook tests' server saw of each request.
+struct Seen {
+  std::string method;
+  std::string path;  // with the query
+  std::string token;
+  std::string content_type;
+  std::string body;
+};
+
+class WebhookApiTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    server_.http.Get("/api/v2/webhook", [this](const httplib::Request& request,
+                                               httplib::Response& reply) {
+      Record(request);
+      if (!request.has_param("page-token")) {
+        reply.set_content(
+            R"({"items":[{"id":"w1","url":"https://a.example/x"}],)"
+            R"("next_page_token":"p2"})",
+            "application/json");
+      } else {
+        reply.set_content(
+            R"({"items":[{"id":"w2","url":"https://b.example/y"}],)"
+            R"("next_page_token":null})",
+            "application/json");
+      }
+    });
+    server_.http.Post("/api/v2/webhook", [this](const httplib::Request& request,
+                                                httplib::Response& reply) {
+      Record(request);
+      reply.status = post_status_;
+      reply.set_content(post_reply_, "application/json");
+    });
+    server_.Start();
+  }
+
+  void Record(const httplib::Request& request) {
+    std::string path = request.path;
+    for (const auto& [name, value] : request.params) {
+      absl::StrAppend(&path, path == request.path ? "?" : "&", name, "=",
+                      value);
+    }
+    absl::MutexLock lock(&mutex_);
+    seen_.push_back({request.method, path,
+                     request.get_header_value("Circle-Token"),
+                     request.get_header_value("Content-Type"), request.body});
+  }
+
+  std::vector<Seen> seen() {
+    absl::MutexLock lock(&mutex_);
+    return seen_;
+  }
+
+  std::string BaseUrl() const { return server_.Url("/api/v2"); }
+
+  http::testing::TestServer server_;
+  int post_status_ = 201;
+  std::string post_reply_ = R"({"id":"wh-new","url":"https://h.example/w"})";
+  absl::Mutex mutex_;
+  std::vector<Seen> seen_ ABSL_GUARDED_BY(mutex_);
+};
+
+TEST_F(WebhookApiTest, ListsAProjectsWebhooksPageByPage) {
+  CircleCiClient client(BaseUrl(), kKey, FastOptions());
+  std::vector<std::string> urls;
+  absl::Status status =
+      client.ListProjectWebhooks("proj-1", [&](const rapidjson::Value& item) {
+        urls.push_back(item["url"].GetString());
+        return absl::OkStatus();
+      });
+  ASSERT_TRUE(status.ok()) << status;
+  EXPECT_THAT(urls, ElementsAre("https://a.example/x", "https://b.example/y"));
+  const std::vector<Seen> requests = seen();
+  ASSERT_EQ(requests.size(), 2u);
+  // httplib lists the parameters in name order.
+  EXPECT_EQ(requests[0].path,
+            "/api/v2/webhook?scope-id=proj-1&scope-type=project");
+  EXPECT_EQ(requests[1].path,
+            "/api/v2/webhook?page-token=p2&scope-id=proj-1&scope-type=project");
+  EXPECT_EQ(requests[0].method, "GET");
+  EXPECT_EQ(requests[0].token, kKey);
+}
+
+TEST_F(WebhookApiTest, CreatesAProjectWebhookSignedWithTheSecret) {
+  CircleCiClient client(BaseUrl(), kKey, FastOptions());
+  absl::StatusOr<std::string> id = client.CreateProjectWebhook(
+      "proj-1", "https://h.example/webhooks/ci", "whsec-1");
+  ASSERT_TRUE(id.ok()) << id.status();
+  EXPECT_EQ(*id, "wh-new");
+  const std::vector<Seen> requests = seen();
+  ASSERT_EQ(requests.size(), 1u);
+  EXPECT_EQ(requests[0].method, "POST");
+  EXPECT_EQ(requests[0].path, "/api/v2/webhook");
+  EXPECT_EQ(requests[0].token, kKey);
+  EXPECT_EQ(requests[0].content_type, "application/json");
+  EXPECT_EQ(requests[0].body,
+            R"({"name":"graphmill","events":["workflow-completed",)"
+            R"("job-completed"],"url":"https://h.example/webhooks/ci",)"
+            R"("verify-tls":true,"signing-secret":"whsec-1",)"
+            R"("scope":{"id":"proj-1","type":"project"}})");
+}
+
+TEST_F(WebhookApiTest, ARefusedCreateQuotesCircleCiButNeverTheSecret) {
+  const std::string secret = "whsec-0123456789";
+  post_status_ = 400;
+  post_reply_ =
+      absl::StrCat(R"({"message":"signing-secret )", secret, R"( too short"})");
+  http::HttpClientOptions options = FastOptions();
+  options.redact.push_back(secret);  // as the handler does
+  CircleCiClient client(BaseUrl(), kKey, options);
+  absl::StatusOr<std::string> id =
+      client.CreateProjectWebhook("proj-1", "https://h.example/w", secret);
+  ASSERT_FALSE(id.ok());
+  const std::string message(id.status().message());
+  EXPECT_THAT(message, HasSubstr("POST " + BaseUrl() + "/webhook"));
+  EXPECT_THAT(message, HasSubstr("too short"));
+  EXPECT_THAT(message, Not(HasSubstr("0123456789")));
+  EXPECT_THAT(message, Not(HasSubstr(kKey)));
+}
+
+TEST_F(WebhookApiTest, ACreatedWebhookWithoutAnIdIsMalformed) {
+  post_reply_ = R"({"url":"https://h.example/w"})";
+  CircleCiClient client(BaseUrl(), kKey, FastOptions());
+  absl::StatusOr<std::string> id =
+      client.CreateProjectWebhook("proj-1", "https://h.example/w", "s");
+  EXPECT_EQ(http::HttpErrorKindOf(id.status()),
+            http::HttpErrorKind::kMalformedBody)
+      << id.status();
 }
 
 }  // namespace

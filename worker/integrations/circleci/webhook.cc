@@ -154,4 +154,43 @@ absl::StatusOr<WebhookChange> CircleCiWebhookHandler::Resolve(
   return change;
 }
 
+absl::string_view CircleCiWebhookHandler::install_entity_type() const {
+  return kProjectType;
+}
+
+absl::StatusOr<bool> CircleCiWebhookHandler::Install(
+    const InstanceConfig& config, const v1::Entity& entity,
+    absl::string_view url) const {
+  if (entity.type() != kProjectType) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("entity '", entity.key(), "' is not a ", kProjectType));
+  }
+  absl::StatusOr<std::string> project_id = WebhookResourceId(entity);
+  if (!project_id.ok()) return project_id.status();
+  absl::StatusOr<std::string> secret = WebhookSecret(config);
+  if (!secret.ok()) return secret.status();
+  absl::StatusOr<CircleCiConfig> parsed = ParseConfig(config);
+  if (!parsed.ok()) return parsed.status();
+  // The secret is in the create's body only, but an answer may echo it.
+  const http::HttpClientOptions options = WithRedacted(http_options_, *secret);
+  http::HttpClientOptions once = options;
+  once.max_attempts = 1;
+  CircleCiClient client(parsed->base_url, parsed->api_key, options);
+  CircleCiClient creator(parsed->base_url, parsed->api_key, once);
+  return InstallWebhookOnce(
+      [&]() -> absl::StatusOr<bool> {
+        bool found = false;
+        absl::Status listed = client.ListProjectWebhooks(
+            *project_id, [&](const rapidjson::Value& item) {
+              found = found || StringMember(item, "url") == url;
+              return absl::OkStatus();
+            });
+        if (!listed.ok()) return listed;
+        return found;
+      },
+      [&] {
+        return creator.CreateProjectWebhook(*project_id, url, *secret).status();
+      });
+}
+
 }  // namespace graphmill::worker::circleci

@@ -5,7 +5,10 @@
 // dependencies), so the handler reads the pipeline's workflows and the
 // workflow's jobs through the steps' client and converts them with the steps'
 // converters, with the steps' scopes: the graph then holds exactly what a run
-// would. See common/webhook_handler.h for the contract.
+// would. Install registers the endpoint on a project (circleci_project's
+// `id`) through the same client: GET /webhook?scope-id=..&scope-type=project,
+// then POST /webhook for workflow-completed and job-completed. See
+// common/webhook_handler.h for the contract.
 #ifndef GRAPHMILL_WORKER_INTEGRATIONS_CIRCLECI_WEBHOOK_H_
 #define GRAPHMILL_WORKER_INTEGRATIONS_CIRCLECI_WEBHOOK_H_
 
@@ -25,6 +28,10 @@ class CircleCiWebhookHandler : public WebhookHandler {
   absl::StatusOr<WebhookChange> Resolve(const InstanceConfig& config,
                                         absl::string_view body,
                                         int64_t now_ms) const override;
+  absl::string_view install_entity_type() const override;
+  absl::StatusOr<bool> Install(const InstanceConfig& config,
+                               const v1::Entity& entity,
+                               absl::string_view url) const override;
 
  private:
   const http::HttpClientOptions http_options_;

@@ -4,6 +4,10 @@
 // the same API client) as the integration's steps. The coordinator serves the
 // endpoint (coordinator/webhooks) and applies the change (Store::ApplyPatch).
 //
+// A handler also registers the coordinator's endpoint with the provider
+// (Install, for `graphmill instance webhooks install`), on each resource of
+// install_entity_type() in the instance's graph.
+//
 // Thread safety: implementations are thread-safe; one handler serves every
 // delivery of its integration. Errors: Verify gives UNAUTHENTICATED,
 // Resolve INVALID_ARGUMENT for a body that is not an event it knows the shape
@@ -12,6 +16,7 @@
 #define GRAPHMILL_WORKER_INTEGRATIONS_COMMON_WEBHOOK_HANDLER_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -19,6 +24,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "graphmill/v1/graph.pb.h"
 #include "graphmill/v1/worker.pb.h"
 #include "worker/runtime/integration.h"
 
@@ -62,7 +68,42 @@ class WebhookHandler {
   virtual absl::StatusOr<WebhookChange> Resolve(const InstanceConfig& config,
                                                 absl::string_view body,
                                                 int64_t now_ms) const = 0;
+
+  // The entity type webhooks are registered on, e.g. "circleci_project".
+  virtual absl::string_view install_entity_type() const = 0;
+  // Registers `url` for the provider resource `entity` (of
+  // install_entity_type(), its `id` property naming the resource), signed with
+  // config["webhookSecret"], unless a webhook with exactly that url is already
+  // registered there: true if it created one, false if one existed. `config`
+  // as for Resolve. FAILED_PRECONDITION without a webhookSecret,
+  // INVALID_ARGUMENT for an entity without a string `id`, or the API client's
+  // errors; the API key and the webhook secret are in no message. The create
+  // request is sent once (a retried create could register the webhook twice);
+  // after a failure that may have followed the provider's create, the
+  // webhooks are listed again (see InstallWebhookOnce).
+  virtual absl::StatusOr<bool> Install(const InstanceConfig& config,
+                                       const v1::Entity& entity,
+                                       absl::string_view url) const = 0;
 };
+
+// The config field that holds the secret deliveries are signed with.
+inline constexpr char kWebhookSecretConfigField[] = "webhookSecret";
+
+// config[kWebhookSecretConfigField], FAILED_PRECONDITION when missing or empty.
+absl::StatusOr<std::string> WebhookSecret(const InstanceConfig& config);
+
+// The string property `id` of an entity to install a webhook on,
+// INVALID_ARGUMENT naming the entity otherwise.
+absl::StatusOr<std::string> WebhookResourceId(const v1::Entity& entity);
+
+// Install's algorithm, shared by the integrations: `exists()` (does the
+// resource have a webhook with the url?) first; if not, `create()`, made
+// once. A create that failed with a server or network error (the provider may
+// have created the webhook before the failure) is checked with `exists()`
+// again: true then. Returns whether this call created the webhook.
+absl::StatusOr<bool> InstallWebhookOnce(
+    const std::function<absl::StatusOr<bool>()>& exists,
+    const std::function<absl::Status()>& create);
 
 // Milliseconds since the epoch of an RFC 3339 time
 // ("2021-09-01T22:49:34.317Z"), INVALID_ARGUMENT naming `field` otherwise.

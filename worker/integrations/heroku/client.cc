@@ -7,6 +7,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/redact.h"
+#include "rapidjson/stringbuffer.h"
+#include "rapidjson/writer.h"
 #include "worker/integrations/common/task_http_options.h"
 
 namespace graphmill::worker::heroku {
@@ -99,6 +101,10 @@ std::string HerokuClient::TeamMembersUrl(absl::string_view team_id) const {
 std::string HerokuClient::AppAddonsUrl(absl::string_view app_id) const {
   return absl::StrCat(base_url_, "/apps/", http::UrlEncode(app_id), "/addons");
 }
+std::string HerokuClient::AppWebhooksUrl(absl::string_view app_id) const {
+  return absl::StrCat(base_url_, "/apps/", http::UrlEncode(app_id),
+                      "/webhooks");
+}
 
 absl::Status HerokuClient::ListEnterpriseAccounts(const ItemVisitor& visit) {
   return ListPages(AccountsUrl(), visit);
@@ -122,6 +128,53 @@ absl::Status HerokuClient::ListTeamMembers(absl::string_view team_id,
 absl::Status HerokuClient::ListAppAddons(absl::string_view app_id,
                                          const ItemVisitor& visit) {
   return ListPages(AppAddonsUrl(app_id), visit);
+}
+
+absl::Status HerokuClient::ListAppWebhooks(absl::string_view app_id,
+                                           const ItemVisitor& visit) {
+  return ListPages(AppWebhooksUrl(app_id), visit);
+}
+
+absl::StatusOr<std::string> HerokuClient::CreateAppWebhook(
+    absl::string_view app_id, absl::string_view url, absl::string_view secret) {
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> json(buffer);
+  auto string = [&](absl::string_view text) {
+    json.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
+  };
+  json.StartObject();
+  json.Key("include");
+  json.StartArray();
+  for (const char* include : {"api:app", "api:addon", "api:addon-attachment"}) {
+    string(include);
+  }
+  json.EndArray();
+  json.Key("level");
+  string("notify");
+  json.Key("url");
+  string(url);
+  json.Key("secret");
+  string(secret);
+  json.EndObject();
+
+  const std::string endpoint = AppWebhooksUrl(app_id);
+  http::HttpHeaders headers = headers_;
+  headers.emplace_back("Content-Type", "application/json");
+  absl::StatusOr<http::HttpResponse> response =
+      http_.Post(endpoint, headers, buffer.GetString());
+  if (!response.ok()) return response.status();
+  rapidjson::Document created;
+  created.Parse(response->body.data(), response->body.size());
+  if (created.HasParseError() || !created.IsObject()) {
+    return http::MalformedBodyError(Redact(endpoint),
+                                    "the answer is not a JSON object");
+  }
+  auto id = created.FindMember("id");
+  if (id == created.MemberEnd() || !id->value.IsString()) {
+    return http::MalformedBodyError(Redact(endpoint),
+                                    "the created webhook has no string 'id'");
+  }
+  return std::string(id->value.GetString(), id->value.GetStringLength());
 }
 
 }  // namespace graphmill::worker::heroku

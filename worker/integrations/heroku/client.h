@@ -1,6 +1,8 @@
 // The Heroku Platform API endpoints the integration reads, with Range
-// pagination. Retries, timeouts and error classification are HttpClient's;
-// this class builds URLs and headers, follows Next-Range and parses JSON.
+// pagination, and the two that register an app's webhook (for the
+// coordinator's webhook install). Retries, timeouts and error classification
+// are HttpClient's; this class builds URLs, headers and bodies, follows
+// Next-Range and parses JSON.
 #ifndef GRAPHMILL_WORKER_INTEGRATIONS_HEROKU_CLIENT_H_
 #define GRAPHMILL_WORKER_INTEGRATIONS_HEROKU_CLIENT_H_
 
@@ -60,6 +62,21 @@ class HerokuClient {
   absl::Status ListAppAddons(absl::string_view app_id,
                              const ItemVisitor& visit);
 
+  // GET /apps/{id}/webhooks: the app's webhooks ({"id", "url", "include",
+  // "level", ...}).
+  absl::Status ListAppWebhooks(absl::string_view app_id,
+                               const ItemVisitor& visit);
+  // POST /apps/{id}/webhooks: a webhook for api:app, api:addon and
+  // api:addon-attachment events at level "notify", sent to `url` and signed
+  // with `secret`; the created webhook's id (201, or any 2xx). The secret
+  // travels only in the body, which HttpClient never quotes; put it in
+  // options.redact too, so that an answer echoing it is redacted. Retried per
+  // the options like every request: build the client with max_attempts = 1
+  // for it, since a repeated create registers a second webhook (or fails).
+  absl::StatusOr<std::string> CreateAppWebhook(absl::string_view app_id,
+                                               absl::string_view url,
+                                               absl::string_view secret);
+
   // The URL of each list, for callers' messages (ids path-encoded).
   std::string AccountsUrl() const;
   std::string AccountMembersUrl(absl::string_view account_id) const;
@@ -67,6 +84,7 @@ class HerokuClient {
   std::string TeamAppsUrl(absl::string_view team_id) const;
   std::string TeamMembersUrl(absl::string_view team_id) const;
   std::string AppAddonsUrl(absl::string_view app_id) const;
+  std::string AppWebhooksUrl(absl::string_view app_id) const;
 
   // `text` with the API key redacted (HttpClient::Redact), for callers' own
   // messages.

@@ -1,13 +1,7 @@
 // Tests of the Heroku client against a minimal local HTTP server: headers,
 // Range pagination (Next-Range on 206 and on 200), loop guard, malformed bodies
-// and error messages.
+// and error messages; an app's webhooks listed and created.
 #include "worker/integrations/heroku/client.h"
-
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <functional>
@@ -20,6 +14,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
@@ -27,6 +22,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "worker/integrations/heroku/converters.h"
+#include "worker/integrations/heroku/mini_server_test_util.h"
 
 namespace graphmill::worker::heroku {
 namespace {
@@ -39,143 +35,10 @@ using ::testing::Not;
 
 constexpr char kKey[] = "heroku-secret-key-0123";
 
-// A minimal HTTP/1.1 server on 127.0.0.1 (ephemeral port), one connection at
-// a time, each closed after its response. Not cpp-httplib: that library
-// answers any Range header that is not a byte range with 416 before a handler
-// runs, and Heroku's ranges ("id ..; max=1000") are not byte ranges.
-class MiniServer {
- public:
-  struct Request {
-    std::string path;
-    std::map<std::string, std::string> headers;  // lower-case names
-
-    std::string Header(const std::string& name) const {
-      auto it = headers.find(name);
-      return it == headers.end() ? "" : it->second;
-    }
-  };
-  struct Reply {
-    int status = 200;
-    std::vector<std::pair<std::string, std::string>> headers;
-    std::string body;
-  };
-  using Handler = std::function<Reply(const Request&)>;
-
-  explicit MiniServer(Handler handler) : handler_(std::move(handler)) {
-    listener_ = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    address.sin_port = 0;
-    socklen_t length = sizeof(address);
-    if (bind(listener_, reinterpret_cast<sockaddr*>(&address),
-             sizeof(address)) != 0 ||
-        listen(listener_, 16) != 0 ||
-        getsockname(listener_, reinterpret_cast<sockaddr*>(&address),
-                    &length) != 0) {
-      ADD_FAILURE() << "mini server cannot listen";
-      return;
-    }
-    port_ = ntohs(address.sin_port);
-    thread_ = std::thread([this] { Serve(); });
-  }
-  ~MiniServer() {
-    stop_ = true;
-    if (thread_.joinable()) thread_.join();
-    close(listener_);
-  }
-
-  std::string BaseUrl() const {
-    return absl::StrCat("http://127.0.0.1:", port_);
-  }
-  std::vector<Request> requests() {
-    absl::MutexLock lock(&mutex_);
-    return requests_;
-  }
-  std::vector<std::string> Paths() {
-    std::vector<std::string> paths;
-    for (const Request& request : requests()) paths.push_back(request.path);
-    return paths;
-  }
-  std::vector<std::string> HeaderValues(const std::string& name) {
-    std::vector<std::string> values;
-    for (const Request& request : requests()) {
-      values.push_back(request.Header(name));
-    }
-    return values;
-  }
-
- private:
-  void Serve() {
-    while (!stop_) {
-      pollfd listening{listener_, POLLIN, 0};
-      if (poll(&listening, 1, 20) <= 0) continue;
-      const int connection = accept(listener_, nullptr, nullptr);
-      if (connection < 0) continue;
-      std::optional<Request> request = ReadRequest(connection);
-      if (request.has_value()) {
-        {
-          absl::MutexLock lock(&mutex_);
-          requests_.push_back(*request);
-        }
-        const Reply reply = handler_(*request);
-        std::string text =
-            absl::StrCat("HTTP/1.1 ", reply.status,
-                         " X\r\nContent-Length: ", reply.body.size(),
-                         "\r\nConnection: close\r\n");
-        for (const auto& [name, value] : reply.headers) {
-          absl::StrAppend(&text, name, ": ", value, "\r\n");
-        }
-        absl::StrAppend(&text, "\r\n", reply.body);
-        [[maybe_unused]] ssize_t sent =
-            send(connection, text.data(), text.size(), MSG_NOSIGNAL);
-      }
-      close(connection);
-    }
-  }
-
-  static std::optional<Request> ReadRequest(int connection) {
-    std::string received;
-    char buffer[4096];
-    while (received.find("\r\n\r\n") == std::string::npos) {
-      pollfd readable{connection, POLLIN, 0};
-      if (poll(&readable, 1, 2000) <= 0) return std::nullopt;
-      const ssize_t bytes = recv(connection, buffer, sizeof(buffer), 0);
-      if (bytes <= 0) return std::nullopt;
-      received.append(buffer, static_cast<size_t>(bytes));
-    }
-    std::vector<std::string> lines =
-        absl::StrSplit(received.substr(0, received.find("\r\n\r\n")), "\r\n");
-    std::vector<std::string> request_line = absl::StrSplit(lines[0], ' ');
-    if (request_line.size() < 2) return std::nullopt;
-    Request request;
-    request.path = request_line[1];
-    for (size_t i = 1; i < lines.size(); ++i) {
-      const size_t colon = lines[i].find(':');
-      if (colon == std::string::npos) continue;
-      request.headers[absl::AsciiStrToLower(lines[i].substr(0, colon))] =
-          std::string(absl::StripAsciiWhitespace(lines[i].substr(colon + 1)));
-    }
-    return request;
-  }
-
-  const Handler handler_;
-  int listener_ = -1;
-  int port_ = 0;
-  std::atomic<bool> stop_{false};
-  std::thread thread_;
-  absl::Mutex mutex_;
-  std::vector<Request> requests_ ABSL_GUARDED_BY(mutex_);
-};
-
+using testing::Json;
+using testing::MiniServer;
 using Reply = MiniServer::Reply;
 using Request = MiniServer::Request;
-
-Reply Json(int status, std::string body,
-           std::vector<std::pair<std::string, std::string>> headers = {}) {
-  headers.emplace_back("Content-Type", "application/json");
-  return Reply{status, std::move(headers), std::move(body)};
-}
 
 http::HttpClientOptions FastOptions() {
   http::HttpClientOptions options;
@@ -386,6 +249,86 @@ TEST(HerokuClientTest, UrlsEncodeIds) {
   EXPECT_EQ(client.TeamMembersUrl("t"),
             "https://api.heroku.com/teams/t/members");
   EXPECT_EQ(client.AppAddonsUrl("p"), "https://api.heroku.com/apps/p/addons");
+  EXPECT_EQ(client.AppWebhooksUrl("a/b"),
+            "https://api.heroku.com/apps/a%2Fb/webhooks");
+}
+
+TEST(HerokuClientTest, ListsAnAppsWebhooksWithRanges) {
+  MiniServer server([](const Request& request) {
+    if (request.Header("range") == "id ..; max=1000") {
+      return Json(206,
+                  R"([{"id":"w1","url":"https://a.example/x","include":[]}])",
+                  {{"Next-Range", "id ]w1..; max=1000"}});
+    }
+    return Json(200, R"([{"id":"w2","url":"https://b.example/y"}])");
+  });
+  HerokuClient client(server.BaseUrl(), kKey, FastOptions());
+  absl::Status status;
+  EXPECT_THAT(ListIds(
+                  [&](const ItemVisitor& visit) {
+                    return client.ListAppWebhooks("app-1", visit);
+                  },
+                  &status),
+              ElementsAre("w1", "w2"));
+  EXPECT_TRUE(status.ok()) << status;
+  EXPECT_THAT(server.Paths(), Each(Eq("/apps/app-1/webhooks")));
+  EXPECT_THAT(server.HeaderValues("authorization"),
+              Each(Eq(absl::StrCat("Bearer ", kKey))));
+}
+
+TEST(HerokuClientTest, CreatesAnAppWebhookSignedWithTheSecret) {
+  MiniServer server([](const Request&) {
+    return Json(201, R"({"id":"wh-9","url":"https://h.example/webhooks/i"})");
+  });
+  HerokuClient client(server.BaseUrl(), kKey, FastOptions());
+  absl::StatusOr<std::string> id = client.CreateAppWebhook(
+      "app/1", "https://h.example/webhooks/i", "whsec \"quoted\"");
+  ASSERT_TRUE(id.ok()) << id.status();
+  EXPECT_EQ(*id, "wh-9");
+  ASSERT_EQ(server.requests().size(), 1u);
+  const Request request = server.requests()[0];
+  EXPECT_EQ(request.method, "POST");
+  EXPECT_EQ(request.path, "/apps/app%2F1/webhooks");
+  EXPECT_EQ(request.Header("content-type"), "application/json");
+  EXPECT_EQ(request.Header("accept"), "application/vnd.heroku+json; version=3");
+  EXPECT_EQ(request.Header("authorization"), absl::StrCat("Bearer ", kKey));
+  EXPECT_EQ(request.Header("range"), "");
+  EXPECT_EQ(request.body,
+            R"({"include":["api:app","api:addon","api:addon-attachment"],)"
+            R"("level":"notify","url":"https://h.example/webhooks/i",)"
+            R"("secret":"whsec \"quoted\""})");
+}
+
+TEST(HerokuClientTest, ARefusedCreateQuotesHerokuButNeverTheSecret) {
+  const std::string secret = "whsec-0123456789";
+  MiniServer server([&](const Request&) {
+    return Json(422,
+                absl::StrCat(R"({"id":"invalid_params","message":"secret )",
+                             secret, R"( is not accepted"})"));
+  });
+  // The handler puts the webhook secret in the redact list.
+  http::HttpClientOptions options = FastOptions();
+  options.redact.push_back(secret);
+  HerokuClient client(server.BaseUrl(), kKey, options);
+  absl::StatusOr<std::string> id =
+      client.CreateAppWebhook("app-1", "https://h.example/w", secret);
+  ASSERT_FALSE(id.ok());
+  EXPECT_EQ(http::HttpErrorKindOf(id.status()), http::HttpErrorKind::kClient);
+  EXPECT_THAT(std::string(id.status().message()),
+              HasSubstr("POST " + server.BaseUrl() + "/apps/app-1/webhooks"));
+  EXPECT_THAT(std::string(id.status().message()), HasSubstr("is not accepted"));
+  EXPECT_THAT(std::string(id.status().message()), Not(HasSubstr("0123456789")));
+  EXPECT_THAT(std::string(id.status().message()), Not(HasSubstr(kKey)));
+}
+
+TEST(HerokuClientTest, ACreatedWebhookWithoutAnIdIsMalformed) {
+  MiniServer server([](const Request&) { return Json(201, R"({"url":"x"})"); });
+  HerokuClient client(server.BaseUrl(), kKey, FastOptions());
+  absl::StatusOr<std::string> id =
+      client.CreateAppWebhook("app-1", "https://h.example/w", "s");
+  EXPECT_EQ(http::HttpErrorKindOf(id.status()),
+            http::HttpErrorKind::kMalformedBody)
+      << id.status();
 }
 
 }  // namespace

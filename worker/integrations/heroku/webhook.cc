@@ -6,6 +6,9 @@
 #include "absl/strings/str_cat.h"
 #include "common/hmac.h"
 #include "rapidjson/document.h"
+#include "worker/integrations/common/task_http_options.h"
+#include "worker/integrations/heroku/client.h"
+#include "worker/integrations/heroku/config.h"
 #include "worker/integrations/heroku/converters.h"
 #include "worker/integrations/heroku/names.h"
 
@@ -80,6 +83,9 @@ absl::Status ApplyAddon(const rapidjson::Value& data, WebhookChange& change) {
 
 }  // namespace
 
+HerokuWebhookHandler::HerokuWebhookHandler(http::HttpClientOptions http_options)
+    : http_options_(WithConnectionPool(std::move(http_options))) {}
+
 absl::string_view HerokuWebhookHandler::signature_header() const {
   return kSignatureHeader;
 }
@@ -145,6 +151,43 @@ absl::StatusOr<WebhookChange> HerokuWebhookHandler::Resolve(
       resource == "app" ? ApplyApp(data, change) : ApplyAddon(data, change);
   if (!applied.ok()) return applied;
   return change;
+}
+
+absl::string_view HerokuWebhookHandler::install_entity_type() const {
+  return kApplicationType;
+}
+
+absl::StatusOr<bool> HerokuWebhookHandler::Install(
+    const InstanceConfig& config, const v1::Entity& entity,
+    absl::string_view url) const {
+  if (entity.type() != kApplicationType) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "entity '", entity.key(), "' is not a ", kApplicationType));
+  }
+  absl::StatusOr<std::string> app_id = WebhookResourceId(entity);
+  if (!app_id.ok()) return app_id.status();
+  absl::StatusOr<std::string> secret = WebhookSecret(config);
+  if (!secret.ok()) return secret.status();
+  absl::StatusOr<HerokuConfig> parsed = ParseConfig(config);
+  if (!parsed.ok()) return parsed.status();
+  // The secret is in the create's body only, but an answer may echo it.
+  const http::HttpClientOptions options = WithRedacted(http_options_, *secret);
+  http::HttpClientOptions once = options;
+  once.max_attempts = 1;
+  HerokuClient client(parsed->base_url, parsed->api_key, options);
+  HerokuClient creator(parsed->base_url, parsed->api_key, once);
+  return InstallWebhookOnce(
+      [&]() -> absl::StatusOr<bool> {
+        bool found = false;
+        absl::Status listed =
+            client.ListAppWebhooks(*app_id, [&](const rapidjson::Value& item) {
+              found = found || StringMember(item, "url") == url;
+              return absl::OkStatus();
+            });
+        if (!listed.ok()) return listed;
+        return found;
+      },
+      [&] { return creator.CreateAppWebhook(*app_id, url, *secret).status(); });
 }
 
 }  // namespace graphmill::worker::heroku

@@ -21,6 +21,7 @@
 #include "common/hmac.h"
 #include "graphmill/v1/admin.grpc.pb.h"
 #include "graphmill/v1/graph.grpc.pb.h"
+#include "rapidjson/document.h"
 #include "tests/e2e/expected_graph.h"
 
 namespace graphmill::testing {
@@ -247,6 +248,46 @@ TEST_P(WebhooksTest, AChangedJobReachesASubscriberWithoutARun) {
   EXPECT_EQ(
       after.created_count() + after.updated_count() + after.deleted_count(), 0)
       << after.DebugString();
+}
+
+TEST_P(WebhooksTest, InstallRegistersEveryProjectAndDeliveriesFollow) {
+  RunToEnd(/*full=*/true);
+  const std::string base = absl::StrCat("https://127.0.0.1:", webhook_port_);
+  CommandResult installed =
+      cluster_->Cli({"instance", "webhooks", "install", "ci", "--url", base});
+  ASSERT_EQ(installed.exit_code, 0) << installed.out << installed.err;
+  EXPECT_TRUE(absl::StrContains(installed.out, Endpoint())) << installed.out;
+  // One registration per project, made through CircleCI's API.
+  httplib::Client fake(cluster_->fake_url("circleci"));
+  auto targets = fake.Get("/_control/webhooks");
+  ASSERT_TRUE(targets);
+  rapidjson::Document listed;
+  listed.Parse(targets->body.c_str());
+  ASSERT_TRUE(listed.IsObject() && listed["targets"].IsArray())
+      << targets->body;
+  EXPECT_EQ(listed["targets"].Size(), dataset_.projects.size())
+      << targets->body;
+  // Installing again keeps them.
+  CommandResult again =
+      cluster_->Cli({"instance", "webhooks", "install", "ci", "--url", base});
+  ASSERT_EQ(again.exit_code, 0) << again.out << again.err;
+  EXPECT_FALSE(absl::StrContains(again.out, "created")) << again.out;
+  targets = fake.Get("/_control/webhooks");
+  listed.Parse(targets->body.c_str());
+  EXPECT_EQ(listed["targets"].Size(), dataset_.projects.size());
+
+  // A job changes: its project's registration delivers it.
+  const fakes::Job& job = dataset_.jobs[3];
+  const std::string new_status = job.status == "failed" ? "success" : "failed";
+  v1::SubscribeRequest request;
+  request.add_instance_ids("ci");
+  request.set_after_sequence(LastSequence());
+  Subscriber subscriber(cluster_->NewChannel(), request);
+  ASSERT_NO_FATAL_FAILURE(SetJobStatus(job.id, new_status));
+  ASSERT_TRUE(subscriber.WaitForKey("circleci_job:" + job.id, absl::Seconds(10))
+                  .has_value())
+      << cluster_->AllLogs();
+  EXPECT_EQ(JobStatus(job.id), new_status);
 }
 
 TEST_P(WebhooksTest, ABadSignatureIsRefusedAndAReplayChangesNothing) {

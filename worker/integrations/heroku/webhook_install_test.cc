@@ -1,8 +1,6 @@
 // HerokuWebhookHandler::Install against a minimal local server playing
 // Heroku's app webhooks: created once, found afterwards, a create answered
 // with an error after Heroku made it, and the refusals before any request.
-#include "worker/integrations/heroku/webhook.h"
-
 #include <map>
 #include <string>
 #include <vector>
@@ -14,6 +12,7 @@
 #include "gtest/gtest.h"
 #include "rapidjson/document.h"
 #include "worker/integrations/heroku/mini_server_test_util.h"
+#include "worker/integrations/heroku/webhook.h"
 
 namespace graphmill::worker::heroku {
 namespace {

@@ -123,21 +123,16 @@ WebhookReply WebhookReceiver::Handle(const std::string& instance_id,
       !opened.ok()) {
     return Unauthorized(instance_id, opened.message());
   }
-  auto secret = instance->config().find(kWebhookSecretField);
-  if (secret == instance->config().end() || secret->second.empty()) {
-    return Unauthorized(
-        instance_id, absl::StrCat("the instance has no ", kWebhookSecretField,
-                                  " config field set"));
-  }
-  if (absl::Status verified =
-          handler->second->Verify(headers, body, secret->second);
+  const ConfigMap config = WithDefaults(
+      *definition,
+      ConfigMap(instance->config().begin(), instance->config().end()));
+  absl::StatusOr<std::string> secret = worker::WebhookSecret(config);
+  if (!secret.ok()) return Unauthorized(instance_id, secret.status().message());
+  if (absl::Status verified = handler->second->Verify(headers, body, *secret);
       !verified.ok()) {
     return Unauthorized(instance_id, verified.message());
   }
 
-  const ConfigMap config = WithDefaults(
-      *definition,
-      ConfigMap(instance->config().begin(), instance->config().end()));
   absl::StatusOr<worker::WebhookChange> change =
       handler->second->Resolve(config, body, received_ms);
   if (!change.ok()) {

@@ -32,10 +32,6 @@
 
 namespace graphmill::coordinator {
 
-// The webhook secret's config field in every integration that has webhooks
-// (each definition declares it secret; webhook_receiver_test checks).
-inline constexpr char kWebhookSecretField[] = "webhookSecret";
-
 struct WebhookReply {
   int http_status = 200;
   // A JSON object: {"status": ..., "message": ...} and counts.

@@ -6,6 +6,7 @@
 #include "worker/integrations/circleci/steps/steps.h"
 #include "worker/integrations/common/definition_builder.h"
 #include "worker/integrations/common/step_spec.h"
+#include "worker/integrations/common/webhook_handler.h"
 
 namespace graphmill::worker::circleci {
 namespace {
@@ -38,7 +39,7 @@ v1::IntegrationDefinition BuildDefinition() {
                  "those the pipeline feed reveals");
 
   AddConfigField(
-      definition, kConfigWebhookSecret, v1::CONFIG_FIELD_TYPE_STRING,
+      definition, kWebhookSecretConfigField, v1::CONFIG_FIELD_TYPE_STRING,
       /*secret=*/true,
       /*optional=*/true,
       "Secret CircleCI signs webhook deliveries with (circleci-signature); "

@@ -16,8 +16,6 @@ inline constexpr char kConfigApiKey[] = "apiKey";
 inline constexpr char kConfigLogin[] = "login";
 inline constexpr char kConfigUserId[] = "userId";
 inline constexpr char kConfigBaseUrl[] = "baseUrl";
-// The secret webhook deliveries are signed with (coordinator/webhooks).
-inline constexpr char kConfigWebhookSecret[] = "webhookSecret";
 inline constexpr char kConfigExtraProjectSlugs[] = "extraProjectSlugs";
 inline constexpr char kDefaultBaseUrl[] = "https://circleci.com/api/v2";
 

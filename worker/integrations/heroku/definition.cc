@@ -6,6 +6,7 @@
 
 #include "worker/integrations/common/definition_builder.h"
 #include "worker/integrations/common/step_spec.h"
+#include "worker/integrations/common/webhook_handler.h"
 #include "worker/integrations/heroku/steps/steps.h"
 
 namespace graphmill::worker::heroku {
@@ -28,7 +29,8 @@ v1::IntegrationDefinition BuildDefinition() {
                  /*optional=*/true, "Heroku Platform API base URL",
                  kDefaultBaseUrl, /*endpoint=*/true);
 
-  AddConfigField(definition, kConfigWebhookSecret, v1::CONFIG_FIELD_TYPE_STRING,
+  AddConfigField(definition, kWebhookSecretConfigField,
+                 v1::CONFIG_FIELD_TYPE_STRING,
                  /*secret=*/true,
                  /*optional=*/true,
                  "Secret Heroku signs app webhook deliveries with "

@@ -18,8 +18,6 @@ inline constexpr double kHerokuRefillRequestsPerMinute = 75.0;
 // Config field names, as the reference spells them.
 inline constexpr char kConfigApiKey[] = "apiKey";
 inline constexpr char kConfigBaseUrl[] = "baseUrl";
-// The secret webhook deliveries are signed with (coordinator/webhooks).
-inline constexpr char kConfigWebhookSecret[] = "webhookSecret";
 inline constexpr char kDefaultBaseUrl[] = "https://api.heroku.com";
 
 // Step ids: the reference's, so start states and docs carry over.

@@ -86,7 +86,8 @@ class CoordinatorMetrics {
 
   // ---- Webhooks: a delivery ended with `outcome` (webhook_receiver.h's
   // WebhookReply::outcome) after `duration` (receipt to reply, API reads and
-  // the patch included). `integration` is empty when the instance is unknown.
+  // the patch included). `integration` is empty when the delivery was refused
+  // before its instance could be used.
   void WebhookReceived(const std::string& integration,
                        const std::string& outcome, absl::Duration duration);
 

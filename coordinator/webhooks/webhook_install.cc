@@ -83,46 +83,23 @@ absl::StatusOr<std::string> WebhookEndpointUrl(absl::string_view base_url,
                       "/webhooks/", instance_id);
 }
 
-WebhookInstaller::WebhookInstaller(
-    Store* store, const InstanceSecrets* secrets,
-    std::map<std::string, std::unique_ptr<worker::WebhookHandler>> handlers)
+WebhookInstaller::WebhookInstaller(Store* store, const InstanceSecrets* secrets,
+                                   WebhookHandlers handlers)
     : store_(store), secrets_(secrets), handlers_(std::move(handlers)) {}
 
 absl::StatusOr<v1::InstallWebhooksResponse> WebhookInstaller::Install(
     const std::string& instance_id, absl::string_view url,
     const std::function<bool()>& stop) const {
-  absl::StatusOr<v1::Instance> instance = store_->GetInstance(instance_id);
-  if (!instance.ok()) return instance.status();
+  absl::StatusOr<WebhookInstance> loaded =
+      LoadWebhookInstance(*store_, *secrets_, handlers_, instance_id);
+  if (!loaded.ok()) return loaded.status();
   absl::StatusOr<std::string> endpoint = WebhookEndpointUrl(url, instance_id);
   if (!endpoint.ok()) return endpoint.status();
-  auto handler = handlers_.find(instance->integration());
-  if (handler == handlers_.end()) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("instance '", instance_id, "': integration '",
-                     instance->integration(), "' has no webhooks"));
-  }
-  absl::StatusOr<v1::IntegrationDefinition> definition =
-      store_->GetIntegration(instance->integration());
-  if (!definition.ok()) return definition.status();
-  if (absl::Status opened = secrets_->Open(*definition, &*instance);
-      !opened.ok()) {
-    return opened;
-  }
-  auto secret = instance->config().find(worker::kWebhookSecretConfigField);
-  if (secret == instance->config().end() || secret->second.empty()) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "instance '", instance_id, "' has no ",
-        worker::kWebhookSecretConfigField,
-        ": the provider signs deliveries with it and the coordinator checks "
-        "them; set one first: graphmill instance update ",
-        instance_id, " --config ", worker::kWebhookSecretConfigField,
-        "=... (or --config-env ", worker::kWebhookSecretConfigField,
-        "=ENVVAR)"));
-  }
+  const worker::WebhookHandler& handler = *loaded->handler;
 
   // The resources: the graph's entities of the handler's type (key and
   // properties; raw data is not needed).
-  const std::string type(handler->second->install_entity_type());
+  const std::string type(handler.install_entity_type());
   v1::GraphFilter filter;
   filter.set_instance_id(instance_id);
   filter.set_type(type);
@@ -148,12 +125,9 @@ absl::StatusOr<v1::InstallWebhooksResponse> WebhookInstaller::Install(
         instance_id, " --watch)"));
   }
 
-  const ConfigMap config = WithDefaults(
-      *definition,
-      ConfigMap(instance->config().begin(), instance->config().end()));
   // Handlers redact their clients' errors; this covers every secret of the
   // instance, whatever a handler does.
-  const Redactor redactor(SecretValues(*definition, *instance));
+  const Redactor redactor(SecretValues(loaded->definition, loaded->instance));
   v1::InstallWebhooksResponse response;
   response.set_endpoint_url(*endpoint);
   for (const v1::Entity& entity : entities) {
@@ -168,7 +142,7 @@ absl::StatusOr<v1::InstallWebhooksResponse> WebhookInstaller::Install(
         continue;
       }
       absl::StatusOr<bool> created =
-          handler->second->Install(config, entities[i], *endpoint);
+          handler.Install(loaded->config, entities[i], *endpoint);
       if (created.ok()) {
         result.set_created(*created);
       } else {

@@ -3,14 +3,13 @@
 // instance's credentials, which never leave the coordinator.
 //
 // Contract of WebhookInstaller::Install, in this order:
-// - NOT_FOUND for an unknown instance;
+// - LoadWebhookInstance's errors (webhook_instance.h): NOT_FOUND for an
+//   unknown instance, FAILED_PRECONDITION for an integration without webhooks
+//   or an instance without a webhookSecret, secrets that do not open;
 // - INVALID_ARGUMENT naming `url` unless it is an https URL (http only to a
 //   loopback host) without user info, query or fragment (WebhookEndpointUrl);
-// - FAILED_PRECONDITION when the integration has no webhook handler; the
-//   error of InstanceSecrets::Open when the instance's secrets do not open;
-//   FAILED_PRECONDITION when it has no webhookSecret (saying how to set one)
-//   and when its graph holds no entity of the handler's install_entity_type()
-//   ("run the instance first");
+// - FAILED_PRECONDITION when the graph holds no entity of the handler's
+//   install_entity_type() ("run the instance first");
 // - otherwise OK, with one result per such entity, in key order: the handler's
 //   Install (list the resource's webhooks, create one unless the endpoint URL
 //   is there). A provider's error on one resource is that result's `error`,
@@ -33,6 +32,7 @@
 #include "absl/strings/string_view.h"
 #include "coordinator/instances.h"
 #include "coordinator/store/store.h"
+#include "coordinator/webhooks/webhook_instance.h"
 #include "graphmill/v1/admin.pb.h"
 #include "worker/integrations/common/webhook_handler.h"
 
@@ -53,9 +53,8 @@ class WebhookInstaller {
  public:
   // `store` and `secrets` must outlive the installer. `handlers`: integration
   // name -> its handler (DefaultWebhookHandlers).
-  WebhookInstaller(
-      Store* store, const InstanceSecrets* secrets,
-      std::map<std::string, std::unique_ptr<worker::WebhookHandler>> handlers);
+  WebhookInstaller(Store* store, const InstanceSecrets* secrets,
+                   WebhookHandlers handlers);
 
   // See the header comment. `stop` (may be null) is asked before each
   // resource: once it returns true (the caller went away), the resources not
@@ -67,8 +66,7 @@ class WebhookInstaller {
  private:
   Store* const store_;
   const InstanceSecrets* const secrets_;
-  const std::map<std::string, std::unique_ptr<worker::WebhookHandler>>
-      handlers_;
+  const WebhookHandlers handlers_;
 };
 
 }  // namespace graphmill::coordinator

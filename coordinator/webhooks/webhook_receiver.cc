@@ -5,7 +5,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
-#include "coordinator/definitions.h"
 #include "coordinator/metrics.h"
 #include "rapidjson/stringbuffer.h"
 #include "rapidjson/writer.h"
@@ -41,8 +40,23 @@ WebhookReply Reply(int http_status, std::string outcome,
   return WebhookReply{http_status, buffer.GetString(), std::move(outcome)};
 }
 
-// One reply for every refusal before the signature is checked: see the
-// header.
+// Errors reading the store (as opposed to refusals: an unknown instance,
+// secrets that do not open, no webhookSecret), answered 503 so the provider
+// retries.
+bool IsStoreFailure(const absl::Status& status) {
+  switch (status.code()) {
+    case absl::StatusCode::kUnavailable:
+    case absl::StatusCode::kInternal:
+    case absl::StatusCode::kDeadlineExceeded:
+    case absl::StatusCode::kAborted:
+    case absl::StatusCode::kResourceExhausted:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// One reply for every refusal: see the header.
 WebhookReply Unauthorized(const std::string& instance_id,
                           absl::string_view why) {
   LogWarn("webhook for instance '", instance_id, "' refused: ", why);
@@ -52,10 +66,9 @@ WebhookReply Unauthorized(const std::string& instance_id,
 
 }  // namespace
 
-WebhookReceiver::WebhookReceiver(
-    Store* store, const InstanceSecrets* secrets,
-    std::map<std::string, std::unique_ptr<worker::WebhookHandler>> handlers,
-    WebhookReceiverOptions options)
+WebhookReceiver::WebhookReceiver(Store* store, const InstanceSecrets* secrets,
+                                 WebhookHandlers handlers,
+                                 WebhookReceiverOptions options)
     : store_(store),
       secrets_(secrets),
       handlers_(std::move(handlers)),
@@ -92,49 +105,30 @@ WebhookReply WebhookReceiver::Handle(const std::string& instance_id,
                                      absl::string_view body,
                                      std::string& integration) {
   const int64_t received_ms = options_.clock->NowMs();
-  absl::StatusOr<v1::Instance> instance = store_->GetInstance(instance_id);
-  if (!instance.ok()) {
-    if (absl::IsNotFound(instance.status())) {
-      return Unauthorized(instance_id, "no such instance");
+  absl::StatusOr<WebhookInstance> loaded =
+      LoadWebhookInstance(*store_, *secrets_, handlers_, instance_id);
+  if (!loaded.ok()) {
+    if (IsStoreFailure(loaded.status())) {
+      LogError("webhook for instance '", instance_id,
+               "': cannot read the store: ", loaded.status().message());
+      return Reply(503, "store_error", "the coordinator cannot read its store");
     }
-    LogError("webhook for instance '", instance_id,
-             "': cannot read the instance: ", instance.status().message());
-    return Reply(503, "store_error", "the coordinator cannot read its store");
+    return Unauthorized(instance_id, loaded.status().message());
   }
+  integration = loaded->instance.integration();
+  // After the instance is known, so that the buckets stay bounded.
   if (!TakeToken(instance_id)) {
     return Reply(429, "rate_limited",
                  "too many webhook deliveries for this instance; retry later");
   }
-  integration = instance->integration();
-  auto handler = handlers_.find(instance->integration());
-  if (handler == handlers_.end()) {
-    return Unauthorized(instance_id,
-                        absl::StrCat("integration '", instance->integration(),
-                                     "' has no webhooks"));
-  }
-  absl::StatusOr<v1::IntegrationDefinition> definition =
-      store_->GetIntegration(instance->integration());
-  if (!definition.ok()) {
-    LogError("webhook for instance '", instance_id,
-             "': cannot read its integration: ", definition.status().message());
-    return Reply(503, "store_error", "the coordinator cannot read its store");
-  }
-  if (absl::Status opened = secrets_->Open(*definition, &*instance);
-      !opened.ok()) {
-    return Unauthorized(instance_id, opened.message());
-  }
-  const ConfigMap config = WithDefaults(
-      *definition,
-      ConfigMap(instance->config().begin(), instance->config().end()));
-  absl::StatusOr<std::string> secret = worker::WebhookSecret(config);
-  if (!secret.ok()) return Unauthorized(instance_id, secret.status().message());
-  if (absl::Status verified = handler->second->Verify(headers, body, *secret);
+  const worker::WebhookHandler& handler = *loaded->handler;
+  if (absl::Status verified = handler.Verify(headers, body, loaded->secret);
       !verified.ok()) {
     return Unauthorized(instance_id, verified.message());
   }
 
   absl::StatusOr<worker::WebhookChange> change =
-      handler->second->Resolve(config, body, received_ms);
+      handler.Resolve(loaded->config, body, received_ms);
   if (!change.ok()) {
     if (absl::IsInvalidArgument(change.status())) {
       return Reply(400, "invalid", change.status().message());
@@ -155,7 +149,7 @@ WebhookReply WebhookReceiver::Handle(const std::string& instance_id,
   patch.as_of_ms = change->as_of_ms;
   patch.objects = std::move(change->objects);
   patch.deleted_entity_keys = std::move(change->deleted_entity_keys);
-  for (const v1::StepDefinition& step : definition->steps()) {
+  for (const v1::StepDefinition& step : loaded->definition.steps()) {
     for (const v1::DeclaredEntityType& type : step.entities()) {
       patch.entity_types.push_back(type.type());
     }
@@ -175,9 +169,8 @@ WebhookReply WebhookReceiver::Handle(const std::string& instance_id,
         200, "duplicate",
         absl::StrCat("event ", change->event_id, " was applied before"));
   }
-  CoordinatorMetrics::Get().GraphChanged(instance->integration(),
-                                         counts->created, counts->updated,
-                                         counts->deleted);
+  CoordinatorMetrics::Get().GraphChanged(integration, counts->created,
+                                         counts->updated, counts->deleted);
   if (counts->created + counts->updated + counts->deleted > 0 &&
       options_.on_change) {
     options_.on_change();
@@ -190,9 +183,9 @@ WebhookReply WebhookReceiver::Handle(const std::string& instance_id,
   return Reply(200, "applied", change->event_type, &*counts);
 }
 
-std::map<std::string, std::unique_ptr<worker::WebhookHandler>>
-DefaultWebhookHandlers(const http::HttpClientOptions& http_options) {
-  std::map<std::string, std::unique_ptr<worker::WebhookHandler>> handlers;
+WebhookHandlers DefaultWebhookHandlers(
+    const http::HttpClientOptions& http_options) {
+  WebhookHandlers handlers;
   handlers[worker::circleci::kIntegrationName] =
       std::make_unique<worker::circleci::CircleCiWebhookHandler>(http_options);
   handlers[worker::heroku::kIntegrationName] =

@@ -1,5 +1,6 @@
-// What the coordinator does with one webhook delivery, apart from HTTP: find
-// the instance, limit its request rate, verify the signature with the
+// What the coordinator does with one webhook delivery, apart from HTTP: load
+// the instance (LoadWebhookInstance; a store error is 503), limit its request
+// rate, verify the signature with the
 // instance's webhookSecret, resolve the change with the integration's handler
 // (worker/integrations/*/webhook.h: the steps' converters, and for CircleCI
 // the steps' API client) and apply it with Store::ApplyPatch (event ids once,
@@ -28,6 +29,7 @@
 #include "common/http/http_client.h"
 #include "coordinator/instances.h"
 #include "coordinator/store/store.h"
+#include "coordinator/webhooks/webhook_instance.h"
 #include "worker/integrations/common/webhook_handler.h"
 
 namespace graphmill::coordinator {
@@ -55,10 +57,8 @@ class WebhookReceiver {
  public:
   // `store` and `secrets` must outlive the receiver. `handlers`: integration
   // name -> its handler.
-  WebhookReceiver(
-      Store* store, const InstanceSecrets* secrets,
-      std::map<std::string, std::unique_ptr<worker::WebhookHandler>> handlers,
-      WebhookReceiverOptions options);
+  WebhookReceiver(Store* store, const InstanceSecrets* secrets,
+                  WebhookHandlers handlers, WebhookReceiverOptions options);
 
   // One delivery to /webhooks/<instance_id>. `headers` names in lower case.
   WebhookReply Receive(const std::string& instance_id,
@@ -76,8 +76,7 @@ class WebhookReceiver {
 
   Store* const store_;
   const InstanceSecrets* const secrets_;
-  const std::map<std::string, std::unique_ptr<worker::WebhookHandler>>
-      handlers_;
+  const WebhookHandlers handlers_;
   const WebhookReceiverOptions options_;
   struct Bucket {
     double tokens = 0;
@@ -91,8 +90,8 @@ class WebhookReceiver {
 // The handlers of the integrations that have webhooks (CircleCI, Heroku),
 // with `http_options` for the API requests they make (CircleCI's reads of a
 // delivery's workflow; every Install).
-std::map<std::string, std::unique_ptr<worker::WebhookHandler>>
-DefaultWebhookHandlers(const http::HttpClientOptions& http_options);
+WebhookHandlers DefaultWebhookHandlers(
+    const http::HttpClientOptions& http_options);
 
 }  // namespace graphmill::coordinator
 

@@ -1,10 +1,13 @@
 // Implementation of tests/e2e/expected_graph.h.
 #include "tests/e2e/expected_graph.h"
 
+#include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "graphmill/v1/admin.grpc.pb.h"
+#include "graphmill/v1/graph.grpc.pb.h"
 #include "rapidjson/document.h"
 
 namespace graphmill::testing {
@@ -185,6 +188,35 @@ int64_t StartRun(Cluster& cluster, const std::string& instance, bool full) {
   }
   EXPECT_GT(id, 0) << "run start printed no run id: " << started.out;
   return id;
+}
+
+v1::Run RunToEnd(Cluster& cluster, const std::string& instance, bool full) {
+  const int64_t id = StartRun(cluster, instance, full);
+  CommandResult watched = cluster.Cli({"run", "watch", absl::StrCat(id)});
+  EXPECT_EQ(watched.exit_code, 0)
+      << watched.out << watched.err << cluster.AllLogs();
+  auto admin = v1::Admin::NewStub(cluster.NewChannel());
+  grpc::ClientContext context;
+  v1::GetRunRequest request;
+  request.set_run_id(id);
+  v1::GetRunResponse response;
+  const grpc::Status status = admin->GetRun(&context, request, &response);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  return response.run();
+}
+
+int64_t LastSequence(Cluster& cluster, const std::string& instance) {
+  auto stub = v1::Graph::NewStub(cluster.NewChannel());
+  grpc::ClientContext context;
+  v1::GetSnapshotRequest request;
+  request.set_instance_id(instance);
+  auto reader = stub->GetSnapshot(&context, request);
+  v1::SnapshotChunk chunk;
+  int64_t sequence = -1;
+  if (reader->Read(&chunk)) sequence = chunk.as_of_sequence();
+  context.TryCancel();
+  reader->Finish();
+  return sequence;
 }
 
 }  // namespace graphmill::testing

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "graphmill/v1/run.pb.h"
 #include "tests/e2e/cluster.h"
 #include "tests/fakes/circleci/dataset.h"
 
@@ -60,6 +61,15 @@ CommandResult CreateCircleCiInstance(
 // failure, if it did not start).
 int64_t StartRun(Cluster& cluster, const std::string& instance,
                  bool full = false);
+
+// StartRun, then `run watch` to its end (a test failure unless it exits 0);
+// returns the run as Admin.GetRun gives it (status, change counts, steps).
+v1::Run RunToEnd(Cluster& cluster, const std::string& instance,
+                 bool full = false);
+
+// The change-log sequence `instance`'s graph corresponds to (the sequence of
+// a snapshot taken now), or -1 if none could be read.
+int64_t LastSequence(Cluster& cluster, const std::string& instance);
 
 }  // namespace graphmill::testing
 

@@ -137,17 +137,7 @@ class GraphChangesTest : public ::testing::TestWithParam<ClusterStore> {
   }
 
   int64_t LastSequence(const std::string& instance) {
-    auto stub = v1::Graph::NewStub(cluster_->NewChannel());
-    grpc::ClientContext context;
-    v1::GetSnapshotRequest request;
-    request.set_instance_id(instance);
-    auto reader = stub->GetSnapshot(&context, request);
-    v1::SnapshotChunk chunk;
-    int64_t sequence = -1;
-    if (reader->Read(&chunk)) sequence = chunk.as_of_sequence();
-    context.TryCancel();
-    reader->Finish();
-    return sequence;
+    return testing::LastSequence(*cluster_, instance);
   }
 
   fakes::GeneratorOptions generator_;

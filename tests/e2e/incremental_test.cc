@@ -52,18 +52,7 @@ class IncrementalTest : public ::testing::TestWithParam<ClusterStore> {
               .exit_code,
           0);
     }
-    const int64_t id = StartRun(*cluster_, instance, full);
-    CommandResult watched = cluster_->Cli({"run", "watch", absl::StrCat(id)});
-    EXPECT_EQ(watched.exit_code, 0)
-        << watched.out << watched.err << cluster_->AllLogs();
-    auto admin = v1::Admin::NewStub(cluster_->NewChannel());
-    grpc::ClientContext context;
-    v1::GetRunRequest request;
-    request.set_run_id(id);
-    v1::GetRunResponse response;
-    const grpc::Status status = admin->GetRun(&context, request, &response);
-    EXPECT_TRUE(status.ok()) << status.error_message();
-    return response.run();
+    return RunToEnd(*cluster_, instance, full);
   }
 
   // Provider requests since the last call (the fake's counters, reset).

@@ -94,36 +94,6 @@ class Subscriber {
   std::thread thread_;
 };
 
-// Runs `instance` to its end; returns the run (with its change counts).
-v1::Run RunInstanceToEnd(Cluster& cluster, const std::string& instance,
-                         bool full) {
-  const int64_t id = StartRun(cluster, instance, full);
-  CommandResult watched = cluster.Cli({"run", "watch", absl::StrCat(id)});
-  EXPECT_EQ(watched.exit_code, 0) << watched.out << watched.err;
-  auto admin = v1::Admin::NewStub(cluster.NewChannel());
-  grpc::ClientContext context;
-  v1::GetRunRequest request;
-  request.set_run_id(id);
-  v1::GetRunResponse response;
-  EXPECT_TRUE(admin->GetRun(&context, request, &response).ok());
-  return response.run();
-}
-
-// The change-log sequence `instance`'s graph corresponds to.
-int64_t LastSequence(Cluster& cluster, const std::string& instance) {
-  auto stub = v1::Graph::NewStub(cluster.NewChannel());
-  grpc::ClientContext context;
-  v1::GetSnapshotRequest request;
-  request.set_instance_id(instance);
-  auto reader = stub->GetSnapshot(&context, request);
-  v1::SnapshotChunk chunk;
-  int64_t sequence = -1;
-  if (reader->Read(&chunk)) sequence = chunk.as_of_sequence();
-  context.TryCancel();
-  reader->Finish();
-  return sequence;
-}
-
 class WebhooksTest : public ::testing::TestWithParam<ClusterStore> {
  protected:
   void SetUp() override {
@@ -187,7 +157,7 @@ class WebhooksTest : public ::testing::TestWithParam<ClusterStore> {
 
   // Runs "ci" to its end; returns the run (with its change counts).
   v1::Run RunToEnd(bool full) {
-    return RunInstanceToEnd(*cluster_, "ci", full);
+    return testing::RunToEnd(*cluster_, "ci", full);
   }
 
   int64_t LastSequence() { return testing::LastSequence(*cluster_, "ci"); }
@@ -425,7 +395,7 @@ class HerokuWebhooksTest : public ::testing::TestWithParam<ClusterStore> {
 };
 
 TEST_P(HerokuWebhooksTest, RenamedAndRemovedAppsReachASubscriberAsARunWould) {
-  RunInstanceToEnd(*cluster_, "hk", /*full=*/true);
+  RunToEnd(*cluster_, "hk", /*full=*/true);
   std::vector<v1::Entity> apps = Apps();
   ASSERT_EQ(apps.size(), 3u);
   auto registered =
@@ -480,7 +450,7 @@ TEST_P(HerokuWebhooksTest, RenamedAndRemovedAppsReachASubscriberAsARunWould) {
   }
   ASSERT_GT(renamed_addons, 0);
   const int64_t before_run = LastSequence(*cluster_, "hk");
-  const v1::Run after = RunInstanceToEnd(*cluster_, "hk", /*full=*/true);
+  const v1::Run after = RunToEnd(*cluster_, "hk", /*full=*/true);
   const std::string changes =
       cluster_
           ->Cli({"subscribe", "--instance", "hk", "--from",

@@ -25,6 +25,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "rapidjson/document.h"
 #include "rapidjson/stringbuffer.h"
@@ -100,6 +101,51 @@ absl::StatusOr<std::vector<FaultT>> FaultsFromJson(
     return status;
   }
   return parsed;
+}
+
+// The mutations of a POST /_control/mutations body, as the fakes with data
+// changes (CircleCI, Heroku) take them: one object, an array of them, or
+// {"mutations": [...]} (its only member); each parsed by `parse` (a
+// const rapidjson::Value& -> absl::StatusOr<MutationT>). All or nothing:
+// INVALID_ARGUMENT for a body that is not JSON, an empty list, or the first
+// bad mutation ("mutation #i: ..." in a list).
+template <typename MutationT, typename Parse>
+absl::StatusOr<std::vector<MutationT>> MutationsFromJson(absl::string_view json,
+                                                         Parse parse) {
+  rapidjson::Document doc;
+  doc.Parse(json.data(), json.size());
+  if (doc.HasParseError()) {
+    return absl::InvalidArgumentError("mutation request body is not JSON");
+  }
+  const rapidjson::Value* list = nullptr;
+  if (doc.IsArray()) {
+    list = &doc;
+  } else if (doc.IsObject() && doc.HasMember("mutations")) {
+    if (doc.MemberCount() != 1 || !doc["mutations"].IsArray()) {
+      return absl::InvalidArgumentError(
+          "\"mutations\" must be the only member and an array");
+    }
+    list = &doc["mutations"];
+  }
+  std::vector<MutationT> mutations;
+  if (list == nullptr) {
+    absl::StatusOr<MutationT> m = parse(doc);
+    if (!m.ok()) return m.status();
+    mutations.push_back(*std::move(m));
+    return mutations;
+  }
+  if (list->Empty()) {
+    return absl::InvalidArgumentError("the mutation list is empty");
+  }
+  for (rapidjson::SizeType i = 0; i < list->Size(); ++i) {
+    absl::StatusOr<MutationT> m = parse((*list)[i]);
+    if (!m.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("mutation #", i, ": ", m.status().message()));
+    }
+    mutations.push_back(*std::move(m));
+  }
+  return mutations;
 }
 
 // What the shared control endpoints act on; all members are required but

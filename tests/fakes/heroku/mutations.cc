@@ -9,6 +9,7 @@
 #include "rapidjson/document.h"
 #include "rapidjson/stringbuffer.h"
 #include "rapidjson/writer.h"
+#include "tests/fakes/common/control.h"
 #include "tests/fakes/heroku/payloads.h"
 
 namespace graphmill::fakes::heroku {
@@ -251,40 +252,7 @@ absl::StatusOr<Dataset> ApplyMutations(const Dataset& data,
 
 absl::StatusOr<std::vector<Mutation>> ParseMutationsJson(
     absl::string_view json) {
-  rapidjson::Document doc;
-  doc.Parse(json.data(), json.size());
-  if (doc.HasParseError()) {
-    return absl::InvalidArgumentError("mutation request body is not JSON");
-  }
-  const rapidjson::Value* list = nullptr;
-  if (doc.IsArray()) {
-    list = &doc;
-  } else if (doc.IsObject() && doc.HasMember("mutations")) {
-    if (doc.MemberCount() != 1 || !doc["mutations"].IsArray()) {
-      return absl::InvalidArgumentError(
-          "\"mutations\" must be the only member and an array");
-    }
-    list = &doc["mutations"];
-  }
-  std::vector<Mutation> mutations;
-  if (list == nullptr) {
-    absl::StatusOr<Mutation> m = MutationFromJson(doc);
-    if (!m.ok()) return m.status();
-    mutations.push_back(*std::move(m));
-    return mutations;
-  }
-  if (list->Empty()) {
-    return absl::InvalidArgumentError("the mutation list is empty");
-  }
-  for (rapidjson::SizeType i = 0; i < list->Size(); ++i) {
-    absl::StatusOr<Mutation> m = MutationFromJson((*list)[i]);
-    if (!m.ok()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("mutation #", i, ": ", m.status().message()));
-    }
-    mutations.push_back(*std::move(m));
-  }
-  return mutations;
+  return common::MutationsFromJson<Mutation>(json, MutationFromJson);
 }
 
 std::string MutationToJson(const Mutation& mutation) {

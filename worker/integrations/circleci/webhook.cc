@@ -12,36 +12,13 @@
 #include "worker/integrations/circleci/config.h"
 #include "worker/integrations/circleci/converters.h"
 #include "worker/integrations/circleci/names.h"
+#include "worker/integrations/common/entity_builder.h"
 #include "worker/integrations/common/task_http_options.h"
 
 namespace graphmill::worker::circleci {
 namespace {
 
 constexpr char kSignatureHeader[] = "circleci-signature";
-
-// The string member `name` of object `value`, or "" if there is none.
-std::string StringMember(const rapidjson::Value& value, const char* name) {
-  if (!value.IsObject()) return "";
-  auto member = value.FindMember(name);
-  if (member == value.MemberEnd() || !member->value.IsString()) return "";
-  return std::string(member->value.GetString(),
-                     member->value.GetStringLength());
-}
-
-// The object member `name` of `value` (a null value if there is none).
-const rapidjson::Value& ObjectMember(const rapidjson::Value& value,
-                                     const char* name) {
-  static const rapidjson::Value kNull;
-  if (!value.IsObject()) return kNull;
-  auto member = value.FindMember(name);
-  if (member == value.MemberEnd() || !member->value.IsObject()) return kNull;
-  return member->value;
-}
-
-absl::Status Missing(absl::string_view field) {
-  return absl::InvalidArgumentError(
-      absl::StrCat("CircleCI webhook: field '", field, "' is missing"));
-}
 
 }  // namespace
 
@@ -80,25 +57,24 @@ absl::StatusOr<WebhookChange> CircleCiWebhookHandler::Resolve(
   rapidjson::Document event;
   event.Parse(body.data(), body.size());
   if (event.HasParseError() || !event.IsObject()) {
-    return absl::InvalidArgumentError(
-        "CircleCI webhook: the body is not a JSON object");
+    return NotAnObjectError("CircleCI", "webhook body");
   }
   WebhookChange change;
-  change.event_id = StringMember(event, "id");
-  change.event_type = StringMember(event, "type");
-  if (change.event_id.empty()) return Missing("id");
+  change.event_id = WebhookString(event, {"id"});
+  change.event_type = WebhookString(event, {"type"});
+  if (change.event_id.empty()) return MissingWebhookField("CircleCI", "id");
   if (change.event_type != "workflow-completed" &&
       change.event_type != "job-completed") {
     // CircleCI sends no other kinds today; a new one changes nothing here.
     change.ignored = true;
     return change;
   }
-  const std::string workflow_id =
-      StringMember(ObjectMember(event, "workflow"), "id");
-  const std::string pipeline_id =
-      StringMember(ObjectMember(event, "pipeline"), "id");
-  if (workflow_id.empty()) return Missing("workflow.id");
-  if (pipeline_id.empty()) return Missing("pipeline.id");
+  const std::string workflow_id = WebhookString(event, {"workflow", "id"});
+  const std::string pipeline_id = WebhookString(event, {"pipeline", "id"});
+  if (workflow_id.empty())
+    return MissingWebhookField("CircleCI", "workflow.id");
+  if (pipeline_id.empty())
+    return MissingWebhookField("CircleCI", "pipeline.id");
   absl::StatusOr<CircleCiConfig> parsed = ParseConfig(config);
   if (!parsed.ok()) return parsed.status();
 
@@ -182,7 +158,7 @@ absl::StatusOr<bool> CircleCiWebhookHandler::Install(
         bool found = false;
         absl::Status listed = client.ListProjectWebhooks(
             *project_id, [&](const rapidjson::Value& item) {
-              found = found || StringMember(item, "url") == url;
+              found = found || StringField(item, "url") == url;
               return absl::OkStatus();
             });
         if (!listed.ok()) return listed;

@@ -3,8 +3,26 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "common/http/http_client.h"
+#include "worker/integrations/common/entity_builder.h"
 
 namespace graphmill::worker {
+
+std::string WebhookString(const rapidjson::Value& event,
+                          std::initializer_list<const char*> path) {
+  const rapidjson::Value* value = &event;
+  const char* const* last = path.end() - 1;
+  for (const char* const* step = path.begin(); step != last; ++step) {
+    value = ObjectField(*value, *step);
+    if (value == nullptr) return "";
+  }
+  return StringField(*value, *last).value_or("");
+}
+
+absl::Status MissingWebhookField(absl::string_view provider,
+                                 absl::string_view field) {
+  return absl::InvalidArgumentError(
+      absl::StrCat(provider, " webhook: field '", field, "' is missing"));
+}
 
 absl::StatusOr<int64_t> WebhookTimeMs(absl::string_view text,
                                       absl::string_view field) {

@@ -17,6 +17,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <map>
 #include <string>
 #include <vector>
@@ -26,6 +27,7 @@
 #include "absl/strings/string_view.h"
 #include "graphmill/v1/graph.pb.h"
 #include "graphmill/v1/worker.pb.h"
+#include "rapidjson/document.h"
 #include "worker/runtime/integration.h"
 
 namespace graphmill::worker {
@@ -104,6 +106,16 @@ absl::StatusOr<std::string> WebhookResourceId(const v1::Entity& entity);
 absl::StatusOr<bool> InstallWebhookOnce(
     const std::function<absl::StatusOr<bool>()>& exists,
     const std::function<absl::Status()>& create);
+
+// The string at `path` in a delivery's JSON, e.g. {"workflow", "id"}; "" when
+// a step of it is missing or not an object, or the last is not a string (see
+// StringField and ObjectField in common/entity_builder.h).
+std::string WebhookString(const rapidjson::Value& event,
+                          std::initializer_list<const char*> path);
+
+// INVALID_ARGUMENT "<provider> webhook: field '<field>' is missing".
+absl::Status MissingWebhookField(absl::string_view provider,
+                                 absl::string_view field);
 
 // Milliseconds since the epoch of an RFC 3339 time
 // ("2021-09-01T22:49:34.317Z"), INVALID_ARGUMENT naming `field` otherwise.

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/hmac.h"
 #include "rapidjson/document.h"
+#include "worker/integrations/common/entity_builder.h"
 #include "worker/integrations/common/task_http_options.h"
 #include "worker/integrations/heroku/client.h"
 #include "worker/integrations/heroku/config.h"
@@ -16,28 +17,6 @@ namespace graphmill::worker::heroku {
 namespace {
 
 constexpr char kSignatureHeader[] = "heroku-webhook-hmac-sha256";
-
-std::string StringMember(const rapidjson::Value& value, const char* name) {
-  if (!value.IsObject()) return "";
-  auto member = value.FindMember(name);
-  if (member == value.MemberEnd() || !member->value.IsString()) return "";
-  return std::string(member->value.GetString(),
-                     member->value.GetStringLength());
-}
-
-const rapidjson::Value& ObjectMember(const rapidjson::Value& value,
-                                     const char* name) {
-  static const rapidjson::Value kNull;
-  if (!value.IsObject()) return kNull;
-  auto member = value.FindMember(name);
-  if (member == value.MemberEnd() || !member->value.IsObject()) return kNull;
-  return member->value;
-}
-
-absl::Status Missing(absl::string_view field) {
-  return absl::InvalidArgumentError(
-      absl::StrCat("Heroku webhook: field '", field, "' is missing"));
-}
 
 void AddEntity(WebhookChange& change, v1::Entity entity,
                const std::string& scope) {
@@ -55,7 +34,7 @@ void AddRelationship(WebhookChange& change, v1::Relationship relationship) {
 // as build-team-to-application-relationships makes it. Apps outside a team
 // are not in the graph (the steps list teams' apps only).
 absl::Status ApplyApp(const rapidjson::Value& data, WebhookChange& change) {
-  const std::string team_id = StringMember(ObjectMember(data, "team"), "id");
+  const std::string team_id = WebhookString(data, {"team", "id"});
   if (team_id.empty()) {
     change.ignored = true;
     return absl::OkStatus();
@@ -71,8 +50,8 @@ absl::Status ApplyApp(const rapidjson::Value& data, WebhookChange& change) {
 // An add-on as fetch-app-addons stores it (scoped to its app) and app HAS
 // add-on as build-application-to-addon-relationships makes it.
 absl::Status ApplyAddon(const rapidjson::Value& data, WebhookChange& change) {
-  const std::string app_id = StringMember(ObjectMember(data, "app"), "id");
-  if (app_id.empty()) return Missing("data.app.id");
+  const std::string app_id = WebhookString(data, {"app", "id"});
+  if (app_id.empty()) return MissingWebhookField("Heroku", "data.app.id");
   absl::StatusOr<v1::Entity> addon = AddonEntity(data, app_id);
   if (!addon.ok()) return addon.status();
   AddRelationship(change, Relate(app_id, kApplicationType, "HAS", addon->key(),
@@ -110,22 +89,21 @@ absl::StatusOr<WebhookChange> HerokuWebhookHandler::Resolve(
   rapidjson::Document event;
   event.Parse(body.data(), body.size());
   if (event.HasParseError() || !event.IsObject()) {
-    return absl::InvalidArgumentError(
-        "Heroku webhook: the body is not a JSON object");
+    return NotAnObjectError("Heroku", "webhook body");
   }
   WebhookChange change;
-  change.event_id = StringMember(event, "id");
-  if (change.event_id.empty()) return Missing("id");
-  const std::string resource = StringMember(event, "resource");
-  const std::string action = StringMember(event, "action");
+  change.event_id = WebhookString(event, {"id"});
+  if (change.event_id.empty()) return MissingWebhookField("Heroku", "id");
+  const std::string resource = WebhookString(event, {"resource"});
+  const std::string action = WebhookString(event, {"action"});
   change.event_type = absl::StrCat("api:", resource, " ", action);
   if (resource != "app" && resource != "addon") {
     change.ignored = true;  // e.g. addon-attachment: not in the graph
     return change;
   }
   // The event's time orders it: the data is the resource as of then.
-  const std::string created_at = StringMember(event, "created_at");
-  if (created_at.empty()) return Missing("created_at");
+  const std::string created_at = WebhookString(event, {"created_at"});
+  if (created_at.empty()) return MissingWebhookField("Heroku", "created_at");
   absl::StatusOr<int64_t> as_of = WebhookTimeMs(created_at, "created_at");
   if (!as_of.ok()) return as_of.status();
   // Heroku stamps whole seconds: the change happened somewhere in that
@@ -133,9 +111,9 @@ absl::StatusOr<WebhookChange> HerokuWebhookHandler::Resolve(
   // let a run that began later in the same second, which may have read the
   // resource before the change, win over the webhook.
   change.as_of_ms = *as_of % 1000 == 0 ? *as_of + 999 : *as_of;
-  const rapidjson::Value& data = ObjectMember(event, "data");
-  const std::string id = StringMember(data, "id");
-  if (id.empty()) return Missing("data.id");
+  const std::string id = WebhookString(event, {"data", "id"});
+  if (id.empty()) return MissingWebhookField("Heroku", "data.id");
+  const rapidjson::Value& data = *ObjectField(event, "data");
   if (action == "destroy") {
     // Keys are the resource ids (shared/spec: `_key` = id).
     change.deleted_entity_keys.push_back(id);
@@ -181,7 +159,7 @@ absl::StatusOr<bool> HerokuWebhookHandler::Install(
         bool found = false;
         absl::Status listed =
             client.ListAppWebhooks(*app_id, [&](const rapidjson::Value& item) {
-              found = found || StringMember(item, "url") == url;
+              found = found || StringField(item, "url") == url;
               return absl::OkStatus();
             });
         if (!listed.ok()) return listed;

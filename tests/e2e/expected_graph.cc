@@ -190,7 +190,7 @@ int64_t StartRun(Cluster& cluster, const std::string& instance, bool full) {
   return id;
 }
 
-v1::Run RunToEnd(Cluster& cluster, const std::string& instance, bool full) {
+v1::Run FinishRun(Cluster& cluster, const std::string& instance, bool full) {
   const int64_t id = StartRun(cluster, instance, full);
   CommandResult watched = cluster.Cli({"run", "watch", absl::StrCat(id)});
   EXPECT_EQ(watched.exit_code, 0)

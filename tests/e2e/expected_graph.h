@@ -64,8 +64,8 @@ int64_t StartRun(Cluster& cluster, const std::string& instance,
 
 // StartRun, then `run watch` to its end (a test failure unless it exits 0);
 // returns the run as Admin.GetRun gives it (status, change counts, steps).
-v1::Run RunToEnd(Cluster& cluster, const std::string& instance,
-                 bool full = false);
+v1::Run FinishRun(Cluster& cluster, const std::string& instance,
+                  bool full = false);
 
 // The change-log sequence `instance`'s graph corresponds to (the sequence of
 // a snapshot taken now), or -1 if none could be read.

@@ -52,7 +52,7 @@ class IncrementalTest : public ::testing::TestWithParam<ClusterStore> {
               .exit_code,
           0);
     }
-    return RunToEnd(*cluster_, instance, full);
+    return FinishRun(*cluster_, instance, full);
   }
 
   // Provider requests since the last call (the fake's counters, reset).

@@ -156,9 +156,7 @@ class WebhooksTest : public ::testing::TestWithParam<ClusterStore> {
   }
 
   // Runs "ci" to its end; returns the run (with its change counts).
-  v1::Run RunToEnd(bool full) {
-    return testing::RunToEnd(*cluster_, "ci", full);
-  }
+  v1::Run RunToEnd(bool full) { return FinishRun(*cluster_, "ci", full); }
 
   int64_t LastSequence() { return testing::LastSequence(*cluster_, "ci"); }
 
@@ -395,7 +393,7 @@ class HerokuWebhooksTest : public ::testing::TestWithParam<ClusterStore> {
 };
 
 TEST_P(HerokuWebhooksTest, RenamedAndRemovedAppsReachASubscriberAsARunWould) {
-  RunToEnd(*cluster_, "hk", /*full=*/true);
+  FinishRun(*cluster_, "hk", /*full=*/true);
   std::vector<v1::Entity> apps = Apps();
   ASSERT_EQ(apps.size(), 3u);
   auto registered =
@@ -450,7 +448,7 @@ TEST_P(HerokuWebhooksTest, RenamedAndRemovedAppsReachASubscriberAsARunWould) {
   }
   ASSERT_GT(renamed_addons, 0);
   const int64_t before_run = LastSequence(*cluster_, "hk");
-  const v1::Run after = RunToEnd(*cluster_, "hk", /*full=*/true);
+  const v1::Run after = FinishRun(*cluster_, "hk", /*full=*/true);
   const std::string changes =
       cluster_
           ->Cli({"subscribe", "--instance", "hk", "--from",
